@@ -1,0 +1,324 @@
+"""``DurableFunctionTestRunner``: run durable functions against the in-process emulator.
+
+Time rule (virtual clock, the default): the runner's clock moves only while the test waits
+(``run``, ``wait_for_result``, ``wait_for_callback``) or calls ``advance()``. ``start()``
+runs only what is due at the current instant, so a test that started an execution and is
+about to send a callback never sees time jump past the callback's timeout behind its back.
+When nothing can run, waiting jumps straight to the next deadline: ten one-hour waits finish
+in milliseconds, and the history still shows the hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Literal
+
+from async_durable_execution_runner._models import ErrorObject, OperationStatus, OperationType
+from async_durable_execution_runner._service.clock import Clock, RealClock, VirtualClock
+from async_durable_execution_runner._service.executor import Executor, InvokeResult, SandboxPolicy
+from async_durable_execution_runner._service.faults import FaultHooks
+from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
+from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.scheduler import SchedulerPolicy
+from async_durable_execution_runner._service.service_client import WireFormat
+from async_durable_execution_runner._runner.result import DurableFunctionTestResult, InvocationStatus
+from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
+
+Isolation = Literal["inprocess", "process"]
+
+
+def _to_payload(value: Any) -> str | None:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        msg = f"the execution input must be JSON-serialisable; {value!r} is not ({exc})"
+        raise DurableRunnerError(msg) from exc
+
+
+def _seconds(delta: float | _dt.timedelta) -> float:
+    return delta.total_seconds() if isinstance(delta, _dt.timedelta) else float(delta)
+
+
+class DurableFunctionTestRunner:
+    """Run a ``@durable_execution`` handler locally.
+
+    ``functions`` registers chained-invoke targets by name: a durable handler (run as its own
+    execution in this runner) or an ``InvokeResult`` (a canned result or error).
+    The seams for property-based testing are constructor arguments: ``clock``,
+    ``scheduler_policy`` (which due item goes next), ``faults`` (fault hooks),
+    ``sandbox_policy`` (warm or cold re-invocations) and ``observers``.
+    """
+
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        *,
+        functions: Mapping[str, Callable[..., Any] | InvokeResult] | None = None,
+        function_name: str = "test-function",
+        clock: Clock | Literal["virtual", "real"] = "virtual",
+        start_time: _dt.datetime | None = None,
+        wire_format: WireFormat = "objects",
+        isolation: Isolation = "inprocess",
+        handler_clock: HandlerClock = "virtual",
+        checkpoint_batching: Literal["per_update", "sdk"] = "per_update",
+        execution_timeout: int = 86_400,
+        observers: Iterable[ExecutionObserver] = (),
+        faults: FaultHooks | None = None,
+        scheduler_policy: SchedulerPolicy | None = None,
+        sandbox_policy: SandboxPolicy | None = None,
+        cold_module_prefixes: tuple[str, ...] = (),
+        max_invocation_attempts: int = 3,
+    ) -> None:
+        if isolation != "inprocess":
+            msg = f"isolation={isolation!r} is not available yet; use isolation='inprocess'"
+            raise DurableRunnerError(msg)
+        if isinstance(clock, str):
+            if clock not in ("virtual", "real"):
+                msg = f"clock must be 'virtual', 'real' or a Clock, got {clock!r}"
+                raise DurableRunnerError(msg)
+            clock = VirtualClock(start_time) if clock == "virtual" and start_time else (
+                VirtualClock() if clock == "virtual" else RealClock()
+            )
+        self.clock: Clock = clock
+        self.function_name = function_name
+        self.execution_timeout = execution_timeout
+        handlers: dict[str, Callable[..., Any]] = {function_name: handler}
+        canned: dict[str, InvokeResult] = {}
+        for name, target in (functions or {}).items():
+            if isinstance(target, InvokeResult):
+                canned[name] = target
+            else:
+                handlers[name] = target
+        self._invoker = InProcessInvoker(
+            handlers,
+            wire_format=wire_format,
+            per_update_checkpoints=checkpoint_batching == "per_update",
+            handler_clock=handler_clock if self.clock.is_virtual else "real",
+            clock_now=self.clock.now,
+            cold_module_prefixes=cold_module_prefixes,
+        )
+        self.executor = Executor(
+            self._invoker,
+            clock=self.clock,
+            scheduler_policy=scheduler_policy,
+            faults=faults,
+            sandbox_policy=sandbox_policy,
+            max_invocation_attempts=max_invocation_attempts,
+        )
+        self.executor.functions.update({name: name for name in handlers if name != function_name})
+        self.executor.functions.update(canned)
+        for observer in observers:
+            self.executor.notifier.add(observer)
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self) -> DurableFunctionTestRunner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> DurableFunctionTestRunner:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._invoker.close()
+
+    def add_observer(self, observer: ExecutionObserver) -> None:
+        self.executor.notifier.add(observer)
+
+    # --- executions --------------------------------------------------------------------
+
+    def start(self, input: Any = None, *, execution_name: str | None = None) -> str:  # noqa: A002
+        """Start an execution and run what is due now, without moving the clock."""
+        payload = _to_payload(input)
+        with self._lock:
+            arn = self.executor.start_execution(
+                self.function_name,
+                payload,
+                execution_name=execution_name,
+                timeout_seconds=self.execution_timeout,
+            )
+            self.executor.run_until(lambda: False, allow_time=False)
+            return arn
+
+    def run(
+        self,
+        input: Any = None,  # noqa: A002
+        timeout: float = 60,
+        *,
+        execution_name: str | None = None,
+    ) -> DurableFunctionTestResult:
+        """Start an execution and wait (``timeout`` wall-clock seconds) for its result."""
+        deadline = time.monotonic() + timeout
+        payload = _to_payload(input)
+        with self._lock:
+            arn = self.executor.start_execution(
+                self.function_name,
+                payload,
+                execution_name=execution_name,
+                timeout_seconds=self.execution_timeout,
+            )
+            return self._wait(arn, deadline, timeout)
+
+    def wait_for_result(self, execution_arn: str, timeout: float = 60) -> DurableFunctionTestResult:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            return self._wait(execution_arn, deadline, timeout)
+
+    def _wait(self, arn: str, deadline: float, timeout: float) -> DurableFunctionTestResult:
+        execution = self.executor.get(arn)
+        self.executor.run_until(lambda: not execution.is_open, wall_deadline=deadline)
+        if arn in self.executor.hang_reports:
+            msg = self.executor.hang_reports.pop(arn)
+            raise ExecutionNotFinishedError(msg)
+        if execution.is_open:
+            pending = self.executor.pending_items(arn)
+            if pending:
+                why = f"{len(pending)} item(s) still scheduled, the next due {pending[0].due.isoformat()}"
+            else:
+                why = (
+                    "nothing is scheduled: the handler is suspended on something no timer "
+                    "completes (a callback to send, or an invoke of a function that never ends)"
+                )
+            msg = (
+                f"execution {arn} did not finish within {timeout:g}s of wall-clock time; "
+                f"it is {execution.status.value} after {len(execution.invocations)} "
+                f"invocation(s), {why}"
+            )
+            raise ExecutionNotFinishedError(msg)
+        return DurableFunctionTestResult.from_execution(execution)
+
+    def get_result(self, execution_arn: str) -> DurableFunctionTestResult:
+        """A snapshot of the execution now, finished or not."""
+        with self._lock:
+            return DurableFunctionTestResult.from_execution(self.executor.get(execution_arn))
+
+    def get_status(self, execution_arn: str) -> InvocationStatus:
+        with self._lock:
+            return InvocationStatus.of(self.executor.get(execution_arn).status)
+
+    def get_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The events so far, in ``GetDurableExecutionHistory``'s shape."""
+        with self._lock:
+            return [e.to_dict() for e in self.executor.history(execution_arn)]
+
+    def stop_execution(self, execution_arn: str, error: ErrorObject | None = None) -> None:
+        with self._lock:
+            self.executor.stop_execution(execution_arn, error)
+
+    def advance(self, delta: float | _dt.timedelta) -> _dt.datetime:
+        """Move the clock forward, delivering (in order) everything that falls due."""
+        seconds = _seconds(delta)
+        if seconds < 0:
+            msg = f"advance() takes a non-negative duration, got {seconds}"
+            raise ValueError(msg)
+        with self._lock:
+            target = self.clock.now() + _dt.timedelta(seconds=seconds)
+            self.executor.run_until(lambda: False, allow_time=True, limit=target)
+            self.clock.advance_to(target)
+            self.executor.run_until(lambda: False, allow_time=False)
+            return self.clock.now()
+
+    # --- callbacks ---------------------------------------------------------------------
+
+    def wait_for_callback(
+        self, execution_arn: str, name: str | None = None, timeout: float = 60
+    ) -> str:
+        """The id of a pending callback (by operation name, or the only pending one),
+        running the execution until one exists."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            execution = self.executor.get(execution_arn)
+            found: list[str] = []
+
+            def ready() -> bool:
+                found[:] = self._pending_callbacks(execution_arn, name)
+                return bool(found) or not execution.is_open
+
+            self.executor.run_until(ready, wall_deadline=deadline)
+            if len(found) == 1:
+                return found[0]
+            label = f"named {name!r}" if name else "pending"
+            if len(found) > 1:
+                msg = f"{len(found)} callbacks are {label} in {execution_arn}; pass name= to pick one"
+            else:
+                msg = (
+                    f"no callback {label} appeared in {execution_arn} within {timeout:g}s "
+                    f"(execution is {execution.status.value})"
+                )
+            raise DurableRunnerError(msg)
+
+    def _pending_callbacks(self, arn: str, name: str | None) -> list[str]:
+        execution = self.executor.get(arn)
+        ops = execution.operations
+        out = []
+        for op in ops.values():
+            if op.type is not OperationType.CALLBACK or op.status is not OperationStatus.STARTED:
+                continue
+            parent = ops.get(op.parent_id) if op.parent_id else None
+            if name is None or op.name == name or (parent is not None and parent.name == name):
+                assert op.callback_details is not None
+                out.append(op.callback_details.callback_id)
+        return out
+
+    def send_callback_success(self, callback_id: str, result: str | bytes | None = None) -> None:
+        text = result.decode() if isinstance(result, bytes) else result
+        with self._lock:
+            self.executor.send_callback_success(callback_id, text)
+
+    def send_callback_failure(
+        self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
+    ) -> None:
+        err = ErrorObject.from_dict(error) if isinstance(error, Mapping) else error
+        with self._lock:
+            self.executor.send_callback_failure(callback_id, err)
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        with self._lock:
+            self.executor.send_callback_heartbeat(callback_id)
+
+    # --- async twins -------------------------------------------------------------------
+
+    async def run_async(
+        self, input: Any = None, timeout: float = 60, *, execution_name: str | None = None  # noqa: A002
+    ) -> DurableFunctionTestResult:
+        return await asyncio.to_thread(self.run, input, timeout, execution_name=execution_name)
+
+    async def start_async(self, input: Any = None, *, execution_name: str | None = None) -> str:  # noqa: A002
+        return await asyncio.to_thread(self.start, input, execution_name=execution_name)
+
+    async def wait_for_result_async(
+        self, execution_arn: str, timeout: float = 60
+    ) -> DurableFunctionTestResult:
+        return await asyncio.to_thread(self.wait_for_result, execution_arn, timeout)
+
+    async def wait_for_callback_async(
+        self, execution_arn: str, name: str | None = None, timeout: float = 60
+    ) -> str:
+        return await asyncio.to_thread(self.wait_for_callback, execution_arn, name, timeout)
+
+    async def advance_async(self, delta: float | _dt.timedelta) -> _dt.datetime:
+        return await asyncio.to_thread(self.advance, delta)

@@ -1,0 +1,294 @@
+"""What a test gets back: ``DurableFunctionTestResult`` and typed views of its operations."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
+
+from async_durable_execution_runner._models import (
+    ErrorObject,
+    Event,
+    EventType,
+    Operation,
+    OperationStatus,
+    OperationType,
+)
+from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
+from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner.errors import OperationLookupError
+
+
+class InvocationStatus(str, Enum):
+    """Where an execution stands: finished with one of four outcomes, or still ``PENDING``."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+    PENDING = "PENDING"
+
+    @classmethod
+    def of(cls, status: ExecutionStatus) -> InvocationStatus:
+        if status is ExecutionStatus.RUNNING:
+            return cls.PENDING
+        return cls(status.value)
+
+
+@dataclass(frozen=True)
+class OperationView:
+    """Common fields of every operation; ``raw`` is the stored ``Operation``."""
+
+    raw: Operation
+    children: tuple[OperationView, ...] = field(default=(), repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.raw.id
+
+    @property
+    def name(self) -> str | None:
+        return self.raw.name
+
+    @property
+    def type(self) -> OperationType:
+        return self.raw.type
+
+    @property
+    def sub_type(self) -> str | None:
+        return self.raw.sub_type
+
+    @property
+    def status(self) -> OperationStatus:
+        return self.raw.status
+
+    @property
+    def parent_id(self) -> str | None:
+        return self.raw.parent_id
+
+    @property
+    def start_timestamp(self) -> _dt.datetime:
+        return self.raw.start_timestamp
+
+    @property
+    def end_timestamp(self) -> _dt.datetime | None:
+        return self.raw.end_timestamp
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, status={self.status.value}, id={self.id[:12]}...)"
+
+
+@dataclass(frozen=True, repr=False)
+class StepOperation(OperationView):
+    @property
+    def result(self) -> str | None:
+        """The step's result as the JSON string the SDK checkpointed."""
+        return self.raw.step_details.result if self.raw.step_details else None
+
+    @property
+    def error(self) -> ErrorObject | None:
+        return self.raw.step_details.error if self.raw.step_details else None
+
+    @property
+    def attempt(self) -> int:
+        """How many attempts have finished (``StepDetails.Attempt``)."""
+        return self.raw.step_details.attempt if self.raw.step_details else 0
+
+    @property
+    def next_attempt_timestamp(self) -> _dt.datetime | None:
+        return self.raw.step_details.next_attempt_timestamp if self.raw.step_details else None
+
+
+@dataclass(frozen=True, repr=False)
+class WaitOperation(OperationView):
+    @property
+    def scheduled_end_timestamp(self) -> _dt.datetime | None:
+        return self.raw.wait_details.scheduled_end_timestamp if self.raw.wait_details else None
+
+
+ViewT = TypeVar("ViewT", bound=OperationView)
+
+
+class _Lookup:
+    """Name lookups over a set of operation views."""
+
+    def _views(self) -> Sequence[OperationView]:
+        raise NotImplementedError
+
+    def _find(self, name: str, cls: type[ViewT], op_type: OperationType | None) -> ViewT:
+        matches = [
+            v
+            for v in self._views()
+            if v.name == name and isinstance(v, cls) and (op_type is None or v.type is op_type)
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        wanted = op_type.value if op_type is not None else "operation"
+        listing = "; ".join(
+            f"{v.type.value} {v.name!r} ({v.status.value})" for v in self._views()
+        ) or "none"
+        if not matches:
+            msg = f"no {wanted} named {name!r}; the operations here are: {listing}"
+        else:
+            msg = (
+                f"{len(matches)} {wanted}s are named {name!r}; look them up by id in "
+                f"`.operations` instead. The operations here are: {listing}"
+            )
+        raise OperationLookupError(msg)
+
+    def get_step(self, name: str) -> StepOperation:
+        return self._find(name, StepOperation, OperationType.STEP)
+
+    def get_wait(self, name: str) -> WaitOperation:
+        return self._find(name, WaitOperation, OperationType.WAIT)
+
+    def get_context(self, name: str) -> ContextOperation:
+        return self._find(name, ContextOperation, OperationType.CONTEXT)
+
+    def get_callback(self, name: str) -> CallbackOperation:
+        return self._find(name, CallbackOperation, OperationType.CALLBACK)
+
+    def get_invoke(self, name: str) -> InvokeOperation:
+        return self._find(name, InvokeOperation, OperationType.CHAINED_INVOKE)
+
+    def get_operation(self, name: str) -> OperationView:
+        return self._find(name, OperationView, None)
+
+
+@dataclass(frozen=True, repr=False)
+class ContextOperation(OperationView, _Lookup):
+    @property
+    def result(self) -> str | None:
+        return self.raw.context_details.result if self.raw.context_details else None
+
+    @property
+    def error(self) -> ErrorObject | None:
+        return self.raw.context_details.error if self.raw.context_details else None
+
+    @property
+    def replay_children(self) -> bool:
+        details = self.raw.context_details
+        return bool(details.replay_children) if details else False
+
+    def _views(self) -> Sequence[OperationView]:
+        return _flatten(self.children)
+
+
+@dataclass(frozen=True, repr=False)
+class CallbackOperation(OperationView):
+    @property
+    def callback_id(self) -> str | None:
+        return self.raw.callback_details.callback_id if self.raw.callback_details else None
+
+    @property
+    def result(self) -> str | None:
+        return self.raw.callback_details.result if self.raw.callback_details else None
+
+    @property
+    def error(self) -> ErrorObject | None:
+        return self.raw.callback_details.error if self.raw.callback_details else None
+
+
+@dataclass(frozen=True, repr=False)
+class InvokeOperation(OperationView):
+    @property
+    def result(self) -> str | None:
+        details = self.raw.chained_invoke_details
+        return details.result if details else None
+
+    @property
+    def error(self) -> ErrorObject | None:
+        details = self.raw.chained_invoke_details
+        return details.error if details else None
+
+
+_VIEW_CLASSES: dict[OperationType, type[OperationView]] = {
+    OperationType.STEP: StepOperation,
+    OperationType.WAIT: WaitOperation,
+    OperationType.CONTEXT: ContextOperation,
+    OperationType.CALLBACK: CallbackOperation,
+    OperationType.CHAINED_INVOKE: InvokeOperation,
+}
+
+
+def _flatten(views: Sequence[OperationView]) -> list[OperationView]:
+    out: list[OperationView] = []
+    for v in views:
+        out.append(v)
+        out.extend(_flatten(v.children))
+    return out
+
+
+def build_views(operations: Sequence[Operation]) -> tuple[OperationView, ...]:
+    """Top-level views (the EXECUTION operation excluded), children nested under contexts."""
+    children: dict[str | None, list[Operation]] = {}
+    for op in operations:
+        if op.type is not OperationType.EXECUTION:
+            children.setdefault(op.parent_id, []).append(op)
+
+    def build(op: Operation) -> OperationView:
+        cls = _VIEW_CLASSES.get(op.type, OperationView)
+        kids = tuple(build(c) for c in children.get(op.id, ()))
+        return cls(raw=op, children=kids)
+
+    return tuple(build(op) for op in children.get(None, ()))
+
+
+@dataclass(frozen=True, repr=False)
+class DurableFunctionTestResult(_Lookup):
+    """A snapshot of one execution: outcome, operations, history and invocations."""
+
+    execution_arn: str
+    status: InvocationStatus
+    result: str | None
+    error: ErrorObject | None
+    operations: tuple[OperationView, ...]
+    events: tuple[Event, ...]
+    invocations: tuple[InvocationInfo, ...]
+
+    @classmethod
+    def from_execution(cls, execution: Execution) -> DurableFunctionTestResult:
+        return cls(
+            execution_arn=execution.arn,
+            status=InvocationStatus.of(execution.status),
+            result=execution.result,
+            error=execution.error,
+            operations=build_views(list(execution.operations.values())),
+            events=execution.events,
+            invocations=tuple(execution.invocations),
+        )
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Events in the shape of ``GetDurableExecutionHistory``'s ``Events`` (boto3's view)."""
+        return [e.to_dict() for e in self.events]
+
+    def history_json(self) -> str:
+        """The history as wire JSON: byte-for-byte identical across identical runs."""
+        return json.dumps([e.to_json_dict() for e in self.events], sort_keys=True)
+
+    @property
+    def result_value(self) -> Any:
+        """The result decoded from JSON (``None`` when there is none)."""
+        return json.loads(self.result) if self.result else None
+
+    @property
+    def all_operations(self) -> list[OperationView]:
+        return _flatten(self.operations)
+
+    def _views(self) -> Sequence[OperationView]:
+        return self.all_operations
+
+    def events_of(self, event_type: EventType | str) -> list[Event]:
+        wanted = EventType(event_type)
+        return [e for e in self.events if e.event_type is wanted]
+
+    def __repr__(self) -> str:
+        return (
+            f"DurableFunctionTestResult(status={self.status.value}, result={self.result!r}, "
+            f"error={self.error!r}, operations={len(self.all_operations)}, "
+            f"events={len(self.events)}, invocations={len(self.invocations)})"
+        )

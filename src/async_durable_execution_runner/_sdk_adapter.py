@@ -1,0 +1,393 @@
+"""The one module that touches private names of ``async-durable-execution``.
+
+Everything here depends on SDK internals that may move between releases; the project pins
+the SDK to ``>=2.5,<2.6`` and ``tests/unit/test_sdk_adapter.py`` fails loudly (naming the
+missing symbol) when a new release changes them.
+
+What the runner needs from the SDK:
+- binding our service client into a ``@durable_execution`` handler and calling its coroutine
+  entry point (the sync one creates an event loop per call and never closes it);
+- the SDK's own model classes, to hand it operations without a JSON round trip;
+- the SDK's service-error types, so injected faults follow the SDK's own retry-or-fail rules;
+- invocation-scoped hooks: one update per checkpoint call (so crash points do not depend on
+  wall time), observing every operation the handler requests (replay determinism), and
+  making a step attempt raise before its body runs (fault injection).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import async_durable_execution as sdk
+from async_durable_execution._core import exceptions as _sdk_exceptions
+from async_durable_execution._core import execution as _sdk_execution
+from async_durable_execution._core import models as _sdk_models
+from async_durable_execution._core import state as _sdk_state
+from async_durable_execution._primitive import base as _sdk_base
+from async_durable_execution._primitive import step as _sdk_step
+from botocore.exceptions import ClientError
+
+from async_durable_execution_runner._models import (
+    CallbackOptions,
+    ChainedInvokeOptions,
+    ContextOptions,
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+    StepOptions,
+    WaitOptions,
+)
+from async_durable_execution_runner.errors import DurableServiceError
+
+SDK_DISTRIBUTION = "async-durable-execution"
+SUPPORTED_SDK = ">=2.5,<2.6"
+
+#: Every private name this module uses, as ``(module, attribute)``; the canary test checks them.
+PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
+    ("async_durable_execution._core.execution", "_bind_service_client_to_handler"),
+    ("async_durable_execution._core.execution", "InitialExecutionState"),
+    ("async_durable_execution._core.models", "Operation"),
+    ("async_durable_execution._core.models", "CheckpointOutput"),
+    ("async_durable_execution._core.models", "CheckpointUpdatedExecutionState"),
+    ("async_durable_execution._core.models", "StateOutput"),
+    ("async_durable_execution._core.models", "ErrorObject"),
+    ("async_durable_execution._core.state", "ExecutionState"),
+    ("async_durable_execution._core.state", "CheckpointBatcherConfig"),
+    ("async_durable_execution._core.exceptions", "CheckpointError"),
+    ("async_durable_execution._core.exceptions", "GetExecutionStateError"),
+    ("async_durable_execution._primitive.base", "OperationExecutor"),
+    ("async_durable_execution._primitive.step", "StepOperationExecutor"),
+)
+
+SdkOperation = Any  # async_durable_execution._core.models.Operation
+SdkUpdate = Any  # async_durable_execution._core.models.OperationUpdate
+
+
+# --- handlers ---------------------------------------------------------------------------
+
+
+def is_durable_handler(handler: object) -> bool:
+    return callable(handler) and "_durable_execution_original" in getattr(handler, "__dict__", {})
+
+
+AsyncHandler = Callable[[Any, Any], Awaitable[Mapping[str, Any]]]
+
+
+def bind_client(handler: Callable[..., Any], client: object) -> AsyncHandler:
+    """The handler's coroutine entry point, talking to ``client`` instead of AWS."""
+    bound = _sdk_execution._bind_service_client_to_handler(handler, client)
+    entry: AsyncHandler = bound._async_handler
+    return entry
+
+
+# --- models -----------------------------------------------------------------------------
+
+
+def _sdk_sub_type(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return _sdk_models.OperationSubType(value)
+    except ValueError:
+        return value
+
+
+def _error_to_sdk(error: ErrorObject | None) -> Any:
+    if error is None:
+        return None
+    return _sdk_models.ErrorObject(
+        message=error.error_message,
+        type=error.error_type,
+        data=error.error_data,
+        stack_trace=list(error.stack_trace) if error.stack_trace is not None else None,
+    )
+
+
+def _error_from_sdk(error: Any) -> ErrorObject | None:
+    if error is None:
+        return None
+    trace = error.stack_trace
+    return ErrorObject(
+        error_type=error.type,
+        error_message=error.message,
+        error_data=error.data,
+        stack_trace=tuple(trace) if trace is not None else None,
+    )
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
+    """Read an SDK ``OperationUpdate`` without serialising it."""
+    ctx, step, wait, cb, inv = (
+        update.context_options,
+        update.step_options,
+        update.wait_options,
+        update.callback_options,
+        update.chained_invoke_options,
+    )
+    return OperationUpdate(
+        id=update.operation_id,
+        type=OperationType(_enum_value(update.operation_type)),
+        action=OperationAction(_enum_value(update.action)),
+        parent_id=update.parent_id or None,
+        name=update.name or None,
+        sub_type=_enum_value(update.sub_type),
+        payload=update.payload,
+        error=_error_from_sdk(update.error),
+        context_options=ContextOptions(ctx.replay_children) if ctx is not None else None,
+        step_options=StepOptions(step.next_attempt_delay_seconds) if step is not None else None,
+        wait_options=WaitOptions(wait.wait_seconds) if wait is not None else None,
+        callback_options=(
+            CallbackOptions(cb.timeout_seconds, cb.heartbeat_timeout_seconds)
+            if cb is not None
+            else None
+        ),
+        chained_invoke_options=(
+            ChainedInvokeOptions(inv.function_name, inv.tenant_id) if inv is not None else None
+        ),
+    )
+
+
+def update_to_wire(update: SdkUpdate) -> dict[str, Any]:
+    """The SDK's own wire form of an update (what it would send to AWS)."""
+    wire: dict[str, Any] = update.to_dict()
+    return wire
+
+
+def operation_to_sdk(op: Operation) -> SdkOperation:
+    """Build the SDK's ``Operation`` directly (no JSON round trip)."""
+    m = _sdk_models
+    ex, cx, st, wt, cb, iv = (
+        op.execution_details,
+        op.context_details,
+        op.step_details,
+        op.wait_details,
+        op.callback_details,
+        op.chained_invoke_details,
+    )
+    return m.Operation(
+        operation_id=op.id,
+        operation_type=m.OperationType(op.type.value),
+        status=m.OperationStatus(op.status.value),
+        parent_id=op.parent_id,
+        name=op.name,
+        start_timestamp=op.start_timestamp,
+        end_timestamp=op.end_timestamp,
+        sub_type=_sdk_sub_type(op.sub_type),
+        execution_details=m.ExecutionDetails(input_payload=ex.input_payload) if ex else None,
+        context_details=(
+            m.ContextDetails(
+                replay_children=bool(cx.replay_children),
+                result=cx.result,
+                error=_error_to_sdk(cx.error),
+            )
+            if cx
+            else None
+        ),
+        step_details=(
+            m.StepDetails(
+                attempt=st.attempt,
+                next_attempt_timestamp=st.next_attempt_timestamp,
+                result=st.result,
+                error=_error_to_sdk(st.error),
+            )
+            if st
+            else None
+        ),
+        wait_details=m.WaitDetails(scheduled_end_timestamp=wt.scheduled_end_timestamp)
+        if wt
+        else None,
+        callback_details=(
+            m.CallbackDetails(
+                callback_id=cb.callback_id, result=cb.result, error=_error_to_sdk(cb.error)
+            )
+            if cb
+            else None
+        ),
+        chained_invoke_details=(
+            m.ChainedInvokeDetails(result=iv.result, error=_error_to_sdk(iv.error)) if iv else None
+        ),
+    )
+
+
+def initial_state(operations: Sequence[SdkOperation], next_marker: str) -> Any:
+    return _sdk_execution.InitialExecutionState(
+        operations=list(operations), next_marker=next_marker
+    )
+
+
+def checkpoint_output(token: str | None, operations: Sequence[SdkOperation]) -> Any:
+    m = _sdk_models
+    return m.CheckpointOutput(
+        checkpoint_token=token,
+        new_execution_state=m.CheckpointUpdatedExecutionState(operations=list(operations)),
+    )
+
+
+def checkpoint_output_from_wire(data: Mapping[str, Any]) -> Any:
+    return _sdk_models.CheckpointOutput.from_dict(data)
+
+
+def state_output(operations: Sequence[SdkOperation], next_marker: str | None) -> Any:
+    return _sdk_models.StateOutput(operations=list(operations), next_marker=next_marker)
+
+
+def state_output_from_wire(data: Mapping[str, Any]) -> Any:
+    return _sdk_models.StateOutput.from_dict(data)
+
+
+# --- service errors, as the SDK's own clients raise them --------------------------------
+
+
+def _client_error(error: DurableServiceError, operation: str) -> ClientError:
+    return ClientError(error.to_client_error_response(), operation)  # type: ignore[arg-type]
+
+
+def checkpoint_error(error: DurableServiceError) -> Exception:
+    exc: Exception = _sdk_exceptions.CheckpointError.from_exception(
+        _client_error(error, "CheckpointDurableExecution")
+    )
+    return exc
+
+
+def get_state_error(error: DurableServiceError) -> Exception:
+    exc: Exception = _sdk_exceptions.GetExecutionStateError.from_exception(
+        _client_error(error, "GetDurableExecutionState")
+    )
+    return exc
+
+
+# --- invocation-scoped hooks ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedOperation:
+    operation_id: str
+    type: str
+    sub_type: str | None
+    name: str | None
+    parent_id: str | None
+    checkpointed: tuple[str, str | None, str | None, str | None] | None
+
+
+class InvocationHooks(Protocol):
+    per_update_checkpoints: bool
+
+    def on_operation_requested(self, request: RequestedOperation) -> None: ...
+
+    def on_step_attempt(
+        self, operation_id: str, name: str | None, sub_type: str | None, attempt: int
+    ) -> BaseException | None: ...
+
+
+_active_hooks: contextvars.ContextVar[InvocationHooks | None] = contextvars.ContextVar(
+    "async_durable_execution_runner_hooks", default=None
+)
+_installed = False
+
+
+@contextlib.contextmanager
+def invocation_scope(hooks: InvocationHooks) -> Iterator[None]:
+    """Activate ``hooks`` for SDK code running in this context (tasks inherit it)."""
+    install_hooks()
+    token = _active_hooks.set(hooks)
+    try:
+        yield
+    finally:
+        _active_hooks.reset(token)
+
+
+def install_hooks() -> None:
+    """Wrap the SDK's seams once; the wrappers do nothing outside ``invocation_scope``."""
+    global _installed  # noqa: PLW0603 - one-time, process-wide patch
+    if _installed:
+        return
+    _installed = True
+
+    state_cls = _sdk_state.ExecutionState
+    original_init = state_cls.__init__
+    per_update = _sdk_state.CheckpointBatcherConfig(max_batch_time_seconds=0)
+
+    @functools.wraps(original_init)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        hooks = _active_hooks.get()
+        if hooks is not None and hooks.per_update_checkpoints and kwargs.get("batcher_config") is None:
+            kwargs["batcher_config"] = per_update
+        original_init(self, *args, **kwargs)
+
+    state_cls.__init__ = init  # type: ignore[method-assign]
+
+    base_cls = _sdk_base.OperationExecutor
+    original_process = base_cls.process
+
+    @functools.wraps(original_process)
+    async def process(self: Any) -> Any:
+        hooks = _active_hooks.get()
+        if hooks is not None:
+            ident = self.operation_identifier
+            op_type = ident.operation_type or type(self).SERDES_OPERATION_TYPE
+            stored = self.state.operations.get(ident.operation_id)
+            hooks.on_operation_requested(
+                RequestedOperation(
+                    operation_id=ident.operation_id,
+                    type=_enum_value(op_type),
+                    sub_type=_enum_value(ident.sub_type),
+                    name=ident.name,
+                    parent_id=ident.parent_id,
+                    checkpointed=(
+                        (
+                            _enum_value(stored.operation_type),
+                            _enum_value(stored.sub_type),
+                            stored.name,
+                            stored.parent_id,
+                        )
+                        if stored is not None
+                        else None
+                    ),
+                )
+            )
+        return await original_process(self)
+
+    base_cls.process = process  # type: ignore[method-assign]
+
+    step_cls = _sdk_step.StepOperationExecutor
+    original_execute = step_cls.execute
+
+    @functools.wraps(original_execute)
+    async def execute(self: Any, operation: Any) -> Any:
+        hooks = _active_hooks.get()
+        if hooks is not None:
+            details = operation.step_details if operation is not None else None
+            attempt = (details.attempt if details is not None else 0) + 1
+            ident = self.operation_identifier
+            fault = hooks.on_step_attempt(
+                ident.operation_id, ident.name, _enum_value(ident.sub_type), attempt
+            )
+            if fault is not None:
+                body = self.func
+
+                async def failing() -> Any:
+                    raise fault
+
+                self.func = failing
+                try:
+                    return await original_execute(self, operation)
+                finally:
+                    self.func = body
+        return await original_execute(self, operation)
+
+    step_cls.execute = execute  # type: ignore[method-assign]
+
+
+def sdk_version() -> str:
+    return str(sdk.__version__)

@@ -1,0 +1,120 @@
+"""The checkpoint processor: validate a whole batch, then commit all of it or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from async_durable_execution_runner._models import Operation, OperationType, OperationUpdate
+from async_durable_execution_runner._service.checkpoint.processors import (
+    PROCESSORS,
+    Effect,
+    OperationProcessor,
+    PendingEvent,
+    ProcessContext,
+)
+from async_durable_execution_runner._service.checkpoint.validators import (
+    OPERATION_VALIDATORS,
+    CheckpointValidator,
+    TransitionsValidator,
+    UpdateFieldsValidator,
+    ValidationContext,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedUpdate:
+    update: OperationUpdate
+    operation: Operation
+    events: tuple[PendingEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPlan:
+    """Everything one accepted checkpoint changes, computed before anything is changed."""
+
+    applied: tuple[AppliedUpdate, ...]
+    effects: tuple[Effect, ...]
+
+    @property
+    def operations(self) -> dict[str, Operation]:
+        """Final state of every operation the batch touched."""
+        return {a.operation.id: a.operation for a in self.applied}
+
+
+class CheckpointProcessor:
+    """Pure: turns (current operations, updates) into a ``CheckpointPlan`` or raises.
+
+    Raises ``InvalidParameterValueException`` naming the first rejected update; in that case
+    the caller must change nothing, so the batch is atomic by construction.
+    """
+
+    def __init__(
+        self,
+        *,
+        checkpoint_validator: CheckpointValidator | None = None,
+        transitions_validator: TransitionsValidator | None = None,
+        processors: Mapping[OperationType, OperationProcessor] | None = None,
+    ) -> None:
+        self._checkpoint_validator = checkpoint_validator or CheckpointValidator()
+        self._transitions = transitions_validator or TransitionsValidator()
+        self._fields = UpdateFieldsValidator()
+        self._processors = dict(processors or PROCESSORS)
+
+    def plan(
+        self,
+        *,
+        operations: Mapping[str, Operation],
+        updates: Sequence[OperationUpdate],
+        ctx: ProcessContext,
+        execution_open: bool = True,
+    ) -> CheckpointPlan:
+        self._checkpoint_validator.validate(
+            execution_arn=ctx.execution_arn, execution_open=execution_open, updates=updates
+        )
+        # Later updates of a batch see what earlier ones did (START then SUCCEED in one call).
+        scratch: dict[str, Operation] = {}
+
+        def lookup(op_id: str) -> Operation | None:
+            return scratch.get(op_id) or operations.get(op_id)
+
+        vctx = ValidationContext(lookup=lookup)
+        applied: list[AppliedUpdate] = []
+        effects: list[Effect] = []
+        closing_execution = False
+        for update in updates:
+            if closing_execution:
+                from async_durable_execution_runner.errors import InvalidParameterValueException
+
+                msg = (
+                    f"update for {update.type.value} operation {update.id!r} follows the update "
+                    "that closed the execution in the same checkpoint; nothing may follow it"
+                )
+                raise InvalidParameterValueException(msg)
+            self._fields.validate(update, vctx)
+            target_id = ctx.execution_id if update.type is OperationType.EXECUTION else update.id
+            current = lookup(target_id)
+            if update.type is OperationType.EXECUTION and current is None:
+                msg = f"execution {ctx.execution_arn} has no EXECUTION operation"
+                raise AssertionError(msg)
+            self._transitions.validate(_retarget(update, target_id), current)
+            OPERATION_VALIDATORS[update.type].validate(update, vctx)
+            result = self._processors[update.type].process(update, current, ctx)
+            scratch[result.operation.id] = result.operation
+            applied.append(AppliedUpdate(update, result.operation, result.events))
+            effects.extend(result.effects)
+            closing_execution = update.type is OperationType.EXECUTION
+        return CheckpointPlan(tuple(applied), tuple(effects))
+
+
+def _retarget(update: OperationUpdate, target_id: str) -> OperationUpdate:
+    # The SDK gives EXECUTION updates ids of its own ("execution-result-<ms>"); they always
+    # address the execution's operation, so check the transition against that one.
+    if update.id == target_id:
+        return update
+    import dataclasses
+
+    return dataclasses.replace(update, id=target_id)
+
+
+ApplyHook = Callable[[CheckpointPlan], None]

@@ -1,0 +1,41 @@
+"""CHAINED_INVOKE: START asks the service to run another durable function."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from async_durable_execution_runner._models import (
+    ChainedInvokeDetails,
+    EventType,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationUpdate,
+)
+from async_durable_execution_runner._service.checkpoint.processors.base import (
+    CancelInvoke,
+    PendingEvent,
+    ProcessContext,
+    Processed,
+    RequestInvoke,
+    new_operation,
+)
+
+
+class ChainedInvokeProcessor:
+    def process(
+        self, update: OperationUpdate, current: Operation | None, ctx: ProcessContext
+    ) -> Processed:
+        if update.action is OperationAction.START:
+            options = update.chained_invoke_options
+            assert options is not None and options.function_name  # the validator requires it
+            op = new_operation(update, ctx, chained_invoke_details=ChainedInvokeDetails())
+            details: dict[str, object] = {"FunctionName": options.function_name}
+            if options.tenant_id is not None:
+                details["TenantId"] = options.tenant_id
+            details["Input"] = {"Payload": update.payload or "", "Truncated": False}
+            effect = RequestInvoke(update.id, options.function_name, update.payload, options.tenant_id)
+            return Processed(op, (PendingEvent(EventType.CHAINED_INVOKE_STARTED, details),), (effect,))
+        assert current is not None
+        op = dataclasses.replace(current, status=OperationStatus.CANCELLED, end_timestamp=ctx.now)
+        return Processed(op, (), (CancelInvoke(update.id),))

@@ -1,0 +1,133 @@
+"""Per-operation rules: field shapes and limits from the service model, required options, parents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from async_durable_execution_runner._models import OperationAction, OperationType
+from async_durable_execution_runner.errors import InvalidParameterValueException
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._models import Operation, OperationUpdate
+
+# Limits from botocore's Lambda model (OperationUpdate and its members).
+_ID = re.compile(r"[a-zA-Z0-9\-_]{1,64}")
+_NAME = re.compile(r"[\x20-\x7E]{1,256}")
+_SUB_TYPE = re.compile(r"[a-zA-Z0-9\-_]{1,32}")
+MAX_PAYLOAD_BYTES = 6_291_456
+MAX_WAIT_SECONDS = 31_622_400
+_FUNCTION_NAME = re.compile(
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
+    r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationContext:
+    lookup: Callable[[str], Operation | None]
+
+
+def _reject(update: OperationUpdate, problem: str) -> InvalidParameterValueException:
+    return InvalidParameterValueException(
+        f"invalid {update.action.value} update for {update.type.value} operation {update.id!r}: "
+        f"{problem}"
+    )
+
+
+class UpdateFieldsValidator:
+    """Field-level rules every update obeys, whatever its type."""
+
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
+        if update.type is not OperationType.EXECUTION and not _ID.fullmatch(update.id):
+            raise _reject(update, "Id must be 1-64 characters of [a-zA-Z0-9-_]")
+        if update.name is not None and not _NAME.fullmatch(update.name):
+            raise _reject(update, f"Name must be 1-256 printable ASCII characters, got {update.name!r}")
+        if update.sub_type is not None and not _SUB_TYPE.fullmatch(update.sub_type):
+            raise _reject(update, f"SubType must be 1-32 characters of [a-zA-Z0-9-_], got {update.sub_type!r}")
+        if update.payload is not None and len(update.payload.encode()) > MAX_PAYLOAD_BYTES:
+            raise _reject(
+                update,
+                f"Payload is {len(update.payload.encode())} bytes, over the {MAX_PAYLOAD_BYTES}-byte "
+                "limit; checkpoint a smaller result (or a reference to it)",
+            )
+        if update.parent_id is not None:
+            if update.type is OperationType.EXECUTION:
+                raise _reject(update, "an EXECUTION update cannot have a ParentId")
+            parent = ctx.lookup(update.parent_id)
+            if parent is None:
+                raise _reject(update, f"ParentId {update.parent_id!r} names no operation of this execution")
+            if parent.type is not OperationType.CONTEXT:
+                raise _reject(
+                    update,
+                    f"ParentId {update.parent_id!r} is a {parent.type.value}; only CONTEXT operations have children",
+                )
+
+
+class WaitValidator:
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
+        if update.action is not OperationAction.START:
+            return
+        seconds = update.wait_options.wait_seconds if update.wait_options else None
+        if seconds is None:
+            raise _reject(update, "WaitOptions.WaitSeconds is required to start a wait")
+        if not 1 <= seconds <= MAX_WAIT_SECONDS:
+            raise _reject(update, f"WaitSeconds must be 1..{MAX_WAIT_SECONDS}, got {seconds}")
+
+
+class StepValidator:
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
+        if update.action is not OperationAction.RETRY:
+            return
+        delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
+        if delay is None:
+            raise _reject(update, "StepOptions.NextAttemptDelaySeconds is required to retry a step")
+        if not 1 <= delay <= MAX_WAIT_SECONDS:
+            raise _reject(update, f"NextAttemptDelaySeconds must be 1..{MAX_WAIT_SECONDS}, got {delay}")
+
+
+class CallbackValidator:
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
+        options = update.callback_options
+        if update.action is not OperationAction.START or options is None:
+            return
+        for label, value in (
+            ("TimeoutSeconds", options.timeout_seconds),
+            ("HeartbeatTimeoutSeconds", options.heartbeat_timeout_seconds),
+        ):
+            if value is not None and value < 0:
+                raise _reject(update, f"CallbackOptions.{label} must be >= 0, got {value}")
+
+
+class ChainedInvokeValidator:
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
+        if update.action is not OperationAction.START:
+            return
+        options = update.chained_invoke_options
+        if options is None or not options.function_name:
+            raise _reject(update, "ChainedInvokeOptions.FunctionName is required to start an invoke")
+        if not _FUNCTION_NAME.fullmatch(options.function_name):
+            raise _reject(update, f"FunctionName {options.function_name!r} is not a function name or ARN")
+
+
+class ExecutionValidator:
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
+        if update.action is OperationAction.FAIL and update.payload is not None:
+            raise _reject(update, "a FAIL update for the EXECUTION carries an Error, not a Payload")
+
+
+class ContextValidator:
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
+        return None
+
+
+OPERATION_VALIDATORS = {
+    OperationType.EXECUTION: ExecutionValidator(),
+    OperationType.STEP: StepValidator(),
+    OperationType.WAIT: WaitValidator(),
+    OperationType.CONTEXT: ContextValidator(),
+    OperationType.CALLBACK: CallbackValidator(),
+    OperationType.CHAINED_INVOKE: ChainedInvokeValidator(),
+}

@@ -1,0 +1,77 @@
+"""One durable execution's stored state: operations, history, token, invocations."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from enum import Enum
+
+from async_durable_execution_runner._models import ErrorObject, Event, Operation
+from async_durable_execution_runner._service.history import History
+from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner._service.tokens import CheckpointToken
+
+
+class ExecutionStatus(str, Enum):
+    """``GetDurableExecution``'s ``Status``."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not ExecutionStatus.RUNNING
+
+
+@dataclass(slots=True)
+class ClosedByCheckpoint:
+    """The SDK checkpointed the execution's outcome (results too large to return)."""
+
+    succeeded: bool
+    result: str | None
+    error: ErrorObject | None
+
+
+@dataclass(eq=False)
+class Execution:
+    arn: str
+    execution_id: str
+    name: str
+    function_name: str
+    input_payload: str | None
+    timeout_seconds: int
+    start: _dt.datetime
+    history: History
+    operations: dict[str, Operation] = field(default_factory=dict)
+    status: ExecutionStatus = ExecutionStatus.RUNNING
+    result: str | None = None
+    error: ErrorObject | None = None
+    end: _dt.datetime | None = None
+    token_sequence: int = 0
+    invocations: list[InvocationInfo] = field(default_factory=list)
+    invocation_active: bool = False
+    # Something the handler waits on changed while it was running: re-invoke when it returns.
+    wakeup_pending: bool = False
+    closed_by_checkpoint: ClosedByCheckpoint | None = None
+    consecutive_failed_invocations: int = 0
+    parent: tuple[str, str] | None = None  # (execution arn, operation id) of a chained invoke
+    callbacks: dict[str, str] = field(default_factory=dict)  # callback id -> operation id
+
+    @property
+    def is_open(self) -> bool:
+        return not self.status.is_terminal
+
+    def current_token(self) -> str:
+        return CheckpointToken(self.execution_id, self.token_sequence).encode()
+
+    def next_token(self) -> str:
+        """Supersede the current token (every checkpoint and invocation gets a new one)."""
+        self.token_sequence += 1
+        return self.current_token()
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return self.history.events

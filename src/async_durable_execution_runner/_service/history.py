@@ -1,0 +1,50 @@
+"""The execution history, recorded as things happen (never rebuilt from final states)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from async_durable_execution_runner._models import Event, EventType
+
+
+class History:
+    """Append-only list of events with consecutive ``EventId``s from 1."""
+
+    def __init__(self, on_event: Callable[[Event], None] | None = None) -> None:
+        self._events: list[Event] = []
+        self._on_event = on_event
+
+    def append(
+        self,
+        event_type: EventType,
+        timestamp: _dt.datetime,
+        *,
+        id: str | None = None,  # noqa: A002 - AWS field name
+        name: str | None = None,
+        parent_id: str | None = None,
+        sub_type: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Event:
+        event = Event(
+            event_id=len(self._events) + 1,
+            event_type=event_type,
+            event_timestamp=timestamp,
+            id=id,
+            name=name,
+            parent_id=parent_id,
+            sub_type=sub_type,
+            details=dict(details or {}),
+        )
+        self._events.append(event)
+        if self._on_event is not None:
+            self._on_event(event)
+        return event
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)

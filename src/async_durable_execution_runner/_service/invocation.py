@@ -1,0 +1,42 @@
+"""What the service hands an invoker, and what comes back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._models import ErrorObject, Operation
+    from async_durable_execution_runner._service.session import InvocationSession
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationRequest:
+    execution_arn: str
+    function_name: str
+    checkpoint_token: str
+    operations: tuple[Operation, ...]  # the first page of state
+    next_marker: str  # "" when ``operations`` is everything
+    session: InvocationSession
+    request_id: str
+    environment: str  # "warm" or "cold"
+    wall_timeout: float | None  # seconds the runner may wait for this invocation
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationOutcome:
+    """``status`` is the handler's own answer; ``None`` means the invocation died."""
+
+    status: str | None
+    result: str | None = None
+    error: ErrorObject | None = None
+    # Why the invocation died (crash, hang, unexpected exception): recorded on
+    # ``InvocationCompleted`` the way Lambda records a failed invocation.
+    death: ErrorObject | None = None
+    hung: bool = False
+
+
+class Invoker(Protocol):
+    def invoke(self, request: InvocationRequest) -> InvocationOutcome: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,311 @@
+"""``InProcessInvoker``: runs the user's handler in this process, one event loop per invocation.
+
+Each invocation runs on a worker thread with a fresh event loop, so that
+- a handler that hangs (even in blocking code) can be abandoned at the runner's deadline,
+  and the runner stays usable with a new worker;
+- a crashed invocation can be stopped dead by cancelling every task of its loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as _dt
+import importlib
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from async_durable_execution_runner import _sdk_adapter as adapter
+from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner._service.invocation import InvocationOutcome, InvocationRequest
+from async_durable_execution_runner._service.observer import OperationRequest
+from async_durable_execution_runner._service.service_client import (
+    InMemoryServiceClient,
+    SdkOperationCache,
+    WireFormat,
+    invocation_event,
+)
+from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
+from async_durable_execution_runner.errors import HandlerNotDurableError
+
+HandlerClock = Literal["virtual", "real"]
+
+
+@dataclass
+class LocalLambdaContext:
+    """The Lambda context object the handler receives."""
+
+    aws_request_id: str
+    function_name: str
+    invoked_function_arn: str
+    deadline: float | None = None  # time.monotonic() instant
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: str = "128"
+    log_group_name: str | None = None
+    log_stream_name: str | None = None
+    tenant_id: str | None = None
+    client_context: Any | None = None
+    identity: Any | None = None
+    logs: list[str] = field(default_factory=list)
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self.deadline is None:
+            return 900_000
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+    def log(self, msg: str) -> None:
+        self.logs.append(str(msg))
+
+
+class _Hooks:
+    """Bridges the SDK adapter's invocation hooks to the service session."""
+
+    def __init__(self, session: InvocationSession, per_update_checkpoints: bool) -> None:
+        self.session = session
+        self.per_update_checkpoints = per_update_checkpoints
+
+    def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
+        if self.session.crashed:
+            raise SandboxCrashed(self.session.crash_reason or "sandbox crashed")
+        self.session.operation_requested(
+            OperationRequest(
+                execution_arn=self.session.execution_arn,
+                invocation_index=self.session.invocation_index,
+                operation_id=request.operation_id,
+                type=request.type,
+                sub_type=request.sub_type,
+                name=request.name,
+                parent_id=request.parent_id,
+                checkpointed=request.checkpointed,
+            )
+        )
+
+    def on_step_attempt(
+        self, operation_id: str, name: str | None, sub_type: str | None, attempt: int
+    ) -> BaseException | None:
+        return self.session.step_attempt(operation_id, name, sub_type, attempt)
+
+
+class _Worker:
+    """One thread that runs invocations; replaced when an invocation hangs."""
+
+    def __init__(self) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="durable-invocation"
+        )
+        self.thread_ident: int | None = None
+
+    def submit(self, fn: Callable[[], InvocationOutcome]) -> concurrent.futures.Future[InvocationOutcome]:
+        def run() -> InvocationOutcome:
+            self.thread_ident = threading.get_ident()
+            return fn()
+
+        return self._pool.submit(run)
+
+    def stack(self) -> str:
+        frame = sys._current_frames().get(self.thread_ident or -1)
+        if frame is None:
+            return "(stack unavailable)"
+        return "".join(traceback.format_stack(frame)[-6:])
+
+    def abandon(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Callable[..., Any]:
+    """A cold sandbox: the handler's module (and ``prefixes``) imported afresh, the handler
+    looked up again by qualified name, so module-level state starts over."""
+    module_name = getattr(handler, "__module__", None)
+    qualname = getattr(handler, "__qualname__", None)
+    if not module_name or not qualname or module_name == "__main__" or "<locals>" in qualname:
+        msg = (
+            f"a cold sandbox re-imports the handler's module, but {handler!r} is not importable "
+            f"by name (module {module_name!r}, qualname {qualname!r}); define the handler at "
+            "module level in a module of its own"
+        )
+        raise HandlerNotDurableError(msg)
+    doomed = {module_name, *prefixes}
+    for name in list(sys.modules):
+        if any(name == p or name.startswith(p + ".") for p in doomed):
+            del sys.modules[name]
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    fresh: Callable[..., Any] = obj
+    return fresh
+
+
+class InProcessInvoker:
+    def __init__(
+        self,
+        handlers: Mapping[str, Callable[..., Any]],
+        *,
+        wire_format: WireFormat = "objects",
+        per_update_checkpoints: bool = True,
+        handler_clock: HandlerClock = "virtual",
+        clock_now: Callable[[], _dt.datetime] | None = None,
+        cold_module_prefixes: tuple[str, ...] = (),
+    ) -> None:
+        for name, handler in handlers.items():
+            if not adapter.is_durable_handler(handler):
+                msg = (
+                    f"function {name!r}: expected a handler decorated with @durable_execution, "
+                    f"got {handler!r}; decorate it (from async_durable_execution import "
+                    "durable_execution)"
+                )
+                raise HandlerNotDurableError(msg)
+        self.handlers = dict(handlers)
+        self.wire_format: WireFormat = wire_format
+        self.per_update_checkpoints = per_update_checkpoints
+        self.handler_clock: HandlerClock = handler_clock
+        self.clock_now = clock_now
+        self.cold_module_prefixes = cold_module_prefixes
+        self.cache = SdkOperationCache()
+        self._worker: _Worker | None = None
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.abandon()
+            self._worker = None
+
+    def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+        handler = self.handlers.get(request.function_name)
+        if handler is None:
+            msg = f"no handler registered for function {request.function_name!r}"
+            raise KeyError(msg)
+        if request.environment == "cold":
+            handler = fresh_import(handler, self.cold_module_prefixes)
+            self.handlers[request.function_name] = handler
+        if self._worker is None:
+            self._worker = _Worker()
+        worker = self._worker
+        deadline = (
+            time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
+        )
+        future = worker.submit(lambda: self._run(handler, request, deadline))
+        try:
+            return future.result(timeout=request.wall_timeout)
+        except concurrent.futures.TimeoutError:
+            request.session.abandoned = True
+            stack = worker.stack()
+            worker.abandon()
+            self._worker = None
+            message = (
+                f"the handler did not return within the runner's timeout "
+                f"({request.wall_timeout:.3g}s of wall-clock time left for invocation "
+                f"{request.session.invocation_index} of {request.execution_arn}); it was "
+                f"blocked at:\n{stack}"
+            )
+            return InvocationOutcome(
+                status=None,
+                death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
+                hung=True,
+            )
+
+    def _run(
+        self, handler: Callable[..., Any], request: InvocationRequest, deadline: float | None
+    ) -> InvocationOutcome:
+        session = request.session
+        client = InMemoryServiceClient(session, wire_format=self.wire_format, cache=self.cache)
+        entry = adapter.bind_client(handler, client)
+        event = invocation_event(
+            request.execution_arn,
+            request.checkpoint_token,
+            request.operations,
+            request.next_marker,
+            wire_format=self.wire_format,
+            cache=self.cache,
+        )
+        context = LocalLambdaContext(
+            aws_request_id=request.request_id,
+            function_name=request.function_name,
+            invoked_function_arn=request.execution_arn.split("/durable-execution/")[0],
+            deadline=deadline,
+        )
+        hooks = _Hooks(session, self.per_update_checkpoints)
+        travel = None
+        if self.handler_clock == "virtual" and self.clock_now is not None:
+            import time_machine
+
+            travel = time_machine.travel(self.clock_now(), tick=False)
+            travel.start()
+        loop = asyncio.new_event_loop()
+        try:
+            with adapter.invocation_scope(hooks):
+                return self._drive(loop, entry, event, context, session)
+        finally:
+            _shutdown(loop)
+            if travel is not None:
+                travel.stop()
+
+    def _drive(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        entry: adapter.AsyncHandler,
+        event: dict[str, Any],
+        context: LocalLambdaContext,
+        session: InvocationSession,
+    ) -> InvocationOutcome:
+        try:
+            output = loop.run_until_complete(entry(event, context))
+        except (SandboxCrashed, asyncio.CancelledError):
+            if session.crashed:
+                return InvocationOutcome(
+                    status=None,
+                    death=ErrorObject(
+                        error_type="Runtime.ExitError",
+                        error_message=f"RequestId: {context.aws_request_id} Error: {session.crash_reason}",
+                    ),
+                )
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever escapes the SDK fails the invocation
+            return InvocationOutcome(
+                status=None,
+                death=ErrorObject(
+                    error_type=type(exc).__name__,
+                    error_message=str(exc),
+                    stack_trace=tuple(traceback.format_exception(exc)[-8:]),
+                ),
+            )
+        if session.crashed:
+            return InvocationOutcome(
+                status=None,
+                death=ErrorObject(error_type="Runtime.ExitError", error_message=session.crash_reason),
+            )
+        return _read_output(output)
+
+
+def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:
+    status = output.get("Status")
+    error = output.get("Error")
+    if status not in ("SUCCEEDED", "FAILED", "PENDING"):
+        return InvocationOutcome(
+            status=None,
+            death=ErrorObject(
+                error_type="Runtime.InvalidResponse",
+                error_message=f"the handler returned Status {status!r}; expected SUCCEEDED, FAILED or PENDING",
+            ),
+        )
+    return InvocationOutcome(
+        status=status,
+        result=output.get("Result"),
+        error=ErrorObject.from_dict(error) if error is not None else None,
+    )
+
+
+def _shutdown(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel whatever the invocation left running, until nothing remains, then close."""
+    for _ in range(100):
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()

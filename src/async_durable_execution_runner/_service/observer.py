@@ -1,0 +1,141 @@
+"""Observers: the public seam through which tests (and the harness) watch the service.
+
+Subclass ``ExecutionObserver`` and override what you need; every method is a no-op here.
+Observers are called synchronously, in order, after the service has committed the change
+they describe, so an observer never sees a half-applied checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as _dt
+
+    from async_durable_execution_runner._models import Event, Operation, OperationUpdate
+    from async_durable_execution_runner.errors import DurableServiceError
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationInfo:
+    """One invocation of the handler, as the service saw it."""
+
+    execution_arn: str
+    index: int  # 1-based, within the execution
+    request_id: str
+    start: _dt.datetime
+    end: _dt.datetime | None = None
+    status: str | None = None  # SUCCEEDED / FAILED / PENDING, or None when it died
+    error_type: str | None = None
+    error_message: str | None = None
+    environment: str = "warm"  # "warm" or "cold": the sandbox it landed in
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRequest:
+    """An operation the handler asked the SDK for (observed through the SDK adapter).
+
+    ``checkpointed`` is the identity stored for that id when the handler asked, if any:
+    ``(type, sub_type, name, parent_id)``. Replay determinism compares the two.
+    """
+
+    execution_arn: str
+    invocation_index: int
+    operation_id: str
+    type: str
+    sub_type: str | None
+    name: str | None
+    parent_id: str | None
+    checkpointed: tuple[str, str | None, str | None, str | None] | None
+
+    @property
+    def identity(self) -> tuple[str, str | None, str | None, str | None]:
+        return (self.type, self.sub_type, self.name, self.parent_id)
+
+
+class ExecutionObserver:
+    """Base class for observers; override the callbacks you need."""
+
+    def on_execution_started(self, execution_arn: str) -> None:
+        """A new execution exists (its ``ExecutionStarted`` event is recorded)."""
+
+    def on_update_accepted(
+        self, execution_arn: str, update: OperationUpdate, operation: Operation
+    ) -> None:
+        """An update was applied; ``operation`` is the state it produced."""
+
+    def on_checkpoint_rejected(
+        self,
+        execution_arn: str,
+        updates: Sequence[OperationUpdate],
+        error: DurableServiceError,
+    ) -> None:
+        """A checkpoint call was refused as a whole; nothing of it was applied."""
+
+    def on_history_event(self, execution_arn: str, event: Event) -> None:
+        """An event was appended to the execution's history."""
+
+    def on_invocation_started(self, invocation: InvocationInfo) -> None:
+        """The service is about to invoke the handler."""
+
+    def on_invocation_completed(self, invocation: InvocationInfo) -> None:
+        """An invocation ended (returned, failed, crashed or was lost)."""
+
+    def on_operation_requested(self, request: OperationRequest) -> None:
+        """The handler asked for an operation (first run or replay)."""
+
+    def on_execution_completed(self, execution_arn: str, status: str) -> None:
+        """The execution reached a terminal status."""
+
+
+class ExecutionNotifier:
+    """Fans every notification out to the registered observers, in registration order."""
+
+    def __init__(self) -> None:
+        self._observers: list[ExecutionObserver] = []
+
+    def add(self, observer: ExecutionObserver) -> None:
+        self._observers.append(observer)
+
+    def remove(self, observer: ExecutionObserver) -> None:
+        self._observers.remove(observer)
+
+    @property
+    def observers(self) -> tuple[ExecutionObserver, ...]:
+        return tuple(self._observers)
+
+    def execution_started(self, arn: str) -> None:
+        for o in self._observers:
+            o.on_execution_started(arn)
+
+    def update_accepted(self, arn: str, update: OperationUpdate, operation: Operation) -> None:
+        for o in self._observers:
+            o.on_update_accepted(arn, update, operation)
+
+    def checkpoint_rejected(
+        self, arn: str, updates: Sequence[OperationUpdate], error: DurableServiceError
+    ) -> None:
+        for o in self._observers:
+            o.on_checkpoint_rejected(arn, updates, error)
+
+    def history_event(self, arn: str, event: Event) -> None:
+        for o in self._observers:
+            o.on_history_event(arn, event)
+
+    def invocation_started(self, invocation: InvocationInfo) -> None:
+        for o in self._observers:
+            o.on_invocation_started(invocation)
+
+    def invocation_completed(self, invocation: InvocationInfo) -> None:
+        for o in self._observers:
+            o.on_invocation_completed(invocation)
+
+    def operation_requested(self, request: OperationRequest) -> None:
+        for o in self._observers:
+            o.on_operation_requested(request)
+
+    def execution_completed(self, arn: str, status: str) -> None:
+        for o in self._observers:
+            o.on_execution_completed(arn, status)

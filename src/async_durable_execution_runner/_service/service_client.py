@@ -1,0 +1,158 @@
+"""``InMemoryServiceClient``: the SDK's ``DurableServiceClient``, answered by the emulator.
+
+Two wire formats:
+- ``"objects"`` (default, fast): the SDK's own model objects are handed over directly;
+- ``"json"``: every update, response and invocation input goes through the JSON shapes the
+  real service uses, so the SDK's own decoding is exercised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from async_durable_execution_runner import _sdk_adapter as adapter
+from async_durable_execution_runner._models import Operation, OperationUpdate
+from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
+from async_durable_execution_runner.errors import DurableServiceError
+
+WireFormat = Literal["objects", "json"]
+
+
+class SdkOperationCache:
+    """SDK ``Operation`` objects built once per stored operation (they are immutable)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], tuple[Operation, Any]] = {}
+
+    def get(self, execution_arn: str, op: Operation) -> Any:
+        key = (execution_arn, op.id)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is op:
+            return hit[1]
+        sdk_op = adapter.operation_to_sdk(op)
+        self._cache[key] = (op, sdk_op)
+        return sdk_op
+
+
+def _millis(value: Any) -> Any:
+    # The invocation event carries timestamps as epoch milliseconds (Lambda's JSON event).
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, dict):
+        return {k: _millis(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_millis(v) for v in value]
+    return value
+
+
+def invocation_event(
+    arn: str,
+    token: str,
+    operations: Sequence[Operation],
+    next_marker: str,
+    *,
+    wire_format: WireFormat,
+    cache: SdkOperationCache,
+) -> dict[str, Any]:
+    """The Lambda event a durable invocation receives."""
+    if wire_format == "json":
+        raw = {
+            "DurableExecutionArn": arn,
+            "CheckpointToken": token,
+            "InitialExecutionState": {
+                "Operations": [_millis(op.to_dict()) for op in operations],
+                "NextMarker": next_marker,
+            },
+        }
+        event: dict[str, Any] = json.loads(json.dumps(raw))
+        return event
+    return {
+        "DurableExecutionArn": arn,
+        "CheckpointToken": token,
+        "InitialExecutionState": adapter.initial_state(
+            [cache.get(arn, op) for op in operations], next_marker
+        ),
+    }
+
+
+class InMemoryServiceClient:
+    """Implements the SDK's ``DurableServiceClient`` protocol for one invocation."""
+
+    def __init__(
+        self,
+        session: InvocationSession,
+        *,
+        wire_format: WireFormat = "objects",
+        cache: SdkOperationCache | None = None,
+    ) -> None:
+        self.session = session
+        self.wire_format: WireFormat = wire_format
+        self.cache = cache or SdkOperationCache()
+
+    def _read_updates(self, updates: Sequence[Any]) -> list[OperationUpdate]:
+        if self.wire_format == "json":
+            wire = json.loads(json.dumps([adapter.update_to_wire(u) for u in updates]))
+            return [OperationUpdate.from_dict(u) for u in wire]
+        return [adapter.update_from_sdk(u) for u in updates]
+
+    def _crash(self) -> None:
+        # Kill the sandbox: cancel every task of this invocation's loop, repeatedly, until
+        # none remain (the invoker finishes the job once the handler's task is gone).
+        loop = asyncio.get_running_loop()
+        loop.call_soon(_cancel_all, loop)
+
+    async def checkpoint(
+        self,
+        durable_execution_arn: str,
+        checkpoint_token: str,
+        updates: list[Any],
+        client_token: str | None,
+    ) -> Any:
+        ours = self._read_updates(updates)
+        try:
+            token, ops = self.session.checkpoint(checkpoint_token, ours)
+        except SandboxCrashed:
+            self._crash()
+            raise
+        except DurableServiceError as error:
+            raise adapter.checkpoint_error(error) from None
+        arn = self.session.execution_arn
+        if self.wire_format == "json":
+            wire = {
+                "CheckpointToken": token,
+                "NewExecutionState": {"Operations": [op.to_dict() for op in ops]},
+            }
+            return adapter.checkpoint_output_from_wire(wire)
+        return adapter.checkpoint_output(token, [self.cache.get(arn, op) for op in ops])
+
+    async def get_execution_state(
+        self,
+        durable_execution_arn: str,
+        checkpoint_token: str,
+        next_marker: str,
+        max_items: int = 1000,
+    ) -> Any:
+        try:
+            ops, marker = self.session.get_execution_state(checkpoint_token, next_marker, max_items)
+        except SandboxCrashed:
+            self._crash()
+            raise
+        except DurableServiceError as error:
+            raise adapter.get_state_error(error) from None
+        arn = self.session.execution_arn
+        if self.wire_format == "json":
+            wire: dict[str, Any] = {"Operations": [op.to_dict() for op in ops]}
+            if marker:
+                wire["NextMarker"] = marker
+            return adapter.state_output_from_wire(wire)
+        return adapter.state_output([self.cache.get(arn, op) for op in ops], marker)
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()

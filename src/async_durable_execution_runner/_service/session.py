@@ -1,0 +1,111 @@
+"""One invocation's conversation with the service: call counting, fault hooks, crashes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from async_durable_execution_runner._service.faults import (
+    Crash,
+    FailCall,
+    FaultHooks,
+    LoseResponse,
+    ServiceCall,
+    StepAttempt,
+)
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._models import Operation, OperationUpdate
+    from async_durable_execution_runner._service.executor import Executor
+    from async_durable_execution_runner._service.observer import OperationRequest
+
+
+class SandboxCrashed(BaseException):  # noqa: N818 - it is a signal, not an error to handle
+    """The sandbox died mid-invocation. Derives from ``BaseException`` so that user code's
+    ``except Exception`` cannot swallow it."""
+
+
+class InvocationSession:
+    """What the handler's service client talks to during one invocation."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        execution_arn: str,
+        invocation_index: int,
+        faults: FaultHooks,
+    ) -> None:
+        self.executor = executor
+        self.execution_arn = execution_arn
+        self.invocation_index = invocation_index
+        self.faults = faults
+        self.calls = 0
+        self.checkpoints = 0
+        self.crash_reason: str | None = None
+        # Set when the invocation was abandoned (hung past its deadline): late calls bounce.
+        self.abandoned = False
+
+    @property
+    def crashed(self) -> bool:
+        return self.crash_reason is not None
+
+    def _gate(
+        self,
+        kind: Literal["checkpoint", "get_execution_state"],
+        updates: Sequence[OperationUpdate],
+    ) -> LoseResponse | None:
+        if self.crashed or self.abandoned:
+            raise SandboxCrashed(self.crash_reason or "invocation abandoned")
+        self.calls += 1
+        if kind == "checkpoint":
+            self.checkpoints += 1
+        call = ServiceCall(
+            kind=kind,
+            execution_arn=self.execution_arn,
+            invocation_index=self.invocation_index,
+            call_index=self.calls,
+            checkpoint_index=self.checkpoints,
+            updates=tuple(updates),
+        )
+        fault = self.faults.on_service_call(call)
+        if isinstance(fault, Crash):
+            self.crash_reason = fault.reason
+            raise SandboxCrashed(fault.reason)
+        if isinstance(fault, FailCall):
+            raise fault.error
+        return fault
+
+    def checkpoint(
+        self, token: str, updates: Sequence[OperationUpdate]
+    ) -> tuple[str, list[Operation]]:
+        lost = self._gate("checkpoint", updates)
+        response = self.executor.checkpoint(self.execution_arn, token, updates)
+        if lost is not None:
+            raise lost.error
+        return response
+
+    def get_execution_state(
+        self, token: str, marker: str, max_items: int
+    ) -> tuple[list[Operation], str | None]:
+        lost = self._gate("get_execution_state", ())
+        response = self.executor.get_execution_state(self.execution_arn, token, marker, max_items)
+        if lost is not None:
+            raise lost.error
+        return response
+
+    def operation_requested(self, request: OperationRequest) -> None:
+        self.executor.notifier.operation_requested(request)
+
+    def step_attempt(
+        self, operation_id: str, name: str | None, sub_type: str | None, attempt: int
+    ) -> BaseException | None:
+        return self.faults.on_step_attempt(
+            StepAttempt(
+                execution_arn=self.execution_arn,
+                invocation_index=self.invocation_index,
+                operation_id=operation_id,
+                name=name,
+                attempt=attempt,
+                sub_type=sub_type,
+            )
+        )

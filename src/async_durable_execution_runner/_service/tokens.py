@@ -1,0 +1,56 @@
+"""Checkpoint tokens: each checkpoint returns a new one and only the newest is accepted."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from async_durable_execution_runner.errors import InvalidParameterValueException
+
+#: The SDK treats this prefix as "retry from stored state" (see sdk-notes); keep it exact.
+STALE_TOKEN_PREFIX = "Invalid Checkpoint Token"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointToken:
+    execution_id: str
+    sequence: int
+
+    def encode(self) -> str:
+        raw = json.dumps({"e": self.execution_id, "s": self.sequence}, separators=(",", ":"))
+        return base64.b64encode(raw.encode()).decode()
+
+    @classmethod
+    def decode(cls, token: object) -> CheckpointToken:
+        """Parse a token; a malformed one raises ``InvalidParameterValueException``."""
+        if not isinstance(token, str) or not token:
+            msg = f"{STALE_TOKEN_PREFIX}: expected a non-empty checkpoint token, got {token!r}"
+            raise InvalidParameterValueException(msg)
+        try:
+            data = json.loads(base64.b64decode(token.encode(), validate=True))
+            return cls(execution_id=str(data["e"]), sequence=int(data["s"]))
+        except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+            msg = (
+                f"{STALE_TOKEN_PREFIX}: the token {token[:40]!r} is malformed; pass the "
+                "CheckpointToken from the invocation input or the last checkpoint response"
+            )
+            raise InvalidParameterValueException(msg) from exc
+
+
+def check_token(token: object, *, execution_id: str, current_sequence: int) -> None:
+    """Accept only the execution's newest token; explain which rule a bad one broke."""
+    parsed = CheckpointToken.decode(token)
+    if parsed.execution_id != execution_id:
+        msg = (
+            f"{STALE_TOKEN_PREFIX}: the token belongs to execution {parsed.execution_id!r}, "
+            f"not to {execution_id!r}"
+        )
+        raise InvalidParameterValueException(msg)
+    if parsed.sequence != current_sequence:
+        msg = (
+            f"{STALE_TOKEN_PREFIX}: the token is stale (sequence {parsed.sequence}, current "
+            f"{current_sequence}); a newer checkpoint or invocation superseded it"
+        )
+        raise InvalidParameterValueException(msg)
