@@ -1,0 +1,3 @@
+from async_durable_execution_runner.cli import main
+
+raise SystemExit(main())
