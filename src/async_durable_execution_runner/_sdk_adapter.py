@@ -16,6 +16,7 @@ What the runner needs from the SDK:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import functools
@@ -286,8 +287,16 @@ class InvocationHooks(Protocol):
     def on_operation_requested(self, request: RequestedOperation) -> None: ...
 
     def on_step_attempt(
-        self, operation_id: str, name: str | None, sub_type: str | None, attempt: int
-    ) -> BaseException | None: ...
+        self,
+        operation_id: str,
+        name: str | None,
+        sub_type: str | None,
+        attempt: int,
+        semantics: str | None,
+    ) -> tuple[BaseException | None, int]:
+        """An exception to raise instead of the body (or ``None``), and event-loop turns to
+        yield before the body runs."""
+        ...
 
 
 _active_hooks: contextvars.ContextVar[InvocationHooks | None] = contextvars.ContextVar(
@@ -370,16 +379,25 @@ def install_hooks() -> None:
             details = operation.step_details if operation is not None else None
             attempt = (details.attempt if details is not None else 0) + 1
             ident = self.operation_identifier
-            fault = hooks.on_step_attempt(
-                ident.operation_id, ident.name, _enum_value(ident.sub_type), attempt
+            semantics = getattr(self, "step_semantics", None)
+            fault, turns = hooks.on_step_attempt(
+                ident.operation_id,
+                ident.name,
+                _enum_value(ident.sub_type),
+                attempt,
+                semantics.name if semantics is not None else None,
             )
-            if fault is not None:
+            if fault is not None or turns:
                 body = self.func
 
-                async def failing() -> Any:
-                    raise fault
+                async def delayed() -> Any:
+                    for _ in range(turns):
+                        await asyncio.sleep(0)
+                    if fault is not None:
+                        raise fault
+                    return await body()
 
-                self.func = failing
+                self.func = delayed
                 try:
                     return await original_execute(self, operation)
                 finally:

@@ -23,6 +23,7 @@ from async_durable_execution_runner._models import ErrorObject, OperationStatus,
 from async_durable_execution_runner._service.clock import Clock, RealClock, VirtualClock
 from async_durable_execution_runner._service.executor import Executor, InvokeResult, SandboxPolicy
 from async_durable_execution_runner._service.faults import FaultHooks
+from async_durable_execution_runner._service.interleaving import Interleaving
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.scheduler import SchedulerPolicy
@@ -74,6 +75,9 @@ class DurableFunctionTestRunner:
         sandbox_policy: SandboxPolicy | None = None,
         cold_module_prefixes: tuple[str, ...] = (),
         max_invocation_attempts: int = 3,
+        interleaving: Interleaving | None = None,
+        random_seed: int | str | None = None,
+        strict_replay: bool = False,
     ) -> None:
         if isolation != "inprocess":
             msg = f"isolation={isolation!r} is not available yet; use isolation='inprocess'"
@@ -102,6 +106,8 @@ class DurableFunctionTestRunner:
             handler_clock=handler_clock if self.clock.is_virtual else "real",
             clock_now=self.clock.now,
             cold_module_prefixes=cold_module_prefixes,
+            random_seed=random_seed,
+            strict_replay=strict_replay,
         )
         self.executor = Executor(
             self._invoker,
@@ -109,6 +115,7 @@ class DurableFunctionTestRunner:
             scheduler_policy=scheduler_policy,
             faults=faults,
             sandbox_policy=sandbox_policy,
+            interleaving=interleaving,
             max_invocation_attempts=max_invocation_attempts,
         )
         self.executor.functions.update({name: name for name in handlers if name != function_name})

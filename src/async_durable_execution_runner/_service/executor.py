@@ -51,6 +51,7 @@ from async_durable_execution_runner._service.execution import (
 )
 from async_durable_execution_runner._service.faults import FaultHooks, NoFaults
 from async_durable_execution_runner._service.history import History
+from async_durable_execution_runner._service.interleaving import Interleaving, NoInterleaving
 from async_durable_execution_runner._service.invocation import (
     InvocationOutcome,
     InvocationRequest,
@@ -81,10 +82,25 @@ DEFAULT_PAGE_SIZE = 1000
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class InvokeResult:
-    """A canned outcome for a chained invoke of a function the test does not run."""
+    """A canned outcome for a chained invoke of a function the test does not run.
+
+    ``status`` is how the invoked execution ended: ``SUCCEEDED`` (with ``result``, JSON text),
+    ``FAILED`` (with ``error``), ``TIMED_OUT`` or ``STOPPED``.
+    """
 
     result: str | None = None
     error: ErrorObject | None = None
+    status: str | None = None
+
+    def __post_init__(self) -> None:
+        allowed = {None, "SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"}
+        if self.status not in allowed:
+            msg = f"InvokeResult.status must be one of SUCCEEDED, FAILED, TIMED_OUT, STOPPED; got {self.status!r}"
+            raise ValueError(msg)
+
+    @property
+    def execution_status(self) -> ExecutionStatus | None:
+        return ExecutionStatus(self.status) if self.status in ("TIMED_OUT", "STOPPED") else None
 
 
 class SandboxPolicy:
@@ -105,6 +121,7 @@ class Executor:
         scheduler_policy: SchedulerPolicy | None = None,
         faults: FaultHooks | None = None,
         sandbox_policy: SandboxPolicy | None = None,
+        interleaving: Interleaving | None = None,
         notifier: ExecutionNotifier | None = None,
         processor: CheckpointProcessor | None = None,
         region: str = DEFAULT_REGION,
@@ -118,6 +135,7 @@ class Executor:
         self.policy: SchedulerPolicy = scheduler_policy or EarliestFirst()
         self.faults: FaultHooks = faults or NoFaults()
         self.sandbox_policy = sandbox_policy or SandboxPolicy()
+        self.interleaving: Interleaving = interleaving or NoInterleaving()
         self.notifier = notifier or ExecutionNotifier()
         self.processor = processor or CheckpointProcessor()
         self.region = region
@@ -329,6 +347,27 @@ class Executor:
                 op.id,
             )
 
+    def time_out_callback(self, callback_id: str, *, heartbeat: bool = False) -> None:
+        """Time the callback out now, as its timer would (used by timers and fault plans)."""
+        execution, op = self._callback(callback_id)
+        self._time_out(execution, op, heartbeat=heartbeat)
+
+    def _time_out(self, execution: Execution, op: Operation, *, heartbeat: bool) -> None:
+        error = ErrorObject(
+            error_type="Callback.Heartbeat" if heartbeat else "Callback.Timeout",
+            error_message="callback heartbeat timed out" if heartbeat else "callback timed out",
+        )
+        self._service_transition(
+            execution,
+            dataclasses.replace(
+                op,
+                status=OperationStatus.TIMED_OUT,
+                end_timestamp=self.clock.now(),
+                callback_details=dataclasses.replace(_cb_details(op), error=error),
+            ),
+            PendingEvent(EventType.CALLBACK_TIMED_OUT, {"Error": event_error(error)}),
+        )
+
     def _heartbeat_seconds(self, execution: Execution, op: Operation) -> int:
         for event in execution.events:
             if event.id == op.id and event.event_type is EventType.CALLBACK_STARTED:
@@ -424,23 +463,7 @@ class Executor:
         elif item.kind in (DueKind.CALLBACK_TIMEOUT, DueKind.CALLBACK_HEARTBEAT):
             op = execution.operations.get(item.operation_id or "")
             if op is not None and op.status is OperationStatus.STARTED:
-                heartbeat = item.kind is DueKind.CALLBACK_HEARTBEAT
-                error = ErrorObject(
-                    error_type="Callback.Heartbeat" if heartbeat else "Callback.Timeout",
-                    error_message=(
-                        "callback heartbeat timed out" if heartbeat else "callback timed out"
-                    ),
-                )
-                self._service_transition(
-                    execution,
-                    dataclasses.replace(
-                        op,
-                        status=OperationStatus.TIMED_OUT,
-                        end_timestamp=self.clock.now(),
-                        callback_details=dataclasses.replace(_cb_details(op), error=error),
-                    ),
-                    PendingEvent(EventType.CALLBACK_TIMED_OUT, {"Error": event_error(error)}),
-                )
+                self._time_out(execution, op, heartbeat=item.kind is DueKind.CALLBACK_HEARTBEAT)
         elif item.kind is DueKind.EXECUTION_TIMEOUT:
             error = ErrorObject(
                 error_type="Execution.TimedOut",
@@ -478,8 +501,9 @@ class Executor:
         execution.wakeup_pending = False
         self._dirty[execution.arn].clear()
         self.notifier.invocation_started(info)
-        operations, marker = self._page(execution, None, self.page_size)
-        session = InvocationSession(self, execution.arn, index, self.faults)
+        page_size = self.interleaving.page_size(execution.arn, index) or self.page_size
+        operations, marker = self._page(execution, None, page_size)
+        session = InvocationSession(self, execution.arn, index, self.faults, self.interleaving)
         request = InvocationRequest(
             execution_arn=execution.arn,
             function_name=execution.function_name,
@@ -538,6 +562,9 @@ class Executor:
             self.hang_reports[execution.arn] = (error.error_message if error else None) or "hung"
             self._finish(execution, ExecutionStatus.STOPPED, error=error)
             return
+        if outcome.fatal:
+            self._finish(execution, ExecutionStatus.FAILED, error=error)
+            return
         closed = execution.closed_by_checkpoint
         if outcome.status == "SUCCEEDED":
             result = outcome.result
@@ -589,7 +616,9 @@ class Executor:
         for effect in plan.effects:
             self._apply_effect(execution, effect)
         for applied in plan.applied:
-            self.notifier.update_accepted(execution.arn, applied.update, applied.operation)
+            self.notifier.update_accepted(
+                execution.arn, applied.update, applied.previous, applied.operation
+            )
 
     def _append_event(
         self, execution: Execution, op: Operation, pending: PendingEvent, now: _dt.datetime
@@ -648,7 +677,9 @@ class Executor:
         parent = (execution.arn, effect.operation_id)
         if isinstance(target, InvokeResult):
             self.schedule_external(
-                lambda: self._complete_invoke(parent, target.result, target.error, None),
+                lambda: self._complete_invoke(
+                    parent, target.result, target.error, target.execution_status
+                ),
                 execution.arn,
                 label=f"invoke {effect.function_name}",
             )

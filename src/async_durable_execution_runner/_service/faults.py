@@ -65,6 +65,7 @@ class StepAttempt:
     name: str | None
     attempt: int
     sub_type: str | None
+    semantics: str | None = None  # "AT_LEAST_ONCE_PER_RETRY" / "AT_MOST_ONCE_PER_RETRY"
 
 
 class FaultHooks(Protocol):

@@ -34,6 +34,8 @@ class InvocationOutcome:
     # ``InvocationCompleted`` the way Lambda records a failed invocation.
     death: ErrorObject | None = None
     hung: bool = False
+    # The service must not re-invoke: fail the execution with ``death`` (strict replay).
+    fatal: bool = False
 
 
 class Invoker(Protocol):

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import datetime as _dt
 import importlib
+import random
 import sys
 import threading
 import time
@@ -62,16 +63,33 @@ class LocalLambdaContext:
         self.logs.append(str(msg))
 
 
+NONDETERMINISTIC = "NonDeterministicExecutionError"
+
+
 class _Hooks:
     """Bridges the SDK adapter's invocation hooks to the service session."""
 
-    def __init__(self, session: InvocationSession, per_update_checkpoints: bool) -> None:
+    def __init__(
+        self, session: InvocationSession, per_update_checkpoints: bool, strict_replay: bool
+    ) -> None:
         self.session = session
         self.per_update_checkpoints = per_update_checkpoints
+        self.strict_replay = strict_replay
+        self.nondeterminism: str | None = None
 
     def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
         if self.session.crashed:
             raise SandboxCrashed(self.session.crash_reason or "sandbox crashed")
+        asked = (request.type, request.sub_type, request.name, request.parent_id)
+        if self.strict_replay and request.checkpointed is not None and request.checkpointed != asked:
+            self.nondeterminism = (
+                f"replay asked for operation {request.operation_id!r} as "
+                f"{_identity(asked)}, but the checkpoint holds {_identity(request.checkpointed)}"
+            )
+            # Abort like a crash: nothing further reaches the service, whatever user code catches.
+            self.session.crash_reason = self.nondeterminism
+            asyncio.get_running_loop().call_soon(_cancel_all_tasks)
+            raise SandboxCrashed(self.nondeterminism)
         self.session.operation_requested(
             OperationRequest(
                 execution_arn=self.session.execution_arn,
@@ -86,9 +104,25 @@ class _Hooks:
         )
 
     def on_step_attempt(
-        self, operation_id: str, name: str | None, sub_type: str | None, attempt: int
-    ) -> BaseException | None:
-        return self.session.step_attempt(operation_id, name, sub_type, attempt)
+        self,
+        operation_id: str,
+        name: str | None,
+        sub_type: str | None,
+        attempt: int,
+        semantics: str | None,
+    ) -> tuple[BaseException | None, int]:
+        return self.session.step_attempt(operation_id, name, sub_type, attempt, semantics)
+
+
+def _identity(ident: tuple[str, str | None, str | None, str | None]) -> str:
+    op_type, sub_type, name, parent = ident
+    return f"{op_type}/{sub_type} named {name!r} under parent {parent!r}"
+
+
+def _cancel_all_tasks() -> None:
+    loop = asyncio.get_running_loop()
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
 
 
 class _Worker:
@@ -150,6 +184,8 @@ class InProcessInvoker:
         handler_clock: HandlerClock = "virtual",
         clock_now: Callable[[], _dt.datetime] | None = None,
         cold_module_prefixes: tuple[str, ...] = (),
+        random_seed: int | str | None = None,
+        strict_replay: bool = False,
     ) -> None:
         for name, handler in handlers.items():
             if not adapter.is_durable_handler(handler):
@@ -165,6 +201,8 @@ class InProcessInvoker:
         self.handler_clock: HandlerClock = handler_clock
         self.clock_now = clock_now
         self.cold_module_prefixes = cold_module_prefixes
+        self.random_seed = random_seed
+        self.strict_replay = strict_replay
         self.cache = SdkOperationCache()
         self._worker: _Worker | None = None
 
@@ -227,7 +265,11 @@ class InProcessInvoker:
             invoked_function_arn=request.execution_arn.split("/durable-execution/")[0],
             deadline=deadline,
         )
-        hooks = _Hooks(session, self.per_update_checkpoints)
+        hooks = _Hooks(session, self.per_update_checkpoints, self.strict_replay)
+        if self.random_seed is not None:
+            # The SDK's retry jitter uses the global ``random``: seed it per invocation so a
+            # history is the same byte for byte on every run.
+            random.seed(f"{self.random_seed}:{request.execution_arn}:{session.invocation_index}")
         travel = None
         if self.handler_clock == "virtual" and self.clock_now is not None:
             import time_machine
@@ -237,11 +279,18 @@ class InProcessInvoker:
         loop = asyncio.new_event_loop()
         try:
             with adapter.invocation_scope(hooks):
-                return self._drive(loop, entry, event, context, session)
+                outcome = self._drive(loop, entry, event, context, session)
         finally:
             _shutdown(loop)
             if travel is not None:
                 travel.stop()
+        if hooks.nondeterminism is not None:
+            return InvocationOutcome(
+                status=None,
+                death=ErrorObject(error_type=NONDETERMINISTIC, error_message=hooks.nondeterminism),
+                fatal=True,
+            )
+        return outcome
 
     def _drive(
         self,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import datetime as _dt
 
     from async_durable_execution_runner._models import Event, Operation, OperationUpdate
+    from async_durable_execution_runner._service.faults import StepAttempt
     from async_durable_execution_runner.errors import DurableServiceError
 
 
@@ -66,6 +67,15 @@ class ExecutionObserver:
     ) -> None:
         """An update was applied; ``operation`` is the state it produced."""
 
+    def on_transition(
+        self,
+        execution_arn: str,
+        update: OperationUpdate,
+        previous: Operation | None,
+        operation: Operation,
+    ) -> None:
+        """Like ``on_update_accepted``, with the operation as it was before the update."""
+
     def on_checkpoint_rejected(
         self,
         execution_arn: str,
@@ -89,6 +99,9 @@ class ExecutionObserver:
     def on_execution_completed(self, execution_arn: str, status: str) -> None:
         """The execution reached a terminal status."""
 
+    def on_step_attempt(self, attempt: StepAttempt) -> None:
+        """A step body is about to run (attempt numbers count from 1)."""
+
 
 class ExecutionNotifier:
     """Fans every notification out to the registered observers, in registration order."""
@@ -110,8 +123,15 @@ class ExecutionNotifier:
         for o in self._observers:
             o.on_execution_started(arn)
 
-    def update_accepted(self, arn: str, update: OperationUpdate, operation: Operation) -> None:
+    def update_accepted(
+        self,
+        arn: str,
+        update: OperationUpdate,
+        previous: Operation | None,
+        operation: Operation,
+    ) -> None:
         for o in self._observers:
+            o.on_transition(arn, update, previous, operation)
             o.on_update_accepted(arn, update, operation)
 
     def checkpoint_rejected(
@@ -139,3 +159,7 @@ class ExecutionNotifier:
     def execution_completed(self, arn: str, status: str) -> None:
         for o in self._observers:
             o.on_execution_completed(arn, status)
+
+    def step_attempt(self, attempt: StepAttempt) -> None:
+        for o in self._observers:
+            o.on_step_attempt(attempt)

@@ -121,6 +121,8 @@ class InMemoryServiceClient:
             raise
         except DurableServiceError as error:
             raise adapter.checkpoint_error(error) from None
+        for _ in range(self.session.response_turns()):
+            await asyncio.sleep(0)
         arn = self.session.execution_arn
         if self.wire_format == "json":
             wire = {
@@ -144,6 +146,8 @@ class InMemoryServiceClient:
             raise
         except DurableServiceError as error:
             raise adapter.get_state_error(error) from None
+        for _ in range(self.session.response_turns()):
+            await asyncio.sleep(0)
         arn = self.session.execution_arn
         if self.wire_format == "json":
             wire: dict[str, Any] = {"Operations": [op.to_dict() for op in ops]}

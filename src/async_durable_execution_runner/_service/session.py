@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
+from async_durable_execution_runner._service.interleaving import Interleaving, NoInterleaving
 from async_durable_execution_runner._service.faults import (
     Crash,
     FailCall,
@@ -34,8 +35,11 @@ class InvocationSession:
         execution_arn: str,
         invocation_index: int,
         faults: FaultHooks,
+        interleaving: Interleaving | None = None,
     ) -> None:
         self.executor = executor
+        self.interleaving: Interleaving = interleaving or NoInterleaving()
+        self.last_call: ServiceCall | None = None
         self.execution_arn = execution_arn
         self.invocation_index = invocation_index
         self.faults = faults
@@ -67,6 +71,7 @@ class InvocationSession:
             checkpoint_index=self.checkpoints,
             updates=tuple(updates),
         )
+        self.last_call = call
         fault = self.faults.on_service_call(call)
         if isinstance(fault, Crash):
             self.crash_reason = fault.reason
@@ -97,15 +102,26 @@ class InvocationSession:
         self.executor.notifier.operation_requested(request)
 
     def step_attempt(
-        self, operation_id: str, name: str | None, sub_type: str | None, attempt: int
-    ) -> BaseException | None:
-        return self.faults.on_step_attempt(
-            StepAttempt(
-                execution_arn=self.execution_arn,
-                invocation_index=self.invocation_index,
-                operation_id=operation_id,
-                name=name,
-                attempt=attempt,
-                sub_type=sub_type,
-            )
+        self,
+        operation_id: str,
+        name: str | None,
+        sub_type: str | None,
+        attempt: int,
+        semantics: str | None = None,
+    ) -> tuple[BaseException | None, int]:
+        """What the fault hooks and the interleaving say about a step body about to run."""
+        step = StepAttempt(
+            execution_arn=self.execution_arn,
+            invocation_index=self.invocation_index,
+            operation_id=operation_id,
+            name=name,
+            attempt=attempt,
+            sub_type=sub_type,
+            semantics=semantics,
         )
+        self.executor.notifier.step_attempt(step)
+        return self.faults.on_step_attempt(step), self.interleaving.step_turns(step)
+
+    def response_turns(self) -> int:
+        """Event-loop turns before the last call's response reaches the SDK."""
+        return self.interleaving.response_turns(self.last_call) if self.last_call else 0

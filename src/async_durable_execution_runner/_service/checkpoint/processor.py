@@ -27,6 +27,7 @@ class AppliedUpdate:
     update: OperationUpdate
     operation: Operation
     events: tuple[PendingEvent, ...]
+    previous: Operation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +95,12 @@ class CheckpointProcessor:
             self._fields.validate(update, vctx)
             target_id = ctx.execution_id if update.type is OperationType.EXECUTION else update.id
             current = lookup(target_id)
-            if update.type is OperationType.EXECUTION and current is None:
-                msg = f"execution {ctx.execution_arn} has no EXECUTION operation"
-                raise AssertionError(msg)
+            # An absent EXECUTION operation is rejected by the table like any other absent id.
             self._transitions.validate(_retarget(update, target_id), current)
             OPERATION_VALIDATORS[update.type].validate(update, vctx)
             result = self._processors[update.type].process(update, current, ctx)
             scratch[result.operation.id] = result.operation
-            applied.append(AppliedUpdate(update, result.operation, result.events))
+            applied.append(AppliedUpdate(update, result.operation, result.events, current))
             effects.extend(result.effects)
             closing_execution = update.type is OperationType.EXECUTION
         return CheckpointPlan(tuple(applied), tuple(effects))

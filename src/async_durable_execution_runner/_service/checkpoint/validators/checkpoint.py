@@ -35,7 +35,7 @@ class CheckpointValidator:
                 f"{len(updates)}; split the updates over several calls"
             )
             raise InvalidParameterValueException(msg)
-        size = sum(len(u.payload or "") for u in updates)
+        size = sum(len((u.payload or "").encode()) for u in updates)
         if size > MAX_REQUEST_BYTES:
             msg = (
                 f"the checkpoint's payloads add up to {size} bytes, over the service's "
