@@ -24,8 +24,10 @@ from async_durable_execution_runner._service.clock import Clock, RealClock, Virt
 from async_durable_execution_runner._service.executor import Executor, InvokeResult, SandboxPolicy
 from async_durable_execution_runner._service.faults import FaultHooks
 from async_durable_execution_runner._service.interleaving import Interleaving
+from async_durable_execution_runner._service.invocation import Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.process_invoker import ProcessInvoker
 from async_durable_execution_runner._service.scheduler import SchedulerPolicy
 from async_durable_execution_runner._service.service_client import WireFormat
 from async_durable_execution_runner._runner.result import DurableFunctionTestResult, InvocationStatus
@@ -78,9 +80,10 @@ class DurableFunctionTestRunner:
         interleaving: Interleaving | None = None,
         random_seed: int | str | None = None,
         strict_replay: bool = False,
+        function_timeout: float = 900,
     ) -> None:
-        if isolation != "inprocess":
-            msg = f"isolation={isolation!r} is not available yet; use isolation='inprocess'"
+        if isolation not in ("inprocess", "process"):
+            msg = f"isolation must be 'inprocess' or 'process', got {isolation!r}"
             raise DurableRunnerError(msg)
         if isinstance(clock, str):
             if clock not in ("virtual", "real"):
@@ -99,16 +102,28 @@ class DurableFunctionTestRunner:
                 canned[name] = target
             else:
                 handlers[name] = target
-        self._invoker = InProcessInvoker(
-            handlers,
-            wire_format=wire_format,
-            per_update_checkpoints=checkpoint_batching == "per_update",
-            handler_clock=handler_clock if self.clock.is_virtual else "real",
-            clock_now=self.clock.now,
-            cold_module_prefixes=cold_module_prefixes,
-            random_seed=random_seed,
-            strict_replay=strict_replay,
-        )
+        self._invoker: Invoker
+        if isolation == "process":
+            self._invoker = ProcessInvoker(
+                handlers,
+                per_update_checkpoints=checkpoint_batching == "per_update",
+                handler_clock=handler_clock if self.clock.is_virtual else "real",
+                clock_now=self.clock.now,
+                random_seed=random_seed,
+                strict_replay=strict_replay,
+                function_timeout=function_timeout,
+            )
+        else:
+            self._invoker = InProcessInvoker(
+                handlers,
+                wire_format=wire_format,
+                per_update_checkpoints=checkpoint_batching == "per_update",
+                handler_clock=handler_clock if self.clock.is_virtual else "real",
+                clock_now=self.clock.now,
+                cold_module_prefixes=cold_module_prefixes,
+                random_seed=random_seed,
+                strict_replay=strict_replay,
+            )
         self.executor = Executor(
             self._invoker,
             clock=self.clock,

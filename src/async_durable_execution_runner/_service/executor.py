@@ -163,11 +163,8 @@ class Executor:
     ) -> str:
         seq = len(self.executions) + 1
         name = execution_name or f"execution-{seq}"
-        execution_id = str(uuid.uuid5(_NAMESPACE, f"{function_name}/{name}/{seq}"))
-        arn = (
-            f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function_name}:$LATEST"
-            f"/durable-execution/{name}/{execution_id}"
-        )
+        arn = self.execution_arn(function_name, name)
+        execution_id = arn.rsplit("/", 1)[1]
         if arn in self.executions:
             msg = f"an execution named {name!r} already exists for function {function_name!r}"
             raise InvalidParameterValueException(msg)
@@ -209,6 +206,14 @@ class Executor:
         )
         self.scheduler.schedule(now, DueKind.INVOCATION, arn, label="start")
         return arn
+
+    def execution_arn(self, function_name: str, execution_name: str) -> str:
+        """The ARN an execution of that name gets (deterministic: ids never come from chance)."""
+        execution_id = str(uuid.uuid5(_NAMESPACE, f"{function_name}/{execution_name}"))
+        return (
+            f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function_name}:$LATEST"
+            f"/durable-execution/{execution_name}/{execution_id}"
+        )
 
     def get(self, arn: str) -> Execution:
         execution = self.executions.get(arn)
@@ -503,7 +508,15 @@ class Executor:
         self.notifier.invocation_started(info)
         page_size = self.interleaving.page_size(execution.arn, index) or self.page_size
         operations, marker = self._page(execution, None, page_size)
-        session = InvocationSession(self, execution.arn, index, self.faults, self.interleaving)
+        holder: list[InvocationRequest] = []
+        session = InvocationSession(
+            self,
+            execution.arn,
+            index,
+            self.faults,
+            self.interleaving,
+            on_duplicate=lambda: self._deliver_duplicate(execution, holder[0]),
+        )
         request = InvocationRequest(
             execution_arn=execution.arn,
             function_name=execution.function_name,
@@ -517,6 +530,7 @@ class Executor:
                 max(0.0, wall_deadline - time.monotonic()) if wall_deadline is not None else None
             ),
         )
+        holder.append(request)
         try:
             outcome = self.invoker.invoke(request)
         finally:
@@ -532,6 +546,45 @@ class Executor:
                 ),
             )
         self._complete_invocation(execution, info, outcome)
+
+    def _deliver_duplicate(self, execution: Execution, original: InvocationRequest) -> None:
+        """Deliver ``original`` again (same token, same state) while it is still running.
+
+        Only the holder of the current token can change anything, so the duplicate's
+        checkpoints bounce with stale-token errors; its response is recorded, not acted on.
+        """
+        index = len(execution.invocations) + 1
+        info = InvocationInfo(
+            execution_arn=execution.arn,
+            index=index,
+            request_id=original.request_id,
+            start=self.clock.now(),
+            environment="duplicate",
+        )
+        execution.invocations.append(info)
+        self.notifier.invocation_started(info)
+        session = InvocationSession(self, execution.arn, index, NoFaults(), self.interleaving)
+        outcome = self.invoker.invoke(dataclasses.replace(original, session=session))
+        end = self.clock.now()
+        error = outcome.death
+        details: dict[str, Any] = {
+            "StartTimestamp": info.start,
+            "EndTimestamp": end,
+            "RequestId": info.request_id,
+        }
+        if error is not None:
+            details["Error"] = event_error(error)
+        done = dataclasses.replace(
+            info,
+            end=end,
+            status=outcome.status,
+            error_type=error.error_type if error else None,
+            error_message=error.error_message if error else None,
+        )
+        execution.invocations[index - 1] = done
+        if execution.is_open:
+            execution.history.append(EventType.INVOCATION_COMPLETED, end, details=details)
+        self.notifier.invocation_completed(done)
 
     def _complete_invocation(
         self, execution: Execution, info: InvocationInfo, outcome: InvocationOutcome
@@ -623,6 +676,17 @@ class Executor:
     def _append_event(
         self, execution: Execution, op: Operation, pending: PendingEvent, now: _dt.datetime
     ) -> Event:
+        details = pending.details
+        if pending.event_type is EventType.CHAINED_INVOKE_STARTED:
+            # The service names the execution it starts for the invoke in the started event.
+            function = _function_key(str(details.get("FunctionName", "")))
+            details = {
+                **details,
+                "DurableExecutionArn": self.execution_arn(
+                    function, _child_name(execution, op.id)
+                ),
+                "ExecutedVersion": "$LATEST",
+            }
         return execution.history.append(
             pending.event_type,
             now,
@@ -630,7 +694,7 @@ class Executor:
             name=op.name,
             parent_id=op.parent_id,
             sub_type=op.sub_type,
-            details=pending.details,
+            details=details,
         )
 
     def _apply_processed(self, execution: Execution, processed: Processed) -> None:
@@ -674,6 +738,12 @@ class Executor:
 
     def _start_chained_invoke(self, execution: Execution, effect: RequestInvoke) -> None:
         target = self.functions.get(_function_key(effect.function_name))
+        override = getattr(self.faults, "on_chained_invoke", None)
+        canned = (
+            override(execution.arn, effect.operation_id, effect.function_name) if override else None
+        )
+        if isinstance(canned, InvokeResult):
+            target = canned
         parent = (execution.arn, effect.operation_id)
         if isinstance(target, InvokeResult):
             self.schedule_external(
@@ -702,7 +772,7 @@ class Executor:
         self.start_execution(
             _function_key(effect.function_name),
             effect.payload,
-            execution_name=f"{execution.name}-{effect.operation_id[:12]}",
+            execution_name=_child_name(execution, effect.operation_id),
             parent=parent,
         )
 
@@ -814,6 +884,10 @@ def _callback_id(execution_id: str, operation_id: str) -> str:
 
     raw = f"{execution_id}:{operation_id}".encode()
     return base64.b64encode(raw).decode()
+
+
+def _child_name(execution: Execution, operation_id: str) -> str:
+    return f"{execution.name}-{operation_id[:12]}"
 
 
 def _function_key(function_name: str) -> str:

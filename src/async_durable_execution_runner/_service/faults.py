@@ -52,7 +52,13 @@ class FailCall:
     error: DurableServiceError
 
 
-Fault = Crash | LoseResponse | FailCall
+@dataclass(frozen=True, slots=True)
+class DeliverDuplicate:
+    """Apply the call normally, then deliver the same invocation (same token, same state)
+    a second time before answering, as an at-least-once invoker can."""
+
+
+Fault = Crash | LoseResponse | FailCall | DeliverDuplicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,12 @@ class FaultHooks(Protocol):
         """Return an exception to raise in place of the step body on this attempt."""
         ...
 
+    def on_chained_invoke(
+        self, execution_arn: str, operation_id: str, function_name: str
+    ) -> object | None:
+        """Return an ``InvokeResult`` to end this chained invoke with, instead of running it."""
+        ...
+
 
 class NoFaults:
     """The default: nothing is injected."""
@@ -92,4 +104,9 @@ class NoFaults:
         return False
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        return None
+
+    def on_chained_invoke(
+        self, execution_arn: str, operation_id: str, function_name: str
+    ) -> object | None:
         return None

@@ -219,9 +219,14 @@ class InProcessInvoker:
         if request.environment == "cold":
             handler = fresh_import(handler, self.cold_module_prefixes)
             self.handlers[request.function_name] = handler
-        if self._worker is None:
-            self._worker = _Worker()
-        worker = self._worker
+        nested = self._worker is not None and self._worker.thread_ident == threading.get_ident()
+        if nested:
+            # A duplicate delivery arrives while this worker is inside the first one.
+            worker = _Worker()
+        else:
+            if self._worker is None:
+                self._worker = _Worker()
+            worker = self._worker
         deadline = (
             time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
         )
@@ -232,7 +237,8 @@ class InProcessInvoker:
             request.session.abandoned = True
             stack = worker.stack()
             worker.abandon()
-            self._worker = None
+            if not nested:
+                self._worker = None
             message = (
                 f"the handler did not return within the runner's timeout "
                 f"({request.wall_timeout:.3g}s of wall-clock time left for invocation "
@@ -244,6 +250,9 @@ class InProcessInvoker:
                 death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
                 hung=True,
             )
+        finally:
+            if nested:
+                worker.abandon()
 
     def _run(
         self, handler: Callable[..., Any], request: InvocationRequest, deadline: float | None

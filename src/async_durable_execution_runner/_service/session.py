@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from async_durable_execution_runner._service.interleaving import Interleaving, NoInterleaving
 from async_durable_execution_runner._service.faults import (
     Crash,
+    DeliverDuplicate,
     FailCall,
     FaultHooks,
     LoseResponse,
@@ -36,7 +37,9 @@ class InvocationSession:
         invocation_index: int,
         faults: FaultHooks,
         interleaving: Interleaving | None = None,
+        on_duplicate: Callable[[], None] | None = None,
     ) -> None:
+        self.on_duplicate = on_duplicate
         self.executor = executor
         self.interleaving: Interleaving = interleaving or NoInterleaving()
         self.last_call: ServiceCall | None = None
@@ -57,7 +60,7 @@ class InvocationSession:
         self,
         kind: Literal["checkpoint", "get_execution_state"],
         updates: Sequence[OperationUpdate],
-    ) -> LoseResponse | None:
+    ) -> LoseResponse | DeliverDuplicate | None:
         if self.crashed or self.abandoned:
             raise SandboxCrashed(self.crash_reason or "invocation abandoned")
         self.calls += 1
@@ -83,19 +86,22 @@ class InvocationSession:
     def checkpoint(
         self, token: str, updates: Sequence[OperationUpdate]
     ) -> tuple[str, list[Operation]]:
-        lost = self._gate("checkpoint", updates)
+        fault = self._gate("checkpoint", updates)
         response = self.executor.checkpoint(self.execution_arn, token, updates)
-        if lost is not None:
-            raise lost.error
+        if isinstance(fault, DeliverDuplicate):
+            if self.on_duplicate is not None:
+                self.on_duplicate()
+        elif fault is not None:
+            raise fault.error
         return response
 
     def get_execution_state(
         self, token: str, marker: str, max_items: int
     ) -> tuple[list[Operation], str | None]:
-        lost = self._gate("get_execution_state", ())
+        fault = self._gate("get_execution_state", ())
         response = self.executor.get_execution_state(self.execution_arn, token, marker, max_items)
-        if lost is not None:
-            raise lost.error
+        if isinstance(fault, LoseResponse):
+            raise fault.error
         return response
 
     def operation_requested(self, request: OperationRequest) -> None:

@@ -1,0 +1,350 @@
+"""Fault kinds, fault plans, and the fault hooks that apply a plan to the emulator.
+
+Each fault kind is a frozen dataclass whose ``repr`` reads as the call that builds it. A plan
+is a tuple of faults; the hooks apply each fault at most once, record what they applied, and
+speak to the emulator only through its public fault-hook seam.
+
+Where a fault says "call k", k counts the checkpoint calls of one invocation, from 1.
+The harness runs the SDK with one update per checkpoint call, so the call sequence does not
+depend on wall time and a crash point is reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from async_durable_execution_runner._service.faults import (
+    Crash,
+    FailCall,
+    Fault,
+    LoseResponse,
+    ServiceCall,
+    StepAttempt,
+)
+from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner._service.tokens import STALE_TOKEN_PREFIX
+from async_durable_execution_runner.errors import (
+    DurableServiceError,
+    InvalidParameterValueException,
+    ServiceException,
+    TooManyRequestsException,
+)
+
+
+class ValidationException(DurableServiceError):
+    """A 400 the SDK does not retry (it fails the execution with ``CheckpointError``)."""
+
+    code = "ValidationException"
+    http_status = 400
+
+
+#: Service errors a plan can inject, simplest first (shrinking moves toward the first).
+SERVICE_ERRORS: tuple[str, ...] = (
+    "TooManyRequestsException",
+    "ServiceException",
+    "StaleCheckpointToken",
+    "ValidationException",
+)
+#: The errors the SDK retries by re-invoking (so the service masks them).
+RETRYABLE_ERRORS = frozenset({"TooManyRequestsException", "ServiceException", "StaleCheckpointToken"})
+
+
+def service_error(code: str) -> DurableServiceError:
+    """The error the service answers with, for a code in ``SERVICE_ERRORS``."""
+    if code == "TooManyRequestsException":
+        return TooManyRequestsException("Rate exceeded (injected)")
+    if code == "ServiceException":
+        return ServiceException("Internal service error (injected)")
+    if code == "StaleCheckpointToken":
+        return InvalidParameterValueException(
+            f"{STALE_TOKEN_PREFIX}: the token was superseded (injected)"
+        )
+    if code == "ValidationException":
+        return ValidationException("1 validation error detected (injected)")
+    msg = f"unknown service error {code!r}; expected one of {', '.join(SERVICE_ERRORS)}"
+    raise ValueError(msg)
+
+
+class InjectedStepError(Exception):
+    """Raised in place of a step body by a ``step_exception`` fault."""
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    kind: ClassVar[str] = ""
+    #: Whether the service and SDK hide this fault from the outcome (fault-tolerance oracle).
+    masked: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return repr(self)
+
+
+@dataclass(frozen=True)
+class CrashFault(FaultKind):
+    """The sandbox dies on call ``call`` of invocation ``invocation``: nothing of that call is
+    applied, later durable calls fail fast, every task of the invocation is cancelled, and
+    the service re-invokes from what it acknowledged."""
+
+    kind: ClassVar[str] = "crash"
+    invocation: int = 1
+    call: int = 1
+
+    def __repr__(self) -> str:
+        return f"crash(invocation={self.invocation}, call={self.call})"
+
+
+@dataclass(frozen=True)
+class LostResponseFault(FaultKind):
+    """Call ``call`` is applied, but the SDK gets ``error`` instead of the response."""
+
+    kind: ClassVar[str] = "lost_response"
+    invocation: int = 1
+    call: int = 1
+    error: str = SERVICE_ERRORS[0]
+
+    @property
+    def masked(self) -> bool:  # type: ignore[override]
+        return self.error in RETRYABLE_ERRORS
+
+    def __repr__(self) -> str:
+        return f"lost_response(invocation={self.invocation}, call={self.call}, error={self.error!r})"
+
+
+@dataclass(frozen=True)
+class CheckpointErrorFault(FaultKind):
+    """Call ``call`` is refused with ``error`` before anything is applied."""
+
+    kind: ClassVar[str] = "checkpoint_error"
+    invocation: int = 1
+    call: int = 1
+    error: str = SERVICE_ERRORS[0]
+
+    @property
+    def masked(self) -> bool:  # type: ignore[override]
+        return self.error in RETRYABLE_ERRORS
+
+    def __repr__(self) -> str:
+        return (
+            f"checkpoint_error(invocation={self.invocation}, call={self.call}, error={self.error!r})"
+        )
+
+
+@dataclass(frozen=True)
+class InvocationLostFault(FaultKind):
+    """The handler returned, but its response never reached the service: it re-invokes."""
+
+    kind: ClassVar[str] = "invocation_lost"
+    invocation: int = 1
+
+    def __repr__(self) -> str:
+        return f"invocation_lost(invocation={self.invocation})"
+
+
+@dataclass(frozen=True)
+class DuplicateInvocationFault(FaultKind):
+    """Invocation ``invocation`` is delivered a second time (same token and state) right
+    after its first delivery's call ``after_call``; the stale-token errors that follow are
+    handled as the SDK handles them."""
+
+    kind: ClassVar[str] = "duplicate_invocation"
+    invocation: int = 1
+    after_call: int = 1
+
+    def __repr__(self) -> str:
+        return f"duplicate_invocation(invocation={self.invocation}, after_call={self.after_call})"
+
+
+@dataclass(frozen=True)
+class StepExceptionFault(FaultKind):
+    """The ``step``-th step to run (counting distinct steps in the order they first run, from
+    1) raises on attempt ``attempt``, before its body runs; the SDK's retry strategy sees it."""
+
+    kind: ClassVar[str] = "step_exception"
+    masked: ClassVar[bool] = False
+    step: int = 1
+    attempt: int = 1
+
+    def __repr__(self) -> str:
+        return f"step_exception(step={self.step}, attempt={self.attempt})"
+
+
+@dataclass(frozen=True)
+class CallbackFault(FaultKind):
+    """The ``callback``-th callback created (from 1) fails, times out, or misses heartbeats,
+    instead of succeeding."""
+
+    masked: ClassVar[bool] = False
+    callback: int = 1
+
+
+@dataclass(frozen=True, repr=False)
+class CallbackFailureFault(CallbackFault):
+    kind: ClassVar[str] = "callback_failure"
+
+    def __repr__(self) -> str:
+        return f"callback_failure(callback={self.callback})"
+
+
+@dataclass(frozen=True, repr=False)
+class CallbackTimeoutFault(CallbackFault):
+    kind: ClassVar[str] = "callback_timeout"
+
+    def __repr__(self) -> str:
+        return f"callback_timeout(callback={self.callback})"
+
+
+@dataclass(frozen=True, repr=False)
+class HeartbeatTimeoutFault(CallbackFault):
+    kind: ClassVar[str] = "heartbeat_timeout"
+
+    def __repr__(self) -> str:
+        return f"heartbeat_timeout(callback={self.callback})"
+
+
+@dataclass(frozen=True)
+class InvokeFault(FaultKind):
+    """The ``invoke``-th chained invoke (from 1) fails or times out instead of running."""
+
+    masked: ClassVar[bool] = False
+    invoke: int = 1
+
+
+@dataclass(frozen=True, repr=False)
+class InvokeFailureFault(InvokeFault):
+    kind: ClassVar[str] = "invoke_failure"
+
+    def __repr__(self) -> str:
+        return f"invoke_failure(invoke={self.invoke})"
+
+
+@dataclass(frozen=True, repr=False)
+class InvokeTimeoutFault(InvokeFault):
+    kind: ClassVar[str] = "invoke_timeout"
+
+    def __repr__(self) -> str:
+        return f"invoke_timeout(invoke={self.invoke})"
+
+
+FAULT_KINDS: dict[str, type[FaultKind]] = {
+    cls.kind: cls
+    for cls in (
+        CrashFault,
+        LostResponseFault,
+        CheckpointErrorFault,
+        InvocationLostFault,
+        DuplicateInvocationFault,
+        StepExceptionFault,
+        CallbackFailureFault,
+        CallbackTimeoutFault,
+        HeartbeatTimeoutFault,
+        InvokeFailureFault,
+        InvokeTimeoutFault,
+    )
+}
+
+# Short constructor names, as a reproducer prints them.
+crash = CrashFault
+lost_response = LostResponseFault
+checkpoint_error = CheckpointErrorFault
+invocation_lost = InvocationLostFault
+duplicate_invocation = DuplicateInvocationFault
+step_exception = StepExceptionFault
+callback_failure = CallbackFailureFault
+callback_timeout = CallbackTimeoutFault
+heartbeat_timeout = HeartbeatTimeoutFault
+invoke_failure = InvokeFailureFault
+invoke_timeout = InvokeTimeoutFault
+
+
+@dataclass
+class FaultPlanHooks:
+    """Applies a plan to the root execution through the emulator's ``FaultHooks`` seam."""
+
+    plan: tuple[FaultKind, ...]
+    root_arn: str | None = None
+    applied: list[FaultKind] = field(default_factory=list)
+    _step_order: list[str] = field(default_factory=list)
+
+    def _armed(self, fault: FaultKind) -> bool:
+        return fault not in self.applied
+
+    def _fire(self, fault: FaultKind) -> None:
+        self.applied.append(fault)
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        if call.kind != "checkpoint" or call.execution_arn != self.root_arn:
+            return None
+        for fault in self.plan:
+            if not self._armed(fault):
+                continue
+            if not isinstance(fault, CrashFault | LostResponseFault | CheckpointErrorFault):
+                continue
+            if fault.invocation != call.invocation_index or fault.call != call.checkpoint_index:
+                continue
+            self._fire(fault)
+            if isinstance(fault, CrashFault):
+                return Crash(f"injected {fault!r}")
+            if isinstance(fault, LostResponseFault):
+                return LoseResponse(service_error(fault.error))
+            return FailCall(service_error(fault.error))
+        return None
+
+    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
+        if invocation.execution_arn != self.root_arn:
+            return False
+        for fault in self.plan:
+            if (
+                isinstance(fault, InvocationLostFault)
+                and self._armed(fault)
+                and fault.invocation == invocation.index
+            ):
+                self._fire(fault)
+                return True
+        return False
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        if attempt.execution_arn != self.root_arn:
+            return None
+        if attempt.operation_id not in self._step_order:
+            self._step_order.append(attempt.operation_id)
+        ordinal = self._step_order.index(attempt.operation_id) + 1
+        for fault in self.plan:
+            if (
+                isinstance(fault, StepExceptionFault)
+                and self._armed(fault)
+                and fault.step == ordinal
+                and fault.attempt == attempt.attempt
+            ):
+                self._fire(fault)
+                label = attempt.name or attempt.operation_id[:12]
+                return InjectedStepError(
+                    f"injected by {fault!r}: step {label!r} raised on attempt {attempt.attempt}"
+                )
+        return None
+
+    def duplicate_after(self, invocation_index: int, call_index: int) -> DuplicateInvocationFault | None:
+        for fault in self.plan:
+            if (
+                isinstance(fault, DuplicateInvocationFault)
+                and self._armed(fault)
+                and fault.invocation == invocation_index
+                and fault.after_call == call_index
+            ):
+                self._fire(fault)
+                return fault
+        return None
+
+    def callback_fault(self, ordinal: int) -> CallbackFault | None:
+        for fault in self.plan:
+            if isinstance(fault, CallbackFault) and fault.callback == ordinal and self._armed(fault):
+                self._fire(fault)
+                return fault
+        return None
+
+    def invoke_fault(self, ordinal: int) -> InvokeFault | None:
+        for fault in self.plan:
+            if isinstance(fault, InvokeFault) and fault.invoke == ordinal and self._armed(fault):
+                self._fire(fault)
+                return fault
+        return None

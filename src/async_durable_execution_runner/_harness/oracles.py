@@ -1,0 +1,297 @@
+"""Oracles: checks that judge one run. Each raises an ``OracleFailure`` subclass whose message
+names the oracle, the operation (id and name) and the event at fault.
+
+Hypothesis keeps one minimal example per kind of failure (exception type and place), so
+every oracle has its own exception class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from async_durable_execution_runner._models import Event, EventType
+from async_durable_execution_runner._service.checkpoint.transitions import (
+    describe_allowed,
+    is_allowed,
+)
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+    from async_durable_execution_runner._harness.scenario import Outcome
+
+
+class OracleFailure(AssertionError):
+    """An oracle found a problem. ``oracle`` names it; the message says what and where."""
+
+    oracle = "oracle"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"[{self.oracle}] {message}")
+        self.detail = message
+
+
+class SchemaViolation(OracleFailure):
+    oracle = "schema"
+
+
+class TransitionViolation(OracleFailure):
+    oracle = "transitions"
+
+
+class MalformedHistory(OracleFailure):
+    oracle = "history"
+
+
+class ReplayDivergence(OracleFailure):
+    oracle = "replay-determinism"
+
+
+class NondeterminismSource(OracleFailure):
+    oracle = "nondeterminism-sources"
+
+
+class FaultNotMasked(OracleFailure):
+    oracle = "fault-tolerance"
+
+
+class AtMostOnceViolation(OracleFailure):
+    oracle = "at-most-once"
+
+
+class UnexpectedOutcome(OracleFailure):
+    oracle = "expected-outcome"
+
+
+OracleFn = Callable[["Outcome"], None]
+ORACLES: dict[str, OracleFn] = {}
+
+
+def oracle(name: str) -> Callable[[OracleFn], OracleFn]:
+    """Register a built-in oracle run by ``Outcome.check()``."""
+
+    def register(fn: OracleFn) -> OracleFn:
+        ORACLES[name] = fn
+        return fn
+
+    return register
+
+
+def _label(op_id: str | None, name: str | None) -> str:
+    short = (op_id or "")[:12]
+    return f"{name!r} ({short}...)" if name else f"{short}..."
+
+
+# --- schemas ----------------------------------------------------------------------------
+
+
+@cache
+def _validator(shape: str) -> Validator:
+    from jsonschema import Draft202012Validator
+
+    from async_durable_execution_runner._botocore_model import load_schema
+
+    return Draft202012Validator(load_schema(shape))
+
+
+def _first_error(shape: str, document: Any) -> str | None:
+    error = next(iter(_validator(shape).iter_errors(document)), None)
+    if error is None:
+        return None
+    path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return f"{path}: {error.message}"
+
+
+@oracle("schema")
+def check_schemas(outcome: Outcome) -> None:
+    """Every update, operation and event validates against botocore's Lambda model."""
+    for t in outcome.recorder.transitions:
+        problem = _first_error("OperationUpdate", t.update.to_dict())
+        if problem:
+            msg = f"update {t.update.action.value} for {_label(t.update.id, t.update.name)} breaks OperationUpdate: {problem}"
+            raise SchemaViolation(msg)
+        problem = _first_error("Operation", t.operation.to_json_dict())
+        if problem:
+            msg = f"operation {_label(t.operation.id, t.operation.name)} breaks Operation: {problem}"
+            raise SchemaViolation(msg)
+    for arn, events in outcome.recorder.events.items():
+        for e in events:
+            problem = _first_error("Event", e.to_json_dict())
+            if problem:
+                msg = f"event {e.event_id} ({e.event_type.value}) of {arn} breaks Event: {problem}"
+                raise SchemaViolation(msg)
+
+
+# --- transitions ------------------------------------------------------------------------
+
+
+@oracle("transitions")
+def check_transitions(outcome: Outcome) -> None:
+    """Every applied update is allowed by the transition table from the status it met."""
+    for t in outcome.recorder.transitions:
+        previous = t.previous.status if t.previous is not None else None
+        if not is_allowed(t.update.type, t.update.action, previous):
+            seen = previous.value if previous else "absent"
+            msg = (
+                f"{t.update.action.value} was applied to {t.update.type.value} "
+                f"{_label(t.update.id, t.update.name)} while it was {seen}; "
+                f"{describe_allowed(t.update.type, t.update.action)}"
+            )
+            raise TransitionViolation(msg)
+
+
+# --- history well-formed ----------------------------------------------------------------
+
+
+def _is_terminal(e: Event) -> bool:
+    if e.event_type is EventType.STEP_FAILED:
+        return "NextAttemptDelaySeconds" not in (e.details.get("RetryDetails") or {})
+    return e.event_type.is_terminal
+
+
+def check_history_events(events: list[Event], invocations: int, finished: bool, arn: str) -> None:
+    if not events:
+        raise MalformedHistory(f"execution {arn} has no events")
+    if events[0].event_type is not EventType.EXECUTION_STARTED:
+        raise MalformedHistory(f"event 1 of {arn} is {events[0].event_type.value}, not ExecutionStarted")
+    seen_ops: set[str] = set()
+    closed: dict[str, Event] = {}
+    completed = 0
+    for i, e in enumerate(events, start=1):
+        if e.event_id != i:
+            raise MalformedHistory(f"event {i} of {arn} has EventId {e.event_id}; ids must be consecutive from 1")
+        if i > 1 and e.event_timestamp < events[i - 2].event_timestamp:
+            raise MalformedHistory(
+                f"event {i} ({e.event_type.value}) of {arn} is timestamped "
+                f"{e.event_timestamp.isoformat()}, before event {i - 1}"
+            )
+        if e.event_type is EventType.INVOCATION_COMPLETED:
+            completed += 1
+            continue
+        if e.event_type.value.startswith("Execution"):
+            if e.event_type is not EventType.EXECUTION_STARTED and i != len(events):
+                raise MalformedHistory(f"{e.event_type.value} (event {i}) of {arn} is not the last event")
+            continue
+        op = e.id or ""
+        if e.parent_id is not None and e.parent_id not in seen_ops:
+            raise MalformedHistory(
+                f"event {i} ({e.event_type.value}) of {_label(e.id, e.name)} names parent "
+                f"{e.parent_id[:12]}... before any event of that parent"
+            )
+        if op in closed:
+            raise MalformedHistory(
+                f"event {i} ({e.event_type.value}) of {_label(e.id, e.name)} follows its terminal "
+                f"event {closed[op].event_id} ({closed[op].event_type.value})"
+            )
+        seen_ops.add(op)
+        if _is_terminal(e):
+            closed[op] = e
+    if completed != invocations:
+        raise MalformedHistory(
+            f"{arn} has {completed} InvocationCompleted events for {invocations} invocations"
+        )
+    if finished and not events[-1].event_type.value.startswith("Execution"):
+        raise MalformedHistory(f"{arn} finished, but its last event is {events[-1].event_type.value}")
+
+
+@oracle("history")
+def check_history(outcome: Outcome) -> None:
+    """Consecutive ids, one terminal event per operation, parents first, one
+    ``InvocationCompleted`` per invocation, time never goes backwards."""
+    for arn, events in outcome.recorder.events.items():
+        invocations = sum(1 for inv in outcome.recorder.invocations if inv.execution_arn == arn)
+        finished = events[-1].event_type in (
+            EventType.EXECUTION_SUCCEEDED,
+            EventType.EXECUTION_FAILED,
+            EventType.EXECUTION_TIMED_OUT,
+            EventType.EXECUTION_STOPPED,
+        )
+        # An invocation that ends after its execution closed is not recorded by the service.
+        recorded = sum(
+            1
+            for inv in outcome.recorder.invocations
+            if inv.execution_arn == arn and inv.end is not None and _recorded(events, inv.request_id)
+        )
+        check_history_events(events, recorded if recorded != invocations else invocations, finished, arn)
+
+
+def _recorded(events: list[Event], request_id: str) -> bool:
+    return any(
+        e.event_type is EventType.INVOCATION_COMPLETED and e.details.get("RequestId") == request_id
+        for e in events
+    )
+
+
+# --- replay determinism -----------------------------------------------------------------
+
+
+@oracle("replay-determinism")
+def check_replay(outcome: Outcome) -> None:
+    """On every re-invocation, each operation the handler asks for whose id is checkpointed
+    has the checkpointed (type, sub type, name, parent id)."""
+    for r in outcome.recorder.requests:
+        if r.checkpointed is not None and r.checkpointed != r.identity:
+            cp_type, cp_sub, cp_name, cp_parent = r.checkpointed
+            msg = (
+                f"invocation {r.invocation_index} asked for operation {r.operation_id[:12]}... as "
+                f"{r.type}/{r.sub_type} {r.name!r} (parent {r.parent_id and r.parent_id[:12]}), but "
+                f"the checkpoint holds {cp_type}/{cp_sub} {cp_name!r} (parent "
+                f"{cp_parent and cp_parent[:12]}): the handler does not replay deterministically"
+            )
+            raise ReplayDivergence(msg)
+
+
+# --- at-most-once -----------------------------------------------------------------------
+
+
+@oracle("at-most-once")
+def check_at_most_once(outcome: Outcome) -> None:
+    """A step with at-most-once semantics never starts its body twice within one attempt."""
+    seen: set[tuple[str, str, int]] = set()
+    for a in outcome.recorder.step_attempts:
+        if a.semantics != "AT_MOST_ONCE_PER_RETRY":
+            continue
+        key = (a.execution_arn, a.operation_id, a.attempt)
+        if key in seen:
+            msg = (
+                f"at-most-once step {_label(a.operation_id, a.name)} ran its body twice in "
+                f"attempt {a.attempt} (invocation {a.invocation_index})"
+            )
+            raise AtMostOnceViolation(msg)
+        seen.add(key)
+
+
+# --- fault tolerance --------------------------------------------------------------------
+
+
+def _interrupted_at_most_once(outcome: Outcome) -> bool:
+    return any(
+        e.event_type is EventType.STEP_FAILED
+        and (e.details.get("Error", {}).get("Payload", {}).get("ErrorType") == "StepInterruptedError")
+        for events in outcome.recorder.events.values()
+        for e in events
+    )
+
+
+@oracle("fault-tolerance")
+def check_fault_tolerance(outcome: Outcome) -> None:
+    """Faults the service and SDK mask leave the outcome as it is without them."""
+    masked = [f for f in outcome.faults_applied if f.masked]
+    if not masked or _interrupted_at_most_once(outcome):
+        return
+    baseline = outcome.baseline()
+    if baseline is None:
+        return
+    mine = (outcome.status.value, outcome.result, outcome.error.type if outcome.error else None)
+    theirs = (baseline.status.value, baseline.result, baseline.error.type if baseline.error else None)
+    if mine != theirs:
+        msg = (
+            f"with {', '.join(map(repr, masked))} the execution ended {mine[0]} "
+            f"(result {mine[1]!r}, error {mine[2]!r}); without them it ends {theirs[0]} "
+            f"(result {theirs[1]!r}, error {theirs[2]!r}). These faults are masked by the service "
+            "and the SDK, so the handler must not depend on them (e.g. side effects outside steps, "
+            "module state carried across invocations)"
+        )
+        raise FaultNotMasked(msg)

@@ -1,0 +1,698 @@
+"""``ProcessInvoker``: each invocation runs in a worker process, the way a Lambda sandbox does.
+
+A handler that calls ``os._exit`` (or is killed) ends its invocation with ``Runtime.ExitError``,
+one that runs past the function timeout is killed and reported as ``Sandbox.Timedout``; either
+way the service re-invokes from the last acknowledged checkpoint and the test process survives.
+
+How it works:
+
+- One long-lived worker process (``multiprocessing``, "forkserver" context where available, else
+  "spawn") runs invocations one at a time and is reused while it stays healthy. A worker that
+  died, was killed for a timeout, or would have to serve a *cold* re-invocation is replaced by a
+  fresh process (a truly cold sandbox: every module imported anew).
+- The worker binds the handler to a service client whose calls travel over a pipe to this
+  process, where the real ``InvocationSession`` answers them: tokens, validation, fault hooks,
+  observers and history all stay here.
+- What crosses the pipe is the service's JSON shapes: the Lambda invocation event (as
+  ``wire_format="json"`` builds it), ``OperationUpdate`` dicts (the SDK's ``to_dict``) and
+  ``Operation`` dicts (``Operation.to_dict``, boto3's shape), which the worker turns into the
+  SDK's objects with the SDK's own ``from_dict``. The handler's output is JSON text.
+- The handler sees the runner's virtual clock: the instant travels with each invocation and the
+  worker applies it with ``time_machine`` (as ``InProcessInvoker`` does).
+
+Requirement: the worker finds the handler by **module and qualified name**, so every handler
+(and every chained-invoke target registered with ``functions=``) must be defined at module level
+in an importable module; not in ``__main__``, not inside a function. ``ProcessInvoker`` checks
+this when it is built and raises ``HandlerNotDurableError`` naming the handler otherwise.
+
+Handler output (``print``, logging) goes to the worker's stdout/stderr, not through pytest's
+``caplog``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import faulthandler
+import importlib
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from async_durable_execution_runner import _sdk_adapter as adapter
+from async_durable_execution_runner._models import ErrorObject, OperationUpdate
+from async_durable_execution_runner._service.faults import NoFaults
+from async_durable_execution_runner._service.interleaving import NoInterleaving
+from async_durable_execution_runner._service.invocation import InvocationOutcome, InvocationRequest
+from async_durable_execution_runner._service.invoker import (
+    NONDETERMINISTIC,
+    HandlerClock,
+    LocalLambdaContext,
+    _identity,
+    _read_output,
+    _shutdown,
+)
+from async_durable_execution_runner._service.observer import OperationRequest
+from async_durable_execution_runner._service.service_client import (
+    SdkOperationCache,
+    invocation_event,
+)
+from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
+from async_durable_execution_runner.errors import (
+    DurableRunnerError,
+    DurableServiceError,
+    HandlerNotDurableError,
+)
+
+#: Lambda's maximum function timeout, the default.
+DEFAULT_FUNCTION_TIMEOUT = 900.0
+# How long a dying worker gets to report its exit code, and a timed-out one to dump its stack.
+_REAP_SECONDS = 2.0
+# How long a new worker may take to start (a "spawn" start imports the SDK from scratch).
+_START_SECONDS = 60.0
+_STACK_SECONDS = 0.3
+
+_HandlerRef = tuple[str, str]  # (module, qualname)
+
+
+# --- the parent side --------------------------------------------------------------------
+
+
+def handler_ref(name: str, handler: Callable[..., Any]) -> _HandlerRef:
+    """``(module, qualname)`` by which a worker process imports ``handler``; raises
+    ``HandlerNotDurableError`` with the reason when it cannot."""
+    if not adapter.is_durable_handler(handler):
+        msg = (
+            f"function {name!r}: expected a handler decorated with @durable_execution, got "
+            f"{handler!r}; decorate it (from async_durable_execution import durable_execution)"
+        )
+        raise HandlerNotDurableError(msg)
+    module = getattr(handler, "__module__", None)
+    qualname = getattr(handler, "__qualname__", None)
+    how = (
+        "isolation='process' runs the handler in a worker process that imports it by module "
+        "and qualified name; define it at module level in an importable module (not in "
+        "__main__, not inside a function)"
+    )
+    if not module or not qualname or module == "__main__" or "<locals>" in qualname:
+        msg = f"function {name!r}: {handler!r} (module {module!r}, qualname {qualname!r}) cannot be found by name; {how}"
+        raise HandlerNotDurableError(msg)
+    try:
+        found = _resolve(module, qualname)
+    except (ImportError, AttributeError) as exc:
+        msg = f"function {name!r}: {module}.{qualname} does not resolve ({exc}); {how}"
+        raise HandlerNotDurableError(msg) from exc
+    if not adapter.is_durable_handler(found):
+        msg = f"function {name!r}: {module}.{qualname} is {found!r}, not the @durable_execution handler given; {how}"
+        raise HandlerNotDurableError(msg)
+    return (module, qualname)
+
+
+def _resolve(module: str, qualname: str) -> Any:
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+_preloaded = False
+
+
+def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
+    global _preloaded  # noqa: PLW0603 - the forkserver is process-wide
+    methods = multiprocessing.get_all_start_methods()
+    method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+    if method == "fork":
+        msg = "isolation='process' uses 'forkserver' or 'spawn'; forking a threaded test process is unsafe"
+        raise DurableRunnerError(msg)
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver" and not _preloaded:
+        # Workers fork from a server that already imported the SDK and this module, so a
+        # replacement worker starts in milliseconds. Takes effect if the server is not running
+        # yet; whatever else was asked for stays in the list.
+        _preloaded = True
+        from multiprocessing import forkserver
+
+        current = list(getattr(forkserver._forkserver, "_preload_modules", None) or ["__main__"])
+        if __name__ not in current:
+            ctx.set_forkserver_preload([*current, __name__])  # type: ignore[attr-defined]
+    return ctx
+
+
+class _WorkerDied(Exception):  # noqa: N818 - internal signal
+    pass
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
+        fd, self.stack_path = tempfile.mkstemp(prefix="durable-worker-", suffix=".stack")
+        os.close(fd)
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(  # type: ignore[attr-defined]
+            target=_worker_main,
+            args=(child, self.stack_path),
+            name="durable-sandbox",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+
+    def wait_ready(self) -> None:
+        """Block until the new worker says it is ready; a clear error if it never does."""
+        try:
+            message = self.receive(_START_SECONDS)
+        except TimeoutError:
+            message = None
+        except _WorkerDied:
+            message = None
+        if message is not None and message[0] == "ready":
+            return
+        reason = self.exit_description() if message is None else f"it sent {message!r}"
+        self.kill()
+        msg = (
+            f"the worker process for isolation='process' did not start ({reason}). "
+            "multiprocessing re-imports the main module in the worker: if you run the "
+            "runner from a script, put that code under `if __name__ == \"__main__\":`; "
+            "the worker's stderr above says more"
+        )
+        raise DurableRunnerError(msg)
+
+    def send(self, message: Any) -> None:
+        try:
+            self.conn.send(message)
+        except (OSError, EOFError) as exc:
+            raise _WorkerDied from exc
+
+    def receive(self, timeout: float | None) -> Any:
+        """The next message; ``TimeoutError`` if none within ``timeout``; ``_WorkerDied`` on EOF."""
+        ready = multiprocessing.connection.wait([self.conn, self.process.sentinel], timeout)
+        if not ready:
+            raise TimeoutError
+        if self.conn not in ready and not self.conn.poll():
+            raise _WorkerDied
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise _WorkerDied from exc
+
+    def exit_description(self) -> str:
+        self.process.join(_REAP_SECONDS)
+        code = self.process.exitcode
+        if code is None:
+            return "Runtime exited without providing a reason"
+        if code < 0:
+            try:
+                sig = signal.Signals(-code).name.removeprefix("SIG").lower()
+            except ValueError:
+                sig = str(-code)
+            return f"Runtime exited with error: signal: {sig}"
+        return f"Runtime exited with error: exit status {code}"
+
+    def stack(self) -> str:
+        """Where the worker's threads are right now (POSIX only)."""
+        usr1 = getattr(signal, "SIGUSR1", None)
+        if usr1 is None or not self.process.is_alive() or self.process.pid is None:
+            return "(stack unavailable)"
+        try:
+            os.kill(self.process.pid, usr1)
+        except OSError:
+            return "(stack unavailable)"
+        end = time.monotonic() + _STACK_SECONDS
+        text = ""
+        while time.monotonic() < end:
+            time.sleep(0.02)
+            with contextlib.suppress(OSError), open(self.stack_path) as f:  # noqa: PTH123
+                text = f.read()
+            if text.count("\n") >= 2:
+                time.sleep(0.02)
+                with contextlib.suppress(OSError), open(self.stack_path) as f:  # noqa: PTH123
+                    text = f.read()
+                break
+        return text or "(stack unavailable)"
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(_REAP_SECONDS)
+        self.close()
+
+    def stop(self) -> None:
+        """Ask the worker to leave; kill it if it does not."""
+        with contextlib.suppress(_WorkerDied):
+            self.send(("exit",))
+        self.process.join(0.5)
+        self.kill()
+
+    def close(self) -> None:
+        self.conn.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.stack_path)  # noqa: PTH108
+        with contextlib.suppress(ValueError):
+            self.process.close()
+
+
+@dataclass
+class _Call:
+    """Parent-side state of one invocation."""
+
+    request: InvocationRequest
+    deadline: float | None  # monotonic
+    timed_out_kind: str  # "function" or "runner": which limit ``deadline`` is
+
+
+class ProcessInvoker:
+    """Runs invocations in a worker process; see the module docstring."""
+
+    def __init__(
+        self,
+        handlers: Mapping[str, Callable[..., Any]],
+        *,
+        per_update_checkpoints: bool = True,
+        handler_clock: HandlerClock = "virtual",
+        clock_now: Callable[[], _dt.datetime] | None = None,
+        random_seed: int | str | None = None,
+        strict_replay: bool = False,
+        function_timeout: float = DEFAULT_FUNCTION_TIMEOUT,
+        start_method: str | None = None,
+    ) -> None:
+        if not function_timeout > 0:
+            msg = f"function_timeout must be a positive number of seconds, got {function_timeout!r}"
+            raise DurableRunnerError(msg)
+        self.refs = {name: handler_ref(name, h) for name, h in handlers.items()}
+        self.per_update_checkpoints = per_update_checkpoints
+        self.handler_clock: HandlerClock = handler_clock
+        self.clock_now = clock_now
+        self.random_seed = random_seed
+        self.strict_replay = strict_replay
+        self.function_timeout = float(function_timeout)
+        self._ctx = _context(start_method)
+        self._cache = SdkOperationCache()  # unused by the JSON event, kept for the API
+        self._worker: _Worker | None = None
+        #: How many worker processes this invoker has started (for tests and diagnostics).
+        self.workers_started = 0
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+
+    def _retire(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+
+    def _ensure_worker(self, cold: bool) -> _Worker:
+        if cold:
+            self._retire()
+        if self._worker is not None and not self._worker.process.is_alive():
+            self._retire()
+        if self._worker is None:
+            worker = _Worker(self._ctx)
+            worker.wait_ready()
+            self._worker = worker
+            self.workers_started += 1
+        return self._worker
+
+    def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+        ref = self.refs.get(request.function_name)
+        if ref is None:
+            msg = f"no handler registered for function {request.function_name!r}"
+            raise KeyError(msg)
+        session = request.session
+        now = (
+            self.clock_now().isoformat()
+            if self.handler_clock == "virtual" and self.clock_now is not None
+            else None
+        )
+        budget = self.function_timeout
+        kind = "function"
+        if request.wall_timeout is not None and request.wall_timeout < budget:
+            budget, kind = request.wall_timeout, "runner"
+        spec = {
+            "module": ref[0],
+            "qualname": ref[1],
+            "event": invocation_event(
+                request.execution_arn,
+                request.checkpoint_token,
+                request.operations,
+                request.next_marker,
+                wire_format="json",
+                cache=self._cache,
+            ),
+            "request_id": request.request_id,
+            "function_name": request.function_name,
+            "function_arn": request.execution_arn.split("/durable-execution/")[0],
+            "remaining": self.function_timeout,
+            "now": now,
+            "per_update_checkpoints": self.per_update_checkpoints,
+            "strict_replay": self.strict_replay,
+            "seed": (
+                f"{self.random_seed}:{request.execution_arn}:{session.invocation_index}"
+                if self.random_seed is not None
+                else None
+            ),
+            # Round trips the worker can skip when nobody here would see them.
+            "observe_operations": bool(session.executor.notifier.observers),
+            "step_hooks": bool(session.executor.notifier.observers)
+            or not isinstance(session.faults, NoFaults)
+            or not isinstance(session.interleaving, NoInterleaving),
+            "response_turns": not isinstance(session.interleaving, NoInterleaving),
+        }
+        worker = self._ensure_worker(cold=request.environment == "cold")
+        call = _Call(request, time.monotonic() + budget, kind)
+        try:
+            worker.send(("invoke", spec))
+            return self._serve(worker, call)
+        except _WorkerDied:
+            reason = worker.exit_description()
+            self._retire()
+            return _exit_error(request.request_id, reason)
+        except TimeoutError:
+            return self._timed_out(worker, call)
+        except SandboxCrashed:
+            self._retire()
+            return _exit_error(request.request_id, session.crash_reason or "sandbox crashed")
+        except BaseException:
+            self._retire()
+            raise
+
+    def _serve(self, worker: _Worker, call: _Call) -> InvocationOutcome:
+        """Answer the worker's service calls until the invocation ends."""
+        session = call.request.session
+        while True:
+            timeout = None if call.deadline is None else max(0.0, call.deadline - time.monotonic())
+            message = worker.receive(timeout)
+            kind = message[0]
+            if kind == "checkpoint":
+                worker.send(_answer(lambda m=message: _checkpoint(session, m[1], m[2])))
+            elif kind == "get_execution_state":
+                worker.send(
+                    _answer(lambda m=message: _get_state(session, m[1], m[2], m[3]))
+                )
+            elif kind == "nondeterministic":
+                # Abort like a crash (nothing further reaches the service), and fail for good.
+                session.crash_reason = message[1]
+                self._retire()
+                return InvocationOutcome(
+                    status=None,
+                    death=ErrorObject(error_type=NONDETERMINISTIC, error_message=message[1]),
+                    fatal=True,
+                )
+            elif kind == "operation":
+                worker.send(_answer(lambda m=message: _operation(session, m[1])))
+            elif kind == "step_attempt":
+                worker.send(_answer(lambda m=message: session.step_attempt(*m[1])))
+            elif kind == "done":
+                return _read_output(json.loads(message[1]))
+            elif kind == "died":
+                return InvocationOutcome(status=None, death=ErrorObject.from_dict(message[1]))
+            elif kind == "setup_error":
+                self._retire()
+                raise HandlerNotDurableError(message[1])
+            else:
+                msg = f"unexpected message from the worker process: {kind!r}"
+                raise RuntimeError(msg)
+
+    def _timed_out(self, worker: _Worker, call: _Call) -> InvocationOutcome:
+        request = call.request
+        stack = worker.stack()
+        self._retire()
+        if call.timed_out_kind == "function":
+            message = (
+                f"RequestId: {request.request_id} Error: Task timed out after "
+                f"{self.function_timeout:.2f} seconds; the handler was at:\n{stack}"
+            )
+            return InvocationOutcome(
+                status=None, death=ErrorObject(error_type="Sandbox.Timedout", error_message=message)
+            )
+        request.session.abandoned = True
+        message = (
+            f"the handler did not return within the runner's timeout "
+            f"({request.wall_timeout:.3g}s of wall-clock time left for invocation "
+            f"{request.session.invocation_index} of {request.execution_arn}); the worker "
+            f"process was killed while at:\n{stack}"
+        )
+        return InvocationOutcome(
+            status=None,
+            death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
+            hung=True,
+        )
+
+
+def _exit_error(request_id: str, reason: str) -> InvocationOutcome:
+    return InvocationOutcome(
+        status=None,
+        death=ErrorObject(
+            error_type="Runtime.ExitError", error_message=f"RequestId: {request_id} Error: {reason}"
+        ),
+    )
+
+
+def _answer(fn: Callable[[], Any]) -> tuple[str, Any]:
+    """Run one service call; what the worker gets back. ``SandboxCrashed`` propagates (the
+    parent kills the worker: an injected crash is a real one here)."""
+    try:
+        return ("ok", fn())
+    except DurableServiceError as error:
+        return ("service_error", error.code, error.message)
+    except Exception as exc:  # noqa: BLE001 - e.g. an observer raising: the handler sees it
+        return ("raise", _portable(exc))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _checkpoint(
+    session: InvocationSession, token: str, updates: list[dict[str, Any]]
+) -> tuple[dict[str, Any], int]:
+    new_token, ops = session.checkpoint(token, [OperationUpdate.from_dict(u) for u in updates])
+    wire = {
+        "CheckpointToken": new_token,
+        "NewExecutionState": {"Operations": [op.to_dict() for op in ops]},
+    }
+    return wire, session.response_turns()
+
+
+def _get_state(
+    session: InvocationSession, token: str, marker: str, max_items: int
+) -> tuple[dict[str, Any], int]:
+    ops, next_marker = session.get_execution_state(token, marker, max_items)
+    wire: dict[str, Any] = {"Operations": [op.to_dict() for op in ops]}
+    if next_marker:
+        wire["NextMarker"] = next_marker
+    return wire, session.response_turns()
+
+
+def _operation(session: InvocationSession, fields: dict[str, Any]) -> None:
+    checkpointed = fields.pop("checkpointed")
+    session.operation_requested(
+        OperationRequest(
+            execution_arn=session.execution_arn,
+            invocation_index=session.invocation_index,
+            checkpointed=tuple(checkpointed) if checkpointed is not None else None,  # type: ignore[arg-type]
+            **fields,
+        )
+    )
+
+
+# --- the worker side --------------------------------------------------------------------
+
+
+class _PipeServiceClient:
+    """The SDK's ``DurableServiceClient``, forwarding every call to the parent."""
+
+    def __init__(self, conn: multiprocessing.connection.Connection) -> None:
+        self.conn = conn
+
+    def call(self, message: tuple[Any, ...], service_error: Callable[[DurableServiceError], Exception]) -> Any:
+        self.conn.send(message)
+        reply = self.conn.recv()
+        if reply[0] == "ok":
+            return reply[1]
+        if reply[0] == "service_error":
+            raise service_error(DurableServiceError.for_code(reply[1], reply[2])) from None
+        raise reply[1]
+
+    async def checkpoint(
+        self,
+        durable_execution_arn: str,
+        checkpoint_token: str,
+        updates: list[Any],
+        client_token: str | None,
+    ) -> Any:
+        wire = [adapter.update_to_wire(u) for u in updates]
+        reply, turns = self.call(("checkpoint", checkpoint_token, wire), adapter.checkpoint_error)
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return adapter.checkpoint_output_from_wire(reply)
+
+    async def get_execution_state(
+        self,
+        durable_execution_arn: str,
+        checkpoint_token: str,
+        next_marker: str,
+        max_items: int = 1000,
+    ) -> Any:
+        reply, turns = self.call(
+            ("get_execution_state", checkpoint_token, next_marker, max_items),
+            adapter.get_state_error,
+        )
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return adapter.state_output_from_wire(reply)
+
+
+class _PipeHooks:
+    """The adapter's invocation hooks, answered by the parent's session when it needs them."""
+
+    def __init__(self, client: _PipeServiceClient, spec: Mapping[str, Any]) -> None:
+        self.client = client
+        self.per_update_checkpoints = bool(spec["per_update_checkpoints"])
+        self.strict_replay = bool(spec["strict_replay"])
+        self.observe = bool(spec["observe_operations"])
+        self.step_hooks = bool(spec["step_hooks"])
+
+    def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
+        asked = (request.type, request.sub_type, request.name, request.parent_id)
+        if self.strict_replay and request.checkpointed is not None and request.checkpointed != asked:
+            reason = (
+                f"replay asked for operation {request.operation_id!r} as "
+                f"{_identity(asked)}, but the checkpoint holds {_identity(request.checkpointed)}"
+            )
+            # The parent kills this process: nothing further reaches the service.
+            self.client.conn.send(("nondeterministic", reason))
+            self.client.conn.recv()
+            os._exit(1)
+        if not self.observe:
+            return
+        fields = {
+            "operation_id": request.operation_id,
+            "type": request.type,
+            "sub_type": request.sub_type,
+            "name": request.name,
+            "parent_id": request.parent_id,
+            "checkpointed": request.checkpointed,
+        }
+        self.client.call(("operation", fields), _no_service_error)
+
+    def on_step_attempt(
+        self,
+        operation_id: str,
+        name: str | None,
+        sub_type: str | None,
+        attempt: int,
+        semantics: str | None,
+    ) -> tuple[BaseException | None, int]:
+        if not self.step_hooks:
+            return None, 0
+        answer: tuple[BaseException | None, int] = self.client.call(
+            ("step_attempt", (operation_id, name, sub_type, attempt, semantics)),
+            _no_service_error,
+        )
+        return answer
+
+
+def _no_service_error(error: DurableServiceError) -> Exception:
+    return error
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, stack_path: str) -> None:
+    """The worker process: run invocations until told to exit or the parent goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the test process's business
+    stack_file = open(stack_path, "w")  # noqa: PTH123, SIM115 - lives as long as the process
+    usr1 = getattr(signal, "SIGUSR1", None)
+    if usr1 is not None:
+        faulthandler.register(usr1, file=stack_file, all_threads=True)
+    handlers: dict[tuple[str, str], Any] = {}
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if message[0] != "invoke":
+            return
+        reply = _run_invocation(conn, message[1], handlers)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        conn.send(reply)
+
+
+def _run_invocation(
+    conn: multiprocessing.connection.Connection,
+    spec: Mapping[str, Any],
+    handlers: dict[tuple[str, str], Any],
+) -> tuple[str, Any]:
+    key = (spec["module"], spec["qualname"])
+    handler = handlers.get(key)
+    if handler is None:
+        try:
+            handler = _resolve(*key)
+        except Exception as exc:  # noqa: BLE001 - reported to the test process
+            return (
+                "setup_error",
+                f"the worker process could not import the handler {key[0]}.{key[1]}: "
+                f"{type(exc).__name__}: {exc}; isolation='process' imports handlers by module "
+                "and qualified name, so the module must be importable in a fresh interpreter",
+            )
+        handlers[key] = handler
+    client = _PipeServiceClient(conn)
+    entry = adapter.bind_client(handler, client)
+    context = LocalLambdaContext(
+        aws_request_id=spec["request_id"],
+        function_name=spec["function_name"],
+        invoked_function_arn=spec["function_arn"],
+        deadline=time.monotonic() + float(spec["remaining"]),
+    )
+    if spec["seed"] is not None:
+        # The SDK's retry jitter uses the global ``random`` (as InProcessInvoker seeds it).
+        random.seed(spec["seed"])
+    travel = None
+    if spec["now"] is not None:
+        import time_machine
+
+        travel = time_machine.travel(_dt.datetime.fromisoformat(spec["now"]), tick=False)
+        travel.start()
+    loop = asyncio.new_event_loop()
+    try:
+        with adapter.invocation_scope(_PipeHooks(client, spec)):
+            try:
+                output = loop.run_until_complete(entry(spec["event"], context))
+            except Exception as exc:  # noqa: BLE001 - whatever escapes the SDK fails the invocation
+                return ("died", _death(type(exc).__name__, str(exc), exc))
+        try:
+            return ("done", json.dumps(output))
+        except (TypeError, ValueError) as exc:
+            return ("died", _death("Runtime.MarshalError", f"Unable to marshal response: {exc}", exc))
+    finally:
+        _shutdown(loop)
+        if travel is not None:
+            travel.stop()
+
+
+def _death(error_type: str, message: str, exc: BaseException) -> dict[str, Any]:
+    return ErrorObject(
+        error_type=error_type,
+        error_message=message,
+        stack_trace=tuple(traceback.format_exception(exc)[-8:]),
+    ).to_dict()
