@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from async_durable_execution_runner._service.faults import (
     Crash,
+    DeliverDuplicate,
     FailCall,
     Fault,
     LoseResponse,
@@ -278,6 +279,13 @@ class FaultPlanHooks:
         for fault in self.plan:
             if not self._armed(fault):
                 continue
+            if (
+                isinstance(fault, DuplicateInvocationFault)
+                and fault.invocation == call.invocation_index
+                and fault.after_call == call.checkpoint_index
+            ):
+                self._fire(fault)
+                return DeliverDuplicate()
             if not isinstance(fault, CrashFault | LostResponseFault | CheckpointErrorFault):
                 continue
             if fault.invocation != call.invocation_index or fault.call != call.checkpoint_index:

@@ -284,8 +284,12 @@ def check_fault_tolerance(outcome: Outcome) -> None:
     baseline = outcome.baseline()
     if baseline is None:
         return
-    mine = (outcome.status.value, outcome.result, outcome.error.type if outcome.error else None)
-    theirs = (baseline.status.value, baseline.result, baseline.error.type if baseline.error else None)
+    mine = (outcome.status.value, outcome.result_json, outcome.error.type if outcome.error else None)
+    theirs = (
+        baseline.status.value,
+        baseline.result_json,
+        baseline.error.type if baseline.error else None,
+    )
     if mine != theirs:
         msg = (
             f"with {', '.join(map(repr, masked))} the execution ended {mine[0]} "

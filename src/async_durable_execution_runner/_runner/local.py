@@ -20,6 +20,10 @@ from types import TracebackType
 from typing import Any, Literal
 
 from async_durable_execution_runner._models import ErrorObject, OperationStatus, OperationType
+from async_durable_execution_runner._runner.result import (
+    DurableFunctionTestResult,
+    InvocationStatus,
+)
 from async_durable_execution_runner._service.clock import Clock, RealClock, VirtualClock
 from async_durable_execution_runner._service.executor import Executor, InvokeResult, SandboxPolicy
 from async_durable_execution_runner._service.faults import FaultHooks
@@ -30,7 +34,6 @@ from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.process_invoker import ProcessInvoker
 from async_durable_execution_runner._service.scheduler import SchedulerPolicy
 from async_durable_execution_runner._service.service_client import WireFormat
-from async_durable_execution_runner._runner.result import DurableFunctionTestResult, InvocationStatus
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 
 Isolation = Literal["inprocess", "process"]
@@ -173,7 +176,7 @@ class DurableFunctionTestRunner:
 
     # --- executions --------------------------------------------------------------------
 
-    def start(self, input: Any = None, *, execution_name: str | None = None) -> str:  # noqa: A002
+    def start(self, input: Any = None, *, execution_name: str | None = None) -> str:
         """Start an execution and run what is due now, without moving the clock."""
         payload = _to_payload(input)
         with self._lock:
@@ -188,7 +191,7 @@ class DurableFunctionTestRunner:
 
     def run(
         self,
-        input: Any = None,  # noqa: A002
+        input: Any = None,
         timeout: float = 60,
         *,
         execution_name: str | None = None,
@@ -322,14 +325,27 @@ class DurableFunctionTestRunner:
         with self._lock:
             self.executor.send_callback_heartbeat(callback_id)
 
+    def time_out_callback(self, callback_id: str, *, heartbeat: bool = False) -> None:
+        """Time the callback out now, as the service does when its timeout (or heartbeat
+        timeout, with ``heartbeat=True``) expires."""
+        with self._lock:
+            self.executor.time_out_callback(callback_id, heartbeat=heartbeat)
+
+    def schedule(self, delay: float, action: Callable[[], None], *, label: str = "") -> None:
+        """Run ``action`` (an external system acting: a callback answer, say) ``delay`` seconds
+        from now on the runner's clock. It runs in the runner's thread, between invocations;
+        it may call ``send_callback_*``. Safe to call from an observer."""
+        arn = next(iter(self.executor.executions), "")
+        self.executor.schedule_external(action, arn, delay=delay, label=label)
+
     # --- async twins -------------------------------------------------------------------
 
     async def run_async(
-        self, input: Any = None, timeout: float = 60, *, execution_name: str | None = None  # noqa: A002
+        self, input: Any = None, timeout: float = 60, *, execution_name: str | None = None
     ) -> DurableFunctionTestResult:
         return await asyncio.to_thread(self.run, input, timeout, execution_name=execution_name)
 
-    async def start_async(self, input: Any = None, *, execution_name: str | None = None) -> str:  # noqa: A002
+    async def start_async(self, input: Any = None, *, execution_name: str | None = None) -> str:
         return await asyncio.to_thread(self.start, input, execution_name=execution_name)
 
     async def wait_for_result_async(

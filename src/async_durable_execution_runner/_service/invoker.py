@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import datetime as _dt
 import importlib
+import queue
 import random
 import sys
 import threading
@@ -126,20 +127,36 @@ def _cancel_all_tasks() -> None:
 
 
 class _Worker:
-    """One thread that runs invocations; replaced when an invocation hangs."""
+    """One thread that runs invocations; replaced when an invocation hangs.
+
+    A daemon thread, not a ``ThreadPoolExecutor``: the pool's threads are joined at
+    interpreter exit, so an abandoned handler stuck in ``time.sleep(30)`` would keep the test
+    process alive for the rest of its sleep.
+    """
 
     def __init__(self) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="durable-invocation"
-        )
+        self._jobs: queue.SimpleQueue[
+            tuple[Callable[[], InvocationOutcome], concurrent.futures.Future[InvocationOutcome]]
+            | None
+        ] = queue.SimpleQueue()
         self.thread_ident: int | None = None
+        threading.Thread(target=self._loop, name="durable-invocation", daemon=True).start()
+
+    def _loop(self) -> None:
+        self.thread_ident = threading.get_ident()
+        while (job := self._jobs.get()) is not None:
+            fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to the waiting caller, as a pool would
+                future.set_exception(exc)
 
     def submit(self, fn: Callable[[], InvocationOutcome]) -> concurrent.futures.Future[InvocationOutcome]:
-        def run() -> InvocationOutcome:
-            self.thread_ident = threading.get_ident()
-            return fn()
-
-        return self._pool.submit(run)
+        future: concurrent.futures.Future[InvocationOutcome] = concurrent.futures.Future()
+        self._jobs.put((fn, future))
+        return future
 
     def stack(self) -> str:
         frame = sys._current_frames().get(self.thread_ident or -1)
@@ -148,7 +165,7 @@ class _Worker:
         return "".join(traceback.format_stack(frame)[-6:])
 
     def abandon(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._jobs.put(None)  # the thread ends after its current job, if it ever returns
 
 
 def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Callable[..., Any]:
@@ -230,11 +247,14 @@ class InProcessInvoker:
         deadline = (
             time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
         )
-        future = worker.submit(lambda: self._run(handler, request, deadline))
+        travel: list[Any] = []  # the invocation's time travel, while it is active
+        future = worker.submit(lambda: self._run(handler, request, deadline, travel))
         try:
             return future.result(timeout=request.wall_timeout)
         except concurrent.futures.TimeoutError:
             request.session.abandoned = True
+            # The patched clock is process-wide: do not leave it frozen behind a hung handler.
+            _stop_travel(travel)
             stack = worker.stack()
             worker.abandon()
             if not nested:
@@ -255,7 +275,11 @@ class InProcessInvoker:
                 worker.abandon()
 
     def _run(
-        self, handler: Callable[..., Any], request: InvocationRequest, deadline: float | None
+        self,
+        handler: Callable[..., Any],
+        request: InvocationRequest,
+        deadline: float | None,
+        travel_box: list[Any],
     ) -> InvocationOutcome:
         session = request.session
         client = InMemoryServiceClient(session, wire_format=self.wire_format, cache=self.cache)
@@ -285,14 +309,14 @@ class InProcessInvoker:
 
             travel = time_machine.travel(self.clock_now(), tick=False)
             travel.start()
+            travel_box.append(travel)
         loop = asyncio.new_event_loop()
         try:
             with adapter.invocation_scope(hooks):
                 outcome = self._drive(loop, entry, event, context, session)
         finally:
             _shutdown(loop)
-            if travel is not None:
-                travel.stop()
+            _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
             return InvocationOutcome(
                 status=None,
@@ -354,6 +378,19 @@ def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:
         result=output.get("Result"),
         error=ErrorObject.from_dict(error) if error is not None else None,
     )
+
+
+_TRAVEL_LOCK = threading.Lock()
+
+
+def _stop_travel(travel_box: list[Any]) -> None:
+    """Stop an invocation's time travel once: when it ends, or when it is abandoned (hung).
+
+    In-process invocations nest strictly, so the one stopped is always time-machine's newest.
+    """
+    with _TRAVEL_LOCK:
+        if travel_box:
+            travel_box.pop().stop()
 
 
 def _shutdown(loop: asyncio.AbstractEventLoop) -> None:

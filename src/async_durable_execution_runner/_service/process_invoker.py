@@ -18,52 +18,53 @@ How it works:
   ``Operation`` dicts (``Operation.to_dict``, boto3's shape), which the worker turns into the
   SDK's objects with the SDK's own ``from_dict``. The handler's output is JSON text.
 - The handler sees the runner's virtual clock: the instant travels with each invocation and the
-  worker applies it with ``time_machine`` (as ``InProcessInvoker`` does).
+  worker applies it with ``time_machine`` (as ``InProcessInvoker`` does). Seeded ``random``,
+  strict replay, fault hooks, interleaving turns and observers behave as in-process.
+- The worker side (and the message protocol) lives in ``process_worker``; the forkserver
+  preloads it, so a replacement worker starts in about 10 ms instead of about 300 ms.
 
-Requirement: the worker finds the handler by **module and qualified name**, so every handler
-(and every chained-invoke target registered with ``functions=``) must be defined at module level
-in an importable module; not in ``__main__``, not inside a function. ``ProcessInvoker`` checks
-this when it is built and raises ``HandlerNotDurableError`` naming the handler otherwise.
+Requirements:
+
+- the worker finds the handler by **module and qualified name**, so every handler (and every
+  chained-invoke target registered with ``functions=``) must be defined at module level in an
+  importable module; not in ``__main__``, not inside a function. ``ProcessInvoker`` checks this
+  when it is built and raises ``HandlerNotDurableError`` naming the handler otherwise;
+- as with any "spawn"/"forkserver" multiprocessing, the main module is imported again in the
+  worker: a script that builds a runner must do so under ``if __name__ == "__main__":`` (a
+  worker that cannot start raises ``DurableRunnerError`` saying so). pytest needs nothing.
 
 Handler output (``print``, logging) goes to the worker's stdout/stderr, not through pytest's
-``caplog``.
+``caplog``; ``LocalLambdaContext.logs`` stays in the worker.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as _dt
-import faulthandler
-import importlib
 import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import random
 import signal
-import sys
 import tempfile
 import time
-import traceback
+import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject, OperationUpdate
+from async_durable_execution_runner._service import process_worker
 from async_durable_execution_runner._service.faults import NoFaults
 from async_durable_execution_runner._service.interleaving import NoInterleaving
 from async_durable_execution_runner._service.invocation import InvocationOutcome, InvocationRequest
 from async_durable_execution_runner._service.invoker import (
     NONDETERMINISTIC,
     HandlerClock,
-    LocalLambdaContext,
-    _identity,
     _read_output,
-    _shutdown,
 )
 from async_durable_execution_runner._service.observer import OperationRequest
+from async_durable_execution_runner._service.process_worker import resolve, worker_main
 from async_durable_execution_runner._service.service_client import (
     SdkOperationCache,
     invocation_event,
@@ -86,9 +87,6 @@ _STACK_SECONDS = 0.3
 _HandlerRef = tuple[str, str]  # (module, qualname)
 
 
-# --- the parent side --------------------------------------------------------------------
-
-
 def handler_ref(name: str, handler: Callable[..., Any]) -> _HandlerRef:
     """``(module, qualname)`` by which a worker process imports ``handler``; raises
     ``HandlerNotDurableError`` with the reason when it cannot."""
@@ -106,24 +104,23 @@ def handler_ref(name: str, handler: Callable[..., Any]) -> _HandlerRef:
         "__main__, not inside a function)"
     )
     if not module or not qualname or module == "__main__" or "<locals>" in qualname:
-        msg = f"function {name!r}: {handler!r} (module {module!r}, qualname {qualname!r}) cannot be found by name; {how}"
+        msg = (
+            f"function {name!r}: {handler!r} (module {module!r}, qualname {qualname!r}) "
+            f"cannot be found by name; {how}"
+        )
         raise HandlerNotDurableError(msg)
     try:
-        found = _resolve(module, qualname)
+        found = resolve(module, qualname)
     except (ImportError, AttributeError) as exc:
         msg = f"function {name!r}: {module}.{qualname} does not resolve ({exc}); {how}"
         raise HandlerNotDurableError(msg) from exc
     if not adapter.is_durable_handler(found):
-        msg = f"function {name!r}: {module}.{qualname} is {found!r}, not the @durable_execution handler given; {how}"
+        msg = (
+            f"function {name!r}: {module}.{qualname} is {found!r}, not a @durable_execution "
+            f"handler; {how}"
+        )
         raise HandlerNotDurableError(msg)
     return (module, qualname)
-
-
-def _resolve(module: str, qualname: str) -> Any:
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 _preloaded = False
@@ -134,7 +131,10 @@ def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
     if method == "fork":
-        msg = "isolation='process' uses 'forkserver' or 'spawn'; forking a threaded test process is unsafe"
+        msg = (
+            "isolation='process' uses the 'forkserver' or 'spawn' start method; forking a "
+            "threaded test process is unsafe"
+        )
         raise DurableRunnerError(msg)
     ctx = multiprocessing.get_context(method)
     if method == "forkserver" and not _preloaded:
@@ -145,12 +145,12 @@ def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
         from multiprocessing import forkserver
 
         current = list(getattr(forkserver._forkserver, "_preload_modules", None) or ["__main__"])
-        if __name__ not in current:
-            ctx.set_forkserver_preload([*current, __name__])  # type: ignore[attr-defined]
+        if process_worker.__name__ not in current:
+            ctx.set_forkserver_preload([*current, process_worker.__name__])
     return ctx
 
 
-class _WorkerDied(Exception):  # noqa: N818 - internal signal
+class _WorkerDied(Exception):
     pass
 
 
@@ -162,13 +162,15 @@ class _Worker:
         os.close(fd)
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(  # type: ignore[attr-defined]
-            target=_worker_main,
+            target=worker_main,
             args=(child, self.stack_path),
             name="durable-sandbox",
             daemon=True,
         )
         self.process.start()
         child.close()
+        # A runner that is never closed still leaves no worker and no stack file behind.
+        self._cleanup = weakref.finalize(self, _discard, self.process, self.stack_path)
 
     def wait_ready(self) -> None:
         """Block until the new worker says it is ready; a clear error if it never does."""
@@ -185,7 +187,7 @@ class _Worker:
         msg = (
             f"the worker process for isolation='process' did not start ({reason}). "
             "multiprocessing re-imports the main module in the worker: if you run the "
-            "runner from a script, put that code under `if __name__ == \"__main__\":`; "
+            'runner from a script, put that code under `if __name__ == "__main__":`; '
             "the worker's stderr above says more"
         )
         raise DurableRunnerError(msg)
@@ -234,11 +236,11 @@ class _Worker:
         text = ""
         while time.monotonic() < end:
             time.sleep(0.02)
-            with contextlib.suppress(OSError), open(self.stack_path) as f:  # noqa: PTH123
+            with contextlib.suppress(OSError), open(self.stack_path) as f:
                 text = f.read()
             if text.count("\n") >= 2:
                 time.sleep(0.02)
-                with contextlib.suppress(OSError), open(self.stack_path) as f:  # noqa: PTH123
+                with contextlib.suppress(OSError), open(self.stack_path) as f:
                     text = f.read()
                 break
         return text or "(stack unavailable)"
@@ -258,19 +260,18 @@ class _Worker:
 
     def close(self) -> None:
         self.conn.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.stack_path)  # noqa: PTH108
+        self._cleanup()
         with contextlib.suppress(ValueError):
             self.process.close()
 
 
-@dataclass
-class _Call:
-    """Parent-side state of one invocation."""
-
-    request: InvocationRequest
-    deadline: float | None  # monotonic
-    timed_out_kind: str  # "function" or "runner": which limit ``deadline`` is
+def _discard(process: Any, stack_path: str) -> None:
+    with contextlib.suppress(ValueError, OSError):
+        if process.is_alive():
+            process.kill()
+            process.join(_REAP_SECONDS)
+    with contextlib.suppress(OSError):
+        os.unlink(stack_path)
 
 
 class ProcessInvoker:
@@ -299,7 +300,7 @@ class ProcessInvoker:
         self.strict_replay = strict_replay
         self.function_timeout = float(function_timeout)
         self._ctx = _context(start_method)
-        self._cache = SdkOperationCache()  # unused by the JSON event, kept for the API
+        self._cache = SdkOperationCache()  # invocation_event wants one; JSON does not use it
         self._worker: _Worker | None = None
         #: How many worker processes this invoker has started (for tests and diagnostics).
         self.workers_started = 0
@@ -337,10 +338,12 @@ class ProcessInvoker:
             if self.handler_clock == "virtual" and self.clock_now is not None
             else None
         )
+        # Whichever ends first: the function timeout (a failed invocation, retried) or the
+        # runner's wall-clock budget (the execution is abandoned, as InProcessInvoker does).
         budget = self.function_timeout
-        kind = "function"
-        if request.wall_timeout is not None and request.wall_timeout < budget:
-            budget, kind = request.wall_timeout, "runner"
+        runner_limit = request.wall_timeout is not None and request.wall_timeout < budget
+        if request.wall_timeout is not None and runner_limit:
+            budget = request.wall_timeout
         spec = {
             "module": ref[0],
             "qualname": ref[1],
@@ -369,19 +372,17 @@ class ProcessInvoker:
             "step_hooks": bool(session.executor.notifier.observers)
             or not isinstance(session.faults, NoFaults)
             or not isinstance(session.interleaving, NoInterleaving),
-            "response_turns": not isinstance(session.interleaving, NoInterleaving),
         }
         worker = self._ensure_worker(cold=request.environment == "cold")
-        call = _Call(request, time.monotonic() + budget, kind)
         try:
             worker.send(("invoke", spec))
-            return self._serve(worker, call)
+            return self._serve(worker, session, time.monotonic() + budget)
         except _WorkerDied:
             reason = worker.exit_description()
             self._retire()
             return _exit_error(request.request_id, reason)
         except TimeoutError:
-            return self._timed_out(worker, call)
+            return self._timed_out(worker, request, runner_limit=runner_limit)
         except SandboxCrashed:
             self._retire()
             return _exit_error(request.request_id, session.crash_reason or "sandbox crashed")
@@ -389,19 +390,18 @@ class ProcessInvoker:
             self._retire()
             raise
 
-    def _serve(self, worker: _Worker, call: _Call) -> InvocationOutcome:
-        """Answer the worker's service calls until the invocation ends."""
-        session = call.request.session
+    def _serve(
+        self, worker: _Worker, session: InvocationSession, deadline: float
+    ) -> InvocationOutcome:
+        """Answer the worker's service calls until the invocation ends (or ``deadline``, a
+        ``time.monotonic()`` instant, passes: ``TimeoutError``)."""
         while True:
-            timeout = None if call.deadline is None else max(0.0, call.deadline - time.monotonic())
-            message = worker.receive(timeout)
+            message = worker.receive(max(0.0, deadline - time.monotonic()))
             kind = message[0]
             if kind == "checkpoint":
-                worker.send(_answer(lambda m=message: _checkpoint(session, m[1], m[2])))
+                worker.send(_answer(_checkpoint, session, *message[1:]))
             elif kind == "get_execution_state":
-                worker.send(
-                    _answer(lambda m=message: _get_state(session, m[1], m[2], m[3]))
-                )
+                worker.send(_answer(_get_state, session, *message[1:]))
             elif kind == "nondeterministic":
                 # Abort like a crash (nothing further reaches the service), and fail for good.
                 session.crash_reason = message[1]
@@ -412,9 +412,9 @@ class ProcessInvoker:
                     fatal=True,
                 )
             elif kind == "operation":
-                worker.send(_answer(lambda m=message: _operation(session, m[1])))
+                worker.send(_answer(_operation, session, message[1]))
             elif kind == "step_attempt":
-                worker.send(_answer(lambda m=message: session.step_attempt(*m[1])))
+                worker.send(_answer(session.step_attempt, *message[1]))
             elif kind == "done":
                 return _read_output(json.loads(message[1]))
             elif kind == "died":
@@ -426,11 +426,12 @@ class ProcessInvoker:
                 msg = f"unexpected message from the worker process: {kind!r}"
                 raise RuntimeError(msg)
 
-    def _timed_out(self, worker: _Worker, call: _Call) -> InvocationOutcome:
-        request = call.request
+    def _timed_out(
+        self, worker: _Worker, request: InvocationRequest, *, runner_limit: bool
+    ) -> InvocationOutcome:
         stack = worker.stack()
         self._retire()
-        if call.timed_out_kind == "function":
+        if not runner_limit:
             message = (
                 f"RequestId: {request.request_id} Error: Task timed out after "
                 f"{self.function_timeout:.2f} seconds; the handler was at:\n{stack}"
@@ -461,14 +462,14 @@ def _exit_error(request_id: str, reason: str) -> InvocationOutcome:
     )
 
 
-def _answer(fn: Callable[[], Any]) -> tuple[str, Any]:
+def _answer(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
     """Run one service call; what the worker gets back. ``SandboxCrashed`` propagates (the
     parent kills the worker: an injected crash is a real one here)."""
     try:
-        return ("ok", fn())
+        return ("ok", fn(*args))
     except DurableServiceError as error:
         return ("service_error", error.code, error.message)
-    except Exception as exc:  # noqa: BLE001 - e.g. an observer raising: the handler sees it
+    except Exception as exc:
         return ("raise", _portable(exc))
 
 
@@ -476,8 +477,8 @@ def _portable(exc: BaseException) -> BaseException:
     import pickle
 
     try:
-        pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
-    except Exception:  # noqa: BLE001
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
     return exc
 
@@ -509,190 +510,7 @@ def _operation(session: InvocationSession, fields: dict[str, Any]) -> None:
         OperationRequest(
             execution_arn=session.execution_arn,
             invocation_index=session.invocation_index,
-            checkpointed=tuple(checkpointed) if checkpointed is not None else None,  # type: ignore[arg-type]
+            checkpointed=tuple(checkpointed) if checkpointed is not None else None,
             **fields,
         )
     )
-
-
-# --- the worker side --------------------------------------------------------------------
-
-
-class _PipeServiceClient:
-    """The SDK's ``DurableServiceClient``, forwarding every call to the parent."""
-
-    def __init__(self, conn: multiprocessing.connection.Connection) -> None:
-        self.conn = conn
-
-    def call(self, message: tuple[Any, ...], service_error: Callable[[DurableServiceError], Exception]) -> Any:
-        self.conn.send(message)
-        reply = self.conn.recv()
-        if reply[0] == "ok":
-            return reply[1]
-        if reply[0] == "service_error":
-            raise service_error(DurableServiceError.for_code(reply[1], reply[2])) from None
-        raise reply[1]
-
-    async def checkpoint(
-        self,
-        durable_execution_arn: str,
-        checkpoint_token: str,
-        updates: list[Any],
-        client_token: str | None,
-    ) -> Any:
-        wire = [adapter.update_to_wire(u) for u in updates]
-        reply, turns = self.call(("checkpoint", checkpoint_token, wire), adapter.checkpoint_error)
-        for _ in range(turns):
-            await asyncio.sleep(0)
-        return adapter.checkpoint_output_from_wire(reply)
-
-    async def get_execution_state(
-        self,
-        durable_execution_arn: str,
-        checkpoint_token: str,
-        next_marker: str,
-        max_items: int = 1000,
-    ) -> Any:
-        reply, turns = self.call(
-            ("get_execution_state", checkpoint_token, next_marker, max_items),
-            adapter.get_state_error,
-        )
-        for _ in range(turns):
-            await asyncio.sleep(0)
-        return adapter.state_output_from_wire(reply)
-
-
-class _PipeHooks:
-    """The adapter's invocation hooks, answered by the parent's session when it needs them."""
-
-    def __init__(self, client: _PipeServiceClient, spec: Mapping[str, Any]) -> None:
-        self.client = client
-        self.per_update_checkpoints = bool(spec["per_update_checkpoints"])
-        self.strict_replay = bool(spec["strict_replay"])
-        self.observe = bool(spec["observe_operations"])
-        self.step_hooks = bool(spec["step_hooks"])
-
-    def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
-        asked = (request.type, request.sub_type, request.name, request.parent_id)
-        if self.strict_replay and request.checkpointed is not None and request.checkpointed != asked:
-            reason = (
-                f"replay asked for operation {request.operation_id!r} as "
-                f"{_identity(asked)}, but the checkpoint holds {_identity(request.checkpointed)}"
-            )
-            # The parent kills this process: nothing further reaches the service.
-            self.client.conn.send(("nondeterministic", reason))
-            self.client.conn.recv()
-            os._exit(1)
-        if not self.observe:
-            return
-        fields = {
-            "operation_id": request.operation_id,
-            "type": request.type,
-            "sub_type": request.sub_type,
-            "name": request.name,
-            "parent_id": request.parent_id,
-            "checkpointed": request.checkpointed,
-        }
-        self.client.call(("operation", fields), _no_service_error)
-
-    def on_step_attempt(
-        self,
-        operation_id: str,
-        name: str | None,
-        sub_type: str | None,
-        attempt: int,
-        semantics: str | None,
-    ) -> tuple[BaseException | None, int]:
-        if not self.step_hooks:
-            return None, 0
-        answer: tuple[BaseException | None, int] = self.client.call(
-            ("step_attempt", (operation_id, name, sub_type, attempt, semantics)),
-            _no_service_error,
-        )
-        return answer
-
-
-def _no_service_error(error: DurableServiceError) -> Exception:
-    return error
-
-
-def _worker_main(conn: multiprocessing.connection.Connection, stack_path: str) -> None:
-    """The worker process: run invocations until told to exit or the parent goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the test process's business
-    stack_file = open(stack_path, "w")  # noqa: PTH123, SIM115 - lives as long as the process
-    usr1 = getattr(signal, "SIGUSR1", None)
-    if usr1 is not None:
-        faulthandler.register(usr1, file=stack_file, all_threads=True)
-    handlers: dict[tuple[str, str], Any] = {}
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            os._exit(0)
-        if message[0] != "invoke":
-            return
-        reply = _run_invocation(conn, message[1], handlers)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        conn.send(reply)
-
-
-def _run_invocation(
-    conn: multiprocessing.connection.Connection,
-    spec: Mapping[str, Any],
-    handlers: dict[tuple[str, str], Any],
-) -> tuple[str, Any]:
-    key = (spec["module"], spec["qualname"])
-    handler = handlers.get(key)
-    if handler is None:
-        try:
-            handler = _resolve(*key)
-        except Exception as exc:  # noqa: BLE001 - reported to the test process
-            return (
-                "setup_error",
-                f"the worker process could not import the handler {key[0]}.{key[1]}: "
-                f"{type(exc).__name__}: {exc}; isolation='process' imports handlers by module "
-                "and qualified name, so the module must be importable in a fresh interpreter",
-            )
-        handlers[key] = handler
-    client = _PipeServiceClient(conn)
-    entry = adapter.bind_client(handler, client)
-    context = LocalLambdaContext(
-        aws_request_id=spec["request_id"],
-        function_name=spec["function_name"],
-        invoked_function_arn=spec["function_arn"],
-        deadline=time.monotonic() + float(spec["remaining"]),
-    )
-    if spec["seed"] is not None:
-        # The SDK's retry jitter uses the global ``random`` (as InProcessInvoker seeds it).
-        random.seed(spec["seed"])
-    travel = None
-    if spec["now"] is not None:
-        import time_machine
-
-        travel = time_machine.travel(_dt.datetime.fromisoformat(spec["now"]), tick=False)
-        travel.start()
-    loop = asyncio.new_event_loop()
-    try:
-        with adapter.invocation_scope(_PipeHooks(client, spec)):
-            try:
-                output = loop.run_until_complete(entry(spec["event"], context))
-            except Exception as exc:  # noqa: BLE001 - whatever escapes the SDK fails the invocation
-                return ("died", _death(type(exc).__name__, str(exc), exc))
-        try:
-            return ("done", json.dumps(output))
-        except (TypeError, ValueError) as exc:
-            return ("died", _death("Runtime.MarshalError", f"Unable to marshal response: {exc}", exc))
-    finally:
-        _shutdown(loop)
-        if travel is not None:
-            travel.stop()
-
-
-def _death(error_type: str, message: str, exc: BaseException) -> dict[str, Any]:
-    return ErrorObject(
-        error_type=error_type,
-        error_message=message,
-        stack_trace=tuple(traceback.format_exception(exc)[-8:]),
-    ).to_dict()

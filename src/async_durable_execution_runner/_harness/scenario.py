@@ -1,0 +1,353 @@
+"""``Scenario``: one handler, one input, one fault plan, one set of timings — and its ``Outcome``.
+
+A scenario is plain data: it runs the same way every time, prints as something a person can
+read, and turns into a standalone pytest test (``to_pytest``) that replays it without
+Hypothesis. It drives the emulator only through the runner's public seams.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from async_durable_execution_runner._harness import oracles as _oracles
+from async_durable_execution_runner._harness.faults import (
+    FAULT_KINDS,
+    CallbackFailureFault,
+    CallbackTimeoutFault,
+    FaultKind,
+    FaultPlanHooks,
+    HeartbeatTimeoutFault,
+    InvokeFailureFault,
+    InvokeTimeoutFault,
+)
+from async_durable_execution_runner._harness.recorder import Recorder
+from async_durable_execution_runner._harness.timings import (
+    ChoiceScheduler,
+    TimedInterleaving,
+    TimedSandboxes,
+    Timings,
+)
+from async_durable_execution_runner._models import ErrorObject, Event, EventType
+from async_durable_execution_runner._runner.display import format_history
+from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._runner.result import (
+    DurableFunctionTestResult,
+    InvocationStatus,
+)
+from async_durable_execution_runner._service.executor import InvokeResult
+from async_durable_execution_runner._service.faults import ServiceCall, StepAttempt
+from async_durable_execution_runner._service.observer import ExecutionObserver, InvocationInfo
+from async_durable_execution_runner.errors import DurableServiceError
+
+#: Wall-clock seconds a scenario may take before it counts as hung.
+DEFAULT_SCENARIO_TIMEOUT = 30.0
+
+
+class _ScenarioFaults:
+    """The fault-hook seam for a scenario: the plan, plus invoke faults by ordinal."""
+
+    def __init__(self, hooks: FaultPlanHooks) -> None:
+        self.hooks = hooks
+        self.invokes = 0
+
+    def on_service_call(self, call: ServiceCall) -> Any:
+        return self.hooks.on_service_call(call)
+
+    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
+        return self.hooks.on_invocation_returned(invocation)
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        return self.hooks.on_step_attempt(attempt)
+
+    def on_chained_invoke(
+        self, execution_arn: str, operation_id: str, function_name: str
+    ) -> object | None:
+        self.invokes += 1
+        fault = self.hooks.invoke_fault(self.invokes)
+        if isinstance(fault, InvokeFailureFault):
+            return InvokeResult(
+                status="FAILED",
+                error=ErrorObject(
+                    error_type="InjectedInvokeFailure",
+                    error_message=f"injected by {fault!r}: {function_name} failed",
+                ),
+            )
+        if isinstance(fault, InvokeTimeoutFault):
+            return InvokeResult(
+                status="TIMED_OUT",
+                error=ErrorObject(
+                    error_type="Execution.TimedOut",
+                    error_message=f"injected by {fault!r}: {function_name} timed out",
+                ),
+            )
+        return None
+
+
+class _CallbackDriver(ExecutionObserver):
+    """Answers every callback the handler creates: with a payload, or as the plan says."""
+
+    def __init__(self, scenario: Scenario, hooks: FaultPlanHooks) -> None:
+        self.scenario = scenario
+        self.hooks = hooks
+        self.runner: DurableFunctionTestRunner | None = None
+        self.names: dict[str, str | None] = {}
+        self.created = 0
+        self.per_name: dict[str, int] = {}
+
+    def on_history_event(self, execution_arn: str, event: Event) -> None:
+        if event.id is not None and event.id not in self.names:
+            self.names[event.id] = event.name
+        if event.event_type is not EventType.CALLBACK_STARTED or self.runner is None:
+            return
+        callback_id = str(event.details["CallbackId"])
+        parent = self.names.get(event.parent_id) if event.parent_id else None
+        # wait_for_callback(name="x") creates context "x" holding callback "x-callback".
+        known = [n for n in (event.name, parent) if n and n in self.scenario.callback_payloads]
+        name = known[0] if known else (event.name or parent)
+        self.created += 1
+        ordinal = self.created
+        delays = self.scenario.timings.callback_delays
+        delay = delays[(ordinal - 1) % len(delays)] if delays else 0.0
+        runner = self.runner
+        fault = self.hooks.callback_fault(ordinal)
+        if isinstance(fault, CallbackFailureFault):
+            error = ErrorObject(
+                error_type="InjectedCallbackFailure",
+                error_message=f"injected by {fault!r}",
+            )
+            action: Callable[[], None] = lambda: _quietly(  # noqa: E731
+                runner.send_callback_failure, callback_id, error
+            )
+        elif isinstance(fault, CallbackTimeoutFault | HeartbeatTimeoutFault):
+            heartbeat = isinstance(fault, HeartbeatTimeoutFault)
+            action = lambda: _quietly(  # noqa: E731
+                runner.time_out_callback, callback_id, heartbeat=heartbeat
+            )
+        else:
+            payload = self.scenario.callback_payload(name, self.per_name.get(name or "", 0))
+            self.per_name[name or ""] = self.per_name.get(name or "", 0) + 1
+            action = lambda: _quietly(  # noqa: E731
+                runner.send_callback_success, callback_id, json.dumps(payload)
+            )
+        runner.schedule(delay, action, label=f"answer callback {ordinal}")
+
+
+def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    # The callback may already be closed (the handler stopped waiting, the execution ended):
+    # the external system's late answer is refused by the service, which is not our failure.
+    try:
+        fn(*args, **kwargs)
+    except DurableServiceError:
+        pass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One reproducible run of a durable handler under faults and timings."""
+
+    handler: Callable[..., Any]
+    input: Any = None
+    faults: tuple[FaultKind, ...] = ()
+    timings: Timings = field(default_factory=Timings)
+    callback_payloads: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    cold_module_prefixes: tuple[str, ...] = ()
+    strict_replay: bool = False
+    timeout: float = DEFAULT_SCENARIO_TIMEOUT
+    #: For generated programs: the program (the handler's input carries it too).
+    program: Any = None
+
+    def callback_payload(self, name: str | None, occurrence: int) -> Any:
+        """The payload the n-th callback named ``name`` is answered with (JSON null by default)."""
+        payloads = self.callback_payloads.get(name or "", ())
+        return payloads[occurrence % len(payloads)] if payloads else None
+
+    def without_faults(self, *, keep_unmasked: bool = True) -> Scenario:
+        """The same scenario with the masked faults removed (all faults if not ``keep_unmasked``)."""
+        kept = tuple(f for f in self.faults if keep_unmasked and not f.masked)
+        return replace(self, faults=kept)
+
+    # --- running --------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        hooks = FaultPlanHooks(self.faults)
+        recorder = _RootRecorder(hooks)
+        sandboxes = TimedSandboxes(self.timings)
+        recorder.sandboxes = sandboxes
+        driver = _CallbackDriver(self, hooks)
+        runner = DurableFunctionTestRunner(
+            self.handler,
+            functions=dict(self.functions),
+            start_time=self.timings.start,
+            faults=_ScenarioFaults(hooks),
+            scheduler_policy=ChoiceScheduler(self.timings.order, self.timings.window),
+            sandbox_policy=sandboxes,
+            interleaving=TimedInterleaving(self.timings),
+            random_seed=self.timings.seed,
+            observers=(recorder, driver),
+            cold_module_prefixes=self.cold_module_prefixes,
+            strict_replay=self.strict_replay,
+            # Each fault kills at most one invocation; keep the service retrying past them so
+            # that masked faults stay masked.
+            max_invocation_attempts=len(self.faults) + 3,
+        )
+        driver.runner = runner
+        with runner:
+            result = runner.run(input=self.input, timeout=self.timeout)
+        return Outcome(scenario=self, result=result, recorder=recorder, faults_applied=tuple(hooks.applied))
+
+    # --- showing ----------------------------------------------------------------------
+
+    def describe(self) -> list[str]:
+        lines = [f"handler {_qualified(self.handler)}", f"input {self.input!r}"]
+        if self.program is not None:
+            lines.insert(1, f"program {self.program!r}")
+        lines.extend(f"fault {f!r}" for f in self.faults) if self.faults else lines.append("no faults")
+        lines.extend(self.timings.describe())
+        for name, payloads in self.callback_payloads.items():
+            lines.append(f"callback {name!r} answered with {list(payloads)!r}")
+        return lines
+
+    def __repr__(self) -> str:
+        parts = [f"handler={_qualified(self.handler)}", f"input={self.input!r}"]
+        if self.faults:
+            parts.append(f"faults={self.faults!r}")
+        if self.timings != Timings():
+            parts.append(f"timings={self.timings!r}")
+        if self.callback_payloads:
+            parts.append(f"callback_payloads={dict(self.callback_payloads)!r}")
+        return f"Scenario({', '.join(parts)})"
+
+    def to_pytest(self, test_name: str = "test_regression") -> str:
+        """A standalone pytest test that replays exactly this scenario, without Hypothesis."""
+        imports = {"import datetime", "from async_durable_execution_runner.scenarios import *"}
+        imports.add(_import_line(self.handler))
+        for fn in self.functions.values():
+            imports.add(_import_line(fn))
+        args = [f"handler={_name(self.handler)}", f"input={self.input!r}"]
+        if self.faults:
+            args.append(f"faults={self.faults!r}")
+        if self.timings != Timings():
+            args.append(f"timings={self.timings!r}")
+        if self.callback_payloads:
+            args.append(f"callback_payloads={dict(self.callback_payloads)!r}")
+        if self.functions:
+            functions = ", ".join(f"{k!r}: {_name(v)}" for k, v in self.functions.items())
+            args.append(f"functions={{{functions}}}")
+        if self.cold_module_prefixes:
+            args.append(f"cold_module_prefixes={self.cold_module_prefixes!r}")
+        if self.strict_replay:
+            args.append("strict_replay=True")
+        body = ",\n        ".join(args)
+        return (
+            "\n".join(sorted(imports))
+            + f"\n\n\ndef {test_name}():\n    scenario = Scenario(\n        {body},\n    )\n"
+            "    outcome = scenario.run()\n    outcome.check()\n"
+        )
+
+
+def _qualified(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return str(getattr(fn, "__qualname__", repr(fn))).split(".")[0]
+
+
+def _import_line(fn: Callable[..., Any]) -> str:
+    return f"from {getattr(fn, '__module__', '?')} import {_name(fn)}"
+
+
+class _RootRecorder(Recorder):
+    """A recorder that also tells the fault plan and the sandbox policy the root's ARN."""
+
+    def __init__(self, hooks: FaultPlanHooks) -> None:
+        super().__init__()
+        self.hooks = hooks
+        self.sandboxes: TimedSandboxes | None = None
+
+    def on_execution_started(self, execution_arn: str) -> None:
+        super().on_execution_started(execution_arn)
+        if self.hooks.root_arn is None:
+            self.hooks.root_arn = execution_arn
+            if self.sandboxes is not None:
+                self.sandboxes.root_arn = execution_arn
+
+
+@dataclass
+class Outcome:
+    """What one run of a scenario produced, and the oracles' verdict on it."""
+
+    scenario: Scenario
+    result: DurableFunctionTestResult
+    recorder: Recorder
+    faults_applied: tuple[FaultKind, ...]
+    _baseline: Outcome | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> InvocationStatus:
+        return self.result.status
+
+    @property
+    def result_json(self) -> str | None:
+        return self.result.result
+
+    @property
+    def value(self) -> Any:
+        return self.result.result_value
+
+    @property
+    def error(self) -> ErrorObject | None:
+        return self.result.error
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.result.history
+
+    @property
+    def invocations(self) -> tuple[InvocationInfo, ...]:
+        return self.result.invocations
+
+    def baseline(self) -> Outcome | None:
+        """The same scenario without its masked faults (run once, on demand)."""
+        if self._baseline is None:
+            self._baseline = self.scenario.without_faults().run()
+        return self._baseline
+
+    def check(self, *, skip: tuple[str, ...] = ()) -> None:
+        """Run every built-in oracle; raise the first ``OracleFailure`` with a full report."""
+        for name, check in _oracles.ORACLES.items():
+            if name in skip:
+                continue
+            try:
+                check(self)
+            except _oracles.OracleFailure as failure:
+                raise type(failure)(f"{failure.detail}\n\n{self.report()}") from None
+
+    def report(self) -> str:
+        lines = ["Minimal scenario:"]
+        lines.extend(f"  - {line}" for line in self.scenario.describe())
+        applied = ", ".join(map(repr, self.faults_applied)) or "none"
+        lines.append(f"Faults applied: {applied}")
+        lines.append(
+            f"Outcome: {self.status.value}"
+            + (f", result {self.result.result}" if self.result.result is not None else "")
+            + (f", error {self.error.error_type}: {self.error.error_message}" if self.error else "")
+            + f", {len(self.invocations)} invocation(s)"
+        )
+        lines.append("History:")
+        lines.extend("  " + row for row in format_history(self.result.events).splitlines())
+        lines.append("Reproduce with:")
+        lines.extend("    " + row for row in self.scenario.to_pytest().splitlines())
+        return "\n".join(lines)
+
+    # Convenience for assertions in tests.
+    def applied(self, kind: str) -> list[FaultKind]:
+        if kind not in FAULT_KINDS:
+            msg = f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}"
+            raise ValueError(msg)
+        return [f for f in self.faults_applied if f.kind == kind]
+

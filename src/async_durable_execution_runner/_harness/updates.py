@@ -1,0 +1,646 @@
+"""Hypothesis strategies for checkpoint updates, aimed at the edges of the transition table.
+
+:func:`operation_updates` draws one :class:`OperationUpdate` and :func:`checkpoint_batches` a
+whole ``Updates`` list, both *against a given state*: the operations the execution holds now
+(a mapping, or a zero-argument callable returning one, read when the strategy draws). Knowing
+the state lets them prefer the updates that matter, each drawn as one *kind*:
+
+``new_start``
+    START on an id nobody used yet (a valid update).
+``allowed``
+    an action ``TRANSITIONS`` allows from an existing operation's current status (valid).
+``forbidden``
+    one step off: an action the table has for that type but not from that status (START on an
+    existing id, SUCCEED on a PENDING step...), else one it never allows for the type.
+``wrong_type``
+    an existing id addressed with another type.
+``unknown_parent`` / ``non_context_parent``
+    a ParentId naming nothing, or naming an operation that is not a CONTEXT.
+``missing_options`` / ``out_of_range``
+    START a WAIT without WaitSeconds, RETRY without NextAttemptDelaySeconds, START an invoke
+    without FunctionName; WaitSeconds / delays of 0 or 31622401, negative callback timeouts.
+``bad_field``
+    Id / Name / SubType outside the service model's patterns and lengths (and their valid
+    extremes: a 64-character Id, a 256-character Name).
+``bad_invoke``
+    FunctionName or TenantId outside the model's pattern and length.
+``close_execution``
+    EXECUTION SUCCEED / FAIL (what the SDK sends for large results), and the EXECUTION updates
+    that are never valid (START, RETRY, CANCEL, a ParentId, a FAIL carrying a Payload).
+``stray_options``
+    an otherwise valid update carrying options it does not use, with out-of-range values.
+``big_payload``
+    payloads around the 6 MB limits. Rare, and only a few of them are actually that large.
+
+The table is read from :data:`transitions.TRANSITIONS`, never restated here. Field limits are
+read from the ``OperationUpdate`` JSON Schema generated from botocore's Lambda model.
+
+Shrinking moves toward the first kind (``new_start``) and toward one-update batches, so a
+failing batch shrinks to the update that matters. ``valid=True`` / ``valid=False`` restrict the
+kinds to the valid / invalid ones; whether a drawn batch is *actually* accepted still depends
+on the state (an ``allowed`` update after a ``close_execution`` one is rejected), which is what
+the reference model in :mod:`async_durable_execution_runner._harness.reference_model` decides.
+
+If ``hypothesis-jsonschema`` is installed (it is not a dependency), :func:`raw_operation_updates`
+draws raw shapes straight from the schema and ``operation_updates(raw=True)`` mixes them in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from hypothesis import strategies as st
+
+from async_durable_execution_runner._botocore_model import load_schema
+from async_durable_execution_runner._models import (
+    CallbackOptions,
+    ChainedInvokeOptions,
+    ContextOptions,
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+    StepOptions,
+    WaitOptions,
+)
+from async_durable_execution_runner._service.checkpoint.transitions import (
+    RESULTING_STATUS,
+    TRANSITIONS,
+    allowed_from,
+)
+
+__all__ = [
+    "INVALID_KINDS",
+    "UPDATE_KINDS",
+    "VALID_KINDS",
+    "BigPayload",
+    "OperationsSource",
+    "checkpoint_batches",
+    "operation_updates",
+    "raw_operation_updates",
+]
+
+Snapshot = Mapping[str, Operation]
+#: The current operations, or a callable returning them (read at draw time).
+OperationsSource = Snapshot | Callable[[], Snapshot]
+
+DEFAULT_EXECUTION_ID: Final = "exec-1"
+
+#: Operation types the SDK creates with START (EXECUTION is created by the service).
+CHILD_TYPES: Final = (
+    OperationType.STEP,
+    OperationType.WAIT,
+    OperationType.CONTEXT,
+    OperationType.CALLBACK,
+    OperationType.CHAINED_INVOKE,
+)
+
+
+@functools.cache
+def _limits() -> dict[str, int]:
+    defs = load_schema("OperationUpdate")["$defs"]
+    return {
+        "id": defs["OperationId"]["maxLength"],
+        "name": defs["OperationName"]["maxLength"],
+        "sub_type": defs["OperationSubType"]["maxLength"],
+        "payload": defs["OperationPayload"]["maxLength"],
+        "wait": defs["WaitOptionsWaitSecondsInteger"]["maximum"],
+        "delay": defs["StepOptionsNextAttemptDelaySecondsInteger"]["maximum"],
+        "function_name": defs["NamespacedFunctionName"]["maxLength"],
+        "tenant": defs["TenantId"]["maxLength"],
+    }
+
+
+class BigPayload(str):
+    """A large payload whose ``repr`` stays short, so failing examples remain readable."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        head = str.__repr__(self[:1])
+        return f"BigPayload({head} * {len(self)})"
+
+
+def _big(char: str, count: int) -> BigPayload:
+    return BigPayload(char * count)
+
+
+# --------------------------------------------------------------------------------- the kinds
+
+VALID_KINDS: Final = ("new_start", "allowed")
+INVALID_KINDS: Final = (
+    "forbidden",
+    "wrong_type",
+    "unknown_parent",
+    "non_context_parent",
+    "missing_options",
+    "out_of_range",
+    "bad_field",
+    "bad_invoke",
+    "close_execution",
+    "stray_options",
+)
+#: Every kind, in shrinking order (``big_payload`` last: it is also the rarest).
+UPDATE_KINDS: Final = (*VALID_KINDS, *INVALID_KINDS, "big_payload")
+
+# Weighted lists for sampled_from (which draws uniformly and shrinks toward the front).
+_MIXED: Final = (
+    ("new_start",) * 6
+    + ("allowed",) * 10
+    + ("forbidden",) * 4
+    + ("wrong_type", "unknown_parent", "non_context_parent", "missing_options", "out_of_range")
+    + ("bad_field", "bad_invoke", "close_execution", "stray_options")
+    + ("allowed",) * 4
+    + ("big_payload",)
+)
+_VALID_ONLY: Final = ("new_start",) * 2 + ("allowed",) * 3
+_INVALID_ONLY: Final = ("forbidden",) * 3 + INVALID_KINDS[1:]
+
+
+# --------------------------------------------------------------------------------- the state
+
+
+@dataclasses.dataclass
+class _View:
+    """What the strategy believes the state is while it draws a batch (optimistically: every
+    update the table allows is assumed to apply)."""
+
+    ops: dict[str, tuple[OperationType, OperationStatus]]
+    execution_id: str
+    focus: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls, source: OperationsSource, execution_id: str, focus: Sequence[str]
+    ) -> _View:
+        snapshot = source() if callable(source) else source
+        ops = {op_id: (op.type, op.status) for op_id, op in snapshot.items()}
+        return cls(ops, execution_id, tuple(focus))
+
+    def existing(self, *, children_only: bool = True) -> list[str]:
+        ids = sorted(self.ops)
+        if children_only:
+            ids = [i for i in ids if self.ops[i][0] is not OperationType.EXECUTION]
+        focused = [i for i in self.focus if i in ids]
+        return focused or ids
+
+    def absent(self, n: int) -> str:
+        """The n-th unused id of the pool ``op0, op1...``, skipping used ones."""
+        k = n
+        while f"op{k}" in self.ops:
+            k += 1
+        return f"op{k}"
+
+    def apply(self, update: OperationUpdate) -> None:
+        target = self.execution_id if update.type is OperationType.EXECUTION else update.id
+        current = self.ops.get(target)
+        if current is not None and current[0] is not update.type:
+            return
+        status = current[1] if current is not None else None
+        if status in allowed_from(update.type, update.action):
+            self.ops[target] = (update.type, RESULTING_STATUS[update.action])
+
+
+def _allowed_actions(op_type: OperationType, status: OperationStatus | None) -> list[OperationAction]:
+    return [a for a in OperationAction if status in allowed_from(op_type, a)]
+
+
+def _forbidden_actions(
+    op_type: OperationType, status: OperationStatus | None
+) -> list[OperationAction]:
+    """One step off first: actions the table has for the type, but not from this status."""
+    near = [a for a in OperationAction if (op_type, a) in TRANSITIONS and status not in TRANSITIONS[(op_type, a)]]
+    never = [a for a in OperationAction if (op_type, a) not in TRANSITIONS]
+    return near + never
+
+
+# --------------------------------------------------------------------------- field strategies
+
+_ERRORS = st.sampled_from(
+    [
+        ErrorObject(error_type="Boom", error_message="it broke"),
+        ErrorObject(),
+        ErrorObject(error_type="E", error_message="m", error_data="{}", stack_trace=("a", "b")),
+    ]
+)
+_PAYLOADS = st.one_of(
+    st.none(), st.sampled_from(['"ok"', "", "null", '{"k": [1, 2]}', '"\u00e9\u6f22"']), st.text(max_size=20)
+)
+_NAMES = st.one_of(st.none(), st.sampled_from(["step", "a name with spaces", "~!@#$%^&*()"]))
+_SUB_TYPES = st.one_of(st.none(), st.sampled_from(["Step", "Wait", "RunInChildContext", "x-_9"]))
+
+
+def _seconds(maximum: int) -> st.SearchStrategy[int]:
+    return st.one_of(st.sampled_from([1, 2, 5, 60, maximum]), st.integers(1, maximum))
+
+
+def _bad_seconds(maximum: int) -> st.SearchStrategy[int]:
+    return st.sampled_from([0, maximum + 1, -1, 10 * maximum])
+
+
+def _bad_ids() -> list[str]:
+    n = _limits()["id"]
+    return ["", "has space", "x" * (n + 1), "caf\u00e9", "a/b", "dot.ted", "new\nline", "tab\t"]
+
+
+def _bad_names() -> list[str]:
+    n = _limits()["name"]
+    return ["", "x" * (n + 1), "\x1f", "del\x7f", "caf\u00e9", "line\n"]
+
+
+def _bad_sub_types() -> list[str]:
+    n = _limits()["sub_type"]
+    return ["", "x" * (n + 1), "Sub Type", "sub.type"]
+
+
+def _valid_extremes() -> dict[str, str]:
+    limits = _limits()
+    return {"id": "i" * limits["id"], "name": "n" * limits["name"], "sub_type": "s" * limits["sub_type"]}
+
+
+_FUNCTION_NAMES = st.sampled_from(
+    [
+        "target-function",
+        "fn:$LATEST",
+        "arn:aws:lambda:us-east-1:123456789012:function:fn:live",
+        "123456789012:function:my.fn",
+    ]
+)
+
+
+@st.composite
+def _valid_body(
+    draw: st.DrawFn, op_type: OperationType, action: OperationAction
+) -> dict[str, Any]:
+    """Everything an update of this type and action needs (and may carry), all valid."""
+    limits = _limits()
+    body: dict[str, Any] = {}
+    if action is OperationAction.SUCCEED:
+        body["payload"] = draw(_PAYLOADS)
+    elif action is OperationAction.FAIL:
+        body["error"] = draw(st.one_of(_ERRORS, st.none()))
+    elif action is OperationAction.RETRY:
+        body["error"] = draw(st.one_of(_ERRORS, st.none()))
+        body["payload"] = draw(st.one_of(st.none(), _PAYLOADS))
+        body["step_options"] = StepOptions(draw(_seconds(limits["delay"])))
+    elif action is OperationAction.CANCEL and draw(st.booleans()):
+        body["error"] = draw(_ERRORS)
+    if action is OperationAction.START:
+        if op_type is OperationType.WAIT:
+            body["wait_options"] = WaitOptions(draw(_seconds(limits["wait"])))
+        elif op_type is OperationType.CALLBACK:
+            body["callback_options"] = draw(
+                st.one_of(
+                    st.none(),
+                    st.builds(
+                        CallbackOptions,
+                        st.one_of(st.none(), st.integers(0, 10**6)),
+                        st.one_of(st.none(), st.integers(0, 10**6)),
+                    ),
+                )
+            )
+        elif op_type is OperationType.CHAINED_INVOKE:
+            tenant = draw(st.one_of(st.none(), st.sampled_from(["tenant-1", "t@x.y/z=+ :"])))
+            body["chained_invoke_options"] = ChainedInvokeOptions(draw(_FUNCTION_NAMES), tenant)
+            body["payload"] = draw(_PAYLOADS)
+        if op_type is not OperationType.EXECUTION:
+            body["name"] = draw(_NAMES)
+            body["sub_type"] = draw(_SUB_TYPES)
+    if op_type is OperationType.CONTEXT and action is not OperationAction.START and draw(st.booleans()):
+        body["context_options"] = ContextOptions(draw(st.booleans()))
+    return body
+
+
+# ----------------------------------------------------------------------------- the updates
+
+
+def _parent_for_new(draw: st.DrawFn, view: _View) -> str | None:
+    contexts = [
+        i
+        for i in sorted(view.ops)
+        if view.ops[i] == (OperationType.CONTEXT, OperationStatus.STARTED)
+    ]
+    if not contexts:
+        return None
+    return draw(st.one_of(st.none(), st.sampled_from(contexts)))
+
+
+@st.composite
+def _new_start(draw: st.DrawFn, view: _View, op_id: str | None = None) -> OperationUpdate:
+    op_type = draw(st.sampled_from(CHILD_TYPES))
+    op_id = op_id if op_id is not None else view.absent(draw(st.integers(0, 5)))
+    body = draw(_valid_body(op_type, OperationAction.START))
+    return OperationUpdate(
+        id=op_id,
+        type=op_type,
+        action=OperationAction.START,
+        parent_id=_parent_for_new(draw, view),
+        **body,
+    )
+
+
+@st.composite
+def _on_existing(
+    draw: st.DrawFn,
+    view: _View,
+    choose: Callable[[OperationType, OperationStatus], list[OperationAction]],
+) -> OperationUpdate | None:
+    candidates = [i for i in view.existing() if choose(*view.ops[i])]
+    if not candidates:
+        return None
+    op_id = draw(st.sampled_from(candidates))
+    op_type, status = view.ops[op_id]
+    action = draw(st.sampled_from(choose(op_type, status)))
+    body = draw(_valid_body(op_type, action))
+    return OperationUpdate(id=op_id, type=op_type, action=action, **body)
+
+
+def _update_kind(draw: st.DrawFn, view: _View, kind: str) -> OperationUpdate:
+    limits = _limits()
+    if kind == "allowed":
+        update = draw(_on_existing(view, _allowed_actions))
+        return update if update is not None else draw(_new_start(view))
+    if kind == "forbidden":
+        update = draw(_on_existing(view, _forbidden_actions))
+        if update is not None:
+            return update
+        op_type = draw(st.sampled_from(CHILD_TYPES))
+        action = draw(st.sampled_from(_forbidden_actions(op_type, None)))
+        body = draw(_valid_body(op_type, action))
+        return OperationUpdate(view.absent(0), op_type, action, **body)
+    if kind == "wrong_type":
+        existing = view.existing(children_only=False)
+        if not existing:
+            return draw(_new_start(view))
+        op_id = draw(st.sampled_from(existing))
+        real_type, status = view.ops[op_id]
+        op_type = draw(st.sampled_from([t for t in CHILD_TYPES if t is not real_type]))
+        # The action the wrong type *would* be allowed from this status, so that only the
+        # type is wrong (else START).
+        actions = _allowed_actions(op_type, status) or [OperationAction.START]
+        action = draw(st.sampled_from(actions))
+        return OperationUpdate(op_id, op_type, action, **draw(_valid_body(op_type, action)))
+    if kind == "unknown_parent":
+        update = draw(_new_start(view))
+        parent = draw(st.sampled_from(["no-such-parent", update.id, view.absent(7), "bad parent"]))
+        return dataclasses.replace(update, parent_id=parent)
+    if kind == "non_context_parent":
+        others = [i for i in sorted(view.ops) if view.ops[i][0] is not OperationType.CONTEXT]
+        update = draw(_new_start(view))
+        if not others:
+            return dataclasses.replace(update, parent_id="no-such-parent")
+        return dataclasses.replace(update, parent_id=draw(st.sampled_from(others)))
+    if kind == "missing_options":
+        return draw(_missing_options(view))
+    if kind == "out_of_range":
+        return draw(_out_of_range(view))
+    if kind == "bad_field":
+        field = draw(st.sampled_from(["id", "name", "sub_type"]))
+        base: OperationUpdate | None = None
+        if field != "id":  # a bad Name or SubType may come with any update
+            base = draw(st.one_of(st.none(), _on_existing(view, _allowed_actions)))
+        if base is None:
+            base = draw(_new_start(view))
+        extremes = _valid_extremes()
+        bad = {"id": _bad_ids(), "name": _bad_names(), "sub_type": _bad_sub_types()}[field]
+        value = draw(st.sampled_from([extremes[field], *bad]))
+        return dataclasses.replace(base, **{field: value})
+    if kind == "bad_invoke":
+        update = draw(_new_start(view))
+        fn = draw(
+            st.sampled_from(
+                ["", "has space", "fn:", "x" * (limits["function_name"] + 1), "arn:aws:s3:::b"]
+            )
+        )
+        tenant = draw(st.sampled_from([None, "", "tab\tnot-allowed", "t" * (limits["tenant"] + 1)]))
+        if tenant is not None and draw(st.booleans()):
+            fn = "target-function"
+        return dataclasses.replace(
+            update,
+            type=OperationType.CHAINED_INVOKE,
+            wait_options=None,
+            callback_options=None,
+            chained_invoke_options=ChainedInvokeOptions(fn, tenant),
+        )
+    if kind == "close_execution":
+        return draw(_execution_update(view))
+    if kind == "stray_options":
+        base = draw(_on_existing(view, _allowed_actions))
+        if base is None:
+            base = draw(_new_start(view))
+        stray = draw(
+            st.sampled_from(
+                [
+                    {"wait_options": WaitOptions(0)},
+                    {"wait_options": WaitOptions(limits["wait"] + 1)},
+                    {"step_options": StepOptions(0)},
+                    {"callback_options": CallbackOptions(-1, None)},
+                    {"chained_invoke_options": ChainedInvokeOptions("has space")},
+                ]
+            )
+        )
+        # Only options the update does not use (else this is ``out_of_range``).
+        stray = {k: v for k, v in stray.items() if getattr(base, k) is None}
+        return dataclasses.replace(base, **stray)
+    if kind == "big_payload":
+        return draw(_big_payload(view))
+    return draw(_new_start(view))
+
+
+@st.composite
+def _missing_options(draw: st.DrawFn, view: _View) -> OperationUpdate:
+    which = draw(st.sampled_from(["wait", "retry", "invoke"]))
+    if which == "wait":
+        update = draw(_new_start(view))
+        options = draw(st.sampled_from([None, WaitOptions(None)]))
+        return dataclasses.replace(
+            update,
+            type=OperationType.WAIT,
+            callback_options=None,
+            chained_invoke_options=None,
+            wait_options=options,
+        )
+    if which == "retry":
+        started = [i for i in view.existing() if view.ops[i] == (OperationType.STEP, OperationStatus.STARTED)]
+        op_id = draw(st.sampled_from(started)) if started else view.absent(0)
+        options = draw(st.sampled_from([None, StepOptions(None)]))
+        return OperationUpdate(op_id, OperationType.STEP, OperationAction.RETRY, step_options=options)
+    update = draw(_new_start(view))
+    options = draw(st.sampled_from([None, ChainedInvokeOptions(None), ChainedInvokeOptions(None, "t")]))
+    return dataclasses.replace(
+        update,
+        type=OperationType.CHAINED_INVOKE,
+        wait_options=None,
+        callback_options=None,
+        chained_invoke_options=options,
+    )
+
+
+@st.composite
+def _out_of_range(draw: st.DrawFn, view: _View) -> OperationUpdate:
+    limits = _limits()
+    which = draw(st.sampled_from(["wait", "retry", "callback"]))
+    update = draw(_new_start(view))
+    if which == "wait":
+        return dataclasses.replace(
+            update,
+            type=OperationType.WAIT,
+            callback_options=None,
+            chained_invoke_options=None,
+            wait_options=WaitOptions(draw(_bad_seconds(limits["wait"]))),
+        )
+    if which == "retry":
+        started = [i for i in view.existing() if view.ops[i] == (OperationType.STEP, OperationStatus.STARTED)]
+        op_id = draw(st.sampled_from(started)) if started else view.absent(0)
+        delay = draw(_bad_seconds(limits["delay"]))
+        return OperationUpdate(
+            op_id, OperationType.STEP, OperationAction.RETRY, step_options=StepOptions(delay)
+        )
+    timeout, heartbeat = draw(st.sampled_from([(-1, None), (None, -1), (-5, 10), (0, 0)]))
+    return dataclasses.replace(
+        update,
+        type=OperationType.CALLBACK,
+        wait_options=None,
+        chained_invoke_options=None,
+        callback_options=CallbackOptions(timeout, heartbeat),
+    )
+
+
+@st.composite
+def _execution_update(draw: st.DrawFn, view: _View) -> OperationUpdate:
+    action = draw(
+        st.sampled_from(
+            [OperationAction.SUCCEED, OperationAction.FAIL, OperationAction.SUCCEED]
+            + [OperationAction.START, OperationAction.RETRY, OperationAction.CANCEL]
+        )
+    )
+    op_id = draw(st.sampled_from([view.execution_id, "execution-result-1700000000000", "bad id!"]))
+    body = draw(_valid_body(OperationType.EXECUTION, action))
+    update = OperationUpdate(op_id, OperationType.EXECUTION, action, **body)
+    flaw = draw(st.sampled_from([None, None, "payload_on_fail", "parent"]))
+    if flaw == "payload_on_fail" and action is OperationAction.FAIL:
+        update = dataclasses.replace(update, payload='"not allowed"')
+    elif flaw == "parent":
+        parent = draw(st.sampled_from(sorted(view.ops) or ["no-such-parent"]))
+        update = dataclasses.replace(update, parent_id=parent)
+    return update
+
+
+@st.composite
+def _big_payload(draw: st.DrawFn, view: _View) -> OperationUpdate:
+    limit = _limits()["payload"]
+    base = draw(st.one_of(_new_start(view), _on_existing(view, _allowed_actions)))
+    if base is None:
+        base = draw(_new_start(view))
+    size = draw(st.sampled_from(["small", "small", "at_limit", "over_limit", "multibyte"]))
+    payload: str
+    if size == "small":
+        payload = _big("p", draw(st.sampled_from([1024, 65536])))
+    elif size == "at_limit":
+        payload = _big("p", limit)
+    elif size == "over_limit":
+        payload = _big("p", limit + 1)
+    else:
+        # Within the limit in characters, over it in UTF-8 bytes.
+        payload = _big("\u00e9", limit // 2 + 1)
+    return dataclasses.replace(base, payload=payload)
+
+
+def operation_updates(
+    operations: OperationsSource = (lambda: {}),
+    *,
+    execution_id: str = DEFAULT_EXECUTION_ID,
+    focus: Sequence[str] = (),
+    valid: bool | None = None,
+    kinds: Sequence[str] | None = None,
+    raw: bool = False,
+) -> st.SearchStrategy[OperationUpdate]:
+    """One update against ``operations`` (a snapshot, or a callable returning the current one).
+
+    ``focus`` names existing ids to prefer. ``valid`` restricts the kinds (see the module
+    docstring); ``kinds`` names them explicitly. ``raw=True`` mixes in schema-drawn shapes when
+    ``hypothesis-jsonschema`` is installed.
+    """
+    weighted = _pick_kinds(valid, kinds)
+
+    @st.composite
+    def one(draw: st.DrawFn) -> OperationUpdate:
+        view = _View.of(operations, execution_id, focus)
+        return _update_kind(draw, view, draw(st.sampled_from(weighted)))
+
+    strategy: st.SearchStrategy[OperationUpdate] = one()
+    if raw:
+        extra = raw_operation_updates()
+        if extra is not None:
+            strategy = st.one_of(strategy, extra)
+    return strategy
+
+
+def _pick_kinds(valid: bool | None, kinds: Sequence[str] | None) -> tuple[str, ...]:
+    if kinds is not None:
+        unknown = set(kinds) - set(UPDATE_KINDS)
+        if unknown or not kinds:
+            msg = f"unknown update kinds {sorted(unknown)}; choose from {UPDATE_KINDS}"
+            raise ValueError(msg)
+        return tuple(kinds)
+    if valid is None:
+        return _MIXED
+    return _VALID_ONLY if valid else _INVALID_ONLY
+
+
+def checkpoint_batches(
+    operations: OperationsSource = (lambda: {}),
+    *,
+    execution_id: str = DEFAULT_EXECUTION_ID,
+    focus: Sequence[str] = (),
+    valid: bool | None = None,
+    kinds: Sequence[str] | None = None,
+    min_size: int = 1,
+    max_size: int = 6,
+) -> st.SearchStrategy[list[OperationUpdate]]:
+    """A checkpoint's ``Updates`` against ``operations``.
+
+    Updates are drawn in order against the state as the earlier ones of the batch would leave
+    it (assuming each update the table allows applies), so START-then-SUCCEED of one id in one
+    call comes up. Rarely, a batch sits at the edge of the per-call limits instead: 250 or 251
+    updates.
+    """
+    weighted = _pick_kinds(valid, kinds)
+
+    @st.composite
+    def batch(draw: st.DrawFn) -> list[OperationUpdate]:
+        view = _View.of(operations, execution_id, focus)
+        flavour = draw(st.sampled_from(["normal"] * 30 + ["count_limit"]))
+        if flavour == "count_limit" and valid is not True and kinds is None:
+            count = draw(st.sampled_from([250, 251]))
+            first = view.absent(0)
+            return [
+                OperationUpdate(f"{first}-{k}", OperationType.STEP, OperationAction.START)
+                for k in range(count)
+            ]
+        size = draw(st.integers(min_size, max_size))
+        updates: list[OperationUpdate] = []
+        for _ in range(size):
+            update = _update_kind(draw, view, draw(st.sampled_from(weighted)))
+            view.apply(update)
+            updates.append(update)
+        return updates
+
+    return batch()
+
+
+def raw_operation_updates() -> st.SearchStrategy[OperationUpdate] | None:
+    """Updates drawn from the ``OperationUpdate`` JSON Schema, or ``None`` without
+    ``hypothesis-jsonschema`` (an optional extra, not a dependency)."""
+    try:
+        from hypothesis_jsonschema import from_schema  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    schema = load_schema("OperationUpdate")
+    shapes: st.SearchStrategy[dict[str, Any]] = from_schema(schema)
+    return shapes.map(OperationUpdate.from_dict)

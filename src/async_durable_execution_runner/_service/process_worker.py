@@ -1,0 +1,238 @@
+"""The worker side of ``isolation="process"``: runs invocations sent by ``ProcessInvoker``.
+
+A worker process imports the handler by module and qualified name, binds it to a service client
+whose calls travel over the pipe to the test process, and runs one invocation at a time:
+
+- parent -> worker: ``("invoke", spec)`` (the Lambda event as JSON, the virtual instant, flags),
+  ``("exit",)``; and one answer per worker request: ``("ok", value)``,
+  ``("service_error", code, message)`` or ``("raise", exception)``;
+- worker -> parent: ``("ready", pid)`` once; during an invocation ``("checkpoint", token,
+  [update dicts])``, ``("get_execution_state", token, marker, max_items)``, ``("operation",
+  fields)``, ``("step_attempt", args)``, ``("nondeterministic", reason)``; at its end
+  ``("done", output JSON)``, ``("died", error dict)`` or ``("setup_error", message)``.
+
+Operations come back as ``Operation.to_dict()`` (boto3's shape) and become the SDK's objects
+through the SDK's own ``from_dict``. This module is preloaded by the forkserver, so it imports
+only what a worker needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import faulthandler
+import importlib
+import json
+import multiprocessing.connection
+import os
+import random
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from async_durable_execution_runner import _sdk_adapter as adapter
+from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner._service.invoker import (
+    LocalLambdaContext,
+    _identity,
+    _shutdown,
+)
+from async_durable_execution_runner.errors import DurableServiceError
+
+
+def resolve(module: str, qualname: str) -> Any:
+    """The object named ``qualname`` in ``module`` (imported if needed)."""
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class _PipeServiceClient:
+    """The SDK's ``DurableServiceClient``, forwarding every call to the parent."""
+
+    def __init__(self, conn: multiprocessing.connection.Connection) -> None:
+        self.conn = conn
+
+    def call(
+        self,
+        message: tuple[Any, ...],
+        service_error: Callable[[DurableServiceError], Exception],
+    ) -> Any:
+        """Send one request to the parent and wait for its answer."""
+        self.conn.send(message)
+        reply = self.conn.recv()
+        if reply[0] == "ok":
+            return reply[1]
+        if reply[0] == "service_error":
+            raise service_error(DurableServiceError.for_code(reply[1], reply[2])) from None
+        raise reply[1]
+
+    async def checkpoint(
+        self,
+        durable_execution_arn: str,
+        checkpoint_token: str,
+        updates: list[Any],
+        client_token: str | None,
+    ) -> Any:
+        wire = [adapter.update_to_wire(u) for u in updates]
+        reply, turns = self.call(("checkpoint", checkpoint_token, wire), adapter.checkpoint_error)
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return adapter.checkpoint_output_from_wire(reply)
+
+    async def get_execution_state(
+        self,
+        durable_execution_arn: str,
+        checkpoint_token: str,
+        next_marker: str,
+        max_items: int = 1000,
+    ) -> Any:
+        reply, turns = self.call(
+            ("get_execution_state", checkpoint_token, next_marker, max_items),
+            adapter.get_state_error,
+        )
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return adapter.state_output_from_wire(reply)
+
+
+class _PipeHooks:
+    """The adapter's invocation hooks, answered by the parent's session when it needs them."""
+
+    def __init__(self, client: _PipeServiceClient, spec: Mapping[str, Any]) -> None:
+        self.client = client
+        self.per_update_checkpoints = bool(spec["per_update_checkpoints"])
+        self.strict_replay = bool(spec["strict_replay"])
+        self.observe = bool(spec["observe_operations"])
+        self.step_hooks = bool(spec["step_hooks"])
+
+    def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
+        asked = (request.type, request.sub_type, request.name, request.parent_id)
+        stored = request.checkpointed
+        if self.strict_replay and stored is not None and stored != asked:
+            reason = (
+                f"replay asked for operation {request.operation_id!r} as "
+                f"{_identity(asked)}, but the checkpoint holds {_identity(stored)}"
+            )
+            # The parent kills this process: nothing further reaches the service.
+            self.client.conn.send(("nondeterministic", reason))
+            self.client.conn.recv()
+            os._exit(1)
+        if not self.observe:
+            return
+        fields = {
+            "operation_id": request.operation_id,
+            "type": request.type,
+            "sub_type": request.sub_type,
+            "name": request.name,
+            "parent_id": request.parent_id,
+            "checkpointed": request.checkpointed,
+        }
+        self.client.call(("operation", fields), _no_service_error)
+
+    def on_step_attempt(
+        self,
+        operation_id: str,
+        name: str | None,
+        sub_type: str | None,
+        attempt: int,
+        semantics: str | None,
+    ) -> tuple[BaseException | None, int]:
+        if not self.step_hooks:
+            return None, 0
+        answer: tuple[BaseException | None, int] = self.client.call(
+            ("step_attempt", (operation_id, name, sub_type, attempt, semantics)),
+            _no_service_error,
+        )
+        return answer
+
+
+def _no_service_error(error: DurableServiceError) -> Exception:
+    return error
+
+
+def worker_main(conn: multiprocessing.connection.Connection, stack_path: str) -> None:
+    """The worker process: run invocations until told to exit or the parent goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the test process's business
+    stack_file = open(stack_path, "w")  # noqa: SIM115 - lives as long as the process
+    usr1 = getattr(signal, "SIGUSR1", None)
+    if usr1 is not None:
+        faulthandler.register(usr1, file=stack_file, all_threads=True)
+    handlers: dict[tuple[str, str], Any] = {}
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if message[0] != "invoke":
+            return
+        reply = _run_invocation(conn, message[1], handlers)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        conn.send(reply)
+
+
+def _run_invocation(
+    conn: multiprocessing.connection.Connection,
+    spec: Mapping[str, Any],
+    handlers: dict[tuple[str, str], Any],
+) -> tuple[str, Any]:
+    key = (spec["module"], spec["qualname"])
+    handler = handlers.get(key)
+    if handler is None:
+        try:
+            handler = resolve(*key)
+        except Exception as exc:
+            return (
+                "setup_error",
+                f"the worker process could not import the handler {key[0]}.{key[1]}: "
+                f"{type(exc).__name__}: {exc}; isolation='process' imports handlers by module "
+                "and qualified name, so the module must be importable in a fresh interpreter",
+            )
+        handlers[key] = handler
+    client = _PipeServiceClient(conn)
+    entry = adapter.bind_client(handler, client)
+    context = LocalLambdaContext(
+        aws_request_id=spec["request_id"],
+        function_name=spec["function_name"],
+        invoked_function_arn=spec["function_arn"],
+        deadline=time.monotonic() + float(spec["remaining"]),
+    )
+    if spec["seed"] is not None:
+        # The SDK's retry jitter uses the global ``random`` (as InProcessInvoker seeds it).
+        random.seed(spec["seed"])
+    travel = None
+    if spec["now"] is not None:
+        import time_machine
+
+        travel = time_machine.travel(_dt.datetime.fromisoformat(spec["now"]), tick=False)
+        travel.start()
+    loop = asyncio.new_event_loop()
+    try:
+        with adapter.invocation_scope(_PipeHooks(client, spec)):
+            try:
+                output = loop.run_until_complete(entry(spec["event"], context))
+            except Exception as exc:
+                return ("died", _death(type(exc).__name__, str(exc), exc))
+        try:
+            return ("done", json.dumps(output))
+        except (TypeError, ValueError) as exc:
+            message = f"Unable to marshal response: {exc}"
+            return ("died", _death("Runtime.MarshalError", message, exc))
+    finally:
+        _shutdown(loop)
+        if travel is not None:
+            travel.stop()
+
+
+def _death(error_type: str, message: str, exc: BaseException) -> dict[str, Any]:
+    return ErrorObject(
+        error_type=error_type,
+        error_message=message,
+        stack_trace=tuple(traceback.format_exception(exc)[-8:]),
+    ).to_dict()

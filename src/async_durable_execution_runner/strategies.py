@@ -1,0 +1,30 @@
+"""Hypothesis strategies for durable functions (the only public module that needs Hypothesis).
+
+::
+
+    @given(durable_scenarios(order_workflow, inputs=st.builds(make_order)))
+    def test_order_workflow_survives_faults(scenario):
+        outcome = scenario.run()
+        outcome.check()
+"""
+
+from async_durable_execution_runner._harness.faults import SERVICE_ERRORS
+from async_durable_execution_runner._harness.scenario import Outcome, Scenario
+from async_durable_execution_runner._harness.strategies import (
+    DEFAULT_KINDS,
+    durable_scenarios,
+    fault_plans,
+    timings,
+)
+from async_durable_execution_runner._harness.timings import Timings
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "SERVICE_ERRORS",
+    "Outcome",
+    "Scenario",
+    "Timings",
+    "durable_scenarios",
+    "fault_plans",
+    "timings",
+]

@@ -1,0 +1,268 @@
+"""Durable handlers shared by the end-to-end tests (module level, as the runner requires)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from async_durable_execution import (
+    CallableRuntimeError,
+    CallbackError,
+    JitterStrategy,
+    PollingStrategy,
+    RetryStrategy,
+    create_callback,
+    durable_callable,
+    durable_execution,
+    get_step_context,
+    invoke,
+    map,
+    parallel,
+    run_in_child_context,
+    step,
+    wait,
+    wait_for_condition,
+)
+
+NO_RETRY = RetryStrategy.none()
+
+
+# --- steps -------------------------------------------------------------------------------
+
+
+@durable_callable
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@durable_execution
+async def two_steps(event: dict[str, int]) -> int:
+    total = await step(add(event["a"], event["b"]), name="add")
+    return await step(add(total, 1), name="increment")
+
+
+async def explode() -> None:
+    msg = "the step blew up"
+    raise ValueError(msg)
+
+
+@durable_execution
+async def failing_step(_event: Any) -> None:
+    await step(explode, name="explode", retry_strategy=NO_RETRY)
+
+
+@durable_execution
+async def failing_step_caught(_event: Any) -> str:
+    try:
+        await step(explode, name="explode", retry_strategy=NO_RETRY)
+    except CallableRuntimeError as error:
+        return f"caught: {error}"
+    return "not caught"
+
+
+async def fail_twice() -> str:
+    attempt = get_step_context().attempt or 1
+    if attempt <= 2:
+        msg = f"attempt {attempt} failed"
+        raise RuntimeError(msg)
+    return f"succeeded on attempt {attempt}"
+
+
+#: Delays of 2 s then 4 s, no jitter: the retry timestamps are exact.
+BACKOFF = RetryStrategy(
+    max_attempts=5, initial_delay=2, backoff_rate=2, jitter_strategy=JitterStrategy.NONE
+)
+
+
+@durable_execution
+async def flaky_step(_event: Any) -> str:
+    return await step(fail_twice, name="flaky", retry_strategy=BACKOFF)
+
+
+@durable_execution
+async def same_names(_event: Any) -> None:
+    await step(add(1, 1), name="twin")
+    await step(add(2, 2), name="twin")
+    await wait(1, name="pause")
+
+
+# --- waits -------------------------------------------------------------------------------
+
+
+@durable_execution
+async def ten_hours(_event: Any) -> int:
+    for hour in range(10):
+        await wait(3600, name=f"hour-{hour}")
+    return 10
+
+
+@durable_execution
+async def sleeps_too_long(_event: Any) -> str:
+    await wait(120, name="long")
+    return "never"
+
+
+# --- contexts, parallel, map, polling ----------------------------------------------------
+
+
+@durable_callable
+async def inner(value: int) -> int:
+    doubled = await step(add(value, value), name="double")
+    await wait(2, name="inner-wait")
+    return await step(add(doubled, 1), name="plus-one")
+
+
+@durable_execution
+async def child_context(event: int) -> int:
+    return await run_in_child_context(inner(event), name="child")
+
+
+@durable_callable
+async def child_fails() -> None:
+    await step(explode, name="explode", retry_strategy=NO_RETRY)
+
+
+@durable_execution
+async def failing_child_context(_event: Any) -> str:
+    try:
+        await run_in_child_context(child_fails(), name="child")
+    except CallableRuntimeError as error:
+        return f"child failed: {type(error).__name__}"
+    return "no failure"
+
+
+@durable_callable
+async def branch(label: str, seconds: int) -> str:
+    await wait(seconds, name=f"wait-{label}")
+    return await step(echo_label(label), name=f"step-{label}")
+
+
+@durable_callable
+async def echo_label(label: str) -> str:
+    return label.upper()
+
+
+@durable_execution
+async def fan_out(_event: Any) -> list[str]:
+    batch = await parallel([branch("a", 3), branch("b", 1), branch("c", 2)], name="fan-out")
+    return batch.get_results()
+
+
+async def square(item: int) -> int:
+    return await step(add(item * item, 0), name=f"square-{item}")
+
+
+@durable_execution
+async def squares(event: list[int]) -> list[int]:
+    batch = await map(square, event, name="squares")
+    return batch.get_results()
+
+
+async def count_up(state: int | None) -> int:
+    return (state or 0) + 1
+
+
+def poll_every_ten_seconds(state: int, attempts: int) -> int | None:
+    return None if state >= 3 else 10
+
+
+@durable_execution
+async def poll_until_three(_event: Any) -> int:
+    return await wait_for_condition(
+        count_up, initial_state=0, name="poll", polling_strategy=poll_every_ten_seconds
+    )
+
+
+@durable_execution
+async def poll_with_strategy(_event: Any) -> int:
+    strategy = PollingStrategy[int](
+        max_attempts=2, initial_delay=1, jitter_strategy=JitterStrategy.NONE
+    )
+
+    async def never(state: int | None) -> int:
+        return 0
+
+    return await wait_for_condition(never, initial_state=0, name="never", polling_strategy=strategy)
+
+
+# --- callbacks ---------------------------------------------------------------------------
+
+
+@durable_execution
+async def approval(_event: Any) -> Any:
+    callback = await create_callback(name="approval", heartbeat_timeout=60)
+    return await callback.result()
+
+
+@durable_execution
+async def approval_or_reason(_event: Any) -> str:
+    callback = await create_callback(name="approval")
+    try:
+        return f"approved: {await callback.result()}"
+    except CallbackError as error:
+        return f"refused: {error}"
+
+
+@durable_execution
+async def approval_with_timeout(_event: Any) -> Any:
+    callback = await create_callback(name="approval", timeout=30)
+    return await callback.result()
+
+
+# --- chained invokes ---------------------------------------------------------------------
+
+
+@durable_execution
+async def doubler(event: int) -> int:
+    return await step(add(event, event), name="double")
+
+
+@durable_execution
+async def calls_doubler(event: int) -> int:
+    return await invoke("doubler", event, name="call-doubler")
+
+
+@durable_execution
+async def calls_canned(_event: Any) -> Any:
+    return await invoke("pricing", {"sku": "A-1"}, name="price")
+
+
+@durable_execution
+async def calls_canned_failure(_event: Any) -> str:
+    try:
+        await invoke("broken", {}, name="broken-call")
+    except CallableRuntimeError as error:
+        return f"invoke failed: {error}"
+    return "no failure"
+
+
+@durable_execution
+async def calls_unknown(_event: Any) -> Any:
+    return await invoke("no-such-function", {}, name="lost")
+
+
+# --- failures of the handler itself ------------------------------------------------------
+
+
+@durable_execution
+async def raises(_event: Any) -> None:
+    msg = "the handler itself failed"
+    raise KeyError(msg)
+
+
+class NotJson:
+    def __repr__(self) -> str:
+        return "NotJson()"
+
+
+@durable_execution
+async def returns_an_object(_event: Any) -> NotJson:
+    await step(add(1, 2), name="fine")
+    return NotJson()
+
+
+@durable_execution
+async def blocks_the_thread(event: dict[str, bool]) -> str:
+    if event["block"]:
+        time.sleep(30)  # blocking code: the event loop cannot even be cancelled
+    return await step(echo_label("unblocked"), name="after")

@@ -1,0 +1,231 @@
+"""``isolation="process"``: a sandbox that dies (``os._exit``) or times out is a failed invocation
+the service re-invokes from the last acknowledged checkpoint, and the test process survives.
+
+The crash histories are those of conformance requirements step/1-17, step/1-18 and child/3-12.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from async_durable_execution import durable_execution
+from tests.integration import crash_handlers as h
+
+from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._runner.result import (
+    DurableFunctionTestResult,
+    InvocationStatus,
+)
+from async_durable_execution_runner._service.executor import SandboxPolicy
+from async_durable_execution_runner.errors import HandlerNotDurableError
+
+EXIT = "Runtime.ExitError"
+TIMEOUT = "Sandbox.Timedout"
+
+
+def event_types(result: DurableFunctionTestResult) -> list[str]:
+    return [e["EventType"] for e in result.history]
+
+
+def invocation_errors(result: DurableFunctionTestResult) -> list[str | None]:
+    """The ErrorType of each InvocationCompleted, ``None`` for a clean one."""
+    out = []
+    for event in result.history:
+        if event["EventType"] == "InvocationCompleted":
+            error = event["InvocationCompletedDetails"].get("Error")
+            out.append(error["Payload"]["ErrorType"] if error else None)
+    return out
+
+
+def events(result: DurableFunctionTestResult, event_type: str) -> list[dict[str, Any]]:
+    return [e for e in result.history if e["EventType"] == event_type]
+
+
+@pytest.fixture
+def runner_for() -> Iterator[Any]:
+    runners: list[DurableFunctionTestRunner] = []
+
+    def make(handler: Any, **kwargs: Any) -> DurableFunctionTestRunner:
+        runner = DurableFunctionTestRunner(handler, isolation="process", **kwargs)
+        runners.append(runner)
+        return runner
+
+    yield make
+    for runner in runners:
+        runner.close()
+
+
+def test_1_17_at_most_once_step_without_retry_fails_after_the_crash(runner_for: Any) -> None:
+    result = runner_for(h.at_most_once_without_retry).run("input-17")
+
+    assert result.status is InvocationStatus.FAILED
+    # The SDK checkpoints StepFailed on the replay, then ends that invocation with the
+    # (retryable) StepInterruptedError; the next invocation fails the execution. The
+    # requirement's EventIds 2-5 are the first five events after ExecutionStarted.
+    assert event_types(result) == [
+        "ExecutionStarted",
+        "StepStarted",
+        "InvocationCompleted",
+        "StepFailed",
+        "InvocationCompleted",
+        "InvocationCompleted",
+        "ExecutionFailed",
+    ]
+    assert invocation_errors(result) == [EXIT, "StepInterruptedError", None]
+    crash = events(result, "InvocationCompleted")[0]["InvocationCompletedDetails"]["Error"]
+    assert "Runtime exited with error: exit status 1" in crash["Payload"]["ErrorMessage"]
+    (failed,) = events(result, "StepFailed")
+    assert failed["Name"] == "at_most_once_flaky_step"
+    assert failed["StepFailedDetails"]["RetryDetails"]["CurrentAttempt"] == 1
+
+
+def test_1_18_at_most_once_step_with_retry_succeeds_on_the_second_attempt(
+    runner_for: Any,
+) -> None:
+    result = runner_for(h.at_most_once_with_retry).run("input-18")
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == "succeeded on second attempt"
+    assert event_types(result) == [
+        "ExecutionStarted",
+        "StepStarted",
+        "InvocationCompleted",
+        "StepFailed",
+        "InvocationCompleted",
+        "StepStarted",
+        "StepSucceeded",
+        "InvocationCompleted",
+        "ExecutionSucceeded",
+    ]
+    assert invocation_errors(result) == [EXIT, None, None]
+    (failed,) = events(result, "StepFailed")
+    assert failed["StepFailedDetails"]["RetryDetails"] == {
+        "CurrentAttempt": 1,
+        "NextAttemptDelaySeconds": 1,
+    }
+    (succeeded,) = events(result, "StepSucceeded")
+    assert succeeded["StepSucceededDetails"]["RetryDetails"]["CurrentAttempt"] == 2
+
+
+def test_3_12_interrupted_child_context_step_reruns(runner_for: Any, tmp_path: Path) -> None:
+    runner = runner_for(h.child_interrupted)
+    result = runner.run({"value": "input-312", "marker_dir": str(tmp_path)})
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == "input-312"
+    assert event_types(result) == [
+        "ExecutionStarted",
+        "ContextStarted",
+        "StepStarted",
+        "InvocationCompleted",
+        "StepSucceeded",
+        "ContextSucceeded",
+        "InvocationCompleted",
+        "ExecutionSucceeded",
+    ]
+    assert invocation_errors(result) == [EXIT, None]
+    context, step = events(result, "ContextStarted")[0], events(result, "StepStarted")[0]
+    assert step["ParentId"] == context["Id"]
+    (step_done,) = events(result, "StepSucceeded")
+    assert step_done["StepSucceededDetails"]["Result"]["Payload"] == '"input-312"'
+
+
+def test_a_sandbox_that_always_dies_fails_after_max_invocation_attempts(
+    runner_for: Any,
+) -> None:
+    runner = runner_for(h.at_most_once_without_retry, max_invocation_attempts=1)
+    result = runner.run("input")
+
+    assert result.status is InvocationStatus.FAILED
+    assert result.error is not None
+    assert result.error.error_type == EXIT
+    assert event_types(result) == [
+        "ExecutionStarted",
+        "StepStarted",
+        "InvocationCompleted",
+        "ExecutionFailed",
+    ]
+
+
+def test_function_timeout_kills_the_worker_and_is_retried(runner_for: Any, tmp_path: Path) -> None:
+    runner = runner_for(h.slow_first_invocation, function_timeout=0.5)
+    started = time.monotonic()
+    result = runner.run({"marker_dir": str(tmp_path), "seconds": 60})
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 10  # the blocked worker was killed, not waited for
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == "done"
+    assert invocation_errors(result) == [TIMEOUT, None]
+    timed_out = events(result, "InvocationCompleted")[0]["InvocationCompletedDetails"]["Error"]
+    assert "Task timed out after 0.50 seconds" in timed_out["Payload"]["ErrorMessage"]
+    assert runner._invoker.workers_started == 2
+
+
+def test_chained_invoke_target_crashes_in_its_own_sandbox(runner_for: Any, tmp_path: Path) -> None:
+    runner = runner_for(h.invoke_crashing_target, functions={"crashing-target": h.crashing_target})
+    result = runner.run({"value": "x", "marker_dir": str(tmp_path)})
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == "target saw x"
+    (child_arn,) = [a for a in runner.executor.executions if a != result.execution_arn]
+    child = runner.get_result(child_arn)
+    assert child.status is InvocationStatus.SUCCEEDED
+    assert invocation_errors(child) == [EXIT, None]
+    crash = events(child, "InvocationCompleted")[0]["InvocationCompletedDetails"]["Error"]
+    assert "exit status 3" in crash["Payload"]["ErrorMessage"]
+
+
+def test_worker_is_reused_and_the_handler_sees_the_virtual_clock(runner_for: Any) -> None:
+    runner = runner_for(h.ten_steps)
+    assert runner.run(1).result_value == 11
+    assert runner.run(100).result_value == 110
+    assert runner._invoker.workers_started == 1
+
+    start = _dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=_dt.UTC)
+    clock_runner = runner_for(h.read_clock, start_time=start)
+    assert clock_runner.run().result_value == start.timestamp()
+
+
+def test_a_handler_the_worker_cannot_import_is_refused_up_front() -> None:
+    @durable_execution
+    async def local_handler(event: Any) -> Any:
+        return event
+
+    with pytest.raises(HandlerNotDurableError, match="module level"):
+        DurableFunctionTestRunner(local_handler, isolation="process")
+
+
+class ColdEveryTime(SandboxPolicy):
+    def environment(self, execution_arn: str, invocation_index: int) -> str:
+        return "cold"
+
+
+def test_a_cold_reinvocation_gets_a_fresh_worker(runner_for: Any) -> None:
+    warm = runner_for(h.step_wait_step)
+    assert warm.run(1).result_value == 3
+    assert warm._invoker.workers_started == 1
+
+    cold = runner_for(h.step_wait_step, sandbox_policy=ColdEveryTime())
+    result = cold.run(1)
+    assert result.result_value == 3
+    assert len(result.invocations) == 2
+    assert cold._invoker.workers_started == 2
+
+
+def test_strict_replay_fails_a_nondeterministic_replay_in_the_worker(
+    runner_for: Any, tmp_path: Path
+) -> None:
+    runner = runner_for(h.renamed_on_replay, strict_replay=True)
+    result = runner.run({"marker_dir": str(tmp_path)})
+
+    assert result.status is InvocationStatus.FAILED
+    assert result.error is not None
+    assert result.error.error_type == "NonDeterministicExecutionError"
+    assert "'before'" in (result.error.error_message or "")
+    assert invocation_errors(result) == [None, "NonDeterministicExecutionError"]
