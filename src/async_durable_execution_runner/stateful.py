@@ -156,7 +156,9 @@ def classify_rejection(
         return Reason.TYPE_MISMATCH
     if message.startswith(f"cannot {update.action.value} {update.type.value} operation {target!r}"):
         return Reason.TRANSITION
-    prefix = f"invalid {update.action.value} update for {update.type.value} operation {update.id!r}: "
+    prefix = (
+        f"invalid {update.action.value} update for {update.type.value} operation {update.id!r}: "
+    )
     if message.startswith(prefix):
         problem = message[len(prefix) :]
         return next((r for text, r in _PROBLEMS if problem.startswith(text)), None)
@@ -167,9 +169,7 @@ def _describe(updates: Sequence[OperationUpdate]) -> str:
     return "\n".join(f"  [{i}] {u!r}" for i, u in enumerate(updates))
 
 
-def _diff(
-    actual: Mapping[str, ModelOperation], expected: Mapping[str, ModelOperation]
-) -> str:
+def _diff(actual: Mapping[str, ModelOperation], expected: Mapping[str, ModelOperation]) -> str:
     lines = []
     for op_id in sorted(set(actual) | set(expected)):
         a, e = actual.get(op_id), expected.get(op_id)
@@ -267,6 +267,11 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             raise AssertionError(msg)
         self._check_plan(updates, plan, expected)
         event("checkpoint: accepted")
+        for applied in plan.applied:  # which edges of the table the run exercised
+            before = applied.previous.status.value if applied.previous else "new"
+            event(
+                f"applied: {applied.update.type.value} {applied.update.action.value} from {before}"
+            )
         created = [op_id for op_id in plan.operations if op_id not in self.operations]
         self.operations.update(plan.operations)
         self.model.checkpoint(updates, self.now)
@@ -278,7 +283,9 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
         self, updates: list[OperationUpdate], expected: Accepted | Rejected, message: str
     ) -> None:
         if isinstance(expected, Accepted):
-            msg = f"the processor rejected a batch the model accepts: {message}\n{_describe(updates)}"
+            msg = (
+                f"the processor rejected a batch the model accepts: {message}\n{_describe(updates)}"
+            )
             raise AssertionError(msg)
         update = updates[expected.index] if expected.index is not None else None
         reason = classify_rejection(message, update)
@@ -347,7 +354,9 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             processed = Processed(dataclasses.replace(current, status=OperationStatus.READY))
         expected_op, expected_events = self.model.fire(op_id, self.now)
         actual = project_operation(processed.operation)
-        assert actual == expected_op, f"timer of {op_id}:\n{_diff({op_id: actual}, {op_id: expected_op})}"
+        assert actual == expected_op, (
+            f"timer of {op_id}:\n{_diff({op_id: actual}, {op_id: expected_op})}"
+        )
         events = tuple(ModelEvent(e.event_type, op_id) for e in processed.events)
         assert events == expected_events, f"timer of {op_id}: events {events} != {expected_events}"
         note(f"timer fired: {op_id} -> {processed.operation.status.value}")

@@ -7,6 +7,7 @@ every oracle has its own exception class.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -87,21 +88,48 @@ def _label(op_id: str | None, name: str | None) -> str:
 # --- schemas ----------------------------------------------------------------------------
 
 
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    # These shapes are not recursive, so inlining every $ref is finite; it spares jsonschema
+    # the reference lookups that dominate its validation time.
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
 @cache
 def _validator(shape: str) -> Validator:
     from jsonschema import Draft202012Validator
 
     from async_durable_execution_runner._botocore_model import load_schema
 
-    return Draft202012Validator(load_schema(shape))
+    schema = load_schema(shape)
+    return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
+
+
+_VERDICTS: dict[tuple[str, str], str | None] = {}
+_MAX_VERDICTS = 100_000
 
 
 def _first_error(shape: str, document: Any) -> str | None:
+    # Runs of one handler repeat the same documents (virtual time, deterministic ids), so
+    # remember verdicts by content.
+    key = (shape, json.dumps(document, sort_keys=True, default=str))
+    if key in _VERDICTS:
+        return _VERDICTS[key]
     error = next(iter(_validator(shape).iter_errors(document)), None)
-    if error is None:
-        return None
-    path = "/".join(str(p) for p in error.absolute_path) or "(root)"
-    return f"{path}: {error.message}"
+    verdict = None
+    if error is not None:
+        path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        verdict = f"{path}: {error.message}"
+    if len(_VERDICTS) >= _MAX_VERDICTS:
+        _VERDICTS.clear()
+    _VERDICTS[key] = verdict
+    return verdict
 
 
 @oracle("schema")
@@ -241,6 +269,24 @@ def check_replay(outcome: Outcome) -> None:
                 f"{cp_parent and cp_parent[:12]}): the handler does not replay deterministically"
             )
             raise ReplayDivergence(msg)
+
+
+# --- nondeterminism sources -------------------------------------------------------------
+
+
+@oracle("nondeterminism-sources")
+def check_nondeterminism_sources(outcome: Outcome) -> None:
+    """The handler's own code reads no randomness or wall clock outside step bodies."""
+    allowed = outcome.scenario.allow_nondeterminism
+    for call in outcome.nondeterministic_calls:
+        if call.source not in allowed:
+            msg = (
+                f"the handler called {call} outside a step body; that code runs again on "
+                f"every replay and gets a different value. Move it into a step (or use the "
+                f"SDK's replay-safe now()/random()/uuid()), or allow it with "
+                f"allow_nondeterminism={{{call.source!r}}}"
+            )
+            raise NondeterminismSource(msg)
 
 
 # --- at-most-once -----------------------------------------------------------------------

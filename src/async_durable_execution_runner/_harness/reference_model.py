@@ -48,10 +48,10 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Final
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 
 from async_durable_execution_runner._botocore_model import load_schema
 from async_durable_execution_runner._models import (
@@ -89,7 +89,7 @@ S = OperationStatus
 T = OperationType
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why a batch was rejected, by class."""
 
     TRANSITION = "transition"
@@ -189,6 +189,7 @@ class Rejected:
 Outcome = Accepted | Rejected
 
 
+@functools.cache
 def reachable_statuses(op_type: OperationType) -> frozenset[OperationStatus]:
     """Every status an operation of ``op_type`` can reach by checkpoints (per the table) and
     the service's own transitions, from creation (EXECUTION: created STARTED by the service)."""
@@ -235,6 +236,11 @@ def _update_validator() -> Any:
 
 def shape_reasons(update: OperationUpdate) -> set[Reason]:
     """Reasons the update breaks the ``OperationUpdate`` shape of the service model."""
+    return set(_shape_reasons(update))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_reasons(update: OperationUpdate) -> frozenset[Reason]:
     reasons: set[Reason] = set()
     for error in _update_validator().iter_errors(update.to_dict()):
         top = error.absolute_path[0] if error.absolute_path else None
@@ -244,7 +250,7 @@ def shape_reasons(update: OperationUpdate) -> set[Reason]:
             reasons.add(Reason.PARENT)
         else:
             reasons.add(Reason.LIMITS)
-    return reasons
+    return frozenset(reasons)
 
 
 def _required_options_missing(update: OperationUpdate) -> bool:
@@ -310,7 +316,9 @@ class CheckpointModel:
     def _target(self, update: OperationUpdate) -> str:
         return self.execution_id if update.type is T.EXECUTION else update.id
 
-    def _get(self, update: OperationUpdate, view: Mapping[str, ModelOperation]) -> ModelOperation | None:
+    def _get(
+        self, update: OperationUpdate, view: Mapping[str, ModelOperation]
+    ) -> ModelOperation | None:
         target = self._target(update)
         return view.get(target) or self.operations.get(target)
 

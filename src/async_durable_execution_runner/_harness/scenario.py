@@ -23,6 +23,10 @@ from async_durable_execution_runner._harness.faults import (
     InvokeFailureFault,
     InvokeTimeoutFault,
 )
+from async_durable_execution_runner._harness.nondeterminism import (
+    NondeterminismDetector,
+    NondeterministicCall,
+)
 from async_durable_execution_runner._harness.recorder import Recorder
 from async_durable_execution_runner._harness.timings import (
     ChoiceScheduler,
@@ -159,6 +163,12 @@ class Scenario:
     timeout: float = DEFAULT_SCENARIO_TIMEOUT
     #: For generated programs: the program (the handler's input carries it too).
     program: Any = None
+    #: Sources of nondeterminism the handler may use outside steps ("random", "uuid",
+    #: "secrets", "os.urandom", "clock"); any other such call fails ``check()``.
+    allow_nondeterminism: frozenset[str] = frozenset()
+    #: Called before every run (the baseline's too): reset the fake external systems the
+    #: handler talks to, as a fresh deployment would find them.
+    before_run: Callable[[], None] | None = None
 
     def callback_payload(self, name: str | None, occurrence: int) -> Any:
         """The payload the n-th callback named ``name`` is answered with (JSON null by default)."""
@@ -173,6 +183,8 @@ class Scenario:
     # --- running --------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        if self.before_run is not None:
+            self.before_run()
         hooks = FaultPlanHooks(self.faults)
         recorder = _RootRecorder(hooks)
         sandboxes = TimedSandboxes(self.timings)
@@ -195,9 +207,15 @@ class Scenario:
             max_invocation_attempts=len(self.faults) + 3,
         )
         driver.runner = runner
-        with runner:
+        with runner, NondeterminismDetector() as detector:
             result = runner.run(input=self.input, timeout=self.timeout)
-        return Outcome(scenario=self, result=result, recorder=recorder, faults_applied=tuple(hooks.applied))
+        return Outcome(
+            scenario=self,
+            result=result,
+            recorder=recorder,
+            faults_applied=tuple(hooks.applied),
+            nondeterministic_calls=tuple(detector.calls),
+        )
 
     # --- showing ----------------------------------------------------------------------
 
@@ -241,6 +259,11 @@ class Scenario:
             args.append(f"cold_module_prefixes={self.cold_module_prefixes!r}")
         if self.strict_replay:
             args.append("strict_replay=True")
+        if self.before_run is not None:
+            imports.add(_import_line(self.before_run))
+            args.append(f"before_run={_name(self.before_run)}")
+        if self.allow_nondeterminism:
+            args.append(f"allow_nondeterminism=frozenset({sorted(self.allow_nondeterminism)!r})")
         body = ",\n        ".join(args)
         return (
             "\n".join(sorted(imports))
@@ -285,6 +308,7 @@ class Outcome:
     result: DurableFunctionTestResult
     recorder: Recorder
     faults_applied: tuple[FaultKind, ...]
+    nondeterministic_calls: tuple[NondeterministicCall, ...] = ()
     _baseline: Outcome | None = field(default=None, repr=False)
 
     @property

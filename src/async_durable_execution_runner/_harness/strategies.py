@@ -53,6 +53,10 @@ def _check_int(name: str, value: object, low: int) -> int:
     return value
 
 
+def _favour_small(high: int) -> st.SearchStrategy[int]:
+    return st.integers(1, min(2, high)) | st.integers(1, high)
+
+
 def fault_plans(
     *,
     kinds: Collection[str] | None = None,
@@ -83,8 +87,10 @@ def fault_plans(
         raise InvalidArgument(msg)
     if not chosen or max_faults == 0:
         return st.just(())
-    invocation = st.integers(1, max_invocation)
-    call = st.integers(1, max_call)
+    # Bugs hide early (most executions have few invocations and calls): favour small
+    # numbers, but reach the whole range.
+    invocation = _favour_small(max_invocation)
+    call = _favour_small(max_call)
     error = st.sampled_from(SERVICE_ERRORS)
     ordinal = st.integers(1, max_ordinal)
     per_kind: dict[str, st.SearchStrategy[FaultKind]] = {
@@ -171,6 +177,8 @@ def durable_scenarios(
     functions: Mapping[str, Callable[..., Any]] | None = None,
     strict_replay: bool = False,
     cold_module_prefixes: tuple[str, ...] = (),
+    allow_nondeterminism: Collection[str] = (),
+    before_run: Callable[[], None] | None = None,
 ) -> st.SearchStrategy[Scenario]:
     """``Scenario``s for ``handler`` (a ``@durable_execution`` handler): an input from
     ``inputs`` (default ``None``), a fault plan from ``faults`` (default: every kind, a few
@@ -214,6 +222,8 @@ def durable_scenarios(
             functions=dict(functions or {}),
             strict_replay=strict_replay,
             cold_module_prefixes=cold_module_prefixes,
+            allow_nondeterminism=frozenset(allow_nondeterminism),
+            before_run=before_run,
         )
 
     return build()

@@ -175,9 +175,7 @@ class _View:
     focus: tuple[str, ...]
 
     @classmethod
-    def of(
-        cls, source: OperationsSource, execution_id: str, focus: Sequence[str]
-    ) -> _View:
+    def of(cls, source: OperationsSource, execution_id: str, focus: Sequence[str]) -> _View:
         snapshot = source() if callable(source) else source
         ops = {op_id: (op.type, op.status) for op_id, op in snapshot.items()}
         return cls(ops, execution_id, tuple(focus))
@@ -206,7 +204,9 @@ class _View:
             self.ops[target] = (update.type, RESULTING_STATUS[update.action])
 
 
-def _allowed_actions(op_type: OperationType, status: OperationStatus | None) -> list[OperationAction]:
+def _allowed_actions(
+    op_type: OperationType, status: OperationStatus | None
+) -> list[OperationAction]:
     return [a for a in OperationAction if status in allowed_from(op_type, a)]
 
 
@@ -214,7 +214,11 @@ def _forbidden_actions(
     op_type: OperationType, status: OperationStatus | None
 ) -> list[OperationAction]:
     """One step off first: actions the table has for the type, but not from this status."""
-    near = [a for a in OperationAction if (op_type, a) in TRANSITIONS and status not in TRANSITIONS[(op_type, a)]]
+    near = [
+        a
+        for a in OperationAction
+        if (op_type, a) in TRANSITIONS and status not in TRANSITIONS[(op_type, a)]
+    ]
     never = [a for a in OperationAction if (op_type, a) not in TRANSITIONS]
     return near + never
 
@@ -229,16 +233,31 @@ _ERRORS = st.sampled_from(
     ]
 )
 _PAYLOADS = st.one_of(
-    st.none(), st.sampled_from(['"ok"', "", "null", '{"k": [1, 2]}', '"\u00e9\u6f22"']), st.text(max_size=20)
+    st.none(),
+    st.sampled_from(['"ok"', "", "null", '{"k": [1, 2]}', '"\u00e9\u6f22"']),
+    st.text(max_size=20),
 )
+_MAYBE_ERROR = st.one_of(_ERRORS, st.none())
+_MAYBE_PAYLOAD = st.one_of(st.none(), _PAYLOADS)
+_CALLBACK_OPTIONS = st.one_of(
+    st.none(),
+    st.builds(
+        CallbackOptions,
+        st.one_of(st.none(), st.integers(0, 10**6)),
+        st.one_of(st.none(), st.integers(0, 10**6)),
+    ),
+)
+_TENANTS = st.one_of(st.none(), st.sampled_from(["tenant-1", "t@x.y/z=+ :"]))
 _NAMES = st.one_of(st.none(), st.sampled_from(["step", "a name with spaces", "~!@#$%^&*()"]))
 _SUB_TYPES = st.one_of(st.none(), st.sampled_from(["Step", "Wait", "RunInChildContext", "x-_9"]))
 
 
+@functools.cache
 def _seconds(maximum: int) -> st.SearchStrategy[int]:
     return st.one_of(st.sampled_from([1, 2, 5, 60, maximum]), st.integers(1, maximum))
 
 
+@functools.cache
 def _bad_seconds(maximum: int) -> st.SearchStrategy[int]:
     return st.sampled_from([0, maximum + 1, -1, 10 * maximum])
 
@@ -260,7 +279,11 @@ def _bad_sub_types() -> list[str]:
 
 def _valid_extremes() -> dict[str, str]:
     limits = _limits()
-    return {"id": "i" * limits["id"], "name": "n" * limits["name"], "sub_type": "s" * limits["sub_type"]}
+    return {
+        "id": "i" * limits["id"],
+        "name": "n" * limits["name"],
+        "sub_type": "s" * limits["sub_type"],
+    }
 
 
 _FUNCTION_NAMES = st.sampled_from(
@@ -274,19 +297,17 @@ _FUNCTION_NAMES = st.sampled_from(
 
 
 @st.composite
-def _valid_body(
-    draw: st.DrawFn, op_type: OperationType, action: OperationAction
-) -> dict[str, Any]:
+def _valid_body(draw: st.DrawFn, op_type: OperationType, action: OperationAction) -> dict[str, Any]:
     """Everything an update of this type and action needs (and may carry), all valid."""
     limits = _limits()
     body: dict[str, Any] = {}
     if action is OperationAction.SUCCEED:
         body["payload"] = draw(_PAYLOADS)
     elif action is OperationAction.FAIL:
-        body["error"] = draw(st.one_of(_ERRORS, st.none()))
+        body["error"] = draw(_MAYBE_ERROR)
     elif action is OperationAction.RETRY:
-        body["error"] = draw(st.one_of(_ERRORS, st.none()))
-        body["payload"] = draw(st.one_of(st.none(), _PAYLOADS))
+        body["error"] = draw(_MAYBE_ERROR)
+        body["payload"] = draw(_MAYBE_PAYLOAD)
         body["step_options"] = StepOptions(draw(_seconds(limits["delay"])))
     elif action is OperationAction.CANCEL and draw(st.booleans()):
         body["error"] = draw(_ERRORS)
@@ -294,24 +315,19 @@ def _valid_body(
         if op_type is OperationType.WAIT:
             body["wait_options"] = WaitOptions(draw(_seconds(limits["wait"])))
         elif op_type is OperationType.CALLBACK:
-            body["callback_options"] = draw(
-                st.one_of(
-                    st.none(),
-                    st.builds(
-                        CallbackOptions,
-                        st.one_of(st.none(), st.integers(0, 10**6)),
-                        st.one_of(st.none(), st.integers(0, 10**6)),
-                    ),
-                )
-            )
+            body["callback_options"] = draw(_CALLBACK_OPTIONS)
         elif op_type is OperationType.CHAINED_INVOKE:
-            tenant = draw(st.one_of(st.none(), st.sampled_from(["tenant-1", "t@x.y/z=+ :"])))
+            tenant = draw(_TENANTS)
             body["chained_invoke_options"] = ChainedInvokeOptions(draw(_FUNCTION_NAMES), tenant)
             body["payload"] = draw(_PAYLOADS)
         if op_type is not OperationType.EXECUTION:
             body["name"] = draw(_NAMES)
             body["sub_type"] = draw(_SUB_TYPES)
-    if op_type is OperationType.CONTEXT and action is not OperationAction.START and draw(st.booleans()):
+    if (
+        op_type is OperationType.CONTEXT
+        and action is not OperationAction.START
+        and draw(st.booleans())
+    ):
         body["context_options"] = ContextOptions(draw(st.booleans()))
     return body
 
@@ -409,7 +425,8 @@ def _update_kind(draw: st.DrawFn, view: _View, kind: str) -> OperationUpdate:
         extremes = _valid_extremes()
         bad = {"id": _bad_ids(), "name": _bad_names(), "sub_type": _bad_sub_types()}[field]
         value = draw(st.sampled_from([extremes[field], *bad]))
-        return dataclasses.replace(base, **{field: value})
+        fields: dict[str, Any] = {field: value}
+        return dataclasses.replace(base, **fields)
     if kind == "bad_invoke":
         update = draw(_new_start(view))
         fn = draw(
@@ -433,7 +450,7 @@ def _update_kind(draw: st.DrawFn, view: _View, kind: str) -> OperationUpdate:
         base = draw(_on_existing(view, _allowed_actions))
         if base is None:
             base = draw(_new_start(view))
-        stray = draw(
+        stray: dict[str, Any] = draw(
             st.sampled_from(
                 [
                     {"wait_options": WaitOptions(0)},
@@ -466,18 +483,26 @@ def _missing_options(draw: st.DrawFn, view: _View) -> OperationUpdate:
             wait_options=options,
         )
     if which == "retry":
-        started = [i for i in view.existing() if view.ops[i] == (OperationType.STEP, OperationStatus.STARTED)]
+        started = [
+            i
+            for i in view.existing()
+            if view.ops[i] == (OperationType.STEP, OperationStatus.STARTED)
+        ]
         op_id = draw(st.sampled_from(started)) if started else view.absent(0)
-        options = draw(st.sampled_from([None, StepOptions(None)]))
-        return OperationUpdate(op_id, OperationType.STEP, OperationAction.RETRY, step_options=options)
+        step_options = draw(st.sampled_from([None, StepOptions(None)]))
+        return OperationUpdate(
+            op_id, OperationType.STEP, OperationAction.RETRY, step_options=step_options
+        )
     update = draw(_new_start(view))
-    options = draw(st.sampled_from([None, ChainedInvokeOptions(None), ChainedInvokeOptions(None, "t")]))
+    invoke_options = draw(
+        st.sampled_from([None, ChainedInvokeOptions(None), ChainedInvokeOptions(None, "t")])
+    )
     return dataclasses.replace(
         update,
         type=OperationType.CHAINED_INVOKE,
         wait_options=None,
         callback_options=None,
-        chained_invoke_options=options,
+        chained_invoke_options=invoke_options,
     )
 
 
@@ -495,7 +520,11 @@ def _out_of_range(draw: st.DrawFn, view: _View) -> OperationUpdate:
             wait_options=WaitOptions(draw(_bad_seconds(limits["wait"]))),
         )
     if which == "retry":
-        started = [i for i in view.existing() if view.ops[i] == (OperationType.STEP, OperationStatus.STARTED)]
+        started = [
+            i
+            for i in view.existing()
+            if view.ops[i] == (OperationType.STEP, OperationStatus.STARTED)
+        ]
         op_id = draw(st.sampled_from(started)) if started else view.absent(0)
         delay = draw(_bad_seconds(limits["delay"]))
         return OperationUpdate(
@@ -511,14 +540,22 @@ def _out_of_range(draw: st.DrawFn, view: _View) -> OperationUpdate:
     )
 
 
+# Mostly the two the table allows; the others are never valid for the EXECUTION.
+_EXECUTION_ACTIONS = st.sampled_from(
+    [
+        OperationAction.SUCCEED,
+        OperationAction.FAIL,
+        OperationAction.SUCCEED,
+        OperationAction.START,
+        OperationAction.RETRY,
+        OperationAction.CANCEL,
+    ]
+)
+
+
 @st.composite
 def _execution_update(draw: st.DrawFn, view: _View) -> OperationUpdate:
-    action = draw(
-        st.sampled_from(
-            [OperationAction.SUCCEED, OperationAction.FAIL, OperationAction.SUCCEED]
-            + [OperationAction.START, OperationAction.RETRY, OperationAction.CANCEL]
-        )
-    )
+    action = draw(_EXECUTION_ACTIONS)
     op_id = draw(st.sampled_from([view.execution_id, "execution-result-1700000000000", "bad id!"]))
     body = draw(_valid_body(OperationType.EXECUTION, action))
     update = OperationUpdate(op_id, OperationType.EXECUTION, action, **body)
@@ -552,7 +589,7 @@ def _big_payload(draw: st.DrawFn, view: _View) -> OperationUpdate:
 
 
 def operation_updates(
-    operations: OperationsSource = (lambda: {}),
+    operations: OperationsSource = dict,
     *,
     execution_id: str = DEFAULT_EXECUTION_ID,
     focus: Sequence[str] = (),
@@ -566,14 +603,7 @@ def operation_updates(
     docstring); ``kinds`` names them explicitly. ``raw=True`` mixes in schema-drawn shapes when
     ``hypothesis-jsonschema`` is installed.
     """
-    weighted = _pick_kinds(valid, kinds)
-
-    @st.composite
-    def one(draw: st.DrawFn) -> OperationUpdate:
-        view = _View.of(operations, execution_id, focus)
-        return _update_kind(draw, view, draw(st.sampled_from(weighted)))
-
-    strategy: st.SearchStrategy[OperationUpdate] = one()
+    strategy = _one_update(operations, execution_id, tuple(focus), _pick_kinds(valid, kinds))
     if raw:
         extra = raw_operation_updates()
         if extra is not None:
@@ -594,7 +624,7 @@ def _pick_kinds(valid: bool | None, kinds: Sequence[str] | None) -> tuple[str, .
 
 
 def checkpoint_batches(
-    operations: OperationsSource = (lambda: {}),
+    operations: OperationsSource = dict,
     *,
     execution_id: str = DEFAULT_EXECUTION_ID,
     focus: Sequence[str] = (),
@@ -610,28 +640,63 @@ def checkpoint_batches(
     call comes up. Rarely, a batch sits at the edge of the per-call limits instead: 250 or 251
     updates.
     """
-    weighted = _pick_kinds(valid, kinds)
+    return _batch(
+        operations,
+        execution_id,
+        tuple(focus),
+        _pick_kinds(valid, kinds),
+        limits_edge=valid is not True and kinds is None,
+        min_size=min_size,
+        max_size=max_size,
+    )
 
-    @st.composite
-    def batch(draw: st.DrawFn) -> list[OperationUpdate]:
-        view = _View.of(operations, execution_id, focus)
-        flavour = draw(st.sampled_from(["normal"] * 30 + ["count_limit"]))
-        if flavour == "count_limit" and valid is not True and kinds is None:
-            count = draw(st.sampled_from([250, 251]))
-            first = view.absent(0)
-            return [
-                OperationUpdate(f"{first}-{k}", OperationType.STEP, OperationAction.START)
-                for k in range(count)
-            ]
-        size = draw(st.integers(min_size, max_size))
-        updates: list[OperationUpdate] = []
-        for _ in range(size):
-            update = _update_kind(draw, view, draw(st.sampled_from(weighted)))
-            view.apply(update)
-            updates.append(update)
-        return updates
 
-    return batch()
+# Composites are defined once, at module level: defining one costs a source inspection.
+
+
+@st.composite
+def _one_update(
+    draw: st.DrawFn,
+    operations: OperationsSource,
+    execution_id: str,
+    focus: tuple[str, ...],
+    weighted: tuple[str, ...],
+) -> OperationUpdate:
+    view = _View.of(operations, execution_id, focus)
+    return _update_kind(draw, view, draw(st.sampled_from(weighted)))
+
+
+_FLAVOURS = st.sampled_from(["normal"] * 30 + ["count_limit"])
+_COUNTS = st.sampled_from([250, 251])
+
+
+@st.composite
+def _batch(
+    draw: st.DrawFn,
+    operations: OperationsSource,
+    execution_id: str,
+    focus: tuple[str, ...],
+    weighted: tuple[str, ...],
+    *,
+    limits_edge: bool,
+    min_size: int,
+    max_size: int,
+) -> list[OperationUpdate]:
+    view = _View.of(operations, execution_id, focus)
+    if draw(_FLAVOURS) == "count_limit" and limits_edge:
+        count = draw(_COUNTS)
+        first = view.absent(0)
+        return [
+            OperationUpdate(f"{first}-{k}", OperationType.STEP, OperationAction.START)
+            for k in range(count)
+        ]
+    kinds = st.sampled_from(weighted)
+    updates: list[OperationUpdate] = []
+    for _ in range(draw(st.integers(min_size, max_size))):
+        update = _update_kind(draw, view, draw(kinds))
+        view.apply(update)
+        updates.append(update)
+    return updates
 
 
 def raw_operation_updates() -> st.SearchStrategy[OperationUpdate] | None:

@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
@@ -167,6 +167,26 @@ class _Worker:
     def abandon(self) -> None:
         self._jobs.put(None)  # the thread ends after its current job, if it ever returns
 
+    # Starting a thread costs more than a short execution; idle workers are kept for the
+    # next runner (a test suite makes thousands of runners).
+    _idle: ClassVar[list[_Worker]] = []
+    _idle_lock: ClassVar[threading.Lock] = threading.Lock()
+    _MAX_IDLE: ClassVar[int] = 4
+
+    @classmethod
+    def acquire(cls) -> _Worker:
+        with cls._idle_lock:
+            if cls._idle:
+                return cls._idle.pop()
+        return cls()
+
+    def release(self) -> None:
+        with self._idle_lock:
+            if len(self._idle) < self._MAX_IDLE:
+                self._idle.append(self)
+                return
+        self.abandon()
+
 
 def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Callable[..., Any]:
     """A cold sandbox: the handler's module (and ``prefixes``) imported afresh, the handler
@@ -225,7 +245,7 @@ class InProcessInvoker:
 
     def close(self) -> None:
         if self._worker is not None:
-            self._worker.abandon()
+            self._worker.release()
             self._worker = None
 
     def invoke(self, request: InvocationRequest) -> InvocationOutcome:
@@ -239,10 +259,10 @@ class InProcessInvoker:
         nested = self._worker is not None and self._worker.thread_ident == threading.get_ident()
         if nested:
             # A duplicate delivery arrives while this worker is inside the first one.
-            worker = _Worker()
+            worker = _Worker.acquire()
         else:
             if self._worker is None:
-                self._worker = _Worker()
+                self._worker = _Worker.acquire()
             worker = self._worker
         deadline = (
             time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
@@ -272,7 +292,7 @@ class InProcessInvoker:
             )
         finally:
             if nested:
-                worker.abandon()
+                worker.release()
 
     def _run(
         self,

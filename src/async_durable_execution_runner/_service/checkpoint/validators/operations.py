@@ -23,6 +23,8 @@ _FUNCTION_NAME = re.compile(
     r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
     r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
 )
+_MAX_FUNCTION_NAME = 256
+_TENANT_ID = re.compile(r"[a-zA-Z0-9\._:\/=+\-@ ]{1,256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,9 @@ class UpdateFieldsValidator:
     """Field-level rules every update obeys, whatever its type."""
 
     def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
-        if update.type is not OperationType.EXECUTION and not _ID.fullmatch(update.id):
+        # EXECUTION updates too: their Id is the SDK's own ("execution-result-<ms>") but the
+        # model's OperationId shape applies to it all the same.
+        if not _ID.fullmatch(update.id):
             raise _reject(update, "Id must be 1-64 characters of [a-zA-Z0-9-_]")
         if update.name is not None and not _NAME.fullmatch(update.name):
             raise _reject(update, f"Name must be 1-256 printable ASCII characters, got {update.name!r}")
@@ -53,6 +57,9 @@ class UpdateFieldsValidator:
                 f"Payload is {len(update.payload.encode())} bytes, over the {MAX_PAYLOAD_BYTES}-byte "
                 "limit; checkpoint a smaller result (or a reference to it)",
             )
+        problem = _option_problem(update)
+        if problem is not None:
+            raise _reject(update, problem)
         if update.parent_id is not None:
             if update.type is OperationType.EXECUTION:
                 raise _reject(update, "an EXECUTION update cannot have a ParentId")
@@ -64,6 +71,44 @@ class UpdateFieldsValidator:
                     update,
                     f"ParentId {update.parent_id!r} is a {parent.type.value}; only CONTEXT operations have children",
                 )
+
+
+def _option_problem(update: OperationUpdate) -> str | None:
+    """Option values outside the service model's limits, whatever the update's type and action.
+
+    The model constrains a member wherever it appears (a WaitSeconds of 0 on a STEP update is
+    as invalid as on a WAIT START); which options an action *requires* is checked per type below.
+    """
+    wait = update.wait_options.wait_seconds if update.wait_options else None
+    if wait is not None and not 1 <= wait <= MAX_WAIT_SECONDS:
+        return f"WaitSeconds must be 1..{MAX_WAIT_SECONDS}, got {wait}"
+    delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
+    if delay is not None and not 1 <= delay <= MAX_WAIT_SECONDS:
+        return f"NextAttemptDelaySeconds must be 1..{MAX_WAIT_SECONDS}, got {delay}"
+    callback = update.callback_options
+    if callback is not None:
+        for label, value in (
+            ("TimeoutSeconds", callback.timeout_seconds),
+            ("HeartbeatTimeoutSeconds", callback.heartbeat_timeout_seconds),
+        ):
+            if value is not None and value < 0:
+                return f"CallbackOptions.{label} must be >= 0, got {value}"
+    invoke = update.chained_invoke_options
+    if invoke is not None:
+        name = invoke.function_name
+        if not name:
+            return (
+                "ChainedInvokeOptions.FunctionName is required whenever ChainedInvokeOptions "
+                "is given"
+            )
+        if len(name) > _MAX_FUNCTION_NAME or not _FUNCTION_NAME.fullmatch(name):
+            return f"FunctionName {name!r} is not a function name or ARN"
+        if invoke.tenant_id is not None and not _TENANT_ID.fullmatch(invoke.tenant_id):
+            return (
+                "ChainedInvokeOptions.TenantId must be 1-256 characters of "
+                f"[a-zA-Z0-9._:/=+-@ ], got {invoke.tenant_id!r}"
+            )
+    return None
 
 
 class WaitValidator:

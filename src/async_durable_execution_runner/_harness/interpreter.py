@@ -1,0 +1,230 @@
+"""Run a generated ``Program`` with the real SDK: ``program_handler``.
+
+``program_handler(event)`` takes ``{"program": <Program.to_json()>, "input": <any JSON>}`` and
+runs the program with the SDK's public operations (see ``programs.py`` for what each node
+means). It is deterministic across replays: it reads no clock and no randomness; the only
+per-attempt information a step body uses is ``get_step_context().attempt``.
+
+Register the handler for chained invokes under the name ``"program"``::
+
+    DurableFunctionTestRunner(handler=program_handler, functions={"program": program_handler})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from async_durable_execution import (
+    CompletionConfig,
+    CompletionReason,
+    InvocationError,
+    JitterStrategy,
+    RetryStrategy,
+    StepSemantics,
+    create_callback,
+    durable_callable,
+    durable_execution,
+    get_step_context,
+    invoke,
+    map,  # noqa: A004 - the SDK's name
+    parallel,
+    run_in_child_context,
+    step,
+    wait,
+    wait_for_condition,
+)
+
+from async_durable_execution_runner._harness.programs import (
+    Callback,
+    Catch,
+    Child,
+    Completion,
+    Invoke,
+    Map,
+    Node,
+    Outcome,
+    Parallel,
+    Retry,
+    Step,
+    SucceedInput,
+    Unawaited,
+    Wait,
+    WaitForCondition,
+    from_json,
+)
+
+#: The function name chained invokes of generated programs use.
+PROGRAM_FUNCTION = "program"
+
+
+class StepBodyError(Exception):
+    """Raised by a step body whose outcome says this attempt fails."""
+
+
+class BatchFailedError(Exception):
+    """A batch completed with ``FAILURE_TOLERANCE_EXCEEDED`` but ``throw_if_error`` did not
+    raise (it should: the reference evaluator expects ``CallableRuntimeError``)."""
+
+
+@dataclass
+class _Scope:
+    """What a body can see: its input, and the tasks it started without awaiting."""
+
+    input: Any
+    detached: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def _retry_strategy(retry: Retry) -> RetryStrategy:
+    return RetryStrategy(
+        max_attempts=retry.max_attempts,
+        initial_delay=retry.delay,
+        max_delay=max(retry.delay, 1),
+        backoff_rate=1,
+        jitter_strategy=JitterStrategy.NONE,
+    )
+
+
+def _completion_config(completion: Completion) -> CompletionConfig:
+    return CompletionConfig(
+        min_successful=completion.min_successful,
+        tolerated_failure_count=completion.tolerated_failures,
+    )
+
+
+@durable_callable
+async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
+    attempt = get_step_context().attempt or 1
+    if outcome.fails_on(attempt):
+        msg = f"{outcome!r} fails on attempt {attempt}"
+        raise StepBodyError(msg)
+    if isinstance(outcome, SucceedInput):
+        return scope_input
+    if outcome.kind == "fail_first":
+        return attempt
+    return getattr(outcome, "value", None)
+
+
+@durable_callable
+async def _constant(value: Any) -> Any:
+    return value
+
+
+@durable_callable
+async def _run_body(body: tuple[Node, ...], scope: _Scope) -> list[Any]:
+    results = []
+    for node in body:
+        value = await _run_node(node, scope)
+        if not isinstance(node, Unawaited):
+            results.append(value)
+    return results
+
+
+def _batch_value(batch: Any) -> dict[str, Any]:
+    if batch.completion_reason is CompletionReason.FAILURE_TOLERANCE_EXCEEDED:
+        batch.throw_if_error()
+        msg = "the batch exceeded its failure tolerance"
+        raise BatchFailedError(msg)
+    items = []
+    for item in batch.all:
+        status = item.status.value
+        if status == "SUCCEEDED":
+            value = item.result
+        elif status == "FAILED":
+            value = item.error.type if item.error is not None else None
+        else:
+            value = None
+        items.append([status, value])
+    return {"reason": batch.completion_reason.value, "items": items}
+
+
+def _map_function(body: tuple[Node, ...], scope: _Scope) -> Callable[[Any], Awaitable[Any]]:
+    async def run_item(item: Any) -> list[Any]:
+        return await _run_body(body, _Scope(item, scope.detached))()
+
+    return run_item
+
+
+async def _run_node(node: Node, scope: _Scope) -> Any:  # noqa: PLR0911
+    if isinstance(node, Catch):
+        try:
+            return await _run_node(node.node, scope)
+        except InvocationError:
+            raise  # the SDK's own retryable failures are not the program's to catch
+        except Exception as error:  # noqa: BLE001
+            return type(error).__name__
+    if isinstance(node, Step):
+        return await step(
+            _step_body(node.outcome, scope.input),
+            name=node.name,
+            retry_strategy=_retry_strategy(node.retry),
+            step_semantics=(
+                StepSemantics.AT_MOST_ONCE_PER_RETRY
+                if node.at_most_once
+                else StepSemantics.AT_LEAST_ONCE_PER_RETRY
+            ),
+        )
+    if isinstance(node, Wait):
+        await wait(node.seconds, name=node.name)
+        return None
+    if isinstance(node, Child):
+        return await run_in_child_context(_run_body(node.body, scope), name=node.name)
+    if isinstance(node, Callback):
+        callback = await create_callback(
+            name=node.name, timeout=node.timeout_seconds, heartbeat_timeout=node.heartbeat_seconds
+        )
+        payload = await callback.result()
+        return json.loads(payload) if payload is not None else None
+    if isinstance(node, Parallel):
+        batch = await parallel(
+            [_run_body(branch, scope) for branch in node.branches],
+            name=node.name,
+            completion_config=_completion_config(node.completion),
+        )
+        return _batch_value(batch)
+    if isinstance(node, Map):
+        batch = await map(
+            _map_function(node.body, scope),
+            list(node.items),
+            name=node.name,
+            completion_config=_completion_config(node.completion),
+        )
+        return _batch_value(batch)
+    if isinstance(node, WaitForCondition):
+        target = node.polls_until_done
+
+        async def check(state: int | None) -> int:
+            return (state or 0) + 1
+
+        def polling(state: int, _attempts: int) -> int | None:
+            return None if state >= target else 1
+
+        return await wait_for_condition(
+            check, name=node.name, initial_state=0, polling_strategy=polling
+        )
+    if isinstance(node, Unawaited):
+        scope.detached.append(step(_constant(node.value), name=node.name))
+        return None
+    if isinstance(node, Invoke):
+        payload = {"program": node.program.to_json(), "input": scope.input}
+        return await invoke(PROGRAM_FUNCTION, payload, name=node.name)
+    msg = f"the interpreter cannot run {node!r}"
+    raise TypeError(msg)
+
+
+@durable_execution
+async def program_handler(event: dict[str, Any]) -> list[Any]:
+    """Run ``event["program"]`` on ``event["input"]``; the result is the body's result list."""
+    program = from_json(event["program"])
+    return await _run_body(program.body, _Scope(event.get("input")))()
+
+
+def program_event(program: Any, input: Any = None) -> dict[str, Any]:  # noqa: A002
+    """The execution input that runs ``program`` (a ``Program``) on ``input``."""
+    return {"program": program.to_json(), "input": input}
+
+
+__all__ = ["PROGRAM_FUNCTION", "StepBodyError", "program_event", "program_handler"]

@@ -1,0 +1,146 @@
+"""Detect the handler's own reads of randomness and wall-clock time outside step bodies.
+
+Code outside a step runs again on every replay, so a value it draws from ``random``,
+``uuid``, ``secrets``, ``os.urandom`` or the clock differs between invocations. The detector
+wraps those few functions (cheap, unlike tracing every call) and records each call whose
+caller is the user's code — not the SDK, this package, the standard library or an installed
+third-party package — and that is not inside a step body. Clock reads (``datetime.now``,
+``utcnow``, ``today``, ``time.time``) are seen through ``time-machine``, which the runner
+uses to show the handler its virtual clock.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import secrets
+import sys
+import sysconfig
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import Any
+
+import async_durable_execution
+import time_machine
+
+import async_durable_execution_runner
+
+_WRAPPED: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
+    "random": (
+        random,
+        (
+            "random",
+            "randint",
+            "randrange",
+            "choice",
+            "choices",
+            "shuffle",
+            "sample",
+            "uniform",
+            "gauss",
+            "getrandbits",
+            "randbytes",
+        ),
+    ),
+    "uuid": (uuid, ("uuid1", "uuid4")),
+    "secrets": (secrets, ("token_bytes", "token_hex", "token_urlsafe", "choice", "randbelow")),
+    "os.urandom": (os, ("urandom",)),
+}
+SOURCES: tuple[str, ...] = (*_WRAPPED, "clock")
+
+
+@functools.cache
+def _excluded_roots() -> tuple[str, ...]:
+    roots = {
+        str(Path(async_durable_execution.__file__).parent),
+        str(Path(async_durable_execution_runner.__file__).parent),
+        str(Path(time_machine.__file__).parent),
+    }
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            roots.add(path)
+    return tuple(sorted(roots))
+
+
+@dataclass(frozen=True)
+class NondeterministicCall:
+    source: str  # "random", "uuid", "secrets", "os.urandom" or "clock"
+    function: str
+    filename: str
+    lineno: int
+
+    def __str__(self) -> str:
+        return f"{self.function}() at {self.filename}:{self.lineno}"
+
+
+def _in_step_body() -> bool:
+    try:
+        context = async_durable_execution.get_current_context()
+    except RuntimeError:
+        return False
+    return isinstance(context, async_durable_execution.StepContext)
+
+
+class NondeterminismDetector:
+    """Records nondeterministic calls while active (a context manager; process-wide)."""
+
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.calls: list[NondeterministicCall] = []
+        self._roots = _excluded_roots()
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def _record(self, source: str, function: str, frame: FrameType | None) -> None:
+        if frame is None:
+            return
+        filename = frame.f_code.co_filename
+        if filename.startswith("<") or filename.startswith(self._roots):
+            return
+        if _in_step_body():
+            return
+        self.calls.append(NondeterministicCall(source, function, filename, frame.f_lineno))
+
+    def _wrap(self, source: str, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        record = self._record
+
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            record(source, name, sys._getframe(1))
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    def __enter__(self) -> NondeterminismDetector:
+        self._lock.acquire()
+        for source, (module, names) in _WRAPPED.items():
+            for name in names:
+                original = getattr(module, name)
+                self._saved.append((module, name, original))
+                label = f"{module.__name__}.{name}"
+                setattr(module, name, self._wrap(source, label, original))
+        traveller = time_machine.Traveller
+        original_time_ns = traveller.time_ns
+        self._saved.append((traveller, "time_ns", original_time_ns))
+        record = self._record
+
+        def time_ns(self: Any) -> int:
+            # time-machine routes datetime.now/utcnow/today and time.time through here.
+            record("clock", "datetime.now/time.time", sys._getframe(1))
+            result: int = original_time_ns(self)
+            return result
+
+        traveller.time_ns = time_ns  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
+        self._lock.release()

@@ -1,0 +1,171 @@
+"""The harness finds each classic bug in examples/buggy/, shrinks it to the minimal scenario,
+and finds nothing in the fixed twins."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner.oracles import (
+    FaultNotMasked,
+    NondeterminismSource,
+    OracleFailure,
+    ReplayDivergence,
+)
+from async_durable_execution_runner.scenarios import (
+    Outcome,
+    Scenario,
+    Timings,
+    callback_timeout,
+    checkpoint_error,
+    crash,
+)
+from async_durable_execution_runner.strategies import durable_scenarios, fault_plans, timings
+
+# The ci profile's budget, made reproducible: CI must find the same thing every time.
+SEARCH = settings(
+    settings.get_profile("ci"),
+    max_examples=25,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+)
+
+
+def always_succeeds(outcome: Outcome) -> None:
+    assert outcome.status is InvocationStatus.SUCCEEDED, (
+        f"the workflow promises an answer, but ended {outcome.status.value}: {outcome.error}"
+    )
+
+
+@dataclass
+class Bug:
+    module: str
+    strategy_options: dict[str, Any]
+    oracle: tuple[type[BaseException], ...]
+    minimal_faults: tuple[Any, ...]
+    minimal_timings: Timings = field(default_factory=Timings)
+    invariant: Callable[[Outcome], None] | None = None
+
+
+BUGS = [
+    Bug(
+        "side_effect_outside_step",
+        {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"crash", "invocation_lost"})},
+        (FaultNotMasked,),
+        (crash(invocation=1, call=1),),
+    ),
+    Bug(
+        "random_branch",
+        {"faults": fault_plans(max_faults=0)},
+        (ReplayDivergence, NondeterminismSource),
+        (),
+    ),
+    Bug("wall_clock_deadline", {"faults": fault_plans(max_faults=0)}, (NondeterminismSource,), ()),
+    Bug("module_cache_skips_step", {"faults": fault_plans(max_faults=0)}, (ReplayDivergence,), ()),
+    Bug(
+        "swallowed_checkpoint_error",
+        {"inputs": st.just({"id": 7}), "faults": fault_plans(kinds={"checkpoint_error", "lost_response"})},
+        (FaultNotMasked,),
+        (checkpoint_error(invocation=1, call=1, error="TooManyRequestsException"),),
+    ),
+    Bug(
+        "non_idempotent_step",
+        {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"crash"})},
+        (FaultNotMasked,),
+        # At-least-once START is not awaited: the body runs before call 1 is acknowledged.
+        (crash(invocation=1, call=1),),
+    ),
+    Bug(
+        "unhandled_callback_timeout",
+        {"faults": fault_plans(kinds={"callback_timeout"})},
+        (AssertionError,),
+        (callback_timeout(callback=1),),
+        invariant=always_succeeds,
+    ),
+    Bug("unstable_step_name", {"faults": fault_plans(max_faults=0)}, (ReplayDivergence,), ()),
+    Bug(
+        "global_attempt_counter",
+        {
+            "inputs": st.just({"key": "k"}),
+            "faults": fault_plans(max_faults=0),
+            "timings": timings(start=False, callback_delays=False),
+            "cold_module_prefixes": (),
+        },
+        (AssertionError,),
+        (),
+        Timings(sandboxes=("cold",)),
+        invariant=always_succeeds,
+    ),
+]
+
+
+def _failure(scenario: Scenario, invariant: Callable[[Outcome], None] | None) -> BaseException | None:
+    outcome = scenario.run()
+    try:
+        outcome.check()
+        if invariant is not None:
+            invariant(outcome)
+    except AssertionError as failure:
+        return failure
+    return None
+
+
+def _scenarios(bug: Bug, variant: str) -> Any:
+    module = importlib.import_module(f"buggy.{bug.module}")
+    return durable_scenarios(
+        getattr(module, variant), before_run=getattr(module, "reset", None), **bug.strategy_options
+    )
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.module for b in BUGS])
+def test_harness_finds_and_shrinks_the_bug(bug: Bug) -> None:
+    minimal = find(
+        _scenarios(bug, "buggy"),
+        lambda s: _failure(s, bug.invariant) is not None,
+        settings=SEARCH,
+    )
+    failure = _failure(minimal, bug.invariant)
+    assert isinstance(failure, bug.oracle), failure
+    assert minimal.faults == bug.minimal_faults, minimal
+    assert minimal.timings == bug.minimal_timings, minimal
+    if isinstance(failure, OracleFailure):
+        # The report says what, where, and how to reproduce.
+        assert "Minimal scenario:" in str(failure)
+        assert "Reproduce with:" in str(failure)
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.module for b in BUGS])
+def test_harness_finds_nothing_in_the_fixed_twin(bug: Bug) -> None:
+    with pytest.raises(NoSuchExample):
+        find(
+            _scenarios(bug, "fixed"),
+            lambda s: _failure(s, bug.invariant) is not None,
+            settings=SEARCH,
+        )
+
+
+def test_reproducer_replays_the_minimal_failure_without_hypothesis(tmp_path: Any) -> None:
+    from buggy import side_effect_outside_step as module
+
+    scenario = Scenario(
+        handler=module.buggy,
+        input={"id": "order-1"},
+        faults=(crash(invocation=1, call=1),),
+        before_run=module.reset,
+    )
+    code = scenario.to_pytest()
+    assert "hypothesis" not in code
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "reproducer.py", "exec"), namespace)
+    with pytest.raises(FaultNotMasked):
+        namespace["test_regression"]()
