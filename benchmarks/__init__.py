@@ -1,0 +1,1 @@
+"""Benchmarks: executions per second of the local runner against baselines (see README.md)."""

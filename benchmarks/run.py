@@ -1,0 +1,628 @@
+"""Executions per second of the local runner, as ratios against baselines from the same run.
+
+    python benchmarks/run.py [--quick] [--markdown docs/performance.md] [--profile]
+
+For every workload (``benchmarks/workloads.py``) and runner (``benchmarks/runners.py``):
+verify one execution returns the expected result, warm up, then time whole executions in
+interleaved rounds (every runner gets a round before any gets the next, so drift in machine
+load hits them alike); the reported rate is the median over rounds.
+``--profile`` then profiles our runner (all threads, cProfile) on the workload where it is
+slowest relative to the floor, and the floor on the same workload for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import importlib.metadata
+import io
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.runners import (  # noqa: E402
+    ALL_RUNNERS,
+    DEFAULT_RUNNERS,
+    EXTRA_RUNNERS,
+    SDK_SNAPSHOT,
+    BenchRunner,
+    make_runner,
+    quiet_sdk_logging,
+    verify,
+)
+from benchmarks.workloads import BY_NAME, WORKLOADS, Workload  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Settings:
+    rounds: int
+    round_seconds: float  # minimum wall time of one timed batch
+    min_count: int  # minimum executions in one timed batch
+    warmup: int  # untimed executions before the first round
+    profile_seconds: float
+
+
+QUICK = Settings(rounds=5, round_seconds=0.15, min_count=2, warmup=2, profile_seconds=1.0)
+FULL = Settings(rounds=10, round_seconds=0.5, min_count=3, warmup=5, profile_seconds=3.0)
+
+
+@dataclass
+class Cell:
+    rates: list[float] = field(default_factory=list)  # executions per wall-clock second
+    cpu_rates: list[float] = field(default_factory=list)  # per second of this process's CPU time
+    invocations: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def cpu_rate(self) -> float:
+        return statistics.median(self.cpu_rates)
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median over the rounds: a rough noise indicator."""
+        if len(self.rates) < 2:
+            return 0.0
+        return (max(self.rates) - min(self.rates)) / self.rate
+
+
+Results = dict[str, dict[str, Cell]]  # workload -> runner -> cell
+
+
+def timed_batch(
+    runner: BenchRunner, workload: Workload, seconds: float, min_count: int
+) -> tuple[float, float]:
+    """Executions per wall-clock second and per second of process CPU time (all threads)."""
+    gc.collect()
+    with runner.batch():
+        count = 0
+        cpu_start = time.process_time()
+        start = time.perf_counter()
+        while True:
+            runner.once(workload)
+            count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds and count >= min_count:
+                cpu = max(time.process_time() - cpu_start, 1e-9)
+                return count / elapsed, count / cpu
+
+
+def measure(
+    workloads: Sequence[Workload],
+    runner_names: Sequence[str],
+    settings: Settings,
+    log: Callable[[str], None],
+) -> Results:
+    results: Results = {}
+    for workload in workloads:
+        runners: dict[str, BenchRunner] = {name: make_runner(name) for name in runner_names}
+        cells = {name: Cell() for name in runner_names}
+        try:
+            for name, runner in runners.items():
+                cells[name].invocations = verify(runner, workload).invocations
+                with runner.batch():
+                    for _ in range(settings.warmup):
+                        runner.once(workload)
+            for _ in range(settings.rounds):
+                for name, runner in runners.items():
+                    rate, cpu_rate = timed_batch(
+                        runner, workload, settings.round_seconds, settings.min_count
+                    )
+                    cells[name].rates.append(rate)
+                    cells[name].cpu_rates.append(cpu_rate)
+            # and once more after timing: still correct
+            for runner in runners.values():
+                verify(runner, workload)
+        finally:
+            for runner in runners.values():
+                runner.close()
+        results[workload.name] = cells
+        log(
+            f"{workload.name:<10} "
+            + "  ".join(f"{name}={cells[name].rate:8.1f}/s" for name in runner_names)
+        )
+    return results
+
+
+# --- profiling -------------------------------------------------------------------------
+
+
+def _area(filename: str, funcname: str) -> str:
+    f = filename.replace("\\", "/")
+    if "/async_durable_execution_runner/" in f:
+        return "runner (async_durable_execution_runner)"
+    if "/async_durable_execution/" in f:
+        return "SDK (async_durable_execution)"
+    if "/benchmarks/" in f:
+        return "benchmark handlers and drivers"
+    if "/time_machine" in f or "time_machine" in funcname:
+        return "time_machine"
+    if "/asyncio/" in f:
+        return "asyncio (Python)"
+    if "/concurrent/" in f or "/threading.py" in f:
+        return "threads (concurrent.futures, threading)"
+    if f == "~":
+        if "_thread.lock" in funcname or "acquire" in funcname or "SimpleQueue" in funcname:
+            return "waiting: locks, queues, thread hand-off"
+        if "select" in funcname or "poll" in funcname:
+            return "event loop select/poll"
+        return "builtins (C functions)"
+    if "/json/" in f:
+        return "json (Python part)"
+    if "/dataclasses.py" in f:
+        return "dataclasses"
+    if "/logging/" in f:
+        return "logging"
+    return "other Python stdlib/site-packages"
+
+
+@dataclass
+class Profile:
+    label: str
+    executions: int
+    wall: float
+    main: pstats.Stats
+    workers: pstats.Stats | None
+
+    def per_exec_ms(self, seconds: float) -> float:
+        return 1000 * seconds / self.executions
+
+
+def profile(runner: BenchRunner, workload: Workload, seconds: float) -> Profile:
+    """cProfile the main thread and, separately, every thread started while profiling."""
+    worker_profiles: list[cProfile.Profile] = []
+    lock = threading.Lock()
+
+    def bootstrap(frame: object, event: str, arg: object) -> None:
+        sys.setprofile(None)
+        p = cProfile.Profile()
+        with lock:
+            worker_profiles.append(p)
+        p.enable()
+
+    main = cProfile.Profile()
+    threading.setprofile(bootstrap)
+    count = 0
+    start = time.perf_counter()
+    with runner.batch():
+        main.enable()
+        try:
+            while time.perf_counter() - start < seconds or count < 3:
+                runner.once(workload)
+                count += 1
+        finally:
+            main.disable()
+        threading.setprofile(None)  # type: ignore[arg-type]
+    wall = time.perf_counter() - start
+    main_stats = pstats.Stats(main)
+    worker_stats = None
+    for p in worker_profiles:
+        if worker_stats is None:
+            worker_stats = pstats.Stats(p)
+        else:
+            worker_stats.add(p)
+    return Profile(f"{runner.name} on {workload.name}", count, wall, main_stats, worker_stats)
+
+
+def _entries(stats: pstats.Stats) -> list[tuple[str, str, int, float, float, int]]:
+    out = []
+    for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        out.append((filename, func, line, tt, ct, nc))
+    return out
+
+
+def _short(filename: str, line: int, func: str) -> str:
+    f = filename.replace("\\", "/")
+    for marker in (
+        "/async_durable_execution_runner/",
+        "/async_durable_execution/",
+        "/benchmarks/",
+        "/site-packages/",
+        "/python3.11/",
+    ):
+        if marker in f:
+            f = marker.strip("/") + "/" + f.split(marker, 1)[1]
+            break
+    if f == "~":
+        return func
+    return f"{f}:{line}({func})"
+
+
+def area_table(stats: pstats.Stats, prof: Profile) -> list[tuple[str, float]]:
+    areas: dict[str, float] = {}
+    for filename, func, _line, tt, _ct, _nc in _entries(stats):
+        key = _area(filename, func)
+        areas[key] = areas.get(key, 0.0) + tt
+    return sorted(((k, prof.per_exec_ms(v)) for k, v in areas.items()), key=lambda kv: -kv[1])
+
+
+def top_cumulative(
+    stats: pstats.Stats, prof: Profile, n: int
+) -> list[tuple[str, float, float, float]]:
+    rows = []
+    for filename, func, line, tt, ct, nc in _entries(stats):
+        if filename == "~" and func.startswith("<built-in method builtins.exec"):
+            continue
+        rows.append(
+            (
+                _short(filename, line, func),
+                prof.per_exec_ms(ct),
+                prof.per_exec_ms(tt),
+                nc / prof.executions,
+            )
+        )
+    rows.sort(key=lambda r: -r[1])
+    return rows[:n]
+
+
+def top_self(stats: pstats.Stats, prof: Profile, n: int) -> list[tuple[str, float, float, float]]:
+    rows = [
+        (
+            _short(filename, line, func),
+            prof.per_exec_ms(ct),
+            prof.per_exec_ms(tt),
+            nc / prof.executions,
+        )
+        for filename, func, line, tt, ct, nc in _entries(stats)
+    ]
+    rows.sort(key=lambda r: -r[2])
+    return rows[:n]
+
+
+def render_profile(prof: Profile, n: int = 25) -> str:
+    out = io.StringIO()
+    w = out.write
+    w(
+        f"#### {prof.label}: {prof.executions} executions in {prof.wall:.2f} s under cProfile "
+        f"({prof.per_exec_ms(prof.wall):.2f} ms per execution, profiler overhead included)\n\n"
+    )
+    for title, stats in (("main thread", prof.main), ("invocation threads", prof.workers)):
+        if stats is None:
+            continue
+        w(f"**{title}: self time by area** (ms per execution)\n\n| area | ms |\n|---|---:|\n")
+        for area, ms in area_table(stats, prof):
+            if ms >= 0.005:
+                w(f"| {area} | {ms:.3f} |\n")
+        w(f"\n**{title}: top {n} by cumulative time** (ms and calls per execution)\n\n")
+        w("| function | cumulative ms | self ms | calls |\n|---|---:|---:|---:|\n")
+        for name, ct, tt, nc in top_cumulative(stats, prof, n):
+            w(f"| `{name}` | {ct:.3f} | {tt:.3f} | {nc:.1f} |\n")
+        w(f"\n**{title}: top 15 by self time**\n\n")
+        w("| function | cumulative ms | self ms | calls |\n|---|---:|---:|---:|\n")
+        for name, ct, tt, nc in top_self(stats, prof, 15):
+            w(f"| `{name}` | {ct:.3f} | {tt:.3f} | {nc:.1f} |\n")
+        w("\n")
+    return out.getvalue()
+
+
+# --- reporting -------------------------------------------------------------------------
+
+
+def _ratio(a: Cell | None, b: Cell | None, cpu: bool = False) -> str:
+    if a is None or b is None:
+        return "-"
+    return f"{a.cpu_rate / b.cpu_rate:.2f}" if cpu else f"{a.rate / b.rate:.2f}"
+
+
+def _ratio_cols(runner_names: Sequence[str]) -> list[tuple[str, str, str]]:
+    cols = [
+        ("ours / floor", "ours", "floor"),
+        ("ours / bundled", "ours", "bundled"),
+        ("ours_json / floor", "ours_json", "floor"),
+        ("bundled / floor", "bundled", "floor"),
+    ]
+    cols += [(f"{extra} / ours", extra, "ours") for extra in runner_names if extra in EXTRA_RUNNERS]
+    return [c for c in cols if c[1] in runner_names and c[2] in runner_names]
+
+
+def table(results: Results, runner_names: Sequence[str], cpu: bool = False) -> str:
+    """Rates and ratios; ``cpu=True``: per second of process CPU time instead of wall time."""
+    unit = "exec/CPU-s" if cpu else "exec/s"
+    ratio_cols = _ratio_cols(runner_names)
+    headers = ["workload", *[f"{n} ({unit})" for n in runner_names], *[c[0] for c in ratio_cols]]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" + "---:|" * (len(headers) - 1)]
+    for workload, cells in results.items():
+        row = [workload]
+        row += [f"{cells[n].cpu_rate if cpu else cells[n].rate:,.1f}" for n in runner_names]
+        row += [_ratio(cells.get(a), cells.get(b), cpu) for _, a, b in ratio_cols]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def noise_line(results: Results) -> str:
+    worst = max(
+        ((w, n, c.spread) for w, cells in results.items() for n, c in cells.items()),
+        key=lambda t: t[2],
+    )
+    return f"largest spread between rounds: {worst[2]:.0%} ({worst[1]} on {worst[0]})"
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + (" (with uncommitted changes)" if dirty else "")
+
+
+def environment() -> list[tuple[str, str]]:
+    return [
+        ("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+        ("machine", platform.platform()),
+        ("processor", platform.processor() or platform.machine()),
+        ("cpu count", str(os.cpu_count())),
+        ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("async-durable-execution", _version("async-durable-execution")),
+        (
+            "async-durable-execution-runner",
+            f"{_version('async-durable-execution-runner')} (git {_git()})",
+        ),
+        ("time-machine", _version("time-machine")),
+    ]
+
+
+RUNNER_DOC = """\
+- **ours** — `DurableFunctionTestRunner(handler=...).run(input=..., timeout=...)` with its
+  defaults: virtual clock, `wire_format="objects"` (the SDK's model objects are handed over
+  directly), `checkpoint_batching="per_update"` (one update per checkpoint call, so numbering
+  is independent of timing). Each invocation runs on a worker thread with a fresh event loop,
+  with `time_machine` moving `datetime.now`/`time.time` in the handler to the virtual clock;
+  every checkpoint goes through the emulator's validation, transition table, history events
+  and observers.
+- **ours_json** — the same with `wire_format="json"`: every invocation input, checkpoint
+  request and response goes through the service's JSON shapes (what a real Lambda sees).
+- **bundled** — the SDK's own local runner, `async_durable_execution.create_local_runner(...)`,
+  with `DURABLE_EXECUTION_TIME_SCALE=0` so waits and retry delays fire immediately (it has no
+  virtual clock: its timestamps are real). Async; driven with `loop.run_until_complete` on one
+  event loop kept for the whole measurement; the SDK's default checkpoint batching.
+- **floor** — the SDK driven by the thinnest service client we could write
+  (`benchmarks/floor.py`): operations in a dict, each START/SUCCEED/FAIL/RETRY update turned
+  directly into the SDK's own `Operation` object, only the touched operations returned, no
+  validation, no history, no events, no JSON, no threads, no clock patching; before each
+  re-invocation it jumps a virtual clock to the next timer, marking due waits SUCCEEDED and
+  due retries READY. Same event-loop arrangement as bundled, the SDK's default batching.
+
+**What "floor" means.** Nearly all the floor's time is the SDK's own work (replay, operation
+ids, the checkpoint batcher, serialisation of step results). No emulator can be faster
+than the SDK it drives, so `ours / floor` is the fraction of the achievable speed we reach
+(1.00 would mean the emulator costs nothing). `bundled / floor` is the same figure for the
+SDK's own local runner.
+
+**Differences that are part of what is measured** (not corrected for):
+- ours checkpoints one update per call (`per_update`); the floor and bundled use the SDK's
+  default batching (an at-least-once step's START and SUCCEED usually travel in one call), so
+  ours makes up to twice as many checkpoint calls. The optional `ours_sdk_batching` runner
+  (`--runners ...,ours_sdk_batching`) shows what that costs.
+- ours starts a worker thread per runner and a fresh event loop plus a `time_machine` travel
+  per invocation; bundled and the floor run on one already-running loop.
+- ours records a full history (events per attempt) and validates each update; the floor does
+  neither, bundled rebuilds its history from final operation states.
+- every runner builds a fresh runner (or client) per execution, as a test does.
+- the SDK logs a traceback for each failed step attempt; that logger is silenced for all
+  runners.
+- each runner's result is checked (status SUCCEEDED and the expected value) before and after
+  timing.
+"""
+
+
+@dataclass
+class Run:
+    results: Results
+    runner_names: Sequence[str]
+    settings: Settings
+    argv: Sequence[str]
+    load_before: tuple[float, float, float] | None
+    load_after: tuple[float, float, float] | None
+    sdk_patched: Sequence[str]
+    seconds: float
+    profiles: list[Profile] = field(default_factory=list)
+
+
+def _load() -> tuple[float, float, float] | None:
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def _fmt_load(load: tuple[float, float, float] | None) -> str:
+    return "n/a" if load is None else " / ".join(f"{x:.2f}" for x in load)
+
+
+def markdown(run: Run) -> str:
+    results, runner_names, settings = run.results, run.runner_names, run.settings
+    out = io.StringIO()
+    w = out.write
+    w("# Performance\n\n")
+    w(
+        "Executions per second of whole executions (start to final result) on five workloads, "
+        "for our runner and two baselines measured in the same run, on the same machine. "
+        "Generated by `python benchmarks/run.py --markdown docs/performance.md` "
+        "(see `benchmarks/README.md`); do not edit by hand.\n\n"
+    )
+    w(
+        "Ratios above 1 mean the first runner is faster. Absolute numbers depend on the machine "
+        "and on what else it was running; the ratios are what to compare between runs.\n\n"
+    )
+    w("## Results\n\n")
+    w("Executions per wall-clock second:\n\n")
+    w(table(results, runner_names))
+    w(
+        "\nExecutions per second of this process's CPU time (all its threads). Less sensitive to "
+        "other processes competing for the cores, but blind to time spent waiting (thread "
+        "hand-offs), so read it next to the wall-clock table:\n\n"
+    )
+    w(table(results, runner_names, cpu=True))
+    w(
+        f"\nEach cell is the median of {settings.rounds} rounds of at least "
+        f"{settings.round_seconds:g} s; rounds are interleaved across runners. "
+        f"{noise_line(results).capitalize()}. Load average (1/5/15 min) before: "
+        f"{_fmt_load(run.load_before)}, after: {_fmt_load(run.load_after)}. "
+        f"Took {run.seconds:.0f} s. Command: `{' '.join(run.argv)}`.\n\n"
+    )
+    if "ours" in runner_names and "floor" in runner_names:
+        w(
+            "Invocations per execution (they agree when both resume at the same points):\n\n"
+            "| workload | ours | floor |\n|---|---:|---:|\n"
+        )
+        for name, cells in results.items():
+            w(f"| {name} | {cells['ours'].invocations} | {cells['floor'].invocations} |\n")
+    w("\n## Workloads\n\n")
+    for workload in WORKLOADS:
+        if workload.name in results:
+            w(f"- `{workload.name}`: {workload.description}\n")
+    w(
+        "\nAll are module-level `@durable_execution` handlers in `benchmarks/workloads.py`; the "
+        "expected result of each is checked for every runner before and after timing.\n\n"
+    )
+    w("## Runners\n\n")
+    w(RUNNER_DOC)
+    if run.sdk_patched:
+        w(
+            f"- our runner wraps {len(run.sdk_patched)} SDK methods process-wide the first time it "
+            f"runs ({', '.join(f'`{name}`' for name in run.sdk_patched)}); the wrappers do nothing "
+            "outside our invocations, and the baselines are timed with the SDK's original "
+            "methods put back (`SdkSnapshot.pristine()` in `benchmarks/runners.py`).\n"
+        )
+    w("\n## Environment\n\n| | |\n|---|---|\n")
+    for key, value in environment():
+        w(f"| {key} | {value} |\n")
+    if run.profiles:
+        w("\n## Where our runner's time goes\n\n")
+        w(
+            "cProfile of the main thread and, separately, of the invocation worker threads "
+            "(profiles of all worker threads merged), on the workload with the lowest "
+            "`ours / floor`, followed by the floor on the same workload. *Waiting* (lock acquire "
+            "or release, queue get) is time not spent computing: the main thread blocked while an "
+            "invocation runs on the worker, the worker blocked until the next invocation, and the "
+            "hand-off between them (a release that wakes the other thread). Times are per "
+            "execution and inflated by the profiler (more for code that makes many small calls); "
+            "compare them with each other, "
+            "not with the tables above.\n\n"
+        )
+        for prof in run.profiles:
+            w(render_profile(prof))
+    return out.getvalue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="short rounds (well under a minute)")
+    parser.add_argument(
+        "--markdown", metavar="PATH", help="write the report (e.g. docs/performance.md)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile ours (and the floor) on the workload with the lowest ours/floor",
+    )
+    parser.add_argument("--profile-workload", metavar="NAME", help="profile this workload instead")
+    parser.add_argument("--workloads", default=",".join(BY_NAME), help="comma-separated subset")
+    parser.add_argument(
+        "--runners",
+        default=",".join(DEFAULT_RUNNERS),
+        help=f"comma-separated subset of {', '.join(ALL_RUNNERS)}",
+    )
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    for name in args.workloads.split(","):
+        if name and name not in BY_NAME:
+            parser.error(f"unknown workload {name!r}; choose from {', '.join(BY_NAME)}")
+    workloads = [BY_NAME[n] for n in args.workloads.split(",") if n]
+    runner_names = [n for n in args.runners.split(",") if n]
+    for name in runner_names:
+        if name not in ALL_RUNNERS:
+            parser.error(f"unknown runner {name!r}; choose from {', '.join(ALL_RUNNERS)}")
+    if args.profile_workload and args.profile_workload not in BY_NAME:
+        parser.error(f"unknown workload {args.profile_workload!r}")
+    if args.profile and not args.profile_workload and not {"ours", "floor"} <= set(runner_names):
+        parser.error("--profile needs the ours and floor runners (or --profile-workload)")
+
+    quiet_sdk_logging()
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    load_before = _load()
+    results = measure(workloads, runner_names, settings, log)
+    run = Run(
+        results=results,
+        runner_names=runner_names,
+        settings=settings,
+        argv=["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])],
+        load_before=load_before,
+        load_after=_load(),
+        sdk_patched=SDK_SNAPSHOT.patched(),
+        seconds=0.0,
+    )
+    print(table(results, runner_names))
+    print(table(results, runner_names, cpu=True))
+    print(noise_line(results))
+
+    if args.profile or args.profile_workload:
+        if args.profile_workload:
+            target = BY_NAME[args.profile_workload]
+        else:
+            target = BY_NAME[
+                min(results, key=lambda w: results[w]["ours"].rate / results[w]["floor"].rate)
+            ]
+        for name in ("ours", "floor"):
+            runner = make_runner(name)
+            try:
+                verify(runner, target)
+                run.profiles.append(profile(runner, target, settings.profile_seconds))
+            finally:
+                runner.close()
+        for prof in run.profiles:
+            print(render_profile(prof, n=20))
+
+    run.seconds = time.perf_counter() - started
+    if args.markdown:
+        path = Path(args.markdown)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(markdown(run))
+        log(f"wrote {args.markdown}")
+    log(f"total {run.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
