@@ -202,6 +202,9 @@ class Scenario:
             observers=(recorder, driver),
             cold_module_prefixes=self.cold_module_prefixes,
             strict_replay=self.strict_replay,
+            # One update per checkpoint call: the call sequence (and so every crash point)
+            # must not depend on wall time, as the SDK's batching window does.
+            checkpoint_batching="per_update",
             # Each fault kills at most one invocation; keep the service retrying past them so
             # that masked faults stay masked.
             max_invocation_attempts=len(self.faults) + 3,

@@ -72,7 +72,7 @@ class DurableFunctionTestRunner:
         wire_format: WireFormat = "objects",
         isolation: Isolation = "inprocess",
         handler_clock: HandlerClock = "virtual",
-        checkpoint_batching: Literal["per_update", "sdk"] = "per_update",
+        checkpoint_batching: Literal["per_update", "sdk"] = "sdk",
         execution_timeout: int = 86_400,
         observers: Iterable[ExecutionObserver] = (),
         faults: FaultHooks | None = None,
@@ -136,7 +136,9 @@ class DurableFunctionTestRunner:
             interleaving=interleaving,
             max_invocation_attempts=max_invocation_attempts,
         )
-        self.executor.functions.update({name: name for name in handlers if name != function_name})
+        # Every handler is a chained-invoke target, the function under test included
+        # (``recurse`` invokes the function itself, by its own ARN).
+        self.executor.functions.update({name: name for name in handlers})
         self.executor.functions.update(canned)
         for observer in observers:
             self.executor.notifier.add(observer)

@@ -59,17 +59,21 @@ class Execution:
     consecutive_failed_invocations: int = 0
     parent: tuple[str, str] | None = None  # (execution arn, operation id) of a chained invoke
     callbacks: dict[str, str] = field(default_factory=dict)  # callback id -> operation id
+    _token: str | None = field(default=None, repr=False)
 
     @property
     def is_open(self) -> bool:
         return not self.status.is_terminal
 
     def current_token(self) -> str:
-        return CheckpointToken(self.execution_id, self.token_sequence).encode()
+        if self._token is None:
+            self._token = CheckpointToken(self.execution_id, self.token_sequence).encode()
+        return self._token
 
     def next_token(self) -> str:
         """Supersede the current token (every checkpoint and invocation gets a new one)."""
         self.token_sequence += 1
+        self._token = None
         return self.current_token()
 
     @property

@@ -246,11 +246,13 @@ class Executor:
         """Apply a checkpoint atomically; return the new token and the changed operations."""
         execution = self.get(arn)
         try:
-            check_token(
-                token,
-                execution_id=execution.execution_id,
-                current_sequence=execution.token_sequence,
-            )
+            if token != execution.current_token():
+                # Only a bad token is parsed: to say exactly what is wrong with it.
+                check_token(
+                    token,
+                    execution_id=execution.execution_id,
+                    current_sequence=execution.token_sequence,
+                )
             plan = self.processor.plan(
                 operations=execution.operations,
                 updates=updates,
@@ -274,7 +276,10 @@ class Executor:
         check_token(
             token, execution_id=execution.execution_id, current_sequence=execution.token_sequence
         )
-        return self._page(execution, marker, max_items)
+        # MaxItems is an upper bound: the service's own page size caps it.
+        if not 0 < max_items <= DEFAULT_PAGE_SIZE:
+            max_items = DEFAULT_PAGE_SIZE
+        return self._page(execution, marker, min(max_items, self.page_size))
 
     def _page(
         self, execution: Execution, marker: str | None, max_items: int
@@ -483,7 +488,7 @@ class Executor:
         if execution.invocation_active:
             execution.wakeup_pending = True
             return
-        if any(i.kind is DueKind.INVOCATION for i in self.scheduler.pending(execution.arn)):
+        if self.scheduler.has_pending(execution.arn, DueKind.INVOCATION):
             return
         self.scheduler.schedule(self.clock.now(), DueKind.INVOCATION, execution.arn, label="resume")
 

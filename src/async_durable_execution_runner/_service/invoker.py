@@ -330,12 +330,12 @@ class InProcessInvoker:
             travel = time_machine.travel(self.clock_now(), tick=False)
             travel.start()
             travel_box.append(travel)
-        loop = asyncio.new_event_loop()
+        loop = _thread_loop()
         try:
             with adapter.invocation_scope(hooks):
                 outcome = self._drive(loop, entry, event, context, session)
         finally:
-            _shutdown(loop)
+            _settle(loop)
             _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
             return InvocationOutcome(
@@ -413,14 +413,27 @@ def _stop_travel(travel_box: list[Any]) -> None:
             travel_box.pop().stop()
 
 
-def _shutdown(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel whatever the invocation left running, until nothing remains, then close."""
+_loops = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """The worker thread's event loop, kept across invocations (as a warm Lambda runtime
+    keeps its process); every invocation leaves it with no task running."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _loops.loop = loop
+    return loop
+
+
+def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel whatever the invocation left running, until nothing remains."""
     for _ in range(100):
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         if not pending:
-            break
+            return
         for task in pending:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    loop.run_until_complete(loop.shutdown_asyncgens())
+    # Tasks that refuse to die would haunt the next invocation: start it on a fresh loop.
     loop.close()

@@ -38,7 +38,8 @@ from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._service.invoker import (
     LocalLambdaContext,
     _identity,
-    _shutdown,
+    _settle,
+    _thread_loop,
 )
 from async_durable_execution_runner.errors import DurableServiceError
 
@@ -212,7 +213,7 @@ def _run_invocation(
 
         travel = time_machine.travel(_dt.datetime.fromisoformat(spec["now"]), tick=False)
         travel.start()
-    loop = asyncio.new_event_loop()
+    loop = _thread_loop()
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
             try:
@@ -225,7 +226,7 @@ def _run_invocation(
             message = f"Unable to marshal response: {exc}"
             return ("died", _death("Runtime.MarshalError", message, exc))
     finally:
-        _shutdown(loop)
+        _settle(loop)
         if travel is not None:
             travel.stop()
 

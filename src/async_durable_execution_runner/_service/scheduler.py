@@ -53,11 +53,16 @@ class EarliestFirst:
 
 
 class Scheduler:
-    """A priority queue of ``DueItem``s, with cancellation by operation."""
+    """A priority queue of ``DueItem``s, with cancellation by execution and operation.
+
+    Live items are indexed by execution, so cancelling or listing one execution's items does
+    not scan the others (a runner reused for thousands of executions stays fast).
+    """
 
     def __init__(self) -> None:
         self._heap: list[DueItem] = []
-        self._cancelled: set[int] = set()
+        self._live: dict[int, DueItem] = {}
+        self._by_arn: dict[str, dict[int, DueItem]] = {}
         self._seq = itertools.count(1)
 
     def schedule(
@@ -70,26 +75,31 @@ class Scheduler:
     ) -> DueItem:
         item = DueItem(due, next(self._seq), kind, execution_arn, operation_id, label)
         heapq.heappush(self._heap, item)
+        self._live[item.seq] = item
+        self._by_arn.setdefault(execution_arn, {})[item.seq] = item
         return item
 
     def cancel(self, item: DueItem) -> None:
-        self._cancelled.add(item.seq)
+        if self._live.pop(item.seq, None) is not None:
+            items = self._by_arn.get(item.execution_arn)
+            if items is not None:
+                items.pop(item.seq, None)
+                if not items:
+                    del self._by_arn[item.execution_arn]
 
     def cancel_where(
         self, execution_arn: str, operation_id: str | None = None, kinds: set[DueKind] | None = None
     ) -> None:
-        for item in self._heap:
-            if item.execution_arn != execution_arn:
-                continue
+        for item in list(self._by_arn.get(execution_arn, {}).values()):
             if operation_id is not None and item.operation_id != operation_id:
                 continue
             if kinds is not None and item.kind not in kinds:
                 continue
-            self._cancelled.add(item.seq)
+            self.cancel(item)
 
     def _prune(self) -> None:
-        while self._heap and self._heap[0].seq in self._cancelled:
-            self._cancelled.discard(heapq.heappop(self._heap).seq)
+        while self._heap and self._heap[0].seq not in self._live:
+            heapq.heappop(self._heap)
 
     def next_due(self) -> DueItem | None:
         self._prune()
@@ -98,21 +108,31 @@ class Scheduler:
     def due_by(self, instant: _dt.datetime) -> list[DueItem]:
         """Live items whose deadline is at or before ``instant``, earliest first."""
         self._prune()
-        return sorted(i for i in self._heap if i.due <= instant and i.seq not in self._cancelled)
+        found: list[DueItem] = []
+        # Walk the heap, skipping subtrees whose root is already later than ``instant``.
+        stack = [0] if self._heap else []
+        while stack:
+            i = stack.pop()
+            item = self._heap[i]
+            if item.due > instant:
+                continue
+            if item.seq in self._live:
+                found.append(item)
+            stack.extend(c for c in (2 * i + 1, 2 * i + 2) if c < len(self._heap))
+        return sorted(found)
 
     def take(self, item: DueItem) -> None:
         """Remove a delivered item."""
-        self._cancelled.add(item.seq)
+        self.cancel(item)
         self._prune()
 
     def pending(self, execution_arn: str | None = None) -> list[DueItem]:
-        self._prune()
-        return sorted(
-            i
-            for i in self._heap
-            if i.seq not in self._cancelled
-            and (execution_arn is None or i.execution_arn == execution_arn)
-        )
+        if execution_arn is None:
+            return sorted(self._live.values())
+        return sorted(self._by_arn.get(execution_arn, {}).values())
+
+    def has_pending(self, execution_arn: str, kind: DueKind) -> bool:
+        return any(i.kind is kind for i in self._by_arn.get(execution_arn, {}).values())
 
     def __len__(self) -> int:
-        return len(self.pending())
+        return len(self._live)
