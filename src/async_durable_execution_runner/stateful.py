@@ -416,3 +416,9 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             )
         )
         assert due == self.model.due(self.now)
+
+
+# The stateful base users subclass (its rules drive a real runner; see _harness/machines.py).
+from async_durable_execution_runner._harness.machines import DurableExecutionMachine  # noqa: E402
+
+__all__ += ["DurableExecutionMachine"]

@@ -78,8 +78,9 @@ class DurableExecutionMachine(RuleBasedStateMachine):
     """Subclass with ``handler = my_durable_handler`` (and optionally ``functions``,
     ``inputs``, ``callback_payloads``); add ``@invariant``s of your own.
 
-    ``self.runner`` is the ``DurableFunctionTestRunner``; ``self.results`` maps each finished
-    execution's ARN to its ``DurableFunctionTestResult``.
+    ``self.runner`` is the ``DurableFunctionTestRunner``; ``self.started`` lists the ARNs of
+    the executions the machine started (chained invokes run as executions of their own), and
+    ``self.results`` maps each finished one to its ``DurableFunctionTestResult``.
     """
 
     handler: ClassVar[Callable[..., Any] | None] = None
@@ -116,6 +117,7 @@ class DurableExecutionMachine(RuleBasedStateMachine):
             max_invocation_attempts=10,
             checkpoint_batching="per_update",
         )
+        self.started: list[str] = []
         self.results: dict[str, Any] = {}
 
     def teardown(self) -> None:
@@ -136,7 +138,7 @@ class DurableExecutionMachine(RuleBasedStateMachine):
     def _settle(self) -> None:
         """Run what is due now (no time passes), then record finished executions."""
         self.runner.advance(0)
-        for arn in self.runner.executor.executions:
+        for arn in self.started:
             if arn not in self.results and self.runner.get_status(arn) is not InvocationStatus.PENDING:
                 self.results[arn] = self.runner.get_result(arn)
 
@@ -148,6 +150,7 @@ class DurableExecutionMachine(RuleBasedStateMachine):
 
     def start_execution(self, payload: Any) -> str:
         arn = self.runner.start(input=payload)
+        self.started.append(arn)
         self._settle()
         return arn
 

@@ -78,6 +78,8 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 #: Operations per page of ``InitialExecutionState`` / ``GetDurableExecutionState``.
 DEFAULT_PAGE_SIZE = 1000
+#: SendDurableExecutionCallbackSuccess's ``Result`` (botocore: ``BinaryOperationPayload`` max).
+MAX_CALLBACK_RESULT_BYTES = 262_144
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -310,14 +312,23 @@ class Executor:
             msg = f"callback {callback_id!r} has timed out; it accepts no more results"
             raise CallbackTimeoutException(msg)
         if op.status is not OperationStatus.STARTED or not execution.is_open:
+            # botocore's model: CallbackTimeoutException is "the callback ID token has either
+            # expired or the callback associated with the token has already been closed".
             msg = (
                 f"callback {callback_id!r} is already closed (operation {op.id!r} is "
                 f"{op.status.value}, execution {execution.status.value})"
             )
-            raise InvalidParameterValueException(msg)
+            raise CallbackTimeoutException(msg)
         return execution, op
 
     def send_callback_success(self, callback_id: str, result: str | None) -> None:
+        size = len(result.encode()) if result is not None else 0
+        if size > MAX_CALLBACK_RESULT_BYTES:
+            msg = (
+                f"the callback result is {size} bytes, over the {MAX_CALLBACK_RESULT_BYTES}-byte "
+                "limit for SendDurableExecutionCallbackSuccess's Result"
+            )
+            raise InvalidParameterValueException(msg)
         execution, op = self._callback(callback_id)
         details = dataclasses.replace(_cb_details(op), result=result)
         self._service_transition(

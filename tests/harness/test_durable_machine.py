@@ -1,0 +1,60 @@
+"""DurableExecutionMachine: a user's stateful suite over the order workflow."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, run_state_machine_as_test
+
+from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner.oracles import ReplayDivergence
+from async_durable_execution_runner.stateful import DurableExecutionMachine
+from orders import order_workflow, pricing_handler
+
+
+class OrderMachine(DurableExecutionMachine):
+    handler = order_workflow
+    functions = {"pricing": pricing_handler}
+    inputs = st.fixed_dictionaries({"id": st.integers(1, 5), "quantity": st.integers(1, 3)})
+    callback_payloads = st.fixed_dictionaries({"approved": st.booleans()})
+
+    @invariant()
+    def finished_orders_are_shipped_rejected_or_failed(self) -> None:
+        for result in self.results.values():
+            if result.status is InvocationStatus.SUCCEEDED:
+                assert result.result_value["status"] in {"shipped", "rejected"}
+
+
+TestOrderMachine = OrderMachine.TestCase
+TestOrderMachine.settings = settings(
+    max_examples=15, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+
+def test_machine_reports_replay_divergence() -> None:
+    from buggy import random_branch
+
+    class Divergent(DurableExecutionMachine):
+        handler = random_branch.buggy
+
+    with pytest.raises(ReplayDivergence):
+        run_state_machine_as_test(
+            Divergent,
+            settings=settings(
+                max_examples=30,
+                stateful_step_count=6,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+
+
+def test_machine_requires_a_handler() -> None:
+    class Empty(DurableExecutionMachine):
+        pass
+
+    with pytest.raises(TypeError, match="must set `handler"):
+        Empty()
