@@ -19,6 +19,7 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 from hypothesis import event, note
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ from hypothesis.stateful import (
 from async_durable_execution_runner._harness.reference_model import (
     Accepted,
     CheckpointModel,
+    ModelEffect,
     ModelEvent,
     ModelOperation,
     Reason,
@@ -55,8 +57,19 @@ from async_durable_execution_runner._service.checkpoint.processor import (
     CheckpointPlan,
     CheckpointProcessor,
 )
-from async_durable_execution_runner._service.checkpoint.processors import ProcessContext, Processed
-from async_durable_execution_runner._service.checkpoint.processors.base import CloseExecution
+from async_durable_execution_runner._service.checkpoint.processors import (
+    Effect,
+    PendingEvent,
+    ProcessContext,
+    Processed,
+)
+from async_durable_execution_runner._service.checkpoint.processors.base import (
+    CancelInvoke,
+    CancelTimers,
+    RegisterCallback,
+    RequestInvoke,
+    StartTimer,
+)
 from async_durable_execution_runner._service.checkpoint.processors.wait import complete_wait
 from async_durable_execution_runner.errors import InvalidParameterValueException
 
@@ -66,6 +79,7 @@ __all__ = [
     "START_TIME",
     "CheckpointProcessorMachine",
     "classify_rejection",
+    "project_effect",
     "project_operation",
 ]
 
@@ -81,8 +95,9 @@ START_TIME = _dt.datetime(2025, 1, 1, tzinfo=_dt.UTC)
 
 def project_operation(op: Operation) -> ModelOperation:
     """What the reference model tracks of a stored operation."""
-    step = op.step_details
+    step, ctx, cb = op.step_details, op.context_details, op.callback_details
     waiting = op.status in (OperationStatus.PENDING, OperationStatus.READY)
+    details = step or ctx
     return ModelOperation(
         id=op.id,
         type=op.type,
@@ -99,19 +114,58 @@ def project_operation(op: Operation) -> ModelOperation:
             else None
         ),
         next_attempt=step.next_attempt_timestamp if step is not None and waiting else None,
+        result=details.result if details else None,
+        error=details.error if details else None,
+        replay_children=ctx.replay_children if ctx else None,
+        callback_id=cb.callback_id if cb else None,
     )
 
 
-def _plan_events(plan: CheckpointPlan) -> tuple[tuple[ModelEvent, ...], ...]:
-    out = []
-    for applied in plan.applied:
-        events = []
-        for pending in applied.events:
-            retry = pending.details.get("RetryDetails") or {}
-            attempt = retry.get("CurrentAttempt")
-            events.append(ModelEvent(pending.event_type, applied.operation.id, attempt))
-        out.append(tuple(events))
-    return tuple(out)
+def project_effect(effect: Effect) -> ModelEffect:
+    """A processor effect as the reference model writes it."""
+    if isinstance(effect, StartTimer):
+        return ("timer", effect.kind, effect.operation_id, effect.due)
+    if isinstance(effect, CancelTimers):
+        return ("cancel_timers", effect.operation_id)
+    if isinstance(effect, RegisterCallback):
+        return ("register_callback", effect.callback_id, effect.operation_id)
+    if isinstance(effect, RequestInvoke):
+        return (
+            "invoke",
+            effect.operation_id,
+            effect.function_name,
+            effect.payload,
+            effect.tenant_id,
+        )
+    if isinstance(effect, CancelInvoke):
+        return ("cancel_invoke", effect.operation_id)
+    return ("close", effect.succeeded, effect.result, effect.error)
+
+
+def _detail(details: Mapping[str, Any], path: str) -> Any:
+    value: Any = details
+    for key in path.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _check_events(
+    actual: Sequence[PendingEvent], expected: Sequence[ModelEvent], where: str
+) -> None:
+    """Same event types in order, and every fact the model states about their details."""
+    types = [e.event_type for e in actual]
+    assert types == [e.event_type for e in expected], (
+        f"{where}: events {[t.value for t in types]}, model "
+        f"{[e.event_type.value for e in expected]}"
+    )
+    for pending, model_event in zip(actual, expected, strict=True):
+        for path, value in model_event.facts:
+            got = _detail(pending.details, path)
+            assert got == value, (
+                f"{where}: {pending.event_type.value} {path} is {got!r}, model says {value!r}"
+            )
 
 
 # Problem texts of the validators' "invalid <ACTION> update for <TYPE> operation '<id>': ..."
@@ -188,6 +242,10 @@ def _diff(actual: Mapping[str, ModelOperation], expected: Mapping[str, ModelOper
 # ------------------------------------------------------------------------------- the machine
 
 
+def _callback_id(op_id: str) -> str:
+    return f"cb-{op_id}"
+
+
 class CheckpointProcessorMachine(RuleBasedStateMachine):
     """The real ``CheckpointProcessor`` against the reference model, batch by batch.
 
@@ -232,7 +290,7 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             )
         }
         self.execution_open = True
-        self.model = CheckpointModel(EXECUTION_ID, START_TIME)
+        self.model = CheckpointModel(EXECUTION_ID, START_TIME, new_callback_id=_callback_id)
         self._attempts: dict[str, int] = {}
         self._terminal: dict[str, tuple[OperationStatus, _dt.datetime | None]] = {}
 
@@ -243,7 +301,7 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             now=self.now,
             execution_arn=EXECUTION_ARN,
             execution_id=EXECUTION_ID,
-            new_callback_id=lambda op_id: f"cb-{op_id}",
+            new_callback_id=_callback_id,
         )
 
     def _run(self, updates: list[OperationUpdate]) -> MultipleResults[str]:
@@ -309,12 +367,15 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             f"resulting operations differ:\n{_diff(actual, expected.operations)}\n"
             f"{_describe(updates)}"
         )
-        events = _plan_events(plan)
-        assert events == expected.events, (
-            f"events differ: processor {events}, model {expected.events}\n{_describe(updates)}"
+        assert len(plan.applied) == len(expected.events) == len(updates)
+        for i, (applied, model_events) in enumerate(
+            zip(plan.applied, expected.events, strict=True)
+        ):
+            _check_events(applied.events, model_events, f"update [{i}]\n{_describe(updates)}\n")
+        effects = tuple(project_effect(e) for e in plan.effects)
+        assert effects == expected.effects, (
+            f"effects differ: processor {effects}, model {expected.effects}\n{_describe(updates)}"
         )
-        closes = any(isinstance(e, CloseExecution) for e in plan.effects)
-        assert closes == expected.closes_execution, f"CloseExecution effect: {closes}"
 
     # ------------------------------------------------------------------------------- rules
 
@@ -357,8 +418,7 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
         assert actual == expected_op, (
             f"timer of {op_id}:\n{_diff({op_id: actual}, {op_id: expected_op})}"
         )
-        events = tuple(ModelEvent(e.event_type, op_id) for e in processed.events)
-        assert events == expected_events, f"timer of {op_id}: events {events} != {expected_events}"
+        _check_events(processed.events, expected_events, f"timer of {op_id}")
         note(f"timer fired: {op_id} -> {processed.operation.status.value}")
         event(f"timer: {current.type.value}")
         self.operations[op_id] = processed.operation

@@ -76,6 +76,9 @@ class FaultKind:
     kind: ClassVar[str] = ""
     #: Whether the service and SDK hide this fault from the outcome (fault-tolerance oracle).
     masked: ClassVar[bool] = True
+    #: Whether the fault is placed by invocation and call numbers, which other faults shift
+    #: (a crash adds an invocation); step, callback and invoke faults are placed by ordinal.
+    positional: ClassVar[bool] = True
 
     def describe(self) -> str:
         return repr(self)
@@ -163,6 +166,7 @@ class StepExceptionFault(FaultKind):
 
     kind: ClassVar[str] = "step_exception"
     masked: ClassVar[bool] = False
+    positional: ClassVar[bool] = False
     step: int = 1
     attempt: int = 1
 
@@ -176,6 +180,7 @@ class CallbackFault(FaultKind):
     instead of succeeding."""
 
     masked: ClassVar[bool] = False
+    positional: ClassVar[bool] = False
     callback: int = 1
 
 
@@ -208,6 +213,7 @@ class InvokeFault(FaultKind):
     """The ``invoke``-th chained invoke (from 1) fails or times out instead of running."""
 
     masked: ClassVar[bool] = False
+    positional: ClassVar[bool] = False
     invoke: int = 1
 
 

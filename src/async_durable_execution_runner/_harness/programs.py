@@ -61,8 +61,15 @@ STEP_BODY_ERROR = "StepBodyError"
 # --- outcomes ---------------------------------------------------------------------------
 
 
+class _PrettyRepr:
+    """Hypothesis prints examples with its own pretty-printer; make it use our ``repr``."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
 @dataclass(frozen=True)
-class Outcome:
+class Outcome(_PrettyRepr):
     """What a step body does on each attempt."""
 
     kind: ClassVar[str] = ""
@@ -150,7 +157,7 @@ def _outcome_from_json(data: dict[str, Any]) -> Outcome:
 
 
 @dataclass(frozen=True)
-class Retry:
+class Retry(_PrettyRepr):
     """``RetryStrategy(max_attempts, initial_delay=delay, backoff_rate=1, no jitter)``."""
 
     max_attempts: int = 1
@@ -161,7 +168,7 @@ class Retry:
 
 
 @dataclass(frozen=True)
-class Completion:
+class Completion(_PrettyRepr):
     """A threshold ``CompletionConfig``; ``Completion()`` completes when all succeed (the first
     failure fails the batch)."""
 
@@ -192,7 +199,7 @@ def _body_repr(body: Sequence[Node]) -> str:
 
 
 @dataclass(frozen=True)
-class Node:
+class Node(_PrettyRepr):
     """Base of every program node."""
 
     type: ClassVar[str] = ""
@@ -408,7 +415,7 @@ class Catch(Node):
 
 
 @dataclass(frozen=True, repr=False)
-class Program:
+class Program(_PrettyRepr):
     """A durable workflow: its body's result is the execution's result."""
 
     body: tuple[Node, ...] = ()

@@ -46,7 +46,7 @@ import dataclasses
 import datetime as _dt
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -55,6 +55,7 @@ import jsonschema  # type: ignore[import-untyped]
 
 from async_durable_execution_runner._botocore_model import load_schema
 from async_durable_execution_runner._models import (
+    ErrorObject,
     EventType,
     OperationAction,
     OperationStatus,
@@ -69,6 +70,7 @@ __all__ = [
     "SERVICE_TRANSITIONS",
     "Accepted",
     "CheckpointModel",
+    "ModelEffect",
     "ModelEvent",
     "ModelOperation",
     "Outcome",
@@ -140,7 +142,7 @@ _OPTION_KEYS: Final = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class ModelOperation:
-    """What the model tracks of an operation."""
+    """What the model tracks of an operation (the ``Operation`` shape, flattened)."""
 
     id: str
     type: OperationType
@@ -156,14 +158,34 @@ class ModelOperation:
     scheduled_end: _dt.datetime | None = None
     #: When a PENDING/READY step's retry is due (``None`` in other statuses).
     next_attempt: _dt.datetime | None = None
+    #: ``Result`` / ``Error`` of a STEP's or CONTEXT's details; ``ReplayChildren`` of a CONTEXT.
+    result: str | None = None
+    error: ErrorObject | None = None
+    replay_children: bool | None = None
+    #: A CALLBACK's ``CallbackId``.
+    callback_id: str | None = None
+
+
+#: A fact of an event's details: (dotted path, value); ``None`` means "absent".
+Fact = tuple[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class ModelEvent:
     event_type: EventType
     operation_id: str
-    #: ``RetryDetails.CurrentAttempt`` of a step's terminal or retry event.
-    attempt: int | None = None
+    #: What the model asserts of the event's details (other keys are not checked).
+    facts: tuple[Fact, ...] = ()
+
+    def fact(self, path: str) -> Any:
+        return dict(self.facts).get(path)
+
+
+#: What the service must do once the batch is committed, as a plain tuple:
+#: ``("timer", kind, id, due)``, ``("cancel_timers", id)``, ``("register_callback", cb_id, id)``,
+#: ``("invoke", id, function, payload, tenant)``, ``("cancel_invoke", id)``,
+#: ``("close", succeeded, result, error)``.
+ModelEffect = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +195,7 @@ class Accepted:
     #: Events of each update, one tuple per update, in order.
     events: tuple[tuple[ModelEvent, ...], ...]
     closes_execution: bool = False
+    effects: tuple[ModelEffect, ...] = ()
 
     @property
     def event_types(self) -> list[EventType]:
@@ -270,8 +293,14 @@ def _required_options_missing(update: OperationUpdate) -> bool:
 class CheckpointModel:
     """The execution's operations and whether it is open; see the module docstring."""
 
-    def __init__(self, execution_id: str, start: _dt.datetime) -> None:
+    def __init__(
+        self,
+        execution_id: str,
+        start: _dt.datetime,
+        new_callback_id: Callable[[str], str] = "cb-{}".format,
+    ) -> None:
         self.execution_id = execution_id
+        self.new_callback_id = new_callback_id
         self.is_open = True
         self.operations: dict[str, ModelOperation] = {
             execution_id: ModelOperation(execution_id, T.EXECUTION, S.STARTED, start)
@@ -293,16 +322,18 @@ class CheckpointModel:
 
         view: dict[str, ModelOperation] = {}
         events: list[tuple[ModelEvent, ...]] = []
+        effects: list[ModelEffect] = []
         closed = False
         for index, update in enumerate(updates):
             reasons = self._reasons(update, view, closed_in_batch=closed)
             if reasons:
                 return Rejected(index, frozenset(reasons))
-            op, op_events = self._apply(update, self._get(update, view), now)
+            op, op_events, op_effects = self._apply(update, self._get(update, view), now)
             view[op.id] = op
             events.append(op_events)
+            effects.extend(op_effects)
             closed = closed or update.type is T.EXECUTION
-        return Accepted(dict(view), tuple(events), closes_execution=closed)
+        return Accepted(dict(view), tuple(events), closes_execution=closed, effects=tuple(effects))
 
     def checkpoint(self, updates: Sequence[OperationUpdate], now: _dt.datetime) -> Outcome:
         """:meth:`check`, then commit the batch if it is accepted."""
@@ -345,43 +376,86 @@ class CheckpointModel:
 
     def _apply(
         self, update: OperationUpdate, current: ModelOperation | None, now: _dt.datetime
-    ) -> tuple[ModelOperation, tuple[ModelEvent, ...]]:
+    ) -> tuple[ModelOperation, tuple[ModelEvent, ...], tuple[ModelEffect, ...]]:
         action, op_type = update.action, update.type
         if current is None:
-            seconds = update.wait_options.wait_seconds if update.wait_options else None
-            op = ModelOperation(
-                id=update.id,
-                type=op_type,
-                status=_RESULT[action],
-                start=now,
-                parent_id=update.parent_id,
-                name=update.name,
-                sub_type=update.sub_type,
-                attempt=0 if op_type is T.STEP else None,
-                scheduled_end=(
-                    now + _dt.timedelta(seconds=seconds or 0) if op_type is T.WAIT else None
-                ),
-            )
+            op = self._create(update, now)
         else:
             attempt = current.attempt
             if op_type is T.STEP and action in _FINISHES_ATTEMPT:
                 attempt = (attempt or 0) + 1
             next_attempt = None
             if action is A.RETRY:
-                delay = update.step_options.next_attempt_delay_seconds if update.step_options else 0
-                next_attempt = now + _dt.timedelta(seconds=delay or 0)
+                next_attempt = now + _dt.timedelta(seconds=_delay(update))
+            result, error, replay = current.result, current.error, current.replay_children
+            if op_type in (T.STEP, T.CONTEXT) and action in _FINISHES_ATTEMPT:
+                # A finished attempt (or context) records what it produced, and only that.
+                result = update.payload if action is not A.FAIL else None
+                error = update.error if action is not A.SUCCEED else None
+                if op_type is T.CONTEXT:
+                    replay = (
+                        update.context_options.replay_children if update.context_options else None
+                    )
             op = dataclasses.replace(
                 current,
                 status=_RESULT[action],
                 end=now if action in _ENDS else current.end,
                 attempt=attempt,
                 next_attempt=next_attempt,
+                result=result,
+                error=error,
+                replay_children=replay,
             )
         event_type = _EVENT.get((op_type, action))
-        if event_type is None:
-            return op, ()
-        finished = op_type is T.STEP and action in _FINISHES_ATTEMPT
-        return op, (ModelEvent(event_type, op.id, op.attempt if finished else None),)
+        events = () if event_type is None else (ModelEvent(event_type, op.id, _facts(update, op)),)
+        return op, events, self._effects(update, op, now)
+
+    def _create(self, update: OperationUpdate, now: _dt.datetime) -> ModelOperation:
+        op_type = update.type
+        seconds = update.wait_options.wait_seconds if update.wait_options else None
+        return ModelOperation(
+            id=update.id,
+            type=op_type,
+            status=_RESULT[update.action],
+            start=now,
+            parent_id=update.parent_id,
+            name=update.name,
+            sub_type=update.sub_type,
+            attempt=0 if op_type is T.STEP else None,
+            scheduled_end=now + _dt.timedelta(seconds=seconds or 0) if op_type is T.WAIT else None,
+            callback_id=self.new_callback_id(update.id) if op_type is T.CALLBACK else None,
+        )
+
+    @staticmethod
+    def _effects(
+        update: OperationUpdate, op: ModelOperation, now: _dt.datetime
+    ) -> tuple[ModelEffect, ...]:
+        action, op_type = update.action, update.type
+        if op_type is T.EXECUTION:
+            return (("close", action is A.SUCCEED, update.payload, update.error),)
+        if action is A.CANCEL:
+            return (("cancel_invoke" if op_type is T.CHAINED_INVOKE else "cancel_timers", op.id),)
+        if op_type is T.WAIT and action is A.START:
+            return (("timer", "wait", op.id, op.scheduled_end),)
+        if op_type is T.STEP and action is A.RETRY:
+            return (("timer", "retry", op.id, op.next_attempt),)
+        if op_type is T.CALLBACK and action is A.START:
+            timeout, heartbeat = _callback_timeouts(update)
+            out: list[ModelEffect] = [("register_callback", op.callback_id, op.id)]
+            if timeout:
+                out.append(
+                    ("timer", "callback_timeout", op.id, now + _dt.timedelta(seconds=timeout))
+                )
+            if heartbeat:
+                out.append(
+                    ("timer", "callback_heartbeat", op.id, now + _dt.timedelta(seconds=heartbeat))
+                )
+            return tuple(out)
+        if op_type is T.CHAINED_INVOKE and action is A.START:
+            options = update.chained_invoke_options
+            assert options is not None
+            return (("invoke", op.id, options.function_name, update.payload, options.tenant_id),)
+        return ()
 
     # --------------------------------------------------------------------- service transitions
 
@@ -412,7 +486,10 @@ class CheckpointModel:
         status = SERVICE_TRANSITIONS[(current.type, current.status)]
         if current.type is T.WAIT:
             op = dataclasses.replace(current, status=status, end=now)
-            events: tuple[ModelEvent, ...] = (ModelEvent(EventType.WAIT_SUCCEEDED, op_id),)
+            duration = _whole_seconds(current.start, current.scheduled_end)
+            events: tuple[ModelEvent, ...] = (
+                ModelEvent(EventType.WAIT_SUCCEEDED, op_id, (("Duration", duration),)),
+            )
         else:
             op = dataclasses.replace(current, status=status)
             events = ()
@@ -421,6 +498,73 @@ class CheckpointModel:
 
     def snapshot(self) -> dict[str, ModelOperation]:
         return dict(self.operations)
+
+
+def _delay(update: OperationUpdate) -> int:
+    delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
+    return delay or 0
+
+
+def _callback_timeouts(update: OperationUpdate) -> tuple[int, int]:
+    options = update.callback_options
+    if options is None:
+        return 0, 0
+    return options.timeout_seconds or 0, options.heartbeat_timeout_seconds or 0
+
+
+def _whole_seconds(start: _dt.datetime, end: _dt.datetime | None) -> int:
+    return 0 if end is None else round((end - start).total_seconds())
+
+
+def _error_payload(error: ErrorObject | None) -> dict[str, Any]:
+    # EventError.Payload is the ErrorObject as the model's wire shape; an empty one when absent.
+    return (error or ErrorObject()).to_dict()
+
+
+def _facts(update: OperationUpdate, op: ModelOperation) -> tuple[Fact, ...]:
+    """The details the model asserts for the event ``update`` records (the history's event
+    shapes of the service model; RetryDetails as the conformance requirements show them)."""
+    action, op_type = update.action, update.type
+    if op_type is T.STEP:
+        if action is A.START:
+            return ()
+        facts: list[Fact] = [("RetryDetails.CurrentAttempt", op.attempt)]
+        if action is A.SUCCEED:
+            facts.append(("Result.Payload", update.payload))
+        else:
+            facts.append(("Error.Payload", _error_payload(update.error)))
+        delay = _delay(update) if action is A.RETRY else None
+        facts.append(("RetryDetails.NextAttemptDelaySeconds", delay))
+        return tuple(facts)
+    if op_type is T.WAIT:
+        if action is A.START:
+            return (
+                ("Duration", _whole_seconds(op.start, op.scheduled_end)),
+                ("ScheduledEndTimestamp", op.scheduled_end),
+            )
+        return (("Error.Payload", update.error.to_dict() if update.error else None),)
+    if op_type is T.CONTEXT:
+        if action is A.SUCCEED:
+            return (("Result.Payload", update.payload),)
+        if action is A.FAIL:
+            return (("Error.Payload", _error_payload(update.error)),)
+        return ()
+    if op_type is T.CALLBACK:
+        timeout, heartbeat = _callback_timeouts(update)
+        return (
+            ("CallbackId", op.callback_id),
+            ("Timeout", timeout or None),
+            ("HeartbeatTimeout", heartbeat or None),
+        )
+    if op_type is T.CHAINED_INVOKE:
+        options = update.chained_invoke_options
+        assert options is not None
+        return (
+            ("FunctionName", options.function_name),
+            ("TenantId", options.tenant_id),
+            ("Input.Payload", update.payload or ""),
+        )
+    return ()
 
 
 def reasons_text(reasons: Iterable[Reason]) -> str:

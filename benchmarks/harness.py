@@ -1,0 +1,90 @@
+"""Scenarios per second under ``durable_scenarios()`` next to plain runner executions per second.
+
+    python benchmarks/harness.py [--seconds 5]
+
+Both are measured on the seed workflow in the same run and reported as a ratio. A scenario
+is one Hypothesis example: draw a fault plan and timings, run the execution under them, and
+run every built-in oracle (including the fault-tolerance oracle's fault-free baseline run
+when the plan's faults are masked ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
+
+from seed import function_under_test  # noqa: E402
+
+from async_durable_execution_runner import DurableFunctionTestRunner  # noqa: E402
+from async_durable_execution_runner.strategies import durable_scenarios  # noqa: E402
+
+
+def plain_runs_per_second(seconds: float) -> float:
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        with DurableFunctionTestRunner(function_under_test) as runner:
+            runner.run(input="input str", timeout=10)
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def scenarios_per_second(seconds: float, *, faults: bool = True) -> tuple[float, int]:
+    count = 0
+    options = {} if faults else {"faults": __import__(
+        "async_durable_execution_runner.strategies", fromlist=["fault_plans"]
+    ).fault_plans(max_faults=0)}
+
+    @settings(
+        max_examples=1_000_000,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(durable_scenarios(function_under_test, **options))
+    def property_test(scenario: object) -> None:
+        nonlocal count
+        outcome = scenario.run()  # type: ignore[attr-defined]
+        outcome.check()
+        count += 1
+        if time.perf_counter() - start > seconds:
+            raise _Done
+
+    start = time.perf_counter()
+    try:
+        property_test()
+    except _Done:
+        pass
+    return count / (time.perf_counter() - start), count
+
+
+class _Done(Exception):
+    pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    plain_runs_per_second(0.5)  # warm up imports and worker threads
+    plain = plain_runs_per_second(args.seconds)
+    with_faults, n1 = scenarios_per_second(args.seconds)
+    without, n2 = scenarios_per_second(args.seconds, faults=False)
+    print("| measure (seed workflow) | per second | ratio to plain runs |")
+    print("|---|---:|---:|")
+    print(f"| plain runner executions | {plain:.1f} | 1.00 |")
+    print(f"| scenarios, default fault plans ({n1} examples) | {with_faults:.1f} | {with_faults / plain:.2f} |")
+    print(f"| scenarios, no faults ({n2} examples) | {without:.1f} | {without / plain:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
