@@ -1,0 +1,49 @@
+"""Handlers that exercise every fault kind (module-level, so cold sandboxes can re-import)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from async_durable_execution import (
+    CallbackError,
+    durable_callable,
+    durable_execution,
+    invoke,
+    step,
+    wait,
+    wait_for_callback,
+)
+
+
+@durable_callable
+async def echo(value: Any) -> Any:
+    return value
+
+
+async def _submit() -> None:
+    return None
+
+
+@durable_execution
+async def callee(event: Any) -> Any:
+    return await step(echo(event), name="callee-step")
+
+
+@durable_execution
+async def everything(event: Any) -> dict[str, Any]:
+    first = await step(echo(1), name="first")
+    await wait(5, name="pause")
+    try:
+        answer = json.loads(
+            await wait_for_callback(_submit, name="approval", timeout=60, heartbeat_timeout=30)
+            or "null"
+        )
+    except CallbackError as error:
+        answer = f"callback: {error}"[:40]
+    try:
+        invoked = await invoke("callee", {"x": 1}, name="call")
+    except Exception as error:  # noqa: BLE001 - the handler reports the invoke's failure type
+        invoked = type(error).__name__
+    second = await step(echo(2), name="second")
+    return {"first": first, "answer": answer, "invoked": invoked, "second": second}

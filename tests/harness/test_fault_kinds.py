@@ -1,0 +1,112 @@
+"""Every fault kind is reachable, recorded when applied, and judged by the oracles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, settings
+
+from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner.scenarios import (
+    FAULT_KINDS,
+    Scenario,
+    callback_failure,
+    callback_timeout,
+    checkpoint_error,
+    crash,
+    duplicate_invocation,
+    heartbeat_timeout,
+    invocation_lost,
+    invoke_failure,
+    invoke_timeout,
+    lost_response,
+    step_exception,
+)
+from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+from tests.harness.fault_handlers import callee, everything
+
+FAULTS = [
+    crash(invocation=1, call=2),
+    lost_response(invocation=1, call=1),
+    checkpoint_error(invocation=1, call=1),
+    invocation_lost(invocation=1),
+    duplicate_invocation(invocation=2, after_call=1),
+    step_exception(step=1, attempt=1),
+    callback_failure(callback=1),
+    callback_timeout(callback=1),
+    heartbeat_timeout(callback=1),
+    invoke_failure(invoke=1),
+    invoke_timeout(invoke=1),
+]
+
+
+def _scenario(*faults: Any) -> Scenario:
+    return Scenario(
+        handler=everything,
+        input=None,
+        faults=faults,
+        callback_payloads={"approval": ("yes",)},
+        functions={"callee": callee},
+    )
+
+
+def test_every_kind_is_listed() -> None:
+    assert {f.kind for f in FAULTS} == set(FAULT_KINDS)
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.kind)
+def test_fault_is_applied_and_the_oracles_hold(fault: Any) -> None:
+    outcome = _scenario(fault).run()
+    assert outcome.faults_applied == (fault,)
+    outcome.check()
+    assert outcome.status in {InvocationStatus.SUCCEEDED, InvocationStatus.FAILED}
+
+
+def test_masked_faults_do_not_change_the_outcome() -> None:
+    clean = _scenario().run()
+    assert clean.status is InvocationStatus.SUCCEEDED
+    for fault in FAULTS:
+        if fault.masked:
+            outcome = _scenario(fault).run()
+            assert (outcome.status, outcome.result_json) == (clean.status, clean.result_json), fault
+
+
+def test_unmasked_faults_show_in_the_result() -> None:
+    assert _scenario(callback_failure(callback=1)).run().value["answer"].startswith("callback")
+    assert _scenario(invoke_failure(invoke=1)).run().value["invoked"] != {"x": 1}
+    # A validation error is not retried by the SDK: the execution fails for good.
+    failed = _scenario(checkpoint_error(invocation=1, call=1, error="ValidationException")).run()
+    assert failed.status is InvocationStatus.FAILED
+    assert failed.error is not None and failed.error.type == "CheckpointError"
+
+
+def test_duplicate_invocation_is_recorded_and_refused() -> None:
+    outcome = _scenario(duplicate_invocation(invocation=2, after_call=1)).run()
+    duplicates = [i for i in outcome.invocations if i.environment == "duplicate"]
+    assert len(duplicates) == 1
+    assert outcome.recorder.rejections, "the duplicate's stale checkpoints are refused"
+    assert all("Invalid Checkpoint Token" in r.error.message for r in outcome.recorder.rejections)
+
+
+def test_shrinking_prefers_fewer_faults_earlier_calls_and_simpler_errors() -> None:
+    # Any run that saw a lost response counts as "failing": the minimum is one fault, at the
+    # first call of the first invocation, with the simplest error.
+    minimal = find(
+        durable_scenarios(
+            everything,
+            faults=fault_plans(kinds={"lost_response", "crash"}, max_faults=3),
+            callbacks={},
+            functions={"callee": callee},
+        ),
+        lambda s: any(f.kind == "lost_response" for f in s.run().faults_applied),
+        settings=settings(
+            max_examples=50,
+            database=None,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate, Phase.shrink],
+        ),
+    )
+    assert minimal.faults == (lost_response(invocation=1, call=1, error="TooManyRequestsException"),)
