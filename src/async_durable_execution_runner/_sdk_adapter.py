@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+from enum import Enum
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -124,7 +125,7 @@ def _error_from_sdk(error: Any) -> ErrorObject | None:
 
 
 def _enum_value(value: Any) -> Any:
-    return value.value if hasattr(value, "value") else value
+    return value.value if isinstance(value, Enum) else value
 
 
 def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
@@ -283,6 +284,10 @@ class RequestedOperation:
 
 class InvocationHooks(Protocol):
     per_update_checkpoints: bool
+    #: Whether anyone needs each requested operation / each step attempt (they cost a little
+    #: per operation, so a plain run skips them).
+    observe_requests: bool
+    observe_steps: bool
 
     def on_operation_requested(self, request: RequestedOperation) -> None: ...
 
@@ -342,7 +347,7 @@ def install_hooks() -> None:
     @functools.wraps(original_process)
     async def process(self: Any) -> Any:
         hooks = _active_hooks.get()
-        if hooks is not None:
+        if hooks is not None and hooks.observe_requests:
             ident = self.operation_identifier
             op_type = ident.operation_type or type(self).SERDES_OPERATION_TYPE
             stored = self.state.operations.get(ident.operation_id)
@@ -375,7 +380,7 @@ def install_hooks() -> None:
     @functools.wraps(original_execute)
     async def execute(self: Any, operation: Any) -> Any:
         hooks = _active_hooks.get()
-        if hooks is not None:
+        if hooks is not None and hooks.observe_steps:
             details = operation.step_details if operation is not None else None
             attempt = (details.attempt if details is not None else 0) + 1
             ident = self.operation_identifier

@@ -152,19 +152,23 @@ def _detail(details: Mapping[str, Any], path: str) -> Any:
 
 
 def _check_events(
-    actual: Sequence[PendingEvent], expected: Sequence[ModelEvent], where: str
+    actual: Sequence[PendingEvent],
+    expected: Sequence[ModelEvent],
+    where: str,
+    updates: Sequence[OperationUpdate] = (),
 ) -> None:
     """Same event types in order, and every fact the model states about their details."""
     types = [e.event_type for e in actual]
     assert types == [e.event_type for e in expected], (
         f"{where}: events {[t.value for t in types]}, model "
-        f"{[e.event_type.value for e in expected]}"
+        f"{[e.event_type.value for e in expected]}\n{_describe(updates)}"
     )
     for pending, model_event in zip(actual, expected, strict=True):
         for path, value in model_event.facts:
             got = _detail(pending.details, path)
             assert got == value, (
                 f"{where}: {pending.event_type.value} {path} is {got!r}, model says {value!r}"
+                f"\n{_describe(updates)}"
             )
 
 
@@ -371,7 +375,7 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
         for i, (applied, model_events) in enumerate(
             zip(plan.applied, expected.events, strict=True)
         ):
-            _check_events(applied.events, model_events, f"update [{i}]\n{_describe(updates)}\n")
+            _check_events(applied.events, model_events, f"update [{i}]", updates)
         effects = tuple(project_effect(e) for e in plan.effects)
         assert effects == expected.effects, (
             f"effects differ: processor {effects}, model {expected.effects}\n{_describe(updates)}"

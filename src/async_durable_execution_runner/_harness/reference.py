@@ -21,8 +21,9 @@ Conventions
 * **Attempts.** A step's ``attempt`` is the number of finished attempts; a
   ``wait_for_condition`` counts its polls the same way.
 * **Time.** Steps take no time; waits, retry delays and polls take their seconds. A callback
-  is answered, and a faulted invoke ends, after an unknown delay; a successful invoke takes
-  the invoked program's time. Times are intervals (``window`` > 0 widens them by that much per
+  is answered (or faulted) after ``callback_delays`` if given, else after an unknown delay; a
+  faulted invoke ends after an unknown delay; a successful invoke takes the invoked program's
+  time. Times are intervals (``window`` > 0 widens them by that much per
   timer, for schedulers that permute deadlines that close), grouped in epochs separated by the
   unknown delays.
 * **Batches** (``Parallel``, ``Map``; all branches start together, no concurrency limit). A
@@ -366,8 +367,10 @@ class _Evaluation:
         callback_faults: Mapping[int, str],
         invoke_faults: Mapping[int, str],
         window: float,
+        callback_delays: tuple[float, ...] | None = None,
     ) -> None:
         self.shared = shared
+        self.callback_delays = callback_delays
         self.root = root
         self.callback_results = callback_results
         self.step_exceptions = step_exceptions if root else frozenset()
@@ -498,10 +501,33 @@ class _Evaluation:
             msg = f"a callback inside a parallel or map ({node!r})"
             raise UnsupportedScenario(msg)
         self.shared.callbacks += 1
-        fault = self.callback_faults.get(self.shared.callbacks)
+        ordinal = self.shared.callbacks
+        fault = self.callback_faults.get(ordinal)
         op = self._op(self._path(prefix, node.name), "CALLBACK", "callback")
         op.add(t, "STARTED")
-        done = self.shared.new_epoch()
+        if self.callback_delays is None:
+            done = self.shared.new_epoch()
+        else:
+            delays = self.callback_delays
+            delay = delays[(ordinal - 1) % len(delays)] if delays else 0.0
+            done = t.after(delay, self.window)
+            # The service's own timers may end the callback before the answer arrives.
+            timers = [(t.after(node.timeout_seconds, self.window), "timeout")]
+            if node.heartbeat_seconds:
+                timers.append((t.after(node.heartbeat_seconds, self.window), "heartbeat_timeout"))
+            candidates = [(done, fault), *timers]
+            firsts = [
+                (when, what)
+                for when, what in candidates
+                if not any(_order(other, when) == "<" for other, _ in candidates)
+            ]
+            if len({what for _, what in firsts}) > 1:
+                msg = (
+                    f"callback {node.name!r}: whether the answer after {delay:g}s or a "
+                    "time-out comes first is a race"
+                )
+                raise Undetermined(msg)
+            done, fault = firsts[0]
         if fault is None:
             if node.name not in self.callback_results:
                 msg = f"no payload for callback {node.name!r} in callback_results"
@@ -546,6 +572,7 @@ class _Evaluation:
             callback_faults=self.callback_faults,
             invoke_faults=self.invoke_faults,
             window=self.window,
+            callback_delays=self.callback_delays,
         )
         res, end = inner.body(node.program.body, scope, _T(t.epoch, t.lo, t.hi), "")
         inner.finish(end)
@@ -788,6 +815,7 @@ def expected_outcome(
     callback_faults: Mapping[int, str] | None = None,
     invoke_faults: Mapping[int, str] | None = None,
     window: float = 0.0,
+    callback_delays: Iterable[float] | None = None,
 ) -> ExpectedOutcome:
     """The outcome the service must produce for ``program`` run on ``input``.
 
@@ -795,6 +823,10 @@ def expected_outcome(
     ``step_exceptions``: ``(step ordinal, attempt)`` pairs; ``callback_faults`` /
     ``invoke_faults``: ordinal -> fault (see the module docstring for the ordinals).
     ``window``: the scheduler's "due together" window in seconds (0: strict deadline order).
+    ``callback_delays``: seconds after its creation each callback is answered (cycled by
+    callback ordinal, as ``Timings.callback_delays``; empty: at once). With delays known, a
+    callback whose time-out or heartbeat time-out comes first times out instead; without
+    them (``None``), every callback is answered before its time-outs, after an unknown delay.
 
     Raises ``UnsupportedScenario`` for what the evaluator does not model, and
     ``Undetermined`` when more than one outcome is correct.
@@ -808,6 +840,7 @@ def expected_outcome(
         callback_faults=dict(callback_faults or {}),
         invoke_faults=dict(invoke_faults or {}),
         window=window,
+        callback_delays=None if callback_delays is None else tuple(callback_delays),
     )
     res, end = evaluation.body(program.body, input, _T(0, 0.0, 0.0), "")
     operations = evaluation.finish(end)

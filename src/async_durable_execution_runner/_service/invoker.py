@@ -77,6 +77,8 @@ class _Hooks:
         self.per_update_checkpoints = per_update_checkpoints
         self.strict_replay = strict_replay
         self.nondeterminism: str | None = None
+        self.observe_requests = strict_replay or session.observed
+        self.observe_steps = session.observed or session.steers_steps
 
     def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
         if self.session.crashed:

@@ -110,6 +110,8 @@ class _PipeHooks:
         self.strict_replay = bool(spec["strict_replay"])
         self.observe = bool(spec["observe_operations"])
         self.step_hooks = bool(spec["step_hooks"])
+        self.observe_requests = self.strict_replay or self.observe
+        self.observe_steps = self.step_hooks
 
     def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
         asked = (request.type, request.sub_type, request.name, request.parent_id)

@@ -10,6 +10,7 @@ from async_durable_execution_runner._service.faults import (
     Crash,
     DeliverDuplicate,
     FailCall,
+    NoFaults,
     FaultHooks,
     LoseResponse,
     ServiceCall,
@@ -51,6 +52,18 @@ class InvocationSession:
         self.crash_reason: str | None = None
         # Set when the invocation was abandoned (hung past its deadline): late calls bounce.
         self.abandoned = False
+
+    @property
+    def observed(self) -> bool:
+        """Whether any observer is listening (else per-operation notifications are skipped)."""
+        return bool(self.executor.notifier.observers)
+
+    @property
+    def steers_steps(self) -> bool:
+        """Whether fault hooks or the interleaving may change how a step attempt runs."""
+        return not (
+            isinstance(self.faults, NoFaults) and isinstance(self.interleaving, NoInterleaving)
+        )
 
     @property
     def crashed(self) -> bool:

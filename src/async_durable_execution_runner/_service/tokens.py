@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 
 from async_durable_execution_runner.errors import InvalidParameterValueException
@@ -19,8 +18,7 @@ class CheckpointToken:
     sequence: int
 
     def encode(self) -> str:
-        raw = json.dumps({"e": self.execution_id, "s": self.sequence}, separators=(",", ":"))
-        return base64.b64encode(raw.encode()).decode()
+        return base64.b64encode(f"{self.sequence}:{self.execution_id}".encode()).decode()
 
     @classmethod
     def decode(cls, token: object) -> CheckpointToken:
@@ -29,9 +27,9 @@ class CheckpointToken:
             msg = f"{STALE_TOKEN_PREFIX}: expected a non-empty checkpoint token, got {token!r}"
             raise InvalidParameterValueException(msg)
         try:
-            data = json.loads(base64.b64decode(token.encode(), validate=True))
-            return cls(execution_id=str(data["e"]), sequence=int(data["s"]))
-        except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+            sequence, execution_id = base64.b64decode(token.encode(), validate=True).decode().split(":", 1)
+            return cls(execution_id=execution_id, sequence=int(sequence))
+        except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
             msg = (
                 f"{STALE_TOKEN_PREFIX}: the token {token[:40]!r} is malformed; pass the "
                 "CheckpointToken from the invocation input or the last checkpoint response"
