@@ -405,7 +405,7 @@ def test_callback_errors_leave_state_unchanged() -> None:
             lambda: runner.send_callback_failure(callback_id, ErrorObject("Late")),
             lambda: runner.send_callback_heartbeat(callback_id),
         ):
-            with pytest.raises(InvalidParameterValueException) as info:
+            with pytest.raises(CallbackTimeoutException) as info:
                 send()
             assert callback_id in info.value.message
             assert "already closed" in info.value.message
@@ -527,7 +527,7 @@ def test_stop_execution() -> None:
         assert runner.executor.pending_items(arn) == []
         with pytest.raises(InvalidParameterValueException, match="already ended"):
             runner.stop_execution(arn)
-        with pytest.raises(InvalidParameterValueException, match="already closed"):
+        with pytest.raises(CallbackTimeoutException, match="already closed"):
             runner.send_callback_success(callback_id, '"late"')
         assert runner.wait_for_result(arn).status is InvocationStatus.STOPPED
 
