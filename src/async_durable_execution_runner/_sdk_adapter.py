@@ -20,9 +20,9 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-from enum import Enum
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Protocol
 
 import async_durable_execution as sdk
@@ -252,7 +252,7 @@ def state_output_from_wire(data: Mapping[str, Any]) -> Any:
 
 
 def _client_error(error: DurableServiceError, operation: str) -> ClientError:
-    return ClientError(error.to_client_error_response(), operation)  # type: ignore[arg-type]
+    return ClientError(error.to_client_error_response(), operation)
 
 
 def checkpoint_error(error: DurableServiceError) -> Exception:
@@ -335,11 +335,15 @@ def install_hooks() -> None:
     @functools.wraps(original_init)
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         hooks = _active_hooks.get()
-        if hooks is not None and hooks.per_update_checkpoints and kwargs.get("batcher_config") is None:
+        if (
+            hooks is not None
+            and hooks.per_update_checkpoints
+            and kwargs.get("batcher_config") is None
+        ):
             kwargs["batcher_config"] = per_update
         original_init(self, *args, **kwargs)
 
-    state_cls.__init__ = init  # type: ignore[method-assign]
+    state_cls.__init__ = init
 
     base_cls = _sdk_base.OperationExecutor
     original_process = base_cls.process
@@ -372,7 +376,7 @@ def install_hooks() -> None:
             )
         return await original_process(self)
 
-    base_cls.process = process  # type: ignore[method-assign]
+    base_cls.process = process
 
     step_cls = _sdk_step.StepOperationExecutor
     original_execute = step_cls.execute
@@ -409,7 +413,7 @@ def install_hooks() -> None:
                     self.func = body
         return await original_execute(self, operation)
 
-    step_cls.execute = execute  # type: ignore[method-assign]
+    step_cls.execute = execute
 
 
 def sdk_version() -> str:

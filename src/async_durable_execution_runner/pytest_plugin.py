@@ -46,7 +46,11 @@ settings.register_profile(
     "fuzz",
     max_examples=5_000,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
 )
 
 
@@ -59,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"async-durable-execution-runner: hypothesis profile {settings._current_profile}"  # noqa: SLF001
+    return f"async-durable-execution-runner: hypothesis profile {settings._current_profile}"
 
 
 @pytest.fixture

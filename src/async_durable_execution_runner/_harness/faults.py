@@ -48,7 +48,9 @@ SERVICE_ERRORS: tuple[str, ...] = (
     "ValidationException",
 )
 #: The errors the SDK retries by re-invoking (so the service masks them).
-RETRYABLE_ERRORS = frozenset({"TooManyRequestsException", "ServiceException", "StaleCheckpointToken"})
+RETRYABLE_ERRORS = frozenset(
+    {"TooManyRequestsException", "ServiceException", "StaleCheckpointToken"}
+)
 
 
 def service_error(code: str) -> DurableServiceError:
@@ -112,7 +114,9 @@ class LostResponseFault(FaultKind):
         return self.error in RETRYABLE_ERRORS
 
     def __repr__(self) -> str:
-        return f"lost_response(invocation={self.invocation}, call={self.call}, error={self.error!r})"
+        return (
+            f"lost_response(invocation={self.invocation}, call={self.call}, error={self.error!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ class CheckpointErrorFault(FaultKind):
 
     def __repr__(self) -> str:
         return (
-            f"checkpoint_error(invocation={self.invocation}, call={self.call}, error={self.error!r})"
+            f"checkpoint_error(invocation={self.invocation}, call={self.call}, "
+            f"error={self.error!r})"
         )
 
 
@@ -337,7 +342,9 @@ class FaultPlanHooks:
                 )
         return None
 
-    def duplicate_after(self, invocation_index: int, call_index: int) -> DuplicateInvocationFault | None:
+    def duplicate_after(
+        self, invocation_index: int, call_index: int
+    ) -> DuplicateInvocationFault | None:
         for fault in self.plan:
             if (
                 isinstance(fault, DuplicateInvocationFault)
@@ -351,7 +358,11 @@ class FaultPlanHooks:
 
     def callback_fault(self, ordinal: int) -> CallbackFault | None:
         for fault in self.plan:
-            if isinstance(fault, CallbackFault) and fault.callback == ordinal and self._armed(fault):
+            if (
+                isinstance(fault, CallbackFault)
+                and fault.callback == ordinal
+                and self._armed(fault)
+            ):
                 self._fire(fault)
                 return fault
         return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from async_durable_execution import (
     durable_execution,
     get_step_context,
     invoke,
-    map,  # noqa: A004 - the SDK's name
+    map,
     parallel,
     run_in_child_context,
     step,
@@ -95,7 +95,7 @@ def _completion_config(completion: Completion) -> CompletionConfig:
     )
 
 
-@durable_callable
+@durable_callable  # type: ignore[untyped-decorator]
 async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
     attempt = get_step_context().attempt or 1
     if outcome.fails_on(attempt):
@@ -108,13 +108,13 @@ async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
     return getattr(outcome, "value", None)
 
 
-@durable_callable
+@durable_callable  # type: ignore[untyped-decorator]
 async def _constant(value: Any) -> Any:
     return value
 
 
-@durable_callable
-async def _run_body(body: tuple[Node, ...], scope: _Scope) -> list[Any]:
+@durable_callable  # type: ignore[untyped-decorator]
+async def _run_body(body: Sequence[Node], scope: _Scope) -> list[Any]:
     results = []
     for node in body:
         value = await _run_node(node, scope)
@@ -141,20 +141,21 @@ def _batch_value(batch: Any) -> dict[str, Any]:
     return {"reason": batch.completion_reason.value, "items": items}
 
 
-def _map_function(body: tuple[Node, ...], scope: _Scope) -> Callable[[Any], Awaitable[Any]]:
+def _map_function(body: Sequence[Node], scope: _Scope) -> Callable[[Any], Awaitable[Any]]:
     async def run_item(item: Any) -> list[Any]:
-        return await _run_body(body, _Scope(item, scope.detached))()
+        results: list[Any] = await _run_body(body, _Scope(item, scope.detached))()
+        return results
 
     return run_item
 
 
-async def _run_node(node: Node, scope: _Scope) -> Any:  # noqa: PLR0911
+async def _run_node(node: Node, scope: _Scope) -> Any:
     if isinstance(node, Catch):
         try:
             return await _run_node(node.node, scope)
         except InvocationError:
             raise  # the SDK's own retryable failures are not the program's to catch
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             return type(error).__name__
     if isinstance(node, Step):
         return await step(
@@ -215,14 +216,15 @@ async def _run_node(node: Node, scope: _Scope) -> Any:  # noqa: PLR0911
     raise TypeError(msg)
 
 
-@durable_execution
+@durable_execution  # type: ignore[untyped-decorator]
 async def program_handler(event: dict[str, Any]) -> list[Any]:
     """Run ``event["program"]`` on ``event["input"]``; the result is the body's result list."""
     program = from_json(event["program"])
-    return await _run_body(program.body, _Scope(event.get("input")))()
+    results: list[Any] = await _run_body(program.body, _Scope(event.get("input")))()
+    return results
 
 
-def program_event(program: Any, input: Any = None) -> dict[str, Any]:  # noqa: A002
+def program_event(program: Any, input: Any = None) -> dict[str, Any]:
     """The execution input that runs ``program`` (a ``Program``) on ``input``."""
     return {"program": program.to_json(), "input": input}
 

@@ -41,7 +41,9 @@ from async_durable_execution_runner.errors import DurableServiceError
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=5,
 )
 
@@ -64,6 +66,11 @@ class _ArmedFaults:
         return False
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        return None
+
+    def on_chained_invoke(
+        self, execution_arn: str, operation_id: str, function_name: str
+    ) -> object | None:
         return None
 
 
@@ -139,7 +146,10 @@ class DurableExecutionMachine(RuleBasedStateMachine):
         """Run what is due now (no time passes), then record finished executions."""
         self.runner.advance(0)
         for arn in self.started:
-            if arn not in self.results and self.runner.get_status(arn) is not InvocationStatus.PENDING:
+            if (
+                arn not in self.results
+                and self.runner.get_status(arn) is not InvocationStatus.PENDING
+            ):
                 self.results[arn] = self.runner.get_result(arn)
 
     # --- rules ------------------------------------------------------------------------

@@ -101,7 +101,7 @@ class NondeterminismDetector:
         if frame is None:
             return
         filename = frame.f_code.co_filename
-        if filename.startswith("<") or filename.startswith(self._roots):
+        if filename.startswith(("<", *self._roots)):
             return
         if _in_step_body():
             return

@@ -151,11 +151,14 @@ def check_schemas(outcome: Outcome) -> None:
     for t in outcome.recorder.transitions:
         problem = _first_error("OperationUpdate", t.update.to_dict())
         if problem:
-            msg = f"update {t.update.action.value} for {_label(t.update.id, t.update.name)} breaks OperationUpdate: {problem}"
+            what = f"update {t.update.action.value} for {_label(t.update.id, t.update.name)}"
+            msg = f"{what} breaks OperationUpdate: {problem}"
             raise SchemaViolation(msg)
         problem = _first_error("Operation", _timeless(t.operation.to_dict()))
         if problem:
-            msg = f"operation {_label(t.operation.id, t.operation.name)} breaks Operation: {problem}"
+            msg = (
+                f"operation {_label(t.operation.id, t.operation.name)} breaks Operation: {problem}"
+            )
             raise SchemaViolation(msg)
     for arn, events in outcome.recorder.events.items():
         for e in events:
@@ -196,13 +199,17 @@ def check_history_events(events: list[Event], invocations: int, finished: bool, 
     if not events:
         raise MalformedHistory(f"execution {arn} has no events")
     if events[0].event_type is not EventType.EXECUTION_STARTED:
-        raise MalformedHistory(f"event 1 of {arn} is {events[0].event_type.value}, not ExecutionStarted")
+        raise MalformedHistory(
+            f"event 1 of {arn} is {events[0].event_type.value}, not ExecutionStarted"
+        )
     seen_ops: set[str] = set()
     closed: dict[str, Event] = {}
     completed = 0
     for i, e in enumerate(events, start=1):
         if e.event_id != i:
-            raise MalformedHistory(f"event {i} of {arn} has EventId {e.event_id}; ids must be consecutive from 1")
+            raise MalformedHistory(
+                f"event {i} of {arn} has EventId {e.event_id}; ids must be consecutive from 1"
+            )
         if i > 1 and e.event_timestamp < events[i - 2].event_timestamp:
             raise MalformedHistory(
                 f"event {i} ({e.event_type.value}) of {arn} is timestamped "
@@ -213,7 +220,9 @@ def check_history_events(events: list[Event], invocations: int, finished: bool, 
             continue
         if e.event_type.value.startswith("Execution"):
             if e.event_type is not EventType.EXECUTION_STARTED and i != len(events):
-                raise MalformedHistory(f"{e.event_type.value} (event {i}) of {arn} is not the last event")
+                raise MalformedHistory(
+                    f"{e.event_type.value} (event {i}) of {arn} is not the last event"
+                )
             continue
         op = e.id or ""
         if e.parent_id is not None and e.parent_id not in seen_ops:
@@ -234,7 +243,9 @@ def check_history_events(events: list[Event], invocations: int, finished: bool, 
             f"{arn} has {completed} InvocationCompleted events for {invocations} invocations"
         )
     if finished and not events[-1].event_type.value.startswith("Execution"):
-        raise MalformedHistory(f"{arn} finished, but its last event is {events[-1].event_type.value}")
+        raise MalformedHistory(
+            f"{arn} finished, but its last event is {events[-1].event_type.value}"
+        )
 
 
 @oracle("history")
@@ -253,9 +264,13 @@ def check_history(outcome: Outcome) -> None:
         recorded = sum(
             1
             for inv in outcome.recorder.invocations
-            if inv.execution_arn == arn and inv.end is not None and _recorded(events, inv.request_id)
+            if inv.execution_arn == arn
+            and inv.end is not None
+            and _recorded(events, inv.request_id)
         )
-        check_history_events(events, recorded if recorded != invocations else invocations, finished, arn)
+        check_history_events(
+            events, recorded if recorded != invocations else invocations, finished, arn
+        )
 
 
 def _recorded(events: list[Event], request_id: str) -> bool:
@@ -277,7 +292,8 @@ def check_replay(outcome: Outcome) -> None:
             cp_type, cp_sub, cp_name, cp_parent = r.checkpointed
             msg = (
                 f"invocation {r.invocation_index} asked for operation {r.operation_id[:12]}... as "
-                f"{r.type}/{r.sub_type} {r.name!r} (parent {r.parent_id and r.parent_id[:12]}), but "
+                f"{r.type}/{r.sub_type} {r.name!r} (parent {r.parent_id and r.parent_id[:12]}), "
+                "but "
                 f"the checkpoint holds {cp_type}/{cp_sub} {cp_name!r} (parent "
                 f"{cp_parent and cp_parent[:12]}): the handler does not replay deterministically"
             )
@@ -328,7 +344,9 @@ def check_at_most_once(outcome: Outcome) -> None:
 def _interrupted_at_most_once(outcome: Outcome) -> bool:
     return any(
         e.event_type is EventType.STEP_FAILED
-        and (e.details.get("Error", {}).get("Payload", {}).get("ErrorType") == "StepInterruptedError")
+        and (
+            e.details.get("Error", {}).get("Payload", {}).get("ErrorType") == "StepInterruptedError"
+        )
         for events in outcome.recorder.events.values()
         for e in events
     )
@@ -347,7 +365,11 @@ def check_fault_tolerance(outcome: Outcome) -> None:
     baseline = outcome.baseline()
     if baseline is None:
         return
-    mine = (outcome.status.value, outcome.result_json, outcome.error.type if outcome.error else None)
+    mine = (
+        outcome.status.value,
+        outcome.result_json,
+        outcome.error.type if outcome.error else None,
+    )
     theirs = (
         baseline.status.value,
         baseline.result_json,

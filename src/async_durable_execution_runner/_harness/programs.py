@@ -184,7 +184,10 @@ class Completion(_PrettyRepr):
         return f"Completion({', '.join(parts)})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"min_successful": self.min_successful, "tolerated_failures": self.tolerated_failures}
+        return {
+            "min_successful": self.min_successful,
+            "tolerated_failures": self.tolerated_failures,
+        }
 
 
 # --- nodes ------------------------------------------------------------------------------
@@ -260,13 +263,13 @@ class Wait(Node):
 class Child(Node):
     type: ClassVar[str] = "child"
     name: str
-    body: tuple[Node, ...] = ()
+    body: Sequence[Node] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "body", _tuple(self.body))
 
     def children(self) -> tuple[Node, ...]:
-        return self.body
+        return tuple(self.body)
 
     def __repr__(self) -> str:
         return f"Child({self.name!r}, {_body_repr(self.body)})"
@@ -303,7 +306,7 @@ class Callback(Node):
 class Parallel(Node):
     type: ClassVar[str] = "parallel"
     name: str
-    branches: tuple[tuple[Node, ...], ...] = ()
+    branches: Sequence[Sequence[Node]] = ()
     completion: Completion = field(default_factory=Completion)
 
     def __post_init__(self) -> None:
@@ -330,8 +333,8 @@ class Parallel(Node):
 class Map(Node):
     type: ClassVar[str] = "map"
     name: str
-    items: tuple[JSON, ...] = ()
-    body: tuple[Node, ...] = ()
+    items: Sequence[JSON] = ()
+    body: Sequence[Node] = ()
     completion: Completion = field(default_factory=Completion)
 
     def __post_init__(self) -> None:
@@ -339,7 +342,7 @@ class Map(Node):
         object.__setattr__(self, "body", _tuple(self.body))
 
     def children(self) -> tuple[Node, ...]:
-        return self.body
+        return tuple(self.body)
 
     def __repr__(self) -> str:
         items = "[" + ", ".join(repr(i) for i in self.items) + "]"
@@ -373,7 +376,7 @@ class WaitForCondition(Node):
 class Invoke(Node):
     type: ClassVar[str] = "invoke"
     name: str
-    program: Program = field(default_factory=lambda: Program())
+    program: Program = field(default_factory=lambda: Program())  # noqa: PLW0108 - defined below
 
     def __repr__(self) -> str:
         return f"Invoke({self.name!r}, {self.program!r})"
@@ -418,7 +421,7 @@ class Catch(Node):
 class Program(_PrettyRepr):
     """A durable workflow: its body's result is the execution's result."""
 
-    body: tuple[Node, ...] = ()
+    body: Sequence[Node] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "body", _tuple(self.body))
@@ -470,7 +473,8 @@ def node_from_json(data: dict[str, Any]) -> Node:
             return Parallel(
                 data["name"], [[node_from_json(n) for n in b] for b in data["branches"]], completion
             )
-        return Map(data["name"], data["items"], [node_from_json(n) for n in data["body"]], completion)
+        body = [node_from_json(n) for n in data["body"]]
+        return Map(data["name"], data["items"], body, completion)
     if kind == "wait_for_condition":
         return WaitForCondition(data["name"], int(data["polls_until_done"]))
     if kind == "invoke":
@@ -498,10 +502,8 @@ def to_json(program: Program) -> dict[str, Any]:
 #: Everything a pasted ``repr`` needs: ``eval(repr(p), dict(REPR_NAMESPACE)) == p``.
 REPR_NAMESPACE: dict[str, Any] = {
     cls.__name__: cls
-    for cls in (
-        Program, Step, Wait, Child, Callback, Parallel, Map, WaitForCondition, Invoke,
-        Unawaited, Catch, Retry, Completion,
-    )
+    for cls in (Program, Step, Wait, Child, Callback, Parallel, Map, WaitForCondition)
+    + (Invoke, Unawaited, Catch, Retry, Completion)
 } | {
     "succeed": succeed,
     "succeed_input": succeed_input,

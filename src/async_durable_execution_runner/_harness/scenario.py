@@ -7,6 +7,7 @@ Hypothesis. It drives the emulator only through the runner's public seams.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -142,10 +143,8 @@ class _CallbackDriver(ExecutionObserver):
 def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
     # The callback may already be closed (the handler stopped waiting, the execution ended):
     # the external system's late answer is refused by the service, which is not our failure.
-    try:
+    with contextlib.suppress(DurableServiceError):
         fn(*args, **kwargs)
-    except DurableServiceError:
-        pass
 
 
 @dataclass(frozen=True)
@@ -225,7 +224,9 @@ class Scenario:
         lines = [f"handler {_qualified(self.handler)}", f"input {self.input!r}"]
         if self.program is not None:
             lines.insert(1, f"program {self.program!r}")
-        lines.extend(f"fault {f!r}" for f in self.faults) if self.faults else lines.append("no faults")
+        lines.extend(f"fault {f!r}" for f in self.faults) if self.faults else lines.append(
+            "no faults"
+        )
         lines.extend(self.timings.describe())
         for name, payloads in self.callback_payloads.items():
             lines.append(f"callback {name!r} answered with {list(payloads)!r}")
@@ -395,4 +396,3 @@ class Outcome:
             msg = f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}"
             raise ValueError(msg)
         return [f for f in self.faults_applied if f.kind == kind]
-

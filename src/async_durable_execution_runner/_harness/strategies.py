@@ -99,7 +99,9 @@ def fault_plans(
         "checkpoint_error": st.builds(
             CheckpointErrorFault, invocation=invocation, call=call, error=error
         ),
-        "lost_response": st.builds(LostResponseFault, invocation=invocation, call=call, error=error),
+        "lost_response": st.builds(
+            LostResponseFault, invocation=invocation, call=call, error=error
+        ),
         "duplicate_invocation": st.builds(
             DuplicateInvocationFault, invocation=invocation, after_call=call
         ),
@@ -129,7 +131,9 @@ def timings(
     """``Timings`` values; each component shrinks to the service's default behaviour.
     Turn a component off (``cold=False``, ...) to keep its default."""
 
-    def opt(enabled: bool, strategy: st.SearchStrategy[Any], default: Any) -> st.SearchStrategy[Any]:
+    def opt(
+        enabled: bool, strategy: st.SearchStrategy[Any], default: Any
+    ) -> st.SearchStrategy[Any]:
         return strategy if enabled else st.just(default)
 
     small = st.lists(st.integers(0, 3), max_size=6).map(tuple)
@@ -151,7 +155,9 @@ def timings(
         page_size=opt(paging, st.none() | st.integers(1, 5), None),
         sandboxes=opt(cold, st.lists(st.sampled_from(("warm", "cold")), max_size=4).map(tuple), ()),
         callback_delays=opt(
-            callback_delays, st.lists(st.sampled_from((0.0, 1.0, 30.0, 3600.0)), max_size=3).map(tuple), ()
+            callback_delays,
+            st.lists(st.sampled_from((0.0, 1.0, 30.0, 3600.0)), max_size=3).map(tuple),
+            (),
         ),
         seed=opt(seed, st.integers(0, 2**16), 0),
     )

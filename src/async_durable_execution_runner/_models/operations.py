@@ -368,7 +368,8 @@ class Operation:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The wire shape: timestamps as epoch seconds."""
-        return to_json_ready(self.to_dict())
+        wire: dict[str, Any] = to_json_ready(self.to_dict())
+        return wire
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Operation:

@@ -19,7 +19,9 @@ def _detail_summary(event: Event) -> str:
         parts.append(f"result={_short(d['Result']['Payload'])}")
     if "Error" in d:
         payload = d["Error"].get("Payload", {})
-        parts.append(f"error={payload.get('ErrorType')}: {_short(payload.get('ErrorMessage') or '')}")
+        parts.append(
+            f"error={payload.get('ErrorType')}: {_short(payload.get('ErrorMessage') or '')}"
+        )
     retry = d.get("RetryDetails")
     if retry:
         parts.append(f"attempt={retry.get('CurrentAttempt')}")

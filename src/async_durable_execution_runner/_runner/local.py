@@ -92,8 +92,10 @@ class DurableFunctionTestRunner:
             if clock not in ("virtual", "real"):
                 msg = f"clock must be 'virtual', 'real' or a Clock, got {clock!r}"
                 raise DurableRunnerError(msg)
-            clock = VirtualClock(start_time) if clock == "virtual" and start_time else (
-                VirtualClock() if clock == "virtual" else RealClock()
+            clock = (
+                VirtualClock(start_time)
+                if clock == "virtual" and start_time
+                else (VirtualClock() if clock == "virtual" else RealClock())
             )
         self.clock: Clock = clock
         self.function_name = function_name
@@ -224,7 +226,10 @@ class DurableFunctionTestRunner:
         if execution.is_open:
             pending = self.executor.pending_items(arn)
             if pending:
-                why = f"{len(pending)} item(s) still scheduled, the next due {pending[0].due.isoformat()}"
+                why = (
+                    f"{len(pending)} item(s) still scheduled, the next due "
+                    f"{pending[0].due.isoformat()}"
+                )
             else:
                 why = (
                     "nothing is scheduled: the handler is suspended on something no timer "
@@ -290,7 +295,9 @@ class DurableFunctionTestRunner:
                 return found[0]
             label = f"named {name!r}" if name else "pending"
             if len(found) > 1:
-                msg = f"{len(found)} callbacks are {label} in {execution_arn}; pass name= to pick one"
+                msg = (
+                    f"{len(found)} callbacks are {label} in {execution_arn}; pass name= to pick one"
+                )
             else:
                 msg = (
                     f"no callback {label} appeared in {execution_arn} within {timeout:g}s "

@@ -78,7 +78,8 @@ class OperationView:
         return self.raw.end_timestamp
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, status={self.status.value}, id={self.id[:12]}...)"
+        kind = type(self).__name__
+        return f"{kind}(name={self.name!r}, status={self.status.value}, id={self.id[:12]}...)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -127,9 +128,10 @@ class _Lookup:
         if len(matches) == 1:
             return matches[0]
         wanted = op_type.value if op_type is not None else "operation"
-        listing = "; ".join(
-            f"{v.type.value} {v.name!r} ({v.status.value})" for v in self._views()
-        ) or "none"
+        listing = (
+            "; ".join(f"{v.type.value} {v.name!r} ({v.status.value})" for v in self._views())
+            or "none"
+        )
         if not matches:
             msg = f"no {wanted} named {name!r}; the operations here are: {listing}"
         else:

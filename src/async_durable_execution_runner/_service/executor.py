@@ -97,7 +97,10 @@ class InvokeResult:
     def __post_init__(self) -> None:
         allowed = {None, "SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"}
         if self.status not in allowed:
-            msg = f"InvokeResult.status must be one of SUCCEEDED, FAILED, TIMED_OUT, STOPPED; got {self.status!r}"
+            msg = (
+                "InvokeResult.status must be one of SUCCEEDED, FAILED, TIMED_OUT, STOPPED; "
+                f"got {self.status!r}"
+            )
             raise ValueError(msg)
 
     @property
@@ -145,7 +148,9 @@ class Executor:
         self.max_invocation_attempts = max_invocation_attempts
         self.page_size = page_size
         self.executions: dict[str, Execution] = {}
-        self.functions: dict[str, object] = {}  # chained-invoke targets: name -> handler key | InvokeResult
+        self.functions: dict[
+            str, object
+        ] = {}  # chained-invoke targets: name -> handler key | InvokeResult
         self._by_id: dict[str, Execution] = {}
         self._callbacks: dict[str, tuple[str, str]] = {}  # callback id -> (arn, operation id)
         self._external: dict[int, Callable[[], None]] = {}
@@ -304,7 +309,10 @@ class Executor:
     def _callback(self, callback_id: str) -> tuple[Execution, Operation]:
         where = self._callbacks.get(callback_id)
         if where is None:
-            msg = f"no callback with id {callback_id!r} exists; use the CallbackId from the CallbackStarted event"
+            msg = (
+                f"no callback with id {callback_id!r} exists; use the CallbackId from the "
+                "CallbackStarted event"
+            )
             raise ResourceNotFoundException(msg)
         execution = self.executions[where[0]]
         op = execution.operations[where[1]]
@@ -698,9 +706,7 @@ class Executor:
             function = _function_key(str(details.get("FunctionName", "")))
             details = {
                 **details,
-                "DurableExecutionArn": self.execution_arn(
-                    function, _child_name(execution, op.id)
-                ),
+                "DurableExecutionArn": self.execution_arn(function, _child_name(execution, op.id)),
                 "ExecutedVersion": "$LATEST",
             }
         return execution.history.append(
@@ -733,7 +739,9 @@ class Executor:
 
     def _apply_effect(self, execution: Execution, effect: object) -> None:
         if isinstance(effect, StartTimer):
-            self.scheduler.schedule(effect.due, DueKind(effect.kind), execution.arn, effect.operation_id)
+            self.scheduler.schedule(
+                effect.due, DueKind(effect.kind), execution.arn, effect.operation_id
+            )
         elif isinstance(effect, CancelTimers):
             self.scheduler.cancel_where(execution.arn, effect.operation_id)
         elif isinstance(effect, CloseExecution):
@@ -911,7 +919,7 @@ def _function_key(function_name: str) -> str:
     if function_name.startswith("arn:"):
         parts = function_name.split(":")
         return parts[6] if len(parts) > 6 else function_name
-    return function_name.split(":")[0]
+    return function_name.split(":", maxsplit=1)[0]
 
 
 FunctionRegistry = Mapping[str, object]

@@ -21,7 +21,7 @@ class History:
         event_type: EventType,
         timestamp: _dt.datetime,
         *,
-        id: str | None = None,  # noqa: A002 - AWS field name
+        id: str | None = None,
         name: str | None = None,
         parent_id: str | None = None,
         sub_type: str | None = None,

@@ -84,7 +84,11 @@ class _Hooks:
         if self.session.crashed:
             raise SandboxCrashed(self.session.crash_reason or "sandbox crashed")
         asked = (request.type, request.sub_type, request.name, request.parent_id)
-        if self.strict_replay and request.checkpointed is not None and request.checkpointed != asked:
+        if (
+            self.strict_replay
+            and request.checkpointed is not None
+            and request.checkpointed != asked
+        ):
             self.nondeterminism = (
                 f"replay asked for operation {request.operation_id!r} as "
                 f"{_identity(asked)}, but the checkpoint holds {_identity(request.checkpointed)}"
@@ -155,7 +159,9 @@ class _Worker:
             except BaseException as exc:  # handed to the waiting caller, as a pool would
                 future.set_exception(exc)
 
-    def submit(self, fn: Callable[[], InvocationOutcome]) -> concurrent.futures.Future[InvocationOutcome]:
+    def submit(
+        self, fn: Callable[[], InvocationOutcome]
+    ) -> concurrent.futures.Future[InvocationOutcome]:
         future: concurrent.futures.Future[InvocationOutcome] = concurrent.futures.Future()
         self._jobs.put((fn, future))
         return future
@@ -363,11 +369,13 @@ class InProcessInvoker:
                     status=None,
                     death=ErrorObject(
                         error_type="Runtime.ExitError",
-                        error_message=f"RequestId: {context.aws_request_id} Error: {session.crash_reason}",
+                        error_message=(
+                            f"RequestId: {context.aws_request_id} Error: {session.crash_reason}"
+                        ),
                     ),
                 )
             raise
-        except Exception as exc:  # noqa: BLE001 - whatever escapes the SDK fails the invocation
+        except Exception as exc:
             return InvocationOutcome(
                 status=None,
                 death=ErrorObject(
@@ -379,7 +387,9 @@ class InProcessInvoker:
         if session.crashed:
             return InvocationOutcome(
                 status=None,
-                death=ErrorObject(error_type="Runtime.ExitError", error_message=session.crash_reason),
+                death=ErrorObject(
+                    error_type="Runtime.ExitError", error_message=session.crash_reason
+                ),
             )
         return _read_output(output)
 
@@ -392,7 +402,9 @@ def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:
             status=None,
             death=ErrorObject(
                 error_type="Runtime.InvalidResponse",
-                error_message=f"the handler returned Status {status!r}; expected SUCCEEDED, FAILED or PENDING",
+                error_message=(
+                    f"the handler returned Status {status!r}; expected SUCCEEDED, FAILED or PENDING"
+                ),
             ),
         )
     return InvocationOutcome(

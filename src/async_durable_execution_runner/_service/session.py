@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from async_durable_execution_runner._service.interleaving import Interleaving, NoInterleaving
 from async_durable_execution_runner._service.faults import (
     Crash,
     DeliverDuplicate,
     FailCall,
-    NoFaults,
     FaultHooks,
     LoseResponse,
+    NoFaults,
     ServiceCall,
     StepAttempt,
 )
+from async_durable_execution_runner._service.interleaving import Interleaving, NoInterleaving
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._models import Operation, OperationUpdate
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from async_durable_execution_runner._service.observer import OperationRequest
 
 
-class SandboxCrashed(BaseException):  # noqa: N818 - it is a signal, not an error to handle
+class SandboxCrashed(BaseException):
     """The sandbox died mid-invocation. Derives from ``BaseException`` so that user code's
     ``except Exception`` cannot swallow it."""
 

@@ -27,7 +27,9 @@ class CheckpointToken:
             msg = f"{STALE_TOKEN_PREFIX}: expected a non-empty checkpoint token, got {token!r}"
             raise InvalidParameterValueException(msg)
         try:
-            sequence, execution_id = base64.b64decode(token.encode(), validate=True).decode().split(":", 1)
+            sequence, execution_id = (
+                base64.b64decode(token.encode(), validate=True).decode().split(":", 1)
+            )
             return cls(execution_id=execution_id, sequence=int(sequence))
         except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
             msg = (

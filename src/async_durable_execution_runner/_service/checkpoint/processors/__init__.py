@@ -34,4 +34,11 @@ PROCESSORS: dict[OperationType, OperationProcessor] = {
     OperationType.CHAINED_INVOKE: ChainedInvokeProcessor(),
 }
 
-__all__ = ["PROCESSORS", "Effect", "OperationProcessor", "PendingEvent", "ProcessContext", "Processed"]
+__all__ = [
+    "PROCESSORS",
+    "Effect",
+    "OperationProcessor",
+    "PendingEvent",
+    "ProcessContext",
+    "Processed",
+]

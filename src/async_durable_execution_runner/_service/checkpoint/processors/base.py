@@ -76,7 +76,9 @@ class RegisterCallback:
     operation_id: str
 
 
-Effect = StartTimer | CancelTimers | CloseExecution | RequestInvoke | CancelInvoke | RegisterCallback
+Effect = (
+    StartTimer | CancelTimers | CloseExecution | RequestInvoke | CancelInvoke | RegisterCallback
+)
 
 
 @dataclass(frozen=True, slots=True)

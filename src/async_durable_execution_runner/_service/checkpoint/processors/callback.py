@@ -47,7 +47,9 @@ class CallbackProcessor:
             if heartbeat:
                 due = ctx.now + _dt.timedelta(seconds=heartbeat)
                 effects.append(StartTimer("callback_heartbeat", update.id, due))
-            return Processed(op, (PendingEvent(EventType.CALLBACK_STARTED, details),), tuple(effects))
+            return Processed(
+                op, (PendingEvent(EventType.CALLBACK_STARTED, details),), tuple(effects)
+            )
         assert current is not None
         op = dataclasses.replace(current, status=OperationStatus.CANCELLED, end_timestamp=ctx.now)
         return Processed(op, (), (CancelTimers(update.id),))

@@ -28,14 +28,20 @@ class ChainedInvokeProcessor:
     ) -> Processed:
         if update.action is OperationAction.START:
             options = update.chained_invoke_options
-            assert options is not None and options.function_name  # the validator requires it
+            # The validator requires the options and the function name.
+            assert options is not None
+            assert options.function_name
             op = new_operation(update, ctx, chained_invoke_details=ChainedInvokeDetails())
             details: dict[str, object] = {"FunctionName": options.function_name}
             if options.tenant_id is not None:
                 details["TenantId"] = options.tenant_id
             details["Input"] = {"Payload": update.payload or "", "Truncated": False}
-            effect = RequestInvoke(update.id, options.function_name, update.payload, options.tenant_id)
-            return Processed(op, (PendingEvent(EventType.CHAINED_INVOKE_STARTED, details),), (effect,))
+            effect = RequestInvoke(
+                update.id, options.function_name, update.payload, options.tenant_id
+            )
+            return Processed(
+                op, (PendingEvent(EventType.CHAINED_INVOKE_STARTED, details),), (effect,)
+            )
         assert current is not None
         op = dataclasses.replace(current, status=OperationStatus.CANCELLED, end_timestamp=ctx.now)
         return Processed(op, (), (CancelInvoke(update.id),))

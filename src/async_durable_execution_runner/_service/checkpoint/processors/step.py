@@ -49,7 +49,10 @@ class StepProcessor:
             )
             event = PendingEvent(
                 EventType.STEP_SUCCEEDED,
-                {"Result": event_result(update.payload), "RetryDetails": {"CurrentAttempt": attempt}},
+                {
+                    "Result": event_result(update.payload),
+                    "RetryDetails": {"CurrentAttempt": attempt},
+                },
             )
             return Processed(op, (event,))
         if action is OperationAction.FAIL:

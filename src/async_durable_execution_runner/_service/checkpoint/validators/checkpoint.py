@@ -25,9 +25,7 @@ class CheckpointValidator:
         updates: Sequence[OperationUpdate],
     ) -> None:
         if not execution_open:
-            msg = (
-                f"execution {execution_arn} has already finished; it accepts no more checkpoints"
-            )
+            msg = f"execution {execution_arn} has already finished; it accepts no more checkpoints"
             raise InvalidParameterValueException(msg)
         if len(updates) > MAX_UPDATES_PER_CALL:
             msg = (

@@ -1,11 +1,12 @@
-"""Per-operation rules: field shapes and limits from the service model, required options, parents."""
+"""Per-operation rules: field shapes and limits from the service model, required options,
+parents."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from async_durable_execution_runner._models import OperationAction, OperationType
 from async_durable_execution_runner.errors import InvalidParameterValueException
@@ -48,13 +49,18 @@ class UpdateFieldsValidator:
         if not _ID.fullmatch(update.id):
             raise _reject(update, "Id must be 1-64 characters of [a-zA-Z0-9-_]")
         if update.name is not None and not _NAME.fullmatch(update.name):
-            raise _reject(update, f"Name must be 1-256 printable ASCII characters, got {update.name!r}")
+            raise _reject(
+                update, f"Name must be 1-256 printable ASCII characters, got {update.name!r}"
+            )
         if update.sub_type is not None and not _SUB_TYPE.fullmatch(update.sub_type):
-            raise _reject(update, f"SubType must be 1-32 characters of [a-zA-Z0-9-_], got {update.sub_type!r}")
+            raise _reject(
+                update, f"SubType must be 1-32 characters of [a-zA-Z0-9-_], got {update.sub_type!r}"
+            )
         if update.payload is not None and len(update.payload.encode()) > MAX_PAYLOAD_BYTES:
             raise _reject(
                 update,
-                f"Payload is {len(update.payload.encode())} bytes, over the {MAX_PAYLOAD_BYTES}-byte "
+                f"Payload is {len(update.payload.encode())} bytes, over the "
+                f"{MAX_PAYLOAD_BYTES}-byte "
                 "limit; checkpoint a smaller result (or a reference to it)",
             )
         problem = _option_problem(update)
@@ -65,11 +71,14 @@ class UpdateFieldsValidator:
                 raise _reject(update, "an EXECUTION update cannot have a ParentId")
             parent = ctx.lookup(update.parent_id)
             if parent is None:
-                raise _reject(update, f"ParentId {update.parent_id!r} names no operation of this execution")
+                raise _reject(
+                    update, f"ParentId {update.parent_id!r} names no operation of this execution"
+                )
             if parent.type is not OperationType.CONTEXT:
                 raise _reject(
                     update,
-                    f"ParentId {update.parent_id!r} is a {parent.type.value}; only CONTEXT operations have children",
+                    f"ParentId {update.parent_id!r} is a {parent.type.value}; only CONTEXT "
+                    "operations have children",
                 )
 
 
@@ -130,7 +139,9 @@ class StepValidator:
         if delay is None:
             raise _reject(update, "StepOptions.NextAttemptDelaySeconds is required to retry a step")
         if not 1 <= delay <= MAX_WAIT_SECONDS:
-            raise _reject(update, f"NextAttemptDelaySeconds must be 1..{MAX_WAIT_SECONDS}, got {delay}")
+            raise _reject(
+                update, f"NextAttemptDelaySeconds must be 1..{MAX_WAIT_SECONDS}, got {delay}"
+            )
 
 
 class CallbackValidator:
@@ -152,9 +163,13 @@ class ChainedInvokeValidator:
             return
         options = update.chained_invoke_options
         if options is None or not options.function_name:
-            raise _reject(update, "ChainedInvokeOptions.FunctionName is required to start an invoke")
+            raise _reject(
+                update, "ChainedInvokeOptions.FunctionName is required to start an invoke"
+            )
         if not _FUNCTION_NAME.fullmatch(options.function_name):
-            raise _reject(update, f"FunctionName {options.function_name!r} is not a function name or ARN")
+            raise _reject(
+                update, f"FunctionName {options.function_name!r} is not a function name or ARN"
+            )
 
 
 class ExecutionValidator:
@@ -168,7 +183,11 @@ class ContextValidator:
         return None
 
 
-OPERATION_VALIDATORS = {
+class OperationValidator(Protocol):
+    def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None: ...
+
+
+OPERATION_VALIDATORS: dict[OperationType, OperationValidator] = {
     OperationType.EXECUTION: ExecutionValidator(),
     OperationType.STEP: StepValidator(),
     OperationType.WAIT: WaitValidator(),
