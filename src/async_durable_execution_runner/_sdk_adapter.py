@@ -351,9 +351,16 @@ def install_hooks() -> None:
     @functools.wraps(original_process)
     async def process(self: Any) -> Any:
         hooks = _active_hooks.get()
-        if hooks is not None and hooks.observe_requests:
-            ident = self.operation_identifier
-            op_type = ident.operation_type or type(self).SERDES_OPERATION_TYPE
+        ident = self.operation_identifier
+        op_type = ident.operation_type or type(self).SERDES_OPERATION_TYPE
+        # Internal executors (a batch re-entering its own context) have no type of their own
+        # and name themselves as parent: they are not operations the handler asked for.
+        if (
+            hooks is not None
+            and hooks.observe_requests
+            and op_type is not None
+            and ident.parent_id != ident.operation_id
+        ):
             stored = self.state.operations.get(ident.operation_id)
             hooks.on_operation_requested(
                 RequestedOperation(

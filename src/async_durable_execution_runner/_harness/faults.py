@@ -329,13 +329,15 @@ class FaultPlanHooks:
             self._step_order.append(attempt.operation_id)
         ordinal = self._step_order.index(attempt.operation_id) + 1
         for fault in self.plan:
+            # Not "armed once": if a crash makes the SDK run the same attempt again, that
+            # attempt raises again (the fault belongs to the attempt, not to one body run).
             if (
                 isinstance(fault, StepExceptionFault)
-                and self._armed(fault)
                 and fault.step == ordinal
                 and fault.attempt == attempt.attempt
             ):
-                self._fire(fault)
+                if self._armed(fault):
+                    self._fire(fault)
                 label = attempt.name or attempt.operation_id[:12]
                 return InjectedStepError(
                     f"injected by {fault!r}: step {label!r} raised on attempt {attempt.attempt}"

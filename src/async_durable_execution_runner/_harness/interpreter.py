@@ -57,6 +57,12 @@ from async_durable_execution_runner._harness.programs import (
     from_json,
 )
 
+# The SDK is untyped for mypy (see pyproject): give its decorators the types they have.
+_durable_callable: Callable[
+    [Callable[..., Awaitable[Any]]], Callable[..., Callable[[], Awaitable[Any]]]
+] = durable_callable
+_durable_execution: Callable[[Callable[[dict[str, Any]], Awaitable[Any]]], Any] = durable_execution
+
 #: The function name chained invokes of generated programs use.
 PROGRAM_FUNCTION = "program"
 
@@ -95,7 +101,7 @@ def _completion_config(completion: Completion) -> CompletionConfig:
     )
 
 
-@durable_callable  # type: ignore[untyped-decorator]
+@_durable_callable
 async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
     attempt = get_step_context().attempt or 1
     if outcome.fails_on(attempt):
@@ -108,12 +114,12 @@ async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
     return getattr(outcome, "value", None)
 
 
-@durable_callable  # type: ignore[untyped-decorator]
+@_durable_callable
 async def _constant(value: Any) -> Any:
     return value
 
 
-@durable_callable  # type: ignore[untyped-decorator]
+@_durable_callable
 async def _run_body(body: Sequence[Node], scope: _Scope) -> list[Any]:
     results = []
     for node in body:
@@ -216,7 +222,7 @@ async def _run_node(node: Node, scope: _Scope) -> Any:
     raise TypeError(msg)
 
 
-@durable_execution  # type: ignore[untyped-decorator]
+@_durable_execution
 async def program_handler(event: dict[str, Any]) -> list[Any]:
     """Run ``event["program"]`` on ``event["input"]``; the result is the body's result list."""
     program = from_json(event["program"])

@@ -21,7 +21,7 @@ what the service must report; both follow these rules):
   reaches the caller as ``CallableRuntimeError``.
 * ``Wait(name, seconds)``: result ``None``.
 * ``Child(name, body)``: ``run_in_child_context``; result: the body's list. Failure:
-  ``CallableRuntimeError``.
+  ``CallableRuntimeError``, except that a ``CallbackError`` from the body passes through.
 * ``Callback(name, timeout_seconds, heartbeat_seconds=None)``: ``create_callback`` then
   ``await callback.result()``; result: the JSON payload delivered, decoded. Failure, time-out
   or heartbeat time-out: ``CallbackError``.
@@ -37,7 +37,8 @@ what the service must report; both follow these rules):
   result. Failure (of the invoked execution or of the invoke): ``CallableRuntimeError``.
 * ``Unawaited(name, value)``: a step returning ``value`` that is started and never awaited.
 * ``Catch(node)``: the node's result, or (if it fails) the name of the exception type the
-  program code sees, e.g. ``"CallableRuntimeError"``.
+  program code sees, e.g. ``"CallableRuntimeError"``. The SDK's own ``InvocationError``s
+  (retryable service failures) are not the program's to catch and propagate.
 
 Operation names are unique within a program (``s1``, ``w1``, ``c1``, ``cb1``, ``p1``, ``m1``,
 ``wc1``, ``i1``, ``u1``, numbered across the whole tree including invoked programs); nodes in a
@@ -502,8 +503,10 @@ def to_json(program: Program) -> dict[str, Any]:
 #: Everything a pasted ``repr`` needs: ``eval(repr(p), dict(REPR_NAMESPACE)) == p``.
 REPR_NAMESPACE: dict[str, Any] = {
     cls.__name__: cls
-    for cls in (Program, Step, Wait, Child, Callback, Parallel, Map, WaitForCondition)
-    + (Invoke, Unawaited, Catch, Retry, Completion)
+    for cls in (
+        *(Program, Step, Wait, Child, Callback, Parallel, Map, WaitForCondition),
+        *(Invoke, Unawaited, Catch, Retry, Completion),
+    )
 } | {
     "succeed": succeed,
     "succeed_input": succeed_input,
@@ -665,15 +668,13 @@ def _node(draw: st.DrawFn, depth: int, budget: list[int], opts: _Opts) -> Node:
     if kind == "unawaited":
         return Unawaited("", draw(json_scalars))
     if kind == "catch":
-        inner = draw(_node(depth, budget, replace(opts, unawaited=False)))
-        return Catch(inner)
+        return Catch(draw(_node(depth, budget, replace(opts, unawaited=False))))
     if kind == "child":
         return Child("", draw(_body(depth - 1, budget, opts)))
     # Inside concurrent branches: no callbacks, invokes or unawaited steps (see reference.py).
     inner_opts = _Opts(callbacks=False, invokes=False, unawaited=False, concurrency=True)
     if kind == "invoke":
-        inner = draw(_body(depth - 1, budget, inner_opts))
-        return Invoke("", Program(inner))
+        return Invoke("", Program(draw(_body(depth - 1, budget, inner_opts))))
     if kind == "parallel":
         n = draw(st.integers(1, max(1, min(3, budget[0]))))
         branches = []

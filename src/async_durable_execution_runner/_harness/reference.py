@@ -12,9 +12,11 @@ Conventions
 * **Operation paths.** An operation is identified by the names from the root down, joined with
   ``/``: ``"c1/s2"``, ``"p1/parallel-branch-0/s3"``, ``"m1/map-item-1/s4"``. Names are unique
   within a program, so a path is unique except for map bodies, which the item name separates.
-* **Errors.** An unhandled failure of a step, child context, chained invoke or failed batch
-  reaches the caller as ``CallableRuntimeError``; of a callback (failure, time-out, heartbeat
-  time-out), as ``CallbackError``. The execution fails with that type. A failed step operation
+* **Errors.** An unhandled failure of a step, chained invoke or failed batch reaches the
+  caller as ``CallableRuntimeError``; of a callback (failure, time-out, heartbeat time-out), as
+  ``CallbackError``. A child context (or batch branch) whose body fails passes a
+  ``CallbackError`` through unchanged (the SDK re-raises its control errors) and turns anything
+  else into ``CallableRuntimeError``. The execution fails with that type. A failed step operation
   records the body's exception (``StepBodyError``, or ``InjectedStepError`` for an injected
   ``step_exception``); a failed context records the type of the exception that left its body;
   a callback that timed out records ``Callback.Timeout`` / ``Callback.Heartbeat``.
@@ -23,8 +25,8 @@ Conventions
 * **Time.** Steps take no time; waits, retry delays and polls take their seconds. A callback
   is answered (or faulted) after ``callback_delays`` if given, else after an unknown delay; a
   faulted invoke ends after an unknown delay; a successful invoke takes the invoked program's
-  time. Times are intervals (``window`` > 0 widens them by that much per
-  timer, for schedulers that permute deadlines that close), grouped in epochs separated by the
+  time. Times are intervals (``window`` > 0 widens them by that much per timer, for
+  schedulers that permute deadlines that are close), grouped in epochs separated by the
   unknown delays.
 * **Batches** (``Parallel``, ``Map``; all branches start together, no concurrency limit). A
   branch completes at the time its body ends. Completions are processed in time order; the
@@ -58,13 +60,19 @@ Ordinals (for faults)
 
 Not supported (``UnsupportedScenario``): callbacks, invokes or unawaited steps inside a
 ``Parallel``/``Map``; a callback without a payload in ``callback_results`` and no fault.
+Not modelled: the faults the service masks (crashes, lost responses, retried checkpoint errors,
+lost or duplicate invocations). Without ``step_exceptions`` they must not change the outcome of
+a program whose steps are all at-least-once (an interrupted at-most-once step fails its
+attempt with ``StepInterruptedError``). With them, note that ``FaultPlanHooks`` fires a
+``step_exception`` once: if a crash makes the SDK run that attempt again, the re-run does not
+raise, while the evaluator assumes the attempt failed.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +97,8 @@ from async_durable_execution_runner._harness.programs import (
 INJECTED_STEP_ERROR = "InjectedStepError"
 RUNTIME_ERROR = "CallableRuntimeError"
 CALLBACK_ERROR = "CallbackError"
+#: Errors the SDK passes through child contexts unchanged (``ExecutionError`` subclasses).
+CONTROL_ERRORS = frozenset({CALLBACK_ERROR})
 
 FAILURE_TOLERANCE_EXCEEDED = "FAILURE_TOLERANCE_EXCEEDED"
 ALL_COMPLETED = "ALL_COMPLETED"
@@ -404,7 +414,7 @@ class _Evaluation:
         self.ops.append(op)
         return op
 
-    def node(self, node: Node, scope: Any, t: _T, prefix: str) -> tuple[_Res, _T]:  # noqa: PLR0911
+    def node(self, node: Node, scope: Any, t: _T, prefix: str) -> tuple[_Res, _T]:
         if isinstance(node, Catch):
             res, t = self.node(node.node, scope, t, prefix)
             return (_Ok(res.type) if isinstance(res, _Err) else res), t
@@ -425,7 +435,7 @@ class _Evaluation:
             res, t = self.body(node.body, scope, t, path)
             if isinstance(res, _Err):
                 op.add(t, "FAILED", error=res.type)
-                return _Err(RUNTIME_ERROR), t
+                return _Err(_through_context(res.type)), t
             op.add(t, "SUCCEEDED")
             return res, t
         if isinstance(node, Callback):
@@ -588,7 +598,7 @@ class _Evaluation:
     def batch(
         self,
         name: str,
-        bodies: list[tuple[str, tuple[Node, ...], Any]],
+        bodies: list[tuple[str, Sequence[Node], Any]],
         completion: Completion,
         t: _T,
         prefix: str,
@@ -635,7 +645,7 @@ class _Evaluation:
                 if isinstance(res, _Ok):
                     items.append(["SUCCEEDED", res.value])
                 else:
-                    items.append(["FAILED", RUNTIME_ERROR])
+                    items.append(["FAILED", _through_context(res.type)])
             else:
                 items.append(["CANCELLED", None])
         return _Ok({"reason": decision.reason, "items": items}), decision.cut
@@ -682,15 +692,8 @@ class _Evaluation:
         before = [p for p in op.phases if _order(p.t, op.cut) == "<"]
         racing = [p for p in op.phases if _order(p.t, op.cut) == "?"]
         # A retry timer left behind by a cancelled branch: the service still makes the step
-        # READY when it fires, if the execution is still running then.
-        for phase in (before[-1:] if before else []) + racing:
-            if phase.timer_status == "READY" and phase.timer is not None:
-                if _order(phase.timer, end) != ">":
-                    self.bugs.append(
-                        f"{ORPHANED_READY_STEP}: {op.path} may be retried after its batch "
-                        "completed; the emulator re-invokes while a step is READY, forever"
-                    )
-                    break
+        # READY when it fires, if the execution is still running then (and, invoking on
+        # events only, does not re-invoke for it: an earlier emulator looped here).
         if racing:
             return ExpectedOperation(op.path, op.type, None, optional=not before)
         if not before:
@@ -704,11 +707,17 @@ class _Evaluation:
         return _expectation(op, statuses, phase)
 
 
+def _through_context(error_type: str) -> str:
+    """What leaves a failed child context: the SDK's control errors (``CallbackError``) as
+    they are, anything else as ``CallableRuntimeError``."""
+    return error_type if error_type in CONTROL_ERRORS else RUNTIME_ERROR
+
+
 def _expectation(op: _Op, statuses: set[str], phase: _Phase) -> ExpectedOperation:
     attempts = None
     if op.type == "STEP" and statuses & {"SUCCEEDED", "FAILED", "PENDING", "READY"}:
         attempts = phase.attempts
-    error = phase.error if statuses == {"FAILED"} or statuses == {"TIMED_OUT"} else None
+    error = phase.error if statuses in ({"FAILED"}, {"TIMED_OUT"}) else None
     return ExpectedOperation(op.path, op.type, frozenset(statuses), attempts, error)
 
 
@@ -720,7 +729,9 @@ class _Decision:
     uncertain: frozenset[int]
 
 
-def _batch_decision(successes: int, failures: int, total: int, completion: Completion) -> str | None:
+def _batch_decision(
+    successes: int, failures: int, total: int, completion: Completion
+) -> str | None:
     """SDK 2.5's ``ExecutionCounters.completion_decision`` for threshold configs."""
     minimum, tolerated = completion.min_successful, completion.tolerated_failures
     complete = successes + failures == total or (minimum is not None and successes >= minimum)
@@ -809,7 +820,7 @@ def _decide(outcomes: list[tuple[bool, _T]], completion: Completion, start: _T) 
 def expected_outcome(
     program: Program,
     *,
-    input: Any = None,  # noqa: A002
+    input: Any = None,
     callback_results: Mapping[str, str | None] | None = None,
     step_exceptions: Iterable[tuple[int, int]] = (),
     callback_faults: Mapping[int, str] | None = None,

@@ -655,7 +655,9 @@ class Executor:
             self._finish(execution, ExecutionStatus.FAILED, error=failure)
         elif outcome.status == "PENDING":
             execution.consecutive_failed_invocations = 0
-            if execution.wakeup_pending or self._has_ready_work(execution):
+            # The service invokes on events (timers, callbacks, invoke results), never on
+            # state: a READY step the handler no longer asks for must not re-invoke forever.
+            if execution.wakeup_pending:
                 self._wake(execution)
         else:
             # The invocation died: Lambda re-invokes from the last acknowledged checkpoint.
@@ -664,14 +666,6 @@ class Executor:
                 self._finish(execution, ExecutionStatus.FAILED, error=error)
             else:
                 self._wake(execution)
-
-    def _has_ready_work(self, execution: Execution) -> bool:
-        """Operations the service already completed that the handler has not seen run on."""
-        return any(
-            op.status is OperationStatus.READY
-            for op in execution.operations.values()
-            if op.type is OperationType.STEP
-        )
 
     # --- commits ---------------------------------------------------------------------
 

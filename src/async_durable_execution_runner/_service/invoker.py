@@ -158,6 +158,11 @@ class _Worker:
                 future.set_result(fn())
             except BaseException as exc:  # handed to the waiting caller, as a pool would
                 future.set_exception(exc)
+        # The thread's event loop dies with it (else its sockets warn when collected).
+        loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
+        if loop is not None and not loop.is_closed():
+            _settle(loop)
+            loop.close()
 
     def submit(
         self, fn: Callable[[], InvocationOutcome]
