@@ -318,6 +318,57 @@ def check_nondeterminism_sources(outcome: Outcome) -> None:
             raise NondeterminismSource(msg)
 
 
+# --- generated programs --------------------------------------------------------------------
+
+
+@oracle("expected-outcome")
+def check_expected_outcome(outcome: Outcome) -> None:
+    """A generated program ends as the reference evaluator says it must."""
+    program = outcome.scenario.program
+    if program is None or _interrupted_at_most_once(outcome):
+        return
+    if any(f.positional for f in outcome.faults_applied if not f.masked):
+        return  # a service error the SDK does not retry: the evaluator does not model it
+    from async_durable_execution_runner._harness import faults as kinds
+    from async_durable_execution_runner._harness.reference import (
+        UnsupportedScenario,
+        expected_outcome,
+    )
+
+    plan = outcome.scenario.faults
+    callback_kinds = {
+        kinds.CallbackFailureFault: "failure",
+        kinds.CallbackTimeoutFault: "timeout",
+        kinds.HeartbeatTimeoutFault: "heartbeat_timeout",
+    }
+    invoke_kinds = {kinds.InvokeFailureFault: "failure", kinds.InvokeTimeoutFault: "timeout"}
+    payloads = outcome.scenario.callback_payloads
+    try:
+        expected = expected_outcome(
+            program,
+            input=outcome.scenario.input.get("input"),
+            callback_results={name: json.dumps(values[0]) for name, values in payloads.items()},
+            step_exceptions=[
+                (f.step, f.attempt) for f in plan if isinstance(f, kinds.StepExceptionFault)
+            ],
+            callback_faults={
+                f.callback: callback_kinds[type(f)] for f in plan if type(f) in callback_kinds
+            },
+            invoke_faults={
+                f.invoke: invoke_kinds[type(f)] for f in plan if type(f) in invoke_kinds
+            },
+            window=outcome.scenario.timings.window,
+            callback_delays=outcome.scenario.timings.callback_delays,
+        )
+    except UnsupportedScenario:
+        return
+    problems = expected.mismatches(outcome.result)
+    if problems:
+        listing = "; ".join(problems[:5])
+        msg = f"the program did not end as the reference evaluator says it must: {listing}"
+        raise UnexpectedOutcome(msg)
+
+
 # --- at-most-once -----------------------------------------------------------------------
 
 

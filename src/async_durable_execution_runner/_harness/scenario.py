@@ -249,6 +249,13 @@ class Scenario:
         for fn in self.functions.values():
             imports.add(_import_line(fn))
         args = [f"handler={_name(self.handler)}", f"input={self.input!r}"]
+        if self.program is not None:
+            imports.add("from async_durable_execution_runner._harness.programs import *")
+            imports.add(
+                "from async_durable_execution_runner._harness.interpreter import program_event"
+            )
+            args[1] = f"input=program_event({self.program!r})"
+            args.append(f"program={self.program!r}")
         if self.faults:
             args.append(f"faults={self.faults!r}")
         if self.timings != Timings():
