@@ -11,6 +11,7 @@ when the plan's faults are masked ones).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
@@ -38,9 +39,15 @@ def plain_runs_per_second(seconds: float) -> float:
 
 def scenarios_per_second(seconds: float, *, faults: bool = True) -> tuple[float, int]:
     count = 0
-    options = {} if faults else {"faults": __import__(
-        "async_durable_execution_runner.strategies", fromlist=["fault_plans"]
-    ).fault_plans(max_faults=0)}
+    options = (
+        {}
+        if faults
+        else {
+            "faults": __import__(
+                "async_durable_execution_runner.strategies", fromlist=["fault_plans"]
+            ).fault_plans(max_faults=0)
+        }
+    )
 
     @settings(
         max_examples=1_000_000,
@@ -59,10 +66,8 @@ def scenarios_per_second(seconds: float, *, faults: bool = True) -> tuple[float,
             raise _Done
 
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(_Done):
         property_test()
-    except _Done:
-        pass
     return count / (time.perf_counter() - start), count
 
 
@@ -82,7 +87,8 @@ def main() -> None:
     print("| measure (seed workflow) | per second | ratio to plain runs |")
     print("|---|---:|---:|")
     print(f"| plain runner executions | {plain:.1f} | 1.00 |")
-    print(f"| scenarios, default fault plans ({n1} examples) | {with_faults:.1f} | {with_faults / plain:.2f} |")
+    label = f"scenarios, default fault plans ({n1} examples)"
+    print(f"| {label} | {with_faults:.1f} | {with_faults / plain:.2f} |")
     print(f"| scenarios, no faults ({n2} examples) | {without:.1f} | {without / plain:.2f} |")
 
 

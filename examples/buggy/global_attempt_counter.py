@@ -22,7 +22,11 @@ from async_durable_execution import (
 
 _ATTEMPTS: Counter[str] = Counter()
 RETRY = RetryStrategy(
-    max_attempts=3, initial_delay=1, max_delay=1, backoff_rate=1, jitter_strategy=JitterStrategy.NONE
+    max_attempts=3,
+    initial_delay=1,
+    max_delay=1,
+    backoff_rate=1,
+    jitter_strategy=JitterStrategy.NONE,
 )
 
 

@@ -43,7 +43,7 @@ async def everything(event: Any) -> dict[str, Any]:
         answer = f"callback: {error}"[:40]
     try:
         invoked = await invoke("callee", {"x": 1}, name="call")
-    except Exception as error:  # noqa: BLE001 - the handler reports the invoke's failure type
+    except Exception as error:
         invoked = type(error).__name__
     second = await step(echo(2), name="second")
     return {"first": first, "answer": answer, "invoked": invoked, "second": second}

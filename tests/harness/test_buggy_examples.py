@@ -60,7 +60,10 @@ class Bug:
 BUGS = [
     Bug(
         "side_effect_outside_step",
-        {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"crash", "invocation_lost"})},
+        {
+            "inputs": st.just({"id": "order-1"}),
+            "faults": fault_plans(kinds={"crash", "invocation_lost"}),
+        },
         (FaultNotMasked,),
         (crash(invocation=1, call=1),),
     ),
@@ -74,7 +77,10 @@ BUGS = [
     Bug("module_cache_skips_step", {"faults": fault_plans(max_faults=0)}, (ReplayDivergence,), ()),
     Bug(
         "swallowed_checkpoint_error",
-        {"inputs": st.just({"id": 7}), "faults": fault_plans(kinds={"checkpoint_error", "lost_response"})},
+        {
+            "inputs": st.just({"id": 7}),
+            "faults": fault_plans(kinds={"checkpoint_error", "lost_response"}),
+        },
         (FaultNotMasked,),
         (checkpoint_error(invocation=1, call=1, error="TooManyRequestsException"),),
     ),
@@ -109,7 +115,9 @@ BUGS = [
 ]
 
 
-def _failure(scenario: Scenario, invariant: Callable[[Outcome], None] | None) -> BaseException | None:
+def _failure(
+    scenario: Scenario, invariant: Callable[[Outcome], None] | None
+) -> BaseException | None:
     outcome = scenario.run()
     try:
         outcome.check()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
+from tests.harness.fault_handlers import callee, everything
 
 from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.scenarios import (
@@ -24,7 +25,6 @@ from async_durable_execution_runner.scenarios import (
     step_exception,
 )
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
-from tests.harness.fault_handlers import callee, everything
 
 FAULTS = [
     crash(invocation=1, call=2),
@@ -109,4 +109,6 @@ def test_shrinking_prefers_fewer_faults_earlier_calls_and_simpler_errors() -> No
             phases=[Phase.generate, Phase.shrink],
         ),
     )
-    assert minimal.faults == (lost_response(invocation=1, call=1, error="TooManyRequestsException"),)
+    assert minimal.faults == (
+        lost_response(invocation=1, call=1, error="TooManyRequestsException"),
+    )

@@ -149,7 +149,7 @@ async def invoke_crashing_target(event: dict[str, str]) -> str:
 
 @durable_callable
 async def current_time() -> float:
-    return time.time()  # noqa: TID251 - what the handler sees is the virtual clock
+    return time.time()
 
 
 @durable_execution

@@ -287,7 +287,7 @@ async def replay_safe_values(_event: Any) -> dict[str, Any]:
         "now": stamp.isoformat(),
         "random": number,
         "uuid": str(ident),
-        "unsafe_now": dt.datetime.now(dt.UTC).isoformat(),  # noqa: TID251 - the point
+        "unsafe_now": dt.datetime.now(dt.UTC).isoformat(),
         "unsafe_random": stdlib_random.random(),
     }
     before = await step(produce(reading), name="first-reading")

@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
-HANDLERS = '''
+HANDLERS = """
 from async_durable_execution import durable_execution, step, wait
 
 @durable_execution
@@ -23,7 +23,7 @@ async def leaky(event):
     SENT.append(event)  # a side effect outside a step
     await wait(5, name="pause")
     return len(SENT)
-'''
+"""
 
 
 def test_durable_runner_fixture_runs_a_handler(pytester: pytest.Pytester) -> None:
@@ -60,7 +60,9 @@ def test_failing_scenario_attaches_its_report(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*durable execution scenario*", "*Reproduce with:*"])
 
 
-def test_ci_profile_is_the_default_under_ci(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ci_profile_is_the_default_under_ci(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CI", "true")
     monkeypatch.delenv("DURABLE_HYPOTHESIS_PROFILE", raising=False)
     pytester.makepyfile(

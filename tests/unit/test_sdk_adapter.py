@@ -36,9 +36,12 @@ def test_hooked_methods_keep_their_signatures() -> None:
     from async_durable_execution._primitive.step import StepOperationExecutor
 
     assert "batcher_config" in inspect.signature(ExecutionState.__init__).parameters
-    assert "max_batch_time_seconds" in {f for f in CheckpointBatcherConfig.__dataclass_fields__}
+    assert "max_batch_time_seconds" in set(CheckpointBatcherConfig.__dataclass_fields__)
     assert list(inspect.signature(OperationExecutor.process).parameters) == ["self"]
-    assert list(inspect.signature(StepOperationExecutor.execute).parameters) == ["self", "operation"]
+    assert list(inspect.signature(StepOperationExecutor.execute).parameters) == [
+        "self",
+        "operation",
+    ]
 
 
 def test_operation_round_trip_through_sdk_models() -> None:
@@ -54,7 +57,9 @@ def test_operation_round_trip_through_sdk_models() -> None:
         start_timestamp=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
         name="s",
         sub_type="Step",
-        step_details=StepDetails(attempt=2, next_attempt_timestamp=dt.datetime(2025, 1, 2, tzinfo=dt.UTC)),
+        step_details=StepDetails(
+            attempt=2, next_attempt_timestamp=dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
+        ),
     )
     sdk_op = adapter.operation_to_sdk(op)
     assert sdk_op.operation_id == "abc"
