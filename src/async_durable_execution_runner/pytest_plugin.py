@@ -41,6 +41,9 @@ settings.register_profile(
     max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
+    # The explain phase re-runs hundreds of scenarios after shrinking; a failing property
+    # would take half a minute to report.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )
 settings.register_profile(
     "fuzz",

@@ -9,6 +9,7 @@
 """
 
 from async_durable_execution_runner._harness.faults import SERVICE_ERRORS
+from async_durable_execution_runner._harness.programs import Program, durable_programs
 from async_durable_execution_runner._harness.scenario import Outcome, Scenario
 from async_durable_execution_runner._harness.strategies import (
     DEFAULT_KINDS,
@@ -17,14 +18,19 @@ from async_durable_execution_runner._harness.strategies import (
     timings,
 )
 from async_durable_execution_runner._harness.timings import Timings
+from async_durable_execution_runner._harness.updates import checkpoint_batches, operation_updates
 
 __all__ = [
     "DEFAULT_KINDS",
     "SERVICE_ERRORS",
     "Outcome",
+    "Program",
     "Scenario",
     "Timings",
+    "checkpoint_batches",
+    "durable_programs",
     "durable_scenarios",
     "fault_plans",
+    "operation_updates",
     "timings",
 ]

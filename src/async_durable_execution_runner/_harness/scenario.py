@@ -181,6 +181,33 @@ class Scenario:
     # --- running --------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        # With fake external systems reset by before_run, the fault-free counterpart runs
+        # first, so that the world the test inspects after run() is this run's, not the
+        # baseline's. Without before_run it runs only if an oracle asks for it.
+        needs_baseline = self.before_run is not None and any(f.masked for f in self.faults)
+        baseline = self.baseline() if needs_baseline else None
+        outcome = self._run_once()
+        outcome._baseline = baseline
+        return outcome
+
+    def baseline(self) -> Outcome:
+        """This scenario without its masked faults (the fault-tolerance oracle's reference).
+
+        The unmasked faults placed by ordinal stay; remembered across scenarios, since many
+        examples share one counterpart and the oracle's premise is a deterministic handler.
+        """
+        kept = tuple(f for f in self.faults if not f.masked and not f.positional)
+        counterpart = self.with_faults(kept)
+        key = (counterpart.to_pytest(), id(counterpart.handler))
+        cached = _BASELINES.get(key)
+        if cached is None:
+            cached = counterpart._run_once()
+            if len(_BASELINES) >= _MAX_BASELINES:
+                _BASELINES.pop(next(iter(_BASELINES)))
+            _BASELINES[key] = cached
+        return cached
+
+    def _run_once(self) -> Outcome:
         if self.before_run is not None:
             self.before_run()
         hooks = FaultPlanHooks(self.faults)
@@ -350,24 +377,9 @@ class Outcome:
         return self.result.invocations
 
     def baseline(self) -> Outcome | None:
-        """The same scenario without its masked faults (run once, on demand).
-
-        Baselines are remembered across scenarios: many examples share one fault-free
-        counterpart, and the oracle's premise is that the handler is deterministic.
-        """
-        if self._baseline is None:
-            # Keep the unmasked faults that fired; they are placed by ordinal, so removing the
-            # masked ones does not move them (the oracle skips runs where that is not so).
-            kept = tuple(f for f in self.faults_applied if not f.masked)
-            counterpart = self.scenario.with_faults(kept)
-            key = (counterpart.to_pytest(), id(counterpart.handler))
-            cached = _BASELINES.get(key)
-            if cached is None:
-                cached = counterpart.run()
-                if len(_BASELINES) >= _MAX_BASELINES:
-                    _BASELINES.pop(next(iter(_BASELINES)))
-                _BASELINES[key] = cached
-            self._baseline = cached
+        """The scenario's fault-free counterpart (run before this outcome's run)."""
+        if self._baseline is None and any(f.masked for f in self.scenario.faults):
+            self._baseline = self.scenario.baseline()
         return self._baseline
 
     def check(self, *, skip: tuple[str, ...] = ()) -> None:

@@ -1,0 +1,286 @@
+"""Every ```python block in docs/*.md runs, and the tests it defines pass.
+
+How a document's blocks run (in document order, in one temporary directory per document,
+with that directory and ``examples/`` importable):
+
+- A block fenced ```python title="name.py"``` is a file the reader writes: it is saved as
+  ``name.py``, so later blocks can import it (and the harness's cold sandboxes re-import it,
+  as they would the reader's own module). A later block with the same title is the reader
+  editing that file: the modules imported so far are forgotten, as a new pytest run would.
+- Any other ```python block is saved as a module of its own and imported (which runs it).
+- Then its tests run: every ``test_*`` function defined in it is called, and every ``Test*``
+  ``unittest.TestCase`` (a state machine's ``.TestCase``) is run. A block whose tests take
+  pytest fixtures (the plugin's ``durable_runner``, ``run_scenario``) runs under pytest, in
+  a subprocess, as the reader would run it.
+- ``raises="Name"`` in the fence means the block's tests are meant to fail (a tutorial
+  showing a failing property): they must raise an exception of that class (or a subclass).
+
+Hypothesis runs repeatably here (derandomized, no example database, no explain phase), so
+that a page showing a failing property fails the same way every time.
+
+A block that is not meant to run is fenced ```text or ```console.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import re
+import shlex
+import subprocess
+import sys
+import unittest
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import Phase, settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+EXAMPLES = ROOT / "examples"
+
+_OPEN = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
+#: Info strings that would hide Python from this test.
+_PYTHON_ALIASES = {"py", "py3", "python3", "pycon", "ipython"}
+
+
+@dataclass(frozen=True)
+class Block:
+    doc: Path
+    line: int  # 1-based line of the opening fence
+    language: str
+    attrs: dict[str, str]
+    code: str
+
+    @property
+    def title(self) -> str | None:
+        return self.attrs.get("title")
+
+    @property
+    def module_name(self) -> str:
+        if self.title:
+            return Path(self.title).stem
+        stem = re.sub(r"\W", "_", self.doc.stem)
+        return f"docs_{stem}_line_{self.line}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.doc.relative_to(ROOT)}:{self.line}"
+
+
+def fenced_blocks(doc: Path) -> list[Block]:
+    """Every fenced block of a Markdown file (fences of three or more backticks or tildes)."""
+    blocks: list[Block] = []
+    lines = doc.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        match = _OPEN.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, fence, info = len(match["indent"]), match["fence"], match["info"].strip()
+        body: list[str] = []
+        j = i + 1
+        while j < len(lines):
+            stripped = lines[j].strip()
+            if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
+                break
+            body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j])
+            j += 1
+        language = info.split()[0] if info else ""
+        attrs = dict(_ATTR.findall(info))
+        blocks.append(Block(doc, i + 1, language, attrs, "\n".join(body) + "\n"))
+        i = j + 1
+    return blocks
+
+
+def _docs() -> list[Path]:
+    return sorted(DOCS.glob("*.md"))
+
+
+def _python_docs() -> list[Path]:
+    return [d for d in _docs() if any(b.language == "python" for b in fenced_blocks(d))]
+
+
+# --- running a document ------------------------------------------------------------------
+
+
+Cases = list[type[unittest.TestCase]]
+
+
+def _tests_of(module: ModuleType) -> tuple[list[Any], Cases]:
+    functions, cases = [], []
+    for name, obj in vars(module).items():
+        if not name.lower().startswith("test"):
+            continue
+        if inspect.isfunction(obj) and obj.__module__ == module.__name__:
+            functions.append(obj)
+        elif isinstance(obj, type) and issubclass(obj, unittest.TestCase):
+            cases.append(obj)
+    return functions, cases
+
+
+def _needs_pytest(functions: list[Any]) -> bool:
+    return any(inspect.signature(fn).parameters for fn in functions)
+
+
+def _run_in_process(block: Block, functions: list[Any], cases: Cases) -> None:
+    for fn in functions:
+        fn()
+    for case in cases:
+        suite = unittest.defaultTestLoader.loadTestsFromTestCase(case)
+        result = unittest.TestResult()
+        suite.run(result)
+        problems = [text for _, text in result.errors + result.failures]
+        if problems:
+            raise AssertionError(f"{block.where}: {case.__name__} failed:\n" + "\n".join(problems))
+
+
+def _run_under_pytest(block: Block, path: Path, work: Path) -> None:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(work), str(EXAMPLES), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
+    done = subprocess.run(
+        command, cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        msg = (
+            f"{block.where}: `{shlex.join(command)}` exited {done.returncode}:\n"
+            f"{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+        )
+        raise AssertionError(msg)
+
+
+def _expected_failure(block: Block) -> type[BaseException] | None:
+    name = block.attrs.get("raises")
+    if name is None:
+        return None
+    import builtins
+
+    from async_durable_execution_runner import oracles
+
+    found = getattr(builtins, name, None) or getattr(oracles, name, None)
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        msg = f"{block.where}: raises={name!r} names no builtin exception or oracle failure"
+        raise AssertionError(msg)
+    return found
+
+
+@pytest.fixture
+def doc_modules() -> Iterator[list[str]]:
+    """Names of the modules a document's blocks imported; forgotten afterwards."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+def run_document(doc: Path, work: Path, imported: list[str]) -> int:
+    blocks = [b for b in fenced_blocks(doc) if b.language == "python"]
+    written: set[str] = set()
+    ran = 0
+    for block in blocks:
+        path = work / (block.title or f"{block.module_name}.py")
+        if block.title in written:
+            # The reader edits a file they wrote earlier: whatever imported the old version is
+            # imported afresh from now on, as a new pytest run would.
+            for name in imported:
+                sys.modules.pop(name, None)
+        path.write_text(block.code)
+        written.add(block.title or "")
+        importlib.invalidate_caches()
+        imported.append(block.module_name)
+        try:
+            module = importlib.import_module(block.module_name)
+        except BaseException as error:
+            error.add_note(f"raised by the block at {block.where}")
+            raise
+        functions, cases = _tests_of(module)
+        expected = _expected_failure(block)
+        try:
+            if expected is not None:
+                assert functions or cases, f"{block.where}: raises= on a block without tests"
+                with pytest.raises(expected):
+                    _run_in_process(block, functions, cases)
+            elif _needs_pytest(functions):
+                _run_under_pytest(block, path, work)
+            else:
+                _run_in_process(block, functions, cases)
+        except BaseException as error:
+            error.add_note(f"raised by the tests of the block at {block.where}")
+            raise
+        ran += 1
+    return ran
+
+
+@pytest.fixture
+def repeatable_hypothesis() -> Iterator[None]:
+    """The current profile, made repeatable and quick: the same examples on every run, no
+    example database, no explain phase. The docs' own ``@settings`` still apply on top."""
+    previous = settings.get_current_profile_name()
+    settings.register_profile(
+        "docs-examples",
+        parent=settings.get_profile(previous),
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+    )
+    settings.load_profile("docs-examples")
+    try:
+        yield
+    finally:
+        settings.load_profile(previous)
+
+
+@pytest.mark.parametrize("doc", _python_docs(), ids=lambda d: d.name)
+@pytest.mark.usefixtures("repeatable_hypothesis")
+def test_python_blocks_of_the_document_run(
+    doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, doc_modules: list[str]
+) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # A block may rewrite a file within the same second: never import a stale .pyc.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    assert run_document(doc, tmp_path, doc_modules) > 0
+
+
+def test_the_docs_exist_and_are_linked_from_the_index() -> None:
+    index = (DOCS / "index.md").read_text()
+    for name in ("harness.md", "architecture.md", "tutorial.md"):
+        assert (DOCS / name).exists(), name
+    for doc in _docs():
+        if doc.name != "index.md":
+            assert f"({doc.name})" in index, f"docs/index.md does not link {doc.name}"
+
+
+@pytest.mark.parametrize("doc", _docs(), ids=lambda d: d.name)
+def test_no_python_hides_behind_another_fence(doc: Path) -> None:
+    hidden = [b.where for b in fenced_blocks(doc) if b.language.lower() in _PYTHON_ALIASES]
+    assert not hidden, (
+        f"fence these as ```python (they run) or ```text (they do not): {', '.join(hidden)}"
+    )
+
+
+def test_block_extraction(tmp_path: Path) -> None:
+    doc = DOCS / "index.md"
+    fake = Block(doc, 3, "python", {"title": "m.py", "raises": "AssertionError"}, "x = 1\n")
+    assert fake.module_name == "m"
+    assert Block(doc, 7, "python", {}, "").module_name == "docs_index_line_7"
+    sample = (
+        '# t\n```python title="a.py"\nx = 1\n```\n\n````text\n```python\nnot run\n```\n````\n'
+        "   ```python\n   y = 2\n   ```\n"
+    )
+    path = tmp_path / "sample.md"
+    path.write_text(sample)
+    found = fenced_blocks(path)
+    assert [(b.language, b.title, b.code) for b in found] == [
+        ("python", "a.py", "x = 1\n"),
+        ("text", None, "```python\nnot run\n```\n"),
+        ("python", None, "y = 2\n"),
+    ]
