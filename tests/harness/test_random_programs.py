@@ -35,3 +35,43 @@ def test_program_reproducer_is_standalone_python() -> None:
     exec(compile(code, "reproducer.py", "exec"), namespace)
     namespace["test_regression"]()  # runs the scenario and every oracle; must pass
     assert scenario.run().value == [1, None, 2]
+
+
+def test_overdue_timers_fire_before_the_service_answers() -> None:
+    # Found by a long campaign: with near-equal deadlines permuted, an invocation was delivered
+    # while a retry timer of the same execution was already due; the SDK's map resumed the
+    # branch in-process, saw the step still PENDING, and spun forever. The service fires what
+    # is due before it invokes or answers, and the run now ends.
+    import datetime as dt
+
+    from async_durable_execution_runner._harness.interpreter import program_event, program_handler
+    from async_durable_execution_runner._harness.programs import (
+        Map,
+        Program,
+        Wait,
+        WaitForCondition,
+    )
+    from async_durable_execution_runner.scenarios import Timings
+
+    program = Program(
+        [
+            Map(
+                "m1",
+                [0, 0],
+                [Wait("w2", 2), Wait("w3", 7), Map("m2", [0, 0, 0], [WaitForCondition("wc1", 2)])],
+            )
+        ]
+    )
+    scenario = Scenario(
+        handler=program_handler,
+        input=program_event(program),
+        timings=Timings(
+            start=dt.datetime(2025, 1, 1, 0, 0, 2, tzinfo=dt.UTC), order=(3,), window=5.0
+        ),
+        functions={"program": program_handler},
+        program=program,
+        timeout=10,
+    )
+    outcome = scenario.run()
+    outcome.check()
+    assert outcome.status.value == "SUCCEEDED"

@@ -125,6 +125,7 @@ class DurableFunctionTestRunner:
                 per_update_checkpoints=checkpoint_batching == "per_update",
                 handler_clock=handler_clock if self.clock.is_virtual else "real",
                 clock_now=self.clock.now,
+                advance_clock=self._advance_during_invocation if self.clock.is_virtual else None,
                 cold_module_prefixes=cold_module_prefixes,
                 random_seed=random_seed,
                 strict_replay=strict_replay,
@@ -146,6 +147,14 @@ class DurableFunctionTestRunner:
             self.executor.notifier.add(observer)
         self._lock = threading.RLock()
         self._closed = False
+
+    def _advance_during_invocation(self, seconds: float) -> _dt.datetime:
+        # Called from the invocation's thread while the handler waits in-process (the runner's
+        # thread is blocked on that invocation, so nothing else touches the executor).
+        assert isinstance(self.clock, VirtualClock)
+        self.clock.advance(seconds)
+        self.executor.clock_moved_during_invocation = True
+        return self.clock.now()
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -156,6 +156,8 @@ class Executor:
         self._external: dict[int, Callable[[], None]] = {}
         self._dirty: dict[str, set[str]] = {}  # arn -> ops changed service-side since last response
         self.hang_reports: dict[str, str] = {}
+        #: Set when the handler waited in-process and virtual time moved mid-invocation.
+        self.clock_moved_during_invocation = False
 
     # --- executions -----------------------------------------------------------------
 
@@ -252,6 +254,7 @@ class Executor:
     ) -> tuple[str, list[Operation]]:
         """Apply a checkpoint atomically; return the new token and the changed operations."""
         execution = self.get(arn)
+        self._catch_up(execution)
         try:
             if token != execution.current_token():
                 # Only a bad token is parsed: to say exactly what is wrong with it.
@@ -500,6 +503,16 @@ class Executor:
             )
             self._finish(execution, ExecutionStatus.TIMED_OUT, error=error)
 
+    def _catch_up(self, execution: Execution) -> None:
+        """Fire the execution's timers that are due now (they fell due while the handler waited
+        in-process, or a scheduler policy delivered something else first): the service's state
+        is never behind its own clock when it answers (or invokes) the handler."""
+        kinds = {DueKind.WAIT, DueKind.RETRY, DueKind.CALLBACK_TIMEOUT, DueKind.CALLBACK_HEARTBEAT}
+        for item in self.scheduler.due_by(self.clock.now()):
+            if item.execution_arn == execution.arn and item.kind in kinds:
+                self.scheduler.take(item)
+                self._deliver(item, None)
+
     def _wake(self, execution: Execution) -> None:
         """Something the execution waits on changed: make sure the handler runs again."""
         if not execution.is_open:
@@ -514,6 +527,9 @@ class Executor:
     # --- invocations -----------------------------------------------------------------
 
     def _invoke(self, execution: Execution, wall_deadline: float | None) -> None:
+        self._catch_up(execution)
+        # Catching up may have asked for an invocation: this is it.
+        self.scheduler.cancel_where(execution.arn, kinds={DueKind.INVOCATION})
         index = len(execution.invocations) + 1
         token = execution.next_token()
         request_id = str(uuid.uuid5(_NAMESPACE, f"{execution.arn}#{index}"))
@@ -528,6 +544,7 @@ class Executor:
         execution.invocations.append(info)
         execution.invocation_active = True
         execution.wakeup_pending = False
+        self.clock_moved_during_invocation = False
         self._dirty[execution.arn].clear()
         self.notifier.invocation_started(info)
         page_size = self.interleaving.page_size(execution.arn, index) or self.page_size

@@ -33,6 +33,7 @@ from async_durable_execution_runner._service.service_client import (
     invocation_event,
 )
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
+from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.errors import HandlerNotDurableError
 
 HandlerClock = Literal["virtual", "real"]
@@ -158,11 +159,12 @@ class _Worker:
                 future.set_result(fn())
             except BaseException as exc:  # handed to the waiting caller, as a pool would
                 future.set_exception(exc)
-        # The thread's event loop dies with it (else its sockets warn when collected).
-        loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
-        if loop is not None and not loop.is_closed():
-            _settle(loop)
-            loop.close()
+        # The thread's event loops die with it (else their sockets warn when collected).
+        for name in ("loop", "virtual"):
+            loop: asyncio.AbstractEventLoop | None = getattr(_loops, name, None)
+            if loop is not None and not loop.is_closed():
+                _settle(loop)
+                loop.close()
 
     def submit(
         self, fn: Callable[[], InvocationOutcome]
@@ -233,6 +235,7 @@ class InProcessInvoker:
         per_update_checkpoints: bool = True,
         handler_clock: HandlerClock = "virtual",
         clock_now: Callable[[], _dt.datetime] | None = None,
+        advance_clock: Callable[[float], _dt.datetime] | None = None,
         cold_module_prefixes: tuple[str, ...] = (),
         random_seed: int | str | None = None,
         strict_replay: bool = False,
@@ -250,6 +253,7 @@ class InProcessInvoker:
         self.per_update_checkpoints = per_update_checkpoints
         self.handler_clock: HandlerClock = handler_clock
         self.clock_now = clock_now
+        self.advance_clock = advance_clock
         self.cold_module_prefixes = cold_module_prefixes
         self.random_seed = random_seed
         self.strict_replay = strict_replay
@@ -336,19 +340,24 @@ class InProcessInvoker:
             # The SDK's retry jitter uses the global ``random``: seed it per invocation so a
             # history is the same byte for byte on every run.
             random.seed(f"{self.random_seed}:{request.execution_arn}:{session.invocation_index}")
-        travel = None
-        if self.handler_clock == "virtual" and self.clock_now is not None:
+        virtual = self.handler_clock == "virtual" and self.clock_now is not None
+        loop = _thread_loop(virtual=virtual and self.advance_clock is not None)
+        if virtual:
             import time_machine
 
+            assert self.clock_now is not None
             travel = time_machine.travel(self.clock_now(), tick=False)
-            travel.start()
+            traveller = travel.start()
             travel_box.append(travel)
-        loop = _thread_loop()
+            if isinstance(loop, VirtualTimeEventLoop):
+                loop.on_jump = lambda seconds: self._jump(seconds, traveller)
         try:
             with adapter.invocation_scope(hooks):
                 outcome = self._drive(loop, entry, event, context, session)
         finally:
             _settle(loop)
+            if isinstance(loop, VirtualTimeEventLoop):
+                loop.on_jump = None
             _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
             return InvocationOutcome(
@@ -357,6 +366,12 @@ class InProcessInvoker:
                 fatal=True,
             )
         return outcome
+
+    def _jump(self, seconds: float, traveller: Any) -> None:
+        """The handler waited ``seconds`` of virtual time: move the runner's clock and the
+        handler's ``time.time()``/``datetime.now()`` with it."""
+        assert self.advance_clock is not None
+        traveller.move_to(self.advance_clock(seconds), tick=False)
 
     def _drive(
         self,
@@ -435,13 +450,15 @@ def _stop_travel(travel_box: list[Any]) -> None:
 _loops = threading.local()
 
 
-def _thread_loop() -> asyncio.AbstractEventLoop:
+def _thread_loop(*, virtual: bool = False) -> asyncio.AbstractEventLoop:
     """The worker thread's event loop, kept across invocations (as a warm Lambda runtime
-    keeps its process); every invocation leaves it with no task running."""
-    loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
+    keeps its process); every invocation leaves it with no task running. With ``virtual``,
+    a loop whose sleeps take virtual time (see ``virtual_loop``)."""
+    name = "virtual" if virtual else "loop"
+    loop: asyncio.AbstractEventLoop | None = getattr(_loops, name, None)
     if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _loops.loop = loop
+        loop = VirtualTimeEventLoop() if virtual else asyncio.new_event_loop()
+        setattr(_loops, name, loop)
     return loop
 
 

@@ -1,0 +1,87 @@
+"""An event loop whose time is virtual: when nothing is ready to run, it jumps to its next timer.
+
+The SDK sometimes waits for time inside an invocation: a ``parallel``/``map`` branch whose
+retry is due in five seconds is resumed in-process after ``asyncio.sleep(5)`` while other
+branches still run. With the runner's virtual clock that wait must cost no real time, and
+the service must see the same five seconds pass (so the retry timer fires). This loop makes
+``asyncio`` sleeps virtual and reports every jump, so the invoker can move the runner's clock
+and the handler's ``time.time()`` with it.
+
+Real waits are kept where the loop waits for something outside it: while work submitted to
+an executor thread is in flight, or when no timer is scheduled at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import selectors
+from collections.abc import Callable
+from typing import Any
+
+
+class _JumpingSelector(selectors.BaseSelector):
+    """Delegates to a real selector, but turns an idle timed wait into a jump in time."""
+
+    def __init__(self, real: selectors.BaseSelector, loop: VirtualTimeEventLoop) -> None:
+        self._real = real
+        self._loop = loop
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._real.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.modify(fileobj, events, data)
+
+    def get_map(self) -> Any:
+        return self._real.get_map()
+
+    def close(self) -> None:
+        self._real.close()
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._real.select(0)
+        if ready or timeout is None or timeout <= 0 or self._loop.waiting_on_threads:
+            return ready or self._real.select(timeout)
+        self._loop.jump(timeout)
+        return []
+
+
+class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
+    """``time()`` starts at 0 and moves only by jumps to the next scheduled callback."""
+
+    def __init__(self) -> None:
+        selector = selectors.DefaultSelector()
+        super().__init__(selector)
+        self._selector = _JumpingSelector(selector, self)
+        self._virtual = 0.0
+        self._in_flight = 0
+        self.on_jump: Callable[[float], None] | None = None
+
+    def time(self) -> float:
+        return self._virtual
+
+    @property
+    def waiting_on_threads(self) -> bool:
+        return self._in_flight > 0
+
+    def jump(self, seconds: float) -> None:
+        self._virtual += seconds
+        if self.on_jump is not None:
+            self.on_jump(seconds)
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: concurrent.futures.Executor | None, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        # Work in another thread takes real time: no jumping while it is in flight.
+        future = super().run_in_executor(executor, func, *args)
+        self._in_flight += 1
+
+        def done(_: asyncio.Future[Any]) -> None:
+            self._in_flight -= 1
+
+        future.add_done_callback(done)
+        return future
