@@ -7,6 +7,7 @@ oracle, the operation and the event. Register your own with ``@oracle("name")``.
 from async_durable_execution_runner._harness.oracles import (
     ORACLES,
     AtMostOnceViolation,
+    ExecutionHung,
     FaultNotMasked,
     MalformedHistory,
     NondeterminismSource,
@@ -27,6 +28,7 @@ from async_durable_execution_runner._harness.oracles import (
 __all__ = [
     "ORACLES",
     "AtMostOnceViolation",
+    "ExecutionHung",
     "FaultNotMasked",
     "MalformedHistory",
     "NondeterminismSource",

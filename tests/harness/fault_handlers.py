@@ -47,3 +47,11 @@ async def everything(event: Any) -> dict[str, Any]:
         invoked = type(error).__name__
     second = await step(echo(2), name="second")
     return {"first": first, "answer": answer, "invoked": invoked, "second": second}
+
+
+@durable_execution
+async def blocks(event: Any) -> str:
+    import time
+
+    time.sleep(1.5)  # blocking: no event loop can skip this
+    return "late"

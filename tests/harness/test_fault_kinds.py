@@ -112,3 +112,14 @@ def test_shrinking_prefers_fewer_faults_earlier_calls_and_simpler_errors() -> No
     assert minimal.faults == (
         lost_response(invocation=1, call=1, error="TooManyRequestsException"),
     )
+
+
+def test_a_hang_is_reported_by_the_liveness_oracle() -> None:
+    from tests.harness.fault_handlers import blocks
+
+    from async_durable_execution_runner.oracles import ExecutionHung
+
+    outcome = Scenario(handler=blocks, input=None, timeout=0.3).run()
+    assert outcome.hang is not None
+    with pytest.raises(ExecutionHung, match="did not finish"):
+        outcome.check()

@@ -67,6 +67,10 @@ class UnexpectedOutcome(OracleFailure):
     oracle = "expected-outcome"
 
 
+class ExecutionHung(OracleFailure):
+    oracle = "liveness"
+
+
 OracleFn = Callable[["Outcome"], None]
 ORACLES: dict[str, OracleFn] = {}
 
@@ -84,6 +88,17 @@ def oracle(name: str) -> Callable[[OracleFn], OracleFn]:
 def _label(op_id: str | None, name: str | None) -> str:
     short = (op_id or "")[:12]
     return f"{name!r} ({short}...)" if name else f"{short}..."
+
+
+# --- liveness ---------------------------------------------------------------------------
+
+
+@oracle("liveness")
+def check_liveness(outcome: Outcome) -> None:
+    """The execution finishes: every invocation returns and nothing waits forever."""
+    if outcome.hang is not None:
+        msg = f"the execution did not finish within the scenario's timeout: {outcome.hang}"
+        raise ExecutionHung(msg)
 
 
 # --- schemas ----------------------------------------------------------------------------

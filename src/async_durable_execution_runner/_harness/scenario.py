@@ -45,10 +45,10 @@ from async_durable_execution_runner._runner.result import (
 from async_durable_execution_runner._service.executor import InvokeResult
 from async_durable_execution_runner._service.faults import ServiceCall, StepAttempt
 from async_durable_execution_runner._service.observer import ExecutionObserver, InvocationInfo
-from async_durable_execution_runner.errors import DurableServiceError
+from async_durable_execution_runner.errors import DurableServiceError, ExecutionNotFinishedError
 
 #: Wall-clock seconds a scenario may take before it counts as hung.
-DEFAULT_SCENARIO_TIMEOUT = 30.0
+DEFAULT_SCENARIO_TIMEOUT = 10.0
 
 
 class _ScenarioFaults:
@@ -235,14 +235,22 @@ class Scenario:
             max_invocation_attempts=len(self.faults) + 3,
         )
         driver.runner = runner
+        hang: str | None = None
         with runner, NondeterminismDetector() as detector:
-            result = runner.run(input=self.input, timeout=self.timeout)
+            try:
+                result = runner.run(input=self.input, timeout=self.timeout)
+            except ExecutionNotFinishedError as error:
+                # A hang is a finding like any other: judged by the liveness oracle, reported
+                # with the history so far.
+                hang = str(error)
+                result = runner.get_result(recorder.root_arn or "")
         return Outcome(
             scenario=self,
             result=result,
             recorder=recorder,
             faults_applied=tuple(hooks.applied),
             nondeterministic_calls=tuple(detector.calls),
+            hang=hang,
         )
 
     # --- showing ----------------------------------------------------------------------
@@ -350,6 +358,8 @@ class Outcome:
     recorder: Recorder
     faults_applied: tuple[FaultKind, ...]
     nondeterministic_calls: tuple[NondeterministicCall, ...] = ()
+    #: Why the run did not finish within the scenario's wall-clock timeout, if it did not.
+    hang: str | None = None
     _baseline: Outcome | None = field(default=None, repr=False)
 
     @property
