@@ -1,0 +1,41 @@
+"""What the faults of a plan do to an execution's outcome, for the suites' assertions.
+
+Copy this module with any suite you copy; it knows nothing of the handlers.
+
+- Masked faults (``FaultKind.masked``: crashes, lost invocations, duplicate deliveries and
+  retryable service errors) never change the outcome; ``outcome.check()``'s fault-tolerance
+  oracle holds every suite to that.
+- An unretryable service error (``checkpoint_error`` / ``lost_response`` with
+  ``ValidationException``) makes the SDK fail the execution with ``CheckpointError`` --
+  unless the service never hears of that failure: when the same invocation's response is
+  lost (``invocation_lost``), the service re-invokes from what it acknowledged, and the
+  execution goes on as if the error had not happened.
+"""
+
+from __future__ import annotations
+
+from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner.scenarios import Outcome
+
+SERVICE_ERROR_KINDS = frozenset({"checkpoint_error", "lost_response"})
+
+
+def failed_by_service_error(outcome: Outcome) -> bool:
+    """Whether an unretryable service error failed the execution (see the module doc).
+
+    When it did, this also asserts how: FAILED, with the SDK's ``CheckpointError``.
+    """
+    lost = {f.invocation for f in outcome.faults_applied if f.kind == "invocation_lost"}
+    fatal = [
+        f
+        for f in outcome.faults_applied
+        if f.kind in SERVICE_ERROR_KINDS and not f.masked and f.invocation not in lost
+    ]
+    if not fatal:
+        return False
+    assert outcome.status is InvocationStatus.FAILED, (
+        f"{fatal[0]!r} should fail the execution\n{outcome.report()}"
+    )
+    assert outcome.error is not None
+    assert outcome.error.type == "CheckpointError", outcome.error
+    return True

@@ -1,0 +1,110 @@
+"""Property: ``wait_for_condition`` polls exactly until the condition holds, ``delay``
+seconds apart, or fails with ``WaitForConditionError`` once its attempts run out, under
+every fault plan.
+
+The handler (``durable_primitives.condition_handler``) polls a counter (each check adds one
+to the state it gets) until it reaches ``target``, with the SDK's ``PollingStrategy``
+allowing ``max_polls`` checks ``delay`` seconds apart. If ``target <= max_polls`` the result
+is ``target``, the check ran exactly ``target`` times (the history's last attempt), and the
+polls took at least ``(target - 1) * delay`` seconds; otherwise the execution fails with
+``WaitForConditionError`` after exactly ``max_polls`` checks. Crashes and the other masked
+faults change none of this: the state is checkpointed between checks, so a replayed check
+starts from the last acknowledged state.
+
+A ``step_exception`` fault aimed at the check would make it raise; the harness does not
+reach ``wait_for_condition`` checks yet (pinned below), so this suite asserts only
+what holds either way when one is planned.
+
+To adapt: replace ``count_poll`` with your check and ``expected`` with when it is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from durable_primitives import condition_handler
+from fault_effects import failed_by_service_error
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner.scenarios import Scenario, step_exception
+from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+
+# ``run_scenario`` is function-scoped, but it only keeps the last outcome for the failure
+# report, so sharing it across Hypothesis's examples is deliberate.
+SHARED_FIXTURE = settings(
+    suppress_health_check=[
+        *settings.default.suppress_health_check,
+        HealthCheck.function_scoped_fixture,
+    ]
+)
+
+EVENTS = st.fixed_dictionaries(
+    {
+        "target": st.integers(1, 4),
+        "max_polls": st.integers(1, 5),
+        "delay": st.sampled_from([1, 30]),
+    }
+)
+FAULTS = fault_plans(
+    kinds={
+        "crash",
+        "invocation_lost",
+        "checkpoint_error",
+        "lost_response",
+        "duplicate_invocation",
+        "step_exception",
+    },
+    max_faults=3,
+    max_ordinal=1,
+)
+
+
+@SHARED_FIXTURE
+@given(scenario=durable_scenarios(condition_handler, inputs=EVENTS, faults=FAULTS))
+def test_polls_until_the_condition_holds_or_attempts_run_out(run_scenario, scenario):
+    outcome = run_scenario(scenario)
+    outcome.check()
+    if failed_by_service_error(outcome):
+        return
+    target, max_polls, delay = (scenario.input[k] for k in ("target", "max_polls", "delay"))
+    polls = [
+        e for e in outcome.history if e["EventType"].startswith("Step") and e["Name"] == "poll"
+    ]
+    if outcome.applied("step_exception"):
+        # A check raised: the poll fails, or (if the SDK retried it) still ends at the target.
+        assert outcome.status in {InvocationStatus.SUCCEEDED, InvocationStatus.FAILED}
+        if outcome.status is InvocationStatus.SUCCEEDED:
+            assert outcome.value == target
+        return
+    last = polls[-1]
+    if target <= max_polls:
+        assert outcome.status is InvocationStatus.SUCCEEDED, outcome.report()
+        assert outcome.value == target
+        assert last["EventType"] == "StepSucceeded"
+        assert last["StepSucceededDetails"]["RetryDetails"]["CurrentAttempt"] == target
+        first = polls[0]["EventTimestamp"]
+        assert last["EventTimestamp"] - first >= dt.timedelta(seconds=(target - 1) * delay)
+    else:
+        assert outcome.status is InvocationStatus.FAILED, outcome.report()
+        assert outcome.error is not None
+        assert outcome.error.type == "WaitForConditionError", outcome.error
+        assert last["EventType"] == "StepFailed"
+        assert last["StepFailedDetails"]["RetryDetails"]["CurrentAttempt"] == max_polls
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="harness: step_exception faults reach StepOperationExecutor only, not the "
+    "StatefulStepOperationExecutor that runs wait_for_condition checks",
+)
+def test_a_step_exception_reaches_the_condition_check():
+    outcome = Scenario(
+        handler=condition_handler,
+        input={"target": 2, "max_polls": 5, "delay": 1},
+        faults=(step_exception(step=1, attempt=1),),
+    ).run()
+    assert outcome.applied("step_exception"), "the check ran without the planned exception"
