@@ -122,7 +122,7 @@ class DurableExecutionMachine(RuleBasedStateMachine):
             observers=(self.recorder,),
             random_seed=0,
             max_invocation_attempts=10,
-            checkpoint_batching="per_update",
+            checkpoint_batching="sdk",
         )
         self.started: list[str] = []
         self.results: dict[str, Any] = {}

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 
 from async_durable_execution_runner._botocore_model import load_schema
 from async_durable_execution_runner._models import (
@@ -164,6 +164,9 @@ class ModelOperation:
     replay_children: bool | None = None
     #: A CALLBACK's ``CallbackId``.
     callback_id: str | None = None
+    #: The operation carries the details object of its type (``StepDetails`` for a STEP...):
+    #: the service returns one for every operation, even when all its members are empty.
+    has_details: bool = True
 
 
 #: A fact of an event's details: (dotted path, value); ``None`` means "absent".
@@ -196,6 +199,8 @@ class Accepted:
     events: tuple[tuple[ModelEvent, ...], ...]
     closes_execution: bool = False
     effects: tuple[ModelEffect, ...] = ()
+    #: The operation each update found (``None``: it created it), one per update.
+    previous: tuple[ModelOperation | None, ...] = ()
 
     @property
     def event_types(self) -> list[EventType]:
@@ -253,7 +258,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 @functools.cache
 def _update_validator() -> Any:
     base = jsonschema.Draft202012Validator
-    cls = jsonschema.validators.extend(base, validators={"pattern": _fullmatch_pattern})
+    cls = jsonschema.validators.extend(base, validators={"pattern": _fullmatch_pattern})  # type: ignore[no-untyped-call]
     return cls(load_schema("OperationUpdate"))
 
 
@@ -323,17 +328,26 @@ class CheckpointModel:
         view: dict[str, ModelOperation] = {}
         events: list[tuple[ModelEvent, ...]] = []
         effects: list[ModelEffect] = []
+        previous: list[ModelOperation | None] = []
         closed = False
         for index, update in enumerate(updates):
             reasons = self._reasons(update, view, closed_in_batch=closed)
             if reasons:
                 return Rejected(index, frozenset(reasons))
-            op, op_events, op_effects = self._apply(update, self._get(update, view), now)
+            current = self._get(update, view)
+            previous.append(current)
+            op, op_events, op_effects = self._apply(update, current, now)
             view[op.id] = op
             events.append(op_events)
             effects.extend(op_effects)
             closed = closed or update.type is T.EXECUTION
-        return Accepted(dict(view), tuple(events), closes_execution=closed, effects=tuple(effects))
+        return Accepted(
+            dict(view),
+            tuple(events),
+            closes_execution=closed,
+            effects=tuple(effects),
+            previous=tuple(previous),
+        )
 
     def checkpoint(self, updates: Sequence[OperationUpdate], now: _dt.datetime) -> Outcome:
         """:meth:`check`, then commit the batch if it is accepted."""
@@ -523,16 +537,17 @@ def _error_payload(error: ErrorObject | None) -> dict[str, Any]:
 
 def _facts(update: OperationUpdate, op: ModelOperation) -> tuple[Fact, ...]:
     """The details the model asserts for the event ``update`` records (the history's event
-    shapes of the service model; RetryDetails as the conformance requirements show them)."""
+    shapes of the service model; RetryDetails as the conformance requirements show them).
+    The emulator never truncates: every ``Truncated`` is false."""
     action, op_type = update.action, update.type
     if op_type is T.STEP:
         if action is A.START:
             return ()
         facts: list[Fact] = [("RetryDetails.CurrentAttempt", op.attempt)]
         if action is A.SUCCEED:
-            facts.append(("Result.Payload", update.payload))
+            facts += [("Result.Payload", update.payload), ("Result.Truncated", False)]
         else:
-            facts.append(("Error.Payload", _error_payload(update.error)))
+            facts += [("Error.Payload", _error_payload(update.error)), ("Error.Truncated", False)]
         delay = _delay(update) if action is A.RETRY else None
         facts.append(("RetryDetails.NextAttemptDelaySeconds", delay))
         return tuple(facts)
@@ -545,9 +560,9 @@ def _facts(update: OperationUpdate, op: ModelOperation) -> tuple[Fact, ...]:
         return (("Error.Payload", update.error.to_dict() if update.error else None),)
     if op_type is T.CONTEXT:
         if action is A.SUCCEED:
-            return (("Result.Payload", update.payload),)
+            return (("Result.Payload", update.payload), ("Result.Truncated", False))
         if action is A.FAIL:
-            return (("Error.Payload", _error_payload(update.error)),)
+            return (("Error.Payload", _error_payload(update.error)), ("Error.Truncated", False))
         return ()
     if op_type is T.CALLBACK:
         timeout, heartbeat = _callback_timeouts(update)
@@ -563,6 +578,7 @@ def _facts(update: OperationUpdate, op: ModelOperation) -> tuple[Fact, ...]:
             ("FunctionName", options.function_name),
             ("TenantId", options.tenant_id),
             ("Input.Payload", update.payload or ""),
+            ("Input.Truncated", False),
         )
     return ()
 

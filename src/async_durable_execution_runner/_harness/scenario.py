@@ -11,7 +11,7 @@ import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from async_durable_execution_runner._harness import oracles as _oracles
 from async_durable_execution_runner._harness.faults import (
@@ -168,6 +168,11 @@ class Scenario:
     #: Called before every run (the baseline's too): reset the fake external systems the
     #: handler talks to, as a fresh deployment would find them.
     before_run: Callable[[], None] | None = None
+    #: How the SDK groups updates into checkpoint calls. ``"sdk"``: its own batching, which
+    #: the runner's virtual event loop makes independent of wall time (so crash points are
+    #: reproducible); ``"per_update"``: one update per call, finer crash points but a
+    #: different start order for concurrent operations than in production.
+    checkpoint_batching: Literal["sdk", "per_update"] = "sdk"
 
     def callback_payload(self, name: str | None, occurrence: int) -> Any:
         """The payload the n-th callback named ``name`` is answered with (JSON null by default)."""
@@ -227,9 +232,7 @@ class Scenario:
             observers=(recorder, driver),
             cold_module_prefixes=self.cold_module_prefixes,
             strict_replay=self.strict_replay,
-            # One update per checkpoint call: the call sequence (and so every crash point)
-            # must not depend on wall time, as the SDK's batching window does.
-            checkpoint_batching="per_update",
+            checkpoint_batching=self.checkpoint_batching,
             # Each fault kills at most one invocation; keep the service retrying past them so
             # that masked faults stay masked.
             max_invocation_attempts=len(self.faults) + 3,
@@ -304,6 +307,8 @@ class Scenario:
             args.append(f"cold_module_prefixes={self.cold_module_prefixes!r}")
         if self.strict_replay:
             args.append("strict_replay=True")
+        if self.checkpoint_batching != "sdk":
+            args.append(f"checkpoint_batching={self.checkpoint_batching!r}")
         if self.before_run is not None:
             imports.add(_import_line(self.before_run))
             args.append(f"before_run={_name(self.before_run)}")

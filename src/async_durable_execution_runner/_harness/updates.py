@@ -204,15 +204,17 @@ class _View:
             self.ops[target] = (update.type, RESULTING_STATUS[update.action])
 
 
+@functools.cache
 def _allowed_actions(
     op_type: OperationType, status: OperationStatus | None
-) -> list[OperationAction]:
-    return [a for a in OperationAction if status in allowed_from(op_type, a)]
+) -> tuple[OperationAction, ...]:
+    return tuple(a for a in OperationAction if status in allowed_from(op_type, a))
 
 
+@functools.cache
 def _forbidden_actions(
     op_type: OperationType, status: OperationStatus | None
-) -> list[OperationAction]:
+) -> tuple[OperationAction, ...]:
     """One step off first: actions the table has for the type, but not from this status."""
     near = [
         a
@@ -220,10 +222,12 @@ def _forbidden_actions(
         if (op_type, a) in TRANSITIONS and status not in TRANSITIONS[(op_type, a)]
     ]
     never = [a for a in OperationAction if (op_type, a) not in TRANSITIONS]
-    return near + never
+    return (*near, *never)
 
 
 # --------------------------------------------------------------------------- field strategies
+
+_BOOLS = st.booleans()
 
 _ERRORS = st.sampled_from(
     [
@@ -254,7 +258,10 @@ _SUB_TYPES = st.one_of(st.none(), st.sampled_from(["Step", "Wait", "RunInChildCo
 
 @functools.cache
 def _seconds(maximum: int) -> st.SearchStrategy[int]:
-    return st.one_of(st.sampled_from([1, 2, 5, 60, maximum]), st.integers(1, maximum))
+    # Mostly short, so that timers come due within a run; the extremes now and then.
+    return st.one_of(
+        st.sampled_from([1, 2, 5, 60]), st.integers(1, 3600), st.sampled_from([maximum])
+    )
 
 
 @functools.cache
@@ -292,11 +299,11 @@ _FUNCTION_NAMES = st.sampled_from(
         "fn:$LATEST",
         "arn:aws:lambda:us-east-1:123456789012:function:fn:live",
         "123456789012:function:my.fn",
+        "f" * 256,  # the model's longest FunctionName
     ]
 )
 
 
-@st.composite
 def _valid_body(draw: st.DrawFn, op_type: OperationType, action: OperationAction) -> dict[str, Any]:
     """Everything an update of this type and action needs (and may carry), all valid."""
     limits = _limits()
@@ -309,7 +316,7 @@ def _valid_body(draw: st.DrawFn, op_type: OperationType, action: OperationAction
         body["error"] = draw(_MAYBE_ERROR)
         body["payload"] = draw(_MAYBE_PAYLOAD)
         body["step_options"] = StepOptions(draw(_seconds(limits["delay"])))
-    elif action is OperationAction.CANCEL and draw(st.booleans()):
+    elif action is OperationAction.CANCEL and draw(_BOOLS):
         body["error"] = draw(_ERRORS)
     if action is OperationAction.START:
         if op_type is OperationType.WAIT:
@@ -323,12 +330,8 @@ def _valid_body(draw: st.DrawFn, op_type: OperationType, action: OperationAction
         if op_type is not OperationType.EXECUTION:
             body["name"] = draw(_NAMES)
             body["sub_type"] = draw(_SUB_TYPES)
-    if (
-        op_type is OperationType.CONTEXT
-        and action is not OperationAction.START
-        and draw(st.booleans())
-    ):
-        body["context_options"] = ContextOptions(draw(st.booleans()))
+    if op_type is OperationType.CONTEXT and action is not OperationAction.START and draw(_BOOLS):
+        body["context_options"] = ContextOptions(draw(_BOOLS))
     return body
 
 
@@ -346,11 +349,10 @@ def _parent_for_new(draw: st.DrawFn, view: _View) -> str | None:
     return draw(st.one_of(st.none(), st.sampled_from(contexts)))
 
 
-@st.composite
 def _new_start(draw: st.DrawFn, view: _View, op_id: str | None = None) -> OperationUpdate:
     op_type = draw(st.sampled_from(CHILD_TYPES))
     op_id = op_id if op_id is not None else view.absent(draw(st.integers(0, 5)))
-    body = draw(_valid_body(op_type, OperationAction.START))
+    body = _valid_body(draw, op_type, OperationAction.START)
     return OperationUpdate(
         id=op_id,
         type=op_type,
@@ -360,82 +362,89 @@ def _new_start(draw: st.DrawFn, view: _View, op_id: str | None = None) -> Operat
     )
 
 
-@st.composite
 def _on_existing(
     draw: st.DrawFn,
     view: _View,
-    choose: Callable[[OperationType, OperationStatus], list[OperationAction]],
+    choose: Callable[[OperationType, OperationStatus], tuple[OperationAction, ...]],
 ) -> OperationUpdate | None:
     candidates = [i for i in view.existing() if choose(*view.ops[i])]
     if not candidates:
         return None
+    # Operations off the beaten path (a READY or PENDING step) are rare: prefer them half
+    # the time, so that restarts after a retry come up.
+    rare = [
+        i for i in candidates if view.ops[i][1] in (OperationStatus.READY, OperationStatus.PENDING)
+    ]
+    prefer_rare: bool = draw(_BOOLS) if rare else False
+    if prefer_rare:
+        candidates = rare
     op_id = draw(st.sampled_from(candidates))
     op_type, status = view.ops[op_id]
     action = draw(st.sampled_from(choose(op_type, status)))
-    body = draw(_valid_body(op_type, action))
+    body = _valid_body(draw, op_type, action)
     return OperationUpdate(id=op_id, type=op_type, action=action, **body)
 
 
 def _update_kind(draw: st.DrawFn, view: _View, kind: str) -> OperationUpdate:
     limits = _limits()
     if kind == "allowed":
-        update = draw(_on_existing(view, _allowed_actions))
-        return update if update is not None else draw(_new_start(view))
+        update = _on_existing(draw, view, _allowed_actions)
+        return update if update is not None else _new_start(draw, view)
     if kind == "forbidden":
-        update = draw(_on_existing(view, _forbidden_actions))
+        update = _on_existing(draw, view, _forbidden_actions)
         if update is not None:
             return update
         op_type = draw(st.sampled_from(CHILD_TYPES))
         action = draw(st.sampled_from(_forbidden_actions(op_type, None)))
-        body = draw(_valid_body(op_type, action))
+        body = _valid_body(draw, op_type, action)
         return OperationUpdate(view.absent(0), op_type, action, **body)
     if kind == "wrong_type":
         existing = view.existing(children_only=False)
         if not existing:
-            return draw(_new_start(view))
+            return _new_start(draw, view)
         op_id = draw(st.sampled_from(existing))
         real_type, status = view.ops[op_id]
         op_type = draw(st.sampled_from([t for t in CHILD_TYPES if t is not real_type]))
         # The action the wrong type *would* be allowed from this status, so that only the
         # type is wrong (else START).
-        actions = _allowed_actions(op_type, status) or [OperationAction.START]
+        actions = _allowed_actions(op_type, status) or (OperationAction.START,)
         action = draw(st.sampled_from(actions))
-        return OperationUpdate(op_id, op_type, action, **draw(_valid_body(op_type, action)))
+        return OperationUpdate(op_id, op_type, action, **_valid_body(draw, op_type, action))
     if kind == "unknown_parent":
-        update = draw(_new_start(view))
+        update = _new_start(draw, view)
         parent = draw(st.sampled_from(["no-such-parent", update.id, view.absent(7), "bad parent"]))
         return dataclasses.replace(update, parent_id=parent)
     if kind == "non_context_parent":
         others = [i for i in sorted(view.ops) if view.ops[i][0] is not OperationType.CONTEXT]
-        update = draw(_new_start(view))
+        update = _new_start(draw, view)
         if not others:
             return dataclasses.replace(update, parent_id="no-such-parent")
         return dataclasses.replace(update, parent_id=draw(st.sampled_from(others)))
     if kind == "missing_options":
-        return draw(_missing_options(view))
+        return _missing_options(draw, view)
     if kind == "out_of_range":
-        return draw(_out_of_range(view))
+        return _out_of_range(draw, view)
     if kind == "bad_field":
         field = draw(st.sampled_from(["id", "name", "sub_type"]))
         base: OperationUpdate | None = None
         if field != "id":  # a bad Name or SubType may come with any update
-            base = draw(st.one_of(st.none(), _on_existing(view, _allowed_actions)))
+            base = _on_existing(draw, view, _allowed_actions) if draw(_BOOLS) else None
         if base is None:
-            base = draw(_new_start(view))
+            base = _new_start(draw, view)
         extremes = _valid_extremes()
         bad = {"id": _bad_ids(), "name": _bad_names(), "sub_type": _bad_sub_types()}[field]
         value = draw(st.sampled_from([extremes[field], *bad]))
         fields: dict[str, Any] = {field: value}
         return dataclasses.replace(base, **fields)
     if kind == "bad_invoke":
-        update = draw(_new_start(view))
+        update = _new_start(draw, view)
         fn = draw(
             st.sampled_from(
                 ["", "has space", "fn:", "x" * (limits["function_name"] + 1), "arn:aws:s3:::b"]
             )
         )
         tenant = draw(st.sampled_from([None, "", "tab\tnot-allowed", "t" * (limits["tenant"] + 1)]))
-        if tenant is not None and draw(st.booleans()):
+        if tenant is not None and draw(_BOOLS):
             fn = "target-function"
         return dataclasses.replace(
             update,
@@ -445,11 +454,11 @@ def _update_kind(draw: st.DrawFn, view: _View, kind: str) -> OperationUpdate:
             chained_invoke_options=ChainedInvokeOptions(fn, tenant),
         )
     if kind == "close_execution":
-        return draw(_execution_update(view))
+        return _execution_update(draw, view)
     if kind == "stray_options":
-        base = draw(_on_existing(view, _allowed_actions))
+        base = _on_existing(draw, view, _allowed_actions)
         if base is None:
-            base = draw(_new_start(view))
+            base = _new_start(draw, view)
         stray: dict[str, Any] = draw(
             st.sampled_from(
                 [
@@ -465,15 +474,14 @@ def _update_kind(draw: st.DrawFn, view: _View, kind: str) -> OperationUpdate:
         stray = {k: v for k, v in stray.items() if getattr(base, k) is None}
         return dataclasses.replace(base, **stray)
     if kind == "big_payload":
-        return draw(_big_payload(view))
-    return draw(_new_start(view))
+        return _big_payload(draw, view)
+    return _new_start(draw, view)
 
 
-@st.composite
 def _missing_options(draw: st.DrawFn, view: _View) -> OperationUpdate:
     which = draw(st.sampled_from(["wait", "retry", "invoke"]))
     if which == "wait":
-        update = draw(_new_start(view))
+        update = _new_start(draw, view)
         options = draw(st.sampled_from([None, WaitOptions(None)]))
         return dataclasses.replace(
             update,
@@ -493,7 +501,7 @@ def _missing_options(draw: st.DrawFn, view: _View) -> OperationUpdate:
         return OperationUpdate(
             op_id, OperationType.STEP, OperationAction.RETRY, step_options=step_options
         )
-    update = draw(_new_start(view))
+    update = _new_start(draw, view)
     invoke_options = draw(
         st.sampled_from([None, ChainedInvokeOptions(None), ChainedInvokeOptions(None, "t")])
     )
@@ -506,11 +514,10 @@ def _missing_options(draw: st.DrawFn, view: _View) -> OperationUpdate:
     )
 
 
-@st.composite
 def _out_of_range(draw: st.DrawFn, view: _View) -> OperationUpdate:
     limits = _limits()
     which = draw(st.sampled_from(["wait", "retry", "callback"]))
-    update = draw(_new_start(view))
+    update = _new_start(draw, view)
     if which == "wait":
         return dataclasses.replace(
             update,
@@ -540,40 +547,33 @@ def _out_of_range(draw: st.DrawFn, view: _View) -> OperationUpdate:
     )
 
 
-# Mostly the two the table allows; the others are never valid for the EXECUTION.
-_EXECUTION_ACTIONS = st.sampled_from(
-    [
-        OperationAction.SUCCEED,
-        OperationAction.FAIL,
-        OperationAction.SUCCEED,
-        OperationAction.START,
-        OperationAction.RETRY,
-        OperationAction.CANCEL,
-    ]
-)
-
-
-@st.composite
 def _execution_update(draw: st.DrawFn, view: _View) -> OperationUpdate:
-    action = draw(_EXECUTION_ACTIONS)
-    op_id = draw(st.sampled_from([view.execution_id, "execution-result-1700000000000", "bad id!"]))
-    body = draw(_valid_body(OperationType.EXECUTION, action))
-    update = OperationUpdate(op_id, OperationType.EXECUTION, action, **body)
-    flaw = draw(st.sampled_from([None, None, "payload_on_fail", "parent"]))
-    if flaw == "payload_on_fail" and action is OperationAction.FAIL:
-        update = dataclasses.replace(update, payload='"not allowed"')
-    elif flaw == "parent":
+    """An EXECUTION update with one flaw: an action it never takes, a FAIL carrying a Payload,
+    a ParentId or a malformed Id. (Valid closes come from ``checkpoint_batches``' ``close``
+    flavour, or from ``allowed`` never: the SDK closes the execution once, at its end.)"""
+    flaw = draw(st.sampled_from(["action", "payload_on_fail", "parent", "bad_id"]))
+    op_id = draw(st.sampled_from([view.execution_id, "execution-result-1700000000000"]))
+    action = draw(_CLOSE_ACTIONS)
+    if flaw == "action":
+        action = draw(st.sampled_from(_forbidden_actions(OperationType.EXECUTION, None)))
+    update = OperationUpdate(
+        op_id, OperationType.EXECUTION, action, **_valid_body(draw, OperationType.EXECUTION, action)
+    )
+    if flaw == "payload_on_fail":
+        return dataclasses.replace(update, action=OperationAction.FAIL, payload='"not allowed"')
+    if flaw == "parent":
         parent = draw(st.sampled_from(sorted(view.ops) or ["no-such-parent"]))
-        update = dataclasses.replace(update, parent_id=parent)
+        return dataclasses.replace(update, parent_id=parent)
+    if flaw == "bad_id":
+        return dataclasses.replace(update, id=draw(st.sampled_from(_bad_ids())))
     return update
 
 
-@st.composite
 def _big_payload(draw: st.DrawFn, view: _View) -> OperationUpdate:
     limit = _limits()["payload"]
-    base = draw(st.one_of(_new_start(view), _on_existing(view, _allowed_actions)))
+    base = _on_existing(draw, view, _allowed_actions) if draw(_BOOLS) else None
     if base is None:
-        base = draw(_new_start(view))
+        base = _new_start(draw, view)
     size = draw(st.sampled_from(["small", "small", "at_limit", "over_limit", "multibyte"]))
     payload: str
     if size == "small":
@@ -637,15 +637,21 @@ def checkpoint_batches(
 
     Updates are drawn in order against the state as the earlier ones of the batch would leave
     it (assuming each update the table allows applies), so START-then-SUCCEED of one id in one
-    call comes up. Rarely, a batch sits at the edge of the per-call limits instead: 250 or 251
-    updates.
+    call comes up.
+
+    Unless ``valid`` or ``kinds`` restrict them, batches come in flavours: ``mixed`` (any kind
+    per update, so most batches of several updates hold an invalid one), ``valid`` (valid kinds
+    only, so the state grows: retries, READY steps, finished contexts), and rarely ``close``
+    (valid updates ending with the EXECUTION's SUCCEED or FAIL, sometimes followed by one more
+    update, which must then be refused) or ``count_limit`` (250 or 251 updates).
     """
+    flavoured = valid is None and kinds is None
     return _batch(
         operations,
         execution_id,
         tuple(focus),
         _pick_kinds(valid, kinds),
-        limits_edge=valid is not True and kinds is None,
+        flavours=_FLAVOURS if flavoured else _PLAIN,
         min_size=min_size,
         max_size=max_size,
     )
@@ -666,8 +672,10 @@ def _one_update(
     return _update_kind(draw, view, draw(st.sampled_from(weighted)))
 
 
-_FLAVOURS = st.sampled_from(["normal"] * 30 + ["count_limit"])
+_FLAVOURS = st.sampled_from(["mixed"] * 40 + ["valid"] * 38 + ["close", "count_limit"])
+_PLAIN = st.just("mixed")
 _COUNTS = st.sampled_from([250, 251])
+_VALID_KINDS = st.sampled_from(_VALID_ONLY)
 
 
 @st.composite
@@ -678,25 +686,50 @@ def _batch(
     focus: tuple[str, ...],
     weighted: tuple[str, ...],
     *,
-    limits_edge: bool,
+    flavours: st.SearchStrategy[str],
     min_size: int,
     max_size: int,
 ) -> list[OperationUpdate]:
     view = _View.of(operations, execution_id, focus)
-    if draw(_FLAVOURS) == "count_limit" and limits_edge:
+    flavour = draw(flavours)
+    if flavour == "count_limit":
         count = draw(_COUNTS)
         first = view.absent(0)
         return [
             OperationUpdate(f"{first}-{k}", OperationType.STEP, OperationAction.START)
             for k in range(count)
         ]
-    kinds = st.sampled_from(weighted)
+    kinds = st.sampled_from(weighted) if flavour == "mixed" else _VALID_KINDS
+    closing = flavour == "close"
+    # Decided before the leading updates, so that a failing batch shrinks by dropping them.
+    trailing = closing and draw(_BOOLS) and draw(_BOOLS)
+    size = draw(
+        st.integers(max(min_size - 1, 0), max_size - 1)
+        if closing
+        else st.integers(min_size, max_size)
+    )
     updates: list[OperationUpdate] = []
-    for _ in range(draw(st.integers(min_size, max_size))):
+    for _ in range(size):
         update = _update_kind(draw, view, draw(kinds))
         view.apply(update)
         updates.append(update)
+    if closing:
+        updates.append(_closing(draw, view))
+        if trailing:  # must then be refused: nothing follows the close
+            updates.append(_new_start(draw, view))
     return updates
+
+
+_CLOSE_ACTIONS = st.sampled_from([OperationAction.SUCCEED, OperationAction.FAIL])
+
+
+def _closing(draw: st.DrawFn, view: _View) -> OperationUpdate:
+    """A valid EXECUTION SUCCEED or FAIL."""
+    action = draw(_CLOSE_ACTIONS)
+    op_id = draw(st.sampled_from([view.execution_id, "execution-result-1700000000000"]))
+    return OperationUpdate(
+        op_id, OperationType.EXECUTION, action, **_valid_body(draw, OperationType.EXECUTION, action)
+    )
 
 
 def raw_operation_updates() -> st.SearchStrategy[OperationUpdate] | None:
