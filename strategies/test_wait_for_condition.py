@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from durable_primitives import condition_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given, settings
@@ -95,12 +94,6 @@ def test_polls_until_the_condition_holds_or_attempts_run_out(run_scenario, scena
         assert last["StepFailedDetails"]["RetryDetails"]["CurrentAttempt"] == max_polls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="harness: step_exception faults reach StepOperationExecutor only, not the "
-    "StatefulStepOperationExecutor that runs wait_for_condition checks",
-)
 def test_a_step_exception_reaches_the_condition_check():
     outcome = Scenario(
         handler=condition_handler,

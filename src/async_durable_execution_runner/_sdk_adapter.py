@@ -66,6 +66,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("async_durable_execution._core.exceptions", "GetExecutionStateError"),
     ("async_durable_execution._primitive.base", "OperationExecutor"),
     ("async_durable_execution._primitive.step", "StepOperationExecutor"),
+    ("async_durable_execution._primitive.step", "StatefulStepOperationExecutor"),
 )
 
 SdkOperation = Any  # async_durable_execution._core.models.Operation
@@ -421,6 +422,42 @@ def install_hooks() -> None:
         return await original_execute(self, operation)
 
     step_cls.execute = execute
+
+    # wait_for_condition checks (and extension steps) run in the stateful step executor.
+    stateful_cls = _sdk_step.StatefulStepOperationExecutor
+    original_stateful = stateful_cls._execute
+
+    @functools.wraps(original_stateful)
+    async def stateful_execute(self: Any, operation: Any) -> Any:
+        hooks = _active_hooks.get()
+        if hooks is not None and hooks.observe_steps:
+            ident = self.operation_identifier
+            semantics = getattr(self, "step_semantics", None)
+            fault, turns = hooks.on_step_attempt(
+                ident.operation_id,
+                ident.name,
+                _enum_value(ident.sub_type),
+                self._attempt(operation),
+                semantics.name if semantics is not None else None,
+            )
+            if fault is not None or turns:
+                body = self.func
+
+                async def delayed(state: Any) -> Any:
+                    for _ in range(turns):
+                        await asyncio.sleep(0)
+                    if fault is not None:
+                        raise fault
+                    return await body(state)
+
+                self.func = delayed
+                try:
+                    return await original_stateful(self, operation)
+                finally:
+                    self.func = body
+        return await original_stateful(self, operation)
+
+    stateful_cls._execute = stateful_execute
 
 
 def sdk_version() -> str:

@@ -42,6 +42,11 @@ def test_hooked_methods_keep_their_signatures() -> None:
         "self",
         "operation",
     ]
+    from async_durable_execution._primitive.step import StatefulStepOperationExecutor
+
+    stateful = StatefulStepOperationExecutor
+    assert list(inspect.signature(stateful._execute).parameters) == ["self", "operation"]
+    assert callable(stateful._attempt)
 
 
 def test_operation_round_trip_through_sdk_models() -> None:
