@@ -351,12 +351,15 @@ def check_expected_outcome(outcome: Outcome) -> None:
     )
 
     plan = outcome.scenario.faults
-    callback_kinds = {
+    callback_kinds: dict[type[kinds.FaultKind], str] = {
         kinds.CallbackFailureFault: "failure",
         kinds.CallbackTimeoutFault: "timeout",
         kinds.HeartbeatTimeoutFault: "heartbeat_timeout",
     }
-    invoke_kinds = {kinds.InvokeFailureFault: "failure", kinds.InvokeTimeoutFault: "timeout"}
+    invoke_kinds: dict[type[kinds.FaultKind], str] = {
+        kinds.InvokeFailureFault: "failure",
+        kinds.InvokeTimeoutFault: "timeout",
+    }
     payloads = outcome.scenario.callback_payloads
     try:
         expected = expected_outcome(
@@ -367,10 +370,12 @@ def check_expected_outcome(outcome: Outcome) -> None:
                 (f.step, f.attempt) for f in plan if isinstance(f, kinds.StepExceptionFault)
             ],
             callback_faults={
-                f.callback: callback_kinds[type(f)] for f in plan if type(f) in callback_kinds
+                f.callback: callback_kinds[type(f)]
+                for f in plan
+                if isinstance(f, kinds.CallbackFault)
             },
             invoke_faults={
-                f.invoke: invoke_kinds[type(f)] for f in plan if type(f) in invoke_kinds
+                f.invoke: invoke_kinds[type(f)] for f in plan if isinstance(f, kinds.InvokeFault)
             },
             window=outcome.scenario.timings.window,
             callback_delays=outcome.scenario.timings.callback_delays,
