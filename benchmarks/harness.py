@@ -11,6 +11,7 @@ when the plan's faults are masked ones).
 from __future__ import annotations
 
 import argparse
+import os
 import contextlib
 import logging
 import sys
@@ -78,18 +79,41 @@ class _Done(Exception):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--markdown", help="also write the table, with context, to this file")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     plain_runs_per_second(0.5)  # warm up imports and worker threads
     plain = plain_runs_per_second(args.seconds)
     with_faults, n1 = scenarios_per_second(args.seconds)
     without, n2 = scenarios_per_second(args.seconds, faults=False)
-    print("| measure (seed workflow) | per second | ratio to plain runs |")
-    print("|---|---:|---:|")
-    print(f"| plain runner executions | {plain:.1f} | 1.00 |")
     label = f"scenarios, default fault plans ({n1} examples)"
-    print(f"| {label} | {with_faults:.1f} | {with_faults / plain:.2f} |")
-    print(f"| scenarios, no faults ({n2} examples) | {without:.1f} | {without / plain:.2f} |")
+    table = "\n".join(
+        [
+            "| measure (seed workflow) | per second | ratio to plain runs |",
+            "|---|---:|---:|",
+            f"| plain runner executions | {plain:.1f} | 1.00 |",
+            f"| {label} | {with_faults:.1f} | {with_faults / plain:.2f} |",
+            f"| scenarios, no faults ({n2} examples) | {without:.1f} | {without / plain:.2f} |",
+        ]
+    )
+    print(table)
+    if args.markdown:
+        import datetime as dt
+        import platform
+
+        Path(args.markdown).write_text(
+            "# Harness throughput\n\n"
+            "Scenarios per second under `durable_scenarios()` on the seed workflow, next to plain\n"
+            "runner executions per second measured in the same run "
+            f"(`python benchmarks/harness.py --seconds {args.seconds:g}`).\n"
+            "A scenario draws a fault plan and timings, runs the execution under them and runs\n"
+            "every oracle; with masked faults the fault-tolerance oracle also needs the\n"
+            "fault-free run of the same scenario (remembered across examples), and faults add\n"
+            "invocations (a crash means one more).\n\n"
+            f"{table}\n\n"
+            f"Measured {dt.date.today().isoformat()} on {platform.platform()}, "
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n"
+        )
 
 
 if __name__ == "__main__":

@@ -10,19 +10,21 @@ Run a machine as a test by exposing its ``TestCase``::
     from async_durable_execution_runner.stateful import CheckpointProcessorMachine
 
     TestCheckpointProcessor = CheckpointProcessorMachine.TestCase
-    TestCheckpointProcessor.settings = settings(max_examples=50, stateful_step_count=30)
+    TestCheckpointProcessor.settings = settings(max_examples=100, stateful_step_count=30)
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from hypothesis import event, note
+from hypothesis import event
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import (
     Bundle,
     MultipleResults,
@@ -107,7 +109,7 @@ def project_operation(op: Operation) -> ModelOperation:
         name=op.name,
         sub_type=op.sub_type,
         end=op.end_timestamp,
-        attempt=(step.attempt if step else 0) if op.type is OperationType.STEP else None,
+        attempt=step.attempt if step else None,
         scheduled_end=(
             op.wait_details.scheduled_end_timestamp
             if op.type is OperationType.WAIT and op.wait_details
@@ -118,7 +120,18 @@ def project_operation(op: Operation) -> ModelOperation:
         error=details.error if details else None,
         replay_children=ctx.replay_children if ctx else None,
         callback_id=cb.callback_id if cb else None,
+        has_details=getattr(op, _DETAILS[op.type]) is not None,
     )
+
+
+_DETAILS = {
+    OperationType.EXECUTION: "execution_details",
+    OperationType.STEP: "step_details",
+    OperationType.WAIT: "wait_details",
+    OperationType.CONTEXT: "context_details",
+    OperationType.CALLBACK: "callback_details",
+    OperationType.CHAINED_INVOKE: "chained_invoke_details",
+}
 
 
 def project_effect(effect: Effect) -> ModelEffect:
@@ -250,6 +263,13 @@ def _callback_id(op_id: str) -> str:
     return f"cb-{op_id}"
 
 
+def _event(value: str) -> None:
+    """``hypothesis.event``, also callable outside a Hypothesis test (example-based tests
+    drive the machine's checks directly)."""
+    with contextlib.suppress(InvalidArgument):
+        event(value)
+
+
 class CheckpointProcessorMachine(RuleBasedStateMachine):
     """The real ``CheckpointProcessor`` against the reference model, batch by batch.
 
@@ -263,11 +283,15 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
       current operations (``checkpoint_on`` aims it at an id from the ``op_ids`` bundle), run it
       through ``CheckpointProcessor.plan`` and through the model, and require the same decision.
       On accept: the same resulting operations (type, status, attempt, parent, name, sub-type,
-      start/end timestamps, wait end, retry time), the same events per update in order (with
-      ``RetryDetails.CurrentAttempt``) and the same "closes the execution"; then the machine
-      commits the plan into its dict (and the model commits too). On reject: the reason class of
-      the processor's message must be one the model found for the same update, and nothing is
-      committed. The processor gets a read-only view, so it cannot change the stored state.
+      start/end timestamps, wait end, retry time, result, error, replay-children, callback id,
+      the type's details object present), the same events per update in order with the details
+      the model states (``RetryDetails``, durations, payloads...), the same effects (timers,
+      callback registration, invokes, closing the execution) and the same ``previous`` per
+      update; then the machine commits the plan into its dict (and the model commits too). On
+      reject: the reason class of the processor's message must be one the model found for the
+      same update, the message must name that update (or the finished execution's ARN), and
+      nothing is committed. The processor gets a read-only view, so it cannot change the
+      stored state. ``check_batch(updates)`` does all this for one batch outside a run.
     * ``advance_clock`` / ``jump_to_next_timer``: move the virtual clock.
     * ``fire_due_timer``: the service's own transitions of a due operation: a wait SUCCEEDS
       (``processors.wait.complete_wait``), a retrying step becomes READY.
@@ -295,6 +319,7 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
         }
         self.execution_open = True
         self.model = CheckpointModel(EXECUTION_ID, START_TIME, new_callback_id=_callback_id)
+        self._last_accepted = False
         self._attempts: dict[str, int] = {}
         self._terminal: dict[str, tuple[OperationStatus, _dt.datetime | None]] = {}
 
@@ -308,7 +333,15 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             new_callback_id=_callback_id,
         )
 
+    def check_batch(self, updates: list[OperationUpdate]) -> bool:
+        """Run one batch through the processor and the model, compare, commit if accepted;
+        returns whether it was accepted. (The ``checkpoint`` rules call this; example-based
+        tests may too.)"""
+        self._run(updates)
+        return self._last_accepted
+
     def _run(self, updates: list[OperationUpdate]) -> MultipleResults[str]:
+        self._last_accepted = False
         expected = self.model.check(updates, self.now)
         try:
             plan = self.processor.plan(
@@ -328,15 +361,16 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             )
             raise AssertionError(msg)
         self._check_plan(updates, plan, expected)
-        event("checkpoint: accepted")
+        _event("checkpoint: accepted")
         for applied in plan.applied:  # which edges of the table the run exercised
             before = applied.previous.status.value if applied.previous else "new"
-            event(
+            _event(
                 f"applied: {applied.update.type.value} {applied.update.action.value} from {before}"
             )
         created = [op_id for op_id in plan.operations if op_id not in self.operations]
         self.operations.update(plan.operations)
         self.model.checkpoint(updates, self.now)
+        self._last_accepted = True
         if expected.closes_execution:
             self.execution_open = False
         return multiple(*created)
@@ -361,7 +395,13 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             f"the processor rejected {where} for {reason.value}, the model for "
             f"{reasons_text(expected.reasons)}: {message!r}\n{_describe(updates)}"
         )
-        event(f"checkpoint: rejected ({reason.value})")
+        # The message names what was refused: the update's id, or the finished execution.
+        if update is not None:
+            target = EXECUTION_ID if update.type is OperationType.EXECUTION else update.id
+            assert repr(update.id) in message or repr(target) in message, message
+        elif reason is Reason.CLOSED_EXECUTION:
+            assert EXECUTION_ARN in message, message
+        _event(f"checkpoint: rejected ({reason.value})")
 
     def _check_plan(
         self, updates: list[OperationUpdate], plan: CheckpointPlan, expected: Accepted
@@ -376,6 +416,10 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             zip(plan.applied, expected.events, strict=True)
         ):
             _check_events(applied.events, model_events, f"update [{i}]", updates)
+        found = tuple(project_operation(a.previous) if a.previous else None for a in plan.applied)
+        assert found == expected.previous, (
+            f"AppliedUpdate.previous: processor {found}, model {expected.previous}"
+        )
         effects = tuple(project_effect(e) for e in plan.effects)
         assert effects == expected.effects, (
             f"effects differ: processor {effects}, model {expected.effects}\n{_describe(updates)}"
@@ -423,8 +467,7 @@ class CheckpointProcessorMachine(RuleBasedStateMachine):
             f"timer of {op_id}:\n{_diff({op_id: actual}, {op_id: expected_op})}"
         )
         _check_events(processed.events, expected_events, f"timer of {op_id}")
-        note(f"timer fired: {op_id} -> {processed.operation.status.value}")
-        event(f"timer: {current.type.value}")
+        _event(f"timer: {current.type.value}")
         self.operations[op_id] = processed.operation
 
     # -------------------------------------------------------------------------- invariants

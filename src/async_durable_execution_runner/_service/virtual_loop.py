@@ -43,9 +43,11 @@ class _JumpingSelector(selectors.BaseSelector):
         self._real.close()
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None or timeout <= 0 or self._loop.waiting_on_threads:
+            return self._real.select(timeout)
         ready = self._real.select(0)
-        if ready or timeout is None or timeout <= 0 or self._loop.waiting_on_threads:
-            return ready or self._real.select(timeout)
+        if ready:
+            return ready
         self._loop.jump(timeout)
         return []
 
