@@ -11,9 +11,9 @@ when the plan's faults are masked ones).
 from __future__ import annotations
 
 import argparse
-import os
 import contextlib
 import logging
+import os
 import sys
 import time
 from pathlib import Path

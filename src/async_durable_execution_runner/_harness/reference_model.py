@@ -38,6 +38,14 @@ Semantics, as modelled
   a retry's timer adds nothing (READY is not an event; the next ``StepStarted`` is).
 * Start timestamps are set once, at creation; SUCCEED, FAIL, CANCEL and a due wait set the end
   timestamp; name, sub-type and parent are those of the START that created the operation.
+* A finished step attempt or context records what it produced (``Result`` or ``Error``, a
+  RETRY both); every operation carries its type's details object; a CALLBACK gets its
+  ``CallbackId`` at START. Event details are stated as facts (``ModelEvent.facts``); nothing
+  is truncated.
+* Effects, in order: a WAIT START or STEP RETRY starts its timer at the scheduled end / next
+  attempt; a CALLBACK START registers the callback, then its timeout and heartbeat timers
+  (when non-zero); a CHAINED_INVOKE START requests the invoke; CANCEL stops the timers (or the
+  invoke); an EXECUTION SUCCEED / FAIL closes the execution with its payload or error.
 """
 
 from __future__ import annotations
