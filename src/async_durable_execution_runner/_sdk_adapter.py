@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError
 
 from async_durable_execution_runner._models import (
     CallbackOptions,
+    OperationStatus,
     ChainedInvokeOptions,
     ContextOptions,
     ErrorObject,
@@ -96,10 +97,7 @@ def bind_client(handler: Callable[..., Any], client: object) -> AsyncHandler:
 def _sdk_sub_type(value: str | None) -> Any:
     if value is None:
         return None
-    try:
-        return _sdk_models.OperationSubType(value)
-    except ValueError:
-        return value
+    return _TO_SDK_SUB_TYPE.get(value, value)
 
 
 def _error_to_sdk(error: ErrorObject | None) -> Any:
@@ -129,6 +127,20 @@ def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+# Enum conversions by dictionary: ``Enum(value)`` costs more than everything else here.
+_FROM_SDK_TYPE: dict[Any, OperationType] = {
+    _sdk_models.OperationType(t.value): t for t in OperationType
+}
+_FROM_SDK_ACTION: dict[Any, OperationAction] = {
+    _sdk_models.OperationAction(a.value): a for a in OperationAction
+}
+_TO_SDK_TYPE: dict[OperationType, Any] = {t: s for s, t in _FROM_SDK_TYPE.items()}
+_TO_SDK_STATUS: dict[Any, Any] = {
+    s: _sdk_models.OperationStatus(s.value) for s in OperationStatus
+}
+_TO_SDK_SUB_TYPE: dict[str, Any] = {s.value: s for s in _sdk_models.OperationSubType}
+
+
 def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
     """Read an SDK ``OperationUpdate`` without serialising it."""
     ctx, step, wait, cb, inv = (
@@ -140,8 +152,8 @@ def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
     )
     return OperationUpdate(
         id=update.operation_id,
-        type=OperationType(_enum_value(update.operation_type)),
-        action=OperationAction(_enum_value(update.action)),
+        type=_FROM_SDK_TYPE[update.operation_type],
+        action=_FROM_SDK_ACTION[update.action],
         parent_id=update.parent_id or None,
         name=update.name or None,
         sub_type=_enum_value(update.sub_type),
@@ -180,8 +192,8 @@ def operation_to_sdk(op: Operation) -> SdkOperation:
     )
     return m.Operation(
         operation_id=op.id,
-        operation_type=m.OperationType(op.type.value),
-        status=m.OperationStatus(op.status.value),
+        operation_type=_TO_SDK_TYPE[op.type],
+        status=_TO_SDK_STATUS[op.status],
         parent_id=op.parent_id,
         name=op.name,
         start_timestamp=op.start_timestamp,

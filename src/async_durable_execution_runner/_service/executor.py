@@ -507,8 +507,12 @@ class Executor:
         """Fire the execution's timers that are due now (they fell due while the handler waited
         in-process, or a scheduler policy delivered something else first): the service's state
         is never behind its own clock when it answers (or invokes) the handler."""
+        now = self.clock.now()
+        first = self.scheduler.next_due()
+        if first is None or first.due > now:
+            return
         kinds = {DueKind.WAIT, DueKind.RETRY, DueKind.CALLBACK_TIMEOUT, DueKind.CALLBACK_HEARTBEAT}
-        for item in self.scheduler.due_by(self.clock.now()):
+        for item in self.scheduler.due_by(now):
             if item.execution_arn == execution.arn and item.kind in kinds:
                 self.scheduler.take(item)
                 self._deliver(item, None)
