@@ -36,12 +36,12 @@ from botocore.exceptions import ClientError
 
 from async_durable_execution_runner._models import (
     CallbackOptions,
-    OperationStatus,
     ChainedInvokeOptions,
     ContextOptions,
     ErrorObject,
     Operation,
     OperationAction,
+    OperationStatus,
     OperationType,
     OperationUpdate,
     StepOptions,
@@ -135,9 +135,7 @@ _FROM_SDK_ACTION: dict[Any, OperationAction] = {
     _sdk_models.OperationAction(a.value): a for a in OperationAction
 }
 _TO_SDK_TYPE: dict[OperationType, Any] = {t: s for s, t in _FROM_SDK_TYPE.items()}
-_TO_SDK_STATUS: dict[Any, Any] = {
-    s: _sdk_models.OperationStatus(s.value) for s in OperationStatus
-}
+_TO_SDK_STATUS: dict[Any, Any] = {s: _sdk_models.OperationStatus(s.value) for s in OperationStatus}
 _TO_SDK_SUB_TYPE: dict[str, Any] = {s.value: s for s in _sdk_models.OperationSubType}
 
 

@@ -26,9 +26,9 @@ from hypothesis.stateful import (
 from async_durable_execution_runner._harness import oracles as _oracles
 from async_durable_execution_runner._harness.faults import SERVICE_ERRORS, service_error
 from async_durable_execution_runner._harness.recorder import Recorder
-from async_durable_execution_runner._models import OperationStatus, OperationType
+from async_durable_execution_runner._models import OperationStatus
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._runner.result import InvocationStatus
+from async_durable_execution_runner._runner.result import CallbackOperation, InvocationStatus
 from async_durable_execution_runner._service.faults import (
     Crash,
     FailCall,
@@ -133,13 +133,13 @@ class DurableExecutionMachine(RuleBasedStateMachine):
     # --- helpers ----------------------------------------------------------------------
 
     def pending_callbacks(self, arn: str) -> list[str]:
-        execution = self.runner.executor.get(arn)
+        """Ids of the execution's callbacks still waiting for an answer."""
         return [
-            op.callback_details.callback_id
-            for op in execution.operations.values()
-            if op.type is OperationType.CALLBACK
+            op.callback_id
+            for op in self.runner.get_result(arn).all_operations
+            if isinstance(op, CallbackOperation)
             and op.status is OperationStatus.STARTED
-            and op.callback_details is not None
+            and op.callback_id is not None
         ]
 
     def _settle(self) -> None:

@@ -610,6 +610,12 @@ class Executor:
         self.notifier.invocation_started(info)
         session = InvocationSession(self, execution.arn, index, NoFaults(), self.interleaving)
         outcome = self.invoker.invoke(dataclasses.replace(original, session=session))
+        self._record_invocation_end(execution, info, outcome)
+
+    def _record_invocation_end(
+        self, execution: Execution, info: InvocationInfo, outcome: InvocationOutcome
+    ) -> None:
+        """``InvocationCompleted`` (with the error Lambda records for a failed invocation)."""
         end = self.clock.now()
         error = outcome.death
         details: dict[str, Any] = {
@@ -619,14 +625,15 @@ class Executor:
         }
         if error is not None:
             details["Error"] = event_error(error)
+        reported = error or outcome.error or ErrorObject()
         done = dataclasses.replace(
             info,
             end=end,
             status=outcome.status,
-            error_type=error.error_type if error else None,
-            error_message=error.error_message if error else None,
+            error_type=reported.error_type,
+            error_message=reported.error_message,
         )
-        execution.invocations[index - 1] = done
+        execution.invocations[info.index - 1] = done
         if execution.is_open:
             execution.history.append(EventType.INVOCATION_COMPLETED, end, details=details)
         self.notifier.invocation_completed(done)
@@ -634,26 +641,8 @@ class Executor:
     def _complete_invocation(
         self, execution: Execution, info: InvocationInfo, outcome: InvocationOutcome
     ) -> None:
-        end = self.clock.now()
+        self._record_invocation_end(execution, info, outcome)
         error = outcome.death
-        details: dict[str, Any] = {
-            "StartTimestamp": info.start,
-            "EndTimestamp": end,
-            "RequestId": info.request_id,
-        }
-        if error is not None:
-            details["Error"] = event_error(error)
-        done = dataclasses.replace(
-            info,
-            end=end,
-            status=outcome.status,
-            error_type=(error or outcome.error or ErrorObject()).error_type,
-            error_message=(error or outcome.error or ErrorObject()).error_message,
-        )
-        execution.invocations[info.index - 1] = done
-        if execution.is_open:
-            execution.history.append(EventType.INVOCATION_COMPLETED, end, details=details)
-        self.notifier.invocation_completed(done)
         if not execution.is_open:
             return
         if outcome.hung:
