@@ -169,3 +169,20 @@ def test_a_failure_before_the_success_threshold_fails_the_batch():
         faults=(),
     ).run()
     assert outcome.value["reason"] == "FAILURE_TOLERANCE_EXCEEDED", outcome.value
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SDK 2.5 finding: an unretryable checkpoint error inside parallel is lost when "
+    "another branch suspends (the invocation returns PENDING); see docs/findings.md",
+)
+def test_an_unretryable_checkpoint_error_inside_parallel_fails_the_execution():
+    from async_durable_execution_runner.scenarios import Scenario, checkpoint_error
+
+    outcome = Scenario(
+        handler=parallel_handler,
+        input={"values": [0, -1], "max_concurrency": None, "tolerated": 2},
+        faults=(checkpoint_error(invocation=1, call=2, error="ValidationException"),),
+    ).run()
+    assert outcome.faults_applied
+    assert outcome.status is InvocationStatus.FAILED
