@@ -11,9 +11,8 @@ polls took at least ``(target - 1) * delay`` seconds; otherwise the execution fa
 faults change none of this: the state is checkpointed between checks, so a replayed check
 starts from the last acknowledged state.
 
-A ``step_exception`` fault aimed at the check would make it raise; the harness does not
-reach ``wait_for_condition`` checks yet (pinned below), so this suite asserts only
-what holds either way when one is planned.
+A ``step_exception`` fault aimed at the check makes it raise; this suite asserts only what
+holds either way when one applied.
 
 To adapt: replace ``count_poll`` with your check and ``expected`` with when it is done.
 """
@@ -22,13 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from durable_primitives import condition_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from async_durable_execution_runner import InvocationStatus
-from async_durable_execution_runner.scenarios import Scenario, step_exception
+from async_durable_execution_runner.scenarios import Scenario, invocation_lost, step_exception
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
 
 # ``run_scenario`` is function-scoped, but it only keeps the last outcome for the failure
@@ -65,7 +65,11 @@ FAULTS = fault_plans(
 @given(scenario=durable_scenarios(condition_handler, inputs=EVENTS, faults=FAULTS))
 def test_polls_until_the_condition_holds_or_attempts_run_out(run_scenario, scenario):
     outcome = run_scenario(scenario)
-    outcome.check()
+    # SDK finding (docs/findings.md, pinned below): a check that raised fails the execution
+    # with the check's own error type live, but with CallableRuntimeError when the failure is
+    # replayed, so a masked fault after it changes the error type.
+    raised = any(f.kind == "step_exception" for f in outcome.faults_applied)
+    outcome.check(skip=("fault-tolerance",) if raised else ())
     if failed_by_service_error(outcome):
         return
     target, max_polls, delay = (scenario.input[k] for k in ("target", "max_polls", "delay"))
@@ -101,3 +105,24 @@ def test_a_step_exception_reaches_the_condition_check():
         faults=(step_exception(step=1, attempt=1),),
     ).run()
     assert outcome.applied("step_exception"), "the check ran without the planned exception"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SDK 2.5 finding: a failed wait_for_condition check surfaces as its own error type "
+    "live but as CallableRuntimeError on replay; see docs/findings.md",
+)
+def test_a_failed_check_fails_the_same_way_when_replayed():
+    clean = Scenario(
+        handler=condition_handler,
+        input={"target": 1, "max_polls": 1, "delay": 1},
+        faults=(step_exception(step=1, attempt=1),),
+    ).run()
+    replayed = Scenario(
+        handler=condition_handler,
+        input={"target": 1, "max_polls": 1, "delay": 1},
+        faults=(step_exception(step=1, attempt=1), invocation_lost(invocation=1)),
+    ).run()
+    assert clean.error is not None
+    assert replayed.error is not None
+    assert replayed.error.type == clean.error.type
