@@ -47,8 +47,10 @@ Conventions
 Ordinals (for faults)
 ---------------------
 * ``step_exceptions``: ``(n, attempt)`` — the n-th *distinct step of the root execution* to
-  run (counted from 1 in the order steps first run; ``wait_for_condition`` does not count, an
-  unawaited step does if it runs) raises ``InjectedStepError`` on that attempt, before its body.
+  run (counted from 1 in the order steps first run; a ``wait_for_condition`` counts, since its
+  checks run as a step, and an unawaited step does if it runs) raises ``InjectedStepError`` on
+  that attempt, before its body. Targeting a ``wait_for_condition`` raises
+  ``UnsupportedScenario``.
   Steps inside a ``Parallel``/``Map`` run in an order the evaluator does not fix: targeting one
   of them raises ``UnsupportedScenario``, and so does targeting any step after an ``Unawaited``
   step or after a batch whose number of started steps is a race. Steps after a batch whose
@@ -495,6 +497,16 @@ class _Evaluation:
             op.add(t, "STARTED", attempts=attempt - 1)
 
     def wait_for_condition(self, node: WaitForCondition, t: _T, prefix: str) -> tuple[_Res, _T]:
+        # Its checks run as a step, so it takes a step ordinal (step exceptions reach checks).
+        if self.root and not self.concurrent and self.steps_run is not None:
+            self.steps_run += 1
+            if any(ordinal == self.steps_run for ordinal, _ in self.step_exceptions):
+                msg = (
+                    f"step_exception(step={self.steps_run}) targets the check of "
+                    f"wait_for_condition {node.name!r}: how a raising check fails is not modelled "
+                    "(the SDK reports a different error type live and on replay)"
+                )
+                raise UnsupportedScenario(msg)
         op = self._op(self._path(prefix, node.name), "STEP", "wfc")
         op.add(t, "STARTED")
         polls = max(1, node.polls_until_done)
@@ -655,7 +667,7 @@ class _Evaluation:
         definite = 0
         uncertain = False
         for op in ops:
-            if op.kind != "step":
+            if op.kind not in ("step", "wfc"):
                 continue
             first = op.phases[0].t
             relation = "<" if op.cut is None else _order(first, op.cut)
