@@ -381,13 +381,16 @@ def check_expected_outcome(outcome: Outcome) -> None:
             step_exceptions=[
                 (f.step, f.attempt) for f in plan if isinstance(f, kinds.StepExceptionFault)
             ],
+            # The first planned fault for an ordinal is the one that fires (as in the hooks).
             callback_faults={
                 f.callback: callback_kinds[type(f)]
-                for f in plan
+                for f in reversed(plan)
                 if isinstance(f, kinds.CallbackFault)
             },
             invoke_faults={
-                f.invoke: invoke_kinds[type(f)] for f in plan if isinstance(f, kinds.InvokeFault)
+                f.invoke: invoke_kinds[type(f)]
+                for f in reversed(plan)
+                if isinstance(f, kinds.InvokeFault)
             },
             window=outcome.scenario.timings.window,
             callback_delays=outcome.scenario.timings.callback_delays,
