@@ -266,3 +266,17 @@ async def blocks_the_thread(event: dict[str, bool]) -> str:
     if event["block"]:
         time.sleep(30)  # blocking code: the event loop cannot even be cancelled
     return await step(echo_label("unblocked"), name="after")
+
+
+@durable_execution
+async def sleeps_between_steps(event: Any) -> str:
+    import asyncio
+
+    first = await step(lambda: _const("a"), name="before")
+    await asyncio.sleep(600)  # not a durable wait: the invocation itself takes ten minutes
+    second = await step(lambda: _const("b"), name="after")
+    return f"{first}{second}"
+
+
+async def _const(value: str) -> str:
+    return value

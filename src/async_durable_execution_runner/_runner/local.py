@@ -114,6 +114,7 @@ class DurableFunctionTestRunner:
                 per_update_checkpoints=checkpoint_batching == "per_update",
                 handler_clock=handler_clock if self.clock.is_virtual else "real",
                 clock_now=self.clock.now,
+                advance_clock=self._advance_during_invocation if self.clock.is_virtual else None,
                 random_seed=random_seed,
                 strict_replay=strict_replay,
                 function_timeout=function_timeout,

@@ -284,6 +284,7 @@ class ProcessInvoker:
         per_update_checkpoints: bool = True,
         handler_clock: HandlerClock = "virtual",
         clock_now: Callable[[], _dt.datetime] | None = None,
+        advance_clock: Callable[[float], _dt.datetime] | None = None,
         random_seed: int | str | None = None,
         strict_replay: bool = False,
         function_timeout: float = DEFAULT_FUNCTION_TIMEOUT,
@@ -296,6 +297,7 @@ class ProcessInvoker:
         self.per_update_checkpoints = per_update_checkpoints
         self.handler_clock: HandlerClock = handler_clock
         self.clock_now = clock_now
+        self.advance_clock = advance_clock
         self.random_seed = random_seed
         self.strict_replay = strict_replay
         self.function_timeout = float(function_timeout)
@@ -360,6 +362,9 @@ class ProcessInvoker:
             "function_arn": request.execution_arn.split("/durable-execution/")[0],
             "remaining": self.function_timeout,
             "now": now,
+            # The worker's loop may jump virtual time (see virtual_loop): the parent moves
+            # the runner's clock when it does.
+            "advance": now is not None and self.advance_clock is not None,
             "per_update_checkpoints": self.per_update_checkpoints,
             "strict_replay": self.strict_replay,
             "seed": (
@@ -411,6 +416,9 @@ class ProcessInvoker:
                     death=ErrorObject(error_type=NONDETERMINISTIC, error_message=message[1]),
                     fatal=True,
                 )
+            elif kind == "advance":
+                assert self.advance_clock is not None
+                worker.send(("ok", self.advance_clock(float(message[1])).isoformat()))
             elif kind == "operation":
                 worker.send(_answer(_operation, session, message[1]))
             elif kind == "step_attempt":

@@ -41,6 +41,7 @@ from async_durable_execution_runner._service.invoker import (
     _settle,
     _thread_loop,
 )
+from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.errors import DurableServiceError
 
 
@@ -210,12 +211,20 @@ def _run_invocation(
         # The SDK's retry jitter uses the global ``random`` (as InProcessInvoker seeds it).
         random.seed(spec["seed"])
     travel = None
+    loop = _thread_loop(virtual=bool(spec.get("advance")))
     if spec["now"] is not None:
         import time_machine
 
         travel = time_machine.travel(_dt.datetime.fromisoformat(spec["now"]), tick=False)
-        travel.start()
-    loop = _thread_loop()
+        traveller = travel.start()
+        if isinstance(loop, VirtualTimeEventLoop):
+
+            def jump(seconds: float) -> None:
+                # The parent moves the runner's clock; the handler's clock follows.
+                instant = client.call(("advance", seconds), _no_service_error)
+                traveller.move_to(_dt.datetime.fromisoformat(instant), tick=False)
+
+            loop.on_jump = jump
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
             try:
@@ -229,6 +238,8 @@ def _run_invocation(
             return ("died", _death("Runtime.MarshalError", message, exc))
     finally:
         _settle(loop)
+        if isinstance(loop, VirtualTimeEventLoop):
+            loop.on_jump = None
         if travel is not None:
             travel.stop()
 

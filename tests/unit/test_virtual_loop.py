@@ -1,0 +1,57 @@
+"""The virtual-time event loop: sleeps jump, the runner's clock follows, real waits stay real."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
+
+
+def test_an_idle_sleep_jumps_virtual_time_and_reports_it() -> None:
+    loop = VirtualTimeEventLoop()
+    jumps: list[float] = []
+    loop.on_jump = jumps.append
+    try:
+        started = time.monotonic()
+        loop.run_until_complete(asyncio.sleep(3600))
+        assert time.monotonic() - started < 1.0
+        assert loop.time() >= 3600
+        assert sum(jumps) >= 3600
+    finally:
+        loop.close()
+
+
+def test_work_in_an_executor_thread_takes_real_time() -> None:
+    loop = VirtualTimeEventLoop()
+    jumps: list[float] = []
+    loop.on_jump = jumps.append
+
+    async def main() -> str:
+        # A pending timer must not be jumped to while a thread is still working.
+        racer = asyncio.ensure_future(asyncio.sleep(30))
+        result = await loop.run_in_executor(None, lambda: (time.sleep(0.05), "done")[1])
+        racer.cancel()
+        return str(result)
+
+    try:
+        assert loop.run_until_complete(main()) == "done"
+        assert sum(jumps) < 30
+    finally:
+        loop.close()
+
+
+def test_the_runner_clock_follows_a_sleeping_handler() -> None:
+    from tests.integration.handlers import sleeps_between_steps
+
+    from async_durable_execution_runner import DurableFunctionTestRunner
+
+    with DurableFunctionTestRunner(sleeps_between_steps) as runner:
+        started = time.monotonic()
+        result = runner.run(input=None, timeout=10)
+    assert time.monotonic() - started < 5
+    assert result.result == '"ab"'
+    before = result.get_step("before").end_timestamp
+    after = result.get_step("after").start_timestamp
+    assert before is not None
+    assert (after - before).total_seconds() >= 600
