@@ -401,35 +401,9 @@ def install_hooks() -> None:
 
     @functools.wraps(original_execute)
     async def execute(self: Any, operation: Any) -> Any:
-        hooks = _active_hooks.get()
-        if hooks is not None and hooks.observe_steps:
-            details = operation.step_details if operation is not None else None
-            attempt = (details.attempt if details is not None else 0) + 1
-            ident = self.operation_identifier
-            semantics = getattr(self, "step_semantics", None)
-            fault, turns = hooks.on_step_attempt(
-                ident.operation_id,
-                ident.name,
-                _enum_value(ident.sub_type),
-                attempt,
-                semantics.name if semantics is not None else None,
-            )
-            if fault is not None or turns:
-                body = self.func
-
-                async def delayed() -> Any:
-                    for _ in range(turns):
-                        await asyncio.sleep(0)
-                    if fault is not None:
-                        raise fault
-                    return await body()
-
-                self.func = delayed
-                try:
-                    return await original_execute(self, operation)
-                finally:
-                    self.func = body
-        return await original_execute(self, operation)
+        details = operation.step_details if operation is not None else None
+        attempt = (details.attempt if details is not None else 0) + 1
+        return await _with_step_hooks(self, attempt, lambda: original_execute(self, operation))
 
     step_cls.execute = execute
 
@@ -439,35 +413,46 @@ def install_hooks() -> None:
 
     @functools.wraps(original_stateful)
     async def stateful_execute(self: Any, operation: Any) -> Any:
-        hooks = _active_hooks.get()
-        if hooks is not None and hooks.observe_steps:
-            ident = self.operation_identifier
-            semantics = getattr(self, "step_semantics", None)
-            fault, turns = hooks.on_step_attempt(
-                ident.operation_id,
-                ident.name,
-                _enum_value(ident.sub_type),
-                self._attempt(operation),
-                semantics.name if semantics is not None else None,
-            )
-            if fault is not None or turns:
-                body = self.func
-
-                async def delayed(state: Any) -> Any:
-                    for _ in range(turns):
-                        await asyncio.sleep(0)
-                    if fault is not None:
-                        raise fault
-                    return await body(state)
-
-                self.func = delayed
-                try:
-                    return await original_stateful(self, operation)
-                finally:
-                    self.func = body
-        return await original_stateful(self, operation)
+        attempt = self._attempt(operation)
+        return await _with_step_hooks(self, attempt, lambda: original_stateful(self, operation))
 
     stateful_cls._execute = stateful_execute
+
+
+async def _with_step_hooks(executor: Any, attempt: int, run: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a step executor's attempt, letting the hooks make its body raise or take turns.
+
+    The body (``executor.func``, with or without a state argument) is swapped for the length
+    of the attempt only.
+    """
+    hooks = _active_hooks.get()
+    if hooks is None or not hooks.observe_steps:
+        return await run()
+    ident = executor.operation_identifier
+    semantics = getattr(executor, "step_semantics", None)
+    fault, turns = hooks.on_step_attempt(
+        ident.operation_id,
+        ident.name,
+        _enum_value(ident.sub_type),
+        attempt,
+        semantics.name if semantics is not None else None,
+    )
+    if fault is None and not turns:
+        return await run()
+    body = executor.func
+
+    async def delayed(*state: Any) -> Any:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        if fault is not None:
+            raise fault
+        return await body(*state)
+
+    executor.func = delayed
+    try:
+        return await run()
+    finally:
+        executor.func = body
 
 
 def sdk_version() -> str:

@@ -38,6 +38,22 @@ class InvocationOutcome:
     fatal: bool = False
 
 
+def hung_outcome(request: InvocationRequest, where: str) -> InvocationOutcome:
+    """The invocation outlived the runner's wall-clock budget; ``where`` says where it was."""
+    from async_durable_execution_runner._models import ErrorObject
+
+    message = (
+        f"the handler did not return within the runner's timeout "
+        f"({request.wall_timeout:.3g}s of wall-clock time left for invocation "
+        f"{request.session.invocation_index} of {request.execution_arn}); {where}"
+    )
+    return InvocationOutcome(
+        status=None,
+        death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
+        hung=True,
+    )
+
+
 class Invoker(Protocol):
     def invoke(self, request: InvocationRequest) -> InvocationOutcome: ...
 

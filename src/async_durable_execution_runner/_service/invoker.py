@@ -24,7 +24,11 @@ from typing import Any, ClassVar, Literal
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service.invocation import InvocationOutcome, InvocationRequest
+from async_durable_execution_runner._service.invocation import (
+    InvocationOutcome,
+    InvocationRequest,
+    hung_outcome,
+)
 from async_durable_execution_runner._service.observer import OperationRequest
 from async_durable_execution_runner._service.service_client import (
     InMemoryServiceClient,
@@ -296,17 +300,7 @@ class InProcessInvoker:
             worker.abandon()
             if not nested:
                 self._worker = None
-            message = (
-                f"the handler did not return within the runner's timeout "
-                f"({request.wall_timeout:.3g}s of wall-clock time left for invocation "
-                f"{request.session.invocation_index} of {request.execution_arn}); it was "
-                f"blocked at:\n{stack}"
-            )
-            return InvocationOutcome(
-                status=None,
-                death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
-                hung=True,
-            )
+            return hung_outcome(request, f"it was blocked at:\n{stack}")
         finally:
             if nested:
                 worker.release()

@@ -57,7 +57,11 @@ from async_durable_execution_runner._models import ErrorObject, OperationUpdate
 from async_durable_execution_runner._service import process_worker
 from async_durable_execution_runner._service.faults import NoFaults
 from async_durable_execution_runner._service.interleaving import NoInterleaving
-from async_durable_execution_runner._service.invocation import InvocationOutcome, InvocationRequest
+from async_durable_execution_runner._service.invocation import (
+    InvocationOutcome,
+    InvocationRequest,
+    hung_outcome,
+)
 from async_durable_execution_runner._service.invoker import (
     NONDETERMINISTIC,
     HandlerClock,
@@ -448,17 +452,7 @@ class ProcessInvoker:
                 status=None, death=ErrorObject(error_type="Sandbox.Timedout", error_message=message)
             )
         request.session.abandoned = True
-        message = (
-            f"the handler did not return within the runner's timeout "
-            f"({request.wall_timeout:.3g}s of wall-clock time left for invocation "
-            f"{request.session.invocation_index} of {request.execution_arn}); the worker "
-            f"process was killed while at:\n{stack}"
-        )
-        return InvocationOutcome(
-            status=None,
-            death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
-            hung=True,
-        )
+        return hung_outcome(request, f"the worker process was killed while at:\n{stack}")
 
 
 def _exit_error(request_id: str, reason: str) -> InvocationOutcome:
