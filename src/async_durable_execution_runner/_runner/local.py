@@ -354,8 +354,8 @@ class DurableFunctionTestRunner:
         """Run ``action`` (an external system acting: a callback answer, say) ``delay`` seconds
         from now on the runner's clock. It runs in the runner's thread, between invocations;
         it may call ``send_callback_*``. Safe to call from an observer."""
-        arn = next(iter(self.executor.executions), "")
-        self.executor.schedule_external(action, arn, delay=delay, label=label)
+        # Filed under no execution: an execution that ends does not cancel the outside world.
+        self.executor.schedule_external(action, "", delay=delay, label=label)
 
     # --- async twins -------------------------------------------------------------------
 
