@@ -11,7 +11,7 @@ depend on wall time and a crash point is reproducible.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from async_durable_execution_runner._service.faults import (
@@ -73,7 +73,7 @@ class InjectedStepError(Exception):
     """Raised in place of a step body by a ``step_exception`` fault."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FaultKind:
     kind: ClassVar[str] = ""
     #: Whether the service and SDK hide this fault from the outcome (fault-tolerance oracle).
@@ -85,8 +85,13 @@ class FaultKind:
     def describe(self) -> str:
         return repr(self)
 
+    def __repr__(self) -> str:
+        # Reads as the call that builds the fault: crash(invocation=1, call=2).
+        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"{self.kind}({args})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class CrashFault(FaultKind):
     """The sandbox dies on call ``call`` of invocation ``invocation``: nothing of that call is
     applied, later durable calls fail fast, every task of the invocation is cancelled, and
@@ -96,11 +101,8 @@ class CrashFault(FaultKind):
     invocation: int = 1
     call: int = 1
 
-    def __repr__(self) -> str:
-        return f"crash(invocation={self.invocation}, call={self.call})"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LostResponseFault(FaultKind):
     """Call ``call`` is applied, but the SDK gets ``error`` instead of the response."""
 
@@ -113,13 +115,8 @@ class LostResponseFault(FaultKind):
     def masked(self) -> bool:  # type: ignore[override]
         return self.error in RETRYABLE_ERRORS
 
-    def __repr__(self) -> str:
-        return (
-            f"lost_response(invocation={self.invocation}, call={self.call}, error={self.error!r})"
-        )
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CheckpointErrorFault(FaultKind):
     """Call ``call`` is refused with ``error`` before anything is applied."""
 
@@ -132,25 +129,16 @@ class CheckpointErrorFault(FaultKind):
     def masked(self) -> bool:  # type: ignore[override]
         return self.error in RETRYABLE_ERRORS
 
-    def __repr__(self) -> str:
-        return (
-            f"checkpoint_error(invocation={self.invocation}, call={self.call}, "
-            f"error={self.error!r})"
-        )
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class InvocationLostFault(FaultKind):
     """The handler returned, but its response never reached the service: it re-invokes."""
 
     kind: ClassVar[str] = "invocation_lost"
     invocation: int = 1
 
-    def __repr__(self) -> str:
-        return f"invocation_lost(invocation={self.invocation})"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DuplicateInvocationFault(FaultKind):
     """Invocation ``invocation`` is delivered a second time (same token and state) right
     after its first delivery's call ``after_call``; the stale-token errors that follow are
@@ -160,11 +148,8 @@ class DuplicateInvocationFault(FaultKind):
     invocation: int = 1
     after_call: int = 1
 
-    def __repr__(self) -> str:
-        return f"duplicate_invocation(invocation={self.invocation}, after_call={self.after_call})"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StepExceptionFault(FaultKind):
     """The ``step``-th step to run (counting distinct steps in the order they first run, from
     1) raises on attempt ``attempt``, before its body runs; the SDK's retry strategy sees it."""
@@ -175,11 +160,8 @@ class StepExceptionFault(FaultKind):
     step: int = 1
     attempt: int = 1
 
-    def __repr__(self) -> str:
-        return f"step_exception(step={self.step}, attempt={self.attempt})"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CallbackFault(FaultKind):
     """The ``callback``-th callback created (from 1) fails, times out, or misses heartbeats,
     instead of succeeding."""
@@ -193,27 +175,18 @@ class CallbackFault(FaultKind):
 class CallbackFailureFault(CallbackFault):
     kind: ClassVar[str] = "callback_failure"
 
-    def __repr__(self) -> str:
-        return f"callback_failure(callback={self.callback})"
-
 
 @dataclass(frozen=True, repr=False)
 class CallbackTimeoutFault(CallbackFault):
     kind: ClassVar[str] = "callback_timeout"
-
-    def __repr__(self) -> str:
-        return f"callback_timeout(callback={self.callback})"
 
 
 @dataclass(frozen=True, repr=False)
 class HeartbeatTimeoutFault(CallbackFault):
     kind: ClassVar[str] = "heartbeat_timeout"
 
-    def __repr__(self) -> str:
-        return f"heartbeat_timeout(callback={self.callback})"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class InvokeFault(FaultKind):
     """The ``invoke``-th chained invoke (from 1) fails or times out instead of running."""
 
@@ -226,16 +199,10 @@ class InvokeFault(FaultKind):
 class InvokeFailureFault(InvokeFault):
     kind: ClassVar[str] = "invoke_failure"
 
-    def __repr__(self) -> str:
-        return f"invoke_failure(invoke={self.invoke})"
-
 
 @dataclass(frozen=True, repr=False)
 class InvokeTimeoutFault(InvokeFault):
     kind: ClassVar[str] = "invoke_timeout"
-
-    def __repr__(self) -> str:
-        return f"invoke_timeout(invoke={self.invoke})"
 
 
 FAULT_KINDS: dict[str, type[FaultKind]] = {
