@@ -154,7 +154,6 @@ class DurableFunctionTestRunner:
         # thread is blocked on that invocation, so nothing else touches the executor).
         assert isinstance(self.clock, VirtualClock)
         self.clock.advance(seconds)
-        self.executor.clock_moved_during_invocation = True
         return self.clock.now()
 
     # --- lifecycle ---------------------------------------------------------------------

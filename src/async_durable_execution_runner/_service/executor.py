@@ -12,7 +12,7 @@ import dataclasses
 import datetime as _dt
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from async_durable_execution_runner._models import (
@@ -156,8 +156,6 @@ class Executor:
         self._external: dict[int, Callable[[], None]] = {}
         self._dirty: dict[str, set[str]] = {}  # arn -> ops changed service-side since last response
         self.hang_reports: dict[str, str] = {}
-        #: Set when the handler waited in-process and virtual time moved mid-invocation.
-        self.clock_moved_during_invocation = False
 
     # --- executions -----------------------------------------------------------------
 
@@ -548,7 +546,6 @@ class Executor:
         execution.invocations.append(info)
         execution.invocation_active = True
         execution.wakeup_pending = False
-        self.clock_moved_during_invocation = False
         self._dirty[execution.arn].clear()
         self.notifier.invocation_started(info)
         page_size = self.interleaving.page_size(execution.arn, index) or self.page_size
@@ -897,9 +894,6 @@ class Executor:
     def pending_items(self, arn: str | None = None) -> list[DueItem]:
         return self.scheduler.pending(arn)
 
-    def children_of(self, arn: str) -> Iterable[Execution]:
-        return (e for e in self.executions.values() if e.parent is not None and e.parent[0] == arn)
-
 
 def _cb_details(op: Operation) -> Any:
     assert op.callback_details is not None
@@ -924,6 +918,3 @@ def _function_key(function_name: str) -> str:
         parts = function_name.split(":")
         return parts[6] if len(parts) > 6 else function_name
     return function_name.split(":", maxsplit=1)[0]
-
-
-FunctionRegistry = Mapping[str, object]

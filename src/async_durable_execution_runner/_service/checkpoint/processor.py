@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from async_durable_execution_runner._models import Operation, OperationType, OperationUpdate
@@ -114,6 +114,3 @@ def _retarget(update: OperationUpdate, target_id: str) -> OperationUpdate:
     import dataclasses
 
     return dataclasses.replace(update, id=target_id)
-
-
-ApplyHook = Callable[[CheckpointPlan], None]
