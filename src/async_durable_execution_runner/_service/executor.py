@@ -12,7 +12,7 @@ import dataclasses
 import datetime as _dt
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from async_durable_execution_runner._models import (
@@ -893,6 +893,10 @@ class Executor:
 
     def pending_items(self, arn: str | None = None) -> list[DueItem]:
         return self.scheduler.pending(arn)
+
+    def children_of(self, arn: str) -> Iterable[Execution]:
+        """The executions started by ``arn``'s chained invokes."""
+        return (e for e in self.executions.values() if e.parent is not None and e.parent[0] == arn)
 
 
 def _cb_details(op: Operation) -> Any:
