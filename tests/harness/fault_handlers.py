@@ -55,3 +55,14 @@ async def blocks(event: Any) -> str:
 
     time.sleep(1.5)  # blocking: no event loop can skip this
     return "late"
+
+
+@durable_execution
+async def cleans_up_in_finally(event: Any) -> str:
+    try:
+        await step(echo("work"), name="work")
+        await wait(5, name="pause")
+    finally:
+        # A dying sandbox may run this, but nothing of it may reach the service.
+        await step(echo("cleanup"), name="cleanup")
+    return "done"

@@ -123,3 +123,22 @@ def test_a_hang_is_reported_by_the_liveness_oracle() -> None:
     assert outcome.hang is not None
     with pytest.raises(ExecutionHung, match="did not finish"):
         outcome.check()
+
+
+def test_a_crashed_sandbox_never_reaches_the_service_again() -> None:
+    from tests.harness.fault_handlers import cleans_up_in_finally
+
+    outcome = Scenario(
+        handler=cleans_up_in_finally, input=None, faults=(crash(invocation=1, call=1),), timeout=5
+    ).run()
+    assert outcome.faults_applied == (crash(invocation=1, call=1),)
+    outcome.check()
+    first = outcome.invocations[0]
+    assert first.error_type == "Runtime.ExitError"
+    # Nothing was checkpointed between the crash and the end of invocation 1: its only event
+    # is the failed InvocationCompleted, and the cleanup step appears once, later, for real.
+    events = outcome.history
+    assert events[1]["EventType"] == "InvocationCompleted"
+    names = [e.get("Name") for e in events if e["EventType"] == "StepStarted"]
+    assert names.count("cleanup") == 1
+    assert outcome.value == "done"
