@@ -32,6 +32,7 @@ from async_durable_execution_runner._runner.result import (
     StepOperation,
     WaitOperation,
 )
+from async_durable_execution_runner._server import DurableServiceServer
 from async_durable_execution_runner._service.checkpoint.processor import CheckpointProcessor
 from async_durable_execution_runner._service.checkpoint.transitions import TRANSITIONS
 from async_durable_execution_runner._service.clock import Clock, RealClock, VirtualClock
@@ -90,6 +91,7 @@ __all__ = [
     "DurableFunctionTestRunner",
     "DurableRunnerError",
     "DurableServiceError",
+    "DurableServiceServer",
     "EarliestFirst",
     "ErrorObject",
     "Event",

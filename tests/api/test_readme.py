@@ -46,6 +46,18 @@ def test_readme_property_testing_example_runs(tmp_path: Path) -> None:
     spec.loader.exec_module(module)  # the block calls its own test
 
 
+def test_readme_rest_api_example_runs(tmp_path: Path) -> None:
+    section = README.read_text().split("## The service's REST API, on loopback", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "README has no python block under the REST API section"
+    module_file = tmp_path / "readme_server.py"
+    module_file.write_text(match.group(1))
+    spec = importlib.util.spec_from_file_location("readme_server", module_file)
+    assert spec
+    assert spec.loader
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
 def test_readme_first_lines_are_the_two_commands() -> None:
     lines = [line.strip() for line in README.read_text().splitlines() if line.strip()]
     commands = [line for line in lines[:6] if line.startswith("python3 -m venv")]
