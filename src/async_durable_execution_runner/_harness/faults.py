@@ -103,10 +103,10 @@ class CrashFault(FaultKind):
 
 
 @dataclass(frozen=True, repr=False)
-class LostResponseFault(FaultKind):
-    """Call ``call`` is applied, but the SDK gets ``error`` instead of the response."""
+class ServiceErrorFault(FaultKind):
+    """Call ``call`` of invocation ``invocation`` meets the service error ``error``; masked
+    exactly when the SDK retries that error by re-invoking."""
 
-    kind: ClassVar[str] = "lost_response"
     invocation: int = 1
     call: int = 1
     error: str = SERVICE_ERRORS[0]
@@ -117,17 +117,17 @@ class LostResponseFault(FaultKind):
 
 
 @dataclass(frozen=True, repr=False)
-class CheckpointErrorFault(FaultKind):
+class LostResponseFault(ServiceErrorFault):
+    """Call ``call`` is applied, but the SDK gets ``error`` instead of the response."""
+
+    kind: ClassVar[str] = "lost_response"
+
+
+@dataclass(frozen=True, repr=False)
+class CheckpointErrorFault(ServiceErrorFault):
     """Call ``call`` is refused with ``error`` before anything is applied."""
 
     kind: ClassVar[str] = "checkpoint_error"
-    invocation: int = 1
-    call: int = 1
-    error: str = SERVICE_ERRORS[0]
-
-    @property
-    def masked(self) -> bool:  # type: ignore[override]
-        return self.error in RETRYABLE_ERRORS
 
 
 @dataclass(frozen=True, repr=False)
