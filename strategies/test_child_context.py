@@ -19,20 +19,19 @@ from collections import defaultdict
 
 from durable_primitives import child_handler
 from fault_effects import failed_by_service_error
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from async_durable_execution_runner import InvocationStatus
-from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+from async_durable_execution_runner.strategies import (
+    durable_scenarios,
+    fault_plans,
+    scenario_settings,
+)
 
 # ``run_scenario`` is function-scoped, but it only keeps the last outcome for the failure
 # report, so sharing it across Hypothesis's examples is deliberate.
-SHARED_FIXTURE = settings(
-    suppress_health_check=[
-        *settings.default.suppress_health_check,
-        HealthCheck.function_scoped_fixture,
-    ]
-)
+SHARED_FIXTURE = scenario_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 EVENTS = st.fixed_dictionaries({"xs": st.lists(st.integers(-50, 50), max_size=3)})
 FAULTS = fault_plans(

@@ -28,13 +28,13 @@ import datetime as dt
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant
 from orders import order_workflow, pricing_handler
 
 from async_durable_execution_runner import InvocationStatus, OperationStatus, OperationType
 from async_durable_execution_runner.stateful import DurableExecutionMachine
+from async_durable_execution_runner.strategies import scenario_settings
 
 
 class OrderMachine(DurableExecutionMachine):
@@ -106,7 +106,4 @@ class OrderMachine(DurableExecutionMachine):
 
 TestOrderMachine = OrderMachine.TestCase
 # The loaded profile's example budget; a run is a sequence of up to 10 rules.
-TestOrderMachine.settings = settings(
-    stateful_step_count=10,
-    suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.too_slow],
-)
+TestOrderMachine.settings = scenario_settings(stateful_step_count=10)

@@ -25,21 +25,20 @@ from typing import Any
 import pytest
 from durable_primitives import parallel_handler
 from fault_effects import failed_by_service_error
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.scenarios import Scenario
-from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+from async_durable_execution_runner.strategies import (
+    durable_scenarios,
+    fault_plans,
+    scenario_settings,
+)
 
 # ``run_scenario`` is function-scoped, but it only keeps the last outcome for the failure
 # report, so sharing it across Hypothesis's examples is deliberate.
-SHARED_FIXTURE = settings(
-    suppress_health_check=[
-        *settings.default.suppress_health_check,
-        HealthCheck.function_scoped_fixture,
-    ]
-)
+SHARED_FIXTURE = scenario_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 VALUES = st.lists(st.integers(-3, 9), min_size=1, max_size=4)
 

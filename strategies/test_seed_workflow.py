@@ -18,21 +18,20 @@ from __future__ import annotations
 from collections import Counter
 
 from fault_effects import failed_by_service_error
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from seed import function_under_test
 
 from async_durable_execution_runner import InvocationStatus
-from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+from async_durable_execution_runner.strategies import (
+    durable_scenarios,
+    fault_plans,
+    scenario_settings,
+)
 
 # ``run_scenario`` is function-scoped, but it only keeps the last outcome for the failure
 # report, so sharing it across Hypothesis's examples is deliberate.
-SHARED_FIXTURE = settings(
-    suppress_health_check=[
-        *settings.default.suppress_health_check,
-        HealthCheck.function_scoped_fixture,
-    ]
-)
+SHARED_FIXTURE = scenario_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 EXPECTED = ["1 2", "3 4 4 3", "5 6"]
 #: Operation name -> the name of its parent context (None: the execution's top level).

@@ -1,7 +1,9 @@
 """Shared test configuration.
 
-Hypothesis profiles (ci, dev, fuzz) come from the project's pytest plugin
-(async_durable_execution_runner.pytest_plugin); examples/ is importable for the tests.
+Hypothesis profiles (durable-ci, durable-dev, durable-fuzz) come from the project's pytest
+plugin (async_durable_execution_runner.pytest_plugin); pyproject.toml's
+``durable_hypothesis_profile`` ini key asks for durable-dev and CI's
+DURABLE_HYPOTHESIS_PROFILE for durable-ci. examples/ is importable for the tests.
 """
 
 from __future__ import annotations

@@ -2,9 +2,13 @@
 
 - Fixtures: ``durable_runner`` (a factory of ``DurableFunctionTestRunner``s, closed after the
   test) and ``run_scenario`` (runs a ``Scenario`` and keeps its outcome for the report).
-- Hypothesis profiles: ``ci`` (fast; loaded by default when the ``CI`` environment variable is
-  set), ``dev`` (the default elsewhere) and ``fuzz`` (long campaigns). Choose one with
-  ``--hypothesis-profile=NAME`` or ``DURABLE_HYPOTHESIS_PROFILE=NAME``.
+- Hypothesis profiles ``durable-ci`` (fast, derandomized), ``durable-dev`` and
+  ``durable-fuzz`` (long campaigns) are registered, and loaded only when asked for: by
+  ``--durable-profile=NAME``, the ``DURABLE_HYPOTHESIS_PROFILE`` environment variable or the
+  ``durable_hypothesis_profile`` ini key, in that order of precedence (Hypothesis's own
+  ``--hypothesis-profile`` beats all three). Otherwise the plugin touches no setting: the
+  host project's profile stands. The settings a scenario test needs come with
+  ``scenario_settings()`` (in ``strategies``).
 - When a test that ran a scenario fails, the last scenario's report (scenario in words,
   history table, how to reproduce) is attached to the test report as a section.
 """
@@ -16,8 +20,10 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import settings
+from hypothesis.errors import InvalidArgument
 
+from async_durable_execution_runner._harness.settings import PROFILES, register_profiles
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 
 if TYPE_CHECKING:
@@ -25,48 +31,69 @@ if TYPE_CHECKING:
 
 RunnerFactory = Callable[..., DurableFunctionTestRunner]
 _OUTCOMES = pytest.StashKey[list["Outcome"]]()
+_LOADED = pytest.StashKey[str]()
 
-settings.register_profile(
-    "ci",
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-)
-settings.register_profile(
-    "dev",
-    max_examples=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    # The explain phase re-runs hundreds of scenarios after shrinking; a failing property
-    # would take half a minute to report.
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-)
-settings.register_profile(
-    "fuzz",
-    max_examples=5_000,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
+ENV_VAR = "DURABLE_HYPOTHESIS_PROFILE"
+INI_KEY = "durable_hypothesis_profile"
+
+register_profiles()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("async-durable-execution-runner")
+    group.addoption(
+        "--durable-profile",
+        dest="durable_profile",
+        default=None,
+        metavar="NAME",
+        help=f"load a Hypothesis profile ({', '.join(PROFILES)}, or one the project registered)",
+    )
+    parser.addini(
+        INI_KEY,
+        f"Hypothesis profile to load ({', '.join(PROFILES)}, or one the project registered); "
+        f"--durable-profile and {ENV_VAR} override it",
+        default="",
+    )
+
+
+def _requested(config: pytest.Config) -> tuple[str, str] | None:
+    option = config.getoption("durable_profile", default=None)
+    if option:
+        return option, "--durable-profile"
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return env, ENV_VAR
+    ini = str(config.getini(INI_KEY) or "")
+    if ini:
+        return ini, f"the {INI_KEY} ini key"
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    chosen = config.getoption("hypothesis_profile", default=None)
-    if chosen:
-        return  # Hypothesis's own plugin loads it
-    name = os.environ.get("DURABLE_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
-    settings.load_profile(name)
+    if config.getoption("hypothesis_profile", default=None):
+        return  # Hypothesis's own option was given: its plugin loads that profile
+    requested = _requested(config)
+    if requested is None:
+        return  # nobody asked: the host project's settings stand
+    name, source = requested
+    try:
+        settings.load_profile(name)
+    except InvalidArgument:
+        renamed = f" (profiles are namespaced: did you mean durable-{name}?)"
+        hint = renamed if f"durable-{name}" in PROFILES else ""
+        msg = (
+            f"{source} asks for Hypothesis profile {name!r}, which is not registered{hint}; "
+            f"expected one of {', '.join(PROFILES)} or a profile your conftest.py registers"
+        )
+        raise pytest.UsageError(msg) from None
+    config.stash[_LOADED] = f"{name} (from {source})"
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"async-durable-execution-runner: hypothesis profile {settings._current_profile}"
+def pytest_report_header(config: pytest.Config) -> str | None:
+    loaded = config.stash.get(_LOADED, None)
+    if loaded is None:
+        return None
+    return f"async-durable-execution-runner: loaded hypothesis profile {loaded}"
 
 
 @pytest.fixture

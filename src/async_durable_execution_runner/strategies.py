@@ -2,6 +2,7 @@
 
 ::
 
+    @scenario_settings()  # deadline off: a scenario takes longer than Hypothesis's 200 ms
     @given(durable_scenarios(order_workflow, inputs=st.builds(make_order)))
     def test_order_workflow_survives_faults(scenario):
         outcome = scenario.run()
@@ -11,6 +12,7 @@
 from async_durable_execution_runner._harness.faults import SERVICE_ERRORS
 from async_durable_execution_runner._harness.programs import Program, durable_programs
 from async_durable_execution_runner._harness.scenario import Outcome, Scenario
+from async_durable_execution_runner._harness.settings import scenario_settings
 from async_durable_execution_runner._harness.strategies import (
     DEFAULT_KINDS,
     durable_scenarios,
@@ -32,5 +34,6 @@ __all__ = [
     "durable_scenarios",
     "fault_plans",
     "operation_updates",
+    "scenario_settings",
     "timings",
 ]

@@ -30,9 +30,9 @@ from async_durable_execution_runner.scenarios import (
 )
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans, timings
 
-# The ci profile's budget, made reproducible: CI must find the same thing every time.
+# The durable-ci profile's budget, made reproducible: CI must find the same thing every time.
 SEARCH = settings(
-    settings.get_profile("ci"),
+    settings.get_profile("durable-ci"),
     max_examples=25,
     database=None,
     derandomize=True,

@@ -60,20 +60,133 @@ def test_failing_scenario_attaches_its_report(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*durable execution scenario*", "*Reproduce with:*"])
 
 
-def test_ci_profile_is_the_default_under_ci(
+HOST_CONFTEST = """
+from hypothesis import settings
+
+settings.register_profile("host", max_examples=500, deadline=1234)
+settings.load_profile("host")
+"""
+
+COUNTING_TEST = """
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from async_durable_execution_runner.strategies import scenario_settings
+
+RUNS = []
+
+@given(st.integers())
+def test_count(n):
+    RUNS.append(n)
+
+def test_the_profile_ran():
+    assert len(RUNS) == {expected}
+    assert settings.get_current_profile_name() == {profile!r}
+
+@scenario_settings()
+@given(st.integers())
+def test_scenario_settings_keep_the_profile(n):
+    current = settings()
+    assert current.deadline is None
+    assert current.max_examples == {expected}
+"""
+
+
+@pytest.fixture
+def no_profile_requested(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite itself runs with DURABLE_HYPOTHESIS_PROFILE set in CI; pytester's subprocess
+    # inherits the environment.
+    monkeypatch.delenv("DURABLE_HYPOTHESIS_PROFILE", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+
+
+NOT_GENERIC = """
+
+def test_no_generic_profile_names():
+    import pytest
+    from hypothesis.errors import InvalidArgument
+
+    for generic in ("dev", "fuzz"):
+        with pytest.raises(InvalidArgument):
+            settings.get_profile(generic)
+    # "ci" is Hypothesis's own built-in profile; the plugin leaves it alone.
+    assert settings.get_profile("ci").max_examples == 100
+    assert settings.get_profile("durable-ci").max_examples == 25
+"""
+
+
+@pytest.mark.usefixtures("no_profile_requested")
+def test_the_host_projects_own_profile_stands(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CI", "true")
-    monkeypatch.delenv("DURABLE_HYPOTHESIS_PROFILE", raising=False)
-    pytester.makepyfile(
-        test_it="""
-        from hypothesis import settings
-
-        def test_profile():
-            assert settings().max_examples == 25
-            assert settings().derandomize
-        """
-    )
+    monkeypatch.setenv("CI", "true")  # the plugin once switched to its own profile here
+    pytester.makeconftest(HOST_CONFTEST)
+    test = COUNTING_TEST.format(expected=500, profile="host") + NOT_GENERIC
+    pytester.makepyfile(test_it=test)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*hypothesis profile ci*"])
+    result.assert_outcomes(passed=4)
+    assert "loaded hypothesis profile" not in result.stdout.str()
+
+
+@pytest.mark.usefixtures("no_profile_requested")
+@pytest.mark.parametrize("how", ["option", "env", "ini"])
+def test_a_durable_profile_loads_on_request(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    pytester.makeconftest(HOST_CONFTEST)  # a request beats the conftest's own choice
+    pytester.makepyfile(test_it=COUNTING_TEST.format(expected=25, profile="durable-ci"))
+    args = ["-p", "no:cacheprovider"]
+    if how == "option":
+        args.append("--durable-profile=durable-ci")
+    elif how == "env":
+        monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "durable-ci")
+    else:
+        pytester.makeini("[pytest]\ndurable_hypothesis_profile = durable-ci\n")
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*loaded hypothesis profile durable-ci*"])
+
+
+@pytest.mark.usefixtures("no_profile_requested")
+def test_hypothesis_own_option_wins(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "durable-ci")
+    pytester.makeconftest(HOST_CONFTEST)
+    pytester.makepyfile(test_it=COUNTING_TEST.format(expected=500, profile="host"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--hypothesis-profile=host")
+    result.assert_outcomes(passed=3)
+
+
+@pytest.mark.usefixtures("no_profile_requested")
+def test_an_old_generic_name_gets_a_clear_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "fuzz")
+    pytester.makepyfile(test_it="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*DURABLE_HYPOTHESIS_PROFILE asks for*profile 'fuzz'*did you mean durable-fuzz?*"]
+    )
+
+
+def test_no_private_hypothesis_attributes() -> None:
+    import ast
+    import inspect
+
+    from async_durable_execution_runner import pytest_plugin
+    from async_durable_execution_runner._harness import settings as durable_settings
+
+    for module in (pytest_plugin, durable_settings):
+        tree = ast.parse(inspect.getsource(module))
+        private = [
+            f"{ast.unparse(node)} (line {node.lineno})"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and isinstance(node.value, ast.Name)
+            and node.value.id in {"settings", "hypothesis", "HealthCheck", "Phase"}
+        ]
+        assert not private, f"{module.__name__} reads private Hypothesis names: {private}"
