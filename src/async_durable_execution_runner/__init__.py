@@ -35,31 +35,27 @@ from async_durable_execution_runner._runner.result import (
 from async_durable_execution_runner._server import DurableServiceServer
 from async_durable_execution_runner._service.checkpoint.processor import CheckpointProcessor
 from async_durable_execution_runner._service.checkpoint.transitions import TRANSITIONS
-from async_durable_execution_runner._service.clock import Clock, RealClock, VirtualClock
+from async_durable_execution_runner._service.clock import RealClock, VirtualClock
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
-from async_durable_execution_runner._service.executor import Executor, InvokeResult, SandboxPolicy
-from async_durable_execution_runner._service.faults import (
+from async_durable_execution_runner._service.executor import Executor
+from async_durable_execution_runner._service.invoker import InProcessInvoker
+from async_durable_execution_runner._service.observer import ExecutionNotifier, ExecutionObserver
+from async_durable_execution_runner._service.scheduler import DueItem, DueKind, EarliestFirst
+from async_durable_execution_runner._service.seams import (
+    Clock,
     Crash,
     FailCall,
     Fault,
     FaultHooks,
+    InvocationInfo,
+    InvokeResult,
     LoseResponse,
     NoFaults,
+    OperationRequest,
+    SandboxPolicy,
+    SchedulerPolicy,
     ServiceCall,
     StepAttempt,
-)
-from async_durable_execution_runner._service.invoker import InProcessInvoker
-from async_durable_execution_runner._service.observer import (
-    ExecutionNotifier,
-    ExecutionObserver,
-    InvocationInfo,
-    OperationRequest,
-)
-from async_durable_execution_runner._service.scheduler import (
-    DueItem,
-    DueKind,
-    EarliestFirst,
-    SchedulerPolicy,
 )
 from async_durable_execution_runner._service.service_client import InMemoryServiceClient
 from async_durable_execution_runner.errors import (

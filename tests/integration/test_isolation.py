@@ -21,7 +21,7 @@ from async_durable_execution_runner._runner.result import (
     DurableFunctionTestResult,
     InvocationStatus,
 )
-from async_durable_execution_runner._service.executor import SandboxPolicy
+from async_durable_execution_runner._service.seams import SandboxPolicy
 from async_durable_execution_runner.errors import HandlerNotDurableError
 
 EXIT = "Runtime.ExitError"

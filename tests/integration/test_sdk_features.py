@@ -45,8 +45,8 @@ from async_durable_execution_runner import (
     ServiceCall,
 )
 from async_durable_execution_runner import _botocore_model as bm
-from async_durable_execution_runner._service.faults import StepAttempt
 from async_durable_execution_runner._service.invocation import InvocationOutcome, InvocationRequest
+from async_durable_execution_runner._service.seams import StepAttempt
 from async_durable_execution_runner.errors import DurableServiceError
 
 EVENT_SCHEMA = Draft202012Validator(bm.shape_to_json_schema("Event"))

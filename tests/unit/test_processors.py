@@ -52,7 +52,7 @@ from async_durable_execution_runner._service.checkpoint.processors.wait import (
     complete_wait,
     wait_duration,
 )
-from async_durable_execution_runner._service.executor import _callback_id
+from async_durable_execution_runner._service.names import callback_id as _callback_id
 from async_durable_execution_runner._service.scheduler import DueKind
 
 A = OperationAction

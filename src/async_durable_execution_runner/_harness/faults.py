@@ -14,16 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
-from async_durable_execution_runner._service.faults import (
+from async_durable_execution_runner._service.seams import (
     Crash,
     DeliverDuplicate,
     FailCall,
     Fault,
+    InvocationInfo,
     LoseResponse,
     ServiceCall,
     StepAttempt,
 )
-from async_durable_execution_runner._service.observer import InvocationInfo
 from async_durable_execution_runner._service.tokens import STALE_TOKEN_PREFIX
 from async_durable_execution_runner.errors import (
     DurableServiceError,

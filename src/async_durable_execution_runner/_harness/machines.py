@@ -29,14 +29,13 @@ from async_durable_execution_runner._harness.recorder import Recorder
 from async_durable_execution_runner._models import OperationStatus
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._runner.result import CallbackOperation, InvocationStatus
-from async_durable_execution_runner._service.faults import (
+from async_durable_execution_runner._service.seams import (
     Crash,
     FailCall,
     Fault,
+    NoFaults,
     ServiceCall,
-    StepAttempt,
 )
-from async_durable_execution_runner._service.observer import InvocationInfo
 from async_durable_execution_runner.errors import DurableServiceError
 
 JSON_VALUES = st.recursive(
@@ -49,7 +48,7 @@ JSON_VALUES = st.recursive(
 
 
 @dataclass
-class _ArmedFaults:
+class _ArmedFaults(NoFaults):
     """Faults armed by rules; each fires on the next checkpoint call (of any execution)."""
 
     armed: list[Fault] = field(default_factory=list)
@@ -61,17 +60,6 @@ class _ArmedFaults:
         fault = self.armed.pop(0)
         self.fired.append(fault)
         return fault
-
-    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
-        return False
-
-    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
-        return None
-
-    def on_chained_invoke(
-        self, execution_arn: str, operation_id: str, function_name: str
-    ) -> object | None:
-        return None
 
 
 @dataclass

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from async_durable_execution_runner._models import Event, Operation, OperationUpdate
-from async_durable_execution_runner._service.faults import StepAttempt
-from async_durable_execution_runner._service.observer import (
-    ExecutionObserver,
+from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.seams import (
     InvocationInfo,
     OperationRequest,
+    StepAttempt,
 )
 from async_durable_execution_runner.errors import DurableServiceError
 

@@ -42,9 +42,13 @@ from async_durable_execution_runner._runner.result import (
     DurableFunctionTestResult,
     InvocationStatus,
 )
-from async_durable_execution_runner._service.executor import InvokeResult
-from async_durable_execution_runner._service.faults import ServiceCall, StepAttempt
-from async_durable_execution_runner._service.observer import ExecutionObserver, InvocationInfo
+from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.seams import (
+    InvocationInfo,
+    InvokeResult,
+    ServiceCall,
+    StepAttempt,
+)
 from async_durable_execution_runner.errors import DurableServiceError, ExecutionNotFinishedError
 
 #: Wall-clock seconds a scenario may take before it counts as hung.
@@ -69,7 +73,7 @@ class _ScenarioFaults:
 
     def on_chained_invoke(
         self, execution_arn: str, operation_id: str, function_name: str
-    ) -> object | None:
+    ) -> InvokeResult | None:
         self.invokes += 1
         fault = self.hooks.invoke_fault(self.invokes)
         if isinstance(fault, InvokeFailureFault):

@@ -28,7 +28,7 @@ from async_durable_execution_runner._harness.faults import (
 )
 from async_durable_execution_runner._harness.scenario import Scenario
 from async_durable_execution_runner._harness.timings import DEFAULT_START, Timings
-from async_durable_execution_runner._service.executor import InvokeResult
+from async_durable_execution_runner._service.seams import InvokeResult
 
 #: The default plan draws from every kind, simplest kinds first (shrinking prefers them).
 DEFAULT_KINDS: tuple[str, ...] = (

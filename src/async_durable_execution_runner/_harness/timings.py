@@ -10,9 +10,8 @@ import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from async_durable_execution_runner._service.executor import SandboxPolicy
-from async_durable_execution_runner._service.faults import ServiceCall, StepAttempt
 from async_durable_execution_runner._service.scheduler import DueItem
+from async_durable_execution_runner._service.seams import SandboxPolicy, ServiceCall, StepAttempt
 
 DEFAULT_START = _dt.datetime(2025, 1, 1, tzinfo=_dt.UTC)
 

@@ -24,15 +24,20 @@ from async_durable_execution_runner._runner.result import (
     DurableFunctionTestResult,
     InvocationStatus,
 )
-from async_durable_execution_runner._service.clock import Clock, RealClock, VirtualClock
-from async_durable_execution_runner._service.executor import Executor, InvokeResult, SandboxPolicy
-from async_durable_execution_runner._service.faults import FaultHooks
-from async_durable_execution_runner._service.interleaving import Interleaving
+from async_durable_execution_runner._service.clock import RealClock, VirtualClock
+from async_durable_execution_runner._service.executor import Executor
 from async_durable_execution_runner._service.invocation import Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.process_invoker import ProcessInvoker
-from async_durable_execution_runner._service.scheduler import SchedulerPolicy
+from async_durable_execution_runner._service.seams import (
+    Clock,
+    FaultHooks,
+    Interleaving,
+    InvokeResult,
+    SandboxPolicy,
+    SchedulerPolicy,
+)
 from async_durable_execution_runner._service.service_client import WireFormat
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 
@@ -229,9 +234,9 @@ class DurableFunctionTestRunner:
     def _wait(self, arn: str, deadline: float, timeout: float) -> DurableFunctionTestResult:
         execution = self.executor.get(arn)
         self.executor.run_until(lambda: not execution.is_open, wall_deadline=deadline)
-        if arn in self.executor.hang_reports:
-            msg = self.executor.hang_reports.pop(arn)
-            raise ExecutionNotFinishedError(msg)
+        hang = self.executor.take_hang_report(arn)
+        if hang is not None:
+            raise ExecutionNotFinishedError(hang)
         if execution.is_open:
             pending = self.executor.pending_items(arn)
             if pending:

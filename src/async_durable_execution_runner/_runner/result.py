@@ -18,7 +18,7 @@ from async_durable_execution_runner._models import (
     OperationType,
 )
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
-from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner.errors import OperationLookupError
 
 

@@ -51,7 +51,8 @@ from async_durable_execution_runner._models import (
 from async_durable_execution_runner._models._time import parse_timestamp
 from async_durable_execution_runner._models.operations import to_json_ready
 from async_durable_execution_runner._service.execution import Execution
-from async_durable_execution_runner._service.executor import DEFAULT_PAGE_SIZE, Executor
+from async_durable_execution_runner._service.executor import Executor
+from async_durable_execution_runner._service.state import DEFAULT_PAGE_SIZE
 from async_durable_execution_runner.errors import (
     DurableServiceError,
     InvalidParameterValueException,

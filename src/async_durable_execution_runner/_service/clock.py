@@ -8,24 +8,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from typing import Protocol, runtime_checkable
 
 UTC = _dt.UTC
 DEFAULT_START = _dt.datetime(2025, 1, 1, tzinfo=UTC)
-
-
-@runtime_checkable
-class Clock(Protocol):
-    """What the service needs from time."""
-
-    @property
-    def is_virtual(self) -> bool: ...
-
-    def now(self) -> _dt.datetime: ...
-
-    def advance_to(self, instant: _dt.datetime) -> None:
-        """Make ``now()`` at least ``instant`` (sleeping, for a real clock)."""
-        ...
 
 
 class VirtualClock:

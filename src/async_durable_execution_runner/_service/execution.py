@@ -8,7 +8,7 @@ from enum import Enum
 
 from async_durable_execution_runner._models import ErrorObject, Event, Operation
 from async_durable_execution_runner._service.history import History
-from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner._service.tokens import CheckpointToken
 
 

@@ -29,7 +29,7 @@ from async_durable_execution_runner._service.invocation import (
     InvocationRequest,
     hung_outcome,
 )
-from async_durable_execution_runner._service.observer import OperationRequest
+from async_durable_execution_runner._service.seams import OperationRequest
 from async_durable_execution_runner._service.service_client import (
     InMemoryServiceClient,
     SdkOperationCache,

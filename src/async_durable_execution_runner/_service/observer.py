@@ -8,52 +8,16 @@ they describe, so an observer never sees a half-applied checkpoint.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import datetime as _dt
-
     from async_durable_execution_runner._models import Event, Operation, OperationUpdate
-    from async_durable_execution_runner._service.faults import StepAttempt
+    from async_durable_execution_runner._service.seams import (
+        InvocationInfo,
+        OperationRequest,
+        StepAttempt,
+    )
     from async_durable_execution_runner.errors import DurableServiceError
-
-
-@dataclass(frozen=True, slots=True)
-class InvocationInfo:
-    """One invocation of the handler, as the service saw it."""
-
-    execution_arn: str
-    index: int  # 1-based, within the execution
-    request_id: str
-    start: _dt.datetime
-    end: _dt.datetime | None = None
-    status: str | None = None  # SUCCEEDED / FAILED / PENDING, or None when it died
-    error_type: str | None = None
-    error_message: str | None = None
-    environment: str = "warm"  # "warm" or "cold": the sandbox it landed in
-
-
-@dataclass(frozen=True, slots=True)
-class OperationRequest:
-    """An operation the handler asked the SDK for (observed through the SDK adapter).
-
-    ``checkpointed`` is the identity stored for that id when the handler asked, if any:
-    ``(type, sub_type, name, parent_id)``. Replay determinism compares the two.
-    """
-
-    execution_arn: str
-    invocation_index: int
-    operation_id: str
-    type: str
-    sub_type: str | None
-    name: str | None
-    parent_id: str | None
-    checkpointed: tuple[str, str | None, str | None, str | None] | None
-
-    @property
-    def identity(self) -> tuple[str, str | None, str | None, str | None]:
-        return (self.type, self.sub_type, self.name, self.parent_id)
 
 
 class ExecutionObserver:

@@ -55,8 +55,6 @@ from typing import Any
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject, OperationUpdate
 from async_durable_execution_runner._service import process_worker
-from async_durable_execution_runner._service.faults import NoFaults
-from async_durable_execution_runner._service.interleaving import NoInterleaving
 from async_durable_execution_runner._service.invocation import (
     InvocationOutcome,
     InvocationRequest,
@@ -67,8 +65,8 @@ from async_durable_execution_runner._service.invoker import (
     HandlerClock,
     _read_output,
 )
-from async_durable_execution_runner._service.observer import OperationRequest
 from async_durable_execution_runner._service.process_worker import resolve, worker_main
+from async_durable_execution_runner._service.seams import OperationRequest
 from async_durable_execution_runner._service.service_client import (
     SdkOperationCache,
     invocation_event,
@@ -377,10 +375,8 @@ class ProcessInvoker:
                 else None
             ),
             # Round trips the worker can skip when nobody here would see them.
-            "observe_operations": bool(session.executor.notifier.observers),
-            "step_hooks": bool(session.executor.notifier.observers)
-            or not isinstance(session.faults, NoFaults)
-            or not isinstance(session.interleaving, NoInterleaving),
+            "observe_operations": session.observed,
+            "step_hooks": session.observed or session.steers_steps,
         }
         worker = self._ensure_worker(cold=request.environment == "cold")
         try:

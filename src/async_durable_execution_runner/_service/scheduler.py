@@ -8,7 +8,6 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
 
 
 class DueKind(str, Enum):
@@ -29,18 +28,6 @@ class DueItem:
     execution_arn: str = field(compare=False)
     operation_id: str | None = field(compare=False, default=None)
     label: str = field(compare=False, default="")
-
-
-class SchedulerPolicy(Protocol):
-    """Chooses which of several due items is delivered next.
-
-    ``window`` widens "due": items whose deadlines are within ``window`` of the earliest are
-    offered together, so near-equal deadlines can be permuted, not just sorted.
-    """
-
-    window: _dt.timedelta
-
-    def choose(self, candidates: Sequence[DueItem]) -> DueItem: ...
 
 
 class EarliestFirst:

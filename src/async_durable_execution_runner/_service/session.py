@@ -5,22 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from async_durable_execution_runner._service.faults import (
+from async_durable_execution_runner._service.seams import (
     Crash,
     DeliverDuplicate,
     FailCall,
     FaultHooks,
+    Interleaving,
     LoseResponse,
-    NoFaults,
+    NoInterleaving,
+    OperationRequest,
     ServiceCall,
     StepAttempt,
+    steers_step_attempts,
 )
-from async_durable_execution_runner._service.interleaving import Interleaving, NoInterleaving
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._models import Operation, OperationUpdate
-    from async_durable_execution_runner._service.executor import Executor
-    from async_durable_execution_runner._service.observer import OperationRequest
+    from async_durable_execution_runner._service.observer import ExecutionNotifier
+
+#: ``CheckpointDurableExecution`` for this session's execution: (token, updates).
+CheckpointCall = Callable[[str, Sequence["OperationUpdate"]], tuple[str, list["Operation"]]]
+#: ``GetDurableExecutionState`` for this session's execution: (token, marker, max items).
+StateCall = Callable[[str, str, int], tuple[list["Operation"], str | None]]
 
 
 class SandboxCrashed(BaseException):
@@ -33,20 +39,25 @@ class InvocationSession:
 
     def __init__(
         self,
-        executor: Executor,
         execution_arn: str,
         invocation_index: int,
+        *,
+        checkpoint: CheckpointCall,
+        get_state: StateCall,
+        notifier: ExecutionNotifier,
         faults: FaultHooks,
         interleaving: Interleaving | None = None,
-        on_duplicate: Callable[[], None] | None = None,
     ) -> None:
-        self.on_duplicate = on_duplicate
-        self.executor = executor
-        self.interleaving: Interleaving = interleaving or NoInterleaving()
-        self.last_call: ServiceCall | None = None
         self.execution_arn = execution_arn
         self.invocation_index = invocation_index
+        self._checkpoint = checkpoint
+        self._get_state = get_state
+        self._notifier = notifier
         self.faults = faults
+        self.interleaving: Interleaving = interleaving or NoInterleaving()
+        # What a ``DeliverDuplicate`` fault does once its call is applied (the service sets it).
+        self.on_duplicate: Callable[[], None] | None = None
+        self.last_call: ServiceCall | None = None
         self.calls = 0
         self.checkpoints = 0
         self.crash_reason: str | None = None
@@ -56,13 +67,13 @@ class InvocationSession:
     @property
     def observed(self) -> bool:
         """Whether any observer is listening (else per-operation notifications are skipped)."""
-        return bool(self.executor.notifier.observers)
+        return bool(self._notifier.observers)
 
     @property
     def steers_steps(self) -> bool:
         """Whether fault hooks or the interleaving may change how a step attempt runs."""
-        return not (
-            isinstance(self.faults, NoFaults) and isinstance(self.interleaving, NoInterleaving)
+        return steers_step_attempts(self.faults) or not isinstance(
+            self.interleaving, NoInterleaving
         )
 
     @property
@@ -100,7 +111,7 @@ class InvocationSession:
         self, token: str, updates: Sequence[OperationUpdate]
     ) -> tuple[str, list[Operation]]:
         fault = self._gate("checkpoint", updates)
-        response = self.executor.checkpoint(self.execution_arn, token, updates)
+        response = self._checkpoint(token, updates)
         if isinstance(fault, DeliverDuplicate):
             if self.on_duplicate is not None:
                 self.on_duplicate()
@@ -112,13 +123,13 @@ class InvocationSession:
         self, token: str, marker: str, max_items: int
     ) -> tuple[list[Operation], str | None]:
         fault = self._gate("get_execution_state", ())
-        response = self.executor.get_execution_state(self.execution_arn, token, marker, max_items)
+        response = self._get_state(token, marker, max_items)
         if isinstance(fault, LoseResponse):
             raise fault.error
         return response
 
     def operation_requested(self, request: OperationRequest) -> None:
-        self.executor.notifier.operation_requested(request)
+        self._notifier.operation_requested(request)
 
     def step_attempt(
         self,
@@ -138,7 +149,7 @@ class InvocationSession:
             sub_type=sub_type,
             semantics=semantics,
         )
-        self.executor.notifier.step_attempt(step)
+        self._notifier.step_attempt(step)
         return self.faults.on_step_attempt(step), self.interleaving.step_turns(step)
 
     def response_turns(self) -> int:

@@ -1,0 +1,156 @@
+"""The checkpoint API: a checkpoint is validated, committed all or nothing, and its effects
+applied; and the state pages ``GetDurableExecutionState`` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from async_durable_execution_runner._models import Operation, OperationUpdate
+from async_durable_execution_runner._service.checkpoint.processor import (
+    CheckpointPlan,
+    CheckpointProcessor,
+)
+from async_durable_execution_runner._service.checkpoint.processors.base import (
+    CancelInvoke,
+    CancelTimers,
+    CloseExecution,
+    Effect,
+    ProcessContext,
+    RegisterCallback,
+    RequestInvoke,
+    StartTimer,
+)
+from async_durable_execution_runner._service.execution import ClosedByCheckpoint, Execution
+from async_durable_execution_runner._service.names import callback_id
+from async_durable_execution_runner._service.scheduler import DueKind
+from async_durable_execution_runner._service.state import DEFAULT_PAGE_SIZE, ServiceState
+from async_durable_execution_runner._service.tokens import check_token
+from async_durable_execution_runner.errors import InvalidParameterValueException
+
+
+class Commits:
+    """``CheckpointDurableExecution`` and ``GetDurableExecutionState``.
+
+    The effects a commit has elsewhere in the service go through the callables it is given:
+    ``catch_up`` (fire the execution's due timers first), ``register_callback``,
+    ``start_invoke`` and ``cancel_invoke``.
+    """
+
+    def __init__(
+        self,
+        state: ServiceState,
+        processor: CheckpointProcessor,
+        *,
+        catch_up: Callable[[Execution], None],
+        register_callback: Callable[[Execution, str, str], None],
+        start_invoke: Callable[[Execution, RequestInvoke], None],
+        cancel_invoke: Callable[[Execution, str], None],
+    ) -> None:
+        self.state = state
+        self.processor = processor
+        self.catch_up = catch_up
+        self.register_callback = register_callback
+        self.start_invoke = start_invoke
+        self.cancel_invoke = cancel_invoke
+
+    def checkpoint(
+        self, arn: str, token: str, updates: Sequence[OperationUpdate]
+    ) -> tuple[str, list[Operation]]:
+        """Apply a checkpoint atomically; return the new token and the changed operations."""
+        state = self.state
+        execution = state.get(arn)
+        self.catch_up(execution)
+        try:
+            if token != execution.current_token():
+                # Only a bad token is parsed: to say exactly what is wrong with it.
+                check_token(
+                    token,
+                    execution_id=execution.execution_id,
+                    current_sequence=execution.token_sequence,
+                )
+            plan = self.processor.plan(
+                operations=execution.operations,
+                updates=updates,
+                ctx=self._process_context(execution),
+                execution_open=execution.is_open,
+            )
+        except InvalidParameterValueException as error:
+            state.notifier.checkpoint_rejected(arn, updates, error)
+            raise
+        self._commit(execution, plan)
+        new_token = execution.next_token()
+        changed = dict.fromkeys(a.operation.id for a in plan.applied)
+        dirty = state.dirty[arn]
+        changed.update(dict.fromkeys(dirty))
+        dirty.clear()
+        return new_token, [execution.operations[i] for i in changed]
+
+    def get_execution_state(
+        self, arn: str, token: str, marker: str, max_items: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[list[Operation], str | None]:
+        execution = self.state.get(arn)
+        check_token(
+            token, execution_id=execution.execution_id, current_sequence=execution.token_sequence
+        )
+        # MaxItems is an upper bound: the service's own page size caps it.
+        if not 0 < max_items <= DEFAULT_PAGE_SIZE:
+            max_items = DEFAULT_PAGE_SIZE
+        return self.page(execution, marker, min(max_items, self.state.page_size))
+
+    def page(
+        self, execution: Execution, marker: str | None, max_items: int
+    ) -> tuple[list[Operation], str | None]:
+        ops = list(execution.operations.values())
+        try:
+            start = int(marker) if marker else 0
+        except ValueError:
+            start = -1
+        if not 0 <= start <= len(ops):
+            msg = f"Marker {marker!r} is not one this service returned for {execution.arn}"
+            raise InvalidParameterValueException(msg)
+        if not 0 < max_items <= DEFAULT_PAGE_SIZE:
+            max_items = DEFAULT_PAGE_SIZE
+        end = start + max_items
+        return ops[start:end], (str(end) if end < len(ops) else None)
+
+    def _process_context(self, execution: Execution) -> ProcessContext:
+        execution_id = execution.execution_id
+        return ProcessContext(
+            now=self.state.clock.now(),
+            execution_arn=execution.arn,
+            execution_id=execution_id,
+            new_callback_id=lambda op_id: callback_id(execution_id, op_id),
+        )
+
+    def _commit(self, execution: Execution, plan: CheckpointPlan) -> None:
+        state = self.state
+        now = state.clock.now()
+        for applied in plan.applied:
+            op = applied.operation
+            execution.operations[op.id] = op
+            for pending in applied.events:
+                state.append_event(execution, op, pending, now)
+        for effect in plan.effects:
+            self._apply_effect(execution, effect)
+        notifier = state.notifier
+        for applied in plan.applied:
+            notifier.update_accepted(
+                execution.arn, applied.update, applied.previous, applied.operation
+            )
+
+    def _apply_effect(self, execution: Execution, effect: Effect) -> None:
+        scheduler = self.state.scheduler
+        if isinstance(effect, StartTimer):
+            scheduler.schedule(effect.due, DueKind(effect.kind), execution.arn, effect.operation_id)
+        elif isinstance(effect, CancelTimers):
+            scheduler.cancel_where(execution.arn, effect.operation_id)
+        elif isinstance(effect, CloseExecution):
+            execution.closed_by_checkpoint = ClosedByCheckpoint(
+                effect.succeeded, effect.result, effect.error
+            )
+        elif isinstance(effect, RegisterCallback):
+            self.register_callback(execution, effect.callback_id, effect.operation_id)
+        elif isinstance(effect, RequestInvoke):
+            self.start_invoke(execution, effect)
+        elif isinstance(effect, CancelInvoke):
+            self.cancel_invoke(execution, effect.operation_id)

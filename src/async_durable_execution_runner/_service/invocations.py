@@ -1,0 +1,247 @@
+"""Invocations: the service invokes the handler, records how each invocation ended, and
+decides what follows (the execution ends, the handler is re-invoked, or it waits)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from async_durable_execution_runner._models import (
+    ErrorObject,
+    EventType,
+    Operation,
+    OperationUpdate,
+)
+from async_durable_execution_runner._models.events import event_error
+from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
+from async_durable_execution_runner._service.invocation import (
+    InvocationOutcome,
+    InvocationRequest,
+    Invoker,
+)
+from async_durable_execution_runner._service.lifecycle import Lifecycle
+from async_durable_execution_runner._service.names import request_id
+from async_durable_execution_runner._service.scheduler import DueKind
+from async_durable_execution_runner._service.seams import (
+    FaultHooks,
+    Interleaving,
+    InvocationInfo,
+    NoFaults,
+    SandboxPolicy,
+)
+from async_durable_execution_runner._service.session import (
+    CheckpointCall,
+    InvocationSession,
+    StateCall,
+)
+from async_durable_execution_runner._service.state import ServiceState
+
+
+class ServiceApi(Protocol):
+    """The calls an invocation's SDK makes to the service (each session gets them bound to
+    its execution)."""
+
+    def checkpoint(
+        self, arn: str, token: str, updates: Sequence[OperationUpdate]
+    ) -> tuple[str, list[Operation]]: ...
+
+    def get_execution_state(
+        self, arn: str, token: str, marker: str, max_items: int = ...
+    ) -> tuple[list[Operation], str | None]: ...
+
+
+#: A page of an execution's operations: (execution, marker, max items) -> (page, next marker).
+PageCall = Callable[[Execution, str | None, int], tuple[list[Operation], str | None]]
+
+
+class Invocations:
+    """Runs invocations through the ``invoker`` and acts on their outcomes.
+
+    A hung invocation stops its execution; why it hung is kept for the runner, which takes it
+    with ``take_hang_report`` to raise it to the test.
+    """
+
+    def __init__(
+        self,
+        state: ServiceState,
+        lifecycle: Lifecycle,
+        invoker: Invoker,
+        *,
+        faults: FaultHooks,
+        interleaving: Interleaving,
+        sandbox_policy: SandboxPolicy,
+        catch_up: Callable[[Execution], None],
+        page: PageCall,
+        api: ServiceApi,
+        max_attempts: int,
+    ) -> None:
+        self.state = state
+        self.lifecycle = lifecycle
+        self.invoker = invoker
+        self.faults = faults
+        self.interleaving = interleaving
+        self.sandbox_policy = sandbox_policy
+        self.catch_up = catch_up
+        self.page = page
+        self.api = api
+        self.max_attempts = max_attempts
+        self._hang_reports: dict[str, str] = {}
+
+    def take_hang_report(self, arn: str) -> str | None:
+        """Why ``arn``'s invocation was abandoned as hung, once (``None`` if it was not)."""
+        return self._hang_reports.pop(arn, None)
+
+    def _session(self, execution: Execution, index: int, faults: FaultHooks) -> InvocationSession:
+        checkpoint: CheckpointCall = functools.partial(self.api.checkpoint, execution.arn)
+        get_state: StateCall = functools.partial(self.api.get_execution_state, execution.arn)
+        return InvocationSession(
+            execution.arn,
+            index,
+            checkpoint=checkpoint,
+            get_state=get_state,
+            notifier=self.state.notifier,
+            faults=faults,
+            interleaving=self.interleaving,
+        )
+
+    def invoke(self, execution: Execution, wall_deadline: float | None) -> None:
+        state = self.state
+        self.catch_up(execution)
+        # Catching up may have asked for an invocation: this is it.
+        state.scheduler.cancel_where(execution.arn, kinds={DueKind.INVOCATION})
+        index = len(execution.invocations) + 1
+        token = execution.next_token()
+        environment = self.sandbox_policy.environment(execution.arn, index)
+        info = InvocationInfo(
+            execution_arn=execution.arn,
+            index=index,
+            request_id=request_id(execution.arn, index),
+            start=state.clock.now(),
+            environment=environment,
+        )
+        execution.invocations.append(info)
+        execution.invocation_active = True
+        execution.wakeup_pending = False
+        state.dirty[execution.arn].clear()
+        state.notifier.invocation_started(info)
+        page_size = self.interleaving.page_size(execution.arn, index) or state.page_size
+        operations, marker = self.page(execution, None, page_size)
+        session = self._session(execution, index, self.faults)
+        request = InvocationRequest(
+            execution_arn=execution.arn,
+            function_name=execution.function_name,
+            checkpoint_token=token,
+            operations=tuple(operations),
+            next_marker=marker or "",
+            session=session,
+            request_id=info.request_id,
+            environment=environment,
+            wall_timeout=(
+                max(0.0, wall_deadline - time.monotonic()) if wall_deadline is not None else None
+            ),
+        )
+        session.on_duplicate = lambda: self._deliver_duplicate(execution, request)
+        try:
+            outcome = self.invoker.invoke(request)
+        finally:
+            execution.invocation_active = False
+        if outcome.hung:
+            session.abandoned = True
+        if outcome.status is not None and self.faults.on_invocation_returned(info):
+            outcome = InvocationOutcome(
+                status=None,
+                death=ErrorObject(
+                    error_type="Runtime.ResponseLost",
+                    error_message="the invocation's response never reached the service",
+                ),
+            )
+        self._complete(execution, info, outcome)
+
+    def _deliver_duplicate(self, execution: Execution, original: InvocationRequest) -> None:
+        """Deliver ``original`` again (same token, same state) while it is still running.
+
+        Only the holder of the current token can change anything, so the duplicate's
+        checkpoints bounce with stale-token errors; its response is recorded, not acted on.
+        """
+        index = len(execution.invocations) + 1
+        info = InvocationInfo(
+            execution_arn=execution.arn,
+            index=index,
+            request_id=original.request_id,
+            start=self.state.clock.now(),
+            environment="duplicate",
+        )
+        execution.invocations.append(info)
+        self.state.notifier.invocation_started(info)
+        session = self._session(execution, index, NoFaults())
+        outcome = self.invoker.invoke(dataclasses.replace(original, session=session))
+        self._record_end(execution, info, outcome)
+
+    def _record_end(
+        self, execution: Execution, info: InvocationInfo, outcome: InvocationOutcome
+    ) -> None:
+        """``InvocationCompleted`` (with the error Lambda records for a failed invocation)."""
+        end = self.state.clock.now()
+        error = outcome.death
+        details: dict[str, Any] = {
+            "StartTimestamp": info.start,
+            "EndTimestamp": end,
+            "RequestId": info.request_id,
+        }
+        if error is not None:
+            details["Error"] = event_error(error)
+        reported = error or outcome.error or ErrorObject()
+        done = dataclasses.replace(
+            info,
+            end=end,
+            status=outcome.status,
+            error_type=reported.error_type,
+            error_message=reported.error_message,
+        )
+        execution.invocations[info.index - 1] = done
+        if execution.is_open:
+            execution.history.append(EventType.INVOCATION_COMPLETED, end, details=details)
+        self.state.notifier.invocation_completed(done)
+
+    def _complete(
+        self, execution: Execution, info: InvocationInfo, outcome: InvocationOutcome
+    ) -> None:
+        self._record_end(execution, info, outcome)
+        error = outcome.death
+        if not execution.is_open:
+            return
+        finish = self.lifecycle.finish
+        if outcome.hung:
+            self._hang_reports[execution.arn] = (error.error_message if error else None) or "hung"
+            finish(execution, ExecutionStatus.STOPPED, error=error)
+            return
+        if outcome.fatal:
+            finish(execution, ExecutionStatus.FAILED, error=error)
+            return
+        closed = execution.closed_by_checkpoint
+        if outcome.status == "SUCCEEDED":
+            result = outcome.result
+            if not result and closed is not None and closed.succeeded:
+                result = closed.result
+            finish(execution, ExecutionStatus.SUCCEEDED, result=result)
+        elif outcome.status == "FAILED":
+            failure = outcome.error
+            if failure is None and closed is not None and not closed.succeeded:
+                failure = closed.error
+            finish(execution, ExecutionStatus.FAILED, error=failure)
+        elif outcome.status == "PENDING":
+            execution.consecutive_failed_invocations = 0
+            # The service invokes on events (timers, callbacks, invoke results), never on
+            # state: a READY step the handler no longer asks for must not re-invoke forever.
+            if execution.wakeup_pending:
+                self.state.wake(execution)
+        else:
+            # The invocation died: Lambda re-invokes from the last acknowledged checkpoint.
+            execution.consecutive_failed_invocations += 1
+            if execution.consecutive_failed_invocations >= self.max_attempts:
+                finish(execution, ExecutionStatus.FAILED, error=error)
+            else:
+                self.state.wake(execution)

@@ -1,0 +1,277 @@
+"""The emulator's seams, in one place: what a test plugs in and the values that cross.
+
+Each seam is a small protocol with a default that is the service's own behaviour:
+
+- ``FaultHooks`` (default ``NoFaults``, also the base to subclass): make the service or the
+  sandbox misbehave. A hook sees each service call before it is applied and may answer
+  - ``Crash``: the sandbox dies on this call; nothing of it is applied, every later durable
+    call of the invocation fails fast, and the invocation's tasks are cancelled. The service
+    then re-invokes from what it had acknowledged;
+  - ``LoseResponse``: the call is applied, but the caller receives ``error`` instead of the
+    response (the outcome is indeterminate to the handler);
+  - ``FailCall``: the call is refused before anything is applied, with ``error``;
+  - ``DeliverDuplicate``: the call is applied, then the same invocation is delivered again.
+- ``Interleaving`` (default ``NoInterleaving``): event-loop turns inside an invocation.
+- ``SchedulerPolicy`` (default ``scheduler.EarliestFirst``): which due item goes next.
+- ``SandboxPolicy``: warm or cold re-invocations.
+- ``Clock`` (default ``clock.VirtualClock``): the service's one source of time.
+- observers (``observer.ExecutionObserver``) receive ``InvocationInfo``, ``StepAttempt`` and
+  ``OperationRequest`` values defined here.
+
+This module imports nothing else of the service, so every other module can import it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner.errors import DurableServiceError, ServiceException
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._models import OperationUpdate
+    from async_durable_execution_runner._service.scheduler import DueItem
+
+# --- values that cross the seams -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCall:
+    """One call from the handler's SDK to the service."""
+
+    kind: Literal["checkpoint", "get_execution_state"]
+    execution_arn: str
+    invocation_index: int  # 1-based within the execution
+    call_index: int  # 1-based within the invocation, counting every service call
+    checkpoint_index: int  # 1-based within the invocation, counting checkpoint calls only
+    updates: tuple[OperationUpdate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StepAttempt:
+    """A step body about to run (observed through the SDK adapter)."""
+
+    execution_arn: str
+    invocation_index: int
+    operation_id: str
+    name: str | None
+    attempt: int
+    sub_type: str | None
+    semantics: str | None = None  # "AT_LEAST_ONCE_PER_RETRY" / "AT_MOST_ONCE_PER_RETRY"
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationInfo:
+    """One invocation of the handler, as the service saw it."""
+
+    execution_arn: str
+    index: int  # 1-based, within the execution
+    request_id: str
+    start: _dt.datetime
+    end: _dt.datetime | None = None
+    status: str | None = None  # SUCCEEDED / FAILED / PENDING, or None when it died
+    error_type: str | None = None
+    error_message: str | None = None
+    environment: str = "warm"  # "warm" or "cold": the sandbox it landed in
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRequest:
+    """An operation the handler asked the SDK for (observed through the SDK adapter).
+
+    ``checkpointed`` is the identity stored for that id when the handler asked, if any:
+    ``(type, sub_type, name, parent_id)``. Replay determinism compares the two.
+    """
+
+    execution_arn: str
+    invocation_index: int
+    operation_id: str
+    type: str
+    sub_type: str | None
+    name: str | None
+    parent_id: str | None
+    checkpointed: tuple[str, str | None, str | None, str | None] | None
+
+    @property
+    def identity(self) -> tuple[str, str | None, str | None, str | None]:
+        return (self.type, self.sub_type, self.name, self.parent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResult:
+    """A canned outcome for a chained invoke of a function the test does not run.
+
+    ``status`` is how the invoked execution ended: ``SUCCEEDED`` (with ``result``, JSON text),
+    ``FAILED`` (with ``error``), ``TIMED_OUT`` or ``STOPPED``.
+    """
+
+    result: str | None = None
+    error: ErrorObject | None = None
+    status: str | None = None
+
+    def __post_init__(self) -> None:
+        allowed = {None, "SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"}
+        if self.status not in allowed:
+            msg = (
+                "InvokeResult.status must be one of SUCCEEDED, FAILED, TIMED_OUT, STOPPED; "
+                f"got {self.status!r}"
+            )
+            raise ValueError(msg)
+
+
+# --- fault values ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Crash:
+    reason: str = "sandbox crashed (injected)"
+
+
+@dataclass(frozen=True, slots=True)
+class LoseResponse:
+    error: DurableServiceError = field(
+        default_factory=lambda: ServiceException("response lost after the call was applied")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FailCall:
+    error: DurableServiceError
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverDuplicate:
+    """Apply the call normally, then deliver the same invocation (same token, same state)
+    a second time before answering, as an at-least-once invoker can."""
+
+
+Fault = Crash | LoseResponse | FailCall | DeliverDuplicate
+
+
+# --- fault hooks ----------------------------------------------------------------------------
+
+
+class FaultHooks(Protocol):
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        """Return a fault to inject into this call, or ``None`` to let it through."""
+        ...
+
+    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
+        """Return ``True`` to lose the handler's response (the service re-invokes)."""
+        ...
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        """Return an exception to raise in place of the step body on this attempt."""
+        ...
+
+    def on_chained_invoke(
+        self, execution_arn: str, operation_id: str, function_name: str
+    ) -> InvokeResult | None:
+        """Return an ``InvokeResult`` to end this chained invoke with, instead of running it."""
+        ...
+
+
+class NoFaults:
+    """The default: nothing is injected. Subclass it and override only the hooks you need."""
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        return None
+
+    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
+        return False
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        return None
+
+    def on_chained_invoke(
+        self, execution_arn: str, operation_id: str, function_name: str
+    ) -> InvokeResult | None:
+        return None
+
+
+def steers_step_attempts(faults: FaultHooks) -> bool:
+    """Whether ``faults`` may answer a step attempt (else the SDK adapter need not ask)."""
+    hook = getattr(type(faults), "on_step_attempt", None)
+    return hook is not NoFaults.on_step_attempt
+
+
+# --- the interleaving -----------------------------------------------------------------------
+
+
+class Interleaving(Protocol):
+    """How long (in event-loop turns) things take inside an invocation.
+
+    Real I/O makes a step body or a service response take time, so the handler's concurrent
+    tasks (``parallel``, ``map``, ``asyncio.gather``) complete in different orders. An
+    ``Interleaving`` says, per step attempt and per service response, how many event-loop
+    turns it takes, and how many operations come back per page of state; the default is the
+    fastest possible: no extra turns, full pages. asyncio still starts tasks in creation
+    order, so only orders real I/O could produce are reachable.
+    """
+
+    def step_turns(self, attempt: StepAttempt) -> int:
+        """Event-loop turns a step body takes before it starts running."""
+        ...
+
+    def response_turns(self, call: ServiceCall) -> int:
+        """Event-loop turns before a service response reaches the SDK."""
+        ...
+
+    def page_size(self, execution_arn: str, invocation_index: int) -> int | None:
+        """Operations per page of state for this invocation (``None``: the service default)."""
+        ...
+
+
+class NoInterleaving:
+    """The default: no extra turns, full pages."""
+
+    def step_turns(self, attempt: StepAttempt) -> int:
+        return 0
+
+    def response_turns(self, call: ServiceCall) -> int:
+        return 0
+
+    def page_size(self, execution_arn: str, invocation_index: int) -> int | None:
+        return None
+
+
+# --- the sandbox ----------------------------------------------------------------------------
+
+
+class SandboxPolicy:
+    """Decides whether a re-invocation lands in a warm or a cold sandbox (default: warm)."""
+
+    def environment(self, execution_arn: str, invocation_index: int) -> str:
+        return "warm"
+
+
+# --- time and order -------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the service needs from time."""
+
+    @property
+    def is_virtual(self) -> bool: ...
+
+    def now(self) -> _dt.datetime: ...
+
+    def advance_to(self, instant: _dt.datetime) -> None:
+        """Make ``now()`` at least ``instant`` (sleeping, for a real clock)."""
+        ...
+
+
+class SchedulerPolicy(Protocol):
+    """Chooses which of several due items is delivered next.
+
+    ``window`` widens "due": items whose deadlines are within ``window`` of the earliest are
+    offered together, so near-equal deadlines can be permuted, not just sorted.
+    """
+
+    window: _dt.timedelta
+
+    def choose(self, candidates: Sequence[DueItem]) -> DueItem: ...
