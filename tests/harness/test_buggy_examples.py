@@ -17,6 +17,7 @@ from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.oracles import (
     FaultNotMasked,
     NondeterminismSource,
+    OperationsLeftOpen,
     OracleFailure,
     ReplayDivergence,
 )
@@ -111,6 +112,17 @@ BUGS = [
         (),
         Timings(sandboxes=("cold",)),
         invariant=always_succeeds,
+    ),
+    Bug("swallowed_suspension", {"faults": fault_plans(max_faults=0)}, (OperationsLeftOpen,), ()),
+    Bug(
+        "state_in_step_bodies",
+        {
+            "inputs": st.just({"skus": ["a", "b"]}),
+            "faults": fault_plans(kinds={"crash", "invocation_lost"}),
+        },
+        # The crash lands after reserve-a is checkpointed: its replay skips the body.
+        (FaultNotMasked,),
+        (crash(invocation=1, call=2),),
     ),
 ]
 

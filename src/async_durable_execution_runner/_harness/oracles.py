@@ -71,6 +71,10 @@ class ExecutionHung(OracleFailure):
     oracle = "liveness"
 
 
+class OperationsLeftOpen(OracleFailure):
+    oracle = "open-operations"
+
+
 OracleFn = Callable[["Outcome"], None]
 ORACLES: dict[str, OracleFn] = {}
 
@@ -422,6 +426,110 @@ def check_at_most_once(outcome: Outcome) -> None:
             )
             raise AtMostOnceViolation(msg)
         seen.add(key)
+
+
+# --- open operations --------------------------------------------------------------------
+
+_FAILURE_EVENTS = frozenset(
+    {
+        EventType.STEP_FAILED,
+        EventType.CONTEXT_FAILED,
+        EventType.CALLBACK_FAILED,
+        EventType.CALLBACK_TIMED_OUT,
+        EventType.CHAINED_INVOKE_FAILED,
+        EventType.CHAINED_INVOKE_TIMED_OUT,
+        EventType.CHAINED_INVOKE_STOPPED,
+    }
+)
+_KIND = {
+    EventType.STEP_STARTED: "step",
+    EventType.WAIT_STARTED: "wait",
+    EventType.CALLBACK_STARTED: "callback",
+    EventType.CHAINED_INVOKE_STARTED: "invoke",
+    EventType.CONTEXT_STARTED: "child context",
+}
+
+
+def open_operations(events: list[Event]) -> list[Event]:
+    """The first events of the operations an execution left open that nothing excuses.
+
+    Excused, because the SDK or the handler's control flow abandons them on purpose:
+    - anything under a context that closed: a ``parallel``/``map`` that completed early (by
+      ``min_successful`` or its failure tolerance) leaves its other branches running, and the
+      SDK refuses their later checkpoints (``ExecutionState._mark_orphans``);
+    - an operation with a sibling (same parent) that failed for good in the invocation it
+      started or later: ``asyncio.gather`` (or a ``try`` around it) stops at the first
+      failure while the other calls are still in flight, and durable calls cannot be
+      cancelled.
+    """
+    first: dict[str, Event] = {}
+    invocation_of: dict[str, int] = {}
+    closed: set[str] = set()
+    failures: list[tuple[str | None, int]] = []  # (parent id, invocation)
+    invocation = 0
+    for e in events:
+        if e.event_type is EventType.INVOCATION_COMPLETED:
+            invocation += 1
+            continue
+        if e.id is None or e.event_type.value.startswith("Execution"):
+            continue
+        if e.id not in first:
+            first[e.id] = e
+            invocation_of[e.id] = invocation
+        if _is_terminal(e):
+            closed.add(e.id)
+            if e.event_type in _FAILURE_EVENTS:
+                failures.append((e.parent_id, invocation))
+
+    def under_closed_context(e: Event) -> bool:
+        parent = e.parent_id
+        while parent is not None and parent in first:
+            if parent in closed:
+                return True
+            parent = first[parent].parent_id
+        return False
+
+    left = []
+    for op_id, e in first.items():
+        if op_id in closed or under_closed_context(e):
+            continue
+        if any(p == e.parent_id and i >= invocation_of[op_id] for p, i in failures):
+            continue
+        left.append(e)
+    return left
+
+
+@oracle("open-operations")
+def check_open_operations(outcome: Outcome) -> None:
+    """An execution that closes (SUCCEEDED or FAILED) leaves none of its operations open."""
+    for arn, events in outcome.recorder.events.items():
+        last = events[-1].event_type if events else None
+        if last not in (EventType.EXECUTION_SUCCEEDED, EventType.EXECUTION_FAILED):
+            continue
+        if last is EventType.EXECUTION_FAILED and any(
+            f.positional and not f.masked for f in outcome.faults_applied
+        ):
+            continue  # a service error the SDK does not retry failed it mid-flight
+        left = open_operations(events)
+        if not left:
+            continue
+        ended = "SUCCEEDED" if last is EventType.EXECUTION_SUCCEEDED else "FAILED"
+        listing = ", ".join(
+            f"{_KIND.get(e.event_type, e.event_type.value)} {_label(e.id, e.name)} "
+            f"(started at event {e.event_id})"
+            for e in left
+        )
+        which = "the execution" if arn == outcome.recorder.root_arn else f"execution {arn}"
+        msg = (
+            f"{which} ended {ended} while operations it started were still open: {listing}. "
+            "Nothing will ever complete them. Usual causes: a broad `except BaseException:` "
+            "or bare `except:` around a durable call swallowed the SDK's suspension "
+            "(SuspendExecution, raised to end the invocation until the operation completes; "
+            "catch `Exception` or the SDK's own errors instead), or a durable call (step, wait, "
+            "create_callback, invoke: each starts a task at once) was started and never "
+            "awaited"
+        )
+        raise OperationsLeftOpen(msg)
 
 
 # --- fault tolerance --------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Handlers for the open-operations oracle: correct ones that leave operations open on
+purpose (or by the SDK's design), and the two usual bugs that leave them open by mistake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from async_durable_execution import (
+    CallableRuntimeError,
+    CallbackError,
+    CompletionConfig,
+    JitterStrategy,
+    NestingType,
+    RetryStrategy,
+    create_callback,
+    durable_execution,
+    invoke,
+    map,
+    parallel,
+    step,
+    wait,
+    wait_for_callback,
+)
+
+SLOW_RETRY = RetryStrategy(
+    max_attempts=3,
+    initial_delay=30,
+    max_delay=30,
+    backoff_rate=1,
+    jitter_strategy=JitterStrategy.NONE,
+)
+NO_RETRY = RetryStrategy(max_attempts=1)
+
+
+async def _value(x: Any) -> Any:
+    return x
+
+
+async def _boom(x: Any) -> Any:
+    msg = f"{x} failed"
+    raise ValueError(msg)
+
+
+async def _fast() -> Any:
+    return await step(lambda: _value(1), name="fast")
+
+
+async def _slow() -> Any:
+    await wait(60, name="slow-wait")
+    return await step(lambda: _value(2), name="slow")
+
+
+async def _retrying() -> Any:
+    return await step(lambda: _boom(3), name="retrying", retry_strategy=SLOW_RETRY)
+
+
+# --- correct ---------------------------------------------------------------------------------
+
+
+@durable_execution
+async def first_successful(event: Any) -> Any:
+    """parallel with min_successful=1: the slow and the retrying branch are left running."""
+    nesting = NestingType[event or "NESTED"]
+    batch = await parallel(
+        [_fast, _slow, _retrying],
+        name="race",
+        completion_config=CompletionConfig(min_successful=1),
+        nesting_type=nesting,
+    )
+    return batch.success_count
+
+
+async def _item(x: Any, *_: Any) -> Any:
+    if x == 0:
+        return await step(lambda: _value(0), name="instant")
+    await wait(60 * x, name=f"item-wait-{x}")
+    return x
+
+
+@durable_execution
+async def map_first_successful(event: Any) -> Any:
+    batch = await map(
+        _item, [0, 1, 2], name="m", completion_config=CompletionConfig(min_successful=1)
+    )
+    return batch.success_count
+
+
+@durable_execution
+async def gather_with_fallback(event: Any) -> Any:
+    """The first failure ends the gather while the other step waits for its retry."""
+    try:
+        await asyncio.gather(
+            step(lambda: _boom(1), name="quick-fail", retry_strategy=NO_RETRY),
+            step(lambda: _boom(2), name="slow-fail", retry_strategy=SLOW_RETRY),
+        )
+    except CallableRuntimeError:
+        return "fallback"
+    return "both"
+
+
+@durable_execution
+async def gather_fails(event: Any) -> Any:
+    """The execution fails with a step while a concurrent wait is still running."""
+    await asyncio.gather(
+        step(lambda: _boom(1), name="quick-fail", retry_strategy=NO_RETRY),
+        wait(60, name="pause"),
+    )
+    return "never"
+
+
+async def _submit() -> None:
+    return None
+
+
+@durable_execution
+async def approval(event: Any) -> Any:
+    """wait_for_callback answered, failed or timed out: reported, not raised."""
+    try:
+        answer = await wait_for_callback(_submit, name="approval", timeout=event or 60)
+    except CallbackError:
+        return "no answer"
+    return json.loads(answer or "null")
+
+
+# --- buggy -----------------------------------------------------------------------------------
+
+
+@durable_execution
+async def swallows_suspension(event: Any) -> Any:
+    try:
+        await wait(60, name="cool-off")
+    except BaseException:  # swallows SuspendExecution
+        return "went on"
+    return "waited"
+
+
+@durable_execution
+async def forgets_a_wait(event: Any) -> Any:
+    wait(60, name="forgotten")  # a task, never awaited
+    return await step(lambda: _value(1), name="work")
+
+
+@durable_execution
+async def forgets_an_invoke(event: Any) -> Any:
+    invoke("callee", 1, name="forgotten-invoke")  # a task, never awaited
+    return await step(lambda: _value(1), name="work")
+
+
+@durable_execution
+async def forgets_a_callback(event: Any) -> Any:
+    callback = await create_callback(name="payment", timeout=300)
+    await step(lambda: _value(callback.callback_id), name="send-id")
+    return "sent"
+
+
+@durable_execution
+async def callee(n: Any) -> Any:
+    await wait(10, name="callee-wait")
+    return n
