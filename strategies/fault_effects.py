@@ -18,7 +18,9 @@ Copy this module with any suite you copy; it knows nothing of the handlers.
 
 from __future__ import annotations
 
-from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner import (
+    ExecutionStatus,
+)
 from async_durable_execution_runner.scenarios import Outcome
 
 SERVICE_ERROR_KINDS = frozenset({"checkpoint_error", "lost_response"})
@@ -39,7 +41,7 @@ def failed_by_service_error(outcome: Outcome) -> bool:
     ]
     if not fatal:
         return False
-    assert outcome.status is InvocationStatus.FAILED, (
+    assert outcome.execution_status is ExecutionStatus.FAILED, (
         f"{fatal[0]!r} should fail the execution\n{outcome.report()}"
     )
     assert outcome.error is not None

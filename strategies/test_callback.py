@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from async_durable_execution import InvocationStatus
 from durable_primitives import callback_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.scenarios import Scenario
 from async_durable_execution_runner.strategies import (
     durable_scenarios,

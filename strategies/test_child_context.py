@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from async_durable_execution import InvocationStatus
 from durable_primitives import child_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.strategies import (
     durable_scenarios,
     fault_plans,

@@ -28,11 +28,16 @@ import datetime as dt
 import json
 from typing import Any
 
+from async_durable_execution import InvocationStatus
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant
 from orders import order_workflow, pricing_handler
 
-from async_durable_execution_runner import InvocationStatus, OperationStatus, OperationType
+from async_durable_execution_runner import (
+    ExecutionStatus,
+    OperationStatus,
+    OperationType,
+)
 from async_durable_execution_runner.stateful import DurableExecutionMachine
 from async_durable_execution_runner.strategies import scenario_settings
 
@@ -57,13 +62,13 @@ class OrderMachine(DurableExecutionMachine):
         for arn, result in self.results.items():
             order = self.orders[arn]
             approval = result.get_callback("approval-callback")
-            if result.status is InvocationStatus.TIMED_OUT:
+            if result.execution_status is ExecutionStatus.TIMED_OUT:
                 # Nobody answered for a day: the execution's own timeout (86 400 s) ended it.
                 events = result.history
                 lasted = events[-1]["EventTimestamp"] - events[0]["EventTimestamp"]
                 assert lasted >= dt.timedelta(seconds=86_400), f"timed out after {lasted}"
                 continue
-            if result.status is InvocationStatus.FAILED:
+            if result.execution_status is ExecutionStatus.FAILED:
                 assert result.error is not None
                 assert result.error.error_type == "CallbackError", (
                     f"order {order} failed for another reason: {result.error}"

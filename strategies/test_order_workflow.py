@@ -24,12 +24,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from async_durable_execution import InvocationStatus
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from orders import order_workflow, pricing_handler
 
-from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner import (
+    ExecutionStatus,
+)
 from async_durable_execution_runner.scenarios import Scenario
 from async_durable_execution_runner.strategies import (
     durable_scenarios,
@@ -45,7 +48,7 @@ ORDERS = st.fixed_dictionaries({"id": st.integers(1, 10_000), "quantity": st.int
 APPROVALS = st.fixed_dictionaries({"approved": st.booleans()})
 
 
-def expected(scenario: Scenario) -> tuple[InvocationStatus, Any]:
+def expected(scenario: Scenario) -> tuple[ExecutionStatus, Any]:
     """The status, and the result (or the error type) the workflow must end with."""
     order = scenario.input
     callback_fault = any(
@@ -53,17 +56,17 @@ def expected(scenario: Scenario) -> tuple[InvocationStatus, Any]:
         for f in scenario.faults
     )
     if callback_fault:
-        return InvocationStatus.FAILED, "CallbackError"
+        return ExecutionStatus.FAILED, "CallbackError"
     if any(
         f.kind in {"invoke_failure", "invoke_timeout"} and f.invoke == 1 for f in scenario.faults
     ):
-        return InvocationStatus.FAILED, "CallableRuntimeError"
+        return ExecutionStatus.FAILED, "CallableRuntimeError"
     if not scenario.callback_payload("approval", 0)["approved"]:
-        return InvocationStatus.SUCCEEDED, {
+        return ExecutionStatus.SUCCEEDED, {
             "status": "rejected",
             "reservation": f"reservation-{order['id']}",
         }
-    return InvocationStatus.SUCCEEDED, {
+    return ExecutionStatus.SUCCEEDED, {
         "status": "shipped",
         "receipt": {"order": order["id"], "charged": 10 * order["quantity"]},
         "tracking": f"shipped-{order['id']}",
@@ -86,8 +89,8 @@ def test_order_workflow_ships_rejects_or_fails_for_a_reason(run_scenario, scenar
     if failed_by_service_error(outcome):
         return
     status, want = expected(scenario)
-    assert outcome.status is status, outcome.report()
-    if status is InvocationStatus.FAILED:
+    assert outcome.execution_status is status, outcome.report()
+    if status is ExecutionStatus.FAILED:
         assert outcome.error is not None
         assert outcome.error.type == want, outcome.error
     else:

@@ -23,12 +23,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from durable_primitives import parallel_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner import (
+    ExecutionStatus,
+)
 from async_durable_execution_runner.scenarios import Scenario
 from async_durable_execution_runner.strategies import (
     durable_scenarios,
@@ -184,4 +187,4 @@ def test_an_unretryable_checkpoint_error_inside_parallel_fails_the_execution():
         faults=(checkpoint_error(invocation=1, call=2, error="ValidationException"),),
     ).run()
     assert outcome.faults_applied
-    assert outcome.status is InvocationStatus.FAILED
+    assert outcome.execution_status is ExecutionStatus.FAILED

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+from async_durable_execution import InvocationStatus
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from seed import function_under_test
 
-from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.strategies import (
     durable_scenarios,
     fault_plans,

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from async_durable_execution import InvocationStatus
 from durable_primitives import step_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner import (
+    ExecutionStatus,
+)
 from async_durable_execution_runner.scenarios import Outcome
 from async_durable_execution_runner.strategies import (
     durable_scenarios,
@@ -95,7 +98,7 @@ def test_step_succeeds_on_the_predicted_attempt(run_scenario, scenario):
     attempt = expected_attempt(event, injected | interrupted)
     recorded = failed_attempts(outcome)
     if attempt is None:
-        assert outcome.status is InvocationStatus.FAILED, outcome.report()
+        assert outcome.execution_status is ExecutionStatus.FAILED, outcome.report()
         assert outcome.error is not None
         assert outcome.error.type == "CallableRuntimeError", outcome.error
         assert recorded == set(range(1, event["max_attempts"] + 1)), "every attempt failed"

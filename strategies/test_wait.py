@@ -21,12 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from async_durable_execution import InvocationStatus
 from durable_primitives import wait_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.scenarios import Outcome
 from async_durable_execution_runner.strategies import (
     durable_scenarios,

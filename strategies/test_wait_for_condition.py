@@ -22,12 +22,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from async_durable_execution import InvocationStatus
 from durable_primitives import condition_handler
 from fault_effects import failed_by_service_error
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner import (
+    ExecutionStatus,
+)
 from async_durable_execution_runner.scenarios import Scenario, invocation_lost, step_exception
 from async_durable_execution_runner.strategies import (
     durable_scenarios,
@@ -77,7 +80,7 @@ def test_polls_until_the_condition_holds_or_attempts_run_out(run_scenario, scena
     ]
     if outcome.applied("step_exception"):
         # A check raised: the poll fails, or (if the SDK retried it) still ends at the target.
-        assert outcome.status in {InvocationStatus.SUCCEEDED, InvocationStatus.FAILED}
+        assert outcome.execution_status in {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED}
         if outcome.status is InvocationStatus.SUCCEEDED:
             assert outcome.value == target
         return
@@ -90,7 +93,7 @@ def test_polls_until_the_condition_holds_or_attempts_run_out(run_scenario, scena
         first = polls[0]["EventTimestamp"]
         assert last["EventTimestamp"] - first >= dt.timedelta(seconds=(target - 1) * delay)
     else:
-        assert outcome.status is InvocationStatus.FAILED, outcome.report()
+        assert outcome.execution_status is ExecutionStatus.FAILED, outcome.report()
         assert outcome.error is not None
         assert outcome.error.type == "WaitForConditionError", outcome.error
         assert last["EventType"] == "StepFailed"

@@ -2,6 +2,8 @@
 
 ::
 
+    from async_durable_execution import InvocationStatus
+
     with DurableFunctionTestRunner(handler=my_handler) as runner:
         result = runner.run(input={"order": 1}, timeout=10)
     assert result.status is InvocationStatus.SUCCEEDED
@@ -26,7 +28,6 @@ from async_durable_execution_runner._runner.result import (
     CallbackOperation,
     ContextOperation,
     DurableFunctionTestResult,
-    InvocationStatus,
     InvokeOperation,
     OperationView,
     StepOperation,
@@ -106,7 +107,6 @@ __all__ = [
     "InProcessInvoker",
     "InvalidParameterValueException",
     "InvocationInfo",
-    "InvocationStatus",
     "InvokeOperation",
     "InvokeResult",
     "LoseResponse",

@@ -41,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     payload = json.loads(args.input) if args.input is not None else None
     with DurableFunctionTestRunner(handler=handler, wire_format=args.wire_format) as runner:
         result = runner.run(input=payload, timeout=args.timeout)
-    print(f"status: {result.status.value}")
+    print(f"status: {result.execution_status.value}")
     if result.result is not None:
         print(f"result: {result.result}")
     if result.error is not None:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.oracles import (
     FaultNotMasked,
     NondeterminismSource,
@@ -44,7 +44,8 @@ SEARCH = settings(
 
 def always_succeeds(outcome: Outcome) -> None:
     assert outcome.status is InvocationStatus.SUCCEEDED, (
-        f"the workflow promises an answer, but ended {outcome.status.value}: {outcome.error}"
+        f"the workflow promises an answer, but ended {outcome.execution_status.value}: "
+        f"{outcome.error}"
     )
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from async_durable_execution import InvocationStatus
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, run_state_machine_as_test
 from orders import order_workflow, pricing_handler
 
-from async_durable_execution_runner import InvocationStatus
 from async_durable_execution_runner.oracles import ReplayDivergence
 from async_durable_execution_runner.stateful import DurableExecutionMachine
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from hypothesis import HealthCheck, Phase, find, settings
 from tests.harness.fault_handlers import callee, everything
 
-from async_durable_execution_runner import InvocationStatus
+from async_durable_execution_runner import (
+    ExecutionStatus,
+)
 from async_durable_execution_runner.scenarios import (
     FAULT_KINDS,
     Scenario,
@@ -60,7 +63,7 @@ def test_fault_is_applied_and_the_oracles_hold(fault: Any) -> None:
     outcome = _scenario(fault).run()
     assert outcome.faults_applied == (fault,)
     outcome.check()
-    assert outcome.status in {InvocationStatus.SUCCEEDED, InvocationStatus.FAILED}
+    assert outcome.execution_status in {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED}
 
 
 def test_masked_faults_do_not_change_the_outcome() -> None:
@@ -69,7 +72,10 @@ def test_masked_faults_do_not_change_the_outcome() -> None:
     for fault in FAULTS:
         if fault.masked:
             outcome = _scenario(fault).run()
-            assert (outcome.status, outcome.result_json) == (clean.status, clean.result_json), fault
+            assert (outcome.execution_status, outcome.result_json) == (
+                clean.execution_status,
+                clean.result_json,
+            ), fault
 
 
 def test_unmasked_faults_show_in_the_result() -> None:
@@ -77,7 +83,7 @@ def test_unmasked_faults_show_in_the_result() -> None:
     assert _scenario(invoke_failure(invoke=1)).run().value["invoked"] != {"x": 1}
     # A validation error is not retried by the SDK: the execution fails for good.
     failed = _scenario(checkpoint_error(invocation=1, call=1, error="ValidationException")).run()
-    assert failed.status is InvocationStatus.FAILED
+    assert failed.execution_status is ExecutionStatus.FAILED
     assert failed.error is not None and failed.error.type == "CheckpointError"
 
 

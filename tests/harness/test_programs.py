@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
-from async_durable_execution_runner import DurableFunctionTestRunner, InvocationStatus
+from async_durable_execution_runner import (
+    DurableFunctionTestRunner,
+)
 from async_durable_execution_runner._harness.interpreter import program_event, program_handler
 from async_durable_execution_runner._harness.programs import (
     REPR_NAMESPACE,

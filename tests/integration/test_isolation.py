@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from async_durable_execution import durable_execution
+from async_durable_execution import InvocationStatus, durable_execution
 from tests.integration import crash_handlers as h
 
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._runner.result import (
-    DurableFunctionTestResult,
-    InvocationStatus,
-)
+from async_durable_execution_runner._runner.result import DurableFunctionTestResult
+from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.seams import SandboxPolicy
 from async_durable_execution_runner.errors import HandlerNotDurableError
 
@@ -63,7 +61,7 @@ def runner_for() -> Iterator[Any]:
 def test_1_17_at_most_once_step_without_retry_fails_after_the_crash(runner_for: Any) -> None:
     result = runner_for(h.at_most_once_without_retry).run("input-17")
 
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     # The SDK checkpoints StepFailed on the replay, then ends that invocation with the
     # (retryable) StepInterruptedError; the next invocation fails the execution. The
     # requirement's EventIds 2-5 are the first five events after ExecutionStarted.
@@ -141,7 +139,7 @@ def test_a_sandbox_that_always_dies_fails_after_max_invocation_attempts(
     runner = runner_for(h.at_most_once_without_retry, max_invocation_attempts=1)
     result = runner.run("input")
 
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.error_type == EXIT
     assert event_types(result) == [
@@ -153,18 +151,35 @@ def test_a_sandbox_that_always_dies_fails_after_max_invocation_attempts(
 
 
 def test_function_timeout_kills_the_worker_and_is_retried(runner_for: Any, tmp_path: Path) -> None:
-    runner = runner_for(h.slow_first_invocation, function_timeout=0.5)
+    # The first invocation blocks for a minute; the re-invocation (a fresh worker) needs a
+    # few milliseconds of handler time once its module is imported, which the timeout does
+    # not count (Lambda's init phase), so a loaded machine (pytest -n 8) does not time it out.
+    runner = runner_for(h.slow_first_invocation, function_timeout=1.0)
     started = time.monotonic()
     result = runner.run({"marker_dir": str(tmp_path), "seconds": 60})
     elapsed = time.monotonic() - started
 
-    assert elapsed < 10  # the blocked worker was killed, not waited for
+    assert elapsed < 30  # the blocked worker was killed, not waited for
     assert result.status is InvocationStatus.SUCCEEDED
     assert result.result_value == "done"
     assert invocation_errors(result) == [TIMEOUT, None]
     timed_out = events(result, "InvocationCompleted")[0]["InvocationCompletedDetails"]["Error"]
-    assert "Task timed out after 0.50 seconds" in timed_out["Payload"]["ErrorMessage"]
+    assert "Task timed out after 1.00 seconds" in timed_out["Payload"]["ErrorMessage"]
     assert runner._invoker.workers_started == 2
+
+
+def test_importing_the_handler_is_not_counted_in_the_function_timeout(runner_for: Any) -> None:
+    from tests.integration import slow_import_handlers
+
+    # Its module sleeps longer at import than the whole function timeout; the worker (a fresh
+    # process) imports it anew, as a cold Lambda sandbox's init phase does.
+    assert slow_import_handlers.IMPORT_SECONDS > 0.5
+    runner = runner_for(slow_import_handlers.echo, function_timeout=0.5)
+    result = runner.run("hello")
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == "hello"
+    assert invocation_errors(result) == [None]
 
 
 def test_chained_invoke_target_crashes_in_its_own_sandbox(runner_for: Any, tmp_path: Path) -> None:
@@ -224,7 +239,7 @@ def test_strict_replay_fails_a_nondeterministic_replay_in_the_worker(
     runner = runner_for(h.renamed_on_replay, strict_replay=True)
     result = runner.run({"marker_dir": str(tmp_path)})
 
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.error_type == "NonDeterministicExecutionError"
     assert "'before'" in (result.error.error_message or "")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import seed  # examples/seed.py (tests/conftest.py puts examples/ on sys.path)
+from async_durable_execution import InvocationStatus
 from jsonschema import Draft202012Validator
 from tests.integration import handlers as h
 
@@ -25,10 +26,10 @@ from async_durable_execution_runner import (
     EventType,
     ExecutionNotFinishedError,
     ExecutionObserver,
+    ExecutionStatus,
     HandlerNotDurableError,
     InvalidParameterValueException,
     InvocationInfo,
-    InvocationStatus,
     InvokeResult,
     NoFaults,
     Operation,
@@ -75,7 +76,7 @@ def assert_well_formed(result: DurableFunctionTestResult) -> None:
     assert result.events[0].event_type is EventType.EXECUTION_STARTED
     if result.status is not InvocationStatus.PENDING:
         last = result.events[-1].event_type
-        assert last.value == "Execution" + result.status.value.title().replace("_", "")
+        assert last.value == "Execution" + result.execution_status.value.title().replace("_", "")
 
 
 # --- the README seed ---------------------------------------------------------------------
@@ -136,7 +137,7 @@ def test_steps_succeed() -> None:
 def test_step_failure_without_retry_fails_the_execution() -> None:
     result = run(h.failing_step)
     assert_well_formed(result)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     # The step records the original error; the SDK fails the execution with its wrapper.
     step = result.get_step("explode")
     assert step.status is OperationStatus.FAILED
@@ -232,7 +233,9 @@ def test_ten_one_hour_waits_finish_fast() -> None:
 def test_execution_timeout() -> None:
     result = run(h.sleeps_too_long, execution_timeout=60)
     assert_well_formed(result)
-    assert result.status is InvocationStatus.TIMED_OUT
+    assert result.execution_status is ExecutionStatus.TIMED_OUT
+    # The SDK's InvocationStatus has no TIMED_OUT: it reports FAILED, as the AWS library does.
+    assert result.status is InvocationStatus.FAILED
     assert result.error is not None
     assert result.error.type == "Execution.TimedOut"
     assert "60" in (result.error.message or "")
@@ -326,7 +329,7 @@ def test_wait_for_condition() -> None:
 
 def test_wait_for_condition_gives_up() -> None:
     result = run(h.poll_with_strategy)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.type == "WaitForConditionError"
     assert result.get_step("never").status is OperationStatus.FAILED
@@ -344,6 +347,8 @@ def test_callback_success() -> None:
     with DurableFunctionTestRunner(handler=h.approval) as runner:
         arn = runner.start({"order": 1})
         assert runner.get_status(arn) is InvocationStatus.PENDING
+        assert runner.get_execution_status(arn) is ExecutionStatus.RUNNING
+        assert runner.get_result(arn).status is InvocationStatus.PENDING
         callback_id = runner.wait_for_callback(arn)
         assert runner.wait_for_callback(arn, name="approval") == callback_id
         op = runner.get_result(arn).get_callback("approval")
@@ -418,7 +423,7 @@ def test_callback_timeout_on_the_virtual_clock() -> None:
     result = run(h.approval_with_timeout)
     assert time.monotonic() - started < 5
     assert_well_formed(result)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     cb = result.get_callback("approval")
     assert cb.status is OperationStatus.TIMED_OUT
     assert cb.error is not None
@@ -437,7 +442,7 @@ def test_callback_sent_after_timeout_is_refused() -> None:
         arn = runner.start()
         callback_id = runner.wait_for_callback(arn)
         runner.advance(30)
-        assert runner.get_status(arn) is InvocationStatus.FAILED
+        assert runner.get_execution_status(arn) is ExecutionStatus.FAILED
         before = callback_state(runner, arn)
         with pytest.raises(CallbackTimeoutException, match="timed out"):
             runner.send_callback_success(callback_id, '"too late"')
@@ -499,7 +504,7 @@ def test_invoke_a_canned_failure() -> None:
 def test_invoke_an_unregistered_function() -> None:
     result = run(h.calls_unknown, functions={"pricing": InvokeResult(result="1")})
     assert_well_formed(result)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     call = result.get_invoke("lost")
     assert call.status is OperationStatus.FAILED
     assert call.error is not None
@@ -520,7 +525,10 @@ def test_stop_execution() -> None:
         runner.stop_execution(arn)
         result = runner.get_result(arn)
         assert_well_formed(result)
-        assert result.status is InvocationStatus.STOPPED
+        assert result.execution_status is ExecutionStatus.STOPPED
+        assert result.status is InvocationStatus.FAILED
+        assert runner.get_status(arn) is InvocationStatus.FAILED
+        assert runner.get_execution_status(arn) is ExecutionStatus.STOPPED
         assert result.error is not None
         assert result.error.type == "ExecutionStopped"
         assert result.events[-1].event_type is EventType.EXECUTION_STOPPED
@@ -529,7 +537,7 @@ def test_stop_execution() -> None:
             runner.stop_execution(arn)
         with pytest.raises(CallbackTimeoutException, match="already closed"):
             runner.send_callback_success(callback_id, '"late"')
-        assert runner.wait_for_result(arn).status is InvocationStatus.STOPPED
+        assert runner.wait_for_result(arn).execution_status is ExecutionStatus.STOPPED
 
 
 def test_stop_execution_with_an_error() -> None:
@@ -548,7 +556,7 @@ def test_stop_execution_with_an_error() -> None:
 def test_handler_that_raises() -> None:
     result = run(h.raises)
     assert_well_formed(result)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.type == "KeyError"
     assert "the handler itself failed" in (result.error.message or "")
@@ -559,7 +567,7 @@ def test_handler_that_raises() -> None:
 def test_result_that_is_not_json() -> None:
     result = run(h.returns_an_object)
     assert_well_formed(result)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.type == "TypeError"
     assert "NotJson" in (result.error.message or "")
@@ -598,7 +606,7 @@ def test_handler_that_hangs_in_blocking_code() -> None:
         assert dt.datetime.now(dt.UTC) > before > T0
         (hung,) = runner.executor.executions
         stopped = runner.get_result(hung)
-        assert stopped.status is InvocationStatus.STOPPED
+        assert stopped.execution_status is ExecutionStatus.STOPPED
         assert stopped.error is not None
         assert stopped.error.type == "Sandbox.Timedout"
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from jsonschema import Draft202012Validator
 from tests.integration import feature_handlers as fh
 
@@ -32,8 +33,8 @@ from async_durable_execution_runner import (
     Event,
     EventType,
     ExecutionObserver,
+    ExecutionStatus,
     InvalidParameterValueException,
-    InvocationStatus,
     InvokeResult,
     NoFaults,
     Operation,
@@ -349,7 +350,7 @@ def test_with_retry_reruns_the_block_after_backoff_waits(wire_format: str) -> No
 def test_with_retry_gives_up_when_the_strategy_says_so(wire_format: str) -> None:
     result = run(fh.retried_block_gives_up, wire_format=wire_format)
     assert_well_formed(result)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert (result.error.type, result.error.message) == ("CallableRuntimeError", "declined 2")
     hopeless = result.get_context("hopeless")
@@ -798,7 +799,7 @@ def test_step_result_over_the_payload_limit_fails_the_execution(wire_format: str
         observers=[watcher],
         checkpoint_batching="per_update",
     )
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.type == "CheckpointError"
     assert "InvalidParameterValueException" in (result.error.message or "")
@@ -896,7 +897,7 @@ def test_result_over_the_payload_limit_fails_the_execution(wire_format: str) -> 
         wire_format=wire_format,
         observers=[watcher],
     )
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.type == "CheckpointError"
     ((updates, error),) = watcher.rejected
@@ -916,7 +917,7 @@ def test_error_over_the_response_limit_is_checkpointed(wire_format: str) -> None
     ) as runner:
         invocations = spy_on_invoker(runner)
         result = runner.run({"message_size": size}, timeout=20)
-    assert result.status is InvocationStatus.FAILED
+    assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
     assert result.error.type == "RuntimeError"
     assert result.error.message == "e" * size
@@ -947,14 +948,14 @@ class Situation:
     runner: DurableFunctionTestRunner
     arn: str
     callback_id: str
-    status: InvocationStatus
+    status: ExecutionStatus
 
 
 def _unknown(runner: DurableFunctionTestRunner) -> Situation:
     arn = runner.start()
     runner.wait_for_callback(arn, name="first")
     # Well-formed (base64, as the service's ids are) but never issued.
-    return Situation(runner, arn, "bm8tc3VjaC1jYWxsYmFjaw==", InvocationStatus.PENDING)
+    return Situation(runner, arn, "bm8tc3VjaC1jYWxsYmFjaw==", ExecutionStatus.RUNNING)
 
 
 def _completed_while_running(runner: DurableFunctionTestRunner) -> Situation:
@@ -962,7 +963,7 @@ def _completed_while_running(runner: DurableFunctionTestRunner) -> Situation:
     first = runner.wait_for_callback(arn, name="first")
     runner.send_callback_success(first, '"one"')
     runner.wait_for_callback(arn, name="second")  # the execution now waits on the second
-    return Situation(runner, arn, first, InvocationStatus.PENDING)
+    return Situation(runner, arn, first, ExecutionStatus.RUNNING)
 
 
 def _timed_out_while_running(runner: DurableFunctionTestRunner) -> Situation:
@@ -972,7 +973,7 @@ def _timed_out_while_running(runner: DurableFunctionTestRunner) -> Situation:
     runner.wait_for_callback(arn, name="second")
     op = runner.get_result(arn).get_callback("first")
     assert op.status is OperationStatus.TIMED_OUT
-    return Situation(runner, arn, first, InvocationStatus.PENDING)
+    return Situation(runner, arn, first, ExecutionStatus.RUNNING)
 
 
 def _heartbeat_timed_out(runner: DurableFunctionTestRunner) -> Situation:
@@ -983,7 +984,7 @@ def _heartbeat_timed_out(runner: DurableFunctionTestRunner) -> Situation:
     assert op.status is OperationStatus.TIMED_OUT
     assert op.error is not None
     assert op.error.type == "Callback.Heartbeat"
-    return Situation(runner, arn, beat, InvocationStatus.FAILED)
+    return Situation(runner, arn, beat, ExecutionStatus.FAILED)
 
 
 def _execution_stopped(runner: DurableFunctionTestRunner) -> Situation:
@@ -991,7 +992,7 @@ def _execution_stopped(runner: DurableFunctionTestRunner) -> Situation:
     first = runner.wait_for_callback(arn, name="first")
     runner.stop_execution(arn)
     assert runner.get_result(arn).get_callback("first").status is OperationStatus.STARTED
-    return Situation(runner, arn, first, InvocationStatus.STOPPED)
+    return Situation(runner, arn, first, ExecutionStatus.STOPPED)
 
 
 def _execution_finished(runner: DurableFunctionTestRunner) -> Situation:
@@ -1000,7 +1001,7 @@ def _execution_finished(runner: DurableFunctionTestRunner) -> Situation:
     second = runner.wait_for_callback(arn, name="second")
     runner.send_callback_success(second, '"two"')
     assert runner.wait_for_result(arn).status is InvocationStatus.SUCCEEDED
-    return Situation(runner, arn, second, InvocationStatus.SUCCEEDED)
+    return Situation(runner, arn, second, ExecutionStatus.SUCCEEDED)
 
 
 SITUATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Situation], type, str]] = {
@@ -1050,7 +1051,7 @@ def test_callback_refusals_leave_the_execution_alone(
     situation: tuple[Situation, type, str], send: str
 ) -> None:
     s, error_class, message = situation
-    assert s.runner.get_status(s.arn) is s.status
+    assert s.runner.get_execution_status(s.arn) is s.status
     before = stored_state(s.runner, s.arn)
     with pytest.raises(DurableServiceError) as info:
         SENDS[send](s.runner, s.callback_id)
@@ -1061,8 +1062,8 @@ def test_callback_refusals_leave_the_execution_alone(
     assert s.callback_id in info.value.message
     assert stored_state(s.runner, s.arn) == before
     # Nothing was scheduled behind the test's back either: waiting changes nothing more.
-    if s.status is not InvocationStatus.PENDING:
-        assert s.runner.wait_for_result(s.arn).status is s.status
+    if s.status is not ExecutionStatus.RUNNING:
+        assert s.runner.wait_for_result(s.arn).execution_status is s.status
         assert stored_state(s.runner, s.arn) == before
 
 
@@ -1091,7 +1092,7 @@ def _finish(runner: DurableFunctionTestRunner, how: str) -> str:
 def test_stop_of_a_finished_execution_is_refused(how: str) -> None:
     with DurableFunctionTestRunner(handler=fh.two_callbacks, execution_timeout=3600) as runner:
         arn = _finish(runner, how)
-        assert runner.get_status(arn).value == how.upper()
+        assert runner.get_execution_status(arn).value == how.upper()
         before = stored_state(runner, arn)
         for error in (None, ErrorObject(error_type="Late", error_message="stop it")):
             with pytest.raises(InvalidParameterValueException) as info:
@@ -1113,6 +1114,7 @@ def test_unknown_execution_arn_is_not_found_everywhere() -> None:
             "stop_execution": lambda: runner.stop_execution(unknown),
             "get_result": lambda: runner.get_result(unknown),
             "get_status": lambda: runner.get_status(unknown),
+            "get_execution_status": lambda: runner.get_execution_status(unknown),
             "get_history": lambda: runner.get_history(unknown),
             "wait_for_result": lambda: runner.wait_for_result(unknown, timeout=1),
             "wait_for_callback": lambda: runner.wait_for_callback(unknown, timeout=1),

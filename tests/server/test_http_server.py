@@ -11,11 +11,14 @@ from typing import Any
 
 import botocore.session
 import pytest
-from async_durable_execution import create_callback, durable_execution
+from async_durable_execution import InvocationStatus, create_callback, durable_execution
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from async_durable_execution_runner import DurableFunctionTestRunner, InvocationStatus
+from async_durable_execution_runner import (
+    DurableFunctionTestRunner,
+    ExecutionStatus,
+)
 from async_durable_execution_runner._server import DurableServiceServer
 
 
@@ -123,7 +126,7 @@ def test_callback_failure_fails_the_execution(
     )
     described = client.get_durable_execution(DurableExecutionArn=arn)
     assert described["Status"] == "FAILED"
-    assert runner.get_status(arn) is InvocationStatus.FAILED
+    assert runner.get_execution_status(arn) is ExecutionStatus.FAILED
 
 
 def test_unknown_execution_and_callback(client: Any) -> None:
@@ -190,7 +193,7 @@ def test_stop_execution(runner: DurableFunctionTestRunner, client: Any) -> None:
         DurableExecutionArn=arn, Error={"ErrorType": "Cancelled", "ErrorMessage": "by test"}
     )
     assert isinstance(answer["StopTimestamp"], dt.datetime)
-    assert runner.get_status(arn) is InvocationStatus.STOPPED
+    assert runner.get_execution_status(arn) is ExecutionStatus.STOPPED
     described = client.get_durable_execution(DurableExecutionArn=arn)
     assert described["Status"] == "STOPPED"
     assert described["Error"] == {"ErrorType": "Cancelled", "ErrorMessage": "by test"}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 from async_durable_execution import (
+    InvocationStatus,
     create_callback,
     durable_callable,
     durable_execution,
@@ -21,7 +22,7 @@ from async_durable_execution_runner import (
     EarliestFirst,
     EventType,
     ExecutionObserver,
-    InvocationStatus,
+    ExecutionStatus,
     OperationStatus,
     VirtualClock,
 )
@@ -316,7 +317,7 @@ def test_advance_times_out_a_callback_on_the_virtual_clock() -> None:
         runner.advance(1)
         result = runner.get_result(arn)
         assert result.get_callback("approval").status is OperationStatus.TIMED_OUT
-        assert result.status is InvocationStatus.FAILED
+        assert result.execution_status is ExecutionStatus.FAILED
         (timed_out,) = result.events_of(EventType.CALLBACK_TIMED_OUT)
         assert timed_out.event_timestamp == at(100)
         assert timed_out.details["Error"]["Payload"]["ErrorType"] == "Callback.Timeout"

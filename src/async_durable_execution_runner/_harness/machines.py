@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from async_durable_execution import InvocationStatus
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -28,7 +29,7 @@ from async_durable_execution_runner._harness.faults import SERVICE_ERRORS, servi
 from async_durable_execution_runner._harness.recorder import Recorder
 from async_durable_execution_runner._models import OperationStatus
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._runner.result import CallbackOperation, InvocationStatus
+from async_durable_execution_runner._runner.result import CallbackOperation
 from async_durable_execution_runner._service.seams import (
     Crash,
     FailCall,

@@ -564,12 +564,12 @@ def check_fault_tolerance(outcome: Outcome) -> None:
     if baseline is None:
         return
     mine = (
-        outcome.status.value,
+        outcome.execution_status.value,
         outcome.result_json,
         outcome.error.type if outcome.error else None,
     )
     theirs = (
-        baseline.status.value,
+        baseline.execution_status.value,
         baseline.result_json,
         baseline.error.type if baseline.error else None,
     )

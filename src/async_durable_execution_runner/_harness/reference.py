@@ -181,7 +181,7 @@ class ExpectedOutcome:
     def mismatches(self, actual: Any) -> list[str]:
         """How a ``DurableFunctionTestResult`` differs from this expectation (empty: agrees)."""
         problems: list[str] = []
-        status = getattr(actual.status, "value", actual.status)
+        status = getattr(actual.execution_status, "value", actual.execution_status)
         if status != self.status:
             problems.append(f"status: expected {self.status}, got {status}")
         if self.status == "SUCCEEDED" and status == "SUCCEEDED":

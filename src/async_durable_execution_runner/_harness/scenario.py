@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from async_durable_execution import InvocationStatus
+
 from async_durable_execution_runner._harness import oracles as _oracles
 from async_durable_execution_runner._harness.faults import (
     FAULT_KINDS,
@@ -38,10 +40,8 @@ from async_durable_execution_runner._harness.timings import (
 from async_durable_execution_runner._models import ErrorObject, Event, EventType
 from async_durable_execution_runner._runner.display import format_history
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._runner.result import (
-    DurableFunctionTestResult,
-    InvocationStatus,
-)
+from async_durable_execution_runner._runner.result import DurableFunctionTestResult
+from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.seams import (
     InvocationInfo,
@@ -373,7 +373,13 @@ class Outcome:
 
     @property
     def status(self) -> InvocationStatus:
+        """The SDK's ``InvocationStatus`` (timed-out and stopped executions report FAILED)."""
         return self.result.status
+
+    @property
+    def execution_status(self) -> ExecutionStatus:
+        """The full status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT or STOPPED."""
+        return self.result.execution_status
 
     @property
     def result_json(self) -> str | None:
@@ -417,7 +423,7 @@ class Outcome:
         applied = ", ".join(map(repr, self.faults_applied)) or "none"
         lines.append(f"Faults applied: {applied}")
         lines.append(
-            f"Outcome: {self.status.value}"
+            f"Outcome: {self.execution_status.value}"
             + (f", result {self.result.result}" if self.result.result is not None else "")
             + (f", error {self.error.error_type}: {self.error.error_message}" if self.error else "")
             + f", {len(self.invocations)} invocation(s)"

@@ -19,12 +19,15 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
+from async_durable_execution import InvocationStatus
+
 from async_durable_execution_runner._models import ErrorObject, OperationStatus, OperationType
 from async_durable_execution_runner._runner.result import (
     DurableFunctionTestResult,
-    InvocationStatus,
+    invocation_status,
 )
 from async_durable_execution_runner._service.clock import RealClock, VirtualClock
+from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.executor import Executor
 from async_durable_execution_runner._service.invocation import Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
@@ -263,8 +266,14 @@ class DurableFunctionTestRunner:
             return DurableFunctionTestResult.from_execution(self.executor.get(execution_arn))
 
     def get_status(self, execution_arn: str) -> InvocationStatus:
+        """The SDK's ``InvocationStatus`` now: PENDING while the execution runs."""
         with self._lock:
-            return InvocationStatus.of(self.executor.get(execution_arn).status)
+            return invocation_status(self.executor.get(execution_arn).status)
+
+    def get_execution_status(self, execution_arn: str) -> ExecutionStatus:
+        """``GetDurableExecution``'s ``Status`` now: RUNNING, ..., TIMED_OUT or STOPPED."""
+        with self._lock:
+            return self.executor.get(execution_arn).status
 
     def get_history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The events so far, in ``GetDurableExecutionHistory``'s shape."""

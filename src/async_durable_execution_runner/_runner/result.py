@@ -6,8 +6,9 @@ import datetime as _dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, TypeVar
+
+from async_durable_execution import InvocationStatus
 
 from async_durable_execution_runner._models import (
     ErrorObject,
@@ -21,21 +22,21 @@ from async_durable_execution_runner._service.execution import Execution, Executi
 from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner.errors import OperationLookupError
 
+# The SDK's InvocationStatus has no TIMED_OUT or STOPPED: like the AWS testing library, an
+# execution that timed out or was stopped reports FAILED there, and the full status stays in
+# ``execution_status``.
+_INVOCATION_STATUS: dict[ExecutionStatus, Any] = {
+    ExecutionStatus.RUNNING: InvocationStatus.PENDING,
+    ExecutionStatus.SUCCEEDED: InvocationStatus.SUCCEEDED,
+    ExecutionStatus.FAILED: InvocationStatus.FAILED,
+    ExecutionStatus.TIMED_OUT: InvocationStatus.FAILED,
+    ExecutionStatus.STOPPED: InvocationStatus.FAILED,
+}
 
-class InvocationStatus(str, Enum):
-    """Where an execution stands: finished with one of four outcomes, or still ``PENDING``."""
 
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    TIMED_OUT = "TIMED_OUT"
-    STOPPED = "STOPPED"
-    PENDING = "PENDING"
-
-    @classmethod
-    def of(cls, status: ExecutionStatus) -> InvocationStatus:
-        if status is ExecutionStatus.RUNNING:
-            return cls.PENDING
-        return cls(status.value)
+def invocation_status(status: ExecutionStatus) -> InvocationStatus:
+    """The SDK's ``InvocationStatus`` for an execution status (PENDING while it runs)."""
+    return _INVOCATION_STATUS[status]
 
 
 @dataclass(frozen=True)
@@ -241,10 +242,16 @@ def build_views(operations: Sequence[Operation]) -> tuple[OperationView, ...]:
 
 @dataclass(frozen=True, repr=False)
 class DurableFunctionTestResult(_Lookup):
-    """A snapshot of one execution: outcome, operations, history and invocations."""
+    """A snapshot of one execution: outcome, operations, history and invocations.
+
+    ``status`` is the SDK's own ``InvocationStatus`` (``from async_durable_execution import
+    InvocationStatus``): SUCCEEDED, FAILED (timed-out and stopped executions included) or
+    PENDING. ``execution_status`` is the service's full ``ExecutionStatus``: RUNNING,
+    SUCCEEDED, FAILED, TIMED_OUT or STOPPED.
+    """
 
     execution_arn: str
-    status: InvocationStatus
+    execution_status: ExecutionStatus
     result: str | None
     error: ErrorObject | None
     operations: tuple[OperationView, ...]
@@ -255,13 +262,18 @@ class DurableFunctionTestResult(_Lookup):
     def from_execution(cls, execution: Execution) -> DurableFunctionTestResult:
         return cls(
             execution_arn=execution.arn,
-            status=InvocationStatus.of(execution.status),
+            execution_status=execution.status,
             result=execution.result,
             error=execution.error,
             operations=build_views(list(execution.operations.values())),
             events=execution.events,
             invocations=tuple(execution.invocations),
         )
+
+    @property
+    def status(self) -> InvocationStatus:
+        """The SDK's ``InvocationStatus``: ``result.status is InvocationStatus.SUCCEEDED``."""
+        return invocation_status(self.execution_status)
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -290,7 +302,8 @@ class DurableFunctionTestResult(_Lookup):
 
     def __repr__(self) -> str:
         return (
-            f"DurableFunctionTestResult(status={self.status.value}, result={self.result!r}, "
+            f"DurableFunctionTestResult(execution_status={self.execution_status.value}, "
+            f"result={self.result!r}, "
             f"error={self.error!r}, operations={len(self.all_operations)}, "
             f"events={len(self.events)}, invocations={len(self.invocations)})"
         )

@@ -84,6 +84,9 @@ DEFAULT_FUNCTION_TIMEOUT = 900.0
 _REAP_SECONDS = 2.0
 # How long a new worker may take to start (a "spawn" start imports the SDK from scratch).
 _START_SECONDS = 60.0
+# Lambda's init phase (importing the handler's module) has its own limit, outside the
+# function timeout.
+_INIT_SECONDS = 10.0
 _STACK_SECONDS = 0.3
 
 _HandlerRef = tuple[str, str]  # (module, qualname)
@@ -381,7 +384,11 @@ class ProcessInvoker:
         worker = self._ensure_worker(cold=request.environment == "cold")
         try:
             worker.send(("invoke", spec))
-            return self._serve(worker, session, time.monotonic() + budget)
+            # Until the worker has imported the handler, the init limit applies; after it, the
+            # function timeout. The runner's own wall-clock budget covers both.
+            init_deadline = time.monotonic() + (budget if runner_limit else _INIT_SECONDS)
+            handler_budget = None if runner_limit else budget
+            return self._serve(worker, session, init_deadline, handler_budget)
         except _WorkerDied:
             reason = worker.exit_description()
             self._retire()
@@ -396,14 +403,22 @@ class ProcessInvoker:
             raise
 
     def _serve(
-        self, worker: _Worker, session: InvocationSession, deadline: float
+        self,
+        worker: _Worker,
+        session: InvocationSession,
+        deadline: float,
+        handler_budget: float | None,
     ) -> InvocationOutcome:
         """Answer the worker's service calls until the invocation ends (or ``deadline``, a
-        ``time.monotonic()`` instant, passes: ``TimeoutError``)."""
+        ``time.monotonic()`` instant, passes: ``TimeoutError``). Once the handler is imported,
+        the deadline becomes ``handler_budget`` seconds from then, if given."""
         while True:
             message = worker.receive(max(0.0, deadline - time.monotonic()))
             kind = message[0]
-            if kind == "checkpoint":
+            if kind == "started":
+                if handler_budget is not None:
+                    deadline = time.monotonic() + handler_budget
+            elif kind == "checkpoint":
                 worker.send(_answer(_checkpoint, session, *message[1:]))
             elif kind == "get_execution_state":
                 worker.send(_answer(_get_state, session, *message[1:]))

@@ -6,7 +6,9 @@ whose calls travel over the pipe to the test process, and runs one invocation at
 - parent -> worker: ``("invoke", spec)`` (the Lambda event as JSON, the virtual instant, flags),
   ``("exit",)``; and one answer per worker request: ``("ok", value)``,
   ``("service_error", code, message)`` or ``("raise", exception)``;
-- worker -> parent: ``("ready", pid)`` once; during an invocation ``("checkpoint", token,
+- worker -> parent: ``("ready", pid)`` once; ``("started",)`` once an invocation's handler is
+  imported (Lambda's init phase is over: the function timeout runs from here); during an
+  invocation ``("checkpoint", token,
   [update dicts])``, ``("get_execution_state", token, marker, max_items)``, ``("operation",
   fields)``, ``("step_attempt", args)``, ``("nondeterministic", reason)``; at its end
   ``("done", output JSON)``, ``("died", error dict)`` or ``("setup_error", message)``.
@@ -32,6 +34,10 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
+
+# Imported here, so the forkserver preloads it: a worker importing it per invocation would
+# spend the function timeout on it.
+import time_machine
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
@@ -199,6 +205,7 @@ def _run_invocation(
                 "and qualified name, so the module must be importable in a fresh interpreter",
             )
         handlers[key] = handler
+    conn.send(("started",))
     client = _PipeServiceClient(conn)
     entry = adapter.bind_client(handler, client)
     context = LocalLambdaContext(
@@ -213,8 +220,6 @@ def _run_invocation(
     travel = None
     loop = _thread_loop(virtual=bool(spec.get("advance")))
     if spec["now"] is not None:
-        import time_machine
-
         travel = time_machine.travel(_dt.datetime.fromisoformat(spec["now"]), tick=False)
         traveller = travel.start()
         if isinstance(loop, VirtualTimeEventLoop):
