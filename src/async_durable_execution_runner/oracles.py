@@ -1,9 +1,16 @@
 """Oracles that judge a run; ``Outcome.check()`` runs every registered one.
 
 Each failure is an ``OracleFailure`` (an ``AssertionError``) subclass whose message names the
-oracle, the operation and the event. Register your own with ``@oracle("name")``.
+oracle, the operation and the event. Register your own with ``@oracle("name")``. A failure that
+a behaviour pinned as the SDK's explains (``KNOWN_SDK_ISSUES``, docs/findings.md) is labelled
+"known SDK issue" and is a ``KnownSdkIssueWarning`` unless ``check(strict=True)``.
 """
 
+from async_durable_execution_runner._harness.known_issues import (
+    KNOWN_SDK_ISSUES,
+    KnownSdkIssue,
+    KnownSdkIssueWarning,
+)
 from async_durable_execution_runner._harness.oracles import (
     ORACLES,
     AtMostOnceViolation,
@@ -28,10 +35,13 @@ from async_durable_execution_runner._harness.oracles import (
 )
 
 __all__ = [
+    "KNOWN_SDK_ISSUES",
     "ORACLES",
     "AtMostOnceViolation",
     "ExecutionHung",
     "FaultNotMasked",
+    "KnownSdkIssue",
+    "KnownSdkIssueWarning",
     "MalformedHistory",
     "NondeterminismSource",
     "OperationsLeftOpen",

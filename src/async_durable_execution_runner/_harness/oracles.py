@@ -29,6 +29,8 @@ class OracleFailure(AssertionError):
     """An oracle found a problem. ``oracle`` names it; the message says what and where."""
 
     oracle = "oracle"
+    #: The pinned SDK behaviour that explains this failure, when one does (a ``KnownSdkIssue``).
+    known_issue: Any = None
 
     def __init__(self, message: str) -> None:
         super().__init__(f"[{self.oracle}] {message}")

@@ -1,0 +1,82 @@
+"""Behaviours of the SDK that an oracle trips on, pinned in docs/findings.md.
+
+An oracle that trips on one of these is right that the outcome is wrong, but the fault is the
+SDK's, not the handler's. ``Outcome.check()`` says so ("known SDK issue", with the finding)
+and, unless asked to be strict, warns instead of failing, so that a user's property does not
+fail on what they cannot fix. Each entry recognises its finding from the run, narrowly: a
+false "known issue" would hide a real bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from async_durable_execution_runner._harness.oracles import FaultNotMasked, OracleFailure
+from async_durable_execution_runner._models import EventType
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._harness.scenario import Outcome
+
+
+class KnownSdkIssueWarning(UserWarning):
+    """An oracle tripped on a behaviour pinned as the SDK's (``check(strict=True)`` fails)."""
+
+
+@dataclass(frozen=True)
+class KnownSdkIssue:
+    #: Where docs/findings.md records it, e.g. "SDK finding 8".
+    finding: str
+    summary: str
+    oracle: type[OracleFailure]
+    applies: Callable[[Outcome], bool]
+
+    @property
+    def label(self) -> str:
+        return f"known SDK issue (docs/findings.md, {self.finding}: {self.summary})"
+
+
+def _failed_condition_check(outcome: Outcome) -> bool:
+    return any(
+        e.event_type is EventType.STEP_FAILED
+        and e.sub_type == "WaitForCondition"
+        and "NextAttemptDelaySeconds" not in (e.details.get("RetryDetails") or {})
+        for events in outcome.recorder.events.values()
+        for e in events
+    )
+
+
+def _condition_error_type_changes_on_replay(outcome: Outcome) -> bool:
+    """Live, a failed wait_for_condition check fails the execution with the check's own error
+    type; replayed, with ``CallableRuntimeError``. Both runs failed, in the same way but for
+    that type, and a condition check is what failed."""
+    baseline = outcome.baseline()
+    if baseline is None or outcome.error is None or baseline.error is None:
+        return False
+    types = {outcome.error.type, baseline.error.type}
+    return (
+        outcome.status == baseline.status
+        and outcome.result_json == baseline.result_json
+        and len(types) == 2
+        and "CallableRuntimeError" in types
+        and (_failed_condition_check(outcome) or _failed_condition_check(baseline))
+    )
+
+
+KNOWN_SDK_ISSUES: list[KnownSdkIssue] = [
+    KnownSdkIssue(
+        finding="SDK finding 8",
+        summary="a failed wait_for_condition check changes its error type on replay",
+        oracle=FaultNotMasked,
+        applies=_condition_error_type_changes_on_replay,
+    ),
+]
+
+
+def known_issue(outcome: Outcome, failure: OracleFailure) -> KnownSdkIssue | None:
+    """The pinned SDK behaviour that explains ``failure``, if one does."""
+    for issue in KNOWN_SDK_ISSUES:
+        if isinstance(failure, issue.oracle) and issue.applies(outcome):
+            return issue
+    return None

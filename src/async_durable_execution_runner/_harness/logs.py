@@ -1,0 +1,126 @@
+"""Log records the SDK emits because of an injected fault, held back from the log.
+
+Every injected fault makes the SDK log what it would log in production (``Checkpoint batch
+processing failed``, ``failed step`` with a traceback), once per run, and Hypothesis runs
+hundreds while it shrinks: a failing property's output drowned in them. During a scenario
+run, a filter on the SDK's loggers keeps each record it can trace to an injected fault,
+and lets every other record through untouched. ``Outcome.report()`` summarises what it kept,
+one line per fault.
+
+A record is traced to a fault by what its message and exception chain say: the harness
+words every injected error with the fault's ``repr`` ("injected by step_exception(step=1,
+attempt=1)") or "(injected)"; a stale checkpoint token follows a duplicated invocation; a
+callback timeout follows a ``callback_timeout`` or ``heartbeat_timeout`` fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+
+from async_durable_execution_runner._harness.faults import (
+    CallbackTimeoutFault,
+    DuplicateInvocationFault,
+    FaultKind,
+    HeartbeatTimeoutFault,
+    ServiceErrorFault,
+)
+from async_durable_execution_runner._service.tokens import STALE_TOKEN_PREFIX
+
+#: Loggers whose records may be held back: the SDK's, and asyncio's ("Task exception was
+#: never retrieved" for a task an injected fault failed).
+_NAMESPACES = ("async_durable_execution", "asyncio")
+_WIDTH = 80
+_INJECTED = re.compile(r"injected (?:by )?(\w+\([^()]*\))")
+
+
+def _texts(record: logging.LogRecord) -> Iterator[str]:
+    yield record.getMessage()
+    error = record.exc_info[1] if record.exc_info else None
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield str(error)
+        error = error.__cause__ or error.__context__
+
+
+def cause(record: logging.LogRecord, applied: Sequence[FaultKind]) -> FaultKind | None:
+    """The applied fault ``record`` was logged because of, if it can be told."""
+    if not applied:
+        return None
+    texts = list(_texts(record))
+    by_repr = {repr(f): f for f in applied}
+    for text in texts:
+        for match in _INJECTED.finditer(text):
+            if match.group(1) in by_repr:
+                return by_repr[match.group(1)]
+
+    def latest(*kinds: type[FaultKind]) -> FaultKind | None:
+        return next((f for f in reversed(applied) if isinstance(f, kinds)), None)
+
+    if any("(injected)" in t for t in texts):
+        return latest(ServiceErrorFault)
+    if any(STALE_TOKEN_PREFIX in t for t in texts):
+        return latest(DuplicateInvocationFault, ServiceErrorFault)
+    if any("Callback.Timeout" in t or "Callback.Heartbeat" in t for t in texts):
+        return latest(CallbackTimeoutFault, HeartbeatTimeoutFault)
+    return None
+
+
+class FaultLogs(logging.Filter):
+    """Holds back, per run, the records its faults caused (a filter on the SDK's loggers)."""
+
+    def __init__(self, applied: Sequence[FaultKind]) -> None:
+        super().__init__()
+        #: The run's applied faults, as they grow.
+        self.applied = applied
+        #: Per fault, in the order first seen: "LEVEL first line of the message" per record.
+        self.held: dict[FaultKind, list[str]] = {}
+        self._loggers: list[logging.Logger] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fault = cause(record, self.applied)
+        if fault is None:
+            return True
+        message = record.getMessage()
+        line = message.splitlines()[0] if message else ""
+        if len(line) > _WIDTH:
+            line = line[: _WIDTH - 3] + "..."
+        self.held.setdefault(fault, []).append(f"{record.levelname} {line}")
+        return False
+
+    def __enter__(self) -> FaultLogs:
+        names = [
+            name
+            for name in list(logging.root.manager.loggerDict)
+            if any(name == n or name.startswith(n + ".") for n in _NAMESPACES)
+        ]
+        self._loggers = [logging.getLogger(n) for n in {*_NAMESPACES, *names}]
+        for logger in self._loggers:
+            logger.addFilter(self)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for logger in self._loggers:
+            logger.removeFilter(self)
+        self._loggers = []
+
+    def summary(self) -> list[str]:
+        """One line per fault: how many records it caused, and which (deduplicated)."""
+        lines = []
+        for fault, records in self.held.items():
+            distinct = list(dict.fromkeys(records))
+            shown = "; ".join(
+                f"{r!r}" + (f" x{records.count(r)}" if records.count(r) > 1 else "")
+                for r in distinct[:3]
+            )
+            more = f"; and {len(distinct) - 3} more" if len(distinct) > 3 else ""
+            lines.append(f"{fault!r}: {len(records)} record(s): {shown}{more}")
+        return lines

@@ -1,0 +1,78 @@
+"""Known SDK divergences: an oracle that trips on a behaviour pinned as the SDK's says so,
+names the finding, and warns unless the user asks for strictness."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from buggy import side_effect_outside_step
+from tests.harness.known_issue_handlers import poll_once
+
+from async_durable_execution_runner.oracles import (
+    KNOWN_SDK_ISSUES,
+    FaultNotMasked,
+    KnownSdkIssueWarning,
+)
+from async_durable_execution_runner.scenarios import (
+    Scenario,
+    crash,
+    invocation_lost,
+    step_exception,
+)
+
+FINDINGS = Path(__file__).resolve().parents[2] / "docs" / "findings.md"
+
+# SDK finding 8: the check fails live with its own error type, and replayed (after the lost
+# invocation response) with CallableRuntimeError.
+REPLAYED_CHECK_FAILURE = Scenario(
+    handler=poll_once, faults=(step_exception(step=1, attempt=1), invocation_lost(invocation=1))
+)
+
+
+def test_a_known_sdk_issue_warns_and_names_the_finding() -> None:
+    outcome = REPLAYED_CHECK_FAILURE.run()
+    with pytest.warns(KnownSdkIssueWarning) as warned:
+        outcome.check()
+    (warning,) = warned
+    message = str(warning.message)
+    assert message.startswith("[fault-tolerance] known SDK issue")
+    assert "docs/findings.md, SDK finding 8" in message
+    assert "wait_for_condition" in message
+
+
+def test_strict_fails_on_a_known_sdk_issue_with_the_label() -> None:
+    outcome = REPLAYED_CHECK_FAILURE.run()
+    with pytest.raises(FaultNotMasked, match=r"known SDK issue.*SDK finding 8") as raised:
+        outcome.check(strict=True)
+    assert raised.value.known_issue is KNOWN_SDK_ISSUES[0]
+    assert "Reproduce with:" in str(raised.value)
+
+
+def test_the_handlers_own_bug_is_not_labelled() -> None:
+    outcome = Scenario(
+        handler=side_effect_outside_step.buggy,
+        input={"id": "order-1"},
+        faults=(crash(invocation=1, call=1),),
+        before_run=side_effect_outside_step.reset,
+    ).run()
+    with pytest.raises(FaultNotMasked) as raised:
+        outcome.check()
+    assert "known SDK issue" not in str(raised.value)
+    assert raised.value.known_issue is None
+
+
+def test_the_same_check_failure_without_a_replay_is_clean() -> None:
+    Scenario(handler=poll_once, faults=(step_exception(step=1, attempt=1),)).run().check(
+        strict=True
+    )
+
+
+@pytest.mark.parametrize("issue", KNOWN_SDK_ISSUES, ids=lambda i: i.finding)
+def test_every_known_issue_is_recorded_in_the_findings(issue: object) -> None:
+    number = re.fullmatch(r"SDK finding (\d+)", issue.finding)  # type: ignore[attr-defined]
+    assert number, issue
+    findings = FINDINGS.read_text()
+    sdk_section = findings[findings.index("## SDK findings") :]
+    assert re.search(rf"^{number.group(1)}\. \*\*", sdk_section, re.MULTILINE), issue
