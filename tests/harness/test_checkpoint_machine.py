@@ -28,6 +28,7 @@ from async_durable_execution_runner._models import (
     ChainedInvokeDetails,
     ChainedInvokeOptions,
     ContextDetails,
+    ErrorObject,
     EventType,
     ExecutionDetails,
     Operation,
@@ -241,7 +242,8 @@ def test_model_step_retry_cycle() -> None:
     model = CheckpointModel(EXECUTION_ID, START_TIME)
     t0 = START_TIME
     start = OperationUpdate("s", T.STEP, A.START)
-    retry = OperationUpdate("s", T.STEP, A.RETRY, step_options=StepOptions(7))
+    failed = ErrorObject(error_type="Boom")
+    retry = OperationUpdate("s", T.STEP, A.RETRY, error=failed, step_options=StepOptions(7))
     out = model.checkpoint([start, retry], t0)
     assert isinstance(out, Accepted)
     assert out.event_types == [EventType.STEP_STARTED, EventType.STEP_FAILED]

@@ -173,6 +173,20 @@ async def poll_until_three(_event: Any) -> int:
     )
 
 
+async def count_up_then_fail(state: int | None) -> int:
+    if (state or 0) >= 1:
+        msg = f"the service being polled answered 503 at state {state}"
+        raise RuntimeError(msg)
+    return (state or 0) + 1
+
+
+@durable_execution
+async def poll_check_raises(_event: Any) -> int:
+    return await wait_for_condition(
+        count_up_then_fail, initial_state=0, name="poll", polling_strategy=poll_every_ten_seconds
+    )
+
+
 @durable_execution
 async def poll_with_strategy(_event: Any) -> int:
     strategy = PollingStrategy[int](

@@ -314,16 +314,17 @@ def test_wait_for_condition() -> None:
     polls = [e for e in result.events if e.id == poll.id]
     assert [(e.event_type.value, e.event_timestamp) for e in polls] == [
         ("StepStarted", at(0)),
-        ("StepFailed", at(0)),
+        ("StepSucceeded", at(0)),  # a poll that says "not yet" is no failure
         ("StepStarted", at(10)),
-        ("StepFailed", at(10)),
+        ("StepSucceeded", at(10)),
         ("StepStarted", at(20)),
         ("StepSucceeded", at(20)),
     ]
-    retries = [e.details["RetryDetails"] for e in polls if e.event_type is EventType.STEP_FAILED]
+    retries = [e.details["RetryDetails"] for e in polls if e.event_type is EventType.STEP_SUCCEEDED]
     assert retries == [
         {"CurrentAttempt": 1, "NextAttemptDelaySeconds": 10},
         {"CurrentAttempt": 2, "NextAttemptDelaySeconds": 10},
+        {"CurrentAttempt": 3},
     ]
 
 

@@ -240,20 +240,70 @@ def test_step_retry_then_ready_then_start_then_succeed() -> None:
     assert details(done)["RetryDetails"] == {"CurrentAttempt": 3}
 
 
-def test_step_retry_of_a_poll_keeps_its_state_payload() -> None:
-    # wait_for_condition checkpoints its state as the RETRY's Payload, with no Error.
+def test_step_retry_of_a_poll_is_recorded_as_step_succeeded_with_its_state() -> None:
+    # wait_for_condition checkpoints its state as the RETRY's Payload, with no Error: the
+    # service records the poll as StepSucceeded (SubType WaitForCondition), the state as
+    # Result.Payload, and the step stays PENDING until its next attempt.
     started = process(step_update(A.START, sub_type="WaitForCondition"), None).operation
     out = process(
         step_update(
-            A.RETRY, payload='{"polls":1}', step_options=StepOptions(next_attempt_delay_seconds=5)
+            A.RETRY,
+            sub_type="WaitForCondition",
+            payload='{"polls":1}',
+            step_options=StepOptions(next_attempt_delay_seconds=5),
         ),
         started,
     )
-    assert out.operation.step_details is not None
-    assert out.operation.step_details.result == '{"polls":1}'
-    assert out.operation.step_details.error is None
-    assert details(out)["Error"] == {"Payload": {}, "Truncated": False}
-    assert details(out)["RetryDetails"] == {"CurrentAttempt": 1, "NextAttemptDelaySeconds": 5}
+    due = T0 + dt.timedelta(seconds=5)
+    assert out.operation.status is S.PENDING
+    assert out.operation.step_details == StepDetails(
+        attempt=1, next_attempt_timestamp=due, result='{"polls":1}'
+    )
+    assert types(out) == [EventType.STEP_SUCCEEDED]
+    assert details(out) == {
+        "Result": {"Payload": '{"polls":1}', "Truncated": False},
+        "RetryDetails": {"CurrentAttempt": 1, "NextAttemptDelaySeconds": 5},
+    }
+    assert out.effects == (StartTimer(DueKind.RETRY.value, "step-1", due),)
+    wire = as_event(out)
+    assert (wire["EventType"], wire["SubType"]) == ("StepSucceeded", "WaitForCondition")
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "event_type"),
+    [
+        ('"state"', None, EventType.STEP_SUCCEEDED),
+        (None, None, EventType.STEP_SUCCEEDED),
+        (None, ERROR, EventType.STEP_FAILED),
+        ('"state"', ERROR, EventType.STEP_FAILED),
+    ],
+    ids=["payload", "neither", "error", "both"],
+)
+def test_step_retry_the_error_decides_the_event(
+    payload: str | None, error: ErrorObject | None, event_type: EventType
+) -> None:
+    started = process(step_update(A.START), None).operation
+    update = step_update(
+        A.RETRY,
+        payload=payload,
+        error=error,
+        step_options=StepOptions(next_attempt_delay_seconds=3),
+    )
+    out = process(update, started)
+    # Whatever the event, the step waits for its next attempt and keeps what the update sent.
+    assert out.operation.status is S.PENDING
+    assert out.operation.step_details == StepDetails(
+        attempt=1, next_attempt_timestamp=T0 + dt.timedelta(seconds=3), result=payload, error=error
+    )
+    assert types(out) == [event_type]
+    retry = {"CurrentAttempt": 1, "NextAttemptDelaySeconds": 3}
+    if event_type is EventType.STEP_SUCCEEDED:
+        result = {"Payload": payload, "Truncated": False} if payload else {"Truncated": False}
+        assert details(out) == {"Result": result, "RetryDetails": retry}
+    else:
+        assert details(out)["Error"]["Payload"]["ErrorType"] == "ValueError"
+        assert details(out)["RetryDetails"] == retry
+        assert "Result" not in details(out)
     as_event(out)
 
 

@@ -211,7 +211,8 @@ def check_transitions(outcome: Outcome) -> None:
 
 
 def _is_terminal(e: Event) -> bool:
-    if e.event_type is EventType.STEP_FAILED:
+    if e.event_type in (EventType.STEP_FAILED, EventType.STEP_SUCCEEDED):
+        # A RETRY's event (either, as its Error says) schedules another attempt.
         return "NextAttemptDelaySeconds" not in (e.details.get("RetryDetails") or {})
     return e.event_type.is_terminal
 

@@ -32,10 +32,12 @@ Semantics, as modelled
   one (their event's ``RetryDetails.CurrentAttempt`` is the new count); START from READY starts
   the next without changing it. RETRY leaves the step PENDING until ``now + delay``.
 * Events per update: ``<Type>Started`` for each START; ``StepSucceeded`` / ``StepFailed`` (also
-  for RETRY), ``ContextSucceeded`` / ``ContextFailed``, ``WaitCancelled``; none for cancelling a
-  callback or an invoke (the model has no such event type) and none for EXECUTION updates (the
-  execution's end is recorded when the invocation ends). A wait's timer adds ``WaitSucceeded``;
-  a retry's timer adds nothing (READY is not an event; the next ``StepStarted`` is).
+  for RETRY: ``StepFailed`` when it carries an Error, else ``StepSucceeded`` with its Payload as
+  the Result, as a wait_for_condition poll is recorded); ``ContextSucceeded`` /
+  ``ContextFailed``, ``WaitCancelled``; none for cancelling a callback or an invoke (the model
+  has no such event type) and none for EXECUTION updates (the execution's end is recorded when
+  the invocation ends). A wait's timer adds ``WaitSucceeded``; a retry's timer adds nothing
+  (READY is not an event; the next ``StepStarted`` is).
 * Start timestamps are set once, at creation; SUCCEED, FAIL, CANCEL and a due wait set the end
   timestamp; name, sub-type and parent are those of the START that created the operation.
 * A finished step attempt or context records what it produced (``Result`` or ``Error``, a
@@ -429,6 +431,8 @@ class CheckpointModel:
                 replay_children=replay,
             )
         event_type = _EVENT.get((op_type, action))
+        if op_type is T.STEP and action is A.RETRY and update.error is None:
+            event_type = EventType.STEP_SUCCEEDED  # a poll with new state, not a failure
         events = () if event_type is None else (ModelEvent(event_type, op.id, _facts(update, op)),)
         return op, events, self._effects(update, op, now)
 
@@ -552,7 +556,7 @@ def _facts(update: OperationUpdate, op: ModelOperation) -> tuple[Fact, ...]:
         if action is A.START:
             return ()
         facts: list[Fact] = [("RetryDetails.CurrentAttempt", op.attempt)]
-        if action is A.SUCCEED:
+        if action is A.SUCCEED or (action is A.RETRY and update.error is None):
             facts += [("Result.Payload", update.payload), ("Result.Truncated", False)]
         else:
             facts += [("Error.Payload", _error_payload(update.error)), ("Error.Truncated", False)]

@@ -1,4 +1,12 @@
-"""STEP: START, SUCCEED, FAIL, RETRY, with attempts and retry timers."""
+"""STEP: START, SUCCEED, FAIL, RETRY, with attempts and retry timers.
+
+A RETRY ends an attempt and schedules the next. Its ``Error`` says whether the attempt failed:
+with one it is recorded as ``StepFailed``; without one it is an attempt that produced a new
+state (a ``wait_for_condition`` poll that says "not yet", whose ``Payload`` is the state the
+next poll starts from), recorded as ``StepSucceeded`` with that ``Result``. Both keep the
+step PENDING until the retry timer makes it READY, and carry ``NextAttemptDelaySeconds``. See
+docs/architecture.md ("What each update records").
+"""
 
 from __future__ import annotations
 
@@ -67,7 +75,7 @@ class StepProcessor:
                 {"Error": event_error(update.error), "RetryDetails": {"CurrentAttempt": attempt}},
             )
             return Processed(op, (event,))
-        # RETRY: the attempt failed (or, for wait_for_condition, polled) and runs again later.
+        # RETRY: the attempt failed, or (no Error) polled, and the step runs again later.
         delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
         delay = delay or 0
         due = ctx.now + _dt.timedelta(seconds=delay)
@@ -81,11 +89,14 @@ class StepProcessor:
                 error=update.error,
             ),
         )
-        event = PendingEvent(
-            EventType.STEP_FAILED,
-            {
-                "Error": event_error(update.error),
-                "RetryDetails": {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay},
-            },
-        )
+        retry = {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay}
+        if update.error is None:
+            event = PendingEvent(
+                EventType.STEP_SUCCEEDED,
+                {"Result": event_result(update.payload), "RetryDetails": retry},
+            )
+        else:
+            event = PendingEvent(
+                EventType.STEP_FAILED, {"Error": event_error(update.error), "RetryDetails": retry}
+            )
         return Processed(op, (event,), (StartTimer("retry", update.id, due),))
