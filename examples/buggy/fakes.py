@@ -13,6 +13,8 @@ SENT: Counter[str] = Counter()
 #: A payment service: charges per order, and the idempotency keys it has honoured.
 CHARGES: Counter[str] = Counter()
 SEEN_KEYS: set[str] = set()
+#: A carrier: shipments booked per order.
+BOOKINGS: Counter[str] = Counter()
 
 
 def reset() -> None:
@@ -20,3 +22,4 @@ def reset() -> None:
     SENT.clear()
     CHARGES.clear()
     SEEN_KEYS.clear()
+    BOOKINGS.clear()

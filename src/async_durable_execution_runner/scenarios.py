@@ -4,6 +4,11 @@
 ``Outcome`` and the fault constructors (``crash(invocation=1, call=2)``, ...).
 """
 
+from async_durable_execution_runner._harness.crash_points import (
+    CrashPointFailure,
+    CrashPointReport,
+    CrashPointsFailed,
+)
 from async_durable_execution_runner._harness.faults import (
     FAULT_KINDS,
     SERVICE_ERRORS,
@@ -14,11 +19,13 @@ from async_durable_execution_runner._harness.faults import (
     checkpoint_error,
     crash,
     duplicate_invocation,
+    heartbeat_then_timeout,
     heartbeat_timeout,
     invocation_lost,
     invoke_failure,
     invoke_timeout,
     lost_response,
+    lost_then_duplicated,
     step_exception,
 )
 from async_durable_execution_runner._harness.scenario import Outcome, Scenario
@@ -27,6 +34,9 @@ from async_durable_execution_runner._harness.timings import Timings
 __all__ = [
     "FAULT_KINDS",
     "SERVICE_ERRORS",
+    "CrashPointFailure",
+    "CrashPointReport",
+    "CrashPointsFailed",
     "FaultKind",
     "InjectedStepError",
     "Outcome",
@@ -37,10 +47,12 @@ __all__ = [
     "checkpoint_error",
     "crash",
     "duplicate_invocation",
+    "heartbeat_then_timeout",
     "heartbeat_timeout",
     "invocation_lost",
     "invoke_failure",
     "invoke_timeout",
     "lost_response",
+    "lost_then_duplicated",
     "step_exception",
 ]

@@ -28,6 +28,7 @@ from async_durable_execution_runner.scenarios import (
     callback_timeout,
     checkpoint_error,
     crash,
+    step_exception,
 )
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans, timings
 
@@ -101,6 +102,15 @@ BUGS = [
         invariant=always_succeeds,
     ),
     Bug("unstable_step_name", {"faults": fault_plans(max_faults=0)}, (ReplayDivergence,), ()),
+    Bug(
+        "retry_budget_burst",
+        {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"step_exception"})},
+        (AssertionError,),
+        # Three failures in a row exhaust a budget of three attempts: one burst, not three
+        # faults.
+        (step_exception(step=1, attempt=1, times=3),),
+        invariant=always_succeeds,
+    ),
     Bug(
         "global_attempt_counter",
         {

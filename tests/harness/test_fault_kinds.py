@@ -20,11 +20,13 @@ from async_durable_execution_runner.scenarios import (
     checkpoint_error,
     crash,
     duplicate_invocation,
+    heartbeat_then_timeout,
     heartbeat_timeout,
     invocation_lost,
     invoke_failure,
     invoke_timeout,
     lost_response,
+    lost_then_duplicated,
     step_exception,
 )
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
@@ -41,6 +43,11 @@ FAULTS = [
     heartbeat_timeout(callback=1),
     invoke_failure(invoke=1),
     invoke_timeout(invoke=1),
+    lost_then_duplicated(invocation=2, after_call=1),
+    heartbeat_then_timeout(callback=1, heartbeats=2),
+    # Bursts: a crash loop over two invocations, a step failing its next two attempts.
+    crash(invocation=1, call=2, times=2),
+    step_exception(step=1, attempt=1, times=2),
 ]
 
 
@@ -148,3 +155,38 @@ def test_a_crashed_sandbox_never_reaches_the_service_again() -> None:
     names = [e.get("Name") for e in events if e["EventType"] == "StepStarted"]
     assert names.count("cleanup") == 1
     assert outcome.value == "done"
+
+
+def test_correlated_faults_hit_consecutive_points() -> None:
+    loop = _scenario(crash(invocation=1, call=2, times=3)).run()
+    assert [i.error_type for i in loop.invocations[:3]] == ["Runtime.ExitError"] * 3
+    assert loop.status is InvocationStatus.SUCCEEDED
+    loop.check()
+
+    outage = _scenario(step_exception(step=1, attempt=1, times=2)).run()
+    first = outage.result.get_step("first")
+    assert first.attempt == 3, "attempts 1 and 2 failed, the third succeeded"
+
+    lost = _scenario(lost_then_duplicated(invocation=2, after_call=1)).run()
+    assert [i.environment for i in lost.invocations].count("duplicate") == 1
+    assert lost.invocations[1].error_type == "Runtime.ResponseLost"
+    assert lost.status is InvocationStatus.SUCCEEDED
+    lost.check()
+
+    silent = _scenario(heartbeat_then_timeout(callback=1, heartbeats=2)).run()
+    assert silent.value["answer"].startswith("callback")
+    timed_out = [e for e in silent.history if e["EventType"] == "CallbackTimedOut"]
+    assert len(timed_out) == 1
+
+
+def test_plans_are_placed_where_the_execution_has_points() -> None:
+    # Placed while drawn: every fault of every drawn plan applies when the plan replays.
+    from hypothesis import given
+
+    @settings(max_examples=30, database=None, deadline=None, derandomize=True)
+    @given(durable_scenarios(everything, functions={"callee": callee}))
+    def every_fault_lands(scenario: Scenario) -> None:
+        outcome = scenario.run()
+        assert len(outcome.faults_applied) == len(scenario.faults), scenario
+
+    every_fault_lands()

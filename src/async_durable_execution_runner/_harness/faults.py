@@ -86,20 +86,46 @@ class FaultKind:
         return repr(self)
 
     def __repr__(self) -> str:
-        # Reads as the call that builds the fault: crash(invocation=1, call=2).
-        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        # Reads as the call that builds the fault: crash(invocation=1, call=2). A burst
+        # length left at its default is not printed (one attempt, one invocation).
+        args = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if not (f.metadata.get("omit_default") and getattr(self, f.name) == f.default)
+        )
         return f"{self.kind}({args})"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and value < f.metadata.get("minimum", 1)
+            ):
+                minimum = f.metadata.get("minimum", 1)
+                msg = f"{self.kind}: {f.name} must be an integer >= {minimum}, got {value!r}"
+                raise ValueError(msg)
+
+
+def _burst(doc: str) -> int:
+    # A burst length: printed only when it is not 1.
+    return field(default=1, metadata={"omit_default": True, "doc": doc})
 
 
 @dataclass(frozen=True, repr=False)
 class CrashFault(FaultKind):
     """The sandbox dies on call ``call`` of invocation ``invocation``: nothing of that call is
     applied, later durable calls fail fast, every task of the invocation is cancelled, and
-    the service re-invokes from what it acknowledged."""
+    the service re-invokes from what it acknowledged.
+
+    With ``times=n`` (a crash loop) the sandbox also dies on the first checkpoint call of
+    each of the next ``n - 1`` invocations."""
 
     kind: ClassVar[str] = "crash"
     invocation: int = 1
     call: int = 1
+    times: int = _burst("invocations that crash in a row")
 
 
 @dataclass(frozen=True, repr=False)
@@ -150,15 +176,35 @@ class DuplicateInvocationFault(FaultKind):
 
 
 @dataclass(frozen=True, repr=False)
+class LostThenDuplicatedFault(FaultKind):
+    """Invocation ``invocation`` is delivered twice (the second delivery right after its
+    call ``after_call``) and the first delivery's response is lost: an at-least-once
+    invoker that believed the invocation lost and delivered it again."""
+
+    kind: ClassVar[str] = "lost_then_duplicated"
+    invocation: int = 1
+    after_call: int = 1
+
+
+@dataclass(frozen=True, repr=False)
 class StepExceptionFault(FaultKind):
     """The ``step``-th step to run (counting distinct steps in the order they first run, from
-    1) raises on attempt ``attempt``, before its body runs; the SDK's retry strategy sees it."""
+    1) raises on attempt ``attempt``, before its body runs; the SDK's retry strategy sees it.
+
+    With ``times=k`` (a transient outage with a length) attempts ``attempt`` to
+    ``attempt + k - 1`` all raise: the partner fails the step's next k attempts."""
 
     kind: ClassVar[str] = "step_exception"
     masked: ClassVar[bool] = False
     positional: ClassVar[bool] = False
     step: int = 1
     attempt: int = 1
+    times: int = _burst("consecutive attempts that raise")
+
+    @property
+    def attempts(self) -> range:
+        """The attempts that raise."""
+        return range(self.attempt, self.attempt + self.times)
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,6 +230,15 @@ class CallbackTimeoutFault(CallbackFault):
 @dataclass(frozen=True, repr=False)
 class HeartbeatTimeoutFault(CallbackFault):
     kind: ClassVar[str] = "heartbeat_timeout"
+
+
+@dataclass(frozen=True, repr=False)
+class HeartbeatThenTimeoutFault(CallbackFault):
+    """The partner heartbeats ``heartbeats`` times (one per callback delay), then goes
+    silent: the callback's heartbeat timeout expires."""
+
+    kind: ClassVar[str] = "heartbeat_then_timeout"
+    heartbeats: int = 2
 
 
 @dataclass(frozen=True, repr=False)
@@ -219,6 +274,8 @@ FAULT_KINDS: dict[str, type[FaultKind]] = {
         HeartbeatTimeoutFault,
         InvokeFailureFault,
         InvokeTimeoutFault,
+        LostThenDuplicatedFault,
+        HeartbeatThenTimeoutFault,
     )
 }
 
@@ -234,6 +291,13 @@ callback_timeout = CallbackTimeoutFault
 heartbeat_timeout = HeartbeatTimeoutFault
 invoke_failure = InvokeFailureFault
 invoke_timeout = InvokeTimeoutFault
+lost_then_duplicated = LostThenDuplicatedFault
+heartbeat_then_timeout = HeartbeatThenTimeoutFault
+
+
+def invocations_spent(plan: tuple[FaultKind, ...]) -> int:
+    """How many invocations a plan can kill at most (each crash of a loop is one)."""
+    return sum(getattr(f, "times", 1) if isinstance(f, CrashFault) else 1 for f in plan)
 
 
 @dataclass
@@ -244,25 +308,45 @@ class FaultPlanHooks:
     root_arn: str | None = None
     applied: list[FaultKind] = field(default_factory=list)
     _step_order: list[str] = field(default_factory=list)
+    #: Crash loops under way: how many more invocations crash, and the last that did.
+    _crash_loops: dict[CrashFault, tuple[int, int]] = field(default_factory=dict)
+    #: Invocations whose response a ``lost_then_duplicated`` fault will lose.
+    _lose_after_duplicate: set[int] = field(default_factory=set)
 
     def _armed(self, fault: FaultKind) -> bool:
         return fault not in self.applied
 
+    def invocations_at_risk(self) -> int:
+        """How many invocations the plan may kill, at most."""
+        return invocations_spent(self.plan)
+
     def _fire(self, fault: FaultKind) -> None:
         self.applied.append(fault)
+
+    def _continue_crash_loop(self, call: ServiceCall) -> Fault | None:
+        for fault, (remaining, last) in self._crash_loops.items():
+            if remaining and call.invocation_index > last:
+                self._crash_loops[fault] = (remaining - 1, call.invocation_index)
+                return Crash(f"injected {fault!r} (invocation {call.invocation_index})")
+        return None
 
     def on_service_call(self, call: ServiceCall) -> Fault | None:
         if call.kind != "checkpoint" or call.execution_arn != self.root_arn:
             return None
+        looping = self._continue_crash_loop(call)
+        if looping is not None:
+            return looping
         for fault in self.plan:
             if not self._armed(fault):
                 continue
             if (
-                isinstance(fault, DuplicateInvocationFault)
+                isinstance(fault, DuplicateInvocationFault | LostThenDuplicatedFault)
                 and fault.invocation == call.invocation_index
                 and fault.after_call == call.checkpoint_index
             ):
                 self._fire(fault)
+                if isinstance(fault, LostThenDuplicatedFault):
+                    self._lose_after_duplicate.add(call.invocation_index)
                 return DeliverDuplicate()
             if not isinstance(fault, CrashFault | LostResponseFault | CheckpointErrorFault):
                 continue
@@ -270,6 +354,8 @@ class FaultPlanHooks:
                 continue
             self._fire(fault)
             if isinstance(fault, CrashFault):
+                if fault.times > 1:
+                    self._crash_loops[fault] = (fault.times - 1, call.invocation_index)
                 return Crash(f"injected {fault!r}")
             if isinstance(fault, LostResponseFault):
                 return LoseResponse(service_error(fault.error))
@@ -279,6 +365,9 @@ class FaultPlanHooks:
     def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
         if invocation.execution_arn != self.root_arn:
             return False
+        if invocation.index in self._lose_after_duplicate:
+            self._lose_after_duplicate.discard(invocation.index)
+            return True
         for fault in self.plan:
             if (
                 isinstance(fault, InvocationLostFault)
@@ -289,19 +378,23 @@ class FaultPlanHooks:
                 return True
         return False
 
+    def step_ordinal(self, attempt: StepAttempt) -> int:
+        """The step's ordinal: distinct steps of the root, in the order they first ran."""
+        if attempt.operation_id not in self._step_order:
+            self._step_order.append(attempt.operation_id)
+        return self._step_order.index(attempt.operation_id) + 1
+
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
         if attempt.execution_arn != self.root_arn:
             return None
-        if attempt.operation_id not in self._step_order:
-            self._step_order.append(attempt.operation_id)
-        ordinal = self._step_order.index(attempt.operation_id) + 1
+        ordinal = self.step_ordinal(attempt)
         for fault in self.plan:
             # Not "armed once": if a crash makes the SDK run the same attempt again, that
             # attempt raises again (the fault belongs to the attempt, not to one body run).
             if (
                 isinstance(fault, StepExceptionFault)
                 and fault.step == ordinal
-                and fault.attempt == attempt.attempt
+                and attempt.attempt in fault.attempts
             ):
                 if self._armed(fault):
                     self._fire(fault)

@@ -374,6 +374,8 @@ def check_expected_outcome(outcome: Outcome) -> None:
         kinds.CallbackFailureFault: "failure",
         kinds.CallbackTimeoutFault: "timeout",
         kinds.HeartbeatTimeoutFault: "heartbeat_timeout",
+        # Heartbeats, then silence: the heartbeat timeout expires.
+        kinds.HeartbeatThenTimeoutFault: "heartbeat_timeout",
     }
     invoke_kinds: dict[type[kinds.FaultKind], str] = {
         kinds.InvokeFailureFault: "failure",
@@ -386,7 +388,10 @@ def check_expected_outcome(outcome: Outcome) -> None:
             input=outcome.scenario.input.get("input"),
             callback_results={name: json.dumps(values[0]) for name, values in payloads.items()},
             step_exceptions=[
-                (f.step, f.attempt) for f in plan if isinstance(f, kinds.StepExceptionFault)
+                (f.step, attempt)
+                for f in plan
+                if isinstance(f, kinds.StepExceptionFault)
+                for attempt in f.attempts
             ],
             # The first planned fault for an ordinal is the one that fires (as in the hooks).
             callback_faults={

@@ -28,7 +28,7 @@ def program_scenarios(
     faults: st.SearchStrategy[tuple[FaultKind, ...]] | None = None,
     timings: st.SearchStrategy[Timings] | None = None,
 ) -> st.SearchStrategy[Scenario]:
-    from async_durable_execution_runner._harness.strategies import fault_plans
+    from async_durable_execution_runner._harness.strategies import fault_plans, with_plan
     from async_durable_execution_runner._harness.strategies import timings as timing_choices
 
     fault_strategy = faults if faults is not None else fault_plans()
@@ -38,14 +38,14 @@ def program_scenarios(
     def build(draw: st.DrawFn) -> Scenario:
         program = draw(durable_programs(), label="program")
         payloads = {name: (draw(PAYLOADS),) for name in callback_names(program)}
-        return Scenario(
+        scenario = Scenario(
             handler=program_handler,
             input=program_event(program),
-            faults=draw(fault_strategy),
             timings=draw(timing_strategy),
             callback_payloads=payloads,
             functions={PROGRAM_FUNCTION: program_handler},
             program=program,
         )
+        return with_plan(draw, scenario, fault_strategy)
 
     return build()

@@ -12,7 +12,7 @@ import json
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from async_durable_execution import InvocationStatus
 
@@ -23,6 +23,7 @@ from async_durable_execution_runner._harness.faults import (
     CallbackTimeoutFault,
     FaultKind,
     FaultPlanHooks,
+    HeartbeatThenTimeoutFault,
     HeartbeatTimeoutFault,
     InvokeFailureFault,
     InvokeTimeoutFault,
@@ -56,6 +57,9 @@ from async_durable_execution_runner._service.seams import (
     StepAttempt,
 )
 from async_durable_execution_runner.errors import DurableServiceError, ExecutionNotFinishedError
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._harness.crash_points import CrashPointReport
 
 #: Wall-clock seconds a scenario may take before it counts as hung.
 DEFAULT_SCENARIO_TIMEOUT = 10.0
@@ -136,6 +140,18 @@ class _CallbackDriver(ExecutionObserver):
             action: Callable[[], None] = lambda: _quietly(  # noqa: E731
                 runner.send_callback_failure, callback_id, error
             )
+        elif isinstance(fault, HeartbeatThenTimeoutFault):
+            # A second apart from the answer's delay: the partner is alive, then goes silent.
+            for beat in range(fault.heartbeats):
+                runner.schedule(
+                    delay + beat,
+                    lambda: _quietly(runner.send_callback_heartbeat, callback_id),
+                    label=f"heartbeat callback {ordinal}",
+                )
+            delay += fault.heartbeats
+            action = lambda: _quietly(  # noqa: E731
+                runner.time_out_callback, callback_id, heartbeat=True
+            )
         elif isinstance(fault, CallbackTimeoutFault | HeartbeatTimeoutFault):
             heartbeat = isinstance(fault, HeartbeatTimeoutFault)
             action = lambda: _quietly(  # noqa: E731
@@ -193,6 +209,34 @@ class Scenario:
         """The same scenario under another fault plan."""
         return replace(self, faults=faults)
 
+    def crash_points(
+        self,
+        *,
+        budget: float | None = 60.0,
+        max_points: int | None = None,
+        invariant: Callable[[Outcome], None] | None = None,
+        lost_response_error: str = "TooManyRequestsException",
+    ) -> CrashPointReport:
+        """Run this scenario once per crash point and judge each run.
+
+        The crash points are, for every checkpoint call of every invocation of this
+        scenario's run, a crash before the call is sent and a lost response (with
+        ``lost_response_error``) after it is applied, each added to this scenario's plan.
+        Each point's run is judged by ``check()`` and then by ``invariant`` if given.
+        Points run earliest first until ``budget`` wall-clock seconds or ``max_points``
+        runs are spent (``None``: no limit). The report's ``check()`` raises naming every
+        failing point with its reproducer.
+        """
+        from async_durable_execution_runner._harness.crash_points import run_crash_points
+
+        return run_crash_points(
+            self,
+            budget=budget,
+            max_points=max_points,
+            invariant=invariant,
+            lost_response_error=lost_response_error,
+        )
+
     # --- running --------------------------------------------------------------------
 
     def run(self) -> Outcome:
@@ -222,10 +266,11 @@ class Scenario:
             _BASELINES[key] = cached
         return cached
 
-    def _run_once(self) -> Outcome:
+    def _run_once(self, hooks: FaultPlanHooks | None = None) -> Outcome:
+        """One run; ``hooks`` (the plan's own by default) decide which faults fire where."""
         if self.before_run is not None:
             self.before_run()
-        hooks = FaultPlanHooks(self.faults)
+        hooks = hooks if hooks is not None else FaultPlanHooks(self.faults)
         recorder = _RootRecorder(hooks)
         sandboxes = TimedSandboxes(self.timings)
         recorder.sandboxes = sandboxes
@@ -243,9 +288,9 @@ class Scenario:
             cold_module_prefixes=self.cold_module_prefixes,
             strict_replay=self.strict_replay,
             checkpoint_batching=self.checkpoint_batching,
-            # Each fault kills at most one invocation; keep the service retrying past them so
-            # that masked faults stay masked.
-            max_invocation_attempts=len(self.faults) + 3,
+            # Each fault kills at most one invocation (a crash loop one per crash); keep the
+            # service retrying past them so that masked faults stay masked.
+            max_invocation_attempts=hooks.invocations_at_risk() + 3,
         )
         driver.runner = runner
         hang: str | None = None

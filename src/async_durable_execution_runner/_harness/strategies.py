@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import random
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -19,13 +20,16 @@ from async_durable_execution_runner._harness.faults import (
     CrashFault,
     DuplicateInvocationFault,
     FaultKind,
+    HeartbeatThenTimeoutFault,
     HeartbeatTimeoutFault,
     InvocationLostFault,
     InvokeFailureFault,
     InvokeTimeoutFault,
     LostResponseFault,
+    LostThenDuplicatedFault,
     StepExceptionFault,
 )
+from async_durable_execution_runner._harness.placement import CHOICES, Placement, PlacingHooks
 from async_durable_execution_runner._harness.scenario import Scenario
 from async_durable_execution_runner._harness.timings import DEFAULT_START, Timings
 from async_durable_execution_runner._service.seams import InvokeResult
@@ -43,6 +47,8 @@ DEFAULT_KINDS: tuple[str, ...] = (
     "heartbeat_timeout",
     "invoke_failure",
     "invoke_timeout",
+    "lost_then_duplicated",
+    "heartbeat_then_timeout",
 )
 
 
@@ -57,6 +63,48 @@ def _favour_small(high: int) -> st.SearchStrategy[int]:
     return st.integers(1, min(2, high)) | st.integers(1, high)
 
 
+class FaultPlanStrategy(st.SearchStrategy[tuple[FaultKind, ...]]):
+    """What ``fault_plans()`` returns: given to ``durable_scenarios``, its faults are placed
+    at points the execution really has (see ``_harness/placement.py``); drawn on its own,
+    it gives plans of absolute positions within the bounds it was given."""
+
+    def __init__(
+        self, absolute: st.SearchStrategy[tuple[FaultKind, ...]], placement: Placement, text: str
+    ) -> None:
+        super().__init__()
+        self.absolute = absolute
+        self.placement = placement
+        self._text = text
+
+    def do_draw(self, data: Any) -> tuple[FaultKind, ...]:
+        return data.draw(self.absolute)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return self._text
+
+    def place(self, draw: st.DrawFn, scenario: Scenario) -> Scenario:
+        """``scenario`` with a plan placed by running it once (see ``_harness/placement``)."""
+        placement = self.placement
+        if not placement.kinds or placement.max_faults == 0:
+            return scenario
+        # At least one fault may be placed: an example without any comes from declining
+        # every point, which is also what shrinking reaches when no fault is needed.
+        budget = draw(st.integers(1, placement.max_faults), label="fault budget")
+        choice = st.integers(0, CHOICES - 1)
+        hooks = PlacingHooks(lambda n: draw(choice) % n, placement, budget)
+        # The run seeds the random module for the handler; a strategy must leave it as it
+        # found it (Hypothesis checks).
+        state = random.getstate()
+        try:
+            scenario._run_once(hooks)
+        finally:
+            hooks.closed = True
+            random.setstate(state)
+        if hooks.error is not None:
+            raise hooks.error
+        return scenario.with_faults(hooks.plan)
+
+
 def fault_plans(
     *,
     kinds: Collection[str] | None = None,
@@ -65,9 +113,16 @@ def fault_plans(
     max_call: int = 6,
     max_attempt: int = 3,
     max_ordinal: int = 3,
-) -> st.SearchStrategy[tuple[FaultKind, ...]]:
+) -> FaultPlanStrategy:
     """Tuples of faults (see ``scenarios`` for each kind), shrinking toward fewer faults,
-    earlier invocations and calls, and simpler errors.
+    earlier placements, shorter bursts and simpler errors.
+
+    Given to ``durable_scenarios``, each fault is placed at a point the execution reaches
+    (a checkpoint call that happens, a step attempt that runs, a callback or invoke that is
+    created), so every fault of the plan applies; ``max_attempt`` is then the longest burst
+    (a step failing its next k attempts, k crashes in a row, k heartbeats before a
+    timeout). Drawn on its own, a plan has absolute positions within ``max_invocation``,
+    ``max_call``, ``max_attempt`` and ``max_ordinal``.
 
     ``kinds`` picks the fault kinds (default: all of them); ``kinds=set()`` or
     ``max_faults=0`` means no faults.
@@ -85,8 +140,13 @@ def fault_plans(
             f"known kinds: {', '.join(DEFAULT_KINDS)}"
         )
         raise InvalidArgument(msg)
+    text = (
+        f"fault_plans(kinds={kinds!r}, max_faults={max_faults}, max_invocation={max_invocation},"
+        f" max_call={max_call}, max_attempt={max_attempt}, max_ordinal={max_ordinal})"
+    )
+    placement = Placement(kinds=chosen, max_faults=max_faults, max_burst=max_attempt)
     if not chosen or max_faults == 0:
-        return st.just(())
+        return FaultPlanStrategy(st.just(()), placement, text)
     # Bugs hide early (most executions have few invocations and calls): favour small
     # numbers, but reach the whole range.
     invocation = _favour_small(max_invocation)
@@ -106,7 +166,16 @@ def fault_plans(
             DuplicateInvocationFault, invocation=invocation, after_call=call
         ),
         "step_exception": st.builds(
-            StepExceptionFault, step=ordinal, attempt=st.integers(1, max_attempt)
+            StepExceptionFault,
+            step=ordinal,
+            attempt=st.just(1),
+            times=st.integers(1, max_attempt),
+        ),
+        "lost_then_duplicated": st.builds(
+            LostThenDuplicatedFault, invocation=invocation, after_call=call
+        ),
+        "heartbeat_then_timeout": st.builds(
+            HeartbeatThenTimeoutFault, callback=ordinal, heartbeats=st.integers(1, max_attempt)
         ),
         "callback_failure": st.builds(CallbackFailureFault, callback=ordinal),
         "callback_timeout": st.builds(CallbackTimeoutFault, callback=ordinal),
@@ -115,7 +184,8 @@ def fault_plans(
         "invoke_timeout": st.builds(InvokeTimeoutFault, invoke=ordinal),
     }
     one = st.one_of(*(per_kind[k] for k in chosen))
-    return st.lists(one, max_size=max_faults, unique=True).map(tuple)
+    absolute = st.lists(one, max_size=max_faults, unique=True).map(tuple)
+    return FaultPlanStrategy(absolute, placement, text)
 
 
 def timings(
@@ -218,10 +288,9 @@ def durable_scenarios(
 
     @st.composite
     def build(draw: st.DrawFn) -> Scenario:
-        return Scenario(
+        scenario = Scenario(
             handler=handler,
             input=draw(inputs) if inputs is not None else None,
-            faults=draw(fault_strategy),
             timings=draw(timing_strategy),
             callback_payloads={name: draw(s) for name, s in payloads.items()},
             functions=dict(functions or {}),
@@ -230,5 +299,16 @@ def durable_scenarios(
             allow_nondeterminism=frozenset(allow_nondeterminism),
             before_run=before_run,
         )
+        return with_plan(draw, scenario, fault_strategy)
 
     return build()
+
+
+def with_plan(
+    draw: st.DrawFn, scenario: Scenario, faults: st.SearchStrategy[tuple[FaultKind, ...]]
+) -> Scenario:
+    """``scenario`` under a plan from ``faults``: placed at its points for ``fault_plans()``,
+    drawn as given for any other strategy of plans."""
+    if isinstance(faults, FaultPlanStrategy):
+        return faults.place(draw, scenario)
+    return scenario.with_faults(draw(faults))

@@ -1,0 +1,173 @@
+"""Exhaustive crash points: every checkpoint call of a scenario, crashed before it is sent
+and answered with a lost response after it is applied, each run and judged.
+
+Random search samples crash points; this enumerates them. One run of the scenario as it is
+shows every checkpoint call of every invocation of its execution; each call then gives two
+scenarios of one more fault each, ``crash(invocation=i, call=k)`` (nothing of the call is
+applied) and ``lost_response(invocation=i, call=k)`` (the call is applied, the response
+never arrives). Each runs within a budget, earliest point first; every failing point is
+reported with its reproducer, which is already minimal in faults: the scenario's own plan
+and that one point.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from async_durable_execution_runner._harness.faults import (
+    SERVICE_ERRORS,
+    CrashFault,
+    FaultKind,
+    FaultPlanHooks,
+    LostResponseFault,
+)
+from async_durable_execution_runner._service.faults import Fault, ServiceCall
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._harness.scenario import Outcome, Scenario
+
+
+class CrashPointsFailed(AssertionError):
+    """At least one crash point of a scenario fails; the message lists every one."""
+
+
+class _CallCounter(FaultPlanHooks):
+    """The scenario's own plan, noting every checkpoint call of its execution."""
+
+    def __init__(self, plan: tuple[FaultKind, ...]) -> None:
+        super().__init__(plan)
+        self.calls: list[tuple[int, int]] = []
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        if call.kind == "checkpoint" and call.execution_arn == self.root_arn:
+            self.calls.append((call.invocation_index, call.checkpoint_index))
+        return super().on_service_call(call)
+
+
+@dataclass(frozen=True)
+class CrashPointFailure:
+    """One failing crash point: the fault, what failed, and the scenario that reproduces it."""
+
+    fault: FaultKind
+    scenario: Scenario
+    error: AssertionError
+
+    def summary(self) -> str:
+        first = str(self.error).splitlines()[0] if str(self.error) else type(self.error).__name__
+        return f"{self.fault!r}: {first}"
+
+
+@dataclass(frozen=True)
+class CrashPointReport:
+    """What ``Scenario.crash_points()`` found."""
+
+    scenario: Scenario
+    #: Every crash point of the scenario's run, in order (two per checkpoint call).
+    points: tuple[FaultKind, ...]
+    #: The points that were run (all of them unless the budget ran out).
+    explored: tuple[FaultKind, ...]
+    failures: tuple[CrashPointFailure, ...]
+
+    @property
+    def unexplored(self) -> tuple[FaultKind, ...]:
+        return self.points[len(self.explored) :]
+
+    @property
+    def complete(self) -> bool:
+        return len(self.explored) == len(self.points)
+
+    def __str__(self) -> str:
+        lines = [
+            f"{len(self.explored)} of {len(self.points)} crash points run, "
+            f"{len(self.failures)} failing"
+        ]
+        lines.extend(f"  - {failure.summary()}" for failure in self.failures)
+        if not self.complete:
+            lines.append(
+                f"  budget exhausted before {self.unexplored[0]!r} "
+                f"({len(self.unexplored)} points not run)"
+            )
+        return "\n".join(lines)
+
+    def check(self) -> None:
+        """Raise ``CrashPointsFailed`` naming every failing point, each with its reproducer."""
+        if not self.failures:
+            return
+        parts = [str(self)]
+        for number, failure in enumerate(self.failures, 1):
+            parts.append(f"\n--- failing point {number}: {failure.fault!r} ---")
+            parts.append(str(failure.error))
+        raise CrashPointsFailed("\n".join(parts))
+
+
+def enumerate_crash_points(
+    scenario: Scenario,
+    *,
+    lost_response_error: str = SERVICE_ERRORS[0],
+) -> tuple[FaultKind, ...]:
+    """The crash points of one run of ``scenario``: for each checkpoint call of its
+    execution, a crash before it is sent and a lost response after it is applied."""
+    counter = _CallCounter(scenario.faults)
+    scenario._run_once(counter)
+    taken = {
+        (f.invocation, f.call)
+        for f in scenario.faults
+        if isinstance(f, CrashFault | LostResponseFault)
+    }
+    points: list[FaultKind] = []
+    for invocation, call in counter.calls:
+        if (invocation, call) in taken:
+            continue  # the plan already has a fault there
+        points.append(CrashFault(invocation=invocation, call=call))
+        points.append(
+            LostResponseFault(invocation=invocation, call=call, error=lost_response_error)
+        )
+    return tuple(points)
+
+
+def run_crash_points(
+    scenario: Scenario,
+    *,
+    budget: float | None = 60.0,
+    max_points: int | None = None,
+    invariant: Callable[[Outcome], None] | None = None,
+    lost_response_error: str = SERVICE_ERRORS[0],
+) -> CrashPointReport:
+    """Run every crash point of ``scenario`` (see ``Scenario.crash_points``)."""
+    if lost_response_error not in SERVICE_ERRORS:
+        msg = (
+            f"lost_response_error must be one of {', '.join(SERVICE_ERRORS)}, "
+            f"got {lost_response_error!r}"
+        )
+        raise ValueError(msg)
+    if budget is not None and budget <= 0:
+        msg = f"budget must be a positive number of seconds or None, got {budget!r}"
+        raise ValueError(msg)
+    if max_points is not None and max_points < 0:
+        msg = f"max_points must be >= 0 or None, got {max_points!r}"
+        raise ValueError(msg)
+    start = time.monotonic()
+    points = enumerate_crash_points(scenario, lost_response_error=lost_response_error)
+    explored: list[FaultKind] = []
+    failures: list[CrashPointFailure] = []
+    for point in points:
+        if max_points is not None and len(explored) >= max_points:
+            break
+        if budget is not None and time.monotonic() - start > budget:
+            break
+        candidate = scenario.with_faults((*scenario.faults, point))
+        outcome = candidate.run()
+        explored.append(point)
+        try:
+            outcome.check()
+            if invariant is not None:
+                invariant(outcome)
+        except AssertionError as error:
+            if "Reproduce with:" not in str(error):
+                # An invariant's own assertion: give it the report an oracle failure has.
+                error = AssertionError(f"{error}\n\n{outcome.report()}")
+            failures.append(CrashPointFailure(point, candidate, error))
+    return CrashPointReport(scenario, points, tuple(explored), tuple(failures))

@@ -1,0 +1,211 @@
+"""Placing faults at points the execution really has.
+
+A plan drawn from absolute positions (invocation 3, call 5, attempt 2 of step 3) mostly
+points past the end of a short execution. Instead, ``durable_scenarios`` runs the scenario
+once while it is drawn, and at each point the run reaches (a checkpoint call, a step attempt,
+a callback or chained invoke being created, an invocation returning) it asks its chooser
+whether a fault goes there, and which. What it decided is recorded as an ordinary plan of
+absolute positions, which replays without the chooser: every fault in it applied in the run
+that placed it.
+
+The chooser is a function ``choose(n) -> int in [0, n)``; the strategy backs it with
+Hypothesis draws, all with the same bounds, so that a point the handler does not reach on
+replay never confuses Hypothesis's record of earlier choices. Zero is always the simplest
+answer: no fault here, the first kind, the first error, a burst of one. Once the plan holds
+its budget of faults the run draws nothing more, so a fault placed earlier makes a shorter
+choice sequence, which is what Hypothesis shrinks toward: the earliest placement that still
+fails, and the fewest faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from async_durable_execution_runner._harness.faults import (
+    SERVICE_ERRORS,
+    CallbackFailureFault,
+    CallbackFault,
+    CallbackTimeoutFault,
+    CheckpointErrorFault,
+    CrashFault,
+    DuplicateInvocationFault,
+    FaultKind,
+    FaultPlanHooks,
+    HeartbeatThenTimeoutFault,
+    HeartbeatTimeoutFault,
+    InvocationLostFault,
+    InvokeFailureFault,
+    InvokeFault,
+    InvokeTimeoutFault,
+    LostResponseFault,
+    LostThenDuplicatedFault,
+    StepExceptionFault,
+)
+from async_durable_execution_runner._service.faults import Fault, ServiceCall, StepAttempt
+from async_durable_execution_runner._service.observer import InvocationInfo
+
+#: Every choice is drawn from ``range(CHOICES)`` (see the module docstring).
+CHOICES = 64
+
+#: The kinds each point can take, simplest first.
+CALL_KINDS = (
+    "crash",
+    "checkpoint_error",
+    "lost_response",
+    "duplicate_invocation",
+    "lost_then_duplicated",
+)
+RETURN_KINDS = ("invocation_lost",)
+STEP_KINDS = ("step_exception",)
+CALLBACK_KINDS = (
+    "callback_failure",
+    "callback_timeout",
+    "heartbeat_timeout",
+    "heartbeat_then_timeout",
+)
+INVOKE_KINDS = ("invoke_failure", "invoke_timeout")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a placing run may draw."""
+
+    kinds: tuple[str, ...]
+    max_faults: int = 3
+    #: The longest burst: consecutive failed attempts of a step, crashes in a row.
+    max_burst: int = 3
+    #: Roughly one point in ``density`` takes a fault while the budget lasts (Hypothesis
+    #: favours small answers, and small answers decline).
+    density: int = 2
+
+
+class PlacingHooks(FaultPlanHooks):
+    """Fault hooks that grow their plan as the run reaches points, up to ``budget`` faults."""
+
+    def __init__(self, choose: Callable[[int], int], placement: Placement, budget: int) -> None:
+        super().__init__(plan=())
+        self._choose = choose
+        self.placement = placement
+        self.budget = budget
+        self.closed = False
+        #: A BaseException the chooser raised (Hypothesis stops a draw that way); it is
+        #: re-raised where the chooser's owner can handle it, not inside the handler.
+        self.error: BaseException | None = None
+        self._seen_attempts: set[tuple[int, int]] = set()
+
+    def invocations_at_risk(self) -> int:
+        return self.budget * self.placement.max_burst
+
+    # --- choosing -------------------------------------------------------------------
+
+    def _pick(self, n: int) -> int:
+        if n <= 1:
+            return 0
+        return self._draw() % n
+
+    def _draw(self) -> int:
+        if self.closed or self.error is not None:
+            return 0
+        try:
+            return self._choose(CHOICES)
+        except BaseException as error:  # handed back to the chooser's owner
+            self.error = error
+            return 0
+
+    def _kinds(self, available: tuple[str, ...]) -> tuple[str, ...]:
+        if len(self.plan) >= self.budget or self.closed or self.error is not None:
+            return ()
+        return tuple(k for k in available if k in self.placement.kinds)
+
+    def _here(self, available: tuple[str, ...]) -> str | None:
+        """The kind of fault placed at this point, if any."""
+        kinds = self._kinds(available)
+        if not kinds:
+            return None
+        # Large answers mean "a fault here", so that shrinking (toward 0) removes faults.
+        if self._draw() < CHOICES - CHOICES // self.placement.density:
+            return None
+        return kinds[self._pick(len(kinds))]
+
+    def _burst(self) -> int:
+        return 1 + self._pick(self.placement.max_burst)
+
+    def _place(self, fault: FaultKind) -> None:
+        self.plan = (*self.plan, fault)
+
+    # --- points ---------------------------------------------------------------------
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        answer = super().on_service_call(call)
+        if answer is not None or call.kind != "checkpoint" or call.execution_arn != self.root_arn:
+            return answer
+        kind = self._here(CALL_KINDS)
+        if kind is None:
+            return None
+        inv, at = call.invocation_index, call.checkpoint_index
+        if kind == "crash":
+            self._place(CrashFault(invocation=inv, call=at, times=self._burst()))
+        elif kind in ("checkpoint_error", "lost_response"):
+            error = SERVICE_ERRORS[self._pick(len(SERVICE_ERRORS))]
+            cls = CheckpointErrorFault if kind == "checkpoint_error" else LostResponseFault
+            self._place(cls(invocation=inv, call=at, error=error))
+        elif kind == "duplicate_invocation":
+            self._place(DuplicateInvocationFault(invocation=inv, after_call=at))
+        else:
+            self._place(LostThenDuplicatedFault(invocation=inv, after_call=at))
+        return super().on_service_call(call)
+
+    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
+        if super().on_invocation_returned(invocation):
+            return True
+        if invocation.execution_arn != self.root_arn or self._here(RETURN_KINDS) is None:
+            return False
+        self._place(InvocationLostFault(invocation=invocation.index))
+        return super().on_invocation_returned(invocation)
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        answer = super().on_step_attempt(attempt)
+        if answer is not None or attempt.execution_arn != self.root_arn:
+            return answer
+        ordinal = self.step_ordinal(attempt)
+        if (ordinal, attempt.attempt) in self._seen_attempts:
+            return None  # the same attempt run again after a crash: not a new point
+        self._seen_attempts.add((ordinal, attempt.attempt))
+        if any(isinstance(f, StepExceptionFault) and f.step == ordinal for f in self.plan):
+            # One outage per step: its length is the burst's, so that k failures in a row
+            # are one fault (which shrinks as one), never a fault plus a later burst.
+            return None
+        if self._here(STEP_KINDS) is None:
+            return None
+        self._place(StepExceptionFault(step=ordinal, attempt=attempt.attempt, times=self._burst()))
+        return super().on_step_attempt(attempt)
+
+    def callback_fault(self, ordinal: int) -> CallbackFault | None:
+        planned = super().callback_fault(ordinal)
+        if planned is not None:
+            return planned
+        kind = self._here(CALLBACK_KINDS)
+        if kind is None:
+            return None
+        if kind == "heartbeat_then_timeout":
+            self._place(HeartbeatThenTimeoutFault(callback=ordinal, heartbeats=self._burst()))
+        else:
+            cls = {
+                "callback_failure": CallbackFailureFault,
+                "callback_timeout": CallbackTimeoutFault,
+                "heartbeat_timeout": HeartbeatTimeoutFault,
+            }[kind]
+            self._place(cls(callback=ordinal))
+        return super().callback_fault(ordinal)
+
+    def invoke_fault(self, ordinal: int) -> InvokeFault | None:
+        planned = super().invoke_fault(ordinal)
+        if planned is not None:
+            return planned
+        kind = self._here(INVOKE_KINDS)
+        if kind is None:
+            return None
+        cls = InvokeFailureFault if kind == "invoke_failure" else InvokeTimeoutFault
+        self._place(cls(invoke=ordinal))
+        return super().invoke_fault(ordinal)

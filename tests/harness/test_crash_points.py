@@ -1,0 +1,106 @@
+"""Scenario.crash_points(): every checkpoint call crashed before it is sent and answered with
+a lost response after it is applied, each run and judged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from buggy import non_idempotent_step, side_effect_outside_step
+
+from async_durable_execution_runner.oracles import FaultNotMasked
+from async_durable_execution_runner.scenarios import (
+    CrashPointsFailed,
+    Outcome,
+    Scenario,
+    crash,
+    lost_response,
+)
+
+
+def _scenario(module: Any, variant: str) -> Scenario:
+    return Scenario(
+        handler=getattr(module, variant),
+        input={"id": "order-1"},
+        before_run=module.reset,
+    )
+
+
+def test_every_call_of_every_invocation_is_a_crash_point() -> None:
+    scenario = _scenario(side_effect_outside_step, "fixed")
+    report = scenario.crash_points()
+    calls = {(p.invocation, p.call) for p in report.points}  # type: ignore[attr-defined]
+    assert len(report.points) == 2 * len(calls) >= 4
+    assert report.points[:2] == (
+        crash(invocation=1, call=1),
+        lost_response(invocation=1, call=1, error="TooManyRequestsException"),
+    )
+    assert report.complete and report.explored == report.points
+    assert report.failures == ()
+    report.check()  # nothing to raise
+    # Every point lands where it was enumerated.
+    for point in report.points:
+        outcome = scenario.with_faults((point,)).run()
+        assert outcome.faults_applied == (point,)
+
+
+def test_every_failing_point_is_reported_with_its_reproducer() -> None:
+    scenario = _scenario(side_effect_outside_step, "buggy")
+    report = scenario.crash_points()
+    assert report.complete
+    # A crash before the count is checkpointed makes the replay count two e-mails.
+    assert crash(invocation=1, call=1) in [f.fault for f in report.failures]
+    assert all(isinstance(f.error, FaultNotMasked) for f in report.failures)
+    with pytest.raises(CrashPointsFailed) as raised:
+        report.check()
+    message = str(raised.value)
+    assert f"{len(report.points)} crash points run, {len(report.failures)} failing" in message
+    assert message.count("Reproduce with:") == len(report.failures)
+    # A reproducer replays the failing point without Hypothesis.
+    first = report.failures[0]
+    assert first.scenario.faults == (crash(invocation=1, call=1),)
+    namespace: dict[str, Any] = {}
+    exec(compile(first.scenario.to_pytest(), "reproducer.py", "exec"), namespace)
+    with pytest.raises(FaultNotMasked):
+        namespace["test_regression"]()
+
+
+def test_only_the_points_that_break_the_handler_are_reported() -> None:
+    # The charge step is at-least-once: only a crash between its body and the acknowledgement
+    # of its result charges twice; lost responses (applied calls) never do.
+    report = _scenario(non_idempotent_step, "buggy").crash_points()
+    failing = [f.fault for f in report.failures]
+    assert failing, report
+    assert all(f.kind == "crash" for f in failing), report
+    assert len(failing) < len(report.points)
+    assert not _scenario(non_idempotent_step, "fixed").crash_points().failures
+
+
+def test_the_budget_bounds_the_runs_and_the_report_says_what_was_left() -> None:
+    report = _scenario(side_effect_outside_step, "fixed").crash_points(max_points=3)
+    assert len(report.explored) == 3 and not report.complete
+    assert report.unexplored == report.points[3:]
+    assert "points not run" in str(report)
+
+
+def test_an_invariant_judges_every_point() -> None:
+    from buggy.fakes import SENT
+
+    def one_email(outcome: Outcome) -> None:
+        assert SENT["order-1"] == 1, f"sent {SENT['order-1']} e-mails"
+
+    fixed = _scenario(side_effect_outside_step, "fixed")
+    assert not fixed.crash_points(invariant=one_email).failures
+    # A lost response after the count is applied hides the second e-mail from the result, not
+    # from the e-mail service: with the invariant, every point of the buggy handler fails.
+    report = _scenario(side_effect_outside_step, "buggy").crash_points(invariant=one_email)
+    assert [f.fault for f in report.failures] == list(report.points)
+    assert "sent 2 e-mails" in report.failures[-1].summary()
+
+
+def test_bad_arguments_say_what_was_expected() -> None:
+    scenario = _scenario(side_effect_outside_step, "fixed")
+    with pytest.raises(ValueError, match="lost_response_error must be one of"):
+        scenario.crash_points(lost_response_error="Nope")
+    with pytest.raises(ValueError, match="budget must be a positive"):
+        scenario.crash_points(budget=0)
