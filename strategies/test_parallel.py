@@ -70,7 +70,9 @@ FAULTS = fault_plans(
         "duplicate_invocation",
         "step_exception",
     },
-    max_faults=2,  # fewer than the steps' three attempts
+    max_faults=2,
+    # An outage of at most two attempts per step: fewer than the steps' three attempts.
+    max_attempt=2,
     max_ordinal=4,
 )
 

@@ -183,7 +183,13 @@ def test_plans_are_placed_where_the_execution_has_points() -> None:
     # Placed while drawn: every fault of every drawn plan applies when the plan replays.
     from hypothesis import given
 
-    @settings(max_examples=30, database=None, deadline=None, derandomize=True)
+    @settings(
+        max_examples=30,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(durable_scenarios(everything, functions={"callee": callee}))
     def every_fault_lands(scenario: Scenario) -> None:
         outcome = scenario.run()
