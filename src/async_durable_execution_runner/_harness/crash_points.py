@@ -24,7 +24,7 @@ from async_durable_execution_runner._harness.faults import (
     FaultPlanHooks,
     LostResponseFault,
 )
-from async_durable_execution_runner._service.faults import Fault, ServiceCall
+from async_durable_execution_runner._service.seams import Fault, ServiceCall
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario import Outcome, Scenario

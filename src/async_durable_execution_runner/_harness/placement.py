@@ -42,8 +42,12 @@ from async_durable_execution_runner._harness.faults import (
     LostThenDuplicatedFault,
     StepExceptionFault,
 )
-from async_durable_execution_runner._service.faults import Fault, ServiceCall, StepAttempt
-from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner._service.seams import (
+    Fault,
+    InvocationInfo,
+    ServiceCall,
+    StepAttempt,
+)
 
 #: Every choice is drawn from ``range(CHOICES)`` (see the module docstring).
 CHOICES = 64
