@@ -29,9 +29,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
 
 def search(seed: int, examples: int) -> tuple[int | None, Any, float]:
+    from async_durable_execution import InvocationStatus
     from buggy import retry_budget_burst
 
-    from async_durable_execution_runner import InvocationStatus
     from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
 
     tried = 0
