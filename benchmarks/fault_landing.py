@@ -75,7 +75,8 @@ def campaign(strategy: st.SearchStrategy[Any], examples: int, seed: int) -> Tall
     )
     @given(strategy)
     def property_test(scenario: Any) -> None:
-        outcome = scenario.run()
+        # A fresh copy of the drawn scenario: the plan replays as a reproducer would.
+        outcome = scenario.with_faults(scenario.faults).run()
         tally.examples += 1
         tally.drawn += len(scenario.faults)
         tally.applied += len(outcome.faults_applied)

@@ -101,7 +101,11 @@ def main() -> None:
         import datetime as dt
         import platform
 
-        Path(args.markdown).write_text(
+        # Later sections of the file (fault landing, bursts) belong to other scripts: keep them.
+        target = Path(args.markdown)
+        previous = target.read_text() if target.exists() else ""
+        rest = previous[previous.find("\n## ") :] if "\n## " in previous else ""
+        target.write_text(
             "# Harness throughput\n\n"
             "Scenarios per second under `durable_scenarios()` on the seed workflow, next to plain\n"
             "runner executions per second measured in the same run "
@@ -112,7 +116,7 @@ def main() -> None:
             "invocations (a crash means one more).\n\n"
             f"{table}\n\n"
             f"Measured {dt.date.today().isoformat()} on {platform.platform()}, "
-            f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n"
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n" + rest
         )
 
 

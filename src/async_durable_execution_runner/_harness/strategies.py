@@ -96,13 +96,13 @@ class FaultPlanStrategy(st.SearchStrategy[tuple[FaultKind, ...]]):
         # found it (Hypothesis checks).
         state = random.getstate()
         try:
-            scenario._run_once(hooks)
+            outcome = scenario._run_once(hooks)
         finally:
             hooks.closed = True
             random.setstate(state)
         if hooks.error is not None:
             raise hooks.error
-        return scenario.with_faults(hooks.plan)
+        return scenario.with_faults(hooks.plan)._with_placing_run(outcome)
 
 
 def fault_plans(
