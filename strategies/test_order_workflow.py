@@ -51,9 +51,14 @@ APPROVALS = st.fixed_dictionaries({"approved": st.booleans()})
 def expected(scenario: Scenario) -> tuple[ExecutionStatus, Any]:
     """The status, and the result (or the error type) the workflow must end with."""
     order = scenario.input
+    callback_kinds = {
+        "callback_failure",
+        "callback_timeout",
+        "heartbeat_timeout",
+        "heartbeat_then_timeout",
+    }
     callback_fault = any(
-        f.kind in {"callback_failure", "callback_timeout", "heartbeat_timeout"} and f.callback == 1
-        for f in scenario.faults
+        f.kind in callback_kinds and f.callback == 1 for f in scenario.faults
     )
     if callback_fault:
         return ExecutionStatus.FAILED, "CallbackError"
