@@ -30,10 +30,6 @@ class DurableServiceError(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON body AWS REST-JSON services answer with."""
-        return {"Type": "User" if self.http_status < 500 else "Service", "message": self.message}
-
     def to_client_error_response(self) -> dict[str, Any]:
         """The ``response`` mapping a botocore ``ClientError`` carries for this error."""
         return {

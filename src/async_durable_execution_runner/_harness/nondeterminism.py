@@ -51,7 +51,6 @@ _WRAPPED: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
     "secrets": (secrets, ("token_bytes", "token_hex", "token_urlsafe", "choice", "randbelow")),
     "os.urandom": (os, ("urandom",)),
 }
-SOURCES: tuple[str, ...] = (*_WRAPPED, "clock")
 
 
 @functools.cache

@@ -109,10 +109,6 @@ MIN_SUCCESSFUL_REACHED = "MIN_SUCCESSFUL_REACHED"
 CALLBACK_FAULTS = frozenset({"failure", "timeout", "heartbeat_timeout"})
 INVOKE_FAULTS = frozenset({"failure", "timeout"})
 
-#: A known emulator bug a program can trigger (see ``ExpectedOutcome.known_emulator_bugs``).
-ORPHANED_READY_STEP = "orphaned-ready-step"
-
-
 class UnsupportedScenario(Exception):
     """The evaluator does not model this program with these faults."""
 
@@ -175,8 +171,6 @@ class ExpectedOutcome:
     result: Any = None
     error_type: str | None = None
     operations: Mapping[str, ExpectedOperation] = field(default_factory=dict)
-    #: Emulator bugs this program triggers, as ``"<bug>: <detail>"`` (a run may hang or fail).
-    known_emulator_bugs: tuple[str, ...] = ()
 
     def mismatches(self, actual: Any) -> list[str]:
         """How a ``DurableFunctionTestResult`` differs from this expectation (empty: agrees)."""
@@ -229,7 +223,6 @@ class ExpectedOutcome:
             else f"FAILED with {self.error_type}"
         )
         lines = [head] + ["  " + op.describe() for op in self.operations.values()]
-        lines += [f"  known emulator bug: {bug}" for bug in self.known_emulator_bugs]
         return "\n".join(lines)
 
 
@@ -394,7 +387,6 @@ class _Evaluation:
         self.unsupported_from: int | None = None  # step ordinals above this are unsupported
         self.unsupported_ranges: list[tuple[int, int]] = []
         self.concurrent = 0
-        self.bugs: list[str] = []
 
     # --- bodies and nodes -------------------------------------------------------------
 
@@ -598,7 +590,6 @@ class _Evaluation:
         )
         res, end = inner.body(node.program.body, scope, _T(t.epoch, t.lo, t.hi), "")
         inner.finish(end)
-        self.bugs.extend(f"{b} (in invoked program {node.name})" for b in inner.bugs)
         if isinstance(res, _Err):
             op.add(end, "FAILED", error=res.type)
             return _Err(RUNTIME_ERROR), end
@@ -876,10 +867,9 @@ def expected_outcome(
                 "ordinal depends on the order concurrent or unawaited steps run in"
             )
             raise UnsupportedScenario(msg)
-    bugs = tuple(dict.fromkeys(evaluation.bugs))
     if isinstance(res, _Err):
-        return ExpectedOutcome("FAILED", None, res.type, operations, bugs)
-    return ExpectedOutcome("SUCCEEDED", res.value, None, operations, bugs)
+        return ExpectedOutcome("FAILED", None, res.type, operations)
+    return ExpectedOutcome("SUCCEEDED", res.value, None, operations)
 
 
 __all__ = [
@@ -887,7 +877,6 @@ __all__ = [
     "CALLBACK_FAULTS",
     "INJECTED_STEP_ERROR",
     "INVOKE_FAULTS",
-    "ORPHANED_READY_STEP",
     "ActualOperation",
     "ExpectedOperation",
     "ExpectedOutcome",

@@ -41,8 +41,10 @@ kinds to the valid / invalid ones; whether a drawn batch is *actually* accepted 
 on the state (an ``allowed`` update after a ``close_execution`` one is rejected), which is what
 the reference model in :mod:`async_durable_execution_runner._harness.reference_model` decides.
 
-If ``hypothesis-jsonschema`` is installed (it is not a dependency), :func:`raw_operation_updates`
-draws raw shapes straight from the schema and ``operation_updates(raw=True)`` mixes them in.
+With ``hypothesis-jsonschema`` installed (it is not a dependency, and must be a release that
+works with the installed Hypothesis), :func:`raw_operation_updates` draws raw shapes straight
+from the schema and ``operation_updates(raw=True)`` mixes them in; without it both raise
+``InvalidArgument``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from async_durable_execution_runner._botocore_model import load_schema
 from async_durable_execution_runner._models import (
@@ -600,14 +603,12 @@ def operation_updates(
     """One update against ``operations`` (a snapshot, or a callable returning the current one).
 
     ``focus`` names existing ids to prefer. ``valid`` restricts the kinds (see the module
-    docstring); ``kinds`` names them explicitly. ``raw=True`` mixes in schema-drawn shapes when
-    ``hypothesis-jsonschema`` is installed.
+    docstring); ``kinds`` names them explicitly. ``raw=True`` mixes in schema-drawn shapes
+    (it needs ``hypothesis-jsonschema``: ``InvalidArgument`` without it).
     """
     strategy = _one_update(operations, execution_id, tuple(focus), _pick_kinds(valid, kinds))
     if raw:
-        extra = raw_operation_updates()
-        if extra is not None:
-            strategy = st.one_of(strategy, extra)
+        strategy = st.one_of(strategy, raw_operation_updates())
     return strategy
 
 
@@ -616,7 +617,7 @@ def _pick_kinds(valid: bool | None, kinds: Sequence[str] | None) -> tuple[str, .
         unknown = set(kinds) - set(UPDATE_KINDS)
         if unknown or not kinds:
             msg = f"unknown update kinds {sorted(unknown)}; choose from {UPDATE_KINDS}"
-            raise ValueError(msg)
+            raise InvalidArgument(msg)
         return tuple(kinds)
     if valid is None:
         return _MIXED
@@ -645,6 +646,9 @@ def checkpoint_batches(
     (valid updates ending with the EXECUTION's SUCCEED or FAIL, sometimes followed by one more
     update, which must then be refused) or ``count_limit`` (250 or 251 updates).
     """
+    if not 0 <= min_size <= max_size:
+        msg = f"checkpoint_batches needs 0 <= min_size <= max_size, got {min_size} and {max_size}"
+        raise InvalidArgument(msg)
     flavoured = valid is None and kinds is None
     return _batch(
         operations,
@@ -732,13 +736,17 @@ def _closing(draw: st.DrawFn, view: _View) -> OperationUpdate:
     )
 
 
-def raw_operation_updates() -> st.SearchStrategy[OperationUpdate] | None:
-    """Updates drawn from the ``OperationUpdate`` JSON Schema, or ``None`` without
-    ``hypothesis-jsonschema`` (an optional extra, not a dependency)."""
+def raw_operation_updates() -> st.SearchStrategy[OperationUpdate]:
+    """Updates drawn from the ``OperationUpdate`` JSON Schema; needs ``hypothesis-jsonschema``
+    (not a dependency): ``InvalidArgument`` without it."""
     try:
         from hypothesis_jsonschema import from_schema  # type: ignore[import-not-found]
     except ImportError:
-        return None
+        msg = (
+            "raw schema-drawn updates need hypothesis-jsonschema, which is not installed; "
+            "install a release that works with your Hypothesis, or drop raw=True"
+        )
+        raise InvalidArgument(msg) from None
     schema = load_schema("OperationUpdate")
     shapes: st.SearchStrategy[dict[str, Any]] = from_schema(schema)
     return shapes.map(OperationUpdate.from_dict)
