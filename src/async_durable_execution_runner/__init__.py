@@ -8,9 +8,15 @@
         result = runner.run(input={"order": 1}, timeout=10)
     assert result.status is InvocationStatus.SUCCEEDED
 
-The runner emulates the Lambda durable service in-process, on a virtual clock. The
-property-based harness lives in ``async_durable_execution_runner.strategies`` (it is the
-only part that imports Hypothesis).
+The runner emulates the Lambda durable service in-process, on a virtual clock. What is here:
+the runner and its result types, the seams for property-based testing (clock, scheduler
+policy, fault hooks, interleaving, sandbox policy, observers), the service's main wire
+models, the transition table, the REST API server and the exception tree.
+
+Elsewhere: ``runner`` (the seed's import path for the runner, with the emulator's components
+its architecture names), ``models`` (every wire shape, for building ``OperationUpdate``\\ s),
+``strategies`` / ``scenarios`` / ``oracles`` / ``stateful`` (the Hypothesis harness, the only
+part that imports Hypothesis).
 """
 
 from async_durable_execution_runner._models import (
@@ -34,31 +40,30 @@ from async_durable_execution_runner._runner.result import (
     WaitOperation,
 )
 from async_durable_execution_runner._server import DurableServiceServer
-from async_durable_execution_runner._service.checkpoint.processor import CheckpointProcessor
 from async_durable_execution_runner._service.checkpoint.transitions import TRANSITIONS
 from async_durable_execution_runner._service.clock import RealClock, VirtualClock
-from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
-from async_durable_execution_runner._service.executor import Executor
-from async_durable_execution_runner._service.invoker import InProcessInvoker
-from async_durable_execution_runner._service.observer import ExecutionNotifier, ExecutionObserver
+from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.scheduler import DueItem, DueKind, EarliestFirst
 from async_durable_execution_runner._service.seams import (
     Clock,
     Crash,
+    DeliverDuplicate,
     FailCall,
     Fault,
     FaultHooks,
+    Interleaving,
     InvocationInfo,
     InvokeResult,
     LoseResponse,
     NoFaults,
+    NoInterleaving,
     OperationRequest,
     SandboxPolicy,
     SchedulerPolicy,
     ServiceCall,
     StepAttempt,
 )
-from async_durable_execution_runner._service.service_client import InMemoryServiceClient
 from async_durable_execution_runner.errors import (
     CallbackTimeoutException,
     DurableRunnerError,
@@ -78,10 +83,10 @@ __all__ = [
     "TRANSITIONS",
     "CallbackOperation",
     "CallbackTimeoutException",
-    "CheckpointProcessor",
     "Clock",
     "ContextOperation",
     "Crash",
+    "DeliverDuplicate",
     "DueItem",
     "DueKind",
     "DurableFunctionTestResult",
@@ -93,24 +98,21 @@ __all__ = [
     "ErrorObject",
     "Event",
     "EventType",
-    "Execution",
     "ExecutionNotFinishedError",
-    "ExecutionNotifier",
     "ExecutionObserver",
     "ExecutionStatus",
-    "Executor",
     "FailCall",
     "Fault",
     "FaultHooks",
     "HandlerNotDurableError",
-    "InMemoryServiceClient",
-    "InProcessInvoker",
+    "Interleaving",
     "InvalidParameterValueException",
     "InvocationInfo",
     "InvokeOperation",
     "InvokeResult",
     "LoseResponse",
     "NoFaults",
+    "NoInterleaving",
     "Operation",
     "OperationAction",
     "OperationLookupError",

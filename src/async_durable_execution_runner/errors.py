@@ -99,3 +99,17 @@ class ExecutionNotFinishedError(DurableRunnerError, TimeoutError):
 
 class OperationLookupError(DurableRunnerError, LookupError):
     """A name given to ``get_step``/``get_wait``/... matched no operation, or several."""
+
+
+__all__ = [
+    "CallbackTimeoutException",
+    "DurableRunnerError",
+    "DurableServiceError",
+    "ExecutionNotFinishedError",
+    "HandlerNotDurableError",
+    "InvalidParameterValueException",
+    "OperationLookupError",
+    "ResourceNotFoundException",
+    "ServiceException",
+    "TooManyRequestsException",
+]

@@ -8,6 +8,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from async_durable_execution_runner._harness.reference_model import (
     Accepted,
@@ -214,7 +215,7 @@ def test_updates_read_a_callable_source_at_draw_time() -> None:
 
 
 def test_unknown_kinds_are_refused() -> None:
-    with pytest.raises(ValueError, match="unknown update kinds"):
+    with pytest.raises(InvalidArgument, match="unknown update kinds"):
         operation_updates(STATE, kinds=["no-such-kind"])
 
 

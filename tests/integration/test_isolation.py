@@ -20,7 +20,7 @@ from async_durable_execution_runner._runner.local import DurableFunctionTestRunn
 from async_durable_execution_runner._runner.result import DurableFunctionTestResult
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.seams import SandboxPolicy
-from async_durable_execution_runner.errors import HandlerNotDurableError
+from async_durable_execution_runner.errors import DurableRunnerError, HandlerNotDurableError
 
 EXIT = "Runtime.ExitError"
 TIMEOUT = "Sandbox.Timedout"
@@ -244,3 +244,26 @@ def test_strict_replay_fails_a_nondeterministic_replay_in_the_worker(
     assert result.error.error_type == "NonDeterministicExecutionError"
     assert "'before'" in (result.error.error_message or "")
     assert invocation_errors(result) == [None, "NonDeterministicExecutionError"]
+
+
+REFUSED_UNDER_ISOLATION = {
+    "objects over a pipe": ({"isolation": "process", "wire_format": "objects"}, "cannot cross"),
+    "cold module purge": (
+        {"isolation": "process", "cold_module_prefixes": ("tests.",)},
+        "fresh worker process",
+    ),
+    "in-process timeout": ({"function_timeout": 5}, "cannot be stopped"),
+    "unknown wire format": ({"wire_format": "xml"}, "'objects' or 'json'"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_UNDER_ISOLATION), ids=list(REFUSED_UNDER_ISOLATION))
+def test_options_one_isolation_cannot_honour_are_refused(case: str) -> None:
+    kwargs, fragment = REFUSED_UNDER_ISOLATION[case]
+    with pytest.raises(DurableRunnerError, match=fragment):
+        DurableFunctionTestRunner(h.ten_steps, **kwargs)
+
+
+def test_process_isolation_speaks_json_when_asked_explicitly(runner_for: Any) -> None:
+    runner = runner_for(h.ten_steps, wire_format="json")
+    assert runner.run(1).result_value == 11

@@ -109,6 +109,7 @@ MIN_SUCCESSFUL_REACHED = "MIN_SUCCESSFUL_REACHED"
 CALLBACK_FAULTS = frozenset({"failure", "timeout", "heartbeat_timeout"})
 INVOKE_FAULTS = frozenset({"failure", "timeout"})
 
+
 class UnsupportedScenario(Exception):
     """The evaluator does not model this program with these faults."""
 

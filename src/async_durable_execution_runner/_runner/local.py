@@ -32,7 +32,10 @@ from async_durable_execution_runner._service.executor import Executor
 from async_durable_execution_runner._service.invocation import Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
-from async_durable_execution_runner._service.process_invoker import ProcessInvoker
+from async_durable_execution_runner._service.process_invoker import (
+    DEFAULT_FUNCTION_TIMEOUT,
+    ProcessInvoker,
+)
 from async_durable_execution_runner._service.seams import (
     Clock,
     FaultHooks,
@@ -53,6 +56,39 @@ def _to_payload(value: Any) -> str | None:
     except (TypeError, ValueError) as exc:
         msg = f"the execution input must be JSON-serialisable; {value!r} is not ({exc})"
         raise DurableRunnerError(msg) from exc
+
+
+def _check_isolation_options(
+    isolation: Isolation,
+    wire_format: WireFormat | None,
+    cold_module_prefixes: tuple[str, ...],
+    function_timeout: float | None,
+) -> None:
+    """Options that only one isolation can honour are refused under the other, not ignored."""
+    if wire_format not in (None, "objects", "json"):
+        msg = f"wire_format must be 'objects' or 'json', got {wire_format!r}"
+        raise DurableRunnerError(msg)
+    if isolation == "process":
+        if wire_format == "objects":
+            msg = (
+                "wire_format='objects' cannot cross a process boundary: with "
+                "isolation='process' every input, checkpoint and response travels as the "
+                "service's JSON; pass wire_format='json' or leave it out"
+            )
+            raise DurableRunnerError(msg)
+        if cold_module_prefixes:
+            msg = (
+                "cold_module_prefixes is for isolation='inprocess': with isolation='process' a "
+                "cold re-invocation runs in a fresh worker process, which imports every module "
+                "anew; leave cold_module_prefixes out"
+            )
+            raise DurableRunnerError(msg)
+    elif function_timeout is not None:
+        msg = (
+            "function_timeout needs isolation='process': an in-process invocation cannot be "
+            "stopped when its time is up; pass isolation='process' or leave function_timeout out"
+        )
+        raise DurableRunnerError(msg)
 
 
 def _seconds(delta: float | _dt.timedelta) -> float:
@@ -77,7 +113,7 @@ class DurableFunctionTestRunner:
         function_name: str = "test-function",
         clock: Clock | Literal["virtual", "real"] = "virtual",
         start_time: _dt.datetime | None = None,
-        wire_format: WireFormat = "objects",
+        wire_format: WireFormat | None = None,
         isolation: Isolation = "inprocess",
         handler_clock: HandlerClock = "virtual",
         checkpoint_batching: Literal["per_update", "sdk"] = "sdk",
@@ -91,11 +127,12 @@ class DurableFunctionTestRunner:
         interleaving: Interleaving | None = None,
         random_seed: int | str | None = None,
         strict_replay: bool = False,
-        function_timeout: float = 900,
+        function_timeout: float | None = None,
     ) -> None:
         if isolation not in ("inprocess", "process"):
             msg = f"isolation must be 'inprocess' or 'process', got {isolation!r}"
             raise DurableRunnerError(msg)
+        _check_isolation_options(isolation, wire_format, cold_module_prefixes, function_timeout)
         if isinstance(clock, str):
             if clock not in ("virtual", "real"):
                 msg = f"clock must be 'virtual', 'real' or a Clock, got {clock!r}"
@@ -125,12 +162,14 @@ class DurableFunctionTestRunner:
                 advance_clock=self._advance_during_invocation if self.clock.is_virtual else None,
                 random_seed=random_seed,
                 strict_replay=strict_replay,
-                function_timeout=function_timeout,
+                function_timeout=(
+                    function_timeout if function_timeout is not None else DEFAULT_FUNCTION_TIMEOUT
+                ),
             )
         else:
             self._invoker = InProcessInvoker(
                 handlers,
-                wire_format=wire_format,
+                wire_format=wire_format or "objects",
                 per_update_checkpoints=checkpoint_batching == "per_update",
                 handler_clock=handler_clock if self.clock.is_virtual else "real",
                 clock_now=self.clock.now,
