@@ -57,9 +57,7 @@ def expected(scenario: Scenario) -> tuple[ExecutionStatus, Any]:
         "heartbeat_timeout",
         "heartbeat_then_timeout",
     }
-    callback_fault = any(
-        f.kind in callback_kinds and f.callback == 1 for f in scenario.faults
-    )
+    callback_fault = any(f.kind in callback_kinds and f.callback == 1 for f in scenario.faults)
     if callback_fault:
         return ExecutionStatus.FAILED, "CallbackError"
     if any(
