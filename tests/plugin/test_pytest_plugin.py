@@ -129,46 +129,67 @@ def test_the_host_projects_own_profile_stands(
 
 
 @pytest.mark.usefixtures("no_profile_requested")
-@pytest.mark.parametrize("how", ["option", "env", "ini"])
 def test_a_durable_profile_loads_on_request(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makeconftest(HOST_CONFTEST)  # a request beats the conftest's own choice
+    # As CI asks for it; a request beats the conftest's own choice.
+    monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "durable-ci")
+    pytester.makeconftest(HOST_CONFTEST)
     pytester.makepyfile(test_it=COUNTING_TEST.format(expected=25, profile="durable-ci"))
-    args = ["-p", "no:cacheprovider"]
-    if how == "option":
-        args.append("--durable-profile=durable-ci")
-    elif how == "env":
-        monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "durable-ci")
-    else:
-        pytester.makeini("[pytest]\ndurable_hypothesis_profile = durable-ci\n")
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*loaded hypothesis profile durable-ci*"])
+    result.stdout.fnmatch_lines(
+        ["*loaded hypothesis profile durable-ci (from DURABLE_HYPOTHESIS_PROFILE)*"]
+    )
+
+
+# The rest runs in this process: parsing a configuration loads no profile, and a refused
+# request fails before loading one, so Hypothesis's global settings are left as they are.
+
+
+@pytest.mark.usefixtures("no_profile_requested")
+def test_option_beats_environment_beats_ini(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from async_durable_execution_runner.pytest_plugin import _requested
+
+    pytester.makeini("[pytest]\ndurable_hypothesis_profile = from-ini\n")
+    assert _requested(pytester.parseconfig()) == (
+        "from-ini",
+        "the durable_hypothesis_profile ini key",
+    )
+    monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "from-env")
+    assert _requested(pytester.parseconfig()) == ("from-env", "DURABLE_HYPOTHESIS_PROFILE")
+    config = pytester.parseconfig("--durable-profile=from-option")
+    assert _requested(config) == ("from-option", "--durable-profile")
 
 
 @pytest.mark.usefixtures("no_profile_requested")
 def test_hypothesis_own_option_wins(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "durable-ci")
-    pytester.makeconftest(HOST_CONFTEST)
-    pytester.makepyfile(test_it=COUNTING_TEST.format(expected=500, profile="host"))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--hypothesis-profile=host")
-    result.assert_outcomes(passed=3)
+    from hypothesis import settings
+
+    from async_durable_execution_runner.pytest_plugin import pytest_configure
+
+    monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "not-registered")
+    before = settings.get_current_profile_name()
+    pytest_configure(pytester.parseconfig(f"--hypothesis-profile={before}"))
+    assert settings.get_current_profile_name() == before
 
 
 @pytest.mark.usefixtures("no_profile_requested")
 def test_an_old_generic_name_gets_a_clear_error(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from async_durable_execution_runner.pytest_plugin import pytest_configure
+
     monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "fuzz")
-    pytester.makepyfile(test_it="def test_nothing():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        ["*DURABLE_HYPOTHESIS_PROFILE asks for*profile 'fuzz'*did you mean durable-fuzz?*"]
-    )
+    with pytest.raises(pytest.UsageError) as raised:
+        pytest_configure(pytester.parseconfig())
+    message = str(raised.value)
+    assert "DURABLE_HYPOTHESIS_PROFILE asks for Hypothesis profile 'fuzz'" in message
+    assert "did you mean durable-fuzz?" in message
 
 
 def test_no_private_hypothesis_attributes() -> None:
