@@ -77,7 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # nobody asked: the host project's settings stand
     name, source = requested
     try:
-        settings.load_profile(name)
+        # Look it up first: load_profile records the name before it finds the profile
+        # missing, which would leave Hypothesis pointing at a profile that does not exist.
+        settings.get_profile(name)
     except InvalidArgument:
         renamed = f" (profiles are namespaced: did you mean durable-{name}?)"
         hint = renamed if f"durable-{name}" in PROFILES else ""
@@ -86,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
             f"expected one of {', '.join(PROFILES)} or a profile your conftest.py registers"
         )
         raise pytest.UsageError(msg) from None
+    settings.load_profile(name)
     config.stash[_LOADED] = f"{name} (from {source})"
 
 

@@ -182,11 +182,15 @@ def test_hypothesis_own_option_wins(
 def test_an_old_generic_name_gets_a_clear_error(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from hypothesis import settings
+
     from async_durable_execution_runner.pytest_plugin import pytest_configure
 
     monkeypatch.setenv("DURABLE_HYPOTHESIS_PROFILE", "fuzz")
+    before = settings.get_current_profile_name()
     with pytest.raises(pytest.UsageError) as raised:
         pytest_configure(pytester.parseconfig())
+    assert settings.get_current_profile_name() == before  # left as it was
     message = str(raised.value)
     assert "DURABLE_HYPOTHESIS_PROFILE asks for Hypothesis profile 'fuzz'" in message
     assert "did you mean durable-fuzz?" in message
