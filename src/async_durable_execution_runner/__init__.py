@@ -29,6 +29,12 @@ from async_durable_execution_runner._models import (
     OperationType,
     OperationUpdate,
 )
+from async_durable_execution_runner._replay.gate import (
+    Divergence,
+    ReplayDivergenceError,
+    ReplayReport,
+    replay,
+)
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._runner.result import (
     CallbackOperation,
@@ -87,6 +93,7 @@ __all__ = [
     "ContextOperation",
     "Crash",
     "DeliverDuplicate",
+    "Divergence",
     "DueItem",
     "DueKind",
     "DurableFunctionTestResult",
@@ -122,6 +129,8 @@ __all__ = [
     "OperationUpdate",
     "OperationView",
     "RealClock",
+    "ReplayDivergenceError",
+    "ReplayReport",
     "ResourceNotFoundException",
     "SandboxPolicy",
     "SchedulerPolicy",
@@ -133,4 +142,5 @@ __all__ = [
     "VirtualClock",
     "WaitOperation",
     "__version__",
+    "replay",
 ]

@@ -29,6 +29,9 @@ from async_durable_execution_runner._runner.local import DurableFunctionTestRunn
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario import Outcome, Scenario
 
+# The replay gate's ``--durable-replay=DIR`` option lives in a module of its own.
+pytest_plugins = ["async_durable_execution_runner._replay.pytest_corpus"]
+
 RunnerFactory = Callable[..., DurableFunctionTestRunner]
 _OUTCOMES = pytest.StashKey[list["Outcome"]]()
 _LOADED = pytest.StashKey[str]()

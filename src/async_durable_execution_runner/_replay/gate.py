@@ -1,0 +1,595 @@
+"""The replay gate: does today's handler still make the decisions a recorded history holds?
+
+For every invocation in the history, the handler is invoked once more, in this runner, from
+the operation state the service handed that invocation. What it asks for and checkpoints is
+compared with what the history recorded for that invocation:
+
+- an operation asked for under an id the history holds must have the same type, sub type,
+  name and parent (ids are positional, so a step inserted before an old one, or a reordered
+  wait, lands on an id the history gave to something else);
+- every operation the history's invocation checkpointed must be checkpointed again, with the
+  same sequence of events (started, succeeded, failed, retried) and the same error types;
+- a new operation, unknown to the history, is a divergence where the history's invocation
+  completed normally (the recorded code did not ask for it there);
+- the invocation must end the same way: suspended, or the execution succeeding or failing.
+
+Payloads (step results) are not compared: a step that draws an id or a random number is
+correct code, and its result legitimately differs when it runs again. What a later
+invocation did with a recorded result is checked at that invocation's boundary, where the
+result comes from the history.
+
+Step bodies of operations the history first ran in the invocation being replayed do run
+again (the SDK runs what the state does not hold), as they would in any runner test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import sys
+import sysconfig
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import async_durable_execution
+
+import async_durable_execution_runner
+from async_durable_execution_runner._models import Event, EventType, OperationType
+from async_durable_execution_runner._replay.state import (
+    SERVICE_ERROR_TYPES,
+    Invocation,
+    RecordedExecution,
+    is_handler_event,
+    operation_type_of,
+    parse_events,
+    split_invocations,
+)
+from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner._service.observer import (
+    ExecutionObserver,
+    InvocationInfo,
+    OperationRequest,
+)
+
+INVOCATION_COMPLETED = EventType.INVOCATION_COMPLETED
+Identity = tuple[str, str | None, str | None, str | None]  # type, sub type, name, parent id
+
+
+@functools.cache
+def _library_roots() -> tuple[str, ...]:
+    roots = {
+        os.path.dirname(async_durable_execution.__file__),
+        os.path.dirname(async_durable_execution_runner.__file__),
+    }
+    for key in ("stdlib", "platstdlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            roots.add(path)
+    return tuple(sorted(roots))
+
+
+def _is_user(filename: str) -> bool:
+    return not filename.startswith(("<", *_library_roots()))
+
+
+def _shown(frame: FrameType) -> str:
+    filename = frame.f_code.co_filename
+    try:
+        shown = os.path.relpath(filename)
+    except ValueError:  # another drive (Windows)
+        shown = filename
+    if shown.startswith(".."):
+        shown = filename
+    return f"{shown}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+def _innermost_user_frame(coro: Any) -> FrameType | None:
+    """Follow a suspended coroutine's ``await`` chain; the deepest frame of user code."""
+    found: FrameType | None = None
+    for _ in range(100):
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        if _is_user(frame.f_code.co_filename):
+            found = frame
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return found
+
+
+def handler_line() -> tuple[str | None, bool]:
+    """Where the handler's code asked for the operation being processed now, and whether
+    anything awaits it.
+
+    The SDK runs each operation in a task of its own, created where the handler called
+    ``step(...)``; the handler then awaits that task. So the line is either on this stack
+    (an operation run inline) or where the task that awaits this one is suspended. A task
+    nothing awaits was started and left behind (fire and forget).
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if _is_user(frame.f_code.co_filename):
+            return _shown(frame), True
+        frame = frame.f_back
+    try:
+        target: asyncio.Future[Any] | None = asyncio.current_task()
+    except RuntimeError:
+        return None, True
+    tasks = asyncio.all_tasks()
+    awaited = False
+    for _ in range(20):
+        # ``_fut_waiter`` is the future a task is blocked on (CPython's Task, C or Python).
+        waiter = next((t for t in tasks if getattr(t, "_fut_waiter", None) is target), None)
+        if waiter is None:
+            return None, awaited
+        awaited = True
+        user = _innermost_user_frame(waiter.get_coro())
+        if user is not None:
+            return _shown(user), True
+        target = waiter
+    return None, awaited
+
+
+@dataclass(frozen=True)
+class Requested:
+    """An operation the replayed handler asked for, and where in its code it asked."""
+
+    operation_id: str
+    identity: Identity
+    checkpointed: Identity | None
+    location: str | None
+    awaited: bool = True
+
+
+class _Watcher(ExecutionObserver):
+    """Collects what the replayed invocation asked for and what it checkpointed."""
+
+    def __init__(self) -> None:
+        self.requests: list[Requested] = []
+        self.events: list[Event] = []
+        self.invocation: InvocationInfo | None = None
+
+    def on_operation_requested(self, request: OperationRequest) -> None:
+        # Called synchronously from the SDK's operation lookup: the handler is on this stack.
+        location, awaited = handler_line()
+        self.requests.append(
+            Requested(
+                request.operation_id, request.identity, request.checkpointed, location, awaited
+            )
+        )
+
+    def on_history_event(self, execution_arn: str, event: Event) -> None:
+        self.events.append(event)
+
+    def on_invocation_completed(self, invocation: InvocationInfo) -> None:
+        self.invocation = invocation
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where a replay parted from the history, and how."""
+
+    invocation: int
+    event: Event | None  # the history event where they part
+    expected: str  # what the history holds
+    actual: str  # what the handler did
+    location: str | None  # the handler's line, when the handler was at one
+
+    def __str__(self) -> str:
+        at = describe_event(self.event) if self.event is not None else "the end of the history"
+        lines = [
+            f"replay diverged at {at} (invocation {self.invocation})",
+            f"  history: {self.expected}",
+            f"  handler: {self.actual}",
+        ]
+        if self.location:
+            lines.append(f"  at {self.location}")
+        return "\n".join(lines)
+
+
+def describe_event(event: Event) -> str:
+    name = f" {event.name!r}" if event.name else ""
+    return f"event #{event.event_id} {event.event_type.value}{name}"
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What a replay checked; ``divergence`` is the first difference, or ``None``."""
+
+    invocations: int
+    operations_checked: int
+    divergence: Divergence | None
+    source: str = ""
+    notes: tuple[str, ...] = ()  # checks a history could not support
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+    def __str__(self) -> str:
+        where = f" of {self.source}" if self.source else ""
+        notes = "".join(f"\n  note: {n}" for n in self.notes)
+        if self.divergence is None:
+            return (
+                f"replay{where}: {self.invocations} invocation(s), "
+                f"{self.operations_checked} operation(s) checked, no divergence{notes}"
+            )
+        return f"replay{where}: {self.divergence}{notes}"
+
+
+class ReplayDivergenceError(AssertionError):
+    """The handler no longer makes the decisions the history holds (see ``report``)."""
+
+    def __init__(self, report: ReplayReport) -> None:
+        super().__init__(str(report))
+        self.report = report
+
+
+@dataclass
+class _Replayed:
+    requests: list[Requested]
+    events: list[Event]
+    status: ExecutionStatus
+    invocation: InvocationInfo | None
+    error_type: str | None
+    result: str | None
+
+
+def _identity_of(event: Event) -> Identity:
+    op_type = operation_type_of(event.event_type)
+    return (op_type.value if op_type else "", event.sub_type, event.name, event.parent_id)
+
+
+def _kind(event: Event) -> str:
+    """An event as compared: its type. Not its error type: the SDK reports a recorded
+    failure it replays under another type than the one it raised first (a step's own
+    exception class becomes ``CallableRuntimeError``), so the same code differs there."""
+    retry = event.details.get("RetryDetails") or {}
+    suffix = " (retry)" if "NextAttemptDelaySeconds" in retry else ""
+    return f"{event.event_type.value}{suffix}"
+
+
+class _Comparison:
+    def __init__(self, recorded: RecordedExecution, inv: Invocation, got: _Replayed) -> None:
+        self.recorded = recorded
+        self.inv = inv
+        self.got = got
+        self.found: list[tuple[int, Divergence]] = []
+        self.names: dict[str, str | None] = {e.id: e.name for e in recorded.events if e.id}
+        # Stopped by the world rather than by a decision: the replay may go further.
+        self.lenient = inv.died or inv.cut_short_by_service
+        self.parents: dict[str, str | None] = {}
+        self.sub_types: dict[str, str | None] = {}
+        self.ended: set[str] = set()
+        for e in recorded.events:
+            if e.id and e.event_type is not EventType.EXECUTION_STARTED:
+                self.parents.setdefault(e.id, e.parent_id)
+                self.sub_types.setdefault(e.id, e.sub_type)
+                if e.event_type.is_terminal:
+                    self.ended.add(e.id)
+
+    def _say(self, identity: Identity) -> str:
+        op_type, sub_type, name, parent = identity
+        text = op_type
+        if sub_type and sub_type.upper() != op_type.replace("_", ""):
+            text += f" ({sub_type})"
+        text += f" {name!r}" if name else " (unnamed)"
+        if parent:
+            parent_name = self.names.get(parent)
+            text += f" inside {parent_name!r}" if parent_name else f" inside {parent[:12]}..."
+        return text
+
+    def _add(self, event: Event | None, expected: str, actual: str, location: str | None) -> None:
+        key = event.event_id if event is not None else sys.maxsize
+        self.found.append((key, Divergence(self.inv.index, event, expected, actual, location)))
+
+    def _end_event(self) -> Event | None:
+        return self.inv.execution_end or self.inv.completed
+
+    def _in_cut_short_batch(self, parent_id: str | None) -> bool:
+        """Whether an ancestor is a ``map``/``parallel`` whose recorded run left branches
+        unfinished (its completion rule ended it early). How far each branch got before
+        that is a race, so an operation there may be asked for in one run and not another."""
+        seen: set[str] = set()
+        while parent_id is not None and parent_id not in seen:
+            seen.add(parent_id)
+            if self.sub_types.get(parent_id) in ("Map", "Parallel"):
+                branches = [i for i, p in self.parents.items() if p == parent_id]
+                if any(b not in self.ended for b in branches):
+                    return True
+            parent_id = self.parents.get(parent_id)
+        return False
+
+    def _last_location(self) -> str | None:
+        for r in reversed(self.got.requests):
+            if r.location:
+                return r.location
+        return None
+
+    def run(self) -> Divergence | None:
+        got = self.got
+        location: dict[str, str | None] = {}
+        for r in got.requests:
+            location.setdefault(r.operation_id, r.location)
+            if r.checkpointed is not None and r.checkpointed != r.identity:
+                self._add(
+                    self.recorded.first_event(r.operation_id),
+                    self._say(r.checkpointed),
+                    f"asked for {self._say(r.identity)} in its place",
+                    r.location,
+                )
+        history: dict[str, list[Event]] = {}
+        for e in self.inv.events:
+            history.setdefault(e.id or "", []).append(e)
+        replayed: dict[str, list[Event]] = {}
+        for e in got.events:
+            if is_handler_event(e):
+                replayed.setdefault(e.id or "", []).append(e)
+        asked = {r.operation_id: r for r in got.requests}
+        order = dict.fromkeys([*history, *replayed, *asked])
+        for op_id in order:
+            self._compare(op_id, history.get(op_id, []), replayed.get(op_id, []), asked, location)
+        self._outcome()
+        if not self.found:
+            return None
+        return min(self.found, key=lambda item: item[0])[1]
+
+    def _compare(
+        self,
+        op_id: str,
+        recorded: list[Event],
+        replayed: list[Event],
+        asked: Mapping[str, Requested],
+        location: Mapping[str, str | None],
+    ) -> None:
+        where = location.get(op_id) or self._last_location()
+        first = self.recorded.first_event(op_id)
+        if first is None:
+            # An operation the history never had: the recorded code did not ask for it here.
+            new = _identity_of(replayed[0]) if replayed else asked[op_id].identity
+            # Left behind unawaited, an operation may or may not reach the service before
+            # the handler returns: a race, not a decision.
+            awaited = op_id not in asked or asked[op_id].awaited
+            if awaited and not self.lenient and not self._in_cut_short_batch(new[3]):
+                self._add(
+                    self._end_event(),
+                    "no such operation: the recorded handler ended this invocation here",
+                    f"asked for a new {self._say(new)}",
+                    location.get(op_id),
+                )
+            return
+        if replayed and _identity_of(replayed[0]) != _identity_of(first):
+            self._add(
+                first,
+                self._say(_identity_of(first)),
+                f"started {self._say(_identity_of(replayed[0]))} in its place",
+                location.get(op_id),
+            )
+            return
+        if not recorded:
+            return  # the replay went further than this invocation did: checked later
+        if op_id not in asked:
+            if self._in_cut_short_batch(first.parent_id):
+                return
+            expected = self._say(_identity_of(recorded[0]))
+            # Where it went instead: the last operation it asked for beside this one.
+            siblings = [
+                r.location
+                for r in self.got.requests
+                if r.identity[3] == first.parent_id and r.location
+            ]
+            beside = siblings[-1] if siblings else location.get(first.parent_id or "") or where
+            what = "never asked for it (the line below is the last it asked for beside it)"
+            self._add(recorded[0], expected, what, beside)
+            return
+        if operation_type_of(first.event_type) is not OperationType.CONTEXT:
+            return  # handed over as recorded: asking for it with the same identity is all
+        # A context ran again: it must start and end as it did.
+        want = [_kind(e) for e in recorded]
+        have = [_kind(e) for e in replayed]
+        # Handed what the invocation had at its end, a context may get further than the
+        # recorded one did (a branch no longer waits for a sibling's turn): the next
+        # boundary checks how it went on.
+        if have[: len(want)] == want:
+            return
+        for i, kind in enumerate(want):
+            if i >= len(have) or have[i] != kind:
+                seen = have[i] if i < len(have) else "nothing further"
+                self._add(recorded[i], kind, seen, where)
+                return
+
+    def _outcome(self) -> None:
+        got, inv = self.got, self.inv
+        info = got.invocation
+        where = self._last_location()
+        if info is None:
+            self._add(self._end_event(), "the invocation completed", "never completed", where)
+            return
+        died = info.status is None
+        if died and not self.lenient:
+            self._add(
+                inv.completed,
+                "the invocation completed normally",
+                f"the invocation died: {info.error_type}: {info.error_message}",
+                where,
+            )
+            return
+        end = self.recorded.end
+        if got.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED):
+            world_ended = end is not None and (
+                end.event_type in (EventType.EXECUTION_TIMED_OUT, EventType.EXECUTION_STOPPED)
+                or _error_type(end) in SERVICE_ERROR_TYPES
+            )
+            if world_ended or (end is None and self.lenient):
+                return  # the recorded run was ended by the world, not by its code
+            have = got.status.value
+            if end is None or _status_of(end) != have:
+                want = _status_of(end) if end is not None else "RUNNING (the execution went on)"
+                if end is not None and _error_type(end):
+                    want += f" with {_error_type(end)}"
+                if got.error_type:
+                    have += f" with {got.error_type}"
+                self._add(
+                    inv.execution_end or inv.completed,
+                    f"execution {want}",
+                    f"the execution ended {have}",
+                    where,
+                )
+            elif have == "SUCCEEDED":
+                self._result(end, where)
+            return
+        if died or self.lenient:
+            return
+        handler_end = inv.execution_end
+        if handler_end is not None and handler_end.event_type in (
+            EventType.EXECUTION_SUCCEEDED,
+            EventType.EXECUTION_FAILED,
+        ):
+            self._add(
+                handler_end,
+                f"execution {_status_of(handler_end)} after this invocation",
+                f"the invocation returned {info.status} (the execution goes on)",
+                where,
+            )
+
+
+    def _result(self, end: Event, where: str | None) -> None:
+        """Every result the handler saw came from the history, so its own result must be
+        the recorded one (compared as JSON values)."""
+        box = end.details.get("Result") or {}
+        if box.get("Truncated"):
+            return
+        recorded, replayed = box.get("Payload"), self.got.result
+        try:
+            same = _json(recorded) == _json(replayed)
+        except ValueError:
+            same = recorded == replayed
+        if not same:
+            self._add(end, f"result {_clip(recorded)}", f"returned {_clip(replayed)}", where)
+
+
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _clip(text: str | None, width: int = 240) -> str:
+    shown = "nothing" if text is None else text
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
+
+
+def _status_of(end: Event) -> str:
+    return {
+        EventType.EXECUTION_SUCCEEDED: "SUCCEEDED",
+        EventType.EXECUTION_FAILED: "FAILED",
+        EventType.EXECUTION_TIMED_OUT: "TIMED_OUT",
+        EventType.EXECUTION_STOPPED: "STOPPED",
+    }[end.event_type]
+
+
+def _error_type(end: Event) -> str | None:
+    error = (end.details.get("Error") or {}).get("Payload") or {}
+    found: str | None = error.get("ErrorType")
+    return found
+
+
+def _replay_invocation(
+    handler: Callable[..., Any],
+    recorded: RecordedExecution,
+    inv: Invocation,
+    *,
+    function_name: str,
+    timeout: float,
+) -> _Replayed:
+    watcher = _Watcher()
+    with DurableFunctionTestRunner(
+        handler, function_name=function_name, start_time=inv.start, observers=[watcher]
+    ) as runner:
+        executor = runner.executor
+        arn = executor.start_execution(function_name, recorded.input_payload)
+        execution = executor.get(arn)
+        # Hand the handler the recorded state: the execution is ours, its operations are
+        # the history's (the EXECUTION operation stays ours, with the recorded input).
+        for op in inv.operations:
+            if op.type is not OperationType.EXECUTION:
+                execution.operations[op.id] = op
+        watcher.events.clear()
+        deadline = time.monotonic() + timeout
+        executor.run_until(
+            lambda: watcher.invocation is not None or not execution.is_open,
+            wall_deadline=deadline,
+        )
+        error = execution.error
+        return _Replayed(
+            requests=watcher.requests,
+            events=[e for e in watcher.events if e.event_type is not INVOCATION_COMPLETED],
+            status=execution.status,
+            invocation=watcher.invocation,
+            error_type=error.error_type if error is not None else None,
+            result=execution.result,
+        )
+
+
+def replay(
+    handler: Callable[..., Any],
+    history: Any,
+    *,
+    function_name: str = "test-function",
+    timeout: float = 30,
+    raise_on_divergence: bool = True,
+    source: str = "",
+) -> ReplayReport:
+    """Replay ``handler`` against a recorded ``history`` and report the first divergence.
+
+    ``history`` is a ``GetDurableExecutionHistory`` response (boto3's or its JSON export),
+    its ``Events`` list, ``Event`` objects, or a ``DurableFunctionTestResult``. Each
+    invocation is re-run from the state the service handed it (``timeout`` wall-clock
+    seconds each). Raises ``ReplayDivergenceError`` on a divergence unless
+    ``raise_on_divergence=False``; either way the ``ReplayReport`` says what was checked.
+    """
+    events_source = getattr(history, "events", history)
+    recorded = split_invocations(parse_events(events_source))
+    with _quiet_sdk():
+        report = _replay_all(handler, recorded, function_name, timeout, source)
+    if report.divergence is not None and raise_on_divergence:
+        raise ReplayDivergenceError(report)
+    return report
+
+
+@contextlib.contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """A replay that diverges drives the SDK into errors it logs loudly; the report says it."""
+    logger = logging.getLogger("async_durable_execution")
+    saved = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def _replay_all(
+    handler: Callable[..., Any],
+    recorded: RecordedExecution,
+    function_name: str,
+    timeout: float,
+    source: str,
+) -> ReplayReport:
+    checked: set[str] = set()
+    notes: list[str] = []
+    divergence: Divergence | None = None
+    for inv in recorded.invocations:
+        got = _replay_invocation(
+            handler, recorded, inv, function_name=function_name, timeout=timeout
+        )
+        checked.update(r.operation_id for r in got.requests)
+        divergence = _Comparison(recorded, inv, got).run()
+        if divergence is not None:
+            break
+    return ReplayReport(len(recorded.invocations), len(checked), divergence, source, tuple(notes))

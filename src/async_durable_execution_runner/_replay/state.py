@@ -1,0 +1,426 @@
+"""Operation state rebuilt from a history, at every invocation boundary.
+
+A history (``GetDurableExecutionHistory``'s ``Events``) is the only record a deployed
+execution leaves. Folding its events in order gives the operations as the service stored
+them; cutting the fold at each ``InvocationCompleted`` gives what the handler was handed when
+it was invoked next. Events come from two sources, and the cut has to tell them apart:
+the handler's own checkpoints (``StepStarted``, ``ContextSucceeded``, ...) belong to the
+invocation that sent them, while the service's transitions (a wait's timer, a callback
+answer, a chained invoke's result) are inputs to the handler.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from async_durable_execution_runner._models import (
+    CallbackDetails,
+    ChainedInvokeDetails,
+    ContextDetails,
+    ErrorObject,
+    Event,
+    EventType,
+    ExecutionDetails,
+    Operation,
+    OperationStatus,
+    OperationType,
+    StepDetails,
+    WaitDetails,
+)
+from async_durable_execution_runner._models._time import parse_timestamp
+from async_durable_execution_runner.errors import DurableRunnerError
+
+E = EventType
+
+#: Transitions the service makes on its own; everything else is a handler's checkpoint.
+SERVICE_EVENTS = frozenset(
+    {
+        E.WAIT_SUCCEEDED,
+        E.CALLBACK_SUCCEEDED,
+        E.CALLBACK_FAILED,
+        E.CALLBACK_TIMED_OUT,
+        E.CHAINED_INVOKE_SUCCEEDED,
+        E.CHAINED_INVOKE_FAILED,
+        E.CHAINED_INVOKE_TIMED_OUT,
+        E.CHAINED_INVOKE_STOPPED,
+        E.EXECUTION_TIMED_OUT,
+        E.EXECUTION_STOPPED,
+    }
+)
+EXECUTION_ENDS = frozenset(
+    {E.EXECUTION_SUCCEEDED, E.EXECUTION_FAILED, E.EXECUTION_TIMED_OUT, E.EXECUTION_STOPPED}
+)
+
+#: ``ErrorType``s of an execution the SDK failed because the service refused a call.
+SERVICE_ERROR_TYPES = frozenset({"CheckpointError", "GetExecutionStateError"})
+
+_TYPE_PREFIXES: tuple[tuple[str, OperationType], ...] = (
+    ("ChainedInvoke", OperationType.CHAINED_INVOKE),
+    ("Execution", OperationType.EXECUTION),
+    ("Context", OperationType.CONTEXT),
+    ("Callback", OperationType.CALLBACK),
+    ("Step", OperationType.STEP),
+    ("Wait", OperationType.WAIT),
+)
+
+
+class HistoryFormatError(DurableRunnerError):
+    """A history that cannot be replayed (malformed, truncated, or not a durable history)."""
+
+
+def operation_type_of(event_type: EventType) -> OperationType | None:
+    """The operation type an event belongs to (``None`` for ``InvocationCompleted``)."""
+    for prefix, op_type in _TYPE_PREFIXES:
+        if event_type.value.startswith(prefix):
+            return op_type
+    return None
+
+
+def is_handler_event(event: Event) -> bool:
+    """Whether the handler's own checkpoint produced this event."""
+    return (
+        event.event_type not in SERVICE_EVENTS
+        and event.event_type is not E.INVOCATION_COMPLETED
+        and event.event_type not in EXECUTION_ENDS
+        and event.event_type is not E.EXECUTION_STARTED
+    )
+
+
+def parse_events(history: Any) -> tuple[Event, ...]:
+    """Events from a ``GetDurableExecutionHistory`` response (or its ``Events`` list, or
+    ``Event`` objects), sorted by ``EventId``. Pages concatenated by the caller are fine."""
+    raw: Any = history
+    if isinstance(raw, Mapping):
+        if "Events" not in raw:
+            keys = ", ".join(sorted(raw)) or "none"
+            msg = (
+                "expected a GetDurableExecutionHistory response (a JSON object with 'Events') "
+                f"or a list of events; this object has the keys: {keys}"
+            )
+            raise HistoryFormatError(msg)
+        raw = raw["Events"]
+    if not isinstance(raw, Iterable) or isinstance(raw, str | bytes):
+        msg = f"expected a list of history events, got {type(raw).__name__}"
+        raise HistoryFormatError(msg)
+    events: list[Event] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, Event):
+            events.append(item)
+            continue
+        try:
+            events.append(Event.from_dict(item))
+        except (KeyError, ValueError, TypeError) as exc:
+            msg = f"history event #{i + 1} is not a durable-execution event ({exc!r}): {item!r}"
+            raise HistoryFormatError(msg) from exc
+    events.sort(key=lambda e: e.event_id)
+    if not events or events[0].event_type is not E.EXECUTION_STARTED:
+        first = events[0].event_type.value if events else "nothing"
+        msg = (
+            f"a history starts with ExecutionStarted; this one starts with {first}. Export "
+            "every page of GetDurableExecutionHistory (with IncludeExecutionData=true)"
+        )
+        raise HistoryFormatError(msg)
+    return tuple(events)
+
+
+def _payload(event: Event, key: str) -> str | None:
+    """A payload from ``details[key]`` (``EventResult``/``EventInput``); refuses truncation."""
+    box = event.details.get(key)
+    if not box:
+        return None
+    if box.get("Truncated"):
+        msg = (
+            f"event #{event.event_id} ({event.event_type.value} {event.name!r}) has a truncated "
+            f"{key}; the replay needs the whole payload. Export the history with "
+            "IncludeExecutionData=true, or replay a history this runner recorded"
+        )
+        raise HistoryFormatError(msg)
+    payload: str | None = box.get("Payload")
+    return payload
+
+
+def _error(event: Event) -> ErrorObject | None:
+    box = event.details.get("Error")
+    if not box:
+        return None
+    payload = box.get("Payload")
+    return ErrorObject.from_dict(payload) if payload is not None else ErrorObject()
+
+
+def _attempt(event: Event, fallback: int) -> int:
+    retry = event.details.get("RetryDetails") or {}
+    return int(retry.get("CurrentAttempt", fallback))
+
+
+def _new(event: Event, op_type: OperationType, **details: Any) -> Operation:
+    return Operation(
+        id=event.id or "",
+        type=op_type,
+        status=OperationStatus.STARTED,
+        start_timestamp=event.event_timestamp,
+        parent_id=event.parent_id,
+        name=event.name,
+        sub_type=event.sub_type,
+        **details,
+    )
+
+
+def _ended(op: Operation, event: Event, status: OperationStatus, **details: Any) -> Operation:
+    return dataclasses.replace(op, status=status, end_timestamp=event.event_timestamp, **details)
+
+
+def apply_event(ops: dict[str, Operation], event: Event) -> None:
+    """Fold one event into ``ops`` (operation id -> operation), as the service stored it."""
+    t = event.event_type
+    if t is E.INVOCATION_COMPLETED or t in EXECUTION_ENDS:
+        return
+    if not event.id:
+        msg = f"event #{event.event_id} ({t.value}) has no Id"
+        raise HistoryFormatError(msg)
+    if t is E.EXECUTION_STARTED:
+        ops[event.id] = _new(
+            event,
+            OperationType.EXECUTION,
+            execution_details=ExecutionDetails(_payload(event, "Input")),
+        )
+        return
+    current = ops.get(event.id)
+    if t is E.STEP_STARTED:
+        if current is None:
+            ops[event.id] = _new(event, OperationType.STEP, step_details=StepDetails(attempt=0))
+        else:
+            ops[event.id] = dataclasses.replace(current, status=OperationStatus.STARTED)
+        return
+    if t is E.WAIT_STARTED:
+        end = event.details.get("ScheduledEndTimestamp")
+        scheduled = (
+            parse_timestamp(end)
+            if end is not None
+            else event.event_timestamp + _dt.timedelta(seconds=int(event.details["Duration"]))
+        )
+        ops[event.id] = _new(event, OperationType.WAIT, wait_details=WaitDetails(scheduled))
+        return
+    if t is E.CONTEXT_STARTED:
+        ops[event.id] = _new(event, OperationType.CONTEXT, context_details=ContextDetails())
+        return
+    if t is E.CALLBACK_STARTED:
+        callback_id = str(event.details.get("CallbackId") or "")
+        ops[event.id] = _new(
+            event, OperationType.CALLBACK, callback_details=CallbackDetails(callback_id)
+        )
+        return
+    if t is E.CHAINED_INVOKE_STARTED:
+        ops[event.id] = _new(
+            event, OperationType.CHAINED_INVOKE, chained_invoke_details=ChainedInvokeDetails()
+        )
+        return
+    if current is None:
+        msg = (
+            f"event #{event.event_id} ({t.value} {event.name!r}) ends operation {event.id!r}, "
+            "which no earlier event started; is the history complete (every page)?"
+        )
+        raise HistoryFormatError(msg)
+    ops[event.id] = _ending(current, event)
+
+
+def _ending(op: Operation, event: Event) -> Operation:
+    t = event.event_type
+    S = OperationStatus
+    if t is E.STEP_SUCCEEDED or t is E.STEP_FAILED:
+        previous = op.step_details.attempt if op.step_details else 0
+        attempt = _attempt(event, previous + 1)
+        retry = event.details.get("RetryDetails") or {}
+        if t is E.STEP_SUCCEEDED:
+            details = StepDetails(attempt=attempt, result=_payload(event, "Result"))
+            return _ended(op, event, S.SUCCEEDED, step_details=details)
+        if "NextAttemptDelaySeconds" in retry:
+            due = event.event_timestamp + _dt.timedelta(
+                seconds=float(retry["NextAttemptDelaySeconds"])
+            )
+            details = StepDetails(
+                attempt=attempt,
+                next_attempt_timestamp=due,
+                result=_payload(event, "Result"),
+                error=_error(event),
+            )
+            return dataclasses.replace(op, status=S.PENDING, step_details=details)
+        details = StepDetails(attempt=attempt, error=_error(event))
+        return _ended(op, event, S.FAILED, step_details=details)
+    if t is E.WAIT_SUCCEEDED:
+        return _ended(op, event, S.SUCCEEDED)
+    if t is E.WAIT_CANCELLED:
+        return _ended(op, event, S.CANCELLED)
+    if t is E.CONTEXT_SUCCEEDED:
+        return _ended(
+            op, event, S.SUCCEEDED, context_details=ContextDetails(result=_payload(event, "Result"))
+        )
+    if t is E.CONTEXT_FAILED:
+        return _ended(op, event, S.FAILED, context_details=ContextDetails(error=_error(event)))
+    if t in (E.CALLBACK_SUCCEEDED, E.CALLBACK_FAILED, E.CALLBACK_TIMED_OUT):
+        callback_id = op.callback_details.callback_id if op.callback_details else ""
+        status = {
+            E.CALLBACK_SUCCEEDED: S.SUCCEEDED,
+            E.CALLBACK_FAILED: S.FAILED,
+            E.CALLBACK_TIMED_OUT: S.TIMED_OUT,
+        }[t]
+        answer = CallbackDetails(
+            callback_id,
+            result=_payload(event, "Result") if status is S.SUCCEEDED else None,
+            error=_error(event),
+        )
+        return _ended(op, event, status, callback_details=answer)
+    status = {
+        E.CHAINED_INVOKE_SUCCEEDED: S.SUCCEEDED,
+        E.CHAINED_INVOKE_FAILED: S.FAILED,
+        E.CHAINED_INVOKE_TIMED_OUT: S.TIMED_OUT,
+        E.CHAINED_INVOKE_STOPPED: S.STOPPED,
+    }[t]
+    invoke = ChainedInvokeDetails(
+        result=_payload(event, "Result") if status is S.SUCCEEDED else None, error=_error(event)
+    )
+    return _ended(op, event, status, chained_invoke_details=invoke)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation in a history: the state to replay it from and the events it produced.
+
+    ``operations`` is what the handler is handed to replay it: the contexts as they stood
+    when it started, every other operation as it stood when it ended (so step results come
+    from the history, as Temporal's replayer feeds activity results).
+    """
+
+    index: int  # 1-based
+    start: _dt.datetime
+    operations: tuple[Operation, ...]  # as handed to the handler (EXECUTION first)
+    events: tuple[Event, ...]  # the handler's own events, in order
+    completed: Event | None  # its InvocationCompleted (None: the history stops mid-invocation)
+    execution_end: Event | None  # the execution's end, when it came right after this one
+
+    @property
+    def died(self) -> bool:
+        """The invocation crashed, timed out or lost its response (Lambda recorded an error)."""
+        return self.completed is not None and "Error" in self.completed.details
+
+    @property
+    def cut_short_by_service(self) -> bool:
+        """The service refused a checkpoint and the SDK failed the execution: the handler
+        was stopped by the world, not by its own decision."""
+        end = self.execution_end
+        if end is None or end.event_type is not E.EXECUTION_FAILED:
+            return False
+        error = (end.details.get("Error") or {}).get("Payload") or {}
+        return error.get("ErrorType") in SERVICE_ERROR_TYPES
+
+
+@dataclass(frozen=True)
+class RecordedExecution:
+    events: tuple[Event, ...]
+    invocations: tuple[Invocation, ...]
+    input_payload: str | None
+
+    @property
+    def end(self) -> Event | None:
+        ends = [e for e in self.events if e.event_type in EXECUTION_ENDS]
+        return ends[-1] if ends else None
+
+    def first_event(self, operation_id: str) -> Event | None:
+        for e in self.events:
+            if e.id == operation_id and e.event_type is not E.EXECUTION_STARTED:
+                return e
+        return None
+
+
+def _ready(ops: Mapping[str, Operation], now: _dt.datetime) -> tuple[Operation, ...]:
+    """Steps whose retry delay has passed are READY (the service records no event for it)."""
+    out: list[Operation] = []
+    for op in ops.values():
+        details = op.step_details
+        if (
+            op.status is OperationStatus.PENDING
+            and details is not None
+            and details.next_attempt_timestamp is not None
+            and details.next_attempt_timestamp <= now
+        ):
+            out.append(dataclasses.replace(op, status=OperationStatus.READY))
+        else:
+            out.append(op)
+    return tuple(out)
+
+
+def split_invocations(events: Sequence[Event]) -> RecordedExecution:
+    """Cut the history at every ``InvocationCompleted``.
+
+    The state handed to invocation *k* holds everything before it, plus the service's
+    transitions recorded while it ran on operations that existed when it started (a callback
+    answered mid-invocation): the handler may have seen them, and a replay that misses them
+    stops earlier than the original did.
+    """
+    ops: dict[str, Operation] = {}
+    invocations: list[Invocation] = []
+    index = 0
+    pending: list[Event] = []  # events since the previous InvocationCompleted
+    input_payload: str | None = None
+    for event in events:
+        if event.event_type is E.EXECUTION_STARTED:
+            apply_event(ops, event)
+            input_payload = _payload(event, "Input")
+            continue
+        pending.append(event)
+        if event.event_type is E.INVOCATION_COMPLETED:
+            index += 1
+            invocations.append(_close(index, ops, pending, event))
+            for e in pending:
+                apply_event(ops, e)
+            pending = []
+    end = next((e for e in pending if e.event_type in EXECUTION_ENDS), None)
+    if end is not None and invocations:
+        last = invocations[-1]
+        invocations[-1] = dataclasses.replace(last, execution_end=end)
+    tail = [e for e in pending if is_handler_event(e)]
+    if tail:
+        # The history stops mid-invocation (exported while the handler ran).
+        index += 1
+        invocations.append(_close(index, ops, pending, None))
+    return RecordedExecution(tuple(events), tuple(invocations), input_payload)
+
+
+def _close(
+    index: int, ops: Mapping[str, Operation], pending: Sequence[Event], completed: Event | None
+) -> Invocation:
+    start = _start_of(completed) if completed is not None else pending[0].event_timestamp
+    before = dict(ops)
+    after = dict(ops)
+    for e in pending:
+        if e.event_type in SERVICE_EVENTS and e.id in before:
+            apply_event(before, e)
+        apply_event(after, e)
+    handed: dict[str, Operation] = {}
+    for op_id, op in after.items():
+        if op.type is OperationType.CONTEXT:
+            # A context's outcome is the handler's own decision: it runs again.
+            if op_id in before:
+                handed[op_id] = before[op_id]
+        else:
+            # Everything else as it stood when the invocation ended: the handler replays the
+            # step results, waits and answers it got, and no step body runs again.
+            handed[op_id] = op
+    handler_events = tuple(e for e in pending if is_handler_event(e))
+    execution_end = next((e for e in pending if e.event_type in EXECUTION_ENDS), None)
+    return Invocation(
+        index=index,
+        start=start,
+        operations=_ready(handed, start),
+        events=handler_events,
+        completed=completed,
+        execution_end=execution_end,
+    )
+
+
+def _start_of(completed: Event) -> _dt.datetime:
+    value = completed.details.get("StartTimestamp")
+    return parse_timestamp(value) if value is not None else completed.event_timestamp

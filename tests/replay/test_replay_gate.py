@@ -1,0 +1,258 @@
+"""The replay gate: recorded histories replayed against today's code.
+
+Refactors that keep the operation sequence pass; changes that break executions in flight
+fail, each at the event where the history and the code part, naming the handler's line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from tests.replay import handlers as h
+
+from async_durable_execution_runner import (
+    DurableFunctionTestRunner,
+    ReplayDivergenceError,
+    ReplayReport,
+    replay,
+)
+from async_durable_execution_runner._replay.corpus import (
+    Triage,
+    corpus_files,
+    load,
+    replay_file,
+    save,
+)
+from async_durable_execution_runner._replay.state import HistoryFormatError
+from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.strategies import durable_scenarios
+
+CORPUS = Path(__file__).parent / "corpus"
+SHIPPING = CORPUS / "shipping.json"
+
+
+def _line_of(handler: Callable[..., Any], text: str) -> int:
+    """The line of ``handler``'s source that contains ``text``."""
+    source, first = inspect.getsourcelines(handler)
+    for offset, line in enumerate(source):
+        if text in line:
+            return first + offset
+    raise AssertionError(f"{text!r} not in {handler.__name__}")
+
+
+# --- the committed corpus ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", corpus_files(CORPUS), ids=lambda p: p.name)
+def test_committed_corpus_replays_clean(path: Path) -> None:
+    handler = "tests.replay.handlers:shipping" if path.name.endswith("_cli_export.json") else None
+    report = replay_file(path, handler=handler)
+    assert report.ok
+    assert report.invocations >= 2  # every file crosses at least one invocation boundary
+    assert report.operations_checked >= 5
+
+
+# --- changes that keep the operation sequence -------------------------------------------
+
+
+@pytest.mark.parametrize("handler", [h.refactor_helpers, h.refactor_retry_policy])
+def test_refactors_that_keep_the_operations_pass(handler: Callable[..., Any]) -> None:
+    report = replay_file(SHIPPING, handler=handler)
+    assert report.ok, str(report)
+    assert report.invocations == 3
+
+
+# --- changes that break executions in flight --------------------------------------------
+
+
+BREAKING = [
+    # handler, event id, event type, event name, what the handler did, its line
+    (
+        h.changed_renamed_step,
+        20,
+        "StepStarted",
+        "label",
+        "asked for STEP 'print-label' in its place",
+        'name="print-label"',
+    ),
+    (
+        h.changed_reordered_wait,
+        4,
+        "ContextStarted",
+        "pack",
+        "started WAIT 'cool-off' in its place",
+        "moved before the packing",
+    ),
+    (
+        h.changed_removed_branch,
+        7,
+        "StepStarted",
+        "tape",
+        "never asked for it",
+        (h.pack_box_only, 'name="box"'),
+    ),
+    (
+        h.changed_new_step_first,
+        2,
+        "StepStarted",
+        "tracking-id",
+        "asked for STEP 'audit' in its place",
+        'name="audit"',
+    ),
+    (
+        h.changed_new_step_after_wait,
+        13,
+        "ContextStarted",
+        "pickup",
+        "started STEP 'check-weather' in its place",
+        'name="check-weather"',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("handler", "event_id", "event_type", "name", "did", "line_text"),
+    BREAKING,
+    ids=[case[0].__name__ for case in BREAKING],
+)
+def test_breaking_changes_fail_at_the_right_event(
+    handler: Callable[..., Any],
+    event_id: int,
+    event_type: str,
+    name: str,
+    did: str,
+    line_text: str | tuple[Callable[..., Any], str],
+) -> None:
+    where, text_on_line = line_text if isinstance(line_text, tuple) else (handler, line_text)
+    line = _line_of(where, text_on_line)
+    with pytest.raises(ReplayDivergenceError) as caught:
+        replay_file(SHIPPING, handler=handler)
+    divergence = caught.value.report.divergence
+    assert divergence is not None
+    assert divergence.event is not None
+    assert divergence.event.event_id == event_id
+    assert divergence.event.event_type.value == event_type
+    assert divergence.event.name == name
+    assert did in divergence.actual
+    assert divergence.location is not None
+    assert divergence.location.endswith(f"handlers.py:{line} in {where.__name__}")
+    text = str(caught.value)
+    assert f"event #{event_id} {event_type} '{name}'" in text
+    assert f"handlers.py:{line} in {where.__name__}" in text
+
+
+def test_a_different_outcome_fails_at_the_execution_end() -> None:
+    report = replay_file(SHIPPING, handler=h.changed_outcome, raise_on_divergence=False)
+    divergence = report.divergence
+    assert divergence is not None and divergence.event is not None
+    assert divergence.event.event_type.value == "ExecutionSucceeded"
+    assert divergence.invocation == 3
+    assert divergence.actual == "the execution ended FAILED with ValueError"
+
+
+def test_a_different_result_from_recorded_step_results_fails() -> None:
+    from tests.replay.handlers import changed_result
+
+    report = replay_file(SHIPPING, handler=changed_result, raise_on_divergence=False)
+    divergence = report.divergence
+    assert divergence is not None and divergence.event is not None
+    assert divergence.event.event_type.value == "ExecutionSucceeded"
+    assert divergence.expected.startswith("result {")
+    assert '"carrier": "UPS"' in divergence.actual
+
+
+# --- no false flags ---------------------------------------------------------------------
+
+
+@given(durable_scenarios())
+def test_random_programs_replay_clean_against_their_own_history(scenario: Scenario) -> None:
+    # Random durable programs (maps, parallels, callbacks, invokes, retries, unawaited
+    # operations) under random faults and timings: the code did not change, so the gate must
+    # never flag it, whatever the world did to the recorded run.
+    outcome = scenario.run()
+    report = replay(scenario.handler, outcome.result, raise_on_divergence=False)
+    assert report.ok, f"{report}\n{outcome.report()}"
+
+
+def test_replay_accepts_a_result_a_list_and_a_response() -> None:
+    with DurableFunctionTestRunner(h.fan_out) as runner:
+        result = runner.run({"run": "shapes"})
+    for history in (result, result.history, {"Events": result.history}, result.events):
+        report = replay(h.fan_out, history)
+        assert isinstance(report, ReplayReport)
+        assert report.ok
+
+
+# --- the corpus format ------------------------------------------------------------------
+
+
+def test_saved_files_round_trip_with_triage(tmp_path: Path) -> None:
+    entry = load(SHIPPING)
+    triage = Triage(found="2026-12-03", seed="1234", oracle="outcome", fixed_in="abc123")
+    path = save(
+        tmp_path / "found.json",
+        entry.events,
+        handler="tests.replay.handlers:shipping",
+        kind="scenario",
+        description="found by a campaign",
+        triage=triage,
+    )
+    again = load(path)
+    assert again.events == entry.events
+    assert again.triage == triage
+    assert again.kind == "scenario"
+    data = json.loads(path.read_text())
+    assert data["format"] == "async-durable-execution-runner/replay"
+    assert data["version"] == 1
+    assert data["triage"] == {
+        "found": "2026-12-03",
+        "seed": "1234",
+        "oracle": "outcome",
+        "fixed_in": "abc123",
+    }
+    # Stable: saving again writes the same bytes (a diff shows only real changes).
+    before = path.read_text()
+    save(path, again.events, handler="tests.replay.handlers:shipping", kind="scenario",
+         description="found by a campaign", triage=triage)  # fmt: skip
+    assert path.read_text() == before
+    assert replay_file(path).ok
+
+
+def test_unknown_versions_and_fields_are_refused(tmp_path: Path) -> None:
+    data = json.loads(SHIPPING.read_text())
+    data["version"] = 2
+    (tmp_path / "v2.json").write_text(json.dumps(data))
+    with pytest.raises(HistoryFormatError, match="version 2 is not supported"):
+        load(tmp_path / "v2.json")
+    data["version"] = 1
+    data["triage"]["priority"] = "high"
+    (tmp_path / "extra.json").write_text(json.dumps(data))
+    with pytest.raises(HistoryFormatError, match="unknown triage field"):
+        load(tmp_path / "extra.json")
+
+
+def test_a_bare_export_needs_a_handler(tmp_path: Path) -> None:
+    with pytest.raises(HistoryFormatError, match="no handler to replay against"):
+        replay_file(CORPUS / "shipping_cli_export.json")
+
+
+def test_a_truncated_payload_is_refused_with_advice(tmp_path: Path) -> None:
+    data = json.loads(SHIPPING.read_text())
+    started = data["history"]["Events"][0]
+    started["ExecutionStartedDetails"]["Input"]["Truncated"] = True
+    (tmp_path / "truncated.json").write_text(json.dumps(data))
+    with pytest.raises(HistoryFormatError, match="IncludeExecutionData=true"):
+        replay_file(tmp_path / "truncated.json")
+
+
+def test_not_a_history_is_refused() -> None:
+    with pytest.raises(HistoryFormatError, match="GetDurableExecutionHistory"):
+        replay(h.shipping, {"Operations": []})
+    with pytest.raises(HistoryFormatError, match="starts with ExecutionStarted"):
+        replay(h.shipping, json.loads(SHIPPING.read_text())["history"]["Events"][1:])
