@@ -53,11 +53,8 @@ from async_durable_execution_runner._replay.state import (
 )
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._service.execution import ExecutionStatus
-from async_durable_execution_runner._service.observer import (
-    ExecutionObserver,
-    InvocationInfo,
-    OperationRequest,
-)
+from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.seams import InvocationInfo, OperationRequest
 
 INVOCATION_COMPLETED = EventType.INVOCATION_COMPLETED
 Identity = tuple[str, str | None, str | None, str | None]  # type, sub type, name, parent id
