@@ -234,7 +234,9 @@ def _ending(op: Operation, event: Event) -> Operation:
         previous = op.step_details.attempt if op.step_details else 0
         attempt = _attempt(event, previous + 1)
         retry = event.details.get("RetryDetails") or {}
-        if t is E.STEP_SUCCEEDED:
+        # Either event with a next attempt is a RETRY: the step waits to run again (a
+        # wait_for_condition poll is a StepSucceeded carrying the state it polls from).
+        if t is E.STEP_SUCCEEDED and "NextAttemptDelaySeconds" not in retry:
             details = StepDetails(attempt=attempt, result=_payload(event, "Result"))
             return _ended(op, event, S.SUCCEEDED, step_details=details)
         if "NextAttemptDelaySeconds" in retry:
