@@ -418,44 +418,38 @@ class _Comparison:
                 where,
             )
             return
-        end = self.recorded.end
+        if self.lenient:
+            # Stopped by the world, the recorded invocation decided nothing the replay can be
+            # held to; what the replay did beyond it is checked at the later boundaries.
+            return
+        end = inv.execution_end  # the execution ended right after this invocation
+        world_ended = end is not None and (
+            end.event_type in (EventType.EXECUTION_TIMED_OUT, EventType.EXECUTION_STOPPED)
+            or _error_type(end) in SERVICE_ERROR_TYPES
+        )
         if got.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED):
-            world_ended = end is not None and (
-                end.event_type in (EventType.EXECUTION_TIMED_OUT, EventType.EXECUTION_STOPPED)
-                or _error_type(end) in SERVICE_ERROR_TYPES
-            )
-            if world_ended or (end is None and self.lenient):
-                return  # the recorded run was ended by the world, not by its code
+            if end is None or world_ended:
+                # It went further than the recorded invocation (an answer it was handed had
+                # arrived mid-invocation): an operation it skipped is reported as missing.
+                return
             have = got.status.value
-            if end is None or _status_of(end) != have:
-                want = _status_of(end) if end is not None else "RUNNING (the execution went on)"
-                if end is not None and _error_type(end):
+            if _status_of(end) != have:
+                want = _status_of(end)
+                if _error_type(end):
                     want += f" with {_error_type(end)}"
                 if got.error_type:
                     have += f" with {got.error_type}"
-                self._add(
-                    inv.execution_end or inv.completed,
-                    f"execution {want}",
-                    f"the execution ended {have}",
-                    where,
-                )
+                self._add(end, f"execution {want}", f"the execution ended {have}", where)
             elif have == "SUCCEEDED":
                 self._result(end, where)
             return
-        if died or self.lenient:
-            return
-        handler_end = inv.execution_end
-        if handler_end is not None and handler_end.event_type in (
-            EventType.EXECUTION_SUCCEEDED,
-            EventType.EXECUTION_FAILED,
-        ):
+        if end is not None and not world_ended and not died:
             self._add(
-                handler_end,
-                f"execution {_status_of(handler_end)} after this invocation",
+                end,
+                f"execution {_status_of(end)} after this invocation",
                 f"the invocation returned {info.status} (the execution goes on)",
                 where,
             )
-
 
     def _result(self, end: Event, where: str | None) -> None:
         """Every result the handler saw came from the history, so its own result must be
