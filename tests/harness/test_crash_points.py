@@ -104,3 +104,23 @@ def test_bad_arguments_say_what_was_expected() -> None:
         scenario.crash_points(lost_response_error="Nope")
     with pytest.raises(ValueError, match="budget must be a positive"):
         scenario.crash_points(budget=0)
+
+
+def test_correct_workflows_pass_every_crash_point() -> None:
+    from orders import order_workflow, pricing_handler
+    from seed import function_under_test
+
+    for scenario in (
+        Scenario(handler=function_under_test, input="input str"),
+        Scenario(
+            handler=order_workflow,
+            input={"id": 7, "quantity": 2},
+            callback_payloads={"approval": ({"approved": True},)},
+            functions={"pricing": pricing_handler},
+            checkpoint_batching="per_update",
+        ),
+    ):
+        report = scenario.crash_points()
+        assert report.complete and len(report.points) >= 12, report
+        assert not report.failures, report
+        report.check()
