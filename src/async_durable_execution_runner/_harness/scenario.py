@@ -279,9 +279,9 @@ class Scenario:
         plan that placed it. Only without ``before_run``: with it, ``run()`` must leave the
         fake world as this scenario's own run left it, after its baseline."""
         # A replay lets the service retry invocations_spent + 3 failed invocations in a row;
-        # the placing run allowed more. Below that many invocations they cannot differ.
-        limit = invocations_spent(self.faults) + 3
-        if self.before_run is None and len(outcome.invocations) < limit:
+        # the placing run allowed more. With fewer deaths in all, they cannot differ.
+        deaths = sum(1 for info in outcome.invocations if info.status is None)
+        if self.before_run is None and deaths < invocations_spent(self.faults) + 3:
             outcome.scenario = self
             object.__setattr__(self, "_placed", outcome)
         return self
