@@ -10,7 +10,8 @@ one line per fault.
 A record is traced to a fault by what its message and exception chain say: the harness
 words every injected error with the fault's ``repr`` ("injected by step_exception(step=1,
 attempt=1)") or "(injected)"; a stale checkpoint token follows a duplicated invocation; a
-callback timeout follows a ``callback_timeout`` or ``heartbeat_timeout`` fault.
+callback timeout follows a ``callback_timeout``, ``heartbeat_timeout`` or
+``heartbeat_then_timeout`` fault.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from async_durable_execution_runner._harness.faults import (
     CallbackTimeoutFault,
     DuplicateInvocationFault,
     FaultKind,
+    HeartbeatThenTimeoutFault,
     HeartbeatTimeoutFault,
+    LostThenDuplicatedFault,
     ServiceErrorFault,
 )
 from async_durable_execution_runner._service.tokens import STALE_TOKEN_PREFIX
@@ -63,9 +66,9 @@ def cause(record: logging.LogRecord, applied: Sequence[FaultKind]) -> FaultKind 
     if any("(injected)" in t for t in texts):
         return latest(ServiceErrorFault)
     if any(STALE_TOKEN_PREFIX in t for t in texts):
-        return latest(DuplicateInvocationFault, ServiceErrorFault)
+        return latest(DuplicateInvocationFault, LostThenDuplicatedFault, ServiceErrorFault)
     if any("Callback.Timeout" in t or "Callback.Heartbeat" in t for t in texts):
-        return latest(CallbackTimeoutFault, HeartbeatTimeoutFault)
+        return latest(CallbackTimeoutFault, HeartbeatTimeoutFault, HeartbeatThenTimeoutFault)
     return None
 
 
