@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from async_durable_execution_runner._runner.display import format_history
+from async_durable_execution_runner._replay import cli as replay_cli
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._runner.table import format_table
 
 
 def load_handler(spec: str) -> Callable[..., Any]:
@@ -51,7 +52,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(result.history_json())
     else:
-        print(format_history(result.events))
+        print(format_table(result.events))
+    if args.html:
+        result.to_html(args.html)
+        print(f"\ntimeline: {args.html}")
     return 0 if result.status.value == "SUCCEEDED" else 1
 
 
@@ -67,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds (default 60)")
     run.add_argument("--wire-format", choices=("objects", "json"), default="objects")
     run.add_argument("--json", action="store_true", help="print the history as wire JSON")
+    run.add_argument("--html", metavar="FILE", help="also write an HTML timeline to FILE")
+    replay_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "replay":
+        return replay_cli.run(args)
     return 2  # pragma: no cover - argparse enforces the choices

@@ -47,6 +47,7 @@ from async_durable_execution_runner._harness.timings import (
 )
 from async_durable_execution_runner._models import ErrorObject, Event, EventType
 from async_durable_execution_runner._runner.display import format_history
+from async_durable_execution_runner._runner.html_report import timeline_file
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._runner.result import DurableFunctionTestResult
 from async_durable_execution_runner._service.execution import ExecutionStatus
@@ -527,6 +528,7 @@ class Outcome:
         )
         lines.append("History:")
         lines.extend("  " + row for row in format_history(self.result.events).splitlines())
+        lines.append(f"Timeline (open in a browser): {timeline_file(self.result.events)}")
         lines.append("Reproduce with:")
         lines.extend("    " + row for row in self.scenario.to_pytest().splitlines())
         return "\n".join(lines)

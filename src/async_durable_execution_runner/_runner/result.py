@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -299,6 +300,24 @@ class DurableFunctionTestResult(_Lookup):
     def events_of(self, event_type: EventType | str) -> list[Event]:
         wanted = EventType(event_type)
         return [e for e in self.events if e.event_type is wanted]
+
+    def __str__(self) -> str:
+        """The history as a table: invocations, nesting, offsets on the runner's clock."""
+        from async_durable_execution_runner._runner.table import format_table
+
+        return format_table(self.events, summary=True)
+
+    def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
+        """A self-contained HTML page with an SVG timeline; written to ``path`` if given.
+        Returns the page."""
+        from async_durable_execution_runner._runner.html_report import render_html
+
+        name = self.execution_arn.rsplit("/", 2)[-2] if "/" in self.execution_arn else ""
+        page = render_html(self.events, title=f"durable execution {name}".strip())
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(page)
+        return page
 
     def __repr__(self) -> str:
         return (
