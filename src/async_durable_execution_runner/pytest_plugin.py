@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario import Outcome, Scenario
 
 # The replay gate's ``--durable-replay=DIR`` option lives in a module of its own.
-pytest_plugins = ["async_durable_execution_runner._replay.pytest_corpus"]
+pytest_plugins = [
+    "async_durable_execution_runner._replay.pytest_corpus",
+    "async_durable_execution_runner._harness.coverage_plugin",
+]
 
 RunnerFactory = Callable[..., DurableFunctionTestRunner]
 _OUTCOMES = pytest.StashKey[list["Outcome"]]()
