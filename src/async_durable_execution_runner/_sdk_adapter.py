@@ -293,6 +293,11 @@ class RequestedOperation:
     checkpointed: tuple[str, str | None, str | None, str | None] | None
 
 
+#: Wraps a step body (a coroutine function, taking the state of a stateful step): gets the
+#: body, returns what runs in its place.
+BodyWrapper = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
+
+
 class InvocationHooks(Protocol):
     per_update_checkpoints: bool
     #: Whether anyone needs each requested operation / each step attempt (they cost a little
@@ -309,9 +314,9 @@ class InvocationHooks(Protocol):
         sub_type: str | None,
         attempt: int,
         semantics: str | None,
-    ) -> tuple[BaseException | None, int]:
-        """An exception to raise instead of the body (or ``None``), and event-loop turns to
-        yield before the body runs."""
+    ) -> tuple[BaseException | BodyWrapper | None, int]:
+        """An exception to raise instead of the body, a wrapper to run the body through (or
+        ``None``), and event-loop turns to yield before the body runs."""
         ...
 
 
@@ -440,13 +445,16 @@ async def _with_step_hooks(executor: Any, attempt: int, run: Callable[[], Awaita
     if fault is None and not turns:
         return await run()
     body = executor.func
+    inner = body
+    if fault is not None and not isinstance(fault, BaseException):
+        inner, fault = fault(body), None
 
     async def delayed(*state: Any) -> Any:
         for _ in range(turns):
             await asyncio.sleep(0)
         if fault is not None:
             raise fault
-        return await body(*state)
+        return await inner(*state)
 
     executor.func = delayed
     try:

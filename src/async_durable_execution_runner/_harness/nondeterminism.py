@@ -1,4 +1,5 @@
-"""Detect the handler's own reads of randomness and wall-clock time outside step bodies.
+"""Detect the handler's own reads of randomness and wall-clock time outside step bodies
+(and note which step bodies draw them: their results differ from run to run by nature).
 
 Code outside a step runs again on every replay, so a value it draws from ``random``,
 ``uuid``, ``secrets``, ``os.urandom`` or the clock differs between invocations. The detector
@@ -78,12 +79,24 @@ class NondeterministicCall:
         return f"{self.function}() at {self.filename}:{self.lineno}"
 
 
-def _in_step_body() -> bool:
+def _step_body() -> str | None:
+    """The operation id of the step whose body is running, if one is."""
     try:
         context = async_durable_execution.get_current_context()
     except RuntimeError:
-        return False
-    return isinstance(context, async_durable_execution.StepContext)
+        return None
+    if not isinstance(context, async_durable_execution.StepContext):
+        return None
+    return str(context.operation_identifier.operation_id)
+
+
+@functools.cache
+def _own_roots() -> tuple[str, ...]:
+    return (
+        str(Path(async_durable_execution.__file__).parent),
+        str(Path(async_durable_execution_runner.__file__).parent),
+        str(Path(time_machine.__file__).parent),
+    )
 
 
 class NondeterminismDetector:
@@ -93,16 +106,23 @@ class NondeterminismDetector:
 
     def __init__(self) -> None:
         self.calls: list[NondeterministicCall] = []
+        #: Operation ids of the step bodies that drew randomness or read the clock (from any
+        #: code but the SDK's and this package's: a library's uuid counts too).
+        self.in_steps: set[str] = set()
         self._roots = _excluded_roots()
+        self._own = _own_roots()
         self._saved: list[tuple[Any, str, Any]] = []
 
     def _record(self, source: str, function: str, frame: FrameType | None) -> None:
         if frame is None:
             return
         filename = frame.f_code.co_filename
-        if filename.startswith(("<", *self._roots)):
+        step = _step_body()
+        if step is not None:
+            if not filename.startswith(self._own):
+                self.in_steps.add(step)
             return
-        if _in_step_body():
+        if filename.startswith(("<", *self._roots)):
             return
         self.calls.append(NondeterministicCall(source, function, filename, frame.f_lineno))
 

@@ -556,7 +556,8 @@ def _interrupted_at_most_once(outcome: Outcome) -> bool:
 
 @oracle("fault-tolerance")
 def check_fault_tolerance(outcome: Outcome) -> None:
-    """Faults the service and SDK mask leave the outcome as it is without them."""
+    """Faults the service and SDK mask leave the outcome as it is without them, in the same
+    world: the baseline replays what this run's completed operations produced."""
     masked = [f for f in outcome.faults_applied if f.masked]
     if not masked or _interrupted_at_most_once(outcome):
         return
@@ -571,6 +572,7 @@ def check_fault_tolerance(outcome: Outcome) -> None:
     baseline = outcome.baseline()
     if baseline is None:
         return
+    faults = ", ".join(map(repr, masked))
     mine = (
         outcome.execution_status.value,
         outcome.result_json,
@@ -583,10 +585,70 @@ def check_fault_tolerance(outcome: Outcome) -> None:
     )
     if mine != theirs:
         msg = (
-            f"with {', '.join(map(repr, masked))} the execution ended {mine[0]} "
-            f"(result {mine[1]!r}, error {mine[2]!r}); without them it ends {theirs[0]} "
-            f"(result {theirs[1]!r}, error {theirs[2]!r}). These faults are masked by the service "
-            "and the SDK, so the handler must not depend on them (e.g. side effects outside steps, "
-            "module state carried across invocations)"
+            f"with {faults} the execution ended {mine[0]} "
+            f"(result {mine[1]!r}, error {mine[2]!r}); in the same world without them it ends "
+            f"{theirs[0]} (result {theirs[1]!r}, error {theirs[2]!r}): every step, callback "
+            "and invoke there gave what it gave here, so these faults, which the service and "
+            "the SDK mask, changed the outcome. The handler must not depend on them (e.g. side "
+            "effects outside steps, module state carried across invocations)"
         )
         raise FaultNotMasked(msg)
+    changed = _step_changed_by_fault(outcome, baseline)
+    if changed is not None:
+        raise FaultNotMasked(f"with {faults} {changed}")
+
+
+def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
+    """A step whose body produced something else under the faults than in the same world
+    without them, though it produces the same on every fault-free run: the faults changed
+    the world it read. (The outcomes can match only because the baseline replays step
+    results.) A non-idempotent step whose own re-run returned another value is deliberately
+    not judged."""
+    from async_durable_execution_runner._harness.world import same_outcome
+
+    world, replay = outcome._world, baseline._replay
+    if world is None or replay is None:
+        return None
+    found = replay.first_divergence()
+    if found is None:
+        return None
+    key, recorded, fresh = found
+    _, operation_id, attempt = key
+    if operation_id in world.nondeterministic or operation_id in baseline.nondeterministic_steps:
+        return None  # it draws randomness or reads the clock: a new value every run
+    ran = [k for k in world.order if k in world.steps]
+    position = replay.order.index(key) + 1
+    if ran[:position] != replay.order[:position]:
+        return None  # concurrent bodies ran in another order: a race decided differently
+    scenario = outcome.scenario
+    runs = world.runs.get(key, 1)
+    rerun = key if runs > 1 else None
+    if rerun is not None:
+        # The faults ran this body again. Run it as often here: if it then gives what it
+        # gave there, its own re-run changed its answer (non-idempotent; not judged here).
+        again = scenario.baseline(world, rerun=rerun)
+        fresh_again = again._replay.fresh.get(key) if again._replay is not None else None
+        if fresh_again is None or same_outcome(fresh_again, recorded):
+            return None
+        fresh = fresh_again
+    second = scenario.baseline(world, seed=scenario.timings.seed + 1, rerun=rerun)
+    other = second._replay.fresh.get(key) if second._replay is not None else None
+    if other is None or not same_outcome(other, fresh):
+        return None  # it produces a new value every run, by a source we do not watch
+    name = next(
+        (
+            e.name
+            for events in outcome.recorder.events.values()
+            for e in events
+            if e.id == operation_id and e.name
+        ),
+        None,
+    )
+    times = "once" if runs == 1 else f"{runs} times"
+    return (
+        f"step {_label(operation_id, name)} (attempt {attempt}) ran its body {times} and "
+        f"produced {recorded.describe()}; in the same world without the faults, its body run "
+        f"{times} produces {fresh.describe()}, on every run. The faults, which the service and "
+        "the SDK mask, changed what the step read: a side effect outside a step that the "
+        "replay repeated, or another step's body that ran twice (make both idempotent)"
+    )

@@ -45,6 +45,12 @@ from async_durable_execution_runner._harness.timings import (
     TimedSandboxes,
     Timings,
 )
+from async_durable_execution_runner._harness.world import (
+    CallbackAnswer,
+    Replay,
+    World,
+    checkpointed_attempts,
+)
 from async_durable_execution_runner._models import ErrorObject, Event, EventType
 from async_durable_execution_runner._runner.display import format_history
 from async_durable_execution_runner._runner.html_report import timeline_file
@@ -57,6 +63,7 @@ from async_durable_execution_runner._service.seams import (
     InvokeResult,
     ServiceCall,
     StepAttempt,
+    WrapBody,
 )
 from async_durable_execution_runner.errors import DurableServiceError, ExecutionNotFinishedError
 
@@ -68,10 +75,18 @@ DEFAULT_SCENARIO_TIMEOUT = 10.0
 
 
 class _ScenarioFaults:
-    """The fault-hook seam for a scenario: the plan, plus invoke faults by ordinal."""
+    """The fault-hook seam for a scenario: the plan, plus invoke faults by ordinal.
 
-    def __init__(self, hooks: FaultPlanHooks) -> None:
+    With ``record``, what every step attempt produced and where each unmasked fault landed
+    are written to it; with ``replay`` (a baseline), they are taken from it by identity.
+    """
+
+    def __init__(
+        self, hooks: FaultPlanHooks, record: World | None = None, replay: Replay | None = None
+    ) -> None:
         self.hooks = hooks
+        self.record = record
+        self.replay = replay
         self.invokes = 0
 
     def on_service_call(self, call: ServiceCall) -> Any:
@@ -80,14 +95,27 @@ class _ScenarioFaults:
     def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
         return self.hooks.on_invocation_returned(invocation)
 
-    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
-        return self.hooks.on_step_attempt(attempt)
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        if self.replay is not None:
+            return self.replay.step(attempt)
+        fault = self.hooks.on_step_attempt(attempt)
+        if self.record is None:
+            return fault
+        if fault is not None:
+            self.record.record_injected(attempt, fault)
+            return fault
+        return self.record.recorder(attempt)
 
     def on_chained_invoke(
         self, execution_arn: str, operation_id: str, function_name: str
     ) -> InvokeResult | None:
         self.invokes += 1
-        fault = self.hooks.invoke_fault(self.invokes)
+        if self.replay is not None:
+            fault = self.replay.world.invokes.get((execution_arn, operation_id))
+        else:
+            fault = self.hooks.invoke_fault(self.invokes)
+        if self.record is not None:
+            self.record.invokes[(execution_arn, operation_id)] = fault
         if isinstance(fault, InvokeFailureFault):
             return InvokeResult(
                 status="FAILED",
@@ -108,11 +136,23 @@ class _ScenarioFaults:
 
 
 class _CallbackDriver(ExecutionObserver):
-    """Answers every callback the handler creates: with a payload, or as the plan says."""
+    """Answers every callback the handler creates: with a payload, or as the plan says.
 
-    def __init__(self, scenario: Scenario, hooks: FaultPlanHooks) -> None:
+    A baseline (``replay``) answers each callback the faulted run saw exactly as it was
+    answered there, found by the callback's identity (execution, operation id).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        hooks: FaultPlanHooks,
+        record: World | None = None,
+        replay: Replay | None = None,
+    ) -> None:
         self.scenario = scenario
         self.hooks = hooks
+        self.record = record
+        self.replay = replay
         self.runner: DurableFunctionTestRunner | None = None
         self.names: dict[str, str | None] = {}
         self.created = 0
@@ -129,11 +169,17 @@ class _CallbackDriver(ExecutionObserver):
         known = [n for n in (event.name, parent) if n and n in self.scenario.callback_payloads]
         name = known[0] if known else (event.name or parent)
         self.created += 1
-        ordinal = self.created
-        delays = self.scenario.timings.callback_delays
-        delay = delays[(ordinal - 1) % len(delays)] if delays else 0.0
+        identity = (execution_arn, event.id or "")
+        answer = self.replay.world.callbacks.get(identity) if self.replay is not None else None
+        if answer is None:
+            answer = self._answer(name)
+        if self.record is not None:
+            self.record.callbacks[identity] = answer
         runner = self.runner
-        fault = self.hooks.callback_fault(ordinal)
+        fault = answer.fault
+        delay = answer.delay
+        # The label is the callback's identity: the scheduler keys its timing choices by it.
+        label = f"callback {event.id} of {execution_arn.rsplit('/', 2)[-2]}"
         if isinstance(fault, CallbackFailureFault):
             error = ErrorObject(
                 error_type="InjectedCallbackFailure",
@@ -148,7 +194,7 @@ class _CallbackDriver(ExecutionObserver):
                 runner.schedule(
                     delay + beat,
                     lambda: _quietly(runner.send_callback_heartbeat, callback_id),
-                    label=f"heartbeat callback {ordinal}",
+                    label=f"heartbeat {beat + 1} for {label}",
                 )
             delay += fault.heartbeats
             action = lambda: _quietly(  # noqa: E731
@@ -160,12 +206,24 @@ class _CallbackDriver(ExecutionObserver):
                 runner.time_out_callback, callback_id, heartbeat=heartbeat
             )
         else:
-            payload = self.scenario.callback_payload(name, self.per_name.get(name or "", 0))
-            self.per_name[name or ""] = self.per_name.get(name or "", 0) + 1
+            payload = answer.payload
             action = lambda: _quietly(  # noqa: E731
                 runner.send_callback_success, callback_id, json.dumps(payload)
             )
-        runner.schedule(delay, action, label=f"answer callback {ordinal}")
+        runner.schedule(delay, action, label=f"answer {label}")
+
+    def _answer(self, name: str | None) -> CallbackAnswer:
+        """This run's own answer for the next callback created: delay and fault by creation
+        order, payload by occurrence of its name."""
+        ordinal = self.created
+        delays = self.scenario.timings.callback_delays
+        delay = delays[(ordinal - 1) % len(delays)] if delays else 0.0
+        fault = self.hooks.callback_fault(ordinal)
+        payload = None
+        if fault is None:
+            payload = self.scenario.callback_payload(name, self.per_name.get(name or "", 0))
+            self.per_name[name or ""] = self.per_name.get(name or "", 0) + 1
+        return CallbackAnswer(delay=delay, payload=payload, fault=fault)
 
 
 def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
@@ -249,27 +307,36 @@ class Scenario:
         if placed is not None:
             object.__setattr__(self, "_placed", None)
             return placed
-        # With fake external systems reset by before_run, the fault-free counterpart runs
-        # first, so that the world the test inspects after run() is this run's, not the
-        # baseline's. Without before_run it runs only if an oracle asks for it.
-        needs_baseline = self.before_run is not None and any(f.masked for f in self.faults)
-        baseline = self.baseline() if needs_baseline else None
-        outcome = self._run_once()
-        outcome._baseline = baseline
-        return outcome
+        # With masked faults in the plan, the run records what its operations produced: the
+        # fault-tolerance oracle's baseline (run later, on demand) replays it.
+        record = World() if any(f.masked for f in self.faults) else None
+        return self._run_once(record=record)
 
-    def baseline(self) -> Outcome:
-        """This scenario without its masked faults (the fault-tolerance oracle's reference).
+    def baseline(
+        self,
+        world: World | None = None,
+        *,
+        seed: int | None = None,
+        rerun: tuple[str, str, int] | None = None,
+    ) -> Outcome:
+        """This scenario without any faults, in ``world`` (the fault-tolerance oracle's
+        reference; see ``Outcome.baseline``): every step attempt, callback answer and
+        chained-invoke fault that ``world`` holds is replayed by identity.
 
-        The unmasked faults placed by ordinal stay; remembered across scenarios, since many
-        examples share one counterpart and the oracle's premise is a deterministic handler.
+        ``seed`` runs it with another random seed (to tell a step that draws a new value on
+        every run from one that a fault changed); ``rerun`` (execution, operation id,
+        attempt) runs that attempt's body as many times as ``world`` says it ran. Remembered
+        across scenarios by the world's content, since many examples share one counterpart
+        and the oracle's premise is a handler deterministic outside its steps.
         """
-        kept = tuple(f for f in self.faults if not f.masked and not f.positional)
-        counterpart = self.with_faults(kept)
-        key = (counterpart.to_pytest(), id(counterpart.handler))
+        world = world or World()
+        counterpart = self.with_faults(())
+        if seed is not None:
+            counterpart = replace(counterpart, timings=replace(self.timings, seed=seed))
+        key = (counterpart.to_pytest(), id(counterpart.handler), world.fingerprint(), rerun)
         cached = _BASELINES.get(key)
         if cached is None:
-            cached = counterpart._run_once()
+            cached = counterpart._run_once(replay=Replay(world, rerun=rerun))
             if len(_BASELINES) >= _MAX_BASELINES:
                 _BASELINES.pop(next(iter(_BASELINES)))
             _BASELINES[key] = cached
@@ -287,25 +354,34 @@ class Scenario:
             object.__setattr__(self, "_placed", outcome)
         return self
 
-    def _run_once(self, hooks: FaultPlanHooks | None = None) -> Outcome:
-        """One run; ``hooks`` (the plan's own by default) decide which faults fire where."""
+    def _run_once(
+        self,
+        hooks: FaultPlanHooks | None = None,
+        *,
+        record: World | None = None,
+        replay: Replay | None = None,
+    ) -> Outcome:
+        """One run; ``hooks`` (the plan's own by default) decide which faults fire where;
+        ``record`` gets what the run's operations produced, ``replay`` (a baseline) gives
+        it."""
         if self.before_run is not None:
             self.before_run()
         hooks = hooks if hooks is not None else FaultPlanHooks(self.faults)
         recorder = _RootRecorder(hooks)
         sandboxes = TimedSandboxes(self.timings)
         recorder.sandboxes = sandboxes
-        driver = _CallbackDriver(self, hooks)
+        driver = _CallbackDriver(self, hooks, record=record, replay=replay)
+        scheduler = ChoiceScheduler(self.timings.order, self.timings.window)
         runner = DurableFunctionTestRunner(
             self.handler,
             functions=dict(self.functions),
             start_time=self.timings.start,
-            faults=_ScenarioFaults(hooks),
-            scheduler_policy=ChoiceScheduler(self.timings.order, self.timings.window),
+            faults=_ScenarioFaults(hooks, record=record, replay=replay),
+            scheduler_policy=scheduler,
             sandbox_policy=sandboxes,
             interleaving=TimedInterleaving(self.timings),
             random_seed=self.timings.seed,
-            observers=(recorder, driver),
+            observers=(recorder, scheduler, driver),
             cold_module_prefixes=self.cold_module_prefixes,
             strict_replay=self.strict_replay,
             checkpoint_batching=self.checkpoint_batching,
@@ -315,7 +391,9 @@ class Scenario:
         )
         driver.runner = runner
         hang: str | None = None
-        with runner, NondeterminismDetector() as detector, FaultLogs(hooks.applied) as logs:
+        # A baseline's replayed faults make the SDK log what they made it log under the plan.
+        replayed = list(replay.world.faults) if replay is not None else hooks.applied
+        with runner, NondeterminismDetector() as detector, FaultLogs(replayed) as logs:
             try:
                 result = runner.run(input=self.input, timeout=self.timeout)
             except ExecutionNotFinishedError as error:
@@ -323,14 +401,24 @@ class Scenario:
                 # with the history so far.
                 hang = str(error)
                 result = runner.get_result(recorder.root_arn or "")
+        world = None
+        if record is not None:
+            world = record.completed(
+                checkpointed_attempts(recorder.transitions),
+                detector.in_steps,
+                tuple(hooks.applied),
+            )
         return Outcome(
             scenario=self,
             result=result,
             recorder=recorder,
             faults_applied=tuple(hooks.applied),
             nondeterministic_calls=tuple(detector.calls),
+            nondeterministic_steps=frozenset(detector.in_steps),
             hang=hang,
             fault_logs=tuple(logs.summary()),
+            _world=world,
+            _replay=replay,
         )
 
     # --- showing ----------------------------------------------------------------------
@@ -427,7 +515,7 @@ class _RootRecorder(Recorder):
                 self.sandboxes.root_arn = execution_arn
 
 
-_BASELINES: dict[tuple[str, int], Outcome] = {}
+_BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None], Outcome] = {}
 _MAX_BASELINES = 256
 
 
@@ -440,12 +528,19 @@ class Outcome:
     recorder: Recorder
     faults_applied: tuple[FaultKind, ...]
     nondeterministic_calls: tuple[NondeterministicCall, ...] = ()
+    #: Operation ids of the steps whose bodies drew randomness or read the clock.
+    nondeterministic_steps: frozenset[str] = frozenset()
     #: Why the run did not finish within the scenario's wall-clock timeout, if it did not.
     hang: str | None = None
     #: The SDK log records the injected faults caused, held back from the log: one line per
     #: fault (``Outcome.report()`` shows them).
     fault_logs: tuple[str, ...] = ()
     _baseline: Outcome | None = field(default=None, repr=False)
+    #: What this run's completed operations produced (recorded when masked faults were
+    #: planned): the baseline replays it.
+    _world: World | None = field(default=None, repr=False)
+    #: For a baseline: the world it replayed, and what its bodies produced on their own.
+    _replay: Replay | None = field(default=None, repr=False)
 
     @property
     def status(self) -> InvocationStatus:
@@ -478,9 +573,17 @@ class Outcome:
         return self.result.invocations
 
     def baseline(self) -> Outcome | None:
-        """The scenario's fault-free counterpart (run before this outcome's run)."""
-        if self._baseline is None and any(f.masked for f in self.scenario.faults):
-            self._baseline = self.scenario.baseline()
+        """The same world without the faults: the fault-tolerance oracle's reference.
+
+        Run on first use (it calls ``before_run`` again), with no faults at all: every step,
+        ``wait_for_condition`` check and chained invoke that completed in this run yields the
+        value, or raises the error, this run checkpointed for it (bodies still run, so their
+        side effects on the handler's state stay visible); every callback this run created
+        is answered as it was here; unmasked faults hit the operations they hit here. So the
+        only difference left is the masked faults. ``None`` without masked faults planned.
+        """
+        if self._baseline is None and self._world is not None:
+            self._baseline = self.scenario.baseline(self._world)
         return self._baseline
 
     def check(self, *, skip: tuple[str, ...] = (), strict: bool = False) -> None:

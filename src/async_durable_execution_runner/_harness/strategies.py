@@ -32,7 +32,11 @@ from async_durable_execution_runner._harness.faults import (
 from async_durable_execution_runner._harness.placement import CHOICES, Placement, PlacingHooks
 from async_durable_execution_runner._harness.scenario import Scenario
 from async_durable_execution_runner._harness.timings import DEFAULT_START, Timings
+from async_durable_execution_runner._harness.world import World
 from async_durable_execution_runner._service.seams import InvokeResult
+
+#: The default bound on ``Timings.window`` drawn by ``timings()``, in seconds.
+DEFAULT_MAX_WINDOW = 1.0
 
 #: The default plan draws from every kind, simplest kinds first (shrinking prefers them).
 DEFAULT_KINDS: tuple[str, ...] = (
@@ -96,7 +100,9 @@ class FaultPlanStrategy(st.SearchStrategy[tuple[FaultKind, ...]]):
         # found it (Hypothesis checks).
         state = random.getstate()
         try:
-            outcome = scenario._run_once(hooks)
+            # Recorded, since this run may be the scenario's own (``_with_placing_run``): its
+            # baseline replays what its operations produced.
+            outcome = scenario._run_once(hooks, record=World())
         finally:
             hooks.closed = True
             random.setstate(state)
@@ -197,9 +203,25 @@ def timings(
     cold: bool = True,
     callback_delays: bool = True,
     seed: bool = True,
+    max_window: float = DEFAULT_MAX_WINDOW,
 ) -> st.SearchStrategy[Timings]:
     """``Timings`` values; each component shrinks to the service's default behaviour.
-    Turn a component off (``cold=False``, ...) to keep its default."""
+    Turn a component off (``cold=False``, ...) to keep its default.
+
+    ``max_window`` bounds the delivery window: due items whose deadlines are less than that
+    many seconds apart may be delivered in either order (default one second: the service's
+    own durations are whole seconds, so deadlines closer than that are ones the handler
+    cannot tell apart). Callback answers later than a time-out are drawn by
+    ``callback_delays``, not by the window.
+    """
+    if (
+        not isinstance(max_window, int | float)
+        or isinstance(max_window, bool)
+        or not 0 <= max_window < float("inf")
+    ):
+        msg = f"max_window must be a finite number of seconds >= 0, got {max_window!r}"
+        raise InvalidArgument(msg)
+    windows = tuple(sorted({0.0, max_window / 2, float(max_window)}))
 
     def opt(
         enabled: bool, strategy: st.SearchStrategy[Any], default: Any
@@ -219,7 +241,7 @@ def timings(
             DEFAULT_START,
         ),
         order=opt(order, st.lists(st.integers(0, 3), max_size=4).map(tuple), ()),
-        window=opt(order, st.sampled_from((0.0, 1.0, 5.0)), 0.0),
+        window=opt(order, st.sampled_from(windows), 0.0),
         step_turns=opt(interleave, small, ()),
         response_turns=opt(interleave, small, ()),
         page_size=opt(paging, st.none() | st.integers(1, 5), None),

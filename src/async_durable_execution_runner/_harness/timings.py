@@ -7,10 +7,13 @@ the emulator's seams: a scheduler policy, an interleaving, a sandbox policy.
 from __future__ import annotations
 
 import datetime as _dt
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from async_durable_execution_runner._service.scheduler import DueItem
+from async_durable_execution_runner._models import Operation, OperationAction, OperationUpdate
+from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.scheduler import DueItem, DueKind
 from async_durable_execution_runner._service.seams import SandboxPolicy, ServiceCall, StepAttempt
 
 DEFAULT_START = _dt.datetime(2025, 1, 1, tzinfo=_dt.UTC)
@@ -21,15 +24,20 @@ class Timings:
     """Every timing choice of a scenario; the defaults are the service's own behaviour.
 
     - ``start``: the virtual clock's start instant (what the handler's ``datetime.now`` says).
-    - ``order``: when several items are due together, which one goes next: each choice is an
-      index into the due items sorted by deadline (cycled; empty means earliest first).
-    - ``window``: deadlines within this many seconds count as "due together", so near-equal
-      deadlines are permuted, not just sorted.
+    - ``order`` and ``window``: how late each due item (a timer, a retry, a time-out, an
+      external answer) is delivered: the item's identity (execution, kind, operation id,
+      attempt) picks a choice ``c`` from ``order``, and the item is late by ``c/3`` of
+      ``window`` seconds (``c`` clamped to 0..3). Items go in order of deadline plus lateness,
+      then deadline, then choice: deadlines less than ``window`` apart may swap, farther ones
+      never do, and an item another item does not affect keeps its place (a re-invocation is
+      never late). Empty ``order`` means earliest first, the service's order.
     - ``step_turns`` / ``response_turns``: event-loop turns each step body / each service
-      response takes (cycled over step attempts / calls), which reorders concurrent branches.
+      response takes (picked by the step attempt's identity / by the call's content), which
+      reorders concurrent branches.
     - ``page_size``: operations per page of state (``None``: all in one page).
     - ``sandboxes``: ``"warm"`` or ``"cold"`` for invocations 2, 3, ... (later ones are warm).
-    - ``callback_delays``: seconds before each created callback is answered (cycled).
+    - ``callback_delays``: seconds before each created callback is answered (cycled in the
+      order callbacks are created).
     - ``seed``: seeds ``random`` at the start of every invocation.
     """
 
@@ -59,13 +67,18 @@ class Timings:
             lines.append(f"the clock starts at {self.start.isoformat()}")
         if self.order:
             lines.append(
-                f"items due together are delivered by choices {list(self.order)} "
-                f"(window {self.window:g}s)"
+                f"due items are late by choices {list(self.order)} of thirds of "
+                f"{self.window:g}s, picked by each item's identity"
             )
         if any(self.step_turns):
-            lines.append(f"step bodies take {list(self.step_turns)} event-loop turns")
+            lines.append(
+                f"step bodies take {list(self.step_turns)} event-loop turns (by attempt identity)"
+            )
         if any(self.response_turns):
-            lines.append(f"service responses take {list(self.response_turns)} event-loop turns")
+            lines.append(
+                f"service responses take {list(self.response_turns)} event-loop turns "
+                "(by call content)"
+            )
         if self.page_size is not None:
             lines.append(f"state comes back {self.page_size} operations per page")
         cold = [i + 2 for i, s in enumerate(self.sandboxes) if s == "cold"]
@@ -78,46 +91,86 @@ class Timings:
         return lines
 
 
-def _cycled(values: Sequence[int], n: int) -> int:
-    return values[n % len(values)] if values else 0
+def _keyed(values: Sequence[int], key: str) -> int:
+    """The value ``key`` picks: the same key picks the same value in every run, whatever
+    else the run holds (a position would shift when a fault adds an item)."""
+    return values[zlib.crc32(key.encode()) % len(values)] if values else 0
+
+
+#: ``order`` choices count thirds of the window: 0 (on time) to 3 (a whole window late).
+LATENESS_STEPS = 3
 
 
 @dataclass
-class ChoiceScheduler:
-    """A ``SchedulerPolicy`` that follows ``Timings.order``."""
+class ChoiceScheduler(ExecutionObserver):
+    """A ``SchedulerPolicy`` that follows ``Timings.order`` and ``Timings.window``.
+
+    Each due item is late by an amount its identity picks; the item with the earliest
+    deadline plus lateness goes next. An item's lateness depends on nothing but the item, so
+    an item that a fault adds (a re-invocation, a retry) does not change the order of the
+    others: the fault-free baseline and the faulted run order what they share alike.
+    """
 
     order: tuple[int, ...]
     window_seconds: float = 0.0
-    decisions: int = 0
     window: _dt.timedelta = field(init=False)
+    #: RETRY updates applied per (execution, operation): the attempt a retry timer is for.
+    retries: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.window = _dt.timedelta(seconds=self.window_seconds)
 
+    def on_transition(
+        self,
+        execution_arn: str,
+        update: OperationUpdate,
+        previous: Operation | None,
+        operation: Operation,
+    ) -> None:
+        if update.action is OperationAction.RETRY:
+            key = (execution_arn, update.id)
+            self.retries[key] = self.retries.get(key, 0) + 1
+
+    def identity(self, item: DueItem) -> str:
+        """(execution, kind, operation id or label, attempt): what the item is, not when it
+        was scheduled."""
+        attempt = 0
+        if item.kind is DueKind.RETRY and item.operation_id is not None:
+            attempt = self.retries.get((item.execution_arn, item.operation_id), 0)
+        what = item.operation_id if item.operation_id is not None else item.label
+        return f"{item.execution_arn}|{item.kind.value}|{what}|{attempt}"
+
+    def choice(self, item: DueItem) -> int:
+        if not self.order or item.kind is DueKind.INVOCATION:
+            # The service invokes as soon as something wakes the execution.
+            return 0
+        return min(max(_keyed(self.order, self.identity(item)), 0), LATENESS_STEPS)
+
     def choose(self, candidates: Sequence[DueItem]) -> DueItem:
-        ordered = sorted(candidates)
-        if len(ordered) == 1 or not self.order:
-            return ordered[0]
-        choice = self.order[self.decisions % len(self.order)] % len(ordered)
-        self.decisions += 1
-        return ordered[choice]
+        if len(candidates) == 1 or not self.order:
+            return min(candidates)
+
+        def rank(item: DueItem) -> tuple[_dt.datetime, _dt.datetime, int, int]:
+            choice = self.choice(item)
+            late = self.window * choice / LATENESS_STEPS
+            return (item.due + late, item.due, choice, item.seq)
+
+        return min(candidates, key=rank)
 
 
 @dataclass
 class TimedInterleaving:
-    """An ``Interleaving`` that follows ``Timings``."""
+    """An ``Interleaving`` that follows ``Timings``, keyed by identity, not by position."""
 
     timings: Timings
-    steps: int = 0
-    calls: int = 0
 
     def step_turns(self, attempt: StepAttempt) -> int:
-        self.steps += 1
-        return _cycled(self.timings.step_turns, self.steps - 1)
+        key = f"{attempt.execution_arn}|{attempt.operation_id}|{attempt.attempt}"
+        return _keyed(self.timings.step_turns, key)
 
     def response_turns(self, call: ServiceCall) -> int:
-        self.calls += 1
-        return _cycled(self.timings.response_turns, self.calls - 1)
+        content = ",".join(f"{u.id}:{u.action.value}" for u in call.updates)
+        return _keyed(self.timings.response_turns, f"{call.execution_arn}|{call.kind}|{content}")
 
     def page_size(self, execution_arn: str, invocation_index: int) -> int | None:
         return self.timings.page_size

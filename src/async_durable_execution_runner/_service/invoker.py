@@ -29,7 +29,7 @@ from async_durable_execution_runner._service.invocation import (
     InvocationRequest,
     hung_outcome,
 )
-from async_durable_execution_runner._service.seams import OperationRequest
+from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
 from async_durable_execution_runner._service.service_client import (
     InMemoryServiceClient,
     SdkOperationCache,
@@ -122,8 +122,9 @@ class _Hooks:
         sub_type: str | None,
         attempt: int,
         semantics: str | None,
-    ) -> tuple[BaseException | None, int]:
-        return self.session.step_attempt(operation_id, name, sub_type, attempt, semantics)
+    ) -> tuple[BaseException | adapter.BodyWrapper | None, int]:
+        fault, turns = self.session.step_attempt(operation_id, name, sub_type, attempt, semantics)
+        return (fault.wrap if isinstance(fault, WrapBody) else fault), turns
 
 
 def _identity(ident: tuple[str, str | None, str | None, str | None]) -> str:

@@ -66,7 +66,7 @@ from async_durable_execution_runner._service.invoker import (
     _read_output,
 )
 from async_durable_execution_runner._service.process_worker import resolve, worker_main
-from async_durable_execution_runner._service.seams import OperationRequest
+from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
 from async_durable_execution_runner._service.service_client import (
     SdkOperationCache,
     invocation_event,
@@ -437,7 +437,7 @@ class ProcessInvoker:
             elif kind == "operation":
                 worker.send(_answer(_operation, session, message[1]))
             elif kind == "step_attempt":
-                worker.send(_answer(session.step_attempt, *message[1]))
+                worker.send(_answer(_step_attempt, session, *message[1]))
             elif kind == "done":
                 return _read_output(json.loads(message[1]))
             elif kind == "died":
@@ -473,6 +473,15 @@ def _exit_error(request_id: str, reason: str) -> InvocationOutcome:
             error_type="Runtime.ExitError", error_message=f"RequestId: {request_id} Error: {reason}"
         ),
     )
+
+
+def _step_attempt(session: InvocationSession, *args: Any) -> tuple[BaseException | None, int]:
+    fault, turns = session.step_attempt(*args)
+    if isinstance(fault, WrapBody):
+        # A body wrapper is a function of this process: it cannot run in the worker's.
+        msg = "WrapBody step hooks need an in-process invoker, not a worker process"
+        raise TypeError(msg)
+    return fault, turns
 
 
 def _answer(fn: Callable[..., Any], *args: Any) -> tuple[Any, ...]:

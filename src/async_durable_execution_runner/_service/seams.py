@@ -24,9 +24,9 @@ This module imports nothing else of the service, so every other module can impor
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner.errors import DurableServiceError, ServiceException
@@ -153,6 +153,19 @@ Fault = Crash | LoseResponse | FailCall | DeliverDuplicate
 
 # --- fault hooks ----------------------------------------------------------------------------
 
+#: A step body: a coroutine function (taking the step's state, for stateful steps).
+StepBody = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class WrapBody:
+    """Run the step attempt's body through ``wrap``, which gets the body and returns the
+    coroutine function to run in its place: a test can watch what the body returns or raises,
+    or run it and answer with something else. In-process invokers only (a function does not
+    cross into a worker process)."""
+
+    wrap: Callable[[StepBody], StepBody]
+
 
 class FaultHooks(Protocol):
     def on_service_call(self, call: ServiceCall) -> Fault | None:
@@ -163,8 +176,9 @@ class FaultHooks(Protocol):
         """Return ``True`` to lose the handler's response (the service re-invokes)."""
         ...
 
-    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
-        """Return an exception to raise in place of the step body on this attempt."""
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        """Return an exception to raise in place of the step body on this attempt, or a
+        ``WrapBody`` to run the body through."""
         ...
 
     def on_chained_invoke(
@@ -183,7 +197,7 @@ class NoFaults:
     def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
         return False
 
-    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         return None
 
     def on_chained_invoke(

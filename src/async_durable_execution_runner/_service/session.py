@@ -16,6 +16,7 @@ from async_durable_execution_runner._service.seams import (
     OperationRequest,
     ServiceCall,
     StepAttempt,
+    WrapBody,
     steers_step_attempts,
 )
 
@@ -138,7 +139,7 @@ class InvocationSession:
         sub_type: str | None,
         attempt: int,
         semantics: str | None = None,
-    ) -> tuple[BaseException | None, int]:
+    ) -> tuple[BaseException | WrapBody | None, int]:
         """What the fault hooks and the interleaving say about a step body about to run."""
         step = StepAttempt(
             execution_arn=self.execution_arn,

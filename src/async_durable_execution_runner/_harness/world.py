@@ -1,0 +1,217 @@
+"""The same world twice: what a faulted run's completed operations produced, replayed.
+
+The fault-tolerance oracle compares a run under masked faults with a run without them. For
+the comparison to mean "this fault, and nothing else, changed the outcome", the fault-free
+run (the *baseline*) must live in the same world: a step that drew a uuid must draw the same
+uuid, a callback must be answered the same way, an injected step failure or callback fault
+must hit the same operation. A ``World`` records those facts from the faulted run, keyed by
+identity (execution, operation id, attempt), never by position; the baseline replays them.
+
+Step bodies still run in the baseline (their side effects on the handler's state stay
+visible); only what they return or raise is replaced by what the faulted run checkpointed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from async_durable_execution_runner._harness.faults import CallbackFault, FaultKind, InvokeFault
+from async_durable_execution_runner._models import OperationAction, OperationType
+from async_durable_execution_runner._service.seams import StepAttempt, StepBody, WrapBody
+
+#: (execution ARN, operation id, attempt)
+StepKey = tuple[str, str, int]
+#: (execution ARN, operation id)
+OperationKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one step attempt's body produced: a value, or an exception (``injected``: raised
+    by a ``step_exception`` fault instead of running the body)."""
+
+    value: Any = None
+    error: BaseException | None = None
+    injected: bool = False
+
+    def describe(self) -> str:
+        if self.error is None:
+            return f"value {self.value!r}"
+        kind = "injected " if self.injected else ""
+        return f"{kind}{type(self.error).__name__}({self.error})"
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """How the outside world answered one callback: after ``delay`` seconds, with ``payload``
+    or as ``fault`` says."""
+
+    delay: float
+    payload: Any = None
+    fault: CallbackFault | None = None
+
+
+@dataclass
+class World:
+    """Facts of one run, keyed by identity, for a baseline to replay."""
+
+    steps: dict[StepKey, StepOutcome] = field(default_factory=dict)
+    callbacks: dict[OperationKey, CallbackAnswer] = field(default_factory=dict)
+    invokes: dict[OperationKey, InvokeFault | None] = field(default_factory=dict)
+    #: How many times each attempt's body ran (more than once: a fault made it run again).
+    runs: dict[StepKey, int] = field(default_factory=dict)
+    #: Attempts in the order their bodies first ran.
+    order: list[StepKey] = field(default_factory=list)
+    #: Operation ids of steps whose bodies drew randomness or read the clock.
+    nondeterministic: frozenset[str] = frozenset()
+    #: The faults the recorded run applied (a replay causes what the unmasked ones caused).
+    faults: tuple[FaultKind, ...] = ()
+
+    def completed(
+        self,
+        checkpointed: set[StepKey],
+        nondeterministic: set[str],
+        faults: tuple[FaultKind, ...] = (),
+    ) -> World:
+        """Only the step attempts whose outcome the service acknowledged (an attempt that
+        ran but was never checkpointed did not happen, as far as the execution knows)."""
+        return World(
+            steps={k: v for k, v in self.steps.items() if k in checkpointed},
+            callbacks=dict(self.callbacks),
+            invokes=dict(self.invokes),
+            runs=dict(self.runs),
+            order=list(self.order),
+            nondeterministic=frozenset(nondeterministic),
+            faults=faults,
+        )
+
+    def fingerprint(self) -> str:
+        """Equal for worlds that replay alike (runs of a deterministic handler share one)."""
+        steps = sorted((k, v.describe()) for k, v in self.steps.items())
+        callbacks = sorted((k, repr(v)) for k, v in self.callbacks.items())
+        invokes = sorted((k, repr(v)) for k, v in self.invokes.items())
+        return repr((steps, callbacks, invokes))
+
+    # --- recording --------------------------------------------------------------------
+
+    def record_injected(self, attempt: StepAttempt, error: BaseException) -> None:
+        self.steps[_key(attempt)] = StepOutcome(error=error, injected=True)
+
+    def recorder(self, attempt: StepAttempt) -> WrapBody:
+        """A body wrapper that records what this attempt's body returns or raises (the last
+        run of an attempt wins: that is the one the SDK checkpoints)."""
+        key = _key(attempt)
+
+        def wrap(body: StepBody) -> StepBody:
+            async def recorded(*state: Any) -> Any:
+                self.runs[key] = self.runs.get(key, 0) + 1
+                if self.runs[key] == 1:
+                    self.order.append(key)
+                try:
+                    value = await body(*state)
+                except Exception as error:
+                    self.steps[key] = StepOutcome(error=error)
+                    raise
+                self.steps[key] = StepOutcome(value=_snapshot(value))
+                return value
+
+            return recorded
+
+        return WrapBody(wrap)
+
+
+@dataclass
+class Replay:
+    """A baseline's side of a ``World``: it replays the world, and keeps what each body
+    produced on its own (``fresh``), in the order the bodies ran."""
+
+    world: World
+    #: An attempt whose body runs as many times here as in the recorded run (the others run
+    #: once, as without faults): to tell a non-idempotent body from one that read a world
+    #: the faults changed.
+    rerun: StepKey | None = None
+    fresh: dict[StepKey, StepOutcome] = field(default_factory=dict)
+    order: list[StepKey] = field(default_factory=list)
+
+    def step(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        """What a baseline's step attempt does: raise the injected error without running the
+        body, or run the body and answer with the recorded outcome; ``None`` (run for real)
+        for an attempt the faulted run never completed."""
+        key = _key(attempt)
+        outcome = self.world.steps.get(key)
+        if outcome is None:
+            return None
+        if outcome.injected:
+            return outcome.error
+        return WrapBody(self._replaying(key, outcome))
+
+    def _replaying(self, key: StepKey, outcome: StepOutcome) -> Callable[[StepBody], StepBody]:
+        def wrap(body: StepBody) -> StepBody:
+            async def replayed(*state: Any) -> Any:
+                times = self.world.runs.get(key, 1) if key == self.rerun else 1
+                for _ in range(times):
+                    try:
+                        fresh = StepOutcome(value=_snapshot(await body(*state)))
+                    except Exception as error:
+                        fresh = StepOutcome(error=error)
+                if key not in self.fresh:
+                    self.order.append(key)
+                self.fresh[key] = fresh
+                if outcome.error is not None:
+                    raise outcome.error
+                return _snapshot(outcome.value)
+
+            return replayed
+
+        return wrap
+
+    def first_divergence(self) -> tuple[StepKey, StepOutcome, StepOutcome] | None:
+        """The first attempt (in the order the baseline ran them) whose body, on its own,
+        produced something other than what the recorded run checkpointed: (attempt,
+        recorded, fresh). Up to it, the baseline's world agreed with the recorded one."""
+        for key in self.order:
+            recorded = self.world.steps.get(key)
+            if recorded is not None and not same_outcome(recorded, self.fresh[key]):
+                return key, recorded, self.fresh[key]
+        return None
+
+
+def same_outcome(a: StepOutcome, b: StepOutcome) -> bool:
+    if (a.error is None) != (b.error is None):
+        return False
+    if a.error is not None and b.error is not None:
+        return type(a.error) is type(b.error) and str(a.error) == str(b.error)
+    try:
+        return bool(a.value == b.value)
+    except Exception:
+        return repr(a.value) == repr(b.value)
+
+
+def _key(attempt: StepAttempt) -> StepKey:
+    return (attempt.execution_arn, attempt.operation_id, attempt.attempt)
+
+
+def _snapshot(value: Any) -> Any:
+    # The SDK serializes the value it gets; a copy keeps a body that later mutates the object
+    # it returned from changing what is replayed.
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return value
+
+
+def checkpointed_attempts(transitions: Any) -> set[StepKey]:
+    """(execution, operation, attempt) of every step attempt whose end (SUCCEED, FAIL,
+    RETRY) the service applied, from a recorder's transitions."""
+    ends = {OperationAction.SUCCEED, OperationAction.FAIL, OperationAction.RETRY}
+    done: set[StepKey] = set()
+    for t in transitions:
+        if t.update.type is not OperationType.STEP or t.update.action not in ends:
+            continue
+        details = t.operation.step_details
+        attempt = details.attempt if details is not None and details.attempt else 1
+        done.add((t.execution_arn, t.update.id, attempt))
+    return done

@@ -1,0 +1,243 @@
+"""The fault-tolerance oracle's baseline lives in the same world as the faulted run, and the
+timing choices are keyed by identity: correct handlers with nondeterministic steps are never
+flagged, and real bugs still are.
+
+The corpus campaign runs a few examples per handler here (fast); set
+``DURABLE_SAME_WORLD_EXAMPLES=500`` for the full campaign (or run
+``benchmarks/same_world.py``, which also counts the faults that landed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from tests.harness.correct_handlers import (
+    CORPUS,
+    approval_with_timeout,
+    partner_ticket,
+    reset_partner,
+    uuid_order,
+)
+
+from async_durable_execution_runner import DurableFunctionTestRunner, InvocationStatus
+from async_durable_execution_runner._harness.timings import ChoiceScheduler
+from async_durable_execution_runner._service.scheduler import DueItem, DueKind
+from async_durable_execution_runner._service.seams import StepAttempt, WrapBody
+from async_durable_execution_runner.oracles import FaultNotMasked
+from async_durable_execution_runner.scenarios import (
+    Scenario,
+    Timings,
+    crash,
+    invocation_lost,
+)
+from async_durable_execution_runner.strategies import durable_scenarios, fault_plans, timings
+
+MASKED_KINDS = {
+    "crash",
+    "invocation_lost",
+    "checkpoint_error",
+    "lost_response",
+    "duplicate_invocation",
+}
+
+
+# --- the false flags the issue measured -----------------------------------------------------
+
+
+def test_a_uuid_drawn_in_a_step_is_the_same_in_the_baseline() -> None:
+    outcome = Scenario(handler=uuid_order, faults=(invocation_lost(invocation=1),)).run()
+    outcome.check()
+    baseline = outcome.baseline()
+    assert baseline is not None
+    assert baseline.value == outcome.value  # the baseline replayed the checkpointed uuid
+
+
+def test_an_item_a_fault_adds_does_not_shift_the_timing_of_the_others() -> None:
+    timings = Timings(order=(1,), window=5.0, callback_delays=(1.0,))
+    outcome = Scenario(
+        handler=approval_with_timeout, faults=(invocation_lost(invocation=1),), timings=timings
+    ).run()
+    outcome.check()
+    baseline = outcome.baseline()
+    assert baseline is not None
+    assert outcome.status is baseline.status is InvocationStatus.SUCCEEDED
+
+
+# --- the deliberate non-flag, and the flags that stay ---------------------------------------
+
+
+def test_a_non_idempotent_step_whose_re_run_returns_another_value_is_not_flagged() -> None:
+    # The crash makes the ticket step's body run twice: the partner issues two tickets and
+    # the execution keeps the second. Catching that is the at-most-once ledger's job.
+    outcome = Scenario(
+        handler=partner_ticket, faults=(crash(invocation=1, call=1),), before_run=reset_partner
+    ).run()
+    assert outcome.value == {"ticket": 1001, "receipt": "redeemed-1001"}
+    outcome.check()
+
+
+def test_a_step_that_reads_what_a_fault_changed_is_flagged() -> None:
+    from buggy import non_idempotent_step as module
+
+    outcome = Scenario(
+        handler=module.buggy,
+        input={"id": "order-1"},
+        faults=(crash(invocation=1, call=1),),
+        before_run=module.reset,
+    ).run()
+    assert outcome.value == 2
+    with pytest.raises(FaultNotMasked, match=r"step 'count'.*value 2.*value 1"):
+        outcome.check()
+
+
+# --- timing: keyed by identity, bounded, and real races kept ---------------------------------
+
+
+def _item(
+    seconds: float, seq: int, kind: DueKind, op: str | None = None, label: str = ""
+) -> DueItem:
+    due = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
+    return DueItem(due, seq, kind, "arn", op, label)
+
+
+@given(
+    order=st.lists(st.integers(0, 3), min_size=1, max_size=4).map(tuple),
+    window=st.sampled_from((0.0, 0.5, 1.0, 5.0)),
+    extra=st.sampled_from(list(DueKind)),
+    extra_at=st.floats(0, 3),
+)
+def test_the_order_of_two_items_does_not_depend_on_a_third(
+    order: tuple[int, ...], window: float, extra: DueKind, extra_at: float
+) -> None:
+    a = _item(1.0, 5, DueKind.WAIT, "op-a")
+    b = _item(1.4, 9, DueKind.CALLBACK_TIMEOUT, "op-b")
+    c = _item(extra_at, 7, extra, "op-c", label="answer callback c")
+    alone = ChoiceScheduler(order, window).choose([a, b])
+    with_c = ChoiceScheduler(order, window).choose([a, b, c])
+    assert with_c in (alone, c)
+    if with_c is c:
+        assert ChoiceScheduler(order, window).choose([a, b]) is alone
+
+
+@given(order=st.lists(st.integers(0, 3), min_size=1, max_size=4).map(tuple))
+def test_deadlines_a_window_apart_are_never_swapped(order: tuple[int, ...]) -> None:
+    early = _item(1.0, 9, DueKind.EXTERNAL, label="answer callback x")
+    late = _item(2.0, 1, DueKind.CALLBACK_TIMEOUT, "op-x")
+    assert ChoiceScheduler(order, 1.0).choose([early, late]) is early
+
+
+def test_a_re_invocation_is_never_late() -> None:
+    resume = _item(1.0, 9, DueKind.INVOCATION, label="resume")
+    wait = _item(1.0, 1, DueKind.WAIT, "op-w")
+    assert ChoiceScheduler((0,), 1.0).choose([resume, wait]) is wait  # tie: earlier seq
+    scheduler = ChoiceScheduler((3,), 1.0)
+    assert scheduler.choose([resume, _item(1.5, 1, DueKind.WAIT, "op-w")]) is resume
+
+
+@pytest.mark.parametrize("order", [(0,), (1,), (3,), (3, 0, 2)])
+def test_an_answer_sent_a_second_before_the_timeout_always_wins(order: tuple[int, ...]) -> None:
+    outcome = Scenario(
+        handler=approval_with_timeout,
+        timings=Timings(order=order, window=1.0, callback_delays=(4.0,)),
+    ).run()
+    assert outcome.status is InvocationStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("window", [0.0, 1.0])
+def test_an_answer_later_than_the_timeout_is_still_a_real_race(window: float) -> None:
+    outcome = Scenario(
+        handler=approval_with_timeout,
+        timings=Timings(order=(3,), window=window, callback_delays=(30.0,)),
+    ).run()
+    assert outcome.status is InvocationStatus.FAILED
+    assert outcome.error is not None and outcome.error.type == "CallbackError"
+    outcome.check()
+
+
+@given(timings(max_window=0.25))
+def test_the_window_timings_draws_is_bounded(drawn: Timings) -> None:
+    assert 0.0 <= drawn.window <= 0.25
+
+
+@given(timings())
+def test_the_default_window_bound_is_one_second(drawn: Timings) -> None:
+    assert drawn.window in (0.0, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("bound", [-1.0, float("inf"), "1"])
+def test_a_bad_window_bound_is_refused(bound: Any) -> None:
+    with pytest.raises(InvalidArgument, match="max_window"):
+        timings(max_window=bound)
+
+
+# --- the step-body seam ---------------------------------------------------------------------
+
+
+class AnswerFortyTwo:
+    """Runs every step body, then answers 42: the body's side effects stay."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def on_service_call(self, call: Any) -> None:
+        return None
+
+    def on_invocation_returned(self, invocation: Any) -> bool:
+        return False
+
+    def on_step_attempt(self, attempt: StepAttempt) -> WrapBody:
+        def wrap(body: Any) -> Any:
+            async def replaced(*state: Any) -> Any:
+                self.seen.append(await body(*state))
+                return 42
+
+            return replaced
+
+        return WrapBody(wrap)
+
+
+def test_a_fault_hook_can_wrap_a_step_body() -> None:
+    hooks = AnswerFortyTwo()
+    with DurableFunctionTestRunner(uuid_order, faults=hooks) as runner:
+        result = runner.run(timeout=10)
+    assert result.result_value == {"order": 42}
+    assert len(hooks.seen) == 1 and len(str(hooks.seen[0])) == 36  # the body drew its uuid
+
+
+# --- the corpus: correct handlers are never flagged ------------------------------------------
+
+EXAMPLES = int(os.environ.get("DURABLE_SAME_WORLD_EXAMPLES", "0"))
+
+
+def corpus_scenarios(name: str, faults: Any = None) -> Any:
+    spec = CORPUS[name]
+    return durable_scenarios(
+        spec["handler"],
+        faults=faults if faults is not None else fault_plans(kinds=MASKED_KINDS),
+        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
+        functions=spec.get("functions"),
+        before_run=spec.get("before_run"),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_no_masked_fault_flags_a_correct_handler(name: str) -> None:
+    @settings(
+        max_examples=EXAMPLES or 6,
+        database=None,
+        derandomize=not EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+    )
+    @given(corpus_scenarios(name))
+    def run(scenario: Scenario) -> None:
+        scenario.run().check()
+
+    run()
