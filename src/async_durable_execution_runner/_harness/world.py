@@ -183,11 +183,19 @@ def same_outcome(a: StepOutcome, b: StepOutcome) -> bool:
     if (a.error is None) != (b.error is None):
         return False
     if a.error is not None and b.error is not None:
-        return type(a.error) is type(b.error) and str(a.error) == str(b.error)
+        # By name: a cold sandbox re-imports the module, and with it the exception's class.
+        return _type_name(a.error) == _type_name(b.error) and str(a.error) == str(b.error)
     try:
-        return bool(a.value == b.value)
-    except Exception:
-        return repr(a.value) == repr(b.value)
+        if a.value == b.value:
+            return True
+    except Exception:  # values that cannot be compared are compared as text
+        pass
+    # As text too: a cold sandbox re-imports the module, and with it the value's class.
+    return repr(a.value) == repr(b.value)
+
+
+def _type_name(error: BaseException) -> str:
+    return f"{type(error).__module__}.{type(error).__qualname__}"
 
 
 def _key(attempt: StepAttempt) -> StepKey:
