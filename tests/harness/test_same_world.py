@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
-from tests.harness.correct_handlers import (
+from nondeterministic import (
     CORPUS,
     approval_with_timeout,
     partner_ticket,

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import json
 import random
 import time
 import uuid
 from typing import Any
 
+import partner
 from async_durable_execution import (
     CallableRuntimeError,
     CallbackError,
     JitterStrategy,
+    PollingStrategy,
     durable_callable,
     durable_execution,
     get_wait_for_condition_check_context,
@@ -36,19 +37,8 @@ from async_durable_execution import (
 from async_durable_execution import (
     map as durable_map,
 )
-from async_durable_execution._operation.wait_for_condition import PollingStrategy
 
-# --- a partner service that issues fresh tickets and honours only those it issued -------
-
-_TICKETS = itertools.count(1000)
-ISSUED: set[int] = set()
-
-
-def reset_partner() -> None:
-    """A fresh deployment of the partner: its ticket counter starts over."""
-    global _TICKETS  # noqa: PLW0603 - the fake partner's own state
-    _TICKETS = itertools.count(1000)
-    ISSUED.clear()
+reset_partner = partner.reset
 
 
 async def _new_id() -> str:
@@ -72,17 +62,12 @@ async def _today() -> str:
 
 
 async def _ticket() -> int:
-    ticket = next(_TICKETS)
-    ISSUED.add(ticket)
-    return ticket
+    return partner.issue()
 
 
 @durable_callable
 async def redeem(ticket: int) -> str:
-    if ticket not in ISSUED:
-        msg = f"ticket {ticket} was never issued"
-        raise ValueError(msg)
-    return f"redeemed-{ticket}"
+    return partner.redeem(ticket)
 
 
 async def _submit() -> None:

@@ -1,0 +1,127 @@
+"""No false flags on correct code: every oracle over the corpus of correct handlers with
+nondeterministic steps (``examples/nondeterministic.py``), many examples each.
+
+    python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
+
+For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
+from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
+``durable_scenarios`` draws) and the default ``timings()``, and runs ``outcome.check()`` on
+each. It prints, per handler, the examples run, those in which a masked fault was applied
+(the fault-tolerance oracle then runs its same-world baseline), the faults applied by kind,
+and the flags: any flag is a false flag, shrunk, with its report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
+
+from nondeterministic import CORPUS  # noqa: E402
+
+from async_durable_execution_runner.scenarios import Scenario  # noqa: E402
+from async_durable_execution_runner.strategies import (  # noqa: E402
+    durable_scenarios,
+    fault_plans,
+)
+
+#: The fault kinds the service and the SDK mask (checkpoint_error and lost_response with a
+#: retryable error; with another they are unmasked and the fault-tolerance oracle stands aside).
+MASKED_KINDS = {
+    "crash",
+    "invocation_lost",
+    "checkpoint_error",
+    "lost_response",
+    "duplicate_invocation",
+}
+
+
+def campaign(name: str, examples: int, plans: str) -> dict[str, Any]:
+    spec = CORPUS[name]
+    faults = fault_plans(kinds=MASKED_KINDS) if plans == "masked" else fault_plans()
+    strategy = durable_scenarios(
+        spec["handler"],
+        faults=faults,
+        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
+        functions=spec.get("functions"),
+        before_run=spec.get("before_run"),
+    )
+    stats: dict[str, Any] = {
+        "examples": 0,
+        "masked": 0,
+        "kinds": collections.Counter(),
+        "flag": None,
+    }
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def run(scenario: Scenario) -> None:
+        outcome = scenario.run()
+        stats["examples"] += 1
+        if any(f.masked for f in outcome.faults_applied):
+            stats["masked"] += 1
+        stats["kinds"].update(f.kind for f in outcome.faults_applied)
+        outcome.check()
+
+    started = time.perf_counter()
+    try:
+        run()
+    except AssertionError as failure:
+        stats["flag"] = str(failure)
+    stats["seconds"] = time.perf_counter() - started
+    return stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=500)
+    parser.add_argument("--plans", choices=("masked", "all"), default="masked")
+    parser.add_argument("--only", nargs="*", default=None, help="corpus entries to run")
+    args = parser.parse_args()
+    # The SDK logs every injected fault at ERROR; the campaign's verdicts are what matter.
+    logging.disable(logging.CRITICAL)
+    names = args.only or sorted(CORPUS)
+    print(
+        f"{args.examples} examples per handler, {args.plans} fault kinds, default timings; "
+        f"{platform.platform()}, Python {platform.python_version()}"
+    )
+    print("| handler | examples | with a masked fault applied | faults applied | flags | s |")
+    print("|---|---:|---:|---|---:|---:|")
+    flags = 0
+    for name in names:
+        with contextlib.redirect_stderr(sys.stdout):
+            stats = campaign(name, args.examples, args.plans)
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats["kinds"].items()))
+        flagged = 0 if stats["flag"] is None else 1
+        flags += flagged
+        print(
+            f"| {name} | {stats['examples']} | {stats['masked']} | {kinds} | {flagged} "
+            f"| {stats['seconds']:.0f} |",
+            flush=True,
+        )
+        if stats["flag"] is not None:
+            print(f"\nFLAG on {name}:\n{stats['flag']}\n", flush=True)
+    print(f"\n{flags} handler(s) flagged")
+    sys.exit(1 if flags else 0)
+
+
+if __name__ == "__main__":
+    main()
