@@ -84,8 +84,8 @@ def campaign(name: str, examples: int, plans: str) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         run()
-    except AssertionError as failure:
-        stats["flag"] = str(failure)
+    except Exception as failure:  # an oracle's flag, or anything else that went wrong
+        stats["flag"] = f"{type(failure).__name__}: {failure}"
     stats["seconds"] = time.perf_counter() - started
     return stats
 
