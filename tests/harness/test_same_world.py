@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -25,7 +26,7 @@ from nondeterministic import (
     uuid_order,
 )
 
-from async_durable_execution_runner import DurableFunctionTestRunner, InvocationStatus
+from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner._harness.timings import ChoiceScheduler
 from async_durable_execution_runner._service.scheduler import DueItem, DueKind
 from async_durable_execution_runner._service.seams import StepAttempt, WrapBody
