@@ -162,9 +162,11 @@ def run_crash_points(
         outcome = candidate.run()
         explored.append(point)
         try:
-            outcome.check()
+            # The invariant first: it reads the world as this run left it, and check() may
+            # run the fault-free baseline, which resets the world again (before_run).
             if invariant is not None:
                 invariant(outcome)
+            outcome.check()
         except AssertionError as error:
             if "Reproduce with:" not in str(error):
                 # An invariant's own assertion: give it the report an oracle failure has.
