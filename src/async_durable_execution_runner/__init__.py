@@ -69,6 +69,7 @@ from async_durable_execution_runner._service.seams import (
     SchedulerPolicy,
     ServiceCall,
     StepAttempt,
+    WrapBody,
 )
 from async_durable_execution_runner.errors import (
     CallbackTimeoutException,
@@ -141,6 +142,7 @@ __all__ = [
     "TooManyRequestsException",
     "VirtualClock",
     "WaitOperation",
+    "WrapBody",
     "__version__",
     "replay",
 ]

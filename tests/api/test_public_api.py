@@ -116,6 +116,7 @@ DOCUMENTED_SEAMS = {
     "Fault",
     "ServiceCall",
     "StepAttempt",
+    "WrapBody",
     "Interleaving",
     "NoInterleaving",
     "SandboxPolicy",

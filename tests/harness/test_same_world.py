@@ -26,10 +26,9 @@ from nondeterministic import (
     uuid_order,
 )
 
-from async_durable_execution_runner import DurableFunctionTestRunner
+from async_durable_execution_runner import DurableFunctionTestRunner, StepAttempt, WrapBody
 from async_durable_execution_runner._harness.timings import ChoiceScheduler
 from async_durable_execution_runner._service.scheduler import DueItem, DueKind
-from async_durable_execution_runner._service.seams import StepAttempt, WrapBody
 from async_durable_execution_runner.oracles import FaultNotMasked
 from async_durable_execution_runner.scenarios import (
     Scenario,
