@@ -224,6 +224,24 @@ def test_saved_files_round_trip_with_triage(tmp_path: Path) -> None:
     assert replay_file(path).ok
 
 
+def test_a_harness_run_saves_as_a_scenario_file(tmp_path: Path) -> None:
+    from async_durable_execution_runner._replay.corpus import save_outcome
+    from async_durable_execution_runner.scenarios import crash
+
+    outcome = Scenario(
+        handler=h.fan_out, input={"run": "saved"}, faults=(crash(invocation=2, call=1),)
+    ).run()
+    path = save_outcome(
+        tmp_path / "crash.json", outcome, found="2026-12-03", seed="@seed(1)", oracle="liveness"
+    )
+    entry = load(path)
+    assert entry.kind == "scenario"
+    assert entry.handler == "tests.replay.handlers:fan_out"
+    assert entry.triage == Triage(found="2026-12-03", seed="@seed(1)", oracle="liveness")
+    assert "crash(invocation=2, call=1)" in entry.description
+    assert replay_file(path).ok  # the crash was the world's doing: the code replays clean
+
+
 def test_unknown_versions_and_fields_are_refused(tmp_path: Path) -> None:
     data = json.loads(SHIPPING.read_text())
     data["version"] = 2

@@ -127,6 +127,38 @@ def save(
     return target
 
 
+def save_outcome(
+    path: str | Path,
+    outcome: Any,
+    *,
+    found: str | None = None,
+    seed: str | None = None,
+    oracle: str | None = None,
+    fixed_in: str | None = None,
+    description: str = "",
+) -> Path:
+    """Save a harness run (an ``Outcome``) as a ``scenario`` corpus file: its recorded
+    history, the handler it ran (by module and qualified name) and the triage fields. The
+    description defaults to the scenario in words (input, faults)."""
+    handler = outcome.scenario.handler
+    module, qualname = getattr(handler, "__module__", None), getattr(handler, "__qualname__", "")
+    if not module or module == "__main__" or "<locals>" in qualname:
+        msg = (
+            f"the scenario's handler {handler!r} is not importable by name; define it at "
+            "module level in a module of its own so the corpus file can name it"
+        )
+        raise HistoryFormatError(msg)
+    words = description or "; ".join(outcome.scenario.describe())
+    return save(
+        path,
+        outcome.result.events,
+        handler=f"{module}:{qualname}",
+        kind="scenario",
+        description=words,
+        triage=Triage(found=found, seed=seed, oracle=oracle, fixed_in=fixed_in),
+    )
+
+
 def load(path: str | Path) -> CorpusEntry:
     """Read a corpus file (or a bare ``GetDurableExecutionHistory`` export)."""
     source = Path(path)
