@@ -283,6 +283,15 @@ async def blocks_the_thread(event: dict[str, bool]) -> str:
 
 
 @durable_execution
+async def blocks_after_a_wait(event: dict[str, bool]) -> str:
+    first = await step(echo_label("before"), name="before")
+    await wait(5, name="pause")
+    if event["block"]:
+        time.sleep(30)  # blocking code in the second invocation, after the first one's wait
+    return first + await step(echo_label("after"), name="after")
+
+
+@durable_execution
 async def sleeps_between_steps(event: Any) -> str:
     import asyncio
 

@@ -617,6 +617,53 @@ def test_handler_that_hangs_in_blocking_code() -> None:
         assert result.result_value == "UNBLOCKED"
 
 
+def test_handler_that_hangs_in_a_later_invocation() -> None:
+    # The runner's thread waits while the worker runs every invocation (the first returns
+    # PENDING for the wait); the second hangs, and the runner gives up on it at the deadline.
+    with DurableFunctionTestRunner(handler=h.blocks_after_a_wait) as runner:
+        started = time.monotonic()
+        with pytest.raises(ExecutionNotFinishedError, match=r"time\.sleep\(30\)"):
+            runner.run({"block": True}, timeout=1)
+        assert time.monotonic() - started < 5
+        (hung,) = runner.executor.executions
+        stopped = runner.get_result(hung)
+        assert stopped.status is InvocationStatus.STOPPED
+        assert [i.error_type for i in stopped.invocations] == [None, "Sandbox.Timedout"]
+        assert [e["EventType"] for e in runner.get_history(hung)][-2:] == [
+            "InvocationCompleted",
+            "ExecutionStopped",
+        ]
+
+        result = runner.run({"block": False}, timeout=10)
+        assert result.status is InvocationStatus.SUCCEEDED
+        assert result.result_value == "BEFOREAFTER"
+
+
+def test_scheduled_actions_and_observers_may_call_the_runner() -> None:
+    # Scheduled actions and observers run on the thread driving the executor, while the
+    # caller of run() waits holding the runner's lock: calling back must not deadlock.
+    class Reader(ExecutionObserver):
+        def __init__(self) -> None:
+            self.statuses: list[InvocationStatus] = []
+
+        def on_execution_completed(self, execution_arn: str, status: str) -> None:
+            self.statuses.append(runner.get_status(execution_arn))
+
+        def on_history_event(self, execution_arn: str, event: Event) -> None:
+            if event.event_type is EventType.CALLBACK_STARTED:
+                callback_id = event.details["CallbackId"]
+                runner.schedule(
+                    30, lambda: runner.send_callback_success(callback_id, '"yes"'), label="answer"
+                )
+
+    reader = Reader()
+    with DurableFunctionTestRunner(handler=h.approval, observers=[reader]) as runner:
+        result = runner.run(timeout=10)
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == '"yes"'  # the callback's raw payload, as the SDK returns it
+    assert reader.statuses == [InvocationStatus.SUCCEEDED]
+
+
 # --- lookups -----------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ in milliseconds, and the history still shows the hours.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import json
 import threading
@@ -196,6 +197,13 @@ class DurableFunctionTestRunner:
         self._lock = threading.RLock()
         self._closed = False
 
+    def _guard(self) -> contextlib.AbstractContextManager[object]:
+        """The runner's lock, except on the thread driving the executor for a caller that holds
+        it (a scheduled action or an observer calling back): that caller is waiting for it."""
+        if self.executor.driving_thread == threading.get_ident():
+            return contextlib.nullcontext()
+        return self._lock
+
     def _advance_during_invocation(self, seconds: float) -> _dt.datetime:
         # Called from the invocation's thread while the handler waits in-process (the runner's
         # thread is blocked on that invocation, so nothing else touches the executor).
@@ -239,7 +247,7 @@ class DurableFunctionTestRunner:
     def start(self, input: Any = None, *, execution_name: str | None = None) -> str:
         """Start an execution and run what is due now, without moving the clock."""
         payload = _to_payload(input)
-        with self._lock:
+        with self._guard():
             arn = self.executor.start_execution(
                 self.function_name,
                 payload,
@@ -259,7 +267,7 @@ class DurableFunctionTestRunner:
         """Start an execution and wait (``timeout`` wall-clock seconds) for its result."""
         deadline = time.monotonic() + timeout
         payload = _to_payload(input)
-        with self._lock:
+        with self._guard():
             arn = self.executor.start_execution(
                 self.function_name,
                 payload,
@@ -270,7 +278,7 @@ class DurableFunctionTestRunner:
 
     def wait_for_result(self, execution_arn: str, timeout: float = 60) -> DurableFunctionTestResult:
         deadline = time.monotonic() + timeout
-        with self._lock:
+        with self._guard():
             return self._wait(execution_arn, deadline, timeout)
 
     def _wait(self, arn: str, deadline: float, timeout: float) -> DurableFunctionTestResult:
@@ -301,26 +309,26 @@ class DurableFunctionTestRunner:
 
     def get_result(self, execution_arn: str) -> DurableFunctionTestResult:
         """A snapshot of the execution now, finished or not."""
-        with self._lock:
+        with self._guard():
             return DurableFunctionTestResult.from_execution(self.executor.get(execution_arn))
 
     def get_status(self, execution_arn: str) -> InvocationStatus:
         """The SDK's ``InvocationStatus`` now: PENDING while the execution runs."""
-        with self._lock:
+        with self._guard():
             return invocation_status(self.executor.get(execution_arn).status)
 
     def get_execution_status(self, execution_arn: str) -> ExecutionStatus:
         """``GetDurableExecution``'s ``Status`` now: RUNNING, ..., TIMED_OUT or STOPPED."""
-        with self._lock:
+        with self._guard():
             return self.executor.get(execution_arn).status
 
     def get_history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The events so far, in ``GetDurableExecutionHistory``'s shape."""
-        with self._lock:
+        with self._guard():
             return [e.to_dict() for e in self.executor.history(execution_arn)]
 
     def stop_execution(self, execution_arn: str, error: ErrorObject | None = None) -> None:
-        with self._lock:
+        with self._guard():
             self.executor.stop_execution(execution_arn, error)
 
     def advance(self, delta: float | _dt.timedelta) -> _dt.datetime:
@@ -329,7 +337,7 @@ class DurableFunctionTestRunner:
         if seconds < 0:
             msg = f"advance() takes a non-negative duration, got {seconds}"
             raise ValueError(msg)
-        with self._lock:
+        with self._guard():
             target = self.clock.now() + _dt.timedelta(seconds=seconds)
             self.executor.run_until(lambda: False, allow_time=True, limit=target)
             self.clock.advance_to(target)
@@ -344,7 +352,7 @@ class DurableFunctionTestRunner:
         """The id of a pending callback (by operation name, or the only pending one),
         running the execution until one exists."""
         deadline = time.monotonic() + timeout
-        with self._lock:
+        with self._guard():
             execution = self.executor.get(execution_arn)
             found: list[str] = []
 
@@ -382,24 +390,24 @@ class DurableFunctionTestRunner:
 
     def send_callback_success(self, callback_id: str, result: str | bytes | None = None) -> None:
         text = result.decode() if isinstance(result, bytes) else result
-        with self._lock:
+        with self._guard():
             self.executor.send_callback_success(callback_id, text)
 
     def send_callback_failure(
         self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
     ) -> None:
         err = ErrorObject.from_dict(error) if isinstance(error, Mapping) else error
-        with self._lock:
+        with self._guard():
             self.executor.send_callback_failure(callback_id, err)
 
     def send_callback_heartbeat(self, callback_id: str) -> None:
-        with self._lock:
+        with self._guard():
             self.executor.send_callback_heartbeat(callback_id)
 
     def time_out_callback(self, callback_id: str, *, heartbeat: bool = False) -> None:
         """Time the callback out now, as the service does when its timeout (or heartbeat
         timeout, with ``heartbeat=True``) expires."""
-        with self._lock:
+        with self._guard():
             self.executor.time_out_callback(callback_id, heartbeat=heartbeat)
 
     def schedule(self, delay: float, action: Callable[[], None], *, label: str = "") -> None:

@@ -20,6 +20,7 @@ move behind its back.
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -30,7 +31,7 @@ from async_durable_execution_runner._service.checkpoint.processor import Checkpo
 from async_durable_execution_runner._service.clock import VirtualClock
 from async_durable_execution_runner._service.commits import Commits
 from async_durable_execution_runner._service.execution import Execution
-from async_durable_execution_runner._service.invocation import Invoker
+from async_durable_execution_runner._service.invocation import Abandoned, Invoker
 from async_durable_execution_runner._service.invocations import Invocations
 from async_durable_execution_runner._service.lifecycle import Lifecycle
 from async_durable_execution_runner._service.names import DEFAULT_ACCOUNT, DEFAULT_REGION
@@ -114,6 +115,10 @@ class Executor:
             api=self,
             max_attempts=max_invocation_attempts,
         )
+        #: The thread running the loop (``run_until``) right now, if any. Scheduled actions
+        #: and observers run there while the thread that asked waits.
+        self.driving_thread: int | None = None
+        self._drive_ticket: object | None = None
 
     # --- configuration ------------------------------------------------------------------
 
@@ -235,7 +240,48 @@ class Executor:
         """Deliver due items until ``done()``; ``False`` if it never became true.
 
         ``wall_deadline`` is a ``time.monotonic()`` instant; virtual time is unaffected by it.
+        An invoker that can drive (the in-process one) runs this loop on its own thread, so
+        that each invocation is not a thread hand-off of its own; this thread waits, and
+        takes over if an invocation hangs past ``wall_deadline``.
         """
+
+        def loop() -> bool:
+            return self._run_until(done, wall_deadline, allow_time, limit)
+
+        drive = getattr(self.invocations.invoker, "drive", None)
+        if drive is None or self.driving_thread is not None:
+            # Not a driver, or called from inside the loop (a scheduled action): run here.
+            return loop()
+        outcome: bool | Abandoned = drive(loop, wall_deadline)
+        if isinstance(outcome, Abandoned):
+            self.invocations.abandon(outcome)
+            return done()
+        return outcome
+
+    def _run_until(
+        self,
+        done: Callable[[], bool],
+        wall_deadline: float | None,
+        allow_time: bool,
+        limit: _dt.datetime | None,
+    ) -> bool:
+        ticket = object()
+        previous = self.driving_thread, self._drive_ticket
+        self.driving_thread, self._drive_ticket = threading.get_ident(), ticket
+        try:
+            return self._deliver_until(done, wall_deadline, allow_time, limit)
+        finally:
+            # An abandoned drive unwinds late, after another has started: leave that one be.
+            if self._drive_ticket is ticket:
+                self.driving_thread, self._drive_ticket = previous
+
+    def _deliver_until(
+        self,
+        done: Callable[[], bool],
+        wall_deadline: float | None,
+        allow_time: bool,
+        limit: _dt.datetime | None,
+    ) -> bool:
         while not done():
             if wall_deadline is not None and time.monotonic() >= wall_deadline:
                 return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -58,3 +59,29 @@ class Invoker(Protocol):
     def invoke(self, request: InvocationRequest) -> InvocationOutcome: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Abandoned:
+    """A drive gave up on a hung invocation: the service records ``outcome`` for ``request``
+    (the thread running the handler is left behind and never touches the service again)."""
+
+    request: InvocationRequest
+    outcome: InvocationOutcome
+
+
+class InvocationAbandoned(BaseException):
+    """Raised in the thread of an abandoned invocation when its handler finally returns, to
+    unwind it without touching the service (which has moved on)."""
+
+
+class Driver(Protocol):
+    """An invoker that can run the service's loop itself, next to the handlers it runs.
+
+    ``drive`` runs ``loop`` (which delivers due items, invoking the handler for some) on the
+    invoker's own thread, so that an invocation is not a thread hand-off of its own, and
+    returns its result; or, if an invocation is still running at ``wall_deadline`` (a
+    ``time.monotonic()`` instant), gives up on it and returns ``Abandoned``.
+    """
+
+    def drive(self, loop: Callable[[], bool], wall_deadline: float | None) -> bool | Abandoned: ...

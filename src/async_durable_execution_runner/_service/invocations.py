@@ -18,6 +18,7 @@ from async_durable_execution_runner._models import (
 from async_durable_execution_runner._models.events import event_error
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.invocation import (
+    Abandoned,
     InvocationOutcome,
     InvocationRequest,
     Invoker,
@@ -89,6 +90,8 @@ class Invocations:
         self.api = api
         self.max_attempts = max_attempts
         self._hang_reports: dict[str, str] = {}
+        # The invocation in progress (a duplicate delivery is recorded apart).
+        self._current: tuple[InvocationRequest, Execution, InvocationInfo] | None = None
 
     def take_hang_report(self, arn: str) -> str | None:
         """Why ``arn``'s invocation was abandoned as hung, once (``None`` if it was not)."""
@@ -144,10 +147,12 @@ class Invocations:
             ),
         )
         session.on_duplicate = lambda: self._deliver_duplicate(execution, request)
+        self._current = (request, execution, info)
         try:
             outcome = self.invoker.invoke(request)
         finally:
             execution.invocation_active = False
+        self._current = None
         if outcome.hung:
             session.abandoned = True
         if outcome.status is not None and self.faults.on_invocation_returned(info):
@@ -159,6 +164,17 @@ class Invocations:
                 ),
             )
         self._complete(execution, info, outcome)
+
+    def abandon(self, abandoned: Abandoned) -> None:
+        """The invocation in progress hung: the driver gave up on it (and on its thread)."""
+        current = self._current
+        if current is None or current[0] is not abandoned.request:
+            msg = f"no invocation in progress for request {abandoned.request.request_id}"
+            raise RuntimeError(msg)
+        self._current = None
+        _, execution, info = current
+        execution.invocation_active = False
+        self._complete(execution, info, abandoned.outcome)
 
     def _deliver_duplicate(self, execution: Execution, original: InvocationRequest) -> None:
         """Deliver ``original`` again (same token, same state) while it is still running.

@@ -20,11 +20,13 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._service.invocation import (
+    Abandoned,
+    InvocationAbandoned,
     InvocationOutcome,
     InvocationRequest,
     hung_outcome,
@@ -41,6 +43,7 @@ from async_durable_execution_runner._service.virtual_loop import VirtualTimeEven
 from async_durable_execution_runner.errors import HandlerNotDurableError
 
 HandlerClock = Literal["virtual", "real"]
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -148,8 +151,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[
-            tuple[Callable[[], InvocationOutcome], concurrent.futures.Future[InvocationOutcome]]
-            | None
+            tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None
         ] = queue.SimpleQueue()
         self.thread_ident: int | None = None
         threading.Thread(target=self._loop, name="durable-invocation", daemon=True).start()
@@ -171,10 +173,8 @@ class _Worker:
                 _settle(loop)
                 loop.close()
 
-    def submit(
-        self, fn: Callable[[], InvocationOutcome]
-    ) -> concurrent.futures.Future[InvocationOutcome]:
-        future: concurrent.futures.Future[InvocationOutcome] = concurrent.futures.Future()
+    def submit(self, fn: Callable[[], _T]) -> concurrent.futures.Future[_T]:
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
         self._jobs.put((fn, future))
         return future
 
@@ -231,6 +231,15 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
     return fresh
 
 
+@dataclass
+class _Running:
+    """An invocation running on the worker thread under ``drive``."""
+
+    request: InvocationRequest
+    travel: list[Any] = field(default_factory=list)  # its time travel, while active
+    abandoned: bool = False
+
+
 class InProcessInvoker:
     def __init__(
         self,
@@ -264,13 +273,16 @@ class InProcessInvoker:
         self.strict_replay = strict_replay
         self.cache = SdkOperationCache()
         self._worker: _Worker | None = None
+        # The invocation running on the worker under ``drive``, if any.
+        self._running: _Running | None = None
+        self._running_lock = threading.Lock()
 
     def close(self) -> None:
         if self._worker is not None:
             self._worker.release()
             self._worker = None
 
-    def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+    def _handler(self, request: InvocationRequest) -> Callable[..., Any]:
         handler = self.handlers.get(request.function_name)
         if handler is None:
             msg = f"no handler registered for function {request.function_name!r}"
@@ -278,8 +290,50 @@ class InProcessInvoker:
         if request.environment == "cold":
             handler = fresh_import(handler, self.cold_module_prefixes)
             self.handlers[request.function_name] = handler
-        nested = self._worker is not None and self._worker.thread_ident == threading.get_ident()
-        if nested:
+        return handler
+
+    def drive(self, loop: Callable[[], bool], wall_deadline: float | None) -> bool | Abandoned:
+        """Run the service's loop on this invoker's worker thread: its invocations then run
+        right there (see ``invoke``), with no thread hand-off per invocation. The caller
+        waits; at ``wall_deadline`` an invocation still running is abandoned."""
+        if self._worker is None:
+            self._worker = _Worker.acquire()
+        worker = self._worker
+        future = worker.submit(loop)
+        while True:
+            timeout = None if wall_deadline is None else max(0.0, wall_deadline - time.monotonic())
+            try:
+                return future.result(timeout=timeout)
+            except concurrent.futures.TimeoutError:
+                abandoned = self._abandon_running(worker)
+                if abandoned is not None:
+                    return abandoned
+                # The worker is in the service's own code, not in a handler: it stops at the
+                # loop's next deadline check.
+                wall_deadline = time.monotonic() + 0.01
+
+    def _abandon_running(self, worker: _Worker) -> Abandoned | None:
+        with self._running_lock:
+            running = self._running
+            if running is None:
+                return None
+            running.abandoned = True
+            self._running = None
+        request = running.request
+        request.session.abandoned = True
+        # The patched clock is process-wide: do not leave it frozen behind a hung handler.
+        _stop_travel(running.travel)
+        stack = worker.stack()
+        worker.abandon()
+        self._worker = None
+        return Abandoned(request, hung_outcome(request, f"it was blocked at:\n{stack}"))
+
+    def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+        handler = self._handler(request)
+        on_worker = self._worker is not None and self._worker.thread_ident == threading.get_ident()
+        if on_worker and self._running is None:
+            return self._invoke_here(handler, request)
+        if on_worker:
             # A duplicate delivery arrives while this worker is inside the first one.
             worker = _Worker.acquire()
         else:
@@ -295,16 +349,42 @@ class InProcessInvoker:
             return future.result(timeout=request.wall_timeout)
         except concurrent.futures.TimeoutError:
             request.session.abandoned = True
-            # The patched clock is process-wide: do not leave it frozen behind a hung handler.
             _stop_travel(travel)
             stack = worker.stack()
             worker.abandon()
-            if not nested:
+            if not on_worker:
                 self._worker = None
             return hung_outcome(request, f"it was blocked at:\n{stack}")
         finally:
-            if nested:
+            if on_worker:
                 worker.release()
+
+    def _invoke_here(
+        self, handler: Callable[..., Any], request: InvocationRequest
+    ) -> InvocationOutcome:
+        """Run the invocation on this (the worker's) thread, while ``drive`` watches the clock."""
+        deadline = (
+            time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
+        )
+        running = _Running(request)
+        with self._running_lock:
+            self._running = running
+        try:
+            outcome = self._run(handler, request, deadline, running.travel)
+        except BaseException:
+            if self._end_running(running):
+                raise InvocationAbandoned from None
+            raise
+        if self._end_running(running):
+            raise InvocationAbandoned
+        return outcome
+
+    def _end_running(self, running: _Running) -> bool:
+        """Whether the invocation was abandoned while it ran."""
+        with self._running_lock:
+            if self._running is running:
+                self._running = None
+            return running.abandoned
 
     def _run(
         self,
