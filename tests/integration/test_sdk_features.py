@@ -637,14 +637,14 @@ class StatePages:
 
     def __init__(self, runner: DurableFunctionTestRunner) -> None:
         self.pages: list[tuple[str, int, int, str | None]] = []
-        inner = runner.executor.get_execution_state
+        inner = runner.executor.commits.get_execution_state
 
         def spy(arn: str, token: str, marker: str, max_items: int = 1000) -> Any:
             ops, next_marker = inner(arn, token, marker, max_items)
             self.pages.append((marker, max_items, len(ops), next_marker))
             return ops, next_marker
 
-        runner.executor.get_execution_state = spy  # type: ignore[method-assign]
+        runner.executor.commits.get_execution_state = spy  # type: ignore[method-assign]
 
 
 def test_state_comes_in_pages_and_the_sdk_fetches_the_rest(wire_format: str) -> None:

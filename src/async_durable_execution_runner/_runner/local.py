@@ -96,6 +96,20 @@ def _seconds(delta: float | _dt.timedelta) -> float:
     return delta.total_seconds() if isinstance(delta, _dt.timedelta) else float(delta)
 
 
+def _advancer(clock: Clock) -> Callable[[float], _dt.datetime]:
+    """What the invoker calls while the handler waits in-process, to move the runner's clock
+    (from the invocation's thread; the runner's own thread is blocked on that invocation, so
+    nothing else touches the executor). A closure over the clock alone, not the runner, so the
+    runner and its invoker do not refer to each other."""
+    assert isinstance(clock, VirtualClock)
+
+    def advance(seconds: float) -> _dt.datetime:
+        clock.advance(seconds)
+        return clock.now()
+
+    return advance
+
+
 class DurableFunctionTestRunner:
     """Run a ``@durable_execution`` handler locally.
 
@@ -160,7 +174,7 @@ class DurableFunctionTestRunner:
                 per_update_checkpoints=checkpoint_batching == "per_update",
                 handler_clock=handler_clock if self.clock.is_virtual else "real",
                 clock_now=self.clock.now,
-                advance_clock=self._advance_during_invocation if self.clock.is_virtual else None,
+                advance_clock=_advancer(self.clock) if self.clock.is_virtual else None,
                 random_seed=random_seed,
                 strict_replay=strict_replay,
                 function_timeout=(
@@ -174,7 +188,7 @@ class DurableFunctionTestRunner:
                 per_update_checkpoints=checkpoint_batching == "per_update",
                 handler_clock=handler_clock if self.clock.is_virtual else "real",
                 clock_now=self.clock.now,
-                advance_clock=self._advance_during_invocation if self.clock.is_virtual else None,
+                advance_clock=_advancer(self.clock) if self.clock.is_virtual else None,
                 cold_module_prefixes=cold_module_prefixes,
                 random_seed=random_seed,
                 strict_replay=strict_replay,
@@ -203,13 +217,6 @@ class DurableFunctionTestRunner:
         if self.executor.driving_thread == threading.get_ident():
             return contextlib.nullcontext()
         return self._lock
-
-    def _advance_during_invocation(self, seconds: float) -> _dt.datetime:
-        # Called from the invocation's thread while the handler waits in-process (the runner's
-        # thread is blocked on that invocation, so nothing else touches the executor).
-        assert isinstance(self.clock, VirtualClock)
-        self.clock.advance(seconds)
-        return self.clock.now()
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -233,12 +233,15 @@ def build_views(operations: Sequence[Operation]) -> tuple[OperationView, ...]:
         if op.type is not OperationType.EXECUTION:
             children.setdefault(op.parent_id, []).append(op)
 
-    def build(op: Operation) -> OperationView:
-        cls = _VIEW_CLASSES.get(op.type, OperationView)
-        kids = tuple(build(c) for c in children.get(op.id, ()))
-        return cls(raw=op, children=kids)
+    return tuple(_build_view(op, children) for op in children.get(None, ()))
 
-    return tuple(build(op) for op in children.get(None, ()))
+
+def _build_view(op: Operation, children: Mapping[str | None, list[Operation]]) -> OperationView:
+    # A module-level function: a nested recursive one is a reference cycle (through its own
+    # closure cell) that keeps every operation alive until the garbage collector runs.
+    cls = _VIEW_CLASSES.get(op.type, OperationView)
+    kids = tuple(_build_view(c, children) for c in children.get(op.id, ()))
+    return cls(raw=op, children=kids)
 
 
 @dataclass(frozen=True, repr=False)

@@ -111,9 +111,9 @@ class Callbacks:
     def time_out_by_id(self, callback_id: str, *, heartbeat: bool = False) -> None:
         """Time the callback out now, as its timer would (used by timers and fault plans)."""
         execution, op = self._open(callback_id)
-        self.time_out(execution, op, heartbeat=heartbeat)
+        self.time_out(execution, op, heartbeat)
 
-    def time_out(self, execution: Execution, op: Operation, *, heartbeat: bool) -> None:
+    def time_out(self, execution: Execution, op: Operation, heartbeat: bool) -> None:
         error = ErrorObject(
             error_type="Callback.Heartbeat" if heartbeat else "Callback.Timeout",
             error_message="callback heartbeat timed out" if heartbeat else "callback timed out",

@@ -4,7 +4,9 @@ results that come back to the invoking operation."""
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable
+from typing import Protocol
 
 from async_durable_execution_runner._models import (
     ChainedInvokeDetails,
@@ -24,8 +26,12 @@ from async_durable_execution_runner._service.names import child_execution_name, 
 from async_durable_execution_runner._service.seams import FaultHooks, InvokeResult
 from async_durable_execution_runner._service.state import ServiceState
 
-#: Schedules an action on the runner's clock: (action, execution arn, label).
-ScheduleAction = Callable[[Callable[[], None], str, str], object]
+
+class ScheduleAction(Protocol):
+    """Schedules an action on the runner's clock (``Timers.schedule_external``)."""
+
+    def __call__(self, action: Callable[[], None], arn: str, *, label: str) -> object: ...
+
 
 _ENDED_BY_STATUS = {
     ExecutionStatus.TIMED_OUT: (OperationStatus.TIMED_OUT, EventType.CHAINED_INVOKE_TIMED_OUT),
@@ -49,7 +55,8 @@ class ChainedInvokes:
         self.faults = faults
         self.schedule = schedule
         self.functions: dict[str, str | InvokeResult] = {}
-        lifecycle.on_ended = self._child_ended
+        # Weakly: the lifecycle is also ours, and a cycle would outlive the runner.
+        lifecycle.on_ended = weakref.WeakMethod(self._child_ended)
 
     def start(self, execution: Execution, effect: RequestInvoke) -> None:
         parent = (execution.arn, effect.operation_id)
@@ -66,7 +73,7 @@ class ChainedInvokes:
             self.schedule(
                 lambda: self.complete(parent, result.result, result.error, status),
                 execution.arn,
-                label,
+                label=label,
             )
             return
         if target is None:
@@ -78,7 +85,9 @@ class ChainedInvokes:
                     f"this runner: {registered}"
                 ),
             )
-            self.schedule(lambda: self.complete(parent, None, error, None), execution.arn, label)
+            self.schedule(
+                lambda: self.complete(parent, None, error, None), execution.arn, label=label
+            )
             return
         self.lifecycle.start(
             function_key(effect.function_name),

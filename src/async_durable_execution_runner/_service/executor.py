@@ -82,19 +82,15 @@ class Executor:
         interleaving = interleaving or NoInterleaving()
         self.lifecycle = Lifecycle(state)
         self.callbacks = Callbacks(state)
+        # The parts refer to each other through bound methods, never through closures over
+        # the executor: no reference cycle keeps a finished runner's executions alive until
+        # the garbage collector finds them.
         self.timers = Timers(
             state,
-            time_out_callback=lambda execution, op, heartbeat: self.callbacks.time_out(
-                execution, op, heartbeat=heartbeat
-            ),
+            time_out_callback=self.callbacks.time_out,
             time_out_execution=self.lifecycle.time_out,
         )
-        self.chained = ChainedInvokes(
-            state,
-            self.lifecycle,
-            faults,
-            lambda action, arn, label: self.timers.schedule_external(action, arn, label=label),
-        )
+        self.chained = ChainedInvokes(state, self.lifecycle, faults, self.timers.schedule_external)
         self.commits = Commits(
             state,
             processor or CheckpointProcessor(),
@@ -112,7 +108,7 @@ class Executor:
             sandbox_policy=sandbox_policy or SandboxPolicy(),
             catch_up=self.timers.catch_up,
             page=self.commits.page,
-            api=self,
+            api=self.commits,
             max_attempts=max_invocation_attempts,
         )
         #: The thread running the loop (``run_until``) right now, if any. Scheduled actions

@@ -152,6 +152,7 @@ class Invocations:
             outcome = self.invoker.invoke(request)
         finally:
             execution.invocation_active = False
+            session.on_duplicate = None  # it refers to the request, which refers to the session
         self._current = None
         if outcome.hung:
             session.abandoned = True

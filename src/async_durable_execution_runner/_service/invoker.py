@@ -421,7 +421,7 @@ class InProcessInvoker:
             import time_machine
 
             assert self.clock_now is not None
-            travel = time_machine.travel(self.clock_now(), tick=False)
+            travel = time_machine.travel(_destination(self.clock_now()), tick=False)
             traveller = travel.start()
             travel_box.append(travel)
             if isinstance(loop, VirtualTimeEventLoop):
@@ -446,7 +446,7 @@ class InProcessInvoker:
         """The handler waited ``seconds`` of virtual time: move the runner's clock and the
         handler's ``time.time()``/``datetime.now()`` with it."""
         assert self.advance_clock is not None
-        traveller.move_to(self.advance_clock(seconds), tick=False)
+        traveller.move_to(_destination(self.advance_clock(seconds)), tick=False)
 
     def _drive(
         self,
@@ -507,6 +507,32 @@ def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:
         result=output.get("Result"),
         error=ErrorObject.from_dict(error) if error is not None else None,
     )
+
+
+class _Utc(_dt.tzinfo):
+    """UTC, under a name time-machine does not know: see ``_destination``."""
+
+    def utcoffset(self, dt: _dt.datetime | None) -> _dt.timedelta:
+        return _dt.timedelta(0)
+
+    def dst(self, dt: _dt.datetime | None) -> _dt.timedelta:
+        return _dt.timedelta(0)
+
+    def tzname(self, dt: _dt.datetime | None) -> str:
+        return "UTC"
+
+
+_UTC = _Utc()
+
+
+def _destination(instant: _dt.datetime) -> _dt.datetime:
+    """Where the handler's clock travels to. Given a UTC datetime, time-machine also sets
+    ``TZ=UTC`` (local time in the handler is UTC, as in Lambda), calling ``tzset()`` on every
+    start, stop and move; when local time already is UTC that changes nothing, so the same
+    instant is given in a UTC it does not recognise, and it leaves ``TZ`` alone."""
+    if time.timezone == 0 and time.altzone == 0 and tuple(time.tzname) == ("UTC", "UTC"):
+        return instant.astimezone(_UTC)
+    return instant
 
 
 _TRAVEL_LOCK = threading.Lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import weakref
 from collections.abc import Callable
 
 from async_durable_execution_runner._models import (
@@ -44,7 +45,7 @@ class Lifecycle:
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
-        self.on_ended: Callable[[Execution], None] = lambda execution: None
+        self.on_ended: weakref.WeakMethod[Callable[[Execution], None]] | None = None
 
     def start(
         self,
@@ -153,5 +154,7 @@ class Lifecycle:
         )
         state.scheduler.cancel_where(execution.arn)
         state.notifier.execution_completed(execution.arn, status.value)
-        if notify_parent and execution.parent is not None:
-            self.on_ended(execution)
+        if notify_parent and execution.parent is not None and self.on_ended is not None:
+            on_ended = self.on_ended()
+            if on_ended is not None:
+                on_ended(execution)
