@@ -627,7 +627,7 @@ def test_handler_that_hangs_in_a_later_invocation() -> None:
         assert time.monotonic() - started < 5
         (hung,) = runner.executor.executions
         stopped = runner.get_result(hung)
-        assert stopped.status is InvocationStatus.STOPPED
+        assert stopped.execution_status is ExecutionStatus.STOPPED
         assert [i.error_type for i in stopped.invocations] == [None, "Sandbox.Timedout"]
         assert [e["EventType"] for e in runner.get_history(hung)][-2:] == [
             "InvocationCompleted",
