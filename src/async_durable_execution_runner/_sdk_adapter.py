@@ -364,19 +364,21 @@ def install_hooks() -> None:
     base_cls = _sdk_base.OperationExecutor
     original_process = base_cls.process
 
+    # The wrappers below hand back the SDK's own coroutine when the hooks do not look: an
+    # extra coroutine layer costs on every suspension of the operation, not just once.
     @functools.wraps(original_process)
-    async def process(self: Any) -> Any:
+    def process(self: Any) -> Any:
         hooks = _active_hooks.get()
+        if hooks is None or not hooks.observe_requests:
+            return original_process(self)
+        return _observed_process(self, hooks)
+
+    async def _observed_process(self: Any, hooks: InvocationHooks) -> Any:
         ident = self.operation_identifier
         op_type = ident.operation_type or type(self).SERDES_OPERATION_TYPE
         # Internal executors (a batch re-entering its own context) have no type of their own
         # and name themselves as parent: they are not operations the handler asked for.
-        if (
-            hooks is not None
-            and hooks.observe_requests
-            and op_type is not None
-            and ident.parent_id != ident.operation_id
-        ):
+        if op_type is not None and ident.parent_id != ident.operation_id:
             stored = self.state.operations.get(ident.operation_id)
             hooks.on_operation_requested(
                 RequestedOperation(
@@ -405,10 +407,13 @@ def install_hooks() -> None:
     original_execute = step_cls.execute
 
     @functools.wraps(original_execute)
-    async def execute(self: Any, operation: Any) -> Any:
+    def execute(self: Any, operation: Any) -> Any:
+        hooks = _active_hooks.get()
+        if hooks is None or not hooks.observe_steps:
+            return original_execute(self, operation)
         details = operation.step_details if operation is not None else None
         attempt = (details.attempt if details is not None else 0) + 1
-        return await _with_step_hooks(self, attempt, lambda: original_execute(self, operation))
+        return _with_step_hooks(self, attempt, lambda: original_execute(self, operation))
 
     step_cls.execute = execute
 
@@ -417,9 +422,12 @@ def install_hooks() -> None:
     original_stateful = stateful_cls._execute
 
     @functools.wraps(original_stateful)
-    async def stateful_execute(self: Any, operation: Any) -> Any:
+    def stateful_execute(self: Any, operation: Any) -> Any:
+        hooks = _active_hooks.get()
+        if hooks is None or not hooks.observe_steps:
+            return original_stateful(self, operation)
         attempt = self._attempt(operation)
-        return await _with_step_hooks(self, attempt, lambda: original_stateful(self, operation))
+        return _with_step_hooks(self, attempt, lambda: original_stateful(self, operation))
 
     stateful_cls._execute = stateful_execute
 
@@ -431,7 +439,7 @@ async def _with_step_hooks(executor: Any, attempt: int, run: Callable[[], Awaita
     of the attempt only.
     """
     hooks = _active_hooks.get()
-    if hooks is None or not hooks.observe_steps:
+    if hooks is None:
         return await run()
     ident = executor.operation_identifier
     semantics = getattr(executor, "step_semantics", None)
