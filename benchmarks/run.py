@@ -399,8 +399,9 @@ def environment() -> list[tuple[str, str]]:
 RUNNER_DOC = """\
 - **ours** — `DurableFunctionTestRunner(handler=...).run(input=..., timeout=...)` with its
   defaults: virtual clock, `wire_format="objects"` (the SDK's model objects are handed over
-  directly), the SDK's own checkpoint batching. Each invocation runs on a worker thread (kept
-  across runners) on that thread's virtual-time event loop, with `time_machine` moving
+  directly), the SDK's own checkpoint batching. `run()` hands the service's loop to a worker
+  thread (kept across runners; one thread hand-off per call, not per invocation), where every
+  invocation runs on that thread's virtual-time event loop, with `time_machine` moving
   `datetime.now`/`time.time` in the handler to the virtual clock; every checkpoint goes
   through the emulator's validation, transition table, history events and observers.
 - **ours_json** — the same with `wire_format="json"`: every invocation input, checkpoint
@@ -435,8 +436,9 @@ SDK objects. Each costs a few percent. Against the SDK's own bundled runner, our
 bundled runner lacks.
 
 **Differences that are part of what is measured** (not corrected for):
-- ours runs each invocation on a worker thread (so a hung handler can be abandoned) with a
-  `time_machine` travel; bundled and the floor run on one already-running loop.
+- ours runs its loop and the invocations on a worker thread (so a hung handler can be
+  abandoned), one hand-off per `run()`, and each invocation under a `time_machine` travel;
+  bundled and the floor run on one already-running loop.
 - ours records a full history (events per attempt) and validates each update; the floor does
   neither, bundled rebuilds its history from final operation states.
 - every runner builds a fresh runner (or client) per execution, as a test does.
