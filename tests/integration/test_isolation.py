@@ -16,6 +16,7 @@ import pytest
 from async_durable_execution import InvocationStatus, durable_execution
 from tests.integration import crash_handlers as h
 
+from async_durable_execution_runner import ExecutionObserver, NoFaults, NoInterleaving
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._runner.result import DurableFunctionTestResult
 from async_durable_execution_runner._service.execution import ExecutionStatus
@@ -267,3 +268,59 @@ def test_options_one_isolation_cannot_honour_are_refused(case: str) -> None:
 def test_process_isolation_speaks_json_when_asked_explicitly(runner_for: Any) -> None:
     runner = runner_for(h.ten_steps, wire_format="json")
     assert runner.run(1).result_value == 11
+
+
+class _Requests(ExecutionObserver):
+    def __init__(self) -> None:
+        self.requested: list[Any] = []
+        self.attempts: list[Any] = []
+
+    def on_operation_requested(self, request: Any) -> None:
+        self.requested.append(request)
+
+    def on_step_attempt(self, attempt: Any) -> None:
+        self.attempts.append(attempt)
+
+
+class _FailOneAttempt(NoFaults):
+    def __init__(self) -> None:
+        self.failed = False
+
+    def on_step_attempt(self, attempt: Any) -> BaseException | None:
+        if self.failed:
+            return None
+        self.failed = True
+        return RuntimeError("injected once")
+
+
+class _SmallPagesAndTurns(NoInterleaving):
+    def step_turns(self, attempt: Any) -> int:
+        return 2
+
+    def page_size(self, execution_arn: str, invocation_index: int) -> int | None:
+        return 1
+
+
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_every_other_option_works_alike_in_a_worker_process(isolation: str) -> None:
+    # Observers, fault hooks, interleaving, the random seed and per-update checkpoints are
+    # honoured in a worker process as in-process: the same run, seen the same way.
+    observer, faults = _Requests(), _FailOneAttempt()
+    with DurableFunctionTestRunner(
+        h.ten_steps,
+        isolation=isolation,
+        observers=[observer],
+        faults=faults,
+        interleaving=_SmallPagesAndTurns(),
+        random_seed=7,
+        checkpoint_batching="per_update",
+    ) as runner:
+        result = runner.run(1)
+
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == 11
+    assert faults.failed
+    assert event_types(result).count("StepFailed") == 1  # the injected failure, retried
+    assert len(observer.requested) == 11  # ten steps and the one retried
+    assert len(observer.attempts) == 11
+    assert len(result.invocations) == 2  # the retry's wait suspended it once
