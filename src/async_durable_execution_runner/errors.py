@@ -8,7 +8,12 @@
     │   ├── ResourceNotFoundException        (404) unknown execution or callback
     │   ├── TooManyRequestsException         (429) throttled (only when a fault hook says so)
     │   ├── ServiceException                 (500) service-side failure (fault hooks)
-    │   └── CallbackTimeoutException         (400) the callback timed out before the call
+    │   ├── CallbackTimeoutException         (400) the callback timed out before the call
+    │   ├── InvalidRequestContentException   (400) an Invoke payload that is not JSON
+    │   ├── RequestTooLargeException         (413) an Invoke payload over Lambda's quota
+    │   ├── SerializedRequestEntityTooLargeException (413) another request body over quota
+    │   ├── DurableExecutionAlreadyStartedException  (409) that execution name is taken
+    │   └── UnknownOperationException        (404) no operation answers the method and path
     └── DurableRunnerError             the runner could not do what the test asked
         ├── HandlerNotDurableError           the handler is not decorated with @durable_execution
         ├── ExecutionNotFinishedError        wait_for_result ran out of time (wall clock)
@@ -83,6 +88,33 @@ class ServiceException(DurableServiceError):
 class CallbackTimeoutException(DurableServiceError):
     code = "CallbackTimeoutException"
     http_status = 400
+
+
+class InvalidRequestContentException(DurableServiceError):
+    code = "InvalidRequestContentException"
+    http_status = 400
+
+
+class RequestTooLargeException(DurableServiceError):
+    code = "RequestTooLargeException"
+    http_status = 413
+
+
+class SerializedRequestEntityTooLargeException(DurableServiceError):
+    code = "SerializedRequestEntityTooLargeException"
+    http_status = 413
+
+
+class DurableExecutionAlreadyStartedException(DurableServiceError):
+    code = "DurableExecutionAlreadyStartedException"
+    http_status = 409
+
+
+class UnknownOperationException(DurableServiceError):
+    """No operation of the Lambda API this server speaks answers the request's method and path."""
+
+    code = "UnknownOperationException"
+    http_status = 404
 
 
 class DurableRunnerError(Exception):

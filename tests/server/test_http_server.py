@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -223,7 +224,19 @@ def test_error_body_shape_and_unknown_route(server: DurableServiceServer) -> Non
     assert body["Type"] == "User"
     assert "GET /2025-12-01/nothing-here" in body["message"]
 
-    missing = "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af%3A%24LATEST%2Fx"
+    malformed = "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af%3A%24LATEST%2Fx"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{server.url}/2025-12-01/durable-executions/{malformed}", timeout=5)
+    assert info.value.code == 400  # validated against the model before anything is looked up
+    assert info.value.headers["x-amzn-errortype"] == "InvalidParameterValueException"
+    assert (
+        "DurableExecutionArn' failed to satisfy constraint"
+        in json.loads(info.value.read())["message"]
+    )
+
+    missing = urllib.parse.quote(
+        "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST/durable-execution/x/y", safe=""
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(f"{server.url}/2025-12-01/durable-executions/{missing}", timeout=5)
     assert info.value.code == 404

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from async_durable_execution import InvocationStatus
 
@@ -32,6 +32,7 @@ from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.executor import Executor
 from async_durable_execution_runner._service.invocation import Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
+from async_durable_execution_runner._service.locking import StateLock, UnlockedInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.process_invoker import (
     DEFAULT_FUNCTION_TIMEOUT,
@@ -49,6 +50,7 @@ from async_durable_execution_runner._service.service_client import WireFormat
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 
 Isolation = Literal["inprocess", "process"]
+_T = TypeVar("_T")
 
 
 def _to_payload(value: Any) -> str | None:
@@ -161,6 +163,12 @@ class DurableFunctionTestRunner:
         self.function_name = function_name
         self.execution_timeout = execution_timeout
         handlers: dict[str, Callable[..., Any]] = {function_name: handler}
+        #: The functions whose handlers run here (``Invoke`` may start them), by name.
+        self.handler_names = frozenset(handlers) | frozenset(
+            name
+            for name, target in (functions or {}).items()
+            if not isinstance(target, InvokeResult)
+        )
         canned: dict[str, InvokeResult] = {}
         for name, target in (functions or {}).items():
             if isinstance(target, InvokeResult):
@@ -193,8 +201,14 @@ class DurableFunctionTestRunner:
                 random_seed=random_seed,
                 strict_replay=strict_replay,
             )
+        # Every entry point (this runner's methods, the invocation's service calls, a server's
+        # request threads) changes the service's state under one lock; see ``_service.locking``.
+        self._lock = StateLock()
+        self._idle = threading.Condition(self._lock)  # type: ignore[arg-type]
+        self._driver: int | None = None
+        self.unlocked_invoker = UnlockedInvoker(self._invoker, self._lock)
         self.executor = Executor(
-            self._invoker,
+            self.unlocked_invoker,
             clock=self.clock,
             scheduler_policy=scheduler_policy,
             faults=faults,
@@ -208,7 +222,6 @@ class DurableFunctionTestRunner:
         self.executor.functions.update(canned)
         for observer in observers:
             self.executor.notifier.add(observer)
-        self._lock = threading.RLock()
         self._closed = False
 
     def _guard(self) -> contextlib.AbstractContextManager[object]:
@@ -217,6 +230,49 @@ class DurableFunctionTestRunner:
         if self.executor.driving_thread == threading.get_ident():
             return contextlib.nullcontext()
         return self._lock
+
+    @property
+    def lock(self) -> StateLock:
+        """The lock every change of this runner's service state is made under."""
+        return self._lock
+
+    def _advance_during_invocation(self, seconds: float) -> _dt.datetime:
+        # Called from the invocation's thread while the handler waits in-process (the runner's
+        # thread is blocked on that invocation and has let go of the lock).
+        assert isinstance(self.clock, VirtualClock)
+        with self._lock:
+            self.clock.advance(seconds)
+            return self.clock.now()
+
+    def _drive(self, body: Callable[[], _T]) -> _T:
+        """Run ``body`` (which delivers due items) as the only driver of the executor.
+
+        The driver lets go of the lock while an invocation runs; another thread that wants to
+        drive meanwhile (a server's request thread, a second test thread) waits its turn
+        instead of starting a second invocation on the same invoker.
+        """
+        me = threading.get_ident()
+        with self._lock:
+            if self._driver == me:
+                return body()
+            while self._driver is not None:
+                self._idle.wait()
+            self._driver = me
+            try:
+                return body()
+            finally:
+                self._driver = None
+                self._idle.notify_all()
+
+    def deliver_due(self, *, wait: bool = False) -> bool:
+        """Deliver what is due now (no clock movement). If another thread is driving, that
+        driver delivers it, unless ``wait``: then this call waits its turn and delivers.
+        Returns whether this call drove."""
+        with self._lock:
+            if not wait and self._driver is not None and self._driver != threading.get_ident():
+                return False
+            self._drive(lambda: self.executor.run_until(lambda: False, allow_time=False))
+            return True
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -261,7 +317,7 @@ class DurableFunctionTestRunner:
                 execution_name=execution_name,
                 timeout_seconds=self.execution_timeout,
             )
-            self.executor.run_until(lambda: False, allow_time=False)
+            self._drive(lambda: self.executor.run_until(lambda: False, allow_time=False))
             return arn
 
     def run(
@@ -290,7 +346,9 @@ class DurableFunctionTestRunner:
 
     def _wait(self, arn: str, deadline: float, timeout: float) -> DurableFunctionTestResult:
         execution = self.executor.get(arn)
-        self.executor.run_until(lambda: not execution.is_open, wall_deadline=deadline)
+        self._drive(
+            lambda: self.executor.run_until(lambda: not execution.is_open, wall_deadline=deadline)
+        )
         hang = self.executor.take_hang_report(arn)
         if hang is not None:
             raise ExecutionNotFinishedError(hang)
@@ -346,9 +404,13 @@ class DurableFunctionTestRunner:
             raise ValueError(msg)
         with self._guard():
             target = self.clock.now() + _dt.timedelta(seconds=seconds)
-            self.executor.run_until(lambda: False, allow_time=True, limit=target)
-            self.clock.advance_to(target)
-            self.executor.run_until(lambda: False, allow_time=False)
+
+            def move() -> None:
+                self.executor.run_until(lambda: False, allow_time=True, limit=target)
+                self.clock.advance_to(target)
+                self.executor.run_until(lambda: False, allow_time=False)
+
+            self._drive(move)
             return self.clock.now()
 
     # --- callbacks ---------------------------------------------------------------------
@@ -367,7 +429,7 @@ class DurableFunctionTestRunner:
                 found[:] = self._pending_callbacks(execution_arn, name)
                 return bool(found) or not execution.is_open
 
-            self.executor.run_until(ready, wall_deadline=deadline)
+            self._drive(lambda: self.executor.run_until(ready, wall_deadline=deadline))
             if len(found) == 1:
                 return found[0]
             label = f"named {name!r}" if name else "pending"
@@ -422,7 +484,8 @@ class DurableFunctionTestRunner:
         from now on the runner's clock. It runs in the runner's thread, between invocations;
         it may call ``send_callback_*``. Safe to call from an observer."""
         # Filed under no execution: an execution that ends does not cancel the outside world.
-        self.executor.schedule_external(action, "", delay=delay, label=label)
+        with self._lock:
+            self.executor.schedule_external(action, "", delay=delay, label=label)
 
     # --- async twins -------------------------------------------------------------------
 

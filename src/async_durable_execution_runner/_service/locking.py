@@ -1,0 +1,213 @@
+"""One lock for the emulated service's state, shared by every entry point.
+
+The service is reached from several threads at once when it is served over HTTP: the thread
+that drives executions (delivering timers, running invocations), the invocation's own thread
+(the SDK checkpointing), and one thread per HTTP request (callbacks, reads, stops, invokes,
+checkpoints from a worker process). Every read and change of service state happens under
+:class:`StateLock`, so each is atomic with respect to every other.
+
+The driver holds the lock for everything it does *except* while it waits for an invocation to
+return: :class:`UnlockedInvoker` hands the lock over for that wait, because the invocation
+talks to the service from another thread (an in-process SDK thread, or a worker process
+calling over HTTP) and must be able to take the lock itself. :class:`LockedSession` takes it
+for each of the invocation's service calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from collections.abc import Callable as DriveLoop
+
+    from async_durable_execution_runner._models import Operation, OperationUpdate
+    from async_durable_execution_runner._service.invocation import (
+        InvocationOutcome,
+        InvocationRequest,
+        Invoker,
+    )
+    from async_durable_execution_runner._service.observer import OperationRequest
+    from async_durable_execution_runner._service.session import InvocationSession
+
+
+class StateLock:
+    """A re-entrant lock whose holder can hand it over whole while it blocks (``released()``).
+
+    It also implements the private protocol ``threading.Condition`` uses for re-entrant locks
+    (``_release_save``/``_acquire_restore``/``_is_owned``), so a condition built on it releases
+    every level of a nested hold while it waits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> bool:
+        me = threading.get_ident()
+        if self._owner == me:
+            self._depth += 1
+            return True
+        self._lock.acquire()
+        self._owner, self._depth = me, 1
+        return True
+
+    def release(self) -> None:
+        if self._owner != threading.get_ident():
+            msg = "StateLock.release() by a thread that does not hold it"
+            raise RuntimeError(msg)
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+    def __enter__(self) -> StateLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    @property
+    def held(self) -> bool:
+        """Whether the calling thread holds the lock."""
+        return self._owner == threading.get_ident()
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Let go of every level this thread holds for the block, then take them back."""
+        if not self.held:
+            yield
+            return
+        saved = self._release_save()
+        try:
+            yield
+        finally:
+            self._acquire_restore(saved)
+
+    # --- threading.Condition's protocol ---------------------------------------------
+
+    def _release_save(self) -> tuple[int, int]:
+        state = (cast(int, self._owner), self._depth)
+        self._owner, self._depth = None, 0
+        self._lock.release()
+        return state
+
+    def _acquire_restore(self, state: tuple[int, int]) -> None:
+        self._lock.acquire()
+        self._owner, self._depth = state
+
+    def _is_owned(self) -> bool:
+        return self.held
+
+
+class LockedSession:
+    """An ``InvocationSession`` whose service calls each take the state lock.
+
+    Attribute reads and writes go to the wrapped session (``crash_reason``, ``abandoned``...).
+    """
+
+    def __init__(self, session: InvocationSession, lock: StateLock) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_lock", lock)
+
+    @property
+    def inner(self) -> InvocationSession:
+        session: InvocationSession = object.__getattribute__(self, "_session")
+        return session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "_session"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(object.__getattribute__(self, "_session"), name, value)
+
+    def checkpoint(
+        self, token: str, updates: Sequence[OperationUpdate]
+    ) -> tuple[str, list[Operation]]:
+        with self._lock:
+            return self.inner.checkpoint(token, updates)
+
+    def get_execution_state(
+        self, token: str, marker: str, max_items: int
+    ) -> tuple[list[Operation], str | None]:
+        with self._lock:
+            return self.inner.get_execution_state(token, marker, max_items)
+
+    def operation_requested(self, request: OperationRequest) -> None:
+        with self._lock:
+            self.inner.operation_requested(request)
+
+    def step_attempt(
+        self,
+        operation_id: str,
+        name: str | None,
+        sub_type: str | None,
+        attempt: int,
+        semantics: str | None = None,
+    ) -> tuple[BaseException | None, int]:
+        with self._lock:
+            return self.inner.step_attempt(operation_id, name, sub_type, attempt, semantics)
+
+
+class UnlockedInvoker:
+    """Wraps an invoker: the state lock is let go while an invocation runs, and the
+    invocation's service calls take it (through :class:`LockedSession`).
+
+    ``active`` maps an execution ARN to the session of its running invocation, so that a
+    checkpoint arriving over HTTP from a worker process goes through that invocation's session
+    (its fault hooks and call counting), as the in-process client's would.
+    """
+
+    def __init__(self, inner: Invoker, lock: StateLock) -> None:
+        self.inner = inner
+        self.lock = lock
+        self.active: dict[str, LockedSession] = {}
+        if hasattr(inner, "drive"):
+            # An invoker that drives runs the executor's loop on its own thread: the lock goes
+            # with the loop to that thread, and the caller waits without it.
+            self.drive = self._locked_drive
+
+    def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+        import dataclasses
+
+        session = request.session
+        locked = (
+            session if isinstance(session, LockedSession) else LockedSession(session, self.lock)
+        )
+        previous = self.active.get(request.execution_arn)
+        self.active[request.execution_arn] = locked
+        try:
+            with self.lock.released():
+                return self.inner.invoke(
+                    dataclasses.replace(request, session=cast("InvocationSession", locked))
+                )
+        finally:
+            if previous is None:
+                self.active.pop(request.execution_arn, None)
+            else:
+                self.active[request.execution_arn] = previous
+
+    def _locked_drive(self, loop: DriveLoop[[], Any], wall_deadline: float | None) -> Any:
+        def locked_loop() -> Any:
+            with self.lock:
+                return loop()
+
+        with self.lock.released():
+            return self.inner.drive(locked_loop, wall_deadline)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # Tests and diagnostics read the wrapped invoker's attributes (``workers_started``...).
+        return getattr(self.inner, name)

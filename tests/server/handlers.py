@@ -1,0 +1,69 @@
+"""Durable functions the server tests run (module level: worker processes import them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from async_durable_execution import (
+    JitterStrategy,
+    RetryStrategy,
+    create_callback,
+    durable_execution,
+    get_step_context,
+    invoke,
+    step,
+    wait,
+)
+
+RETRY_AFTER_5S = RetryStrategy(
+    max_attempts=3, initial_delay=5, backoff_rate=1, jitter_strategy=JitterStrategy.NONE
+)
+
+
+async def _double(value: int) -> int:
+    return 2 * value
+
+
+async def _flaky(key: str) -> str:
+    # The first attempt fails: the second comes after a checkpointed RETRY and its back-off.
+    if get_step_context().attempt <= 1:
+        msg = f"first attempt of {key} fails"
+        raise RuntimeError(msg)
+    return f"{key} ok"
+
+
+@durable_execution
+async def pricing(event: dict[str, Any]) -> int:
+    return int(await step(lambda: _double(int(event.get("quantity", 1))), name="double"))
+
+
+@durable_execution
+async def workflow(event: dict[str, Any]) -> dict[str, Any]:
+    """A wait, a callback, a chained invoke and a retried step."""
+    await wait(30, name="cool-off")
+    callback = await create_callback(name="approval")
+    decision = json.loads(await callback.result() or "{}")
+    price = await invoke("pricing", {"quantity": event.get("quantity", 1)}, name="price")
+    flaky = await step(
+        lambda: _flaky(str(event.get("id"))), name="flaky", retry_strategy=RETRY_AFTER_5S
+    )
+    return {"approved": bool(decision.get("approved")), "price": price, "flaky": flaky}
+
+
+@durable_execution
+async def approval(_event: Any) -> Any:
+    callback = await create_callback(name="approval")
+    return await callback.result()
+
+
+@durable_execution
+async def waiter(event: dict[str, Any]) -> str:
+    await wait(int(event.get("seconds", 60)), name="pause")
+    return "waited"
+
+
+@durable_execution
+async def failing(_event: Any) -> None:
+    msg = "this function always fails"
+    raise ValueError(msg)
