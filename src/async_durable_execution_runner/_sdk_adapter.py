@@ -91,6 +91,22 @@ def bind_client(handler: Callable[..., Any], client: object) -> AsyncHandler:
     return entry
 
 
+def http_service_client(endpoint_url: str, region: str) -> object:
+    """The SDK's own durable service client, calling ``endpoint_url`` over HTTP the way a
+    deployed function calls the service: the SDK's model-free Lambda client on botocore's
+    transport, SigV4-signed (with placeholder credentials), with the SDK's own retries and
+    error handling."""
+    import botocore.session
+    from async_durable_execution._core import client as _sdk_client
+
+    session = botocore.session.get_session()
+    session.set_credentials("local", "local")
+    lambda_client = _sdk_client.create_default_sync_client(
+        session=session, endpoint_url=endpoint_url, region_name=region
+    )
+    return _sdk_client.create_default_service_client(lambda_client)
+
+
 # --- models -----------------------------------------------------------------------------
 
 

@@ -182,6 +182,7 @@ def test_requests_are_validated_against_the_model_before_any_change(
     assert server.executor.executions == {}
 
     arn = invoke(unchecked, FunctionName="approval", InvocationType="Event")["DurableExecutionArn"]
+    wait_for_callback(server, arn)  # the execution is suspended: nothing moves by itself now
     before = unchecked.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
     with pytest.raises(ClientError) as info:
         unchecked.checkpoint_durable_execution(

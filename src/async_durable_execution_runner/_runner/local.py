@@ -232,6 +232,11 @@ class DurableFunctionTestRunner:
         return self._lock
 
     @property
+    def invoker(self) -> Invoker:
+        """The invoker that runs this runner's handlers (in-process, or worker processes)."""
+        return self._invoker
+
+    @property
     def lock(self) -> StateLock:
         """The lock every change of this runner's service state is made under."""
         return self._lock

@@ -54,9 +54,11 @@ from async_durable_execution_runner._server.requests import (
 )
 from async_durable_execution_runner._service.execution import Execution
 from async_durable_execution_runner._service.executor import Executor
+from async_durable_execution_runner._service.process_invoker import ProcessInvoker
 from async_durable_execution_runner._service.scheduler import DueKind
 from async_durable_execution_runner._service.session import SandboxCrashed
 from async_durable_execution_runner.errors import (
+    DurableRunnerError,
     DurableServiceError,
     ExecutionNotFinishedError,
     InvalidParameterValueException,
@@ -113,8 +115,16 @@ class DurableServiceServer:
         host: str = "127.0.0.1",
         port: int = 0,
         drive: bool = False,
+        sdk_over_http: bool = False,
         invoke_timeout: float = DEFAULT_INVOKE_TIMEOUT,
     ) -> None:
+        if sdk_over_http and not isinstance(runner.invoker, ProcessInvoker):
+            msg = (
+                "sdk_over_http=True runs handlers in worker processes whose SDK calls this "
+                "server over HTTP: build the runner with isolation='process'"
+            )
+            raise DurableRunnerError(msg)
+        self.sdk_over_http = sdk_over_http
         self.runner = runner
         self._host = host
         self._port = port
@@ -170,6 +180,10 @@ class DurableServiceServer:
         )
         serve.start()
         self._threads = [serve]
+        invoker = self.runner.invoker
+        if self.sdk_over_http and isinstance(invoker, ProcessInvoker):
+            invoker.endpoint_url = self.url
+            invoker.region = self.executor.region
         if self.drive:
             driver = threading.Thread(
                 target=self._drive_forever, name="durable-service-driver", daemon=True
@@ -183,6 +197,9 @@ class DurableServiceServer:
         self._httpd, self._threads = None, []
         self._stopping.set()
         self._wake.set()
+        invoker = self.runner.invoker
+        if self.sdk_over_http and isinstance(invoker, ProcessInvoker):
+            invoker.endpoint_url = None
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
@@ -278,8 +295,11 @@ class DurableServiceServer:
         except DurableServiceError as error:
             return HttpReply.error(error)
         except SandboxCrashed as crash:
-            # A fault plan crashed the sandbox on this call: the caller never hears back
-            # from the service properly, as when a sandbox dies mid-request.
+            # A fault plan crashed the sandbox on this call: the worker process dies, as a
+            # sandbox does, and the service re-invokes from the last acknowledged checkpoint.
+            invoker = self.runner.invoker
+            if isinstance(invoker, ProcessInvoker):
+                invoker.kill_worker()
             return HttpReply.error(ServiceException(f"the sandbox crashed: {crash}"))
         except Exception as error:  # the server must answer, whatever went wrong
             message = f"internal error of the emulator: {type(error).__name__}: {error}"

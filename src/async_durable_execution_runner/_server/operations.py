@@ -132,9 +132,7 @@ def _get_state(server: DurableServiceServer, request: DecodedRequest) -> dict[st
     if session is not None:
         operations, next_marker = session.get_execution_state(token, marker, max_items)
     else:
-        operations, next_marker = server.executor.get_execution_state(
-            arn, token, marker, max_items
-        )
+        operations, next_marker = server.executor.get_execution_state(arn, token, marker, max_items)
     out: dict[str, Any] = {"Operations": [op.to_json_dict() for op in operations]}
     if next_marker:
         out["NextMarker"] = next_marker

@@ -311,6 +311,17 @@ class ProcessInvoker:
         self._worker: _Worker | None = None
         #: How many worker processes this invoker has started (for tests and diagnostics).
         self.workers_started = 0
+        #: When set (by a ``DurableServiceServer``), the SDK in the worker calls the service at
+        #: this URL over HTTP with its own Lambda client, instead of over the pipe.
+        self.endpoint_url: str | None = None
+        self.region = "us-east-1"
+
+    def kill_worker(self) -> None:
+        """Kill the running worker process (safe from another thread: the thread serving the
+        invocation sees it die and reports the invocation failed)."""
+        worker = self._worker
+        if worker is not None and worker.process.is_alive():
+            worker.process.kill()
 
     def close(self) -> None:
         if self._worker is not None:
@@ -372,6 +383,8 @@ class ProcessInvoker:
             "advance": now is not None and self.advance_clock is not None,
             "per_update_checkpoints": self.per_update_checkpoints,
             "strict_replay": self.strict_replay,
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
             "seed": (
                 f"{self.random_seed}:{request.execution_arn}:{session.invocation_index}"
                 if self.random_seed is not None

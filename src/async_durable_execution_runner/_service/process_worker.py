@@ -207,7 +207,11 @@ def _run_invocation(
         handlers[key] = handler
     conn.send(("started",))
     client = _PipeServiceClient(conn)
-    entry = adapter.bind_client(handler, client)
+    endpoint = spec.get("endpoint_url")
+    # With a service endpoint the SDK checkpoints over HTTP through its own Lambda client (as
+    # a deployed function does); the pipe still carries the invocation and the test seams.
+    service = adapter.http_service_client(endpoint, spec["region"]) if endpoint else client
+    entry = adapter.bind_client(handler, service)
     context = LocalLambdaContext(
         aws_request_id=spec["request_id"],
         function_name=spec["function_name"],

@@ -1,0 +1,416 @@
+"""``DurableFunctionCloudTestRunner``: the local runner's API against a real endpoint.
+
+It drives a deployed durable function through Lambda's public API with boto3: ``Invoke``
+(``InvocationType=Event``, ``DurableExecutionName``) starts an execution;
+``GetDurableExecution`` and ``GetDurableExecutionHistory`` follow it; the
+``SendDurableExecutionCallback*`` operations answer its callbacks. The endpoint is AWS
+(``endpoint_url=None``: boto3's usual endpoint and credential resolution) or any server
+speaking the same API, such as ``DurableServiceServer`` on loopback.
+
+Results are the local runner's :class:`DurableFunctionTestResult`. A real service exposes no
+operation state without a checkpoint token, so the operations are rebuilt from the history
+events, which name every operation's id, parent, type, name and outcome.
+
+Waiting polls (the public API has no push): every ``poll_interval`` seconds, doubling up to
+``max_poll_interval``, until the wall-clock ``timeout``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from async_durable_execution_runner._models import (
+    CallbackDetails,
+    ChainedInvokeDetails,
+    ContextDetails,
+    ErrorObject,
+    Event,
+    EventType,
+    ExecutionDetails,
+    Operation,
+    OperationStatus,
+    OperationType,
+    StepDetails,
+    WaitDetails,
+)
+from async_durable_execution_runner._models._time import parse_timestamp
+from async_durable_execution_runner._runner.result import (
+    DurableFunctionTestResult,
+    InvocationStatus,
+    build_views,
+)
+from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
+
+__all__ = ["DurableFunctionCloudTestRunner", "operations_from_events"]
+
+_EXECUTION_ENDS = {
+    EventType.EXECUTION_SUCCEEDED,
+    EventType.EXECUTION_FAILED,
+    EventType.EXECUTION_TIMED_OUT,
+    EventType.EXECUTION_STOPPED,
+}
+_CALLBACK_ENDS = {
+    EventType.CALLBACK_SUCCEEDED,
+    EventType.CALLBACK_FAILED,
+    EventType.CALLBACK_TIMED_OUT,
+}
+
+
+class DurableFunctionCloudTestRunner:
+    """Run and inspect executions of ``function_name`` on a Lambda API endpoint.
+
+    ``client`` (a boto3 Lambda client) overrides ``endpoint_url``/``region``. Against the
+    local server: ``DurableFunctionCloudTestRunner(function_name="orders",
+    endpoint_url=server.url, region="us-east-1")`` (any credentials do).
+    """
+
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+        poll_interval: float = 0.02,
+        max_poll_interval: float = 2.0,
+    ) -> None:
+        if client is None:
+            import boto3  # type: ignore[import-untyped]
+
+            client = boto3.session.Session().client(
+                "lambda", region_name=region, endpoint_url=endpoint_url
+            )
+            self._owns_client = True
+        else:
+            self._owns_client = False
+        self.client = client
+        self.function_name = function_name
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> DurableFunctionCloudTestRunner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- executions --------------------------------------------------------------------
+
+    def start(self, input: Any = None, *, execution_name: str | None = None) -> str:
+        """Start an execution (an asynchronous ``Invoke``); returns its ARN."""
+        params: dict[str, Any] = {
+            "FunctionName": self.function_name,
+            "InvocationType": "Event",
+            "Payload": json.dumps(input).encode(),
+        }
+        if execution_name is not None:
+            params["DurableExecutionName"] = execution_name
+        answer = self.client.invoke(**params)
+        answer["Payload"].read()  # an unread stream would hold its connection
+        arn = answer.get("DurableExecutionArn")
+        if not arn:
+            msg = (
+                f"Invoke of {self.function_name!r} named no durable execution (no "
+                "X-Amz-Durable-Execution-Arn header): is it a durable function?"
+            )
+            raise DurableRunnerError(msg)
+        return str(arn)
+
+    def run(
+        self, input: Any = None, timeout: float = 60, *, execution_name: str | None = None
+    ) -> DurableFunctionTestResult:
+        deadline = time.monotonic() + timeout
+        arn = self.start(input, execution_name=execution_name)
+        return self.wait_for_result(arn, max(0.0, deadline - time.monotonic()))
+
+    def get_status(self, execution_arn: str) -> InvocationStatus:
+        status = self.client.get_durable_execution(DurableExecutionArn=execution_arn)["Status"]
+        return InvocationStatus.PENDING if status == "RUNNING" else InvocationStatus(status)
+
+    def wait_for_result(self, execution_arn: str, timeout: float = 60) -> DurableFunctionTestResult:
+        if not self._poll(
+            lambda: self.get_status(execution_arn) is not InvocationStatus.PENDING, timeout
+        ):
+            msg = (
+                f"execution {execution_arn} did not finish within {timeout:g}s of wall-clock "
+                "time; it is still RUNNING"
+            )
+            raise ExecutionNotFinishedError(msg)
+        return self.get_result(execution_arn)
+
+    def get_result(self, execution_arn: str) -> DurableFunctionTestResult:
+        described = self.client.get_durable_execution(DurableExecutionArn=execution_arn)
+        events = tuple(Event.from_dict(e) for e in self.get_history(execution_arn))
+        error = described.get("Error")
+        status = described["Status"]
+        return DurableFunctionTestResult(
+            execution_arn=execution_arn,
+            status=InvocationStatus.PENDING if status == "RUNNING" else InvocationStatus(status),
+            result=described.get("Result"),
+            error=ErrorObject.from_dict(error) if error else None,
+            operations=build_views(operations_from_events(events)),
+            events=events,
+            invocations=invocations_from_events(execution_arn, events),
+        )
+
+    def get_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every event so far (all pages), in ``GetDurableExecutionHistory``'s shape."""
+        events: list[dict[str, Any]] = []
+        params: dict[str, Any] = {
+            "DurableExecutionArn": execution_arn,
+            "IncludeExecutionData": True,
+        }
+        while True:
+            page = self.client.get_durable_execution_history(**params)
+            events.extend(page.get("Events", ()))
+            marker = page.get("NextMarker")
+            if not marker:
+                return events
+            params["Marker"] = marker
+
+    def stop_execution(self, execution_arn: str, error: ErrorObject | None = None) -> None:
+        params: dict[str, Any] = {"DurableExecutionArn": execution_arn}
+        if error is not None:
+            params["Error"] = error.to_dict()
+        self.client.stop_durable_execution(**params)
+
+    # --- callbacks ---------------------------------------------------------------------
+
+    def wait_for_callback(
+        self, execution_arn: str, name: str | None = None, timeout: float = 60
+    ) -> str:
+        """The id of a pending callback (by operation name, or the only pending one)."""
+        found: list[str] = []
+
+        def ready() -> bool:
+            events = [Event.from_dict(e) for e in self.get_history(execution_arn)]
+            found[:] = pending_callbacks(events, name)
+            return bool(found) or any(e.event_type in _EXECUTION_ENDS for e in events)
+
+        self._poll(ready, timeout)
+        if len(found) == 1:
+            return found[0]
+        label = f"named {name!r}" if name else "pending"
+        if found:
+            msg = f"{len(found)} callbacks are {label} in {execution_arn}; pass name= to pick one"
+        else:
+            msg = f"no callback {label} appeared in {execution_arn} within {timeout:g}s"
+        raise DurableRunnerError(msg)
+
+    def send_callback_success(self, callback_id: str, result: str | bytes | None = None) -> None:
+        payload = result.encode() if isinstance(result, str) else (result or b"")
+        self.client.send_durable_execution_callback_success(CallbackId=callback_id, Result=payload)
+
+    def send_callback_failure(
+        self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
+    ) -> None:
+        err = ErrorObject.from_dict(error) if isinstance(error, Mapping) else error
+        params: dict[str, Any] = {"CallbackId": callback_id}
+        if err is not None:
+            params["Error"] = err.to_dict()
+        self.client.send_durable_execution_callback_failure(**params)
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        self.client.send_durable_execution_callback_heartbeat(CallbackId=callback_id)
+
+    # --- polling -----------------------------------------------------------------------
+
+    def _poll(self, done: Any, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        interval = self.poll_interval
+        while True:
+            if done():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(interval, left))
+            interval = min(interval * 2, self.max_poll_interval)
+
+
+def pending_callbacks(events: list[Event], name: str | None) -> list[str]:
+    """Ids of callbacks started and not yet ended, by name (or the callback's parent's)."""
+    names = {e.id: e.name for e in events if e.id is not None}
+    ended = {e.id for e in events if e.event_type in _CALLBACK_ENDS}
+    out = []
+    for event in events:
+        if event.event_type is not EventType.CALLBACK_STARTED or event.id in ended:
+            continue
+        parent_name = names.get(event.parent_id) if event.parent_id else None
+        if name is None or name in (event.name, parent_name):
+            out.append(str(event.details.get("CallbackId")))
+    return out
+
+
+def _payload(details: Mapping[str, Any], key: str) -> str | None:
+    value = details.get(key)
+    if isinstance(value, Mapping):
+        payload = value.get("Payload")
+        return payload if isinstance(payload, str) else None
+    return None
+
+
+def _error(details: Mapping[str, Any]) -> ErrorObject | None:
+    value = details.get("Error")
+    if isinstance(value, Mapping) and isinstance(value.get("Payload"), Mapping):
+        return ErrorObject.from_dict(value["Payload"])
+    return None
+
+
+_STATUS_BY_EVENT: dict[EventType, OperationStatus] = {
+    EventType.CONTEXT_SUCCEEDED: OperationStatus.SUCCEEDED,
+    EventType.CONTEXT_FAILED: OperationStatus.FAILED,
+    EventType.WAIT_SUCCEEDED: OperationStatus.SUCCEEDED,
+    EventType.WAIT_CANCELLED: OperationStatus.CANCELLED,
+    EventType.STEP_SUCCEEDED: OperationStatus.SUCCEEDED,
+    EventType.STEP_FAILED: OperationStatus.FAILED,
+    EventType.CHAINED_INVOKE_SUCCEEDED: OperationStatus.SUCCEEDED,
+    EventType.CHAINED_INVOKE_FAILED: OperationStatus.FAILED,
+    EventType.CHAINED_INVOKE_TIMED_OUT: OperationStatus.TIMED_OUT,
+    EventType.CHAINED_INVOKE_STOPPED: OperationStatus.STOPPED,
+    EventType.CALLBACK_SUCCEEDED: OperationStatus.SUCCEEDED,
+    EventType.CALLBACK_FAILED: OperationStatus.FAILED,
+    EventType.CALLBACK_TIMED_OUT: OperationStatus.TIMED_OUT,
+    EventType.EXECUTION_SUCCEEDED: OperationStatus.SUCCEEDED,
+    EventType.EXECUTION_FAILED: OperationStatus.FAILED,
+    EventType.EXECUTION_TIMED_OUT: OperationStatus.TIMED_OUT,
+    EventType.EXECUTION_STOPPED: OperationStatus.STOPPED,
+}
+
+_TYPE_BY_PREFIX: dict[str, OperationType] = {
+    "Execution": OperationType.EXECUTION,
+    "Context": OperationType.CONTEXT,
+    "Wait": OperationType.WAIT,
+    "Step": OperationType.STEP,
+    "ChainedInvoke": OperationType.CHAINED_INVOKE,
+    "Callback": OperationType.CALLBACK,
+}
+
+
+def _operation_type(event_type: EventType) -> OperationType | None:
+    for prefix, op_type in _TYPE_BY_PREFIX.items():
+        if event_type.value.startswith(prefix):
+            return op_type
+    return None
+
+
+def operations_from_events(events: tuple[Event, ...] | list[Event]) -> list[Operation]:
+    """The operations an execution's history describes, in order of first appearance.
+
+    A failed step attempt that will be retried shows as ``StepFailed`` followed by another
+    ``StepStarted``; the last event of each operation decides its status, and a step's
+    ``Attempt`` counts its finished attempts.
+    """
+    ops: dict[str, Operation] = {}
+    for event in events:
+        op_type = _operation_type(event.event_type)
+        if op_type is None or event.id is None:
+            continue
+        details = event.details
+        now = event.event_timestamp
+        op = ops.get(event.id)
+        if op is None:
+            op = Operation(
+                id=event.id,
+                type=op_type,
+                status=OperationStatus.STARTED,
+                start_timestamp=now,
+                parent_id=event.parent_id,
+                name=event.name,
+                sub_type=event.sub_type,
+            )
+        status = _STATUS_BY_EVENT.get(event.event_type, OperationStatus.STARTED)
+        end = now if event.event_type in _STATUS_BY_EVENT else None
+        changes: dict[str, Any] = {"status": status, "end_timestamp": end}
+        if op_type is OperationType.EXECUTION:
+            if event.event_type is EventType.EXECUTION_STARTED:
+                changes["execution_details"] = ExecutionDetails(
+                    input_payload=_payload(details, "Input") or None
+                )
+        elif op_type is OperationType.STEP:
+            previous = op.step_details or StepDetails()
+            attempt = previous.attempt + (1 if end is not None else 0)
+            retry_at = details.get("RetryDetails", {}) if isinstance(details, Mapping) else {}
+            next_attempt = None
+            if isinstance(retry_at, Mapping) and retry_at.get("NextAttemptDelaySeconds"):
+                next_attempt = now + _dt.timedelta(
+                    seconds=float(retry_at["NextAttemptDelaySeconds"])
+                )
+                changes["status"] = OperationStatus.PENDING
+                changes["end_timestamp"] = None
+            changes["step_details"] = StepDetails(
+                attempt=attempt,
+                next_attempt_timestamp=next_attempt,
+                result=_payload(details, "Result") if end is not None else previous.result,
+                error=_error(details) if end is not None else previous.error,
+            )
+        elif op_type is OperationType.WAIT:
+            scheduled = details.get("ScheduledEndTimestamp")
+            previous_wait = op.wait_details or WaitDetails()
+            changes["wait_details"] = WaitDetails(
+                scheduled_end_timestamp=(
+                    parse_timestamp(scheduled)
+                    if scheduled is not None
+                    else previous_wait.scheduled_end_timestamp
+                )
+            )
+        elif op_type is OperationType.CONTEXT:
+            changes["context_details"] = ContextDetails(
+                result=_payload(details, "Result"), error=_error(details)
+            )
+        elif op_type is OperationType.CALLBACK:
+            callback_id = str(
+                details.get("CallbackId")
+                or (op.callback_details.callback_id if op.callback_details else "")
+            )
+            changes["callback_details"] = CallbackDetails(
+                callback_id=callback_id, result=_payload(details, "Result"), error=_error(details)
+            )
+        elif op_type is OperationType.CHAINED_INVOKE:
+            changes["chained_invoke_details"] = ChainedInvokeDetails(
+                result=_payload(details, "Result"), error=_error(details)
+            )
+        ops[event.id] = dataclasses.replace(op, **changes)
+    return list(ops.values())
+
+
+def invocations_from_events(arn: str, events: tuple[Event, ...]) -> tuple[InvocationInfo, ...]:
+    """The invocations ``InvocationCompleted`` events record."""
+    out: list[InvocationInfo] = []
+    for event in events:
+        if event.event_type is not EventType.INVOCATION_COMPLETED:
+            continue
+        details = event.details
+        error = _error(details)
+        start = details.get("StartTimestamp")
+        end = details.get("EndTimestamp")
+        out.append(
+            InvocationInfo(
+                execution_arn=arn,
+                index=len(out) + 1,
+                request_id=str(details.get("RequestId", "")),
+                start=parse_timestamp(start) if start is not None else event.event_timestamp,
+                end=parse_timestamp(end) if end is not None else None,
+                error_type=error.error_type if error else None,
+                error_message=error.error_message if error else None,
+            )
+        )
+    return tuple(out)

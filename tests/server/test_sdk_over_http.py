@@ -1,0 +1,112 @@
+"""Worker processes whose SDK talks to the server over HTTP with its own Lambda client.
+
+The handler runs in a worker process; its checkpoints and state reads travel as signed HTTP
+requests from the SDK's own (botocore-based) client to the server, through the server's
+validation, ``ClientToken`` ledger and state lock, the way a deployed function talks to the
+service. The histories must equal the in-process runner's, event by event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.server import handlers as h
+
+from async_durable_execution_runner import DurableFunctionTestRunner, InvocationStatus
+from async_durable_execution_runner._server import DurableServiceServer
+from async_durable_execution_runner._service.faults import Crash, NoFaults, ServiceCall
+from async_durable_execution_runner.errors import DurableRunnerError
+
+FUNCTIONS = {"pricing": h.pricing}
+
+
+def drive_workflow(runner: DurableFunctionTestRunner) -> tuple[Any, list[dict[str, Any]]]:
+    arn = runner.start({"id": 3, "quantity": 2}, execution_name="order-3")
+    callback_id = runner.wait_for_callback(arn, name="approval")
+    runner.send_callback_success(callback_id, '{"approved": true}')
+    result = runner.wait_for_result(arn, timeout=60)
+    return result, runner.get_history(arn)
+
+
+def comparable(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events without what differs between runs by design (timestamps, request ids)."""
+    out = []
+    for event in events:
+        copy = {k: v for k, v in event.items() if k != "EventTimestamp"}
+        details = copy.get("InvocationCompletedDetails")
+        if details is not None:
+            copy["InvocationCompletedDetails"] = {
+                k: v for k, v in details.items() if k not in ("StartTimestamp", "EndTimestamp")
+            }
+        out.append(copy)
+    return out
+
+
+@pytest.fixture
+def over_http() -> Iterator[tuple[DurableFunctionTestRunner, DurableServiceServer]]:
+    with (
+        DurableFunctionTestRunner(
+            h.workflow, function_name="workflow", functions=FUNCTIONS, isolation="process"
+        ) as runner,
+        DurableServiceServer(runner, sdk_over_http=True) as server,
+    ):
+        yield runner, server
+
+
+def test_full_execution_over_http_matches_the_in_process_history(
+    over_http: tuple[DurableFunctionTestRunner, DurableServiceServer],
+) -> None:
+    runner, server = over_http
+    calls: list[str] = []
+    original = server.handle
+
+    def spy(method: str, target: str, body: bytes, headers: Any = None) -> Any:
+        calls.append(target.split("?", maxsplit=1)[0].rsplit("/", 1)[-1])
+        return original(method, target, body, headers)
+
+    server.handle = spy  # type: ignore[method-assign]
+    result, history = drive_workflow(runner)
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == {"approved": True, "price": 4, "flaky": "3 ok"}
+    assert "checkpoint" in calls  # the SDK really called over HTTP
+    assert len(server.checkpoint_ledger) == calls.count("checkpoint")  # a ClientToken each
+
+    with DurableFunctionTestRunner(
+        h.workflow, function_name="workflow", functions=FUNCTIONS
+    ) as local:
+        local_result, local_history = drive_workflow(local)
+    assert local_result.result == result.result
+    assert comparable(history) == comparable(local_history)
+
+
+class CrashOnFirstCheckpoint(NoFaults):
+    def __init__(self) -> None:
+        self.fired = False
+
+    def on_service_call(self, call: ServiceCall) -> Crash | None:
+        if call.kind == "checkpoint" and call.checkpoint_index == 1 and not self.fired:
+            self.fired = True
+            return Crash("crashed by the test")
+        return None
+
+
+def test_a_crash_on_an_http_checkpoint_kills_the_worker_and_the_execution_resumes() -> None:
+    faults = CrashOnFirstCheckpoint()
+    with (
+        DurableFunctionTestRunner(
+            h.pricing, function_name="pricing", isolation="process", faults=faults
+        ) as runner,
+        DurableServiceServer(runner, sdk_over_http=True),
+    ):
+        result = runner.run({"quantity": 5}, timeout=60)
+    assert faults.fired
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result_value == 10
+    assert len(result.invocations) == 2
+    assert runner.invoker.workers_started == 2  # type: ignore[attr-defined]
+
+
+def test_sdk_over_http_needs_worker_processes() -> None:
+    with DurableFunctionTestRunner(h.pricing) as runner, pytest.raises(DurableRunnerError):
+        DurableServiceServer(runner, sdk_over_http=True)
