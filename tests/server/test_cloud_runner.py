@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from tests.server import handlers as h
 
-from async_durable_execution_runner import DurableFunctionTestRunner, InvocationStatus
+from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner._runner.cloud import DurableFunctionCloudTestRunner
 from async_durable_execution_runner._runner.differential import (
     FidelityError,
@@ -83,7 +84,7 @@ def test_cloud_runner_failures_and_stops(server: DurableServiceServer) -> None:
         approval.wait_for_callback(second)
         approval.stop_execution(second)
         stopped = approval.get_result(second)
-        assert stopped.status is InvocationStatus.STOPPED
+        assert stopped.execution_status.value == "STOPPED"
         assert stopped.get_callback("approval").status.value == "STARTED"
     with cloud(server, "nothing-here") as missing, pytest.raises(Exception, match="not found"):
         missing.start({})

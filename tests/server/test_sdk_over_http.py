@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from async_durable_execution import InvocationStatus
 from tests.server import handlers as h
 
-from async_durable_execution_runner import DurableFunctionTestRunner, InvocationStatus
+from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner._server import DurableServiceServer
-from async_durable_execution_runner._service.faults import Crash, NoFaults, ServiceCall
+from async_durable_execution_runner._service.seams import Crash, NoFaults, ServiceCall
 from async_durable_execution_runner.errors import DurableRunnerError
 
 FUNCTIONS = {"pricing": h.pricing}

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from async_durable_execution import InvocationStatus
+
 from async_durable_execution_runner._models import (
     CallbackDetails,
     ChainedInvokeDetails,
@@ -42,10 +44,11 @@ from async_durable_execution_runner._models import (
 from async_durable_execution_runner._models._time import parse_timestamp
 from async_durable_execution_runner._runner.result import (
     DurableFunctionTestResult,
-    InvocationStatus,
     build_views,
+    invocation_status,
 )
-from async_durable_execution_runner._service.observer import InvocationInfo
+from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 
 __all__ = ["DurableFunctionCloudTestRunner", "operations_from_events"]
@@ -142,8 +145,13 @@ class DurableFunctionCloudTestRunner:
         return self.wait_for_result(arn, max(0.0, deadline - time.monotonic()))
 
     def get_status(self, execution_arn: str) -> InvocationStatus:
-        status = self.client.get_durable_execution(DurableExecutionArn=execution_arn)["Status"]
-        return InvocationStatus.PENDING if status == "RUNNING" else InvocationStatus(status)
+        """The SDK's ``InvocationStatus`` now: PENDING while the execution runs."""
+        return invocation_status(self.get_execution_status(execution_arn))
+
+    def get_execution_status(self, execution_arn: str) -> ExecutionStatus:
+        """``GetDurableExecution``'s ``Status`` now: RUNNING, ..., TIMED_OUT or STOPPED."""
+        described = self.client.get_durable_execution(DurableExecutionArn=execution_arn)
+        return ExecutionStatus(described["Status"])
 
     def wait_for_result(self, execution_arn: str, timeout: float = 60) -> DurableFunctionTestResult:
         if not self._poll(
@@ -163,7 +171,7 @@ class DurableFunctionCloudTestRunner:
         status = described["Status"]
         return DurableFunctionTestResult(
             execution_arn=execution_arn,
-            status=InvocationStatus.PENDING if status == "RUNNING" else InvocationStatus(status),
+            execution_status=ExecutionStatus(status),
             result=described.get("Result"),
             error=ErrorObject.from_dict(error) if error else None,
             operations=build_views(operations_from_events(events)),

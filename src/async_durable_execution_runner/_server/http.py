@@ -183,7 +183,7 @@ class DurableServiceServer:
         invoker = self.runner.invoker
         if self.sdk_over_http and isinstance(invoker, ProcessInvoker):
             invoker.endpoint_url = self.url
-            invoker.region = self.executor.region
+            invoker.region = self.executor.state.region
         if self.drive:
             driver = threading.Thread(
                 target=self._drive_forever, name="durable-service-driver", daemon=True
@@ -233,7 +233,7 @@ class DurableServiceServer:
             self.runner.deliver_due(wait=True)
             with self.runner.lock:
                 self._progress.notify_all()
-                first = self.executor.scheduler.next_due()
+                first = self.executor.state.scheduler.next_due()
                 now = clock.now()
             if first is None:
                 timeout: float | None = None

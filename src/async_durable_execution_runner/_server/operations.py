@@ -253,7 +253,7 @@ def _invoke(server: DurableServiceServer, request: DecodedRequest) -> HttpReply:
     if function not in server.runner.handler_names:
         registered = ", ".join(sorted(server.runner.handler_names)) or "none"
         arn = (
-            f"arn:aws:lambda:{server.executor.region}:{server.executor.account_id}:"
+            f"arn:aws:lambda:{server.executor.state.region}:{server.executor.state.account_id}:"
             f"function:{function}"
         )
         msg = f"Function not found: {arn} (functions registered with this server: {registered})"

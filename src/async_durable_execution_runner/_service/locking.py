@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         InvocationRequest,
         Invoker,
     )
-    from async_durable_execution_runner._service.observer import OperationRequest
+    from async_durable_execution_runner._service.seams import OperationRequest
     from async_durable_execution_runner._service.session import InvocationSession
 
 
