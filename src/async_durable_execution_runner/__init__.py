@@ -35,6 +35,14 @@ from async_durable_execution_runner._replay.gate import (
     ReplayReport,
     replay,
 )
+from async_durable_execution_runner._runner.cloud import DurableFunctionCloudTestRunner
+from async_durable_execution_runner._runner.differential import (
+    DifferentialReport,
+    FidelityError,
+    FidelityFinding,
+    compare_histories,
+    run_differential,
+)
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._runner.result import (
     CallbackOperation,
@@ -95,8 +103,10 @@ __all__ = [
     "Crash",
     "DeliverDuplicate",
     "Divergence",
+    "DifferentialReport",
     "DueItem",
     "DueKind",
+    "DurableFunctionCloudTestRunner",
     "DurableFunctionTestResult",
     "DurableFunctionTestRunner",
     "DurableRunnerError",
@@ -112,6 +122,8 @@ __all__ = [
     "FailCall",
     "Fault",
     "FaultHooks",
+    "FidelityError",
+    "FidelityFinding",
     "HandlerNotDurableError",
     "Interleaving",
     "InvalidParameterValueException",
@@ -145,4 +157,6 @@ __all__ = [
     "WrapBody",
     "__version__",
     "replay",
+    "compare_histories",
+    "run_differential",
 ]

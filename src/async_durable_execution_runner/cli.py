@@ -1,81 +1,239 @@
-"""Command line: ``python -m async_durable_execution_runner run FILE_OR_MODULE:HANDLER``."""
+"""Command line: ``python -m async_durable_execution_runner COMMAND ...``.
+
+::
+
+    run MODULE:HANDLER --input JSON      run a handler once on the emulator; print its history
+    serve [NAME=]MODULE:HANDLER ...      the Lambda durable-execution API on loopback HTTP
+    invoke FUNCTION --payload JSON       start an execution on a server (or AWS)
+    history ARN                          print an execution's history from a server (or AWS)
+    callback {success,failure,heartbeat} ID   answer a callback on a server (or AWS)
+    fuzz MODULE:HANDLER                  a Hypothesis campaign: faults, timings, every oracle
+    replay PATH ...                      replay recorded histories against today's handlers
+
+User mistakes (a bad spec, JSON that does not parse, an AWS error from the server) print one
+line on stderr and exit 2 (1 for an AWS error); no traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
+from async_durable_execution_runner._cli.functions import UsageError
 from async_durable_execution_runner._replay import cli as replay_cli
-from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._runner.table import format_table
+from async_durable_execution_runner._cli.functions import load_handler as _load_handler
+
+__all__ = ["load_handler", "main"]
+
+PROG = "python -m async_durable_execution_runner"
 
 
 def load_handler(spec: str) -> Callable[..., Any]:
-    """``path/to/file.py:name`` or ``package.module:name``."""
-    target, sep, attr = spec.rpartition(":")
-    if not sep or not target or not attr:
-        msg = f"expected FILE.py:HANDLER or MODULE:HANDLER, got {spec!r}"
-        raise SystemExit(msg)
-    if target.endswith(".py"):
-        path = Path(target).resolve()
-        if not path.exists():
-            raise SystemExit(f"no such file: {path}")
-        sys.path.insert(0, str(path.parent))
-        module = importlib.import_module(path.stem)
-    else:
-        module = importlib.import_module(target)
-    obj: Any = module
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    handler: Callable[..., Any] = obj
-    return handler
+    """``path/to/file.py:name`` or ``package.module:name`` (``SystemExit`` if it does not load)."""
+    try:
+        return _load_handler(spec)
+    except UsageError as error:
+        raise SystemExit(str(error)) from None
 
 
-def _run(args: argparse.Namespace) -> int:
-    handler = load_handler(args.handler)
-    payload = json.loads(args.input) if args.input is not None else None
-    with DurableFunctionTestRunner(handler=handler, wire_format=args.wire_format) as runner:
-        result = runner.run(input=payload, timeout=args.timeout)
-    print(f"status: {result.execution_status.value}")
-    if result.result is not None:
-        print(f"result: {result.result}")
-    if result.error is not None:
-        print(f"error:  {result.error.error_type}: {result.error.error_message}")
-    print(f"invocations: {len(result.invocations)}")
-    print()
-    if args.json:
-        print(result.history_json())
-    else:
-        print(format_table(result.events))
-    if args.html:
-        result.to_html(args.html)
-        print(f"\ntimeline: {args.html}")
-    return 0 if result.status.value == "SUCCEEDED" else 1
+def _endpoint_options(parser: argparse.ArgumentParser) -> None:
+    from async_durable_execution_runner._cli.commands import DEFAULT_ENDPOINT
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m async_durable_execution_runner",
-        description="Run durable functions locally on the emulated durable service.",
+    parser.add_argument(
+        "--endpoint",
+        default=DEFAULT_ENDPOINT,
+        help=f"the Lambda API endpoint (default {DEFAULT_ENDPOINT}, where `serve` listens; "
+        "pass '' for AWS itself, with your usual credentials)",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a handler once and print its result and history")
+    parser.add_argument("--region", default="us-east-1", help="AWS region (default us-east-1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from async_durable_execution_runner._cli.commands import DEFAULT_PORT
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Test durable functions (async-durable-execution) before deploying them: run them "
+            "on the emulated durable service, serve that service over HTTP, talk to a server "
+            "or AWS, and fuzz handlers with Hypothesis."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run a handler once and print its result and history",
+        description="Run a handler once on the emulator (virtual time) and print its history.",
+    )
     run.add_argument("handler", help="FILE.py:HANDLER or MODULE:HANDLER")
-    run.add_argument("--input", help="execution input, as JSON text")
+    run.add_argument("--input", help="execution input, as JSON text (a string: '\"text\"')")
     run.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds (default 60)")
     run.add_argument("--wire-format", choices=("objects", "json"), default="objects")
     run.add_argument("--json", action="store_true", help="print the history as wire JSON")
     run.add_argument("--html", metavar="FILE", help="also write an HTML timeline to FILE")
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the Lambda durable-execution API (and Invoke) for registered functions",
+        description=(
+            "Serve Lambda's durable-execution REST API and Invoke on loopback HTTP, for "
+            "boto3.client('lambda', endpoint_url=...). Every registered function can be "
+            "invoked, and chained-invoked by the others."
+        ),
+    )
+    serve.add_argument(
+        "functions",
+        nargs="*",
+        metavar="[NAME=]SPEC",
+        help="a function to serve: FILE.py:HANDLER or MODULE:HANDLER, named NAME "
+        "(default: the handler's name with _ as -)",
+    )
+    serve.add_argument("--config", help="a TOML file of [functions.NAME] tables (see docs)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    serve.add_argument(
+        "--skip-time",
+        action="store_true",
+        help="virtual clock: waits and retry back-offs end at once (callback and execution "
+        "timeouts then never fire by themselves)",
+    )
+    serve.add_argument(
+        "--isolation",
+        choices=("inprocess", "process"),
+        default="inprocess",
+        help="run handlers in this process (default) or in worker processes",
+    )
+    serve.add_argument(
+        "--sdk-over-http",
+        action="store_true",
+        help="worker processes whose SDK calls this server over HTTP with its own Lambda "
+        "client, as a deployed function does (implies --isolation process)",
+    )
+    serve.add_argument(
+        "--invocation-timeout",
+        type=float,
+        default=900.0,
+        help="the Lambda function timeout in seconds, for worker processes (default 900)",
+    )
+
+    invoke = sub.add_parser(
+        "invoke",
+        help="start a durable execution on a server (or AWS)",
+        description="Invoke a durable function; prints the answer as JSON.",
+    )
+    invoke.add_argument("function", help="the function's name or ARN")
+    invoke.add_argument("--payload", help="the input, as JSON text")
+    invoke.add_argument("--name", help="the durable execution's name (DurableExecutionName)")
+    invoke.add_argument(
+        "--async",
+        dest="asynchronous",
+        action="store_true",
+        help="InvocationType=Event: answer at once with the execution's ARN",
+    )
+    _endpoint_options(invoke)
+
+    history = sub.add_parser(
+        "history",
+        help="print a durable execution's status and history",
+        description="Print a durable execution's status and history (all pages).",
+    )
+    history.add_argument("arn", help="the durable execution's ARN")
+    history.add_argument("--json", action="store_true", help="the events as wire JSON")
+    _endpoint_options(history)
+
+    callback = sub.add_parser(
+        "callback",
+        help="answer a callback: success, failure or heartbeat",
+        description="Send a callback's result, failure or heartbeat.",
+    )
+    callback.add_argument("outcome", choices=("success", "failure", "heartbeat"))
+    callback.add_argument("callback_id", metavar="ID", help="the CallbackId")
+    callback.add_argument("--result", help="success: the result, as JSON text")
+    callback.add_argument("--error-type", help="failure: the ErrorType")
+    callback.add_argument("--error-message", help="failure: the ErrorMessage")
+    _endpoint_options(callback)
+
+    fuzz = sub.add_parser(
+        "fuzz",
+        help="a Hypothesis campaign against a handler (faults, timings, every oracle)",
+        description=(
+            "Run a property-based campaign: each example runs the handler under a fault plan "
+            "and timings on the emulator and checks every built-in oracle. On a failure, the "
+            "minimal example is printed as a pytest test. Exit 0: all passed; 1: a failure."
+        ),
+    )
+    fuzz.add_argument("handler", help="FILE.py:HANDLER or MODULE:HANDLER")
+    fuzz.add_argument("--input", help="the execution input, as JSON text")
+    fuzz.add_argument("--examples", type=int, default=100, help="examples to run (default 100)")
+    fuzz.add_argument("--seed", type=int, help="Hypothesis seed, to repeat a campaign")
+    fuzz.add_argument(
+        "--faults", help="fault kinds, comma-separated (default: every kind the harness has)"
+    )
+    fuzz.add_argument("--max-faults", type=int, default=3, help="faults per example (default 3)")
+    fuzz.add_argument(
+        "--fixed-timings",
+        action="store_true",
+        help="explore faults only, with the default timings (a smaller space: faster shrinking)",
+    )
+    fuzz.add_argument(
+        "--before-run",
+        metavar="MODULE:FUNC",
+        help="called before every run: reset the fakes of external systems the handler uses",
+    )
+    fuzz.add_argument(
+        "--function",
+        dest="functions",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="a chained-invoke target the handler calls (repeatable)",
+    )
     replay_cli.add_parser(sub)
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "replay":
-        return replay_cli.run(args)
-    return 2  # pragma: no cover - argparse enforces the choices
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from async_durable_execution_runner._cli import commands
+    from async_durable_execution_runner._cli.fuzz import fuzz
+
+    handlers = {
+        "run": commands.run,
+        "serve": commands.serve,
+        "invoke": commands.invoke,
+        "history": commands.history,
+        "callback": commands.callback,
+        "fuzz": fuzz,
+        "replay": replay_cli.run,
+    }
+    try:
+        return handlers[args.command](args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        return _report(error)
+
+
+def _report(error: Exception) -> int:
+    """AWS and connection errors are the user's to fix, not tracebacks."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from async_durable_execution_runner.errors import DurableRunnerError
+
+    if isinstance(error, ClientError):
+        info = error.response.get("Error", {})
+        print(f"error: {info.get('Code')}: {info.get('Message')}", file=sys.stderr)
+        return 1
+    if isinstance(error, BotoCoreError):
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if isinstance(error, DurableRunnerError):
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    raise error

@@ -71,7 +71,8 @@ class DurableFunctionCloudTestRunner:
 
     ``client`` (a boto3 Lambda client) overrides ``endpoint_url``/``region``. Against the
     local server: ``DurableFunctionCloudTestRunner(function_name="orders",
-    endpoint_url=server.url, region="us-east-1")`` (any credentials do).
+    endpoint_url=server.url, region="us-east-1")`` (any credentials do; placeholders are used
+    when boto3 finds none).
     """
 
     def __init__(
@@ -87,8 +88,13 @@ class DurableFunctionCloudTestRunner:
         if client is None:
             import boto3  # type: ignore[import-untyped]
 
-            client = boto3.session.Session().client(
-                "lambda", region_name=region, endpoint_url=endpoint_url
+            session = boto3.session.Session()
+            credentials: dict[str, str] = {}
+            if endpoint_url is not None and session.get_credentials() is None:
+                # A local server accepts any signature; AWS itself needs real credentials.
+                credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+            client = session.client(
+                "lambda", region_name=region, endpoint_url=endpoint_url, **credentials
             )
             self._owns_client = True
         else:

@@ -1,0 +1,1 @@
+"""The command line's sub-commands (``cli.py`` parses; these do the work)."""

@@ -1,0 +1,118 @@
+"""``fuzz MODULE:HANDLER``: a Hypothesis campaign from the command line.
+
+Each example is a scenario (an input, a fault plan, timings) for the handler, run on the
+emulator and judged by every built-in oracle. Progress goes to stderr; on a failure the
+shrunk, minimal scenario is printed as a standalone pytest test. Exit status: 0 when every
+example passed, 1 when one failed, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any, TextIO
+
+from async_durable_execution_runner._cli.functions import UsageError, load_handler, parse_functions
+
+
+class _Progress:
+    """One status line, rewritten in place on a terminal, every tenth example otherwise."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.done = 0
+        self.started = time.monotonic()
+        self.tty = stream.isatty()
+
+    def tick(self) -> None:
+        self.done += 1
+        if not self.tty and self.done % 10 and self.done != self.total:
+            return
+        rate = self.done / max(1e-9, time.monotonic() - self.started)
+        line = f"examples run: {self.done} (max {self.total}) at {rate:.1f}/s"
+        self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def fuzz(args: argparse.Namespace) -> int:
+    from hypothesis import given, seed
+    from hypothesis import strategies as st
+
+    from async_durable_execution_runner.strategies import (
+        Timings,
+        durable_scenarios,
+        fault_plans,
+        scenario_settings,
+    )
+
+    handler = load_handler(args.handler)
+    before_run = load_handler(args.before_run) if args.before_run else None
+    functions: dict[str, Any] = (
+        dict(parse_functions(args.functions, None)) if args.functions else {}
+    )
+    inputs = st.just(_json_input(args.input))
+    kinds = set(args.faults.split(",")) if args.faults else None
+    try:
+        faults = fault_plans(kinds=kinds, max_faults=args.max_faults)
+        strategy = durable_scenarios(
+            handler,
+            inputs=inputs,
+            faults=faults,
+            timings=st.just(Timings()) if args.fixed_timings else None,
+            functions=functions,
+            before_run=before_run,
+        )
+        strategy.validate()
+    except Exception as exc:  # hypothesis.errors.InvalidArgument, mostly
+        msg = f"cannot build scenarios for {args.handler}: {exc}"
+        raise UsageError(msg) from exc
+    progress = _Progress(args.examples, sys.stderr)
+    failing: list[Any] = []
+
+    @scenario_settings(
+        max_examples=args.examples,
+        database=None,
+        print_blob=False,
+        report_multiple_bugs=False,  # one minimal repro, found sooner
+    )
+    @given(strategy)
+    def campaign(scenario: Any) -> None:
+        progress.tick()
+        failing[:] = [scenario]
+        scenario.run().check()
+
+    if args.seed is not None:
+        campaign = seed(args.seed)(campaign)
+    try:
+        campaign()
+    except Exception as error:
+        progress.close()
+        scenario = failing[0] if failing else None
+        print(f"FAILED after {progress.done} example(s): {type(error).__name__}", flush=True)
+        print(str(error).strip()[:4000])
+        if scenario is not None:
+            print("\nminimal reproduction (a standalone pytest test):\n")
+            print(scenario.to_pytest())
+        return 1
+    progress.close()
+    print(f"passed: {progress.done} example(s), every oracle held")
+    return 0
+
+
+def _json_input(text: str | None) -> Any:
+    import json
+
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"--input must be JSON text, got {text!r} ({exc.msg})"
+        raise UsageError(msg) from exc

@@ -1,0 +1,191 @@
+"""The command line, run for real: snapshots of --help, user mistakes without tracebacks, a
+served function driven through invoke/history/callback, and a fuzz campaign."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from async_durable_execution_runner.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+ENV = {**os.environ, "COLUMNS": "100", "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'examples'}"}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "async_durable_execution_runner", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def check_snapshot(name: str, text: str) -> None:
+    snapshot = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        snapshot.write_text(text)
+    assert text == snapshot.read_text()
+
+
+def test_help_matches_its_snapshot() -> None:
+    done = cli("--help")  # the real entry point, in a process of its own
+    assert done.returncode == 0
+    check_snapshot("help-main", done.stdout)
+
+
+@pytest.mark.parametrize("command", ["run", "serve", "invoke", "history", "callback", "fuzz"])
+def test_command_help_matches_its_snapshot(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    check_snapshot(f"help-{command}", capsys.readouterr().out)
+
+
+def test_user_mistakes_are_one_line_errors_without_tracebacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad_spec = cli("run", "no-colon-here")
+    assert bad_spec.returncode == 2
+    assert bad_spec.stderr.strip() == (
+        "error: expected FILE.py:HANDLER or MODULE:HANDLER, got 'no-colon-here'"
+    )
+    assert "Traceback" not in bad_spec.stderr + bad_spec.stdout
+    mistakes = [
+        (["run", "examples/seed.py:function_under_test", "--input", "input str"], "--input must"),
+        (["run", "examples/nowhere.py:handler"], "no such file"),
+        (["run", "examples/seed.py:no_such_handler"], "has no attribute 'no_such_handler'"),
+        (["serve", "--config", "missing.toml", "--port", "0"], "cannot read the config file"),
+    ]
+    for argv, expected in mistakes:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ")
+        assert expected in err
+
+
+def test_errors_from_the_service_and_the_network_are_reported_plainly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["history", "not-an-arn", "--endpoint", "http://127.0.0.1:9"]) == 1
+    assert "error: Could not connect to the endpoint URL" in capsys.readouterr().err
+    assert main(["serve", "--port", "0"]) == 2
+    assert "no functions to serve" in capsys.readouterr().err
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "async_durable_execution_runner",
+            "serve",
+            "approval=tests.server.handlers:approval",
+            "tests.server.handlers:pricing",
+            "--port",
+            "0",
+            "--skip-time",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()  # blocks until the server listens
+    assert first.startswith("serving the Lambda durable-execution API on http://127.0.0.1:"), (
+        first + (process.stderr.read() if process.stderr else "")
+    )
+    assert process.stdout.readline().strip() == "functions: approval, pricing"
+    try:
+        yield first.rsplit(" ", 1)[1].strip()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        process.stdout.close()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def test_serve_invoke_history_callback(served: str, capsys: pytest.CaptureFixture[str]) -> None:
+    endpoint = ["--endpoint", served]
+    assert main(["invoke", "approval", "--async", "--name", "a1", "--payload", "1", *endpoint]) == 0
+    started = json.loads(capsys.readouterr().out)
+    assert started["StatusCode"] == 202
+    arn = started["DurableExecutionArn"]
+
+    assert main(["history", arn, "--json", *endpoint]) == 0
+    events = json.loads(capsys.readouterr().out)
+    (callback,) = [e for e in events if e["EventType"] == "CallbackStarted"]
+    callback_id = callback["CallbackStartedDetails"]["CallbackId"]
+
+    assert main(["callback", "heartbeat", callback_id, *endpoint]) == 0
+    assert main(["callback", "success", callback_id, "--result", '"yes"', *endpoint]) == 0
+    capsys.readouterr()
+    # The same name and payload: the (now finished) execution answers.
+    assert main(["invoke", "approval", "--name", "a1", "--payload", "1", *endpoint]) == 0
+    assert json.loads(capsys.readouterr().out)["Payload"] == '"yes"'
+    assert main(["history", arn, *endpoint]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("status: SUCCEEDED")
+    assert "CallbackSucceeded" in printed
+
+    assert main(["invoke", "pricing", "--payload", '{"quantity": 4}', *endpoint]) == 0
+    assert json.loads(capsys.readouterr().out)["Payload"] == 8
+    assert main(["callback", "success", callback_id, *endpoint]) == 1
+    assert "error: CallbackTimeoutException" in capsys.readouterr().err
+
+
+def test_fuzz_passes_a_correct_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["fuzz", "tests.server.handlers:pricing", "--input", '{"quantity": 2}', "--examples", "5"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.out
+    assert "passed: 5 example(s), every oracle held" in captured.out
+    assert "examples run: 5" in captured.err
+
+
+def test_fuzz_finds_shrinks_and_prints_a_repro(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "fuzz",
+            "buggy.side_effect_outside_step:buggy",
+            "--before-run",
+            "buggy.side_effect_outside_step:reset",
+            "--input",
+            '{"id": "order-1"}',
+            "--faults",
+            "crash,invocation_lost",
+            "--max-faults",
+            "2",
+            "--fixed-timings",
+            "--examples",
+            "60",
+            "--seed",
+            "1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED after" in out
+    assert "FaultNotMasked" in out
+    assert "minimal reproduction (a standalone pytest test):" in out
+    assert "faults=(crash(invocation=1, call=1),)" in out  # shrunk to one fault
+    assert "def test_regression" in out
