@@ -35,6 +35,7 @@ from async_durable_execution_runner._replay.gate import (
     ReplayReport,
     replay,
 )
+from async_durable_execution_runner._runner.child import DurableChildContextTestRunner
 from async_durable_execution_runner._runner.cloud import DurableFunctionCloudTestRunner
 from async_durable_execution_runner._runner.differential import (
     DifferentialReport,
@@ -81,15 +82,20 @@ from async_durable_execution_runner._service.seams import (
 )
 from async_durable_execution_runner.errors import (
     CallbackTimeoutException,
+    DurableExecutionAlreadyStartedException,
     DurableRunnerError,
     DurableServiceError,
     ExecutionNotFinishedError,
     HandlerNotDurableError,
     InvalidParameterValueException,
+    InvalidRequestContentException,
     OperationLookupError,
+    RequestTooLargeException,
     ResourceNotFoundException,
+    SerializedRequestEntityTooLargeException,
     ServiceException,
     TooManyRequestsException,
+    UnknownOperationException,
 )
 
 __version__ = "0.1.0"
@@ -102,10 +108,12 @@ __all__ = [
     "ContextOperation",
     "Crash",
     "DeliverDuplicate",
-    "Divergence",
     "DifferentialReport",
+    "Divergence",
     "DueItem",
     "DueKind",
+    "DurableChildContextTestRunner",
+    "DurableExecutionAlreadyStartedException",
     "DurableFunctionCloudTestRunner",
     "DurableFunctionTestResult",
     "DurableFunctionTestRunner",
@@ -127,6 +135,7 @@ __all__ = [
     "HandlerNotDurableError",
     "Interleaving",
     "InvalidParameterValueException",
+    "InvalidRequestContentException",
     "InvocationInfo",
     "InvokeOperation",
     "InvokeResult",
@@ -144,19 +153,22 @@ __all__ = [
     "RealClock",
     "ReplayDivergenceError",
     "ReplayReport",
+    "RequestTooLargeException",
     "ResourceNotFoundException",
     "SandboxPolicy",
     "SchedulerPolicy",
+    "SerializedRequestEntityTooLargeException",
     "ServiceCall",
     "ServiceException",
     "StepAttempt",
     "StepOperation",
     "TooManyRequestsException",
+    "UnknownOperationException",
     "VirtualClock",
     "WaitOperation",
     "WrapBody",
     "__version__",
-    "replay",
     "compare_histories",
+    "replay",
     "run_differential",
 ]

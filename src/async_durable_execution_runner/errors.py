@@ -135,13 +135,18 @@ class OperationLookupError(DurableRunnerError, LookupError):
 
 __all__ = [
     "CallbackTimeoutException",
+    "DurableExecutionAlreadyStartedException",
     "DurableRunnerError",
     "DurableServiceError",
     "ExecutionNotFinishedError",
     "HandlerNotDurableError",
     "InvalidParameterValueException",
+    "InvalidRequestContentException",
     "OperationLookupError",
+    "RequestTooLargeException",
     "ResourceNotFoundException",
+    "SerializedRequestEntityTooLargeException",
     "ServiceException",
     "TooManyRequestsException",
+    "UnknownOperationException",
 ]

@@ -9,7 +9,7 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, Literal
 
 from async_durable_execution_runner._cli.functions import UsageError, load_handler, parse_functions
 from async_durable_execution_runner._models import Event
@@ -64,13 +64,17 @@ def serve(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     first_name, first = handlers[0]
     others = {n: t for n, t in functions.items() if n != first_name}
+    isolation: Literal["inprocess", "process"] = (
+        "process" if args.sdk_over_http or args.isolation == "process" else "inprocess"
+    )
     runner = DurableFunctionTestRunner(
         first,
         function_name=first_name,
         functions=others,
         clock="virtual" if args.skip_time else "real",
-        isolation="process" if args.sdk_over_http else args.isolation,
-        function_timeout=args.invocation_timeout,
+        isolation=isolation,
+        # Only a worker process can be stopped when its time is up.
+        function_timeout=args.invocation_timeout if isolation == "process" else None,
     )
     try:
         server = DurableServiceServer(
