@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from async_durable_execution_runner._cli.functions import UsageError
-from async_durable_execution_runner._replay import cli as replay_cli
 from async_durable_execution_runner._cli.functions import load_handler as _load_handler
+from async_durable_execution_runner._replay import cli as replay_cli
 
 __all__ = ["load_handler", "main"]
 
@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the handler's name with _ as -)",
     )
     serve.add_argument("--config", help="a TOML file of [functions.NAME] tables (see docs)")
+    serve.add_argument(
+        "--store",
+        metavar="FILE",
+        help="keep executions in this SQLite file: a server started again on it resumes them "
+        "(default: memory only)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from async_durable_execution_runner._cli.functions import UsageError, load_handler, parse_functions
 from async_durable_execution_runner._models import Event
 from async_durable_execution_runner._runner.display import format_history
-from async_durable_execution_runner._runner.table import format_table
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._runner.table import format_table
 from async_durable_execution_runner._service.seams import InvokeResult
 
 DEFAULT_PORT = 9014
@@ -67,8 +67,18 @@ def serve(args: argparse.Namespace) -> int:
     isolation: Literal["inprocess", "process"] = (
         "process" if args.sdk_over_http or args.isolation == "process" else "inprocess"
     )
+    store = None
+    if args.store:
+        from async_durable_execution_runner._store import SqliteStore
+
+        try:
+            store = SqliteStore(args.store)
+        except Exception as exc:  # sqlite3.Error, OSError
+            msg = f"cannot open the store {args.store!r}: {exc}"
+            raise UsageError(msg) from exc
     runner = DurableFunctionTestRunner(
         first,
+        store=store,
         function_name=first_name,
         functions=others,
         clock="virtual" if args.skip_time else "real",
@@ -101,6 +111,8 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         server.close()
         runner.close()
+        if store is not None:
+            store.close()
     return 0
 
 

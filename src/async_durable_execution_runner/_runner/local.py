@@ -34,6 +34,7 @@ from async_durable_execution_runner._service.invocation import Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.locking import StateLock, UnlockedInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.persistence import ExecutionStore, restore
 from async_durable_execution_runner._service.process_invoker import (
     DEFAULT_FUNCTION_TIMEOUT,
     ProcessInvoker,
@@ -145,6 +146,7 @@ class DurableFunctionTestRunner:
         random_seed: int | str | None = None,
         strict_replay: bool = False,
         function_timeout: float | None = None,
+        store: ExecutionStore | None = None,
     ) -> None:
         if isolation not in ("inprocess", "process"):
             msg = f"isolation must be 'inprocess' or 'process', got {isolation!r}"
@@ -223,6 +225,12 @@ class DurableFunctionTestRunner:
         for observer in observers:
             self.executor.notifier.add(observer)
         self._closed = False
+        #: Where executions persist (``SqliteStore``); ``None``: memory only.
+        self.store = store
+        if store is not None:
+            # What the store holds comes back first: open executions resume.
+            restore(self.executor, store.load())
+            self.unlocked_invoker.on_change = self.persist
 
     def _guard(self) -> contextlib.AbstractContextManager[object]:
         """The runner's lock, except on the thread driving the executor for a caller that holds
@@ -267,7 +275,17 @@ class DurableFunctionTestRunner:
                 return body()
             finally:
                 self._driver = None
+                self.persist()
                 self._idle.notify_all()
+
+    def persist(self) -> None:
+        """Write what changed to the store (one transaction), if there is one. Called under the
+        lock before a change is acknowledged: a checkpoint's answer, a request's answer, the
+        end of a round of delivered timers."""
+        if self.store is None:
+            return
+        with self._lock:
+            self.store.save_changed(self.executor.executions.values())
 
     def deliver_due(self, *, wait: bool = False) -> bool:
         """Deliver what is due now (no clock movement). If another thread is driving, that
@@ -400,6 +418,7 @@ class DurableFunctionTestRunner:
     def stop_execution(self, execution_arn: str, error: ErrorObject | None = None) -> None:
         with self._guard():
             self.executor.stop_execution(execution_arn, error)
+            self.persist()
 
     def advance(self, delta: float | _dt.timedelta) -> _dt.datetime:
         """Move the clock forward, delivering (in order) everything that falls due."""
@@ -466,6 +485,7 @@ class DurableFunctionTestRunner:
         text = result.decode() if isinstance(result, bytes) else result
         with self._guard():
             self.executor.send_callback_success(callback_id, text)
+            self.persist()
 
     def send_callback_failure(
         self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
@@ -473,10 +493,12 @@ class DurableFunctionTestRunner:
         err = ErrorObject.from_dict(error) if isinstance(error, Mapping) else error
         with self._guard():
             self.executor.send_callback_failure(callback_id, err)
+            self.persist()
 
     def send_callback_heartbeat(self, callback_id: str) -> None:
         with self._guard():
             self.executor.send_callback_heartbeat(callback_id)
+            self.persist()
 
     def time_out_callback(self, callback_id: str, *, heartbeat: bool = False) -> None:
         """Time the callback out now, as the service does when its timeout (or heartbeat

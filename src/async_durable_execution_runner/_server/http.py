@@ -309,7 +309,10 @@ class DurableServiceServer:
     def _answer(self, request: Any) -> HttpReply:
         handler = HANDLERS[request.operation]
         with self.runner.lock:
-            document = handler(self, request)
+            try:
+                document = handler(self, request)
+            finally:
+                self.runner.persist()  # before the answer acknowledges anything
         if isinstance(document, HttpReply):
             return document
         return HttpReply.json(request.route.response_code, document)

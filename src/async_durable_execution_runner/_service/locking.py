@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -116,9 +116,15 @@ class LockedSession:
     Attribute reads and writes go to the wrapped session (``crash_reason``, ``abandoned``...).
     """
 
-    def __init__(self, session: InvocationSession, lock: StateLock) -> None:
+    def __init__(
+        self,
+        session: InvocationSession,
+        lock: StateLock,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_lock", lock)
+        object.__setattr__(self, "_on_change", on_change)
 
     @property
     def inner(self) -> InvocationSession:
@@ -135,7 +141,11 @@ class LockedSession:
         self, token: str, updates: Sequence[OperationUpdate]
     ) -> tuple[str, list[Operation]]:
         with self._lock:
-            return self.inner.checkpoint(token, updates)
+            answer = self.inner.checkpoint(token, updates)
+            on_change = object.__getattribute__(self, "_on_change")
+            if on_change is not None:
+                on_change()  # persisted before the SDK hears the checkpoint was taken
+            return answer
 
     def get_execution_state(
         self, token: str, marker: str, max_items: int
@@ -172,6 +182,9 @@ class UnlockedInvoker:
         self.inner = inner
         self.lock = lock
         self.active: dict[str, LockedSession] = {}
+        #: Called (under the lock) after each checkpoint an invocation makes, before its
+        #: answer: the runner persists there.
+        self.on_change: Callable[[], None] | None = None
         if hasattr(inner, "drive"):
             # An invoker that drives runs the executor's loop on its own thread: the lock goes
             # with the loop to that thread, and the caller waits without it.
@@ -182,7 +195,9 @@ class UnlockedInvoker:
 
         session = request.session
         locked = (
-            session if isinstance(session, LockedSession) else LockedSession(session, self.lock)
+            session
+            if isinstance(session, LockedSession)
+            else LockedSession(session, self.lock, self.on_change)
         )
         previous = self.active.get(request.execution_arn)
         self.active[request.execution_arn] = locked

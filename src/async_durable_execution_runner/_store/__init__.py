@@ -1,0 +1,5 @@
+"""Stores that keep executions across restarts."""
+
+from async_durable_execution_runner._store.sqlite import SqliteStore
+
+__all__ = ["SqliteStore"]
