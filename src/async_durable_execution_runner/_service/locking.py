@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         InvocationRequest,
         Invoker,
     )
-    from async_durable_execution_runner._service.seams import OperationRequest
+    from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
     from async_durable_execution_runner._service.session import InvocationSession
 
 
@@ -164,7 +164,7 @@ class LockedSession:
         sub_type: str | None,
         attempt: int,
         semantics: str | None = None,
-    ) -> tuple[BaseException | None, int]:
+    ) -> tuple[BaseException | WrapBody | None, int]:
         with self._lock:
             return self.inner.step_attempt(operation_id, name, sub_type, attempt, semantics)
 
