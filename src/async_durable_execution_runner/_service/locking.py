@@ -182,6 +182,7 @@ class UnlockedInvoker:
         self.inner = inner
         self.lock = lock
         self.active: dict[str, LockedSession] = {}
+        self._originals: dict[int, InvocationRequest] = {}
         #: Called (under the lock) after each checkpoint an invocation makes, before its
         #: answer: the runner persists there.
         self.on_change: Callable[[], None] | None = None
@@ -201,12 +202,13 @@ class UnlockedInvoker:
         )
         previous = self.active.get(request.execution_arn)
         self.active[request.execution_arn] = locked
+        handed = dataclasses.replace(request, session=cast("InvocationSession", locked))
+        self._originals[id(handed)] = request
         try:
             with self.lock.released():
-                return self.inner.invoke(
-                    dataclasses.replace(request, session=cast("InvocationSession", locked))
-                )
+                return self.inner.invoke(handed)
         finally:
+            self._originals.pop(id(handed), None)
             if previous is None:
                 self.active.pop(request.execution_arn, None)
             else:
@@ -218,7 +220,15 @@ class UnlockedInvoker:
                 return loop()
 
         with self.lock.released():
-            return self.inner.drive(locked_loop, wall_deadline)  # type: ignore[attr-defined]
+            outcome = self.inner.drive(locked_loop, wall_deadline)  # type: ignore[attr-defined]
+        # A hung invocation comes back naming the request this wrapper handed on: name the
+        # executor's own request instead.
+        original = self._originals.get(id(getattr(outcome, "request", None)))
+        if original is not None:
+            import dataclasses
+
+            outcome = dataclasses.replace(outcome, request=original)
+        return outcome
 
     def close(self) -> None:
         self.inner.close()
