@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 
 from async_durable_execution_runner.scenarios import Scenario
 from async_durable_execution_runner.strategies import durable_scenarios
 
 
+# A run that trips a finding pinned as the SDK's (docs/findings.md) is a warning by design, not a
+# failure of the runner: shown in the summary, not turned into an error by filterwarnings=error.
+@pytest.mark.filterwarnings("default::async_durable_execution_runner.oracles.KnownSdkIssueWarning")
 @given(durable_scenarios())
 def test_random_programs_under_random_faults_and_timings(scenario: Scenario) -> None:
     outcome = scenario.run()
