@@ -17,8 +17,6 @@ Waiting polls (the public API has no push): every ``poll_interval`` seconds, dou
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as _dt
 import json
 import time
 from collections.abc import Mapping
@@ -28,18 +26,10 @@ from typing import Any
 from async_durable_execution import InvocationStatus
 
 from async_durable_execution_runner._models import (
-    CallbackDetails,
-    ChainedInvokeDetails,
-    ContextDetails,
     ErrorObject,
     Event,
     EventType,
-    ExecutionDetails,
     Operation,
-    OperationStatus,
-    OperationType,
-    StepDetails,
-    WaitDetails,
 )
 from async_durable_execution_runner._models._time import parse_timestamp
 from async_durable_execution_runner._runner.result import (
@@ -48,6 +38,7 @@ from async_durable_execution_runner._runner.result import (
     invocation_status,
 )
 from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner._service.history_fold import fold_history
 from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 
@@ -274,14 +265,6 @@ def pending_callbacks(events: list[Event], name: str | None) -> list[str]:
     return out
 
 
-def _payload(details: Mapping[str, Any], key: str) -> str | None:
-    value = details.get(key)
-    if isinstance(value, Mapping):
-        payload = value.get("Payload")
-        return payload if isinstance(payload, str) else None
-    return None
-
-
 def _error(details: Mapping[str, Any]) -> ErrorObject | None:
     value = details.get("Error")
     if isinstance(value, Mapping) and isinstance(value.get("Payload"), Mapping):
@@ -289,121 +272,9 @@ def _error(details: Mapping[str, Any]) -> ErrorObject | None:
     return None
 
 
-_STATUS_BY_EVENT: dict[EventType, OperationStatus] = {
-    EventType.CONTEXT_SUCCEEDED: OperationStatus.SUCCEEDED,
-    EventType.CONTEXT_FAILED: OperationStatus.FAILED,
-    EventType.WAIT_SUCCEEDED: OperationStatus.SUCCEEDED,
-    EventType.WAIT_CANCELLED: OperationStatus.CANCELLED,
-    EventType.STEP_SUCCEEDED: OperationStatus.SUCCEEDED,
-    EventType.STEP_FAILED: OperationStatus.FAILED,
-    EventType.CHAINED_INVOKE_SUCCEEDED: OperationStatus.SUCCEEDED,
-    EventType.CHAINED_INVOKE_FAILED: OperationStatus.FAILED,
-    EventType.CHAINED_INVOKE_TIMED_OUT: OperationStatus.TIMED_OUT,
-    EventType.CHAINED_INVOKE_STOPPED: OperationStatus.STOPPED,
-    EventType.CALLBACK_SUCCEEDED: OperationStatus.SUCCEEDED,
-    EventType.CALLBACK_FAILED: OperationStatus.FAILED,
-    EventType.CALLBACK_TIMED_OUT: OperationStatus.TIMED_OUT,
-    EventType.EXECUTION_SUCCEEDED: OperationStatus.SUCCEEDED,
-    EventType.EXECUTION_FAILED: OperationStatus.FAILED,
-    EventType.EXECUTION_TIMED_OUT: OperationStatus.TIMED_OUT,
-    EventType.EXECUTION_STOPPED: OperationStatus.STOPPED,
-}
-
-_TYPE_BY_PREFIX: dict[str, OperationType] = {
-    "Execution": OperationType.EXECUTION,
-    "Context": OperationType.CONTEXT,
-    "Wait": OperationType.WAIT,
-    "Step": OperationType.STEP,
-    "ChainedInvoke": OperationType.CHAINED_INVOKE,
-    "Callback": OperationType.CALLBACK,
-}
-
-
-def _operation_type(event_type: EventType) -> OperationType | None:
-    for prefix, op_type in _TYPE_BY_PREFIX.items():
-        if event_type.value.startswith(prefix):
-            return op_type
-    return None
-
-
 def operations_from_events(events: tuple[Event, ...] | list[Event]) -> list[Operation]:
-    """The operations an execution's history describes, in order of first appearance.
-
-    A failed step attempt that will be retried shows as ``StepFailed`` followed by another
-    ``StepStarted``; the last event of each operation decides its status, and a step's
-    ``Attempt`` counts its finished attempts.
-    """
-    ops: dict[str, Operation] = {}
-    for event in events:
-        op_type = _operation_type(event.event_type)
-        if op_type is None or event.id is None:
-            continue
-        details = event.details
-        now = event.event_timestamp
-        op = ops.get(event.id)
-        if op is None:
-            op = Operation(
-                id=event.id,
-                type=op_type,
-                status=OperationStatus.STARTED,
-                start_timestamp=now,
-                parent_id=event.parent_id,
-                name=event.name,
-                sub_type=event.sub_type,
-            )
-        status = _STATUS_BY_EVENT.get(event.event_type, OperationStatus.STARTED)
-        end = now if event.event_type in _STATUS_BY_EVENT else None
-        changes: dict[str, Any] = {"status": status, "end_timestamp": end}
-        if op_type is OperationType.EXECUTION:
-            if event.event_type is EventType.EXECUTION_STARTED:
-                changes["execution_details"] = ExecutionDetails(
-                    input_payload=_payload(details, "Input") or None
-                )
-        elif op_type is OperationType.STEP:
-            previous = op.step_details or StepDetails()
-            attempt = previous.attempt + (1 if end is not None else 0)
-            retry_at = details.get("RetryDetails", {}) if isinstance(details, Mapping) else {}
-            next_attempt = None
-            if isinstance(retry_at, Mapping) and retry_at.get("NextAttemptDelaySeconds"):
-                next_attempt = now + _dt.timedelta(
-                    seconds=float(retry_at["NextAttemptDelaySeconds"])
-                )
-                changes["status"] = OperationStatus.PENDING
-                changes["end_timestamp"] = None
-            changes["step_details"] = StepDetails(
-                attempt=attempt,
-                next_attempt_timestamp=next_attempt,
-                result=_payload(details, "Result") if end is not None else previous.result,
-                error=_error(details) if end is not None else previous.error,
-            )
-        elif op_type is OperationType.WAIT:
-            scheduled = details.get("ScheduledEndTimestamp")
-            previous_wait = op.wait_details or WaitDetails()
-            changes["wait_details"] = WaitDetails(
-                scheduled_end_timestamp=(
-                    parse_timestamp(scheduled)
-                    if scheduled is not None
-                    else previous_wait.scheduled_end_timestamp
-                )
-            )
-        elif op_type is OperationType.CONTEXT:
-            changes["context_details"] = ContextDetails(
-                result=_payload(details, "Result"), error=_error(details)
-            )
-        elif op_type is OperationType.CALLBACK:
-            callback_id = str(
-                details.get("CallbackId")
-                or (op.callback_details.callback_id if op.callback_details else "")
-            )
-            changes["callback_details"] = CallbackDetails(
-                callback_id=callback_id, result=_payload(details, "Result"), error=_error(details)
-            )
-        elif op_type is OperationType.CHAINED_INVOKE:
-            changes["chained_invoke_details"] = ChainedInvokeDetails(
-                result=_payload(details, "Result"), error=_error(details)
-            )
-        ops[event.id] = dataclasses.replace(op, **changes)
-    return list(ops.values())
+    """The operations an execution's history describes, in order of first appearance."""
+    return fold_history(events)
 
 
 def invocations_from_events(arn: str, events: tuple[Event, ...]) -> tuple[InvocationInfo, ...]:
