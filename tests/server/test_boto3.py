@@ -319,6 +319,8 @@ def test_concurrent_identical_checkpoints_and_interleaved_callbacks_are_atomic(
                 answers[index] = "success"
         except ClientError as error:
             answers[index] = code_of(error)
+        except Exception as error:
+            answers[index] = repr(error)
 
     pool = [threading.Thread(target=fire, args=(i,)) for i in range(threads)]
     for thread in pool:

@@ -100,6 +100,15 @@ class CheckpointLedger:
         return len(self._entries)
 
 
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5. A burst of concurrent clients (a map
+    # whose branches checkpoint at once, or retries after a timeout) overflows it and the
+    # kernel resets the extra connections, which botocore reports as ConnectionClosedError
+    # instead of an answer from the service.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class DurableServiceServer:
     """A real HTTP server (``127.0.0.1`` by default) answering the Lambda API for ``runner``.
 
@@ -168,8 +177,7 @@ class DurableServiceServer:
         class _Handler(_RequestHandler):
             service = server
 
-        httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
-        httpd.daemon_threads = True
+        httpd = _LoopbackHTTPServer((self._host, self._port), _Handler)
         self._httpd = httpd
         self._stopping.clear()
         serve = threading.Thread(
