@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner._models._time import parse_timestamp
 from async_durable_execution_runner._models.operations import ErrorObject, to_json_ready
 
@@ -61,6 +62,7 @@ def event_error(error: ErrorObject | None) -> dict[str, Any]:
     return {"Payload": (error or ErrorObject()).to_dict(), "Truncated": False}
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class Event:
     """One history event. ``details`` is ``<EventType>Details`` in AWS field names."""

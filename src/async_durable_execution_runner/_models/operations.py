@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner._models._time import parse_timestamp, to_epoch_seconds
 
 
@@ -59,6 +60,7 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
         out[key] = value
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ErrorObject:
     """``ErrorObject``: what failed, as the SDK reports it."""
@@ -96,6 +98,7 @@ class ErrorObject:
         return self.error_message
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ContextOptions:
     replay_children: bool | None = None
@@ -110,6 +113,7 @@ class ContextOptions:
         return cls(replay_children=data.get("ReplayChildren"))
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class StepOptions:
     next_attempt_delay_seconds: int | None = None
@@ -124,6 +128,7 @@ class StepOptions:
         return cls(next_attempt_delay_seconds=data.get("NextAttemptDelaySeconds"))
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class WaitOptions:
     wait_seconds: int | None = None
@@ -138,6 +143,7 @@ class WaitOptions:
         return cls(wait_seconds=data.get("WaitSeconds"))
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class CallbackOptions:
     timeout_seconds: int | None = None
@@ -157,6 +163,7 @@ class CallbackOptions:
         )
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ChainedInvokeOptions:
     function_name: str | None = None
@@ -182,6 +189,7 @@ _OPTION_FIELDS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class OperationUpdate:
     """One element of ``CheckpointDurableExecution``'s ``Updates``."""
@@ -236,6 +244,7 @@ class OperationUpdate:
         )
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ExecutionDetails:
     input_payload: str | None = None
@@ -244,6 +253,7 @@ class ExecutionDetails:
         return {"InputPayload": self.input_payload} if self.input_payload is not None else {}
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ContextDetails:
     replay_children: bool | None = None
@@ -259,6 +269,7 @@ class ContextDetails:
         return out
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class StepDetails:
     attempt: int = 0
@@ -275,6 +286,7 @@ class StepDetails:
         return out
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class WaitDetails:
     scheduled_end_timestamp: _dt.datetime | None = None
@@ -285,6 +297,7 @@ class WaitDetails:
         return out
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class CallbackDetails:
     callback_id: str
@@ -299,6 +312,7 @@ class CallbackDetails:
         return out
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ChainedInvokeDetails:
     result: str | None = None
@@ -331,6 +345,7 @@ def _optional_time(value: Any) -> _dt.datetime | None:
     return parse_timestamp(value) if value is not None else None
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class Operation:
     """An ``Operation`` as ``GetDurableExecutionState`` returns it."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 
 from async_durable_execution_runner._models import (
@@ -12,6 +11,7 @@ from async_durable_execution_runner._models import (
     Operation,
     OperationStatus,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
@@ -81,7 +81,7 @@ class Callbacks:
             execution,
             op,
             OperationStatus.SUCCEEDED,
-            dataclasses.replace(_details(op), result=result),
+            replace(_details(op), result=result),
             PendingEvent(EventType.CALLBACK_SUCCEEDED, {"Result": event_result(result)}),
         )
 
@@ -91,7 +91,7 @@ class Callbacks:
             execution,
             op,
             OperationStatus.FAILED,
-            dataclasses.replace(_details(op), error=error),
+            replace(_details(op), error=error),
             PendingEvent(EventType.CALLBACK_FAILED, {"Error": event_error(error)}),
         )
 
@@ -122,7 +122,7 @@ class Callbacks:
             execution,
             op,
             OperationStatus.TIMED_OUT,
-            dataclasses.replace(_details(op), error=error),
+            replace(_details(op), error=error),
             PendingEvent(EventType.CALLBACK_TIMED_OUT, {"Error": event_error(error)}),
         )
 
@@ -137,7 +137,7 @@ class Callbacks:
         self.state.scheduler.cancel_where(
             execution.arn, op.id, {DueKind.CALLBACK_TIMEOUT, DueKind.CALLBACK_HEARTBEAT}
         )
-        ended = dataclasses.replace(
+        ended = replace(
             op, status=status, end_timestamp=self.state.clock.now(), callback_details=details
         )
         self.state.apply_service_change(execution, Processed(ended, (event,)))

@@ -3,7 +3,6 @@ results that come back to the invoking operation."""
 
 from __future__ import annotations
 
-import dataclasses
 import weakref
 from collections.abc import Callable
 from typing import Protocol
@@ -14,6 +13,7 @@ from async_durable_execution_runner._models import (
     EventType,
     OperationStatus,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
@@ -130,7 +130,7 @@ class ChainedInvokes:
             if new_status is OperationStatus.SUCCEEDED
             else {"Error": event_error(error)}
         )
-        ended = dataclasses.replace(
+        ended = replace(
             op,
             status=new_status,
             end_timestamp=self.state.clock.now(),

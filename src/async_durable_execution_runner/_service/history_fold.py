@@ -9,7 +9,6 @@ what an event means.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 from typing import Any
 
@@ -27,6 +26,7 @@ from async_durable_execution_runner._models import (
     StepDetails,
     WaitDetails,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models._time import parse_timestamp
 from async_durable_execution_runner.errors import DurableRunnerError
 
@@ -129,7 +129,7 @@ def _new(event: Event, op_type: OperationType, **details: Any) -> Operation:
 
 
 def _ended(op: Operation, event: Event, status: OperationStatus, **details: Any) -> Operation:
-    return dataclasses.replace(op, status=status, end_timestamp=event.event_timestamp, **details)
+    return replace(op, status=status, end_timestamp=event.event_timestamp, **details)
 
 
 def apply_event(ops: dict[str, Operation], event: Event) -> None:
@@ -152,7 +152,7 @@ def apply_event(ops: dict[str, Operation], event: Event) -> None:
         if current is None:
             ops[event.id] = _new(event, OperationType.STEP, step_details=StepDetails(attempt=0))
         else:
-            ops[event.id] = dataclasses.replace(current, status=OperationStatus.STARTED)
+            ops[event.id] = replace(current, status=OperationStatus.STARTED)
         return
     if t is E.WAIT_STARTED:
         end = event.details.get("ScheduledEndTimestamp")
@@ -208,7 +208,7 @@ def _ending(op: Operation, event: Event) -> Operation:
                 result=event_payload(event, "Result"),
                 error=_error(event),
             )
-            return dataclasses.replace(op, status=S.PENDING, step_details=details)
+            return replace(op, status=S.PENDING, step_details=details)
         details = StepDetails(attempt=attempt, error=_error(event))
         return _ended(op, event, S.FAILED, step_details=details)
     if t is E.WAIT_SUCCEEDED:

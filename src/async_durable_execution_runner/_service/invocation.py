@@ -6,11 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from async_durable_execution_runner._models._frozen import cheap_frozen
+
 if TYPE_CHECKING:
     from async_durable_execution_runner._models import ErrorObject, Operation
     from async_durable_execution_runner._service.session import InvocationSession
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class InvocationRequest:
     execution_arn: str
@@ -24,6 +27,7 @@ class InvocationRequest:
     wall_timeout: float | None  # seconds the runner may wait for this invocation
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class InvocationOutcome:
     """``status`` is the handler's own answer; ``None`` means the invocation died."""
@@ -61,6 +65,7 @@ class Invoker(Protocol):
     def close(self) -> None: ...
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class Abandoned:
     """A drive gave up on a hung invocation: the service records ``outcome`` for ``request``

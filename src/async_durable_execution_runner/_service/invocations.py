@@ -3,7 +3,6 @@ decides what follows (the execution ends, the handler is re-invoked, or it waits
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from async_durable_execution_runner._models import (
     Operation,
     OperationUpdate,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.invocation import (
@@ -194,7 +194,7 @@ class Invocations:
         execution.invocations.append(info)
         self.state.notifier.invocation_started(info)
         session = self._session(execution, index, NoFaults())
-        outcome = self.invoker.invoke(dataclasses.replace(original, session=session))
+        outcome = self.invoker.invoke(replace(original, session=session))
         self._record_end(execution, info, outcome)
 
     def _record_end(
@@ -211,7 +211,7 @@ class Invocations:
         if error is not None:
             details["Error"] = event_error(error)
         reported = error or outcome.error or ErrorObject()
-        done = dataclasses.replace(
+        done = replace(
             info,
             end=end,
             status=outcome.status,

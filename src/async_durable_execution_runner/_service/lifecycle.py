@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import weakref
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from async_durable_execution_runner._models import (
     OperationStatus,
     OperationType,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.history import History
@@ -141,7 +141,7 @@ class Lifecycle:
         execution.error = error
         execution.end = now
         exec_op = execution.operations[execution.execution_id]
-        execution.operations[execution.execution_id] = dataclasses.replace(
+        execution.operations[execution.execution_id] = replace(
             exec_op, status=_OPERATION_STATUS[status], end_timestamp=exec_op.end_timestamp or now
         )
         details = (

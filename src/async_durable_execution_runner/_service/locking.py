@@ -192,7 +192,7 @@ class UnlockedInvoker:
             self.drive = self._locked_drive
 
     def invoke(self, request: InvocationRequest) -> InvocationOutcome:
-        import dataclasses
+        from async_durable_execution_runner._models._frozen import replace
 
         session = request.session
         locked = (
@@ -202,7 +202,7 @@ class UnlockedInvoker:
         )
         previous = self.active.get(request.execution_arn)
         self.active[request.execution_arn] = locked
-        handed = dataclasses.replace(request, session=cast("InvocationSession", locked))
+        handed = replace(request, session=cast("InvocationSession", locked))
         self._originals[id(handed)] = request
         try:
             with self.lock.released():
@@ -225,9 +225,9 @@ class UnlockedInvoker:
         # executor's own request instead.
         original = self._originals.get(id(getattr(outcome, "request", None)))
         if original is not None:
-            import dataclasses
+            from async_durable_execution_runner._models._frozen import replace
 
-            outcome = dataclasses.replace(outcome, request=original)
+            outcome = replace(outcome, request=original)
         return outcome
 
     def close(self) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from async_durable_execution_runner._models._frozen import cheap_frozen
+
 
 class DueKind(str, Enum):
     INVOCATION = "invocation"  # (re-)invoke the handler
@@ -20,6 +22,7 @@ class DueKind(str, Enum):
     EXTERNAL = "external"  # something a test scheduled (a callback delivery, an invoke result)
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True, order=True)
 class DueItem:
     due: _dt.datetime

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner.errors import DurableServiceError, ServiceException
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 # --- values that cross the seams -----------------------------------------------------------
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ServiceCall:
     """One call from the handler's SDK to the service."""
@@ -50,6 +52,7 @@ class ServiceCall:
     updates: tuple[OperationUpdate, ...] = ()
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class StepAttempt:
     """A step body about to run (observed through the SDK adapter)."""
@@ -63,6 +66,7 @@ class StepAttempt:
     semantics: str | None = None  # "AT_LEAST_ONCE_PER_RETRY" / "AT_MOST_ONCE_PER_RETRY"
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class InvocationInfo:
     """One invocation of the handler, as the service saw it."""
@@ -78,6 +82,7 @@ class InvocationInfo:
     environment: str = "warm"  # "warm" or "cold": the sandbox it landed in
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class OperationRequest:
     """An operation the handler asked the SDK for (observed through the SDK adapter).

@@ -6,12 +6,14 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner.errors import InvalidParameterValueException
 
 #: The SDK treats this prefix as "retry from stored state" (see sdk-notes); keep it exact.
 STALE_TOKEN_PREFIX = "Invalid Checkpoint Token"
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class CheckpointToken:
     execution_id: str

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from async_durable_execution_runner._models import Operation, OperationType, OperationUpdate
+from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner._service.checkpoint.processors import (
     PROCESSORS,
     Effect,
@@ -22,6 +23,7 @@ from async_durable_execution_runner._service.checkpoint.validators import (
 )
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class AppliedUpdate:
     update: OperationUpdate
@@ -30,6 +32,7 @@ class AppliedUpdate:
     previous: Operation | None = None
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class CheckpointPlan:
     """Everything one accepted checkpoint changes, computed before anything is changed."""
@@ -111,6 +114,6 @@ def _retarget(update: OperationUpdate, target_id: str) -> OperationUpdate:
     # address the execution's operation, so check the transition against that one.
     if update.id == target_id:
         return update
-    import dataclasses
+    from async_durable_execution_runner._models._frozen import replace
 
-    return dataclasses.replace(update, id=target_id)
+    return replace(update, id=target_id)

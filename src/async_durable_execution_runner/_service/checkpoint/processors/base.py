@@ -13,8 +13,10 @@ from async_durable_execution_runner._models import (
     Operation,
     OperationUpdate,
 )
+from async_durable_execution_runner._models._frozen import cheap_frozen
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ProcessContext:
     """The service-side facts a processor may use."""
@@ -25,6 +27,7 @@ class ProcessContext:
     new_callback_id: Callable[[str], str]
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
     """A history event still without ``EventId`` (the history assigns it on commit)."""
@@ -36,6 +39,7 @@ class PendingEvent:
 # Effects: what the service must do once the checkpoint is committed.
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class StartTimer:
     kind: str  # a scheduler.DueKind value
@@ -43,11 +47,13 @@ class StartTimer:
     due: _dt.datetime
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class CancelTimers:
     operation_id: str
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class CloseExecution:
     """The SDK checkpointed the execution's own result (large results do this)."""
@@ -57,6 +63,7 @@ class CloseExecution:
     error: ErrorObject | None = None
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class RequestInvoke:
     operation_id: str
@@ -65,11 +72,13 @@ class RequestInvoke:
     tenant_id: str | None = None
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class CancelInvoke:
     operation_id: str
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class RegisterCallback:
     callback_id: str
@@ -81,6 +90,7 @@ Effect = (
 )
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class Processed:
     operation: Operation

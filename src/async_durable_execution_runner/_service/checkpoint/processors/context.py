@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from async_durable_execution_runner._models import (
     ContextDetails,
     EventType,
@@ -12,6 +10,7 @@ from async_durable_execution_runner._models import (
     OperationStatus,
     OperationUpdate,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
@@ -31,7 +30,7 @@ class ContextProcessor:
         assert current is not None
         replay = update.context_options.replay_children if update.context_options else None
         if update.action is OperationAction.SUCCEED:
-            op = dataclasses.replace(
+            op = replace(
                 current,
                 status=OperationStatus.SUCCEEDED,
                 end_timestamp=ctx.now,
@@ -41,7 +40,7 @@ class ContextProcessor:
                 EventType.CONTEXT_SUCCEEDED, {"Result": event_result(update.payload)}
             )
             return Processed(op, (event,))
-        op = dataclasses.replace(
+        op = replace(
             current,
             status=OperationStatus.FAILED,
             end_timestamp=ctx.now,

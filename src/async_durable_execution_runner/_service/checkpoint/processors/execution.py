@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from async_durable_execution_runner._models import (
     Operation,
     OperationAction,
     OperationStatus,
     OperationUpdate,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     CloseExecution,
     ProcessContext,
@@ -25,7 +24,7 @@ class ExecutionProcessor:
     ) -> Processed:
         assert current is not None  # EXECUTION updates always address the execution itself
         succeeded = update.action is OperationAction.SUCCEED
-        op = dataclasses.replace(
+        op = replace(
             current,
             status=OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED,
             end_timestamp=ctx.now,

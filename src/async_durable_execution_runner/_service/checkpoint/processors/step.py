@@ -10,7 +10,6 @@ docs/architecture.md ("What each update records").
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 
 from async_durable_execution_runner._models import (
@@ -21,6 +20,7 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
     StepDetails,
 )
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
@@ -42,14 +42,14 @@ class StepProcessor:
             if current is None:
                 op = new_operation(update, ctx, step_details=StepDetails(attempt=0))
             else:
-                op = dataclasses.replace(current, status=OperationStatus.STARTED)
+                op = replace(current, status=OperationStatus.STARTED)
             return Processed(op, (PendingEvent(EventType.STEP_STARTED),))
 
         assert current is not None  # the transition table guarantees STARTED
         details = current.step_details or StepDetails()
         attempt = details.attempt + 1
         if action is OperationAction.SUCCEED:
-            op = dataclasses.replace(
+            op = replace(
                 current,
                 status=OperationStatus.SUCCEEDED,
                 end_timestamp=ctx.now,
@@ -64,7 +64,7 @@ class StepProcessor:
             )
             return Processed(op, (event,))
         if action is OperationAction.FAIL:
-            op = dataclasses.replace(
+            op = replace(
                 current,
                 status=OperationStatus.FAILED,
                 end_timestamp=ctx.now,
@@ -79,7 +79,7 @@ class StepProcessor:
         delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
         delay = delay or 0
         due = ctx.now + _dt.timedelta(seconds=delay)
-        op = dataclasses.replace(
+        op = replace(
             current,
             status=OperationStatus.PENDING,
             step_details=StepDetails(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from async_durable_execution_runner._models import OperationAction, OperationType
+from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner.errors import InvalidParameterValueException
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ _MAX_FUNCTION_NAME = 256
 _TENANT_ID = re.compile(r"[a-zA-Z0-9\._:\/=+\-@ ]{1,256}")
 
 
+@cheap_frozen
 @dataclass(frozen=True, slots=True)
 class ValidationContext:
     lookup: Callable[[str], Operation | None]
