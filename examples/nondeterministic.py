@@ -21,6 +21,7 @@ import partner
 from async_durable_execution import (
     CallableRuntimeError,
     CallbackError,
+    CompletionConfig,
     JitterStrategy,
     PollingStrategy,
     durable_callable,
@@ -164,6 +165,18 @@ async def mapped_ids(event: Any) -> dict[str, Any]:
     return {"results": batch.get_results()}
 
 
+@durable_execution
+async def quorum_of_three(event: Any) -> dict[str, Any]:
+    """Two of three branches suffice; which two depends on when each finishes, and so on the
+    jittered delay of any retry (the default retry strategy draws it from ``random``)."""
+    batch = await parallel(
+        [_branch("a", 1), _branch("b", 2), _branch("c", 3)],
+        name="quorum",
+        completion_config=CompletionConfig(min_successful=2),
+    )
+    return {"done": sorted(r["label"] for r in batch.get_results() if r)}
+
+
 # --- callbacks: next to a request id, and answered near their time-outs -------------------
 
 
@@ -266,6 +279,7 @@ CORPUS: dict[str, dict[str, Any]] = {
     "gathered_tokens": {"handler": gathered_tokens, "before_run": reset_partner},
     "parallel_ids": {"handler": parallel_ids},
     "mapped_ids": {"handler": mapped_ids},
+    "quorum_of_three": {"handler": quorum_of_three},
     "callback_with_request_id": {
         "handler": callback_with_request_id,
         "callbacks": {"approval": True},

@@ -22,6 +22,7 @@ from nondeterministic import (
     CORPUS,
     approval_with_timeout,
     partner_ticket,
+    quorum_of_three,
     reset_partner,
     uuid_order,
 )
@@ -34,7 +35,9 @@ from async_durable_execution_runner.scenarios import (
     Scenario,
     Timings,
     crash,
+    duplicate_invocation,
     invocation_lost,
+    step_exception,
 )
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans, timings
 
@@ -210,6 +213,33 @@ def test_a_fault_hook_can_wrap_a_step_body() -> None:
     assert len(hooks.seen) == 1 and len(str(hooks.seen[0])) == 36  # the body drew its uuid
 
 
+def test_a_retry_delay_is_the_same_in_the_baseline() -> None:
+    # Found by the lead's audit: the crash added an invocation, the per-invocation random seed
+    # then gave the retry of 'token-b' another jitter (1 s instead of 5 s), branch b finished
+    # with c, and the quorum's result differed from the baseline's. The delay is the SDK's
+    # draw, not the fault's doing: the two runs must draw it alike.
+    faults = (step_exception(step=2, attempt=1), crash(invocation=1, call=1))
+    outcome = Scenario(handler=quorum_of_three, faults=faults).run()
+    assert len(outcome.faults_applied) == 2
+    outcome.check()
+    baseline = outcome.baseline()
+    assert baseline is not None
+    assert baseline.value == outcome.value
+
+
+def test_an_attempt_a_duplicate_ran_for_real_counts_as_a_re_run() -> None:
+    # Found by the lead's audit: invocation 1's attempt 1 raised an injected error; the
+    # duplicate delivery (which runs without fault hooks) ran attempt 1's body for real, drew
+    # ticket 1000, and its checkpoint bounced. Attempt 2 then drew 1001. The step's own
+    # re-run moved the partner's counter, which the oracle does not judge.
+    reset_partner()
+    faults = (step_exception(step=1, attempt=1), duplicate_invocation(invocation=1, after_call=1))
+    outcome = Scenario(handler=partner_ticket, faults=faults, before_run=reset_partner).run()
+    assert len(outcome.faults_applied) == 2
+    assert outcome.value == {"ticket": 1001, "receipt": "redeemed-1001"}
+    outcome.check()
+
+
 # --- the corpus: correct handlers are never flagged ------------------------------------------
 
 EXAMPLES = int(os.environ.get("DURABLE_SAME_WORLD_EXAMPLES", "0"))
@@ -237,6 +267,29 @@ def test_no_masked_fault_flags_a_correct_handler(name: str) -> None:
         phases=[Phase.generate, Phase.shrink],
     )
     @given(corpus_scenarios(name))
+    def run(scenario: Scenario) -> None:
+        scenario.run().check()
+
+    run()
+
+
+@pytest.mark.filterwarnings(
+    "default::async_durable_execution_runner.oracles.KnownSdkIssueWarning"
+)
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_no_default_fault_plan_flags_a_correct_handler(name: str) -> None:
+    """Masked faults mixed with unmasked ones (step exceptions, callback faults): the plans a
+    user gets by default."""
+
+    @settings(
+        max_examples=EXAMPLES or 6,
+        database=None,
+        derandomize=not EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+    )
+    @given(corpus_scenarios(name, faults=fault_plans()))
     def run(scenario: Scenario) -> None:
         scenario.run().check()
 

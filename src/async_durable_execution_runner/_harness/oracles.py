@@ -621,17 +621,30 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     if ran[:position] != replay.order[:position]:
         return None  # concurrent bodies ran in another order: a race decided differently
     scenario = outcome.scenario
-    runs = world.runs.get(key, 1)
+    # Bodies of this operation that ran beyond what the baseline runs: re-runs the recorder
+    # saw, and runs it cannot see (a duplicate delivery runs without fault hooks, and may run
+    # an attempt for real whose injected twin is what the service kept).
+    operation = (key[0], operation_id)
+    attempts = sum(
+        1
+        for a in outcome.recorder.step_attempts
+        if (a.execution_arn, a.operation_id) == operation
+    )
+    body_runs = attempts - world.injected.get(operation, 0)
+    extra = body_runs - world.baseline_runs(operation)
+    runs = max(world.runs.get(key, 1), 1 + extra)
     rerun = key if runs > 1 else None
     if rerun is not None:
-        # The faults ran this body again. Run it as often here: if it then gives what it
-        # gave there, its own re-run changed its answer (non-idempotent; not judged here).
-        again = scenario.baseline(world, rerun=rerun)
+        # The faults ran this step's body again. Run it as often here: if it then gives what
+        # it gave there, its own re-run changed its answer (non-idempotent; not judged here).
+        again = scenario.baseline(world, rerun=rerun, rerun_times=runs)
         fresh_again = again._replay.fresh.get(key) if again._replay is not None else None
         if fresh_again is None or same_outcome(fresh_again, recorded):
             return None
         fresh = fresh_again
-    second = scenario.baseline(world, seed=scenario.timings.seed + 1, rerun=rerun)
+    second = scenario.baseline(
+        world, seed=scenario.timings.seed + 1, rerun=rerun, rerun_times=runs if rerun else None
+    )
     other = second._replay.fresh.get(key) if second._replay is not None else None
     if other is None or not same_outcome(other, fresh):
         return None  # it produces a new value every run, by a source we do not watch

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,7 @@ from async_durable_execution_runner._service.seams import (
     InvokeResult,
     ServiceCall,
     StepAttempt,
+    StepBody,
     WrapBody,
 )
 from async_durable_execution_runner.errors import DurableServiceError, ExecutionNotFinishedError
@@ -82,11 +84,17 @@ class _ScenarioFaults:
     """
 
     def __init__(
-        self, hooks: FaultPlanHooks, record: World | None = None, replay: Replay | None = None
+        self,
+        hooks: FaultPlanHooks,
+        record: World | None = None,
+        replay: Replay | None = None,
+        *,
+        seed: int | str = 0,
     ) -> None:
         self.hooks = hooks
         self.record = record
         self.replay = replay
+        self.seed = seed
         self.invokes = 0
 
     def on_service_call(self, call: ServiceCall) -> Any:
@@ -96,6 +104,9 @@ class _ScenarioFaults:
         return self.hooks.on_invocation_returned(invocation)
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        return _reseeded_after(attempt, self._answer(attempt), self.seed)
+
+    def _answer(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         if self.replay is not None:
             return self.replay.step(attempt)
         fault = self.hooks.on_step_attempt(attempt)
@@ -133,6 +144,36 @@ class _ScenarioFaults:
                 ),
             )
         return None
+
+
+def _reseeded_after(
+    attempt: StepAttempt, answer: BaseException | WrapBody | None, seed: int | str
+) -> WrapBody:
+    """``answer``, after which ``random`` is seeded by the attempt's identity.
+
+    The SDK draws a retry's jitter (and a polling strategy may draw its delay) from ``random``
+    right after the body returns or raises, with no await in between. Seeded per invocation
+    only, that draw depends on how many invocations came before and on what other bodies drew,
+    so a masked fault that adds an invocation changes a retry delay, and with it which of two
+    racing branches finishes first: the faulted run and its baseline would not be the same
+    world. Seeded by (seed, execution, operation, attempt), the draw is the same in both.
+    """
+    key = f"{seed}:{attempt.execution_arn}:{attempt.operation_id}:{attempt.attempt}"
+
+    def wrap(body: StepBody) -> StepBody:
+        inner = answer.wrap(body) if isinstance(answer, WrapBody) else body
+
+        async def reseeding(*state: Any) -> Any:
+            try:
+                if isinstance(answer, BaseException):
+                    raise answer
+                return await inner(*state)
+            finally:
+                random.seed(key)
+
+        return reseeding
+
+    return WrapBody(wrap)
 
 
 class _CallbackDriver(ExecutionObserver):
@@ -318,6 +359,7 @@ class Scenario:
         *,
         seed: int | None = None,
         rerun: tuple[str, str, int] | None = None,
+        rerun_times: int | None = None,
     ) -> Outcome:
         """This scenario without any faults, in ``world`` (the fault-tolerance oracle's
         reference; see ``Outcome.baseline``): every step attempt, callback answer and
@@ -333,10 +375,18 @@ class Scenario:
         counterpart = self.with_faults(())
         if seed is not None:
             counterpart = replace(counterpart, timings=replace(self.timings, seed=seed))
-        key = (counterpart.to_pytest(), id(counterpart.handler), world.fingerprint(), rerun)
+        key = (
+            counterpart.to_pytest(),
+            id(counterpart.handler),
+            world.fingerprint(),
+            rerun,
+            rerun_times,
+        )
         cached = _BASELINES.get(key)
         if cached is None:
-            cached = counterpart._run_once(replay=Replay(world, rerun=rerun))
+            cached = counterpart._run_once(
+                replay=Replay(world, rerun=rerun, rerun_times=rerun_times)
+            )
             if len(_BASELINES) >= _MAX_BASELINES:
                 _BASELINES.pop(next(iter(_BASELINES)))
             _BASELINES[key] = cached
@@ -376,7 +426,7 @@ class Scenario:
             self.handler,
             functions=dict(self.functions),
             start_time=self.timings.start,
-            faults=_ScenarioFaults(hooks, record=record, replay=replay),
+            faults=_ScenarioFaults(hooks, record=record, replay=replay, seed=self.timings.seed),
             scheduler_policy=scheduler,
             sandbox_policy=sandboxes,
             interleaving=TimedInterleaving(self.timings),
@@ -515,7 +565,7 @@ class _RootRecorder(Recorder):
                 self.sandboxes.root_arn = execution_arn
 
 
-_BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None], Outcome] = {}
+_BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None, int | None], Outcome] = {}
 _MAX_BASELINES = 256
 
 

@@ -69,6 +69,8 @@ class World:
     nondeterministic: frozenset[str] = frozenset()
     #: The faults the recorded run applied (a replay causes what the unmasked ones caused).
     faults: tuple[FaultKind, ...] = ()
+    #: How many attempts of each operation raised an injected error instead of running.
+    injected: dict[OperationKey, int] = field(default_factory=dict)
 
     def completed(
         self,
@@ -86,6 +88,7 @@ class World:
             order=list(self.order),
             nondeterministic=frozenset(nondeterministic),
             faults=faults,
+            injected=dict(self.injected),
         )
 
     def fingerprint(self) -> str:
@@ -99,6 +102,17 @@ class World:
 
     def record_injected(self, attempt: StepAttempt, error: BaseException) -> None:
         self.steps[_key(attempt)] = StepOutcome(error=error, injected=True)
+        operation = (attempt.execution_arn, attempt.operation_id)
+        self.injected[operation] = self.injected.get(operation, 0) + 1
+
+    def baseline_runs(self, operation: OperationKey) -> int:
+        """How many times a baseline runs this operation's bodies: once per attempt whose
+        recorded outcome came from its body."""
+        return sum(
+            1
+            for key, outcome in self.steps.items()
+            if key[:2] == operation and not outcome.injected
+        )
 
     def recorder(self, attempt: StepAttempt) -> WrapBody:
         """A body wrapper that records what this attempt's body returns or raises (the last
@@ -133,6 +147,8 @@ class Replay:
     #: once, as without faults): to tell a non-idempotent body from one that read a world
     #: the faults changed.
     rerun: StepKey | None = None
+    #: How many times ``rerun`` runs (by default, as many times as the recorder saw it run).
+    rerun_times: int | None = None
     fresh: dict[StepKey, StepOutcome] = field(default_factory=dict)
     order: list[StepKey] = field(default_factory=list)
 
@@ -151,7 +167,9 @@ class Replay:
     def _replaying(self, key: StepKey, outcome: StepOutcome) -> Callable[[StepBody], StepBody]:
         def wrap(body: StepBody) -> StepBody:
             async def replayed(*state: Any) -> Any:
-                times = self.world.runs.get(key, 1) if key == self.rerun else 1
+                times = 1
+                if key == self.rerun:
+                    times = self.rerun_times or self.world.runs.get(key, 1)
                 for _ in range(times):
                     try:
                         fresh = StepOutcome(value=_snapshot(await body(*state)))
