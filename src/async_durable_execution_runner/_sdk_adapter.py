@@ -187,6 +187,50 @@ def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
     )
 
 
+def update_to_sdk(update: OperationUpdate) -> SdkUpdate:
+    """The SDK's ``OperationUpdate`` for one of ours (what a handler's SDK would send)."""
+    m = _sdk_models
+    ctx, step, wait, cb, inv = (
+        update.context_options,
+        update.step_options,
+        update.wait_options,
+        update.callback_options,
+        update.chained_invoke_options,
+    )
+    return m.OperationUpdate(
+        operation_id=update.id,
+        operation_type=_TO_SDK_TYPE[update.type],
+        action=m.OperationAction(update.action.value),
+        parent_id=update.parent_id,
+        name=update.name,
+        sub_type=_sdk_sub_type(update.sub_type),
+        payload=update.payload,
+        error=_error_to_sdk(update.error),
+        context_options=(
+            m.ContextOptions(replay_children=bool(ctx.replay_children)) if ctx else None
+        ),
+        step_options=(
+            m.StepOptions(next_attempt_delay_seconds=step.next_attempt_delay_seconds or 0)
+            if step
+            else None
+        ),
+        wait_options=m.WaitOptions(wait_seconds=wait.wait_seconds or 0) if wait else None,
+        callback_options=(
+            m.CallbackOptions(
+                timeout_seconds=cb.timeout_seconds or 0,
+                heartbeat_timeout_seconds=cb.heartbeat_timeout_seconds or 0,
+            )
+            if cb
+            else None
+        ),
+        chained_invoke_options=(
+            m.ChainedInvokeOptions(function_name=inv.function_name, tenant_id=inv.tenant_id)
+            if inv
+            else None
+        ),
+    )
+
+
 def update_to_wire(update: SdkUpdate) -> dict[str, Any]:
     """The SDK's own wire form of an update (what it would send to AWS)."""
     wire: dict[str, Any] = update.to_dict()

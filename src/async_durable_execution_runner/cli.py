@@ -38,6 +38,17 @@ def load_handler(spec: str) -> Callable[..., Any]:
         raise SystemExit(str(error)) from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number of seconds, 1 or more; got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _endpoint_options(parser: argparse.ArgumentParser) -> None:
     from async_durable_execution_runner._cli.commands import DEFAULT_ENDPOINT
 
@@ -105,8 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--skip-time",
         action="store_true",
-        help="virtual clock: waits and retry back-offs end at once (callback and execution "
-        "timeouts then never fire by themselves)",
+        help="virtual clock: waits and retry back-offs end at once; callback and execution "
+        "timeouts still fire after their time, counted in wall-clock time while idle",
+    )
+    serve.add_argument(
+        "--execution-timeout",
+        type=_positive_int,
+        default=86_400,
+        metavar="SECONDS",
+        help="seconds an execution may run before it times out (default 86400)",
     )
     serve.add_argument(
         "--isolation",

@@ -67,3 +67,11 @@ async def waiter(event: dict[str, Any]) -> str:
 async def failing(_event: Any) -> None:
     msg = "this function always fails"
     raise ValueError(msg)
+
+
+@durable_execution
+async def short_approval(event: Any) -> Any:
+    """A callback that times out after ``event["timeout"]`` seconds (default 1)."""
+    timeout = int(event.get("timeout", 1)) if isinstance(event, dict) else 1
+    callback = await create_callback(name="approval", timeout=timeout)
+    return await callback.result()

@@ -44,9 +44,10 @@ class World:
                     execution.token_sequence,
                     [e.to_json_dict() for e in execution.events],
                     [op.to_json_dict() for op in execution.operations.values()],
+                    [entry.to_json_dict() for entry in execution.client_tokens],
                 )
                 for arn, execution in self.server.executor.executions.items()
-            ] + [len(self.server.checkpoint_ledger)]
+            ]
 
 
 @pytest.fixture(scope="module")

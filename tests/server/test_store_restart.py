@@ -44,14 +44,16 @@ def test_a_runner_on_the_same_file_resumes_an_execution(tmp_path: Path) -> None:
     assert ids == list(range(1, len(ids) + 1))
 
 
-def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
+def serve(
+    db: Path, function: str = "gated=tests.server.restart_handlers:gated"
+) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "async_durable_execution_runner",
             "serve",
-            "gated=tests.server.restart_handlers:gated",
+            function,
             "--store",
             str(db),
             "--port",

@@ -82,6 +82,7 @@ def serve(args: argparse.Namespace) -> int:
         function_name=first_name,
         functions=others,
         clock="virtual" if args.skip_time else "real",
+        execution_timeout=args.execution_timeout,
         isolation=isolation,
         # Only a worker process can be stopped when its time is up.
         function_timeout=args.invocation_timeout if isolation == "process" else None,

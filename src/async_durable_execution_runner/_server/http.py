@@ -20,8 +20,10 @@ Who moves the executions on:
   own thread is driving at that moment, in which case that thread delivers it.
 - ``drive=True`` (a standalone service, ``serve`` on the command line): a background thread
   delivers what falls due. With a real clock it sleeps until the next timer or request; with
-  the virtual clock it skips ahead over waits and retry back-offs at once (callback and
-  execution timeouts never fire by themselves).
+  the virtual clock it skips ahead over waits and retry back-offs at once, while callback,
+  heartbeat and execution timeouts run on wall-clock time: when only a time-out is left to
+  wait for, the driver waits for it in real time and moves the virtual clock on by the time
+  that passed, so a callback nobody answers times out on its own.
 
 Concurrency: every request runs under the runner's state lock (the one its own methods and the
 invocations' service calls take), so each is atomic with respect to every other entry point.
@@ -35,9 +37,10 @@ error, the header ``x-amzn-errortype: <Code>`` and the body ``{"Type": ..., "mes
 
 from __future__ import annotations
 
-import collections
 import contextlib
+import datetime as _dt
 import threading
+import time
 import urllib.parse
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,35 +72,12 @@ from async_durable_execution_runner.errors import (
 if TYPE_CHECKING:
     from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 
-__all__ = ["CheckpointLedger", "DurableServiceServer", "HttpReply"]
+__all__ = ["DurableServiceServer", "HttpReply"]
 
-#: Checkpoint answers remembered for ``ClientToken`` retries (the oldest are forgotten first).
-LEDGER_SIZE = 4096
 #: How long a synchronous ``Invoke`` waits for its execution (Lambda's 15-minute limit).
 DEFAULT_INVOKE_TIMEOUT = 900.0
 # Timers the driver may skip ahead to on a virtual clock.
 _SKIPPABLE = frozenset({DueKind.WAIT, DueKind.RETRY, DueKind.INVOCATION, DueKind.EXTERNAL})
-
-
-class CheckpointLedger:
-    """``(execution ARN, ClientToken)`` -> ``(request body, reply)``, bounded, oldest out."""
-
-    def __init__(self, size: int = LEDGER_SIZE) -> None:
-        self._size = size
-        self._entries: collections.OrderedDict[tuple[str, str], tuple[bytes, HttpReply]] = (
-            collections.OrderedDict()
-        )
-
-    def get(self, key: tuple[str, str]) -> tuple[bytes, HttpReply] | None:
-        return self._entries.get(key)
-
-    def remember(self, key: tuple[str, str], entry: tuple[bytes, HttpReply]) -> None:
-        self._entries[key] = entry
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class _LoopbackHTTPServer(ThreadingHTTPServer):
@@ -142,7 +122,6 @@ class DurableServiceServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._routes: list[Route] = [*durable_routes(), route_for("Invoke")]
-        self.checkpoint_ledger = CheckpointLedger()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         # Notified (with the state lock held) whenever the driver finished a round.
@@ -244,17 +223,25 @@ class DurableServiceServer:
                 first = self.executor.state.scheduler.next_due()
                 now = clock.now()
             if first is None:
-                timeout: float | None = None
-            elif first.due <= now:
+                self._wake.wait()
                 continue
-            elif clock.is_virtual:
-                if first.kind in _SKIPPABLE:
-                    self.runner.advance(first.due - now)
-                    continue
-                timeout = None
-            else:
-                timeout = (first.due - now).total_seconds()
+            if first.due <= now:
+                continue
+            if clock.is_virtual and first.kind in _SKIPPABLE:
+                self.runner.advance(first.due - now)
+                continue
+            # A time-out (or, on a real clock, anything): wait for it in wall-clock time.
+            timeout = (first.due - now).total_seconds()
+            waited_from = time.monotonic()
             self._wake.wait(timeout)
+            if clock.is_virtual:
+                # The virtual clock is idle here: the wall-clock time that passed counts toward
+                # the time-outs, so they fire on their own, as they would on a real clock.
+                passed = _dt.timedelta(seconds=time.monotonic() - waited_from)
+                with self.runner.lock:
+                    behind = now + passed - clock.now()
+                if behind > _dt.timedelta(0):
+                    self.runner.advance(behind)
 
     def wait_for_end(self, arn: str) -> Execution:
         """Wait (up to ``invoke_timeout`` seconds) for ``arn`` to end; call with the state lock

@@ -151,40 +151,29 @@ def _parse_updates(raw: Any) -> list[OperationUpdate]:
 
 
 def _checkpoint(server: DurableServiceServer, request: DecodedRequest) -> HttpReply:
-    """Apply a checkpoint once per ``ClientToken``: a retry (same token, same body) gets the
-    first answer again and changes nothing; the same token with another body is refused.
-    The look-up, the change and the record happen under one hold of the state lock."""
+    """Apply a checkpoint once per ``ClientToken``: a retry (same token, same checkpoint)
+    gets the first answer again from the execution's ledger and changes nothing; the same
+    token with another checkpoint is refused (``_service.ledger``). The look-up, the change
+    and the record happen under one hold of the state lock, and the record is stored with the
+    change (one transaction) before the answer leaves, so a retry after a lost answer, or
+    after a restart, is answered from it."""
     arn = str(request.require("DurableExecutionArn"))
-    client_token = request.get("ClientToken")
-    ledger = server.checkpoint_ledger
-    if client_token:
-        seen = ledger.get((arn, str(client_token)))
-        if seen is not None:
-            seen_body, reply = seen
-            if seen_body == request.body:
-                return reply
-            msg = (
-                f"ClientToken {client_token!r} was already used for a different checkpoint of "
-                f"{arn}; a retry must send the same request, a new checkpoint a new token"
-            )
-            raise InvalidParameterValueException(msg)
+    raw_client_token = request.get("ClientToken")
+    client_token = str(raw_client_token) if raw_client_token else None
     token = str(request.require("CheckpointToken"))
     updates = _parse_updates(request.get("Updates"))
     session = server.runner.unlocked_invoker.active.get(arn)
     if session is not None:
-        new_token, changed = session.checkpoint(token, updates)
+        new_token, changed = session.checkpoint(token, updates, client_token)
     else:
-        new_token, changed = server.executor.checkpoint(arn, token, updates)
+        new_token, changed = server.executor.checkpoint(arn, token, updates, client_token)
         # A checkpoint made from outside any invocation may let the service move on.
         server.state_changed()
     document = {
         "CheckpointToken": new_token,
         "NewExecutionState": {"Operations": [op.to_json_dict() for op in changed]},
     }
-    reply = HttpReply.json(request.route.response_code, document)
-    if client_token:
-        ledger.remember((arn, str(client_token)), (request.body, reply))
-    return reply
+    return HttpReply.json(request.route.response_code, document)
 
 
 def _stop(server: DurableServiceServer, request: DecodedRequest) -> dict[str, Any]:

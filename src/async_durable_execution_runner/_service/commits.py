@@ -21,6 +21,7 @@ from async_durable_execution_runner._service.checkpoint.processors.base import (
     StartTimer,
 )
 from async_durable_execution_runner._service.execution import ClosedByCheckpoint, Execution
+from async_durable_execution_runner._service.ledger import LedgerEntry, checkpoint_fingerprint
 from async_durable_execution_runner._service.names import callback_id
 from async_durable_execution_runner._service.scheduler import DueKind
 from async_durable_execution_runner._service.state import DEFAULT_PAGE_SIZE, ServiceState
@@ -54,11 +55,43 @@ class Commits:
         self.cancel_invoke = cancel_invoke
 
     def checkpoint(
-        self, arn: str, token: str, updates: Sequence[OperationUpdate]
+        self,
+        arn: str,
+        token: str,
+        updates: Sequence[OperationUpdate],
+        client_token: str | None = None,
     ) -> tuple[str, list[Operation]]:
-        """Apply a checkpoint atomically; return the new token and the changed operations."""
+        """Apply a checkpoint atomically; return the new token and the changed operations.
+
+        With a ``client_token``, once: a retry gets the first answer from the execution's
+        ledger and changes nothing (see ``_service.ledger``)."""
         state = self.state
         execution = state.get(arn)
+        if client_token is None:
+            return self._apply(execution, token, updates)
+        fingerprint = checkpoint_fingerprint(token, updates)
+        seen = execution.client_tokens.get(client_token)
+        if seen is not None:
+            if seen.fingerprint == fingerprint:
+                return seen.checkpoint_token, list(seen.operations)
+            msg = (
+                f"ClientToken {client_token!r} was already used for a different checkpoint of "
+                f"{arn}; a retry must send the same request, a new checkpoint a new token"
+            )
+            error = InvalidParameterValueException(msg)
+            state.notifier.checkpoint_rejected(arn, updates, error)
+            raise error
+        new_token, changed = self._apply(execution, token, updates)
+        execution.client_tokens.remember(
+            LedgerEntry(client_token, fingerprint, new_token, tuple(changed))
+        )
+        return new_token, changed
+
+    def _apply(
+        self, execution: Execution, token: str, updates: Sequence[OperationUpdate]
+    ) -> tuple[str, list[Operation]]:
+        state = self.state
+        arn = execution.arn
         self.catch_up(execution)
         try:
             if token != execution.current_token():

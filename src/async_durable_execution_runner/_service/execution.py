@@ -8,6 +8,7 @@ from enum import Enum
 
 from async_durable_execution_runner._models import ErrorObject, Event, Operation
 from async_durable_execution_runner._service.history import History
+from async_durable_execution_runner._service.ledger import ClientTokenLedger
 from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner._service.tokens import CheckpointToken
 
@@ -59,6 +60,8 @@ class Execution:
     consecutive_failed_invocations: int = 0
     parent: tuple[str, str] | None = None  # (execution arn, operation id) of a chained invoke
     callbacks: dict[str, str] = field(default_factory=dict)  # callback id -> operation id
+    # What each checkpoint that named a ClientToken was answered (stored with the execution).
+    client_tokens: ClientTokenLedger = field(default_factory=ClientTokenLedger)
     _token: str | None = field(default=None, repr=False)
 
     @property

@@ -184,10 +184,15 @@ class Executor:
     # --- the service API the SDK uses -------------------------------------------------------
 
     def checkpoint(
-        self, arn: str, token: str, updates: Sequence[OperationUpdate]
+        self,
+        arn: str,
+        token: str,
+        updates: Sequence[OperationUpdate],
+        client_token: str | None = None,
     ) -> tuple[str, list[Operation]]:
-        """Apply a checkpoint atomically; return the new token and the changed operations."""
-        return self.commits.checkpoint(arn, token, updates)
+        """Apply a checkpoint atomically (once per ``client_token``); return the new token
+        and the changed operations."""
+        return self.commits.checkpoint(arn, token, updates, client_token)
 
     def get_execution_state(
         self, arn: str, token: str, marker: str, max_items: int = DEFAULT_PAGE_SIZE

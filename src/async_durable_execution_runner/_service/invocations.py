@@ -46,7 +46,11 @@ class ServiceApi(Protocol):
     its execution)."""
 
     def checkpoint(
-        self, arn: str, token: str, updates: Sequence[OperationUpdate]
+        self,
+        arn: str,
+        token: str,
+        updates: Sequence[OperationUpdate],
+        client_token: str | None = None,
     ) -> tuple[str, list[Operation]]: ...
 
     def get_execution_state(

@@ -138,10 +138,10 @@ class LockedSession:
         setattr(object.__getattribute__(self, "_session"), name, value)
 
     def checkpoint(
-        self, token: str, updates: Sequence[OperationUpdate]
+        self, token: str, updates: Sequence[OperationUpdate], client_token: str | None = None
     ) -> tuple[str, list[Operation]]:
         with self._lock:
-            answer = self.inner.checkpoint(token, updates)
+            answer = self.inner.checkpoint(token, updates, client_token)
             on_change = object.__getattribute__(self, "_on_change")
             if on_change is not None:
                 on_change()  # persisted before the SDK hears the checkpoint was taken

@@ -1,7 +1,9 @@
 """Persisting executions: their stored state as JSON-ready documents, and putting them back.
 
 A store (``ExecutionStore``: ``load()`` and ``save_changed(executions)``) keeps what
-:func:`execution_document` returns for each execution; :func:`restore` puts documents back into
+:func:`execution_document` returns for each execution (the :func:`execution_header` and the
+execution's operations, history events and ``ClientToken`` ledger, which a store may write
+piecemeal); :func:`restore` puts documents back into
 a fresh executor: operations and histories as they were, callback ids, and the timers an open
 execution waits on (waits, retry back-offs, callback and execution timeouts), plus an
 invocation now, because the one that was running when the process died is gone: the service
@@ -29,12 +31,13 @@ from async_durable_execution_runner._service.execution import (
     ExecutionStatus,
 )
 from async_durable_execution_runner._service.history import History
+from async_durable_execution_runner._service.ledger import LedgerEntry
 from async_durable_execution_runner._service.scheduler import DueKind
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._service.executor import Executor
 
-__all__ = ["ExecutionStore", "execution_document", "restore"]
+__all__ = ["ExecutionStore", "execution_document", "execution_header", "restore"]
 
 
 class ExecutionStore(Protocol):
@@ -53,6 +56,16 @@ def _iso(value: _dt.datetime | None) -> str | None:
 
 def execution_document(execution: Execution) -> dict[str, Any]:
     """Everything stored about ``execution``, as JSON-ready data."""
+    return {
+        **execution_header(execution),
+        "operations": [op.to_json_dict() for op in execution.operations.values()],
+        "events": [event.to_json_dict() for event in execution.events],
+        "client_tokens": [entry.to_json_dict() for entry in execution.client_tokens],
+    }
+
+
+def execution_header(execution: Execution) -> dict[str, Any]:
+    """What is stored about ``execution`` besides its operations, events and ledger."""
     closed = execution.closed_by_checkpoint
     return {
         "arn": execution.arn,
@@ -67,8 +80,6 @@ def execution_document(execution: Execution) -> dict[str, Any]:
         "result": execution.result,
         "error": execution.error.to_dict() if execution.error else None,
         "token_sequence": execution.token_sequence,
-        "operations": [op.to_json_dict() for op in execution.operations.values()],
-        "events": [event.to_json_dict() for event in execution.events],
         "callbacks": dict(execution.callbacks),
         "parent": list(execution.parent) if execution.parent else None,
         "closed_by_checkpoint": (
@@ -137,6 +148,8 @@ def restore(executor: Executor, documents: Iterable[dict[str, Any]]) -> list[str
                 else None
             ),
         )
+        for entry in doc.get("client_tokens", ()):
+            execution.client_tokens.remember(LedgerEntry.from_dict(entry))
         state.executions[arn] = execution
         state.dirty[arn] = set()
         for callback_id, operation_id in doc["callbacks"].items():

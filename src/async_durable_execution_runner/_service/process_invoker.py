@@ -519,9 +519,14 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def _checkpoint(
-    session: InvocationSession, token: str, updates: list[dict[str, Any]]
+    session: InvocationSession,
+    token: str,
+    updates: list[dict[str, Any]],
+    client_token: str | None = None,
 ) -> tuple[dict[str, Any], int]:
-    new_token, ops = session.checkpoint(token, [OperationUpdate.from_dict(u) for u in updates])
+    new_token, ops = session.checkpoint(
+        token, [OperationUpdate.from_dict(u) for u in updates], client_token
+    )
     wire = {
         "CheckpointToken": new_token,
         "NewExecutionState": {"Operations": [op.to_dict() for op in ops]},

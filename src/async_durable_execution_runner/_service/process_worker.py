@@ -8,9 +8,9 @@ whose calls travel over the pipe to the test process, and runs one invocation at
   ``("service_error", code, message)`` or ``("raise", exception)``;
 - worker -> parent: ``("ready", pid)`` once; ``("started",)`` once an invocation's handler is
   imported (Lambda's init phase is over: the function timeout runs from here); during an
-  invocation ``("checkpoint", token,
-  [update dicts])``, ``("get_execution_state", token, marker, max_items)``, ``("operation",
-  fields)``, ``("step_attempt", args)``, ``("nondeterministic", reason)``; at its end
+  invocation ``("checkpoint", token, [update dicts], client token or None)``,
+  ``("get_execution_state", token, marker, max_items)``, ``("operation", fields)``,
+  ``("step_attempt", args)``, ``("nondeterministic", reason)``; at its end
   ``("done", output JSON)``, ``("died", error dict)`` or ``("setup_error", message)``.
 
 Operations come back as ``Operation.to_dict()`` (boto3's shape) and become the SDK's objects
@@ -87,7 +87,9 @@ class _PipeServiceClient:
         client_token: str | None,
     ) -> Any:
         wire = [adapter.update_to_wire(u) for u in updates]
-        reply, turns = self.call(("checkpoint", checkpoint_token, wire), adapter.checkpoint_error)
+        reply, turns = self.call(
+            ("checkpoint", checkpoint_token, wire, client_token), adapter.checkpoint_error
+        )
         for _ in range(turns):
             await asyncio.sleep(0)
         return adapter.checkpoint_output_from_wire(reply)

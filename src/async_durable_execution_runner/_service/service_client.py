@@ -115,7 +115,7 @@ class InMemoryServiceClient:
     ) -> Any:
         ours = self._read_updates(updates)
         try:
-            token, ops = self.session.checkpoint(checkpoint_token, ours)
+            token, ops = self.session.checkpoint(checkpoint_token, ours, client_token)
         except SandboxCrashed:
             self._crash()
             raise

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from async_durable_execution_runner._service.observer import ExecutionNotifier
 
 #: ``CheckpointDurableExecution`` for this session's execution: (token, updates).
-CheckpointCall = Callable[[str, Sequence["OperationUpdate"]], tuple[str, list["Operation"]]]
+CheckpointCall = Callable[
+    [str, Sequence["OperationUpdate"], "str | None"], tuple[str, list["Operation"]]
+]
 #: ``GetDurableExecutionState`` for this session's execution: (token, marker, max items).
 StateCall = Callable[[str, str, int], tuple[list["Operation"], str | None]]
 
@@ -109,10 +111,10 @@ class InvocationSession:
         return fault
 
     def checkpoint(
-        self, token: str, updates: Sequence[OperationUpdate]
+        self, token: str, updates: Sequence[OperationUpdate], client_token: str | None = None
     ) -> tuple[str, list[Operation]]:
         fault = self._gate("checkpoint", updates)
-        response = self._checkpoint(token, updates)
+        response = self._checkpoint(token, updates, client_token)
         if isinstance(fault, DeliverDuplicate):
             if self.on_duplicate is not None:
                 self.on_duplicate()
