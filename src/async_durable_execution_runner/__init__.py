@@ -80,6 +80,7 @@ from async_durable_execution_runner._service.seams import (
     StepAttempt,
     WrapBody,
 )
+from async_durable_execution_runner._store import SqliteStore, StoreInUseError
 from async_durable_execution_runner.errors import (
     CallbackTimeoutException,
     DurableExecutionAlreadyStartedException,
@@ -160,8 +161,10 @@ __all__ = [
     "SerializedRequestEntityTooLargeException",
     "ServiceCall",
     "ServiceException",
+    "SqliteStore",
     "StepAttempt",
     "StepOperation",
+    "StoreInUseError",
     "TooManyRequestsException",
     "UnknownOperationException",
     "VirtualClock",

@@ -12,6 +12,7 @@ from async_durable_execution import (
     durable_execution,
     get_step_context,
     invoke,
+    run_in_child_context,
     step,
     wait,
 )
@@ -75,3 +76,25 @@ async def short_approval(event: Any) -> Any:
     timeout = int(event.get("timeout", 1)) if isinstance(event, dict) else 1
     callback = await create_callback(name="approval", timeout=timeout)
     return await callback.result()
+
+
+async def _new_year() -> Any:
+    import datetime as _dt
+    from decimal import Decimal
+
+    return {"when": _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC), "amount": Decimal("9.95")}
+
+
+async def _inner() -> Any:
+    doubled = await step(lambda: _double(2), name="inner-double")
+    dated = await step(_new_year, name="inner-dated")
+    return {"doubled": doubled, **dated}
+
+
+@durable_execution
+async def nested(_event: Any) -> Any:
+    """Steps inside a child context, values JSON cannot carry (a datetime, a Decimal)."""
+    inner = await run_in_child_context(_inner, name="outer")
+    await step(lambda: _double(3), name="top")
+    await wait(1, name="pause")
+    return {"doubled": inner["doubled"], "day": inner["when"].day}

@@ -48,6 +48,7 @@ from async_durable_execution_runner._service.seams import (
     SchedulerPolicy,
 )
 from async_durable_execution_runner._service.service_client import WireFormat
+from async_durable_execution_runner._service.state import DEFAULT_PAGE_SIZE
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 
 Isolation = Literal["inprocess", "process"]
@@ -147,11 +148,22 @@ class DurableFunctionTestRunner:
         strict_replay: bool = False,
         function_timeout: float | None = None,
         store: ExecutionStore | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         if isolation not in ("inprocess", "process"):
             msg = f"isolation must be 'inprocess' or 'process', got {isolation!r}"
             raise DurableRunnerError(msg)
         _check_isolation_options(isolation, wire_format, cold_module_prefixes, function_timeout)
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not (0 < page_size <= DEFAULT_PAGE_SIZE)
+        ):
+            msg = (
+                f"page_size is the number of operations per page of invocation state, from 1 "
+                f"to the service's {DEFAULT_PAGE_SIZE}; got {page_size!r}"
+            )
+            raise DurableRunnerError(msg)
         if isinstance(clock, str):
             if clock not in ("virtual", "real"):
                 msg = f"clock must be 'virtual', 'real' or a Clock, got {clock!r}"
@@ -217,6 +229,7 @@ class DurableFunctionTestRunner:
             sandbox_policy=sandbox_policy,
             interleaving=interleaving,
             max_invocation_attempts=max_invocation_attempts,
+            page_size=page_size,
         )
         # Every handler is a chained-invoke target, the function under test included
         # (``recurse`` invokes the function itself, by its own ARN).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as _dt
 import json
 import os
@@ -9,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from async_durable_execution import InvocationStatus
+from async_durable_execution import ExtendedTypeSerDes, InvocationStatus, SerDes
 
 from async_durable_execution_runner._models import (
     ErrorObject,
@@ -33,6 +35,30 @@ _INVOCATION_STATUS: dict[ExecutionStatus, Any] = {
     ExecutionStatus.TIMED_OUT: InvocationStatus.FAILED,
     ExecutionStatus.STOPPED: InvocationStatus.FAILED,
 }
+
+
+def deserialize(payload: str | None, serdes: SerDes[Any] | None = None) -> Any:
+    """A result payload as the handler's value, read with ``serdes`` (default: the SDK's
+    ``ExtendedTypeSerDes``, which the SDK writes results with; text it cannot read is read as
+    plain JSON, as the AWS testing library does)."""
+    if not payload:
+        return None
+    if serdes is None:
+        default = ExtendedTypeSerDes[Any]()
+        try:
+            return default.deserialize_sync(payload)
+        except Exception:
+            return json.loads(payload)
+    sync = getattr(serdes, "deserialize_sync", None)
+    if callable(sync):
+        return sync(payload)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(serdes.deserialize(payload))
+    # Called from inside an event loop (an async test): run the coroutine on another thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, serdes.deserialize(payload)).result()
 
 
 def invocation_status(status: ExecutionStatus) -> InvocationStatus:
@@ -78,6 +104,11 @@ class OperationView:
     @property
     def end_timestamp(self) -> _dt.datetime | None:
         return self.raw.end_timestamp
+
+    def deserialized_result(self, serdes: SerDes[Any] | None = None) -> Any:
+        """The operation's result as the handler's value (``result`` is the raw JSON text),
+        read with the SDK's serdes (see :func:`deserialize`); ``None`` if it has none."""
+        return deserialize(getattr(self, "result", None), serdes)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -296,6 +327,27 @@ class DurableFunctionTestResult(_Lookup):
     @property
     def all_operations(self) -> list[OperationView]:
         return _flatten(self.operations)
+
+    def get_all_operations(self) -> list[OperationView]:
+        """Every operation, nested ones included (children right after their context), as
+        the AWS testing library's ``get_all_operations()``."""
+        return _flatten(self.operations)
+
+    def get_child_operations(self, operation: OperationView) -> list[OperationView]:
+        """The operations directly inside ``operation`` (a context)."""
+        return list(operation.children)
+
+    def get_deserialized_result(self, serdes: SerDes[Any] | None = None) -> Any:
+        """The execution's result as the handler returned it, read with the SDK's serdes
+        (``result`` is the raw JSON text; ``result_value`` reads it as plain JSON)."""
+        return deserialize(self.result, serdes)
+
+    def get_operation_deserialized_result(
+        self, operation: OperationView, serdes: SerDes[Any] | None = None
+    ) -> Any:
+        """``operation``'s result read with the SDK's serdes (the AWS testing library's name
+        for ``operation.deserialized_result(serdes)``)."""
+        return operation.deserialized_result(serdes)
 
     def _views(self) -> Sequence[OperationView]:
         return self.all_operations
