@@ -19,6 +19,7 @@ from async_durable_execution import (
     invoke,
     map,
     parallel,
+    run_in_child_context,
     step,
     wait,
     wait_for_callback,
@@ -108,6 +109,32 @@ async def gather_fails(event: Any) -> Any:
         wait(60, name="pause"),
     )
     return "never"
+
+
+async def _failing_child() -> Any:
+    return await step(lambda: _boom(1), name="child-a-fail", retry_strategy=NO_RETRY)
+
+
+async def _unhurried(x: Any) -> Any:
+    for _ in range(20):
+        await asyncio.sleep(0)
+    return x
+
+
+async def _waiting_child() -> Any:
+    await step(lambda: _unhurried(2), name="child-b-ok")
+    await wait(60, name="child-b-pause")
+    return "b"
+
+
+@durable_execution
+async def gathered_child_contexts_fail(event: Any) -> Any:
+    """One of two gathered child contexts fails for good while the other one's wait runs:
+    the wait is left open inside a context that its sibling's failure abandoned."""
+    return await asyncio.gather(
+        run_in_child_context(_failing_child, name="child-a"),
+        run_in_child_context(_waiting_child, name="child-b"),
+    )
 
 
 async def _submit() -> None:

@@ -32,6 +32,7 @@ def _run(handler: Any, event: Any = None, **options: Any) -> Any:
         (h.map_first_successful, None, {}),
         (h.gather_with_fallback, None, {}),
         (h.gather_fails, None, {}),
+        (h.gathered_child_contexts_fail, None, {}),
         (h.approval, 60, {}),
         (h.approval, 60, {"faults": (callback_timeout(callback=1),)}),
         (h.approval, 60, {"faults": (callback_failure(callback=1),)}),

@@ -468,7 +468,8 @@ def open_operations(events: list[Event]) -> list[Event]:
     - an operation with a sibling (same parent) that failed for good in the invocation it
       started or later: ``asyncio.gather`` (or a ``try`` around it) stops at the first
       failure while the other calls are still in flight, and durable calls cannot be
-      cancelled.
+      cancelled;
+    - anything under a context excused that way (a gathered child context's own wait).
     """
     first: dict[str, Event] = {}
     invocation_of: dict[str, int] = {}
@@ -489,22 +490,25 @@ def open_operations(events: list[Event]) -> list[Event]:
             if e.event_type in _FAILURE_EVENTS:
                 failures.append((e.parent_id, invocation))
 
-    def under_closed_context(e: Event) -> bool:
-        parent = e.parent_id
-        while parent is not None and parent in first:
+    def sibling_failed(e: Event) -> bool:
+        return any(p == e.parent_id and i >= invocation_of[e.id or ""] for p, i in failures)
+
+    def excused(e: Event) -> bool:
+        # Walking up: an operation is excused with its context, whether that context closed
+        # or was itself abandoned by a sibling's failure (the rest of a gathered child
+        # context is as much in flight as the context).
+        node = e
+        while True:
+            if sibling_failed(node):
+                return True
+            parent = node.parent_id
+            if parent is None or parent not in first:
+                return False
             if parent in closed:
                 return True
-            parent = first[parent].parent_id
-        return False
+            node = first[parent]
 
-    left = []
-    for op_id, e in first.items():
-        if op_id in closed or under_closed_context(e):
-            continue
-        if any(p == e.parent_id and i >= invocation_of[op_id] for p, i in failures):
-            continue
-        left.append(e)
-    return left
+    return [e for op_id, e in first.items() if op_id not in closed and not excused(e)]
 
 
 @oracle("open-operations")
