@@ -1,0 +1,106 @@
+"""Trip booking, a saga (``examples/gallery/trip.py``): example tests on the runner, and a
+property suite under the default fault plans and timings."""
+
+from __future__ import annotations
+
+from async_durable_execution import InvocationStatus
+from gallery import services
+from gallery.trip import book_trip
+from gallery_faults import failed_by_service_error, retries_exhausted
+from hypothesis import given
+from hypothesis import strategies as st
+
+from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionStatus
+from async_durable_execution_runner.coverage import observe, sometimes
+from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.strategies import durable_scenarios, scenario_settings
+
+TRIP = {"traveller": "ada", "flight": "LHR-JFK", "hotel": "NYC-1", "car": "NYC"}
+
+
+def setup_function() -> None:
+    services.reset()
+
+
+def test_a_trip_books_every_leg() -> None:
+    with DurableFunctionTestRunner(book_trip) as runner:
+        result = runner.run(input=TRIP, timeout=10)
+    assert result.status is InvocationStatus.SUCCEEDED
+    value = result.result_value
+    assert value["status"] == "booked"
+    assert value["confirmations"] == {"flight": "F501", "hotel": "H502", "car": "C503"}
+    assert services.reservations.holding(value["reference"]) == ["C503", "F501", "H502"]
+
+
+def test_a_sold_out_car_cancels_the_hotel_then_the_flight() -> None:
+    with DurableFunctionTestRunner(book_trip) as runner:
+        result = runner.run(input={**TRIP, "car": "sold-out-NYC"}, timeout=10)
+    value = result.result_value
+    assert value["status"] == "cancelled"
+    assert (value["failed"], value["reason"]) == ("car", "SoldOut")
+    assert value["cancelled"] == ["H502", "F501"]  # in reverse order of booking
+    assert services.reservations.holding(value["reference"]) == []
+    assert result.get_step("book-car").attempt == 1  # sold out is not retried
+    names = [e["Name"] for e in result.history if e["EventType"] == "StepSucceeded"]
+    assert names[-2:] == ["cancel-hotel", "cancel-flight"]
+
+
+def test_a_flaky_partner_is_retried_not_compensated() -> None:
+    calls = {"n": 0}
+    real_book = services.Reservations.book
+
+    def flaky(self: services.Reservations, kind: str, reference: str, what: str) -> str:
+        calls["n"] += 1
+        if kind == "hotel" and calls["n"] == 2:
+            msg = "hotel API timed out"
+            raise ConnectionError(msg)
+        return real_book(self, kind, reference, what)
+
+    services.Reservations.book = flaky  # type: ignore[method-assign]
+    try:
+        with DurableFunctionTestRunner(book_trip) as runner:
+            result = runner.run(input=TRIP, timeout=10)
+    finally:
+        services.Reservations.book = real_book  # type: ignore[method-assign]
+    assert result.result_value["status"] == "booked"
+    assert result.get_step("book-hotel").attempt == 2
+
+
+# --- the property ---------------------------------------------------------------------------
+
+TRIPS = st.fixed_dictionaries(
+    {
+        "traveller": st.just("ada"),
+        "flight": st.sampled_from(["LHR-JFK", "sold-out-LHR-SFO"]),
+        "hotel": st.sampled_from(["NYC-1", "sold-out-NYC-2"]),
+        "car": st.sampled_from(["NYC", "sold-out-NYC"]),
+    }
+)
+
+
+@scenario_settings()
+@given(durable_scenarios(book_trip, inputs=TRIPS, before_run=services.reset))
+def test_a_trip_is_booked_whole_or_not_at_all(scenario: Scenario) -> None:
+    outcome = scenario.run()
+    held = {c: dict(r) for c, r in services.reservations.held.items()}
+    outcome.check()
+    observe(outcome)
+    sometimes(outcome.faults_applied, "a fault landed")
+    if failed_by_service_error(outcome) or retries_exhausted(outcome):
+        return
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.report()
+    trip, value = scenario.input, outcome.value
+    holding = sorted(c for c, r in held.items() if r["state"] == "held")
+    sold_out = [leg for leg in ("flight", "hotel", "car") if trip[leg].startswith("sold-out")]
+    if not sold_out:
+        assert value["status"] == "booked", outcome.report()
+        assert sorted(value["confirmations"].values()) == holding
+    else:
+        assert value["status"] == "cancelled", outcome.report()
+        assert value["failed"] == sold_out[0]
+        assert value["reason"] == "SoldOut"
+        assert holding == []  # everything booked before the failure was cancelled
+        assert sorted(value["cancelled"]) == sorted(held)
+        sometimes(value["cancelled"], "a booking was compensated")
+    # Every booking belongs to this trip's one reference, whatever the retries and replays.
+    assert {r["reference"] for r in held.values()} <= {value["reference"]}
