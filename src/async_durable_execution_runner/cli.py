@@ -205,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="explore faults only, with the default timings (a smaller space: faster shrinking)",
     )
     fuzz.add_argument(
+        "--coverage",
+        action="store_true",
+        help="after the campaign, print what it exercised and what never happened",
+    )
+    fuzz.add_argument(
         "--before-run",
         metavar="MODULE:FUNC",
         help="called before every run: reset the fakes of external systems the handler uses",

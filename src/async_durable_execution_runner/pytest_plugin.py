@@ -9,6 +9,8 @@
   ``--hypothesis-profile`` beats all three). Otherwise the plugin touches no setting: the
   host project's profile stands. The settings a scenario test needs come with
   ``scenario_settings()`` (in ``strategies``).
+- ``run_scenario`` also records what each run exercised (``coverage.observe``) in the test's
+  campaign, which ``--durable-coverage`` prints.
 - When a test that ran a scenario fails, the last scenario's report (scenario in words,
   history table, how to reproduce) is attached to the test report as a section.
 """
@@ -23,6 +25,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.errors import InvalidArgument
 
+from async_durable_execution_runner._harness.coverage import observe
 from async_durable_execution_runner._harness.settings import PROFILES, register_profiles
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 
@@ -128,6 +131,7 @@ def run_scenario(request: pytest.FixtureRequest) -> Callable[[Scenario], Outcome
     def run(scenario: Scenario) -> Outcome:
         outcome = scenario.run()
         kept[:] = [outcome]  # Hypothesis runs many: the last one is the minimal failing one
+        observe(outcome)  # the test's campaign: pytest --durable-coverage
         return outcome
 
     return run

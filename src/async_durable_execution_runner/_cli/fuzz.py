@@ -45,6 +45,8 @@ def fuzz(args: argparse.Namespace) -> int:
     from hypothesis import given, seed
     from hypothesis import strategies as st
 
+    from async_durable_execution_runner.coverage import campaign as coverage_campaign
+    from async_durable_execution_runner.coverage import observe
     from async_durable_execution_runner.strategies import (
         Timings,
         durable_scenarios,
@@ -86,24 +88,31 @@ def fuzz(args: argparse.Namespace) -> int:
     def campaign(scenario: Any) -> None:
         progress.tick()
         failing[:] = [scenario]
-        scenario.run().check()
+        outcome = scenario.run()
+        observe(outcome)  # counted even when an oracle then fails
+        outcome.check()
 
     if args.seed is not None:
         campaign = seed(args.seed)(campaign)
-    try:
-        campaign()
-    except Exception as error:
-        progress.close()
+    failure: Exception | None = None
+    with coverage_campaign(f"fuzz {args.handler}", check=False) as covered:
+        try:
+            campaign()
+        except Exception as error:
+            failure = error
+    progress.close()
+    if failure is not None:
         scenario = failing[0] if failing else None
-        print(f"FAILED after {progress.done} example(s): {type(error).__name__}", flush=True)
-        print(str(error).strip()[:4000])
+        print(f"FAILED after {progress.done} example(s): {type(failure).__name__}", flush=True)
+        print(str(failure).strip()[:4000])
         if scenario is not None:
             print("\nminimal reproduction (a standalone pytest test):\n")
             print(scenario.to_pytest())
-        return 1
-    progress.close()
-    print(f"passed: {progress.done} example(s), every oracle held")
-    return 0
+    else:
+        print(f"passed: {progress.done} example(s), every oracle held")
+    if args.coverage:
+        print(covered.summary())
+    return 1 if failure is not None else 0
 
 
 def _json_input(text: str | None) -> Any:

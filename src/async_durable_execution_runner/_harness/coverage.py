@@ -16,6 +16,7 @@ label never held fails (the pytest plugin checks it after each test; elsewhere u
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -162,6 +163,11 @@ class Campaign:
     seen: Counter[str] = field(default_factory=Counter)
     sometimes_held: Counter[str] = field(default_factory=Counter)
     sometimes_asked: Counter[str] = field(default_factory=Counter)
+    #: Outcomes counted already (by id, while they live): observing one twice (the
+    #: ``run_scenario`` fixture, then the test itself) counts it once.
+    observed: weakref.WeakValueDictionary[int, Outcome] = field(
+        default_factory=weakref.WeakValueDictionary, repr=False, compare=False
+    )
 
     def never_held(self) -> list[str]:
         return sorted(label for label in self.sometimes_asked if not self.sometimes_held[label])
@@ -227,6 +233,9 @@ def observe(outcome: Outcome) -> set[str]:
     """Record what ``outcome`` exercised in the current campaign (and in Hypothesis)."""
     found = features(outcome)
     c = current()
+    if c.observed.get(id(outcome)) is outcome:
+        return found
+    c.observed[id(outcome)] = outcome
     new = [f for f in found if not c.seen[f]]
     c.examples += 1
     c.seen.update(found)
