@@ -8,7 +8,8 @@ Copy this module with any suite you copy; it knows nothing of the handlers.
 - An unretryable service error (``checkpoint_error`` / ``lost_response`` with
   ``ValidationException``) makes the SDK fail the execution with ``CheckpointError`` --
   unless the service never hears of that failure: when the same invocation's response is
-  lost (``invocation_lost``), the service re-invokes from what it acknowledged, and the
+  lost (``invocation_lost``, or ``lost_then_duplicated``, which loses it and delivers the
+  invocation again), the service re-invokes from what it acknowledged, and the
   execution goes on as if the error had not happened.
 - SDK finding (docs/findings.md): inside ``parallel``/``map``, when another branch suspends,
   the SDK loses an unretryable checkpoint failure and returns PENDING; the service re-invokes
@@ -31,7 +32,13 @@ def failed_by_service_error(outcome: Outcome) -> bool:
 
     When it did, this also asserts how: FAILED, with the SDK's ``CheckpointError``.
     """
-    lost = {f.invocation for f in outcome.faults_applied if f.kind == "invocation_lost"}
+    # ``lost_then_duplicated`` loses the first delivery's response too (its duplicate runs
+    # under another invocation index).
+    lost = {
+        f.invocation
+        for f in outcome.faults_applied
+        if f.kind in ("invocation_lost", "lost_then_duplicated")
+    }
     # Invocations that ended PENDING despite the error: the SDK swallowed it (see above).
     lost |= {i.index for i in outcome.invocations if i.status == "PENDING"}
     fatal = [
