@@ -1,4 +1,5 @@
-"""Every ```python block in docs/*.md runs, and the tests it defines pass.
+"""Every ```python block in docs/ (every page, in every folder) runs, and the tests it
+defines pass.
 
 How a document's blocks run (in document order, in one temporary directory per document,
 with that directory and ``examples/`` importable):
@@ -19,6 +20,16 @@ Hypothesis runs repeatably here (derandomized, no example database, no explain p
 that a page showing a failing property fails the same way every time.
 
 A block that is not meant to run is fenced ```text or ```console.
+
+Two more forms, for pages that build on others:
+
+- A block whose lines are all ``--8<-- "PATH"`` (pymdownx.snippets, as the gallery pages use)
+  shows a file of the repository verbatim on the site. It does not run here: its file is a
+  module or test that the suite itself runs (the gallery's tests run from tests/examples/).
+  The test checks that every such file exists under ``examples/`` or ``tests/``.
+- ``<!-- docs-test: continues PATH -->`` on a page (PATH relative to docs/) means it goes on
+  from another page: that page's files (its titled blocks, in their last version) are written
+  first, as the reader who followed it has them.
 """
 
 from __future__ import annotations
@@ -48,6 +59,8 @@ _OPEN = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 #: Info strings that would hide Python from this test.
 _PYTHON_ALIASES = {"py", "py3", "python3", "pycon", "ipython"}
+_SNIPPET = re.compile(r'^--8<-- "(?P<path>[^"]+)"$')
+_CONTINUES = re.compile(r"<!-- docs-test: continues (?P<path>\S+) -->")
 
 
 @dataclass(frozen=True)
@@ -66,8 +79,17 @@ class Block:
     def module_name(self) -> str:
         if self.title:
             return Path(self.title).stem
-        stem = re.sub(r"\W", "_", self.doc.stem)
+        stem = re.sub(r"\W", "_", str(self.doc.relative_to(DOCS).with_suffix("")))
         return f"docs_{stem}_line_{self.line}"
+
+    @property
+    def snippets(self) -> list[str]:
+        """The files a snippet-only block shows (empty for any other block)."""
+        lines = [line.strip() for line in self.code.splitlines() if line.strip()]
+        found = [_SNIPPET.match(line) for line in lines]
+        if not lines or not all(found):
+            return []
+        return [m["path"] for m in found if m]
 
     @property
     def where(self) -> str:
@@ -101,7 +123,11 @@ def fenced_blocks(doc: Path) -> list[Block]:
 
 
 def _docs() -> list[Path]:
-    return sorted(DOCS.glob("*.md"))
+    return sorted(DOCS.rglob("*.md"))
+
+
+def _doc_id(doc: Path) -> str:
+    return str(doc.relative_to(DOCS))
 
 
 def _python_docs() -> list[Path]:
@@ -181,11 +207,39 @@ def doc_modules() -> Iterator[list[str]]:
         sys.modules.pop(name, None)
 
 
+def _write_files_of_earlier_pages(doc: Path, work: Path) -> set[str]:
+    written: set[str] = set()
+    for match in _CONTINUES.finditer(doc.read_text()):
+        earlier = DOCS / match["path"]
+        assert earlier.is_file(), f"{doc}: continues {match['path']}, which does not exist"
+        for block in fenced_blocks(earlier):
+            if block.language == "python" and block.title and not block.snippets:
+                (work / block.title).write_text(block.code)
+                written.add(block.title)
+    return written
+
+
+def _check_snippets(block: Block) -> None:
+    for name in block.snippets:
+        path = (ROOT / name).resolve()
+        assert path.is_file(), f"{block.where}: shows {name}, which does not exist"
+        assert path.is_relative_to(EXAMPLES) or path.is_relative_to(ROOT / "tests"), (
+            f"{block.where}: shows {name}; only files the suite runs (examples/, tests/) may be "
+            "shown instead of run"
+        )
+
+
 def run_document(doc: Path, work: Path, imported: list[str]) -> int:
     blocks = [b for b in fenced_blocks(doc) if b.language == "python"]
-    written: set[str] = set()
+    # A file the earlier page wrote and this one rewrites is an edit, as below.
+    written = _write_files_of_earlier_pages(doc, work)
+    imported.extend(Path(title).stem for title in written)  # forgotten with this page's
     ran = 0
     for block in blocks:
+        if block.snippets:
+            _check_snippets(block)
+            ran += 1
+            continue
         path = work / (block.title or f"{block.module_name}.py")
         if block.title in written:
             # The reader edits a file they wrote earlier: whatever imported the old version is
@@ -238,7 +292,7 @@ def repeatable_hypothesis() -> Iterator[None]:
         settings.load_profile(previous)
 
 
-@pytest.mark.parametrize("doc", _python_docs(), ids=lambda d: d.name)
+@pytest.mark.parametrize("doc", _python_docs(), ids=_doc_id)
 @pytest.mark.usefixtures("repeatable_hypothesis")
 def test_python_blocks_of_the_document_run(
     doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, doc_modules: list[str]
@@ -250,16 +304,29 @@ def test_python_blocks_of_the_document_run(
     assert run_document(doc, tmp_path, doc_modules) > 0
 
 
-def test_the_docs_exist_and_are_linked_from_the_index() -> None:
-    index = (DOCS / "index.md").read_text()
-    for name in ("harness.md", "architecture.md", "tutorial.md"):
-        assert (DOCS / name).exists(), name
-    for doc in _docs():
-        if doc.name != "index.md":
-            assert f"({doc.name})" in index, f"docs/index.md does not link {doc.name}"
+def _nav_pages(entry: object) -> list[str]:
+    if isinstance(entry, str):
+        return [entry]
+    if isinstance(entry, dict):
+        return [page for value in entry.values() for page in _nav_pages(value)]
+    if isinstance(entry, list):
+        return [page for item in entry for page in _nav_pages(item)]
+    return []
 
 
-@pytest.mark.parametrize("doc", _docs(), ids=lambda d: d.name)
+def test_every_page_is_in_the_site_navigation() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    nav = _nav_pages(config["nav"])
+    pages = {_doc_id(doc) for doc in _docs()}
+    assert sorted(pages - set(nav)) == [], "pages missing from mkdocs.yml's nav"
+    assert sorted(set(nav) - pages) == [], "nav entries without a page"
+    for section in ("Tutorials", "How-to guides", "Explanation", "Gallery", "Reference"):
+        assert any(isinstance(e, dict) and section in e for e in config["nav"]), section
+
+
+@pytest.mark.parametrize("doc", _docs(), ids=_doc_id)
 def test_no_python_hides_behind_another_fence(doc: Path) -> None:
     hidden = [b.where for b in fenced_blocks(doc) if b.language.lower() in _PYTHON_ALIASES]
     assert not hidden, (
@@ -272,6 +339,11 @@ def test_block_extraction(tmp_path: Path) -> None:
     fake = Block(doc, 3, "python", {"title": "m.py", "raises": "AssertionError"}, "x = 1\n")
     assert fake.module_name == "m"
     assert Block(doc, 7, "python", {}, "").module_name == "docs_index_line_7"
+    nested = Block(DOCS / "how-to" / "faults.md", 9, "python", {}, "")
+    assert nested.module_name == "docs_how_to_faults_line_9"
+    shown = Block(doc, 1, "python", {}, '--8<-- "examples/gallery/trip.py"\n')
+    assert shown.snippets == ["examples/gallery/trip.py"]
+    assert Block(doc, 1, "python", {}, '--8<-- "a.py"\nx = 1\n').snippets == []
     sample = (
         '# t\n```python title="a.py"\nx = 1\n```\n\n````text\n```python\nnot run\n```\n````\n'
         "   ```python\n   y = 2\n   ```\n"
