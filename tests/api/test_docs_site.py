@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +63,16 @@ def test_nothing_is_fetched_from_elsewhere(site: Path) -> None:
         text = page.read_text()
         assert not external.search(text), f"{page} loads something from the network"
         assert "fonts.googleapis.com" not in text and "fonts.gstatic.com" not in text, page
+
+
+def test_the_readme_points_only_at_docs_that_exist() -> None:
+    text = README.read_text()
+    named = set(re.findall(r"\bdocs/[\w/.-]+\.md\b", text))
+    assert "docs/index.md" in named
+    linked = {
+        target.split("#")[0]
+        for target in re.findall(r"\]\(([^)\s]+)\)", text)
+        if not re.match(r"[a-z]+:", target) and not target.startswith("#")
+    }
+    missing = sorted(p for p in named | linked if not (ROOT / p).exists())
+    assert missing == [], f"README.md points at files that do not exist: {missing}"
