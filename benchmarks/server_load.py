@@ -41,7 +41,7 @@ from async_durable_execution_runner import (  # noqa: E402
     DurableServiceServer,
     Event,
 )
-from async_durable_execution_runner._harness.oracles import check_history_events  # noqa: E402
+from async_durable_execution_runner._harness.oracles.builtin import check_history_events  # noqa: E402
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -6,12 +6,7 @@ a behaviour pinned as the SDK's explains (``KNOWN_SDK_ISSUES``, docs/findings.md
 "known SDK issue" and is a ``KnownSdkIssueWarning`` unless ``check(strict=True)``.
 """
 
-from async_durable_execution_runner._harness.known_issues import (
-    KNOWN_SDK_ISSUES,
-    KnownSdkIssue,
-    KnownSdkIssueWarning,
-)
-from async_durable_execution_runner._harness.oracles import (
+from async_durable_execution_runner._harness.oracles.builtin import (
     ORACLES,
     AtMostOnceViolation,
     ExecutionHung,
@@ -32,6 +27,11 @@ from async_durable_execution_runner._harness.oracles import (
     check_schemas,
     check_transitions,
     oracle,
+)
+from async_durable_execution_runner._harness.oracles.known_issues import (
+    KNOWN_SDK_ISSUES,
+    KnownSdkIssue,
+    KnownSdkIssueWarning,
 )
 
 __all__ = [

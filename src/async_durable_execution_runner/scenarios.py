@@ -4,12 +4,7 @@
 ``Outcome`` and the fault constructors (``crash(invocation=1, call=2)``, ...).
 """
 
-from async_durable_execution_runner._harness.crash_points import (
-    CrashPointFailure,
-    CrashPointReport,
-    CrashPointsFailed,
-)
-from async_durable_execution_runner._harness.faults import (
+from async_durable_execution_runner._harness.faults.kinds import (
     FAULT_KINDS,
     SERVICE_ERRORS,
     FaultKind,
@@ -28,8 +23,13 @@ from async_durable_execution_runner._harness.faults import (
     lost_then_duplicated,
     step_exception,
 )
-from async_durable_execution_runner._harness.scenario import Outcome, Scenario
-from async_durable_execution_runner._harness.timings import Timings
+from async_durable_execution_runner._harness.scenario.crash_points import (
+    CrashPointFailure,
+    CrashPointReport,
+    CrashPointsFailed,
+)
+from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
+from async_durable_execution_runner._harness.scenario.timings import Timings
 
 __all__ = [
     "FAULT_KINDS",

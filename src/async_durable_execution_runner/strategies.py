@@ -9,18 +9,21 @@
         outcome.check()
 """
 
-from async_durable_execution_runner._harness.faults import SERVICE_ERRORS
-from async_durable_execution_runner._harness.programs import Program, durable_programs
-from async_durable_execution_runner._harness.scenario import Outcome, Scenario
-from async_durable_execution_runner._harness.settings import scenario_settings
-from async_durable_execution_runner._harness.strategies import (
+from async_durable_execution_runner._harness.checkpoint_model.updates import (
+    checkpoint_batches,
+    operation_updates,
+)
+from async_durable_execution_runner._harness.faults.kinds import SERVICE_ERRORS
+from async_durable_execution_runner._harness.programs.nodes import Program, durable_programs
+from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
+from async_durable_execution_runner._harness.scenario.strategies import (
     DEFAULT_KINDS,
     durable_scenarios,
     fault_plans,
     timings,
 )
-from async_durable_execution_runner._harness.timings import Timings
-from async_durable_execution_runner._harness.updates import checkpoint_batches, operation_updates
+from async_durable_execution_runner._harness.scenario.timings import Timings
+from async_durable_execution_runner._harness.settings import scenario_settings
 
 __all__ = [
     "DEFAULT_KINDS",

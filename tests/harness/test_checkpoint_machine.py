@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from async_durable_execution_runner._harness.reference_model import (
+from async_durable_execution_runner._harness.checkpoint_model.reference_model import (
     Accepted,
     CheckpointModel,
     Reason,
     Rejected,
     reachable_statuses,
 )
-from async_durable_execution_runner._harness.updates import (
+from async_durable_execution_runner._harness.checkpoint_model.updates import (
     INVALID_KINDS,
     BigPayload,
     checkpoint_batches,

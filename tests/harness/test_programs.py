@@ -22,8 +22,11 @@ from hypothesis import strategies as st
 from async_durable_execution_runner import (
     DurableFunctionTestRunner,
 )
-from async_durable_execution_runner._harness.interpreter import program_event, program_handler
-from async_durable_execution_runner._harness.programs import (
+from async_durable_execution_runner._harness.programs.interpreter import (
+    program_event,
+    program_handler,
+)
+from async_durable_execution_runner._harness.programs.nodes import (
     REPR_NAMESPACE,
     Callback,
     Catch,
@@ -49,7 +52,7 @@ from async_durable_execution_runner._harness.programs import (
     succeed_input,
     to_json,
 )
-from async_durable_execution_runner._harness.reference import (
+from async_durable_execution_runner._harness.programs.reference import (
     ANY,
     ExpectedOutcome,
     Undetermined,
@@ -362,8 +365,10 @@ def test_fault_evaluation() -> None:
 
 def test_fault_scenarios_agree_with_reference() -> None:
     """The lead's fault driver (``Scenario``) and the evaluator count ordinals alike."""
-    scenario_module = pytest.importorskip("async_durable_execution_runner._harness.scenario")
-    faults = pytest.importorskip("async_durable_execution_runner._harness.faults")
+    scenario_module = pytest.importorskip(
+        "async_durable_execution_runner._harness.scenario.scenario"
+    )
+    faults = pytest.importorskip("async_durable_execution_runner._harness.faults.kinds")
     program = Program(
         [
             Step("s1", succeed(1), retry=Retry(2, 1)),
@@ -430,8 +435,8 @@ ORPHANED_RETRY = Program(
 
 _ORPHAN_SCRIPT = """
 import sys
-from async_durable_execution_runner._harness.programs import REPR_NAMESPACE
-from async_durable_execution_runner._harness.reference import expected_outcome
+from async_durable_execution_runner._harness.programs.nodes import REPR_NAMESPACE
+from async_durable_execution_runner._harness.programs.reference import expected_outcome
 sys.path.insert(0, sys.argv[2])
 from test_programs import run_program
 program = eval(sys.argv[1], dict(REPR_NAMESPACE))

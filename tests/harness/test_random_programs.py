@@ -22,8 +22,11 @@ def test_random_programs_under_random_faults_and_timings(scenario: Scenario) -> 
 
 
 def test_program_reproducer_is_standalone_python() -> None:
-    from async_durable_execution_runner._harness.interpreter import program_event, program_handler
-    from async_durable_execution_runner._harness.programs import Program, Step, Wait, succeed
+    from async_durable_execution_runner._harness.programs.interpreter import (
+        program_event,
+        program_handler,
+    )
+    from async_durable_execution_runner._harness.programs.nodes import Program, Step, Wait, succeed
     from async_durable_execution_runner.scenarios import crash
 
     program = Program([Step("s1", succeed(1)), Wait("w1", 60), Step("s2", succeed(2))])
@@ -48,8 +51,11 @@ def test_overdue_timers_fire_before_the_service_answers() -> None:
     # is due before it invokes or answers, and the run now ends.
     import datetime as dt
 
-    from async_durable_execution_runner._harness.interpreter import program_event, program_handler
-    from async_durable_execution_runner._harness.programs import (
+    from async_durable_execution_runner._harness.programs.interpreter import (
+        program_event,
+        program_handler,
+    )
+    from async_durable_execution_runner._harness.programs.nodes import (
         Map,
         Program,
         Wait,

@@ -28,7 +28,7 @@ from nondeterministic import (
 )
 
 from async_durable_execution_runner import DurableFunctionTestRunner, StepAttempt, WrapBody
-from async_durable_execution_runner._harness.timings import ChoiceScheduler
+from async_durable_execution_runner._harness.scenario.timings import ChoiceScheduler
 from async_durable_execution_runner._service.scheduler import DueItem, DueKind
 from async_durable_execution_runner.oracles import FaultNotMasked
 from async_durable_execution_runner.scenarios import (

@@ -29,7 +29,7 @@ from async_durable_execution_runner._models import Event, EventType
 from async_durable_execution_runner._replay.state import operation_type_of
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario import Outcome
+    from async_durable_execution_runner._harness.scenario.scenario import Outcome
 
 E = EventType
 
@@ -93,7 +93,7 @@ def universe() -> set[str]:
         if (op := operation_type_of(ev)) is not None
     }
     out.add("transition STEP RETRY -> PENDING")
-    from async_durable_execution_runner._harness.faults import FAULT_KINDS
+    from async_durable_execution_runner._harness.faults.kinds import FAULT_KINDS
 
     for kind in FAULT_KINDS:
         target_kind = _FAULT_TARGETS.get(kind)

@@ -18,7 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from async_durable_execution_runner._harness.faults import CallbackFault, FaultKind, InvokeFault
+from async_durable_execution_runner._harness.faults.kinds import (
+    CallbackFault,
+    FaultKind,
+    InvokeFault,
+)
 from async_durable_execution_runner._models import OperationAction, OperationType
 from async_durable_execution_runner._service.seams import StepAttempt, StepBody, WrapBody
 

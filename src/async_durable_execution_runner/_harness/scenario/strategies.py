@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from async_durable_execution_runner import _sdk_adapter as adapter
-from async_durable_execution_runner._harness.faults import (
+from async_durable_execution_runner._harness.faults.kinds import (
     FAULT_KINDS,
     SERVICE_ERRORS,
     CallbackFailureFault,
@@ -29,9 +29,13 @@ from async_durable_execution_runner._harness.faults import (
     LostThenDuplicatedFault,
     StepExceptionFault,
 )
-from async_durable_execution_runner._harness.placement import CHOICES, Placement, PlacingHooks
-from async_durable_execution_runner._harness.scenario import Scenario
-from async_durable_execution_runner._harness.timings import DEFAULT_START, Timings
+from async_durable_execution_runner._harness.faults.placement import (
+    CHOICES,
+    Placement,
+    PlacingHooks,
+)
+from async_durable_execution_runner._harness.scenario.scenario import Scenario
+from async_durable_execution_runner._harness.scenario.timings import DEFAULT_START, Timings
 from async_durable_execution_runner._harness.world import World
 from async_durable_execution_runner._service.seams import InvokeResult
 
@@ -282,7 +286,9 @@ def durable_scenarios(
     faults), timings from ``timings`` and callback payloads from ``callbacks[name]`` (default
     JSON null). Without a handler, each scenario runs a random durable program."""
     if handler is None:
-        from async_durable_execution_runner._harness.program_scenarios import program_scenarios
+        from async_durable_execution_runner._harness.scenario.program_scenarios import (
+            program_scenarios,
+        )
 
         return program_scenarios(faults=faults, timings=timings)
     if not adapter.is_durable_handler(handler):

@@ -22,7 +22,7 @@ from async_durable_execution_runner._service.checkpoint.transitions import (
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-    from async_durable_execution_runner._harness.scenario import Outcome
+    from async_durable_execution_runner._harness.scenario.scenario import Outcome
 
 
 class OracleFailure(AssertionError):
@@ -346,7 +346,7 @@ def check_nondeterminism_sources(outcome: Outcome) -> None:
 def _has_batches(program: Any) -> bool:
     if program is None:
         return False
-    from async_durable_execution_runner._harness.programs import Map, Parallel
+    from async_durable_execution_runner._harness.programs.nodes import Map, Parallel
 
     return any(isinstance(node, Parallel | Map) for node in program.walk(into_invokes=True))
 
@@ -363,8 +363,8 @@ def check_expected_outcome(outcome: Outcome) -> None:
         return
     if any(f.positional for f in outcome.faults_applied if not f.masked):
         return  # a service error the SDK does not retry: the evaluator does not model it
-    from async_durable_execution_runner._harness import faults as kinds
-    from async_durable_execution_runner._harness.reference import (
+    from async_durable_execution_runner._harness.faults import kinds
+    from async_durable_execution_runner._harness.programs.reference import (
         UnsupportedScenario,
         expected_outcome,
     )

@@ -78,7 +78,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from async_durable_execution_runner._harness.programs import (
+from async_durable_execution_runner._harness.programs.nodes import (
     STEP_BODY_ERROR,
     Callback,
     Catch,

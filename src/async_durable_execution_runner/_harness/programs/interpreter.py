@@ -38,7 +38,7 @@ from async_durable_execution import (
     wait_for_condition,
 )
 
-from async_durable_execution_runner._harness.programs import (
+from async_durable_execution_runner._harness.programs.nodes import (
     Callback,
     Catch,
     Child,

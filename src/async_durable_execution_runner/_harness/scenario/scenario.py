@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from async_durable_execution import InvocationStatus
 
-from async_durable_execution_runner._harness import oracles as _oracles
-from async_durable_execution_runner._harness.faults import (
+from async_durable_execution_runner._harness.faults.kinds import (
     FAULT_KINDS,
     CallbackFailureFault,
     CallbackTimeoutFault,
@@ -30,17 +29,18 @@ from async_durable_execution_runner._harness.faults import (
     InvokeTimeoutFault,
     invocations_spent,
 )
-from async_durable_execution_runner._harness.known_issues import (
+from async_durable_execution_runner._harness.faults.logs import FaultLogs
+from async_durable_execution_runner._harness.oracles import builtin as _oracles
+from async_durable_execution_runner._harness.oracles.known_issues import (
     KnownSdkIssueWarning,
     known_issue,
 )
-from async_durable_execution_runner._harness.logs import FaultLogs
-from async_durable_execution_runner._harness.nondeterminism import (
+from async_durable_execution_runner._harness.recorder import Recorder
+from async_durable_execution_runner._harness.scenario.nondeterminism import (
     NondeterminismDetector,
     NondeterministicCall,
 )
-from async_durable_execution_runner._harness.recorder import Recorder
-from async_durable_execution_runner._harness.timings import (
+from async_durable_execution_runner._harness.scenario.timings import (
     ChoiceScheduler,
     TimedInterleaving,
     TimedSandboxes,
@@ -70,7 +70,7 @@ from async_durable_execution_runner._service.seams import (
 from async_durable_execution_runner.errors import DurableServiceError, ExecutionNotFinishedError
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.crash_points import CrashPointReport
+    from async_durable_execution_runner._harness.scenario.crash_points import CrashPointReport
 
 #: Wall-clock seconds a scenario may take before it counts as hung.
 DEFAULT_SCENARIO_TIMEOUT = 10.0
@@ -331,7 +331,7 @@ class Scenario:
         runs are spent (``None``: no limit). The report's ``check()`` raises naming every
         failing point with its reproducer.
         """
-        from async_durable_execution_runner._harness.crash_points import run_crash_points
+        from async_durable_execution_runner._harness.scenario.crash_points import run_crash_points
 
         return run_crash_points(
             self,
@@ -503,9 +503,10 @@ class Scenario:
             imports.add(_import_line(fn))
         args = [f"handler={_name(self.handler)}", f"input={self.input!r}"]
         if self.program is not None:
-            imports.add("from async_durable_execution_runner._harness.programs import *")
+            imports.add("from async_durable_execution_runner._harness.programs.nodes import *")
             imports.add(
-                "from async_durable_execution_runner._harness.interpreter import program_event"
+                "from async_durable_execution_runner._harness.programs.interpreter "
+                "import program_event"
             )
             args[1] = f"input=program_event({self.program!r})"
             args.append(f"program={self.program!r}")

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 
-from async_durable_execution_runner._harness.faults import (
+from async_durable_execution_runner._harness.faults.kinds import (
     CallbackTimeoutFault,
     DuplicateInvocationFault,
     FaultKind,

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from async_durable_execution_runner._harness.faults import FaultKind
-from async_durable_execution_runner._harness.interpreter import (
+from async_durable_execution_runner._harness.faults.kinds import FaultKind
+from async_durable_execution_runner._harness.programs.interpreter import (
     PROGRAM_FUNCTION,
     program_event,
     program_handler,
 )
-from async_durable_execution_runner._harness.programs import callback_names, durable_programs
-from async_durable_execution_runner._harness.scenario import Scenario
-from async_durable_execution_runner._harness.timings import Timings
+from async_durable_execution_runner._harness.programs.nodes import callback_names, durable_programs
+from async_durable_execution_runner._harness.scenario.scenario import Scenario
+from async_durable_execution_runner._harness.scenario.timings import Timings
 
 #: Callback payloads: small JSON values.
 PAYLOADS = st.none() | st.booleans() | st.integers(-100, 100) | st.text(max_size=6)
@@ -28,8 +28,10 @@ def program_scenarios(
     faults: st.SearchStrategy[tuple[FaultKind, ...]] | None = None,
     timings: st.SearchStrategy[Timings] | None = None,
 ) -> st.SearchStrategy[Scenario]:
-    from async_durable_execution_runner._harness.strategies import fault_plans, with_plan
-    from async_durable_execution_runner._harness.strategies import timings as timing_choices
+    from async_durable_execution_runner._harness.scenario.strategies import fault_plans, with_plan
+    from async_durable_execution_runner._harness.scenario.strategies import (
+        timings as timing_choices,
+    )
 
     fault_strategy = faults if faults is not None else fault_plans()
     timing_strategy = timings if timings is not None else timing_choices()

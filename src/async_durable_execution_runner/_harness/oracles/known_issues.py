@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from async_durable_execution_runner._harness.oracles import FaultNotMasked, OracleFailure
+from async_durable_execution_runner._harness.oracles.builtin import FaultNotMasked, OracleFailure
 from async_durable_execution_runner._models import EventType
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario import Outcome
+    from async_durable_execution_runner._harness.scenario.scenario import Outcome
 
 
 class KnownSdkIssueWarning(UserWarning):

@@ -39,7 +39,7 @@ Shrinking moves toward the first kind (``new_start``) and toward one-update batc
 failing batch shrinks to the update that matters. ``valid=True`` / ``valid=False`` restrict the
 kinds to the valid / invalid ones; whether a drawn batch is *actually* accepted still depends
 on the state (an ``allowed`` update after a ``close_execution`` one is rejected), which is what
-the reference model in :mod:`async_durable_execution_runner._harness.reference_model` decides.
+the reference model (``reference_model.py`` beside this module) decides.
 
 With ``hypothesis-jsonschema`` installed (it is not a dependency, and must be a release that
 works with the installed Hypothesis), :func:`raw_operation_updates` draws raw shapes straight

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from async_durable_execution_runner._harness.faults import (
+from async_durable_execution_runner._harness.faults.kinds import (
     SERVICE_ERRORS,
     CallbackFailureFault,
     CallbackFault,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from async_durable_execution_runner._harness.faults import (
+from async_durable_execution_runner._harness.faults.kinds import (
     SERVICE_ERRORS,
     CrashFault,
     FaultKind,
@@ -27,7 +27,7 @@ from async_durable_execution_runner._harness.faults import (
 from async_durable_execution_runner._service.seams import Fault, ServiceCall
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario import Outcome, Scenario
+    from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
 
 
 class CrashPointsFailed(AssertionError):

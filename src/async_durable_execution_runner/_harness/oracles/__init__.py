@@ -1,0 +1,1 @@
+"""Oracles: the checks that judge one run, and the SDK behaviours they know about."""
