@@ -14,12 +14,12 @@ from async_durable_execution_runner._harness.checkpoint_model.updates import (
     operation_updates,
 )
 from async_durable_execution_runner._harness.faults.kinds import SERVICE_ERRORS
-from async_durable_execution_runner._harness.programs.nodes import Program, durable_programs
+from async_durable_execution_runner._harness.faults.strategies import DEFAULT_KINDS, fault_plans
+from async_durable_execution_runner._harness.programs.nodes import Program
+from async_durable_execution_runner._harness.programs.strategies import durable_programs
 from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
 from async_durable_execution_runner._harness.scenario.strategies import (
-    DEFAULT_KINDS,
     durable_scenarios,
-    fault_plans,
     timings,
 )
 from async_durable_execution_runner._harness.scenario.timings import Timings

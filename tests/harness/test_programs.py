@@ -41,13 +41,10 @@ from async_durable_execution_runner._harness.programs.nodes import (
     Unawaited,
     Wait,
     WaitForCondition,
-    assign_names,
     callback_names,
-    durable_programs,
     fail_always,
     fail_first,
     from_json,
-    json_values,
     succeed,
     succeed_input,
     to_json,
@@ -58,6 +55,11 @@ from async_durable_execution_runner._harness.programs.reference import (
     Undetermined,
     UnsupportedScenario,
     expected_outcome,
+)
+from async_durable_execution_runner._harness.programs.strategies import (
+    assign_names,
+    durable_programs,
+    json_values,
 )
 from async_durable_execution_runner._runner.result import DurableFunctionTestResult
 from async_durable_execution_runner.errors import DurableRunnerError

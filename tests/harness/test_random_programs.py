@@ -3,12 +3,23 @@ judged by every oracle, the reference evaluator's expected outcome among them.""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from hypothesis import given
 
-from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.programs import (
+    Map,
+    Program,
+    Step,
+    Wait,
+    WaitForCondition,
+    program_event,
+    program_handler,
+    succeed,
+)
+from async_durable_execution_runner.scenarios import Scenario, Timings, crash
 from async_durable_execution_runner.strategies import durable_scenarios
 
 
@@ -22,13 +33,6 @@ def test_random_programs_under_random_faults_and_timings(scenario: Scenario) -> 
 
 
 def test_program_reproducer_is_standalone_python() -> None:
-    from async_durable_execution_runner._harness.programs.interpreter import (
-        program_event,
-        program_handler,
-    )
-    from async_durable_execution_runner._harness.programs.nodes import Program, Step, Wait, succeed
-    from async_durable_execution_runner.scenarios import crash
-
     program = Program([Step("s1", succeed(1)), Wait("w1", 60), Step("s2", succeed(2))])
     scenario = Scenario(
         handler=program_handler,
@@ -49,20 +53,6 @@ def test_overdue_timers_fire_before_the_service_answers() -> None:
     # while a retry timer of the same execution was already due; the SDK's map resumed the
     # branch in-process, saw the step still PENDING, and spun forever. The service fires what
     # is due before it invokes or answers, and the run now ends.
-    import datetime as dt
-
-    from async_durable_execution_runner._harness.programs.interpreter import (
-        program_event,
-        program_handler,
-    )
-    from async_durable_execution_runner._harness.programs.nodes import (
-        Map,
-        Program,
-        Wait,
-        WaitForCondition,
-    )
-    from async_durable_execution_runner.scenarios import Timings
-
     program = Program(
         [
             Map(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from hypothesis import event, target
 from hypothesis.errors import InvalidArgument
 
+from async_durable_execution_runner._harness.faults.kinds import FAULT_KINDS
 from async_durable_execution_runner._models import Event, EventType
 from async_durable_execution_runner._replay.state import operation_type_of
 
@@ -93,8 +94,6 @@ def universe() -> set[str]:
         if (op := operation_type_of(ev)) is not None
     }
     out.add("transition STEP RETRY -> PENDING")
-    from async_durable_execution_runner._harness.faults.kinds import FAULT_KINDS
-
     for kind in FAULT_KINDS:
         target_kind = _FAULT_TARGETS.get(kind)
         kinds = [target_kind] if target_kind else ["STEP", "WAIT", "CONTEXT", "CALLBACK", "none"]

@@ -233,6 +233,7 @@ def format_table(
             header()
         indent = "  " * (depth(e.id) + 1)
         rows.append((t, indent + _label(e), _verb(e), describe(e)))
+
     def is_header(r: tuple[str, str, str, str]) -> bool:
         return r[1].startswith(("-- ", "== ", "execution started")) and not r[2]
 

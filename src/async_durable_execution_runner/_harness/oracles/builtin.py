@@ -13,6 +13,16 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from jsonschema import Draft202012Validator
+
+from async_durable_execution_runner._botocore_model import load_schema
+from async_durable_execution_runner._harness.faults import kinds
+from async_durable_execution_runner._harness.programs.nodes import Map, Parallel
+from async_durable_execution_runner._harness.programs.reference import (
+    UnsupportedScenario,
+    expected_outcome,
+)
+from async_durable_execution_runner._harness.world import same_outcome
 from async_durable_execution_runner._models import Event, EventType
 from async_durable_execution_runner._service.checkpoint.transitions import (
     describe_allowed,
@@ -20,8 +30,6 @@ from async_durable_execution_runner._service.checkpoint.transitions import (
 )
 
 if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
-
     from async_durable_execution_runner._harness.scenario.scenario import Outcome
 
 
@@ -124,11 +132,7 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
 
 
 @cache
-def _validator(shape: str) -> Validator:
-    from jsonschema import Draft202012Validator
-
-    from async_durable_execution_runner._botocore_model import load_schema
-
+def _validator(shape: str) -> Draft202012Validator:
     schema = load_schema(shape)
     return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
 
@@ -346,8 +350,6 @@ def check_nondeterminism_sources(outcome: Outcome) -> None:
 def _has_batches(program: Any) -> bool:
     if program is None:
         return False
-    from async_durable_execution_runner._harness.programs.nodes import Map, Parallel
-
     return any(isinstance(node, Parallel | Map) for node in program.walk(into_invokes=True))
 
 
@@ -363,12 +365,6 @@ def check_expected_outcome(outcome: Outcome) -> None:
         return
     if any(f.positional for f in outcome.faults_applied if not f.masked):
         return  # a service error the SDK does not retry: the evaluator does not model it
-    from async_durable_execution_runner._harness.faults import kinds
-    from async_durable_execution_runner._harness.programs.reference import (
-        UnsupportedScenario,
-        expected_outcome,
-    )
-
     plan = outcome.scenario.faults
     callback_kinds: dict[type[kinds.FaultKind], str] = {
         kinds.CallbackFailureFault: "failure",
@@ -608,8 +604,6 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     the world it read. (The outcomes can match only because the baseline replays step
     results.) A non-idempotent step whose own re-run returned another value is deliberately
     not judged."""
-    from async_durable_execution_runner._harness.world import same_outcome
-
     world, replay = outcome._world, baseline._replay
     if world is None or replay is None:
         return None

@@ -13,7 +13,7 @@ import random
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from async_durable_execution import InvocationStatus
 
@@ -35,7 +35,12 @@ from async_durable_execution_runner._harness.oracles.known_issues import (
     KnownSdkIssueWarning,
     known_issue,
 )
+from async_durable_execution_runner._harness.programs.interpreter import program_handler
 from async_durable_execution_runner._harness.recorder import Recorder
+from async_durable_execution_runner._harness.scenario.crash_points import (
+    CrashPointReport,
+    run_crash_points,
+)
 from async_durable_execution_runner._harness.scenario.nondeterminism import (
     NondeterminismDetector,
     NondeterministicCall,
@@ -68,9 +73,6 @@ from async_durable_execution_runner._service.seams import (
     WrapBody,
 )
 from async_durable_execution_runner.errors import DurableServiceError, ExecutionNotFinishedError
-
-if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario.crash_points import CrashPointReport
 
 #: Wall-clock seconds a scenario may take before it counts as hung.
 DEFAULT_SCENARIO_TIMEOUT = 10.0
@@ -331,8 +333,6 @@ class Scenario:
         runs are spent (``None``: no limit). The report's ``check()`` raises naming every
         failing point with its reproducer.
         """
-        from async_durable_execution_runner._harness.scenario.crash_points import run_crash_points
-
         return run_crash_points(
             self,
             budget=budget,
@@ -498,16 +498,9 @@ class Scenario:
     def to_pytest(self, test_name: str = "test_regression") -> str:
         """A standalone pytest test that replays exactly this scenario, without Hypothesis."""
         imports = {"import datetime", "from async_durable_execution_runner.scenarios import *"}
-        imports.add(_import_line(self.handler))
-        for fn in self.functions.values():
-            imports.add(_import_line(fn))
+        imports.update(_import_line(fn) for fn in (self.handler, *self.functions.values()))
         args = [f"handler={_name(self.handler)}", f"input={self.input!r}"]
         if self.program is not None:
-            imports.add("from async_durable_execution_runner._harness.programs.nodes import *")
-            imports.add(
-                "from async_durable_execution_runner._harness.programs.interpreter "
-                "import program_event"
-            )
             args[1] = f"input=program_event({self.program!r})"
             args.append(f"program={self.program!r}")
         if self.faults:
@@ -547,6 +540,9 @@ def _name(fn: Callable[..., Any]) -> str:
 
 
 def _import_line(fn: Callable[..., Any]) -> str:
+    if fn is program_handler:
+        # A reproducer imports public modules only: the program handler's home is private.
+        return "from async_durable_execution_runner.programs import *"
     return f"from {getattr(fn, '__module__', '?')} import {_name(fn)}"
 
 

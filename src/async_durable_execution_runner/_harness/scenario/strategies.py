@@ -1,4 +1,4 @@
-"""Hypothesis strategies for scenarios, fault plans and timings."""
+"""Hypothesis strategies for scenarios (of a handler, or of random programs) and timings."""
 
 from __future__ import annotations
 
@@ -11,29 +11,18 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from async_durable_execution_runner import _sdk_adapter as adapter
-from async_durable_execution_runner._harness.faults.kinds import (
-    FAULT_KINDS,
-    SERVICE_ERRORS,
-    CallbackFailureFault,
-    CallbackTimeoutFault,
-    CheckpointErrorFault,
-    CrashFault,
-    DuplicateInvocationFault,
-    FaultKind,
-    HeartbeatThenTimeoutFault,
-    HeartbeatTimeoutFault,
-    InvocationLostFault,
-    InvokeFailureFault,
-    InvokeTimeoutFault,
-    LostResponseFault,
-    LostThenDuplicatedFault,
-    StepExceptionFault,
+from async_durable_execution_runner._harness.faults.kinds import FaultKind
+from async_durable_execution_runner._harness.faults.strategies import (
+    FaultPlanStrategy,
+    fault_plans,
 )
-from async_durable_execution_runner._harness.faults.placement import (
-    CHOICES,
-    Placement,
-    PlacingHooks,
+from async_durable_execution_runner._harness.programs.interpreter import (
+    PROGRAM_FUNCTION,
+    program_event,
+    program_handler,
 )
+from async_durable_execution_runner._harness.programs.nodes import callback_names
+from async_durable_execution_runner._harness.programs.strategies import durable_programs
 from async_durable_execution_runner._harness.scenario.scenario import Scenario
 from async_durable_execution_runner._harness.scenario.timings import DEFAULT_START, Timings
 from async_durable_execution_runner._harness.world import World
@@ -41,161 +30,6 @@ from async_durable_execution_runner._service.seams import InvokeResult
 
 #: The default bound on ``Timings.window`` drawn by ``timings()``, in seconds.
 DEFAULT_MAX_WINDOW = 1.0
-
-#: The default plan draws from every kind, simplest kinds first (shrinking prefers them).
-DEFAULT_KINDS: tuple[str, ...] = (
-    "crash",
-    "invocation_lost",
-    "checkpoint_error",
-    "lost_response",
-    "duplicate_invocation",
-    "step_exception",
-    "callback_failure",
-    "callback_timeout",
-    "heartbeat_timeout",
-    "invoke_failure",
-    "invoke_timeout",
-    "lost_then_duplicated",
-    "heartbeat_then_timeout",
-)
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        msg = f"{name} must be an integer >= {low}, got {value!r}"
-        raise InvalidArgument(msg)
-    return value
-
-
-def _favour_small(high: int) -> st.SearchStrategy[int]:
-    return st.integers(1, min(2, high)) | st.integers(1, high)
-
-
-class FaultPlanStrategy(st.SearchStrategy[tuple[FaultKind, ...]]):
-    """What ``fault_plans()`` returns: given to ``durable_scenarios``, its faults are placed
-    at points the execution really has (see ``_harness/placement.py``); drawn on its own,
-    it gives plans of absolute positions within the bounds it was given."""
-
-    def __init__(
-        self, absolute: st.SearchStrategy[tuple[FaultKind, ...]], placement: Placement, text: str
-    ) -> None:
-        super().__init__()
-        self.absolute = absolute
-        self.placement = placement
-        self._text = text
-
-    def do_draw(self, data: Any) -> tuple[FaultKind, ...]:
-        return data.draw(self.absolute)  # type: ignore[no-any-return]
-
-    def __repr__(self) -> str:
-        return self._text
-
-    def place(self, draw: st.DrawFn, scenario: Scenario) -> Scenario:
-        """``scenario`` with a plan placed by running it once (see ``_harness/placement``)."""
-        placement = self.placement
-        if not placement.kinds or placement.max_faults == 0:
-            return scenario
-        # At least one fault may be placed: an example without any comes from declining
-        # every point, which is also what shrinking reaches when no fault is needed.
-        budget = draw(st.integers(1, placement.max_faults), label="fault budget")
-        choice = st.integers(0, CHOICES - 1)
-        hooks = PlacingHooks(lambda n: draw(choice) % n, placement, budget)
-        # The run seeds the random module for the handler; a strategy must leave it as it
-        # found it (Hypothesis checks).
-        state = random.getstate()
-        try:
-            # Recorded, since this run may be the scenario's own (``_with_placing_run``): its
-            # baseline replays what its operations produced.
-            outcome = scenario._run_once(hooks, record=World())
-        finally:
-            hooks.closed = True
-            random.setstate(state)
-        if hooks.error is not None:
-            raise hooks.error
-        return scenario.with_faults(hooks.plan)._with_placing_run(outcome)
-
-
-def fault_plans(
-    *,
-    kinds: Collection[str] | None = None,
-    max_faults: int = 3,
-    max_invocation: int = 4,
-    max_call: int = 6,
-    max_attempt: int = 3,
-    max_ordinal: int = 3,
-) -> FaultPlanStrategy:
-    """Tuples of faults (see ``scenarios`` for each kind), shrinking toward fewer faults,
-    earlier placements, shorter bursts and simpler errors.
-
-    Given to ``durable_scenarios``, each fault is placed at a point the execution reaches
-    (a checkpoint call that happens, a step attempt that runs, a callback or invoke that is
-    created), so every fault of the plan applies; ``max_attempt`` is then the longest burst
-    (a step failing its next k attempts, k crashes in a row, k heartbeats before a
-    timeout). Drawn on its own, a plan has absolute positions within ``max_invocation``,
-    ``max_call``, ``max_attempt`` and ``max_ordinal``.
-
-    ``kinds`` picks the fault kinds (default: all of them); ``kinds=set()`` or
-    ``max_faults=0`` means no faults.
-    """
-    _check_int("max_faults", max_faults, 0)
-    _check_int("max_invocation", max_invocation, 1)
-    _check_int("max_call", max_call, 1)
-    _check_int("max_attempt", max_attempt, 1)
-    _check_int("max_ordinal", max_ordinal, 1)
-    chosen = DEFAULT_KINDS if kinds is None else tuple(k for k in DEFAULT_KINDS if k in set(kinds))
-    unknown = set(kinds or ()) - set(FAULT_KINDS)
-    if isinstance(kinds, str) or unknown:
-        msg = (
-            f"kinds must be a collection of fault kind names, got {kinds!r}; "
-            f"known kinds: {', '.join(DEFAULT_KINDS)}"
-        )
-        raise InvalidArgument(msg)
-    text = (
-        f"fault_plans(kinds={kinds!r}, max_faults={max_faults}, max_invocation={max_invocation},"
-        f" max_call={max_call}, max_attempt={max_attempt}, max_ordinal={max_ordinal})"
-    )
-    placement = Placement(kinds=chosen, max_faults=max_faults, max_burst=max_attempt)
-    if not chosen or max_faults == 0:
-        return FaultPlanStrategy(st.just(()), placement, text)
-    # Bugs hide early (most executions have few invocations and calls): favour small
-    # numbers, but reach the whole range.
-    invocation = _favour_small(max_invocation)
-    call = _favour_small(max_call)
-    error = st.sampled_from(SERVICE_ERRORS)
-    ordinal = st.integers(1, max_ordinal)
-    per_kind: dict[str, st.SearchStrategy[FaultKind]] = {
-        "crash": st.builds(CrashFault, invocation=invocation, call=call),
-        "invocation_lost": st.builds(InvocationLostFault, invocation=invocation),
-        "checkpoint_error": st.builds(
-            CheckpointErrorFault, invocation=invocation, call=call, error=error
-        ),
-        "lost_response": st.builds(
-            LostResponseFault, invocation=invocation, call=call, error=error
-        ),
-        "duplicate_invocation": st.builds(
-            DuplicateInvocationFault, invocation=invocation, after_call=call
-        ),
-        "step_exception": st.builds(
-            StepExceptionFault,
-            step=ordinal,
-            attempt=st.just(1),
-            times=st.integers(1, max_attempt),
-        ),
-        "lost_then_duplicated": st.builds(
-            LostThenDuplicatedFault, invocation=invocation, after_call=call
-        ),
-        "heartbeat_then_timeout": st.builds(
-            HeartbeatThenTimeoutFault, callback=ordinal, heartbeats=st.integers(1, max_attempt)
-        ),
-        "callback_failure": st.builds(CallbackFailureFault, callback=ordinal),
-        "callback_timeout": st.builds(CallbackTimeoutFault, callback=ordinal),
-        "heartbeat_timeout": st.builds(HeartbeatTimeoutFault, callback=ordinal),
-        "invoke_failure": st.builds(InvokeFailureFault, invoke=ordinal),
-        "invoke_timeout": st.builds(InvokeTimeoutFault, invoke=ordinal),
-    }
-    one = st.one_of(*(per_kind[k] for k in chosen))
-    absolute = st.lists(one, max_size=max_faults, unique=True).map(tuple)
-    return FaultPlanStrategy(absolute, placement, text)
 
 
 def timings(
@@ -286,10 +120,6 @@ def durable_scenarios(
     faults), timings from ``timings`` and callback payloads from ``callbacks[name]`` (default
     JSON null). Without a handler, each scenario runs a random durable program."""
     if handler is None:
-        from async_durable_execution_runner._harness.scenario.program_scenarios import (
-            program_scenarios,
-        )
-
         return program_scenarios(faults=faults, timings=timings)
     if not adapter.is_durable_handler(handler):
         msg = f"handler must be decorated with @durable_execution, got {handler!r}"
@@ -335,8 +165,57 @@ def durable_scenarios(
 def with_plan(
     draw: st.DrawFn, scenario: Scenario, faults: st.SearchStrategy[tuple[FaultKind, ...]]
 ) -> Scenario:
-    """``scenario`` under a plan from ``faults``: placed at its points for ``fault_plans()``,
-    drawn as given for any other strategy of plans."""
-    if isinstance(faults, FaultPlanStrategy):
-        return faults.place(draw, scenario)
-    return scenario.with_faults(draw(faults))
+    """``scenario`` under a plan from ``faults``: placed at its points for ``fault_plans()``
+    (by running the scenario once), drawn as given for any other strategy of plans."""
+    if not isinstance(faults, FaultPlanStrategy):
+        return scenario.with_faults(draw(faults))
+    hooks = faults.placing_hooks(draw)
+    if hooks is None:
+        return scenario
+    # The run seeds the random module for the handler; a strategy must leave it as it
+    # found it (Hypothesis checks).
+    state = random.getstate()
+    try:
+        # Recorded, since this run may be the scenario's own (``_with_placing_run``): its
+        # baseline replays what its operations produced.
+        outcome = scenario._run_once(hooks, record=World())
+    finally:
+        hooks.closed = True
+        random.setstate(state)
+    if hooks.error is not None:
+        raise hooks.error
+    return scenario.with_faults(hooks.plan)._with_placing_run(outcome)
+
+
+#: Callback payloads of generated programs: small JSON values.
+PAYLOADS = st.none() | st.booleans() | st.integers(-100, 100) | st.text(max_size=6)
+
+
+def program_scenarios(
+    *,
+    faults: st.SearchStrategy[tuple[FaultKind, ...]] | None = None,
+    timings: st.SearchStrategy[Timings] | None = None,
+) -> st.SearchStrategy[Scenario]:
+    """Scenarios whose handler runs a random durable program (``durable_scenarios()`` without
+    a handler). The program travels in the execution input and runs in ``program_handler``;
+    the reference evaluator computes, from the program, its payloads and its fault plan
+    alone, the outcome the service must produce, and the ``expected-outcome`` oracle
+    compares."""
+    fault_strategy = faults if faults is not None else fault_plans()
+    timing_strategy = timings if timings is not None else _timings()
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Scenario:
+        program = draw(durable_programs(), label="program")
+        payloads = {name: (draw(PAYLOADS),) for name in callback_names(program)}
+        scenario = Scenario(
+            handler=program_handler,
+            input=program_event(program),
+            timings=draw(timing_strategy),
+            callback_payloads=payloads,
+            functions={PROGRAM_FUNCTION: program_handler},
+            program=program,
+        )
+        return with_plan(draw, scenario, fault_strategy)
+
+    return build()

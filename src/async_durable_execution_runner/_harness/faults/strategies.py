@@ -1,0 +1,182 @@
+"""``fault_plans``: the strategy of fault plans.
+
+Given to ``durable_scenarios``, a plan is placed at points the execution really has (see
+``placement.py``): the scenario's strategy runs the scenario once with the hooks
+``FaultPlanStrategy.placing_hooks`` gives. Drawn on its own, it gives plans of absolute
+positions within the bounds it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from async_durable_execution_runner._harness.faults.kinds import (
+    FAULT_KINDS,
+    SERVICE_ERRORS,
+    CallbackFailureFault,
+    CallbackTimeoutFault,
+    CheckpointErrorFault,
+    CrashFault,
+    DuplicateInvocationFault,
+    FaultKind,
+    HeartbeatThenTimeoutFault,
+    HeartbeatTimeoutFault,
+    InvocationLostFault,
+    InvokeFailureFault,
+    InvokeTimeoutFault,
+    LostResponseFault,
+    LostThenDuplicatedFault,
+    StepExceptionFault,
+)
+from async_durable_execution_runner._harness.faults.placement import (
+    CHOICES,
+    Placement,
+    PlacingHooks,
+)
+
+#: The default plan draws from every kind, simplest kinds first (shrinking prefers them).
+DEFAULT_KINDS: tuple[str, ...] = (
+    "crash",
+    "invocation_lost",
+    "checkpoint_error",
+    "lost_response",
+    "duplicate_invocation",
+    "step_exception",
+    "callback_failure",
+    "callback_timeout",
+    "heartbeat_timeout",
+    "invoke_failure",
+    "invoke_timeout",
+    "lost_then_duplicated",
+    "heartbeat_then_timeout",
+)
+
+
+def _check_int(name: str, value: object, low: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        msg = f"{name} must be an integer >= {low}, got {value!r}"
+        raise InvalidArgument(msg)
+    return value
+
+
+def _favour_small(high: int) -> st.SearchStrategy[int]:
+    return st.integers(1, min(2, high)) | st.integers(1, high)
+
+
+class FaultPlanStrategy(st.SearchStrategy[tuple[FaultKind, ...]]):
+    """What ``fault_plans()`` returns: given to ``durable_scenarios``, its faults are placed
+    at points the execution really has (see ``placement.py``); drawn on its own,
+    it gives plans of absolute positions within the bounds it was given."""
+
+    def __init__(
+        self, absolute: st.SearchStrategy[tuple[FaultKind, ...]], placement: Placement, text: str
+    ) -> None:
+        super().__init__()
+        self.absolute = absolute
+        self.placement = placement
+        self._text = text
+
+    def do_draw(self, data: Any) -> tuple[FaultKind, ...]:
+        return data.draw(self.absolute)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return self._text
+
+    def placing_hooks(self, draw: st.DrawFn) -> PlacingHooks | None:
+        """Hooks that grow a plan as a run reaches points, choosing with ``draw``; ``None``
+        when this strategy places no fault at all."""
+        placement = self.placement
+        if not placement.kinds or placement.max_faults == 0:
+            return None
+        # At least one fault may be placed: an example without any comes from declining
+        # every point, which is also what shrinking reaches when no fault is needed.
+        budget = draw(st.integers(1, placement.max_faults), label="fault budget")
+        choice = st.integers(0, CHOICES - 1)
+        return PlacingHooks(lambda n: draw(choice) % n, placement, budget)
+
+
+def fault_plans(
+    *,
+    kinds: Collection[str] | None = None,
+    max_faults: int = 3,
+    max_invocation: int = 4,
+    max_call: int = 6,
+    max_attempt: int = 3,
+    max_ordinal: int = 3,
+) -> FaultPlanStrategy:
+    """Tuples of faults (see ``scenarios`` for each kind), shrinking toward fewer faults,
+    earlier placements, shorter bursts and simpler errors.
+
+    Given to ``durable_scenarios``, each fault is placed at a point the execution reaches
+    (a checkpoint call that happens, a step attempt that runs, a callback or invoke that is
+    created), so every fault of the plan applies; ``max_attempt`` is then the longest burst
+    (a step failing its next k attempts, k crashes in a row, k heartbeats before a
+    timeout). Drawn on its own, a plan has absolute positions within ``max_invocation``,
+    ``max_call``, ``max_attempt`` and ``max_ordinal``.
+
+    ``kinds`` picks the fault kinds (default: all of them); ``kinds=set()`` or
+    ``max_faults=0`` means no faults.
+    """
+    _check_int("max_faults", max_faults, 0)
+    _check_int("max_invocation", max_invocation, 1)
+    _check_int("max_call", max_call, 1)
+    _check_int("max_attempt", max_attempt, 1)
+    _check_int("max_ordinal", max_ordinal, 1)
+    chosen = DEFAULT_KINDS if kinds is None else tuple(k for k in DEFAULT_KINDS if k in set(kinds))
+    unknown = set(kinds or ()) - set(FAULT_KINDS)
+    if isinstance(kinds, str) or unknown:
+        msg = (
+            f"kinds must be a collection of fault kind names, got {kinds!r}; "
+            f"known kinds: {', '.join(DEFAULT_KINDS)}"
+        )
+        raise InvalidArgument(msg)
+    text = (
+        f"fault_plans(kinds={kinds!r}, max_faults={max_faults}, max_invocation={max_invocation},"
+        f" max_call={max_call}, max_attempt={max_attempt}, max_ordinal={max_ordinal})"
+    )
+    placement = Placement(kinds=chosen, max_faults=max_faults, max_burst=max_attempt)
+    if not chosen or max_faults == 0:
+        return FaultPlanStrategy(st.just(()), placement, text)
+    # Bugs hide early (most executions have few invocations and calls): favour small
+    # numbers, but reach the whole range.
+    invocation = _favour_small(max_invocation)
+    call = _favour_small(max_call)
+    error = st.sampled_from(SERVICE_ERRORS)
+    ordinal = st.integers(1, max_ordinal)
+    per_kind: dict[str, st.SearchStrategy[FaultKind]] = {
+        "crash": st.builds(CrashFault, invocation=invocation, call=call),
+        "invocation_lost": st.builds(InvocationLostFault, invocation=invocation),
+        "checkpoint_error": st.builds(
+            CheckpointErrorFault, invocation=invocation, call=call, error=error
+        ),
+        "lost_response": st.builds(
+            LostResponseFault, invocation=invocation, call=call, error=error
+        ),
+        "duplicate_invocation": st.builds(
+            DuplicateInvocationFault, invocation=invocation, after_call=call
+        ),
+        "step_exception": st.builds(
+            StepExceptionFault,
+            step=ordinal,
+            attempt=st.just(1),
+            times=st.integers(1, max_attempt),
+        ),
+        "lost_then_duplicated": st.builds(
+            LostThenDuplicatedFault, invocation=invocation, after_call=call
+        ),
+        "heartbeat_then_timeout": st.builds(
+            HeartbeatThenTimeoutFault, callback=ordinal, heartbeats=st.integers(1, max_attempt)
+        ),
+        "callback_failure": st.builds(CallbackFailureFault, callback=ordinal),
+        "callback_timeout": st.builds(CallbackTimeoutFault, callback=ordinal),
+        "heartbeat_timeout": st.builds(HeartbeatTimeoutFault, callback=ordinal),
+        "invoke_failure": st.builds(InvokeFailureFault, invoke=ordinal),
+        "invoke_timeout": st.builds(InvokeTimeoutFault, invoke=ordinal),
+    }
+    one = st.one_of(*(per_kind[k] for k in chosen))
+    absolute = st.lists(one, max_size=max_faults, unique=True).map(tuple)
+    return FaultPlanStrategy(absolute, placement, text)
