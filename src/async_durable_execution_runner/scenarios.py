@@ -4,11 +4,10 @@
 ``Outcome`` and the fault constructors (``crash(invocation=1, call=2)``, ...).
 """
 
+from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS, InjectedStepError
 from async_durable_execution_runner._harness.faults.kinds import (
     FAULT_KINDS,
-    SERVICE_ERRORS,
     FaultKind,
-    InjectedStepError,
     callback_failure,
     callback_timeout,
     checkpoint_error,

@@ -13,7 +13,7 @@ from async_durable_execution_runner._harness.checkpoint_model.updates import (
     checkpoint_batches,
     operation_updates,
 )
-from async_durable_execution_runner._harness.faults.kinds import SERVICE_ERRORS
+from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
 from async_durable_execution_runner._harness.faults.strategies import DEFAULT_KINDS, fault_plans
 from async_durable_execution_runner._harness.programs.nodes import Program
 from async_durable_execution_runner._harness.programs.strategies import durable_programs

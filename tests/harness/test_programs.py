@@ -367,10 +367,9 @@ def test_fault_evaluation() -> None:
 
 def test_fault_scenarios_agree_with_reference() -> None:
     """The lead's fault driver (``Scenario``) and the evaluator count ordinals alike."""
-    scenario_module = pytest.importorskip(
-        "async_durable_execution_runner._harness.scenario.scenario"
-    )
-    faults = pytest.importorskip("async_durable_execution_runner._harness.faults.kinds")
+    from async_durable_execution_runner import scenarios as faults
+    from async_durable_execution_runner import scenarios as scenario_module
+
     program = Program(
         [
             Step("s1", succeed(1), retry=Retry(2, 1)),

@@ -55,15 +55,6 @@ _TRANSITION_OF: dict[EventType, tuple[str, str]] = {
     E.CHAINED_INVOKE_TIMED_OUT: ("(result)", "TIMED_OUT"),
     E.CHAINED_INVOKE_STOPPED: ("(result)", "STOPPED"),
 }
-_FAULT_TARGETS = {
-    "step_exception": "STEP",
-    "callback_timeout": "CALLBACK",
-    "callback_failure": "CALLBACK",
-    "heartbeat_timeout": "CALLBACK",
-    "heartbeat_then_timeout": "CALLBACK",
-    "invoke_failure": "CHAINED_INVOKE",
-    "invoke_timeout": "CHAINED_INVOKE",
-}
 OTHER_FEATURES = (
     "replay inside map",
     "replay inside parallel",
@@ -95,7 +86,7 @@ def universe() -> set[str]:
     }
     out.add("transition STEP RETRY -> PENDING")
     for kind in FAULT_KINDS:
-        target_kind = _FAULT_TARGETS.get(kind)
+        target_kind = FAULT_KINDS[kind].target
         kinds = [target_kind] if target_kind else ["STEP", "WAIT", "CONTEXT", "CALLBACK", "none"]
         out.update(f"fault {kind} x {k}" for k in kinds)
     out.update(OTHER_FEATURES)
@@ -143,7 +134,7 @@ def features(outcome: Outcome) -> set[str]:
         if info.index > 1 and info.environment in ("warm", "cold"):
             found.add(f"sandbox {info.environment}")
     for fault in outcome.faults_applied:
-        target_kind = _FAULT_TARGETS.get(fault.kind)
+        target_kind = fault.target
         if target_kind is None:
             placed = getattr(fault, "invocation", None)
             target_kind = last_kind.get(placed, "none") if isinstance(placed, int) else "none"

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from async_durable_execution_runner._harness.faults.kinds import SERVICE_ERRORS, service_error
+from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS, service_error
 from async_durable_execution_runner._harness.oracles import builtin as _oracles
 from async_durable_execution_runner._harness.recorder import Recorder
 from async_durable_execution_runner._models import OperationStatus

@@ -1,86 +1,156 @@
-"""Fault kinds, fault plans, and the fault hooks that apply a plan to the emulator.
+"""The fault kinds, in one registry (``FAULT_KINDS``) in which each kind describes itself.
 
-Each fault kind is a frozen dataclass whose ``repr`` reads as the call that builds it. A plan
-is a tuple of faults; the hooks apply each fault at most once, record what they applied, and
-speak to the emulator only through its public fault-hook seam.
+A kind is a frozen dataclass whose ``repr`` reads as the call that builds it
+(``crash(invocation=1, call=2)``). It derives from the base of the *point* where it lands,
+which says how the hooks find it and what its effect returns to the emulator's fault-hook
+seam:
+
+=========================  ==============================================================
+``CheckpointCallFault``    a checkpoint call of the scenario's execution: a seam ``Fault``
+``InvocationReturnFault``  an invocation returning: whether its response is lost
+``StepFault``              a step attempt: the exception raised instead of the body
+``CallbackFault``          a callback being created: how the partner answers instead
+``InvokeFault``            a chained invoke being started: its result instead of running
+=========================  ==============================================================
+
+and, in its own class body, everything else there is to know about it:
+
+- ``kind``: its name (and the name of its constructor in ``scenarios``);
+- ``drawn(draws)``: its Hypothesis strategy, for a plan of absolute positions;
+- ``placed(at, choose)``: the fault a placing run puts at a point it reaches;
+- ``effect``/``answer``/``result``: what it does to the emulator, through the public seams;
+- ``masked``, ``modelled`` and ``describe_to``: what the oracles make of it (the same
+  outcome as without it; whether the reference evaluator knows it; what to tell it);
+- ``log_markers``: the text of the SDK's log records it causes, when its ``repr`` is not in
+  them.
+
+``register`` puts a kind in ``FAULT_KINDS``, simplest first (shrinking prefers the first).
+To add a kind: a class here, and its constructor exported from ``scenarios``;
+tests/harness/test_fault_registry.py checks that every kind is handled everywhere.
+
+Nothing here imports Hypothesis (reproducers build faults without it): ``drawn`` builds on
+the strategies ``fault_plans`` hands it.
 
 Where a fault says "call k", k counts the checkpoint calls of one invocation, from 1.
-The harness runs the SDK with one update per checkpoint call, so the call sequence does not
-depend on wall time and a crash point is reproducible.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
+from async_durable_execution_runner._harness.faults.errors import (
+    RETRYABLE_ERRORS,
+    SERVICE_ERRORS,
+    InjectedStepError,
+    service_error,
+)
+from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._service.seams import (
     Crash,
     DeliverDuplicate,
     FailCall,
     Fault,
     InvocationInfo,
+    InvokeResult,
     LoseResponse,
     ServiceCall,
     StepAttempt,
 )
 from async_durable_execution_runner._service.tokens import STALE_TOKEN_PREFIX
-from async_durable_execution_runner.errors import (
-    DurableServiceError,
-    InvalidParameterValueException,
-    ServiceException,
-    TooManyRequestsException,
-)
+from async_durable_execution_runner.errors import DurableServiceError
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+
+K = TypeVar("K", bound="FaultKind")
+T = TypeVar("T")
 
 
-class ValidationException(DurableServiceError):
-    """A 400 the SDK does not retry (it fails the execution with ``CheckpointError``)."""
+class Draws(Protocol):
+    """The strategies a kind's ``drawn`` builds on (``fault_plans`` makes them from its
+    bounds, favouring small numbers)."""
 
-    code = "ValidationException"
-    http_status = 400
+    @property
+    def invocation(self) -> SearchStrategy[int]: ...
+    @property
+    def call(self) -> SearchStrategy[int]: ...
+    @property
+    def ordinal(self) -> SearchStrategy[int]: ...
+    @property
+    def burst(self) -> SearchStrategy[int]: ...
+    @property
+    def error(self) -> SearchStrategy[str]: ...
 
-
-#: Service errors a plan can inject, simplest first (shrinking moves toward the first).
-SERVICE_ERRORS: tuple[str, ...] = (
-    "TooManyRequestsException",
-    "ServiceException",
-    "StaleCheckpointToken",
-    "ValidationException",
-)
-#: The errors the SDK retries by re-invoking (so the service masks them).
-RETRYABLE_ERRORS = frozenset(
-    {"TooManyRequestsException", "ServiceException", "StaleCheckpointToken"}
-)
+    def builds(self, target: type[K], **kwargs: SearchStrategy[Any]) -> SearchStrategy[K]: ...
 
 
-def service_error(code: str) -> DurableServiceError:
-    """The error the service answers with, for a code in ``SERVICE_ERRORS``."""
-    if code == "TooManyRequestsException":
-        return TooManyRequestsException("Rate exceeded (injected)")
-    if code == "ServiceException":
-        return ServiceException("Internal service error (injected)")
-    if code == "StaleCheckpointToken":
-        return InvalidParameterValueException(
-            f"{STALE_TOKEN_PREFIX}: the token was superseded (injected)"
-        )
-    if code == "ValidationException":
-        return ValidationException("1 validation error detected (injected)")
-    msg = f"unknown service error {code!r}; expected one of {', '.join(SERVICE_ERRORS)}"
-    raise ValueError(msg)
+class Chooser(Protocol):
+    """The choices a placing run makes for a fault it places (zero is the simplest)."""
+
+    def burst(self) -> int: ...
+
+    def pick(self, options: Sequence[T]) -> T: ...
 
 
-class InjectedStepError(Exception):
-    """Raised in place of a step body by a ``step_exception`` fault."""
+class PlanState(Protocol):
+    """What an effect may ask of the hooks applying the plan, beyond its own point."""
+
+    def crash_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
+        """Crash the first checkpoint call of the ``count`` invocations after ``after``."""
+
+    def lose_response_of(self, invocation_index: int) -> None:
+        """Lose the response of that invocation when it returns."""
+
+
+@dataclass
+class ReferenceFacts:
+    """What the reference evaluator of generated programs is told about a plan
+    (``programs/reference.py``: ``step_exceptions``, ``callback_faults``, ``invoke_faults``)."""
+
+    step_exceptions: list[tuple[int, int]] = field(default_factory=list)
+    callback_faults: dict[int, str] = field(default_factory=dict)
+    invoke_faults: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, repr=False)
 class FaultKind:
     kind: ClassVar[str] = ""
+    #: Where in a run the fault lands, in words (set by each point's base).
+    point: ClassVar[str] = ""
     #: Whether the service and SDK hide this fault from the outcome (fault-tolerance oracle).
     masked: ClassVar[bool] = True
     #: Whether the fault is placed by invocation and call numbers, which other faults shift
     #: (a crash adds an invocation); step, callback and invoke faults are placed by ordinal.
     positional: ClassVar[bool] = True
+    #: Text in the SDK log records this fault causes that its ``repr`` is not in.
+    log_markers: ClassVar[tuple[str, ...]] = ()
+    #: The operation type the fault hits, for campaign coverage (``None``: the operation the
+    #: invocation it hits was at).
+    target: ClassVar[str | None] = None
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
+        """This kind at absolute positions (a plan drawn on its own)."""
+        raise NotImplementedError
+
+    @property
+    def deaths(self) -> int:
+        """How many invocations the fault can kill, at most."""
+        return 1
+
+    @property
+    def modelled(self) -> bool:
+        """Whether the reference evaluator knows what this fault does to a program (a masked
+        fault must change nothing, which it knows)."""
+        return self.masked
+
+    def describe_to(self, facts: ReferenceFacts) -> None:
+        """Tell the reference evaluator about this fault (nothing, for a masked one)."""
 
     def describe(self) -> str:
         return repr(self)
@@ -108,13 +178,176 @@ class FaultKind:
                 raise ValueError(msg)
 
 
+#: Every fault kind by name, simplest first.
+FAULT_KINDS: dict[str, type[FaultKind]] = {}
+
+
+def register(cls: type[K]) -> type[K]:
+    """Add a fault kind to ``FAULT_KINDS`` (in the order kinds are defined)."""
+    if not cls.kind or cls.kind in FAULT_KINDS:
+        msg = f"{cls.__name__}: a fault kind needs a name of its own, got {cls.kind!r}"
+        raise ValueError(msg)
+    FAULT_KINDS[cls.kind] = cls
+    return cls
+
+
 def _burst(doc: str) -> int:
     # A burst length: printed only when it is not 1.
     return field(default=1, metadata={"omit_default": True, "doc": doc})
 
 
+def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    # The callback may already be closed (the handler stopped waiting, the execution ended):
+    # the external system's late answer is refused by the service, which is not our failure.
+    with contextlib.suppress(DurableServiceError):
+        fn(*args, **kwargs)
+
+
+# --- the points -------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, repr=False)
-class CrashFault(FaultKind):
+class CheckpointCallFault(FaultKind):
+    """Lands on checkpoint call ``call_index`` of invocation ``invocation``."""
+
+    point: ClassVar[str] = "a checkpoint call of the scenario's execution"
+
+    invocation: int = 1
+
+    @property
+    def call_index(self) -> int:
+        raise NotImplementedError
+
+    def lands_at(self, call: ServiceCall) -> bool:
+        return (self.invocation, self.call_index) == (call.invocation_index, call.checkpoint_index)
+
+    @classmethod
+    def placed(cls, at: ServiceCall, choose: Chooser) -> Self:
+        raise NotImplementedError
+
+    def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
+        """What the call meets (the seam's answer)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, repr=False)
+class InvocationReturnFault(FaultKind):
+    """Lands on invocation ``invocation`` returning."""
+
+    point: ClassVar[str] = "an invocation returning"
+
+    invocation: int = 1
+
+    def lands_at(self, invocation: InvocationInfo) -> bool:
+        return self.invocation == invocation.index
+
+    @classmethod
+    def placed(cls, at: InvocationInfo, choose: Chooser) -> Self:
+        raise NotImplementedError
+
+    def effect(self, invocation: InvocationInfo, plan: PlanState) -> bool:
+        """Whether the invocation's response is lost."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, repr=False)
+class StepFault(FaultKind):
+    """Lands on attempts of the ``step``-th step to run (counting distinct steps of the
+    scenario's execution in the order they first run, from 1). Every run of such an attempt
+    meets it: if a crash makes the SDK run the same attempt again, it raises again."""
+
+    point: ClassVar[str] = "a step attempt running for the first time"
+    masked: ClassVar[bool] = False
+    positional: ClassVar[bool] = False
+    target: ClassVar[str | None] = "STEP"
+
+    step: int = 1
+
+    def lands_at(self, ordinal: int, attempt: int) -> bool:
+        raise NotImplementedError
+
+    @classmethod
+    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> Self:
+        raise NotImplementedError
+
+    def effect(self, attempt: StepAttempt) -> BaseException:
+        """What the attempt raises instead of running its body."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, repr=False)
+class CallbackFault(FaultKind):
+    """Lands on the ``callback``-th callback created (across the scenario, from 1): the
+    partner answers it otherwise than with a success."""
+
+    point: ClassVar[str] = "a callback being created"
+    masked: ClassVar[bool] = False
+    positional: ClassVar[bool] = False
+    target: ClassVar[str | None] = "CALLBACK"
+    #: How the reference evaluator calls what happens to the callback.
+    reference: ClassVar[str] = ""
+
+    callback: int = 1
+
+    @property
+    def modelled(self) -> bool:
+        return True
+
+    def describe_to(self, facts: ReferenceFacts) -> None:
+        # The first planned fault for an ordinal is the one that fires (as in the hooks).
+        facts.callback_faults.setdefault(self.callback, self.reference)
+
+    @classmethod
+    def placed(cls, ordinal: int, choose: Chooser) -> Self:
+        return cls(callback=ordinal)
+
+    def answer(
+        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
+    ) -> None:
+        """Schedule the partner's answer to the callback, ``delay`` seconds from now."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, repr=False)
+class InvokeFault(FaultKind):
+    """Lands on the ``invoke``-th chained invoke (from 1): it ends otherwise than by
+    running the function."""
+
+    point: ClassVar[str] = "a chained invoke being started"
+    masked: ClassVar[bool] = False
+    positional: ClassVar[bool] = False
+    target: ClassVar[str | None] = "CHAINED_INVOKE"
+    #: How the reference evaluator calls what happens to the invoke.
+    reference: ClassVar[str] = ""
+
+    invoke: int = 1
+
+    @property
+    def modelled(self) -> bool:
+        return True
+
+    def describe_to(self, facts: ReferenceFacts) -> None:
+        facts.invoke_faults.setdefault(self.invoke, self.reference)
+
+    @classmethod
+    def placed(cls, ordinal: int, choose: Chooser) -> Self:
+        return cls(invoke=ordinal)
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
+        return draws.builds(cls, invoke=draws.ordinal)
+
+    def result(self, function_name: str) -> InvokeResult:
+        """The invoke's result, instead of running ``function_name``."""
+        raise NotImplementedError
+
+
+# --- the kinds, simplest first ----------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class CrashFault(CheckpointCallFault):
     """The sandbox dies on call ``call`` of invocation ``invocation``: nothing of that call is
     applied, later durable calls fail fast, every task of the invocation is cancelled, and
     the service re-invokes from what it acknowledged.
@@ -123,17 +356,57 @@ class CrashFault(FaultKind):
     each of the next ``n - 1`` invocations."""
 
     kind: ClassVar[str] = "crash"
-    invocation: int = 1
     call: int = 1
     times: int = _burst("invocations that crash in a row")
 
+    @property
+    def call_index(self) -> int:
+        return self.call
+
+    @property
+    def deaths(self) -> int:
+        return self.times
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[CrashFault]:
+        return draws.builds(cls, invocation=draws.invocation, call=draws.call)
+
+    @classmethod
+    def placed(cls, at: ServiceCall, choose: Chooser) -> CrashFault:
+        return cls(invocation=at.invocation_index, call=at.checkpoint_index, times=choose.burst())
+
+    def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
+        if self.times > 1:
+            plan.crash_next_invocations(self, self.times - 1, after=call.invocation_index)
+        return Crash(f"injected {self!r}")
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class InvocationLostFault(InvocationReturnFault):
+    """The handler returned, but its response never reached the service: it re-invokes."""
+
+    kind: ClassVar[str] = "invocation_lost"
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[InvocationLostFault]:
+        return draws.builds(cls, invocation=draws.invocation)
+
+    @classmethod
+    def placed(cls, at: InvocationInfo, choose: Chooser) -> InvocationLostFault:
+        return cls(invocation=at.index)
+
+    def effect(self, invocation: InvocationInfo, plan: PlanState) -> bool:
+        return True
+
 
 @dataclass(frozen=True, repr=False)
-class ServiceErrorFault(FaultKind):
+class ServiceErrorFault(CheckpointCallFault):
     """Call ``call`` of invocation ``invocation`` meets the service error ``error``; masked
     exactly when the SDK retries that error by re-invoking."""
 
-    invocation: int = 1
+    log_markers: ClassVar[tuple[str, ...]] = ("(injected)", STALE_TOKEN_PREFIX)
+
     call: int = 1
     error: str = SERVICE_ERRORS[0]
 
@@ -141,63 +414,86 @@ class ServiceErrorFault(FaultKind):
     def masked(self) -> bool:  # type: ignore[override]
         return self.error in RETRYABLE_ERRORS
 
+    @property
+    def call_index(self) -> int:
+        return self.call
 
-@dataclass(frozen=True, repr=False)
-class LostResponseFault(ServiceErrorFault):
-    """Call ``call`` is applied, but the SDK gets ``error`` instead of the response."""
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
+        return draws.builds(cls, invocation=draws.invocation, call=draws.call, error=draws.error)
 
-    kind: ClassVar[str] = "lost_response"
+    @classmethod
+    def placed(cls, at: ServiceCall, choose: Chooser) -> Self:
+        error = choose.pick(SERVICE_ERRORS)
+        return cls(invocation=at.invocation_index, call=at.checkpoint_index, error=error)
 
 
+@register
 @dataclass(frozen=True, repr=False)
 class CheckpointErrorFault(ServiceErrorFault):
     """Call ``call`` is refused with ``error`` before anything is applied."""
 
     kind: ClassVar[str] = "checkpoint_error"
 
+    def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
+        return FailCall(service_error(self.error))
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class LostResponseFault(ServiceErrorFault):
+    """Call ``call`` is applied, but the SDK gets ``error`` instead of the response."""
+
+    kind: ClassVar[str] = "lost_response"
+
+    def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
+        return LoseResponse(service_error(self.error))
+
 
 @dataclass(frozen=True, repr=False)
-class InvocationLostFault(FaultKind):
-    """The handler returned, but its response never reached the service: it re-invokes."""
+class _DuplicateDelivery(CheckpointCallFault):
+    """Invocation ``invocation`` is delivered a second time (same token and state) right
+    after its first delivery's call ``after_call``."""
 
-    kind: ClassVar[str] = "invocation_lost"
-    invocation: int = 1
+    log_markers: ClassVar[tuple[str, ...]] = (STALE_TOKEN_PREFIX,)
+    after_call: int = 1
+
+    @property
+    def call_index(self) -> int:
+        return self.after_call
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
+        return draws.builds(cls, invocation=draws.invocation, after_call=draws.call)
+
+    @classmethod
+    def placed(cls, at: ServiceCall, choose: Chooser) -> Self:
+        return cls(invocation=at.invocation_index, after_call=at.checkpoint_index)
 
 
+@register
 @dataclass(frozen=True, repr=False)
-class DuplicateInvocationFault(FaultKind):
+class DuplicateInvocationFault(_DuplicateDelivery):
     """Invocation ``invocation`` is delivered a second time (same token and state) right
     after its first delivery's call ``after_call``; the stale-token errors that follow are
     handled as the SDK handles them."""
 
     kind: ClassVar[str] = "duplicate_invocation"
-    invocation: int = 1
-    after_call: int = 1
+
+    def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
+        return DeliverDuplicate()
 
 
+@register
 @dataclass(frozen=True, repr=False)
-class LostThenDuplicatedFault(FaultKind):
-    """Invocation ``invocation`` is delivered twice (the second delivery right after its
-    call ``after_call``) and the first delivery's response is lost: an at-least-once
-    invoker that believed the invocation lost and delivered it again."""
-
-    kind: ClassVar[str] = "lost_then_duplicated"
-    invocation: int = 1
-    after_call: int = 1
-
-
-@dataclass(frozen=True, repr=False)
-class StepExceptionFault(FaultKind):
-    """The ``step``-th step to run (counting distinct steps in the order they first run, from
-    1) raises on attempt ``attempt``, before its body runs; the SDK's retry strategy sees it.
+class StepExceptionFault(StepFault):
+    """The ``step``-th step to run raises on attempt ``attempt``, before its body runs; the
+    SDK's retry strategy sees it.
 
     With ``times=k`` (a transient outage with a length) attempts ``attempt`` to
     ``attempt + k - 1`` all raise: the partner fails the step's next k attempts."""
 
     kind: ClassVar[str] = "step_exception"
-    masked: ClassVar[bool] = False
-    positional: ClassVar[bool] = False
-    step: int = 1
     attempt: int = 1
     times: int = _burst("consecutive attempts that raise")
 
@@ -206,78 +502,180 @@ class StepExceptionFault(FaultKind):
         """The attempts that raise."""
         return range(self.attempt, self.attempt + self.times)
 
+    @property
+    def modelled(self) -> bool:
+        return True
 
-@dataclass(frozen=True, repr=False)
-class CallbackFault(FaultKind):
-    """The ``callback``-th callback created (from 1) fails, times out, or misses heartbeats,
-    instead of succeeding."""
+    def describe_to(self, facts: ReferenceFacts) -> None:
+        facts.step_exceptions.extend((self.step, attempt) for attempt in self.attempts)
 
-    masked: ClassVar[bool] = False
-    positional: ClassVar[bool] = False
-    callback: int = 1
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[StepExceptionFault]:
+        return draws.builds(cls, step=draws.ordinal, times=draws.burst)
+
+    @classmethod
+    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> StepExceptionFault:
+        return cls(step=ordinal, attempt=at.attempt, times=choose.burst())
+
+    def lands_at(self, ordinal: int, attempt: int) -> bool:
+        return self.step == ordinal and attempt in self.attempts
+
+    def effect(self, attempt: StepAttempt) -> BaseException:
+        label = attempt.name or attempt.operation_id[:12]
+        return InjectedStepError(
+            f"injected by {self!r}: step {label!r} raised on attempt {attempt.attempt}"
+        )
 
 
+@register
 @dataclass(frozen=True, repr=False)
 class CallbackFailureFault(CallbackFault):
+    """The partner answers with ``SendDurableExecutionCallbackFailure``."""
+
     kind: ClassVar[str] = "callback_failure"
+    reference: ClassVar[str] = "failure"
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[CallbackFailureFault]:
+        return draws.builds(cls, callback=draws.ordinal)
+
+    def answer(
+        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
+    ) -> None:
+        error = ErrorObject(
+            error_type="InjectedCallbackFailure", error_message=f"injected by {self!r}"
+        )
+        runner.schedule(
+            delay,
+            lambda: _quietly(runner.send_callback_failure, callback_id, error),
+            label=f"answer {label}",
+        )
 
 
 @dataclass(frozen=True, repr=False)
-class CallbackTimeoutFault(CallbackFault):
+class _TimedOutCallback(CallbackFault):
+    """The partner never answers: one of the callback's time-outs expires."""
+
+    log_markers: ClassVar[tuple[str, ...]] = ("Callback.Timeout", "Callback.Heartbeat")
+    #: Which of the callback's time-outs expires.
+    heartbeat: ClassVar[bool] = False
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
+        return draws.builds(cls, callback=draws.ordinal)
+
+    def answer(
+        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
+    ) -> None:
+        heartbeat = self.heartbeat
+        runner.schedule(
+            delay,
+            lambda: _quietly(runner.time_out_callback, callback_id, heartbeat=heartbeat),
+            label=f"answer {label}",
+        )
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class CallbackTimeoutFault(_TimedOutCallback):
+    """The partner never answers: the callback times out as the service times it out."""
+
     kind: ClassVar[str] = "callback_timeout"
+    reference: ClassVar[str] = "timeout"
 
 
+@register
 @dataclass(frozen=True, repr=False)
-class HeartbeatTimeoutFault(CallbackFault):
+class HeartbeatTimeoutFault(_TimedOutCallback):
+    """The partner misses its heartbeats: the heartbeat time-out expires."""
+
     kind: ClassVar[str] = "heartbeat_timeout"
+    reference: ClassVar[str] = "heartbeat_timeout"
+    heartbeat: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, repr=False)
-class HeartbeatThenTimeoutFault(CallbackFault):
-    """The partner heartbeats ``heartbeats`` times (one per callback delay), then goes
-    silent: the callback's heartbeat timeout expires."""
-
-    kind: ClassVar[str] = "heartbeat_then_timeout"
-    heartbeats: int = 2
-
-
-@dataclass(frozen=True, repr=False)
-class InvokeFault(FaultKind):
-    """The ``invoke``-th chained invoke (from 1) fails or times out instead of running."""
-
-    masked: ClassVar[bool] = False
-    positional: ClassVar[bool] = False
-    invoke: int = 1
-
-
+@register
 @dataclass(frozen=True, repr=False)
 class InvokeFailureFault(InvokeFault):
+    """The invoke ends FAILED (``InjectedInvokeFailure``) without running the function."""
+
     kind: ClassVar[str] = "invoke_failure"
+    reference: ClassVar[str] = "failure"
+
+    def result(self, function_name: str) -> InvokeResult:
+        return InvokeResult(
+            status="FAILED",
+            error=ErrorObject(
+                error_type="InjectedInvokeFailure",
+                error_message=f"injected by {self!r}: {function_name} failed",
+            ),
+        )
 
 
+@register
 @dataclass(frozen=True, repr=False)
 class InvokeTimeoutFault(InvokeFault):
+    """The invoke ends TIMED_OUT (``Execution.TimedOut``) without running the function."""
+
     kind: ClassVar[str] = "invoke_timeout"
+    reference: ClassVar[str] = "timeout"
+
+    def result(self, function_name: str) -> InvokeResult:
+        return InvokeResult(
+            status="TIMED_OUT",
+            error=ErrorObject(
+                error_type="Execution.TimedOut",
+                error_message=f"injected by {self!r}: {function_name} timed out",
+            ),
+        )
 
 
-FAULT_KINDS: dict[str, type[FaultKind]] = {
-    cls.kind: cls
-    for cls in (
-        CrashFault,
-        LostResponseFault,
-        CheckpointErrorFault,
-        InvocationLostFault,
-        DuplicateInvocationFault,
-        StepExceptionFault,
-        CallbackFailureFault,
-        CallbackTimeoutFault,
-        HeartbeatTimeoutFault,
-        InvokeFailureFault,
-        InvokeTimeoutFault,
-        LostThenDuplicatedFault,
-        HeartbeatThenTimeoutFault,
-    )
-}
+@register
+@dataclass(frozen=True, repr=False)
+class LostThenDuplicatedFault(_DuplicateDelivery):
+    """Invocation ``invocation`` is delivered twice (the second delivery right after its
+    call ``after_call``) and the first delivery's response is lost: an at-least-once
+    invoker that believed the invocation lost and delivered it again."""
+
+    kind: ClassVar[str] = "lost_then_duplicated"
+
+    def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
+        plan.lose_response_of(call.invocation_index)
+        return DeliverDuplicate()
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class HeartbeatThenTimeoutFault(_TimedOutCallback):
+    """The partner heartbeats ``heartbeats`` times (one second apart, from when it would
+    have answered), then goes silent: the callback's heartbeat time-out expires."""
+
+    kind: ClassVar[str] = "heartbeat_then_timeout"
+    # Heartbeats, then silence: the heartbeat time-out expires.
+    reference: ClassVar[str] = "heartbeat_timeout"
+    heartbeat: ClassVar[bool] = True
+    heartbeats: int = 2
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[HeartbeatThenTimeoutFault]:
+        return draws.builds(cls, callback=draws.ordinal, heartbeats=draws.burst)
+
+    @classmethod
+    def placed(cls, ordinal: int, choose: Chooser) -> HeartbeatThenTimeoutFault:
+        return cls(callback=ordinal, heartbeats=choose.burst())
+
+    def answer(
+        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
+    ) -> None:
+        # A second apart from the answer's delay: the partner is alive, then goes silent.
+        for beat in range(self.heartbeats):
+            runner.schedule(
+                delay + beat,
+                lambda: _quietly(runner.send_callback_heartbeat, callback_id),
+                label=f"heartbeat {beat + 1} for {label}",
+            )
+        super().answer(runner, callback_id, delay + self.heartbeats, label)
+
 
 # Short constructor names, as a reproducer prints them.
 crash = CrashFault
@@ -297,141 +695,14 @@ heartbeat_then_timeout = HeartbeatThenTimeoutFault
 
 def invocations_spent(plan: tuple[FaultKind, ...]) -> int:
     """How many invocations a plan can kill at most (each crash of a loop is one)."""
-    return sum(getattr(f, "times", 1) if isinstance(f, CrashFault) else 1 for f in plan)
+    return sum(f.deaths for f in plan)
 
 
-@dataclass
-class FaultPlanHooks:
-    """Applies a plan to the root execution through the emulator's ``FaultHooks`` seam."""
-
-    plan: tuple[FaultKind, ...]
-    root_arn: str | None = None
-    applied: list[FaultKind] = field(default_factory=list)
-    _step_order: list[str] = field(default_factory=list)
-    #: Crash loops under way: how many more invocations crash, and the last that did.
-    _crash_loops: dict[CrashFault, tuple[int, int]] = field(default_factory=dict)
-    #: Invocations whose response a ``lost_then_duplicated`` fault will lose.
-    _lose_after_duplicate: set[int] = field(default_factory=set)
-
-    def _armed(self, fault: FaultKind) -> bool:
-        return fault not in self.applied
-
-    def invocations_at_risk(self) -> int:
-        """How many invocations the plan may kill, at most."""
-        return invocations_spent(self.plan)
-
-    def _fire(self, fault: FaultKind) -> None:
-        self.applied.append(fault)
-
-    def _continue_crash_loop(self, call: ServiceCall) -> Fault | None:
-        for fault, (remaining, last) in self._crash_loops.items():
-            if remaining and call.invocation_index > last:
-                self._crash_loops[fault] = (remaining - 1, call.invocation_index)
-                return Crash(f"injected {fault!r} (invocation {call.invocation_index})")
-        return None
-
-    def on_service_call(self, call: ServiceCall) -> Fault | None:
-        if call.kind != "checkpoint" or call.execution_arn != self.root_arn:
-            return None
-        looping = self._continue_crash_loop(call)
-        if looping is not None:
-            return looping
-        for fault in self.plan:
-            if not self._armed(fault):
-                continue
-            if (
-                isinstance(fault, DuplicateInvocationFault | LostThenDuplicatedFault)
-                and fault.invocation == call.invocation_index
-                and fault.after_call == call.checkpoint_index
-            ):
-                self._fire(fault)
-                if isinstance(fault, LostThenDuplicatedFault):
-                    self._lose_after_duplicate.add(call.invocation_index)
-                return DeliverDuplicate()
-            if not isinstance(fault, CrashFault | LostResponseFault | CheckpointErrorFault):
-                continue
-            if fault.invocation != call.invocation_index or fault.call != call.checkpoint_index:
-                continue
-            self._fire(fault)
-            if isinstance(fault, CrashFault):
-                if fault.times > 1:
-                    self._crash_loops[fault] = (fault.times - 1, call.invocation_index)
-                return Crash(f"injected {fault!r}")
-            if isinstance(fault, LostResponseFault):
-                return LoseResponse(service_error(fault.error))
-            return FailCall(service_error(fault.error))
-        return None
-
-    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
-        if invocation.execution_arn != self.root_arn:
-            return False
-        if invocation.index in self._lose_after_duplicate:
-            self._lose_after_duplicate.discard(invocation.index)
-            return True
-        for fault in self.plan:
-            if (
-                isinstance(fault, InvocationLostFault)
-                and self._armed(fault)
-                and fault.invocation == invocation.index
-            ):
-                self._fire(fault)
-                return True
-        return False
-
-    def step_ordinal(self, attempt: StepAttempt) -> int:
-        """The step's ordinal: distinct steps of the root, in the order they first ran."""
-        if attempt.operation_id not in self._step_order:
-            self._step_order.append(attempt.operation_id)
-        return self._step_order.index(attempt.operation_id) + 1
-
-    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
-        if attempt.execution_arn != self.root_arn:
-            return None
-        ordinal = self.step_ordinal(attempt)
-        for fault in self.plan:
-            # Not "armed once": if a crash makes the SDK run the same attempt again, that
-            # attempt raises again (the fault belongs to the attempt, not to one body run).
-            if (
-                isinstance(fault, StepExceptionFault)
-                and fault.step == ordinal
-                and attempt.attempt in fault.attempts
-            ):
-                if self._armed(fault):
-                    self._fire(fault)
-                label = attempt.name or attempt.operation_id[:12]
-                return InjectedStepError(
-                    f"injected by {fault!r}: step {label!r} raised on attempt {attempt.attempt}"
-                )
-        return None
-
-    def duplicate_after(
-        self, invocation_index: int, call_index: int
-    ) -> DuplicateInvocationFault | None:
-        for fault in self.plan:
-            if (
-                isinstance(fault, DuplicateInvocationFault)
-                and self._armed(fault)
-                and fault.invocation == invocation_index
-                and fault.after_call == call_index
-            ):
-                self._fire(fault)
-                return fault
-        return None
-
-    def callback_fault(self, ordinal: int) -> CallbackFault | None:
-        for fault in self.plan:
-            if (
-                isinstance(fault, CallbackFault)
-                and fault.callback == ordinal
-                and self._armed(fault)
-            ):
-                self._fire(fault)
-                return fault
-        return None
-
-    def invoke_fault(self, ordinal: int) -> InvokeFault | None:
-        for fault in self.plan:
-            if isinstance(fault, InvokeFault) and fault.invoke == ordinal and self._armed(fault):
-                self._fire(fault)
-                return fault
-        return None
+def kinds_at(point: type[K], names: Sequence[str]) -> tuple[type[K], ...]:
+    """The kinds among ``names`` that land at ``point`` (a point's base class), in order."""
+    found: list[type[K]] = []
+    for name in names:
+        cls = FAULT_KINDS[name]
+        if issubclass(cls, point):
+            found.append(cls)
+    return tuple(found)

@@ -9,9 +9,10 @@ one line per fault.
 
 A record is traced to a fault by what its message and exception chain say: the harness
 words every injected error with the fault's ``repr`` ("injected by step_exception(step=1,
-attempt=1)") or "(injected)"; a stale checkpoint token follows a duplicated invocation; a
-callback timeout follows a ``callback_timeout``, ``heartbeat_timeout`` or
-``heartbeat_then_timeout`` fault.
+attempt=1)"); failing that, each kind names the text its records carry (``log_markers``:
+"(injected)" for a service error, a stale checkpoint token after a duplicated invocation,
+a callback time-out after a timed-out callback), and the latest applied fault whose kind
+names a marker found is the cause.
 """
 
 from __future__ import annotations
@@ -21,21 +22,13 @@ import re
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 
-from async_durable_execution_runner._harness.faults.kinds import (
-    CallbackTimeoutFault,
-    DuplicateInvocationFault,
-    FaultKind,
-    HeartbeatThenTimeoutFault,
-    HeartbeatTimeoutFault,
-    LostThenDuplicatedFault,
-    ServiceErrorFault,
-)
-from async_durable_execution_runner._service.tokens import STALE_TOKEN_PREFIX
+from async_durable_execution_runner._harness.faults.kinds import FAULT_KINDS, FaultKind
 
 #: Loggers whose records may be held back: the SDK's, and asyncio's ("Task exception was
 #: never retrieved" for a task an injected fault failed).
 _NAMESPACES = ("async_durable_execution", "asyncio")
 _WIDTH = 80
+_MARKERS = tuple(dict.fromkeys(m for cls in FAULT_KINDS.values() for m in cls.log_markers))
 _INJECTED = re.compile(r"injected (?:by )?(\w+\([^()]*\))")
 
 
@@ -60,15 +53,11 @@ def cause(record: logging.LogRecord, applied: Sequence[FaultKind]) -> FaultKind 
             if match.group(1) in by_repr:
                 return by_repr[match.group(1)]
 
-    def latest(*kinds: type[FaultKind]) -> FaultKind | None:
-        return next((f for f in reversed(applied) if isinstance(f, kinds)), None)
-
-    if any("(injected)" in t for t in texts):
-        return latest(ServiceErrorFault)
-    if any(STALE_TOKEN_PREFIX in t for t in texts):
-        return latest(DuplicateInvocationFault, LostThenDuplicatedFault, ServiceErrorFault)
-    if any("Callback.Timeout" in t or "Callback.Heartbeat" in t for t in texts):
-        return latest(CallbackTimeoutFault, HeartbeatTimeoutFault, HeartbeatThenTimeoutFault)
+    # What a record says when the fault's repr is not in it, strongest first: the markers of
+    # every kind, in the order of the registry.
+    for marker in _MARKERS:
+        if any(marker in t for t in texts):
+            return next((f for f in reversed(applied) if marker in f.log_markers), None)
     return None
 
 

@@ -19,28 +19,19 @@ fails, and the fewest faults.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import (
-    SERVICE_ERRORS,
-    CallbackFailureFault,
     CallbackFault,
-    CallbackTimeoutFault,
-    CheckpointErrorFault,
-    CrashFault,
-    DuplicateInvocationFault,
+    CheckpointCallFault,
     FaultKind,
-    FaultPlanHooks,
-    HeartbeatThenTimeoutFault,
-    HeartbeatTimeoutFault,
-    InvocationLostFault,
-    InvokeFailureFault,
+    InvocationReturnFault,
     InvokeFault,
-    InvokeTimeoutFault,
-    LostResponseFault,
-    LostThenDuplicatedFault,
-    StepExceptionFault,
+    StepFault,
+    kinds_at,
 )
 from async_durable_execution_runner._service.seams import (
     Fault,
@@ -52,23 +43,8 @@ from async_durable_execution_runner._service.seams import (
 #: Every choice is drawn from ``range(CHOICES)`` (see the module docstring).
 CHOICES = 64
 
-#: The kinds each point can take, simplest first.
-CALL_KINDS = (
-    "crash",
-    "checkpoint_error",
-    "lost_response",
-    "duplicate_invocation",
-    "lost_then_duplicated",
-)
-RETURN_KINDS = ("invocation_lost",)
-STEP_KINDS = ("step_exception",)
-CALLBACK_KINDS = (
-    "callback_failure",
-    "callback_timeout",
-    "heartbeat_timeout",
-    "heartbeat_then_timeout",
-)
-INVOKE_KINDS = ("invoke_failure", "invoke_timeout")
+T = TypeVar("T")
+F = TypeVar("F", bound=FaultKind)
 
 
 @dataclass(frozen=True)
@@ -117,23 +93,25 @@ class PlacingHooks(FaultPlanHooks):
             self.error = error
             return 0
 
-    def _kinds(self, available: tuple[str, ...]) -> tuple[str, ...]:
-        if len(self.plan) >= self.budget or self.closed or self.error is not None:
-            return ()
-        return tuple(k for k in available if k in self.placement.kinds)
+    def pick(self, options: Sequence[T]) -> T:
+        """One of ``options``, the first being the simplest (``kinds.Chooser``)."""
+        return options[self._pick(len(options))]
 
-    def _here(self, available: tuple[str, ...]) -> str | None:
-        """The kind of fault placed at this point, if any."""
-        kinds = self._kinds(available)
+    def burst(self) -> int:
+        """A burst length, from 1 to the placement's longest (``kinds.Chooser``)."""
+        return 1 + self._pick(self.placement.max_burst)
+
+    def _here(self, point: type[F]) -> type[F] | None:
+        """The kind of fault placed at this point, if any (among those landing at ``point``)."""
+        if len(self.plan) >= self.budget or self.closed or self.error is not None:
+            return None
+        kinds = kinds_at(point, self.placement.kinds)
         if not kinds:
             return None
         # Large answers mean "a fault here", so that shrinking (toward 0) removes faults.
         if self._draw() < CHOICES - CHOICES // self.placement.density:
             return None
-        return kinds[self._pick(len(kinds))]
-
-    def _burst(self) -> int:
-        return 1 + self._pick(self.placement.max_burst)
+        return self.pick(kinds)
 
     def _place(self, fault: FaultKind) -> None:
         self.plan = (*self.plan, fault)
@@ -144,28 +122,21 @@ class PlacingHooks(FaultPlanHooks):
         answer = super().on_service_call(call)
         if answer is not None or call.kind != "checkpoint" or call.execution_arn != self.root_arn:
             return answer
-        kind = self._here(CALL_KINDS)
+        kind = self._here(CheckpointCallFault)
         if kind is None:
             return None
-        inv, at = call.invocation_index, call.checkpoint_index
-        if kind == "crash":
-            self._place(CrashFault(invocation=inv, call=at, times=self._burst()))
-        elif kind in ("checkpoint_error", "lost_response"):
-            error = SERVICE_ERRORS[self._pick(len(SERVICE_ERRORS))]
-            cls = CheckpointErrorFault if kind == "checkpoint_error" else LostResponseFault
-            self._place(cls(invocation=inv, call=at, error=error))
-        elif kind == "duplicate_invocation":
-            self._place(DuplicateInvocationFault(invocation=inv, after_call=at))
-        else:
-            self._place(LostThenDuplicatedFault(invocation=inv, after_call=at))
+        self._place(kind.placed(call, self))
         return super().on_service_call(call)
 
     def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
         if super().on_invocation_returned(invocation):
             return True
-        if invocation.execution_arn != self.root_arn or self._here(RETURN_KINDS) is None:
+        if invocation.execution_arn != self.root_arn:
             return False
-        self._place(InvocationLostFault(invocation=invocation.index))
+        kind = self._here(InvocationReturnFault)
+        if kind is None:
+            return False
+        self._place(kind.placed(invocation, self))
         return super().on_invocation_returned(invocation)
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
@@ -176,40 +147,32 @@ class PlacingHooks(FaultPlanHooks):
         if (ordinal, attempt.attempt) in self._seen_attempts:
             return None  # the same attempt run again after a crash: not a new point
         self._seen_attempts.add((ordinal, attempt.attempt))
-        if any(isinstance(f, StepExceptionFault) and f.step == ordinal for f in self.plan):
+        if any(isinstance(f, StepFault) and f.step == ordinal for f in self.plan):
             # One outage per step: its length is the burst's, so that k failures in a row
             # are one fault (which shrinks as one), never a fault plus a later burst.
             return None
-        if self._here(STEP_KINDS) is None:
+        kind = self._here(StepFault)
+        if kind is None:
             return None
-        self._place(StepExceptionFault(step=ordinal, attempt=attempt.attempt, times=self._burst()))
+        self._place(kind.placed(ordinal, attempt, self))
         return super().on_step_attempt(attempt)
 
     def callback_fault(self, ordinal: int) -> CallbackFault | None:
         planned = super().callback_fault(ordinal)
         if planned is not None:
             return planned
-        kind = self._here(CALLBACK_KINDS)
+        kind = self._here(CallbackFault)
         if kind is None:
             return None
-        if kind == "heartbeat_then_timeout":
-            self._place(HeartbeatThenTimeoutFault(callback=ordinal, heartbeats=self._burst()))
-        else:
-            cls = {
-                "callback_failure": CallbackFailureFault,
-                "callback_timeout": CallbackTimeoutFault,
-                "heartbeat_timeout": HeartbeatTimeoutFault,
-            }[kind]
-            self._place(cls(callback=ordinal))
+        self._place(kind.placed(ordinal, self))
         return super().callback_fault(ordinal)
 
     def invoke_fault(self, ordinal: int) -> InvokeFault | None:
         planned = super().invoke_fault(ordinal)
         if planned is not None:
             return planned
-        kind = self._here(INVOKE_KINDS)
+        kind = self._here(InvokeFault)
         if kind is None:
             return None
-        cls = InvokeFailureFault if kind == "invoke_failure" else InvokeTimeoutFault
-        self._place(cls(invoke=ordinal))
+        self._place(kind.placed(ordinal, self))
         return super().invoke_fault(ordinal)

@@ -9,29 +9,14 @@ positions within the bounds it was given.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from async_durable_execution_runner._harness.faults.kinds import (
-    FAULT_KINDS,
-    SERVICE_ERRORS,
-    CallbackFailureFault,
-    CallbackTimeoutFault,
-    CheckpointErrorFault,
-    CrashFault,
-    DuplicateInvocationFault,
-    FaultKind,
-    HeartbeatThenTimeoutFault,
-    HeartbeatTimeoutFault,
-    InvocationLostFault,
-    InvokeFailureFault,
-    InvokeTimeoutFault,
-    LostResponseFault,
-    LostThenDuplicatedFault,
-    StepExceptionFault,
-)
+from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
+from async_durable_execution_runner._harness.faults.kinds import FAULT_KINDS, FaultKind
 from async_durable_execution_runner._harness.faults.placement import (
     CHOICES,
     Placement,
@@ -39,21 +24,24 @@ from async_durable_execution_runner._harness.faults.placement import (
 )
 
 #: The default plan draws from every kind, simplest kinds first (shrinking prefers them).
-DEFAULT_KINDS: tuple[str, ...] = (
-    "crash",
-    "invocation_lost",
-    "checkpoint_error",
-    "lost_response",
-    "duplicate_invocation",
-    "step_exception",
-    "callback_failure",
-    "callback_timeout",
-    "heartbeat_timeout",
-    "invoke_failure",
-    "invoke_timeout",
-    "lost_then_duplicated",
-    "heartbeat_then_timeout",
-)
+DEFAULT_KINDS: tuple[str, ...] = tuple(FAULT_KINDS)
+
+
+K = TypeVar("K", bound=FaultKind)
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The strategies each kind's ``drawn`` builds on (``kinds.Draws``)."""
+
+    invocation: st.SearchStrategy[int]
+    call: st.SearchStrategy[int]
+    ordinal: st.SearchStrategy[int]
+    burst: st.SearchStrategy[int]
+    error: st.SearchStrategy[str]
+
+    def builds(self, target: type[K], **kwargs: st.SearchStrategy[Any]) -> st.SearchStrategy[K]:
+        return st.builds(target, **kwargs)
 
 
 def _check_int(name: str, value: object, low: int) -> int:
@@ -143,40 +131,13 @@ def fault_plans(
         return FaultPlanStrategy(st.just(()), placement, text)
     # Bugs hide early (most executions have few invocations and calls): favour small
     # numbers, but reach the whole range.
-    invocation = _favour_small(max_invocation)
-    call = _favour_small(max_call)
-    error = st.sampled_from(SERVICE_ERRORS)
-    ordinal = st.integers(1, max_ordinal)
-    per_kind: dict[str, st.SearchStrategy[FaultKind]] = {
-        "crash": st.builds(CrashFault, invocation=invocation, call=call),
-        "invocation_lost": st.builds(InvocationLostFault, invocation=invocation),
-        "checkpoint_error": st.builds(
-            CheckpointErrorFault, invocation=invocation, call=call, error=error
-        ),
-        "lost_response": st.builds(
-            LostResponseFault, invocation=invocation, call=call, error=error
-        ),
-        "duplicate_invocation": st.builds(
-            DuplicateInvocationFault, invocation=invocation, after_call=call
-        ),
-        "step_exception": st.builds(
-            StepExceptionFault,
-            step=ordinal,
-            attempt=st.just(1),
-            times=st.integers(1, max_attempt),
-        ),
-        "lost_then_duplicated": st.builds(
-            LostThenDuplicatedFault, invocation=invocation, after_call=call
-        ),
-        "heartbeat_then_timeout": st.builds(
-            HeartbeatThenTimeoutFault, callback=ordinal, heartbeats=st.integers(1, max_attempt)
-        ),
-        "callback_failure": st.builds(CallbackFailureFault, callback=ordinal),
-        "callback_timeout": st.builds(CallbackTimeoutFault, callback=ordinal),
-        "heartbeat_timeout": st.builds(HeartbeatTimeoutFault, callback=ordinal),
-        "invoke_failure": st.builds(InvokeFailureFault, invoke=ordinal),
-        "invoke_timeout": st.builds(InvokeTimeoutFault, invoke=ordinal),
-    }
-    one = st.one_of(*(per_kind[k] for k in chosen))
+    draws = _Draws(
+        invocation=_favour_small(max_invocation),
+        call=_favour_small(max_call),
+        ordinal=st.integers(1, max_ordinal),
+        burst=st.integers(1, max_attempt),
+        error=st.sampled_from(SERVICE_ERRORS),
+    )
+    one = st.one_of(*(FAULT_KINDS[k].drawn(draws) for k in chosen))
     absolute = st.lists(one, max_size=max_faults, unique=True).map(tuple)
     return FaultPlanStrategy(absolute, placement, text)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 
 from async_durable_execution_runner._botocore_model import load_schema
-from async_durable_execution_runner._harness.faults import kinds
+from async_durable_execution_runner._harness.faults.kinds import ReferenceFacts
 from async_durable_execution_runner._harness.programs.nodes import Map, Parallel
 from async_durable_execution_runner._harness.programs.reference import (
     UnsupportedScenario,
@@ -363,43 +363,22 @@ def check_expected_outcome(outcome: Outcome) -> None:
         # The evaluator takes re-invocations after masked faults to be immediate; with a
         # delivery window a re-invocation may come after later timers.
         return
-    if any(f.positional for f in outcome.faults_applied if not f.masked):
-        return  # a service error the SDK does not retry: the evaluator does not model it
-    plan = outcome.scenario.faults
-    callback_kinds: dict[type[kinds.FaultKind], str] = {
-        kinds.CallbackFailureFault: "failure",
-        kinds.CallbackTimeoutFault: "timeout",
-        kinds.HeartbeatTimeoutFault: "heartbeat_timeout",
-        # Heartbeats, then silence: the heartbeat timeout expires.
-        kinds.HeartbeatThenTimeoutFault: "heartbeat_timeout",
-    }
-    invoke_kinds: dict[type[kinds.FaultKind], str] = {
-        kinds.InvokeFailureFault: "failure",
-        kinds.InvokeTimeoutFault: "timeout",
-    }
+    if not all(f.modelled for f in outcome.faults_applied):
+        return  # e.g. a service error the SDK does not retry: the evaluator does not model it
+    # Every planned fault tells the evaluator what it does (the first planned fault for an
+    # ordinal is the one that fires, as in the hooks).
+    facts = ReferenceFacts()
+    for fault in outcome.scenario.faults:
+        fault.describe_to(facts)
     payloads = outcome.scenario.callback_payloads
     try:
         expected = expected_outcome(
             program,
             input=outcome.scenario.input.get("input"),
             callback_results={name: json.dumps(values[0]) for name, values in payloads.items()},
-            step_exceptions=[
-                (f.step, attempt)
-                for f in plan
-                if isinstance(f, kinds.StepExceptionFault)
-                for attempt in f.attempts
-            ],
-            # The first planned fault for an ordinal is the one that fires (as in the hooks).
-            callback_faults={
-                f.callback: callback_kinds[type(f)]
-                for f in reversed(plan)
-                if isinstance(f, kinds.CallbackFault)
-            },
-            invoke_faults={
-                f.invoke: invoke_kinds[type(f)]
-                for f in reversed(plan)
-                if isinstance(f, kinds.InvokeFault)
-            },
+            step_exceptions=facts.step_exceptions,
+            callback_faults=facts.callback_faults,
+            invoke_faults=facts.invoke_faults,
             window=outcome.scenario.timings.window,
             callback_delays=outcome.scenario.timings.callback_delays,
         )

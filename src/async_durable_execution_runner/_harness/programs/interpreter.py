@@ -155,71 +155,107 @@ def _map_function(body: Sequence[Node], scope: _Scope) -> Callable[[Any], Awaita
     return run_item
 
 
+async def _run_catch(node: Catch, scope: _Scope) -> Any:
+    try:
+        return await _run_node(node.node, scope)
+    except InvocationError:
+        raise  # the SDK's own retryable failures are not the program's to catch
+    except Exception as error:
+        return type(error).__name__
+
+
+async def _run_step(node: Step, scope: _Scope) -> Any:
+    return await step(
+        _step_body(node.outcome, scope.input),
+        name=node.name,
+        retry_strategy=_retry_strategy(node.retry),
+        step_semantics=(
+            StepSemantics.AT_MOST_ONCE_PER_RETRY
+            if node.at_most_once
+            else StepSemantics.AT_LEAST_ONCE_PER_RETRY
+        ),
+    )
+
+
+async def _run_wait(node: Wait, scope: _Scope) -> Any:
+    await wait(node.seconds, name=node.name)
+
+
+async def _run_child(node: Child, scope: _Scope) -> Any:
+    return await run_in_child_context(_run_body(node.body, scope), name=node.name)
+
+
+async def _run_callback(node: Callback, scope: _Scope) -> Any:
+    callback = await create_callback(
+        name=node.name, timeout=node.timeout_seconds, heartbeat_timeout=node.heartbeat_seconds
+    )
+    payload = await callback.result()
+    return json.loads(payload) if payload is not None else None
+
+
+async def _run_parallel(node: Parallel, scope: _Scope) -> Any:
+    batch = await parallel(
+        [_run_body(branch, scope) for branch in node.branches],
+        name=node.name,
+        completion_config=_completion_config(node.completion),
+    )
+    return _batch_value(batch)
+
+
+async def _run_map(node: Map, scope: _Scope) -> Any:
+    batch = await map(
+        _map_function(node.body, scope),
+        list(node.items),
+        name=node.name,
+        completion_config=_completion_config(node.completion),
+    )
+    return _batch_value(batch)
+
+
+async def _run_wait_for_condition(node: WaitForCondition, scope: _Scope) -> Any:
+    target = node.polls_until_done
+
+    async def check(state: int | None) -> int:
+        return (state or 0) + 1
+
+    def polling(state: int, _attempts: int) -> int | None:
+        return None if state >= target else 1
+
+    return await wait_for_condition(
+        check, name=node.name, initial_state=0, polling_strategy=polling
+    )
+
+
+async def _run_unawaited(node: Unawaited, scope: _Scope) -> Any:
+    scope.detached.append(step(_constant(node.value), name=node.name))
+
+
+async def _run_invoke(node: Invoke, scope: _Scope) -> Any:
+    payload = {"program": node.program.to_json(), "input": scope.input}
+    return await invoke(PROGRAM_FUNCTION, payload, name=node.name)
+
+
+#: How each node type runs with the SDK (every type of ``NODE_TYPES`` has an entry).
+RUNNERS: dict[type[Node], Callable[[Any, _Scope], Awaitable[Any]]] = {
+    Step: _run_step,
+    Wait: _run_wait,
+    Child: _run_child,
+    Callback: _run_callback,
+    Parallel: _run_parallel,
+    Map: _run_map,
+    WaitForCondition: _run_wait_for_condition,
+    Invoke: _run_invoke,
+    Unawaited: _run_unawaited,
+    Catch: _run_catch,
+}
+
+
 async def _run_node(node: Node, scope: _Scope) -> Any:
-    if isinstance(node, Catch):
-        try:
-            return await _run_node(node.node, scope)
-        except InvocationError:
-            raise  # the SDK's own retryable failures are not the program's to catch
-        except Exception as error:
-            return type(error).__name__
-    if isinstance(node, Step):
-        return await step(
-            _step_body(node.outcome, scope.input),
-            name=node.name,
-            retry_strategy=_retry_strategy(node.retry),
-            step_semantics=(
-                StepSemantics.AT_MOST_ONCE_PER_RETRY
-                if node.at_most_once
-                else StepSemantics.AT_LEAST_ONCE_PER_RETRY
-            ),
-        )
-    if isinstance(node, Wait):
-        await wait(node.seconds, name=node.name)
-        return None
-    if isinstance(node, Child):
-        return await run_in_child_context(_run_body(node.body, scope), name=node.name)
-    if isinstance(node, Callback):
-        callback = await create_callback(
-            name=node.name, timeout=node.timeout_seconds, heartbeat_timeout=node.heartbeat_seconds
-        )
-        payload = await callback.result()
-        return json.loads(payload) if payload is not None else None
-    if isinstance(node, Parallel):
-        batch = await parallel(
-            [_run_body(branch, scope) for branch in node.branches],
-            name=node.name,
-            completion_config=_completion_config(node.completion),
-        )
-        return _batch_value(batch)
-    if isinstance(node, Map):
-        batch = await map(
-            _map_function(node.body, scope),
-            list(node.items),
-            name=node.name,
-            completion_config=_completion_config(node.completion),
-        )
-        return _batch_value(batch)
-    if isinstance(node, WaitForCondition):
-        target = node.polls_until_done
-
-        async def check(state: int | None) -> int:
-            return (state or 0) + 1
-
-        def polling(state: int, _attempts: int) -> int | None:
-            return None if state >= target else 1
-
-        return await wait_for_condition(
-            check, name=node.name, initial_state=0, polling_strategy=polling
-        )
-    if isinstance(node, Unawaited):
-        scope.detached.append(step(_constant(node.value), name=node.name))
-        return None
-    if isinstance(node, Invoke):
-        payload = {"program": node.program.to_json(), "input": scope.input}
-        return await invoke(PROGRAM_FUNCTION, payload, name=node.name)
-    msg = f"the interpreter cannot run {node!r}"
-    raise TypeError(msg)
+    run = RUNNERS.get(type(node))
+    if run is None:
+        msg = f"the interpreter cannot run {node!r}: add a runner for it to RUNNERS"
+        raise TypeError(msg)
+    return await run(node, scope)
 
 
 @_durable_execution
@@ -235,4 +271,4 @@ def program_event(program: Any, input: Any = None) -> dict[str, Any]:
     return {"program": program.to_json(), "input": input}
 
 
-__all__ = ["PROGRAM_FUNCTION", "StepBodyError", "program_event", "program_handler"]
+__all__ = ["PROGRAM_FUNCTION", "RUNNERS", "StepBodyError", "program_event", "program_handler"]

@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 JSON: TypeAlias = Any
 
@@ -200,11 +200,30 @@ def _body_repr(body: Sequence[Node]) -> str:
     return "[" + ", ".join(repr(n) for n in body) + "]"
 
 
+N = TypeVar("N", bound="Node")
+
+#: Every node type by its JSON ``type``, in the order they are defined.
+NODE_TYPES: dict[str, type[Node]] = {}
+
+
+def register(cls: type[N]) -> type[N]:
+    """Add a node type to ``NODE_TYPES`` (the generator, interpreter, reference evaluator and
+    public ``programs`` module must each handle it: tests/harness/test_program_nodes.py)."""
+    if not cls.type or cls.type in NODE_TYPES:
+        msg = f"{cls.__name__}: a node type needs a name of its own, got {cls.type!r}"
+        raise ValueError(msg)
+    NODE_TYPES[cls.type] = cls
+    return cls
+
+
 @dataclass(frozen=True)
 class Node(_PrettyRepr):
     """Base of every program node."""
 
+    #: Its name in the program's JSON.
     type: ClassVar[str] = ""
+    #: Its operation names: ``s1``, ``s2``, ... (``""``: it has no operation of its own).
+    prefix: ClassVar[str] = ""
 
     @property
     def label(self) -> str:
@@ -218,10 +237,17 @@ class Node(_PrettyRepr):
     def to_json(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        """The node ``to_json`` gave ``data`` for."""
+        raise NotImplementedError
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Step(Node):
     type: ClassVar[str] = "step"
+    prefix: ClassVar[str] = "s"
     name: str
     outcome: Outcome = field(default_factory=Succeed)
     retry: Retry = field(default_factory=Retry)
@@ -244,10 +270,22 @@ class Step(Node):
             "at_most_once": self.at_most_once,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        retry = data.get("retry") or {}
+        return cls(
+            data["name"],
+            _outcome_from_json(data["outcome"]),
+            Retry(int(retry.get("max_attempts", 1)), int(retry.get("delay", 1))),
+            bool(data.get("at_most_once", False)),
+        )
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Wait(Node):
     type: ClassVar[str] = "wait"
+    prefix: ClassVar[str] = "w"
     name: str
     seconds: int = 1
 
@@ -257,10 +295,16 @@ class Wait(Node):
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "seconds": self.seconds}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(data["name"], int(data["seconds"]))
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Child(Node):
     type: ClassVar[str] = "child"
+    prefix: ClassVar[str] = "c"
     name: str
     body: Sequence[Node] = ()
 
@@ -276,10 +320,16 @@ class Child(Node):
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "body": [n.to_json() for n in self.body]}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(data["name"], [node_from_json(n) for n in data["body"]])
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Callback(Node):
     type: ClassVar[str] = "callback"
+    prefix: ClassVar[str] = "cb"
     name: str
     timeout_seconds: int = 300
     heartbeat_seconds: int | None = None
@@ -300,10 +350,17 @@ class Callback(Node):
             "heartbeat_seconds": self.heartbeat_seconds,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        hb = data.get("heartbeat_seconds")
+        return cls(data["name"], int(data["timeout_seconds"]), None if hb is None else int(hb))
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Parallel(Node):
     type: ClassVar[str] = "parallel"
+    prefix: ClassVar[str] = "p"
     name: str
     branches: Sequence[Sequence[Node]] = ()
     completion: Completion = field(default_factory=Completion)
@@ -327,10 +384,17 @@ class Parallel(Node):
             "completion": self.completion.to_json(),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        branches = [[node_from_json(n) for n in b] for b in data["branches"]]
+        return cls(data["name"], branches, _completion_from_json(data))
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Map(Node):
     type: ClassVar[str] = "map"
+    prefix: ClassVar[str] = "m"
     name: str
     items: Sequence[JSON] = ()
     body: Sequence[Node] = ()
@@ -357,10 +421,17 @@ class Map(Node):
             "completion": self.completion.to_json(),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        body = [node_from_json(n) for n in data["body"]]
+        return cls(data["name"], data["items"], body, _completion_from_json(data))
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class WaitForCondition(Node):
     type: ClassVar[str] = "wait_for_condition"
+    prefix: ClassVar[str] = "wc"
     name: str
     polls_until_done: int = 1
 
@@ -370,10 +441,16 @@ class WaitForCondition(Node):
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "polls_until_done": self.polls_until_done}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(data["name"], int(data["polls_until_done"]))
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Invoke(Node):
     type: ClassVar[str] = "invoke"
+    prefix: ClassVar[str] = "i"
     name: str
     program: Program = field(default_factory=lambda: Program())  # noqa: PLW0108 - defined below
 
@@ -383,10 +460,16 @@ class Invoke(Node):
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "program": self.program.to_json()}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(data["name"], from_json(data["program"]))
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Unawaited(Node):
     type: ClassVar[str] = "unawaited"
+    prefix: ClassVar[str] = "u"
     name: str
     value: JSON = None
 
@@ -396,7 +479,12 @@ class Unawaited(Node):
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "value": self.value}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(data["name"], data.get("value"))
 
+
+@register
 @dataclass(frozen=True, repr=False)
 class Catch(Node):
     type: ClassVar[str] = "catch"
@@ -414,6 +502,10 @@ class Catch(Node):
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "node": self.node.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(node_from_json(data["node"]))
 
 
 @dataclass(frozen=True, repr=False)
@@ -448,42 +540,17 @@ def _walk(body: Iterable[Node], into_invokes: bool) -> Iterable[Node]:
             yield from node.program.walk(into_invokes=True)
 
 
+def _completion_from_json(data: dict[str, Any]) -> Completion:
+    c = data.get("completion") or {}
+    return Completion(c.get("min_successful"), c.get("tolerated_failures"))
+
+
 def node_from_json(data: dict[str, Any]) -> Node:
-    kind = data["type"]
-    if kind == "step":
-        retry = data.get("retry") or {}
-        return Step(
-            data["name"],
-            _outcome_from_json(data["outcome"]),
-            Retry(int(retry.get("max_attempts", 1)), int(retry.get("delay", 1))),
-            bool(data.get("at_most_once", False)),
-        )
-    if kind == "wait":
-        return Wait(data["name"], int(data["seconds"]))
-    if kind == "child":
-        return Child(data["name"], [node_from_json(n) for n in data["body"]])
-    if kind == "callback":
-        hb = data.get("heartbeat_seconds")
-        return Callback(data["name"], int(data["timeout_seconds"]), None if hb is None else int(hb))
-    if kind in ("parallel", "map"):
-        c = data.get("completion") or {}
-        completion = Completion(c.get("min_successful"), c.get("tolerated_failures"))
-        if kind == "parallel":
-            return Parallel(
-                data["name"], [[node_from_json(n) for n in b] for b in data["branches"]], completion
-            )
-        body = [node_from_json(n) for n in data["body"]]
-        return Map(data["name"], data["items"], body, completion)
-    if kind == "wait_for_condition":
-        return WaitForCondition(data["name"], int(data["polls_until_done"]))
-    if kind == "invoke":
-        return Invoke(data["name"], from_json(data["program"]))
-    if kind == "unawaited":
-        return Unawaited(data["name"], data.get("value"))
-    if kind == "catch":
-        return Catch(node_from_json(data["node"]))
-    msg = f"unknown program node type {kind!r}"
-    raise ValueError(msg)
+    cls = NODE_TYPES.get(data["type"])
+    if cls is None:
+        msg = f"unknown program node type {data['type']!r}; expected one of {', '.join(NODE_TYPES)}"
+        raise ValueError(msg)
+    return cls.from_json(data)
 
 
 def from_json(data: dict[str, Any] | str) -> Program:
@@ -499,13 +566,8 @@ def to_json(program: Program) -> dict[str, Any]:
 
 
 #: Everything a pasted ``repr`` needs: ``eval(repr(p), dict(REPR_NAMESPACE)) == p``.
-REPR_NAMESPACE: dict[str, Any] = {
-    cls.__name__: cls
-    for cls in (
-        *(Program, Step, Wait, Child, Callback, Parallel, Map, WaitForCondition),
-        *(Invoke, Unawaited, Catch, Retry, Completion),
-    )
-} | {
+_CLASSES: list[type[Any]] = [Program, Retry, Completion, *NODE_TYPES.values()]
+REPR_NAMESPACE: dict[str, Any] = {cls.__name__: cls for cls in _CLASSES} | {
     "succeed": succeed,
     "succeed_input": succeed_input,
     "fail_first": fail_first,
@@ -519,6 +581,7 @@ def callback_names(program: Program) -> list[str]:
 
 
 __all__ = [
+    "NODE_TYPES",
     "REPR_NAMESPACE",
     "STEP_BODY_ERROR",
     "Callback",

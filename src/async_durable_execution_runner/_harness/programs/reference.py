@@ -74,7 +74,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -410,51 +410,52 @@ class _Evaluation:
         return op
 
     def node(self, node: Node, scope: Any, t: _T, prefix: str) -> tuple[_Res, _T]:
-        if isinstance(node, Catch):
-            res, t = self.node(node.node, scope, t, prefix)
-            return (_Ok(res.type) if isinstance(res, _Err) else res), t
-        if isinstance(node, Step):
-            return self.step(node, scope, t, prefix)
-        if isinstance(node, Wait):
-            op = self._op(self._path(prefix, node.name), "WAIT", "wait")
-            due = t.after(node.seconds, self.window)
-            op.add(t, "STARTED", timer=due, timer_status="SUCCEEDED")
-            op.add(due, "SUCCEEDED")
-            return _Ok(None), due
-        if isinstance(node, WaitForCondition):
-            return self.wait_for_condition(node, t, prefix)
-        if isinstance(node, Child):
-            path = self._path(prefix, node.name)
-            op = self._op(path, "CONTEXT", "context")
-            op.add(t, "STARTED")
-            res, t = self.body(node.body, scope, t, path)
-            if isinstance(res, _Err):
-                op.add(t, "FAILED", error=res.type)
-                return _Err(_through_context(res.type)), t
-            op.add(t, "SUCCEEDED")
-            return res, t
-        if isinstance(node, Callback):
-            return self.callback(node, t, prefix)
-        if isinstance(node, Invoke):
-            return self.invoke(node, scope, t, prefix)
-        if isinstance(node, Unawaited):
-            if self.concurrent:
-                msg = f"an unawaited step inside a parallel or map ({node!r})"
-                raise UnsupportedScenario(msg)
-            op = self._op(self._path(prefix, node.name), "STEP", "unawaited")
-            op.add(t, "STARTED")
-            if self.root and self.steps_run is not None:
-                self._unsupported_above(self.steps_run)
-                self.steps_run = None
-            return _Ok(None), t
-        if isinstance(node, Parallel):
-            bodies = [(f"parallel-branch-{i}", b, scope) for i, b in enumerate(node.branches)]
-            return self.batch(node.name, bodies, node.completion, t, prefix)
-        if isinstance(node, Map):
-            bodies = [(f"map-item-{i}", node.body, item) for i, item in enumerate(node.items)]
-            return self.batch(node.name, bodies, node.completion, t, prefix)
-        msg = f"the evaluator does not know {node!r}"
-        raise UnsupportedScenario(msg)
+        evaluate = EVALUATORS.get(type(node))
+        if evaluate is None:
+            msg = f"the evaluator does not know {node!r}: add it to EVALUATORS"
+            raise TypeError(msg)
+        return evaluate(self, node, scope, t, prefix)
+
+    def catch(self, node: Catch, scope: Any, t: _T, prefix: str) -> tuple[_Res, _T]:
+        res, t = self.node(node.node, scope, t, prefix)
+        return (_Ok(res.type) if isinstance(res, _Err) else res), t
+
+    def wait(self, node: Wait, t: _T, prefix: str) -> tuple[_Res, _T]:
+        op = self._op(self._path(prefix, node.name), "WAIT", "wait")
+        due = t.after(node.seconds, self.window)
+        op.add(t, "STARTED", timer=due, timer_status="SUCCEEDED")
+        op.add(due, "SUCCEEDED")
+        return _Ok(None), due
+
+    def child(self, node: Child, scope: Any, t: _T, prefix: str) -> tuple[_Res, _T]:
+        path = self._path(prefix, node.name)
+        op = self._op(path, "CONTEXT", "context")
+        op.add(t, "STARTED")
+        res, t = self.body(node.body, scope, t, path)
+        if isinstance(res, _Err):
+            op.add(t, "FAILED", error=res.type)
+            return _Err(_through_context(res.type)), t
+        op.add(t, "SUCCEEDED")
+        return res, t
+
+    def unawaited(self, node: Unawaited, t: _T, prefix: str) -> tuple[_Res, _T]:
+        if self.concurrent:
+            msg = f"an unawaited step inside a parallel or map ({node!r})"
+            raise UnsupportedScenario(msg)
+        op = self._op(self._path(prefix, node.name), "STEP", "unawaited")
+        op.add(t, "STARTED")
+        if self.root and self.steps_run is not None:
+            self._unsupported_above(self.steps_run)
+            self.steps_run = None
+        return _Ok(None), t
+
+    def parallel(self, node: Parallel, scope: Any, t: _T, prefix: str) -> tuple[_Res, _T]:
+        bodies = [(f"parallel-branch-{i}", b, scope) for i, b in enumerate(node.branches)]
+        return self.batch(node.name, bodies, node.completion, t, prefix)
+
+    def map(self, node: Map, t: _T, prefix: str) -> tuple[_Res, _T]:
+        bodies = [(f"map-item-{i}", node.body, item) for i, item in enumerate(node.items)]
+        return self.batch(node.name, bodies, node.completion, t, prefix)
 
     def _unsupported_above(self, count: int) -> None:
         if self.unsupported_from is None or count < self.unsupported_from:
@@ -711,6 +712,21 @@ class _Evaluation:
         return _expectation(op, statuses, phase)
 
 
+#: How the evaluator computes each node type (every type of ``NODE_TYPES`` has an entry).
+EVALUATORS: dict[type[Node], Callable[[_Evaluation, Any, Any, _T, str], tuple[_Res, _T]]] = {
+    Step: lambda e, node, scope, t, prefix: e.step(node, scope, t, prefix),
+    Wait: lambda e, node, scope, t, prefix: e.wait(node, t, prefix),
+    Child: lambda e, node, scope, t, prefix: e.child(node, scope, t, prefix),
+    Callback: lambda e, node, scope, t, prefix: e.callback(node, t, prefix),
+    Parallel: lambda e, node, scope, t, prefix: e.parallel(node, scope, t, prefix),
+    Map: lambda e, node, scope, t, prefix: e.map(node, t, prefix),
+    WaitForCondition: lambda e, node, scope, t, prefix: e.wait_for_condition(node, t, prefix),
+    Invoke: lambda e, node, scope, t, prefix: e.invoke(node, scope, t, prefix),
+    Unawaited: lambda e, node, scope, t, prefix: e.unawaited(node, t, prefix),
+    Catch: lambda e, node, scope, t, prefix: e.catch(node, scope, t, prefix),
+}
+
+
 def _through_context(error_type: str) -> str:
     """What leaves a failed child context: the SDK's control errors (``CallbackError``) as
     they are, anything else as ``CallableRuntimeError``."""
@@ -876,6 +892,7 @@ def expected_outcome(
 __all__ = [
     "ANY",
     "CALLBACK_FAULTS",
+    "EVALUATORS",
     "INJECTED_STEP_ERROR",
     "INVOKE_FAULTS",
     "ActualOperation",

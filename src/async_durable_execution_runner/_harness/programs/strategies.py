@@ -36,19 +36,6 @@ from async_durable_execution_runner._harness.programs.nodes import (
 
 # --- strategies -------------------------------------------------------------------------
 
-#: Name prefixes per node type (``Catch`` takes none).
-PREFIXES: dict[type[Node], str] = {
-    Step: "s",
-    Wait: "w",
-    Child: "c",
-    Callback: "cb",
-    Parallel: "p",
-    Map: "m",
-    WaitForCondition: "wc",
-    Invoke: "i",
-    Unawaited: "u",
-}
-
 
 def assign_names(program: Program) -> Program:
     """The same program with its nodes renamed ``s1``, ``s2``, ``w1``, ... in pre-order,
@@ -56,7 +43,7 @@ def assign_names(program: Program) -> Program:
     counters: dict[str, int] = {}
 
     def fresh(node: Node) -> str:
-        prefix = PREFIXES[type(node)]
+        prefix = node.prefix
         counters[prefix] = counters.get(prefix, 0) + 1
         return f"{prefix}{counters[prefix]}"
 

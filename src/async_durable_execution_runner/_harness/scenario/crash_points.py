@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
+from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import (
-    SERVICE_ERRORS,
     CrashFault,
     FaultKind,
-    FaultPlanHooks,
     LostResponseFault,
 )
 from async_durable_execution_runner._service.seams import Fault, ServiceCall

@@ -17,16 +17,10 @@ from typing import Any, Literal
 
 from async_durable_execution import InvocationStatus
 
+from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import (
     FAULT_KINDS,
-    CallbackFailureFault,
-    CallbackTimeoutFault,
     FaultKind,
-    FaultPlanHooks,
-    HeartbeatThenTimeoutFault,
-    HeartbeatTimeoutFault,
-    InvokeFailureFault,
-    InvokeTimeoutFault,
     invocations_spent,
 )
 from async_durable_execution_runner._harness.faults.logs import FaultLogs
@@ -129,23 +123,7 @@ class _ScenarioFaults:
             fault = self.hooks.invoke_fault(self.invokes)
         if self.record is not None:
             self.record.invokes[(execution_arn, operation_id)] = fault
-        if isinstance(fault, InvokeFailureFault):
-            return InvokeResult(
-                status="FAILED",
-                error=ErrorObject(
-                    error_type="InjectedInvokeFailure",
-                    error_message=f"injected by {fault!r}: {function_name} failed",
-                ),
-            )
-        if isinstance(fault, InvokeTimeoutFault):
-            return InvokeResult(
-                status="TIMED_OUT",
-                error=ErrorObject(
-                    error_type="Execution.TimedOut",
-                    error_message=f"injected by {fault!r}: {function_name} timed out",
-                ),
-            )
-        return None
+        return fault.result(function_name) if fault is not None else None
 
 
 def _reseeded_after(
@@ -219,41 +197,17 @@ class _CallbackDriver(ExecutionObserver):
         if self.record is not None:
             self.record.callbacks[identity] = answer
         runner = self.runner
-        fault = answer.fault
-        delay = answer.delay
         # The label is the callback's identity: the scheduler keys its timing choices by it.
         label = f"callback {event.id} of {execution_arn.rsplit('/', 2)[-2]}"
-        if isinstance(fault, CallbackFailureFault):
-            error = ErrorObject(
-                error_type="InjectedCallbackFailure",
-                error_message=f"injected by {fault!r}",
-            )
-            action: Callable[[], None] = lambda: _quietly(  # noqa: E731
-                runner.send_callback_failure, callback_id, error
-            )
-        elif isinstance(fault, HeartbeatThenTimeoutFault):
-            # A second apart from the answer's delay: the partner is alive, then goes silent.
-            for beat in range(fault.heartbeats):
-                runner.schedule(
-                    delay + beat,
-                    lambda: _quietly(runner.send_callback_heartbeat, callback_id),
-                    label=f"heartbeat {beat + 1} for {label}",
-                )
-            delay += fault.heartbeats
-            action = lambda: _quietly(  # noqa: E731
-                runner.time_out_callback, callback_id, heartbeat=True
-            )
-        elif isinstance(fault, CallbackTimeoutFault | HeartbeatTimeoutFault):
-            heartbeat = isinstance(fault, HeartbeatTimeoutFault)
-            action = lambda: _quietly(  # noqa: E731
-                runner.time_out_callback, callback_id, heartbeat=heartbeat
-            )
-        else:
-            payload = answer.payload
-            action = lambda: _quietly(  # noqa: E731
-                runner.send_callback_success, callback_id, json.dumps(payload)
-            )
-        runner.schedule(delay, action, label=f"answer {label}")
+        if answer.fault is not None:
+            answer.fault.answer(runner, callback_id, answer.delay, label)
+            return
+        payload = answer.payload
+        runner.schedule(
+            answer.delay,
+            lambda: _quietly(runner.send_callback_success, callback_id, json.dumps(payload)),
+            label=f"answer {label}",
+        )
 
     def _answer(self, name: str | None) -> CallbackAnswer:
         """This run's own answer for the next callback created: delay and fault by creation

@@ -1,0 +1,135 @@
+"""``FaultPlanHooks``: a plan applied to the emulator through its public fault-hook seam.
+
+At each point of a run the hooks find the first armed fault of the plan that lands there
+(each kind says where it lands) and answer with its effect; each fault fires once and is
+recorded in ``applied``. Checkpoint, invocation and step faults aim at the scenario's own
+execution (``root_arn``); callback and invoke faults count the callbacks and invokes of
+every execution, in the order they are created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from async_durable_execution_runner._harness.faults.kinds import (
+    CallbackFault,
+    CheckpointCallFault,
+    FaultKind,
+    InvocationReturnFault,
+    InvokeFault,
+    StepFault,
+    invocations_spent,
+)
+from async_durable_execution_runner._service.seams import (
+    Crash,
+    Fault,
+    InvocationInfo,
+    ServiceCall,
+    StepAttempt,
+)
+
+F = TypeVar("F", bound=FaultKind)
+
+
+@dataclass
+class FaultPlanHooks:
+    """Applies a plan to the root execution through the emulator's ``FaultHooks`` seam."""
+
+    plan: tuple[FaultKind, ...]
+    root_arn: str | None = None
+    applied: list[FaultKind] = field(default_factory=list)
+    _step_order: list[str] = field(default_factory=list)
+    #: Crash loops under way: how many more invocations crash, and the last that did.
+    _crash_loops: dict[FaultKind, tuple[int, int]] = field(default_factory=dict)
+    #: Invocations whose response a fault will lose when they return.
+    _lose_responses: set[int] = field(default_factory=set)
+
+    def _armed(self, fault: FaultKind) -> bool:
+        return fault not in self.applied
+
+    def _fire(self, fault: FaultKind) -> None:
+        self.applied.append(fault)
+
+    def _armed_at(self, point: type[F]) -> list[F]:
+        return [f for f in self.plan if isinstance(f, point) and self._armed(f)]
+
+    def invocations_at_risk(self) -> int:
+        """How many invocations the plan may kill, at most."""
+        return invocations_spent(self.plan)
+
+    # --- what effects may ask for (``kinds.PlanState``) --------------------------------
+
+    def crash_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
+        self._crash_loops[fault] = (count, after)
+
+    def lose_response_of(self, invocation_index: int) -> None:
+        self._lose_responses.add(invocation_index)
+
+    # --- the seam ---------------------------------------------------------------------
+
+    def _continue_crash_loop(self, call: ServiceCall) -> Fault | None:
+        for fault, (remaining, last) in self._crash_loops.items():
+            if remaining and call.invocation_index > last:
+                self._crash_loops[fault] = (remaining - 1, call.invocation_index)
+                return Crash(f"injected {fault!r} (invocation {call.invocation_index})")
+        return None
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        if call.kind != "checkpoint" or call.execution_arn != self.root_arn:
+            return None
+        looping = self._continue_crash_loop(call)
+        if looping is not None:
+            return looping
+        for fault in self._armed_at(CheckpointCallFault):
+            if fault.lands_at(call):
+                self._fire(fault)
+                return fault.effect(call, self)
+        return None
+
+    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
+        if invocation.execution_arn != self.root_arn:
+            return False
+        if invocation.index in self._lose_responses:
+            self._lose_responses.discard(invocation.index)
+            return True
+        for fault in self._armed_at(InvocationReturnFault):
+            if fault.lands_at(invocation):
+                self._fire(fault)
+                return fault.effect(invocation, self)
+        return False
+
+    def step_ordinal(self, attempt: StepAttempt) -> int:
+        """The step's ordinal: distinct steps of the root, in the order they first ran."""
+        if attempt.operation_id not in self._step_order:
+            self._step_order.append(attempt.operation_id)
+        return self._step_order.index(attempt.operation_id) + 1
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        if attempt.execution_arn != self.root_arn:
+            return None
+        ordinal = self.step_ordinal(attempt)
+        for fault in self.plan:
+            # Not "armed once": if a crash makes the SDK run the same attempt again, that
+            # attempt raises again (the fault belongs to the attempt, not to one body run).
+            if isinstance(fault, StepFault) and fault.lands_at(ordinal, attempt.attempt):
+                if self._armed(fault):
+                    self._fire(fault)
+                return fault.effect(attempt)
+        return None
+
+    def callback_fault(self, ordinal: int) -> CallbackFault | None:
+        """The fault that answers the ``ordinal``-th callback created, if any."""
+        for fault in self._armed_at(CallbackFault):
+            if fault.callback == ordinal:
+                self._fire(fault)
+                return fault
+        return None
+
+    def invoke_fault(self, ordinal: int) -> InvokeFault | None:
+        """The fault that ends the ``ordinal``-th chained invoke, if any."""
+        for fault in self._armed_at(InvokeFault):
+            if fault.invoke == ordinal:
+                self._fire(fault)
+                return fault
+        return None
