@@ -1,7 +1,7 @@
 """Run a generated ``Program`` with the real SDK: ``program_handler``.
 
 ``program_handler(event)`` takes ``{"program": <Program.to_json()>, "input": <any JSON>}`` and
-runs the program with the SDK's public operations (see ``programs.py`` for what each node
+runs the program with the SDK's public operations (see ``nodes.py`` for what each node
 means). It is deterministic across replays: it reads no clock and no randomness; the only
 per-attempt information a step body uses is ``get_step_context().attempt``.
 

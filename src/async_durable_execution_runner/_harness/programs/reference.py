@@ -5,7 +5,7 @@ callback_faults=..., invoke_faults=...)`` computes, from the program, its payloa
 faults alone, the execution's final status, its result (or error type), and for every
 operation of the root execution its type, final status and (for steps) attempt count. It
 shares no code with the SDK or the emulator: it is an oracle. The meaning of each node is in
-``programs.py``; this module adds what the service and the SDK (2.5) make of it.
+``nodes.py``; this module adds what the service and the SDK (2.5) make of it.
 
 Conventions
 -----------
