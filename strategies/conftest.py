@@ -5,8 +5,9 @@ re-resolve the handler by its qualified name: handlers must live in an importabl
 their own (here ``durable_primitives``, and ``seed`` / ``orders`` from ``examples/``). When you
 copy these suites, put your handlers in a module on ``sys.path`` the same way.
 
-The Hypothesis profile (``ci`` under ``CI=true``, ``dev`` otherwise, ``fuzz`` on demand) comes
-from the project's pytest plugin.
+The Hypothesis profile is yours: each suite carries ``scenario_settings()`` (deadline off),
+and the project's namespaced profiles (``durable-ci``, ``durable-dev``, ``durable-fuzz``) load
+only when asked for (``--durable-profile=...`` or ``DURABLE_HYPOTHESIS_PROFILE=...``).
 """
 
 from __future__ import annotations
