@@ -495,6 +495,9 @@ def _fmt_load(load: tuple[float, float, float] | None) -> str:
     return "n/a" if load is None else " / ".join(f"{x:.2f}" for x in load)
 
 
+SERVER_SECTION = "## Server under load"
+
+
 def markdown(run: Run) -> str:
     results, runner_names, settings = run.results, run.runner_names, run.settings
     out = io.StringIO()
@@ -649,7 +652,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.markdown:
         path = Path(args.markdown)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown(run))
+        text = markdown(run)
+        # The server's section is written by benchmarks/server_load.py: keep it.
+        kept = path.read_text().split(SERVER_SECTION, 1) if path.exists() else []
+        if len(kept) == 2:
+            text = text.rstrip() + "\n\n" + SERVER_SECTION + kept[1]
+        path.write_text(text)
         log(f"wrote {args.markdown}")
     log(f"total {run.seconds:.1f} s")
     return 0
