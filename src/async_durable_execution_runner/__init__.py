@@ -36,7 +36,11 @@ from async_durable_execution_runner._replay.gate import (
     replay,
 )
 from async_durable_execution_runner._runner.child import DurableChildContextTestRunner
-from async_durable_execution_runner._runner.cloud import DurableFunctionCloudTestRunner
+from async_durable_execution_runner._runner.cloud import (
+    DurableFunctionCloudTestRunner,
+    cloud_runner_from_env,
+    cloud_skip_reason,
+)
 from async_durable_execution_runner._runner.differential import (
     DifferentialReport,
     FidelityError,
@@ -171,6 +175,8 @@ __all__ = [
     "WaitOperation",
     "WrapBody",
     "__version__",
+    "cloud_runner_from_env",
+    "cloud_skip_reason",
     "compare_histories",
     "replay",
     "run_differential",

@@ -18,6 +18,7 @@ Waiting polls (the public API has no push): every ``poll_interval`` seconds, dou
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -42,7 +43,49 @@ from async_durable_execution_runner._service.history_fold import fold_history
 from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 
-__all__ = ["DurableFunctionCloudTestRunner", "operations_from_events"]
+__all__ = [
+    "CLOUD_ENDPOINT_ENV",
+    "CLOUD_FUNCTION_ENV",
+    "CLOUD_REGION_ENV",
+    "DurableFunctionCloudTestRunner",
+    "cloud_runner_from_env",
+    "cloud_skip_reason",
+    "operations_from_events",
+]
+
+#: The deployed durable function (name, partial ARN or ARN, with its qualifier) a test's cloud
+#: leg drives; unset: there is no cloud leg.
+CLOUD_FUNCTION_ENV = "DURABLE_CLOUD_FUNCTION"
+#: An endpoint to use instead of AWS's (any server speaking Lambda's API); unset: AWS's.
+CLOUD_ENDPOINT_ENV = "DURABLE_CLOUD_ENDPOINT"
+#: The region (default: boto3's usual resolution: ``AWS_REGION``, ``~/.aws/config``...).
+CLOUD_REGION_ENV = "DURABLE_CLOUD_REGION"
+
+
+def cloud_skip_reason(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a test's cloud leg cannot run (``None`` when it is configured)."""
+    env = os.environ if environ is None else environ
+    if env.get(CLOUD_FUNCTION_ENV):
+        return None
+    return (
+        f"no cloud function configured: set {CLOUD_FUNCTION_ENV} to a deployed durable "
+        f"function (name or ARN with its qualifier), and {CLOUD_REGION_ENV} or "
+        f"{CLOUD_ENDPOINT_ENV} as needed, to run this test against it too"
+    )
+
+
+def cloud_runner_from_env(
+    environ: Mapping[str, str] | None = None,
+) -> DurableFunctionCloudTestRunner | None:
+    """The cloud runner the environment configures (see ``CLOUD_*_ENV``), or ``None``."""
+    env = os.environ if environ is None else environ
+    if cloud_skip_reason(env) is not None:
+        return None
+    return DurableFunctionCloudTestRunner(
+        function_name=env[CLOUD_FUNCTION_ENV],
+        endpoint_url=env.get(CLOUD_ENDPOINT_ENV) or None,
+        region=env.get(CLOUD_REGION_ENV) or None,
+    )
 
 _EXECUTION_ENDS = {
     EventType.EXECUTION_SUCCEEDED,

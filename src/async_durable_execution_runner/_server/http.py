@@ -43,7 +43,7 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -243,6 +243,15 @@ class DurableServiceServer:
                     behind = now + passed - clock.now()
                 if behind > _dt.timedelta(0):
                     self.runner.advance(behind)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
+        """With ``drive=True``: block until ``predicate()`` (called with the state lock held)
+        is true after one of the driver's rounds, or ``timeout`` seconds pass; returns it."""
+        if not self.drive:
+            msg = "wait_until needs a driven server (drive=True); otherwise drive the runner"
+            raise DurableRunnerError(msg)
+        with self.runner.lock:
+            return self._progress.wait_for(predicate, timeout=timeout)
 
     def wait_for_end(self, arn: str) -> Execution:
         """Wait (up to ``invoke_timeout`` seconds) for ``arn`` to end; call with the state lock
