@@ -245,13 +245,19 @@ class DurableFunctionCloudTestRunner:
     def wait_for_callback(
         self, execution_arn: str, name: str | None = None, timeout: float = 60
     ) -> str:
-        """The id of a pending callback (by operation name, or the only pending one)."""
+        """The id of a pending callback (by operation name, or the only pending one), once the
+        execution waits for it: as with the local runner, the invocation that created it has
+        returned (an ``InvocationCompleted`` follows its ``CallbackStarted``), so the answer
+        lands at the same point of the history on every backend."""
         found: list[str] = []
 
         def ready() -> bool:
             events = [Event.from_dict(e) for e in self.get_history(execution_arn)]
-            found[:] = pending_callbacks(events, name)
-            return bool(found) or any(e.event_type in _EXECUTION_ENDS for e in events)
+            if any(e.event_type in _EXECUTION_ENDS for e in events):
+                found[:] = pending_callbacks(events, name)
+                return True
+            found[:] = pending_callbacks(events, name) if _suspended(events) else []
+            return bool(found)
 
         self._poll(ready, timeout)
         if len(found) == 1:
@@ -292,6 +298,16 @@ class DurableFunctionCloudTestRunner:
                 return False
             time.sleep(min(interval, left))
             interval = min(interval * 2, self.max_poll_interval)
+
+
+def _suspended(events: list[Event]) -> bool:
+    """Whether the execution's last invocation has returned since its last callback began."""
+    for event in reversed(events):
+        if event.event_type is EventType.INVOCATION_COMPLETED:
+            return True
+        if event.event_type is EventType.CALLBACK_STARTED:
+            return False
+    return False
 
 
 def pending_callbacks(events: list[Event], name: str | None) -> list[str]:
