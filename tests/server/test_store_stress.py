@@ -19,7 +19,7 @@ from tests.server import handlers as h
 from tests.server.test_store_restart import ROOT, processes, serve  # noqa: F401 (a fixture)
 
 from async_durable_execution_runner import DurableFunctionTestRunner, DurableServiceServer, Event
-from async_durable_execution_runner._harness.oracles import check_history_events
+from async_durable_execution_runner._harness.oracles.builtin import check_history_events
 from async_durable_execution_runner._service.persistence import execution_document
 from async_durable_execution_runner._store import SqliteStore
 
