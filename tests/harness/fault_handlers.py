@@ -49,6 +49,34 @@ async def everything(event: Any) -> dict[str, Any]:
     return {"first": first, "answer": answer, "invoked": invoked, "second": second}
 
 
+#: Runs counted by ``count_run`` (a scenario's ``before_run``), and the runs whose first step
+#: stalls for ``STALL_SECONDS`` of wall-clock time, as a sandbox starved of CPU does.
+RUNS: list[int] = []
+STALL_RUNS: set[int] = set()
+STALL_SECONDS = 2.0
+
+
+def count_run() -> None:
+    RUNS.append(len(RUNS) + 1)
+
+
+@durable_callable
+async def _maybe_stall() -> str:
+    import time
+
+    if RUNS and RUNS[-1] in STALL_RUNS:
+        STALL_RUNS.discard(RUNS[-1])  # once per run: a re-invocation is not starved again
+        time.sleep(STALL_SECONDS)  # blocking, like a thread that gets no CPU
+    return "ready"
+
+
+@durable_execution
+async def starved_once(event: Any) -> list[str]:
+    first = await step(_maybe_stall(), name="first")
+    second = await step(echo("done"), name="second")
+    return [first, second]
+
+
 @durable_execution
 async def blocks(event: Any) -> str:
     import time

@@ -549,7 +549,9 @@ def check_fault_tolerance(outcome: Outcome) -> None:
         # it would land elsewhere, so there is no fault-free counterpart to compare with.
         return
     baseline = outcome.baseline()
-    if baseline is None:
+    if baseline is None or baseline.hang is not None:
+        # A fault-free counterpart that did not finish, even with a larger budget, is no
+        # reference: inconclusive (were the handler hung, the liveness oracle says so).
         return
     faults = ", ".join(map(repr, masked))
     mine = (
@@ -615,6 +617,8 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
         # The faults ran this step's body again. Run it as often here: if it then gives what
         # it gave there, its own re-run changed its answer (non-idempotent; not judged here).
         again = scenario.baseline(world, rerun=rerun, rerun_times=runs)
+        if again.hang is not None:
+            return None
         fresh_again = again._replay.fresh.get(key) if again._replay is not None else None
         if fresh_again is None or same_outcome(fresh_again, recorded):
             return None
@@ -622,6 +626,8 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     second = scenario.baseline(
         world, seed=scenario.timings.seed + 1, rerun=rerun, rerun_times=runs if rerun else None
     )
+    if second.hang is not None:
+        return None
     other = second._replay.fresh.get(key) if second._replay is not None else None
     if other is None or not same_outcome(other, fresh):
         return None  # it produces a new value every run, by a source we do not watch
