@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -76,12 +77,92 @@ class _Done(Exception):
     pass
 
 
+def breakdown(examples: int) -> list[tuple[str, float]]:
+    """CPU milliseconds per default example, by part, on the seed workflow: the campaign as
+    a whole, then the same (derandomized) scenarios again, part by part. CPU time of every
+    thread of the process, so that other processes on a shared machine weigh less."""
+    from async_durable_execution_runner.scenarios import Scenario, Timings
+
+    cpu = time.process_time
+    scenarios: list[Scenario] = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(durable_scenarios(function_under_test))
+    def property_test(scenario: Scenario) -> None:
+        scenario.run().check()
+        scenarios.append(scenario)
+
+    start = cpu()
+    for _ in range(examples):
+        with DurableFunctionTestRunner(function_under_test) as runner:
+            runner.run(input="input str", timeout=10)
+    plain = cpu() - start
+    start = cpu()
+    property_test()
+    campaign = cpu() - start
+    # Baselines are remembered across examples: forget them to run each again.
+    sys.modules[Scenario.__module__]._BASELINES.clear()  # type: ignore[attr-defined]
+    start = cpu()
+    outcomes = [scenario.run() for scenario in scenarios]
+    runs = cpu() - start
+    start = cpu()
+    with_baseline = sum(1 for outcome in outcomes if outcome.baseline() is not None)
+    baselines = cpu() - start
+    start = cpu()
+    for outcome in outcomes:
+        outcome.check()
+    oracles = cpu() - start
+    # The same runs with default timings, then without faults either: what the timing
+    # choices cost, and what the harness's own seams (recorder, detectors, hooks) cost.
+    start = cpu()
+    for scenario in scenarios:
+        dataclasses.replace(scenario, timings=Timings()).run()
+    default_timings = cpu() - start
+    start = cpu()
+    for scenario in scenarios:
+        dataclasses.replace(scenario, timings=Timings(), faults=()).run()
+    bare = cpu() - start
+    n = len(scenarios)
+    invocations = sum(len(outcome.invocations) for outcome in outcomes) / n
+    rest = campaign - runs - baselines - oracles
+    return [
+        ("plain runner execution (2 invocations)", 1000 * plain / examples),
+        ("a default example, all in", 1000 * campaign / n),
+        (f"its run, replayed ({invocations:.2f} invocations on average)", 1000 * runs / n),
+        (f"its baseline ({with_baseline} of {n} examples need one)", 1000 * baselines / n),
+        ("every oracle but the baseline's run", 1000 * oracles / n),
+        ("the rest: Hypothesis drawing and placing faults", 1000 * rest / n),
+        ("its run again, default timings", 1000 * default_timings / n),
+        ("its run again, default timings and no faults", 1000 * bare / n),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--markdown", help="also write the table, with context, to this file")
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        metavar="N",
+        help="instead, where a default example's CPU goes, over N derandomized examples",
+    )
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
+    if args.breakdown:
+        plain_runs_per_second(0.5)
+        print("| part (seed workflow, CPU per example) | ms |")
+        print("|---|---:|")
+        for label, ms in breakdown(args.breakdown):
+            print(f"| {label} | {ms:.2f} |")
+        return
     plain_runs_per_second(0.5)  # warm up imports and worker threads
     plain = plain_runs_per_second(args.seconds)
     with_faults, n1 = scenarios_per_second(args.seconds)

@@ -61,6 +61,23 @@ def cause(record: logging.LogRecord, applied: Sequence[FaultKind]) -> FaultKind 
     return None
 
 
+_SEEN: list[tuple[int, list[logging.Logger]]] = []
+
+
+def _loggers() -> list[logging.Logger]:
+    """The loggers of ``_NAMESPACES`` that exist (the SDK creates its own as it imports): found
+    again only when a logger was added, since a scenario run asks for them every time."""
+    registry = logging.root.manager.loggerDict
+    if not _SEEN or _SEEN[0][0] != len(registry):
+        names = [
+            name
+            for name in list(registry)
+            if any(name == n or name.startswith(n + ".") for n in _NAMESPACES)
+        ]
+        _SEEN[:] = [(len(registry), [logging.getLogger(n) for n in {*_NAMESPACES, *names}])]
+    return _SEEN[0][1]
+
+
 class FaultLogs(logging.Filter):
     """Holds back, per run, the records its faults caused (a filter on the SDK's loggers)."""
 
@@ -84,12 +101,7 @@ class FaultLogs(logging.Filter):
         return False
 
     def __enter__(self) -> FaultLogs:
-        names = [
-            name
-            for name in list(logging.root.manager.loggerDict)
-            if any(name == n or name.startswith(n + ".") for n in _NAMESPACES)
-        ]
-        self._loggers = [logging.getLogger(n) for n in {*_NAMESPACES, *names}]
+        self._loggers = _loggers()
         for logger in self._loggers:
             logger.addFilter(self)
         return self

@@ -141,13 +141,17 @@ _VERDICTS: dict[tuple[str, str], str | None] = {}
 _MAX_VERDICTS = 100_000
 
 
-def _first_error(shape: str, document: Any) -> str | None:
+def _first_error(shape: str, document: Any, *, timeless: bool = False) -> str | None:
+    """The first way ``document`` breaks ``shape``, if any; ``timeless``: its timestamps
+    only need to be numbers."""
     # Runs of one handler repeat the same documents (virtual time, deterministic ids), so
-    # remember verdicts by content.
-    key = (shape, json.dumps(document, sort_keys=True, default=str))
+    # remember verdicts by content; the key is made without copying the document, which a
+    # verdict found needs no more than that.
+    key = (shape, json.dumps(document, sort_keys=True, default=_timeless_key if timeless else str))
     if key in _VERDICTS:
         return _VERDICTS[key]
-    error = next(iter(_validator(shape).iter_errors(document)), None)
+    checked = _timeless(document) if timeless else document
+    error = next(iter(_validator(shape).iter_errors(checked)), None)
     verdict = None
     if error is not None:
         path = "/".join(str(p) for p in error.absolute_path) or "(root)"
@@ -170,6 +174,12 @@ def _timeless(value: Any) -> Any:
     return value
 
 
+def _timeless_key(value: Any) -> Any:
+    # What json.dumps cannot write, in a verdict's key: a timestamp as _timeless has it,
+    # anything else as text.
+    return 0.0 if isinstance(value, _dt.datetime) else str(value)
+
+
 @oracle("schema")
 def check_schemas(outcome: Outcome) -> None:
     """Every update, operation and event validates against botocore's Lambda model."""
@@ -179,7 +189,7 @@ def check_schemas(outcome: Outcome) -> None:
             what = f"update {t.update.action.value} for {_label(t.update.id, t.update.name)}"
             msg = f"{what} breaks OperationUpdate: {problem}"
             raise SchemaViolation(msg)
-        problem = _first_error("Operation", _timeless(t.operation.to_dict()))
+        problem = _first_error("Operation", t.operation.to_dict(), timeless=True)
         if problem:
             msg = (
                 f"operation {_label(t.operation.id, t.operation.name)} breaks Operation: {problem}"
@@ -187,7 +197,7 @@ def check_schemas(outcome: Outcome) -> None:
             raise SchemaViolation(msg)
     for arn, events in outcome.recorder.events.items():
         for e in events:
-            problem = _first_error("Event", _timeless(e.to_dict()))
+            problem = _first_error("Event", e.to_dict(), timeless=True)
             if problem:
                 msg = f"event {e.event_id} ({e.event_type.value}) of {arn} breaks Event: {problem}"
                 raise SchemaViolation(msg)

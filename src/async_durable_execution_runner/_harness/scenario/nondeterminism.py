@@ -109,20 +109,23 @@ class NondeterminismDetector:
         #: Operation ids of the step bodies that drew randomness or read the clock (from any
         #: code but the SDK's and this package's: a library's uuid counts too).
         self.in_steps: set[str] = set()
-        self._roots = _excluded_roots()
         self._own = _own_roots()
+        self._outside = ("<", *_excluded_roots())
         self._saved: list[tuple[Any, str, Any]] = []
 
     def _record(self, source: str, function: str, frame: FrameType | None) -> None:
         if frame is None:
             return
         filename = frame.f_code.co_filename
+        if filename.startswith(self._own):
+            # The SDK and the runner read the clock all the time: in a step body or not, such a
+            # call is nobody's nondeterminism (and asking the SDK which step runs costs more).
+            return
         step = _step_body()
         if step is not None:
-            if not filename.startswith(self._own):
-                self.in_steps.add(step)
+            self.in_steps.add(step)
             return
-        if filename.startswith(("<", *self._roots)):
+        if filename.startswith(self._outside):
             return
         self.calls.append(NondeterministicCall(source, function, filename, frame.f_lineno))
 
