@@ -8,6 +8,8 @@ parameter is an ``Outcome``, which the scenario's ``check()`` hands it.
 from __future__ import annotations
 
 import ast
+import importlib
+import types
 from pathlib import Path
 
 import async_durable_execution_runner
@@ -152,3 +154,23 @@ def test_no_module_of_the_harness_imports_in_a_cycle() -> None:
 
     cycles = [" -> ".join(c) for m in sorted(graph) if (c := cycle_from(m)) is not None]
     assert cycles == [], "\n".join(cycles)
+
+
+def test_each_facade_exports_exactly_what_it_imports() -> None:
+    """A facade holds no logic: every public name it has is in its ``__all__`` (so that
+    ``from facade import *``, which reproducers use, gives all of it) and nothing else is."""
+    for name in FACADES:
+        if name == "pytest_plugin":
+            continue  # a pytest plugin: hooks and fixtures, no __all__
+        module = importlib.import_module(f"{PREFIX}{name}")
+        public = {
+            attr
+            for attr, value in vars(module).items()
+            if not attr.startswith("_")
+            and not isinstance(value, types.ModuleType)
+            and attr != "annotations"
+        }
+        assert set(module.__all__) == public, (
+            f"{name}.py: __all__ and its public names differ: "
+            f"{sorted(set(module.__all__) ^ public)}"
+        )
