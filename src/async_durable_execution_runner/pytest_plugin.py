@@ -30,7 +30,8 @@ from async_durable_execution_runner._harness.settings import PROFILES, register_
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
+    from async_durable_execution_runner._harness.scenario.outcome import Outcome
+    from async_durable_execution_runner._harness.scenario.scenario import Scenario
 
 # The replay gate's ``--durable-replay=DIR`` option lives in a module of its own.
 pytest_plugins = [

@@ -27,7 +27,8 @@ from async_durable_execution_runner._harness.scenario.crash_points import (
     CrashPointReport,
     CrashPointsFailed,
 )
-from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
+from async_durable_execution_runner._harness.scenario.outcome import Outcome
+from async_durable_execution_runner._harness.scenario.scenario import Scenario
 from async_durable_execution_runner._harness.scenario.timings import Timings
 
 __all__ = [

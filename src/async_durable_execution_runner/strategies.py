@@ -17,7 +17,8 @@ from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
 from async_durable_execution_runner._harness.faults.strategies import DEFAULT_KINDS, fault_plans
 from async_durable_execution_runner._harness.programs.nodes import Program
 from async_durable_execution_runner._harness.programs.strategies import durable_programs
-from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
+from async_durable_execution_runner._harness.scenario.outcome import Outcome
+from async_durable_execution_runner._harness.scenario.scenario import Scenario
 from async_durable_execution_runner._harness.scenario.strategies import (
     durable_scenarios,
     timings,

@@ -30,7 +30,7 @@ from async_durable_execution_runner._models import Event, EventType
 from async_durable_execution_runner._replay.state import operation_type_of
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario.scenario import Outcome
+    from async_durable_execution_runner._harness.scenario.outcome import Outcome
 
 E = EventType
 

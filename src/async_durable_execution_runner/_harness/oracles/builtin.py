@@ -30,7 +30,7 @@ from async_durable_execution_runner._service.checkpoint.transitions import (
 )
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario.scenario import Outcome
+    from async_durable_execution_runner._harness.scenario.outcome import Outcome
 
 
 class OracleFailure(AssertionError):
@@ -615,9 +615,7 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     # an attempt for real whose injected twin is what the service kept).
     operation = (key[0], operation_id)
     attempts = sum(
-        1
-        for a in outcome.recorder.step_attempts
-        if (a.execution_arn, a.operation_id) == operation
+        1 for a in outcome.recorder.step_attempts if (a.execution_arn, a.operation_id) == operation
     )
     body_runs = attempts - world.injected.get(operation, 0)
     extra = body_runs - world.baseline_runs(operation)

@@ -17,7 +17,7 @@ from async_durable_execution_runner._harness.oracles.builtin import FaultNotMask
 from async_durable_execution_runner._models import EventType
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario.scenario import Outcome
+    from async_durable_execution_runner._harness.scenario.outcome import Outcome
 
 
 class KnownSdkIssueWarning(UserWarning):

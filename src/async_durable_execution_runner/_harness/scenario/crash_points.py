@@ -27,7 +27,8 @@ from async_durable_execution_runner._harness.faults.kinds import (
 from async_durable_execution_runner._service.seams import Fault, ServiceCall
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._harness.scenario.scenario import Outcome, Scenario
+    from async_durable_execution_runner._harness.scenario.outcome import Outcome
+    from async_durable_execution_runner._harness.scenario.scenario import Scenario
 
 
 class CrashPointsFailed(AssertionError):

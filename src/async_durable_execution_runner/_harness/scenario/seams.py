@@ -1,0 +1,205 @@
+"""What a scenario installs in the runner's seams for one run: its fault hooks (the plan, or
+a baseline's replay of a recorded world), the partner that answers every callback, and a
+recorder that tells the plan and the sandbox policy which execution is the scenario's own."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
+from async_durable_execution_runner._harness.recorder import Recorder
+from async_durable_execution_runner._harness.scenario.timings import TimedSandboxes
+from async_durable_execution_runner._harness.world import CallbackAnswer, Replay, World
+from async_durable_execution_runner._models import Event, EventType
+from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.seams import (
+    InvocationInfo,
+    InvokeResult,
+    ServiceCall,
+    StepAttempt,
+    StepBody,
+    WrapBody,
+)
+from async_durable_execution_runner.errors import DurableServiceError
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._harness.scenario.scenario import Scenario
+
+
+class ScenarioFaults:
+    """The fault-hook seam for a scenario: the plan, plus invoke faults by ordinal.
+
+    With ``record``, what every step attempt produced and where each unmasked fault landed
+    are written to it; with ``replay`` (a baseline), they are taken from it by identity.
+    """
+
+    def __init__(
+        self,
+        hooks: FaultPlanHooks,
+        record: World | None = None,
+        replay: Replay | None = None,
+        *,
+        seed: int | str = 0,
+    ) -> None:
+        self.hooks = hooks
+        self.record = record
+        self.replay = replay
+        self.seed = seed
+        self.invokes = 0
+
+    def on_service_call(self, call: ServiceCall) -> Any:
+        return self.hooks.on_service_call(call)
+
+    def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
+        return self.hooks.on_invocation_returned(invocation)
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        return _reseeded_after(attempt, self._answer(attempt), self.seed)
+
+    def _answer(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        if self.replay is not None:
+            return self.replay.step(attempt)
+        fault = self.hooks.on_step_attempt(attempt)
+        if self.record is None:
+            return fault
+        if fault is not None:
+            self.record.record_injected(attempt, fault)
+            return fault
+        return self.record.recorder(attempt)
+
+    def on_chained_invoke(
+        self, execution_arn: str, operation_id: str, function_name: str
+    ) -> InvokeResult | None:
+        self.invokes += 1
+        if self.replay is not None:
+            fault = self.replay.world.invokes.get((execution_arn, operation_id))
+        else:
+            fault = self.hooks.invoke_fault(self.invokes)
+        if self.record is not None:
+            self.record.invokes[(execution_arn, operation_id)] = fault
+        return fault.result(function_name) if fault is not None else None
+
+
+def _reseeded_after(
+    attempt: StepAttempt, answer: BaseException | WrapBody | None, seed: int | str
+) -> WrapBody:
+    """``answer``, after which ``random`` is seeded by the attempt's identity.
+
+    The SDK draws a retry's jitter (and a polling strategy may draw its delay) from ``random``
+    right after the body returns or raises, with no await in between. Seeded per invocation
+    only, that draw depends on how many invocations came before and on what other bodies drew,
+    so a masked fault that adds an invocation changes a retry delay, and with it which of two
+    racing branches finishes first: the faulted run and its baseline would not be the same
+    world. Seeded by (seed, execution, operation, attempt), the draw is the same in both.
+    """
+    key = f"{seed}:{attempt.execution_arn}:{attempt.operation_id}:{attempt.attempt}"
+
+    def wrap(body: StepBody) -> StepBody:
+        inner = answer.wrap(body) if isinstance(answer, WrapBody) else body
+
+        async def reseeding(*state: Any) -> Any:
+            try:
+                if isinstance(answer, BaseException):
+                    raise answer
+                return await inner(*state)
+            finally:
+                random.seed(key)
+
+        return reseeding
+
+    return WrapBody(wrap)
+
+
+class CallbackDriver(ExecutionObserver):
+    """Answers every callback the handler creates: with a payload, or as the plan says.
+
+    A baseline (``replay``) answers each callback the faulted run saw exactly as it was
+    answered there, found by the callback's identity (execution, operation id).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        hooks: FaultPlanHooks,
+        record: World | None = None,
+        replay: Replay | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.hooks = hooks
+        self.record = record
+        self.replay = replay
+        self.runner: DurableFunctionTestRunner | None = None
+        self.names: dict[str, str | None] = {}
+        self.created = 0
+        self.per_name: dict[str, int] = {}
+
+    def on_history_event(self, execution_arn: str, event: Event) -> None:
+        if event.id is not None and event.id not in self.names:
+            self.names[event.id] = event.name
+        if event.event_type is not EventType.CALLBACK_STARTED or self.runner is None:
+            return
+        callback_id = str(event.details["CallbackId"])
+        parent = self.names.get(event.parent_id) if event.parent_id else None
+        # wait_for_callback(name="x") creates context "x" holding callback "x-callback".
+        known = [n for n in (event.name, parent) if n and n in self.scenario.callback_payloads]
+        name = known[0] if known else (event.name or parent)
+        self.created += 1
+        identity = (execution_arn, event.id or "")
+        answer = self.replay.world.callbacks.get(identity) if self.replay is not None else None
+        if answer is None:
+            answer = self._answer(name)
+        if self.record is not None:
+            self.record.callbacks[identity] = answer
+        runner = self.runner
+        # The label is the callback's identity: the scheduler keys its timing choices by it.
+        label = f"callback {event.id} of {execution_arn.rsplit('/', 2)[-2]}"
+        if answer.fault is not None:
+            answer.fault.answer(runner, callback_id, answer.delay, label)
+            return
+        payload = answer.payload
+        runner.schedule(
+            answer.delay,
+            lambda: _quietly(runner.send_callback_success, callback_id, json.dumps(payload)),
+            label=f"answer {label}",
+        )
+
+    def _answer(self, name: str | None) -> CallbackAnswer:
+        """This run's own answer for the next callback created: delay and fault by creation
+        order, payload by occurrence of its name."""
+        ordinal = self.created
+        delays = self.scenario.timings.callback_delays
+        delay = delays[(ordinal - 1) % len(delays)] if delays else 0.0
+        fault = self.hooks.callback_fault(ordinal)
+        payload = None
+        if fault is None:
+            payload = self.scenario.callback_payload(name, self.per_name.get(name or "", 0))
+            self.per_name[name or ""] = self.per_name.get(name or "", 0) + 1
+        return CallbackAnswer(delay=delay, payload=payload, fault=fault)
+
+
+def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    # The callback may already be closed (the handler stopped waiting, the execution ended):
+    # the external system's late answer is refused by the service, which is not our failure.
+    with contextlib.suppress(DurableServiceError):
+        fn(*args, **kwargs)
+
+
+class RootRecorder(Recorder):
+    """A recorder that also tells the fault plan and the sandbox policy the root's ARN."""
+
+    def __init__(self, hooks: FaultPlanHooks) -> None:
+        super().__init__()
+        self.hooks = hooks
+        self.sandboxes: TimedSandboxes | None = None
+
+    def on_execution_started(self, execution_arn: str) -> None:
+        super().on_execution_started(execution_arn)
+        if self.hooks.root_arn is None:
+            self.hooks.root_arn = execution_arn
+            if self.sandboxes is not None:
+                self.sandboxes.root_arn = execution_arn
