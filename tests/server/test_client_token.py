@@ -243,10 +243,13 @@ def test_a_retry_after_sigkill_and_restart_is_answered_from_the_stored_ledger(
     )
     started["Payload"].read()
     arn = started["DurableExecutionArn"]
+    polls = 0
     while not any(
         e["EventType"] == "CallbackStarted"
         for e in lambda_client.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
     ):
+        polls += 1
+        assert polls < 6000, f"no callback started in {arn}"  # a bound, not a timing claim
         threading.Event().wait(0.02)
     token = stored_token(db, arn)
     request = {
