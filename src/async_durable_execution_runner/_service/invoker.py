@@ -9,7 +9,6 @@ Each invocation runs on a worker thread with a fresh event loop, so that
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as _dt
 import importlib
 import queue
@@ -20,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
@@ -36,6 +35,7 @@ from async_durable_execution_runner._service.service_client import (
     InMemoryServiceClient,
     SdkOperationCache,
     WireFormat,
+    current_session,
     invocation_event,
 )
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
@@ -141,6 +141,43 @@ def _cancel_all_tasks() -> None:
         task.cancel()
 
 
+class _Job(Generic[_T]):
+    """A call handed to a worker thread: ``concurrent.futures.Future``'s ``result(timeout)``
+    on one lock, which is all a worker needs (every ``run()`` hands one over; a ``Future``
+    builds a condition and its own lock for it)."""
+
+    __slots__ = ("_done", "_error", "_fn", "_value")
+
+    def __init__(self, fn: Callable[[], _T]) -> None:
+        self._fn = fn
+        self._done = threading.Lock()
+        self._done.acquire()  # released once the call has returned or raised
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the waiting caller, as a pool would
+            self._error = exc
+        finally:
+            self._fn = _done_job  # the call and what it holds are not kept alive by the job
+            self._done.release()
+
+    def result(self, timeout: float | None = None) -> _T:
+        """The call's value (or its exception); ``TimeoutError`` if it is not done in time."""
+        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError
+        self._done.release()
+        if self._error is not None:
+            raise self._error
+        return cast(_T, self._value)
+
+
+def _done_job() -> Any:
+    raise AssertionError
+
+
 class _Worker:
     """One thread that runs invocations; replaced when an invocation hangs.
 
@@ -150,22 +187,15 @@ class _Worker:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[
-            tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None
-        ] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self.thread_ident: int | None = None
         threading.Thread(target=self._loop, name="durable-invocation", daemon=True).start()
 
     def _loop(self) -> None:
         self.thread_ident = threading.get_ident()
         while (job := self._jobs.get()) is not None:
-            fn, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # handed to the waiting caller, as a pool would
-                future.set_exception(exc)
+            job.run()
+            del job  # nothing of the last call stays referenced while the thread waits
         # The thread's event loops die with it (else their sockets warn when collected).
         for name in ("loop", "virtual"):
             loop: asyncio.AbstractEventLoop | None = getattr(_loops, name, None)
@@ -173,10 +203,10 @@ class _Worker:
                 _settle(loop)
                 loop.close()
 
-    def submit(self, fn: Callable[[], _T]) -> concurrent.futures.Future[_T]:
-        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
-        self._jobs.put((fn, future))
-        return future
+    def submit(self, fn: Callable[[], _T]) -> _Job[_T]:
+        job = _Job(fn)
+        self._jobs.put(job)
+        return job
 
     def stack(self) -> str:
         frame = sys._current_frames().get(self.thread_ident or -1)
@@ -272,6 +302,8 @@ class InProcessInvoker:
         self.random_seed = random_seed
         self.strict_replay = strict_replay
         self.cache = SdkOperationCache()
+        self._client = InMemoryServiceClient(wire_format=wire_format, cache=self.cache)
+        self._bound: dict[str, tuple[Callable[..., Any], adapter.AsyncHandler]] = {}
         self._worker: _Worker | None = None
         # The invocation running on the worker under ``drive``, if any.
         self._running: _Running | None = None
@@ -304,7 +336,7 @@ class InProcessInvoker:
             timeout = None if wall_deadline is None else max(0.0, wall_deadline - time.monotonic())
             try:
                 return future.result(timeout=timeout)
-            except concurrent.futures.TimeoutError:
+            except TimeoutError:
                 abandoned = self._abandon_running(worker)
                 if abandoned is not None:
                     return abandoned
@@ -347,7 +379,7 @@ class InProcessInvoker:
         future = worker.submit(lambda: self._run(handler, request, deadline, travel))
         try:
             return future.result(timeout=request.wall_timeout)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
             request.session.abandoned = True
             _stop_travel(travel)
             stack = worker.stack()
@@ -394,8 +426,7 @@ class InProcessInvoker:
         travel_box: list[Any],
     ) -> InvocationOutcome:
         session = request.session
-        client = InMemoryServiceClient(session, wire_format=self.wire_format, cache=self.cache)
-        entry = adapter.bind_client(handler, client)
+        entry = self._entry(request.function_name, handler)
         event = invocation_event(
             request.execution_arn,
             request.checkpoint_token,
@@ -418,19 +449,18 @@ class InProcessInvoker:
         virtual = self.handler_clock == "virtual" and self.clock_now is not None
         loop = _thread_loop(virtual=virtual and self.advance_clock is not None)
         if virtual:
-            import time_machine
-
             assert self.clock_now is not None
-            travel = time_machine.travel(_destination(self.clock_now()), tick=False)
-            traveller = travel.start()
+            travel, traveller = _start_travel(self.clock_now())
             travel_box.append(travel)
             if isinstance(loop, VirtualTimeEventLoop):
                 loop.on_jump = lambda seconds: self._jump(seconds, traveller)
+        bound_session = current_session.set(session)
         try:
             with adapter.invocation_scope(hooks):
                 outcome = self._drive(loop, entry, event, context, session)
         finally:
             _settle(loop)
+            current_session.reset(bound_session)
             if isinstance(loop, VirtualTimeEventLoop):
                 loop.on_jump = None
             _stop_travel(travel_box)
@@ -441,6 +471,15 @@ class InProcessInvoker:
                 fatal=True,
             )
         return outcome
+
+    def _entry(self, function_name: str, handler: Callable[..., Any]) -> adapter.AsyncHandler:
+        """The handler bound to this invoker's client, once per handler (the client serves
+        whichever invocation runs in the calling context, ``current_session``)."""
+        bound = self._bound.get(function_name)
+        if bound is None or bound[0] is not handler:  # a cold sandbox re-imported it
+            bound = (handler, adapter.bind_client(handler, self._client))
+            self._bound[function_name] = bound
+        return bound[1]
 
     def _jump(self, seconds: float, traveller: Any) -> None:
         """The handler waited ``seconds`` of virtual time: move the runner's clock and the
@@ -535,7 +574,35 @@ def _destination(instant: _dt.datetime) -> _dt.datetime:
     return instant
 
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_MICROSECOND = _dt.timedelta(microseconds=1)
+
+
+def _start_travel(instant: _dt.datetime) -> tuple[Any, Any]:
+    """Start a time travel to ``instant``: the travel (to stop) and its traveller (to move).
+
+    When local time already is UTC, one travel to an epoch number (which leaves ``TZ`` alone,
+    see ``_destination``) serves every invocation with its destination set in nanoseconds:
+    time-machine would otherwise parse a datetime on every invocation, which costs more than
+    starting and stopping the travel.
+    """
+    import time_machine
+
+    destination = _destination(instant)
+    if destination.tzinfo is not _UTC:
+        travel = time_machine.travel(destination, tick=False)
+        return travel, travel.start()
+    global _epoch_travel  # noqa: PLW0603 - one reusable travel object per process
+    with _TRAVEL_LOCK:
+        if _epoch_travel is None:
+            _epoch_travel = time_machine.travel(0, tick=False)
+        # ``start()`` copies the destination into the traveller it pushes.
+        _epoch_travel.destination_timestamp_ns = (instant - _EPOCH) // _MICROSECOND * 1000
+        return _epoch_travel, _epoch_travel.start()
+
+
 _TRAVEL_LOCK = threading.Lock()
+_epoch_travel: Any = None
 
 
 def _stop_travel(travel_box: list[Any]) -> None:

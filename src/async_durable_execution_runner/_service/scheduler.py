@@ -33,13 +33,17 @@ class DueItem:
     label: str = field(compare=False, default="")
 
 
+def _order(item: DueItem) -> tuple[_dt.datetime, int]:
+    return (item.due, item.seq)
+
+
 class EarliestFirst:
     """The service's own order: earliest deadline, then the order items were scheduled."""
 
     window = _dt.timedelta(0)
 
     def choose(self, candidates: Sequence[DueItem]) -> DueItem:
-        return min(candidates)
+        return min(candidates, key=_order)
 
 
 class Scheduler:
@@ -50,7 +54,9 @@ class Scheduler:
     """
 
     def __init__(self) -> None:
-        self._heap: list[DueItem] = []
+        # (due, seq, item): the heap compares the keys in C, where ``DueItem``'s generated
+        # ordering would be a Python call per comparison.
+        self._heap: list[tuple[_dt.datetime, int, DueItem]] = []
         self._live: dict[int, DueItem] = {}
         self._by_arn: dict[str, dict[int, DueItem]] = {}
         self._seq = itertools.count(1)
@@ -63,8 +69,9 @@ class Scheduler:
         operation_id: str | None = None,
         label: str = "",
     ) -> DueItem:
-        item = DueItem(due, next(self._seq), kind, execution_arn, operation_id, label)
-        heapq.heappush(self._heap, item)
+        seq = next(self._seq)
+        item = DueItem(due, seq, kind, execution_arn, operation_id, label)
+        heapq.heappush(self._heap, (due, seq, item))
         self._live[item.seq] = item
         self._by_arn.setdefault(execution_arn, {})[item.seq] = item
         return item
@@ -88,28 +95,36 @@ class Scheduler:
             self.cancel(item)
 
     def _prune(self) -> None:
-        while self._heap and self._heap[0].seq not in self._live:
-            heapq.heappop(self._heap)
+        heap, live = self._heap, self._live
+        while heap and heap[0][1] not in live:
+            heapq.heappop(heap)
 
     def next_due(self) -> DueItem | None:
         self._prune()
-        return self._heap[0] if self._heap else None
+        return self._heap[0][2] if self._heap else None
 
     def due_by(self, instant: _dt.datetime) -> list[DueItem]:
         """Live items whose deadline is at or before ``instant``, earliest first."""
         self._prune()
-        found: list[DueItem] = []
+        heap, live = self._heap, self._live
+        size = len(heap)
+        found: list[tuple[_dt.datetime, int, DueItem]] = []
         # Walk the heap, skipping subtrees whose root is already later than ``instant``.
-        stack = [0] if self._heap else []
+        stack = [0] if heap else []
         while stack:
             i = stack.pop()
-            item = self._heap[i]
-            if item.due > instant:
+            entry = heap[i]
+            if entry[0] > instant:
                 continue
-            if item.seq in self._live:
-                found.append(item)
-            stack.extend(c for c in (2 * i + 1, 2 * i + 2) if c < len(self._heap))
-        return sorted(found)
+            if entry[1] in live:
+                found.append(entry)
+            left = 2 * i + 1
+            if left < size:
+                stack.append(left)
+                if left + 1 < size:
+                    stack.append(left + 1)
+        found.sort()
+        return [entry[2] for entry in found]
 
     def take(self, item: DueItem) -> None:
         """Remove a delivered item."""
@@ -117,9 +132,8 @@ class Scheduler:
         self._prune()
 
     def pending(self, execution_arn: str | None = None) -> list[DueItem]:
-        if execution_arn is None:
-            return sorted(self._live.values())
-        return sorted(self._by_arn.get(execution_arn, {}).values())
+        items = self._live if execution_arn is None else self._by_arn.get(execution_arn, {})
+        return sorted(items.values(), key=_order)
 
     def has_pending(self, execution_arn: str, kind: DueKind) -> bool:
         return any(i.kind is kind for i in self._by_arn.get(execution_arn, {}).values())

@@ -9,6 +9,7 @@ Two wire formats:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -80,19 +81,37 @@ def invocation_event(
     }
 
 
+#: The session of the invocation running in this context, for a client bound without one.
+current_session: contextvars.ContextVar[InvocationSession] = contextvars.ContextVar(
+    "async_durable_execution_runner_session"
+)
+
+
 class InMemoryServiceClient:
-    """Implements the SDK's ``DurableServiceClient`` protocol for one invocation."""
+    """Implements the SDK's ``DurableServiceClient`` protocol.
+
+    Given a ``session``, the client serves that one invocation. Without one it serves whichever
+    invocation runs in the calling context (``current_session``): an invoker binds such a
+    client into a handler once and reuses the bound handler for every invocation, instead of
+    having the SDK rebuild its wrappers each time.
+    """
 
     def __init__(
         self,
-        session: InvocationSession,
+        session: InvocationSession | None = None,
         *,
         wire_format: WireFormat = "objects",
         cache: SdkOperationCache | None = None,
     ) -> None:
-        self.session = session
+        self._session = session
         self.wire_format: WireFormat = wire_format
         self.cache = cache or SdkOperationCache()
+
+    @property
+    def session(self) -> InvocationSession:
+        if self._session is not None:
+            return self._session
+        return current_session.get()
 
     def _read_updates(self, updates: Sequence[Any]) -> list[OperationUpdate]:
         if self.wire_format == "json":
@@ -113,17 +132,18 @@ class InMemoryServiceClient:
         updates: list[Any],
         client_token: str | None,
     ) -> Any:
+        session = self.session
         ours = self._read_updates(updates)
         try:
-            token, ops = self.session.checkpoint(checkpoint_token, ours, client_token)
+            token, ops = session.checkpoint(checkpoint_token, ours, client_token)
         except SandboxCrashed:
             self._crash()
             raise
         except DurableServiceError as error:
             raise adapter.checkpoint_error(error) from None
-        for _ in range(self.session.response_turns()):
+        for _ in range(session.response_turns()):
             await asyncio.sleep(0)
-        arn = self.session.execution_arn
+        arn = session.execution_arn
         if self.wire_format == "json":
             wire = {
                 "CheckpointToken": token,
@@ -139,16 +159,17 @@ class InMemoryServiceClient:
         next_marker: str,
         max_items: int = 1000,
     ) -> Any:
+        session = self.session
         try:
-            ops, marker = self.session.get_execution_state(checkpoint_token, next_marker, max_items)
+            ops, marker = session.get_execution_state(checkpoint_token, next_marker, max_items)
         except SandboxCrashed:
             self._crash()
             raise
         except DurableServiceError as error:
             raise adapter.get_state_error(error) from None
-        for _ in range(self.session.response_turns()):
+        for _ in range(session.response_turns()):
             await asyncio.sleep(0)
-        arn = self.session.execution_arn
+        arn = session.execution_arn
         if self.wire_format == "json":
             wire: dict[str, Any] = {"Operations": [op.to_dict() for op in ops]}
             if marker:
