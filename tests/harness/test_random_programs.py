@@ -13,13 +13,14 @@ from async_durable_execution_runner.programs import (
     Map,
     Program,
     Step,
+    Unawaited,
     Wait,
     WaitForCondition,
     program_event,
     program_handler,
     succeed,
 )
-from async_durable_execution_runner.scenarios import Scenario, Timings, crash
+from async_durable_execution_runner.scenarios import Scenario, Timings, crash, step_exception
 from async_durable_execution_runner.strategies import durable_scenarios
 
 
@@ -75,3 +76,20 @@ def test_overdue_timers_fire_before_the_service_answers() -> None:
     outcome = scenario.run()
     outcome.check()
     assert outcome.status.value == "SUCCEEDED"
+
+
+def test_an_unawaited_step_a_fault_leaves_retrying_is_not_flagged() -> None:
+    # Found by a 600-example campaign (session 14): the injected failure of the program's
+    # fire-and-forget step made the SDK schedule a retry, and the program ended before it;
+    # the open-operations oracle flagged the step the generator left un-awaited on purpose.
+    program = Program([Step("s1", succeed(0)), Unawaited("u1", 0), Step("s2", succeed([]))])
+    scenario = Scenario(
+        handler=program_handler,
+        input=program_event(program),
+        faults=(step_exception(step=2, attempt=1),),
+        functions={"program": program_handler},
+        program=program,
+    )
+    outcome = scenario.run()
+    assert outcome.value == [0, []]
+    outcome.check()
