@@ -21,6 +21,7 @@ from hypothesis.errors import InvalidArgument
 from nondeterministic import (
     CORPUS,
     approval_with_timeout,
+    gathered_tokens,
     partner_ticket,
     quorum_of_three,
     reset_partner,
@@ -237,6 +238,22 @@ def test_an_attempt_a_duplicate_ran_for_real_counts_as_a_re_run() -> None:
     outcome = Scenario(handler=partner_ticket, faults=faults, before_run=reset_partner).run()
     assert len(outcome.faults_applied) == 2
     assert outcome.value == {"ticket": 1001, "receipt": "redeemed-1001"}
+    outcome.check()
+
+
+def test_a_re_run_body_whose_kept_value_was_not_its_last_is_not_flagged() -> None:
+    # Found by a randomized corpus campaign (harness, session 14): token-b's body ran three
+    # times (invocation 2, its duplicate delivery, the re-invocation), drawing tickets 1000,
+    # 1001 and 1002; the service kept 1001, since the duplicate's checkpoint bounced. Run three
+    # times without the faults, the body's last answer is 1002: the oracle compared with the
+    # last run only, and called the step's own re-runs a change of its world.
+    faults = (
+        step_exception(step=1, attempt=1),
+        crash(invocation=1, call=1),
+        duplicate_invocation(invocation=2, after_call=1),
+    )
+    outcome = Scenario(handler=gathered_tokens, faults=faults, before_run=reset_partner).run()
+    assert len(outcome.faults_applied) == 3
     outcome.check()
 
 

@@ -154,6 +154,8 @@ class Replay:
     #: How many times ``rerun`` runs (by default, as many times as the recorder saw it run).
     rerun_times: int | None = None
     fresh: dict[StepKey, StepOutcome] = field(default_factory=dict)
+    #: What every run of ``rerun``'s body produced here, in order.
+    rerun_outcomes: list[StepOutcome] = field(default_factory=list)
     order: list[StepKey] = field(default_factory=list)
 
     def step(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
@@ -179,6 +181,8 @@ class Replay:
                         fresh = StepOutcome(value=_snapshot(await body(*state)))
                     except Exception as error:
                         fresh = StepOutcome(error=error)
+                    if key == self.rerun:
+                        self.rerun_outcomes.append(fresh)
                 if key not in self.fresh:
                     self.order.append(key)
                 self.fresh[key] = fresh

@@ -631,13 +631,17 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     runs = max(world.runs.get(key, 1), 1 + extra)
     rerun = key if runs > 1 else None
     if rerun is not None:
-        # The faults ran this step's body again. Run it as often here: if it then gives what
-        # it gave there, its own re-run changed its answer (non-idempotent; not judged here).
+        # The faults ran this step's body again. Run it as often here: if one of those runs
+        # gives what the recorded run checkpointed, its own re-runs changed its answer
+        # (non-idempotent; not judged here). Any of them, not only the last: the run the
+        # service kept need not be the last (a duplicate delivery's later run bounces).
         again = scenario.baseline(world, rerun=rerun, rerun_times=runs)
-        if again.hang is not None:
+        if again.hang is not None or again._replay is None:
             return None
-        fresh_again = again._replay.fresh.get(key) if again._replay is not None else None
-        if fresh_again is None or same_outcome(fresh_again, recorded):
+        fresh_again = again._replay.fresh.get(key)
+        if fresh_again is None or any(
+            same_outcome(ran, recorded) for ran in (*again._replay.rerun_outcomes, fresh_again)
+        ):
             return None
         fresh = fresh_again
     second = scenario.baseline(

@@ -201,7 +201,7 @@ class Scenario:
         again = self._attempt(
             None,
             World() if record is not None else None,
-            replace(replay, fresh={}, order=[]) if replay is not None else None,
+            replace(replay, fresh={}, rerun_outcomes=[], order=[]) if replay is not None else None,
             budget,
         )
         if again.hang is not None:
