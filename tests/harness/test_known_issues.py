@@ -15,6 +15,13 @@ from async_durable_execution_runner.oracles import (
     FaultNotMasked,
     KnownSdkIssueWarning,
 )
+from async_durable_execution_runner.programs import (
+    Catch,
+    Program,
+    WaitForCondition,
+    program_event,
+    program_handler,
+)
 from async_durable_execution_runner.scenarios import (
     Scenario,
     crash,
@@ -76,3 +83,23 @@ def test_every_known_issue_is_recorded_in_the_findings(issue: object) -> None:
     findings = FINDINGS.read_text()
     sdk_section = findings[findings.index("## SDK findings") :]
     assert re.search(rf"^{number.group(1)}\. \*\*", sdk_section, re.MULTILINE), issue
+
+
+def test_a_caught_check_failure_whose_type_changes_on_replay_is_the_known_issue() -> None:
+    # Found by a 2,000-example random-program campaign (harness, session 14): the program
+    # catches the failed check and keeps its type's name, so both runs SUCCEED, with results
+    # that differ only in that name ("InjectedStepError" live, "CallableRuntimeError" on
+    # replay). The label recognised only executions that FAILED.
+    program = Program([Catch(WaitForCondition("wc1", 1))])
+    scenario = Scenario(
+        handler=program_handler,
+        input=program_event(program),
+        faults=(step_exception(step=1, attempt=1), invocation_lost(invocation=1)),
+        functions={"program": program_handler},
+        program=program,
+    )
+    outcome = scenario.run()
+    with pytest.warns(KnownSdkIssueWarning, match="SDK finding 8"):
+        outcome.check()
+    with pytest.raises(FaultNotMasked, match="known SDK issue"):
+        outcome.check(strict=True)
