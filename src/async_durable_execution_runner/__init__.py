@@ -29,6 +29,7 @@ from async_durable_execution_runner._models import (
     OperationType,
     OperationUpdate,
 )
+from async_durable_execution_runner._replay.corpus import Triage, save_history, save_outcome
 from async_durable_execution_runner._replay.gate import (
     Divergence,
     ReplayDivergenceError,
@@ -170,6 +171,7 @@ __all__ = [
     "StepOperation",
     "StoreInUseError",
     "TooManyRequestsException",
+    "Triage",
     "UnknownOperationException",
     "VirtualClock",
     "WaitOperation",
@@ -180,4 +182,6 @@ __all__ = [
     "compare_histories",
     "replay",
     "run_differential",
+    "save_history",
+    "save_outcome",
 ]

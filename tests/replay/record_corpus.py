@@ -16,8 +16,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
-from async_durable_execution_runner import DurableFunctionTestRunner, InvokeResult  # noqa: E402
-from async_durable_execution_runner._replay.corpus import Triage, save  # noqa: E402
+from async_durable_execution_runner import (  # noqa: E402
+    DurableFunctionTestRunner,
+    InvokeResult,
+    Triage,
+    save_history,
+)
 from async_durable_execution_runner._runner.result import DurableFunctionTestResult  # noqa: E402
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -75,7 +79,7 @@ def _iso(value: Any) -> Any:
 def main() -> None:
     CORPUS.mkdir(exist_ok=True)
     shipping = record_shipping()
-    save(
+    save_history(
         CORPUS / "shipping.json",
         shipping,
         handler="tests.replay.handlers:shipping",
@@ -87,21 +91,21 @@ def main() -> None:
     (CORPUS / "shipping_cli_export.json").write_text(
         json.dumps(export, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    save(
+    save_history(
         CORPUS / "fan_out.json",
         record_fan_out(),
         handler="tests.replay.handlers:fan_out",
         description="a retried step, then a parallel of three branches with waits",
         triage=Triage(found=FOUND),
     )
-    save(
+    save_history(
         CORPUS / "order_approved.json",
         record_order(),
         handler="examples/orders.py:order_workflow",
         description="the README's order: approval callback, chained invoke, one-hour wait",
         triage=Triage(found=FOUND),
     )
-    save(
+    save_history(
         CORPUS / "order_pricing_failed.json",
         record_order_rejected_price(),
         handler="examples/orders.py:order_workflow",

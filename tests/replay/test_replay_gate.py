@@ -27,7 +27,7 @@ from async_durable_execution_runner._replay.corpus import (
     corpus_files,
     load,
     replay_file,
-    save,
+    save_history,
 )
 from async_durable_execution_runner._replay.state import HistoryFormatError
 from async_durable_execution_runner.scenarios import Scenario
@@ -195,7 +195,7 @@ def test_replay_accepts_a_result_a_list_and_a_response() -> None:
 def test_saved_files_round_trip_with_triage(tmp_path: Path) -> None:
     entry = load(SHIPPING)
     triage = Triage(found="2026-12-03", seed="1234", oracle="outcome", fixed_in="abc123")
-    path = save(
+    path = save_history(
         tmp_path / "found.json",
         entry.events,
         handler="tests.replay.handlers:shipping",
@@ -218,14 +218,14 @@ def test_saved_files_round_trip_with_triage(tmp_path: Path) -> None:
     }
     # Stable: saving again writes the same bytes (a diff shows only real changes).
     before = path.read_text()
-    save(path, again.events, handler="tests.replay.handlers:shipping", kind="scenario",
+    save_history(path, again.events, handler="tests.replay.handlers:shipping", kind="scenario",
          description="found by a campaign", triage=triage)  # fmt: skip
     assert path.read_text() == before
     assert replay_file(path).ok
 
 
 def test_a_harness_run_saves_as_a_scenario_file(tmp_path: Path) -> None:
-    from async_durable_execution_runner._replay.corpus import save_outcome
+    from async_durable_execution_runner import save_outcome
     from async_durable_execution_runner.scenarios import crash
 
     outcome = Scenario(

@@ -94,7 +94,7 @@ class CorpusEntry:
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def save(
+def save_history(
     path: str | Path,
     history: Any,
     *,
@@ -149,7 +149,7 @@ def save_outcome(
         )
         raise HistoryFormatError(msg)
     words = description or "; ".join(outcome.scenario.describe())
-    return save(
+    return save_history(
         path,
         outcome.result.events,
         handler=f"{module}:{qualname}",
