@@ -155,4 +155,7 @@ def test_a_failing_property_prints_the_report_not_the_sdks_tracebacks(
     # The SDK's own tracebacks for the injected errors are not in the output.
     assert "CheckpointError: An error occurred" not in output
     assert "Captured log" not in output
-    assert len(output.splitlines()) < 150, output
+    # Count the failure section only: on CI (the CI variable set) pytest repeats the whole
+    # message in the short summary and Hypothesis adds its reproduce_failure blob.
+    failures = output.split("= FAILURES =", 1)[1].split("short test summary info", 1)[0]
+    assert len(failures.splitlines()) < 120, output
