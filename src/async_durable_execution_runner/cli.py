@@ -222,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=SPEC",
         help="a chained-invoke target the handler calls (repeatable)",
     )
+    fuzz.add_argument(
+        "--log-file",
+        metavar="FILE",
+        help=(
+            "where the handler's and the SDK's log records go during the campaign (default: "
+            "durable-fuzz-HANDLER.log in the temporary directory)"
+        ),
+    )
+    fuzz.add_argument(
+        "--show-logs",
+        action="store_true",
+        help="print the handler's and the SDK's log records on stderr instead of to a file",
+    )
     replay_cli.add_parser(sub)
     return parser
 

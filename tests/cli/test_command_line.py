@@ -189,3 +189,27 @@ def test_fuzz_finds_shrinks_and_prints_a_repro(capsys: pytest.CaptureFixture[str
     assert "minimal reproduction (a standalone pytest test):" in out
     assert "faults=(crash(invocation=1, call=1),)" in out  # shrunk to one fault
     assert "def test_regression" in out
+
+
+def test_fuzz_keeps_the_handlers_logs_out_of_the_terminal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The SDK logs every failed execution with its traceback; a campaign runs it many times.
+    log_file = tmp_path / "campaign.log"
+    code = main(
+        ["fuzz", "tests.server.handlers:failing", "--examples", "5", "--log-file", str(log_file)]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.out
+    assert "Traceback" not in captured.err + captured.out
+    assert f"during the campaign: {log_file}" in captured.err
+    logged = log_file.read_text()
+    assert "ERROR async_durable_execution._core.execution: Execution failed" in logged
+    assert "ValueError: this function always fails" in logged
+
+
+def test_fuzz_show_logs_prints_them_on_stderr() -> None:
+    done = cli("fuzz", "tests.server.handlers:failing", "--examples", "3", "--show-logs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ValueError: this function always fails" in done.stderr
+    assert "during the campaign" not in done.stderr

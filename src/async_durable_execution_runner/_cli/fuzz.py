@@ -4,13 +4,22 @@ Each example is a scenario (an input, a fault plan, timings) for the handler, ru
 emulator and judged by every built-in oracle. Progress goes to stderr; on a failure the
 shrunk, minimal scenario is printed as a standalone pytest test. Exit status: 0 when every
 example passed, 1 when one failed, 2 for a usage error.
+
+What the handler and the SDK log during the campaign goes to a file, not the terminal: a
+campaign runs the handler thousands of times, and the SDK logs every failed step attempt with
+its traceback, so a correct handler that retries would bury the verdict under tens of thousands
+of lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from async_durable_execution_runner._cli.functions import UsageError, load_handler, parse_functions
@@ -39,6 +48,44 @@ class _Progress:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class _CampaignLog(logging.Handler):
+    """Writes the campaign's log records to a file (opened on the first record) and counts them."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.records = 0
+        self.errors = 0
+        self._file: TextIO | None = None
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._file is None:
+                self._file = self.path.open("w", encoding="utf-8")
+            self.records += 1
+            self.errors += record.levelno >= logging.ERROR
+            self._file.write(self.format(record) + "\n")
+        except Exception:  # a logging handler must never break the campaign
+            self.handleError(record)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+    def summary(self) -> str:
+        return (
+            f"the handler and the SDK logged {self.records} record(s) ({self.errors} at ERROR or"
+            f" above) during the campaign: {self.path} (--show-logs prints them instead)"
+        )
+
+
+def _default_log_path(handler_spec: str) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", handler_spec).strip("-") or "handler"
+    return Path(tempfile.gettempdir()) / f"durable-fuzz-{name}.log"
 
 
 def fuzz(args: argparse.Namespace) -> int:
@@ -95,12 +142,24 @@ def fuzz(args: argparse.Namespace) -> int:
     if args.seed is not None:
         campaign = seed(args.seed)(campaign)
     failure: Exception | None = None
-    with coverage_campaign(f"fuzz {args.handler}", check=False) as covered:
-        try:
-            campaign()
-        except Exception as error:
-            failure = error
+    log: _CampaignLog | None = None
+    if not args.show_logs:
+        path = Path(args.log_file) if args.log_file else _default_log_path(args.handler)
+        log = _CampaignLog(path)
+        logging.getLogger().addHandler(log)
+    try:
+        with coverage_campaign(f"fuzz {args.handler}", check=False) as covered:
+            try:
+                campaign()
+            except Exception as error:
+                failure = error
+    finally:
+        if log is not None:
+            logging.getLogger().removeHandler(log)
+            log.close()
     progress.close()
+    if log is not None and log.records:
+        print(log.summary(), file=sys.stderr, flush=True)
     if failure is not None:
         scenario = failing[0] if failing else None
         print(f"FAILED after {progress.done} example(s): {type(failure).__name__}", flush=True)
