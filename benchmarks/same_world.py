@@ -2,6 +2,7 @@
 nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
+                                    [--corpus nondeterministic|everyday] [--seed N]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
 from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
@@ -29,7 +30,8 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
-from nondeterministic import CORPUS  # noqa: E402
+import everyday  # noqa: E402
+import nondeterministic  # noqa: E402
 
 from async_durable_execution_runner.scenarios import Scenario  # noqa: E402
 from async_durable_execution_runner.strategies import (  # noqa: E402
@@ -48,11 +50,16 @@ MASKED_KINDS = {
 }
 
 
-def campaign(name: str, examples: int, plans: str) -> dict[str, Any]:
-    spec = CORPUS[name]
+CORPORA = {"nondeterministic": nondeterministic.CORPUS, "everyday": everyday.CORPUS}
+
+
+def campaign(
+    spec: dict[str, Any], examples: int, plans: str, seed: int | None = None
+) -> dict[str, Any]:
     faults = fault_plans(kinds=MASKED_KINDS) if plans == "masked" else fault_plans()
     strategy = durable_scenarios(
         spec["handler"],
+        inputs=st.just(spec["input"]) if "input" in spec else None,
         faults=faults,
         callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
         functions=spec.get("functions"),
@@ -61,6 +68,9 @@ def campaign(name: str, examples: int, plans: str) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "examples": 0,
         "masked": 0,
+        "drawn": 0,
+        "applied": 0,
+        "exercised": 0,
         "kinds": collections.Counter(),
         "flag": None,
     }
@@ -76,6 +86,9 @@ def campaign(name: str, examples: int, plans: str) -> dict[str, Any]:
     def run(scenario: Scenario) -> None:
         outcome = scenario.run()
         stats["examples"] += 1
+        stats["drawn"] += len(scenario.faults)
+        stats["applied"] += len(outcome.faults_applied)
+        stats["exercised"] += bool(outcome.faults_applied)
         if any(f.masked for f in outcome.faults_applied):
             stats["masked"] += 1
         stats["kinds"].update(f.kind for f in outcome.faults_applied)
@@ -83,7 +96,7 @@ def campaign(name: str, examples: int, plans: str) -> dict[str, Any]:
 
     started = time.perf_counter()
     try:
-        run()
+        (run if seed is None else __import__("hypothesis").seed(seed)(run))()
     except Exception as failure:  # an oracle's flag, or anything else that went wrong
         stats["flag"] = f"{type(failure).__name__}: {failure}"
     stats["seconds"] = time.perf_counter() - started
@@ -95,25 +108,32 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=500)
     parser.add_argument("--plans", choices=("masked", "all"), default="masked")
     parser.add_argument("--only", nargs="*", default=None, help="corpus entries to run")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="nondeterministic")
+    parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default random)")
     args = parser.parse_args()
+    corpus = CORPORA[args.corpus]
     # The SDK logs every injected fault at ERROR; the campaign's verdicts are what matter.
     logging.disable(logging.CRITICAL)
-    names = args.only or sorted(CORPUS)
+    names = args.only or sorted(corpus)
     print(
         f"{args.examples} examples per handler, {args.plans} fault kinds, default timings; "
         f"{platform.platform()}, Python {platform.python_version()}"
     )
-    print("| handler | examples | with a masked fault applied | faults applied | flags | s |")
-    print("|---|---:|---:|---|---:|---:|")
+    print(
+        "| handler | examples | with a fault applied | with a masked fault applied "
+        "| faults drawn / applied | faults applied | flags | s |"
+    )
+    print("|---|---:|---:|---:|---:|---|---:|---:|")
     flags = 0
     for name in names:
         with contextlib.redirect_stderr(sys.stdout):
-            stats = campaign(name, args.examples, args.plans)
+            stats = campaign(corpus[name], args.examples, args.plans, args.seed)
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats["kinds"].items()))
         flagged = 0 if stats["flag"] is None else 1
         flags += flagged
         print(
-            f"| {name} | {stats['examples']} | {stats['masked']} | {kinds} | {flagged} "
+            f"| {name} | {stats['examples']} | {stats['exercised']} | {stats['masked']} "
+            f"| {stats['drawn']} / {stats['applied']} | {kinds} | {flagged} "
             f"| {stats['seconds']:.0f} |",
             flush=True,
         )

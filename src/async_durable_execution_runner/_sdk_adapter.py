@@ -22,6 +22,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from types import CodeType
 from typing import Any, Protocol
 
 import async_durable_execution as sdk
@@ -538,6 +539,21 @@ async def _with_step_hooks(executor: Any, attempt: int, run: Callable[[], Awaita
         return await run()
     finally:
         executor.func = body
+
+
+@functools.cache
+def delay_deciders() -> frozenset[CodeType]:
+    """The code of the SDK's methods that call a step's retry strategy once an attempt has
+    ended. What runs under them decides a delay the SDK then checkpoints (RETRY), and does
+    not run again on replay: a random draw there (custom jitter) is not code outside a step
+    that replays differently."""
+    # (A wait_for_condition's polling strategy runs inside its check's step context.)
+    return frozenset(
+        {
+            _sdk_step.StepOperationExecutor.retry_handler.__code__,
+            _sdk_step.StatefulStepOperationExecutor._handle_failure.__code__,
+        }
+    )
 
 
 def sdk_version() -> str:

@@ -47,6 +47,14 @@ def test_hooked_methods_keep_their_signatures() -> None:
     stateful = StatefulStepOperationExecutor
     assert list(inspect.signature(stateful._execute).parameters) == ["self", "operation"]
     assert callable(stateful._attempt)
+    # The nondeterminism detector recognises a retry strategy by the SDK method calling it.
+    assert list(inspect.signature(StepOperationExecutor.retry_handler).parameters) == [
+        "self",
+        "error",
+        "operation",
+    ]
+    assert "error" in inspect.signature(stateful._handle_failure).parameters
+    assert len(adapter.delay_deciders()) == 2
 
 
 def test_operation_round_trip_through_sdk_models() -> None:

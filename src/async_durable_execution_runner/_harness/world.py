@@ -187,7 +187,7 @@ class Replay:
                     self.order.append(key)
                 self.fresh[key] = fresh
                 if outcome.error is not None:
-                    raise outcome.error
+                    raise _rehomed(outcome.error, fresh)
                 return _snapshot(outcome.value)
 
             return replayed
@@ -226,6 +226,25 @@ def _type_name(error: BaseException) -> str:
 
 def _key(attempt: StepAttempt) -> StepKey:
     return (attempt.execution_arn, attempt.operation_id, attempt.attempt)
+
+
+def _rehomed(error: BaseException, fresh: StepOutcome) -> BaseException:
+    """``error``, as an instance of the class the baseline's own body raised it as.
+
+    A cold sandbox re-imports the handler's module, and with it the module's exception
+    classes: an error recorded in a cold invocation is of a class the baseline's code does
+    not know, so a retry strategy's ``isinstance`` (``retryable_error_types``) or an
+    ``except`` clause would refuse it there. When the baseline's body raised an error of the
+    same module and name, the recorded error takes that class."""
+    mine = fresh.error
+    if mine is None or type(mine) is type(error) or _type_name(mine) != _type_name(error):
+        return error
+    try:
+        clone = copy.copy(error)
+        clone.__class__ = type(mine)
+    except Exception:  # a class whose layout changed, or an error that cannot be copied
+        return error
+    return clone
 
 
 def _snapshot(value: Any) -> Any:

@@ -30,6 +30,7 @@ import async_durable_execution
 import time_machine
 
 import async_durable_execution_runner
+from async_durable_execution_runner import _sdk_adapter as adapter
 
 _WRAPPED: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
     "random": (
@@ -79,15 +80,44 @@ class NondeterministicCall:
         return f"{self.function}() at {self.filename}:{self.lineno}"
 
 
+#: The contexts a step body runs in: a step's own (and a ``wait_for_condition`` check's, a
+#: subclass), and a ``wait_for_callback`` submitter's, which the SDK binds inside the
+#: submitter's step and which carries that step's operation id.
+_STEP_BODY_CONTEXTS = (
+    async_durable_execution.StepContext,
+    async_durable_execution.WaitForCallbackContext,
+)
+
+
 def _step_body() -> str | None:
     """The operation id of the step whose body is running, if one is."""
     try:
         context = async_durable_execution.get_current_context()
     except RuntimeError:
         return None
-    if not isinstance(context, async_durable_execution.StepContext):
+    if not isinstance(context, _STEP_BODY_CONTEXTS):
         return None
     return str(context.operation_identifier.operation_id)
+
+
+#: How far up from a nondeterministic call to look for the SDK asking a strategy for a delay
+#: (the strategy, a helper or two of the user's, then the SDK's method).
+_DELAY_FRAMES = 8
+
+
+def _deciding_a_delay(frame: FrameType) -> bool:
+    """Whether ``frame`` runs under a retry or polling strategy the SDK is asking for a delay
+    once an attempt has ended: the delay is checkpointed and the strategy does not run on
+    replay, so a random draw there (custom jitter) is as safe as the SDK's own."""
+    deciders = adapter.delay_deciders()
+    caller: FrameType | None = frame
+    for _ in range(_DELAY_FRAMES):
+        if caller is None:
+            return False
+        if caller.f_code in deciders:
+            return True
+        caller = caller.f_back
+    return False
 
 
 @functools.cache
@@ -125,7 +155,7 @@ class NondeterminismDetector:
         if step is not None:
             self.in_steps.add(step)
             return
-        if filename.startswith(self._outside):
+        if filename.startswith(self._outside) or _deciding_a_delay(frame):
             return
         self.calls.append(NondeterministicCall(source, function, filename, frame.f_lineno))
 
