@@ -11,13 +11,18 @@ from async_durable_execution import (
     CallableRuntimeError,
     CallbackError,
     CompletionConfig,
+    FlowExecutionError,
     JitterStrategy,
     NestingType,
     RetryStrategy,
     create_callback,
+    durable_dag,
     durable_execution,
+    durable_node,
+    flow,
     invoke,
     map,
+    node,
     parallel,
     run_in_child_context,
     step,
@@ -152,6 +157,39 @@ async def approval(event: Any) -> Any:
 
 
 # --- buggy -----------------------------------------------------------------------------------
+
+
+@durable_node
+async def _audited(_: Any) -> Any:
+    callback = await create_callback(name="audit", timeout=120)
+    return await callback.result()
+
+
+@durable_node
+async def _slow_vendor(_: Any) -> Any:
+    await wait(30, name="slow-vendor")
+    return "quoted"
+
+
+@durable_dag
+def _sourcing() -> Any:
+    audit = node(_audited(None), name="audit")
+    vendor = node(_slow_vendor(None), name="vendor")
+    return audit.result, vendor.result
+
+
+@durable_execution
+async def flow_with_an_audit(event: Any) -> Any:
+    # A failed callback's CallbackError is one of the SDK's control errors: flow() carries it out
+    # of its node contexts without checkpointing them, so the flow's contexts and the other
+    # node's wait stay open when the execution fails (or when the handler catches it here).
+    try:
+        result = await flow(_sourcing(), name="sourcing")
+    except (CallbackError, FlowExecutionError) as error:
+        if event == "CATCH":
+            return f"audit failed: {type(error).__name__}"
+        raise
+    return [output.status.value for output in result.outputs]
 
 
 @durable_execution

@@ -38,6 +38,10 @@ def _run(handler: Any, event: Any = None, **options: Any) -> Any:
         (h.approval, 60, {"faults": (callback_failure(callback=1),)}),
         # The answer comes after the 5 s timeout: the callback closes TIMED_OUT.
         (h.approval, 5, {"timings": Timings(callback_delays=(10.0,))}),
+        (h.flow_with_an_audit, None, {}),
+        (h.flow_with_an_audit, None, {"faults": (callback_failure(callback=1),)}),
+        (h.flow_with_an_audit, "CATCH", {"faults": (callback_failure(callback=1),)}),
+        (h.flow_with_an_audit, None, {"faults": (callback_timeout(callback=1),)}),
     ],
     ids=lambda v: getattr(v, "__name__", None) or repr(v),
 )
@@ -60,6 +64,20 @@ def test_the_sdk_leaves_unneeded_branches_open() -> None:
         if e["EventType"] in {"StepSucceeded", "WaitSucceeded", "ContextSucceeded"}
     }
     assert {"slow-wait", "retrying"} <= open_ops
+
+
+def test_flow_leaves_its_contexts_open_when_a_control_error_ends_it() -> None:
+    # The premise of excusing the open ancestors of a failure: the SDK's flow() does not close
+    # its node contexts on a control error, and the sibling node's wait is still in flight.
+    outcome = _run(h.flow_with_an_audit, faults=(callback_failure(callback=1),))
+    assert outcome.status.value == "FAILED"
+    started = {e["Name"] for e in outcome.history if e["EventType"] == "ContextStarted"}
+    closed = {e["Name"] for e in outcome.history if e["EventType"].startswith("Context")} - {
+        e["Name"] for e in outcome.history if e["EventType"] == "ContextStarted"
+    }
+    assert {"sourcing", "audit", "vendor"} <= started
+    assert not closed & {"sourcing", "audit", "vendor"}
+    check_open_operations(outcome)
 
 
 def test_an_unretryable_service_error_that_fails_the_execution_is_not_flagged() -> None:

@@ -454,7 +454,12 @@ def open_operations(events: list[Event]) -> list[Event]:
       started or later: ``asyncio.gather`` (or a ``try`` around it) stops at the first
       failure while the other calls are still in flight, and durable calls cannot be
       cancelled;
-    - anything under a context excused that way (a gathered child context's own wait).
+    - anything under a context excused that way (a gathered child context's own wait);
+    - the still-open contexts around a failure, and their siblings: the SDK's control errors
+      (a failed callback's ``CallbackError`` and its other ``ExecutionError``s) leave
+      ``flow()``'s node contexts without a FAIL checkpoint (``_FlowControlSignal``), so a
+      failure whose enclosing contexts stay open failed each of them as far as their siblings
+      are concerned.
     """
     first: dict[str, Event] = {}
     invocation_of: dict[str, int] = {}
@@ -474,6 +479,12 @@ def open_operations(events: list[Event]) -> list[Event]:
             closed.add(e.id)
             if e.event_type in _FAILURE_EVENTS:
                 failures.append((e.parent_id, invocation))
+
+    for failed_parent, failed_in in list(failures):
+        around = failed_parent
+        while around is not None and around in first and around not in closed:
+            failures.append((first[around].parent_id, failed_in))
+            around = first[around].parent_id
 
     def sibling_failed(e: Event) -> bool:
         return any(p == e.parent_id and i >= invocation_of[e.id or ""] for p, i in failures)
