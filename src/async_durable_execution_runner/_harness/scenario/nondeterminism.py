@@ -159,40 +159,77 @@ class NondeterminismDetector:
             return
         self.calls.append(NondeterministicCall(source, function, filename, frame.f_lineno))
 
-    def _wrap(self, source: str, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        record = self._record
-
-        @functools.wraps(original)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            record(source, name, sys._getframe(1))
-            return original(*args, **kwargs)
-
-        return wrapper
-
     def __enter__(self) -> NondeterminismDetector:
         self._lock.acquire()
+        _active[0] = self
         for source, (module, names) in _WRAPPED.items():
             for name in names:
                 original = getattr(module, name)
                 self._saved.append((module, name, original))
-                label = f"{module.__name__}.{name}"
-                setattr(module, name, self._wrap(source, label, original))
+                setattr(module, name, _wrapper(source, f"{module.__name__}.{name}", original))
         traveller = time_machine.Traveller
         original_time_ns = traveller.time_ns
         self._saved.append((traveller, "time_ns", original_time_ns))
-        record = self._record
-
-        def time_ns(self: Any) -> int:
-            # time-machine routes datetime.now/utcnow/today and time.time through here.
-            record("clock", "datetime.now/time.time", sys._getframe(1))
-            result: int = original_time_ns(self)
-            return result
-
-        traveller.time_ns = time_ns  # type: ignore[method-assign]
+        traveller.time_ns = _clock_wrapper(original_time_ns)  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
         for owner, name, original in reversed(self._saved):
             setattr(owner, name, original)
         self._saved.clear()
+        _active[0] = None
         self._lock.release()
+
+
+#: The detector whose run is under way (runs take ``NondeterminismDetector._lock``).
+_active: list[NondeterminismDetector | None] = [None]
+
+#: Wrappers are built once per function they wrap (by id, checked against ``__wrapped__``,
+#: so that a function patched in by a test gets its own) and installed for each run:
+#: building them for every run cost more than the run's own reads of the clock.
+_WRAPPERS: dict[tuple[str, str, int], Callable[..., Any]] = {}
+_MAX_WRAPPERS = 256
+
+
+def _wrapper(source: str, label: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    key = (source, label, id(original))
+    known = _WRAPPERS.get(key)
+    if known is not None and known.__wrapped__ is original:  # type: ignore[attr-defined]
+        return known
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        detector = _active[0]
+        if detector is not None:
+            detector._record(source, label, sys._getframe(1))
+        return original(*args, **kwargs)
+
+    _remember(key, wrapper)
+    return wrapper
+
+
+def _clock_wrapper(original_time_ns: Callable[[Any], int]) -> Callable[[Any], int]:
+    key = ("clock", "time_ns", id(original_time_ns))
+    known = _WRAPPERS.get(key)
+    if known is not None and known.__wrapped__ is original_time_ns:  # type: ignore[attr-defined]
+        return known
+
+    def time_ns(self: Any) -> int:
+        # time-machine routes datetime.now/utcnow/today and time.time through here; the SDK
+        # and the runner read the clock most, so their reads are told apart right here.
+        detector = _active[0]
+        if detector is not None:
+            frame = sys._getframe(1)
+            if not frame.f_code.co_filename.startswith(detector._own):
+                detector._record("clock", "datetime.now/time.time", frame)
+        return original_time_ns(self)
+
+    time_ns.__wrapped__ = original_time_ns  # type: ignore[attr-defined]
+    _remember(key, time_ns)
+    return time_ns
+
+
+def _remember(key: tuple[str, str, int], wrapper: Callable[..., Any]) -> None:
+    if len(_WRAPPERS) >= _MAX_WRAPPERS:  # tests that patch these functions anew each time
+        _WRAPPERS.clear()
+    _WRAPPERS[key] = wrapper

@@ -165,10 +165,14 @@ class TimedInterleaving:
     timings: Timings
 
     def step_turns(self, attempt: StepAttempt) -> int:
+        if not self.timings.step_turns:
+            return 0  # (every call asks: spare building its key)
         key = f"{attempt.execution_arn}|{attempt.operation_id}|{attempt.attempt}"
         return _keyed(self.timings.step_turns, key)
 
     def response_turns(self, call: ServiceCall) -> int:
+        if not self.timings.response_turns:
+            return 0
         content = ",".join(f"{u.id}:{u.action.value}" for u in call.updates)
         return _keyed(self.timings.response_turns, f"{call.execution_arn}|{call.kind}|{content}")
 
