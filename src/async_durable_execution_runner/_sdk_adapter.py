@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,73 @@ def http_service_client(endpoint_url: str, region: str) -> object:
 # --- models -----------------------------------------------------------------------------
 
 
+def _filler(cls: type) -> Callable[..., Any]:
+    """A constructor for the SDK model ``cls`` taking every field positionally, in order.
+
+    The SDK's models are frozen dataclasses (with a ``__dict__``): their generated
+    ``__init__`` stores each field through ``object.__setattr__``, which costs about as much
+    as everything else the service does for an update (some 1,500 instructions a field). The
+    objects we hand the SDK are built instead by giving a new instance its whole ``__dict__``
+    at once: the same object (``==``, ``repr``, ``to_dict``), as long as the class has no
+    ``__post_init__``, no slots and only init fields, which ``_check_fillable`` (and the
+    canary test) make sure of.
+    """
+    _check_fillable(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
+    source = (
+        f"def build({', '.join(names)}):\n"
+        "    obj = _new(_cls)\n"
+        f"    _set(obj, '__dict__', {{{', '.join(f'{n!r}: {n}' for n in names)}}})\n"
+        "    return obj\n"
+    )
+    exec(source, namespace)
+    build: Callable[..., Any] = namespace["build"]
+    return build
+
+
+def _check_fillable(cls: type) -> None:
+    if (
+        not dataclasses.is_dataclass(cls)
+        or hasattr(cls, "__post_init__")
+        or "__slots__" in vars(cls)
+        or any(f.init is False for f in dataclasses.fields(cls))
+    ):
+        msg = (
+            f"{cls.__qualname__} is no longer a plain dataclass with a __dict__ (it has a "
+            "__post_init__, slots or non-init fields): build it with its constructor in "
+            "_sdk_adapter"
+        )
+        raise TypeError(msg)
+
+
+_new_operation = _filler(_sdk_models.Operation)
+_new_step_details = _filler(_sdk_models.StepDetails)
+_new_context_details = _filler(_sdk_models.ContextDetails)
+_new_wait_details = _filler(_sdk_models.WaitDetails)
+_new_callback_details = _filler(_sdk_models.CallbackDetails)
+_new_invoke_details = _filler(_sdk_models.ChainedInvokeDetails)
+_new_execution_details = _filler(_sdk_models.ExecutionDetails)
+_new_error = _filler(_sdk_models.ErrorObject)
+_new_checkpoint_output = _filler(_sdk_models.CheckpointOutput)
+_new_updated_state = _filler(_sdk_models.CheckpointUpdatedExecutionState)
+_new_state_output = _filler(_sdk_models.StateOutput)
+#: The SDK classes built by ``_filler`` (the canary test checks each against its constructor).
+FILLED_MODELS: tuple[type, ...] = (
+    _sdk_models.Operation,
+    _sdk_models.StepDetails,
+    _sdk_models.ContextDetails,
+    _sdk_models.WaitDetails,
+    _sdk_models.CallbackDetails,
+    _sdk_models.ChainedInvokeDetails,
+    _sdk_models.ExecutionDetails,
+    _sdk_models.ErrorObject,
+    _sdk_models.CheckpointOutput,
+    _sdk_models.CheckpointUpdatedExecutionState,
+    _sdk_models.StateOutput,
+)
+
+
 def _sdk_sub_type(value: str | None) -> Any:
     if value is None:
         return None
@@ -119,11 +187,11 @@ def _sdk_sub_type(value: str | None) -> Any:
 def _error_to_sdk(error: ErrorObject | None) -> Any:
     if error is None:
         return None
-    return _sdk_models.ErrorObject(
-        message=error.error_message,
-        type=error.error_type,
-        data=error.error_data,
-        stack_trace=list(error.stack_trace) if error.stack_trace is not None else None,
+    return _new_error(
+        error.error_message,
+        error.error_type,
+        error.error_data,
+        list(error.stack_trace) if error.stack_trace is not None else None,
     )
 
 
@@ -238,8 +306,7 @@ def update_to_wire(update: SdkUpdate) -> dict[str, Any]:
 
 
 def operation_to_sdk(op: Operation) -> SdkOperation:
-    """Build the SDK's ``Operation`` directly (no JSON round trip)."""
-    m = _sdk_models
+    """Build the SDK's ``Operation`` directly (no JSON round trip, no frozen ``__init__``)."""
     ex, cx, st, wt, cb, iv = (
         op.execution_details,
         op.context_details,
@@ -248,47 +315,50 @@ def operation_to_sdk(op: Operation) -> SdkOperation:
         op.callback_details,
         op.chained_invoke_details,
     )
-    return m.Operation(
-        operation_id=op.id,
-        operation_type=_TO_SDK_TYPE[op.type],
-        status=_TO_SDK_STATUS[op.status],
-        parent_id=op.parent_id,
-        name=op.name,
-        start_timestamp=op.start_timestamp,
-        end_timestamp=op.end_timestamp,
-        sub_type=_sdk_sub_type(op.sub_type),
-        execution_details=m.ExecutionDetails(input_payload=ex.input_payload) if ex else None,
-        context_details=(
-            m.ContextDetails(
-                replay_children=bool(cx.replay_children),
-                result=cx.result,
-                error=_error_to_sdk(cx.error),
+    sub_type = op.sub_type
+    return _new_operation(
+        op.id,
+        _TO_SDK_TYPE[op.type],
+        _TO_SDK_STATUS[op.status],
+        op.parent_id,
+        op.name,
+        op.start_timestamp,
+        op.end_timestamp,
+        None if sub_type is None else _TO_SDK_SUB_TYPE.get(sub_type, sub_type),
+        None if ex is None else _new_execution_details(ex.input_payload),
+        (
+            None
+            if cx is None
+            else _new_context_details(
+                bool(cx.replay_children),
+                cx.result,
+                None if cx.error is None else _error_to_sdk(cx.error),
             )
-            if cx
-            else None
         ),
-        step_details=(
-            m.StepDetails(
-                attempt=st.attempt,
-                next_attempt_timestamp=st.next_attempt_timestamp,
-                result=st.result,
-                error=_error_to_sdk(st.error),
+        (
+            None
+            if st is None
+            else _new_step_details(
+                st.attempt,
+                st.next_attempt_timestamp,
+                st.result,
+                None if st.error is None else _error_to_sdk(st.error),
             )
-            if st
-            else None
         ),
-        wait_details=m.WaitDetails(scheduled_end_timestamp=wt.scheduled_end_timestamp)
-        if wt
-        else None,
-        callback_details=(
-            m.CallbackDetails(
-                callback_id=cb.callback_id, result=cb.result, error=_error_to_sdk(cb.error)
+        None if wt is None else _new_wait_details(wt.scheduled_end_timestamp),
+        (
+            None
+            if cb is None
+            else _new_callback_details(
+                cb.callback_id, cb.result, None if cb.error is None else _error_to_sdk(cb.error)
             )
-            if cb
-            else None
         ),
-        chained_invoke_details=(
-            m.ChainedInvokeDetails(result=iv.result, error=_error_to_sdk(iv.error)) if iv else None
+        (
+            None
+            if iv is None
+            else _new_invoke_details(
+                iv.result, None if iv.error is None else _error_to_sdk(iv.error)
+            )
         ),
     )
 
@@ -300,11 +370,7 @@ def initial_state(operations: Sequence[SdkOperation], next_marker: str) -> Any:
 
 
 def checkpoint_output(token: str | None, operations: Sequence[SdkOperation]) -> Any:
-    m = _sdk_models
-    return m.CheckpointOutput(
-        checkpoint_token=token,
-        new_execution_state=m.CheckpointUpdatedExecutionState(operations=list(operations)),
-    )
+    return _new_checkpoint_output(token, _new_updated_state(list(operations), None))
 
 
 def checkpoint_output_from_wire(data: Mapping[str, Any]) -> Any:
@@ -312,7 +378,7 @@ def checkpoint_output_from_wire(data: Mapping[str, Any]) -> Any:
 
 
 def state_output(operations: Sequence[SdkOperation], next_marker: str | None) -> Any:
-    return _sdk_models.StateOutput(operations=list(operations), next_marker=next_marker)
+    return _new_state_output(list(operations), next_marker)
 
 
 def state_output_from_wire(data: Mapping[str, Any]) -> Any:

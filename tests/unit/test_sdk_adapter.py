@@ -79,3 +79,99 @@ def test_operation_round_trip_through_sdk_models() -> None:
     assert sdk_op.step_details.attempt == 2
     # The SDK's own wire form decodes back to the same operation.
     assert Operation.from_dict(sdk_op.to_dict()) == op
+
+
+@pytest.mark.parametrize("cls", adapter.FILLED_MODELS, ids=lambda c: c.__name__)
+def test_sdk_models_built_by_filling_their_dict_equal_their_constructors(cls: type) -> None:
+    """The adapter builds these SDK models without their frozen ``__init__`` (see
+    ``_sdk_adapter._filler``): the result must be the object the constructor makes."""
+    import dataclasses
+
+    adapter._check_fillable(cls)  # no __post_init__, no slots, only init fields
+    fields = dataclasses.fields(cls)
+    values = [f"value-{f.name}" for f in fields]
+    built = adapter._filler(cls)(*values)
+    expected = cls(**{f.name: v for f, v in zip(fields, values, strict=True)})
+    assert type(built) is cls
+    assert built == expected
+    assert vars(built) == vars(expected)
+    assert repr(built) == repr(expected)
+
+
+def test_operation_to_sdk_equals_the_sdk_constructor() -> None:
+    import datetime as dt
+
+    from async_durable_execution._core import models as m
+
+    from async_durable_execution_runner import (
+        ErrorObject,
+        Operation,
+        OperationStatus,
+        OperationType,
+    )
+    from async_durable_execution_runner._models import CallbackDetails, ContextDetails, StepDetails
+
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    error = ErrorObject(error_type="Boom", error_message="m", stack_trace=("a", "b"))
+    step = Operation(
+        id="s",
+        type=OperationType.STEP,
+        status=OperationStatus.FAILED,
+        start_timestamp=now,
+        end_timestamp=now,
+        parent_id="p",
+        name="n",
+        sub_type="Step",
+        step_details=StepDetails(attempt=3, result='"r"', error=error),
+    )
+    assert adapter.operation_to_sdk(step) == m.Operation(
+        operation_id="s",
+        operation_type=m.OperationType.STEP,
+        status=m.OperationStatus.FAILED,
+        parent_id="p",
+        name="n",
+        start_timestamp=now,
+        end_timestamp=now,
+        sub_type=m.OperationSubType.STEP,
+        step_details=m.StepDetails(
+            attempt=3, result='"r"', error=m.ErrorObject("m", "Boom", None, ["a", "b"])
+        ),
+    )
+    context = Operation(
+        id="c",
+        type=OperationType.CONTEXT,
+        status=OperationStatus.STARTED,
+        start_timestamp=now,
+        sub_type="Unknown-Sub-Type",
+        context_details=ContextDetails(replay_children=True),
+    )
+    assert adapter.operation_to_sdk(context) == m.Operation(
+        operation_id="c",
+        operation_type=m.OperationType.CONTEXT,
+        status=m.OperationStatus.STARTED,
+        start_timestamp=now,
+        sub_type="Unknown-Sub-Type",
+        context_details=m.ContextDetails(replay_children=True),
+    )
+    callback = Operation(
+        id="cb",
+        type=OperationType.CALLBACK,
+        status=OperationStatus.STARTED,
+        start_timestamp=now,
+        callback_details=CallbackDetails(callback_id="id-1"),
+    )
+    assert adapter.operation_to_sdk(callback) == m.Operation(
+        operation_id="cb",
+        operation_type=m.OperationType.CALLBACK,
+        status=m.OperationStatus.STARTED,
+        start_timestamp=now,
+        callback_details=m.CallbackDetails(callback_id="id-1"),
+    )
+    output = adapter.checkpoint_output("t", [adapter.operation_to_sdk(callback)])
+    assert output == m.CheckpointOutput(
+        checkpoint_token="t",
+        new_execution_state=m.CheckpointUpdatedExecutionState(
+            operations=[adapter.operation_to_sdk(callback)]
+        ),
+    )
+    assert adapter.state_output([], "7") == m.StateOutput(operations=[], next_marker="7")

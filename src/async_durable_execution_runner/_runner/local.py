@@ -218,7 +218,7 @@ class DurableFunctionTestRunner:
         # Every entry point (this runner's methods, the invocation's service calls, a server's
         # request threads) changes the service's state under one lock; see ``_service.locking``.
         self._lock = StateLock()
-        self._idle = threading.Condition(self._lock)  # type: ignore[arg-type]
+        self._idle = threading.Condition(self._lock)
         self._driver: int | None = None
         self.unlocked_invoker = UnlockedInvoker(self._invoker, self._lock)
         self.executor = Executor(

@@ -126,7 +126,7 @@ class DurableServiceServer:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         # Notified (with the state lock held) whenever the driver finished a round.
-        self._progress = threading.Condition(runner.lock)  # type: ignore[arg-type]
+        self._progress = threading.Condition(runner.lock)
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from async_durable_execution_runner._models import ErrorObject, Event, Operation
 from async_durable_execution_runner._service.history import History
 from async_durable_execution_runner._service.ledger import ClientTokenLedger
 from async_durable_execution_runner._service.seams import InvocationInfo
-from async_durable_execution_runner._service.tokens import CheckpointToken
+from async_durable_execution_runner._service.tokens import encode_token
 
 
 class ExecutionStatus(str, Enum):
@@ -70,7 +70,7 @@ class Execution:
 
     def current_token(self) -> str:
         if self._token is None:
-            self._token = CheckpointToken(self.execution_id, self.token_sequence).encode()
+            self._token = encode_token(self.execution_id, self.token_sequence)
         return self._token
 
     def next_token(self) -> str:

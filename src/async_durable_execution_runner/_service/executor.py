@@ -309,14 +309,19 @@ class Executor:
                 if time.monotonic() + wait > wall_deadline:
                     time.sleep(max(0.0, wall_deadline - time.monotonic()))
                     return None
-        horizon = max(now, first.due) + self.policy.window
-        if limit is not None:
-            horizon = min(horizon, max(limit, now))
-        candidates = scheduler.due_by(horizon)
-        item = self.policy.choose(candidates)
-        if item not in candidates:
-            msg = f"the scheduler policy chose {item!r}, which is not one of the candidates"
-            raise ValueError(msg)
+        policy = self.policy
+        if type(policy) is EarliestFirst:
+            # The service's own order needs no candidates: the earliest item is the heap's top.
+            item = first
+        else:
+            horizon = max(now, first.due) + policy.window
+            if limit is not None:
+                horizon = min(horizon, max(limit, now))
+            candidates = scheduler.due_by(horizon)
+            item = policy.choose(candidates)
+            if item not in candidates:
+                msg = f"the scheduler policy chose {item!r}, which is not one of the candidates"
+                raise ValueError(msg)
         scheduler.take(item)
         if item.due > now:
             clock.advance_to(item.due)

@@ -15,9 +15,8 @@ for each of the invocation's service calls.
 
 from __future__ import annotations
 
-import threading
+import _thread
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -33,72 +32,31 @@ if TYPE_CHECKING:
     from async_durable_execution_runner._service.session import InvocationSession
 
 
-class StateLock:
+class StateLock(_thread.RLock):  # type: ignore[misc]
     """A re-entrant lock whose holder can hand it over whole while it blocks (``released()``).
 
-    It also implements the private protocol ``threading.Condition`` uses for re-entrant locks
-    (``_release_save``/``_acquire_restore``/``_is_owned``), so a condition built on it releases
-    every level of a nested hold while it waits.
+    The C re-entrant lock itself, so taking and letting go of it (once per service call of
+    every invocation) runs no Python code. Its ``_release_save``/``_acquire_restore``/
+    ``_is_owned`` are the protocol ``threading.Condition`` uses for re-entrant locks, so a
+    condition built on it releases every level of a nested hold while it waits.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owner: int | None = None
-        self._depth = 0
+    if TYPE_CHECKING:  # the C lock's methods, which typeshed does not list
 
-    def acquire(self) -> bool:
-        me = threading.get_ident()
-        if self._owner == me:
-            self._depth += 1
-            return True
-        self._lock.acquire()
-        self._owner, self._depth = me, 1
-        return True
+        def _is_owned(self) -> bool: ...
 
-    def release(self) -> None:
-        if self._owner != threading.get_ident():
-            msg = "StateLock.release() by a thread that does not hold it"
-            raise RuntimeError(msg)
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            self._lock.release()
+        def _release_save(self) -> tuple[int, int]: ...
 
-    def __enter__(self) -> StateLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+        def _acquire_restore(self, state: tuple[int, int], /) -> None: ...
 
     @property
     def held(self) -> bool:
         """Whether the calling thread holds the lock."""
-        return self._owner == threading.get_ident()
+        return bool(self._is_owned())
 
     def released(self) -> _Released:
         """Let go of every level this thread holds for the block, then take them back."""
         return _Released(self)
-
-    # --- threading.Condition's protocol ---------------------------------------------
-
-    def _release_save(self) -> tuple[int, int]:
-        state = (cast(int, self._owner), self._depth)
-        self._owner, self._depth = None, 0
-        self._lock.release()
-        return state
-
-    def _acquire_restore(self, state: tuple[int, int]) -> None:
-        self._lock.acquire()
-        self._owner, self._depth = state
-
-    def _is_owned(self) -> bool:
-        return self.held
 
 
 class _Released:
@@ -112,7 +70,7 @@ class _Released:
         self._saved: tuple[int, int] | None = None
 
     def __enter__(self) -> None:
-        if self._lock.held:
+        if self._lock._is_owned():
             self._saved = self._lock._release_save()
 
     def __exit__(self, *exc_info: object) -> None:

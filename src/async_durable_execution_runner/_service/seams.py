@@ -211,6 +211,12 @@ class NoFaults:
         return None
 
 
+def watches_service_calls(faults: FaultHooks) -> bool:
+    """Whether ``faults`` may answer a service call (else a session need not describe each)."""
+    hook = getattr(type(faults), "on_service_call", None)
+    return hook is not NoFaults.on_service_call
+
+
 def steers_step_attempts(faults: FaultHooks) -> bool:
     """Whether ``faults`` may answer a step attempt (else the SDK adapter need not ask)."""
     hook = getattr(type(faults), "on_step_attempt", None)

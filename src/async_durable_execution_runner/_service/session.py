@@ -18,6 +18,7 @@ from async_durable_execution_runner._service.seams import (
     StepAttempt,
     WrapBody,
     steers_step_attempts,
+    watches_service_calls,
 )
 
 if TYPE_CHECKING:
@@ -66,6 +67,11 @@ class InvocationSession:
         self.crash_reason: str | None = None
         # Set when the invocation was abandoned (hung past its deadline): late calls bounce.
         self.abandoned = False
+        # Whether anything looks at each call (a fault hook answering calls, an interleaving):
+        # else a call is only counted, not described.
+        self._calls_watched = watches_service_calls(self.faults) or not isinstance(
+            self.interleaving, NoInterleaving
+        )
 
     @property
     def observed(self) -> bool:
@@ -93,6 +99,8 @@ class InvocationSession:
         self.calls += 1
         if kind == "checkpoint":
             self.checkpoints += 1
+        if not self._calls_watched:
+            return None
         call = ServiceCall(
             kind=kind,
             execution_arn=self.execution_arn,
@@ -157,4 +165,5 @@ class InvocationSession:
 
     def response_turns(self) -> int:
         """Event-loop turns before the last call's response reaches the SDK."""
-        return self.interleaving.response_turns(self.last_call) if self.last_call else 0
+        call = self.last_call
+        return self.interleaving.response_turns(call) if call is not None else 0

@@ -20,7 +20,7 @@ class CheckpointToken:
     sequence: int
 
     def encode(self) -> str:
-        return base64.b64encode(f"{self.sequence}:{self.execution_id}".encode()).decode()
+        return encode_token(self.execution_id, self.sequence)
 
     @classmethod
     def decode(cls, token: object) -> CheckpointToken:
@@ -39,6 +39,15 @@ class CheckpointToken:
                 "CheckpointToken from the invocation input or the last checkpoint response"
             )
             raise InvalidParameterValueException(msg) from exc
+
+
+def encode_token(execution_id: str, sequence: int) -> str:
+    """``CheckpointToken(execution_id, sequence).encode()``, without building the token (one
+    is made for every checkpoint and invocation)."""
+    return _b2a(f"{sequence}:{execution_id}".encode(), newline=False).decode()
+
+
+_b2a = binascii.b2a_base64
 
 
 def check_token(token: object, *, execution_id: str, current_sequence: int) -> None:

@@ -16,6 +16,11 @@ MAX_REQUEST_BYTES = 6 * 1024 * 1024
 MAX_UPDATES_PER_CALL = 250
 
 
+def utf8_length(text: str) -> int:
+    """``len(text.encode())``, without encoding the (usual) ASCII text."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
 class CheckpointValidator:
     def validate(
         self,
@@ -33,7 +38,11 @@ class CheckpointValidator:
                 f"{len(updates)}; split the updates over several calls"
             )
             raise InvalidParameterValueException(msg)
-        size = sum(len((u.payload or "").encode()) for u in updates)
+        size = 0
+        for update in updates:
+            payload = update.payload
+            if payload is not None:
+                size += utf8_length(payload)
         if size > MAX_REQUEST_BYTES:
             msg = (
                 f"the checkpoint's payloads add up to {size} bytes, over the service's "

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from async_durable_execution_runner._models import OperationAction, OperationType
 from async_durable_execution_runner._models._frozen import cheap_frozen
+from async_durable_execution_runner._service.checkpoint.validators.checkpoint import utf8_length
 from async_durable_execution_runner.errors import InvalidParameterValueException
 
 if TYPE_CHECKING:
@@ -58,16 +59,23 @@ class UpdateFieldsValidator:
             raise _reject(
                 update, f"SubType must be 1-32 characters of [a-zA-Z0-9-_], got {update.sub_type!r}"
             )
-        if update.payload is not None and len(update.payload.encode()) > MAX_PAYLOAD_BYTES:
+        payload = update.payload
+        if payload is not None and utf8_length(payload) > MAX_PAYLOAD_BYTES:
             raise _reject(
                 update,
-                f"Payload is {len(update.payload.encode())} bytes, over the "
+                f"Payload is {utf8_length(payload)} bytes, over the "
                 f"{MAX_PAYLOAD_BYTES}-byte "
                 "limit; checkpoint a smaller result (or a reference to it)",
             )
-        problem = _option_problem(update)
-        if problem is not None:
-            raise _reject(update, problem)
+        if (
+            update.wait_options is not None
+            or update.step_options is not None
+            or update.callback_options is not None
+            or update.chained_invoke_options is not None
+        ):
+            problem = _option_problem(update)
+            if problem is not None:
+                raise _reject(update, problem)
         if update.parent_id is not None:
             if update.type is OperationType.EXECUTION:
                 raise _reject(update, "an EXECUTION update cannot have a ParentId")
