@@ -224,7 +224,8 @@ _TO_SDK_SUB_TYPE: dict[str, Any] = {s.value: s for s in _sdk_models.OperationSub
 
 
 def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
-    """Read an SDK ``OperationUpdate`` without serialising it."""
+    """Read an SDK ``OperationUpdate`` without serialising it (positional arguments, in
+    ``OperationUpdate``'s field order: this runs for every update)."""
     ctx, step, wait, cb, inv = (
         update.context_options,
         update.step_options,
@@ -232,26 +233,22 @@ def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
         update.callback_options,
         update.chained_invoke_options,
     )
+    sub_type = update.sub_type
+    error = update.error
     return OperationUpdate(
-        id=update.operation_id,
-        type=_FROM_SDK_TYPE[update.operation_type],
-        action=_FROM_SDK_ACTION[update.action],
-        parent_id=update.parent_id or None,
-        name=update.name or None,
-        sub_type=_enum_value(update.sub_type),
-        payload=update.payload,
-        error=_error_from_sdk(update.error),
-        context_options=ContextOptions(ctx.replay_children) if ctx is not None else None,
-        step_options=StepOptions(step.next_attempt_delay_seconds) if step is not None else None,
-        wait_options=WaitOptions(wait.wait_seconds) if wait is not None else None,
-        callback_options=(
-            CallbackOptions(cb.timeout_seconds, cb.heartbeat_timeout_seconds)
-            if cb is not None
-            else None
-        ),
-        chained_invoke_options=(
-            ChainedInvokeOptions(inv.function_name, inv.tenant_id) if inv is not None else None
-        ),
+        update.operation_id,
+        _FROM_SDK_TYPE[update.operation_type],
+        _FROM_SDK_ACTION[update.action],
+        update.parent_id or None,
+        update.name or None,
+        sub_type.value if isinstance(sub_type, Enum) else sub_type,
+        update.payload,
+        None if error is None else _error_from_sdk(error),
+        None if ctx is None else ContextOptions(ctx.replay_children),
+        None if step is None else StepOptions(step.next_attempt_delay_seconds),
+        None if wait is None else WaitOptions(wait.wait_seconds),
+        None if cb is None else CallbackOptions(cb.timeout_seconds, cb.heartbeat_timeout_seconds),
+        None if inv is None else ChainedInvokeOptions(inv.function_name, inv.tenant_id),
     )
 
 

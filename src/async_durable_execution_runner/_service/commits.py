@@ -112,11 +112,13 @@ class Commits:
             raise
         self._commit(execution, plan)
         new_token = execution.next_token()
-        changed = dict.fromkeys(a.operation.id for a in plan.applied)
+        operations = execution.operations
+        changed = {a.operation.id: None for a in plan.applied}
         dirty = state.dirty[arn]
-        changed.update(dict.fromkeys(dirty))
-        dirty.clear()
-        return new_token, [execution.operations[i] for i in changed]
+        if dirty:
+            changed.update(dict.fromkeys(dirty))
+            dirty.clear()
+        return new_token, [operations[i] for i in changed]
 
     def get_execution_state(
         self, arn: str, token: str, marker: str, max_items: int = DEFAULT_PAGE_SIZE
@@ -158,18 +160,21 @@ class Commits:
     def _commit(self, execution: Execution, plan: CheckpointPlan) -> None:
         state = self.state
         now = state.clock.now()
+        operations = execution.operations
+        append_event = state.append_event
         for applied in plan.applied:
             op = applied.operation
-            execution.operations[op.id] = op
+            operations[op.id] = op
             for pending in applied.events:
-                state.append_event(execution, op, pending, now)
+                append_event(execution, op, pending, now)
         for effect in plan.effects:
             self._apply_effect(execution, effect)
         notifier = state.notifier
-        for applied in plan.applied:
-            notifier.update_accepted(
-                execution.arn, applied.update, applied.previous, applied.operation
-            )
+        if notifier.has_observers:
+            for applied in plan.applied:
+                notifier.update_accepted(
+                    execution.arn, applied.update, applied.previous, applied.operation
+                )
 
     def _apply_effect(self, execution: Execution, effect: Effect) -> None:
         scheduler = self.state.scheduler

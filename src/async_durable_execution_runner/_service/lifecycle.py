@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from async_durable_execution_runner._models import (
     ErrorObject,
+    Event,
     EventType,
     ExecutionDetails,
     Operation,
@@ -18,6 +19,7 @@ from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.history import History
+from async_durable_execution_runner._service.observer import ExecutionNotifier
 from async_durable_execution_runner._service.scheduler import DueKind
 from async_durable_execution_runner._service.state import ServiceState
 from async_durable_execution_runner.errors import InvalidParameterValueException
@@ -73,7 +75,7 @@ class Lifecycle:
             input_payload=input_payload,
             timeout_seconds=timeout_seconds,
             start=now,
-            history=History(on_event=lambda e: notifier.history_event(arn, e)),
+            history=History(on_event=_history_listener(notifier, arn)),
             parent=parent,
         )
         execution.operations[execution_id] = Operation(
@@ -158,3 +160,14 @@ class Lifecycle:
             on_ended = self.on_ended()
             if on_ended is not None:
                 on_ended(execution)
+
+
+def _history_listener(notifier: ExecutionNotifier, arn: str) -> Callable[[Event], None]:
+    """What the history calls for each event: the observers, if any are registered (they may
+    be added at any time)."""
+
+    def on_event(event: Event) -> None:
+        if notifier.has_observers:
+            notifier.history_event(arn, event)
+
+    return on_event

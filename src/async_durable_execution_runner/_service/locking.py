@@ -84,6 +84,10 @@ class LockedSession:
     Attribute reads and writes go to the wrapped session (``crash_reason``, ``abandoned``...).
     """
 
+    _session: InvocationSession
+    execution_arn: str
+    invocation_index: int
+
     def __init__(
         self,
         session: InvocationSession,
@@ -93,6 +97,20 @@ class LockedSession:
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_lock", lock)
         object.__setattr__(self, "_on_change", on_change)
+        # Fixed for the session's life, and read on every call: kept here, not forwarded.
+        object.__setattr__(self, "execution_arn", session.execution_arn)
+        object.__setattr__(self, "invocation_index", session.invocation_index)
+
+    @property
+    def crashed(self) -> bool:
+        return self._session.crash_reason is not None
+
+    @property
+    def crash_reason(self) -> str | None:
+        return self._session.crash_reason
+
+    def response_turns(self) -> int:
+        return self._session.response_turns()
 
     @property
     def inner(self) -> InvocationSession:

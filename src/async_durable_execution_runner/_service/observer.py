@@ -72,12 +72,16 @@ class ExecutionNotifier:
 
     def __init__(self) -> None:
         self._observers: list[ExecutionObserver] = []
+        #: Whether any observer is registered (the service skips building what none would read).
+        self.has_observers = False
 
     def add(self, observer: ExecutionObserver) -> None:
         self._observers.append(observer)
+        self.has_observers = True
 
     def remove(self, observer: ExecutionObserver) -> None:
         self._observers.remove(observer)
+        self.has_observers = bool(self._observers)
 
     @property
     def observers(self) -> tuple[ExecutionObserver, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from async_durable_execution_runner import _sdk_adapter as adapter
@@ -23,19 +23,30 @@ WireFormat = Literal["objects", "json"]
 
 
 class SdkOperationCache:
-    """SDK ``Operation`` objects built once per stored operation (they are immutable)."""
+    """SDK ``Operation`` objects built once per stored operation (they are immutable).
+
+    Every invocation hands the SDK every operation of its execution, so most lookups hit.
+    """
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], tuple[Operation, Any]] = {}
+        # execution ARN -> operation id -> (our operation, the SDK's)
+        self._cache: dict[str, dict[str, tuple[Operation, Any]]] = {}
 
     def get(self, execution_arn: str, op: Operation) -> Any:
-        key = (execution_arn, op.id)
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] is op:
-            return hit[1]
-        sdk_op = adapter.operation_to_sdk(op)
-        self._cache[key] = (op, sdk_op)
-        return sdk_op
+        return self.many(execution_arn, (op,))[0]
+
+    def many(self, execution_arn: str, ops: Iterable[Operation]) -> list[Any]:
+        """The SDK's operations for ``ops`` (of one execution), in order."""
+        cache = self._cache.get(execution_arn)
+        if cache is None:
+            cache = self._cache[execution_arn] = {}
+        out = []
+        for op in ops:
+            hit = cache.get(op.id)
+            if hit is None or hit[0] is not op:
+                hit = cache[op.id] = (op, adapter.operation_to_sdk(op))
+            out.append(hit[1])
+        return out
 
 
 def _millis(value: Any) -> Any:
@@ -76,7 +87,7 @@ def invocation_event(
         "DurableExecutionArn": arn,
         "CheckpointToken": token,
         "InitialExecutionState": adapter.initial_state(
-            [cache.get(arn, op) for op in operations], next_marker
+            cache.many(arn, operations), next_marker
         ),
     }
 
@@ -150,7 +161,7 @@ class InMemoryServiceClient:
                 "NewExecutionState": {"Operations": [op.to_dict() for op in ops]},
             }
             return adapter.checkpoint_output_from_wire(wire)
-        return adapter.checkpoint_output(token, [self.cache.get(arn, op) for op in ops])
+        return adapter.checkpoint_output(token, self.cache.many(arn, ops))
 
     async def get_execution_state(
         self,
@@ -175,7 +186,7 @@ class InMemoryServiceClient:
             if marker:
                 wire["NextMarker"] = marker
             return adapter.state_output_from_wire(wire)
-        return adapter.state_output([self.cache.get(arn, op) for op in ops], marker)
+        return adapter.state_output(self.cache.many(arn, ops), marker)
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:

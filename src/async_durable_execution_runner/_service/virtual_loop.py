@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import selectors
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self._virtual = 0.0
         self._in_flight = 0
         self.on_jump: Callable[[float], None] | None = None
+        # ``time()`` is read on every turn of the loop: a C callable, not a Python method.
+        self.time = functools.partial(getattr, self, "_virtual")  # type: ignore[method-assign]
         super().__init__(_JumpingSelector(self))
 
     def time(self) -> float:

@@ -85,6 +85,12 @@ class CheckpointProcessor:
         vctx = ValidationContext(lookup=lookup)
         applied: list[AppliedUpdate] = []
         effects: list[Effect] = []
+        # Bound once: the loop runs for every update of every checkpoint.
+        check_fields = self._fields.validate
+        check_transition = self._transitions.validate
+        processors = self._processors
+        validators = OPERATION_VALIDATORS
+        execution = OperationType.EXECUTION
         closing_execution = False
         for update in updates:
             if closing_execution:
@@ -95,17 +101,24 @@ class CheckpointProcessor:
                     "that closed the execution in the same checkpoint; nothing may follow it"
                 )
                 raise InvalidParameterValueException(msg)
-            self._fields.validate(update, vctx)
-            target_id = ctx.execution_id if update.type is OperationType.EXECUTION else update.id
-            current = lookup(target_id)
-            # An absent EXECUTION operation is rejected by the table like any other absent id.
-            self._transitions.validate(_retarget(update, target_id), current)
-            OPERATION_VALIDATORS[update.type].validate(update, vctx)
-            result = self._processors[update.type].process(update, current, ctx)
-            scratch[result.operation.id] = result.operation
-            applied.append(AppliedUpdate(update, result.operation, result.events, current))
-            effects.extend(result.effects)
-            closing_execution = update.type is OperationType.EXECUTION
+            check_fields(update, vctx)
+            op_type = update.type
+            if op_type is execution:
+                target_id = ctx.execution_id
+                current = lookup(target_id)
+                # An absent EXECUTION operation is rejected by the table like any other.
+                check_transition(_retarget(update, target_id), current)
+                closing_execution = True
+            else:
+                current = scratch.get(update.id) or operations.get(update.id)
+                check_transition(update, current)
+            validators[op_type].validate(update, vctx)
+            result = processors[op_type].process(update, current, ctx)
+            operation = result.operation
+            scratch[operation.id] = operation
+            applied.append(AppliedUpdate(update, operation, result.events, current))
+            if result.effects:
+                effects.extend(result.effects)
         return CheckpointPlan(tuple(applied), tuple(effects))
 
 
