@@ -221,11 +221,11 @@ class Scenario:
         if self.before_run is not None:
             self.before_run()
         hooks = hooks if hooks is not None else FaultPlanHooks(self.faults)
-        recorder = RootRecorder(hooks)
         sandboxes = TimedSandboxes(self.timings)
-        recorder.sandboxes = sandboxes
         driver = CallbackDriver(self, hooks, record=record, replay=replay)
         scheduler = ChoiceScheduler(self.timings.order, self.timings.window)
+        recorder = RootRecorder(hooks, scheduler, driver)
+        recorder.sandboxes = sandboxes
         runner = DurableFunctionTestRunner(
             self.handler,
             functions=dict(self.functions),
@@ -235,7 +235,7 @@ class Scenario:
             sandbox_policy=sandboxes,
             interleaving=TimedInterleaving(self.timings),
             random_seed=self.timings.seed,
-            observers=(recorder, scheduler, driver),
+            observers=(recorder,),  # it passes on what the others need
             cold_module_prefixes=self.cold_module_prefixes,
             strict_replay=self.strict_replay,
             checkpoint_batching=self.checkpoint_batching,

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.recorder import Recorder
-from async_durable_execution_runner._harness.scenario.timings import TimedSandboxes
+from async_durable_execution_runner._harness.scenario.timings import ChoiceScheduler, TimedSandboxes
 from async_durable_execution_runner._harness.world import CallbackAnswer, Replay, World
-from async_durable_execution_runner._models import Event, EventType
+from async_durable_execution_runner._models import Event, EventType, Operation, OperationUpdate
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.seams import (
@@ -190,12 +190,38 @@ def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
 
 
 class RootRecorder(Recorder):
-    """A recorder that also tells the fault plan and the sandbox policy the root's ARN."""
+    """A recorder that also tells the fault plan and the sandbox policy the root's ARN, and
+    passes on what the scheduler and the callback driver need to hear: the run's one
+    observer, since the service calls every method of every observer it has, and a run
+    hears some sixty notifications per invocation."""
 
-    def __init__(self, hooks: FaultPlanHooks) -> None:
+    def __init__(
+        self,
+        hooks: FaultPlanHooks,
+        scheduler: ChoiceScheduler | None = None,
+        driver: CallbackDriver | None = None,
+    ) -> None:
         super().__init__()
         self.hooks = hooks
         self.sandboxes: TimedSandboxes | None = None
+        self.scheduler = scheduler
+        self.driver = driver
+
+    def on_transition(
+        self,
+        execution_arn: str,
+        update: OperationUpdate,
+        previous: Operation | None,
+        operation: Operation,
+    ) -> None:
+        super().on_transition(execution_arn, update, previous, operation)
+        if self.scheduler is not None:
+            self.scheduler.on_transition(execution_arn, update, previous, operation)
+
+    def on_history_event(self, execution_arn: str, event: Event) -> None:
+        super().on_history_event(execution_arn, event)
+        if self.driver is not None:
+            self.driver.on_history_event(execution_arn, event)
 
     def on_execution_started(self, execution_arn: str) -> None:
         super().on_execution_started(execution_arn)
