@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import everyday
+import flows
 import nondeterministic
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -178,6 +179,7 @@ def test_a_different_result_from_recorded_step_results_fails() -> None:
 USER_CORPUS = {
     **{f"nondeterministic.{k}": v for k, v in nondeterministic.CORPUS.items()},
     **{f"everyday.{k}": v for k, v in everyday.CORPUS.items()},
+    **{f"flows.{k}": v for k, v in flows.CORPUS.items()},
 }
 
 
