@@ -113,3 +113,25 @@ def test_wire_models_round_trip() -> None:
     assert OperationUpdate.from_dict(update.to_dict()) == update
     event = Event(1, EventType.STEP_STARTED, NOW, id="op-1")
     assert event.details == {} and Event.from_dict(event.to_dict()) == event
+
+
+def test_result_views_built_without_their_init_equal_their_constructors() -> None:
+    """``build_views`` fills each view's ``__dict__`` instead of calling its frozen
+    ``__init__``: that is only the same object while the views have exactly these fields."""
+    import dataclasses
+    import datetime as dt
+
+    from async_durable_execution_runner._models import Operation, OperationStatus, OperationType
+    from async_durable_execution_runner._runner import result
+
+    for cls in (result.OperationView, *result._VIEW_CLASSES.values()):
+        assert [f.name for f in dataclasses.fields(cls)] == ["raw", "children"], cls
+        assert not hasattr(cls, "__post_init__"), cls
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    context = Operation("c", OperationType.CONTEXT, OperationStatus.STARTED, now)
+    step = Operation("s", OperationType.STEP, OperationStatus.STARTED, now, parent_id="c")
+    (view,) = result.build_views([context, step])
+    child = result.StepOperation(raw=step)
+    assert view == result.ContextOperation(raw=context, children=(child,))
+    assert vars(view) == vars(result.ContextOperation(raw=context, children=(child,)))
+    assert type(view.children[0]) is result.StepOperation

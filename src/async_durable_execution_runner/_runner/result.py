@@ -271,8 +271,17 @@ def _build_view(op: Operation, children: Mapping[str | None, list[Operation]]) -
     # A module-level function: a nested recursive one is a reference cycle (through its own
     # closure cell) that keeps every operation alive until the garbage collector runs.
     cls = _VIEW_CLASSES.get(op.type, OperationView)
-    kids = tuple(_build_view(c, children) for c in children.get(op.id, ()))
-    return cls(raw=op, children=kids)
+    below = children.get(op.id)
+    kids = tuple([_build_view(c, children) for c in below]) if below else ()
+    # ``cls(raw=op, children=kids)`` without the frozen ``__init__``'s ``object.__setattr__``
+    # per field (a result has a view per operation): the same object.
+    view = _new(cls)
+    _set(view, "__dict__", {"raw": op, "children": kids})
+    return view
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 @dataclass(frozen=True, repr=False)

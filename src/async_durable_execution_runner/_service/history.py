@@ -27,17 +27,31 @@ class History:
         sub_type: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> Event:
+        return self.record(event_type, timestamp, id, name, parent_id, sub_type, details)
+
+    def record(
+        self,
+        event_type: EventType,
+        timestamp: _dt.datetime,
+        id: str | None,
+        name: str | None,
+        parent_id: str | None,
+        sub_type: str | None,
+        details: Mapping[str, Any] | None,
+    ) -> Event:
+        """``append`` with positional arguments (every operation's event comes through here)."""
+        events = self._events
         event = Event(
-            event_id=len(self._events) + 1,
-            event_type=event_type,
-            event_timestamp=timestamp,
-            id=id,
-            name=name,
-            parent_id=parent_id,
-            sub_type=sub_type,
-            details=dict(details or {}),
+            len(events) + 1,
+            event_type,
+            timestamp,
+            id,
+            name,
+            parent_id,
+            sub_type,
+            dict(details) if details else {},
         )
-        self._events.append(event)
+        events.append(event)
         if self._on_event is not None:
             self._on_event(event)
         return event

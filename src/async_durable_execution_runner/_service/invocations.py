@@ -40,6 +40,8 @@ from async_durable_execution_runner._service.session import (
 )
 from async_durable_execution_runner._service.state import ServiceState
 
+_INVOCATIONS = frozenset({DueKind.INVOCATION})
+
 
 class ServiceApi(Protocol):
     """The calls an invocation's SDK makes to the service (each session gets them bound to
@@ -118,7 +120,7 @@ class Invocations:
         state = self.state
         self.catch_up(execution)
         # Catching up may have asked for an invocation: this is it.
-        state.scheduler.cancel_where(execution.arn, kinds={DueKind.INVOCATION})
+        state.scheduler.cancel_where(execution.arn, kinds=_INVOCATIONS)
         index = len(execution.invocations) + 1
         token = execution.next_token()
         environment = self.sandbox_policy.environment(execution.arn, index)

@@ -6,6 +6,7 @@ import datetime as _dt
 import heapq
 import itertools
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -85,7 +86,10 @@ class Scheduler:
                     del self._by_arn[item.execution_arn]
 
     def cancel_where(
-        self, execution_arn: str, operation_id: str | None = None, kinds: set[DueKind] | None = None
+        self,
+        execution_arn: str,
+        operation_id: str | None = None,
+        kinds: AbstractSet[DueKind] | None = None,
     ) -> None:
         for item in list(self._by_arn.get(execution_arn, {}).values()):
             if operation_id is not None and item.operation_id != operation_id:

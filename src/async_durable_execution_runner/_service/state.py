@@ -79,14 +79,8 @@ class ServiceState:
                 "DurableExecutionArn": self.execution_arn(function, child),
                 "ExecutedVersion": "$LATEST",
             }
-        return execution.history.append(
-            pending.event_type,
-            now,
-            id=op.id,
-            name=op.name,
-            parent_id=op.parent_id,
-            sub_type=op.sub_type,
-            details=details,
+        return execution.history.record(
+            pending.event_type, now, op.id, op.name, op.parent_id, op.sub_type, details
         )
 
     def apply_service_change(self, execution: Execution, processed: Processed) -> None:

@@ -34,12 +34,15 @@ class _JumpingSelector(selectors.DefaultSelector):
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None or timeout <= 0 or self._loop._in_flight:
-            return super().select(timeout)
-        ready = super().select(0)
+            return _select(self, timeout)
+        ready = _select(self, 0)
         if ready:
             return ready
         self._loop.jump(timeout)
         return []
+
+
+_select = selectors.DefaultSelector.select
 
 
 class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
