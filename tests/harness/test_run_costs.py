@@ -41,3 +41,13 @@ def test_default_timings_take_no_turns_and_drawn_ones_pick_by_identity() -> None
     assert (default.step_turns(attempt), default.response_turns(call)) == (0, 0)
     drawn = TimedInterleaving(Timings(step_turns=(2,), response_turns=(3,)))
     assert (drawn.step_turns(attempt), drawn.response_turns(call)) == (2, 3)
+
+
+def test_an_outcome_keeps_its_recorder_but_not_the_runner() -> None:
+    from seed import function_under_test
+
+    from async_durable_execution_runner.scenarios import Scenario
+
+    outcome = Scenario(handler=function_under_test, input="input str").run()
+    assert outcome.recorder.transitions  # what the oracles read stays
+    assert outcome.recorder.driver is None and outcome.recorder.scheduler is None

@@ -255,6 +255,9 @@ class Scenario:
                 # with the history so far.
                 hang = str(error)
                 result = runner.get_result(recorder.root_arn or "")
+        # The outcome keeps the recorder (remembered baselines keep hundreds): not the runner
+        # too, through the driver it passed history events on to.
+        recorder.scheduler = recorder.driver = None
         world = None
         if record is not None:
             world = record.completed(
