@@ -1,6 +1,7 @@
 """How many drawn faults land, and how many examples exercise a fault, on default campaigns.
 
     python benchmarks/fault_landing.py [--examples 200] [--seed 0] [--markdown FILE]
+                                       [--corpus everyday]
 
 For each campaign (the seed workflow, the order workflow, a three-step handler) it draws
 ``--examples`` scenarios from ``durable_scenarios(handler)`` with the default fault plans
@@ -9,6 +10,9 @@ and timings, runs each, and counts:
 - *applied*: faults in ``outcome.faults_applied`` over faults in ``scenario.faults`` (the
   drawn plan);
 - *exercised*: examples with at least one applied fault, over all examples.
+
+``--corpus everyday`` measures the handlers of ``examples/everyday.py`` (the session-15
+audit's corpus) instead, one campaign each.
 
 Only public API is used, so the same script measures an older checkout too
 (``PYTHONPATH=/path/to/old/src python benchmarks/fault_landing.py``).
@@ -108,16 +112,35 @@ def campaigns() -> dict[str, Callable[[], st.SearchStrategy[Any]]]:
     }
 
 
+def corpus_campaigns() -> dict[str, Callable[[], st.SearchStrategy[Any]]]:
+    import everyday
+
+    from async_durable_execution_runner.strategies import durable_scenarios
+
+    def make(spec: dict[str, Any]) -> Callable[[], st.SearchStrategy[Any]]:
+        return lambda: durable_scenarios(
+            spec["handler"],
+            inputs=st.just(spec["input"]) if "input" in spec else None,
+            callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
+            functions=spec.get("functions"),
+            before_run=spec.get("before_run"),
+        )
+
+    return {name: make(spec) for name, spec in sorted(everyday.CORPUS.items())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", help="also append the table to this file")
+    parser.add_argument("--corpus", choices=("everyday",), help="measure a corpus instead")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     total = Tally()
     rows = []
-    for name, make in campaigns().items():
+    chosen = corpus_campaigns() if args.corpus else campaigns()
+    for name, make in chosen.items():
         tally = campaign(make(), args.examples, args.seed)
         rows.append(tally.row(name))
         for attribute in ("examples", "drawn", "applied", "exercised", "seconds"):

@@ -3,13 +3,19 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday] [--seed N]
+                                    [--crash-points]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
 from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
 ``durable_scenarios`` draws) and the default ``timings()``, and runs ``outcome.check()`` on
-each. It prints, per handler, the examples run, those in which a masked fault was applied
-(the fault-tolerance oracle then runs its same-world baseline), the faults applied by kind,
-and the flags: any flag is a false flag, shrunk, with its report.
+each. It prints, per handler, the examples run, those in which any fault and a masked fault
+was applied (the fault-tolerance oracle then runs its same-world baseline), the faults drawn
+and applied, the examples in which a burst of injected step failures used up a retry budget
+(a correlated fault reached), the faults applied by kind, and the flags: any flag is a false
+flag, shrunk, with its report. ``--corpus everyday`` runs ``examples/everyday.py`` (the
+session-15 audit's handlers) instead; ``--seed`` makes a campaign repeatable.
+``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
+sandboxes), every point judged by ``check()``.
 """
 
 from __future__ import annotations
@@ -53,6 +59,24 @@ MASKED_KINDS = {
 CORPORA = {"nondeterministic": nondeterministic.CORPUS, "everyday": everyday.CORPUS}
 
 
+def exhausted_by_burst(history: list[dict[str, Any]]) -> bool:
+    """Whether injected failures of consecutive attempts (a burst) used up a step's retry
+    budget: its last attempt, not the first, failed with an injected error and was not retried."""
+    for event in history:
+        details = event.get("StepFailedDetails")
+        if details is None:
+            continue
+        retry = details.get("RetryDetails") or {}
+        error = (details.get("Error") or {}).get("Payload") or {}
+        if (
+            "NextAttemptDelaySeconds" not in retry
+            and retry.get("CurrentAttempt", 1) > 1
+            and error.get("ErrorType") == "InjectedStepError"
+        ):
+            return True
+    return False
+
+
 def campaign(
     spec: dict[str, Any], examples: int, plans: str, seed: int | None = None
 ) -> dict[str, Any]:
@@ -71,6 +95,7 @@ def campaign(
         "drawn": 0,
         "applied": 0,
         "exercised": 0,
+        "exhausted": 0,
         "kinds": collections.Counter(),
         "flag": None,
     }
@@ -89,6 +114,7 @@ def campaign(
         stats["drawn"] += len(scenario.faults)
         stats["applied"] += len(outcome.faults_applied)
         stats["exercised"] += bool(outcome.faults_applied)
+        stats["exhausted"] += exhausted_by_burst(outcome.history)
         if any(f.masked for f in outcome.faults_applied):
             stats["masked"] += 1
         stats["kinds"].update(f.kind for f in outcome.faults_applied)
@@ -103,6 +129,37 @@ def campaign(
     return stats
 
 
+def crash_point_rows(corpus: dict[str, dict[str, Any]], names: list[str]) -> int:
+    from async_durable_execution_runner.scenarios import Timings
+
+    print("| handler | sandboxes | points | explored | failing | s |")
+    print("|---|---|---:|---:|---:|---:|")
+    failing = 0
+    for name in names:
+        spec = corpus[name]
+        for sandboxes in ((), ("cold", "cold", "cold", "cold")):
+            scenario = Scenario(
+                handler=spec["handler"],
+                input=spec.get("input"),
+                timings=Timings(sandboxes=sandboxes),
+                callback_payloads={k: (v,) for k, v in spec.get("callbacks", {}).items()},
+                functions=spec.get("functions", {}),
+                before_run=spec.get("before_run"),
+            )
+            started = time.perf_counter()
+            report = scenario.crash_points(budget=120.0)
+            seconds = time.perf_counter() - started
+            failing += len(report.failures)
+            print(
+                f"| {name} | {'cold' if sandboxes else 'warm'} | {len(report.points)} "
+                f"| {len(report.explored)} | {len(report.failures)} | {seconds:.1f} |",
+                flush=True,
+            )
+            for failure in report.failures:
+                print(f"\nFLAG at {failure.fault!r}:\n{failure.error}\n", flush=True)
+    return failing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=500)
@@ -110,8 +167,12 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="corpus entries to run")
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="nondeterministic")
     parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default random)")
+    parser.add_argument("--crash-points", action="store_true", help="every crash point instead")
     args = parser.parse_args()
     corpus = CORPORA[args.corpus]
+    if args.crash_points:
+        logging.disable(logging.CRITICAL)
+        sys.exit(1 if crash_point_rows(corpus, args.only or sorted(corpus)) else 0)
     # The SDK logs every injected fault at ERROR; the campaign's verdicts are what matter.
     logging.disable(logging.CRITICAL)
     names = args.only or sorted(corpus)
@@ -121,9 +182,10 @@ def main() -> None:
     )
     print(
         "| handler | examples | with a fault applied | with a masked fault applied "
-        "| faults drawn / applied | faults applied | flags | s |"
+        "| faults drawn / applied | retry budget exhausted by a burst | faults applied "
+        "| flags | s |"
     )
-    print("|---|---:|---:|---:|---:|---|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|")
     flags = 0
     for name in names:
         with contextlib.redirect_stderr(sys.stdout):
@@ -133,7 +195,7 @@ def main() -> None:
         flags += flagged
         print(
             f"| {name} | {stats['examples']} | {stats['exercised']} | {stats['masked']} "
-            f"| {stats['drawn']} / {stats['applied']} | {kinds} | {flagged} "
+            f"| {stats['drawn']} / {stats['applied']} | {stats['exhausted']} | {kinds} | {flagged} "
             f"| {stats['seconds']:.0f} |",
             flush=True,
         )

@@ -16,6 +16,7 @@ no oracle may flag any of them under any fault plan or timing
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -38,10 +39,12 @@ from async_durable_execution import (
     create_callback,
     durable_callable,
     durable_execution,
+    get_step_context,
     get_wait_for_callback_context,
     get_wait_for_condition_check_context,
     get_with_retry_context,
     invoke,
+    parallel,
     run_in_child_context,
     step,
     wait,
@@ -283,7 +286,12 @@ async def book_when_open(event: Any) -> dict[str, Any]:
 
 
 class Unavailable(Exception):
-    """The partner is down."""
+    """The partner is down (an error with fields of its own, as business errors have)."""
+
+    def __init__(self, partner: str, back_at: float) -> None:
+        super().__init__(f"{partner} unavailable")
+        self.partner = partner
+        self.back_at = back_at
 
 
 @durable_callable
@@ -294,8 +302,7 @@ async def _outage_ends() -> float:
 @durable_callable
 async def _call_partner(back_at: float) -> str:
     if time.time() < back_at:
-        msg = "partner unavailable"
-        raise Unavailable(msg)
+        raise Unavailable("partner", back_at)
     return f"done-{uuid.uuid4().hex[:8]}"
 
 
@@ -323,6 +330,7 @@ async def outlast_an_outage(event: Any) -> dict[str, Any]:
 
 
 # --- wait_for_condition whose state carries random draws ----------------------------------
+
 
 async def _sample(state: Any) -> Any:
     attempt = get_wait_for_condition_check_context().attempt
@@ -545,6 +553,216 @@ async def export_poller(event: Any) -> dict[str, Any]:
     return {"job": job["id"], "status": "gave-up"}
 
 
+# --- round two: races between branches, re-asking, throttled maps, typed invokes ---------
+
+
+@durable_callable
+async def _remediate(incident: str) -> str:
+    if random.random() < 0.5:
+        msg = "remediation script failed"
+        raise RuntimeError(msg)
+    return f"auto-fixed-{incident[:8]}"
+
+
+@durable_execution
+async def first_responder(event: Any) -> dict[str, Any]:
+    """Page a person and try an automatic fix at once; the first to succeed resolves the
+    incident (the other branch is abandoned, as CompletionConfig(min_successful=1) says)."""
+    incident = await step(_new_id, name="incident")
+
+    async def page() -> str:
+        answer = await wait_for_callback(_nothing, name="pager", timeout=300)
+        return f"human: {json.loads(answer) if answer else None}"
+
+    async def auto() -> str:
+        return await step(
+            _remediate(incident),
+            name="remediate",
+            retry_strategy=RetryStrategy(max_attempts=4, initial_delay=20, max_delay=120),
+        )
+
+    batch = await parallel(
+        [page, auto], name="respond", completion_config=CompletionConfig(min_successful=1)
+    )
+    resolved = [r for r in batch.get_results() if r]
+    return {"incident": incident, "resolved_by": resolved[:1]}
+
+
+@durable_execution
+async def reask_until_answered(event: Any) -> dict[str, Any]:
+    """Ask the customer; after a silent 30 s, wait a minute and ask again, three times."""
+    for ask in range(1, 4):
+        try:
+            answer = await wait_for_callback(_nothing, name="customer", timeout=30)
+        except CallbackError as error:
+            await step(_note_silence(ask, type(error).__name__), name=f"note-{ask}")
+            await wait(60, name=f"pause-{ask}")
+            continue
+        return {"answer": json.loads(answer) if answer else None, "asks": ask}
+    return {"answer": None, "asks": 3}
+
+
+@durable_callable
+async def _note_silence(ask: int, why: str) -> str:
+    return f"ask {ask}: {why} at {time.time():.0f}"
+
+
+@durable_callable
+async def _send_invoice(item: int, token: str) -> str:
+    return f"invoice-{item}-{token[:6]}"
+
+
+async def _invoice_item(item: int) -> str:
+    token = await step(_new_id, name=f"token-{item}")
+    return await step(
+        _send_invoice(item, token),
+        name=f"send-{item}",
+        step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY,
+        retry_strategy=RetryStrategy(max_attempts=2, initial_delay=5),
+    )
+
+
+@durable_execution
+async def throttled_invoices(event: Any) -> dict[str, Any]:
+    """Two at a time, at-most-once sends, half of the items may fail."""
+    batch = await durable_map(
+        _invoice_item,
+        [1, 2, 3, 4],
+        name="invoices",
+        max_concurrency=2,
+        completion_config=CompletionConfig(tolerated_failure_count=2),
+    )
+    return {
+        "sent": [item.result for item in batch.all if item.result],
+        "failed": [item.index for item in batch.all if item.error is not None],
+    }
+
+
+@durable_execution
+async def two_signatures(event: Any) -> dict[str, Any]:
+    """Both parties must sign, each within about half a minute (30 s and 31 s)."""
+    contract = await step(_new_id, name="contract")
+    try:
+        buyer, seller = await asyncio.gather(
+            wait_for_callback(_nothing, name="buyer", timeout=30),
+            wait_for_callback(_nothing, name="seller", timeout=31),
+        )
+    except CallbackError as error:
+        return {"contract": contract, "signed": False, "why": type(error).__name__}
+    return {"contract": contract, "signed": True, "by": [buyer, seller]}
+
+
+class DecimalSerDes(SerDes[Any]):
+    """Amounts as exact decimal text inside JSON."""
+
+    async def serialize(self, value: Any) -> str:
+        return json.dumps({"amount": str(value["amount"]), "currency": value["currency"]})
+
+    async def deserialize(self, data: str) -> Any:
+        raw = json.loads(data)
+        return {"amount": Decimal(raw["amount"]), "currency": raw["currency"]}
+
+
+@durable_execution
+async def fx_service(event: Any) -> dict[str, Any]:
+    """The invoked function: converts at a rate drawn in a step."""
+    rate = await step(_fx_rate, name="rate")
+    return {
+        "amount": str((Decimal(event["amount"]) * rate).quantize(Decimal("0.01"))),
+        "currency": "EUR",
+    }
+
+
+@durable_execution
+async def typed_invoke(event: Any) -> dict[str, Any]:
+    """A chained invoke whose payload and result go through a custom SerDes."""
+    price = await step(_payment, name="price", serdes=MoneySerDes())
+    converted = await invoke(
+        "fx",
+        {"amount": price["amount"], "currency": "USD"},
+        name="convert",
+        serdes_payload=DecimalSerDes(),
+        serdes_result=DecimalSerDes(),
+    )
+    await wait(5, name="book")
+    return {"eur": str(converted["amount"]), "exact": isinstance(converted["amount"], Decimal)}
+
+
+async def _third_time_lucky() -> str:
+    attempt = get_step_context().attempt
+    if attempt < 3:
+        msg = f"partner refused attempt {attempt}"
+        raise ConnectionError(msg)
+    return f"accepted-{uuid.uuid4().hex[:6]}-on-{attempt}"
+
+
+@durable_execution
+async def attempt_aware(event: Any) -> dict[str, Any]:
+    """A partner that accepts the third attempt (the step reads its attempt number)."""
+    accepted = await step(
+        _third_time_lucky,
+        name="submit",
+        retry_strategy=RetryStrategy(max_attempts=5, initial_delay=2, backoff_rate=2),
+    )
+    await wait(10, name="confirm")
+    return {"accepted": accepted.rsplit("-", 1)[-1]}
+
+
+async def _region_items(region: str) -> list[str]:
+    async def one(item: int) -> str:
+        token = await step(_new_id, name=f"{region}-token-{item}")
+        await wait(item + 1, name=f"{region}-settle-{item}")
+        return token
+
+    batch = await durable_map(one, [0, 1], name=f"{region}-items")
+    return batch.get_results()
+
+
+@durable_execution
+async def nested_regions(event: Any) -> dict[str, Any]:
+    """Child contexts three deep: a context per region, each mapping items that draw ids."""
+
+    async def regions() -> dict[str, list[str]]:
+        eu = await run_in_child_context(lambda: _region_items("eu"), name="eu")
+        us = await run_in_child_context(lambda: _region_items("us"), name="us")
+        return {"eu": eu, "us": us}
+
+    tokens = await run_in_child_context(regions, name="regions")
+    return {
+        "tokens": sum(len(v) for v in tokens.values()),
+        "distinct": len({t for v in tokens.values() for t in v}),
+    }
+
+
+# --- a race decided by a slow API ----------------------------------------------------------
+
+
+@durable_callable
+async def _supplier_quote(supplier: str, latency: int) -> dict[str, Any]:
+    await asyncio.sleep(latency)  # the supplier's API takes its time
+    return {"supplier": supplier, "cents": random.randint(100, 999)}
+
+
+@durable_callable
+async def _supplier(supplier: str, latency: int, hold: int) -> dict[str, Any]:
+    quote = await step(_supplier_quote(supplier, latency), name=f"quote-{supplier}")
+    await wait(hold, name=f"hold-{supplier}")
+    return quote
+
+
+@durable_execution
+async def fastest_supplier(event: Any) -> dict[str, Any]:
+    """Ask two suppliers; a quote counts once it has been held; the first held quote wins.
+    The slow supplier (3 s) usually wins; a crash that makes it answer twice costs it 3 s more
+    and the race."""
+    batch = await parallel(
+        [_supplier("slow", 3, 10), _supplier("fast", 0, 14)],
+        name="suppliers",
+        completion_config=CompletionConfig(min_successful=1),
+    )
+    return {"winner": [q["supplier"] for q in batch.get_results() if q]}
+
+
 #: Every handler of this corpus, with what its scenarios need (the shape of
 #: ``nondeterministic.CORPUS``).
 CORPUS: dict[str, dict[str, Any]] = {
@@ -580,4 +798,12 @@ CORPUS: dict[str, dict[str, Any]] = {
         "before_run": reset,
     },
     "export_poller": {"handler": export_poller},
+    "first_responder": {"handler": first_responder, "callbacks": {"pager": "on it"}},
+    "reask_until_answered": {"handler": reask_until_answered, "callbacks": {"customer": "yes"}},
+    "throttled_invoices": {"handler": throttled_invoices},
+    "two_signatures": {"handler": two_signatures},
+    "typed_invoke": {"handler": typed_invoke, "functions": {"fx": fx_service}},
+    "attempt_aware": {"handler": attempt_aware},
+    "nested_regions": {"handler": nested_regions},
+    "fastest_supplier": {"handler": fastest_supplier},
 }

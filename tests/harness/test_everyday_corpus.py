@@ -15,6 +15,7 @@ import pytest
 from everyday import (
     CORPUS,
     authorize_or_decline,
+    fastest_supplier,
     manager_approval,
     outlast_an_outage,
     reset,
@@ -80,6 +81,21 @@ def test_an_error_recorded_in_a_cold_sandbox_is_retried_in_the_baseline() -> Non
     assert baseline.value == outcome.value
 
 
+def test_a_slow_body_that_a_crash_ran_twice_ends_as_late_in_the_baseline() -> None:
+    # The crash lost the slow supplier's answer after its 3 s body had run: it ran again in
+    # invocation 2 and answered at 6 s, so the fast supplier's hold ended first. The
+    # baseline answered the recorded quote at 3 s, the slow supplier won there, and the
+    # fault-tolerance oracle called the crash unmasked. The race is the handler's design; the
+    # time a re-run body takes is part of the same world.
+    outcome = Scenario(handler=fastest_supplier, faults=(crash(invocation=1, call=3),)).run()
+    assert outcome.value == {"winner": ["fast"]}
+    assert Scenario(handler=fastest_supplier).run().value == {"winner": ["slow"]}
+    outcome.check()
+    baseline = outcome.baseline()
+    assert baseline is not None
+    assert baseline.value == outcome.value
+
+
 # --- the corpus: correct handlers are never flagged -------------------------------------
 
 EXAMPLES = int(os.environ.get("DURABLE_EVERYDAY_EXAMPLES", "0"))
@@ -101,7 +117,7 @@ def test_no_default_fault_plan_flags_an_everyday_handler(name: str) -> None:
     )
 
     @settings(
-        max_examples=EXAMPLES or 4,
+        max_examples=EXAMPLES or 3,
         database=None,
         derandomize=not EXAMPLES,
         deadline=None,

@@ -13,7 +13,9 @@ visible); only what they return or raise is replaced by what the faulted run che
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +77,11 @@ class World:
     faults: tuple[FaultKind, ...] = ()
     #: How many attempts of each operation raised an injected error instead of running.
     injected: dict[OperationKey, int] = field(default_factory=dict)
+    #: When (on the runner's clock) each attempt's last body run ended: a masked fault that
+    #: makes a slow body run again delays its step, and what races it.
+    ended: dict[StepKey, _dt.datetime] = field(default_factory=dict)
+    #: The runner's clock, while the recording run runs.
+    now: Callable[[], _dt.datetime] | None = field(default=None, compare=False, repr=False)
 
     def completed(
         self,
@@ -93,6 +100,7 @@ class World:
             nondeterministic=frozenset(nondeterministic),
             faults=faults,
             injected=dict(self.injected),
+            ended={k: v for k, v in self.ended.items() if k in checkpointed},
         )
 
     def fingerprint(self) -> str:
@@ -100,7 +108,8 @@ class World:
         steps = sorted((k, v.describe()) for k, v in self.steps.items())
         callbacks = sorted((k, repr(v)) for k, v in self.callbacks.items())
         invokes = sorted((k, repr(v)) for k, v in self.invokes.items())
-        return repr((steps, callbacks, invokes))
+        ended = sorted(self.ended.items())
+        return repr((steps, callbacks, invokes, ended))
 
     # --- recording --------------------------------------------------------------------
 
@@ -132,13 +141,19 @@ class World:
                     value = await body(*state)
                 except Exception as error:
                     self.steps[key] = StepOutcome(error=error)
+                    self._ended(key)
                     raise
                 self.steps[key] = StepOutcome(value=_snapshot(value))
+                self._ended(key)
                 return value
 
             return recorded
 
         return WrapBody(wrap)
+
+    def _ended(self, key: StepKey) -> None:
+        if self.now is not None:
+            self.ended[key] = self.now()
 
 
 @dataclass
@@ -157,6 +172,8 @@ class Replay:
     #: What every run of ``rerun``'s body produced here, in order.
     rerun_outcomes: list[StepOutcome] = field(default_factory=list)
     order: list[StepKey] = field(default_factory=list)
+    #: The runner's clock, while the baseline runs.
+    now: Callable[[], _dt.datetime] | None = field(default=None, compare=False, repr=False)
 
     def step(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         """What a baseline's step attempt does: raise the injected error without running the
@@ -186,6 +203,15 @@ class Replay:
                 if key not in self.fresh:
                     self.order.append(key)
                 self.fresh[key] = fresh
+                # The step ends when it ended in the recorded run, if that was later: a body
+                # that a fault made run again took its time again, and whatever raced the
+                # step (a sibling branch's wait, a callback's answer) saw it end then. (On
+                # the virtual event loop the sleep costs no wall time.)
+                ended = self.world.ended.get(key)
+                if ended is not None and self.now is not None:
+                    lag = (ended - self.now()).total_seconds()
+                    if lag > 0:
+                        await asyncio.sleep(lag)
                 if outcome.error is not None:
                     raise _rehomed(outcome.error, fresh)
                 return _snapshot(outcome.value)
@@ -239,10 +265,13 @@ def _rehomed(error: BaseException, fresh: StepOutcome) -> BaseException:
     mine = fresh.error
     if mine is None or type(mine) is type(error) or _type_name(mine) != _type_name(error):
         return error
+    cls = type(mine)
     try:
-        clone = copy.copy(error)
-        clone.__class__ = type(mine)
-    except Exception:  # a class whose layout changed, or an error that cannot be copied
+        # Built without calling __init__, whose signature may not take the error's args.
+        clone = cls.__new__(cls, *error.args)
+        clone.args = error.args
+        clone.__dict__.update(vars(error))
+    except Exception:  # an error class that cannot be built that way
         return error
     return clone
 

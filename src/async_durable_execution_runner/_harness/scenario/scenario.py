@@ -244,6 +244,11 @@ class Scenario:
             max_invocation_attempts=hooks.invocations_at_risk() + 3,
         )
         driver.runner = runner
+        # The world's step instants are read from the runner's clock.
+        if record is not None:
+            record.now = runner.clock.now
+        if replay is not None:
+            replay.now = runner.clock.now
         hang: str | None = None
         # A baseline's replayed faults make the SDK log what they made it log under the plan.
         replayed = list(replay.world.faults) if replay is not None else hooks.applied
