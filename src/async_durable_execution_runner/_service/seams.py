@@ -263,6 +263,19 @@ class NoInterleaving:
         return None
 
 
+def interleaves_steps(interleaving: Interleaving) -> bool:
+    """Whether ``interleaving`` may give a step attempt turns (``NoInterleaving``'s never does;
+    a subclass that overrides ``step_turns`` may)."""
+    hook = getattr(type(interleaving), "step_turns", None)
+    return hook is not NoInterleaving.step_turns
+
+
+def interleaves_responses(interleaving: Interleaving) -> bool:
+    """Whether ``interleaving`` may give a service response turns (see ``interleaves_steps``)."""
+    hook = getattr(type(interleaving), "response_turns", None)
+    return hook is not NoInterleaving.response_turns
+
+
 # --- the sandbox ----------------------------------------------------------------------------
 
 

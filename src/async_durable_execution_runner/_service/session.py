@@ -17,6 +17,8 @@ from async_durable_execution_runner._service.seams import (
     ServiceCall,
     StepAttempt,
     WrapBody,
+    interleaves_responses,
+    interleaves_steps,
     steers_step_attempts,
     watches_service_calls,
 )
@@ -69,8 +71,8 @@ class InvocationSession:
         self.abandoned = False
         # Whether anything looks at each call (a fault hook answering calls, an interleaving):
         # else a call is only counted, not described.
-        self._calls_watched = watches_service_calls(self.faults) or not isinstance(
-            self.interleaving, NoInterleaving
+        self._calls_watched = watches_service_calls(self.faults) or interleaves_responses(
+            self.interleaving
         )
 
     @property
@@ -81,9 +83,7 @@ class InvocationSession:
     @property
     def steers_steps(self) -> bool:
         """Whether fault hooks or the interleaving may change how a step attempt runs."""
-        return steers_step_attempts(self.faults) or not isinstance(
-            self.interleaving, NoInterleaving
-        )
+        return steers_step_attempts(self.faults) or interleaves_steps(self.interleaving)
 
     @property
     def crashed(self) -> bool:
