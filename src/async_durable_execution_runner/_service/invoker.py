@@ -454,6 +454,7 @@ class InProcessInvoker:
             travel_box.append(travel)
             if isinstance(loop, VirtualTimeEventLoop):
                 loop.on_jump = lambda seconds: self._jump(seconds, traveller)
+                loop.busy_turns = 0  # counted per invocation
         bound_session = current_session.set(session)
         try:
             with adapter.invocation_scope(hooks):

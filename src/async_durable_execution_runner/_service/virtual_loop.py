@@ -33,13 +33,45 @@ class _JumpingSelector(selectors.DefaultSelector):
         self._loop = loop
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if timeout is None or timeout <= 0 or self._loop._in_flight:
+        loop = self._loop
+        if timeout is None or timeout <= 0 or loop._in_flight:
+            if timeout == 0 and not loop._in_flight:
+                loop.busy_turns += 1
+                if loop.busy_turns >= BUSY_TURNS:
+                    return self._pass_busy_time()
+            else:
+                loop.busy_turns = 0
             return _select(self, timeout)
+        loop.busy_turns = 0
         ready = _select(self, 0)
         if ready:
             return ready
-        self._loop.jump(timeout)
+        loop.jump(timeout)
         return []
+
+    def _pass_busy_time(self) -> list[tuple[selectors.SelectorKey, int]]:
+        """The loop has been busy for ``BUSY_TURNS`` turns in a row: let the time that a real
+        clock would have seen pass, up to the next timer (see ``BUSY_TURNS``)."""
+        loop = self._loop
+        loop.busy_turns = 0
+        ready = _select(self, 0)
+        # asyncio's timer heap; it drops cancelled timers at the head before it selects.
+        scheduled: list[asyncio.TimerHandle] = loop._scheduled  # type: ignore[attr-defined]
+        if scheduled:
+            delay = scheduled[0].when() - loop.time()
+            if delay > 0:
+                loop.jump(delay)
+        return ready
+
+
+#: Consecutive turns with work ready (never idle) after which the loop lets virtual time pass
+#: up to its next timer. Real time passes while a loop is busy; virtual time otherwise moves
+#: only when the loop is idle, so a handler that busy-waits for a time (the SDK's ``parallel``
+#: resubmits a branch whose step is PENDING, immediately and forever, until a service response
+#: says READY, while the other branch sleeps in its step body) would spin without end. Far
+#: above what a normal invocation runs in a row (a 100-step invocation runs about 700 turns
+#: in all).
+BUSY_TURNS = 10_000
 
 
 _select = selectors.DefaultSelector.select
@@ -51,6 +83,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         self._virtual = 0.0
         self._in_flight = 0
+        #: Consecutive turns with work ready (see ``BUSY_TURNS``); the invoker resets it.
+        self.busy_turns = 0
         self.on_jump: Callable[[float], None] | None = None
         # ``time()`` is read on every turn of the loop: a C callable, not a Python method.
         self.time = functools.partial(getattr, self, "_virtual")  # type: ignore[method-assign]
