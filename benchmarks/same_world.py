@@ -3,7 +3,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday] [--seed N]
-                                    [--crash-points]
+                                    [--crash-points] [--bursts SEEDS]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
 from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
@@ -15,7 +15,9 @@ and applied, the examples in which a burst of injected step failures used up a r
 flag, shrunk, with its report. ``--corpus everyday`` runs ``examples/everyday.py`` (the
 session-15 audit's handlers) instead; ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
-sandboxes), every point judged by ``check()``.
+sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
+a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
+up within ``--examples`` examples, for seeds 0 to SEEDS-1, and what it shrinks to.
 """
 
 from __future__ import annotations
@@ -160,6 +162,59 @@ def crash_point_rows(corpus: dict[str, dict[str, Any]], names: list[str]) -> int
     return failing
 
 
+def burst_rows(
+    corpus: dict[str, dict[str, Any]], names: list[str], seeds: int, examples: int
+) -> None:
+    from hypothesis import find
+    from hypothesis.errors import NoSuchExample
+
+    print(
+        f"| handler | seeds that found a burst within {examples} examples "
+        "| examples to the first | shrunk to |"
+    )
+    print("|---|---:|---|---|")
+    for name in names:
+        spec = corpus[name]
+        found, firsts, shrunk = 0, [], set()
+        for seed in range(seeds):
+            tried = [0, None]
+
+            def exhausts(scenario: Scenario, tried: list[Any] = tried) -> bool:
+                hit = exhausted_by_burst(scenario.run().history)
+                if tried[1] is None:
+                    tried[0] += 1
+                    if hit:
+                        tried[1] = tried[0]
+                return hit
+
+            strategy = durable_scenarios(
+                spec["handler"],
+                inputs=st.just(spec["input"]) if "input" in spec else None,
+                faults=fault_plans(kinds={"step_exception"}),
+                callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
+                functions=spec.get("functions"),
+                before_run=spec.get("before_run"),
+            )
+            try:
+                minimal = find(
+                    strategy,
+                    exhausts,
+                    settings=settings(
+                        max_examples=examples,
+                        database=None,
+                        deadline=None,
+                        suppress_health_check=list(HealthCheck),
+                    ),
+                    random=__import__("random").Random(seed),
+                )
+            except NoSuchExample:
+                continue
+            found += 1
+            firsts.append(tried[1])
+            shrunk.add(repr(minimal.faults))
+        print(f"| {name} | {found}/{seeds} | {firsts} | {'; '.join(sorted(shrunk))} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=500)
@@ -168,8 +223,13 @@ def main() -> None:
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="nondeterministic")
     parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default random)")
     parser.add_argument("--crash-points", action="store_true", help="every crash point instead")
+    parser.add_argument("--bursts", type=int, default=0, help="burst search over this many seeds")
     args = parser.parse_args()
     corpus = CORPORA[args.corpus]
+    if args.bursts:
+        logging.disable(logging.CRITICAL)
+        burst_rows(corpus, args.only or sorted(corpus), args.bursts, args.examples)
+        return
     if args.crash_points:
         logging.disable(logging.CRITICAL)
         sys.exit(1 if crash_point_rows(corpus, args.only or sorted(corpus)) else 0)
