@@ -805,9 +805,7 @@ CORPUS: dict[str, dict[str, Any]] = {
     "typed_invoke": {"handler": typed_invoke, "functions": {"fx": fx_service}},
     "attempt_aware": {"handler": attempt_aware},
     "nested_regions": {"handler": nested_regions},
+    # Under some turn timings the SDK's parallel busy-waited while this handler's slow branch
+    # slept, and the emulator's virtual time never moved: a hang (fixed in 6e489d6).
+    "fastest_supplier": {"handler": fastest_supplier},
 }
-#: Not in the corpus yet: under some timings its invocation never returns in the emulator
-#: (``Timings(response_turns=(1, 3, 0, 1, 1, 2), seed=34695)`` with
-#: ``step_exception(step=2, attempt=1)``; see /work/team/FINDINGS.md, audit 21:40), which the
-#: liveness oracle would flag. ``test_everyday_corpus.py`` runs its own regression scenario.
-PENDING: dict[str, dict[str, Any]] = {"fastest_supplier": {"handler": fastest_supplier}}

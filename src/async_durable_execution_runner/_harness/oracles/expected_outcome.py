@@ -1,0 +1,58 @@
+"""The expected-outcome oracle: a generated program ends as the reference evaluator says."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from async_durable_execution_runner._harness.faults.kinds import ReferenceFacts
+from async_durable_execution_runner._harness.oracles.base import (
+    UnexpectedOutcome,
+    _interrupted_at_most_once,
+    oracle,
+)
+from async_durable_execution_runner._harness.programs.reference import (
+    UnsupportedScenario,
+    expected_outcome,
+)
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._harness.scenario.outcome import Outcome
+
+
+@oracle("expected-outcome")
+def check_expected_outcome(outcome: Outcome) -> None:
+    """A generated program ends as the reference evaluator says it must."""
+    program = outcome.scenario.program
+    if program is None or _interrupted_at_most_once(outcome):
+        return
+    if outcome.scenario.timings.window and any(f.masked for f in outcome.faults_applied):
+        # The evaluator takes re-invocations after masked faults to be immediate; with a
+        # delivery window a re-invocation may come after later timers.
+        return
+    if not all(f.modelled for f in outcome.faults_applied):
+        return  # e.g. a service error the SDK does not retry: the evaluator does not model it
+    # Every planned fault tells the evaluator what it does (the first planned fault for an
+    # ordinal is the one that fires, as in the hooks).
+    facts = ReferenceFacts()
+    for fault in outcome.scenario.faults:
+        fault.describe_to(facts)
+    payloads = outcome.scenario.callback_payloads
+    try:
+        expected = expected_outcome(
+            program,
+            input=outcome.scenario.input.get("input"),
+            callback_results={name: json.dumps(values[0]) for name, values in payloads.items()},
+            step_exceptions=facts.step_exceptions,
+            callback_faults=facts.callback_faults,
+            invoke_faults=facts.invoke_faults,
+            window=outcome.scenario.timings.window,
+            callback_delays=outcome.scenario.timings.callback_delays,
+        )
+    except UnsupportedScenario:
+        return
+    problems = expected.mismatches(outcome.result)
+    if problems:
+        listing = "; ".join(problems[:5])
+        msg = f"the program did not end as the reference evaluator says it must: {listing}"
+        raise UnexpectedOutcome(msg)

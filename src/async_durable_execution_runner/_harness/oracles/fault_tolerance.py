@@ -1,0 +1,137 @@
+"""The fault-tolerance oracle: faults the service and the SDK mask leave the outcome as it is
+without them, in the same world (docs/explanation/same-world-baseline.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from async_durable_execution_runner._harness.oracles.base import (
+    FaultNotMasked,
+    _has_batches,
+    _interrupted_at_most_once,
+    _label,
+    oracle,
+)
+from async_durable_execution_runner._harness.world import same_outcome
+
+if TYPE_CHECKING:
+    from async_durable_execution_runner._harness.scenario.outcome import Outcome
+
+
+@oracle("fault-tolerance")
+def check_fault_tolerance(outcome: Outcome) -> None:
+    """Faults the service and SDK mask leave the outcome as it is without them, in the same
+    world: the baseline replays what this run's completed operations produced."""
+    masked = [f for f in outcome.faults_applied if f.masked]
+    if not masked or _interrupted_at_most_once(outcome):
+        return
+    if _has_batches(outcome.scenario.program):
+        # A generated batch's result depends on the order its branches complete, which faults
+        # legitimately shift; the expected-outcome oracle judges those runs, race-aware.
+        return
+    if any(f.positional for f in outcome.faults_applied if not f.masked):
+        # An unmasked fault placed by invocation and call fired; without the masked faults
+        # it would land elsewhere, so there is no fault-free counterpart to compare with.
+        return
+    baseline = outcome.baseline()
+    if baseline is None or baseline.hang is not None:
+        # A fault-free counterpart that did not finish, even with a larger budget, is no
+        # reference: inconclusive (were the handler hung, the liveness oracle says so).
+        return
+    faults = ", ".join(map(repr, masked))
+    mine = (
+        outcome.execution_status.value,
+        outcome.result_json,
+        outcome.error.type if outcome.error else None,
+    )
+    theirs = (
+        baseline.execution_status.value,
+        baseline.result_json,
+        baseline.error.type if baseline.error else None,
+    )
+    if mine != theirs:
+        msg = (
+            f"with {faults} the execution ended {mine[0]} "
+            f"(result {mine[1]!r}, error {mine[2]!r}); in the same world without them it ends "
+            f"{theirs[0]} (result {theirs[1]!r}, error {theirs[2]!r}): every step, callback "
+            "and invoke there gave what it gave here, so these faults, which the service and "
+            "the SDK mask, changed the outcome. The handler must not depend on them (e.g. side "
+            "effects outside steps, module state carried across invocations)"
+        )
+        raise FaultNotMasked(msg)
+    changed = _step_changed_by_fault(outcome, baseline)
+    if changed is not None:
+        raise FaultNotMasked(f"with {faults} {changed}")
+
+
+def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
+    """A step whose body produced something else under the faults than in the same world
+    without them, though it produces the same on every fault-free run: the faults changed
+    the world it read. (The outcomes can match only because the baseline replays step
+    results.) A non-idempotent step whose own re-run returned another value is deliberately
+    not judged."""
+    world, replay = outcome._world, baseline._replay
+    if world is None or replay is None:
+        return None
+    found = replay.first_divergence()
+    if found is None:
+        return None
+    key, recorded, fresh = found
+    _, operation_id, attempt = key
+    if operation_id in world.nondeterministic or operation_id in baseline.nondeterministic_steps:
+        return None  # it draws randomness or reads the clock: a new value every run
+    ran = [k for k in world.order if k in world.steps]
+    position = replay.order.index(key) + 1
+    if ran[:position] != replay.order[:position]:
+        return None  # concurrent bodies ran in another order: a race decided differently
+    scenario = outcome.scenario
+    # Bodies of this operation that ran beyond what the baseline runs: re-runs the recorder
+    # saw, and runs it cannot see (a duplicate delivery runs without fault hooks, and may run
+    # an attempt for real whose injected twin is what the service kept).
+    operation = (key[0], operation_id)
+    attempts = sum(
+        1 for a in outcome.recorder.step_attempts if (a.execution_arn, a.operation_id) == operation
+    )
+    body_runs = attempts - world.injected.get(operation, 0)
+    extra = body_runs - world.baseline_runs(operation)
+    runs = max(world.runs.get(key, 1), 1 + extra)
+    rerun = key if runs > 1 else None
+    if rerun is not None:
+        # The faults ran this step's body again. Run it as often here: if one of those runs
+        # gives what the recorded run checkpointed, its own re-runs changed its answer
+        # (non-idempotent; not judged here). Any of them, not only the last: the run the
+        # service kept need not be the last (a duplicate delivery's later run bounces).
+        again = scenario.baseline(world, rerun=rerun, rerun_times=runs)
+        if again.hang is not None or again._replay is None:
+            return None
+        fresh_again = again._replay.fresh.get(key)
+        if fresh_again is None or any(
+            same_outcome(ran, recorded) for ran in (*again._replay.rerun_outcomes, fresh_again)
+        ):
+            return None
+        fresh = fresh_again
+    second = scenario.baseline(
+        world, seed=scenario.timings.seed + 1, rerun=rerun, rerun_times=runs if rerun else None
+    )
+    if second.hang is not None:
+        return None
+    other = second._replay.fresh.get(key) if second._replay is not None else None
+    if other is None or not same_outcome(other, fresh):
+        return None  # it produces a new value every run, by a source we do not watch
+    name = next(
+        (
+            e.name
+            for events in outcome.recorder.events.values()
+            for e in events
+            if e.id == operation_id and e.name
+        ),
+        None,
+    )
+    times = "once" if runs == 1 else f"{runs} times"
+    return (
+        f"step {_label(operation_id, name)} (attempt {attempt}) ran its body {times} and "
+        f"produced {recorded.describe()}; in the same world without the faults, its body run "
+        f"{times} produces {fresh.describe()}, on every run. The faults, which the service and "
+        "the SDK mask, changed what the step read: a side effect outside a step that the "
+        "replay repeated, or another step's body that ran twice (make both idempotent)"
+    )
