@@ -453,11 +453,11 @@ goal is about), at the start of issue 9's work, at the end of session 14 (s. 14)
 
 | workload | floor | ours: start | s. 14 | now | floor / ours: start | s. 14 | now |
 |---|---:|---:|---:|---:|---:|---:|---:|
-| seed | 7.60 | 11.26 | 10.08 | 9.46 | 0.68 | 0.77 | 0.80 |
-| steps_100 | 95.7 | 130.9 | 117.4 | 107.5 | 0.74 | 0.82 | 0.89 |
-| map_20 | 43.8 | 50.5 | 49.3 | 47.7 | 0.87 | 0.89 | 0.92 |
-| waits_10h | 23.2 | 34.3 | 31.0 | 29.4 | 0.69 | 0.75 | 0.79 |
-| retry_2 | 4.95 | 8.42 | 7.32 | 6.81 | 0.59 | 0.68 | 0.73 |
+| seed | 7.57 | 11.26 | 10.08 | 9.52 | 0.68 | 0.77 | 0.80 |
+| steps_100 | 95.9 | 130.9 | 117.4 | 108.1 | 0.74 | 0.82 | 0.89 |
+| map_20 | 43.9 | 50.5 | 49.3 | 47.6 | 0.87 | 0.89 | 0.92 |
+| waits_10h | 23.3 | 34.3 | 31.0 | 29.5 | 0.69 | 0.75 | 0.79 |
+| retry_2 | 5.03 | 8.42 | 7.32 | 6.90 | 0.59 | 0.68 | 0.73 |
 
 What went, in session 14: building frozen dataclasses (a frozen dataclass's `__init__`
 stores every field through `object.__setattr__`: about 21,000 instructions for a 14-field
@@ -496,7 +496,7 @@ itself does little, that is where executions re-invoke:
 - *Per checkpoint call*, validating and committing a step's START and SUCCEED (validators,
   transition table, two new `Operation`s, two history events, a token, firing due timers
   first, the SDK's view of the changed operations) now costs about 115,000 instructions more
-  than the floor's dict update (`steps_100`: 11.8 million more over its 100 calls, a
+  than the floor's dict update (`steps_100`: 12.2 million more over its 100 calls, a
   do-nothing execution's 0.6 million included), against some 215,000 at the end of session
   14.
 
