@@ -19,6 +19,8 @@ import _thread
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from async_durable_execution_runner._service.invocation import InvocationAbandoned
+
 if TYPE_CHECKING:
     from collections.abc import Callable as DriveLoop
 
@@ -168,7 +170,9 @@ class UnlockedInvoker:
         self.inner = inner
         self.lock = lock
         self.active: dict[str, LockedSession] = {}
-        self._originals: dict[int, InvocationRequest] = {}
+        #: id(the request handed on) -> (it, the executor's request), while the invocation runs
+        #: and, for one abandoned as hung, until the drive that gave up on it has read it.
+        self._originals: dict[int, tuple[InvocationRequest, InvocationRequest]] = {}
         #: Called (under the lock) after each checkpoint an invocation makes, before its
         #: answer: the runner persists there.
         self.on_change: Callable[[], None] | None = None
@@ -189,12 +193,20 @@ class UnlockedInvoker:
         previous = self.active.get(request.execution_arn)
         self.active[request.execution_arn] = locked
         handed = replace(request, session=cast("InvocationSession", locked))
-        self._originals[id(handed)] = request
+        self._originals[id(handed)] = (handed, request)
+        abandoned = False
         try:
             with self.lock.released():
                 return self.inner.invoke(handed)
+        except InvocationAbandoned:
+            # A hung invocation's thread unwinds so when its handler finally returns, maybe
+            # before the drive that abandoned it has mapped its request back (a starved
+            # handler returns just after its deadline): leave the mapping to that drive.
+            abandoned = True
+            raise
         finally:
-            self._originals.pop(id(handed), None)
+            if not abandoned:
+                self._originals.pop(id(handed), None)
             if previous is None:
                 self.active.pop(request.execution_arn, None)
             else:
@@ -209,7 +221,9 @@ class UnlockedInvoker:
             outcome = self.inner.drive(locked_loop, wall_deadline)  # type: ignore[attr-defined]
         # A hung invocation comes back naming the request this wrapper handed on: name the
         # executor's own request instead.
-        original = self._originals.get(id(getattr(outcome, "request", None)))
+        handed = getattr(outcome, "request", None)
+        entry = self._originals.pop(id(handed), None) if handed is not None else None
+        original = entry[1] if entry is not None and entry[0] is handed else None
         if original is not None:
             from async_durable_execution_runner._models._frozen import replace
 
