@@ -114,17 +114,10 @@ def campaigns() -> dict[str, Callable[[], st.SearchStrategy[Any]]]:
 
 def corpus_campaigns() -> dict[str, Callable[[], st.SearchStrategy[Any]]]:
     import everyday
-
-    from async_durable_execution_runner.strategies import durable_scenarios
+    from corpus import scenarios
 
     def make(spec: dict[str, Any]) -> Callable[[], st.SearchStrategy[Any]]:
-        return lambda: durable_scenarios(
-            spec["handler"],
-            inputs=st.just(spec["input"]) if "input" in spec else None,
-            callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
-            functions=spec.get("functions"),
-            before_run=spec.get("before_run"),
-        )
+        return lambda: scenarios(spec)
 
     return {name: make(spec) for name, spec in sorted(everyday.CORPUS.items())}
 

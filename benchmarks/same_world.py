@@ -33,17 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
 import everyday  # noqa: E402
 import nondeterministic  # noqa: E402
+from corpus import scenarios  # noqa: E402
 
 from async_durable_execution_runner.scenarios import Scenario  # noqa: E402
 from async_durable_execution_runner.strategies import (  # noqa: E402
-    durable_scenarios,
     fault_plans,
 )
 
@@ -83,14 +82,7 @@ def campaign(
     spec: dict[str, Any], examples: int, plans: str, seed: int | None = None
 ) -> dict[str, Any]:
     faults = fault_plans(kinds=MASKED_KINDS) if plans == "masked" else fault_plans()
-    strategy = durable_scenarios(
-        spec["handler"],
-        inputs=st.just(spec["input"]) if "input" in spec else None,
-        faults=faults,
-        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
-        functions=spec.get("functions"),
-        before_run=spec.get("before_run"),
-    )
+    strategy = scenarios(spec, faults=faults)
     stats: dict[str, Any] = {
         "examples": 0,
         "masked": 0,
@@ -187,14 +179,7 @@ def burst_rows(
                         tried[1] = tried[0]
                 return hit
 
-            strategy = durable_scenarios(
-                spec["handler"],
-                inputs=st.just(spec["input"]) if "input" in spec else None,
-                faults=fault_plans(kinds={"step_exception"}),
-                callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
-                functions=spec.get("functions"),
-                before_run=spec.get("before_run"),
-            )
+            strategy = scenarios(spec, faults=fault_plans(kinds={"step_exception"}))
             try:
                 minimal = find(
                     strategy,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from corpus import scenarios
 from everyday import (
     CORPUS,
     authorize_or_decline,
@@ -21,7 +22,6 @@ from everyday import (
     reset,
 )
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from async_durable_execution_runner.scenarios import (
     Scenario,
@@ -29,7 +29,7 @@ from async_durable_execution_runner.scenarios import (
     crash,
     step_exception,
 )
-from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+from async_durable_execution_runner.strategies import fault_plans
 
 # --- the false flags, shrunk ------------------------------------------------------------
 
@@ -107,14 +107,7 @@ EXAMPLES = int(os.environ.get("DURABLE_EVERYDAY_EXAMPLES", "0"))
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_no_default_fault_plan_flags_an_everyday_handler(name: str) -> None:
     spec = CORPUS[name]
-    strategy = durable_scenarios(
-        spec["handler"],
-        inputs=st.just(spec["input"]) if "input" in spec else None,
-        faults=fault_plans(),
-        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
-        functions=spec.get("functions"),
-        before_run=spec.get("before_run"),
-    )
+    strategy = scenarios(spec, faults=fault_plans())
 
     @settings(
         max_examples=EXAMPLES or 3,

@@ -10,12 +10,12 @@ import json
 import os
 
 import pytest
+from corpus import scenarios
 from flows import CORPUS
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from async_durable_execution_runner.scenarios import Scenario, callback_failure
-from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+from async_durable_execution_runner.strategies import fault_plans
 
 EXAMPLES = int(os.environ.get("DURABLE_FLOW_EXAMPLES", "0"))
 
@@ -23,12 +23,7 @@ EXAMPLES = int(os.environ.get("DURABLE_FLOW_EXAMPLES", "0"))
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_no_default_fault_plan_flags_a_flow_handler(name: str) -> None:
     spec = CORPUS[name]
-    strategy = durable_scenarios(
-        spec["handler"],
-        inputs=st.just(spec["input"]) if "input" in spec else None,
-        faults=fault_plans(),
-        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
-    )
+    strategy = scenarios(spec, faults=fault_plans())
 
     @settings(
         max_examples=EXAMPLES or 6,

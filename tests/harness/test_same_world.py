@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from async_durable_execution import InvocationStatus
+from corpus import scenarios
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -40,7 +41,7 @@ from async_durable_execution_runner.scenarios import (
     invocation_lost,
     step_exception,
 )
-from async_durable_execution_runner.strategies import durable_scenarios, fault_plans, timings
+from async_durable_execution_runner.strategies import fault_plans, timings
 
 MASKED_KINDS = {
     "crash",
@@ -263,13 +264,8 @@ EXAMPLES = int(os.environ.get("DURABLE_SAME_WORLD_EXAMPLES", "0"))
 
 
 def corpus_scenarios(name: str, faults: Any = None) -> Any:
-    spec = CORPUS[name]
-    return durable_scenarios(
-        spec["handler"],
-        faults=faults if faults is not None else fault_plans(kinds=MASKED_KINDS),
-        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
-        functions=spec.get("functions"),
-        before_run=spec.get("before_run"),
+    return scenarios(
+        CORPUS[name], faults=faults if faults is not None else fault_plans(kinds=MASKED_KINDS)
     )
 
 

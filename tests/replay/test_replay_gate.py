@@ -16,8 +16,8 @@ import everyday
 import flows
 import nondeterministic
 import pytest
+from corpus import scenarios
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 from tests.replay import handlers as h
 
 from async_durable_execution_runner import (
@@ -188,13 +188,7 @@ def test_correct_handlers_replay_clean_against_their_own_faulted_histories(name:
     # Histories recorded under faults and timings (crashes, lost invocations, retries, late
     # answers); the code did not change, so the gate must never flag one.
     spec = USER_CORPUS[name]
-    strategy = durable_scenarios(
-        spec["handler"],
-        inputs=st.just(spec["input"]) if "input" in spec else None,
-        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
-        functions=spec.get("functions"),
-        before_run=spec.get("before_run"),
-    )
+    strategy = scenarios(spec)
 
     @settings(
         max_examples=4,
@@ -213,7 +207,6 @@ def test_correct_handlers_replay_clean_against_their_own_faulted_histories(name:
         assert report.ok, f"{report}\n{outcome.report()}"
 
     replays_clean()
-
 
 
 @given(durable_scenarios())

@@ -1,0 +1,33 @@
+"""What a corpus entry is, and the scenarios it stands for.
+
+The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``) are
+dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the execution
+input), ``callbacks`` (name -> the payload every callback of that name is answered with),
+``functions`` (chained-invoke targets) and ``before_run`` (resets the fakes of the services
+the handler talks to). The tests and the campaigns in ``benchmarks/`` draw their scenarios
+through :func:`scenarios`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.strategies import durable_scenarios
+
+
+def scenarios(
+    spec: dict[str, Any], *, faults: st.SearchStrategy[Any] | None = None
+) -> st.SearchStrategy[Scenario]:
+    """``durable_scenarios`` for the entry ``spec``; ``faults`` as ``durable_scenarios`` takes
+    it (``None``: every kind)."""
+    return durable_scenarios(
+        spec["handler"],
+        inputs=st.just(spec["input"]) if "input" in spec else None,
+        faults=faults,
+        callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
+        functions=spec.get("functions"),
+        before_run=spec.get("before_run"),
+    )
