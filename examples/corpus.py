@@ -5,13 +5,14 @@ dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the
 input), ``callbacks`` (name -> the payload every callback of that name is answered with),
 ``functions`` (chained-invoke targets) and ``before_run`` (resets the fakes of the services
 the handler talks to). The tests and the campaigns in ``benchmarks/`` draw their scenarios
-through :func:`scenarios`.
+through :func:`scenarios`, and the tests judge them with :func:`check_every`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from async_durable_execution_runner.scenarios import Scenario
@@ -31,3 +32,22 @@ def scenarios(
         functions=spec.get("functions"),
         before_run=spec.get("before_run"),
     )
+
+
+def check_every(strategy: st.SearchStrategy[Scenario], *, examples: int, derandomize: bool) -> None:
+    """Run ``examples`` scenarios of ``strategy`` and ``check()`` each: a correct handler's
+    campaign, so any flag fails (shrunk). ``derandomize`` for the suite's fixed sequence."""
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        derandomize=derandomize,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+    )
+    @given(strategy)
+    def run(scenario: Scenario) -> None:
+        scenario.run().check()
+
+    run()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from corpus import scenarios
+from corpus import check_every, scenarios
 from everyday import (
     CORPUS,
     authorize_or_decline,
@@ -21,7 +21,6 @@ from everyday import (
     outlast_an_outage,
     reset,
 )
-from hypothesis import HealthCheck, Phase, given, settings
 
 from async_durable_execution_runner.scenarios import (
     Scenario,
@@ -106,19 +105,5 @@ EXAMPLES = int(os.environ.get("DURABLE_EVERYDAY_EXAMPLES", "0"))
 )
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_no_default_fault_plan_flags_an_everyday_handler(name: str) -> None:
-    spec = CORPUS[name]
-    strategy = scenarios(spec, faults=fault_plans())
-
-    @settings(
-        max_examples=EXAMPLES or 3,
-        database=None,
-        derandomize=not EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
-    )
-    @given(strategy)
-    def run(scenario: Scenario) -> None:
-        scenario.run().check()
-
-    run()
+    strategy = scenarios(CORPUS[name], faults=fault_plans())
+    check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)

@@ -10,9 +10,8 @@ import json
 import os
 
 import pytest
-from corpus import scenarios
+from corpus import check_every, scenarios
 from flows import CORPUS
-from hypothesis import HealthCheck, Phase, given, settings
 
 from async_durable_execution_runner.scenarios import Scenario, callback_failure
 from async_durable_execution_runner.strategies import fault_plans
@@ -22,22 +21,8 @@ EXAMPLES = int(os.environ.get("DURABLE_FLOW_EXAMPLES", "0"))
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_no_default_fault_plan_flags_a_flow_handler(name: str) -> None:
-    spec = CORPUS[name]
-    strategy = scenarios(spec, faults=fault_plans())
-
-    @settings(
-        max_examples=EXAMPLES or 6,
-        database=None,
-        derandomize=not EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
-    )
-    @given(strategy)
-    def run(scenario: Scenario) -> None:
-        scenario.run().check()
-
-    run()
+    strategy = scenarios(CORPUS[name], faults=fault_plans())
+    check_every(strategy, examples=EXAMPLES or 6, derandomize=not EXAMPLES)
 
 
 def test_a_declined_payment_takes_the_failure_route() -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from async_durable_execution import InvocationStatus
-from corpus import scenarios
-from hypothesis import HealthCheck, Phase, given, settings
+from corpus import check_every, scenarios
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from nondeterministic import (
@@ -271,19 +271,7 @@ def corpus_scenarios(name: str, faults: Any = None) -> Any:
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_no_masked_fault_flags_a_correct_handler(name: str) -> None:
-    @settings(
-        max_examples=EXAMPLES or 6,
-        database=None,
-        derandomize=not EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
-    )
-    @given(corpus_scenarios(name))
-    def run(scenario: Scenario) -> None:
-        scenario.run().check()
-
-    run()
+    check_every(corpus_scenarios(name), examples=EXAMPLES or 6, derandomize=not EXAMPLES)
 
 
 @pytest.mark.filterwarnings(
@@ -294,16 +282,8 @@ def test_no_default_fault_plan_flags_a_correct_handler(name: str) -> None:
     """Masked faults mixed with unmasked ones (step exceptions, callback faults): the plans a
     user gets by default."""
 
-    @settings(
-        max_examples=EXAMPLES or 6,
-        database=None,
+    check_every(
+        corpus_scenarios(name, faults=fault_plans()),
+        examples=EXAMPLES or 6,
         derandomize=not EXAMPLES,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
     )
-    @given(corpus_scenarios(name, faults=fault_plans()))
-    def run(scenario: Scenario) -> None:
-        scenario.run().check()
-
-    run()
