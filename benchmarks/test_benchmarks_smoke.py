@@ -55,3 +55,19 @@ def test_run_py_quick_pipeline_writes_markdown(tmp_path, monkeypatch) -> None:
     text = out.read_text()
     assert "| seed |" in text
     assert "ours / floor" in text
+
+
+def test_opcode_counts_see_both_threads_and_split_by_owner() -> None:
+    from benchmarks import opcodes
+
+    ours = opcodes.measure("ours", "retry_2", 2)
+    floor = opcodes.measure("floor", "retry_2", 2)
+    ours_cats, floor_cats = opcodes.by_category(ours, 2), opcodes.by_category(floor, 2)
+    # The SDK runs (nearly) the same bytecodes whoever serves it (the floor answers a checkpoint
+    # with every touched operation, ours with fewer); only our runner runs our code, and its
+    # invocations (on the worker thread) are counted, not just the caller's hand-off.
+    assert floor_cats["sdk"] > 1000
+    assert abs(ours_cats["sdk"] - floor_cats["sdk"]) < 0.02 * floor_cats["sdk"]
+    assert floor_cats["ours"] == 0
+    assert ours_cats["ours"] > 1000
+    assert any("Commits" in label for _, label in opcodes.own_functions(ours, 2))
