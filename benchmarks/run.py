@@ -545,6 +545,7 @@ class Run:
     sdk_patched: Sequence[str]
     seconds: float
     profiles: list[Profile] = field(default_factory=list)
+    breakdown: str = ""
 
 
 def _load() -> tuple[float, float, float] | None:
@@ -620,6 +621,9 @@ def markdown(run: Run) -> str:
     w("\n## Environment\n\n| | |\n|---|---|\n")
     for key, value in environment():
         w(f"| {key} | {value} |\n")
+    if run.breakdown:
+        w("\n## Bytecodes and CPU time by owner\n\n")
+        w(run.breakdown)
     if run.profiles:
         w("\n## Where our runner's time goes\n\n")
         w(
@@ -638,6 +642,44 @@ def markdown(run: Run) -> str:
     return out.getvalue()
 
 
+def breakdown(workloads: Sequence[str], *, quick: bool, log: Callable[[str], None]) -> str:
+    """The tables of ``opcodes.py`` and ``split.py`` for ``workloads``, each tool run in a
+    fresh process (a worker thread started before tracing would go uncounted; ``split.py``
+    wraps the runners' boundaries for the rest of its process)."""
+    here = Path(__file__).resolve().parent
+    names = ",".join(workloads)
+    split_args = ["--rounds", "3", "--executions", "20"] if quick else ["--rounds", "10"]
+    parts = []
+    for script, extra in (("opcodes.py", []), ("split.py", split_args)):
+        log(f"breakdown: {script}")
+        done = subprocess.run(
+            [sys.executable, str(here / script), "--workloads", names, *extra],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        parts.append(done.stdout.strip())
+    return BREAKDOWN_DOC.format(opcodes=parts[0], split=parts[1])
+
+
+BREAKDOWN_DOC = """\
+Bytecodes per execution by whose code runs them (`benchmarks/opcodes.py`, `sys.settrace`
+opcode events in every thread; deterministic: machine load cannot move them). The last
+column is the runner's total over ours: in bytecodes, the fraction of the floor's speed ours
+would reach if every bytecode cost the same.
+
+{opcodes}
+
+Process CPU time per execution split at the boundaries both runners share
+(`benchmarks/split.py`, interleaved rounds, medians): inside the SDK's handler entry minus the
+service client's calls (*sdk*), inside those calls (*service calls*), and everything else
+(*rest*: for ours the runner, the service's loop, invocation set-up and tear-down, the
+hand-off to the worker thread and the result; for the floor its re-invocation loop).
+
+{split}
+"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -652,6 +694,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="profile ours (and the floor) on the workload with the lowest ours/floor",
     )
     parser.add_argument("--profile-workload", metavar="NAME", help="profile this workload instead")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also count bytecodes by owner (opcodes.py) and split CPU time at the boundaries "
+        "every runner shares (split.py), each in a process of its own",
+    )
     parser.add_argument("--workloads", default=",".join(BY_NAME), help="comma-separated subset")
     parser.add_argument(
         "--runners",
@@ -711,6 +759,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runner.close()
         for prof in run.profiles:
             print(render_profile(prof, n=20))
+
+    if args.breakdown:
+        run.breakdown = breakdown([w.name for w in workloads], quick=args.quick, log=log)
+        print(run.breakdown)
 
     run.seconds = time.perf_counter() - started
     if args.markdown:

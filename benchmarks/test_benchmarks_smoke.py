@@ -54,10 +54,25 @@ def test_run_py_quick_pipeline_writes_markdown(tmp_path, monkeypatch) -> None:
     tiny = run.Settings(rounds=1, round_seconds=0.0, min_count=1, warmup=0, profile_seconds=0.0)
     monkeypatch.setattr(run, "QUICK", tiny)
     out = tmp_path / "performance.md"
-    assert run.main(["--quick", "--workloads", "seed", "--profile", "--markdown", str(out)]) == 0
+    assert (
+        run.main(
+            [
+                "--quick",
+                "--workloads",
+                "seed",
+                "--profile",
+                "--breakdown",
+                "--markdown",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
     assert "| seed |" in text
     assert "ours / floor" in text
+    assert "| seed | ours |" in text  # bytecodes by owner
+    assert "| seed | " in text.split("boundaries both runners share", 1)[1]  # the CPU split
 
 
 def test_opcode_counts_see_both_threads_and_split_by_owner() -> None:
