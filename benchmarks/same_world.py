@@ -2,7 +2,7 @@
 nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
-                                    [--corpus nondeterministic|everyday] [--seed N]
+                                    [--corpus nondeterministic|everyday|habits] [--seed N]
                                     [--crash-points] [--bursts SEEDS]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -13,7 +13,8 @@ was applied (the fault-tolerance oracle then runs its same-world baseline), the 
 and applied, the examples in which a burst of injected step failures used up a retry budget
 (a correlated fault reached), the faults applied by kind, and the flags: any flag is a false
 flag, shrunk, with its report. ``--corpus everyday`` runs ``examples/everyday.py`` (the
-session-15 audit's handlers) instead; ``--seed`` makes a campaign repeatable.
+session-15 audit's handlers) instead, ``--corpus habits`` ``examples/habits.py`` (the session-16
+audit's); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
 import everyday  # noqa: E402
+import habits  # noqa: E402
 import nondeterministic  # noqa: E402
 from corpus import scenarios  # noqa: E402
 
@@ -57,7 +59,11 @@ MASKED_KINDS = {
 }
 
 
-CORPORA = {"nondeterministic": nondeterministic.CORPUS, "everyday": everyday.CORPUS}
+CORPORA = {
+    "nondeterministic": nondeterministic.CORPUS,
+    "everyday": everyday.CORPUS,
+    "habits": habits.CORPUS,
+}
 
 
 def exhausted_by_burst(history: list[dict[str, Any]]) -> bool:

@@ -201,3 +201,22 @@ async def changed_result(order: dict[str, Any]) -> dict[str, Any]:
     printed = await step(label(order), name="label")
     answer = {k: v.upper() for k, v in answer.items()}
     return {"tracking": tracking, "packed": packed, "label": printed, "pickup": answer}
+
+
+#: Tickets a partner has issued (the replay gate's tests reset it): each is new.
+TICKETS: list[int] = []
+
+
+async def _next_ticket() -> int:
+    TICKETS.append(len(TICKETS) + 1)
+    return TICKETS[-1]
+
+
+@durable_execution
+async def branch_on_ticket(event: Any) -> str:
+    """Branches on a partner's ticket drawn in a step (correct durable code)."""
+    if await step(_next_ticket, name="ticket") % 2 == 0:
+        await wait(5, name="even")
+    else:
+        await step(new_id, name="odd")
+    return "done"

@@ -14,6 +14,7 @@ from typing import Any
 
 import everyday
 import flows
+import habits
 import nondeterministic
 import pytest
 from corpus import scenarios
@@ -173,6 +174,29 @@ def test_a_different_result_from_recorded_step_results_fails() -> None:
 
 # --- no false flags ---------------------------------------------------------------------
 
+
+def test_a_crashed_invocation_may_branch_otherwise_on_a_fresh_step_result() -> None:
+    # Invocation 1 crashed before it checkpointed anything; invocation 2 drew ticket 2 and
+    # waited on the even branch. Replayed, invocation 1 runs the ticket step again (the
+    # history holds nothing of it there), gets a fresh ticket and takes the odd branch: the
+    # gate held that against the even wait recorded later (a false flag on a correct
+    # handler, found by the session-16 audit on habits.reused_names). Invocation 2, handed
+    # the recorded ticket, is still checked.
+    from async_durable_execution_runner.scenarios import crash
+
+    h.TICKETS.clear()
+    outcome = Scenario(handler=h.branch_on_ticket, faults=(crash(invocation=1, call=1),)).run()
+    assert [e.event_type.value for e in outcome.result.events][2:4] == [
+        "StepStarted",
+        "StepSucceeded",
+    ]
+    assert outcome.result.get_wait("even") is not None
+    report = replay(h.branch_on_ticket, outcome.result, raise_on_divergence=False)
+    assert h.TICKETS == [1, 2, 3]  # the replay of invocation 1 drew ticket 3 (odd)
+    assert report.ok, str(report)
+    assert report.operations_checked >= 2
+
+
 #: Correct handlers that do what users do (ids and random draws in steps, callbacks near
 #: their timeouts, quorums, retries with jitter, chained invokes, serdes), from the oracles'
 #: false-flag audits.
@@ -180,6 +204,7 @@ USER_CORPUS = {
     **{f"nondeterministic.{k}": v for k, v in nondeterministic.CORPUS.items()},
     **{f"everyday.{k}": v for k, v in everyday.CORPUS.items()},
     **{f"flows.{k}": v for k, v in flows.CORPUS.items()},
+    **{f"habits.{k}": v for k, v in habits.CORPUS.items()},
 }
 
 

@@ -13,6 +13,7 @@ uses to show the handler its virtual clock.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
 import secrets
@@ -120,6 +121,44 @@ def _deciding_a_delay(frame: FrameType) -> bool:
     return False
 
 
+#: How far up from a nondeterministic call to look for the logging machinery or an import
+#: (a formatter called by a handler's ``emit``, called by ``Handler.handle``, ``callHandlers``,
+#: ``Logger.handle`` and ``Logger._log``; a helper or two called at module level).
+_CONTEXT_FRAMES = 16
+
+#: ``Logger._log`` runs the record factory, the logger's filters and every handler (with
+#: their filters and formatters); ``Handler.handle`` runs a handler outside a logging call (a
+#: ``QueueListener``'s thread).
+_LOGGING_CODES = frozenset({logging.Logger._log.__code__, logging.Handler.handle.__code__})
+
+
+def _logging_or_importing(frame: FrameType) -> bool:
+    """Whether ``frame`` runs under the logging machinery handling a record, or under a
+    module's code being imported.
+
+    A formatter, filter or record factory that stamps a line with ``datetime.now()`` (or a
+    handler that draws a uuid for it) writes to the logs, never to the execution's state;
+    the SDK itself drops its root logger's records during replay. A module's top-level code
+    runs once per sandbox, when the module is imported (a cold start), not on every replay:
+    a sandbox id or a start time drawn there for the logs is sandbox initialisation. (A
+    value the handler's own code reads before it calls the logger, ``log.info("%s",
+    time.time())``, is still its own read: it may reach a durable decision as well.)"""
+    caller: FrameType | None = frame
+    for _ in range(_CONTEXT_FRAMES):
+        if caller is None:
+            return False
+        code = caller.f_code
+        if code in _LOGGING_CODES:
+            return True
+        if code.co_name == "<module>":
+            importer = caller.f_back
+            return importer is not None and importer.f_code.co_filename.startswith(
+                "<frozen importlib"
+            )
+        caller = caller.f_back
+    return False
+
+
 @functools.cache
 def _own_roots() -> tuple[str, ...]:
     return (
@@ -155,7 +194,11 @@ class NondeterminismDetector:
         if step is not None:
             self.in_steps.add(step)
             return
-        if filename.startswith(self._outside) or _deciding_a_delay(frame):
+        if (
+            filename.startswith(self._outside)
+            or _deciding_a_delay(frame)
+            or _logging_or_importing(frame)
+        ):
             return
         self.calls.append(NondeterministicCall(source, function, filename, frame.f_lineno))
 

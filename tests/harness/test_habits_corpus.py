@@ -1,0 +1,66 @@
+"""The session-16 false-flag audit: correct handlers written with everyday Python habits
+(``examples/habits.py``: logging, configuration read outside steps, asyncio inside step
+bodies, unusual step results, big maps, failures caught and carried past, ties between a
+callback time-out and a wait, reused step names, early returns) are flagged by no oracle,
+and the false flags the audit found stay fixed (each test is the shrunk scenario of one).
+
+The corpus runs a few examples per handler here; ``DURABLE_HABITS_EXAMPLES=300`` runs the
+campaign (or ``benchmarks/same_world.py --corpus habits --plans all``, which also counts the
+faults that landed).
+"""
+
+from __future__ import annotations
+
+import os
+
+import habits
+import pytest
+from corpus import check_every, scenarios
+from habit_handlers import clock_read_for_a_log_argument, module_helper_called_at_run_time
+
+from async_durable_execution_runner.oracles import NondeterminismSource
+from async_durable_execution_runner.scenarios import Scenario, Timings
+from async_durable_execution_runner.strategies import fault_plans
+
+# --- the false flags, shrunk ------------------------------------------------------------
+
+
+def test_a_log_formatter_may_stamp_its_lines_with_the_clock() -> None:
+    # The handler logs outside its steps (on every replay), through a JSON formatter that
+    # stamps each line with datetime.now(): the formatter's read of the clock was taken for
+    # the handler's own (NondeterminismSource on a fault-free run). It reaches the logs only.
+    outcome = Scenario(handler=habits.logged_checkout, before_run=habits.reset).run()
+    assert habits.services.lines_matching('"at": "')  # the formatter did read the clock
+    assert outcome.nondeterministic_calls == ()
+    outcome.check()
+
+
+def test_a_sandbox_id_drawn_at_import_is_not_a_replay_draw() -> None:
+    # A cold sandbox re-imports the handler's module, whose top level draws a sandbox id for
+    # its log lines (uuid4() at import): taken for a draw outside a step, though it runs once
+    # per sandbox, not on every replay (and the warm run, which imported it before the run,
+    # was not flagged at all).
+    outcome = Scenario(handler=habits.odd_results, timings=Timings(sandboxes=("cold",))).run()
+    assert [i.environment for i in outcome.invocations[:2]] == ["warm", "cold"]
+    assert outcome.nondeterministic_calls == ()
+    outcome.check()
+
+
+def test_the_handlers_own_reads_for_its_logs_are_still_flagged() -> None:
+    # The exemptions are narrow: a read in the handler's own code (a log argument, a
+    # module-level helper called at run time) may reach a durable decision.
+    for handler in (clock_read_for_a_log_argument, module_helper_called_at_run_time):
+        outcome = Scenario(handler=handler, timings=Timings(sandboxes=("cold",))).run()
+        with pytest.raises(NondeterminismSource, match=r"habit_handlers\.py"):
+            outcome.check()
+
+
+# --- the corpus: correct handlers are never flagged -------------------------------------
+
+EXAMPLES = int(os.environ.get("DURABLE_HABITS_EXAMPLES", "0"))
+
+
+@pytest.mark.parametrize("name", sorted(habits.CORPUS))
+def test_no_default_fault_plan_flags_a_habits_handler(name: str) -> None:
+    strategy = scenarios(habits.CORPUS[name], faults=fault_plans())
+    check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
