@@ -304,15 +304,23 @@ class DurableFunctionTestResult(_Lookup):
 
     @classmethod
     def from_execution(cls, execution: Execution) -> DurableFunctionTestResult:
-        return cls(
-            execution_arn=execution.arn,
-            execution_status=execution.status,
-            result=execution.result,
-            error=execution.error,
-            operations=build_views(list(execution.operations.values())),
-            events=execution.events,
-            invocations=tuple(execution.invocations),
+        # ``cls(...)`` without the frozen ``__init__``'s ``object.__setattr__`` per field
+        # (every ``run()`` returns one): the same object, as for the operation views.
+        result = _new(cls)
+        _set(
+            result,
+            "__dict__",
+            {
+                "execution_arn": execution.arn,
+                "execution_status": execution.status,
+                "result": execution.result,
+                "error": execution.error,
+                "operations": build_views(list(execution.operations.values())),
+                "events": execution.events,
+                "invocations": tuple(execution.invocations),
+            },
         )
+        return result
 
     @property
     def status(self) -> InvocationStatus:

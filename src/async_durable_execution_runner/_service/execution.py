@@ -66,7 +66,9 @@ class Execution:
 
     @property
     def is_open(self) -> bool:
-        return not self.status.is_terminal
+        # ``not self.status.is_terminal``, without a second property call: it is asked
+        # before every delivery, wake, timer and invocation outcome.
+        return self.status is ExecutionStatus.RUNNING
 
     def current_token(self) -> str:
         if self._token is None:

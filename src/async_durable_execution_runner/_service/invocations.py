@@ -37,6 +37,7 @@ from async_durable_execution_runner._service.session import (
     CheckpointCall,
     InvocationSession,
     StateCall,
+    session_watching,
 )
 from async_durable_execution_runner._service.state import ServiceState
 
@@ -98,6 +99,23 @@ class Invocations:
         self._hang_reports: dict[str, str] = {}
         # The invocation in progress (a duplicate delivery is recorded apart).
         self._current: tuple[InvocationRequest, Execution, InvocationInfo] | None = None
+        # (faults, interleaving, what sessions with them watch): worked out once, not for
+        # every invocation (see ``session_watching``).
+        self._watching: tuple[FaultHooks, Interleaving, tuple[bool, bool]] | None = None
+
+    @property
+    def invoker(self) -> Invoker:
+        return self._invoker
+
+    @invoker.setter
+    def invoker(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+        # An invoker that wraps every session it is handed (the runner's ``UnlockedInvoker``
+        # takes the state lock for each service call) wraps it before the request is built,
+        # which is then handed on as it is instead of copied with the wrapped session.
+        self._wrap_session: Callable[[Any, InvocationSession], InvocationSession] | None = (
+            getattr(type(invoker), "wrap_session", None)
+        )
 
     def take_hang_report(self, arn: str) -> str | None:
         """Why ``arn``'s invocation was abandoned as hung, once (``None`` if it was not)."""
@@ -106,6 +124,14 @@ class Invocations:
     def _session(self, execution: Execution, index: int, faults: FaultHooks) -> InvocationSession:
         checkpoint: CheckpointCall = functools.partial(self.api.checkpoint, execution.arn)
         get_state: StateCall = functools.partial(self.api.get_execution_state, execution.arn)
+        interleaving = self.interleaving
+        watching = self._watching
+        if watching is None or watching[0] is not faults or watching[1] is not interleaving:
+            watching = self._watching = (
+                faults,
+                interleaving,
+                session_watching(faults, interleaving),
+            )
         return InvocationSession(
             execution.arn,
             index,
@@ -113,7 +139,8 @@ class Invocations:
             get_state=get_state,
             notifier=self.state.notifier,
             faults=faults,
-            interleaving=self.interleaving,
+            interleaving=interleaving,
+            watching=watching[2],
         )
 
     def invoke(self, execution: Execution, wall_deadline: float | None) -> None:
@@ -139,13 +166,14 @@ class Invocations:
         page_size = self.interleaving.page_size(execution.arn, index) or state.page_size
         operations, marker = self.page(execution, None, page_size)
         session = self._session(execution, index, self.faults)
+        wrap = self._wrap_session
         request = InvocationRequest(
             execution_arn=execution.arn,
             function_name=execution.function_name,
             checkpoint_token=token,
             operations=tuple(operations),
             next_marker=marker or "",
-            session=session,
+            session=session if wrap is None else wrap(self._invoker, session),
             request_id=info.request_id,
             environment=environment,
             wall_timeout=(
@@ -155,7 +183,7 @@ class Invocations:
         session.on_duplicate = lambda: self._deliver_duplicate(execution, request)
         self._current = (request, execution, info)
         try:
-            outcome = self.invoker.invoke(request)
+            outcome = self._invoker.invoke(request)
         finally:
             execution.invocation_active = False
             session.on_duplicate = None  # it refers to the request, which refers to the session
@@ -200,7 +228,7 @@ class Invocations:
         execution.invocations.append(info)
         self.state.notifier.invocation_started(info)
         session = self._session(execution, index, NoFaults())
-        outcome = self.invoker.invoke(replace(original, session=session))
+        outcome = self._invoker.invoke(replace(original, session=session))
         self._record_end(execution, info, outcome)
 
     def _record_end(

@@ -85,8 +85,9 @@ class _Hooks:
         self.per_update_checkpoints = per_update_checkpoints
         self.strict_replay = strict_replay
         self.nondeterminism: str | None = None
-        self.observe_requests = strict_replay or session.observed
-        self.observe_steps = session.observed or session.steers_steps
+        observed = session.observed
+        self.observe_requests = strict_replay or observed
+        self.observe_steps = observed or session.steers_steps
 
     def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
         if self.session.crashed:
@@ -261,13 +262,15 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
     return fresh
 
 
-@dataclass
 class _Running:
     """An invocation running on the worker thread under ``drive``."""
 
-    request: InvocationRequest
-    travel: list[Any] = field(default_factory=list)  # its time travel, while active
-    abandoned: bool = False
+    __slots__ = ("abandoned", "request", "travel")
+
+    def __init__(self, request: InvocationRequest) -> None:
+        self.request = request
+        self.travel: list[Any] = []  # its time travel, while active
+        self.abandoned = False
 
 
 class InProcessInvoker:
@@ -570,9 +573,13 @@ def _destination(instant: _dt.datetime) -> _dt.datetime:
     ``TZ=UTC`` (local time in the handler is UTC, as in Lambda), calling ``tzset()`` on every
     start, stop and move; when local time already is UTC that changes nothing, so the same
     instant is given in a UTC it does not recognise, and it leaves ``TZ`` alone."""
-    if time.timezone == 0 and time.altzone == 0 and tuple(time.tzname) == ("UTC", "UTC"):
+    if _local_is_utc():
         return instant.astimezone(_UTC)
     return instant
+
+
+def _local_is_utc() -> bool:
+    return time.timezone == 0 and time.altzone == 0 and tuple(time.tzname) == ("UTC", "UTC")
 
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
@@ -589,9 +596,9 @@ def _start_travel(instant: _dt.datetime) -> tuple[Any, Any]:
     """
     import time_machine
 
-    destination = _destination(instant)
-    if destination.tzinfo is not _UTC:
-        travel = time_machine.travel(destination, tick=False)
+    # (``_destination`` without building the UTC datetime the epoch travel does not need.)
+    if not _local_is_utc():
+        travel = time_machine.travel(instant, tick=False)
         return travel, travel.start()
     global _epoch_travel  # noqa: PLW0603 - one reusable travel object per process
     with _TRAVEL_LOCK:

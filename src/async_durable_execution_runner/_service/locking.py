@@ -19,6 +19,7 @@ import _thread
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._service.invocation import InvocationAbandoned
 
 if TYPE_CHECKING:
@@ -107,6 +108,16 @@ class LockedSession:
     def crashed(self) -> bool:
         return self._session.crash_reason is not None
 
+    # Read as each invocation starts: properties, not a miss of the normal lookup that
+    # ``__getattr__`` then forwards.
+    @property
+    def observed(self) -> bool:
+        return self._session.observed
+
+    @property
+    def steers_steps(self) -> bool:
+        return self._session.steers_steps
+
     @property
     def crash_reason(self) -> str | None:
         return self._session.crash_reason
@@ -181,18 +192,20 @@ class UnlockedInvoker:
             # with the loop to that thread, and the caller waits without it.
             self.drive = self._locked_drive
 
-    def invoke(self, request: InvocationRequest) -> InvocationOutcome:
-        from async_durable_execution_runner._models._frozen import replace
+    def wrap_session(self, session: InvocationSession) -> InvocationSession:
+        """The session as this wrapper hands it on: the service builds its request with it,
+        so that ``invoke`` need not copy the request."""
+        return cast("InvocationSession", LockedSession(session, self.lock, self.on_change))
 
-        session = request.session
-        locked = (
-            session
-            if isinstance(session, LockedSession)
-            else LockedSession(session, self.lock, self.on_change)
-        )
+    def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+        session: Any = request.session
+        if isinstance(session, LockedSession):
+            locked, handed = session, request
+        else:
+            locked = LockedSession(session, self.lock, self.on_change)
+            handed = replace(request, session=cast("InvocationSession", locked))
         previous = self.active.get(request.execution_arn)
         self.active[request.execution_arn] = locked
-        handed = replace(request, session=cast("InvocationSession", locked))
         self._originals[id(handed)] = (handed, request)
         abandoned = False
         try:
@@ -224,9 +237,7 @@ class UnlockedInvoker:
         handed = getattr(outcome, "request", None)
         entry = self._originals.pop(id(handed), None) if handed is not None else None
         original = entry[1] if entry is not None and entry[0] is handed else None
-        if original is not None:
-            from async_durable_execution_runner._models._frozen import replace
-
+        if original is not None and original is not handed:
             outcome = replace(outcome, request=original)
         return outcome
 

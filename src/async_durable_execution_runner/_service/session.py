@@ -35,6 +35,15 @@ CheckpointCall = Callable[
 StateCall = Callable[[str, str, int], tuple[list["Operation"], str | None]]
 
 
+def session_watching(faults: FaultHooks, interleaving: Interleaving) -> tuple[bool, bool]:
+    """Whether a session with these seams describes each service call to them, and whether
+    they may steer step attempts (decided by the methods their classes override)."""
+    return (
+        watches_service_calls(faults) or interleaves_responses(interleaving),
+        steers_step_attempts(faults) or interleaves_steps(interleaving),
+    )
+
+
 class SandboxCrashed(BaseException):
     """The sandbox died mid-invocation. Derives from ``BaseException`` so that user code's
     ``except Exception`` cannot swallow it."""
@@ -53,6 +62,7 @@ class InvocationSession:
         notifier: ExecutionNotifier,
         faults: FaultHooks,
         interleaving: Interleaving | None = None,
+        watching: tuple[bool, bool] | None = None,
     ) -> None:
         self.execution_arn = execution_arn
         self.invocation_index = invocation_index
@@ -70,9 +80,10 @@ class InvocationSession:
         # Set when the invocation was abandoned (hung past its deadline): late calls bounce.
         self.abandoned = False
         # Whether anything looks at each call (a fault hook answering calls, an interleaving):
-        # else a call is only counted, not described.
-        self._calls_watched = watches_service_calls(self.faults) or interleaves_responses(
-            self.interleaving
+        # else a call is only counted, not described; and whether anything may change how a
+        # step attempt runs. The service passes them in, worked out once for its seams.
+        self._calls_watched, self._steers_steps = (
+            watching if watching is not None else session_watching(self.faults, self.interleaving)
         )
 
     @property
@@ -83,7 +94,7 @@ class InvocationSession:
     @property
     def steers_steps(self) -> bool:
         """Whether fault hooks or the interleaving may change how a step attempt runs."""
-        return steers_step_attempts(self.faults) or interleaves_steps(self.interleaving)
+        return self._steers_steps
 
     @property
     def crashed(self) -> bool:

@@ -31,21 +31,35 @@ class _JumpingSelector(selectors.DefaultSelector):
     def __init__(self, loop: VirtualTimeEventLoop) -> None:
         super().__init__()
         self._loop = loop
+        # Whether anything is ready, asked of epoll itself (level-triggered, as asyncio
+        # registers every descriptor): most turns find nothing ready and need no timeout
+        # arithmetic or key lookups. ``None`` on platforms whose selector is not epoll.
+        epoll = getattr(self, "_selector", None)
+        self._poll: Callable[[float, int], list[tuple[int, int]]] | None = (
+            epoll.poll if isinstance(self, selectors.EpollSelector) and epoll is not None else None
+        )
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
-        if timeout is None or timeout <= 0 or loop._in_flight:
-            if timeout == 0 and not loop._in_flight:
-                loop.busy_turns += 1
-                if loop.busy_turns >= BUSY_TURNS:
-                    return self._pass_busy_time()
-            else:
-                loop.busy_turns = 0
+        if timeout is None or loop._in_flight:
+            # A real wait: for the work in flight in other threads, or with no timer at all.
+            loop.busy_turns = 0
             return _select(self, timeout)
-        loop.busy_turns = 0
-        ready = _select(self, 0)
-        if ready:
-            return ready
+        if timeout == 0:
+            busy = loop.busy_turns + 1
+            if busy >= BUSY_TURNS:
+                return self._pass_busy_time()
+            loop.busy_turns = busy
+        else:
+            loop.busy_turns = 0
+        poll = self._poll
+        # Nothing ready (the common turn): the stdlib's select would build an empty list.
+        if poll is None or poll(0, 1):
+            ready = _select(self, 0)
+            if ready or timeout <= 0:
+                return ready
+        elif timeout <= 0:
+            return []
         loop.jump(timeout)
         return []
 
