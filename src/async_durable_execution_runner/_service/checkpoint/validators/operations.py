@@ -4,12 +4,10 @@ parents."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from async_durable_execution_runner._models import OperationAction, OperationType
-from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner._service.checkpoint.validators.checkpoint import utf8_length
 from async_durable_execution_runner.errors import InvalidParameterValueException
 
@@ -30,10 +28,21 @@ _MAX_FUNCTION_NAME = 256
 _TENANT_ID = re.compile(r"[a-zA-Z0-9\._:\/=+\-@ ]{1,256}")
 
 
-@cheap_frozen
-@dataclass(frozen=True, slots=True)
 class ValidationContext:
-    lookup: Callable[[str], Operation | None]
+    """What a validator may look up: the execution's operations as the batch's earlier updates
+    left them. (A plain class, not a frozen dataclass holding a closure: one is made for every
+    checkpoint.)"""
+
+    __slots__ = ("_operations", "_scratch")
+
+    def __init__(
+        self, scratch: Mapping[str, Operation], operations: Mapping[str, Operation]
+    ) -> None:
+        self._scratch = scratch
+        self._operations = operations
+
+    def lookup(self, op_id: str) -> Operation | None:
+        return self._scratch.get(op_id) or self._operations.get(op_id)
 
 
 def _reject(update: OperationUpdate, problem: str) -> InvalidParameterValueException:
