@@ -20,8 +20,8 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
     StepDetails,
 )
-from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
+from async_durable_execution_runner._models.operations import with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
     ProcessContext,
@@ -84,7 +84,7 @@ class StepProcessor:
                     _FIRST_ATTEMPT,
                 )
             else:
-                op = replace(current, status=_STARTED)
+                op = with_status(current, _STARTED, current.end_timestamp)
             return Processed(op, _STARTED_EVENTS)
 
         assert current is not None  # the transition table guarantees STARTED
