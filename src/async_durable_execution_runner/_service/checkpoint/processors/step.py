@@ -93,9 +93,14 @@ class StepProcessor:
         payload = update.payload
         if action is _SUCCEED:
             op = _settled(current, _SUCCEEDED, ctx.now, StepDetails(attempt, None, payload))
+            # ``event_result(payload)``, without a call (every step's success).
+            result: dict[str, object] = (
+                {"Truncated": False}
+                if payload is None
+                else {"Truncated": False, "Payload": payload}
+            )
             event = PendingEvent(
-                _STEP_SUCCEEDED,
-                {"Result": event_result(payload), "RetryDetails": {"CurrentAttempt": attempt}},
+                _STEP_SUCCEEDED, {"Result": result, "RetryDetails": {"CurrentAttempt": attempt}}
             )
             return Processed(op, (event,))
         error = update.error
