@@ -145,40 +145,36 @@ class Invocations:
 
     def invoke(self, execution: Execution, wall_deadline: float | None) -> None:
         state = self.state
+        arn = execution.arn
         self.catch_up(execution)
         # Catching up may have asked for an invocation: this is it.
-        state.scheduler.cancel_where(execution.arn, kinds=_INVOCATIONS)
-        index = len(execution.invocations) + 1
+        state.scheduler.cancel_where(arn, kinds=_INVOCATIONS)
+        invocations = execution.invocations
+        index = len(invocations) + 1
         token = execution.next_token()
-        environment = self.sandbox_policy.environment(execution.arn, index)
+        environment = self.sandbox_policy.environment(arn, index)
         info = InvocationInfo(
-            execution_arn=execution.arn,
-            index=index,
-            request_id=request_id(execution.arn, index),
-            start=state.clock.now(),
-            environment=environment,
+            arn, index, request_id(arn, index), state.clock.now(), environment=environment
         )
-        execution.invocations.append(info)
+        invocations.append(info)
         execution.invocation_active = True
         execution.wakeup_pending = False
-        state.dirty[execution.arn].clear()
+        state.dirty[arn].clear()
         state.notifier.invocation_started(info)
-        page_size = self.interleaving.page_size(execution.arn, index) or state.page_size
+        page_size = self.interleaving.page_size(arn, index) or state.page_size
         operations, marker = self.page(execution, None, page_size)
         session = self._session(execution, index, self.faults)
         wrap = self._wrap_session
         request = InvocationRequest(
-            execution_arn=execution.arn,
-            function_name=execution.function_name,
-            checkpoint_token=token,
-            operations=tuple(operations),
-            next_marker=marker or "",
-            session=session if wrap is None else wrap(self._invoker, session),
-            request_id=info.request_id,
-            environment=environment,
-            wall_timeout=(
-                max(0.0, wall_deadline - time.monotonic()) if wall_deadline is not None else None
-            ),
+            arn,
+            execution.function_name,
+            token,
+            tuple(operations),
+            marker or "",
+            session if wrap is None else wrap(self._invoker, session),
+            info.request_id,
+            environment,
+            max(0.0, wall_deadline - time.monotonic()) if wall_deadline is not None else None,
         )
         session.on_duplicate = lambda: self._deliver_duplicate(execution, request)
         self._current = (request, execution, info)

@@ -187,10 +187,15 @@ class UnlockedInvoker:
         #: Called (under the lock) after each checkpoint an invocation makes, before its
         #: answer: the runner persists there.
         self.on_change: Callable[[], None] | None = None
-        if hasattr(inner, "drive"):
-            # An invoker that drives runs the executor's loop on its own thread: the lock goes
-            # with the loop to that thread, and the caller waits without it.
-            self.drive = self._locked_drive
+
+    def __new__(cls, inner: Invoker, lock: StateLock) -> UnlockedInvoker:
+        # An invoker that drives runs the executor's loop on its own thread: the lock goes
+        # with the loop to that thread, and the caller waits without it. The wrapper then has
+        # a ``drive`` of its own, from its class: a bound method stored on the instance would
+        # be a reference cycle, keeping the runner's invoker, client and cached operations
+        # alive until the garbage collector finds them (every runner, so every execution).
+        drives = cls is UnlockedInvoker and hasattr(inner, "drive")
+        return super().__new__(_UnlockedDriver if drives else cls)
 
     def wrap_session(self, session: InvocationSession) -> InvocationSession:
         """The session as this wrapper hands it on: the service builds its request with it,
@@ -247,3 +252,9 @@ class UnlockedInvoker:
     def __getattr__(self, name: str) -> Any:
         # Tests and diagnostics read the wrapped invoker's attributes (``workers_started``...).
         return getattr(self.inner, name)
+
+
+class _UnlockedDriver(UnlockedInvoker):
+    """An ``UnlockedInvoker`` around an invoker that drives (see ``UnlockedInvoker.__new__``)."""
+
+    drive = UnlockedInvoker._locked_drive

@@ -104,8 +104,14 @@ class Scheduler:
             heapq.heappop(heap)
 
     def next_due(self) -> DueItem | None:
-        self._prune()
-        return self._heap[0][2] if self._heap else None
+        # ``_prune`` inlined: asked before every delivery and every checkpoint (catch-up).
+        heap, live = self._heap, self._live
+        while heap:
+            top = heap[0]
+            if top[1] in live:
+                return top[2]
+            heapq.heappop(heap)
+        return None
 
     def due_by(self, instant: _dt.datetime) -> list[DueItem]:
         """Live items whose deadline is at or before ``instant``, earliest first."""
@@ -133,7 +139,10 @@ class Scheduler:
     def take(self, item: DueItem) -> None:
         """Remove a delivered item."""
         self.cancel(item)
-        self._prune()
+        # ``_prune`` inlined (a delivered item is usually the heap's top).
+        heap, live = self._heap, self._live
+        while heap and heap[0][1] not in live:
+            heapq.heappop(heap)
 
     def pending(self, execution_arn: str | None = None) -> list[DueItem]:
         items = self._live if execution_arn is None else self._by_arn.get(execution_arn, {})

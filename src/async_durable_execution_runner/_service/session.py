@@ -89,7 +89,7 @@ class InvocationSession:
     @property
     def observed(self) -> bool:
         """Whether any observer is listening (else per-operation notifications are skipped)."""
-        return bool(self._notifier.observers)
+        return self._notifier.has_observers
 
     @property
     def steers_steps(self) -> bool:

@@ -77,10 +77,14 @@ class Timers:
         """Fire the execution's timers that are due now (they fell due while the handler waited
         in-process, or a scheduler policy delivered something else first): the service's state
         is never behind its own clock when it answers (or invokes) the handler."""
-        scheduler = self.state.scheduler
-        now = self.state.clock.now()
+        state = self.state
+        scheduler = state.scheduler
         first = scheduler.next_due()
-        if first is None or first.due > now:
+        # Asked for every checkpoint, and almost always nothing is due.
+        if first is None:
+            return
+        now = state.clock.now()
+        if first.due > now:
             return
         for item in scheduler.due_by(now):
             if item.execution_arn == execution.arn and item.kind in _OPERATION_TIMERS:

@@ -33,33 +33,32 @@ class _JumpingSelector(selectors.DefaultSelector):
         self._loop = loop
         # Whether anything is ready, asked of epoll itself (level-triggered, as asyncio
         # registers every descriptor): most turns find nothing ready and need no timeout
-        # arithmetic or key lookups. ``None`` on platforms whose selector is not epoll.
+        # arithmetic or key lookups. Elsewhere, always ask the platform's selector.
         epoll = getattr(self, "_selector", None)
-        self._poll: Callable[[float, int], list[tuple[int, int]]] | None = (
-            epoll.poll if isinstance(self, selectors.EpollSelector) and epoll is not None else None
+        self._poll: Callable[[float, int], object] = (
+            epoll.poll
+            if isinstance(self, selectors.EpollSelector) and epoll is not None
+            else _anything_ready
         )
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
+        # The loop's every turn with work ready comes here: the shortest path first.
+        if timeout == 0 and not loop._in_flight:
+            busy = loop.busy_turns + 1
+            if busy < BUSY_TURNS:
+                loop.busy_turns = busy
+                if not self._poll(0, 1):
+                    return []
+                return _select(self, 0)
+            return self._pass_busy_time()
+        loop.busy_turns = 0
         if timeout is None or loop._in_flight:
             # A real wait: for the work in flight in other threads, or with no timer at all.
-            loop.busy_turns = 0
             return _select(self, timeout)
-        if timeout == 0:
-            busy = loop.busy_turns + 1
-            if busy >= BUSY_TURNS:
-                return self._pass_busy_time()
-            loop.busy_turns = busy
-        else:
-            loop.busy_turns = 0
-        poll = self._poll
-        # Nothing ready (the common turn): the stdlib's select would build an empty list.
-        if poll is None or poll(0, 1):
-            ready = _select(self, 0)
-            if ready or timeout <= 0:
-                return ready
-        elif timeout <= 0:
-            return []
+        ready = _select(self, 0)
+        if ready or timeout <= 0:
+            return ready
         loop.jump(timeout)
         return []
 
@@ -89,6 +88,10 @@ BUSY_TURNS = 10_000
 
 
 _select = selectors.DefaultSelector.select
+
+
+def _anything_ready(timeout: float, max_events: int) -> bool:
+    return True
 
 
 class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
