@@ -221,18 +221,17 @@ _FROM_SDK_ACTION: dict[Any, OperationAction] = {
 _TO_SDK_TYPE: dict[OperationType, Any] = {t: s for s, t in _FROM_SDK_TYPE.items()}
 _TO_SDK_STATUS: dict[Any, Any] = {s: _sdk_models.OperationStatus(s.value) for s in OperationStatus}
 _TO_SDK_SUB_TYPE: dict[str, Any] = {s.value: s for s in _sdk_models.OperationSubType}
+_FROM_SDK_SUB_TYPE: dict[Any, str] = {s: s.value for s in _sdk_models.OperationSubType}
 
 
 def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
     """Read an SDK ``OperationUpdate`` without serialising it (positional arguments, in
     ``OperationUpdate``'s field order: this runs for every update)."""
-    ctx, step, wait, cb, inv = (
-        update.context_options,
-        update.step_options,
-        update.wait_options,
-        update.callback_options,
-        update.chained_invoke_options,
-    )
+    ctx = update.context_options
+    step = update.step_options
+    wait = update.wait_options
+    cb = update.callback_options
+    inv = update.chained_invoke_options
     sub_type = update.sub_type
     error = update.error
     return OperationUpdate(
@@ -241,7 +240,8 @@ def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
         _FROM_SDK_ACTION[update.action],
         update.parent_id or None,
         update.name or None,
-        sub_type.value if isinstance(sub_type, Enum) else sub_type,
+        # The SDK's sub-type member's value; a plain string (or None) as it is.
+        _FROM_SDK_SUB_TYPE.get(sub_type, sub_type),
         update.payload,
         None if error is None else _error_from_sdk(error),
         None if ctx is None else ContextOptions(ctx.replay_children),

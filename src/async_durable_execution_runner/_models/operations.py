@@ -437,6 +437,30 @@ class Operation:
         )
 
 
+def with_status(
+    op: Operation, status: OperationStatus, end_timestamp: _dt.datetime | None
+) -> Operation:
+    """``replace(op, status=status, end_timestamp=end_timestamp)``, positionally (in the
+    field order): the service moves operations this way on every timer and cancellation, and
+    the generic ``replace`` costs about three times as much."""
+    return Operation(
+        op.id,
+        op.type,
+        status,
+        op.start_timestamp,
+        op.parent_id,
+        op.name,
+        op.sub_type,
+        end_timestamp,
+        op.execution_details,
+        op.context_details,
+        op.step_details,
+        op.wait_details,
+        op.callback_details,
+        op.chained_invoke_details,
+    )
+
+
 def to_json_ready(value: Any) -> Any:
     """Replace datetimes by epoch seconds, recursively, as AWS JSON puts them on the wire."""
     if isinstance(value, _dt.datetime):

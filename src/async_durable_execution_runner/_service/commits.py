@@ -3,12 +3,14 @@ applied; and the state pages ``GetDurableExecutionState`` returns."""
 
 from __future__ import annotations
 
+import datetime as _dt
+import functools
 from collections.abc import Callable, Sequence
 
-from async_durable_execution_runner._models import Operation, OperationUpdate
+from async_durable_execution_runner._models import EventType, Operation, OperationUpdate
 from async_durable_execution_runner._service.checkpoint.processor import (
-    CheckpointPlan,
     CheckpointProcessor,
+    Decision,
 )
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     CancelInvoke,
@@ -53,6 +55,7 @@ class Commits:
         self.register_callback = register_callback
         self.start_invoke = start_invoke
         self.cancel_invoke = cancel_invoke
+        self._ctx: ProcessContext | None = None
 
     def checkpoint(
         self,
@@ -93,6 +96,8 @@ class Commits:
         state = self.state
         arn = execution.arn
         self.catch_up(execution)
+        # One instant for the whole checkpoint: its operations' timestamps and its events'.
+        now = state.clock.now()
         try:
             if token != execution.current_token():
                 # Only a bad token is parsed: to say exactly what is wrong with it.
@@ -101,24 +106,25 @@ class Commits:
                     execution_id=execution.execution_id,
                     current_sequence=execution.token_sequence,
                 )
-            plan = self.processor.plan(
-                operations=execution.operations,
-                updates=updates,
-                ctx=self._process_context(execution),
-                execution_open=execution.is_open,
+            decided, effects = self.processor.decide(
+                execution.operations,
+                updates,
+                self._process_context(execution, now),
+                execution.is_open,
             )
         except InvalidParameterValueException as error:
             state.notifier.checkpoint_rejected(arn, updates, error)
             raise
-        self._commit(execution, plan)
+        changed = self._commit(execution, decided, effects, now)
         new_token = execution.next_token()
-        operations = execution.operations
-        changed = {a.operation.id: None for a in plan.applied}
         dirty = state.dirty[arn]
         if dirty:
-            changed.update(dict.fromkeys(dirty))
+            operations = execution.operations
+            for op_id in dirty:
+                if op_id not in changed:
+                    changed[op_id] = operations[op_id]
             dirty.clear()
-        return new_token, [operations[i] for i in changed]
+        return new_token, list(changed.values())
 
     def get_execution_state(
         self, arn: str, token: str, marker: str, max_items: int = DEFAULT_PAGE_SIZE
@@ -148,33 +154,48 @@ class Commits:
         end = start + max_items
         return ops[start:end], (str(end) if end < len(ops) else None)
 
-    def _process_context(self, execution: Execution) -> ProcessContext:
+    def _process_context(self, execution: Execution, now: _dt.datetime) -> ProcessContext:
+        # Immutable, and the same for every checkpoint of an execution until the clock moves
+        # (the virtual clock stands still while a handler runs): made again only then.
+        ctx = self._ctx
+        if ctx is not None and ctx.now is now and ctx.execution_arn is execution.arn:
+            return ctx
         execution_id = execution.execution_id
-        return ProcessContext(
-            now=self.state.clock.now(),
-            execution_arn=execution.arn,
-            execution_id=execution_id,
-            new_callback_id=lambda op_id: callback_id(execution_id, op_id),
+        ctx = self._ctx = ProcessContext(
+            now, execution.arn, execution_id, functools.partial(callback_id, execution_id)
         )
+        return ctx
 
-    def _commit(self, execution: Execution, plan: CheckpointPlan) -> None:
+    def _commit(
+        self,
+        execution: Execution,
+        decided: list[Decision],
+        effects: list[Effect],
+        now: _dt.datetime,
+    ) -> dict[str, Operation]:
+        """Store the accepted updates' operations, record their events, apply the effects,
+        tell the observers; return the changed operations by id, in the order first changed."""
         state = self.state
-        now = state.clock.now()
         operations = execution.operations
-        append_event = state.append_event
-        for applied in plan.applied:
-            op = applied.operation
-            operations[op.id] = op
-            for pending in applied.events:
-                append_event(execution, op, pending, now)
-        for effect in plan.effects:
+        record = execution.history.record
+        changed: dict[str, Operation] = {}
+        for _update, _previous, (op, events, _effects) in decided:
+            op_id = op.id
+            operations[op_id] = changed[op_id] = op
+            for pending in events:
+                event_type, details = pending
+                if event_type is _CHAINED_INVOKE_STARTED:
+                    state.append_event(execution, op, pending, now)
+                else:  # ``state.append_event``, without a call per event
+                    record(event_type, now, op_id, op.name, op.parent_id, op.sub_type, details)
+        for effect in effects:
             self._apply_effect(execution, effect)
         notifier = state.notifier
         if notifier.has_observers:
-            for applied in plan.applied:
-                notifier.update_accepted(
-                    execution.arn, applied.update, applied.previous, applied.operation
-                )
+            arn = execution.arn
+            for update, previous, result in decided:
+                notifier.update_accepted(arn, update, previous, result.operation)
+        return changed
 
     def _apply_effect(self, execution: Execution, effect: Effect) -> None:
         scheduler = self.state.scheduler
@@ -192,3 +213,7 @@ class Commits:
             self.start_invoke(execution, effect)
         elif isinstance(effect, CancelInvoke):
             self.cancel_invoke(execution, effect.operation_id)
+
+
+# ``state.append_event`` adds to this event's details: it alone goes through it.
+_CHAINED_INVOKE_STARTED = EventType.CHAINED_INVOKE_STARTED

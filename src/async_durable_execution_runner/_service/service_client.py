@@ -21,6 +21,8 @@ from async_durable_execution_runner.errors import DurableServiceError
 
 WireFormat = Literal["objects", "json"]
 
+_update_from_sdk = adapter.update_from_sdk
+
 
 class SdkOperationCache:
     """SDK ``Operation`` objects built once per stored operation (they are immutable).
@@ -143,8 +145,13 @@ class InMemoryServiceClient:
         updates: list[Any],
         client_token: str | None,
     ) -> Any:
-        session = self.session
-        ours = self._read_updates(updates)
+        session = self._session
+        if session is None:
+            session = current_session.get()
+        if self.wire_format == "json":
+            ours = self._read_updates(updates)
+        else:  # ``_read_updates``, without its call and list comprehension (every checkpoint)
+            ours = list(map(_update_from_sdk, updates))
         try:
             token, ops = session.checkpoint(checkpoint_token, ours, client_token)
         except SandboxCrashed:

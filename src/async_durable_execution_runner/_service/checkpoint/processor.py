@@ -13,6 +13,7 @@ from async_durable_execution_runner._service.checkpoint.processors import (
     OperationProcessor,
     PendingEvent,
     ProcessContext,
+    Processed,
 )
 from async_durable_execution_runner._service.checkpoint.validators import (
     OPERATION_VALIDATORS,
@@ -73,17 +74,32 @@ class CheckpointProcessor:
         ctx: ProcessContext,
         execution_open: bool = True,
     ) -> CheckpointPlan:
+        decided, effects = self.decide(operations, updates, ctx, execution_open)
+        return CheckpointPlan(
+            tuple(AppliedUpdate(u, p.operation, p.events, c) for u, c, p in decided),
+            tuple(effects),
+        )
+
+    def decide(
+        self,
+        operations: Mapping[str, Operation],
+        updates: Sequence[OperationUpdate],
+        ctx: ProcessContext,
+        execution_open: bool,
+    ) -> tuple[list[Decision], list[Effect]]:
+        """``plan`` as the service commits it: each accepted update as ``(update, the
+        operation it found, what its processor made of it)``, and the effects in order.
+
+        The service calls this for every checkpoint, so it builds no ``AppliedUpdate`` or
+        ``CheckpointPlan`` (``plan`` wraps the same answer in them); the same validators,
+        transition table and processors run either way."""
         self._checkpoint_validator.validate(
             execution_arn=ctx.execution_arn, execution_open=execution_open, updates=updates
         )
         # Later updates of a batch see what earlier ones did (START then SUCCEED in one call).
         scratch: dict[str, Operation] = {}
-
-        def lookup(op_id: str) -> Operation | None:
-            return scratch.get(op_id) or operations.get(op_id)
-
-        vctx = ValidationContext(lookup=lookup)
-        applied: list[AppliedUpdate] = []
+        vctx = ValidationContext(scratch, operations)
+        decided: list[Decision] = []
         effects: list[Effect] = []
         # Bound once: the loop runs for every update of every checkpoint.
         check_fields = self._fields.validate
@@ -105,7 +121,7 @@ class CheckpointProcessor:
             op_type = update.type
             if op_type is execution:
                 target_id = ctx.execution_id
-                current = lookup(target_id)
+                current = vctx.lookup(target_id)
                 # An absent EXECUTION operation is rejected by the table like any other.
                 check_transition(_retarget(update, target_id), current)
                 closing_execution = True
@@ -116,10 +132,14 @@ class CheckpointProcessor:
             result = processors[op_type].process(update, current, ctx)
             operation = result.operation
             scratch[operation.id] = operation
-            applied.append(AppliedUpdate(update, operation, result.events, current))
+            decided.append((update, current, result))
             if result.effects:
                 effects.extend(result.effects)
-        return CheckpointPlan(tuple(applied), tuple(effects))
+        return decided, effects
+
+
+#: One accepted update: the update, the operation it found (``None`` if new), the result.
+Decision = tuple[OperationUpdate, Operation | None, Processed]
 
 
 def _retarget(update: OperationUpdate, target_id: str) -> OperationUpdate:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from async_durable_execution_runner._models import (
     ErrorObject,
@@ -27,13 +28,18 @@ class ProcessContext:
     new_callback_id: Callable[[str], str]
 
 
-@cheap_frozen
-@dataclass(frozen=True, slots=True)
-class PendingEvent:
-    """A history event still without ``EventId`` (the history assigns it on commit)."""
+#: The details of an event that has none (read-only: shared by every such event).
+NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+
+class PendingEvent(NamedTuple):
+    """A history event still without ``EventId`` (the history assigns it on commit).
+
+    A named tuple rather than a frozen dataclass: one or two are made for every update, and a
+    tuple is built in one step (the history copies ``details`` into the ``Event``)."""
 
     event_type: EventType
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = NO_DETAILS
 
 
 # Effects: what the service must do once the checkpoint is committed.
@@ -90,9 +96,10 @@ Effect = (
 )
 
 
-@cheap_frozen
-@dataclass(frozen=True, slots=True)
-class Processed:
+class Processed(NamedTuple):
+    """What a processor (or a service-side change) does to one operation; a named tuple for
+    the same reason as ``PendingEvent`` (one per update)."""
+
     operation: Operation
     events: tuple[PendingEvent, ...] = ()
     effects: tuple[Effect, ...] = ()

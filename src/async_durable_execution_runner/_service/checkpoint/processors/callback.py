@@ -12,7 +12,7 @@ from async_durable_execution_runner._models import (
     OperationStatus,
     OperationUpdate,
 )
-from async_durable_execution_runner._models._frozen import replace
+from async_durable_execution_runner._models.operations import with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     CancelTimers,
     Effect,
@@ -51,5 +51,5 @@ class CallbackProcessor:
                 op, (PendingEvent(EventType.CALLBACK_STARTED, details),), tuple(effects)
             )
         assert current is not None
-        op = replace(current, status=OperationStatus.CANCELLED, end_timestamp=ctx.now)
+        op = with_status(current, OperationStatus.CANCELLED, ctx.now)
         return Processed(op, (), (CancelTimers(update.id),))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from async_durable_execution_runner._models import (
     ContextDetails,
     EventType,
@@ -10,42 +12,73 @@ from async_durable_execution_runner._models import (
     OperationStatus,
     OperationUpdate,
 )
-from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
     ProcessContext,
     Processed,
-    new_operation,
 )
+
+#: A new context's details, and its one event: immutable, so shared by every new context.
+_NEW_DETAILS = ContextDetails()
+_STARTED_EVENTS = (PendingEvent(EventType.CONTEXT_STARTED),)
+
+
+def _settled(
+    current: Operation, status: OperationStatus, end: _dt.datetime, details: ContextDetails
+) -> Operation:
+    """``replace(current, status=..., end_timestamp=..., context_details=...)``, positionally
+    (in ``Operation``'s field order): every child context and map item ends with one."""
+    return Operation(
+        current.id,
+        current.type,
+        status,
+        current.start_timestamp,
+        current.parent_id,
+        current.name,
+        current.sub_type,
+        end,
+        current.execution_details,
+        details,
+        current.step_details,
+        current.wait_details,
+        current.callback_details,
+        current.chained_invoke_details,
+    )
 
 
 class ContextProcessor:
     def process(
         self, update: OperationUpdate, current: Operation | None, ctx: ProcessContext
     ) -> Processed:
-        if update.action is OperationAction.START:
-            op = new_operation(update, ctx, context_details=ContextDetails())
-            return Processed(op, (PendingEvent(EventType.CONTEXT_STARTED),))
+        action = update.action
+        if action is OperationAction.START:
+            # ``new_operation``, positionally (in ``Operation``'s field order).
+            op = Operation(
+                update.id,
+                update.type,
+                OperationStatus.STARTED,
+                ctx.now,
+                update.parent_id,
+                update.name,
+                update.sub_type,
+                None,
+                None,
+                _NEW_DETAILS,
+            )
+            return Processed(op, _STARTED_EVENTS)
         assert current is not None
-        replay = update.context_options.replay_children if update.context_options else None
-        if update.action is OperationAction.SUCCEED:
-            op = replace(
-                current,
-                status=OperationStatus.SUCCEEDED,
-                end_timestamp=ctx.now,
-                context_details=ContextDetails(replay_children=replay, result=update.payload),
+        options = update.context_options
+        replay = options.replay_children if options is not None else None
+        if action is OperationAction.SUCCEED:
+            payload = update.payload
+            op = _settled(
+                current, OperationStatus.SUCCEEDED, ctx.now, ContextDetails(replay, payload)
             )
-            event = PendingEvent(
-                EventType.CONTEXT_SUCCEEDED, {"Result": event_result(update.payload)}
-            )
+            event = PendingEvent(EventType.CONTEXT_SUCCEEDED, {"Result": event_result(payload)})
             return Processed(op, (event,))
-        op = replace(
-            current,
-            status=OperationStatus.FAILED,
-            end_timestamp=ctx.now,
-            context_details=ContextDetails(replay_children=replay, error=update.error),
-        )
+        error = update.error
+        op = _settled(current, OperationStatus.FAILED, ctx.now, ContextDetails(replay, None, error))
         return Processed(
-            op, (PendingEvent(EventType.CONTEXT_FAILED, {"Error": event_error(update.error)}),)
+            op, (PendingEvent(EventType.CONTEXT_FAILED, {"Error": event_error(error)}),)
         )

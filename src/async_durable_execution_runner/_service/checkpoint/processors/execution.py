@@ -8,7 +8,7 @@ from async_durable_execution_runner._models import (
     OperationStatus,
     OperationUpdate,
 )
-from async_durable_execution_runner._models._frozen import replace
+from async_durable_execution_runner._models.operations import with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     CloseExecution,
     ProcessContext,
@@ -24,10 +24,8 @@ class ExecutionProcessor:
     ) -> Processed:
         assert current is not None  # EXECUTION updates always address the execution itself
         succeeded = update.action is OperationAction.SUCCEED
-        op = replace(
-            current,
-            status=OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED,
-            end_timestamp=ctx.now,
+        op = with_status(
+            current, OperationStatus.SUCCEEDED if succeeded else OperationStatus.FAILED, ctx.now
         )
         effect = CloseExecution(succeeded=succeeded, result=update.payload, error=update.error)
         return Processed(op, (), (effect,))

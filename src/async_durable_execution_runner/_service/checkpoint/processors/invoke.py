@@ -10,7 +10,7 @@ from async_durable_execution_runner._models import (
     OperationStatus,
     OperationUpdate,
 )
-from async_durable_execution_runner._models._frozen import replace
+from async_durable_execution_runner._models.operations import with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     CancelInvoke,
     PendingEvent,
@@ -42,5 +42,5 @@ class ChainedInvokeProcessor:
                 op, (PendingEvent(EventType.CHAINED_INVOKE_STARTED, details),), (effect,)
             )
         assert current is not None
-        op = replace(current, status=OperationStatus.CANCELLED, end_timestamp=ctx.now)
+        op = with_status(current, OperationStatus.CANCELLED, ctx.now)
         return Processed(op, (), (CancelInvoke(update.id),))

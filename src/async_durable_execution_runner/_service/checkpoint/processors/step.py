@@ -20,15 +20,44 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
     StepDetails,
 )
-from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error, event_result
+from async_durable_execution_runner._models.operations import with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
     ProcessContext,
     Processed,
     StartTimer,
-    new_operation,
 )
+
+#: A new step's details, and its one event: immutable, so shared by every new step.
+_FIRST_ATTEMPT = StepDetails(0)
+_STARTED_EVENTS = (PendingEvent(EventType.STEP_STARTED),)
+
+
+def _settled(
+    current: Operation,
+    status: OperationStatus,
+    end: _dt.datetime | None,
+    details: StepDetails,
+) -> Operation:
+    """``replace(current, status=..., end_timestamp=..., step_details=...)``, positionally (in
+    ``Operation``'s field order): a step's SUCCEED, FAIL and RETRY make one each."""
+    return Operation(
+        current.id,
+        current.type,
+        status,
+        current.start_timestamp,
+        current.parent_id,
+        current.name,
+        current.sub_type,
+        end,
+        current.execution_details,
+        current.context_details,
+        details,
+        current.wait_details,
+        current.callback_details,
+        current.chained_invoke_details,
+    )
 
 
 class StepProcessor:
@@ -38,65 +67,77 @@ class StepProcessor:
         self, update: OperationUpdate, current: Operation | None, ctx: ProcessContext
     ) -> Processed:
         action = update.action
-        if action is OperationAction.START:
+        if action is _START:
             if current is None:
-                op = new_operation(update, ctx, step_details=StepDetails(attempt=0))
+                # ``new_operation``, positionally (in ``Operation``'s field order).
+                op = Operation(
+                    update.id,
+                    update.type,
+                    _STARTED,
+                    ctx.now,
+                    update.parent_id,
+                    update.name,
+                    update.sub_type,
+                    None,
+                    None,
+                    None,
+                    _FIRST_ATTEMPT,
+                )
             else:
-                op = replace(current, status=OperationStatus.STARTED)
-            return Processed(op, (PendingEvent(EventType.STEP_STARTED),))
+                op = with_status(current, _STARTED, current.end_timestamp)
+            return Processed(op, _STARTED_EVENTS)
 
         assert current is not None  # the transition table guarantees STARTED
-        details = current.step_details or StepDetails()
-        attempt = details.attempt + 1
-        if action is OperationAction.SUCCEED:
-            op = replace(
-                current,
-                status=OperationStatus.SUCCEEDED,
-                end_timestamp=ctx.now,
-                step_details=StepDetails(attempt=attempt, result=update.payload),
+        details = current.step_details
+        attempt = (details.attempt if details is not None else 0) + 1
+        payload = update.payload
+        if action is _SUCCEED:
+            op = _settled(current, _SUCCEEDED, ctx.now, StepDetails(attempt, None, payload))
+            # ``event_result(payload)``, without a call (every step's success).
+            result: dict[str, object] = (
+                {"Truncated": False}
+                if payload is None
+                else {"Truncated": False, "Payload": payload}
             )
             event = PendingEvent(
-                EventType.STEP_SUCCEEDED,
-                {
-                    "Result": event_result(update.payload),
-                    "RetryDetails": {"CurrentAttempt": attempt},
-                },
+                _STEP_SUCCEEDED, {"Result": result, "RetryDetails": {"CurrentAttempt": attempt}}
             )
             return Processed(op, (event,))
+        error = update.error
         if action is OperationAction.FAIL:
-            op = replace(
-                current,
-                status=OperationStatus.FAILED,
-                end_timestamp=ctx.now,
-                step_details=StepDetails(attempt=attempt, error=update.error),
+            op = _settled(
+                current, OperationStatus.FAILED, ctx.now, StepDetails(attempt, None, None, error)
             )
             event = PendingEvent(
                 EventType.STEP_FAILED,
-                {"Error": event_error(update.error), "RetryDetails": {"CurrentAttempt": attempt}},
+                {"Error": event_error(error), "RetryDetails": {"CurrentAttempt": attempt}},
             )
             return Processed(op, (event,))
         # RETRY: the attempt failed, or (no Error) polled, and the step runs again later.
         delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
         delay = delay or 0
         due = ctx.now + _dt.timedelta(seconds=delay)
-        op = replace(
+        op = _settled(
             current,
-            status=OperationStatus.PENDING,
-            step_details=StepDetails(
-                attempt=attempt,
-                next_attempt_timestamp=due,
-                result=update.payload,
-                error=update.error,
-            ),
+            OperationStatus.PENDING,
+            current.end_timestamp,
+            StepDetails(attempt, due, payload, error),
         )
         retry = {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay}
-        if update.error is None:
+        if error is None:
             event = PendingEvent(
-                EventType.STEP_SUCCEEDED,
-                {"Result": event_result(update.payload), "RetryDetails": retry},
+                _STEP_SUCCEEDED, {"Result": event_result(payload), "RetryDetails": retry}
             )
         else:
             event = PendingEvent(
-                EventType.STEP_FAILED, {"Error": event_error(update.error), "RetryDetails": retry}
+                EventType.STEP_FAILED, {"Error": event_error(error), "RetryDetails": retry}
             )
         return Processed(op, (event,), (StartTimer("retry", update.id, due),))
+
+
+# Module-level names for the members every update compares against (one lookup, not two).
+_START = OperationAction.START
+_SUCCEED = OperationAction.SUCCEED
+_STARTED = OperationStatus.STARTED
+_SUCCEEDED = OperationStatus.SUCCEEDED
+_STEP_SUCCEEDED = EventType.STEP_SUCCEEDED

@@ -12,8 +12,8 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
     WaitDetails,
 )
-from async_durable_execution_runner._models._frozen import replace
 from async_durable_execution_runner._models.events import event_error
+from async_durable_execution_runner._models.operations import with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     CancelTimers,
     PendingEvent,
@@ -46,7 +46,7 @@ class WaitProcessor:
             )
             return Processed(op, (event,), (StartTimer("wait", update.id, end),))
         assert current is not None
-        op = replace(current, status=OperationStatus.CANCELLED, end_timestamp=ctx.now)
+        op = with_status(current, OperationStatus.CANCELLED, ctx.now)
         details = {"Error": event_error(update.error)} if update.error is not None else {}
         return Processed(
             op, (PendingEvent(EventType.WAIT_CANCELLED, details),), (CancelTimers(update.id),)
@@ -55,7 +55,7 @@ class WaitProcessor:
 
 def complete_wait(current: Operation, now: _dt.datetime) -> Processed:
     """The service's own transition when the wait's timer is due."""
-    op = replace(current, status=OperationStatus.SUCCEEDED, end_timestamp=now)
+    op = with_status(current, OperationStatus.SUCCEEDED, now)
     return Processed(
         op, (PendingEvent(EventType.WAIT_SUCCEEDED, {"Duration": wait_duration(current)}),)
     )

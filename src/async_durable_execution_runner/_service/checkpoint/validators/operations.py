@@ -4,12 +4,10 @@ parents."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from async_durable_execution_runner._models import OperationAction, OperationType
-from async_durable_execution_runner._models._frozen import cheap_frozen
 from async_durable_execution_runner._service.checkpoint.validators.checkpoint import utf8_length
 from async_durable_execution_runner.errors import InvalidParameterValueException
 
@@ -28,12 +26,29 @@ _FUNCTION_NAME = re.compile(
 )
 _MAX_FUNCTION_NAME = 256
 _TENANT_ID = re.compile(r"[a-zA-Z0-9\._:\/=+\-@ ]{1,256}")
+# Bound once: every update's fields are matched.
+_ID_MATCH = _ID.fullmatch
+_NAME_MATCH = _NAME.fullmatch
+_SUB_TYPE_MATCH = _SUB_TYPE.fullmatch
+#: Text of at most this many characters is within the payload limit whatever its characters.
+_CHARACTERS_THAT_FIT = MAX_PAYLOAD_BYTES // 4
 
 
-@cheap_frozen
-@dataclass(frozen=True, slots=True)
 class ValidationContext:
-    lookup: Callable[[str], Operation | None]
+    """What a validator may look up: the execution's operations as the batch's earlier updates
+    left them. (A plain class, not a frozen dataclass holding a closure: one is made for every
+    checkpoint.)"""
+
+    __slots__ = ("_operations", "_scratch")
+
+    def __init__(
+        self, scratch: Mapping[str, Operation], operations: Mapping[str, Operation]
+    ) -> None:
+        self._scratch = scratch
+        self._operations = operations
+
+    def lookup(self, op_id: str) -> Operation | None:
+        return self._scratch.get(op_id) or self._operations.get(op_id)
 
 
 def _reject(update: OperationUpdate, problem: str) -> InvalidParameterValueException:
@@ -49,18 +64,23 @@ class UpdateFieldsValidator:
     def validate(self, update: OperationUpdate, ctx: ValidationContext) -> None:
         # EXECUTION updates too: their Id is the SDK's own ("execution-result-<ms>") but the
         # model's OperationId shape applies to it all the same.
-        if not _ID.fullmatch(update.id):
+        if not _ID_MATCH(update.id):
             raise _reject(update, "Id must be 1-64 characters of [a-zA-Z0-9-_]")
-        if update.name is not None and not _NAME.fullmatch(update.name):
+        name = update.name
+        if name is not None and not _NAME_MATCH(name):
+            raise _reject(update, f"Name must be 1-256 printable ASCII characters, got {name!r}")
+        sub_type = update.sub_type
+        if sub_type is not None and not _SUB_TYPE_MATCH(sub_type):
             raise _reject(
-                update, f"Name must be 1-256 printable ASCII characters, got {update.name!r}"
-            )
-        if update.sub_type is not None and not _SUB_TYPE.fullmatch(update.sub_type):
-            raise _reject(
-                update, f"SubType must be 1-32 characters of [a-zA-Z0-9-_], got {update.sub_type!r}"
+                update, f"SubType must be 1-32 characters of [a-zA-Z0-9-_], got {sub_type!r}"
             )
         payload = update.payload
-        if payload is not None and utf8_length(payload) > MAX_PAYLOAD_BYTES:
+        # UTF-8 takes at most 4 bytes a character: shorter text needs no byte count.
+        if (
+            payload is not None
+            and len(payload) > _CHARACTERS_THAT_FIT
+            and utf8_length(payload) > MAX_PAYLOAD_BYTES
+        ):
             raise _reject(
                 update,
                 f"Payload is {utf8_length(payload)} bytes, over the "
