@@ -29,6 +29,7 @@ import logging
 import os
 import random
 import time
+import unicodedata
 import uuid
 from typing import Any
 
@@ -51,6 +52,7 @@ from async_durable_execution import (
     run_in_child_context,
     step,
     wait,
+    wait_for_callback,
     wait_for_condition,
 )
 from async_durable_execution import map as durable_map
@@ -670,6 +672,277 @@ async def gather_what_succeeds(event: Any) -> dict[str, Any]:
     return {"warmups": len(set(warmups)), "found": found, "failed": failed}
 
 
+# --- round two: logging in every kind of code the SDK runs -----------------------------------
+
+
+class Backoff:
+    """A retry strategy that logs each decision (it runs outside the step, after an attempt)."""
+
+    def __call__(self, error: Exception, attempts_made: int) -> int | None:
+        if attempts_made >= 3:
+            log.error("giving up after %d attempts: %s", attempts_made, error)
+            return None
+        log.warning("attempt %d failed (%s), retrying", attempts_made, type(error).__name__)
+        return 2 * attempts_made
+
+
+async def _flaky_lookup(key: str) -> str:
+    attempt = get_step_context().attempt
+    log.info("lookup %s, attempt %d", key, attempt, extra={"order": key})
+    if random.random() < 0.4:
+        msg = f"lookup of {key} timed out"
+        raise ConnectionError(msg)
+    return f"{key}={random.randint(0, 9)}"
+
+
+def _log_polls(state: Any, attempt: int) -> int | None:
+    log.info("poll %d: %s", attempt, state)
+    return None if state["ready"] or attempt >= 5 else 10
+
+
+async def _poll_ready(state: Any) -> Any:
+    log.info("polling")
+    return {"ready": random.random() < 0.5}
+
+
+async def _notify_reviewer() -> str:
+    request = uuid.uuid4().hex[:8]
+    log.info("review request %s sent", request)
+    return request
+
+
+requests_log = logging.LoggerAdapter(log, {"order": "batch"})
+
+
+@durable_execution
+async def logging_everywhere(event: Any) -> dict[str, Any]:
+    """Logs from a retry strategy, a polling strategy, a wait_for_callback submitter, map
+    items, parallel branches and child contexts, through a LoggerAdapter and the root logger;
+    times its own work with ``time.monotonic()`` for the logs."""
+    started = time.monotonic()
+    requests_log.info("batch started")
+
+    async def item(key: str) -> str:
+        logging.info("item %s", key)
+        return await step(
+            lambda: _flaky_lookup(key), name=f"lookup-{key}", retry_strategy=Backoff()
+        )
+
+    looked_up = await durable_map(
+        item,
+        ["a", "b", "c"],
+        name="lookups",
+        completion_config=CompletionConfig(tolerated_failure_count=3),
+    )
+    ready = await wait_for_condition(
+        _poll_ready, initial_state={"ready": False}, name="ready", polling_strategy=_log_polls
+    )
+
+    async def ask() -> str:
+        log.info("asking the reviewer")
+        try:
+            answer = await wait_for_callback(_notify_reviewer_submitter, name="review", timeout=90)
+        except CallbackError as error:
+            log.warning("no review: %s", type(error).__name__)
+            return "unreviewed"
+        return f"reviewed {answer}"
+
+    async def tidy() -> str:
+        async def inner() -> str:
+            log.info("tidying")
+            await wait(3, name="tidy-wait")
+            return await step(_new_id, name="tidy-id")
+
+        return (await run_in_child_context(inner, name="tidy"))[:4]
+
+    batch = await parallel([ask, tidy], name="wrap-up")
+    log.info("batch done in %.3f s of wall time", time.monotonic() - started)
+    return {
+        "ok": looked_up.success_count,
+        "ready": ready["ready"],
+        "wrap_up": batch.get_results()[:1],
+    }
+
+
+async def _notify_reviewer_submitter() -> str:
+    return await _notify_reviewer()
+
+
+# --- values the JSON of other runners would change ---------------------------------------------
+
+
+async def _typed() -> dict[str, Any]:
+    return {
+        "bytes": os.urandom(4),
+        "uuid": uuid.uuid4(),
+        "day": dt.date(2030, 1, 31),
+        "floats": [0.1 + 0.2, float("inf"), -float("inf"), 1e308],
+        "by_id": {7: "seven", 11: "eleven"},
+        "pairs": [(1, "a"), (2, "b")],
+    }
+
+
+@durable_execution
+async def typed_results(event: Any) -> dict[str, Any]:
+    """A step returning bytes, a UUID, a date, infinities, a dict keyed by ints and tuples:
+    the handler reads each the same way live and replayed."""
+    typed = await step(_typed, name="typed")
+    await wait(dt.timedelta(seconds=5), name="settle")
+    return {
+        "bytes": len(typed["bytes"]),
+        "uuid_version": uuid.UUID(str(typed["uuid"])).version,
+        "day": str(typed["day"]),
+        "inf": [f for f in typed["floats"] if f in (float("inf"), -float("inf"))]
+        == [
+            float("inf"),
+            -float("inf"),
+        ],
+        "ids": sorted(str(k) for k in typed["by_id"]),
+        "pairs": [list(p) for p in typed["pairs"]],
+    }
+
+
+# --- unicode names, timedelta durations, item names --------------------------------------------
+
+
+async def _pay(amount: int) -> str:
+    return f"bezahlt-{amount}-{uuid.uuid4().hex[:4]}"
+
+
+def _ascii_name(text: str) -> str:
+    """The service takes printable ASCII names only (``[\\x20-\\x7E]+``, 1-256)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()[:256] or "-"
+
+
+@durable_execution
+async def unicode_names(event: Any) -> dict[str, Any]:
+    """Names derived from German, Japanese and emoji text (made ASCII: the service's names are
+    printable ASCII, and the SDK does not check), unicode everywhere else; durations as
+    timedeltas; map items named by an ``item_namer``."""
+    paid = await step(lambda: _pay(42), name=_ascii_name("Zahlung für Bestellung ✓"))
+    await wait(dt.timedelta(minutes=2), name=_ascii_name("待機 ⏳ pause"))
+    callback = await create_callback(
+        name="Freigabe",
+        timeout=dt.timedelta(hours=1),
+        heartbeat_timeout=dt.timedelta(minutes=10),
+    )
+    try:
+        answer = await callback.result()
+    except CallbackError as error:
+        answer = type(error).__name__
+
+    async def ship(city: str) -> str:
+        return await step(lambda: _pay(len(city)), name=_ascii_name(f"Versand nach {city}"))
+
+    shipped = await durable_map(
+        ship,
+        ["Zürich", "東京", "São Paulo"],
+        name="Versand",
+        item_namer=lambda city, i: f"{i}: {_ascii_name(city)}",
+    )
+    return {"paid": paid[:9], "answer": answer, "shipped": shipped.get_results()}
+
+
+# --- a child context retried by the handler, under the same name --------------------------------
+
+
+async def _book_room(attempt: int) -> str:
+    if random.random() < 0.5:
+        msg = f"no room on attempt {attempt}"
+        raise RuntimeError(msg)
+    return f"room-{random.randint(100, 999)}"
+
+
+@durable_execution
+async def retry_child_by_hand(event: Any) -> dict[str, Any]:
+    """The handler retries a child context itself: each try is a context named "book" whose
+    step is named "room"; after a failure it waits a minute and tries again, three times."""
+    for attempt in range(1, 4):
+
+        async def book(attempt: int = attempt) -> str:
+            hold = await step(_new_id, name="hold")
+            room = await step(
+                lambda: _book_room(attempt), name="room", retry_strategy=RetryStrategy.none()
+            )
+            return f"{room}/{hold[:4]}"
+
+        try:
+            booked = await run_in_child_context(book, name="book")
+        except CallableRuntimeError:
+            log.info("booking attempt %d failed", attempt)
+            await wait(60, name="before-retry")
+            continue
+        return {"booked": booked, "attempts": attempt}
+    return {"booked": None, "attempts": 3}
+
+
+# --- at-most-once steps inside a throttled map -------------------------------------------------
+
+
+@durable_callable
+async def _notify(key: str, user: int) -> str:
+    if random.random() < 0.2:
+        msg = "push service busy"
+        raise ConnectionError(msg)
+    return services.send_mail(key, f"user-{user}")
+
+
+async def _notify_user(user: int) -> str:
+    key = await step(_new_id, name=f"key-{user}")
+    return await step(
+        _notify(key, user),
+        name=f"notify-{user}",
+        step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY,
+        retry_strategy=RetryStrategy(max_attempts=3, initial_delay=2),
+    )
+
+
+@durable_execution
+async def notify_all_at_most_once(event: Any) -> dict[str, Any]:
+    """Twelve users, three at a time, each notified at most once per attempt (the push service
+    deduplicates on the key); two failures tolerated."""
+    batch = await durable_map(
+        _notify_user,
+        list(range(12)),
+        name="notify",
+        max_concurrency=3,
+        completion_config=CompletionConfig(tolerated_failure_count=2),
+    )
+    return {"sent": batch.success_count, "reason": batch.completion_reason.value}
+
+
+# --- an invoke chain two deep, each level catching the level below -----------------------------
+
+
+@durable_execution
+async def inventory_service(event: Any) -> dict[str, Any]:
+    """Invoked by the warehouse: counts stock after a long recount (two hours)."""
+    await wait(dt.timedelta(hours=2), name="recount")
+    count = await step(lambda: _list_price(event["item"]), name="count")
+    return {"item": event["item"], "count": count % 7}
+
+
+@durable_execution
+async def warehouse_service(event: Any) -> dict[str, Any]:
+    """Invoked by the shop: asks inventory, falls back to "unknown" if inventory fails."""
+    try:
+        stock = await invoke("inventory", {"item": event["item"]}, name="ask-inventory")
+    except CallableRuntimeError as error:
+        return {"item": event["item"], "count": None, "why": error.error_type}
+    return {**stock, "why": None}
+
+
+@durable_execution
+async def stock_check_chain(event: Any) -> dict[str, Any]:
+    """Shop -> warehouse -> inventory; any level's failure or time-out is carried past."""
+    try:
+        stock = await invoke("warehouse", {"item": "lamp"}, name="ask-warehouse")
+    except CallableRuntimeError as error:
+        stock = {"item": "lamp", "count": None, "why": f"warehouse {error.error_type}"}
+    stamp = await step(_new_id, name="stamp")
+    return {"stock": stock, "stamp": stamp[:4]}
+
+
 #: Every handler of this corpus, with what its scenarios need (the shape of
 #: ``everyday.CORPUS``).
 CORPUS: dict[str, dict[str, Any]] = {
@@ -705,4 +978,17 @@ CORPUS: dict[str, dict[str, Any]] = {
     "reused_names": {"handler": reused_names},
     "early_returns": {"handler": early_returns},
     "gather_what_succeeds": {"handler": gather_what_succeeds},
+    "logging_everywhere": {
+        "handler": logging_everywhere,
+        "callbacks": {"review": "lgtm"},
+        "before_run": reset,
+    },
+    "typed_results": {"handler": typed_results},
+    "unicode_names": {"handler": unicode_names, "callbacks": {"Freigabe": "ja ✓ 👍"}},
+    "retry_child_by_hand": {"handler": retry_child_by_hand},
+    "notify_all_at_most_once": {"handler": notify_all_at_most_once, "before_run": reset},
+    "stock_check_chain": {
+        "handler": stock_check_chain,
+        "functions": {"warehouse": warehouse_service, "inventory": inventory_service},
+    },
 }

@@ -19,7 +19,13 @@ from corpus import check_every, scenarios
 from habit_handlers import clock_read_for_a_log_argument, module_helper_called_at_run_time
 
 from async_durable_execution_runner.oracles import NondeterminismSource
-from async_durable_execution_runner.scenarios import Scenario, Timings
+from async_durable_execution_runner.scenarios import (
+    Scenario,
+    Timings,
+    callback_failure,
+    invocation_lost,
+    step_exception,
+)
 from async_durable_execution_runner.strategies import fault_plans
 
 # --- the false flags, shrunk ------------------------------------------------------------
@@ -53,6 +59,33 @@ def test_the_handlers_own_reads_for_its_logs_are_still_flagged() -> None:
         outcome = Scenario(handler=handler, timings=Timings(sandboxes=("cold",))).run()
         with pytest.raises(NondeterminismSource, match=r"habit_handlers\.py"):
             outcome.check()
+
+
+def test_two_failures_racing_in_a_gather_are_not_an_unmasked_fault() -> None:
+    # The handler gathers a callback and a poll; both fail. Without faults the invocation
+    # suspends on the callback before the poll's first check runs, and at 30 s the
+    # callback's CallbackError reaches the handler first. The lost invocation makes the
+    # service re-invoke at once, the check runs (and fails) then, and at 30 s its replayed
+    # failure comes first (CallableRuntimeError). FaultNotMasked called the race unmasked,
+    # and the SDK finding 8 recogniser, which only asked for a CallableRuntimeError and a
+    # failed check, labelled it a known SDK issue (a warning, an error under pytest's
+    # filterwarnings=error).
+    outcome = Scenario(
+        handler=habits.export_with_callback,
+        faults=(
+            callback_failure(callback=1),
+            step_exception(step=2, attempt=1),
+            invocation_lost(invocation=1),
+        ),
+        timings=Timings(callback_delays=(30.0,)),
+        callback_payloads={"go-ahead": ({"go": True},)},
+        before_run=habits.reset,
+    ).run()
+    baseline = outcome.baseline()
+    assert baseline is not None
+    assert outcome.error is not None and outcome.error.type == "CallableRuntimeError"
+    assert baseline.error is not None and baseline.error.type == "CallbackError"
+    outcome.check(strict=True)
 
 
 # --- the corpus: correct handlers are never flagged -------------------------------------

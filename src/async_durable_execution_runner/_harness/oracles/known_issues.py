@@ -48,6 +48,15 @@ def _failed_condition_check(outcome: Outcome) -> bool:
     )
 
 
+def _condition_error_types(outcome: Outcome) -> set[str]:
+    return {
+        str(((e.details.get("Error") or {}).get("Payload") or {}).get("ErrorType"))
+        for events in outcome.recorder.events.values()
+        for e in events
+        if e.event_type is EventType.STEP_FAILED and e.sub_type == "WaitForCondition"
+    }
+
+
 def _condition_error_type_changes_on_replay(outcome: Outcome) -> bool:
     """Live, a failed wait_for_condition check fails the execution with the check's own error
     type; replayed, with ``CallableRuntimeError``. Both runs failed, in the same way but for
@@ -62,10 +71,14 @@ def _condition_error_type_changes_on_replay(outcome: Outcome) -> bool:
         return False
     if outcome.error is not None and baseline.error is not None:
         types = {outcome.error.type, baseline.error.type}
+        # The other type is the failed check's own: not another operation's failure that
+        # won a race (a callback's CallbackError next to the check).
+        checks = _condition_error_types(outcome) | _condition_error_types(baseline)
         return (
             outcome.result_json == baseline.result_json
             and len(types) == 2
             and "CallableRuntimeError" in types
+            and bool((types - {"CallableRuntimeError"}) & checks)
         )
     mine, theirs = outcome.result_json, baseline.result_json
     if outcome.error is not None or baseline.error is not None or mine is None or theirs is None:
