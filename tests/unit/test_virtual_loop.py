@@ -57,3 +57,33 @@ def test_the_runner_clock_follows_a_sleeping_handler() -> None:
     after = result.get_step("after").start_timestamp
     assert before is not None
     assert (after - before).total_seconds() >= 600
+
+
+def test_a_callback_from_another_thread_runs_while_the_loop_is_busy_and_when_it_sleeps() -> None:
+    # Busy turns skip asking the kernel when only the self-pipe is registered: a callback from
+    # another thread is queued before the pipe is written, so it still runs on the next turn,
+    # and the pipe is drained once the loop may wait.
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    seen: list[str] = []
+
+    async def main() -> None:
+        arrived = asyncio.Event()
+        thread = threading.Thread(
+            target=lambda: loop.call_soon_threadsafe(lambda: (seen.append("busy"), arrived.set()))
+        )
+        thread.start()
+        while not arrived.is_set():  # busy: every turn has work ready
+            await asyncio.sleep(0)
+        thread.join()
+        # Now idle: a sleeping loop is woken by the pipe alone.
+        woken = loop.create_future()
+        threading.Timer(0.05, lambda: loop.call_soon_threadsafe(woken.set_result, "idle")).start()
+        seen.append(await woken)
+
+    try:
+        loop.run_until_complete(main())
+        assert seen == ["busy", "idle"]
+    finally:
+        loop.close()

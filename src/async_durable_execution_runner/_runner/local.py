@@ -218,7 +218,9 @@ class DurableFunctionTestRunner:
         # Every entry point (this runner's methods, the invocation's service calls, a server's
         # request threads) changes the service's state under one lock; see ``_service.locking``.
         self._lock = StateLock()
-        self._idle = threading.Condition(self._lock)
+        # Made when a second driver first has to wait (see ``_drive``): most runners never
+        # have one, and the condition is notified after every drive.
+        self._idle: threading.Condition | None = None
         self._driver: int | None = None
         self.unlocked_invoker = UnlockedInvoker(self._invoker, self._lock)
         self.executor = Executor(
@@ -282,14 +284,18 @@ class DurableFunctionTestRunner:
             if self._driver == me:
                 return body()
             while self._driver is not None:
+                if self._idle is None:
+                    self._idle = threading.Condition(self._lock)
                 self._idle.wait()
             self._driver = me
             try:
                 return body()
             finally:
                 self._driver = None
-                self.persist()
-                self._idle.notify_all()
+                if self.store is not None:
+                    self.persist()
+                if self._idle is not None:
+                    self._idle.notify_all()
 
     def persist(self) -> None:
         """Write what changed to the store (one transaction), if there is one. Called under the

@@ -7,7 +7,7 @@ import datetime as _dt
 from collections.abc import Callable
 
 from async_durable_execution_runner._models import Operation, OperationStatus
-from async_durable_execution_runner._models._frozen import replace
+from async_durable_execution_runner._models.operations import with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import Processed
 from async_durable_execution_runner._service.checkpoint.processors.wait import complete_wait
 from async_durable_execution_runner._service.execution import Execution
@@ -68,7 +68,7 @@ class Timers:
         elif kind is DueKind.RETRY:
             if op.status is OperationStatus.PENDING:
                 # READY is not an event: the next attempt's StepStarted is.
-                ready = replace(op, status=OperationStatus.READY)
+                ready = with_status(op, OperationStatus.READY, op.end_timestamp)
                 self.state.apply_service_change(execution, Processed(ready))
         elif kind in _CALLBACK_TIMERS and op.status is OperationStatus.STARTED:
             self.time_out_callback(execution, op, kind is DueKind.CALLBACK_HEARTBEAT)

@@ -48,7 +48,11 @@ class _JumpingSelector(selectors.DefaultSelector):
             busy = loop.busy_turns + 1
             if busy < BUSY_TURNS:
                 loop.busy_turns = busy
-                if not self._poll(0, 1):
+                # With nothing registered but the loop's self-pipe, a busy turn need not ask
+                # the kernel (a system call per turn): the self-pipe only wakes a sleeping
+                # loop, as ``call_soon_threadsafe`` queues its callback before writing to it,
+                # and it is drained on the next turn that may wait (the slow path below).
+                if len(self._fd_to_key) < 2 or not self._poll(0, 1):  # type: ignore[attr-defined]
                     return []
                 return _select(self, 0)
             return self._pass_busy_time()
