@@ -221,7 +221,10 @@ _FROM_SDK_ACTION: dict[Any, OperationAction] = {
 _TO_SDK_TYPE: dict[OperationType, Any] = {t: s for s, t in _FROM_SDK_TYPE.items()}
 _TO_SDK_STATUS: dict[Any, Any] = {s: _sdk_models.OperationStatus(s.value) for s in OperationStatus}
 _TO_SDK_SUB_TYPE: dict[str, Any] = {s.value: s for s in _sdk_models.OperationSubType}
-_FROM_SDK_SUB_TYPE: dict[Any, str] = {s: s.value for s in _sdk_models.OperationSubType}
+# The SDK's enums are plain ``Enum``s, whose ``__hash__`` and ``value`` are Python functions:
+# an update's members are read by their ``_value_`` (a plain attribute) and looked up by it.
+_BY_VALUE_TYPE: dict[str, OperationType] = {t.value: t for t in OperationType}
+_BY_VALUE_ACTION: dict[str, OperationAction] = {a.value: a for a in OperationAction}
 
 
 def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
@@ -236,12 +239,11 @@ def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
     error = update.error
     return OperationUpdate(
         update.operation_id,
-        _FROM_SDK_TYPE[update.operation_type],
-        _FROM_SDK_ACTION[update.action],
+        _BY_VALUE_TYPE[update.operation_type._value_],
+        _BY_VALUE_ACTION[update.action._value_],
         update.parent_id or None,
         update.name or None,
-        # The SDK's sub-type member's value; a plain string (or None) as it is.
-        _FROM_SDK_SUB_TYPE.get(sub_type, sub_type),
+        sub_type._value_ if isinstance(sub_type, Enum) else sub_type,
         update.payload,
         None if error is None else _error_from_sdk(error),
         None if ctx is None else ContextOptions(ctx.replay_children),
