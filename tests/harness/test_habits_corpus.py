@@ -88,6 +88,24 @@ def test_two_failures_racing_in_a_gather_are_not_an_unmasked_fault() -> None:
     outcome.check(strict=True)
 
 
+def test_a_callback_time_out_racing_a_failed_poll_is_not_an_unmasked_fault() -> None:
+    # The same race with the callback timing out (600 s) rather than failing: the handler
+    # sees the SDK's wording of the time-out ("callback timed out: Callback.Timeout"), not
+    # the recorded message; found under strict_replay=True.
+    outcome = Scenario(
+        handler=habits.export_with_callback,
+        faults=(step_exception(step=2, attempt=1), invocation_lost(invocation=1)),
+        timings=Timings(callback_delays=(3600.0,)),
+        callback_payloads={"go-ahead": ({"go": True},)},
+        strict_replay=True,
+        before_run=habits.reset,
+    ).run()
+    baseline = outcome.baseline()
+    assert baseline is not None and baseline.error is not None
+    assert baseline.error.message == "callback timed out: Callback.Timeout"
+    outcome.check(strict=True)
+
+
 # --- the corpus: correct handlers are never flagged -------------------------------------
 
 EXAMPLES = int(os.environ.get("DURABLE_HABITS_EXAMPLES", "0"))

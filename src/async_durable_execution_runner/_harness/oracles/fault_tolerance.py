@@ -152,14 +152,17 @@ _OPERATION_FAILURES = frozenset(
 )
 
 
-def _failed_operations(outcome: Outcome) -> dict[str, str]:
-    """The execution's operations that failed for good, with their error messages."""
-    failed: dict[str, str] = {}
+def _failed_operations(outcome: Outcome) -> dict[str, set[str]]:
+    """The execution's operations that failed for good, each with the messages the handler
+    may see for its error: the recorded message, and for a callback's time-out the SDK's
+    ``CallbackError`` wording, ``"<message>: <type>"``."""
+    failed: dict[str, set[str]] = {}
     root = outcome.recorder.root_arn
     for e in outcome.recorder.events.get(root, []) if root is not None else []:
         if e.id and e.event_type in _OPERATION_FAILURES and _is_terminal(e):
             payload = (e.details.get("Error") or {}).get("Payload") or {}
-            failed[e.id] = str(payload.get("ErrorMessage"))
+            message = str(payload.get("ErrorMessage"))
+            failed[e.id] = {message, f"{message}: {payload.get('ErrorType')}"}
     return failed
 
 
@@ -178,8 +181,8 @@ def _failures_raced(outcome: Outcome, baseline: Outcome) -> bool:
     mine, theirs = _failed_operations(outcome), _failed_operations(baseline)
     both = mine.keys() & theirs.keys()
 
-    def source(message: str | None, failed: dict[str, str]) -> str | None:
-        found = [op for op in both if failed[op] == str(message)]
+    def source(message: str | None, failed: dict[str, set[str]]) -> str | None:
+        found = [op for op in both if str(message) in failed[op]]
         return found[0] if len(found) == 1 else None
 
     first = source(outcome.error.message, mine)
