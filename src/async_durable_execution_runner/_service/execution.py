@@ -78,8 +78,8 @@ class Execution:
     def next_token(self) -> str:
         """Supersede the current token (every checkpoint and invocation gets a new one)."""
         self.token_sequence += 1
-        self._token = None
-        return self.current_token()
+        self._token = token = encode_token(self.execution_id, self.token_sequence)
+        return token
 
     @property
     def events(self) -> tuple[Event, ...]:

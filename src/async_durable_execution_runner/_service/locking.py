@@ -139,9 +139,11 @@ class LockedSession:
     def checkpoint(
         self, token: str, updates: Sequence[OperationUpdate], client_token: str | None = None
     ) -> tuple[str, list[Operation]]:
+        # ``self._session`` and ``self._on_change`` are in the instance's own ``__dict__``: a
+        # plain read, no property call (every checkpoint of every invocation comes here).
         with self._lock:
-            answer = self.inner.checkpoint(token, updates, client_token)
-            on_change = object.__getattribute__(self, "_on_change")
+            answer = self._session.checkpoint(token, updates, client_token)
+            on_change = self._on_change
             if on_change is not None:
                 on_change()  # persisted before the SDK hears the checkpoint was taken
             return answer
