@@ -24,7 +24,9 @@ async def handler(event: Any) -> int:
 
 
 def _is_ours(o: object) -> bool:
-    return type(o).__module__.startswith("async_durable_execution_runner")
+    # Some C types' ``__module__`` is a descriptor, not a string.
+    module = getattr(type(o), "__module__", None)
+    return isinstance(module, str) and module.startswith("async_durable_execution_runner")
 
 
 def _ours(garbage: list[Any], existing: set[int]) -> list[str]:
