@@ -12,6 +12,7 @@ from async_durable_execution_runner._models import (
     ErrorObject,
     EventType,
     Operation,
+    OperationStatus,
     OperationUpdate,
 )
 from async_durable_execution_runner._models._frozen import cheap_frozen
@@ -115,8 +116,6 @@ class OperationProcessor(Protocol):
 
 def new_operation(update: OperationUpdate, ctx: ProcessContext, **details: Any) -> Operation:
     """The operation an accepted START creates."""
-    from async_durable_execution_runner._models import OperationStatus
-
     return Operation(
         id=update.id,
         type=update.type,
