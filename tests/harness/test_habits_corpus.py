@@ -111,6 +111,9 @@ def test_a_callback_time_out_racing_a_failed_poll_is_not_an_unmasked_fault() -> 
 EXAMPLES = int(os.environ.get("DURABLE_HABITS_EXAMPLES", "0"))
 
 
+# A poll that a step_exception fails can meet SDK finding 8 (export_with_callback: 5 runs in
+# 300), which check() labels and warns about: accepted here, as in the everyday corpus.
+@pytest.mark.filterwarnings("default::async_durable_execution_runner.oracles.KnownSdkIssueWarning")
 @pytest.mark.parametrize("name", sorted(habits.CORPUS))
 def test_no_default_fault_plan_flags_a_habits_handler(name: str) -> None:
     strategy = scenarios(habits.CORPUS[name], faults=fault_plans())
