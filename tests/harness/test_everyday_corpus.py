@@ -100,9 +100,7 @@ def test_a_slow_body_that_a_crash_ran_twice_ends_as_late_in_the_baseline() -> No
 EXAMPLES = int(os.environ.get("DURABLE_EVERYDAY_EXAMPLES", "0"))
 
 
-@pytest.mark.filterwarnings(
-    "default::async_durable_execution_runner.oracles.KnownSdkIssueWarning"
-)
+@pytest.mark.filterwarnings("default::async_durable_execution_runner.oracles.KnownSdkIssueWarning")
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_no_default_fault_plan_flags_an_everyday_handler(name: str) -> None:
     strategy = scenarios(CORPUS[name], faults=fault_plans())

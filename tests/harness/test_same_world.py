@@ -274,9 +274,7 @@ def test_no_masked_fault_flags_a_correct_handler(name: str) -> None:
     check_every(corpus_scenarios(name), examples=EXAMPLES or 6, derandomize=not EXAMPLES)
 
 
-@pytest.mark.filterwarnings(
-    "default::async_durable_execution_runner.oracles.KnownSdkIssueWarning"
-)
+@pytest.mark.filterwarnings("default::async_durable_execution_runner.oracles.KnownSdkIssueWarning")
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_no_default_fault_plan_flags_a_correct_handler(name: str) -> None:
     """Masked faults mixed with unmasked ones (step exceptions, callback faults): the plans a

@@ -87,6 +87,7 @@ def cloud_runner_from_env(
         region=env.get(CLOUD_REGION_ENV) or None,
     )
 
+
 _EXECUTION_ENDS = {
     EventType.EXECUTION_SUCCEEDED,
     EventType.EXECUTION_FAILED,

@@ -113,8 +113,8 @@ class Invocations:
         # An invoker that wraps every session it is handed (the runner's ``UnlockedInvoker``
         # takes the state lock for each service call) wraps it before the request is built,
         # which is then handed on as it is instead of copied with the wrapped session.
-        self._wrap_session: Callable[[Any, InvocationSession], InvocationSession] | None = (
-            getattr(type(invoker), "wrap_session", None)
+        self._wrap_session: Callable[[Any, InvocationSession], InvocationSession] | None = getattr(
+            type(invoker), "wrap_session", None
         )
 
     def take_hang_report(self, arn: str) -> str | None:

@@ -88,9 +88,7 @@ def invocation_event(
     return {
         "DurableExecutionArn": arn,
         "CheckpointToken": token,
-        "InitialExecutionState": adapter.initial_state(
-            cache.many(arn, operations), next_marker
-        ),
+        "InitialExecutionState": adapter.initial_state(cache.many(arn, operations), next_marker),
     }
 
 
