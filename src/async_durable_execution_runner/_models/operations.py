@@ -440,9 +440,21 @@ class Operation:
 def with_status(
     op: Operation, status: OperationStatus, end_timestamp: _dt.datetime | None
 ) -> Operation:
-    """``replace(op, status=status, end_timestamp=end_timestamp)``, positionally (in the
-    field order): the service moves operations this way on every timer and cancellation, and
-    the generic ``replace`` costs about three times as much."""
+    """``replace(op, status=status, end_timestamp=end_timestamp)``: the service moves
+    operations this way on every timer and cancellation."""
+    return settled(op, status, end_timestamp, op.context_details, op.step_details)
+
+
+def settled(
+    op: Operation,
+    status: OperationStatus,
+    end_timestamp: _dt.datetime | None,
+    context_details: ContextDetails | None,
+    step_details: StepDetails | None,
+) -> Operation:
+    """``replace(op, status=..., end_timestamp=..., context_details=..., step_details=...)``,
+    positionally (in the field order): every step attempt, child context and map item ends
+    with one, and the generic ``replace`` costs about three times as much."""
     return Operation(
         op.id,
         op.type,
@@ -453,8 +465,8 @@ def with_status(
         op.sub_type,
         end_timestamp,
         op.execution_details,
-        op.context_details,
-        op.step_details,
+        context_details,
+        step_details,
         op.wait_details,
         op.callback_details,
         op.chained_invoke_details,

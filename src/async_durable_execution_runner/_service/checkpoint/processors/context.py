@@ -13,6 +13,7 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
 )
 from async_durable_execution_runner._models.events import event_error, event_result
+from async_durable_execution_runner._models.operations import settled
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
     ProcessContext,
@@ -27,24 +28,8 @@ _STARTED_EVENTS = (PendingEvent(EventType.CONTEXT_STARTED),)
 def _settled(
     current: Operation, status: OperationStatus, end: _dt.datetime, details: ContextDetails
 ) -> Operation:
-    """``replace(current, status=..., end_timestamp=..., context_details=...)``, positionally
-    (in ``Operation``'s field order): every child context and map item ends with one."""
-    return Operation(
-        current.id,
-        current.type,
-        status,
-        current.start_timestamp,
-        current.parent_id,
-        current.name,
-        current.sub_type,
-        end,
-        current.execution_details,
-        details,
-        current.step_details,
-        current.wait_details,
-        current.callback_details,
-        current.chained_invoke_details,
-    )
+    # Every child context and map item ends with one.
+    return settled(current, status, end, details, current.step_details)
 
 
 class ContextProcessor:

@@ -21,7 +21,7 @@ from async_durable_execution_runner._models import (
     StepDetails,
 )
 from async_durable_execution_runner._models.events import event_error, event_result
-from async_durable_execution_runner._models.operations import with_status
+from async_durable_execution_runner._models.operations import settled, with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
     ProcessContext,
@@ -40,24 +40,8 @@ def _settled(
     end: _dt.datetime | None,
     details: StepDetails,
 ) -> Operation:
-    """``replace(current, status=..., end_timestamp=..., step_details=...)``, positionally (in
-    ``Operation``'s field order): a step's SUCCEED, FAIL and RETRY make one each."""
-    return Operation(
-        current.id,
-        current.type,
-        status,
-        current.start_timestamp,
-        current.parent_id,
-        current.name,
-        current.sub_type,
-        end,
-        current.execution_details,
-        current.context_details,
-        details,
-        current.wait_details,
-        current.callback_details,
-        current.chained_invoke_details,
-    )
+    # A step's SUCCEED, FAIL and RETRY make one each.
+    return settled(current, status, end, current.context_details, details)
 
 
 class StepProcessor:
