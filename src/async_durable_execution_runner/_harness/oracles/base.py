@@ -14,6 +14,20 @@ if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
 
 
+#: Events that end an operation as failed: what oracles mean by "an operation failed".
+OPERATION_FAILURE_EVENTS = frozenset(
+    {
+        EventType.STEP_FAILED,
+        EventType.CONTEXT_FAILED,
+        EventType.CALLBACK_FAILED,
+        EventType.CALLBACK_TIMED_OUT,
+        EventType.CHAINED_INVOKE_FAILED,
+        EventType.CHAINED_INVOKE_TIMED_OUT,
+        EventType.CHAINED_INVOKE_STOPPED,
+    }
+)
+
+
 class OracleFailure(AssertionError):
     """An oracle found a problem. ``oracle`` names it; the message says what and where."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from async_durable_execution_runner._harness.oracles.base import (
+    OPERATION_FAILURE_EVENTS,
     FaultNotMasked,
     _has_batches,
     _interrupted_at_most_once,
@@ -14,7 +15,6 @@ from async_durable_execution_runner._harness.oracles.base import (
     oracle,
 )
 from async_durable_execution_runner._harness.world import same_outcome
-from async_durable_execution_runner._models import EventType
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
@@ -139,19 +139,6 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     )
 
 
-_OPERATION_FAILURES = frozenset(
-    {
-        EventType.STEP_FAILED,
-        EventType.CONTEXT_FAILED,
-        EventType.CALLBACK_FAILED,
-        EventType.CALLBACK_TIMED_OUT,
-        EventType.CHAINED_INVOKE_FAILED,
-        EventType.CHAINED_INVOKE_TIMED_OUT,
-        EventType.CHAINED_INVOKE_STOPPED,
-    }
-)
-
-
 def _failed_operations(outcome: Outcome) -> dict[str, set[str]]:
     """The execution's operations that failed for good, each with the messages the handler
     may see for its error: the recorded message, and for a callback's time-out the SDK's
@@ -159,7 +146,7 @@ def _failed_operations(outcome: Outcome) -> dict[str, set[str]]:
     failed: dict[str, set[str]] = {}
     root = outcome.recorder.root_arn
     for e in outcome.recorder.events.get(root, []) if root is not None else []:
-        if e.id and e.event_type in _OPERATION_FAILURES and _is_terminal(e):
+        if e.id and e.event_type in OPERATION_FAILURE_EVENTS and _is_terminal(e):
             payload = (e.details.get("Error") or {}).get("Payload") or {}
             message = str(payload.get("ErrorMessage"))
             failed[e.id] = {message, f"{message}: {payload.get('ErrorType')}"}

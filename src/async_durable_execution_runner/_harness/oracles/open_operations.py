@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from async_durable_execution_runner._harness.oracles.base import (
+    OPERATION_FAILURE_EVENTS,
     OperationsLeftOpen,
     _is_terminal,
     _label,
@@ -16,18 +17,6 @@ from async_durable_execution_runner._models import Event, EventType
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
 
-
-_FAILURE_EVENTS = frozenset(
-    {
-        EventType.STEP_FAILED,
-        EventType.CONTEXT_FAILED,
-        EventType.CALLBACK_FAILED,
-        EventType.CALLBACK_TIMED_OUT,
-        EventType.CHAINED_INVOKE_FAILED,
-        EventType.CHAINED_INVOKE_TIMED_OUT,
-        EventType.CHAINED_INVOKE_STOPPED,
-    }
-)
 _KIND = {
     EventType.STEP_STARTED: "step",
     EventType.WAIT_STARTED: "wait",
@@ -71,7 +60,7 @@ def open_operations(events: list[Event]) -> list[Event]:
             invocation_of[e.id] = invocation
         if _is_terminal(e):
             closed.add(e.id)
-            if e.event_type in _FAILURE_EVENTS:
+            if e.event_type in OPERATION_FAILURE_EVENTS:
                 failures.append((e.parent_id, invocation))
 
     for failed_parent, failed_in in list(failures):
