@@ -23,6 +23,10 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner._service.cpython_bugs import (
+    format_exception,
+    retrying_ast_depth_mismatch,
+)
 from async_durable_execution_runner._service.invocation import (
     Abandoned,
     InvocationAbandoned,
@@ -255,7 +259,7 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
     for name in list(sys.modules):
         if any(name == p or name.startswith(p + ".") for p in doomed):
             del sys.modules[name]
-    obj: Any = importlib.import_module(module_name)
+    obj: Any = retrying_ast_depth_mismatch(lambda: importlib.import_module(module_name))
     for part in qualname.split("."):
         obj = getattr(obj, part)
     fresh: Callable[..., Any] = obj
@@ -519,7 +523,7 @@ class InProcessInvoker:
                 death=ErrorObject(
                     error_type=type(exc).__name__,
                     error_message=str(exc),
-                    stack_trace=tuple(traceback.format_exception(exc)[-8:]),
+                    stack_trace=tuple(format_exception(exc)[-8:]),
                 ),
             )
         if session.crashed:

@@ -31,7 +31,6 @@ import random
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,6 +40,7 @@ import time_machine
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner._service.cpython_bugs import format_exception
 from async_durable_execution_runner._service.invoker import (
     LocalLambdaContext,
     _identity,
@@ -259,5 +259,5 @@ def _death(error_type: str, message: str, exc: BaseException) -> dict[str, Any]:
     return ErrorObject(
         error_type=error_type,
         error_message=message,
-        stack_trace=tuple(traceback.format_exception(exc)[-8:]),
+        stack_trace=tuple(format_exception(exc)[-8:]),
     ).to_dict()
