@@ -122,3 +122,40 @@ def test_split_accounts_for_the_whole_execution() -> None:
         assert parts["service calls"] > 0
         assert parts["rest"] > 0
         assert abs(parts["sdk"] + parts["service calls"] + parts["rest"] - parts["total"]) < 1e-6
+
+
+def test_stages_name_the_runners_stages_and_the_hand_off() -> None:
+    # In a process of its own: it wraps the runner's stages for the rest of the process.
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "stages.py"),
+            "--workloads",
+            "retry_2",
+            "--rounds",
+            "1",
+            "--executions",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    rows = {
+        cells[1]: cells[2]
+        for line in done.stdout.splitlines()
+        if line.startswith("| ")
+        for cells in [[c.strip() for c in line.split("|")]]
+    }
+    for stage in (
+        "sdk (its handler entry)",
+        "service calls",
+        "invocation: time travel",
+        "invocation: service set-up",
+        "runner: construction",
+    ):
+        spent, per_invocation = rows[stage].split(" (")
+        assert float(spent.replace(",", "")) > 0, stage
+        assert float(per_invocation.rstrip(")").replace(",", "")) > 0, stage
+    assert rows["retry_2"] == "3"  # the hand-off table: three invocations
