@@ -2,7 +2,7 @@
 nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
-                                    [--corpus nondeterministic|everyday|habits] [--seed N]
+                                    [--corpus nondeterministic|everyday|habits|processes] [--seed N]
                                     [--crash-points] [--bursts SEEDS]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -14,7 +14,8 @@ and applied, the examples in which a burst of injected step failures used up a r
 (a correlated fault reached), the faults applied by kind, and the flags: any flag is a false
 flag, shrunk, with its report. ``--corpus everyday`` runs ``examples/everyday.py`` (the
 session-15 audit's handlers) instead, ``--corpus habits`` ``examples/habits.py`` (the session-16
-audit's); ``--seed`` makes a campaign repeatable.
+audit's), ``--corpus processes``
+``examples/processes.py`` (the session-18 audit A's); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -41,6 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 import everyday  # noqa: E402
 import habits  # noqa: E402
 import nondeterministic  # noqa: E402
+import processes  # noqa: E402
 from corpus import scenarios  # noqa: E402
 
 from async_durable_execution_runner.scenarios import Scenario  # noqa: E402
@@ -63,6 +65,7 @@ CORPORA = {
     "nondeterministic": nondeterministic.CORPUS,
     "everyday": everyday.CORPUS,
     "habits": habits.CORPUS,
+    "processes": processes.CORPUS,
 }
 
 
