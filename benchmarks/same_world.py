@@ -3,7 +3,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes] [--seed N]
-                                    [--crash-points] [--bursts SEEDS]
+                                    [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
 from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
@@ -20,6 +20,8 @@ audit's), ``--corpus processes``
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
 up within ``--examples`` examples, for seeds 0 to SEEDS-1, and what it shrinks to.
+``--strict-replay`` draws the campaign's scenarios with ``strict_replay=True`` (a replay
+divergence fails the execution, as the sync AWS SDK does).
 """
 
 from __future__ import annotations
@@ -88,10 +90,14 @@ def exhausted_by_burst(history: list[dict[str, Any]]) -> bool:
 
 
 def campaign(
-    spec: dict[str, Any], examples: int, plans: str, seed: int | None = None
+    spec: dict[str, Any],
+    examples: int,
+    plans: str,
+    seed: int | None = None,
+    strict_replay: bool = False,
 ) -> dict[str, Any]:
     faults = fault_plans(kinds=MASKED_KINDS) if plans == "masked" else fault_plans()
-    strategy = scenarios(spec, faults=faults)
+    strategy = scenarios(spec, faults=faults, strict_replay=strict_replay)
     stats: dict[str, Any] = {
         "examples": 0,
         "masked": 0,
@@ -217,6 +223,9 @@ def main() -> None:
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="nondeterministic")
     parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default random)")
     parser.add_argument("--crash-points", action="store_true", help="every crash point instead")
+    parser.add_argument(
+        "--strict-replay", action="store_true", help="scenarios with strict_replay=True"
+    )
     parser.add_argument("--bursts", type=int, default=0, help="burst search over this many seeds")
     args = parser.parse_args()
     corpus = CORPORA[args.corpus]
@@ -231,7 +240,8 @@ def main() -> None:
     logging.disable(logging.CRITICAL)
     names = args.only or sorted(corpus)
     print(
-        f"{args.examples} examples per handler, {args.plans} fault kinds, default timings; "
+        f"{args.examples} examples per handler, {args.plans} fault kinds, default timings"
+        f"{', strict replay' if args.strict_replay else ''}; "
         f"{platform.platform()}, Python {platform.python_version()}"
     )
     print(
@@ -243,7 +253,7 @@ def main() -> None:
     flags = 0
     for name in names:
         with contextlib.redirect_stderr(sys.stdout):
-            stats = campaign(corpus[name], args.examples, args.plans, args.seed)
+            stats = campaign(corpus[name], args.examples, args.plans, args.seed, args.strict_replay)
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats["kinds"].items()))
         flagged = 0 if stats["flag"] is None else 1
         flags += flagged

@@ -20,10 +20,13 @@ from async_durable_execution_runner.strategies import durable_scenarios
 
 
 def scenarios(
-    spec: dict[str, Any], *, faults: st.SearchStrategy[Any] | None = None
+    spec: dict[str, Any],
+    *,
+    faults: st.SearchStrategy[Any] | None = None,
+    strict_replay: bool = False,
 ) -> st.SearchStrategy[Scenario]:
-    """``durable_scenarios`` for the entry ``spec``; ``faults`` as ``durable_scenarios`` takes
-    it (``None``: every kind)."""
+    """``durable_scenarios`` for the entry ``spec``; ``faults`` and ``strict_replay`` as
+    ``durable_scenarios`` takes them (``None``: every kind)."""
     return durable_scenarios(
         spec["handler"],
         inputs=st.just(spec["input"]) if "input" in spec else None,
@@ -31,6 +34,7 @@ def scenarios(
         callbacks={k: st.just(v) for k, v in spec.get("callbacks", {}).items()},
         functions=spec.get("functions"),
         before_run=spec.get("before_run"),
+        strict_replay=strict_replay,
     )
 
 

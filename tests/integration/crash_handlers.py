@@ -174,3 +174,26 @@ async def renamed_on_replay(event: dict[str, str]) -> str:
     await step(add_one(1), name=name)
     await wait(1)
     return name
+
+
+# A handler that lets out what Lambda's Python runtime does not catch (not an Exception), once:
+# the runtime process exits; the service re-invokes.
+
+
+class _Stop(BaseException):
+    """Neither an Exception nor one of the runtime's own: as a BaseExceptionGroup is."""
+
+
+@durable_execution
+async def lets_out_a_base_exception_once(event: dict[str, str]) -> str:
+    done = await step(add_one(1), name="before")
+    if first_time(event["marker_dir"], event["kind"]):
+        if event["kind"] == "exit":
+            raise SystemExit(3)
+        raise BaseExceptionGroup("unhandled errors in a TaskGroup", [_Stop("stop")])
+    return f"done {done}"
+
+
+@durable_execution
+async def interrupts(event: dict[str, str]) -> str:
+    raise KeyboardInterrupt

@@ -526,6 +526,17 @@ class InProcessInvoker:
                     stack_trace=tuple(format_exception(exc)[-8:]),
                 ),
             )
+        except KeyboardInterrupt:
+            raise  # the test run is being interrupted, not the sandbox
+        except BaseException as exc:
+            # Lambda's Python runtime catches Exception only: anything else the handler lets
+            # out (SystemExit, a BaseExceptionGroup from an asyncio.TaskGroup) ends the
+            # runtime process, and the invocation ends as Runtime.ExitError. (A crash the
+            # handler wrapped in a group is still the crash: reported below.)
+            if not session.crashed:
+                return InvocationOutcome(
+                    status=None, death=runtime_exit(context.aws_request_id, exc)
+                )
         if session.crashed:
             return InvocationOutcome(
                 status=None,
@@ -534,6 +545,19 @@ class InProcessInvoker:
                 ),
             )
         return _read_output(output)
+
+
+def runtime_exit(request_id: str, exc: BaseException) -> ErrorObject:
+    """The invocation's error when the handler let out something Lambda's Python runtime does
+    not catch (not an ``Exception``): the runtime process exits."""
+    return ErrorObject(
+        error_type="Runtime.ExitError",
+        error_message=(
+            f"RequestId: {request_id} Error: Runtime exited with error: exit status 1 "
+            f"({type(exc).__name__}: {exc})"
+        ),
+        stack_trace=tuple(traceback.format_exception(exc)[-8:]),
+    )
 
 
 def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:

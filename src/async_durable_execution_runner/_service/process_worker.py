@@ -46,6 +46,7 @@ from async_durable_execution_runner._service.invoker import (
     _identity,
     _settle,
     _thread_loop,
+    runtime_exit,
 )
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.errors import DurableServiceError
@@ -242,6 +243,10 @@ def _run_invocation(
                 output = loop.run_until_complete(entry(spec["event"], context))
             except Exception as exc:
                 return ("died", _death(type(exc).__name__, str(exc), exc))
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # the runtime process exits (see invoker.runtime_exit)
+                return ("died", runtime_exit(spec["request_id"], exc).to_dict())
         try:
             return ("done", json.dumps(output))
         except (TypeError, ValueError) as exc:
