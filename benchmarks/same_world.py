@@ -132,7 +132,9 @@ def campaign(
     started = time.perf_counter()
     try:
         (run if seed is None else __import__("hypothesis").seed(seed)(run))()
-    except Exception as failure:  # an oracle's flag, or anything else that went wrong
+    # An oracle's flag, or anything else that went wrong (Hypothesis reports several
+    # distinct failures as a group, a BaseExceptionGroup if one of them is not an Exception).
+    except (Exception, BaseExceptionGroup) as failure:
         stats["flag"] = f"{type(failure).__name__}: {failure}"
     stats["seconds"] = time.perf_counter() - started
     return stats

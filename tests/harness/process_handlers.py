@@ -10,10 +10,14 @@ from typing import Any
 
 import processes_services as services
 from async_durable_execution import (
+    CallableRuntimeError,
+    RetryStrategy,
     durable_execution,
     step,
     wait,
 )
+
+NO_RETRY = RetryStrategy.none()
 
 
 async def _new_id() -> str:
@@ -52,6 +56,52 @@ async def task_group_of_steps(event: Any) -> dict[str, Any]:
         one = group.create_task(_awaited(step(_new_id, name="one")))
     await wait(3, name="after")
     return {"both": len(both.result()), "one": len(one.result())}
+
+
+@durable_execution
+async def gather_returning_exceptions(event: Any) -> dict[str, Any]:
+    """A step and a wait gathered with ``return_exceptions=True`` (to keep what succeeded):
+    the wait's suspension comes back as a value instead of ending the invocation, and the
+    handler carries on before the wait has elapsed."""
+    results = await asyncio.gather(
+        step(_new_id, name="token"), wait(5, name="cool-off"), return_exceptions=True
+    )
+    return {"kinds": [type(r).__name__ for r in results]}
+
+
+class Invalid(ValueError):
+    """An item that fails validation."""
+
+
+async def _check(item: int) -> int:
+    if item == 1:
+        msg = f"item {item} has no price"
+        raise Invalid(msg)
+    return item
+
+
+async def _echo(value: Any) -> Any:
+    return value
+
+
+@durable_execution
+async def step_inside_except_star(event: Any) -> dict[str, Any]:
+    """``processes.validated_batch`` as first written: the quarantine step inside the
+    ``except*`` clause. When another failure stays unhandled and the step must retry, its
+    suspension is merged with that failure into a ``BaseExceptionGroup``."""
+    errors: list[Exception] = []
+    for item in range(3):
+        try:
+            await step(lambda i=item: _check(i), name=f"check-{item}", retry_strategy=NO_RETRY)
+        except CallableRuntimeError as error:
+            errors.append(Invalid(error.message) if error.error_type == "Invalid" else error)
+    try:
+        if errors:
+            raise ExceptionGroup("items failed validation", errors)
+    except* Invalid as group:
+        invalid = len(group.exceptions)
+        await step(lambda: _echo(invalid), name="quarantine")
+    return {"errors": len(errors)}
 
 
 # --- wrong twins ----------------------------------------------------------------------------
