@@ -1,11 +1,12 @@
 """What a corpus entry is, and the scenarios it stands for.
 
-The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``) are
-dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the execution
-input), ``callbacks`` (name -> the payload every callback of that name is answered with),
-``functions`` (chained-invoke targets) and ``before_run`` (resets the fakes of the services
-the handler talks to). The tests and the campaigns in ``benchmarks/`` draw their scenarios
-through :func:`scenarios`, and the tests judge them with :func:`check_every`.
+The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``,
+``habits.py``, ``processes.py``) are dictionaries of entries of one shape: ``handler``, and
+optionally ``input`` (the execution input), ``callbacks`` (name -> the payload every callback
+of that name is answered with), ``functions`` (chained-invoke targets) and ``before_run``
+(resets the fakes of the services the handler talks to). The tests and the campaigns in
+``benchmarks/`` draw their scenarios through :func:`scenarios`, and the tests judge them with
+:func:`check_every`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Where ``nondeterministic.py``, ``everyday.py`` and ``habits.py`` exercise the SD
 and the habits users bring from ordinary Python, these are the shapes of whole processes:
 sagas whose failed steps are caught and compensated in reverse order (each compensation at
 most once per attempt, against a partner that cancels idempotently), the same saga with each
-booking in a child context; pagination through an export until a step says there is no next
+booking in a child context, and one booking in a ``parallel`` whose branches all run to
+their end; pagination through an export until a step says there is no next
 page, and a fan-out whose size a step decides (step names built from indices); a tree walked
 recursively through ``run_in_child_context`` and ``@durable_callable`` four levels deep, with
 early returns in the children; handler-level ``asyncio`` around durable operations
@@ -158,6 +159,55 @@ async def saga_in_children(event: Any) -> dict[str, Any]:
     return {"failed": failed, "undone": len(undone)}
 
 
+# --- a saga over a parallel booking, compensated past its tolerance --------------------------
+
+
+@durable_callable
+async def _book_supplier(supplier: str, trip: str) -> str:
+    if supplier == "ferry" or random.random() < 0.2:
+        msg = f"{supplier} is full"
+        raise Unavailable(msg)
+    return services.book(f"{trip[:8]}-{supplier}")
+
+
+@durable_execution
+async def group_booking_saga(event: Any) -> dict[str, Any]:
+    """Books four suppliers at once in a ``parallel`` that runs every branch to its end
+    (three failures tolerated: no booking is left in flight, so every one made is known); the
+    trip survives one failure (the ferry is always full); past that, the bookings that were
+    made are cancelled in reverse order of their branches, in a child context."""
+    trip = await step(_new_id, name="group-id")
+    suppliers = ["hotel", "coach", "ferry", "guide"]
+
+    def booking(supplier: str) -> Any:
+        async def run() -> str:
+            return await step(
+                _book_supplier(supplier, trip),
+                name=f"book-{supplier}",
+                retry_strategy=RetryStrategy.none(),
+            )
+
+        return run
+
+    batch = await parallel(
+        [booking(s) for s in suppliers],
+        name="bookings",
+        completion_config=CompletionConfig(tolerated_failure_count=len(suppliers) - 1),
+    )
+    made = [(item.index, item.result) for item in batch.all if item.result is not None]
+    if batch.failure_count <= 1:
+        return {"trip": "on", "booked": len(made)}
+
+    async def undo() -> list[str]:
+        undone = []
+        for index, booked in sorted(made, reverse=True):
+            undone.append(await step(_cancel(booked), name=f"undo-{index}", **COMPENSATE))
+        return undone
+
+    undone = await run_in_child_context(undo, name="undo-bookings")
+    return {"trip": "off", "undone": [u.rsplit("-", 1)[-1] for u in undone]}
+
+
 # --- pagination and dynamic numbers of operations -------------------------------------------
 
 
@@ -203,7 +253,7 @@ async def _sum(rows: list[int]) -> int:
 
 
 async def _how_many() -> int:
-    return random.randint(0, 7)
+    return random.choice([0, *range(2, 8)])
 
 
 async def _score(index: int) -> int:
@@ -228,9 +278,10 @@ async def dynamic_fanout(event: Any) -> dict[str, Any]:
 
 async def _tree() -> dict[str, Any]:
     def grow(depth: int) -> dict[str, Any]:
-        if depth >= 4 or random.random() < 0.3:
+        if depth >= 4 or (depth and random.random() < 0.3):
             return {"value": random.randint(0, 9)}
-        return {"skip": random.random() < 0.2, "children": [grow(depth + 1) for _ in range(2)]}
+        skip = depth > 0 and random.random() < 0.2
+        return {"skip": skip, "children": [grow(depth + 1) for _ in range(2)]}
 
     return grow(0)
 
@@ -376,16 +427,16 @@ async def _first_usable(
 
 @durable_execution
 async def approval_or_deadline(event: Any) -> dict[str, Any]:
-    """Ask for an approval and race its answer against a two-minute deadline with
+    """Ask for an approval and race its answer against a 30 s deadline with
     ``asyncio.wait(FIRST_COMPLETED)``, inside a child context (which closes on the winner,
-    abandoning the loser as a ``parallel`` with ``min_successful=1`` does); a refusal or the
-    callback's own time-out counts as "no"."""
+    abandoning the loser as a ``parallel`` with ``min_successful=1`` does); an answer that
+    comes with the deadline wins; a refusal or the callback's own time-out counts as "no"."""
     request = await step(_new_id, name="request-id")
 
     async def race() -> dict[str, Any]:
         callback = await create_callback(name="approval", timeout=300)
         answer = asyncio.ensure_future(callback.result())
-        deadline = wait(120, name="deadline")
+        deadline = wait(30, name="deadline")
         winner, task = await _first_usable(
             {"answer": answer, "deadline": deadline}, ["answer", "deadline"]
         )
@@ -664,6 +715,7 @@ CORPUS: dict[str, dict[str, Any]] = {
         "input": {"fail_at": "band"},
         "before_run": reset,
     },
+    "group_booking_saga": {"handler": group_booking_saga, "before_run": reset},
     "paged_export": {"handler": paged_export, "before_run": reset},
     "dynamic_fanout": {"handler": dynamic_fanout},
     "recursive_tree": {"handler": recursive_tree},
