@@ -2,28 +2,34 @@
 
 Where ``nondeterministic.py``, ``everyday.py`` and ``habits.py`` exercise the SDK's features
 and the habits users bring from ordinary Python, these are the shapes of whole processes:
-sagas whose failed steps are caught and compensated in reverse order (each compensation at
-most once per attempt, against a partner that cancels idempotently), the same saga with each
-booking in a child context, and one booking in a ``parallel`` whose branches all run to
-their end; pagination through an export until a step says there is no next
-page, and a fan-out whose size a step decides (step names built from indices); a tree walked
-recursively through ``run_in_child_context`` and ``@durable_callable`` four levels deep, with
-early returns in the children; handler-level ``asyncio`` around durable operations
-(``asyncio.as_completed`` over steps, ``asyncio.shield``, ``asyncio.wait(...,
-return_when=FIRST_COMPLETED)`` racing a callback against a wait inside a child context, an
-``ExceptionGroup`` of per-item failures handled with ``except*``); idempotency keys derived
-from the execution ARN and from a step's own operation id, posted to a ledger that
-deduplicates; a fan-in of chained invokes (a two-deep chain) whose per-item failures are
-caught; ``map`` and ``parallel`` with ``CompletionConfig`` tolerances nested in child
-contexts; and a bounded state machine whose next state is a step's result.
+
+- sagas whose failed steps are caught and compensated in reverse order, each compensation at
+  most once per attempt against a partner that cancels idempotently: in sequence, with each
+  booking in a child context, and over a ``parallel`` whose branches all run to their end;
+- pagination through an export until a step (or a ``wait_for_condition`` check) says there
+  is no next page, and a fan-out whose size a step decides (step names built from indices);
+- a tree walked recursively through ``run_in_child_context`` and ``@durable_callable`` four
+  levels deep, and callables composed three deep, with early returns in the children;
+- handler-level ``asyncio`` around durable operations: ``asyncio.as_completed`` over steps,
+  ``asyncio.shield``, ``asyncio.wait(..., return_when=FIRST_COMPLETED)`` racing a callback
+  against a wait inside a child context, an ``ExceptionGroup`` of per-item failures handled
+  with ``except*``;
+- idempotency keys derived from the execution ARN and from a step's own operation id,
+  posted to a ledger that deduplicates;
+- a fan-in of chained invokes (a two-deep chain) whose per-item failures are caught;
+- ``map`` and ``parallel`` with ``CompletionConfig`` tolerances nested in child contexts;
+- a bounded state machine whose next state is a step's result.
 
 Every one is correct durable code: whatever it reads outside a step is the same on every
 replay, and its results are JSON. No oracle may flag any of them under any fault plan or
 timing (``tests/harness/test_processes_corpus.py`` at CI size; ``benchmarks/same_world.py
 --corpus processes --plans all`` is the long campaign).
 
-``asyncio.TaskGroup`` is not here: a suspension inside a task group reaches the SDK wrapped in
-a ``BaseExceptionGroup``, which it does not recognise (SDK finding 10 in ``docs/findings.md``).
+Not here, because the SDK does not support them (SDK finding 10 in ``docs/findings.md``):
+``asyncio.TaskGroup`` and ``gather(..., return_exceptions=True)`` around durable calls that
+may suspend, and durable calls inside an ``except*`` clause. And the ``asyncio.wait`` race
+runs inside a child context: at the top of the handler its loser stays open, which the
+open-operations oracle flags (a trap in ``docs/findings.md``).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from async_durable_execution import (
     run_in_child_context,
     step,
     wait,
+    wait_for_condition,
 )
 from async_durable_execution import map as durable_map
 
@@ -250,6 +257,36 @@ async def paged_export(event: Any) -> dict[str, Any]:
 
 async def _sum(rows: list[int]) -> int:
     return sum(rows)
+
+
+async def _next_page(state: Any) -> Any:
+    """One poll: the next page of the export, added to the state."""
+    fetched = services.page(state["export"], state["cursor"])
+    return {
+        "export": state["export"],
+        "cursor": fetched["next"],
+        "rows": state["rows"] + len(fetched["rows"]),
+        "pages": state["pages"] + 1,
+    }
+
+
+def _until_last_page(state: Any, attempt: int) -> int | None:
+    return None if state["cursor"] is None or attempt >= 10 else 2
+
+
+@durable_execution
+async def paged_poller(event: Any) -> dict[str, Any]:
+    """The pagination of ``paged_export`` as a ``wait_for_condition``: each check fetches the
+    next page and carries the cursor and the counts in its state, two seconds apart, until a
+    page says there is no next one (at most ten)."""
+    export = await step(_new_id, name="export-id")
+    final = await wait_for_condition(
+        _next_page,
+        initial_state={"export": export, "cursor": 0, "rows": 0, "pages": 0},
+        name="pages",
+        polling_strategy=_until_last_page,
+    )
+    return {"pages": final["pages"], "rows": final["rows"], "done": final["cursor"] is None}
 
 
 async def _how_many() -> int:
@@ -717,6 +754,7 @@ CORPUS: dict[str, dict[str, Any]] = {
     },
     "group_booking_saga": {"handler": group_booking_saga, "before_run": reset},
     "paged_export": {"handler": paged_export, "before_run": reset},
+    "paged_poller": {"handler": paged_poller, "before_run": reset},
     "dynamic_fanout": {"handler": dynamic_fanout},
     "recursive_tree": {"handler": recursive_tree},
     "composed_invoice": {"handler": composed_invoice},

@@ -16,6 +16,7 @@ import everyday
 import flows
 import habits
 import nondeterministic
+import processes
 import pytest
 from corpus import scenarios
 from hypothesis import HealthCheck, Phase, given, settings
@@ -207,6 +208,7 @@ USER_CORPUS = {
     # The 100-item maps replay every invocation's hundred branches (seconds per example);
     # their campaigns and the corpus test judge them.
     **{f"habits.{k}": v for k, v in habits.CORPUS.items() if not k.startswith("big_map")},
+    **{f"processes.{k}": v for k, v in processes.CORPUS.items()},
 }
 
 
