@@ -120,6 +120,9 @@ def test_a_task_group_without_suspensions_or_service_errors_works() -> None:
 EXAMPLES = int(os.environ.get("DURABLE_PROCESSES_EXAMPLES", "0"))
 
 
+# A check that a step_exception fails meets SDK finding 8 (paged_poller's wait_for_condition),
+# which check() labels and warns about: accepted here, as in the habits corpus.
+@pytest.mark.filterwarnings("default::async_durable_execution_runner.oracles.KnownSdkIssueWarning")
 @pytest.mark.parametrize("name", sorted(processes.CORPUS))
 def test_no_default_fault_plan_flags_a_process_handler(name: str) -> None:
     strategy = scenarios(processes.CORPUS[name], faults=fault_plans())
