@@ -2,7 +2,7 @@
 ``BaseExceptionGroup`` such as an ``asyncio.TaskGroup`` raises around the SDK's suspension)
 ends its runtime process: the invocation ends as ``Runtime.ExitError`` and the service
 re-invokes, in every isolation. The runner used to let the exception out of ``run()`` in
-process (found by the session-18 audit A, ``docs/findings.md`` runner bug 7)."""
+process (found by the session-18 audit A, ``docs/findings.md`` runner bug 8)."""
 
 from __future__ import annotations
 

@@ -556,7 +556,7 @@ def runtime_exit(request_id: str, exc: BaseException) -> ErrorObject:
             f"RequestId: {request_id} Error: Runtime exited with error: exit status 1 "
             f"({type(exc).__name__}: {exc})"
         ),
-        stack_trace=tuple(traceback.format_exception(exc)[-8:]),
+        stack_trace=tuple(format_exception(exc)[-8:]),
     )
 
 
