@@ -2,8 +2,9 @@
 nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
-                                    [--corpus nondeterministic|everyday|habits|processes] [--seed N]
-                                    [--crash-points] [--bursts SEEDS] [--strict-replay]
+                                    [--corpus nondeterministic|everyday|habits|processes|
+                                              timekeeping]
+                                    [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
 from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
@@ -16,8 +17,8 @@ flag, shrunk, with its report. Examples that met a known SDK issue (which ``chec
 with a ``KnownSdkIssueWarning`` instead of failing) are counted below the row.
 ``--corpus everyday`` runs ``examples/everyday.py`` (the session-15 audit's handlers)
 instead, ``--corpus habits`` ``examples/habits.py`` (the session-16 audit's), ``--corpus
-processes`` ``examples/processes.py`` (the session-18 audit A's); ``--seed`` makes a
-campaign repeatable.
+processes`` ``examples/processes.py`` (the session-18 audit A's), ``--corpus timekeeping``
+``examples/timekeeping.py`` (the session-18 audit B's); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -48,6 +49,7 @@ import everyday  # noqa: E402
 import habits  # noqa: E402
 import nondeterministic  # noqa: E402
 import processes  # noqa: E402
+import timekeeping  # noqa: E402
 from corpus import scenarios  # noqa: E402
 
 from async_durable_execution_runner.oracles import KnownSdkIssueWarning  # noqa: E402
@@ -72,6 +74,7 @@ CORPORA = {
     "everyday": everyday.CORPUS,
     "habits": habits.CORPUS,
     "processes": processes.CORPUS,
+    "timekeeping": timekeeping.CORPUS,
 }
 
 
