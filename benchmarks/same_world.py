@@ -167,6 +167,11 @@ def crash_point_rows(corpus: dict[str, dict[str, Any]], names: list[str]) -> int
                 callback_payloads={k: (v,) for k, v in spec.get("callbacks", {}).items()},
                 functions=spec.get("functions", {}),
                 before_run=spec.get("before_run"),
+                **(
+                    {"execution_timeout": spec["execution_timeout"]}
+                    if "execution_timeout" in spec
+                    else {}
+                ),
             )
             started = time.perf_counter()
             report = scenario.crash_points(budget=120.0)

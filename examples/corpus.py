@@ -1,10 +1,11 @@
 """What a corpus entry is, and the scenarios it stands for.
 
 The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``,
-``habits.py``, ``processes.py``) are dictionaries of entries of one shape: ``handler``, and
-optionally ``input`` (the execution input), ``callbacks`` (name -> the payload every callback
-of that name is answered with), ``functions`` (chained-invoke targets) and ``before_run``
-(resets the fakes of the services the handler talks to). The tests and the campaigns in
+``habits.py``, ``processes.py``, ``timekeeping.py``) are dictionaries of entries of one shape:
+``handler``, and optionally ``input`` (the execution input), ``callbacks`` (name -> the payload
+every callback of that name is answered with), ``functions`` (chained-invoke targets),
+``execution_timeout`` (seconds; the runner's default is one day) and ``before_run`` (resets
+the fakes of the services the handler talks to). The tests and the campaigns in
 ``benchmarks/`` draw their scenarios through :func:`scenarios`, and the tests judge them with
 :func:`check_every`.
 """
@@ -36,6 +37,7 @@ def scenarios(
         functions=spec.get("functions"),
         before_run=spec.get("before_run"),
         strict_replay=strict_replay,
+        **({"execution_timeout": spec["execution_timeout"]} if "execution_timeout" in spec else {}),
     )
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as _dt
-from collections.abc import Callable
+import inspect
+import types
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +176,11 @@ class Replay:
     order: list[StepKey] = field(default_factory=list)
     #: The runner's clock, while the baseline runs.
     now: Callable[[], _dt.datetime] | None = field(default=None, compare=False, repr=False)
+    #: The handlers the baseline's sandboxes run right now (a cold invocation replaces one
+    #: with a fresh import): where a recorded error's class is looked up by name.
+    handlers: Callable[[], Iterable[Callable[..., Any]]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def step(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         """What a baseline's step attempt does: raise the injected error without running the
@@ -213,7 +220,8 @@ class Replay:
                     if lag > 0:
                         await asyncio.sleep(lag)
                 if outcome.error is not None:
-                    raise _rehomed(outcome.error, fresh)
+                    handlers = self.handlers() if self.handlers is not None else ()
+                    raise _rehomed(outcome.error, fresh, handlers)
                 return _snapshot(outcome.value)
 
             return replayed
@@ -254,18 +262,25 @@ def _key(attempt: StepAttempt) -> StepKey:
     return (attempt.execution_arn, attempt.operation_id, attempt.attempt)
 
 
-def _rehomed(error: BaseException, fresh: StepOutcome) -> BaseException:
-    """``error``, as an instance of the class the baseline's own body raised it as.
+def _rehomed(
+    error: BaseException, fresh: StepOutcome, handlers: Iterable[Callable[..., Any]] = ()
+) -> BaseException:
+    """``error``, as an instance of the class the baseline's code knows by its name.
 
     A cold sandbox re-imports the handler's module, and with it the module's exception
     classes: an error recorded in a cold invocation is of a class the baseline's code does
     not know, so a retry strategy's ``isinstance`` (``retryable_error_types``) or an
-    ``except`` clause would refuse it there. When the baseline's body raised an error of the
-    same module and name, the recorded error takes that class."""
+    ``except`` clause would refuse it there. The recorded error takes the class of the same
+    module and name that the baseline's own body raised, or else (the body did not raise it
+    here: a random draw, a clock read came out otherwise) the one the modules of the
+    baseline's running ``handlers`` hold."""
     mine = fresh.error
-    if mine is None or type(mine) is type(error) or _type_name(mine) != _type_name(error):
+    if mine is not None and _type_name(mine) == _type_name(error):
+        cls: type[BaseException] | None = type(mine)
+    else:
+        cls = _class_known_to(handlers, type(error).__module__, type(error).__qualname__)
+    if cls is None or cls is type(error):
         return error
-    cls = type(mine)
     try:
         # Built without calling __init__, whose signature may not take the error's args.
         clone = cls.__new__(cls, *error.args)
@@ -274,6 +289,39 @@ def _rehomed(error: BaseException, fresh: StepOutcome) -> BaseException:
     except Exception:  # an error class that cannot be built that way
         return error
     return clone
+
+
+def _class_known_to(
+    handlers: Iterable[Callable[..., Any]], module: str, qualname: str
+) -> type[BaseException] | None:
+    """The exception class ``module.qualname`` as the code of ``handlers`` sees it: defined
+    in a handler's module, in a module it imported, or imported into it by name."""
+    for handler in handlers:
+        namespace = getattr(inspect.unwrap(handler), "__globals__", None)
+        if not isinstance(namespace, dict):
+            continue
+        first, *rest = qualname.split(".")
+        tops = [vars(m).get(first) for m in namespace.values() if _is_module(m, module)]
+        if namespace.get("__name__") == module:
+            tops.insert(0, namespace.get(first))
+        for top in tops:
+            found = top
+            for part in rest:
+                found = getattr(found, part, None)
+            if isinstance(found, type) and issubclass(found, BaseException):
+                return found
+        for value in namespace.values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and (value.__module__, value.__qualname__) == (module, qualname)
+            ):
+                return value
+    return None
+
+
+def _is_module(value: Any, name: str) -> bool:
+    return isinstance(value, types.ModuleType) and value.__name__ == name
 
 
 def _snapshot(value: Any) -> Any:

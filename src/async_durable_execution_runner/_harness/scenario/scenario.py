@@ -39,6 +39,8 @@ from async_durable_execution_runner.errors import ExecutionNotFinishedError
 #: Wall-clock seconds a scenario may take before it is run again, with
 #: ``STARVED_RETRY_FACTOR`` times as many, to tell a hung run from a starved one.
 DEFAULT_SCENARIO_TIMEOUT = 10.0
+#: The runner's (and the service's) default execution time-out: one day.
+DEFAULT_EXECUTION_TIMEOUT = 86_400
 STARVED_RETRY_FACTOR = 6
 
 
@@ -55,6 +57,10 @@ class Scenario:
     cold_module_prefixes: tuple[str, ...] = ()
     strict_replay: bool = False
     timeout: float = DEFAULT_SCENARIO_TIMEOUT
+    #: The execution's time-out in seconds of the runner's clock (the runner's
+    #: ``execution_timeout``; the service's default is one day): a handler meant to finish
+    #: within it is tested against it, retries and late deliveries included.
+    execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT
     #: For generated programs: the program (the handler's input carries it too).
     program: Any = None
     #: Sources of nondeterminism the handler may use outside steps ("random", "uuid",
@@ -239,6 +245,7 @@ class Scenario:
             cold_module_prefixes=self.cold_module_prefixes,
             strict_replay=self.strict_replay,
             checkpoint_batching=self.checkpoint_batching,
+            execution_timeout=self.execution_timeout,
             # Each fault kills at most one invocation (a crash loop one per crash); keep the
             # service retrying past them so that masked faults stay masked.
             max_invocation_attempts=hooks.invocations_at_risk() + 3,
@@ -249,6 +256,9 @@ class Scenario:
             record.now = runner.clock.now
         if replay is not None:
             replay.now = runner.clock.now
+            # A recorded error is rehomed to the classes of the modules the baseline's
+            # sandboxes run (the invoker's handlers, re-imported by a cold invocation).
+            replay.handlers = lambda: tuple(getattr(runner.invoker, "handlers", {}).values())
         hang: str | None = None
         # A baseline's replayed faults make the SDK log what they made it log under the plan.
         replayed = list(replay.world.faults) if replay is not None else hooks.applied
@@ -293,6 +303,8 @@ class Scenario:
             "no faults"
         )
         lines.extend(self.timings.describe())
+        if self.execution_timeout != DEFAULT_EXECUTION_TIMEOUT:
+            lines.append(f"the execution times out after {self.execution_timeout} s")
         for name, payloads in self.callback_payloads.items():
             lines.append(f"callback {name!r} answered with {list(payloads)!r}")
         return lines
@@ -305,6 +317,8 @@ class Scenario:
             parts.append(f"timings={self.timings!r}")
         if self.callback_payloads:
             parts.append(f"callback_payloads={dict(self.callback_payloads)!r}")
+        if self.execution_timeout != DEFAULT_EXECUTION_TIMEOUT:
+            parts.append(f"execution_timeout={self.execution_timeout!r}")
         return f"Scenario({', '.join(parts)})"
 
     def to_pytest(self, test_name: str = "test_regression") -> str:
@@ -328,6 +342,8 @@ class Scenario:
             args.append(f"cold_module_prefixes={self.cold_module_prefixes!r}")
         if self.strict_replay:
             args.append("strict_replay=True")
+        if self.execution_timeout != DEFAULT_EXECUTION_TIMEOUT:
+            args.append(f"execution_timeout={self.execution_timeout!r}")
         if self.checkpoint_batching != "sdk":
             args.append(f"checkpoint_batching={self.checkpoint_batching!r}")
         if self.before_run is not None:

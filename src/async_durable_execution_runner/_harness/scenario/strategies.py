@@ -23,7 +23,10 @@ from async_durable_execution_runner._harness.programs.interpreter import (
 )
 from async_durable_execution_runner._harness.programs.nodes import callback_names
 from async_durable_execution_runner._harness.programs.strategies import durable_programs
-from async_durable_execution_runner._harness.scenario.scenario import Scenario
+from async_durable_execution_runner._harness.scenario.scenario import (
+    DEFAULT_EXECUTION_TIMEOUT,
+    Scenario,
+)
 from async_durable_execution_runner._harness.scenario.timings import DEFAULT_START, Timings
 from async_durable_execution_runner._harness.world import World
 from async_durable_execution_runner._service.seams import InvokeResult
@@ -114,6 +117,7 @@ def durable_scenarios(
     cold_module_prefixes: tuple[str, ...] = (),
     allow_nondeterminism: Collection[str] = (),
     before_run: Callable[[], None] | None = None,
+    execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT,
 ) -> st.SearchStrategy[Scenario]:
     """``Scenario``s for ``handler`` (a ``@durable_execution`` handler): an input from
     ``inputs`` (default ``None``), a fault plan from ``faults`` (default: every kind, a few
@@ -123,6 +127,12 @@ def durable_scenarios(
         return program_scenarios(faults=faults, timings=timings)
     if not adapter.is_durable_handler(handler):
         msg = f"handler must be decorated with @durable_execution, got {handler!r}"
+        raise InvalidArgument(msg)
+    if isinstance(execution_timeout, bool) or not isinstance(execution_timeout, int):
+        msg = f"execution_timeout must be whole seconds (an int), got {execution_timeout!r}"
+        raise InvalidArgument(msg)
+    if execution_timeout < 1:
+        msg = f"execution_timeout must be at least 1 second, got {execution_timeout!r}"
         raise InvalidArgument(msg)
     for label, value in (("inputs", inputs), ("faults", faults), ("timings", timings)):
         if value is not None and not isinstance(value, st.SearchStrategy):
@@ -156,6 +166,7 @@ def durable_scenarios(
             cold_module_prefixes=cold_module_prefixes,
             allow_nondeterminism=frozenset(allow_nondeterminism),
             before_run=before_run,
+            execution_timeout=execution_timeout,
         )
         return with_plan(draw, scenario, fault_strategy)
 
