@@ -512,6 +512,82 @@ async def nightly_batch_just_in_time(event: Any) -> dict[str, Any]:
     return {"phases": done, "published": published}
 
 
+# --- a report due within the execution's one-hour time-out ---------------------------------
+
+#: The report's execution time-out (``execution_timeout=3600`` in the corpus entry).
+REPORT_TIMEOUT = 3600
+
+
+@durable_callable
+async def _fetch_source(source: str) -> dict[str, Any]:
+    if random.random() < 0.25:
+        msg = f"{source} hiccuped"
+        raise Flaky(msg)
+    return {"source": source, "rows": random.randint(10, 99)}
+
+
+@durable_callable
+async def _start_render(rows: int) -> dict[str, Any]:
+    job = str(uuid.uuid4())
+    services.start_job(job, time.time() + random.randint(30, 900))
+    return {"job": job, "rows": rows}
+
+
+async def _render_done(state: Any) -> Any:
+    return {**state, "done": services.job_done(state["job"], time.time())}
+
+
+def _every_minute_for_twenty(state: Any, attempt: int) -> int | None:
+    return None if state["done"] or attempt >= 20 else 60
+
+
+#: Worst case 30 + 60 + 60 s per source: capped so that the sources fit their share.
+SOURCE_RETRIES = RetryStrategy(
+    max_attempts=4,
+    initial_delay=30,
+    backoff_rate=2,
+    max_delay=60,
+    retryable_error_types=[Flaky],
+)
+
+
+@durable_execution
+async def report_within_the_hour(event: Any) -> dict[str, Any]:
+    """The execution times out after an hour. Three sources are fetched in parallel (retries
+    capped at a minute), the report renders for up to twenty minutes (polled once a
+    minute), and it is published at the top of the next hour or two minutes before the
+    time-out, whichever comes first; the publish step's retries (20 + 40 s) fit in those two
+    minutes. Every instant is durable now."""
+    started = await durable_now(name="started")
+    deadline = started + dt.timedelta(seconds=REPORT_TIMEOUT - RESERVE)
+    top = started.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    publish_at = min(top, deadline)
+
+    async def fetch(source: str) -> Any:
+        try:
+            return await step(_fetch_source(source), name=source, retry_strategy=SOURCE_RETRIES)
+        except CallableRuntimeError:
+            return {"source": source, "rows": 0}
+
+    sources = await parallel(
+        [lambda s=s: fetch(s) for s in ("sales", "stock", "returns")], name="sources"
+    )
+    rows = sum(r["rows"] for r in sources.get_results())
+    render = await step(_start_render(rows), name="render")
+    rendered = await wait_for_condition(
+        _render_done,
+        initial_state={**render, "done": False},
+        name="rendered",
+        polling_strategy=_every_minute_for_twenty,
+    )
+    await _wait_until(publish_at, "publish")
+    try:
+        published = await step(_phase("publish"), name="publish", retry_strategy=PUBLISH_RETRIES)
+    except CallableRuntimeError as error:
+        published = f"publish failed: {error.error_type}"
+    return {"rows": rows, "rendered": rendered["done"], "published": published}
+
+
 # --- many waits in a parallel, timers in a throttled map ----------------------------------
 
 
@@ -737,6 +813,11 @@ CORPUS: dict[str, dict[str, Any]] = {
     "poll_backoff_in_state": {"handler": poll_backoff_in_state, "before_run": reset},
     "poll_sdk_backoff": {"handler": poll_sdk_backoff, "before_run": reset},
     "nightly_batch_just_in_time": {"handler": nightly_batch_just_in_time},
+    "report_within_the_hour": {
+        "handler": report_within_the_hour,
+        "execution_timeout": REPORT_TIMEOUT,
+        "before_run": reset,
+    },
     "parallel_waits": {"handler": parallel_waits},
     "map_timers_throttled": {"handler": map_timers_throttled},
     "rate_limited_calls": {"handler": rate_limited_calls, "before_run": reset},

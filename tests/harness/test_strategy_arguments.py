@@ -24,6 +24,12 @@ def _example(strategy: Any) -> Any:
     return strategy
 
 
+def _handler() -> Callable[..., Any]:
+    from timekeeping import cron_minute_ticks
+
+    return cron_minute_ticks
+
+
 BAD: dict[str, tuple[Callable[[], Any], str]] = {
     "unknown update kind": (lambda: operation_updates(kinds=["nope"]), "unknown update kinds"),
     "no update kinds": (lambda: operation_updates(kinds=[]), "unknown update kinds"),
@@ -31,6 +37,14 @@ BAD: dict[str, tuple[Callable[[], Any], str]] = {
     "negative batch size": (lambda: checkpoint_batches(min_size=-1), "min_size"),
     "unknown fault kind": (lambda: fault_plans(kinds={"meteor"}), "meteor"),
     "not a handler": (lambda: durable_scenarios(print), "durable"),
+    "execution time-out of zero": (
+        lambda: durable_scenarios(_handler(), execution_timeout=0),
+        "execution_timeout must be at least 1 second",
+    ),
+    "execution time-out not whole seconds": (
+        lambda: durable_scenarios(_handler(), execution_timeout=1.5),  # type: ignore[arg-type]
+        "execution_timeout must be whole seconds",
+    ),
 }
 
 

@@ -68,3 +68,16 @@ EXAMPLES = int(os.environ.get("DURABLE_TIMEKEEPING_EXAMPLES", "0"))
 def test_no_default_fault_plan_flags_a_timekeeping_handler(name: str) -> None:
     strategy = scenarios(timekeeping.CORPUS[name], faults=fault_plans())
     check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
+
+
+def test_a_scenario_runs_under_its_execution_timeout() -> None:
+    # Four minute boundaries take about four minutes: a two-minute time-out ends the
+    # execution TIMED_OUT, and the reproducer carries the time-out.
+    scenario = Scenario(handler=timekeeping.cron_minute_ticks, execution_timeout=120)
+    outcome = scenario.run()
+    assert outcome.execution_status.value == "TIMED_OUT"
+    assert "execution_timeout=120" in scenario.to_pytest()
+    assert "execution_timeout=120" in repr(scenario)
+    assert "the execution times out after 120 s" in scenario.describe()
+    outcome.check()
+    assert Scenario(handler=timekeeping.cron_minute_ticks).run().status.value == "SUCCEEDED"
