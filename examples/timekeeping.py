@@ -14,10 +14,12 @@ during a ticketing outage and is retried with capped backoff; ``wait_for_conditi
 with exponential backoff kept in the check's state, with the SDK's own ``PollingStrategy``
 and its jitter, and polls that converge on their last attempt; a nightly batch that runs to
 within two minutes of the execution's one-day time-out, its last retries capped so that they
-fit; many waits of different lengths in a ``parallel``; timers inside ``map`` items under
-``max_concurrency``; calls spaced by a wait to respect a partner's rate limit; a debounce
-loop that publishes once the document has been quiet for ten seconds; a cron-like loop that
-wakes at each minute boundary computed from durable time.
+fit, and a report that must be out within its execution's one-hour time-out
+(``execution_timeout=3600`` in its corpus entry) with its retries and its poll capped to fit;
+many waits of different lengths in a ``parallel``; SLA deadlines per ticket in a ``map``;
+timers inside ``map`` items under ``max_concurrency``; calls spaced by a wait to respect a
+partner's rate limit; a debounce loop that publishes once the document has been quiet for ten
+seconds; a cron-like loop that wakes at each minute boundary computed from durable time.
 
 Every one is correct durable code: the clock, random numbers and the fake services are read
 inside steps only (a submitter and a condition check are steps too); everything a decision

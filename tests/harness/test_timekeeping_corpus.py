@@ -20,7 +20,13 @@ from corpus import check_every, scenarios
 from timekeeping_handlers import batch_counting_invocations
 
 from async_durable_execution_runner.oracles import FaultNotMasked
-from async_durable_execution_runner.scenarios import Scenario, Timings, crash
+from async_durable_execution_runner.scenarios import (
+    Scenario,
+    Timings,
+    callback_timeout,
+    crash,
+    heartbeat_timeout,
+)
 from async_durable_execution_runner.strategies import fault_plans
 
 # --- the false flags, shrunk ------------------------------------------------------------
@@ -55,6 +61,41 @@ def test_a_batch_whose_result_depends_on_a_crash_is_still_flagged() -> None:
     ).run()
     with pytest.raises(FaultNotMasked):
         outcome.check()
+
+
+# --- open: a callback time-out fault that the service could not produce ------------------
+
+
+def _callback_ended(fault: object) -> tuple[float, dict[str, object]]:
+    """When (seconds after it started) reply_by_deadline's callback ended under ``fault``,
+    and its CallbackStarted details (a 4,500 s time-out, no heartbeat time-out)."""
+    spec = timekeeping.CORPUS["reply_by_deadline"]
+    outcome = Scenario(handler=spec["handler"], input=spec["input"], faults=(fault,)).run()
+    events = {e["EventType"]: e for e in outcome.history if "Callback" in e["EventType"]}
+    started, ended = events["CallbackStarted"], events["CallbackTimedOut"]
+    seconds = (ended["EventTimestamp"] - started["EventTimestamp"]).total_seconds()
+    return seconds, started["CallbackStartedDetails"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (audit B): a callback_timeout fault fires at the drawn answer delay, not when "
+    "the callback's own TimeoutSeconds expires, as fault kinds documents",
+)
+def test_a_callback_timeout_fault_fires_when_the_callback_times_out() -> None:
+    seconds, details = _callback_ended(callback_timeout(callback=1))
+    assert seconds >= float(details["Timeout"])  # type: ignore[arg-type]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (audit B): a heartbeat_timeout fault times out a callback created without "
+    "a heartbeat time-out, which the service never does",
+)
+def test_a_heartbeat_timeout_fault_needs_a_heartbeat_timeout() -> None:
+    seconds, details = _callback_ended(heartbeat_timeout(callback=1))
+    assert details.get("HeartbeatTimeout") is not None, f"timed out after {seconds:g} s"
+
 
 # --- the corpus: correct handlers are never flagged -------------------------------------
 

@@ -19,7 +19,7 @@ from async_durable_execution import (
 
 #: Invocations this sandbox has run: module state, which a re-invocation carries on (warm)
 #: or starts over (cold); nothing durable.
-INVOCATIONS = 0
+SANDBOX: dict[str, int] = {"invocations": 0}
 
 
 class Hiccup(Exception):
@@ -39,8 +39,7 @@ async def batch_counting_invocations(event: Any) -> dict[str, Any]:
     """The nightly batch's shape (phases retried on ``Hiccup``, a long hold between them), but
     the result reports how many invocations this sandbox ran: a crash adds one, so the
     outcome depends on a fault the service masks."""
-    global INVOCATIONS
-    INVOCATIONS += 1
+    SANDBOX["invocations"] += 1
     done = []
     for phase in ("extract", "load"):
         try:
@@ -56,4 +55,4 @@ async def batch_counting_invocations(event: Any) -> dict[str, Any]:
         except CallableRuntimeError as error:
             done.append(f"{phase} failed: {error.error_type}")
         await wait(dt.timedelta(hours=8), name=f"hold-{phase}")
-    return {"phases": done, "invocations": INVOCATIONS}
+    return {"phases": done, "invocations": SANDBOX["invocations"]}
