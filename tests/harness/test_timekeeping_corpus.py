@@ -12,7 +12,9 @@ the faults that landed).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from typing import Any
 
 import pytest
 import timekeeping
@@ -26,6 +28,7 @@ from async_durable_execution_runner.scenarios import (
     callback_timeout,
     crash,
     heartbeat_timeout,
+    invocation_lost,
 )
 from async_durable_execution_runner.strategies import fault_plans
 
@@ -61,6 +64,57 @@ def test_a_batch_whose_result_depends_on_a_crash_is_still_flagged() -> None:
     ).run()
     with pytest.raises(FaultNotMasked):
         outcome.check()
+
+
+# --- daylight saving: the handlers' arithmetic, where random starts rarely land ------------
+
+
+@pytest.mark.parametrize(
+    "fault", [None, crash(invocation=2, call=1), invocation_lost(invocation=1)]
+)
+def test_a_local_morning_across_daylight_saving(fault: object) -> None:
+    # 09:30 EST on the eve of the spring change: the next 09:00 is EDT, 22.5 h later (a
+    # naive same-zone subtraction says 23.5 h); on the eve of the autumn change it is 23.5 h
+    # away, over the 23 h horizon, and handed back.
+    spec = timekeeping.CORPUS["local_time_reminder"]
+
+    def run(start: dt.datetime) -> Any:
+        return Scenario(
+            handler=spec["handler"],
+            input=spec["input"],
+            faults=() if fault is None else (fault,),  # type: ignore[arg-type]
+            timings=Timings(start=start, sandboxes=("cold",)),
+        ).run()
+
+    spring = run(dt.datetime(2025, 3, 8, 14, 30, tzinfo=dt.UTC))
+    spring.check()
+    assert spring.value["sent"][0] == {"at": "09:00", "sent": "ana: it is 2025-03-09 09:00 EDT"}
+    assert spring.history[-1]["EventTimestamp"] == dt.datetime(2025, 3, 9, 13, tzinfo=dt.UTC)
+    autumn = run(dt.datetime(2025, 11, 1, 14, 30, tzinfo=dt.UTC))
+    autumn.check()
+    assert autumn.value["sent"] == [{"at": "09:00", "deferred": "2025-11-02T14:00:00+00:00"}]
+
+
+def test_business_hours_skip_the_weekend_across_daylight_saving() -> None:
+    spec = timekeeping.CORPUS["business_hours_callback"]
+
+    def run(start: dt.datetime) -> Any:
+        outcome = Scenario(
+            handler=spec["handler"],
+            input={},
+            callback_payloads={"support": ("on it",)},
+            timings=Timings(start=start),
+            before_run=timekeeping.reset,
+        ).run()
+        outcome.check()
+        return outcome.value
+
+    # Friday 18:00 CET: Monday's window is beyond the horizon.
+    friday = run(dt.datetime(2025, 3, 28, 17, tzinfo=dt.UTC))
+    assert friday == {"status": "deferred", "opens": "2025-03-31T07:00:00+00:00"}
+    # Sunday 20:00 CEST, hours after the change: Monday 09:00 CEST is 07:00 UTC.
+    sunday = run(dt.datetime(2025, 3, 30, 18, tzinfo=dt.UTC))
+    assert sunday["local"] == "2025-03-31T09:00:00+02:00"
 
 
 # --- open: a callback time-out fault that the service could not produce ------------------
