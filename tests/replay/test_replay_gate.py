@@ -18,6 +18,7 @@ import habits
 import nondeterministic
 import processes
 import pytest
+import timekeeping
 from corpus import scenarios
 from hypothesis import HealthCheck, Phase, given, settings
 from tests.replay import handlers as h
@@ -209,6 +210,7 @@ USER_CORPUS = {
     # their campaigns and the corpus test judge them.
     **{f"habits.{k}": v for k, v in habits.CORPUS.items() if not k.startswith("big_map")},
     **{f"processes.{k}": v for k, v in processes.CORPUS.items()},
+    **{f"timekeeping.{k}": v for k, v in timekeeping.CORPUS.items()},
 }
 
 
