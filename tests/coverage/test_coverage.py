@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.harness.fault_handlers import plain_approval
 from tests.replay import handlers as h
 
 from async_durable_execution_runner.coverage import campaign, features, observe, sometimes, universe
@@ -28,8 +29,11 @@ def test_features_of_a_parallel_with_a_retry_and_a_crash() -> None:
 
 
 def test_a_callback_timing_out_is_seen() -> None:
+    # (A callback created without a time-out never times out: the fault needs one.)
     outcome = Scenario(
-        handler=h.shipping, input={"id": 3}, faults=(callback_timeout(callback=1),)
+        handler=plain_approval,
+        input={"timeout": 600, "heartbeat_timeout": None},
+        faults=(callback_timeout(callback=1),),
     ).run()
     found = features(outcome)
     assert "callback timed out" in found

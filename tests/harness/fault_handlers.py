@@ -94,3 +94,20 @@ async def cleans_up_in_finally(event: Any) -> str:
         # A dying sandbox may run this, but nothing of it may reach the service.
         await step(echo("cleanup"), name="cleanup")
     return "done"
+
+
+@durable_execution
+async def plain_approval(event: Any) -> Any:
+    """A callback with the time-outs ``event`` gives (``None``: none of that kind)."""
+    try:
+        return json.loads(
+            await wait_for_callback(
+                _submit,
+                name="approval",
+                timeout=event["timeout"],
+                heartbeat_timeout=event["heartbeat_timeout"],
+            )
+            or "null"
+        )
+    except CallbackError as error:
+        return f"callback: {error}"[:40]

@@ -7,13 +7,15 @@ from typing import Any
 import pytest
 from async_durable_execution import InvocationStatus
 from hypothesis import HealthCheck, Phase, find, settings
-from tests.harness.fault_handlers import callee, everything
+from hypothesis import strategies as st
+from tests.harness.fault_handlers import callee, everything, plain_approval
 
 from async_durable_execution_runner import (
     ExecutionStatus,
 )
 from async_durable_execution_runner.scenarios import (
     FAULT_KINDS,
+    Outcome,
     Scenario,
     callback_failure,
     callback_timeout,
@@ -200,3 +202,100 @@ def test_plans_are_placed_where_the_execution_has_points() -> None:
         assert len(outcome.faults_applied) == len(scenario.faults), scenario
 
     every_fault_lands()
+
+
+# --- time-out faults are the service's own time-outs --------------------------------------
+
+
+def _timed_out(fault: Any, **limits: int | None) -> tuple[float, str, Outcome]:
+    """When (seconds after it started) and how the callback of ``plain_approval`` ended."""
+    outcome = Scenario(
+        handler=plain_approval,
+        input={"timeout": None, "heartbeat_timeout": None, **limits},
+        faults=(fault,),
+        callback_payloads={"approval": ("yes",)},
+    ).run()
+    outcome.check()
+    events = {e["EventType"]: e for e in outcome.history if "Callback" in e["EventType"]}
+    ended = events.get("CallbackTimedOut") or events["CallbackSucceeded"]
+    seconds = (
+        ended["EventTimestamp"] - events["CallbackStarted"]["EventTimestamp"]
+    ).total_seconds()
+    details = ended.get("CallbackTimedOutDetails") or {}
+    error = details.get("Error", {}).get("Payload", {}).get("ErrorType", ended["EventType"])
+    return seconds, error, outcome
+
+
+def test_a_callback_timeout_ends_the_callback_when_its_time_out_expires() -> None:
+    # The partner keeps the callback alive past its 30 s heartbeat time-out and never answers.
+    seconds, error, outcome = _timed_out(
+        callback_timeout(callback=1), timeout=4500, heartbeat_timeout=30
+    )
+    assert (seconds, error) == (4500, "Callback.Timeout")
+    assert outcome.faults_applied == (callback_timeout(callback=1),)
+    seconds, error, _ = _timed_out(callback_timeout(callback=1), timeout=90)
+    assert (seconds, error) == (90, "Callback.Timeout")
+
+
+def test_a_heartbeat_timeout_ends_the_callback_when_its_heartbeat_time_out_expires() -> None:
+    seconds, error, _ = _timed_out(
+        heartbeat_timeout(callback=1), timeout=4500, heartbeat_timeout=30
+    )
+    assert (seconds, error) == (30, "Callback.Heartbeat")
+    # Silence ends it by its time-out when that comes first.
+    seconds, error, _ = _timed_out(heartbeat_timeout(callback=1), timeout=20, heartbeat_timeout=30)
+    assert (seconds, error) == (20, "Callback.Timeout")
+    # Two heartbeats (at 0 s and 1 s), then silence: 30 s after the last one.
+    fault = heartbeat_then_timeout(callback=1, heartbeats=2)
+    seconds, error, _ = _timed_out(fault, timeout=4500, heartbeat_timeout=30)
+    assert (seconds, error) == (31, "Callback.Heartbeat")
+
+
+@pytest.mark.parametrize(
+    ("fault", "limits"),
+    [
+        (callback_timeout(callback=1), {}),  # no time-out: it never times out
+        (heartbeat_timeout(callback=1), {"timeout": 4500}),  # no heartbeat time-out
+        (heartbeat_then_timeout(callback=1, heartbeats=2), {"timeout": 4500}),
+    ],
+    ids=lambda v: getattr(v, "kind", "-"),
+)
+def test_a_time_out_the_callback_cannot_have_does_not_land(
+    fault: Any, limits: dict[str, int]
+) -> None:
+    seconds, ended, outcome = _timed_out(fault, **limits)
+    assert outcome.faults_applied == ()
+    assert (ended, outcome.value) == ("CallbackSucceeded", "yes")
+    assert seconds == 0
+
+
+def test_placed_time_out_faults_fit_the_callback() -> None:
+    # Placed while drawn, on a callback without a heartbeat time-out: never a heartbeat kind.
+    from hypothesis import given
+
+    kinds: set[str] = set()
+
+    @settings(
+        max_examples=40,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        durable_scenarios(
+            plain_approval,
+            inputs=st.just({"timeout": 600, "heartbeat_timeout": None}),
+            faults=fault_plans(
+                kinds={"callback_timeout", "heartbeat_timeout", "heartbeat_then_timeout"}
+            ),
+            callbacks={"approval": st.just("yes")},
+        )
+    )
+    def fits(scenario: Scenario) -> None:
+        outcome = scenario.with_faults(scenario.faults).run()
+        assert len(outcome.faults_applied) == len(scenario.faults), scenario
+        kinds.update(f.kind for f in outcome.faults_applied)
+
+    fits()
+    assert kinds == {"callback_timeout"}

@@ -349,8 +349,13 @@ def test_fault_evaluation() -> None:
     assert expected.result == ["CallbackError", "CallableRuntimeError", 1]
     assert expected.operations["cb1"].statuses == {"TIMED_OUT"}
     assert expected.operations["cb1"].error_type == "Callback.Timeout"
-    failed = expected_outcome(program, callback_faults={1: "failure", 2: "heartbeat_timeout"})
+    failed = expected_outcome(program, callback_faults={1: "failure", 2: "timeout"})
     assert (failed.status, failed.error_type) == ("FAILED", "CallbackError")
+    # A heartbeat time-out cannot end a callback created without one: the fault does not land.
+    answered = expected_outcome(
+        program, callback_results={"cb1": "0", "cb2": "1"}, callback_faults={2: "heartbeat_timeout"}
+    )
+    assert answered.result[-1] == 1
     # With answer delays known, a time-out that comes first wins.
     late = expected_outcome(
         Program([Catch(Callback("cb1", 30)), Catch(Callback("cb2", 300, heartbeat_seconds=20))]),
@@ -363,6 +368,37 @@ def test_fault_evaluation() -> None:
         expected_outcome(
             Program([Callback("cb1", 30)]), callback_results={"cb1": "1"}, callback_delays=[30]
         )
+
+
+def test_time_out_faults_are_the_service_s_own_time_outs() -> None:
+    def ended(callback: Callback, fault: str, **options: object) -> str | None:
+        expected = expected_outcome(
+            Program([Catch(callback)]),
+            callback_faults={1: fault},
+            **options,  # type: ignore[arg-type]
+        )
+        assert expected.operations[callback.name].statuses == {"TIMED_OUT"}
+        return expected.operations[callback.name].error_type
+
+    # callback_timeout: the partner keeps it alive, so the time-out ends it, however soon the
+    # answer would have come and however short its heartbeat time-out.
+    kept = Callback("cb1", 300, heartbeat_seconds=20)
+    assert ended(kept, "timeout", callback_delays=[1]) == "Callback.Timeout"
+    # heartbeat_timeout: silence; the heartbeat time-out, or the time-out if shorter.
+    assert ended(kept, "heartbeat_timeout", callback_delays=[1]) == "Callback.Heartbeat"
+    short = Callback("cb1", 30, heartbeat_seconds=120)
+    assert ended(short, "heartbeat_timeout", callback_delays=[1]) == "Callback.Timeout"
+    # Heartbeats, then silence: the last one that reached it starts the last deadline.
+    assert (
+        ended(kept, "heartbeat_timeout", callback_delays=[0], callback_heartbeats={1: 2})
+        == "Callback.Heartbeat"
+    )
+    # A keep-alive half a second inside a one-second heartbeat time-out races a window of 1 s.
+    with pytest.raises(Undetermined, match="keep-alive"):
+        ended(Callback("cb1", 30, heartbeat_seconds=1), "timeout", window=1.0)
+    assert ended(Callback("cb1", 30, heartbeat_seconds=1), "timeout", window=0.5) == (
+        "Callback.Timeout"
+    )
 
 
 def test_fault_scenarios_agree_with_reference() -> None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from async_durable_execution_runner._harness.faults.kinds import (
     CallbackFault,
+    CallbackLimits,
     CheckpointCallFault,
     FaultKind,
     InvocationReturnFault,
@@ -118,10 +119,13 @@ class FaultPlanHooks:
                 return fault.effect(attempt)
         return None
 
-    def callback_fault(self, ordinal: int) -> CallbackFault | None:
-        """The fault that answers the ``ordinal``-th callback created, if any."""
+    def callback_fault(self, ordinal: int, limits: CallbackLimits) -> CallbackFault | None:
+        """The fault that answers the ``ordinal``-th callback created, if any: one that could
+        happen to a callback with these time-outs (see ``CallbackFault.applies_to``)."""
         for fault in self._armed_at(CallbackFault):
             if fault.callback == ordinal:
+                if not fault.applies_to(limits):
+                    return None
                 self._fire(fault)
                 return fault
         return None

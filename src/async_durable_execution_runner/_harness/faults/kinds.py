@@ -37,7 +37,7 @@ Where a fault says "call k", k counts the checkpoint calls of one invocation, fr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
@@ -114,6 +114,8 @@ class ReferenceFacts:
 
     step_exceptions: list[tuple[int, int]] = field(default_factory=list)
     callback_faults: dict[int, str] = field(default_factory=dict)
+    #: Heartbeats the partner sends before it goes silent, by callback ordinal.
+    callback_heartbeats: dict[int, int] = field(default_factory=dict)
     invoke_faults: dict[int, str] = field(default_factory=dict)
 
 
@@ -201,6 +203,55 @@ def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
     # the external system's late answer is refused by the service, which is not our failure.
     with contextlib.suppress(DurableServiceError):
         fn(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class CallbackLimits:
+    """A callback's time-outs as the handler created it (``CallbackStarted``), in seconds;
+    0 for none."""
+
+    timeout: int = 0
+    heartbeat_timeout: int = 0
+
+    @classmethod
+    def from_details(cls, details: Mapping[str, Any]) -> CallbackLimits:
+        return cls(int(details.get("Timeout") or 0), int(details.get("HeartbeatTimeout") or 0))
+
+
+#: The most heartbeats a live partner sends to keep one callback alive until it times out
+#: (each is a delivery on the runner's clock); a longer keep-alive is not simulated.
+MAX_KEEP_ALIVE_HEARTBEATS = 2_000
+
+
+def keep_alive_interval(heartbeat_timeout: int) -> float:
+    """Seconds between a live partner's heartbeats: one second inside each heartbeat
+    deadline, so that no delivery window (at most a second, see ``timings``) can make one
+    late; half a second for a one-second heartbeat time-out."""
+    return float(heartbeat_timeout - 1) if heartbeat_timeout >= 2 else heartbeat_timeout / 2
+
+
+def _keep_alive(
+    runner: DurableFunctionTestRunner,
+    callback_id: str,
+    interval: float,
+    until: float,
+    label: str,
+    elapsed: float,
+) -> None:
+    """Heartbeat every ``interval`` seconds while that is before ``until`` (seconds after the
+    callback started), one scheduled at a time; stop once the service refuses one."""
+    at = elapsed + interval
+    if at >= until:
+        return
+
+    def beat() -> None:
+        try:
+            runner.send_callback_heartbeat(callback_id)
+        except DurableServiceError:
+            return  # the callback is closed: the partner stops
+        _keep_alive(runner, callback_id, interval, until, label, at)
+
+    runner.schedule(interval, beat, label=f"keep-alive heartbeat at {at:g}s for {label}")
 
 
 # --- the points -------------------------------------------------------------------------
@@ -301,10 +352,22 @@ class CallbackFault(FaultKind):
     def placed(cls, ordinal: int, choose: Chooser) -> Self:
         return cls(callback=ordinal)
 
+    @classmethod
+    def applies_to(cls, limits: CallbackLimits) -> bool:
+        """Whether the service could end a callback with these time-outs this way: a fault
+        that could not happen to it does not land (the callback is answered as usual)."""
+        return True
+
     def answer(
-        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
+        self,
+        runner: DurableFunctionTestRunner,
+        callback_id: str,
+        delay: float,
+        label: str,
+        limits: CallbackLimits,
     ) -> None:
-        """Schedule the partner's answer to the callback, ``delay`` seconds from now."""
+        """Schedule what the partner does with the callback: its answer ``delay`` seconds from
+        now, or (for a time-out) whatever leaves the service's own timer to end it."""
         raise NotImplementedError
 
 
@@ -540,7 +603,12 @@ class CallbackFailureFault(CallbackFault):
         return draws.builds(cls, callback=draws.ordinal)
 
     def answer(
-        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
+        self,
+        runner: DurableFunctionTestRunner,
+        callback_id: str,
+        delay: float,
+        label: str,
+        limits: CallbackLimits,
     ) -> None:
         error = ErrorObject(
             error_type="InjectedCallbackFailure", error_message=f"injected by {self!r}"
@@ -554,44 +622,73 @@ class CallbackFailureFault(CallbackFault):
 
 @dataclass(frozen=True, repr=False)
 class _TimedOutCallback(CallbackFault):
-    """The partner never answers: one of the callback's time-outs expires."""
+    """The partner never answers: one of the callback's time-outs expires, on the service's
+    own timer (the harness never ends the callback itself)."""
 
     log_markers: ClassVar[tuple[str, ...]] = ("Callback.Timeout", "Callback.Heartbeat")
-    #: Which of the callback's time-outs expires.
-    heartbeat: ClassVar[bool] = False
 
     @classmethod
     def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
         return draws.builds(cls, callback=draws.ordinal)
 
-    def answer(
-        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
-    ) -> None:
-        heartbeat = self.heartbeat
-        runner.schedule(
-            delay,
-            lambda: _quietly(runner.time_out_callback, callback_id, heartbeat=heartbeat),
-            label=f"answer {label}",
-        )
-
 
 @register
 @dataclass(frozen=True, repr=False)
 class CallbackTimeoutFault(_TimedOutCallback):
-    """The partner never answers: the callback times out as the service times it out."""
+    """The partner works on the callback and never finishes: it keeps the callback alive with
+    heartbeats (when it has a heartbeat time-out) and never answers, so the callback times out
+    when its ``TimeoutSeconds`` expire. A callback without a time-out never times out: the
+    fault does not land on it, nor on one whose keep-alive would take more than
+    ``MAX_KEEP_ALIVE_HEARTBEATS`` heartbeats."""
 
     kind: ClassVar[str] = "callback_timeout"
     reference: ClassVar[str] = "timeout"
+
+    @classmethod
+    def applies_to(cls, limits: CallbackLimits) -> bool:
+        if limits.timeout <= 0:
+            return False
+        if limits.heartbeat_timeout <= 0:
+            return True
+        beats = limits.timeout / keep_alive_interval(limits.heartbeat_timeout)
+        return beats <= MAX_KEEP_ALIVE_HEARTBEATS
+
+    def answer(
+        self,
+        runner: DurableFunctionTestRunner,
+        callback_id: str,
+        delay: float,
+        label: str,
+        limits: CallbackLimits,
+    ) -> None:
+        if limits.heartbeat_timeout > 0:
+            interval = keep_alive_interval(limits.heartbeat_timeout)
+            _keep_alive(runner, callback_id, interval, float(limits.timeout), label, 0.0)
 
 
 @register
 @dataclass(frozen=True, repr=False)
 class HeartbeatTimeoutFault(_TimedOutCallback):
-    """The partner misses its heartbeats: the heartbeat time-out expires."""
+    """The partner goes silent at once: no heartbeat, no answer, so the callback's heartbeat
+    time-out expires (or its time-out, if that is shorter). Only a callback created with a
+    heartbeat time-out can time out this way: the fault does not land on others."""
 
     kind: ClassVar[str] = "heartbeat_timeout"
     reference: ClassVar[str] = "heartbeat_timeout"
-    heartbeat: ClassVar[bool] = True
+
+    @classmethod
+    def applies_to(cls, limits: CallbackLimits) -> bool:
+        return limits.heartbeat_timeout > 0
+
+    def answer(
+        self,
+        runner: DurableFunctionTestRunner,
+        callback_id: str,
+        delay: float,
+        label: str,
+        limits: CallbackLimits,
+    ) -> None:
+        return  # silence: the service's heartbeat timer ends the callback
 
 
 @register
@@ -648,12 +745,13 @@ class LostThenDuplicatedFault(_DuplicateDelivery):
 @dataclass(frozen=True, repr=False)
 class HeartbeatThenTimeoutFault(_TimedOutCallback):
     """The partner heartbeats ``heartbeats`` times (one second apart, from when it would
-    have answered), then goes silent: the callback's heartbeat time-out expires."""
+    have answered), then goes silent: the callback's heartbeat time-out expires after the last
+    heartbeat that reached it. Only a callback created with a heartbeat time-out can time out
+    this way: the fault does not land on others."""
 
     kind: ClassVar[str] = "heartbeat_then_timeout"
     # Heartbeats, then silence: the heartbeat time-out expires.
     reference: ClassVar[str] = "heartbeat_timeout"
-    heartbeat: ClassVar[bool] = True
     heartbeats: int = 2
 
     @classmethod
@@ -664,17 +762,31 @@ class HeartbeatThenTimeoutFault(_TimedOutCallback):
     def placed(cls, ordinal: int, choose: Chooser) -> HeartbeatThenTimeoutFault:
         return cls(callback=ordinal, heartbeats=choose.burst())
 
+    def describe_to(self, facts: ReferenceFacts) -> None:
+        if self.callback not in facts.callback_faults:
+            facts.callback_heartbeats[self.callback] = self.heartbeats
+        super().describe_to(facts)
+
+    @classmethod
+    def applies_to(cls, limits: CallbackLimits) -> bool:
+        return limits.heartbeat_timeout > 0
+
     def answer(
-        self, runner: DurableFunctionTestRunner, callback_id: str, delay: float, label: str
+        self,
+        runner: DurableFunctionTestRunner,
+        callback_id: str,
+        delay: float,
+        label: str,
+        limits: CallbackLimits,
     ) -> None:
-        # A second apart from the answer's delay: the partner is alive, then goes silent.
+        # A second apart from the answer's delay: the partner is alive, then goes silent. A
+        # heartbeat that comes after a time-out is refused, as the service refuses it.
         for beat in range(self.heartbeats):
             runner.schedule(
                 delay + beat,
                 lambda: _quietly(runner.send_callback_heartbeat, callback_id),
                 label=f"heartbeat {beat + 1} for {label}",
             )
-        super().answer(runner, callback_id, delay + self.heartbeats, label)
 
 
 # Short constructor names, as a reproducer prints them.

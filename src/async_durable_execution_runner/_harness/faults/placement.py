@@ -26,6 +26,7 @@ from typing import TypeVar
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import (
     CallbackFault,
+    CallbackLimits,
     CheckpointCallFault,
     FaultKind,
     InvocationReturnFault,
@@ -101,11 +102,14 @@ class PlacingHooks(FaultPlanHooks):
         """A burst length, from 1 to the placement's longest (``kinds.Chooser``)."""
         return 1 + self._pick(self.placement.max_burst)
 
-    def _here(self, point: type[F]) -> type[F] | None:
-        """The kind of fault placed at this point, if any (among those landing at ``point``)."""
+    def _here(
+        self, point: type[F], fits: Callable[[type[F]], bool] | None = None
+    ) -> type[F] | None:
+        """The kind of fault placed at this point, if any (among those landing at ``point``,
+        and that ``fits`` it)."""
         if len(self.plan) >= self.budget or self.closed or self.error is not None:
             return None
-        kinds = kinds_at(point, self.placement.kinds)
+        kinds = [k for k in kinds_at(point, self.placement.kinds) if fits is None or fits(k)]
         if not kinds:
             return None
         # Large answers mean "a fault here", so that shrinking (toward 0) removes faults.
@@ -157,15 +161,16 @@ class PlacingHooks(FaultPlanHooks):
         self._place(kind.placed(ordinal, attempt, self))
         return super().on_step_attempt(attempt)
 
-    def callback_fault(self, ordinal: int) -> CallbackFault | None:
-        planned = super().callback_fault(ordinal)
+    def callback_fault(self, ordinal: int, limits: CallbackLimits) -> CallbackFault | None:
+        planned = super().callback_fault(ordinal, limits)
         if planned is not None:
             return planned
-        kind = self._here(CallbackFault)
+        # Only what could happen to this callback (a heartbeat time-out needs one).
+        kind = self._here(CallbackFault, fits=lambda k: k.applies_to(limits))
         if kind is None:
             return None
         self._place(kind.placed(ordinal, self))
-        return super().callback_fault(ordinal)
+        return super().callback_fault(ordinal, limits)
 
     def invoke_fault(self, ordinal: int) -> InvokeFault | None:
         planned = super().invoke_fault(ordinal)

@@ -48,6 +48,7 @@ def check_expected_outcome(outcome: Outcome) -> None:
             invoke_faults=facts.invoke_faults,
             window=outcome.scenario.timings.window,
             callback_delays=outcome.scenario.timings.callback_delays,
+            callback_heartbeats=facts.callback_heartbeats,
         )
     except UnsupportedScenario:
         return

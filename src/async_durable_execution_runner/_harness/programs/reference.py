@@ -56,7 +56,12 @@ Ordinals (for faults)
   step or after a batch whose number of started steps is a race. Steps after a batch whose
   branches all run to the same point are supported.
 * ``callback_faults``: callback ordinal (creation order, invoked programs included) ->
-  ``"failure" | "timeout" | "heartbeat_timeout"``; ``invoke_faults``: invoke ordinal ->
+  ``"failure" | "timeout" | "heartbeat_timeout"``. ``"timeout"``: the partner keeps the
+  callback alive with heartbeats and never answers, so its time-out ends it;
+  ``"heartbeat_timeout"``: the partner goes silent (after ``callback_heartbeats`` heartbeats,
+  if any), so its heartbeat time-out ends it, or its time-out if that comes first. Either
+  lands only on a callback that could time out that way (a heartbeat time-out needs one);
+  elsewhere the partner answers as usual. ``invoke_faults``: invoke ordinal ->
   ``"failure" | "timeout"``. Both are sequential by construction: callbacks and invokes inside
   batches are not supported.
 
@@ -107,6 +112,26 @@ ALL_COMPLETED = "ALL_COMPLETED"
 MIN_SUCCESSFUL_REACHED = "MIN_SUCCESSFUL_REACHED"
 
 CALLBACK_FAULTS = frozenset({"failure", "timeout", "heartbeat_timeout"})
+#: A live partner's keep-alive under ``callback_timeout``, as the fault kinds document it (kept
+#: apart from their code: the evaluator restates the documented behaviour on its own): a
+#: heartbeat one second inside each heartbeat deadline (half a second for a one-second
+#: heartbeat time-out), at most this many before the time-out, or the fault does not land.
+KEEP_ALIVE_HEARTBEATS = 2_000
+
+
+def keep_alive_interval(heartbeat: int) -> float:
+    return float(heartbeat - 1) if heartbeat >= 2 else heartbeat / 2
+
+
+def _keeps_alive(timeout: int, heartbeat: int) -> bool:
+    """Whether ``callback_timeout`` lands on a callback with these time-outs."""
+    if timeout <= 0:
+        return False
+    return not heartbeat or timeout / keep_alive_interval(heartbeat) <= KEEP_ALIVE_HEARTBEATS
+
+
+#: The error a callback that timed out this way records.
+_TIMED_OUT_BY = {"timeout": "Callback.Timeout", "heartbeat_timeout": "Callback.Heartbeat"}
 INVOKE_FAULTS = frozenset({"failure", "timeout"})
 
 
@@ -374,7 +399,9 @@ class _Evaluation:
         invoke_faults: Mapping[int, str],
         window: float,
         callback_delays: tuple[float, ...] | None = None,
+        callback_heartbeats: Mapping[int, int] | None = None,
     ) -> None:
+        self.callback_heartbeats: Mapping[int, int] = callback_heartbeats or {}
         self.shared = shared
         self.callback_delays = callback_delays
         self.root = root
@@ -519,31 +546,29 @@ class _Evaluation:
         self.shared.callbacks += 1
         ordinal = self.shared.callbacks
         fault = self.callback_faults.get(ordinal)
+        heartbeat = node.heartbeat_seconds or 0
+        # A time-out fault lands only where the service could time the callback out that way
+        # (``CallbackFault.applies_to``); elsewhere the partner answers as usual.
+        if (fault == "timeout" and not _keeps_alive(node.timeout_seconds, heartbeat)) or (
+            fault == "heartbeat_timeout" and not heartbeat
+        ):
+            fault = None
         op = self._op(self._path(prefix, node.name), "CALLBACK", "callback")
         op.add(t, "STARTED")
+        if fault == "timeout":
+            return self._kept_alive(node, t, op)
+        if fault == "heartbeat_timeout":
+            beats = self.callback_heartbeats.get(ordinal, 0)
+            return self._silent(node, t, op, self._callback_delay(ordinal), beats)
         if self.callback_delays is None:
             done = self.shared.new_epoch()
         else:
-            delays = self.callback_delays
-            delay = delays[(ordinal - 1) % len(delays)] if delays else 0.0
+            delay = self._callback_delay(ordinal)
+            assert delay is not None
             done = t.after(delay, self.window)
             # The service's own timers may end the callback before the answer arrives.
-            timers = [(t.after(node.timeout_seconds, self.window), "timeout")]
-            if node.heartbeat_seconds:
-                timers.append((t.after(node.heartbeat_seconds, self.window), "heartbeat_timeout"))
-            candidates = [(done, fault), *timers]
-            firsts = [
-                (when, what)
-                for when, what in candidates
-                if not any(_order(other, when) == "<" for other, _ in candidates)
-            ]
-            if len({what for _, what in firsts}) > 1:
-                msg = (
-                    f"callback {node.name!r}: whether the answer after {delay:g}s or a "
-                    "time-out comes first is a race"
-                )
-                raise Undetermined(msg)
-            done, fault = firsts[0]
+            candidates = [(done, fault), *self._callback_timers(node, t)]
+            done, fault = self._first(node, candidates, f"the answer after {delay:g}s")
         if fault is None:
             if node.name not in self.callback_results:
                 msg = f"no payload for callback {node.name!r} in callback_results"
@@ -553,13 +578,86 @@ class _Evaluation:
             return _Ok(json.loads(text) if text is not None else None), done
         if fault == "failure":
             op.add(done, "FAILED")
-        elif fault == "timeout":
-            op.add(done, "TIMED_OUT", error="Callback.Timeout")
-        elif fault == "heartbeat_timeout":
-            op.add(done, "TIMED_OUT", error="Callback.Heartbeat")
+        elif fault in _TIMED_OUT_BY:
+            op.add(done, "TIMED_OUT", error=_TIMED_OUT_BY[fault])
         else:
             msg = f"unknown callback fault {fault!r}; expected one of {sorted(CALLBACK_FAULTS)}"
             raise ValueError(msg)
+        return _Err(CALLBACK_ERROR), done
+
+    def _callback_delay(self, ordinal: int) -> float | None:
+        if self.callback_delays is None:
+            return None
+        delays = self.callback_delays
+        return delays[(ordinal - 1) % len(delays)] if delays else 0.0
+
+    def _callback_timers(self, node: Callback, start: _T) -> list[tuple[_T, str | None]]:
+        """The service's own timers for a callback created at ``start``."""
+        timers: list[tuple[_T, str | None]] = [
+            (start.after(node.timeout_seconds, self.window), "timeout")
+        ]
+        if node.heartbeat_seconds:
+            timers.append((start.after(node.heartbeat_seconds, self.window), "heartbeat_timeout"))
+        return timers
+
+    def _first(
+        self, node: Callback, candidates: list[tuple[_T, str | None]], what: str
+    ) -> tuple[_T, str | None]:
+        """The candidate that surely comes first; ``Undetermined`` if it is a race."""
+        firsts = [
+            (when, outcome)
+            for when, outcome in candidates
+            if not any(_order(other, when) == "<" for other, _ in candidates)
+        ]
+        if len({outcome for _, outcome in firsts}) > 1:
+            msg = f"callback {node.name!r}: whether {what} or a time-out comes first is a race"
+            raise Undetermined(msg)
+        return firsts[0]
+
+    def _kept_alive(self, node: Callback, t: _T, op: Any) -> tuple[_Res, _T]:
+        """``callback_timeout``: the partner heartbeats (every ``keep_alive_interval``) and
+        never answers, so the callback's time-out ends it."""
+        heartbeat = node.heartbeat_seconds or 0
+        if heartbeat and heartbeat - keep_alive_interval(heartbeat) < self.window:
+            msg = (
+                f"callback {node.name!r}: a keep-alive heartbeat {heartbeat / 2:g}s before its "
+                f"deadline may be delivered after it (window {self.window:g}s)"
+            )
+            raise Undetermined(msg)
+        done = t.after(node.timeout_seconds, self.window)
+        op.add(done, "TIMED_OUT", error=_TIMED_OUT_BY["timeout"])
+        return _Err(CALLBACK_ERROR), done
+
+    def _silent(
+        self, node: Callback, t: _T, op: Any, delay: float | None, beats: int
+    ) -> tuple[_Res, _T]:
+        """``heartbeat_timeout`` / ``heartbeat_then_timeout``: the partner heartbeats
+        ``beats`` times (one second apart, from ``delay``), then goes silent: its heartbeat
+        time-out ends the callback, or its time-out if that comes first."""
+        heartbeat = node.heartbeat_seconds or 0
+        deadline = t.after(heartbeat, self.window)
+        if beats:
+            if delay is None:
+                msg = f"callback {node.name!r}: heartbeats at an unknown delay"
+                raise Undetermined(msg)
+            timeout = t.after(node.timeout_seconds, self.window)
+            for beat in range(beats):
+                sent = t.after(delay + beat, self.window)
+                # A heartbeat counts if it reaches the callback while it is still open.
+                for limit in (deadline, timeout):
+                    if _order(sent, limit) == "?":
+                        msg = f"callback {node.name!r}: heartbeat {beat + 1} races a time-out"
+                        raise Undetermined(msg)
+                if _order(sent, deadline) == ">" or _order(sent, timeout) == ">":
+                    break
+                deadline = sent.after(heartbeat, 0.0)
+        candidates: list[tuple[_T, str | None]] = [
+            (deadline, "heartbeat_timeout"),
+            (t.after(node.timeout_seconds, self.window), "timeout"),
+        ]
+        done, outcome = self._first(node, candidates, "the heartbeat time-out")
+        assert outcome is not None
+        op.add(done, "TIMED_OUT", error=_TIMED_OUT_BY[outcome])
         return _Err(CALLBACK_ERROR), done
 
     def invoke(self, node: Invoke, scope: Any, t: _T, prefix: str) -> tuple[_Res, _T]:
@@ -589,6 +687,7 @@ class _Evaluation:
             invoke_faults=self.invoke_faults,
             window=self.window,
             callback_delays=self.callback_delays,
+            callback_heartbeats=self.callback_heartbeats,
         )
         res, end = inner.body(node.program.body, scope, _T(t.epoch, t.lo, t.hi), "")
         inner.finish(end)
@@ -847,6 +946,7 @@ def expected_outcome(
     invoke_faults: Mapping[int, str] | None = None,
     window: float = 0.0,
     callback_delays: Iterable[float] | None = None,
+    callback_heartbeats: Mapping[int, int] | None = None,
 ) -> ExpectedOutcome:
     """The outcome the service must produce for ``program`` run on ``input``.
 
@@ -858,6 +958,8 @@ def expected_outcome(
     callback ordinal, as ``Timings.callback_delays``; empty: at once). With delays known, a
     callback whose time-out or heartbeat time-out comes first times out instead; without
     them (``None``), every callback is answered before its time-outs, after an unknown delay.
+    ``callback_heartbeats``: callback ordinal -> heartbeats its partner sends (one second
+    apart, from its delay) before it goes silent, under a ``"heartbeat_timeout"`` fault.
 
     Raises ``UnsupportedScenario`` for what the evaluator does not model, and
     ``Undetermined`` when more than one outcome is correct.
@@ -872,6 +974,7 @@ def expected_outcome(
         invoke_faults=dict(invoke_faults or {}),
         window=window,
         callback_delays=None if callback_delays is None else tuple(callback_delays),
+        callback_heartbeats=dict(callback_heartbeats or {}),
     )
     res, end = evaluation.body(program.body, input, _T(0, 0.0, 0.0), "")
     operations = evaluation.finish(end)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
+from async_durable_execution_runner._harness.faults.kinds import CallbackLimits
 from async_durable_execution_runner._harness.recorder import Recorder
 from async_durable_execution_runner._harness.scenario.timings import ChoiceScheduler, TimedSandboxes
 from async_durable_execution_runner._harness.world import CallbackAnswer, Replay, World
@@ -150,16 +151,17 @@ class CallbackDriver(ExecutionObserver):
         name = known[0] if known else (event.name or parent)
         self.created += 1
         identity = (execution_arn, event.id or "")
+        limits = CallbackLimits.from_details(event.details)
         answer = self.replay.world.callbacks.get(identity) if self.replay is not None else None
         if answer is None:
-            answer = self._answer(name)
+            answer = self._answer(name, limits)
         if self.record is not None:
             self.record.callbacks[identity] = answer
         runner = self.runner
         # The label is the callback's identity: the scheduler keys its timing choices by it.
         label = f"callback {event.id} of {execution_arn.rsplit('/', 2)[-2]}"
         if answer.fault is not None:
-            answer.fault.answer(runner, callback_id, answer.delay, label)
+            answer.fault.answer(runner, callback_id, answer.delay, label, limits)
             return
         payload = answer.payload
         runner.schedule(
@@ -168,13 +170,13 @@ class CallbackDriver(ExecutionObserver):
             label=f"answer {label}",
         )
 
-    def _answer(self, name: str | None) -> CallbackAnswer:
+    def _answer(self, name: str | None, limits: CallbackLimits) -> CallbackAnswer:
         """This run's own answer for the next callback created: delay and fault by creation
         order, payload by occurrence of its name."""
         ordinal = self.created
         delays = self.scenario.timings.callback_delays
         delay = delays[(ordinal - 1) % len(delays)] if delays else 0.0
-        fault = self.hooks.callback_fault(ordinal)
+        fault = self.hooks.callback_fault(ordinal, limits)
         payload = None
         if fault is None:
             payload = self.scenario.callback_payload(name, self.per_name.get(name or "", 0))
