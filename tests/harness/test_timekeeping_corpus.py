@@ -23,6 +23,7 @@ from timekeeping_handlers import batch_counting_invocations
 
 from async_durable_execution_runner.oracles import FaultNotMasked
 from async_durable_execution_runner.scenarios import (
+    Outcome,
     Scenario,
     Timings,
     callback_timeout,
@@ -117,38 +118,45 @@ def test_business_hours_skip_the_weekend_across_daylight_saving() -> None:
     assert sunday["local"] == "2025-03-31T09:00:00+02:00"
 
 
-# --- open: a callback time-out fault that the service could not produce ------------------
+# --- a callback time-out fault is the service's own time-out ----------------------------
+# (Found open by this audit: the faults fired at the drawn answer delay, a 4,500 s callback
+# "timing out" at 0 s, and a heartbeat time-out ended a callback that had none.)
 
 
-def _callback_ended(fault: object) -> tuple[float, dict[str, object]]:
-    """When (seconds after it started) reply_by_deadline's callback ended under ``fault``,
-    and its CallbackStarted details (a 4,500 s time-out, no heartbeat time-out)."""
+def _callback_ended(fault: object) -> tuple[float, str, dict[str, object], Outcome]:
+    """When (seconds after it started) and how reply_by_deadline's callback ended under
+    ``fault``, its CallbackStarted details (a 4,500 s time-out, no heartbeat time-out), and
+    the outcome."""
     spec = timekeeping.CORPUS["reply_by_deadline"]
-    outcome = Scenario(handler=spec["handler"], input=spec["input"], faults=(fault,)).run()
+    outcome = Scenario(
+        handler=spec["handler"],
+        input=spec["input"],
+        faults=(fault,),
+        callback_payloads={k: (v,) for k, v in spec.get("callbacks", {}).items()},
+        before_run=spec.get("before_run"),
+    ).run()
     events = {e["EventType"]: e for e in outcome.history if "Callback" in e["EventType"]}
-    started, ended = events["CallbackStarted"], events["CallbackTimedOut"]
+    started = events["CallbackStarted"]
+    kind, ended = next(
+        (k, events[k]) for k in ("CallbackTimedOut", "CallbackSucceeded") if k in events
+    )
     seconds = (ended["EventTimestamp"] - started["EventTimestamp"]).total_seconds()
-    return seconds, started["CallbackStartedDetails"]
+    return seconds, kind, started["CallbackStartedDetails"], outcome
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (audit B): a callback_timeout fault fires at the drawn answer delay, not when "
-    "the callback's own TimeoutSeconds expires, as fault kinds documents",
-)
 def test_a_callback_timeout_fault_fires_when_the_callback_times_out() -> None:
-    seconds, details = _callback_ended(callback_timeout(callback=1))
-    assert seconds >= float(details["Timeout"])  # type: ignore[arg-type]
+    seconds, kind, details, outcome = _callback_ended(callback_timeout(callback=1))
+    assert kind == "CallbackTimedOut"
+    assert seconds == float(details["Timeout"])  # type: ignore[arg-type]
+    outcome.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (audit B): a heartbeat_timeout fault times out a callback created without "
-    "a heartbeat time-out, which the service never does",
-)
 def test_a_heartbeat_timeout_fault_needs_a_heartbeat_timeout() -> None:
-    seconds, details = _callback_ended(heartbeat_timeout(callback=1))
-    assert details.get("HeartbeatTimeout") is not None, f"timed out after {seconds:g} s"
+    _, kind, details, outcome = _callback_ended(heartbeat_timeout(callback=1))
+    assert details.get("HeartbeatTimeout") is None
+    assert outcome.faults_applied == ()  # it cannot happen to this callback: it does not land
+    assert kind == "CallbackSucceeded"
+    outcome.check()
 
 
 # --- the corpus: correct handlers are never flagged -------------------------------------
