@@ -3,7 +3,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
-                                              timekeeping]
+                                              timekeeping|payloads]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -18,7 +18,8 @@ with a ``KnownSdkIssueWarning`` instead of failing) are counted below the row.
 ``--corpus everyday`` runs ``examples/everyday.py`` (the session-15 audit's handlers)
 instead, ``--corpus habits`` ``examples/habits.py`` (the session-16 audit's), ``--corpus
 processes`` ``examples/processes.py`` (the session-18 audit A's), ``--corpus timekeeping``
-``examples/timekeeping.py`` (the session-18 audit B's); ``--seed`` makes a campaign repeatable.
+``examples/timekeeping.py`` (the session-18 audit B's), ``--corpus payloads``
+``examples/payloads.py`` (the session-18 audit C's); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -48,6 +49,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 import everyday  # noqa: E402
 import habits  # noqa: E402
 import nondeterministic  # noqa: E402
+import payloads  # noqa: E402
 import processes  # noqa: E402
 import timekeeping  # noqa: E402
 from corpus import scenarios  # noqa: E402
@@ -75,6 +77,7 @@ CORPORA = {
     "habits": habits.CORPUS,
     "processes": processes.CORPUS,
     "timekeeping": timekeeping.CORPUS,
+    "payloads": payloads.CORPUS,
 }
 
 
