@@ -285,6 +285,14 @@ class Invocations:
             # state: a READY step the handler no longer asks for must not re-invoke forever.
             if execution.wakeup_pending:
                 self.state.wake(execution)
+        elif closed is not None:
+            # The invocation died after the SDK had closed the execution by checkpoint (a
+            # result too large to return): the outcome is durable, and a re-invocation would
+            # only replay to the same end and be refused a second close.
+            if closed.succeeded:
+                finish(execution, ExecutionStatus.SUCCEEDED, result=closed.result)
+            else:
+                finish(execution, ExecutionStatus.FAILED, error=closed.error)
         else:
             # The invocation died: Lambda re-invokes from the last acknowledged checkpoint.
             execution.consecutive_failed_invocations += 1
