@@ -684,14 +684,20 @@ def markdown(run: Run) -> str:
 
 
 def breakdown(workloads: Sequence[str], *, quick: bool, log: Callable[[str], None]) -> str:
-    """The tables of ``opcodes.py`` and ``split.py`` for ``workloads``, each tool run in a
-    fresh process (a worker thread started before tracing would go uncounted; ``split.py``
-    wraps the runners' boundaries for the rest of its process)."""
+    """The tables of ``opcodes.py``, ``split.py`` and ``stages.py`` for ``workloads``, each
+    tool run in a fresh process (a worker thread started before tracing would go uncounted;
+    ``split.py`` and ``stages.py`` wrap the runner's boundaries for the rest of their
+    process)."""
     here = Path(__file__).resolve().parent
     names = ",".join(workloads)
     split_args = ["--rounds", "3", "--executions", "20"] if quick else ["--rounds", "10"]
+    stages_args = ["--rounds", "3", "--executions", "20"] if quick else ["--rounds", "7"]
     parts = []
-    for script, extra in (("opcodes.py", []), ("split.py", split_args)):
+    for script, extra in (
+        ("opcodes.py", []),
+        ("split.py", split_args),
+        ("stages.py", stages_args),
+    ):
         log(f"breakdown: {script}")
         done = subprocess.run(
             [sys.executable, str(here / script), "--workloads", names, *extra],
@@ -700,7 +706,7 @@ def breakdown(workloads: Sequence[str], *, quick: bool, log: Callable[[str], Non
             check=True,
         )
         parts.append(done.stdout.strip())
-    return BREAKDOWN_DOC.format(opcodes=parts[0], split=parts[1])
+    return BREAKDOWN_DOC.format(opcodes=parts[0], split=parts[1], stages=parts[2])
 
 
 BREAKDOWN_DOC = """\
@@ -718,6 +724,13 @@ service client's calls (*sdk*), inside those calls (*service calls*), and everyt
 hand-off to the worker thread and the result; for the floor its re-invocation loop).
 
 {split}
+
+Our runner's own share taken apart by stage (`benchmarks/stages.py`): each stage's exclusive
+time at native speed (timed on entry and exit, nested stages subtracted), the service's loop
+run on the calling thread so that one clock sees every stage; then the same executions with
+and without the worker-thread hand-off, interleaved.
+
+{stages}
 """
 
 
@@ -738,8 +751,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--breakdown",
         action="store_true",
-        help="also count bytecodes by owner (opcodes.py) and split CPU time at the boundaries "
-        "every runner shares (split.py), each in a process of its own",
+        help="also count bytecodes by owner (opcodes.py), split CPU time at the boundaries "
+        "every runner shares (split.py) and time our runner's stages (stages.py), each in a "
+        "process of its own",
     )
     parser.add_argument("--workloads", default=",".join(BY_NAME), help="comma-separated subset")
     parser.add_argument(

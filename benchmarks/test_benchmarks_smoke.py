@@ -73,6 +73,8 @@ def test_run_py_quick_pipeline_writes_markdown(tmp_path, monkeypatch) -> None:
     assert "ours / floor" in text
     assert "| seed | ours |" in text  # bytecodes by owner
     assert "| seed | " in text.split("boundaries both runners share", 1)[1]  # the CPU split
+    assert "| invocation: time travel |" in text  # our stages
+    assert "| seed | 2 |" in text.split("worker-thread hand-off", 1)[1]  # the hand-off's cost
 
 
 def test_opcode_counts_see_both_threads_and_split_by_owner() -> None:
