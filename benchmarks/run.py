@@ -528,30 +528,49 @@ alone: `run_until_complete` costs about 12.5 us per invocation against 9.7 us fo
 an already-running loop, a saving of 3 us per invocation that would put the service's own
 tasks on the loop a crash cancels.
 
-**Why time trails instructions.** Three measurements, taken this session:
+**Why time trails instructions.** Measured in sessions 16 and 18:
 
+- *The same instructions run slower.* Per `retry_2` execution, `perf stat` (task-clock of 1
+  and of 1,001 executions in one process each, so that start-up cancels) gives ours 1.48 to
+  1.77 ms against the floor's 0.87 ms, while valgrind counts 6.38 million instructions
+  against 5.00 million (1.28 times) and cachegrind's simulated caches and branch predictor
+  see the same proportions (first-level instruction misses 1.27 times, data misses 1.46
+  times, mispredicted branches 1.32 times the floor's). The machine runs our execution's
+  instructions at about two thirds of the rate it runs the floor's, which neither a count
+  nor that cache model shows. `perf record` says where: in the interpreter's loop
+  (`_PyEval_EvalFrameDefault`, 646 us against 296 us per execution: 2.2 times the floor's
+  for 1.3 times its bytecodes) and in the interpreter's C helpers in the same proportion
+  (dict and type lookups, frames, allocation), not in one C function or in the kernel (84 us
+  against 13 us, the hand-off's two wake-ups). With the service's loop run on the calling
+  thread (no hand-off) ours takes 1.29 to 1.53 ms: the rest is our code and the SDK's
+  running slower side by side than the SDK alone does.
 - *The SDK does the same work under both runners, but it costs more under ours.* The SDK
   executes the same bytecodes whoever serves it (seed: 26,641 under ours, 26,697 under the
   floor, which answers a checkpoint with more operations); `benchmarks/split.py` times it at
   the boundary both runners share (the SDK's handler entry, minus the service client's calls)
   and finds it 1.05 to 1.25 times slower under ours in CPU time, in every interleaved run. No
   SDK function runs more often: the same bytecodes run slower when ours runs between them,
-  most likely because ours evicts what the SDK had in the caches (valgrind's cache model is
-  too coarse to show it). This alone costs 5 to 20 points: at 1.15, ours could reach at most
-  0.87 of the floor even if its own code cost nothing.
+  most likely because ours evicts what the SDK had in the caches and the branch predictor
+  (the model valgrind simulates is too simple to show it). This alone costs 5 to 20 points:
+  at 1.15, ours could reach at most 0.87 of the floor even if its own code cost nothing.
 - *The worker thread.* `run()` hands the service's loop to a worker thread so that a hung
   handler can be abandoned and reported; the caller blocks meanwhile. A hand-off round trip
   costs about 53 us of CPU when the two threads sit on different cores (16 us on one), and
-  the worker wakes on a core whose caches hold none of the runner's or the SDK's data. In one
-  interleaved measurement, running the same executions on the calling thread instead (a
-  substitution for measuring only: it could not report a hang) took 150 to 250 us off each
-  execution's time outside the SDK and halved the SDK's slowdown (ours / floor in CPU time
-  1.65 to 1.51 on seed, 1.88 to 1.60 on retry_2). Pinning the worker to the caller's core
-  (`sched_setaffinity`) did not help.
-- *Our own bytecodes cost more than the average.* Our code is many short functions building
-  small objects: per bytecode it costs about twice what the floor's mix (the SDK's and
-  asyncio's longer, hotter loops) does. Cutting our bytecodes pays, but the execution's time
-  falls by less than the bytecodes would say.
+  the worker wakes on a core whose caches hold none of the runner's or the SDK's data. What
+  that costs a whole execution depends on what else the machine runs: `stages.py` (its last
+  table below) times the same executions with and without the hand-off, interleaved; it
+  measured 40 to 120 us per execution while other processes kept the second core busy (the
+  worker then mostly runs on the caller's core) and more on a quiet machine. Pinning the
+  worker to the caller's core (`sched_setaffinity`) did not help.
+- *Our own stages are many and small.* `stages.py` (the stage table below) times each stage
+  of our runner at native speed: per invocation, setting it up in the service and in the
+  invoker, the event-loop run around the SDK's entry, the time travel, the invocation's record
+  and events, the state page for the SDK and the sweep for leftover tasks each take a few to
+  about 25 us, and per run, the runner's construction, the execution's start and `run()`
+  about as much again. None dominates; the floor does the equivalent of all of them in about
+  25 us per invocation. Our code is many short functions building small objects: per bytecode
+  it costs about twice what the floor's mix (the SDK's and asyncio's longer, hotter loops)
+  does, so cutting our bytecodes pays, but by less than the bytecodes would say.
 
 So the workloads that re-invoke (seed, `waits_10h`, `retry_2`), where the SDK's own work per
 invocation is small and the runner's per-run and per-invocation costs weigh most, stay the
