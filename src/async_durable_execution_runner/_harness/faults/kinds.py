@@ -631,6 +631,16 @@ class _TimedOutCallback(CallbackFault):
     def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
         return draws.builds(cls, callback=draws.ordinal)
 
+    def answer(
+        self,
+        runner: DurableFunctionTestRunner,
+        callback_id: str,
+        delay: float,
+        label: str,
+        limits: CallbackLimits,
+    ) -> None:
+        return  # silence: the service's own timer ends the callback
+
 
 @register
 @dataclass(frozen=True, repr=False)
@@ -679,16 +689,6 @@ class HeartbeatTimeoutFault(_TimedOutCallback):
     @classmethod
     def applies_to(cls, limits: CallbackLimits) -> bool:
         return limits.heartbeat_timeout > 0
-
-    def answer(
-        self,
-        runner: DurableFunctionTestRunner,
-        callback_id: str,
-        delay: float,
-        label: str,
-        limits: CallbackLimits,
-    ) -> None:
-        return  # silence: the service's heartbeat timer ends the callback
 
 
 @register
