@@ -303,3 +303,13 @@ async def sleeps_between_steps(event: Any) -> str:
 
 async def _const(value: str) -> str:
     return value
+
+
+@durable_execution
+async def shrugs_off_the_first_interrupt(_event: Any) -> str:
+    try:
+        time.sleep(30)
+    except BaseException:  # noqa: BLE001 - a handler that swallows everything, on purpose
+        pass
+    time.sleep(30)  # and blocks again
+    return await step(echo_label("never"), name="after")

@@ -34,7 +34,12 @@ class _UnwoundBeforeTheDriveLooks:
         self.handed = request
         raise InvocationAbandoned
 
-    def drive(self, loop: Callable[[], Any], wall_deadline: float | None) -> Abandoned:
+    def drive(
+        self,
+        loop: Callable[[], Any],
+        wall_deadline: float | None,
+        busy: Callable[[], bool] | None = None,
+    ) -> Abandoned:
         with contextlib.suppress(InvocationAbandoned):
             loop()
         assert self.handed is not None

@@ -101,6 +101,11 @@ def _innermost_user_frame(coro: Any) -> FrameType | None:
     return found
 
 
+#: The code of the event loop's call into a callback (a task's step): the bottom of a
+#: handler's stack.
+_LOOP_CALLBACK = asyncio.events.Handle._run.__code__
+
+
 def handler_line() -> tuple[str | None, bool]:
     """Where the handler's code asked for the operation being processed now, and whether
     anything awaits it.
@@ -111,7 +116,9 @@ def handler_line() -> tuple[str | None, bool]:
     nothing awaits was started and left behind (fire and forget).
     """
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
+    # Up to the event loop's call into the task: what called the loop (the test itself, when
+    # invocations run on the calling thread) is not the handler.
+    while frame is not None and frame.f_code is not _LOOP_CALLBACK:
         if _is_user(frame.f_code.co_filename):
             return _shown(frame), True
         frame = frame.f_back

@@ -241,9 +241,10 @@ class Executor:
         """Deliver due items until ``done()``; ``False`` if it never became true.
 
         ``wall_deadline`` is a ``time.monotonic()`` instant; virtual time is unaffected by it.
-        An invoker that can drive (the in-process one) runs this loop on its own thread, so
-        that each invocation is not a thread hand-off of its own; this thread waits, and
-        takes over if an invocation hangs past ``wall_deadline``.
+        An invoker that can drive (the in-process one) runs this loop on the thread its
+        invocations run on (this one, or a worker while this one waits), so that each
+        invocation is not a thread hand-off of its own; an invocation that hangs past
+        ``wall_deadline`` comes back ``Abandoned``.
         """
 
         def loop() -> bool:

@@ -84,9 +84,16 @@ class Driver(Protocol):
     """An invoker that can run the service's loop itself, next to the handlers it runs.
 
     ``drive`` runs ``loop`` (which delivers due items, invoking the handler for some) on the
-    invoker's own thread, so that an invocation is not a thread hand-off of its own, and
-    returns its result; or, if an invocation is still running at ``wall_deadline`` (a
-    ``time.monotonic()`` instant), gives up on it and returns ``Abandoned``.
+    thread that runs the invocations (the calling thread, or the invoker's own), so that an
+    invocation is not a thread hand-off of its own, and returns its result; or, if an
+    invocation is still running at ``wall_deadline`` (a ``time.monotonic()`` instant), gives
+    up on it and returns ``Abandoned``. ``busy()``, if given, says whether the loop's thread
+    is in the service's own code at the moment (where a hung handler is not interrupted).
     """
 
-    def drive(self, loop: Callable[[], bool], wall_deadline: float | None) -> bool | Abandoned: ...
+    def drive(
+        self,
+        loop: Callable[[], bool],
+        wall_deadline: float | None,
+        busy: Callable[[], bool] | None = None,
+    ) -> bool | Abandoned: ...

@@ -1,14 +1,18 @@
-"""``InProcessInvoker``: runs the user's handler in this process, one event loop per invocation.
+"""``InProcessInvoker``: runs the user's handler in this process, on an event loop of its own.
 
-Each invocation runs on a worker thread with a fresh event loop, so that
-- a handler that hangs (even in blocking code) can be abandoned at the runner's deadline,
-  and the runner stays usable with a new worker;
+Invocations run, together with the service's loop that makes them (``drive``), on the
+thread that called the runner when that is the main thread, else on a worker thread while
+the caller waits. Either way
+- a handler that hangs (even in blocking code) is given up on at the runner's deadline:
+  interrupted by ``SIGALRM`` on the main thread (``hang_alarm``), abandoned to its worker
+  elsewhere; the runner stays usable;
 - a crashed invocation can be stopped dead by cancelling every task of its loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as _dt
 import importlib
 import queue
@@ -19,10 +23,12 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner._service import hang_alarm
 from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
     retrying_ast_depth_mismatch,
@@ -267,14 +273,23 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
 
 
 class _Running:
-    """An invocation running on the worker thread under ``drive``."""
+    """An invocation while it runs."""
 
-    __slots__ = ("abandoned", "request", "travel")
+    __slots__ = ("abandoned", "in_handler", "request", "stack", "travel")
 
     def __init__(self, request: InvocationRequest) -> None:
         self.request = request
         self.travel: list[Any] = []  # its time travel, while active
         self.abandoned = False
+        # Inside the event loop's run of the handler: where a deadline alarm may interrupt.
+        self.in_handler = False
+        self.stack = ""  # where it was when it was interrupted as hung
+
+
+class HandlerInterrupted(BaseException):
+    """Raised into a handler running on the calling thread when the runner's wall-clock
+    deadline passes (``InProcessInvoker._drive_here``). A ``BaseException``, so that neither
+    the SDK nor a handler's ``except Exception`` takes it for a failure to checkpoint."""
 
 
 class InProcessInvoker:
@@ -315,6 +330,10 @@ class InProcessInvoker:
         # The invocation running on the worker under ``drive``, if any.
         self._running: _Running | None = None
         self._running_lock = threading.Lock()
+        #: The thread running ``drive``'s loop (the caller's or the worker's), while it runs.
+        self._driver: int | None = None
+        #: The invocation a ``_drive_here`` interrupted as hung, until the drive reports it.
+        self._interrupted: _Running | None = None
 
     def close(self) -> None:
         if self._worker is not None:
@@ -331,14 +350,25 @@ class InProcessInvoker:
             self.handlers[request.function_name] = handler
         return handler
 
-    def drive(self, loop: Callable[[], bool], wall_deadline: float | None) -> bool | Abandoned:
-        """Run the service's loop on this invoker's worker thread: its invocations then run
-        right there (see ``invoke``), with no thread hand-off per invocation. The caller
-        waits; at ``wall_deadline`` an invocation still running is abandoned."""
+    def drive(
+        self,
+        loop: Callable[[], bool],
+        wall_deadline: float | None,
+        busy: Callable[[], bool] | None = None,
+    ) -> bool | Abandoned:
+        """Run the service's loop, and the invocations it makes (see ``invoke``), on one
+        thread: the calling thread when it is the main thread, else this invoker's worker
+        thread while the caller waits. At ``wall_deadline`` an invocation still running is
+        given up on. ``busy()`` says whether the loop's thread is inside the service's own
+        code (holds its state lock), where a hung handler must not be interrupted."""
+        if hang_alarm.usable() and asyncio.events._get_running_loop() is None:
+            # (With an event loop running here, an async test's, the handler's loop cannot
+            # run on this thread.)
+            return self._drive_here(loop, wall_deadline, busy)
         if self._worker is None:
             self._worker = _Worker.acquire()
         worker = self._worker
-        future = worker.submit(loop)
+        future = worker.submit(lambda: self._drive_on(worker, loop))
         while True:
             timeout = None if wall_deadline is None else max(0.0, wall_deadline - time.monotonic())
             try:
@@ -350,6 +380,64 @@ class InProcessInvoker:
                 # The worker is in the service's own code, not in a handler: it stops at the
                 # loop's next deadline check.
                 wall_deadline = time.monotonic() + 0.01
+
+    def _drive_on(self, worker: _Worker, loop: Callable[[], bool]) -> bool:
+        self._driver = worker.thread_ident
+        try:
+            return loop()
+        finally:
+            if self._driver == worker.thread_ident:
+                self._driver = None
+
+    def _drive_here(
+        self,
+        loop: Callable[[], bool],
+        wall_deadline: float | None,
+        busy: Callable[[], bool] | None,
+    ) -> bool | Abandoned:
+        """``drive`` on the calling (main) thread: no hand-off to a worker and back. A hung
+        handler is interrupted at ``wall_deadline`` by ``SIGALRM`` (``hang_alarm``) and
+        unwinds; the loop then reports it ``Abandoned``, as the worker's caller does."""
+        outer = self._driver
+        self._driver = threading.get_ident()
+        try:
+            if wall_deadline is None:
+                return loop()
+            with hang_alarm.DeadlineAlarm(
+                wall_deadline, lambda frame: self._interrupt(frame, busy)
+            ):
+                return loop()
+        except InvocationAbandoned:
+            interrupted = self._interrupted
+            self._interrupted = None
+            if interrupted is None:
+                raise
+            request = interrupted.request
+            return Abandoned(
+                request, hung_outcome(request, f"it was blocked at:\n{interrupted.stack}")
+            )
+        finally:
+            self._driver = outer
+
+    def _interrupt(self, frame: FrameType | None, busy: Callable[[], bool] | None) -> None:
+        """The drive's deadline passed (``DeadlineAlarm``, on the driving thread): raise into
+        the handler if one is running, else let the service's code finish what it is doing
+        (the loop checks its own deadline; the alarm calls again)."""
+        running = self._running
+        if running is None or not running.in_handler or (busy is not None and busy()):
+            return
+        if not running.abandoned:
+            running.abandoned = True
+            running.request.session.abandoned = True  # whatever it still sends bounces
+            running.stack = (
+                "".join(traceback.format_stack(frame)[-6:])
+                if frame is not None
+                else "(stack unavailable)"
+            )
+            self._interrupted = running
+        raise HandlerInterrupted(
+            "the runner's wall-clock deadline passed while this invocation ran: it is abandoned"
+        )
 
     def _abandon_running(self, worker: _Worker) -> Abandoned | None:
         with self._running_lock:
@@ -369,7 +457,7 @@ class InProcessInvoker:
 
     def invoke(self, request: InvocationRequest) -> InvocationOutcome:
         handler = self._handler(request)
-        on_worker = self._worker is not None and self._worker.thread_ident == threading.get_ident()
+        on_worker = self._driver == threading.get_ident()
         if on_worker and self._running is None:
             return self._invoke_here(handler, request)
         if on_worker:
@@ -382,13 +470,13 @@ class InProcessInvoker:
         deadline = (
             time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
         )
-        travel: list[Any] = []  # the invocation's time travel, while it is active
-        future = worker.submit(lambda: self._run(handler, request, deadline, travel))
+        running = _Running(request)
+        future = worker.submit(lambda: self._run(handler, request, deadline, running))
         try:
             return future.result(timeout=request.wall_timeout)
         except TimeoutError:
             request.session.abandoned = True
-            _stop_travel(travel)
+            _stop_travel(running.travel)
             stack = worker.stack()
             worker.abandon()
             if not on_worker:
@@ -401,7 +489,7 @@ class InProcessInvoker:
     def _invoke_here(
         self, handler: Callable[..., Any], request: InvocationRequest
     ) -> InvocationOutcome:
-        """Run the invocation on this (the worker's) thread, while ``drive`` watches the clock."""
+        """Run the invocation on this thread, the one running ``drive``'s loop."""
         deadline = (
             time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
         )
@@ -409,7 +497,7 @@ class InProcessInvoker:
         with self._running_lock:
             self._running = running
         try:
-            outcome = self._run(handler, request, deadline, running.travel)
+            outcome = self._run(handler, request, deadline, running)
         except BaseException:
             if self._end_running(running):
                 raise InvocationAbandoned from None
@@ -430,9 +518,10 @@ class InProcessInvoker:
         handler: Callable[..., Any],
         request: InvocationRequest,
         deadline: float | None,
-        travel_box: list[Any],
+        running: _Running,
     ) -> InvocationOutcome:
         session = request.session
+        travel_box = running.travel
         entry = self._entry(request.function_name, handler)
         event = invocation_event(
             request.execution_arn,
@@ -465,9 +554,9 @@ class InProcessInvoker:
         bound_session = current_session.set(session)
         try:
             with adapter.invocation_scope(hooks):
-                outcome = self._drive(loop, entry, event, context, session)
+                outcome = self._drive(loop, entry, event, context, running)
         finally:
-            _settle(loop)
+            _settle(loop, running)
             current_session.reset(bound_session)
             if isinstance(loop, VirtualTimeEventLoop):
                 loop.on_jump = None
@@ -501,10 +590,18 @@ class InProcessInvoker:
         entry: adapter.AsyncHandler,
         event: dict[str, Any],
         context: LocalLambdaContext,
-        session: InvocationSession,
+        running: _Running,
     ) -> InvocationOutcome:
+        session = running.request.session
         try:
-            output = loop.run_until_complete(entry(event, context))
+            # Only inside the handler's run may a deadline alarm interrupt it (``_interrupt``).
+            running.in_handler = True
+            try:
+                output = loop.run_until_complete(entry(event, context))
+            finally:
+                running.in_handler = False
+        except HandlerInterrupted:
+            return InvocationOutcome(status=None)  # abandoned: ``_invoke_here`` reports it
         except (SandboxCrashed, asyncio.CancelledError):
             if session.crashed:
                 return InvocationOutcome(
@@ -663,10 +760,14 @@ def _thread_loop(*, virtual: bool = False) -> asyncio.AbstractEventLoop:
     if loop is None or loop.is_closed():
         loop = VirtualTimeEventLoop() if virtual else asyncio.new_event_loop()
         setattr(_loops, name, loop)
+        if threading.current_thread() is threading.main_thread():
+            # A worker's loops are closed when its thread ends; the main thread's at exit
+            # (an unclosed loop warns when it is collected).
+            atexit.register(loop.close)
     return loop
 
 
-def _settle(loop: asyncio.AbstractEventLoop) -> None:
+def _settle(loop: asyncio.AbstractEventLoop, running: _Running | None = None) -> None:
     """Cancel whatever the invocation left running, until nothing remains."""
     for _ in range(100):
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -674,6 +775,14 @@ def _settle(loop: asyncio.AbstractEventLoop) -> None:
             return
         for task in pending:
             task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        if running is not None:
+            running.in_handler = True  # the handler's own code: a hang here is its hang
+        try:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        except HandlerInterrupted:
+            break  # it hung while being cancelled, and was given up on
+        finally:
+            if running is not None:
+                running.in_handler = False
     # Tasks that refuse to die would haunt the next invocation: start it on a fresh loop.
     loop.close()

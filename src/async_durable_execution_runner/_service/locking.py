@@ -238,7 +238,11 @@ class UnlockedInvoker:
                 return loop()
 
         with self.lock.released():
-            outcome = self.inner.drive(locked_loop, wall_deadline)  # type: ignore[attr-defined]
+            # Held by the loop's thread exactly while it runs the service's own code: where a
+            # hung handler must not be interrupted (``InProcessInvoker.drive``).
+            outcome = self.inner.drive(  # type: ignore[attr-defined]
+                locked_loop, wall_deadline, busy=self.lock._is_owned
+            )
         # A hung invocation comes back naming the request this wrapper handed on: name the
         # executor's own request instead.
         handed = getattr(outcome, "request", None)

@@ -12,6 +12,7 @@ uses to show the handler its virtual clock.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
@@ -131,6 +132,9 @@ _CONTEXT_FRAMES = 16
 #: ``QueueListener``'s thread).
 _LOGGING_CODES = frozenset({logging.Logger._log.__code__, logging.Handler.handle.__code__})
 
+#: The event loop's call into a callback (a task's step): the bottom of a handler's stack.
+_LOOP_CALLBACK = asyncio.events.Handle._run.__code__
+
 
 def _logging_or_importing(frame: FrameType) -> bool:
     """Whether ``frame`` runs under the logging machinery handling a record, or under a
@@ -150,6 +154,8 @@ def _logging_or_importing(frame: FrameType) -> bool:
         code = caller.f_code
         if code in _LOGGING_CODES:
             return True
+        if code is _LOOP_CALLBACK:
+            return False  # below it: what ran the event loop (a test, a module), not the handler
         if code.co_name == "<module>":
             importer = caller.f_back
             return importer is not None and importer.f_code.co_filename.startswith(

@@ -1,0 +1,151 @@
+"""A wall-clock deadline for code running on the main thread: ``SIGALRM`` at the deadline.
+
+The in-process invoker runs invocations on the thread that called the runner when it can
+(see ``InProcessInvoker.drive``): handing every ``run()`` to a worker thread and back costs
+more CPU than the rest of a short execution's emulation. A handler that hangs there, even in
+blocking code (``time.sleep``, a socket read), must still be given up on at the runner's
+deadline. A signal does that: the kernel interrupts the blocking call, and the Python
+handler runs on the main thread, where it can raise into the hung code (as pytest-timeout's
+``signal`` method does).
+
+Only the main thread of the main interpreter runs Python signal handlers, and only where
+``setitimer`` exists: ``usable()`` says whether this thread can have a deadline alarm.
+
+Another ``ITIMER_REAL`` timer that was running when the alarm was set (pytest-timeout's, a
+user's ``signal.alarm``) is kept: its handler is called when it comes due meanwhile, and
+what is left of it is put back afterwards.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any
+
+#: How soon the alarm calls again once it has been called at the deadline: ``on_deadline``
+#: may be in no position to act yet (the service's own code is running) or may be ignored
+#: (a handler that catches what it raises and blocks again).
+RETRY_SECONDS = 0.05
+
+_SIGNALS = hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM") and sys.platform != "win32"
+
+if _SIGNALS:
+    _SIGALRM = int(signal.SIGALRM)
+    _ITIMER_REAL = signal.ITIMER_REAL
+    _setitimer = signal.setitimer
+try:
+    # ``signal.signal`` without its wrapper, which turns numbers into enums and back: the
+    # alarm is set and taken down on every drive, and the wrapper costs several times the
+    # system calls (it tries, and fails, to make an enum of the handler it returns).
+    from _signal import signal as _set_handler  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - an interpreter without the C module
+    _set_handler = signal.signal
+
+
+def usable() -> bool:
+    """Whether a ``DeadlineAlarm`` can interrupt the calling thread: it is the main thread
+    (the only one that runs Python signal handlers) on a platform with ``setitimer``."""
+    return _SIGNALS and threading.current_thread() is threading.main_thread()
+
+
+OnDeadline = Callable[[FrameType | None], None]
+
+
+class DeadlineAlarm:
+    """While entered (on the main thread), calls ``on_deadline(frame)`` on this thread once
+    ``time.monotonic()`` reaches ``deadline``, and again every ``RETRY_SECONDS`` until exit.
+
+    ``frame`` is the frame the main thread was executing; whatever ``on_deadline`` raises is
+    raised there. Entering replaces the ``SIGALRM`` handler and the ``ITIMER_REAL`` timer;
+    exiting puts both back (see the module's docstring for a timer that was already set).
+    """
+
+    __slots__ = (
+        "_active",
+        "_deadline",
+        "_on_deadline",
+        "_previous_due",
+        "_previous_handler",
+        "_previous_interval",
+    )
+
+    def __init__(self, deadline: float, on_deadline: OnDeadline) -> None:
+        self._deadline = deadline
+        self._on_deadline = on_deadline
+        self._active = False
+        self._previous_handler: Any = None
+        # When the timer that was set before ours comes due (``time.monotonic()``), if any.
+        self._previous_due: float | None = None
+        self._previous_interval = 0.0
+
+    def __enter__(self) -> DeadlineAlarm:
+        self._previous_handler = _set_handler(_SIGALRM, self._on_signal)
+        self._active = True
+        remaining, interval = _setitimer(_ITIMER_REAL, 0)
+        if remaining > 0:
+            self._previous_due = time.monotonic() + remaining
+            self._previous_interval = interval
+        self._arm()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._active = False
+        _setitimer(_ITIMER_REAL, 0)
+        # A signal the kernel delivered just before the timer was stopped has only been noted
+        # by CPython's C handler; a Python call runs the noted handlers (ours, now inactive)
+        # before the previous handler is put back, which must not see our alarm.
+        _run_noted_handlers()
+        _set_handler(_SIGALRM, self._previous_handler)
+        if self._previous_due is not None:
+            left = self._previous_due - time.monotonic()
+            _setitimer(_ITIMER_REAL, max(left, 1e-6), self._previous_interval)
+
+    def _arm(self) -> None:
+        due = self._deadline
+        if self._previous_due is not None:
+            due = min(due, self._previous_due)
+        _setitimer(_ITIMER_REAL, max(due - time.monotonic(), 1e-6))
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if not self._active:
+            return  # noted before exit stopped the timer: not for anyone any more
+        now = time.monotonic()
+        previous = self._previous_due
+        if previous is not None and now >= previous:
+            self._previous_due = (
+                previous + self._previous_interval if self._previous_interval > 0 else None
+            )
+            self._arm()
+            _call(self._previous_handler, signum, frame)
+            return
+        if now < self._deadline:
+            self._arm()  # early (a timer's granularity): wait for the rest
+            return
+        self._deadline = now + RETRY_SECONDS
+        self._arm()
+        self._on_deadline(frame)
+
+
+def _run_noted_handlers() -> None:
+    """Nothing: calling a Python function is what makes CPython run the signal handlers its
+    C handler has noted (the interpreter checks for them on entering a function)."""
+
+
+def _call(handler: Any, signum: int, frame: FrameType | None) -> None:
+    """Call a handler that ``signal.signal`` returned, as the process would have."""
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_IGN:
+        return
+    else:  # SIG_DFL, or a handler installed outside Python: the default action, termination
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)

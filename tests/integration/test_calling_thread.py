@@ -1,0 +1,140 @@
+"""Where invocations run: on the thread that called the runner when it is the main thread
+(no hand-off to a worker and back), on the invoker's worker thread otherwise. Either way a
+handler that hangs, even in blocking code, is given up on at the runner's deadline, and a
+hang is never interrupted inside the service's own code."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+from async_durable_execution import InvocationStatus
+from tests.integration import handlers as h
+
+from async_durable_execution_runner import (
+    DurableFunctionTestRunner,
+    ExecutionNotFinishedError,
+    ExecutionObserver,
+)
+from async_durable_execution_runner._service import hang_alarm
+
+needs_alarm = pytest.mark.skipif(not hang_alarm.usable(), reason="needs SIGALRM on the main thread")
+
+
+class _Threads(ExecutionObserver):
+    """The thread each invocation starts on."""
+
+    def __init__(self) -> None:
+        self.idents: list[int] = []
+
+    def on_invocation_started(self, invocation: Any) -> None:
+        self.idents.append(threading.get_ident())
+
+
+def _run_seed(runner: DurableFunctionTestRunner) -> InvocationStatus:
+    return runner.run({"block": False}, timeout=10).status
+
+
+@needs_alarm
+def test_invocations_run_on_the_main_thread_that_called_the_runner() -> None:
+    threads = _Threads()
+    with DurableFunctionTestRunner(handler=h.blocks_after_a_wait, observers=[threads]) as runner:
+        assert _run_seed(runner) is InvocationStatus.SUCCEEDED
+    assert threads.idents == [threading.get_ident()] * 2
+
+
+def test_invocations_run_on_a_worker_for_any_other_thread() -> None:
+    threads = _Threads()
+    statuses: list[InvocationStatus] = []
+    with DurableFunctionTestRunner(handler=h.blocks_after_a_wait, observers=[threads]) as runner:
+        caller = threading.Thread(target=lambda: statuses.append(_run_seed(runner)))
+        caller.start()
+        caller.join()
+    assert statuses == [InvocationStatus.SUCCEEDED]
+    assert len(set(threads.idents)) == 1
+    assert caller.ident not in threads.idents
+    assert threading.get_ident() not in threads.idents
+
+
+def test_invocations_run_on_a_worker_under_a_running_event_loop() -> None:
+    threads = _Threads()
+
+    async def an_async_test() -> InvocationStatus:
+        with DurableFunctionTestRunner(handler=h.blocks_after_a_wait, observers=[threads]) as r:
+            return _run_seed(r)
+
+    assert asyncio.run(an_async_test()) is InvocationStatus.SUCCEEDED
+    assert threading.get_ident() not in threads.idents
+
+
+def _assert_hang_reported(runner: DurableFunctionTestRunner, started: float, error: str) -> None:
+    assert time.monotonic() - started < 10
+    assert "did not return within" in error
+    assert "time.sleep(30)" in error  # the blocked line, from the handler's stack
+    (arn,) = runner.executor.executions
+    stopped = runner.get_result(arn)
+    assert stopped.error is not None
+    assert stopped.error.type == "Sandbox.Timedout"
+
+
+def test_a_hang_on_a_worker_is_given_up_on_at_the_deadline() -> None:
+    errors: list[str] = []
+
+    def call(runner: DurableFunctionTestRunner) -> None:
+        with pytest.raises(ExecutionNotFinishedError) as info:
+            runner.run({"block": True}, timeout=0.5)
+        errors.append(str(info.value))
+
+    with DurableFunctionTestRunner(handler=h.blocks_the_thread) as runner:
+        started = time.monotonic()
+        caller = threading.Thread(target=call, args=(runner,))
+        caller.start()
+        caller.join()
+        (error,) = errors
+        _assert_hang_reported(runner, started, error)
+
+
+@needs_alarm
+def test_a_handler_that_swallows_the_interrupt_and_blocks_again_is_interrupted_again() -> None:
+    with DurableFunctionTestRunner(handler=h.shrugs_off_the_first_interrupt) as runner:
+        started = time.monotonic()
+        with pytest.raises(ExecutionNotFinishedError) as info:
+            runner.run(timeout=0.5)
+        _assert_hang_reported(runner, started, str(info.value))
+        # The runner stays usable, on this thread.
+        with DurableFunctionTestRunner(handler=h.blocks_the_thread) as next_runner:
+            assert _run_seed(next_runner) is InvocationStatus.SUCCEEDED
+
+
+class _SlowObserver(ExecutionObserver):
+    """Service code that outlives the deadline: called under the service's lock, inside a
+    checkpoint the handler is waiting for."""
+
+    def __init__(self) -> None:
+        self.slept = False
+        self.events: list[str] = []
+
+    def on_history_event(self, execution_arn: str, event: Any) -> None:
+        self.events.append(event.event_type.value)
+        if event.event_type.value == "StepStarted" and not self.slept:
+            self.slept = True
+            time.sleep(0.6)
+            self.events.append("(slept)")
+
+
+@needs_alarm
+def test_the_deadline_never_interrupts_the_services_own_code() -> None:
+    slow = _SlowObserver()
+    with DurableFunctionTestRunner(handler=h.blocks_after_a_wait, observers=[slow]) as runner:
+        with pytest.raises(ExecutionNotFinishedError) as info:
+            runner.run({"block": False}, timeout=0.3)
+        # The checkpoint ran to its end, then the handler was interrupted.
+        assert slow.events[:3] == ["ExecutionStarted", "StepStarted", "(slept)"]
+        assert "did not return within" in str(info.value)
+        (arn,) = runner.executor.executions
+        history = [event["EventType"] for event in runner.get_history(arn)]
+        assert history == [e for e in slow.events if e != "(slept)"]
+        assert history[-1] == "ExecutionStopped"

@@ -1,0 +1,123 @@
+"""``DeadlineAlarm``: a wall-clock deadline for code on the main thread (``SIGALRM``).
+
+It must interrupt blocking calls, call again while the code it interrupts keeps running,
+and leave a timer and handler that were set before it (pytest-timeout's, a user's) as they
+were, calling that handler if its timer comes due meanwhile."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from types import FrameType
+
+import pytest
+
+from async_durable_execution_runner._service import hang_alarm
+from async_durable_execution_runner._service.hang_alarm import DeadlineAlarm
+
+pytestmark = pytest.mark.skipif(not hang_alarm.usable(), reason="needs SIGALRM on the main thread")
+
+
+class Interrupted(BaseException):
+    pass
+
+
+def _raise(frame: FrameType | None) -> None:
+    raise Interrupted
+
+
+def test_it_interrupts_a_blocking_call_at_the_deadline() -> None:
+    started = time.monotonic()
+    with pytest.raises(Interrupted), DeadlineAlarm(started + 0.2, _raise):
+        time.sleep(20)
+    assert 0.15 < time.monotonic() - started < 5
+
+
+def test_it_hands_on_deadline_the_frame_it_interrupted() -> None:
+    seen: list[str] = []
+
+    def record(frame: FrameType | None) -> None:
+        assert frame is not None
+        seen.append(frame.f_code.co_name)
+        raise Interrupted
+
+    def blocked_here() -> None:
+        time.sleep(20)
+
+    with pytest.raises(Interrupted), DeadlineAlarm(time.monotonic() + 0.1, record):
+        blocked_here()
+    assert seen == ["blocked_here"]
+
+
+def test_it_calls_again_while_the_interrupted_code_carries_on() -> None:
+    calls: list[float] = []
+
+    def note_then_raise(frame: FrameType | None) -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted), DeadlineAlarm(time.monotonic() + 0.05, note_then_raise):
+        for _ in range(200):
+            time.sleep(0.1)  # a sleep resumes after a signal handler that does not raise
+    assert len(calls) == 3
+
+
+def test_nothing_fires_once_it_is_left() -> None:
+    calls: list[FrameType | None] = []
+    with DeadlineAlarm(time.monotonic() + 0.1, calls.append):
+        pass
+    time.sleep(0.3)
+    assert calls == []
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_the_handler_and_timer_set_before_it_are_put_back() -> None:
+    fired: list[int] = []
+
+    def theirs(signum: int, frame: FrameType | None) -> None:
+        fired.append(signum)
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.6)
+        with DeadlineAlarm(time.monotonic() + 30, _raise):
+            time.sleep(0.05)
+        assert signal.getsignal(signal.SIGALRM) is theirs
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0.3 < left <= 0.6  # what was left of it, not restarted and not lost
+        time.sleep(1.2)
+        assert fired == [signal.SIGALRM]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_timer_set_before_it_that_comes_due_meanwhile_calls_its_own_handler() -> None:
+    class TheirTimeout(Exception):
+        pass
+
+    def theirs(signum: int, frame: FrameType | None) -> None:
+        raise TheirTimeout  # as pytest-timeout's signal method fails the test
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        ours: list[FrameType | None] = []
+        with pytest.raises(TheirTimeout), DeadlineAlarm(time.monotonic() + 30, ours.append):
+            time.sleep(20)
+        assert ours == []
+        assert signal.getsignal(signal.SIGALRM) is theirs
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # it fired: nothing left
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_it_is_not_usable_off_the_main_thread() -> None:
+    seen: list[bool] = []
+    thread = threading.Thread(target=lambda: seen.append(hang_alarm.usable()))
+    thread.start()
+    thread.join()
+    assert seen == [False]
