@@ -3,7 +3,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
-                                              timekeeping|payloads]
+                                              timekeeping|payloads|chains]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -19,7 +19,9 @@ with a ``KnownSdkIssueWarning`` instead of failing) are counted below the row.
 instead, ``--corpus habits`` ``examples/habits.py`` (the session-16 audit's), ``--corpus
 processes`` ``examples/processes.py`` (the session-18 audit A's), ``--corpus timekeeping``
 ``examples/timekeeping.py`` (the session-18 audit B's), ``--corpus payloads``
-``examples/payloads.py`` (the session-18 audit C's); ``--seed`` makes a campaign repeatable.
+``examples/payloads.py`` (the session-18 audit C's), ``--corpus chains``
+``examples/chains.py`` (the session-19 audit D's, chained invokes); ``--seed`` makes a
+campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -46,6 +48,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
+import chains  # noqa: E402
 import everyday  # noqa: E402
 import habits  # noqa: E402
 import nondeterministic  # noqa: E402
@@ -78,6 +81,7 @@ CORPORA = {
     "processes": processes.CORPUS,
     "timekeeping": timekeeping.CORPUS,
     "payloads": payloads.CORPUS,
+    "chains": chains.CORPUS,
 }
 
 
