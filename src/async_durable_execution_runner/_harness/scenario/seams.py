@@ -135,17 +135,19 @@ class CallbackDriver(ExecutionObserver):
         self.record = record
         self.replay = replay
         self.runner: DurableFunctionTestRunner | None = None
-        self.names: dict[str, str | None] = {}
+        #: Operation names by (execution, operation id): ids are positional, so the
+        #: executions of a chain (the root and the functions it invokes) reuse them.
+        self.names: dict[tuple[str, str], str | None] = {}
         self.created = 0
         self.per_name: dict[str, int] = {}
 
     def on_history_event(self, execution_arn: str, event: Event) -> None:
-        if event.id is not None and event.id not in self.names:
-            self.names[event.id] = event.name
+        if event.id is not None and (execution_arn, event.id) not in self.names:
+            self.names[(execution_arn, event.id)] = event.name
         if event.event_type is not EventType.CALLBACK_STARTED or self.runner is None:
             return
         callback_id = str(event.details["CallbackId"])
-        parent = self.names.get(event.parent_id) if event.parent_id else None
+        parent = self.names.get((execution_arn, event.parent_id)) if event.parent_id else None
         # wait_for_callback(name="x") creates context "x" holding callback "x-callback".
         known = [n for n in (event.name, parent) if n and n in self.scenario.callback_payloads]
         name = known[0] if known else (event.name or parent)
