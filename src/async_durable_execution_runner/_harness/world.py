@@ -170,6 +170,10 @@ class Replay:
     rerun: StepKey | None = None
     #: How many times ``rerun`` runs (by default, as many times as the recorder saw it run).
     rerun_times: int | None = None
+    #: Wake the root execution after everything else due at the same instant (another
+    #: execution's timer, an invoked function's invocation): the order a masked fault's
+    #: re-invocation takes, queued behind what was due when the invocation died.
+    root_wakes_last: bool = False
     fresh: dict[StepKey, StepOutcome] = field(default_factory=dict)
     #: What every run of ``rerun``'s body produced here, in order.
     rerun_outcomes: list[StepOutcome] = field(default_factory=list)

@@ -132,6 +132,7 @@ class Scenario:
         seed: int | None = None,
         rerun: tuple[str, str, int] | None = None,
         rerun_times: int | None = None,
+        root_wakes_last: bool = False,
     ) -> Outcome:
         """This scenario without any faults, in ``world`` (the fault-tolerance oracle's
         reference; see ``Outcome.baseline``): every step attempt, callback answer and
@@ -139,7 +140,9 @@ class Scenario:
 
         ``seed`` runs it with another random seed (to tell a step that draws a new value on
         every run from one that a fault changed); ``rerun`` (execution, operation id,
-        attempt) runs that attempt's body as many times as ``world`` says it ran. Remembered
+        attempt) runs that attempt's body as many times as ``world`` says it ran;
+        ``root_wakes_last`` wakes the root after everything else due at the same instant (as
+        a masked fault's re-invocation is, queued behind what was due). Remembered
         across scenarios by the world's content, since many examples share one counterpart
         and the oracle's premise is a handler deterministic outside its steps.
         """
@@ -153,11 +156,14 @@ class Scenario:
             world.fingerprint(),
             rerun,
             rerun_times,
+            root_wakes_last,
         )
         cached = _BASELINES.get(key)
         if cached is None:
             cached = counterpart._run_once(
-                replay=Replay(world, rerun=rerun, rerun_times=rerun_times)
+                replay=Replay(
+                    world, rerun=rerun, rerun_times=rerun_times, root_wakes_last=root_wakes_last
+                )
             )
             if cached.hang is not None:
                 return cached  # not remembered: another example may find the machine idler
@@ -229,7 +235,13 @@ class Scenario:
         hooks = hooks if hooks is not None else FaultPlanHooks(self.faults)
         sandboxes = TimedSandboxes(self.timings)
         driver = CallbackDriver(self, hooks, record=record, replay=replay)
-        scheduler = ChoiceScheduler(self.timings.order, self.timings.window)
+        scheduler = ChoiceScheduler(
+            self.timings.order,
+            self.timings.window,
+            root_last=(lambda: hooks.root_arn)
+            if replay is not None and replay.root_wakes_last
+            else None,
+        )
         recorder = RootRecorder(hooks, scheduler, driver)
         recorder.sandboxes = sandboxes
         runner = DurableFunctionTestRunner(
@@ -374,5 +386,5 @@ def _import_line(fn: Callable[..., Any]) -> str:
     return f"from {getattr(fn, '__module__', '?')} import {_name(fn)}"
 
 
-_BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None, int | None], Outcome] = {}
+_BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None, int | None, bool], Outcome] = {}
 _MAX_BASELINES = 256

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from async_durable_execution_runner._models import Operation, OperationAction, OperationUpdate
@@ -113,6 +113,9 @@ class ChoiceScheduler(ExecutionObserver):
 
     order: tuple[int, ...]
     window_seconds: float = 0.0
+    #: The root execution's ARN once known, to wake it after every other item due at the
+    #: same instant (``Replay.root_wakes_last``); ``None``: the service's order.
+    root_last: Callable[[], str | None] | None = None
     window: _dt.timedelta = field(init=False)
     #: RETRY updates applied per (execution, operation): the attempt a retry timer is for.
     retries: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -147,13 +150,15 @@ class ChoiceScheduler(ExecutionObserver):
         return min(max(_keyed(self.order, self.identity(item)), 0), LATENESS_STEPS)
 
     def choose(self, candidates: Sequence[DueItem]) -> DueItem:
-        if len(candidates) == 1 or not self.order:
+        root = self.root_last() if self.root_last is not None else None
+        if len(candidates) == 1 or (not self.order and root is None):
             return min(candidates)
 
-        def rank(item: DueItem) -> tuple[_dt.datetime, _dt.datetime, int, int]:
+        def rank(item: DueItem) -> tuple[_dt.datetime, bool, _dt.datetime, int, int]:
             choice = self.choice(item)
             late = self.window * choice / LATENESS_STEPS
-            return (item.due + late, item.due, choice, item.seq)
+            wakes_root = item.kind is DueKind.INVOCATION and item.execution_arn == root
+            return (item.due + late, wakes_root, item.due, choice, item.seq)
 
         return min(candidates, key=rank)
 
