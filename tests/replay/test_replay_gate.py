@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import chains
 import everyday
 import flows
 import habits
@@ -211,6 +212,7 @@ USER_CORPUS = {
     **{f"habits.{k}": v for k, v in habits.CORPUS.items() if not k.startswith("big_map")},
     **{f"processes.{k}": v for k, v in processes.CORPUS.items()},
     **{f"timekeeping.{k}": v for k, v in timekeeping.CORPUS.items()},
+    **{f"chains.{k}": v for k, v in chains.CORPUS.items()},
 }
 
 
