@@ -145,6 +145,21 @@ def test_a_re_invocation_is_never_late() -> None:
     assert scheduler.choose([resume, _item(1.5, 1, DueKind.WAIT, "op-w")]) is resume
 
 
+@pytest.mark.parametrize("order", [(), (0,), (3, 0)])
+def test_a_root_woken_last_waits_only_for_what_is_due_at_its_instant(
+    order: tuple[int, ...],
+) -> None:
+    # The baseline of oracle bug 13: the root's invocation after every other item due at
+    # the same instant (another execution's), never after a later one.
+    root = DueItem(_item(30.0, 1, DueKind.INVOCATION).due, 1, DueKind.INVOCATION, "root")
+    child = DueItem(root.due, 9, DueKind.INVOCATION, "child")
+    later = _item(31.0, 2, DueKind.WAIT, "op-w")
+    assert ChoiceScheduler(order).choose([root, child]) is root  # the service's order
+    last = ChoiceScheduler(order, root_last=lambda: "root")
+    assert last.choose([root, child]) is child
+    assert last.choose([root, later]) is root
+
+
 @pytest.mark.parametrize("order", [(0,), (1,), (3,), (3, 0, 2)])
 def test_an_answer_sent_a_second_before_the_timeout_always_wins(order: tuple[int, ...]) -> None:
     outcome = Scenario(
