@@ -307,6 +307,15 @@ async def _const(value: str) -> str:
 
 
 @durable_execution
+async def awaits_what_never_comes(_event: Any) -> str:
+    import asyncio
+
+    never_set = asyncio.Event()
+    await never_set.wait()  # no timer, no thread: an idle loop, forever
+    return await step(echo_label("never"), name="after")
+
+
+@durable_execution
 async def shrugs_off_the_first_interrupt(_event: Any) -> str:
     with contextlib.suppress(BaseException):  # a handler that swallows everything, on purpose
         time.sleep(30)

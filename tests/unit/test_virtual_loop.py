@@ -87,3 +87,34 @@ def test_a_callback_from_another_thread_runs_while_the_loop_is_busy_and_when_it_
         assert seen == ["busy", "idle"]
     finally:
         loop.close()
+
+
+class _Stop(BaseException):
+    pass
+
+
+def test_an_interrupt_raises_at_the_next_turn_and_leaves_the_queues_whole() -> None:
+    loop = VirtualTimeEventLoop()
+    ran: list[str] = []
+
+    async def main() -> None:
+        loop.interrupt_at_next_turn(_Stop)
+        # Queued for the next turn, which the interrupt cuts off before anything runs.
+        loop.call_soon(ran.append, "queued")
+        await asyncio.sleep(0)
+        ran.append("resumed")
+
+    try:
+        task = loop.create_task(main())
+        try:
+            loop.run_until_complete(task)
+        except _Stop:
+            pass
+        else:
+            raise AssertionError("the interrupt did not raise")
+        assert ran == []
+        loop.clear_interrupt()
+        loop.run_until_complete(task)  # the same queues, run on: nothing was lost
+        assert ran == ["queued", "resumed"]
+    finally:
+        loop.close()

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service import hang_alarm
+from async_durable_execution_runner._service import hang_alarm, safe_points
 from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
     retrying_ast_depth_mismatch,
@@ -275,12 +275,16 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
 class _Running:
     """An invocation while it runs."""
 
-    __slots__ = ("abandoned", "in_handler", "request", "stack", "travel")
+    __slots__ = ("abandoned", "alarmed_at", "in_handler", "loop", "request", "stack", "travel")
 
     def __init__(self, request: InvocationRequest) -> None:
         self.request = request
         self.travel: list[Any] = []  # its time travel, while active
         self.abandoned = False
+        #: When a deadline alarm first found it still running (``time.monotonic()``).
+        self.alarmed_at: float | None = None
+        #: Its event loop, while it runs.
+        self.loop: asyncio.AbstractEventLoop | None = None
         # Inside the event loop's run of the handler: where a deadline alarm may interrupt.
         self.in_handler = False
         self.stack = ""  # where it was when it was interrupted as hung
@@ -290,6 +294,33 @@ class HandlerInterrupted(BaseException):
     """Raised into a handler running on the calling thread when the runner's wall-clock
     deadline passes (``InProcessInvoker._drive_here``). A ``BaseException``, so that neither
     the SDK nor a handler's ``except Exception`` takes it for a failure to checkpoint."""
+
+
+def _interrupted() -> HandlerInterrupted:
+    return HandlerInterrupted(
+        "the runner's wall-clock deadline passed while this invocation ran: it is abandoned"
+    )
+
+
+def _awaiting(loop: asyncio.AbstractEventLoop, tasks: int = 3) -> str:
+    """Where the tasks on ``loop`` wait, each as the chain of coroutines it awaits through
+    (a suspended task's own stack holds only its outermost coroutine)."""
+    parts = []
+    for task in list(asyncio.all_tasks(loop))[:tasks]:
+        frames: list[tuple[FrameType, int]] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None and getattr(awaited, "cr_frame", None) is not None:
+            frames.append((awaited.cr_frame, awaited.cr_frame.f_lineno))
+            awaited = awaited.cr_await
+        if frames:
+            summary = traceback.StackSummary.extract(frames[-4:])
+            parts.append(f"task {task.get_name()} awaiting:\n" + "".join(summary.format()))
+    return "".join(parts)
+
+
+#: How long past the deadline a hung handler may stay outside its own code (in the SDK or
+#: asyncio, a busy loop there) before it is interrupted wherever it is.
+FORCE_INTERRUPT_AFTER = 5.0
 
 
 class InProcessInvoker:
@@ -421,23 +452,38 @@ class InProcessInvoker:
 
     def _interrupt(self, frame: FrameType | None, busy: Callable[[], bool] | None) -> None:
         """The drive's deadline passed (``DeadlineAlarm``, on the driving thread): raise into
-        the handler if one is running, else let the service's code finish what it is doing
-        (the loop checks its own deadline; the alarm calls again)."""
+        the handler if it is in its own code (``safe_points``), else let the service's, the
+        SDK's or asyncio's code finish what it is doing: the loop checks its own deadline,
+        a virtual loop raises at its next turn, and the alarm calls again. A handler that
+        stays out of its own code for ``FORCE_INTERRUPT_AFTER`` seconds is interrupted
+        wherever it is."""
         running = self._running
         if running is None or not running.in_handler or (busy is not None and busy()):
             return
-        if not running.abandoned:
+        now = time.monotonic()
+        place = safe_points.where(frame)
+        loop = running.loop
+        if running.alarmed_at is None:
+            running.alarmed_at = now
             running.abandoned = True
             running.request.session.abandoned = True  # whatever it still sends bounces
+            # Where it hung: the thread's stack in its own code, else (the loop's or the
+            # SDK's frames say little) where each of its tasks awaits.
             running.stack = (
-                "".join(traceback.format_stack(frame)[-6:])
-                if frame is not None
-                else "(stack unavailable)"
+                (
+                    "".join(traceback.format_stack(frame)[-6:])
+                    if frame is not None and place == "user"
+                    else ""
+                )
+                or (_awaiting(loop) if loop is not None else "")
+                or "(stack unavailable)"
             )
             self._interrupted = running
-        raise HandlerInterrupted(
-            "the runner's wall-clock deadline passed while this invocation ran: it is abandoned"
-        )
+        if place != "engine" or now - running.alarmed_at >= FORCE_INTERRUPT_AFTER:
+            raise _interrupted()
+        if isinstance(loop, VirtualTimeEventLoop):
+            # Raised at its next turn, before it dequeues anything.
+            loop.interrupt_at_next_turn(_interrupted)
 
     def _abandon_running(self, worker: _Worker) -> Abandoned | None:
         with self._running_lock:
@@ -593,13 +639,18 @@ class InProcessInvoker:
         running: _Running,
     ) -> InvocationOutcome:
         session = running.request.session
+        virtual = loop if isinstance(loop, VirtualTimeEventLoop) else None
         try:
             # Only inside the handler's run may a deadline alarm interrupt it (``_interrupt``).
+            running.loop = loop
             running.in_handler = True
             try:
                 output = loop.run_until_complete(entry(event, context))
             finally:
                 running.in_handler = False
+                running.loop = None
+                if virtual is not None:
+                    virtual.clear_interrupt()
         except HandlerInterrupted:
             return InvocationOutcome(status=None)  # abandoned: ``_invoke_here`` reports it
         except (SandboxCrashed, asyncio.CancelledError):
@@ -777,6 +828,7 @@ def _settle(loop: asyncio.AbstractEventLoop, running: _Running | None = None) ->
             task.cancel()
         if running is not None:
             running.in_handler = True  # the handler's own code: a hang here is its hang
+            running.loop = loop
         try:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         except HandlerInterrupted:
@@ -784,5 +836,8 @@ def _settle(loop: asyncio.AbstractEventLoop, running: _Running | None = None) ->
         finally:
             if running is not None:
                 running.in_handler = False
+                running.loop = None
+            if isinstance(loop, VirtualTimeEventLoop):
+                loop.clear_interrupt()
     # Tasks that refuse to die would haunt the next invocation: start it on a fresh loop.
     loop.close()

@@ -93,6 +93,10 @@ BUSY_TURNS = 10_000
 
 _select = selectors.DefaultSelector.select
 
+#: The code of the loop's selector wait: where a deadline alarm finds a loop idle between turns
+#: (``safe_points``).
+idle_wait_code = _JumpingSelector.select.__code__
+
 
 def _anything_ready(timeout: float, max_events: int) -> bool:
     return True
@@ -122,6 +126,21 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self._virtual += seconds
         if self.on_jump is not None:
             self.on_jump(seconds)
+
+    def interrupt_at_next_turn(self, error: Callable[[], BaseException]) -> None:
+        """Raise ``error()`` out of ``run_until_complete`` at the loop's next turn, before it
+        takes anything from its queues, until ``clear_interrupt``: a place where nothing the
+        loop or the tasks on it are doing is cut in half."""
+
+        def select(timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+            raise error()
+
+        # An instance attribute shadows the method only while an interrupt is pending: the
+        # loop's every turn looks ``select`` up, and must not pay for a flag test.
+        self._selector.select = select  # type: ignore[attr-defined]
+
+    def clear_interrupt(self) -> None:
+        vars(self._selector).pop("select", None)  # type: ignore[attr-defined]
 
     def run_in_executor(  # type: ignore[override]
         self, executor: concurrent.futures.Executor | None, func: Callable[..., Any], *args: Any
