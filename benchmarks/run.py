@@ -291,7 +291,7 @@ def render_profile(prof: Profile, n: int = 25) -> str:
         f"#### {prof.label}: {prof.executions} executions in {prof.wall:.2f} s under cProfile "
         f"({prof.per_exec_ms(prof.wall):.2f} ms per execution, profiler overhead included)\n\n"
     )
-    for title, stats in (("main thread", prof.main), ("invocation threads", prof.workers)):
+    for title, stats in (("main thread", prof.main), ("other threads", prof.workers)):
         if stats is None:
             continue
         w(f"**{title}: self time by area** (ms per execution)\n\n| area | ms |\n|---|---:|\n")
@@ -418,9 +418,10 @@ def environment() -> list[tuple[str, str]]:
 RUNNER_DOC = """\
 - **ours** — `DurableFunctionTestRunner(handler=...).run(input=..., timeout=...)` with its
   defaults: virtual clock, `wire_format="objects"` (the SDK's model objects are handed over
-  directly), the SDK's own checkpoint batching. `run()` hands the service's loop to a worker
-  thread (kept across runners; one thread hand-off per call, not per invocation), where every
-  invocation runs on that thread's virtual-time event loop, with `time_machine` moving
+  directly), the SDK's own checkpoint batching. `run()` runs the service's loop, and every
+  invocation on a virtual-time event loop, on the calling thread (the main thread here, as in
+  a test; since session 19 no hand-off to a worker thread, with a `SIGALRM` deadline alarm
+  set and taken down per call to give up on a hung handler), with `time_machine` moving
   `datetime.now`/`time.time` in the handler to the virtual clock; every checkpoint goes
   through the emulator's validation, transition table, history events and observers.
 - **ours_json** — the same with `wire_format="json"`: every invocation input, checkpoint
@@ -511,7 +512,7 @@ itself does little, that is where executions re-invoke:
   events, token, session and first page of state, the SDK's operations for that page, the
   time travel, `run_until_complete` and the check that no task was left running (the floor
   awaits every invocation inside one coroutine); and once per execution the runner and its
-  service, the execution's start and end, the worker hand-off and the result.
+  service, the execution's start and end, the deadline alarm and the result.
 - *Per checkpoint call*, validating and committing a step's START and SUCCEED (validators,
   transition table, two new `Operation`s, two history events, a token, firing due timers
   first, the SDK's view of the changed operations) costs about 420 bytecodes more than the
@@ -553,15 +554,18 @@ tasks on the loop a crash cancels.
   most likely because ours evicts what the SDK had in the caches and the branch predictor
   (the model valgrind simulates is too simple to show it). This alone costs 5 to 20 points:
   at 1.15, ours could reach at most 0.87 of the floor even if its own code cost nothing.
-- *The worker thread.* `run()` hands the service's loop to a worker thread so that a hung
-  handler can be abandoned and reported; the caller blocks meanwhile. A hand-off round trip
-  costs about 53 us of CPU when the two threads sit on different cores (16 us on one), and
-  the worker wakes on a core whose caches hold none of the runner's or the SDK's data. What
-  that costs a whole execution depends on what else the machine runs: `stages.py` (its last
-  table below) times the same executions with and without the hand-off, interleaved; it
-  measured 40 to 120 us per execution while other processes kept the second core busy (the
-  worker then mostly runs on the caller's core) and more on a quiet machine. Pinning the
-  worker to the caller's core (`sched_setaffinity`) did not help.
+- *The worker thread, gone in session 19.* Until then `run()` handed the service's loop to a
+  worker thread so that a hung handler could be abandoned and reported, and the caller
+  blocked meanwhile. A hand-off round trip costs about 53 us of CPU when the two threads sit
+  on different cores (16 us on one), and the worker wakes on a core whose caches hold none of
+  the runner's or the SDK's data: measured on whole executions (`stages.py`, its last table
+  below, still times both ways, interleaved), 40 to 265 us per execution depending on what
+  else the machine ran. Now a caller on the main thread with no event loop running (a test,
+  a script, this benchmark) runs the loop and the invocations itself, and a hung handler is
+  interrupted at the deadline by `SIGALRM`, in its own code only (`_service/hang_alarm.py`,
+  `_service/safe_points.py`); setting and taking down the alarm costs about 3.5 us a call.
+  Other callers (another thread, an async test) keep the worker. `retry_2`, seed and
+  `waits_10h` gained 0.10, 0.21 and 0.06 of the floor in CPU time (session 19, interleaved).
 - *Our own stages are many and small.* `stages.py` (the stage table below) times each stage
   of our runner at native speed: per invocation, setting it up in the service and in the
   invoker, the event-loop run around the SDK's entry, the time travel, the invocation's record
@@ -577,13 +581,15 @@ invocation is small and the runner's per-run and per-invocation costs weigh most
 furthest from 0.8 in time, while the checkpoint-heavy ones (`steps_100`, `map_20`) come
 closest. What would close the rest is not in any one function (none of ours runs more than
 about 2% of an execution's bytecodes): it would take fewer layers per checkpoint and per
-invocation (reading SDK objects without converting them to the service's models), or no
-thread hand-off, which would cost the hang reports.
+invocation (reading SDK objects without converting them to the service's models). Per
+invocation our stages still cost about 115 to 180 us (`stages.py`) where the floor spends
+about 25; 0.8 of the floor on `waits_10h` and `retry_2` would take halving them.
 
 **Differences that are part of what is measured** (not corrected for):
-- ours runs its loop and the invocations on a worker thread (so a hung handler can be
-  abandoned), one hand-off per `run()`, and each invocation under a `time_machine` travel;
-  bundled and the floor run on one already-running loop.
+- ours runs its loop and the invocations on the calling thread under a deadline alarm (so a
+  hung handler can be given up on), one `run_until_complete` per invocation, and each
+  invocation under a `time_machine` travel; bundled and the floor run on one already-running
+  loop.
 - ours records a full history (events per attempt) and validates each update; the floor does
   neither, bundled rebuilds its history from final operation states.
 - every runner builds a fresh runner (or client) per execution, as a test does.
@@ -687,12 +693,12 @@ def markdown(run: Run) -> str:
     if run.profiles:
         w("\n## Where our runner's time goes\n\n")
         w(
-            "cProfile of the main thread and, separately, of the invocation worker threads "
-            "(profiles of all worker threads merged), on the workload with the lowest "
-            "`ours / floor`, followed by the floor on the same workload. *Waiting* (lock acquire "
-            "or release, queue get) is time not spent computing: the main thread blocked while an "
-            "invocation runs on the worker, the worker blocked until the next invocation, and the "
-            "hand-off between them (a release that wakes the other thread). Times are per "
+            "cProfile of the main thread and, separately, of any other thread started while "
+            "profiling (profiles of all such threads merged; our runner runs a test's "
+            "invocations on the main thread, so there are none unless the handler starts "
+            "some), on the workload with the lowest `ours / floor`, followed by the floor on "
+            "the same workload. *Waiting* (lock acquire or release, queue get) is time not "
+            "spent computing. Times are per "
             "execution and inflated by the profiler (more for code that makes many small calls); "
             "compare them with each other, "
             "not with the tables above.\n\n"
@@ -740,14 +746,15 @@ Process CPU time per execution split at the boundaries both runners share
 (`benchmarks/split.py`, interleaved rounds, medians): inside the SDK's handler entry minus the
 service client's calls (*sdk*), inside those calls (*service calls*), and everything else
 (*rest*: for ours the runner, the service's loop, invocation set-up and tear-down, the
-hand-off to the worker thread and the result; for the floor its re-invocation loop).
+deadline alarm and the result; for the floor its re-invocation loop).
 
 {split}
 
 Our runner's own share taken apart by stage (`benchmarks/stages.py`): each stage's exclusive
 time at native speed (timed on entry and exit, nested stages subtracted), the service's loop
-run on the calling thread so that one clock sees every stage; then the same executions with
-and without the worker-thread hand-off, interleaved.
+run on the calling thread (as for a test's call) so that one clock sees every stage; then
+the same executions with the loop handed to a worker thread (as for a call from another
+thread or under a running event loop) and on the calling thread, interleaved.
 
 {stages}
 """

@@ -11,8 +11,8 @@ Extras, not in the default set, to see what individual costs of ours amount to:
 - ``ours_sdk_batching``   ``checkpoint_batching="sdk"`` (the SDK's batching, as the baselines)
 - ``ours_handler_real_clock``  ``handler_clock="real"`` (no ``time_machine`` in the handler)
 - ``ours_lean``           both of the above
-- ``ours_reused``         one ``DurableFunctionTestRunner`` (so one worker thread) for all
-                          executions of a measurement instead of one per execution
+- ``ours_reused``         one ``DurableFunctionTestRunner`` for all executions of a
+                          measurement instead of one per execution
 
 Every call runs one whole execution with a fresh runner (as a test would), and returns the
 decoded result, so the caller can check it before timing anything.

@@ -10,7 +10,7 @@ shares:
   checkpoint batcher, serialisation), minus the time spent in the service client's calls;
 - **service calls**: inside the client's ``checkpoint`` and ``get_execution_state``;
 - **rest**: everything else: for ours the runner, the service's loop, invocation set-up and
-  tear-down, the worker-thread hand-off and the result; for the floor its re-invocation loop.
+  tear-down, the deadline alarm and the result; for the floor its re-invocation loop.
 
 ``benchmarks/opcodes.py`` shows that the SDK executes the same bytecodes under both runners;
 this shows what those bytecodes cost under each. Medians over rounds, microseconds per

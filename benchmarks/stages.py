@@ -11,11 +11,11 @@ invocation's record) is timed with ``perf_counter_ns`` on entry and exit, and ea
 (cProfile, settrace) inflate short Python calls several-fold; these wrappers add about a
 microsecond per stage entered, so the table is close to what the stages cost untraced.
 
-The executions run their service loop on the calling thread (the main thread), as a test's
-do, so that one clock sees every stage; the last columns time the same executions with the
-loop handed to the invoker's worker thread (as it is for a caller on any other thread) and
-on the calling thread, interleaved, for what the hand-off costs. Medians over rounds,
-microseconds.
+The executions run their service loop on the calling thread (the main thread), as the
+runner does for a test's call, so that one clock sees every stage; the last columns time the
+same executions with the loop handed to the invoker's worker thread (as the runner does for a
+caller on any other thread, or under a running event loop) and on the calling thread,
+interleaved, for what the hand-off would cost. Medians over rounds, microseconds.
 """
 
 from __future__ import annotations
