@@ -648,8 +648,8 @@ def markdown(run: Run) -> str:
     w(table(results, runner_names))
     w(
         "\nExecutions per second of this process's CPU time (all its threads). Less sensitive to "
-        "other processes competing for the cores, but blind to time spent waiting (thread "
-        "hand-offs), so read it next to the wall-clock table:\n\n"
+        "other processes competing for the cores, but blind to time spent waiting (a thread "
+        "blocked on another), so read it next to the wall-clock table:\n\n"
     )
     w(table(results, runner_names, cpu=True))
     w(
