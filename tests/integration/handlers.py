@@ -316,6 +316,17 @@ async def awaits_what_never_comes(_event: Any) -> str:
 
 
 @durable_execution
+async def blocks_in_a_loop_callback(_event: Any) -> str:
+    import asyncio
+
+    # A blocking call the event loop itself makes: asyncio's frame is the innermost Python
+    # frame, where a deadline alarm does not raise at first.
+    asyncio.get_running_loop().call_soon(time.sleep, 30)
+    await asyncio.sleep(0)
+    return await step(echo_label("never"), name="after")
+
+
+@durable_execution
 async def shrugs_off_the_first_interrupt(_event: Any) -> str:
     with contextlib.suppress(BaseException):  # a handler that swallows everything, on purpose
         time.sleep(30)

@@ -19,7 +19,7 @@ from async_durable_execution_runner import (
     ExecutionNotFinishedError,
     ExecutionObserver,
 )
-from async_durable_execution_runner._service import hang_alarm
+from async_durable_execution_runner._service import hang_alarm, invoker
 
 needs_alarm = pytest.mark.skipif(not hang_alarm.usable(), reason="needs SIGALRM on the main thread")
 
@@ -159,3 +159,22 @@ def test_a_handler_awaiting_what_never_comes_is_given_up_on_at_the_deadline() ->
         # The runner stays usable, on this thread, and nothing was left half-done.
         with DurableFunctionTestRunner(handler=h.blocks_after_a_wait) as next_runner:
             assert _run_seed(next_runner) is InvocationStatus.SUCCEEDED
+
+
+@needs_alarm
+def test_a_hang_outside_the_handlers_own_code_is_interrupted_after_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(invoker, "FORCE_INTERRUPT_AFTER", 0.5)
+    with DurableFunctionTestRunner(handler=h.blocks_in_a_loop_callback) as runner:
+        started = time.monotonic()
+        with pytest.raises(ExecutionNotFinishedError) as info:
+            runner.run(timeout=1.0)
+        elapsed = time.monotonic() - started
+        # Not at the deadline (the alarm found asyncio's frame), but once the grace was over.
+        assert 1.0 + 0.5 <= elapsed < 10
+        assert "did not return within" in str(info.value)
+        (arn,) = runner.executor.executions
+        stopped = runner.get_result(arn)
+        assert stopped.error is not None
+        assert stopped.error.type == "Sandbox.Timedout"
