@@ -3,7 +3,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
-                                              timekeeping|payloads|chains]
+                                              timekeeping|payloads|chains|chains-targets]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -20,8 +20,10 @@ instead, ``--corpus habits`` ``examples/habits.py`` (the session-16 audit's), ``
 processes`` ``examples/processes.py`` (the session-18 audit A's), ``--corpus timekeeping``
 ``examples/timekeeping.py`` (the session-18 audit B's), ``--corpus payloads``
 ``examples/payloads.py`` (the session-18 audit C's), ``--corpus chains``
-``examples/chains.py`` (the session-19 audit D's, chained invokes); ``--seed`` makes a
-campaign repeatable.
+``examples/chains.py`` (the session-19 audit D's, chained invokes), ``--corpus
+chains-targets`` the functions those handlers invoke, each as a scenario's own handler
+(``chains.TARGETS``: checkpoint, invocation and step faults and crash points reach only a
+scenario's root execution); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -82,6 +84,7 @@ CORPORA = {
     "timekeeping": timekeeping.CORPUS,
     "payloads": payloads.CORPUS,
     "chains": chains.CORPUS,
+    "chains-targets": chains.TARGETS,
 }
 
 

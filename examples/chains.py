@@ -26,6 +26,17 @@ them under any fault plan or timing (``tests/harness/test_chains_corpus.py`` at 
 registered by name in each entry's ``functions`` (what ``Scenario``/``durable_scenarios``
 pass to ``DurableFunctionTestRunner(functions=...)``); the recursive one invokes its own ARN,
 which the runner registers as the handler's own function.
+
+``TARGETS`` holds the invoked functions themselves, one entry each, in ``CORPUS``'s shape.
+Checkpoint, invocation and step faults and ``Scenario.crash_points()`` aim at a scenario's
+own (root) execution only, so under ``CORPUS`` the invoked functions' retry budgets, steps
+and replays never meet a crash; as a scenario's own handler they do. An entry is keyed by
+the function's Python name (``TARGETS["charge_card"]``, whatever names its callers register
+it under) and carries what its caller sends it (``input``), the functions it invokes in
+turn, the callbacks it waits for and the fakes it needs reset. ``split_and_sum``, the one
+function invoked on its own ARN, is its own caller and already a ``CORPUS`` handler.
+``tests/harness/test_chains_corpus.py`` checks that every function a ``CORPUS`` entry invokes
+has its entry; ``benchmarks/same_world.py --corpus chains-targets`` is the long campaign.
 """
 
 from __future__ import annotations
@@ -694,4 +705,104 @@ CORPUS: dict[str, dict[str, Any]] = {
         "handler": regional_rollout,
         "functions": {"deploy-region": deploy_region, "verify-region": verify_region},
     },
+}
+
+
+#: What a checkout's "payment-key" step drew (a uuid4): the key its hold, charge and release
+#: carry, fixed for the targets below.
+_PAYMENT_KEY = "5b0e6a1c-9d2f-4c07-8e3b-1f6a2d9c4e70"
+
+#: The order id ``order_pipeline`` passes down (the first eight characters of a uuid4).
+_ORDER = "3f2a9c1e"
+
+#: What ``validate_order`` returns for ``_ORDER``, which ``price_order`` is invoked with.
+_VALIDATED = {
+    "order": _ORDER,
+    "lines": [
+        {"sku": f"{_ORDER}-0", "qty": 2},
+        {"sku": f"{_ORDER}-1", "qty": 1},
+        {"sku": f"{_ORDER}-2", "qty": 4},
+    ],
+}
+
+
+def _reset_holding_the_checkout() -> None:
+    """A fresh deployment in which the checkout's stock is held: a release is only asked for
+    after a hold succeeded."""
+    reset()
+    services.hold(_PAYMENT_KEY)
+
+
+def _sensor_readings(count: int) -> list[dict[str, Any]]:
+    """What ``bulk_readings`` hands the summariser (~120 KB), drawn once from a fixed seed so
+    every scenario of the target gets the same payload."""
+    draw = random.Random(count)
+    return [
+        {"sensor": f"s-{i:05d}", "value": round(draw.uniform(-40, 60), 3)} for i in range(count)
+    ]
+
+
+#: Every function a ``CORPUS`` entry invokes, as a scenario's own handler (see the module's
+#: docstring): keyed by the function's name, with the input its caller sends it.
+TARGETS: dict[str, dict[str, Any]] = {
+    "validate_order": {"handler": validate_order, "input": {"order": _ORDER}},
+    "price_order": {"handler": price_order, "input": _VALIDATED},
+    "reserve_order": {
+        "handler": reserve_order,
+        "input": {**_VALIDATED, "cents": [1_198, 431, 2_764], "total": 4_393},
+        "before_run": reset,
+    },
+    # Item 3 queues for two seconds and scores; items 4 and 9 fail before any durable call.
+    "score_item": {"handler": score_item, "input": {"item": 3}},
+    "supplier_quote": {"handler": supplier_quote, "input": {"supplier": "b", "latency": 5}},
+    "hold_inventory": {
+        "handler": hold_inventory,
+        "input": {"key": _PAYMENT_KEY},
+        "before_run": reset,
+    },
+    "charge_card": {
+        "handler": charge_card,
+        "input": {"key": _PAYMENT_KEY, "amount": 120},
+        "before_run": reset,
+    },
+    "release_inventory": {
+        "handler": release_inventory,
+        "input": {"hold": _PAYMENT_KEY},
+        "before_run": _reset_holding_the_checkout,
+    },
+    "warehouse_restock": {
+        "handler": warehouse_restock,
+        "input": {"item": "lamp"},
+        "callbacks": {"restock-confirm": {"ok": True}},
+        "functions": {"supplier-restock": supplier_restock},
+        "before_run": reset,
+    },
+    "supplier_restock": {
+        "handler": supplier_restock,
+        # _units_wanted("lamp") is 2.
+        "input": {"item": "lamp", "units": 2},
+        "callbacks": {"restock-confirm": {"ok": True}},
+        "before_run": reset,
+    },
+    # Given the one day every invoked execution gets (the runner's default), as its caller
+    # sees it: the execution ends TIMED_OUT during its two-day wait.
+    "slow_report": {"handler": slow_report, "input": {"day": "2026-12-04"}},
+    "quick_report": {"handler": quick_report, "input": {"day": "2026-12-04"}},
+    "summarise_readings": {
+        "handler": summarise_readings,
+        "input": {"readings": _sensor_readings(3_000)},
+    },
+    "customer_profile": {"handler": customer_profile, "input": {"customer": "ada"}},
+    "credit_check": {"handler": credit_check, "input": {"customer": "ada"}},
+    "fx_rate": {"handler": fx_rate, "input": {"from": "EUR", "to": "USD"}},
+    "partner_check": {"handler": partner_check, "input": {"case": "c-1"}},
+    "flaky_geocoder": {"handler": flaky_geocoder, "input": {"address": "1 Main St"}},
+    "sign_off_desk": {
+        "handler": sign_off_desk,
+        "input": {"document": "terms"},
+        "callbacks": {"sign-off": {"signed_by": "legal"}},
+        "before_run": reset,
+    },
+    "deploy_region": {"handler": deploy_region, "input": {"region": "eu"}},
+    "verify_region": {"handler": verify_region, "input": {"region": "eu", "version": "v3"}},
 }

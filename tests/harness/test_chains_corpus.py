@@ -8,7 +8,9 @@ the harness's world reaches the invoked functions as it reaches the root.
 
 The corpus runs a few examples per handler here; ``DURABLE_CHAINS_EXAMPLES=300`` runs the
 campaign (or ``benchmarks/same_world.py --corpus chains --plans all``, which also counts the
-faults that landed).
+faults that landed). The invoked functions are judged as scenarios' own handlers too
+(``chains.TARGETS``, ``--corpus chains-targets``): only there do crashes, lost invocations,
+checkpoint errors and step exceptions reach them.
 """
 
 from __future__ import annotations
@@ -93,4 +95,34 @@ EXAMPLES = int(os.environ.get("DURABLE_CHAINS_EXAMPLES", "0"))
 @pytest.mark.parametrize("name", sorted(chains.CORPUS))
 def test_no_default_fault_plan_flags_a_chain_handler(name: str) -> None:
     strategy = scenarios(chains.CORPUS[name], faults=fault_plans())
+    check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
+
+
+# --- the invoked functions, each as a scenario's own handler ----------------------------
+
+
+def _invoked_functions() -> set[str]:
+    return {
+        function.__name__
+        for spec in chains.CORPUS.values()
+        for function in spec.get("functions", {}).values()
+    }
+
+
+def test_every_invoked_function_is_a_target() -> None:
+    # Checkpoint, invocation and step faults reach a scenario's root execution only: an
+    # invoked function without a TARGETS entry would meet none of them.
+    assert set(chains.TARGETS) == _invoked_functions(), (
+        "expected one chains.TARGETS entry per function a CORPUS entry invokes; "
+        f"missing {sorted(_invoked_functions() - set(chains.TARGETS))}, "
+        f"not invoked {sorted(set(chains.TARGETS) - _invoked_functions())}: "
+        "add or drop the entry, keyed by the function's name"
+    )
+    for name, spec in chains.TARGETS.items():
+        assert spec["handler"].__name__ == name, f"TARGETS[{name!r}] runs {spec['handler']}"
+
+
+@pytest.mark.parametrize("name", sorted(chains.TARGETS))
+def test_no_default_fault_plan_flags_an_invoked_function(name: str) -> None:
+    strategy = scenarios(chains.TARGETS[name], faults=fault_plans())
     check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)

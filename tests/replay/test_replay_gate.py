@@ -213,6 +213,8 @@ USER_CORPUS = {
     **{f"processes.{k}": v for k, v in processes.CORPUS.items()},
     **{f"timekeeping.{k}": v for k, v in timekeeping.CORPUS.items()},
     **{f"chains.{k}": v for k, v in chains.CORPUS.items()},
+    # The invoked functions as roots: only there do crashes and lost invocations reach them.
+    **{f"chains.targets.{k}": v for k, v in chains.TARGETS.items()},
 }
 
 
