@@ -439,9 +439,11 @@ class InvocationHooks(Protocol):
         sub_type: str | None,
         attempt: int,
         semantics: str | None,
+        retried: Retried = ((), ()),
     ) -> tuple[BaseException | BodyWrapper | None, int]:
         """An exception to raise instead of the body, a wrapper to run the body through (or
-        ``None``), and event-loop turns to yield before the body runs."""
+        ``None``), and event-loop turns to yield before the body runs. ``retried``: what
+        the step's retry strategy retries, where it says (``retried_by``)."""
         ...
 
 
@@ -584,6 +586,7 @@ async def _with_step_hooks(executor: Any, attempt: int, run: Callable[[], Awaita
         _enum_value(ident.sub_type),
         attempt,
         semantics.name if semantics is not None else None,
+        retried_by(getattr(executor, "retry_strategy", None)),
     )
     if fault is None and not turns:
         return await run()
@@ -604,6 +607,23 @@ async def _with_step_hooks(executor: Any, attempt: int, run: Callable[[], Awaita
         return await run()
     finally:
         executor.func = body
+
+
+#: What a retry strategy retries: exception types, and text an error's message must contain.
+Retried = tuple[tuple[type[BaseException], ...], tuple[str, ...]]
+
+
+def retried_by(strategy: object) -> Retried:
+    """What a step's retry strategy retries, read from the SDK's ``RetryStrategy`` (public
+    fields) without calling it: a call would draw its jitter from ``random``, and a fault
+    must not move the draws of the run it lands in. Nothing is named for no strategy (the
+    SDK's default retries everything), for one that names nothing (the same), or for a
+    function (what it retries cannot be read)."""
+    if not isinstance(strategy, sdk.RetryStrategy):
+        return (), ()
+    types = tuple(strategy.retryable_error_types or ())
+    texts = tuple(p for p in (strategy.retryable_errors or ()) if isinstance(p, str))
+    return types, texts
 
 
 @functools.cache

@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from async_durable_execution import (
+    CallableRuntimeError,
     CallbackError,
+    RetryStrategy,
     durable_callable,
     durable_execution,
     invoke,
@@ -111,3 +113,18 @@ async def plain_approval(event: Any) -> Any:
         )
     except CallbackError as error:
         return f"callback: {error}"[:40]
+
+
+#: Retries connection trouble only, as a client of a flaky partner does.
+ONLY_CONNECTION_ERRORS = RetryStrategy(
+    max_attempts=3, initial_delay=2, backoff_rate=2, retryable_error_types=[ConnectionError]
+)
+
+
+@durable_execution
+async def retries_connection_errors(event: Any) -> dict[str, Any]:
+    try:
+        quote = await step(echo("quoted"), name="quote", retry_strategy=ONLY_CONNECTION_ERRORS)
+    except CallableRuntimeError as error:
+        return {"quote": None, "error": error.error_type}
+    return {"quote": quote, "error": None}

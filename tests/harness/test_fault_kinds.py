@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
 from async_durable_execution import InvocationStatus
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
-from tests.harness.fault_handlers import callee, everything, plain_approval
+from tests.harness.fault_handlers import (
+    callee,
+    everything,
+    plain_approval,
+    retries_connection_errors,
+)
 
 from async_durable_execution_runner import (
     ExecutionStatus,
 )
+from async_durable_execution_runner._harness.faults.errors import injected_step_error
 from async_durable_execution_runner.scenarios import (
     FAULT_KINDS,
+    InjectedStepError,
     Outcome,
     Scenario,
     callback_failure,
@@ -299,3 +307,40 @@ def test_placed_time_out_faults_fit_the_callback() -> None:
 
     fits()
     assert kinds == {"callback_timeout"}
+
+
+def test_a_step_fault_raises_what_the_steps_strategy_retries() -> None:
+    """A strategy that retries ``ConnectionError`` only: the injected failure is one, so a
+    burst shorter than the budget is retried away, and one as long as it uses it up."""
+
+    def run(times: int) -> Outcome:
+        return Scenario(
+            handler=retries_connection_errors,
+            input=None,
+            faults=(step_exception(step=1, attempt=1, times=times),),
+        ).run()
+
+    retried = run(2)
+    assert retried.value == {"quote": "quoted", "error": None}
+    assert retried.result.get_step("quote").attempt == 3
+    retried.check()
+
+    used_up = run(3)
+    assert used_up.value == {"quote": None, "error": "InjectedConnectionError"}
+    assert used_up.result.get_step("quote").attempt == 3
+    used_up.check()
+
+
+def test_an_injected_step_error_is_the_harness_s_and_the_retried_type() -> None:
+    error = injected_step_error("boom", (ConnectionError,), ())
+    assert isinstance(error, InjectedStepError)
+    assert isinstance(error, ConnectionError)
+    assert type(error) is type(injected_step_error("again", (ConnectionError,), ()))
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == "boom"
+    # A strategy that names messages: the text it looks for is in the message.
+    assert "throttled" in str(injected_step_error("boom", (), ("throttled",)))
+    # Nothing named, or a type that cannot be combined: the harness's own error.
+    assert type(injected_step_error("boom", (), ())) is InjectedStepError
+    assert type(injected_step_error("boom", (bool,), ())) is InjectedStepError  # type: ignore[arg-type]

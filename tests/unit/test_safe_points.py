@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import os
 import sys
+import weakref
 from types import FrameType
 from typing import Any
 
@@ -33,7 +35,8 @@ _SDK = os.path.dirname(async_durable_execution.__file__)
         ("<string>", "through"),
         ("<frozen importlib._bootstrap>", "through"),
         (__file__, "user"),
-        (os.path.join("/srv", "site-packages", "requests", "sessions.py"), "user"),
+        (os.path.join("/srv", "site-packages", "requests", "sessions.py"), "through"),
+        (weakref.__file__, "engine"),
     ],
 )
 def test_each_file_is_the_users_the_engines_or_passed_through(filename: str, kind: str) -> None:
@@ -102,3 +105,25 @@ async def _record_the_sdk_caller() -> str:
 @durable_execution
 async def _records_the_sdk_frame_calling_a_step(event: Any) -> str:
     return await step(_record_the_sdk_caller, name="record")
+
+
+def test_a_garbage_collector_callback_or_a_finaliser_is_not_safe() -> None:
+    """What is raised there is swallowed ("Exception ignored in ..."), not interrupting."""
+    verdicts: list[bool] = []
+
+    def on_collection(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and not verdicts:
+            verdicts.append(safe_point(sys._getframe()))
+
+    gc.callbacks.append(on_collection)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(on_collection)
+
+    class Finalised:
+        def __del__(self) -> None:
+            verdicts.append(safe_point(sys._getframe()))
+
+    Finalised()
+    assert verdicts == [False, False]

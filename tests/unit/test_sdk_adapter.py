@@ -55,6 +55,20 @@ def test_hooked_methods_keep_their_signatures() -> None:
     ]
     assert "error" in inspect.signature(stateful._handle_failure).parameters
     assert len(adapter.delay_deciders()) == 2
+    # A step fault reads what the step retries from its executor's strategy.
+    assert {"retry_strategy", "step_semantics"} <= set(
+        inspect.signature(StepOperationExecutor.__init__).parameters
+    )
+
+
+def test_what_a_retry_strategy_retries_is_read_without_calling_it() -> None:
+    from async_durable_execution import RetryStrategy
+
+    assert adapter.retried_by(None) == ((), ())
+    assert adapter.retried_by(RetryStrategy()) == ((), ())
+    assert adapter.retried_by(lambda error, attempts: None) == ((), ())
+    named = RetryStrategy(retryable_errors=["throttled"], retryable_error_types=[TimeoutError])
+    assert adapter.retried_by(named) == ((TimeoutError,), ("throttled",))
 
 
 def test_operation_round_trip_through_sdk_models() -> None:

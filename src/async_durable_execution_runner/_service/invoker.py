@@ -136,8 +136,11 @@ class _Hooks:
         sub_type: str | None,
         attempt: int,
         semantics: str | None,
+        retried: adapter.Retried = ((), ()),
     ) -> tuple[BaseException | adapter.BodyWrapper | None, int]:
-        fault, turns = self.session.step_attempt(operation_id, name, sub_type, attempt, semantics)
+        fault, turns = self.session.step_attempt(
+            operation_id, name, sub_type, attempt, semantics, retried
+        )
         return (fault.wrap if isinstance(fault, WrapBody) else fault), turns
 
 

@@ -165,9 +165,12 @@ class LockedSession:
         sub_type: str | None,
         attempt: int,
         semantics: str | None = None,
+        retried: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = ((), ()),
     ) -> tuple[BaseException | WrapBody | None, int]:
         with self._lock:
-            return self.inner.step_attempt(operation_id, name, sub_type, attempt, semantics)
+            return self.inner.step_attempt(
+                operation_id, name, sub_type, attempt, semantics, retried
+            )
 
 
 class UnlockedInvoker:

@@ -154,7 +154,11 @@ class _PipeHooks:
         sub_type: str | None,
         attempt: int,
         semantics: str | None,
+        retried: Any = None,
     ) -> tuple[BaseException | None, int]:
+        # ``retried`` stays in this process: a handler's exception types need not pickle (a
+        # class defined in a function does not), so a worker's step faults raise the
+        # harness's own error, whatever the step's strategy retries.
         if not self.step_hooks:
             return None, 0
         answer: tuple[BaseException | None, int] = self.client.call(

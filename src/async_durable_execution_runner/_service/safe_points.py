@@ -3,25 +3,36 @@
 A deadline alarm (``hang_alarm``) raises into whatever frame the main thread is executing.
 Raised inside the SDK or asyncio, it can leave their state half-changed: a coroutine made
 but never scheduled (the SDK builds a child context's coroutine, then hands it to
-``create_task``), a task popped from the ready queue and never run. The handler's own code
+``create_task``), a task popped from the ready queue and never run. Raised in a garbage
+collector callback, a ``__del__`` or a weak reference's finalizer, it is swallowed
+("Exception ignored in ...") and reported as an unraisable exception. The handler's own code
 has no such obligations the runner depends on, and a hang is there anyway: a ``time.sleep``,
 a socket read in a client library, a loop that never ends.
 
 ``safe_point(frame)`` walks out from the innermost frame. Frames of the standard library
-(outside asyncio), of generated code (``<string>``, ``<frozen ...>``) and of time-machine
-are passed *through*: they are what user code calls. The first other frame decides:
-- the SDK's, this package's (its program handlers excepted) or asyncio's: not safe;
-- anything else, the user's code or a library it calls: safe.
+(outside asyncio and ``weakref``), of installed third-party libraries, of generated code
+(``<string>``, ``<frozen ...>``) and of time-machine are passed *through*: they are what the
+code that called them called, and whose it is is decided by that caller. The first other
+frame decides:
+- the SDK's, this package's (its program handlers excepted), asyncio's or ``weakref``'s, a
+  garbage collector callback or a ``__del__``: not safe;
+- anything else, the user's own code: safe.
 One engine place is safe too: the event loop waiting in its selector, idle, between two
 turns (an ``await`` of something that never comes).
+
+A handler whose own code is installed as a library (not an editable install) is never found
+in its own code: it is interrupted after the grace period instead (``FORCE_INTERRUPT_AFTER``
+in ``invoker``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import selectors
 import sysconfig
+import weakref
 from types import CodeType, FrameType
 from typing import Literal
 
@@ -36,6 +47,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _PROGRAMS = os.path.join(_PACKAGE, "_harness", "programs") + os.sep
 _SDK = os.path.dirname(os.path.abspath(async_durable_execution.__file__)) + os.sep
 _ASYNCIO = os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep
+_WEAKREF = os.path.abspath(weakref.__file__)
 _SELECTORS = os.path.abspath(selectors.__file__)
 _STDLIB = tuple(
     {os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")}
@@ -61,11 +73,11 @@ def _classify(filename: str) -> _Kind:
     path = os.path.abspath(filename)
     if path.startswith(_PROGRAMS):
         return "user"
-    if path.startswith((_PACKAGE, _SDK, _ASYNCIO)):
+    if path.startswith((_PACKAGE, _SDK, _ASYNCIO)) or path == _WEAKREF:
         return "engine"
-    if _TIME_MACHINE in path:
-        return "through"
-    if path.startswith(_STDLIB) and not any(part in path for part in _INSTALLED):
+    if _TIME_MACHINE in path or any(part in path for part in _INSTALLED):
+        return "through"  # a library: whose call it is, its caller says
+    if path.startswith(_STDLIB):
         return "through"
     return "user"
 
@@ -77,10 +89,13 @@ def where(frame: FrameType | None) -> Where:
     """Whose code ``frame`` (the innermost frame of a thread) is in: the user's, an event
     loop's idle wait between turns, or the engine's (the SDK, asyncio, the runner)."""
     via_selector = False
+    collector_callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
     while frame is not None:
         code: CodeType = frame.f_code
         if code is idle_wait_code:
             return "idle"
+        if code.co_name == "__del__" or code in collector_callbacks:
+            return "engine"  # what is raised there is swallowed
         filename = code.co_filename
         if via_selector and filename.startswith(_ASYNCIO) and code.co_name == "_run_once":
             return "idle"  # a plain loop, waiting in its selector

@@ -64,6 +64,13 @@ class StepAttempt:
     attempt: int
     sub_type: str | None
     semantics: str | None = None  # "AT_LEAST_ONCE_PER_RETRY" / "AT_MOST_ONCE_PER_RETRY"
+    #: What the step's retry strategy (an SDK ``RetryStrategy``) retries, when it names it:
+    #: the exception types, and the plain-text patterns an error's message must contain.
+    #: Empty for a strategy that retries everything, or one that is not a ``RetryStrategy``
+    #: (a function: what it retries cannot be read). A fault that stands for a transient
+    #: failure raises what the step retries.
+    retried_types: tuple[type[BaseException], ...] = ()
+    retried_messages: tuple[str, ...] = ()
 
 
 @cheap_frozen

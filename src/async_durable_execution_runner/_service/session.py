@@ -169,8 +169,10 @@ class InvocationSession:
         sub_type: str | None,
         attempt: int,
         semantics: str | None = None,
+        retried: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = ((), ()),
     ) -> tuple[BaseException | WrapBody | None, int]:
-        """What the fault hooks and the interleaving say about a step body about to run."""
+        """What the fault hooks and the interleaving say about a step body about to run
+        (``retried``: see ``StepAttempt.retried_types``)."""
         step = StepAttempt(
             execution_arn=self.execution_arn,
             invocation_index=self.invocation_index,
@@ -179,6 +181,8 @@ class InvocationSession:
             attempt=attempt,
             sub_type=sub_type,
             semantics=semantics,
+            retried_types=retried[0],
+            retried_messages=retried[1],
         )
         self._notifier.step_attempt(step)
         return self.faults.on_step_attempt(step), self.interleaving.step_turns(step)

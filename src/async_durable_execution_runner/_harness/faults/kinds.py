@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 from async_durable_execution_runner._harness.faults.errors import (
     RETRYABLE_ERRORS,
     SERVICE_ERRORS,
-    InjectedStepError,
+    injected_step_error,
     service_error,
 )
 from async_durable_execution_runner._models import ErrorObject
@@ -551,7 +551,8 @@ class DuplicateInvocationFault(_DuplicateDelivery):
 @dataclass(frozen=True, repr=False)
 class StepExceptionFault(StepFault):
     """The ``step``-th step to run raises on attempt ``attempt``, before its body runs; the
-    SDK's retry strategy sees it.
+    SDK's retry strategy sees it. What it raises is a transient failure of the kind the
+    step's strategy retries, where the strategy names the kinds (``injected_step_error``).
 
     With ``times=k`` (a transient outage with a length) attempts ``attempt`` to
     ``attempt + k - 1`` all raise: the partner fails the step's next k attempts."""
@@ -585,8 +586,10 @@ class StepExceptionFault(StepFault):
 
     def effect(self, attempt: StepAttempt) -> BaseException:
         label = attempt.name or attempt.operation_id[:12]
-        return InjectedStepError(
-            f"injected by {self!r}: step {label!r} raised on attempt {attempt.attempt}"
+        return injected_step_error(
+            f"injected by {self!r}: step {label!r} raised on attempt {attempt.attempt}",
+            attempt.retried_types,
+            attempt.retried_messages,
         )
 
 
