@@ -341,6 +341,30 @@ def test_an_injected_step_error_is_the_harness_s_and_the_retried_type() -> None:
     assert str(copy) == "boom"
     # A strategy that names messages: the text it looks for is in the message.
     assert "throttled" in str(injected_step_error("boom", (), ("throttled",)))
+    # An error with fields of its own: made without its constructor, the message set.
+    fielded = injected_step_error("boom", (_Unavailable,), ())
+    assert isinstance(fielded, _Unavailable)
+    assert str(fielded) == "boom"
+    # One whose text needs those fields: the next type, else the harness's own error.
+    assert type(injected_step_error("boom", (_Described, KeyError), ())).__name__ == (
+        "InjectedKeyError"
+    )
     # Nothing named, or a type that cannot be combined: the harness's own error.
     assert type(injected_step_error("boom", (), ())) is InjectedStepError
     assert type(injected_step_error("boom", (bool,), ())) is InjectedStepError  # type: ignore[arg-type]
+
+
+class _Unavailable(Exception):
+    def __init__(self, partner: str, back_at: float) -> None:
+        super().__init__(f"{partner} unavailable")
+        self.partner = partner
+        self.back_at = back_at
+
+
+class _Described(Exception):
+    def __init__(self, partner: str) -> None:
+        super().__init__()
+        self.partner = partner
+
+    def __str__(self) -> str:
+        return f"{self.partner} is down"

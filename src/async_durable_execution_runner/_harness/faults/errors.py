@@ -56,35 +56,41 @@ def injected_step_error(
 ) -> InjectedStepError:
     """The error a ``step_exception`` fault raises: a transient failure of the kind the step
     retries. A strategy that retries only some exception types (``retryable_error_types``)
-    gets an ``InjectedStepError`` that also is the first of them (``InjectedConnectionError``
-    for ``ConnectionError``), so a burst can use up its budget and the handler's own
-    ``except`` for that type sees it; one that retries only messages containing some text
-    gets that text in the message."""
+    gets an ``InjectedStepError`` that also is the first of them that can be made
+    (``InjectedConnectionError`` for ``ConnectionError``), so a burst can use up its budget;
+    one that retries only messages containing some text gets that text in the message."""
     if retried_messages and not retried_types:
         message = f"{message} ({retried_messages[0]})"
     for base in retried_types:
         cls = _injected_class(base)
-        if cls is not None:
-            return cls(message)
+        if cls is None:
+            continue
+        try:
+            # Without the class's own ``__init__``, whose signature may not take a message
+            # (an error with fields of its own); only the message is set.
+            error = cls.__new__(cls, message)
+            BaseException.__init__(error, message)
+            str(error)  # a ``__str__`` that needs those fields: not this class
+        except Exception:  # the next type, or the harness's own error
+            continue
+        return error
     return InjectedStepError(message)
 
 
 def _injected_class(base: type[BaseException]) -> type[InjectedStepError] | None:
-    """``InjectedStepError`` and ``base`` in one class, or ``None`` where they cannot be (a
-    base whose instance layout conflicts, a ``final`` class, one whose constructor needs
-    more than a message). One class per base, so that ``type(error)`` is stable."""
+    """``InjectedStepError`` and ``base`` in one class, or ``None`` where they cannot be (not
+    an ``Exception``, a base whose instance layout conflicts, a ``final`` class). One class
+    per base, so that ``type(error)`` is stable."""
     if base in _INJECTED:
         return _INJECTED[base]
     cls: type[InjectedStepError] | None = None
     if issubclass(base, Exception) and not issubclass(base, InjectedStepError):
         try:
-            made = type(
+            cls = type(
                 f"Injected{base.__name__}",
                 (InjectedStepError, base),
                 {"__module__": __name__, "__reduce__": _reduce_injected, "_base": base},
             )
-            made("probe")
-            cls = made
         except TypeError:
             cls = None
     _INJECTED[base] = cls
@@ -97,9 +103,4 @@ _INJECTED: dict[type[BaseException], type[InjectedStepError] | None] = {}
 def _reduce_injected(self: InjectedStepError) -> tuple[object, tuple[object, ...]]:
     # Pickled (a scenario's result handed between processes) by its base, as the class is
     # made at run time.
-    return _rebuild_injected, (type(self)._base, str(self))  # type: ignore[attr-defined]
-
-
-def _rebuild_injected(base: type[BaseException], message: str) -> BaseException:
-    cls = _injected_class(base)
-    return cls(message) if cls is not None else InjectedStepError(message)
+    return injected_step_error, (str(self), (type(self)._base,), ())  # type: ignore[attr-defined]
