@@ -3,7 +3,8 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
-                                              timekeeping|payloads|chains|chains-targets]
+                                              timekeeping|payloads|chains|chains-targets|
+                                              blocking]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -23,7 +24,8 @@ processes`` ``examples/processes.py`` (the session-18 audit A's), ``--corpus tim
 ``examples/chains.py`` (the session-19 audit D's, chained invokes), ``--corpus
 chains-targets`` the functions those handlers invoke, each as a scenario's own handler
 (``chains.TARGETS``: checkpoint, invocation and step faults and crash points reach only a
-scenario's root execution); ``--seed`` makes a campaign repeatable.
+scenario's root execution), ``--corpus blocking`` ``examples/blocking.py`` (the
+session-20 audit E's, threads and blocking code); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -50,6 +52,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
+import blocking  # noqa: E402
 import chains  # noqa: E402
 import everyday  # noqa: E402
 import habits  # noqa: E402
@@ -85,6 +88,7 @@ CORPORA = {
     "payloads": payloads.CORPUS,
     "chains": chains.CORPUS,
     "chains-targets": chains.TARGETS,
+    "blocking": blocking.CORPUS,
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import blocking
 import chains
 import everyday
 import flows
@@ -215,6 +216,7 @@ USER_CORPUS = {
     **{f"chains.{k}": v for k, v in chains.CORPUS.items()},
     # The invoked functions as roots: only there do crashes and lost invocations reach them.
     **{f"chains.targets.{k}": v for k, v in chains.TARGETS.items()},
+    **{f"blocking.{k}": v for k, v in blocking.CORPUS.items()},
 }
 
 

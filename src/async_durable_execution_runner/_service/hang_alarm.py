@@ -13,7 +13,10 @@ Only the main thread of the main interpreter runs Python signal handlers, and on
 
 Another ``ITIMER_REAL`` timer that was running when the alarm was set (pytest-timeout's, a
 user's ``signal.alarm``) is kept: its handler is called when it comes due meanwhile, and
-what is left of it is put back afterwards.
+what is left of it is put back afterwards. A handler that sets a time limit of its own while
+the alarm is set (``signal.signal`` and ``setitimer`` around a slow call, both put back
+afterwards) leaves the alarm's handler in place but its timer stopped: ``keep_armed()``,
+called at every checkpoint, sets the timer again.
 """
 
 from __future__ import annotations
@@ -37,13 +40,31 @@ if _SIGNALS:
     _SIGALRM = int(signal.SIGALRM)
     _ITIMER_REAL = signal.ITIMER_REAL
     _setitimer = signal.setitimer
+    _getitimer = signal.getitimer
 try:
     # ``signal.signal`` without its wrapper, which turns numbers into enums and back: the
     # alarm is set and taken down on every drive, and the wrapper costs several times the
     # system calls (it tries, and fails, to make an enum of the handler it returns).
-    from _signal import signal as _set_handler  # type: ignore[import-not-found]
+    from _signal import (  # type: ignore[import-not-found]
+        getsignal as _get_handler,
+    )
+    from _signal import signal as _set_handler
 except ImportError:  # pragma: no cover - an interpreter without the C module
     _set_handler = signal.signal
+    _get_handler = signal.getsignal
+
+#: The alarm entered on this process's main thread, if any (alarms do not nest in time: an
+#: inner drive's alarm is entered and left while the outer one waits).
+_current: list[DeadlineAlarm | None] = [None]
+
+
+def keep_armed() -> None:
+    """Set the entered alarm's timer again if the handler's own code stopped it (a time limit
+    of its own, put back afterwards): the deadline must outlive it. Cheap when no alarm is
+    entered; one system call when one is."""
+    alarm = _current[0]
+    if alarm is not None:
+        alarm.keep_armed()
 
 
 def usable() -> bool:
@@ -68,6 +89,7 @@ class DeadlineAlarm:
         "_active",
         "_deadline",
         "_on_deadline",
+        "_outer",
         "_previous_due",
         "_previous_handler",
         "_previous_interval",
@@ -81,10 +103,13 @@ class DeadlineAlarm:
         # When the timer that was set before ours comes due (``time.monotonic()``), if any.
         self._previous_due: float | None = None
         self._previous_interval = 0.0
+        self._outer: DeadlineAlarm | None = None
 
     def __enter__(self) -> DeadlineAlarm:
         self._previous_handler = _set_handler(_SIGALRM, self._on_signal)
         self._active = True
+        self._outer = _current[0]
+        _current[0] = self
         remaining, interval = _setitimer(_ITIMER_REAL, 0)
         if remaining > 0:
             self._previous_due = time.monotonic() + remaining
@@ -99,6 +124,7 @@ class DeadlineAlarm:
         tb: TracebackType | None,
     ) -> None:
         self._active = False
+        _current[0] = self._outer
         _setitimer(_ITIMER_REAL, 0)
         # A signal the kernel delivered just before the timer was stopped has only been noted
         # by CPython's C handler; a Python call runs the noted handlers (ours, now inactive)
@@ -108,6 +134,16 @@ class DeadlineAlarm:
         if self._previous_due is not None:
             left = self._previous_due - time.monotonic()
             _setitimer(_ITIMER_REAL, max(left, 1e-6), self._previous_interval)
+
+    def keep_armed(self) -> None:
+        """See the module's ``keep_armed``: only with this alarm's handler in place (a handler
+        that keeps its own installed, or its own timer running, is left to it)."""
+        if (
+            self._active
+            and _getitimer(_ITIMER_REAL)[0] == 0
+            and _get_handler(_SIGALRM) == self._on_signal
+        ):
+            self._arm()
 
     def _arm(self) -> None:
         due = self._deadline

@@ -203,7 +203,8 @@ class _Worker:
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self.thread_ident: int | None = None
-        threading.Thread(target=self._loop, name="durable-invocation", daemon=True).start()
+        self._thread = threading.Thread(target=self._loop, name="durable-invocation", daemon=True)
+        self._thread.start()
 
     def _loop(self) -> None:
         self.thread_ident = threading.get_ident()
@@ -250,6 +251,21 @@ class _Worker:
                 self._idle.append(self)
                 return
         self.abandon()
+
+    @classmethod
+    def end_idle(cls) -> None:
+        """End the idle workers, at exit: a daemon thread is stopped dead at shutdown, before
+        it can close its event loops, which then warn ``unclosed event loop`` when collected
+        (every process that ran a duplicate delivery, which runs on a pooled worker)."""
+        with cls._idle_lock:
+            idle, cls._idle[:] = list(cls._idle), []
+        for worker in idle:
+            worker.abandon()
+        for worker in idle:
+            worker._thread.join(timeout=1.0)
+
+
+atexit.register(_Worker.end_idle)
 
 
 def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Callable[..., Any]:
@@ -308,17 +324,27 @@ def _interrupted() -> HandlerInterrupted:
 def _awaiting(loop: asyncio.AbstractEventLoop, tasks: int = 3) -> str:
     """Where the tasks on ``loop`` wait, each as the chain of coroutines it awaits through
     (a suspended task's own stack holds only its outermost coroutine)."""
-    parts = []
-    for task in list(asyncio.all_tasks(loop))[:tasks]:
+    chains = []
+    for task in asyncio.all_tasks(loop):
         frames: list[tuple[FrameType, int]] = []
         awaited: Any = task.get_coro()
         while awaited is not None and getattr(awaited, "cr_frame", None) is not None:
             frames.append((awaited.cr_frame, awaited.cr_frame.f_lineno))
             awaited = awaited.cr_await
         if frames:
-            summary = traceback.StackSummary.extract(frames[-4:])
-            parts.append(f"task {task.get_name()} awaiting:\n" + "".join(summary.format()))
+            chains.append((task, frames))
+    # The handler's own tasks first: the SDK's (its checkpoint batcher, a batch's executor)
+    # await their queues in every invocation, and a set's order would often show only those.
+    chains.sort(key=lambda chain: not _in_user_code(chain[1]))
+    parts = []
+    for task, frames in chains[:tasks]:
+        summary = traceback.StackSummary.extract(frames[-4:])
+        parts.append(f"task {task.get_name()} awaiting:\n" + "".join(summary.format()))
     return "".join(parts)
+
+
+def _in_user_code(frames: list[tuple[FrameType, int]]) -> bool:
+    return any(safe_points.kind_of(frame.f_code.co_filename) == "user" for frame, _ in frames)
 
 
 #: How long past the deadline a hung handler may stay outside its own code (in the SDK or

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import Operation, OperationUpdate
+from async_durable_execution_runner._service import hang_alarm
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
 from async_durable_execution_runner.errors import DurableServiceError
 
@@ -146,6 +147,8 @@ class InMemoryServiceClient:
         session = self._session
         if session is None:
             session = current_session.get()
+        # The handler's own time limit (a step's SIGALRM timer) may have stopped the deadline's.
+        hang_alarm.keep_armed()
         if self.wire_format == "json":
             ours = self._read_updates(updates)
         else:  # ``_read_updates``, without its call and list comprehension (every checkpoint)

@@ -7,8 +7,10 @@ the service must see the same five seconds pass (so the retry timer fires). This
 ``asyncio`` sleeps virtual and reports every jump, so the invoker can move the runner's clock
 and the handler's ``time.time()`` with it.
 
-Real waits are kept where the loop waits for something outside it: while work submitted to
-an executor thread is in flight, or when no timer is scheduled at all.
+Real waits are kept where the loop waits for something outside it: while a future that a
+thread settles is pending (``run_in_executor``, ``asyncio.to_thread``, ``asyncio.wrap_future``
+of a pool's future), while the handler's own descriptors are registered (a socket, a child
+process's pipes) or a child process it started runs, and when no timer is scheduled at all.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import concurrent.futures
 import functools
 import selectors
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +66,10 @@ class _JumpingSelector(selectors.DefaultSelector):
         ready = _select(self, 0)
         if ready or timeout <= 0:
             return ready
+        if len(self._fd_to_key) > 1 or loop.children_running():  # type: ignore[attr-defined]
+            # The handler's own I/O is pending (a socket, a child process's pipes, the child
+            # itself): it answers in real time, under a timer such as ``asyncio.wait_for``'s.
+            return _select(self, timeout)
         loop.jump(timeout)
         return []
 
@@ -108,6 +115,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         self._virtual = 0.0
         self._in_flight = 0
+        #: Child processes started on this loop (``asyncio.create_subprocess_exec``): their
+        #: exit is reported by another thread, which the loop cannot count as in flight.
+        self._children: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
         #: Consecutive turns with work ready (see ``BUSY_TURNS``); the invoker resets it.
         self.busy_turns = 0
         self.on_jump: Callable[[float], None] | None = None
@@ -121,6 +131,24 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     @property
     def waiting_on_threads(self) -> bool:
         return self._in_flight > 0
+
+    def children_running(self) -> bool:
+        """Whether a child process started on this loop has not exited yet."""
+        return any(child.get_returncode() is None for child in self._children)
+
+    async def subprocess_exec(
+        self, protocol_factory: Callable[[], Any], *args: Any, **kwargs: Any
+    ) -> tuple[asyncio.SubprocessTransport, Any]:
+        transport, protocol = await super().subprocess_exec(protocol_factory, *args, **kwargs)
+        self._children.add(transport)
+        return transport, protocol
+
+    async def subprocess_shell(
+        self, protocol_factory: Callable[[], Any], cmd: Any, **kwargs: Any
+    ) -> tuple[asyncio.SubprocessTransport, Any]:
+        transport, protocol = await super().subprocess_shell(protocol_factory, cmd, **kwargs)
+        self._children.add(transport)
+        return transport, protocol
 
     def jump(self, seconds: float) -> None:
         self._virtual += seconds
@@ -142,15 +170,39 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def clear_interrupt(self) -> None:
         vars(self._selector).pop("select", None)  # type: ignore[attr-defined]
 
-    def run_in_executor(  # type: ignore[override]
-        self, executor: concurrent.futures.Executor | None, func: Callable[..., Any], *args: Any
-    ) -> asyncio.Future[Any]:
-        # Work in another thread takes real time: no jumping while it is in flight.
-        future = super().run_in_executor(executor, func, *args)
+    def _await_thread(self, future: asyncio.Future[Any]) -> None:
+        """``future`` is settled by another thread (``wrap_future``): it takes real time."""
         self._in_flight += 1
+        future.add_done_callback(self._thread_done)
 
-        def done(_: asyncio.Future[Any]) -> None:
-            self._in_flight -= 1
+    def _thread_done(self, _: asyncio.Future[Any]) -> None:
+        self._in_flight -= 1
 
-        future.add_done_callback(done)
-        return future
+
+_wrap_future = asyncio.futures.wrap_future
+
+
+def _wrap_future_in_real_time(
+    future: concurrent.futures.Future[Any] | asyncio.Future[Any],
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[Any]:
+    """``asyncio.wrap_future``, telling a virtual loop that a thread will settle the future.
+
+    Every road from a thread's work to a loop goes through it: ``run_in_executor`` (which calls
+    it), ``asyncio.to_thread``, and a handler's own ``asyncio.wrap_future(pool.submit(...))``.
+    Counted in ``run_in_executor`` alone, the last was not: a loop with a timer pending (an
+    ``asyncio.wait_for`` around the pool's 5 ms of work) jumped to it, and the handler timed
+    out where it never would.
+    """
+    wrapped = _wrap_future(future, loop=loop)
+    if wrapped is not future and not wrapped.done():
+        owner = wrapped.get_loop()
+        if isinstance(owner, VirtualTimeEventLoop):
+            owner._await_thread(wrapped)
+    return wrapped
+
+
+# Process-wide, once (both names: ``run_in_executor`` looks it up in ``asyncio.futures``,
+# handlers call ``asyncio.wrap_future``); outside a virtual loop it is ``wrap_future``.
+asyncio.futures.wrap_future = asyncio.wrap_future = _wrap_future_in_real_time

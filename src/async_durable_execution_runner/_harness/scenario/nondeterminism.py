@@ -21,6 +21,7 @@ import secrets
 import sys
 import sysconfig
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,11 +92,24 @@ _STEP_BODY_CONTEXTS = (
 )
 
 
+#: What ``_step_body`` says of code in a thread that carries no durable context at all.
+UNKNOWN_STEP = ""
+
+
 def _step_body() -> str | None:
-    """The operation id of the step whose body is running, if one is."""
+    """The operation id of the step whose body is running, if one is; ``UNKNOWN_STEP`` in a
+    thread that runs with no durable context at all, on another thread than the run's."""
     try:
         context = async_durable_execution.get_current_context()
     except RuntimeError:
+        # The handler's code always runs in a durable context (its root context outside
+        # steps), and ``asyncio.to_thread`` carries it to the thread. A thread with none was
+        # started, or handed work, without the caller's context (``run_in_executor``, a
+        # pool's ``submit``, ``threading.Thread``): in a step body, that is where a blocking
+        # client's work goes, and its request id or timestamp is the step's to draw. Which
+        # code it worked for cannot be told, and a flag on correct code is worse than none.
+        if threading.get_ident() != _run_thread[0]:
+            return UNKNOWN_STEP
         return None
     if not isinstance(context, _STEP_BODY_CONTEXTS):
         return None
@@ -198,7 +212,8 @@ class NondeterminismDetector:
             return
         step = _step_body()
         if step is not None:
-            self.in_steps.add(step)
+            if step != UNKNOWN_STEP:
+                self.in_steps.add(step)
             return
         if (
             filename.startswith(self._outside)
@@ -211,11 +226,16 @@ class NondeterminismDetector:
     def __enter__(self) -> NondeterminismDetector:
         self._lock.acquire()
         _active[0] = self
+        _run_thread[0] = threading.get_ident()
         for source, (module, names) in _WRAPPED.items():
             for name in names:
                 original = getattr(module, name)
                 self._saved.append((module, name, original))
                 setattr(module, name, _wrapper(source, f"{module.__name__}.{name}", original))
+        for name in _ELAPSED:
+            original = getattr(time, name)
+            self._saved.append((time, name, original))
+            setattr(time, name, _elapsed_wrapper(name, original))
         traveller = time_machine.Traveller
         original_time_ns = traveller.time_ns
         self._saved.append((traveller, "time_ns", original_time_ns))
@@ -232,6 +252,8 @@ class NondeterminismDetector:
 
 #: The detector whose run is under way (runs take ``NondeterminismDetector._lock``).
 _active: list[NondeterminismDetector | None] = [None]
+#: The thread that runs it (and, in a test's main thread, the handler's invocations).
+_run_thread: list[int | None] = [None]
 
 #: Wrappers are built once per function they wrap (by id, checked against ``__wrapped__``,
 #: so that a function patched in by a test gets its own) and installed for each run:
@@ -276,6 +298,36 @@ def _clock_wrapper(original_time_ns: Callable[[Any], int]) -> Callable[[Any], in
     time_ns.__wrapped__ = original_time_ns  # type: ignore[attr-defined]
     _remember(key, time_ns)
     return time_ns
+
+
+#: Real elapsed time, which the virtual clock does not stop: a step body that does what fits
+#: in a budget (hashes for 20 ms, ``while time.monotonic() < deadline``) returns another
+#: value on every run, as one drawing randomness does. Read outside a step it is a duration
+#: for the logs or a metric, not a decision's input, and is not flagged.
+_ELAPSED = ("perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns")
+
+
+def _elapsed_wrapper(label: str, original: Callable[[], Any]) -> Callable[[], Any]:
+    key = ("elapsed", label, id(original))
+    known = _WRAPPERS.get(key)
+    if known is not None and known.__wrapped__ is original:  # type: ignore[attr-defined]
+        return known
+
+    def elapsed() -> Any:
+        detector = _active[0]
+        # The standard library (threading, asyncio), the SDK and the runner read it all the
+        # time: only the user's own reads mark a step.
+        if detector is not None and not sys._getframe(1).f_code.co_filename.startswith(
+            detector._outside
+        ):
+            step = _step_body()
+            if step:
+                detector.in_steps.add(step)
+        return original()
+
+    elapsed.__wrapped__ = original  # type: ignore[attr-defined]
+    _remember(key, elapsed)
+    return elapsed
 
 
 def _remember(key: tuple[str, str, int], wrapper: Callable[..., Any]) -> None:
