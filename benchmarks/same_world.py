@@ -104,7 +104,8 @@ def exhausted_by_burst(history: list[dict[str, Any]]) -> bool:
         if (
             "NextAttemptDelaySeconds" not in retry
             and retry.get("CurrentAttempt", 1) > 1
-            and error.get("ErrorType") == "InjectedStepError"
+            # InjectedStepError, or Injected<T> for a step that retries some types only.
+            and str(error.get("ErrorType", "")).startswith("Injected")
         ):
             return True
     return False
