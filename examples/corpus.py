@@ -1,8 +1,8 @@
 """What a corpus entry is, and the scenarios it stands for.
 
 The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``,
-``habits.py``, ``processes.py``, ``timekeeping.py``, ``payloads.py``, ``chains.py``, and
-``chains.TARGETS``, the functions the chains invoke) are dictionaries of entries of one
+``habits.py``, ``processes.py``, ``timekeeping.py``, ``payloads.py``, ``chains.py``,
+``chains.TARGETS``, the functions the chains invoke, and ``blocking.py``) are dictionaries of entries of one
 shape: ``handler``, and optionally ``input`` (the execution input), ``callbacks`` (name -> the
 payload every callback of that name is answered with, in the invoked functions too),
 ``functions`` (chained-invoke targets), ``execution_timeout`` (seconds; the runner's default
