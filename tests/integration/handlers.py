@@ -326,6 +326,29 @@ async def blocks_in_a_loop_callback(_event: Any) -> str:
     return await step(echo_label("never"), name="after")
 
 
+#: What became of the tasks ``leaves_a_task_behind`` left running, per invocation.
+LEFT_BEHIND: list[str] = []
+
+
+@durable_execution
+async def leaves_a_task_behind(_event: Any) -> str:
+    import asyncio
+
+    async def lingers(label: str) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            LEFT_BEHIND.append(f"{label} cancelled")
+            raise
+        LEFT_BEHIND.append(f"{label} outlived its invocation")
+
+    # Started and never awaited, through the loop and through asyncio's helpers.
+    asyncio.get_running_loop().create_task(lingers("create_task"))
+    asyncio.ensure_future(lingers("ensure_future"))  # noqa: RUF006 - left running on purpose
+    await wait(5, name="pause")
+    return "done"
+
+
 @durable_execution
 async def shrugs_off_the_first_interrupt(_event: Any) -> str:
     with contextlib.suppress(BaseException):  # a handler that swallows everything, on purpose

@@ -178,3 +178,11 @@ def test_a_hang_outside_the_handlers_own_code_is_interrupted_after_the_grace(
         stopped = runner.get_result(arn)
         assert stopped.error is not None
         assert stopped.error.type == "Sandbox.Timedout"
+
+
+def test_tasks_an_invocation_leaves_running_are_cancelled_when_it_ends() -> None:
+    h.LEFT_BEHIND.clear()
+    with DurableFunctionTestRunner(handler=h.leaves_a_task_behind) as runner:
+        assert runner.run(timeout=10).status is InvocationStatus.SUCCEEDED
+    # Each of the two invocations started two; each invocation's end cancelled its own.
+    assert sorted(h.LEFT_BEHIND) == sorted(["create_task cancelled", "ensure_future cancelled"] * 2)

@@ -118,3 +118,31 @@ def test_an_interrupt_raises_at_the_next_turn_and_leaves_the_queues_whole() -> N
         assert ran == ["queued", "resumed"]
     finally:
         loop.close()
+
+
+def test_pending_tasks_are_this_loops_unfinished_ones_only() -> None:
+    loop = VirtualTimeEventLoop()
+    other = VirtualTimeEventLoop()
+    never = loop.create_future()
+
+    async def waits() -> None:
+        await never
+
+    async def quick() -> None:
+        return None
+
+    try:
+        stuck = loop.create_task(waits())
+        done = loop.create_task(quick())
+        other.create_task(quick())
+        loop.run_until_complete(done)
+        assert loop.pending_tasks() == [stuck]
+        assert loop.created_tasks == [stuck]  # the finished ones are let go
+        stuck.cancel()
+        loop.run_until_complete(asyncio.gather(stuck, return_exceptions=True))
+        assert loop.pending_tasks() == []
+        other.run_until_complete(asyncio.sleep(0))
+        assert other.pending_tasks() == []
+    finally:
+        loop.close()
+        other.close()

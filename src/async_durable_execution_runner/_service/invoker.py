@@ -850,7 +850,11 @@ def _thread_loop(*, virtual: bool = False) -> asyncio.AbstractEventLoop:
 def _settle(loop: asyncio.AbstractEventLoop, running: _Running | None = None) -> None:
     """Cancel whatever the invocation left running, until nothing remains."""
     for _ in range(100):
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        pending = (
+            loop.pending_tasks()
+            if isinstance(loop, VirtualTimeEventLoop)
+            else [t for t in asyncio.all_tasks(loop) if not t.done()]
+        )
         if not pending:
             return
         for task in pending:

@@ -118,6 +118,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         #: Child processes started on this loop (``asyncio.create_subprocess_exec``): their
         #: exit is reported by another thread, which the loop cannot count as in flight.
         self._children: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
+        #: Tasks created on this loop that may not be done yet (see ``pending_tasks``).
+        self.created_tasks: list[asyncio.Task[Any]] = []
         #: Consecutive turns with work ready (see ``BUSY_TURNS``); the invoker resets it.
         self.busy_turns = 0
         self.on_jump: Callable[[float], None] | None = None
@@ -149,6 +151,25 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         transport, protocol = await super().subprocess_shell(protocol_factory, cmd, **kwargs)
         self._children.add(transport)
         return transport, protocol
+
+    def create_task(  # type: ignore[override]
+        self, coro: Any, *, name: str | None = None, context: Any = None
+    ) -> asyncio.Task[Any]:
+        task = super().create_task(coro, name=name, context=context)
+        self.created_tasks.append(task)
+        return task
+
+    def pending_tasks(self) -> list[asyncio.Task[Any]]:
+        """The tasks created on this loop that are not done; the done ones are let go.
+
+        ``asyncio.all_tasks(loop)`` says the same, but it goes through every task of the
+        process still in memory: the SDK's ``parallel`` and ``map`` keep their tasks in
+        reference cycles, and hundreds of finished tasks wait for the garbage collector
+        (150 of them make it cost 27 us instead of 3, at the end of every invocation).
+        (A task built as ``asyncio.Task(coro)``, not through the loop, is not seen.)"""
+        pending = [task for task in self.created_tasks if not task.done()]
+        self.created_tasks = pending[:]
+        return pending
 
     def jump(self, seconds: float) -> None:
         self._virtual += seconds
