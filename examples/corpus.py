@@ -2,13 +2,13 @@
 
 The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``,
 ``habits.py``, ``processes.py``, ``timekeeping.py``, ``payloads.py``, ``chains.py``,
-``chains.TARGETS``, the functions the chains invoke, and ``blocking.py``) are dictionaries of entries of one
-shape: ``handler``, and optionally ``input`` (the execution input), ``callbacks`` (name -> the
-payload every callback of that name is answered with, in the invoked functions too),
-``functions`` (chained-invoke targets), ``execution_timeout`` (seconds; the runner's default
-is one day) and ``before_run`` (resets the fakes of the services the handler talks to). The
-tests and the campaigns in ``benchmarks/`` draw their scenarios through :func:`scenarios`,
-and the tests judge them with :func:`check_every`.
+``chains.TARGETS``, the functions the chains invoke, and ``blocking.py``) are dictionaries
+of entries of one shape: ``handler``, and optionally ``input`` (the execution input),
+``callbacks`` (name -> the payload every callback of that name is answered with, in the
+invoked functions too), ``functions`` (chained-invoke targets), ``execution_timeout``
+(seconds; the runner's default is one day) and ``before_run`` (resets the fakes of the
+services the handler talks to). The tests and the campaigns in ``benchmarks/`` draw their
+scenarios through :func:`scenarios`, and the tests judge them with :func:`check_every`.
 """
 
 from __future__ import annotations
