@@ -27,9 +27,11 @@ from async_durable_execution_runner.scenarios import (
     Scenario,
     Timings,
     callback_timeout,
+    checkpoint_error,
     crash,
     heartbeat_timeout,
     invocation_lost,
+    step_exception,
 )
 from async_durable_execution_runner.strategies import fault_plans
 
@@ -52,6 +54,34 @@ def test_an_error_recorded_in_a_cold_sandbox_is_retried_in_the_baseline() -> Non
     assert baseline is not None and outcome.value is not None
     assert outcome.value["phases"][2].startswith("load done")
     assert baseline.value == outcome.value
+    outcome.check()
+
+
+def test_an_injected_failure_recorded_in_a_cold_sandbox_is_retried_in_the_baseline() -> None:
+    # step_exception raises what the step retries: an InjectedFlaky that also is the Flaky
+    # of the module its sandbox runs. The checkpoint error makes invocation 2 run "extract"'s
+    # first attempt again, in a cold sandbox, where it is injected again with that module's
+    # Flaky; the baseline (no checkpoint error) runs the attempt in the warm sandbox, whose
+    # strategy retries the first module's Flaky, and replayed the recorded failure as it was:
+    # not retried, "extract failed" in the baseline, FaultNotMasked (shrunk from a
+    # --plans all campaign).
+    outcome = Scenario(
+        handler=timekeeping.nightly_batch_just_in_time,
+        faults=(
+            step_exception(step=2, attempt=1, times=2),
+            checkpoint_error(invocation=1, call=2, error="ServiceException"),
+        ),
+        timings=Timings(
+            start=dt.datetime(2025, 1, 1, 0, 3, 24, tzinfo=dt.UTC),
+            window=1.0,
+            response_turns=(2,),
+            sandboxes=("cold", "warm", "cold", "warm"),
+            seed=56972,
+        ),
+    ).run()
+    baseline = outcome.baseline()
+    assert baseline is not None and baseline.value is not None
+    assert baseline.value["phases"][0].startswith("extract done")
     outcome.check()
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from async_durable_execution_runner._harness.faults.errors import injected_as, injected_base
 from async_durable_execution_runner._harness.faults.kinds import (
     CallbackFault,
     FaultKind,
@@ -195,7 +196,7 @@ class Replay:
         if outcome is None:
             return None
         if outcome.injected:
-            return outcome.error
+            return _injected_here(outcome.error, attempt)
         return WrapBody(self._replaying(key, outcome))
 
     def _replaying(self, key: StepKey, outcome: StepOutcome) -> Callable[[StepBody], StepBody]:
@@ -241,6 +242,21 @@ class Replay:
             if recorded is not None and not same_outcome(recorded, self.fresh[key]):
                 return key, recorded, self.fresh[key]
         return None
+
+
+def _injected_here(error: BaseException | None, attempt: StepAttempt) -> BaseException | None:
+    """A recorded injected failure, standing for the type this attempt's strategy retries
+    as the baseline's sandbox knows it: recorded in a cold sandbox, it stands for the class of
+    a module the baseline may not run (``injected_step_error``), and the baseline's strategy
+    would not retry it."""
+    base = injected_base(error) if error is not None else None
+    if base is None:
+        return error
+    assert error is not None
+    for here in attempt.retried_types:
+        if (here.__module__, here.__qualname__) == (base.__module__, base.__qualname__):
+            return injected_as(error, here)
+    return error
 
 
 def same_outcome(a: StepOutcome, b: StepOutcome) -> bool:

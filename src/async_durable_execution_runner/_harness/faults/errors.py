@@ -77,6 +77,21 @@ def injected_step_error(
     return InjectedStepError(message)
 
 
+def injected_as(error: BaseException, base: type[BaseException]) -> BaseException:
+    """``error`` again, standing for ``base`` instead of the type it was made for: the same
+    type as the code of another sandbox knows it (a cold one re-imports the handler's module,
+    and with it its exception classes and its retry strategies' lists of them)."""
+    if getattr(type(error), "_base", None) in (None, base):
+        return error
+    return injected_step_error(str(error), (base,), ())
+
+
+def injected_base(error: BaseException) -> type[BaseException] | None:
+    """The type an injected failure stands for (``injected_step_error``), if any."""
+    base = getattr(type(error), "_base", None)
+    return base if isinstance(error, InjectedStepError) and isinstance(base, type) else None
+
+
 def _injected_class(base: type[BaseException]) -> type[InjectedStepError] | None:
     """``InjectedStepError`` and ``base`` in one class, or ``None`` where they cannot be (not
     an ``Exception``, a base whose instance layout conflicts, a ``final`` class). One class
