@@ -161,3 +161,19 @@ def test_stages_name_the_runners_stages_and_the_hand_off() -> None:
         assert float(spent.replace(",", "")) > 0, stage
         assert float(per_invocation.rstrip(")").replace(",", "")) > 0, stage
     assert rows["retry_2"] == "3"  # the hand-off table: three invocations
+
+
+def test_overhead_runs_the_script_under_both_runners_and_puts_ours_back() -> None:
+    from async_durable_execution_runner._service.invoker import InProcessInvoker
+    from benchmarks import overhead
+
+    entry = InProcessInvoker._entry
+    medians = overhead.measure(waits=2, rounds=1, seconds=0.0, warm_up=1)
+    assert set(medians) == {
+        (runner, workload) for runner in ("ours", "floor") for workload in ("noop", "waits")
+    }
+    assert all(value > 0 for value in medians.values())
+    # Each execution's result was checked inside (the script's waits all done); afterwards the
+    # runner hands the SDK's entry out again.
+    assert InProcessInvoker._entry is entry
+    verify(make_runner("ours"), next(w for w in WORKLOADS if w.name == "retry_2"))
