@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 
@@ -146,3 +150,121 @@ def test_pending_tasks_are_this_loops_unfinished_ones_only() -> None:
     finally:
         loop.close()
         other.close()
+
+
+# --- run_until_complete: asyncio's outcome, in fewer steps --------------------------------
+
+
+class _Fatal(BaseException):
+    pass
+
+
+async def _returns_and_leaves_a_callback(log: list[str]) -> str:
+    await asyncio.sleep(0)
+    asyncio.get_running_loop().call_soon(log.append, "callback")
+    log.append("returned")
+    return "result"
+
+
+async def _raises(error: BaseException) -> None:
+    await asyncio.sleep(0)
+    raise error
+
+
+async def _stops_its_loop() -> None:
+    asyncio.get_running_loop().stop()
+    await asyncio.sleep(10)
+
+
+async def _nests() -> None:
+    loop = asyncio.get_running_loop()
+    coro = asyncio.sleep(0)
+    try:
+        loop.run_until_complete(coro)
+    finally:
+        coro.close()
+
+
+async def _an_async_generator_left_open(log: list[str]) -> None:
+    async def numbers() -> AsyncIterator[int]:
+        try:
+            yield 1
+            yield 2
+        finally:
+            log.append("finalised")
+
+    async for _ in numbers():
+        break
+
+
+def _outcome(
+    run: Callable[[Any, Any], Any], loop: asyncio.AbstractEventLoop, coro: Any
+) -> tuple[str, Any]:
+    try:
+        return ("value", run(loop, coro))
+    except BaseException as exc:  # the outcome is what is compared
+        return ("raised", (type(exc), str(exc)))
+
+
+def test_the_lean_run_has_asyncios_outcome_in_every_case() -> None:
+    # The loop's own run against asyncio's, on the same loop, case by case.
+    from async_durable_execution_runner._service import virtual_loop
+
+    assert virtual_loop._LEAN_RUN  # this interpreter takes the lean path
+    cases: list[Callable[[list[str]], Any]] = [
+        _returns_and_leaves_a_callback,
+        lambda log: _raises(ValueError("bad")),
+        lambda log: _raises(_Fatal("fatal")),
+        lambda log: _stops_its_loop(),
+        lambda log: _nests(),
+        _an_async_generator_left_open,
+    ]
+    for case in cases:
+        seen = []
+        for run in (
+            VirtualTimeEventLoop.run_until_complete,
+            asyncio.SelectorEventLoop.run_until_complete,
+        ):
+            loop = VirtualTimeEventLoop()
+            log: list[str] = []
+            try:
+                outcome = _outcome(run, loop, case(log))
+                assert asyncio.events._get_running_loop() is None
+                # the loop runs again afterwards, and finishes what the first run left
+                loop.run_until_complete(asyncio.sleep(0))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                seen.append((outcome, log))
+            finally:
+                for task in loop.pending_tasks():
+                    task.cancel()
+                loop.run_until_complete(asyncio.sleep(0))
+                loop.close()
+        assert seen[0] == seen[1], case
+
+
+def test_a_callback_queued_as_the_coroutine_returns_runs_before_the_run_returns() -> None:
+    loop = VirtualTimeEventLoop()
+    log: list[str] = []
+    try:
+        assert loop.run_until_complete(_returns_and_leaves_a_callback(log)) == "result"
+        assert log == ["returned", "callback"]
+    finally:
+        loop.close()
+
+
+def test_a_base_exception_out_of_the_run_leaves_nothing_unretrieved() -> None:
+    loop = VirtualTimeEventLoop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        try:
+            loop.run_until_complete(_raises(_Fatal("fatal")))
+        except _Fatal:
+            pass
+        else:
+            raise AssertionError("expected the BaseException out of the run")
+        gc.collect()
+        assert reported == []
+        assert sys.get_asyncgen_hooks() == (None, None)
+    finally:
+        loop.close()

@@ -19,7 +19,10 @@ import asyncio
 import concurrent.futures
 import functools
 import selectors
+import sys
+import threading
 import weakref
+from asyncio import events
 from collections.abc import Callable
 from typing import Any
 
@@ -159,6 +162,60 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self.created_tasks.append(task)
         return task
 
+    def run_until_complete(self, future: Any) -> Any:
+        """``BaseEventLoop.run_until_complete``, in fewer steps: every invocation is one run
+        (the floor awaits all of an execution's invocations in one).
+
+        asyncio stops the loop from a callback it adds to the future, which costs a handle, a
+        call and, when nothing else is ready by then, a whole turn of its own; here the future
+        is looked at after each turn instead. When it completes with callbacks ready, one more
+        turn runs them, as asyncio's last turn (the one that runs its stop callback) would.
+        ``loop.stop()`` from inside ends the run as it does in asyncio.
+        """
+        # asyncio's loop internals (typeshed leaves them out): ``_LEAN_RUN`` says they are there.
+        loop: Any = self
+        if loop._debug or not _LEAN_RUN:
+            return super().run_until_complete(future)
+        loop._check_closed()
+        loop._check_running()
+        new_task = not asyncio.isfuture(future)
+        if asyncio.iscoroutine(future):
+            future = self.create_task(future)
+        else:
+            future = asyncio.ensure_future(future, loop=self)
+        if new_task:
+            # (asyncio's own reason:) the caller gets the outcome, or an error if it never
+            # came; a task pending at the end need not be logged.
+            future._log_destroy_pending = False
+        hooks = sys.get_asyncgen_hooks()
+        loop._thread_id = threading.get_ident()
+        sys.set_asyncgen_hooks(
+            firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+        )
+        events._set_running_loop(self)
+        run_once = loop._run_once
+        try:
+            while not future.done():
+                run_once()
+                if loop._stopping:
+                    break
+            else:
+                if loop._ready:
+                    run_once()
+        except BaseException:
+            if new_task and future.done() and not future.cancelled():
+                future.exception()  # retrieved: the caller sees the exception raised here
+            raise
+        finally:
+            loop._stopping = False
+            loop._thread_id = None
+            events._set_running_loop(None)
+            sys.set_asyncgen_hooks(*hooks)
+        if not future.done():
+            msg = "Event loop stopped before Future completed."
+            raise RuntimeError(msg)
+        return future.result()
+
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
         """The tasks created on this loop that are not done; the done ones are let go.
 
@@ -198,6 +255,19 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def _thread_done(self, _: asyncio.Future[Any]) -> None:
         self._in_flight -= 1
+
+
+#: What ``VirtualTimeEventLoop.run_until_complete`` uses of asyncio's loop besides its public
+#: API; on an interpreter whose loop lacks any of it, the loop runs asyncio's own.
+_LEAN_RUN = all(
+    hasattr(asyncio.BaseEventLoop, name)
+    for name in (
+        "_run_once",
+        "_check_running",
+        "_asyncgen_firstiter_hook",
+        "_asyncgen_finalizer_hook",
+    )
+) and hasattr(events, "_set_running_loop")
 
 
 _wrap_future = asyncio.futures.wrap_future
