@@ -48,6 +48,7 @@ from async_durable_execution_runner._models import (
     StepOptions,
     WaitOptions,
 )
+from async_durable_execution_runner._models.operations import make_update as _make_update
 from async_durable_execution_runner.errors import DurableServiceError
 
 SDK_DISTRIBUTION = "async-durable-execution"
@@ -228,30 +229,45 @@ _BY_VALUE_ACTION: dict[str, OperationAction] = {a.value: a for a in OperationAct
 
 
 def update_from_sdk(update: SdkUpdate) -> OperationUpdate:
-    """Read an SDK ``OperationUpdate`` without serialising it (positional arguments, in
-    ``OperationUpdate``'s field order: this runs for every update)."""
-    ctx = update.context_options
-    step = update.step_options
-    wait = update.wait_options
-    cb = update.callback_options
-    inv = update.chained_invoke_options
-    sub_type = update.sub_type
-    error = update.error
-    return OperationUpdate(
-        update.operation_id,
-        _BY_VALUE_TYPE[update.operation_type._value_],
-        _BY_VALUE_ACTION[update.action._value_],
-        update.parent_id or None,
-        update.name or None,
-        sub_type._value_ if isinstance(sub_type, Enum) else sub_type,
-        update.payload,
-        None if error is None else _error_from_sdk(error),
-        None if ctx is None else ContextOptions(ctx.replay_children),
-        None if step is None else StepOptions(step.next_attempt_delay_seconds),
-        None if wait is None else WaitOptions(wait.wait_seconds),
-        None if cb is None else CallbackOptions(cb.timeout_seconds, cb.heartbeat_timeout_seconds),
-        None if inv is None else ChainedInvokeOptions(inv.function_name, inv.tenant_id),
-    )
+    """Read an SDK ``OperationUpdate`` without serialising it."""
+    return updates_from_sdk((update,))[0]
+
+
+def updates_from_sdk(updates: Sequence[SdkUpdate]) -> list[OperationUpdate]:
+    """``update_from_sdk`` for each of a checkpoint's updates, in one call (a call per update
+    made from C, as ``map`` does, costs more than the loop); positional arguments, in
+    ``OperationUpdate``'s field order."""
+    out = []
+    for update in updates:
+        ctx = update.context_options
+        step = update.step_options
+        wait = update.wait_options
+        cb = update.callback_options
+        inv = update.chained_invoke_options
+        sub_type = update.sub_type
+        error = update.error
+        out.append(
+            _make_update(
+                update.operation_id,
+                _BY_VALUE_TYPE[update.operation_type._value_],
+                _BY_VALUE_ACTION[update.action._value_],
+                update.parent_id or None,
+                update.name or None,
+                sub_type._value_ if isinstance(sub_type, Enum) else sub_type,
+                update.payload,
+                None if error is None else _error_from_sdk(error),
+                None if ctx is None else ContextOptions(ctx.replay_children),
+                None if step is None else StepOptions(step.next_attempt_delay_seconds),
+                None if wait is None else WaitOptions(wait.wait_seconds),
+                (
+                    None
+                    if cb is None
+                    else CallbackOptions(cb.timeout_seconds, cb.heartbeat_timeout_seconds)
+                ),
+                None if inv is None else ChainedInvokeOptions(inv.function_name, inv.tenant_id),
+            )
+        )
+    return out
 
 
 def update_to_sdk(update: OperationUpdate) -> SdkUpdate:
@@ -368,8 +384,10 @@ def initial_state(operations: Sequence[SdkOperation], next_marker: str) -> Any:
     )
 
 
-def checkpoint_output(token: str | None, operations: Sequence[SdkOperation]) -> Any:
-    return _new_checkpoint_output(token, _new_updated_state(list(operations), None))
+def checkpoint_output(token: str | None, operations: list[SdkOperation]) -> Any:
+    """The SDK's ``CheckpointOutput``; it keeps ``operations`` (not a copy): hand it a list
+    nothing else holds."""
+    return _new_checkpoint_output(token, _new_updated_state(operations, None))
 
 
 def checkpoint_output_from_wire(data: Mapping[str, Any]) -> Any:

@@ -22,6 +22,9 @@ class _Session:
     execution_arn = "arn:execution-1"
     invocation_index = 1
 
+    def response_turns(self) -> int:  # ``LockedSession`` binds it when it wraps a session
+        return 0
+
 
 class _UnwoundBeforeTheDriveLooks:
     """The wrapped invoker's side of the race: the abandoned invocation's thread has already

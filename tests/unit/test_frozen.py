@@ -25,7 +25,7 @@ from async_durable_execution_runner._models import (
     StepDetails,
     StepOptions,
 )
-from async_durable_execution_runner._models._frozen import cheap_frozen, replace
+from async_durable_execution_runner._models._frozen import cheap_frozen, maker, replace
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
@@ -47,6 +47,18 @@ def test_constructs_like_the_dataclass() -> None:
     parameters = inspect.signature(Sample).parameters
     assert list(parameters) == ["a", "b", "c"]
     assert parameters["b"].default == "b"
+
+
+def test_maker_builds_what_the_class_builds() -> None:
+    make = maker(Sample)
+    assert make(1) == Sample(1) and type(make(1)) is Sample
+    assert make(1, c={"k": 1}) == Sample(1, c={"k": 1})
+    assert make(1).c is not make(1).c
+    event = maker(Event)(1, EventType.STEP_STARTED, NOW, "s", None, None, None, {})
+    assert type(event) is Event
+    assert event == Event(1, EventType.STEP_STARTED, NOW, "s", None, None, None, {})
+    with pytest.raises(TypeError):
+        make()
 
 
 @pytest.mark.parametrize(

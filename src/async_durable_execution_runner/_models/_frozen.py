@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -64,13 +65,18 @@ def cheap_frozen(cls: type[T]) -> type[T]:
             params_src.append(name)
         stores.append(f"    self.{name} = {name}")
     names = [f.name for f in fields]
+    # ``make`` is ``__new__`` with the class fixed: the same lines, generated together.
+    body = [*defaults_src, "    self = _new(_twin)", *stores]
     source = "\n".join(
         [
             f"def __new__(cls, {', '.join(params_src)}):",
-            *defaults_src,
-            "    self = _new(_twin)",
-            *stores,
+            *body,
             "    self.__class__ = cls",
+            "    return self",
+            "",
+            f"def make({', '.join(params_src)}):",
+            *body,
+            "    self.__class__ = _cls",
             "    return self",
             "",
             f"def __replace__(self, *, {', '.join(f'{n}=_KEEP' for n in names)}):",
@@ -93,11 +99,26 @@ def cheap_frozen(cls: type[T]) -> type[T]:
     # arguments because the class has a ``__new__`` of its own.
     cls.__init__ = object.__init__  # type: ignore[method-assign]
     cls.__signature__ = signature  # type: ignore[attr-defined]
+    make = namespace["make"]
+    make.__qualname__ = f"{cls.__qualname__}.make"
+    _MAKERS[cls] = make
     for name in ("__replace__", "__reduce__"):
         function = namespace[name]
         function.__qualname__ = f"{cls.__qualname__}.{name}"
         setattr(cls, name, function)
     return cls
+
+
+_MAKERS: dict[type, Callable[..., Any]] = {}
+
+
+def maker(cls: type[T]) -> Callable[..., T]:
+    """``cls(...)`` (positional or keyword fields) for a ``cheap_frozen`` class, without
+    ``type.__call__``: calling the class looks ``__new__`` up, copies the arguments to put the
+    class in front and calls ``object.__init__`` (some 1,000 instructions, counted with
+    valgrind, about a fifth of building an ``Event``). For the objects every update makes."""
+    make: Callable[..., T] = _MAKERS[cls]
+    return make
 
 
 def replace(obj: T, /, **changes: Any) -> T:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from async_durable_execution_runner._models._frozen import cheap_frozen
+from async_durable_execution_runner._models._frozen import cheap_frozen, maker
 from async_durable_execution_runner._models._time import parse_timestamp, to_epoch_seconds
 
 
@@ -437,6 +437,13 @@ class Operation:
         )
 
 
+#: ``Operation(...)``, without ``type.__call__`` (see ``maker``): every update makes one.
+make_operation = maker(Operation)
+#: Likewise for ``OperationUpdate`` (every update read from the SDK) and ``StepDetails``.
+make_update = maker(OperationUpdate)
+make_step_details = maker(StepDetails)
+
+
 def with_status(
     op: Operation, status: OperationStatus, end_timestamp: _dt.datetime | None
 ) -> Operation:
@@ -455,7 +462,7 @@ def settled(
     """``replace(op, status=..., end_timestamp=..., context_details=..., step_details=...)``,
     positionally (in the field order): every step attempt, child context and map item ends
     with one, and the generic ``replace`` costs about three times as much."""
-    return Operation(
+    return make_operation(
         op.id,
         op.type,
         status,

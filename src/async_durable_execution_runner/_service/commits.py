@@ -69,32 +69,13 @@ class Commits:
         With a ``client_token``, once: a retry gets the first answer from the execution's
         ledger and changes nothing (see ``_service.ledger``)."""
         state = self.state
-        execution = state.get(arn)
-        if client_token is None:
-            return self._apply(execution, token, updates)
-        fingerprint = checkpoint_fingerprint(token, updates)
-        seen = execution.client_tokens.get(client_token)
-        if seen is not None:
-            if seen.fingerprint == fingerprint:
-                return seen.checkpoint_token, list(seen.operations)
-            msg = (
-                f"ClientToken {client_token!r} was already used for a different checkpoint of "
-                f"{arn}; a retry must send the same request, a new checkpoint a new token"
-            )
-            error = InvalidParameterValueException(msg)
-            state.notifier.checkpoint_rejected(arn, updates, error)
-            raise error
-        new_token, changed = self._apply(execution, token, updates)
-        execution.client_tokens.remember(
-            LedgerEntry(client_token, fingerprint, new_token, tuple(changed))
-        )
-        return new_token, changed
-
-    def _apply(
-        self, execution: Execution, token: str, updates: Sequence[OperationUpdate]
-    ) -> tuple[str, list[Operation]]:
-        state = self.state
-        arn = execution.arn
+        execution = state.executions.get(arn)
+        if execution is None:  # ``state.get`` says what is wrong (a call only then)
+            execution = state.get(arn)
+        if client_token is not None:
+            return self._once(execution, token, updates, client_token)
+        # The commit itself, in this frame rather than one more (every checkpoint): see
+        # ``_once`` for the same with a client token.
         self.catch_up(execution)
         # One instant for the whole checkpoint: its operations' timestamps and its events'.
         now = state.clock.now()
@@ -106,11 +87,13 @@ class Commits:
                     execution_id=execution.execution_id,
                     current_sequence=execution.token_sequence,
                 )
+            # Immutable, and the same for every checkpoint of an execution until the clock
+            # moves (the virtual clock stands still while a handler runs): made again only then.
+            ctx = self._ctx
+            if ctx is None or ctx.now is not now or ctx.execution_arn is not execution.arn:
+                ctx = self._ctx = self._process_context(execution, now)
             decided, effects = self.processor.decide(
-                execution.operations,
-                updates,
-                self._process_context(execution, now),
-                execution.is_open,
+                execution.operations, updates, ctx, execution.is_open
             )
         except InvalidParameterValueException as error:
             state.notifier.checkpoint_rejected(arn, updates, error)
@@ -125,6 +108,33 @@ class Commits:
                     changed[op_id] = operations[op_id]
             dirty.clear()
         return new_token, list(changed.values())
+
+    def _once(
+        self,
+        execution: Execution,
+        token: str,
+        updates: Sequence[OperationUpdate],
+        client_token: str,
+    ) -> tuple[str, list[Operation]]:
+        """``checkpoint`` with a client token: the ledger's first answer, or the commit's."""
+        arn = execution.arn
+        fingerprint = checkpoint_fingerprint(token, updates)
+        seen = execution.client_tokens.get(client_token)
+        if seen is not None:
+            if seen.fingerprint == fingerprint:
+                return seen.checkpoint_token, list(seen.operations)
+            msg = (
+                f"ClientToken {client_token!r} was already used for a different checkpoint of "
+                f"{arn}; a retry must send the same request, a new checkpoint a new token"
+            )
+            error = InvalidParameterValueException(msg)
+            self.state.notifier.checkpoint_rejected(arn, updates, error)
+            raise error
+        new_token, changed = self.checkpoint(arn, token, updates)
+        execution.client_tokens.remember(
+            LedgerEntry(client_token, fingerprint, new_token, tuple(changed))
+        )
+        return new_token, changed
 
     def get_execution_state(
         self, arn: str, token: str, marker: str, max_items: int = DEFAULT_PAGE_SIZE
@@ -154,17 +164,12 @@ class Commits:
         end = start + max_items
         return ops[start:end], (str(end) if end < len(ops) else None)
 
-    def _process_context(self, execution: Execution, now: _dt.datetime) -> ProcessContext:
-        # Immutable, and the same for every checkpoint of an execution until the clock moves
-        # (the virtual clock stands still while a handler runs): made again only then.
-        ctx = self._ctx
-        if ctx is not None and ctx.now is now and ctx.execution_arn is execution.arn:
-            return ctx
+    @staticmethod
+    def _process_context(execution: Execution, now: _dt.datetime) -> ProcessContext:
         execution_id = execution.execution_id
-        ctx = self._ctx = ProcessContext(
+        return ProcessContext(
             now, execution.arn, execution_id, functools.partial(callback_id, execution_id)
         )
-        return ctx
 
     def _commit(
         self,

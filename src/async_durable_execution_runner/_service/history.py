@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from async_durable_execution_runner._models import Event, EventType
+from async_durable_execution_runner._models._frozen import maker
 
 
 class History:
@@ -41,7 +42,7 @@ class History:
     ) -> Event:
         """``append`` with positional arguments (every operation's event comes through here)."""
         events = self._events
-        event = Event(
+        event = _new_event(
             len(events) + 1,
             event_type,
             timestamp,
@@ -62,3 +63,7 @@ class History:
 
     def __len__(self) -> int:
         return len(self._events)
+
+
+#: ``Event(...)``, without ``type.__call__`` (see ``maker``): one for every event.
+_new_event = maker(Event)

@@ -90,6 +90,7 @@ class LockedSession:
     _session: InvocationSession
     execution_arn: str
     invocation_index: int
+    response_turns: Callable[[], int]
 
     def __init__(
         self,
@@ -103,6 +104,9 @@ class LockedSession:
         # Fixed for the session's life, and read on every call: kept here, not forwarded.
         object.__setattr__(self, "execution_arn", session.execution_arn)
         object.__setattr__(self, "invocation_index", session.invocation_index)
+        # Asked after every service call and reads only the session's own fields (no lock
+        # needed): the session's bound method itself, not a method calling it.
+        object.__setattr__(self, "response_turns", session.response_turns)
 
     @property
     def crashed(self) -> bool:
@@ -121,9 +125,6 @@ class LockedSession:
     @property
     def crash_reason(self) -> str | None:
         return self._session.crash_reason
-
-    def response_turns(self) -> int:
-        return self._session.response_turns()
 
     @property
     def inner(self) -> InvocationSession:

@@ -22,7 +22,7 @@ from async_durable_execution_runner.errors import DurableServiceError
 
 WireFormat = Literal["objects", "json"]
 
-_update_from_sdk = adapter.update_from_sdk
+_updates_from_sdk = adapter.updates_from_sdk
 
 
 class SdkOperationCache:
@@ -129,7 +129,7 @@ class InMemoryServiceClient:
         if self.wire_format == "json":
             wire = json.loads(json.dumps([adapter.update_to_wire(u) for u in updates]))
             return [OperationUpdate.from_dict(u) for u in wire]
-        return [adapter.update_from_sdk(u) for u in updates]
+        return adapter.updates_from_sdk(updates)
 
     def _crash(self) -> None:
         # Kill the sandbox: cancel every task of this invocation's loop, repeatedly, until
@@ -151,8 +151,8 @@ class InMemoryServiceClient:
         hang_alarm.keep_armed()
         if self.wire_format == "json":
             ours = self._read_updates(updates)
-        else:  # ``_read_updates``, without its call and list comprehension (every checkpoint)
-            ours = list(map(_update_from_sdk, updates))
+        else:  # ``_read_updates``, without its call (every checkpoint)
+            ours = _updates_from_sdk(updates)
         try:
             token, ops = session.checkpoint(checkpoint_token, ours, client_token)
         except SandboxCrashed:
@@ -160,16 +160,18 @@ class InMemoryServiceClient:
             raise
         except DurableServiceError as error:
             raise adapter.checkpoint_error(error) from None
-        for _ in range(session.response_turns()):
-            await asyncio.sleep(0)
-        arn = session.execution_arn
+        turns = session.response_turns()
+        if turns:  # (no range to build when, as almost always, there are none)
+            for _ in range(turns):
+                await asyncio.sleep(0)
         if self.wire_format == "json":
             wire = {
                 "CheckpointToken": token,
                 "NewExecutionState": {"Operations": [op.to_dict() for op in ops]},
             }
             return adapter.checkpoint_output_from_wire(wire)
-        return adapter.checkpoint_output(token, self.cache.many(arn, ops))
+        # ``many``'s list is new and ours alone: the response takes it over as it is.
+        return adapter.checkpoint_output(token, self.cache.many(session.execution_arn, ops))
 
     async def get_execution_state(
         self,

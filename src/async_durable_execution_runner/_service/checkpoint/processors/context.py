@@ -13,7 +13,7 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
 )
 from async_durable_execution_runner._models.events import event_error, event_result
-from async_durable_execution_runner._models.operations import settled
+from async_durable_execution_runner._models.operations import make_operation, settled
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
     ProcessContext,
@@ -39,7 +39,7 @@ class ContextProcessor:
         action = update.action
         if action is OperationAction.START:
             # ``new_operation``, positionally (in ``Operation``'s field order).
-            op = Operation(
+            op = make_operation(
                 update.id,
                 update.type,
                 OperationStatus.STARTED,

@@ -21,7 +21,12 @@ from async_durable_execution_runner._models import (
     StepDetails,
 )
 from async_durable_execution_runner._models.events import event_error, event_result
-from async_durable_execution_runner._models.operations import settled, with_status
+from async_durable_execution_runner._models.operations import (
+    make_operation,
+    make_step_details,
+    settled,
+    with_status,
+)
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
     ProcessContext,
@@ -54,7 +59,7 @@ class StepProcessor:
         if action is _START:
             if current is None:
                 # ``new_operation``, positionally (in ``Operation``'s field order).
-                op = Operation(
+                op = make_operation(
                     update.id,
                     update.type,
                     _STARTED,
@@ -76,7 +81,7 @@ class StepProcessor:
         attempt = (details.attempt if details is not None else 0) + 1
         payload = update.payload
         if action is _SUCCEED:
-            op = _settled(current, _SUCCEEDED, ctx.now, StepDetails(attempt, None, payload))
+            op = _settled(current, _SUCCEEDED, ctx.now, make_step_details(attempt, None, payload))
             # ``event_result(payload)``, without a call (every step's success).
             result: dict[str, object] = (
                 {"Truncated": False}
