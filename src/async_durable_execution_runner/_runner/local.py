@@ -177,18 +177,15 @@ class DurableFunctionTestRunner:
         self.function_name = function_name
         self.execution_timeout = execution_timeout
         handlers: dict[str, Callable[..., Any]] = {function_name: handler}
-        #: The functions whose handlers run here (``Invoke`` may start them), by name.
-        self.handler_names = frozenset(handlers) | frozenset(
-            name
-            for name, target in (functions or {}).items()
-            if not isinstance(target, InvokeResult)
-        )
         canned: dict[str, InvokeResult] = {}
-        for name, target in (functions or {}).items():
-            if isinstance(target, InvokeResult):
-                canned[name] = target
-            else:
-                handlers[name] = target
+        if functions:
+            for name, target in functions.items():
+                if isinstance(target, InvokeResult):
+                    canned[name] = target
+                else:
+                    handlers[name] = target
+        #: The functions whose handlers run here (``Invoke`` may start them), by name.
+        self.handler_names = frozenset(handlers)
         self._invoker: Invoker
         if isolation == "process":
             self._invoker = ProcessInvoker(
@@ -235,8 +232,10 @@ class DurableFunctionTestRunner:
         )
         # Every handler is a chained-invoke target, the function under test included
         # (``recurse`` invokes the function itself, by its own ARN).
-        self.executor.functions.update({name: name for name in handlers})
-        self.executor.functions.update(canned)
+        targets = self.executor.functions
+        for name in handlers:
+            targets[name] = name
+        targets.update(canned)
         for observer in observers:
             self.executor.notifier.add(observer)
         self._closed = False

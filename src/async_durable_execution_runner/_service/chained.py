@@ -3,7 +3,6 @@ results that come back to the invoking operation."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Protocol
 
@@ -55,8 +54,9 @@ class ChainedInvokes:
         self.faults = faults
         self.schedule = schedule
         self.functions: dict[str, str | InvokeResult] = {}
-        # Weakly: the lifecycle is also ours, and a cycle would outlive the runner.
-        lifecycle.on_ended = weakref.WeakMethod(self._child_ended)
+        # A module-level function, not a method of ours: the lifecycle is also ours, and a
+        # reference back to us would be a cycle that outlives the runner.
+        lifecycle.on_ended = _child_ended
 
     def start(self, execution: Execution, effect: RequestInvoke) -> None:
         parent = (execution.arn, effect.operation_id)
@@ -101,10 +101,6 @@ class ChainedInvokes:
             if child.parent == (execution.arn, operation_id) and child.is_open:
                 self.lifecycle.finish(child, ExecutionStatus.STOPPED, notify_parent=False)
 
-    def _child_ended(self, child: Execution) -> None:
-        assert child.parent is not None
-        self.complete(child.parent, child.result, child.error, child.status)
-
     def complete(
         self,
         parent: tuple[str, str],
@@ -113,28 +109,44 @@ class ChainedInvokes:
         status: ExecutionStatus | None,
     ) -> None:
         """The invoked execution ended: so does the invoking operation (if still waiting)."""
-        execution = self.state.executions.get(parent[0])
-        if execution is None or not execution.is_open:
-            return
-        op = execution.operations.get(parent[1])
-        if op is None or op.status is not OperationStatus.STARTED:
-            return
-        if status in _ENDED_BY_STATUS:
-            new_status, event = _ENDED_BY_STATUS[status]
-        elif error is not None:
-            new_status, event = OperationStatus.FAILED, EventType.CHAINED_INVOKE_FAILED
-        else:
-            new_status, event = OperationStatus.SUCCEEDED, EventType.CHAINED_INVOKE_SUCCEEDED
-        details = (
-            {"Result": event_result(result)}
-            if new_status is OperationStatus.SUCCEEDED
-            else {"Error": event_error(error)}
-        )
-        ended = replace(
-            op,
-            status=new_status,
-            end_timestamp=self.state.clock.now(),
-            chained_invoke_details=ChainedInvokeDetails(result=result, error=error),
-        )
-        processed = Processed(ended, (PendingEvent(event, details),))
-        self.state.apply_service_change(execution, processed)
+        complete(self.state, parent, result, error, status)
+
+
+def _child_ended(state: ServiceState, child: Execution) -> None:
+    assert child.parent is not None
+    complete(state, child.parent, child.result, child.error, child.status)
+
+
+def complete(
+    state: ServiceState,
+    parent: tuple[str, str],
+    result: str | None,
+    error: ErrorObject | None,
+    status: ExecutionStatus | None,
+) -> None:
+    """``ChainedInvokes.complete``, for ``state``."""
+    execution = state.executions.get(parent[0])
+    if execution is None or not execution.is_open:
+        return
+    op = execution.operations.get(parent[1])
+    if op is None or op.status is not OperationStatus.STARTED:
+        return
+    if status in _ENDED_BY_STATUS:
+        new_status, event = _ENDED_BY_STATUS[status]
+    elif error is not None:
+        new_status, event = OperationStatus.FAILED, EventType.CHAINED_INVOKE_FAILED
+    else:
+        new_status, event = OperationStatus.SUCCEEDED, EventType.CHAINED_INVOKE_SUCCEEDED
+    details = (
+        {"Result": event_result(result)}
+        if new_status is OperationStatus.SUCCEEDED
+        else {"Error": event_error(error)}
+    )
+    ended = replace(
+        op,
+        status=new_status,
+        end_timestamp=state.clock.now(),
+        chained_invoke_details=ChainedInvokeDetails(result=result, error=error),
+    )
+    processed = Processed(ended, (PendingEvent(event, details),))
+    state.apply_service_change(execution, processed)

@@ -36,7 +36,9 @@ class ClosedByCheckpoint:
     error: ErrorObject | None
 
 
-@dataclass(eq=False)
+# Slots: its fields are read on every delivery, checkpoint and invocation, and nothing
+# adds attributes of its own (a store writes the fields it names, not a ``__dict__``).
+@dataclass(eq=False, slots=True)
 class Execution:
     arn: str
     execution_id: str

@@ -61,10 +61,18 @@ _current: list[DeadlineAlarm | None] = [None]
 def keep_armed() -> None:
     """Set the entered alarm's timer again if the handler's own code stopped it (a time limit
     of its own, put back afterwards): the deadline must outlive it. Cheap when no alarm is
-    entered; one system call when one is."""
+    entered; one system call when one is.
+
+    Only with the alarm's handler in place: a handler that keeps its own installed, or its
+    own timer running, is left to it. (Here, not in a method: it runs at every checkpoint.)"""
     alarm = _current[0]
-    if alarm is not None:
-        alarm.keep_armed()
+    if (
+        alarm is not None
+        and alarm._active
+        and _getitimer(_ITIMER_REAL)[0] == 0
+        and _get_handler(_SIGALRM) == alarm._on_signal
+    ):
+        alarm._arm()
 
 
 def usable() -> bool:
@@ -110,11 +118,14 @@ class DeadlineAlarm:
         self._active = True
         self._outer = _current[0]
         _current[0] = self
-        remaining, interval = _setitimer(_ITIMER_REAL, 0)
+        # Set ours and read what it replaced in one system call (one drive, one alarm); a
+        # timer that was due sooner than our deadline is set again below.
+        now = time.monotonic()
+        remaining, interval = _setitimer(_ITIMER_REAL, max(self._deadline - now, 1e-6))
         if remaining > 0:
-            self._previous_due = time.monotonic() + remaining
+            self._previous_due = now + remaining
             self._previous_interval = interval
-        self._arm()
+            self._arm()
         return self
 
     def __exit__(
@@ -134,16 +145,6 @@ class DeadlineAlarm:
         if self._previous_due is not None:
             left = self._previous_due - time.monotonic()
             _setitimer(_ITIMER_REAL, max(left, 1e-6), self._previous_interval)
-
-    def keep_armed(self) -> None:
-        """See the module's ``keep_armed``: only with this alarm's handler in place (a handler
-        that keeps its own installed, or its own timer running, is left to it)."""
-        if (
-            self._active
-            and _getitimer(_ITIMER_REAL)[0] == 0
-            and _get_handler(_SIGALRM) == self._on_signal
-        ):
-            self._arm()
 
     def _arm(self) -> None:
         due = self._deadline

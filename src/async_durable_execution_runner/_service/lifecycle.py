@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import weakref
 from collections.abc import Callable
 
 from async_durable_execution_runner._models import (
@@ -41,13 +40,13 @@ _END_EVENT = {
 class Lifecycle:
     """Starts executions and brings them to their end.
 
-    ``on_ended`` hears every execution that ended and should tell its parent (the chained
-    invoke that started it).
+    ``on_ended(state, execution)`` hears every execution that ended and should tell its
+    parent (the chained invoke that started it).
     """
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
-        self.on_ended: weakref.WeakMethod[Callable[[Execution], None]] | None = None
+        self.on_ended: Callable[[ServiceState, Execution], None] | None = None
 
     def start(
         self,
@@ -67,6 +66,7 @@ class Lifecycle:
             raise InvalidParameterValueException(msg)
         now = state.clock.now()
         notifier = state.notifier
+        history = History(_history_listener(notifier, arn))
         execution = Execution(
             arn=arn,
             execution_id=execution_id,
@@ -75,7 +75,7 @@ class Lifecycle:
             input_payload=input_payload,
             timeout_seconds=timeout_seconds,
             start=now,
-            history=History(on_event=_history_listener(notifier, arn)),
+            history=history,
             parent=parent,
         )
         execution.operations[execution_id] = Operation(
@@ -87,12 +87,14 @@ class Lifecycle:
         )
         state.executions[arn] = execution
         state.dirty[arn] = set()
-        execution.history.append(
+        history.record(
             EventType.EXECUTION_STARTED,
             now,
-            id=execution_id,
-            name=name,
-            details={
+            execution_id,
+            name,
+            None,
+            None,
+            {
                 "Input": {"Payload": input_payload or "", "Truncated": False},
                 "ExecutionTimeout": timeout_seconds,
             },
@@ -151,15 +153,13 @@ class Lifecycle:
             if status is ExecutionStatus.SUCCEEDED
             else {"Error": event_error(error)}
         )
-        execution.history.append(
-            _END_EVENT[status], now, id=execution.execution_id, name=execution.name, details=details
+        execution.history.record(
+            _END_EVENT[status], now, execution.execution_id, execution.name, None, None, details
         )
         state.scheduler.cancel_where(execution.arn)
         state.notifier.execution_completed(execution.arn, status.value)
         if notify_parent and execution.parent is not None and self.on_ended is not None:
-            on_ended = self.on_ended()
-            if on_ended is not None:
-                on_ended(execution)
+            self.on_ended(state, execution)
 
 
 def _history_listener(notifier: ExecutionNotifier, arn: str) -> Callable[[Event], None]:

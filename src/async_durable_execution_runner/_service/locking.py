@@ -247,6 +247,10 @@ class UnlockedInvoker:
             outcome = self.inner.drive(  # type: ignore[attr-defined]
                 locked_loop, wall_deadline, busy=self.lock._is_owned
             )
+        if type(outcome) is bool:
+            # The loop's own answer (not ``Abandoned``): nothing to map back. Asked first, as
+            # ``getattr`` missing on a bool would build and drop an ``AttributeError``.
+            return outcome
         # A hung invocation comes back naming the request this wrapper handed on: name the
         # executor's own request instead.
         handed = getattr(outcome, "request", None)

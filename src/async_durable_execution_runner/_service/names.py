@@ -7,6 +7,7 @@ byte for byte every time.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import uuid
 
@@ -14,6 +15,10 @@ _NAMESPACE = uuid.UUID("6f1c1f0e-5a4e-4d7b-9a43-3d1f0d7e2b10")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
+# Remembered: the names repeat (a runner per test or per benchmark execution names its first
+# execution ``execution-1`` and its first invocation ``...#1`` every time), and a hit skips
+# the digest and the formatting.
+@functools.lru_cache(maxsize=1024)
 def _uuid5(name: str) -> str:
     """``str(uuid.uuid5(_NAMESPACE, name))`` without building a ``UUID`` (a tenth of the cost:
     every invocation gets a request id)."""
@@ -29,6 +34,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
 
+@functools.lru_cache(maxsize=1024)  # as ``_uuid5``: the same few names, runner after runner
 def execution_arn(region: str, account_id: str, function_name: str, execution_name: str) -> str:
     """The ARN an execution of that name gets."""
     execution_id = _uuid5(f"{function_name}/{execution_name}")

@@ -203,6 +203,9 @@ class FaultHooks(Protocol):
 class NoFaults:
     """The default: nothing is injected. Subclass it and override only the hooks you need."""
 
+    # No state of its own (a subclass may have some): one instance serves every executor.
+    __slots__ = ()
+
     def on_service_call(self, call: ServiceCall) -> Fault | None:
         return None
 
@@ -260,6 +263,8 @@ class Interleaving(Protocol):
 class NoInterleaving:
     """The default: no extra turns, full pages."""
 
+    __slots__ = ()  # as ``NoFaults``: one instance serves every executor
+
     def step_turns(self, attempt: StepAttempt) -> int:
         return 0
 
@@ -288,6 +293,8 @@ def interleaves_responses(interleaving: Interleaving) -> bool:
 
 class SandboxPolicy:
     """Decides whether a re-invocation lands in a warm or a cold sandbox (default: warm)."""
+
+    __slots__ = ()  # as ``NoFaults``: one instance serves every executor
 
     def environment(self, execution_arn: str, invocation_index: int) -> str:
         return "warm"
