@@ -7,7 +7,7 @@ import concurrent.futures
 import datetime as _dt
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -257,7 +257,7 @@ def _flatten(views: Sequence[OperationView]) -> list[OperationView]:
     return out
 
 
-def build_views(operations: Sequence[Operation]) -> tuple[OperationView, ...]:
+def build_views(operations: Iterable[Operation]) -> tuple[OperationView, ...]:
     """Top-level views (the EXECUTION operation excluded), children nested under contexts."""
     children: dict[str | None, list[Operation]] = {}
     for op in operations:
@@ -315,7 +315,8 @@ class DurableFunctionTestResult(_Lookup):
                 "execution_status": execution.status,
                 "result": execution.result,
                 "error": execution.error,
-                "operations": build_views(list(execution.operations.values())),
+                # Read once, right here: the views are a snapshot without a copied list.
+                "operations": build_views(execution.operations.values()),
                 "events": execution.events,
                 "invocations": tuple(execution.invocations),
             },

@@ -217,7 +217,11 @@ class UnlockedInvoker:
             handed = replace(request, session=cast("InvocationSession", locked))
         previous = self.active.get(request.execution_arn)
         self.active[request.execution_arn] = locked
-        self._originals[id(handed)] = (handed, request)
+        # A request handed on as it came (the service built it with ``wrap_session``, the
+        # usual case) needs no mapping back.
+        mapped = handed is not request
+        if mapped:
+            self._originals[id(handed)] = (handed, request)
         abandoned = False
         try:
             with self.lock.released():
@@ -229,7 +233,7 @@ class UnlockedInvoker:
             abandoned = True
             raise
         finally:
-            if not abandoned:
+            if mapped and not abandoned:
                 self._originals.pop(id(handed), None)
             if previous is None:
                 self.active.pop(request.execution_arn, None)
