@@ -4,15 +4,17 @@
 
 Wall-clock and CPU-time rates (``run.py``) move with the load of a shared machine; the
 number of instructions the process executes does not. For each runner and workload this
-runs 5 and then 25 executions (after the same warm-up) under ``valgrind --tool=cachegrind``
-and reports the difference divided by 20: the instructions of one execution, start-up and
-imports cancelled out. It counts work, not time: thread hand-offs, cache misses and waiting
+runs 5 and then 25 executions (after the same warm-up, whose garbage is collected and
+frozen, and with the same hash seed) under ``valgrind --tool=cachegrind`` and reports the
+difference divided by 20: the instructions of one execution, start-up and imports cancelled
+out. It counts work, not time: thread hand-offs, cache misses and waiting
 do not show. Needs ``valgrind`` on the PATH; takes about a minute per cell.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -22,21 +24,31 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# The warm-up's garbage is collected and what survives it frozen, in both children alike: a
+# full collection scans every object in memory, and one that fell inside one child's timed
+# executions but not the other's moved a count by up to a whole execution's worth.
 _CHILD = """
-import sys
+import gc, sys
 sys.path.insert(0, {root!r})
 from benchmarks.runners import make_runner, quiet_sdk_logging
 from benchmarks.workloads import BY_NAME
 quiet_sdk_logging()
 runner, workload = make_runner({runner!r}), BY_NAME[{workload!r}]
 with runner.batch():
-    for _ in range(5 + {count}):
+    for _ in range(5):
+        runner.once(workload)
+    gc.collect()
+    gc.freeze()
+    for _ in range({count}):
         runner.once(workload)
 """
 
 
 def instructions(runner: str, workload: str, count: int) -> int:
     code = _CHILD.format(root=str(ROOT), runner=runner, workload=workload, count=count)
+    # The same hash seed in every child: string hashes decide dict and set layouts, and
+    # with them the instructions of start-up and imports that the difference cancels.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(
         [
             "valgrind",
@@ -50,6 +62,7 @@ def instructions(runner: str, workload: str, count: int) -> int:
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     match = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
     if match is None:
