@@ -6,7 +6,8 @@
 of percent from run to run. Here the handler's entry is a script instead of the SDK: it
 makes the service calls an SDK handler makes, and nothing else (no replay, no operation ids,
 no batcher, no serialisation). What is left is the runner's own work, timed in CPU time on
-a hot loop, which varies by a percent or two between runs:
+a hot loop (its rounds agree to a percent or two within a process; between processes the
+machine's speed moves every number, so read ours against the floor's of the same run):
 
 - ``noop``: the first invocation returns ``SUCCEEDED``: an execution's fixed cost (the
   runner, the execution's start and end, the result) and one invocation;
