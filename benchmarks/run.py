@@ -510,7 +510,18 @@ more behind, which cost every later invocation 30 to 40 us (the stage table's sw
 `waits_10h` and `retry_2` measured after `map_20` in one process: 38 and 47 us per
 invocation before, 9 after). Also in session 20, each checkpoint checks that the deadline
 alarm's timer is still set (a step's own `SIGALRM` time limit stops it): one system call,
-about a microsecond.
+about a microsecond. In session 21: the virtual loop's `run_until_complete` looks at its
+future after each turn instead of stopping the loop from a done callback, as asyncio does
+(that callback cost a handle, a call and, when nothing else was ready, a whole turn of its
+own, on every invocation: about 18 us per invocation with the SDK taken out, and 4 to 5% of
+`retry_2` and `waits_10h` in an interleaved A/B in one process); one frame fewer per
+checkpoint in the commit and in the client, and the values every update makes (`Event`,
+`Operation`, `OperationUpdate`, `StepDetails`) built without `type.__call__`; per run, the
+stateless defaults (the checkpoint processor, the scheduler policy, the no-op fault,
+interleaving and sandbox policies) shared by every runner, `Execution` slotted, the
+execution's and the first invocation's names cached, one system call fewer for the alarm.
+Instructions per execution: seed 8.86 to 8.68 million, `retry_2` 6.44 to 6.21, `waits_10h`
+28.33 to 27.71.
 
 What is left is the emulator doing what the floor does not, spread thin (no function of
 ours runs more than about 2% of an execution's bytecodes), and it weighs most where the SDK
@@ -593,6 +604,15 @@ about 2% of an execution's bytecodes): it would take fewer layers per checkpoint
 invocation (reading SDK objects without converting them to the service's models). Per
 invocation our stages still cost about 115 to 180 us (`stages.py`) where the floor spends
 about 25; 0.8 of the floor on `waits_10h` and `retry_2` would take halving them.
+`benchmarks/overhead.py` measures the same without the SDK: the handler's entry replaced by a
+script of its service calls, on a hot loop. In session 21 it gave, for ours against the
+floor's client in the same run, four to five times the floor's cost for each further
+invocation with its checkpoint (92 to 107 us against 23 to 24) and five to six times for a
+no-op execution (104 to 134 us against 21 to 22). Those microseconds are our code alone, measured where
+nothing evicts it; beside the SDK they cost about twice as much (`stages.py`). Of the floor's
+own time, about 29 us per invocation is the SDK re-evaluating type hints as it reads the
+invocation's input (`docs/findings.md`, SDK finding 12): on the same SDK a faster emulator
+meets the same cost, so it is in the floor and left there.
 
 **Differences that are part of what is measured** (not corrected for):
 - ours runs its loop and the invocations on the calling thread under a deadline alarm (so a
