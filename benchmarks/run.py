@@ -608,11 +608,11 @@ about 25; 0.8 of the floor on `waits_10h` and `retry_2` would take halving them.
 script of its service calls, on a hot loop. In session 21 it gave, for ours against the
 floor's client in the same run, four to five times the floor's cost for each further
 invocation with its checkpoint (92 to 107 us against 23 to 24) and five to six times for a
-no-op execution (104 to 134 us against 21 to 22). Those microseconds are our code alone, measured where
-nothing evicts it; beside the SDK they cost about twice as much (`stages.py`). Of the floor's
-own time, about 29 us per invocation is the SDK re-evaluating type hints as it reads the
-invocation's input (`docs/findings.md`, SDK finding 12): on the same SDK a faster emulator
-meets the same cost, so it is in the floor and left there.
+no-op execution (104 to 134 us against 21 to 22). Those microseconds are our code alone,
+measured where nothing evicts it; beside the SDK they cost about twice as much
+(`stages.py`). Of the floor's own time, about 29 us per invocation is the SDK re-evaluating
+type hints as it reads the invocation's input (`docs/findings.md`, SDK finding 12): on the
+same SDK a faster emulator meets the same cost, so it is in the floor and left there.
 
 **Differences that are part of what is measured** (not corrected for):
 - ours runs its loop and the invocations on the calling thread under a deadline alarm (so a
