@@ -24,7 +24,8 @@ Hot, these costs are lower than in situ (``stages.py``), where the SDK's work be
 runner's stages evicts the runner's code and data from the caches; they say what the
 runner's code costs, not what it costs beside the SDK. Our runner is patched for this
 measurement only: ``InProcessInvoker._entry`` hands out the script instead of the SDK's
-bound handler.
+bound handler. The script builds the SDK's own update objects from its private model module,
+as ``floor.py`` does: this is a benchmark, not product code.
 """
 
 from __future__ import annotations
