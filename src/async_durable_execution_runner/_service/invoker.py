@@ -281,8 +281,11 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
         )
         raise HandlerNotDurableError(msg)
     doomed = {module_name, *prefixes}
+    # ``str.startswith`` with a tuple tests every prefix in C: a generator per loaded module
+    # cost 0.25 to 0.5 ms per cold invocation (hundreds of modules under pytest).
+    packages = tuple(p + "." for p in doomed)
     for name in list(sys.modules):
-        if any(name == p or name.startswith(p + ".") for p in doomed):
+        if name in doomed or name.startswith(packages):
             del sys.modules[name]
     obj: Any = retrying_ast_depth_mismatch(lambda: importlib.import_module(module_name))
     for part in qualname.split("."):
