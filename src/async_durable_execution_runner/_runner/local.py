@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import functools
 import json
+import json.encoder
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -55,9 +57,38 @@ Isolation = Literal["inprocess", "process"]
 _T = TypeVar("_T")
 
 
+# ``json.dumps(value)`` with its defaults runs three Python calls (``dumps``, ``encode``,
+# ``iterencode``) around the C encoder that ``iterencode`` makes for that one call; making the
+# encoder here, with the same arguments, gives the same text without them (once per
+# execution). Fresh circular-reference markers per call, as there: shared ones would be shared
+# between threads, and a failed encode leaves some behind.
+_DEFAULTS = json.JSONEncoder()
+_ENCODER_ARGS = (
+    _DEFAULTS.default,
+    json.encoder.encode_basestring_ascii
+    if _DEFAULTS.ensure_ascii
+    else json.encoder.encode_basestring,
+    _DEFAULTS.indent,
+    _DEFAULTS.key_separator,
+    _DEFAULTS.item_separator,
+    _DEFAULTS.sort_keys,
+    _DEFAULTS.skipkeys,
+    _DEFAULTS.allow_nan,
+)
+_make_encoder: Callable[..., Callable[[Any, int], Sequence[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+
+
+def _dumps(value: Any) -> str:
+    if _make_encoder is None:  # pragma: no cover - an interpreter without the C encoder
+        return json.dumps(value)
+    return "".join(_make_encoder({}, *_ENCODER_ARGS)(value, 0))
+
+
 def _to_payload(value: Any) -> str | None:
     try:
-        return json.dumps(value)
+        return _dumps(value)
     except (TypeError, ValueError) as exc:
         msg = f"the execution input must be JSON-serialisable; {value!r} is not ({exc})"
         raise DurableRunnerError(msg) from exc
@@ -123,6 +154,14 @@ class DurableFunctionTestRunner:
     ``scheduler_policy`` (which due item goes next), ``faults`` (fault hooks),
     ``sandbox_policy`` (warm or cold re-invocations) and ``observers``.
     """
+
+    # Defaults that change only later in a runner's life: read from the class until then (a
+    # runner per execution is the common pattern).
+    # Made when a second driver first has to wait (see ``_drive``): most runners never
+    # have one, and the condition is notified after every drive.
+    _idle: threading.Condition | None = None
+    _driver: int | None = None
+    _closed = False
 
     def __init__(
         self,
@@ -215,10 +254,6 @@ class DurableFunctionTestRunner:
         # Every entry point (this runner's methods, the invocation's service calls, a server's
         # request threads) changes the service's state under one lock; see ``_service.locking``.
         self._lock = StateLock()
-        # Made when a second driver first has to wait (see ``_drive``): most runners never
-        # have one, and the condition is notified after every drive.
-        self._idle: threading.Condition | None = None
-        self._driver: int | None = None
         self.unlocked_invoker = UnlockedInvoker(self._invoker, self._lock)
         self.executor = Executor(
             self.unlocked_invoker,
@@ -238,7 +273,6 @@ class DurableFunctionTestRunner:
         targets.update(canned)
         for observer in observers:
             self.executor.notifier.add(observer)
-        self._closed = False
         #: Where executions persist (``SqliteStore``); ``None``: memory only.
         self.store = store
         if store is not None:
@@ -387,8 +421,11 @@ class DurableFunctionTestRunner:
 
     def _wait(self, arn: str, deadline: float, timeout: float) -> DurableFunctionTestResult:
         execution = self.executor.get(arn)
+        # A partial, not a lambda: called through C, one Python frame fewer per ``run()``.
         self._drive(
-            lambda: self.executor.run_until(lambda: not execution.is_open, wall_deadline=deadline)
+            functools.partial(
+                self.executor.run_until, lambda: not execution.is_open, wall_deadline=deadline
+            )
         )
         hang = self.executor.take_hang_report(arn)
         if hang is not None:

@@ -65,6 +65,13 @@ _WARM_SANDBOXES = SandboxPolicy()
 class Executor:
     """Owns executions and drives them; the ``ExecutionObserver`` side is the notifier."""
 
+    # Defaults that only a drive changes: read from the class until then (one executor per
+    # runner, and commonly a runner per execution).
+    #: The thread running the loop (``run_until``) right now, if any. Scheduled actions
+    #: and observers run there while the thread that asked waits.
+    driving_thread: int | None = None
+    _drive_ticket: object | None = None
+
     def __init__(
         self,
         invoker: Invoker,
@@ -122,10 +129,6 @@ class Executor:
             api=self.commits,
             max_attempts=max_invocation_attempts,
         )
-        #: The thread running the loop (``run_until``) right now, if any. Scheduled actions
-        #: and observers run there while the thread that asked waits.
-        self.driving_thread: int | None = None
-        self._drive_ticket: object | None = None
 
     # --- configuration ------------------------------------------------------------------
 
@@ -281,27 +284,18 @@ class Executor:
         previous = self.driving_thread, self._drive_ticket
         self.driving_thread, self._drive_ticket = threading.get_ident(), ticket
         try:
-            return self._deliver_until(done, wall_deadline, allow_time, limit)
+            while not done():
+                if wall_deadline is not None and time.monotonic() >= wall_deadline:
+                    return False
+                item = self._next_item(allow_time, wall_deadline, limit)
+                if item is None:
+                    return done()
+                self._deliver(item, wall_deadline)
+            return True
         finally:
             # An abandoned drive unwinds late, after another has started: leave that one be.
             if self._drive_ticket is ticket:
                 self.driving_thread, self._drive_ticket = previous
-
-    def _deliver_until(
-        self,
-        done: Callable[[], bool],
-        wall_deadline: float | None,
-        allow_time: bool,
-        limit: _dt.datetime | None,
-    ) -> bool:
-        while not done():
-            if wall_deadline is not None and time.monotonic() >= wall_deadline:
-                return False
-            item = self._next_item(allow_time, wall_deadline, limit)
-            if item is None:
-                return done()
-            self._deliver(item, wall_deadline)
-        return True
 
     def _next_item(
         self, allow_time: bool, wall_deadline: float | None, limit: _dt.datetime | None = None

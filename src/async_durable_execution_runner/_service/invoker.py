@@ -356,6 +356,16 @@ FORCE_INTERRUPT_AFTER = 5.0
 
 
 class InProcessInvoker:
+    # What only a drive or an invocation sets: read from the class until then (an invoker
+    # per runner, and commonly a runner per execution).
+    _worker: _Worker | None = None
+    #: The invocation running on the worker under ``drive``, if any.
+    _running: _Running | None = None
+    #: The thread running ``drive``'s loop (the caller's or the worker's), while it runs.
+    _driver: int | None = None
+    #: The invocation a ``_drive_here`` interrupted as hung, until the drive reports it.
+    _interrupted: _Running | None = None
+
     def __init__(
         self,
         handlers: Mapping[str, Callable[..., Any]],
@@ -389,14 +399,7 @@ class InProcessInvoker:
         self.cache = SdkOperationCache()
         self._client = InMemoryServiceClient(wire_format=wire_format, cache=self.cache)
         self._bound: dict[str, tuple[Callable[..., Any], adapter.AsyncHandler]] = {}
-        self._worker: _Worker | None = None
-        # The invocation running on the worker under ``drive``, if any.
-        self._running: _Running | None = None
         self._running_lock = threading.Lock()
-        #: The thread running ``drive``'s loop (the caller's or the worker's), while it runs.
-        self._driver: int | None = None
-        #: The invocation a ``_drive_here`` interrupted as hung, until the drive reports it.
-        self._interrupted: _Running | None = None
 
     def close(self) -> None:
         if self._worker is not None:

@@ -10,12 +10,12 @@ from async_durable_execution_runner._models import (
     Event,
     EventType,
     ExecutionDetails,
-    Operation,
     OperationStatus,
     OperationType,
 )
-from async_durable_execution_runner._models._frozen import replace
+from async_durable_execution_runner._models._frozen import maker
 from async_durable_execution_runner._models.events import event_error, event_result
+from async_durable_execution_runner._models.operations import make_operation, with_status
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.history import History
 from async_durable_execution_runner._service.observer import ExecutionNotifier
@@ -29,6 +29,9 @@ _OPERATION_STATUS = {
     ExecutionStatus.TIMED_OUT: OperationStatus.TIMED_OUT,
     ExecutionStatus.STOPPED: OperationStatus.STOPPED,
 }
+# ``ExecutionDetails(...)`` without ``type.__call__`` (see ``maker``), as for the operation:
+# once per execution.
+_make_execution_details = maker(ExecutionDetails)
 _END_EVENT = {
     ExecutionStatus.SUCCEEDED: EventType.EXECUTION_SUCCEEDED,
     ExecutionStatus.FAILED: EventType.EXECUTION_FAILED,
@@ -44,9 +47,10 @@ class Lifecycle:
     parent (the chained invoke that started it).
     """
 
+    on_ended: Callable[[ServiceState, Execution], None] | None = None
+
     def __init__(self, state: ServiceState) -> None:
         self.state = state
-        self.on_ended: Callable[[ServiceState, Execution], None] | None = None
 
     def start(
         self,
@@ -78,12 +82,12 @@ class Lifecycle:
             history=history,
             parent=parent,
         )
-        execution.operations[execution_id] = Operation(
+        execution.operations[execution_id] = make_operation(
             id=execution_id,
             type=OperationType.EXECUTION,
             status=OperationStatus.STARTED,
             start_timestamp=now,
-            execution_details=ExecutionDetails(input_payload=input_payload),
+            execution_details=_make_execution_details(input_payload=input_payload),
         )
         state.executions[arn] = execution
         state.dirty[arn] = set()
@@ -145,8 +149,8 @@ class Lifecycle:
         execution.error = error
         execution.end = now
         exec_op = execution.operations[execution.execution_id]
-        execution.operations[execution.execution_id] = replace(
-            exec_op, status=_OPERATION_STATUS[status], end_timestamp=exec_op.end_timestamp or now
+        execution.operations[execution.execution_id] = with_status(
+            exec_op, _OPERATION_STATUS[status], exec_op.end_timestamp or now
         )
         details = (
             {"Result": event_result(result)}

@@ -63,8 +63,8 @@ class StateLock(_thread.RLock):  # type: ignore[misc]
 
 
 class _Released:
-    """``StateLock.released()``: a class, as it is entered for every invocation, where a
-    generator-based context manager costs several times as much."""
+    """``StateLock.released()``: a class, where a generator-based context manager costs
+    several times as much."""
 
     __slots__ = ("_lock", "_saved")
 
@@ -98,15 +98,24 @@ class LockedSession:
         lock: StateLock,
         on_change: Callable[[], None] | None = None,
     ) -> None:
-        object.__setattr__(self, "_session", session)
-        object.__setattr__(self, "_lock", lock)
-        object.__setattr__(self, "_on_change", on_change)
-        # Fixed for the session's life, and read on every call: kept here, not forwarded.
-        object.__setattr__(self, "execution_arn", session.execution_arn)
-        object.__setattr__(self, "invocation_index", session.invocation_index)
-        # Asked after every service call and reads only the session's own fields (no lock
-        # needed): the session's bound method itself, not a method calling it.
-        object.__setattr__(self, "response_turns", session.response_turns)
+        # The whole ``__dict__`` in one store (``__setattr__`` forwards to the session): one
+        # of these per invocation.
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "_session": session,
+                "_lock": lock,
+                "_on_change": on_change,
+                # Fixed for the session's life, and read on every call: kept here, not
+                # forwarded.
+                "execution_arn": session.execution_arn,
+                "invocation_index": session.invocation_index,
+                # Asked after every service call and reads only the session's own fields (no
+                # lock needed): the session's bound method itself, not a method calling it.
+                "response_turns": session.response_turns,
+            },
+        )
 
     @property
     def crashed(self) -> bool:
@@ -183,6 +192,10 @@ class UnlockedInvoker:
     (its fault hooks and call counting), as the in-process client's would.
     """
 
+    #: Called (under the lock) after each checkpoint an invocation makes, before its
+    #: answer: the runner persists there. (A class default: most runners have no store.)
+    on_change: Callable[[], None] | None = None
+
     def __init__(self, inner: Invoker, lock: StateLock) -> None:
         self.inner = inner
         self.lock = lock
@@ -190,9 +203,6 @@ class UnlockedInvoker:
         #: id(the request handed on) -> (it, the executor's request), while the invocation runs
         #: and, for one abandoned as hung, until the drive that gave up on it has read it.
         self._originals: dict[int, tuple[InvocationRequest, InvocationRequest]] = {}
-        #: Called (under the lock) after each checkpoint an invocation makes, before its
-        #: answer: the runner persists there.
-        self.on_change: Callable[[], None] | None = None
 
     def __new__(cls, inner: Invoker, lock: StateLock) -> UnlockedInvoker:
         # An invoker that drives runs the executor's loop on its own thread: the lock goes
@@ -223,9 +233,12 @@ class UnlockedInvoker:
         if mapped:
             self._originals[id(handed)] = (handed, request)
         abandoned = False
+        # ``lock.released()`` spelled out (here and in ``_locked_drive``): once per invocation
+        # and per drive, where the context manager's three calls cost more than the hand-over.
+        lock = self.lock
+        saved = lock._release_save() if lock._is_owned() else None
         try:
-            with self.lock.released():
-                return self.inner.invoke(handed)
+            return self.inner.invoke(handed)
         except InvocationAbandoned:
             # A hung invocation's thread unwinds so when its handler finally returns, maybe
             # before the drive that abandoned it has mapped its request back (a starved
@@ -233,6 +246,8 @@ class UnlockedInvoker:
             abandoned = True
             raise
         finally:
+            if saved is not None:
+                lock._acquire_restore(saved)
             if mapped and not abandoned:
                 self._originals.pop(id(handed), None)
             if previous is None:
@@ -245,12 +260,17 @@ class UnlockedInvoker:
             with self.lock:
                 return loop()
 
-        with self.lock.released():
+        lock = self.lock
+        saved = lock._release_save() if lock._is_owned() else None
+        try:
             # Held by the loop's thread exactly while it runs the service's own code: where a
             # hung handler must not be interrupted (``InProcessInvoker.drive``).
             outcome = self.inner.drive(  # type: ignore[attr-defined]
-                locked_loop, wall_deadline, busy=self.lock._is_owned
+                locked_loop, wall_deadline, busy=lock._is_owned
             )
+        finally:
+            if saved is not None:
+                lock._acquire_restore(saved)
         if type(outcome) is bool:
             # The loop's own answer (not ``Abandoned``): nothing to map back. Asked first, as
             # ``getattr`` missing on a bool would build and drop an ``AttributeError``.

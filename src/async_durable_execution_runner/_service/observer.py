@@ -70,10 +70,12 @@ class ExecutionObserver:
 class ExecutionNotifier:
     """Fans every notification out to the registered observers, in registration order."""
 
+    #: Whether any observer is registered (the service skips building what none would read).
+    #: A class default until one is: most executors never have one.
+    has_observers = False
+
     def __init__(self) -> None:
         self._observers: list[ExecutionObserver] = []
-        #: Whether any observer is registered (the service skips building what none would read).
-        self.has_observers = False
 
     def add(self, observer: ExecutionObserver) -> None:
         self._observers.append(observer)
