@@ -151,6 +151,11 @@ class Commits:
     def page(
         self, execution: Execution, marker: str | None, max_items: int
     ) -> tuple[list[Operation], str | None]:
+        if marker is None and 0 < max_items <= DEFAULT_PAGE_SIZE:
+            # An invocation's first page (every invocation): usually all of it.
+            operations = execution.operations
+            if len(operations) <= max_items:
+                return list(operations.values()), None
         ops = list(execution.operations.values())
         try:
             start = int(marker) if marker else 0

@@ -49,6 +49,10 @@ class Execution:
     start: _dt.datetime
     history: History
     operations: dict[str, Operation] = field(default_factory=dict)
+    # ``status is RUNNING``, kept by ``status``'s setter (below): a plain read, asked before
+    # every delivery, wake, timer and invocation outcome. Before ``status``, so that
+    # ``__init__`` sets it first and the status it is given then corrects it.
+    is_open: bool = field(default=True, init=False, repr=False, compare=False)
     status: ExecutionStatus = ExecutionStatus.RUNNING
     result: str | None = None
     error: ErrorObject | None = None
@@ -66,12 +70,6 @@ class Execution:
     client_tokens: ClientTokenLedger = field(default_factory=ClientTokenLedger)
     _token: str | None = field(default=None, repr=False)
 
-    @property
-    def is_open(self) -> bool:
-        # ``not self.status.is_terminal``, without a second property call: it is asked
-        # before every delivery, wake, timer and invocation outcome.
-        return self.status is ExecutionStatus.RUNNING
-
     def current_token(self) -> str:
         if self._token is None:
             self._token = encode_token(self.execution_id, self.token_sequence)
@@ -86,3 +84,20 @@ class Execution:
     @property
     def events(self) -> tuple[Event, ...]:
         return self.history.events
+
+
+def _status_property() -> property:
+    """``Execution.status`` over its own slot, with a setter that keeps ``is_open`` (every
+    writer, ``__init__`` included, goes through it). The getter is the slot's own, in C."""
+    slot = Execution.__dict__["status"]
+
+    def set_status(execution: Execution, status: ExecutionStatus) -> None:
+        slot.__set__(execution, status)
+        execution.is_open = status is ExecutionStatus.RUNNING
+
+    return property(slot.__get__, set_status, doc="``GetDurableExecution``'s ``Status``.")
+
+
+# After the class is made: the dataclass and its slots are built from the annotations above.
+# (``setattr``: mypy refuses a property assigned over a field.)
+setattr(Execution, "status", _status_property())  # noqa: B010

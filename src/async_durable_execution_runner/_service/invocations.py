@@ -14,7 +14,7 @@ from async_durable_execution_runner._models import (
     Operation,
     OperationUpdate,
 )
-from async_durable_execution_runner._models._frozen import replace
+from async_durable_execution_runner._models._frozen import maker, replace
 from async_durable_execution_runner._models.events import event_error
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.invocation import (
@@ -42,6 +42,11 @@ from async_durable_execution_runner._service.session import (
 from async_durable_execution_runner._service.state import ServiceState
 
 _INVOCATIONS = frozenset({DueKind.INVOCATION})
+
+#: ``InvocationInfo(...)`` and ``InvocationRequest(...)``, every field positional (see
+#: ``maker``): built for every invocation.
+_new_info = maker(InvocationInfo)
+_new_request = maker(InvocationRequest)
 
 
 class ServiceApi(Protocol):
@@ -153,8 +158,16 @@ class Invocations:
         index = len(invocations) + 1
         token = execution.next_token()
         environment = self.sandbox_policy.environment(arn, index)
-        info = InvocationInfo(
-            arn, index, request_id(arn, index), state.clock.now(), environment=environment
+        info = _new_info(
+            arn,
+            index,
+            request_id(arn, index),
+            state.clock.now(),
+            None,  # end, status, error type and message: known when it ends
+            None,
+            None,
+            None,
+            environment,
         )
         invocations.append(info)
         execution.invocation_active = True
@@ -165,7 +178,7 @@ class Invocations:
         operations, marker = self.page(execution, None, page_size)
         session = self._session(execution, index, self.faults)
         wrap = self._wrap_session
-        request = InvocationRequest(
+        request = _new_request(
             arn,
             execution.function_name,
             token,
@@ -240,17 +253,25 @@ class Invocations:
         }
         if error is not None:
             details["Error"] = event_error(error)
-        reported = error or outcome.error or ErrorObject()
-        done = replace(
-            info,
-            end=end,
-            status=outcome.status,
-            error_type=reported.error_type,
-            error_message=reported.error_message,
+        reported = error or outcome.error
+        # Built whole rather than ``replace``d: one per invocation, and ``replace`` goes
+        # through a keyword call and a conditional per field.
+        done = _new_info(
+            info.execution_arn,
+            info.index,
+            info.request_id,
+            info.start,
+            end,
+            outcome.status,
+            None if reported is None else reported.error_type,
+            None if reported is None else reported.error_message,
+            info.environment,
         )
         execution.invocations[info.index - 1] = done
         if execution.is_open:
-            execution.history.append(EventType.INVOCATION_COMPLETED, end, details=details)
+            execution.history.record(
+                EventType.INVOCATION_COMPLETED, end, None, None, None, None, details
+            )
         self.state.notifier.invocation_completed(done)
 
     def _complete(

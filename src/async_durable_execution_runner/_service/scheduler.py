@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
 
-from async_durable_execution_runner._models._frozen import cheap_frozen
+from async_durable_execution_runner._models._frozen import cheap_frozen, maker
 
 
 class DueKind(str, Enum):
@@ -32,6 +32,10 @@ class DueItem:
     execution_arn: str = field(compare=False)
     operation_id: str | None = field(compare=False, default=None)
     label: str = field(compare=False, default="")
+
+
+#: ``DueItem(...)``, positional (see ``maker``): one for every timer and invocation.
+_new_item = maker(DueItem)
 
 
 def _order(item: DueItem) -> tuple[_dt.datetime, int]:
@@ -71,10 +75,15 @@ class Scheduler:
         label: str = "",
     ) -> DueItem:
         seq = next(self._seq)
-        item = DueItem(due, seq, kind, execution_arn, operation_id, label)
+        item = _new_item(due, seq, kind, execution_arn, operation_id, label)
         heapq.heappush(self._heap, (due, seq, item))
-        self._live[item.seq] = item
-        self._by_arn.setdefault(execution_arn, {})[item.seq] = item
+        self._live[seq] = item
+        # Not ``setdefault``, which would build an empty dict for every item.
+        items = self._by_arn.get(execution_arn)
+        if items is None:
+            self._by_arn[execution_arn] = {seq: item}
+        else:
+            items[seq] = item
         return item
 
     def cancel(self, item: DueItem) -> None:
@@ -138,9 +147,15 @@ class Scheduler:
 
     def take(self, item: DueItem) -> None:
         """Remove a delivered item."""
-        self.cancel(item)
-        # ``_prune`` inlined (a delivered item is usually the heap's top).
+        # ``cancel`` and ``_prune`` inlined (one delivery after another; a delivered item is
+        # usually the heap's top).
         heap, live = self._heap, self._live
+        if live.pop(item.seq, None) is not None:
+            items = self._by_arn.get(item.execution_arn)
+            if items is not None:
+                items.pop(item.seq, None)
+                if not items:
+                    del self._by_arn[item.execution_arn]
         while heap and heap[0][1] not in live:
             heapq.heappop(heap)
 
@@ -149,7 +164,13 @@ class Scheduler:
         return sorted(items.values(), key=_order)
 
     def has_pending(self, execution_arn: str, kind: DueKind) -> bool:
-        return any(i.kind is kind for i in self._by_arn.get(execution_arn, {}).values())
+        # A loop, not ``any`` over a generator: asked by every wake.
+        items = self._by_arn.get(execution_arn)
+        if items is not None:
+            for item in items.values():
+                if item.kind is kind:
+                    return True
+        return False
 
     def __len__(self) -> int:
         return len(self._live)

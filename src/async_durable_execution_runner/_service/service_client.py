@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from itertools import compress
+from operator import itemgetter, not_
 from typing import Any, Literal
 
 from async_durable_execution_runner import _sdk_adapter as adapter
@@ -28,28 +30,50 @@ _updates_from_sdk = adapter.updates_from_sdk
 class SdkOperationCache:
     """SDK ``Operation`` objects built once per stored operation (they are immutable).
 
-    Every invocation hands the SDK every operation of its execution, so most lookups hit.
+    Every invocation hands the SDK every operation of its execution, and most of them have
+    not changed since the last page: they are looked up by identity in C (``map`` over
+    ``id``s), and only the changed ones converted in Python.
     """
 
     def __init__(self) -> None:
-        # execution ARN -> operation id -> (our operation, the SDK's)
-        self._cache: dict[str, dict[str, tuple[Operation, Any]]] = {}
+        # execution ARN -> (``id()`` of a converted operation -> (that operation, the SDK's);
+        # operation id -> the ``id()`` key of its newest conversion). An entry holds its
+        # operation, so no other object can take that ``id()`` while the entry lives.
+        self._cache: dict[str, tuple[dict[int, tuple[Operation, Any]], dict[str, int]]] = {}
 
     def get(self, execution_arn: str, op: Operation) -> Any:
         return self.many(execution_arn, (op,))[0]
 
-    def many(self, execution_arn: str, ops: Iterable[Operation]) -> list[Any]:
-        """The SDK's operations for ``ops`` (of one execution), in order."""
+    def many(self, execution_arn: str, ops: Sequence[Operation]) -> list[Any]:
+        """The SDK's operations for ``ops`` (of one execution, each id at most once), in
+        order."""
         cache = self._cache.get(execution_arn)
         if cache is None:
-            cache = self._cache[execution_arn] = {}
-        out = []
-        for op in ops:
-            hit = cache.get(op.id)
-            if hit is None or hit[0] is not op:
-                hit = cache[op.id] = (op, adapter.operation_to_sdk(op))
-            out.append(hit[1])
-        return out
+            cache = self._cache[execution_arn] = ({}, {})
+        converted = cache[0]
+        keys = list(map(id, ops))
+        known = converted.__contains__
+        if not all(map(known, keys)):
+            newest = cache[1]
+            for op in compress(ops, map(not_, map(known, keys))):
+                key = id(op)
+                # One version per operation id is kept, the last asked for: pages and
+                # responses hold current versions (a ledger's retried answer, an older one,
+                # is converted again).
+                old = newest.get(op.id)
+                if old is not None:
+                    converted.pop(old, None)
+                newest[op.id] = key
+                converted[key] = (op, adapter.operation_to_sdk(op))
+        try:
+            return list(map(_second, map(converted.__getitem__, keys)))
+        except KeyError:
+            # An abandoned invocation's thread, answered at the same time, dropped one of
+            # these: converted afresh (an entry is never wrong, only missing).
+            return [adapter.operation_to_sdk(op) for op in ops]
+
+
+_second = itemgetter(1)
 
 
 def _millis(value: Any) -> Any:
