@@ -100,4 +100,52 @@ def _status_property() -> property:
 
 # After the class is made: the dataclass and its slots are built from the annotations above.
 # (``setattr``: mypy refuses a property assigned over a field.)
+_STATUS_SLOT = Execution.__dict__["status"]
 setattr(Execution, "status", _status_property())  # noqa: B010
+
+_new = object.__new__
+_set_status = _STATUS_SLOT.__set__
+
+
+def new_execution(
+    arn: str,
+    execution_id: str,
+    name: str,
+    function_name: str,
+    input_payload: str | None,
+    timeout_seconds: int,
+    start: _dt.datetime,
+    history: History,
+    parent: tuple[str, str] | None,
+) -> Execution:
+    """A RUNNING ``Execution``, as ``Execution(...)`` with those fields builds it, without
+    ``type.__call__`` and the dataclass ``__init__``'s keyword handling, default factories
+    and status setter (once per execution; a runner per execution is the common pattern).
+    Every field is stored here: a test holds it to ``dataclasses.fields(Execution)``."""
+    execution: Execution = _new(Execution)
+    execution.arn = arn
+    execution.execution_id = execution_id
+    execution.name = name
+    execution.function_name = function_name
+    execution.input_payload = input_payload
+    execution.timeout_seconds = timeout_seconds
+    execution.start = start
+    execution.history = history
+    execution.operations = {}
+    # The slot itself: the setter's only other work is ``is_open``, stored just before.
+    execution.is_open = True
+    _set_status(execution, ExecutionStatus.RUNNING)
+    execution.result = None
+    execution.error = None
+    execution.end = None
+    execution.token_sequence = 0
+    execution.invocations = []
+    execution.invocation_active = False
+    execution.wakeup_pending = False
+    execution.closed_by_checkpoint = None
+    execution.consecutive_failed_invocations = 0
+    execution.parent = parent
+    execution.callbacks = {}
+    execution.client_tokens = ClientTokenLedger()
+    execution._token = None
+    return execution

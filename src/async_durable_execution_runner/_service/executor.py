@@ -316,17 +316,20 @@ class Executor:
                     return None
         policy = self.policy
         if type(policy) is EarliestFirst:
-            # The service's own order needs no candidates: the earliest item is the heap's top.
-            item = first
-        else:
-            horizon = max(now, first.due) + policy.window
-            if limit is not None:
-                horizon = min(horizon, max(limit, now))
-            candidates = scheduler.due_by(horizon)
-            item = policy.choose(candidates)
-            if item not in candidates:
-                msg = f"the scheduler policy chose {item!r}, which is not one of the candidates"
-                raise ValueError(msg)
+            # The service's own order needs no candidates: the earliest item is the heap's top
+            # (nothing above touched the scheduler since ``next_due`` said so).
+            scheduler.take_next(first)
+            if first.due > now:
+                clock.advance_to(first.due)
+            return first
+        horizon = max(now, first.due) + policy.window
+        if limit is not None:
+            horizon = min(horizon, max(limit, now))
+        candidates = scheduler.due_by(horizon)
+        item = policy.choose(candidates)
+        if item not in candidates:
+            msg = f"the scheduler policy chose {item!r}, which is not one of the candidates"
+            raise ValueError(msg)
         scheduler.take(item)
         if item.due > now:
             clock.advance_to(item.due)

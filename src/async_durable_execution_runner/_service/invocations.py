@@ -31,6 +31,7 @@ from async_durable_execution_runner._service.seams import (
     Interleaving,
     InvocationInfo,
     NoFaults,
+    NoInterleaving,
     SandboxPolicy,
 )
 from async_durable_execution_runner._service.session import (
@@ -70,6 +71,27 @@ class ServiceApi(Protocol):
 PageCall = Callable[[Execution, str | None, int], tuple[list[Operation], str | None]]
 
 
+#: A duplicate delivery's faults: none (its calls bounce with stale tokens anyway).
+_DUPLICATE_FAULTS = NoFaults()
+_UNWATCHED = (False, False)
+
+
+def _session_watching(faults: FaultHooks, interleaving: Interleaving) -> tuple[bool, bool]:
+    """``session_watching``, answered without asking for the defaults' own classes (their
+    methods are the ones it compares with)."""
+    if type(faults) is NoFaults and type(interleaving) is NoInterleaving:
+        return _UNWATCHED
+    return session_watching(faults, interleaving)
+
+
+def _inherits(seam: object, name: str, default: Callable[..., object]) -> bool:
+    """Whether ``seam``'s ``name`` is the default's method ``default`` (neither its class nor
+    the object itself puts another in its place): then its answer is the default's."""
+    if name in getattr(seam, "__dict__", ()):
+        return False
+    return getattr(type(seam), name, None) is default
+
+
 class Invocations:
     """Runs invocations through the ``invoker`` and acts on their outcomes.
 
@@ -94,9 +116,10 @@ class Invocations:
         self.state = state
         self.lifecycle = lifecycle
         self.invoker = invoker
-        self.faults = faults
-        self.interleaving = interleaving
-        self.sandbox_policy = sandbox_policy
+        self._faults = faults
+        self._interleaving = interleaving
+        self._sandbox_policy = sandbox_policy
+        self._read_seams()
         self.catch_up = catch_up
         self.page = page
         self.api = api
@@ -104,9 +127,68 @@ class Invocations:
         self._hang_reports: dict[str, str] = {}
         # The invocation in progress (a duplicate delivery is recorded apart).
         self._current: tuple[InvocationRequest, Execution, InvocationInfo] | None = None
-        # (faults, interleaving, what sessions with them watch): worked out once, not for
-        # every invocation (see ``session_watching``).
-        self._watching: tuple[FaultHooks, Interleaving, tuple[bool, bool]] | None = None
+
+    # Set by ``_read_seams``. ``_environment``: every invocation's sandbox (``None``: ask the
+    # policy for each); ``_pages_asked``, ``_returns_heard``: whether the interleaving and the
+    # faults may answer ``page_size`` and ``on_invocation_returned`` otherwise than the default.
+    _watching: tuple[bool, bool]
+    _environment: str | None
+    _pages_asked: bool
+    _returns_heard: bool
+
+    # The seams: what each may do is worked out when it is set (``_read_seams``), not asked
+    # again for every invocation.
+
+    @property
+    def faults(self) -> FaultHooks:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: FaultHooks) -> None:
+        self._faults = faults
+        self._read_seams()
+
+    @property
+    def interleaving(self) -> Interleaving:
+        return self._interleaving
+
+    @interleaving.setter
+    def interleaving(self, interleaving: Interleaving) -> None:
+        self._interleaving = interleaving
+        self._read_seams()
+
+    @property
+    def sandbox_policy(self) -> SandboxPolicy:
+        return self._sandbox_policy
+
+    @sandbox_policy.setter
+    def sandbox_policy(self, policy: SandboxPolicy) -> None:
+        self._sandbox_policy = policy
+        self._read_seams()
+
+    def _read_seams(self) -> None:
+        faults, interleaving, policy = self._faults, self._interleaving, self._sandbox_policy
+        if (
+            type(faults) is NoFaults
+            and type(interleaving) is NoInterleaving
+            and type(policy) is SandboxPolicy
+        ):
+            # The defaults, as most runners have them (one runner per execution is common):
+            # slotted, so nothing of their own replaces their classes' methods, whose answers
+            # these are.
+            self._watching = _UNWATCHED
+            self._environment = "warm"
+            self._pages_asked = self._returns_heard = False
+            return
+        # What sessions with these seams watch (see ``session_watching``).
+        self._watching = _session_watching(faults, interleaving)
+        self._environment = (
+            "warm" if _inherits(policy, "environment", SandboxPolicy.environment) else None
+        )
+        self._pages_asked = not _inherits(interleaving, "page_size", NoInterleaving.page_size)
+        self._returns_heard = not _inherits(
+            faults, "on_invocation_returned", NoFaults.on_invocation_returned
+        )
 
     @property
     def invoker(self) -> Invoker:
@@ -126,17 +208,15 @@ class Invocations:
         """Why ``arn``'s invocation was abandoned as hung, once (``None`` if it was not)."""
         return self._hang_reports.pop(arn, None)
 
-    def _session(self, execution: Execution, index: int, faults: FaultHooks) -> InvocationSession:
+    def _session(
+        self,
+        execution: Execution,
+        index: int,
+        faults: FaultHooks,
+        watching: tuple[bool, bool],
+    ) -> InvocationSession:
         checkpoint: CheckpointCall = functools.partial(self.api.checkpoint, execution.arn)
         get_state: StateCall = functools.partial(self.api.get_execution_state, execution.arn)
-        interleaving = self.interleaving
-        watching = self._watching
-        if watching is None or watching[0] is not faults or watching[1] is not interleaving:
-            watching = self._watching = (
-                faults,
-                interleaving,
-                session_watching(faults, interleaving),
-            )
         return InvocationSession(
             execution.arn,
             index,
@@ -144,8 +224,8 @@ class Invocations:
             get_state=get_state,
             notifier=self.state.notifier,
             faults=faults,
-            interleaving=interleaving,
-            watching=watching[2],
+            interleaving=self._interleaving,
+            watching=watching,
         )
 
     def invoke(self, execution: Execution, wall_deadline: float | None) -> None:
@@ -157,7 +237,9 @@ class Invocations:
         invocations = execution.invocations
         index = len(invocations) + 1
         token = execution.next_token()
-        environment = self.sandbox_policy.environment(arn, index)
+        environment = self._environment
+        if environment is None:
+            environment = self._sandbox_policy.environment(arn, index)
         info = _new_info(
             arn,
             index,
@@ -174,9 +256,12 @@ class Invocations:
         execution.wakeup_pending = False
         state.dirty[arn].clear()
         state.notifier.invocation_started(info)
-        page_size = self.interleaving.page_size(arn, index) or state.page_size
+        page_size = state.page_size
+        if self._pages_asked:
+            page_size = self._interleaving.page_size(arn, index) or page_size
         operations, marker = self.page(execution, None, page_size)
-        session = self._session(execution, index, self.faults)
+        watching = self._watching
+        session = self._session(execution, index, self._faults, watching)
         wrap = self._wrap_session
         request = _new_request(
             arn,
@@ -189,7 +274,10 @@ class Invocations:
             environment,
             max(0.0, wall_deadline - time.monotonic()) if wall_deadline is not None else None,
         )
-        session.on_duplicate = lambda: self._deliver_duplicate(execution, request)
+        if watching[0]:
+            # Only a session that describes its calls to the faults can be told to deliver a
+            # duplicate (``DeliverDuplicate``).
+            session.on_duplicate = functools.partial(self._deliver_duplicate, execution, request)
         self._current = (request, execution, info)
         try:
             outcome = self._invoker.invoke(request)
@@ -199,7 +287,11 @@ class Invocations:
         self._current = None
         if outcome.hung:
             session.abandoned = True
-        if outcome.status is not None and self.faults.on_invocation_returned(info):
+        if (
+            self._returns_heard
+            and outcome.status is not None
+            and self._faults.on_invocation_returned(info)
+        ):
             outcome = InvocationOutcome(
                 status=None,
                 death=ErrorObject(
@@ -236,7 +328,12 @@ class Invocations:
         )
         execution.invocations.append(info)
         self.state.notifier.invocation_started(info)
-        session = self._session(execution, index, NoFaults())
+        session = self._session(
+            execution,
+            index,
+            _DUPLICATE_FAULTS,
+            _session_watching(_DUPLICATE_FAULTS, self._interleaving),
+        )
         outcome = self._invoker.invoke(replace(original, session=session))
         self._record_end(execution, info, outcome)
 

@@ -16,7 +16,11 @@ from async_durable_execution_runner._models import (
 from async_durable_execution_runner._models._frozen import maker
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._models.operations import make_operation, with_status
-from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
+from async_durable_execution_runner._service.execution import (
+    Execution,
+    ExecutionStatus,
+    new_execution,
+)
 from async_durable_execution_runner._service.history import History
 from async_durable_execution_runner._service.observer import ExecutionNotifier
 from async_durable_execution_runner._service.scheduler import DueKind
@@ -71,16 +75,16 @@ class Lifecycle:
         now = state.clock.now()
         notifier = state.notifier
         history = History(_history_listener(notifier, arn))
-        execution = Execution(
-            arn=arn,
-            execution_id=execution_id,
-            name=name,
-            function_name=function_name,
-            input_payload=input_payload,
-            timeout_seconds=timeout_seconds,
-            start=now,
-            history=history,
-            parent=parent,
+        execution = new_execution(
+            arn,
+            execution_id,
+            name,
+            function_name,
+            input_payload,
+            timeout_seconds,
+            now,
+            history,
+            parent,
         )
         execution.operations[execution_id] = make_operation(
             id=execution_id,

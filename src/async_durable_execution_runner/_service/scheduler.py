@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-import heapq
 import itertools
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
+from heapq import heappop, heappush
 
 from async_durable_execution_runner._models._frozen import cheap_frozen, maker
 
@@ -60,8 +60,10 @@ class Scheduler:
 
     def __init__(self) -> None:
         # (due, seq, item): the heap compares the keys in C, where ``DueItem``'s generated
-        # ordering would be a Python call per comparison.
-        self._heap: list[tuple[_dt.datetime, int, DueItem]] = []
+        # ordering would be a Python call per comparison. Read-only outside: the entries of
+        # cancelled and taken items stay until they reach the top, so ``heap[0][0]`` is never
+        # later than the earliest live item's ``due`` (catch-up's test for "nothing is due").
+        self.heap: list[tuple[_dt.datetime, int, DueItem]] = []
         self._live: dict[int, DueItem] = {}
         self._by_arn: dict[str, dict[int, DueItem]] = {}
         self._seq = itertools.count(1)
@@ -76,7 +78,7 @@ class Scheduler:
     ) -> DueItem:
         seq = next(self._seq)
         item = _new_item(due, seq, kind, execution_arn, operation_id, label)
-        heapq.heappush(self._heap, (due, seq, item))
+        heappush(self.heap, (due, seq, item))
         self._live[seq] = item
         # Not ``setdefault``, which would build an empty dict for every item.
         items = self._by_arn.get(execution_arn)
@@ -108,24 +110,24 @@ class Scheduler:
             self.cancel(item)
 
     def _prune(self) -> None:
-        heap, live = self._heap, self._live
+        heap, live = self.heap, self._live
         while heap and heap[0][1] not in live:
-            heapq.heappop(heap)
+            heappop(heap)
 
     def next_due(self) -> DueItem | None:
         # ``_prune`` inlined: asked before every delivery and every checkpoint (catch-up).
-        heap, live = self._heap, self._live
+        heap, live = self.heap, self._live
         while heap:
             top = heap[0]
             if top[1] in live:
                 return top[2]
-            heapq.heappop(heap)
+            heappop(heap)
         return None
 
     def due_by(self, instant: _dt.datetime) -> list[DueItem]:
         """Live items whose deadline is at or before ``instant``, earliest first."""
         self._prune()
-        heap, live = self._heap, self._live
+        heap, live = self.heap, self._live
         size = len(heap)
         found: list[tuple[_dt.datetime, int, DueItem]] = []
         # Walk the heap, skipping subtrees whose root is already later than ``instant``.
@@ -149,7 +151,7 @@ class Scheduler:
         """Remove a delivered item."""
         # ``cancel`` and ``_prune`` inlined (one delivery after another; a delivered item is
         # usually the heap's top).
-        heap, live = self._heap, self._live
+        heap, live = self.heap, self._live
         if live.pop(item.seq, None) is not None:
             items = self._by_arn.get(item.execution_arn)
             if items is not None:
@@ -157,7 +159,20 @@ class Scheduler:
                 if not items:
                     del self._by_arn[item.execution_arn]
         while heap and heap[0][1] not in live:
-            heapq.heappop(heap)
+            heappop(heap)
+
+    def take_next(self, item: DueItem) -> None:
+        """Remove ``item``, the answer of the last ``next_due`` (nothing scheduled, cancelled
+        or taken since): its entry is the heap's top. The loop's way to take what it delivers
+        in the service's own order, without ``take``'s look-ups and tests."""
+        heappop(self.heap)
+        seq = item.seq
+        del self._live[seq]
+        arn = item.execution_arn
+        items = self._by_arn[arn]
+        del items[seq]
+        if not items:
+            del self._by_arn[arn]
 
     def pending(self, execution_arn: str | None = None) -> list[DueItem]:
         items = self._live if execution_arn is None else self._by_arn.get(execution_arn, {})

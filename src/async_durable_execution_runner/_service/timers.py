@@ -79,12 +79,14 @@ class Timers:
         is never behind its own clock when it answers (or invokes) the handler."""
         state = self.state
         scheduler = state.scheduler
-        first = scheduler.next_due()
-        # Asked for every checkpoint, and almost always nothing is due.
-        if first is None:
+        heap = scheduler.heap
+        # Asked for every checkpoint and invocation, and almost always nothing is due: the
+        # heap's top (perhaps an item since cancelled) is never later than the earliest live
+        # item, so it answers without ``next_due``'s pruning (which the loop does anyway).
+        if not heap:
             return
         now = state.clock.now()
-        if first.due > now:
+        if heap[0][0] > now:
             return
         for item in scheduler.due_by(now):
             if item.execution_arn == execution.arn and item.kind in _OPERATION_TIMERS:
