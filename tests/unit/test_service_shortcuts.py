@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from tests.integration import crash_handlers as h
@@ -16,6 +17,7 @@ from async_durable_execution_runner._service.execution import (
 )
 from async_durable_execution_runner._service.history import History
 from async_durable_execution_runner._service.ledger import ClientTokenLedger
+from async_durable_execution_runner._service.scheduler import DueItem, EarliestFirst
 from async_durable_execution_runner._service.seams import (
     DeliverDuplicate,
     Fault,
@@ -151,3 +153,30 @@ def test_seams_set_after_construction_are_read_again() -> None:
         invocations.faults = _Duplicate()
         again = runner.run(1)
         assert "duplicate" in [i.environment for i in again.invocations]
+
+
+class _LatestFirst(EarliestFirst):
+    """Not the service's own order (a subclass): the loop must ask it."""
+
+    window = dt.timedelta(days=2)
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def choose(self, candidates: Sequence[DueItem]) -> DueItem:
+        self.asked += 1
+        return max(candidates, key=lambda item: (item.due, item.seq))
+
+
+def test_a_scheduler_policy_set_after_construction_is_asked() -> None:
+    with DurableFunctionTestRunner(h.step_wait_step) as runner:
+        executor = runner.executor
+        assert type(executor.policy) is EarliestFirst
+        policy = _LatestFirst()
+        executor.policy = policy
+        assert executor.policy is policy
+        result = runner.run(1)
+        # Latest first: the execution's time-out (a day away) comes before the resumption.
+        assert policy.asked > 0
+        assert result.error is not None
+        assert result.error.type == "Execution.TimedOut"

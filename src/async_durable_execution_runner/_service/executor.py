@@ -60,6 +60,8 @@ _EARLIEST_FIRST = EarliestFirst()
 _NO_FAULTS = NoFaults()
 _NO_INTERLEAVING = NoInterleaving()
 _WARM_SANDBOXES = SandboxPolicy()
+_EXTERNAL = DueKind.EXTERNAL
+_INVOCATION = DueKind.INVOCATION
 
 
 class Executor:
@@ -95,7 +97,14 @@ class Executor:
             account_id=account_id,
             page_size=page_size,
         )
-        self.policy: SchedulerPolicy = scheduler_policy or _EARLIEST_FIRST
+        # ``policy``'s setter's work, without the call.
+        self._policy: SchedulerPolicy = scheduler_policy or _EARLIEST_FIRST
+        self._earliest_first = type(self._policy) is EarliestFirst
+        # What the loop reads for every item, held: the state keeps its clock, scheduler and
+        # executions dict for its lifetime.
+        self._clock = state.clock
+        self._scheduler = state.scheduler
+        self._executions = state.executions
         faults = faults or _NO_FAULTS
         interleaving = interleaving or _NO_INTERLEAVING
         self.lifecycle = Lifecycle(state)
@@ -131,6 +140,16 @@ class Executor:
         )
 
     # --- configuration ------------------------------------------------------------------
+
+    @property
+    def policy(self) -> SchedulerPolicy:
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: SchedulerPolicy) -> None:
+        self._policy = policy
+        # The service's own order needs no candidates: the earliest item is the heap's top.
+        self._earliest_first = type(policy) is EarliestFirst
 
     @property
     def clock(self) -> Clock:
@@ -300,29 +319,31 @@ class Executor:
     def _next_item(
         self, allow_time: bool, wall_deadline: float | None, limit: _dt.datetime | None = None
     ) -> DueItem | None:
-        clock = self.state.clock
-        scheduler = self.state.scheduler
+        clock = self._clock
+        scheduler = self._scheduler
         now = clock.now()
         first = scheduler.next_due()
-        if first is None or (limit is not None and first.due > limit):
+        if first is None:
             return None
-        if first.due > now:
+        due = first.due
+        if limit is not None and due > limit:
+            return None
+        if due > now:
             if not allow_time:
                 return None
             if not clock.is_virtual and wall_deadline is not None:
-                wait = (first.due - now).total_seconds()
+                wait = (due - now).total_seconds()
                 if time.monotonic() + wait > wall_deadline:
                     time.sleep(max(0.0, wall_deadline - time.monotonic()))
                     return None
-        policy = self.policy
-        if type(policy) is EarliestFirst:
-            # The service's own order needs no candidates: the earliest item is the heap's top
-            # (nothing above touched the scheduler since ``next_due`` said so).
+        if self._earliest_first:
+            # Nothing above touched the scheduler since ``next_due`` answered ``first``.
             scheduler.take_next(first)
-            if first.due > now:
-                clock.advance_to(first.due)
+            if due > now:
+                clock.advance_to(due)
             return first
-        horizon = max(now, first.due) + policy.window
+        policy = self._policy
+        horizon = max(now, due) + policy.window
         if limit is not None:
             horizon = min(horizon, max(limit, now))
         candidates = scheduler.due_by(horizon)
@@ -336,13 +357,14 @@ class Executor:
         return item
 
     def _deliver(self, item: DueItem, wall_deadline: float | None) -> None:
-        if item.kind is DueKind.EXTERNAL:
+        kind = item.kind
+        if kind is _EXTERNAL:
             self.timers.run_external(item)
             return
-        execution = self.state.executions.get(item.execution_arn)
+        execution = self._executions.get(item.execution_arn)
         if execution is None or not execution.is_open:
             return
-        if item.kind is DueKind.INVOCATION:
+        if kind is _INVOCATION:
             self.invocations.invoke(execution, wall_deadline)
         else:
             self.timers.fire(execution, item)

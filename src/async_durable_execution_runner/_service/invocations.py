@@ -386,23 +386,26 @@ class Invocations:
         if outcome.fatal:
             finish(execution, ExecutionStatus.FAILED, error=error)
             return
-        closed = execution.closed_by_checkpoint
-        if outcome.status == "SUCCEEDED":
-            result = outcome.result
-            if not result and closed is not None and closed.succeeded:
-                result = closed.result
-            finish(execution, ExecutionStatus.SUCCEEDED, result=result)
-        elif outcome.status == "FAILED":
-            failure = outcome.error
-            if failure is None and closed is not None and not closed.succeeded:
-                failure = closed.error
-            finish(execution, ExecutionStatus.FAILED, error=failure)
-        elif outcome.status == "PENDING":
+        status = outcome.status
+        if status == "PENDING":
+            # First: the outcome of every invocation but an execution's last.
             execution.consecutive_failed_invocations = 0
             # The service invokes on events (timers, callbacks, invoke results), never on
             # state: a READY step the handler no longer asks for must not re-invoke forever.
             if execution.wakeup_pending:
                 self.state.wake(execution)
+            return
+        closed = execution.closed_by_checkpoint
+        if status == "SUCCEEDED":
+            result = outcome.result
+            if not result and closed is not None and closed.succeeded:
+                result = closed.result
+            finish(execution, ExecutionStatus.SUCCEEDED, result=result)
+        elif status == "FAILED":
+            failure = outcome.error
+            if failure is None and closed is not None and not closed.succeeded:
+                failure = closed.error
+            finish(execution, ExecutionStatus.FAILED, error=failure)
         elif closed is not None:
             # The invocation died after the SDK had closed the execution by checkpoint (a
             # result too large to return): the outcome is durable, and a re-invocation would

@@ -33,6 +33,10 @@ class Timers:
         time_out_execution: Callable[[Execution], None],
     ) -> None:
         self.state = state
+        # Catch-up's two reads, held: the state keeps its clock and its scheduler keeps its
+        # heap (the same list) for its lifetime.
+        self._clock = state.clock
+        self._heap = state.scheduler.heap
         self.time_out_callback = time_out_callback
         self.time_out_execution = time_out_execution
         self._external: dict[int, Callable[[], None]] = {}
@@ -77,17 +81,16 @@ class Timers:
         """Fire the execution's timers that are due now (they fell due while the handler waited
         in-process, or a scheduler policy delivered something else first): the service's state
         is never behind its own clock when it answers (or invokes) the handler."""
-        state = self.state
-        scheduler = state.scheduler
-        heap = scheduler.heap
+        heap = self._heap
         # Asked for every checkpoint and invocation, and almost always nothing is due: the
         # heap's top (perhaps an item since cancelled) is never later than the earliest live
         # item, so it answers without ``next_due``'s pruning (which the loop does anyway).
         if not heap:
             return
-        now = state.clock.now()
+        now = self._clock.now()
         if heap[0][0] > now:
             return
+        scheduler = self.state.scheduler
         for item in scheduler.due_by(now):
             if item.execution_arn == execution.arn and item.kind in _OPERATION_TIMERS:
                 scheduler.take(item)
