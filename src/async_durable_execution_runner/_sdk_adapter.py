@@ -322,14 +322,13 @@ def update_to_wire(update: SdkUpdate) -> dict[str, Any]:
 
 def operation_to_sdk(op: Operation) -> SdkOperation:
     """Build the SDK's ``Operation`` directly (no JSON round trip, no frozen ``__init__``)."""
-    ex, cx, st, wt, cb, iv = (
-        op.execution_details,
-        op.context_details,
-        op.step_details,
-        op.wait_details,
-        op.callback_details,
-        op.chained_invoke_details,
-    )
+    # Six stores, not a tuple built and unpacked.
+    ex = op.execution_details
+    cx = op.context_details
+    st = op.step_details
+    wt = op.wait_details
+    cb = op.callback_details
+    iv = op.chained_invoke_details
     sub_type = op.sub_type
     return _new_operation(
         op.id,
@@ -376,6 +375,133 @@ def operation_to_sdk(op: Operation) -> SdkOperation:
             )
         ),
     )
+
+
+# Converters for one operation type each: an operation whose only details are its own type's
+# (every one the service makes) is built without testing each other kind of details for a
+# value and converting it; any other operation goes through ``operation_to_sdk``. Every
+# checkpoint's answer converts an operation or two, every STEP, CONTEXT and WAIT among them.
+
+
+def _step_to_sdk(op: Operation) -> SdkOperation:
+    """``operation_to_sdk`` for a STEP operation."""
+    if (
+        op.execution_details is not None
+        or op.context_details is not None
+        or op.wait_details is not None
+        or op.callback_details is not None
+        or op.chained_invoke_details is not None
+    ):
+        return operation_to_sdk(op)
+    st = op.step_details
+    sub_type = op.sub_type
+    return _new_operation(
+        op.id,
+        _SDK_STEP,
+        _TO_SDK_STATUS[op.status],
+        op.parent_id,
+        op.name,
+        op.start_timestamp,
+        op.end_timestamp,
+        None if sub_type is None else _TO_SDK_SUB_TYPE.get(sub_type, sub_type),
+        None,
+        None,
+        (
+            None
+            if st is None
+            else _new_step_details(
+                st.attempt,
+                st.next_attempt_timestamp,
+                st.result,
+                None if st.error is None else _error_to_sdk(st.error),
+            )
+        ),
+        None,
+        None,
+        None,
+    )
+
+
+def _context_to_sdk(op: Operation) -> SdkOperation:
+    """``operation_to_sdk`` for a CONTEXT operation."""
+    if (
+        op.execution_details is not None
+        or op.step_details is not None
+        or op.wait_details is not None
+        or op.callback_details is not None
+        or op.chained_invoke_details is not None
+    ):
+        return operation_to_sdk(op)
+    cx = op.context_details
+    sub_type = op.sub_type
+    return _new_operation(
+        op.id,
+        _SDK_CONTEXT,
+        _TO_SDK_STATUS[op.status],
+        op.parent_id,
+        op.name,
+        op.start_timestamp,
+        op.end_timestamp,
+        None if sub_type is None else _TO_SDK_SUB_TYPE.get(sub_type, sub_type),
+        None,
+        (
+            None
+            if cx is None
+            else _new_context_details(
+                bool(cx.replay_children),
+                cx.result,
+                None if cx.error is None else _error_to_sdk(cx.error),
+            )
+        ),
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def _wait_to_sdk(op: Operation) -> SdkOperation:
+    """``operation_to_sdk`` for a WAIT operation."""
+    if (
+        op.execution_details is not None
+        or op.context_details is not None
+        or op.step_details is not None
+        or op.callback_details is not None
+        or op.chained_invoke_details is not None
+    ):
+        return operation_to_sdk(op)
+    wt = op.wait_details
+    sub_type = op.sub_type
+    return _new_operation(
+        op.id,
+        _SDK_WAIT,
+        _TO_SDK_STATUS[op.status],
+        op.parent_id,
+        op.name,
+        op.start_timestamp,
+        op.end_timestamp,
+        None if sub_type is None else _TO_SDK_SUB_TYPE.get(sub_type, sub_type),
+        None,
+        None,
+        None,
+        None if wt is None else _new_wait_details(wt.scheduled_end_timestamp),
+        None,
+        None,
+    )
+
+
+_SDK_STEP = _TO_SDK_TYPE[OperationType.STEP]
+_SDK_CONTEXT = _TO_SDK_TYPE[OperationType.CONTEXT]
+_SDK_WAIT = _TO_SDK_TYPE[OperationType.WAIT]
+
+#: ``operation_to_sdk`` by operation type, each the same answer for every operation of its
+#: type (the rarer types take the general one).
+OPERATION_TO_SDK: Mapping[OperationType, Callable[[Operation], SdkOperation]] = {
+    **dict.fromkeys(OperationType, operation_to_sdk),
+    OperationType.STEP: _step_to_sdk,
+    OperationType.CONTEXT: _context_to_sdk,
+    OperationType.WAIT: _wait_to_sdk,
+}
 
 
 def initial_state(operations: Sequence[SdkOperation], next_marker: str) -> Any:

@@ -136,7 +136,8 @@ class InvocationSession:
             fault = self._gate("checkpoint", updates)
         else:
             # ``_gate``'s answer for a call no fault hook or interleaving looks at, without
-            # the call (one per checkpoint of every invocation).
+            # the call (one per checkpoint of every invocation). ``LockedSession.checkpoint``
+            # does the same without calling this method: keep the two alike.
             self.calls += 1
             self.checkpoints += 1
             fault = None

@@ -25,7 +25,6 @@ from async_durable_execution_runner._models.operations import (
     make_operation,
     make_step_details,
     settled,
-    with_status,
 )
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     PendingEvent,
@@ -37,16 +36,6 @@ from async_durable_execution_runner._service.checkpoint.processors.base import (
 #: A new step's details, and its one event: immutable, so shared by every new step.
 _FIRST_ATTEMPT = StepDetails(0)
 _STARTED_EVENTS = (PendingEvent(EventType.STEP_STARTED),)
-
-
-def _settled(
-    current: Operation,
-    status: OperationStatus,
-    end: _dt.datetime | None,
-    details: StepDetails,
-) -> Operation:
-    # A step's SUCCEED, FAIL and RETRY make one each.
-    return settled(current, status, end, current.context_details, details)
 
 
 class StepProcessor:
@@ -72,30 +61,47 @@ class StepProcessor:
                     None,
                     _FIRST_ATTEMPT,
                 )
-            else:
-                op = with_status(current, _STARTED, current.end_timestamp)
-            return Processed(op, _STARTED_EVENTS)
+            else:  # ``with_status``, without its call
+                op = settled(
+                    current,
+                    _STARTED,
+                    current.end_timestamp,
+                    current.context_details,
+                    current.step_details,
+                )
+            return _new_tuple(Processed, (op, _STARTED_EVENTS, ()))
 
         assert current is not None  # the transition table guarantees STARTED
         details = current.step_details
         attempt = (details.attempt if details is not None else 0) + 1
         payload = update.payload
         if action is _SUCCEED:
-            op = _settled(current, _SUCCEEDED, ctx.now, make_step_details(attempt, None, payload))
+            op = settled(
+                current,
+                _SUCCEEDED,
+                ctx.now,
+                current.context_details,
+                make_step_details(attempt, None, payload),
+            )
             # ``event_result(payload)``, without a call (every step's success).
             result: dict[str, object] = (
                 {"Truncated": False}
                 if payload is None
                 else {"Truncated": False, "Payload": payload}
             )
-            event = PendingEvent(
-                _STEP_SUCCEEDED, {"Result": result, "RetryDetails": {"CurrentAttempt": attempt}}
+            event = _new_tuple(
+                PendingEvent,
+                (_STEP_SUCCEEDED, {"Result": result, "RetryDetails": {"CurrentAttempt": attempt}}),
             )
-            return Processed(op, (event,))
+            return _new_tuple(Processed, (op, (event,), ()))
         error = update.error
         if action is OperationAction.FAIL:
-            op = _settled(
-                current, OperationStatus.FAILED, ctx.now, StepDetails(attempt, None, None, error)
+            op = settled(
+                current,
+                OperationStatus.FAILED,
+                ctx.now,
+                current.context_details,
+                StepDetails(attempt, None, None, error),
             )
             event = PendingEvent(
                 EventType.STEP_FAILED,
@@ -106,10 +112,11 @@ class StepProcessor:
         delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
         delay = delay or 0
         due = ctx.now + _dt.timedelta(seconds=delay)
-        op = _settled(
+        op = settled(
             current,
             OperationStatus.PENDING,
             current.end_timestamp,
+            current.context_details,
             StepDetails(attempt, due, payload, error),
         )
         retry = {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay}
@@ -123,6 +130,11 @@ class StepProcessor:
             )
         return Processed(op, (event,), (StartTimer("retry", update.id, due),))
 
+
+#: ``Processed(...)`` and ``PendingEvent(...)`` as ``_new_tuple(cls, (every field))``: a named
+#: tuple's own ``__new__`` is a Python function, one more frame for every step's START and
+#: SUCCEED (the rarer FAIL and RETRY call the classes).
+_new_tuple = tuple.__new__
 
 # Module-level names for the members every update compares against (one lookup, not two).
 _START = OperationAction.START
