@@ -152,15 +152,7 @@ class LockedSession:
         # ``self._session`` and ``self._on_change`` are in the instance's own ``__dict__``: a
         # plain read, no property call (every checkpoint of every invocation comes here).
         with self._lock:
-            session = self._session
-            if session._calls_watched or session.crash_reason is not None or session.abandoned:
-                answer = session.checkpoint(token, updates, client_token)
-            else:
-                # ``session.checkpoint`` for a call nothing watches, without its frame: counted,
-                # then committed (one per checkpoint of every invocation; keep the two alike).
-                session.calls += 1
-                session.checkpoints += 1
-                answer = session._checkpoint(token, updates, client_token)
+            answer = self._session.checkpoint(token, updates, client_token)
             on_change = self._on_change
             if on_change is not None:
                 on_change()  # persisted before the SDK hears the checkpoint was taken

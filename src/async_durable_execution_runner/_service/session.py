@@ -136,8 +136,7 @@ class InvocationSession:
             fault = self._gate("checkpoint", updates)
         else:
             # ``_gate``'s answer for a call no fault hook or interleaving looks at, without
-            # the call (one per checkpoint of every invocation). ``LockedSession.checkpoint``
-            # does the same without calling this method: keep the two alike.
+            # the call (one per checkpoint of every invocation).
             self.calls += 1
             self.checkpoints += 1
             fault = None
