@@ -64,7 +64,7 @@ class SdkOperationCache:
                 if old is not None:
                     converted.pop(old, None)
                 newest[op.id] = key
-                converted[key] = (op, _TO_SDK[op.type](op))
+                converted[key] = (op, adapter.operation_to_sdk(op))
         try:
             return list(map(_second, map(converted.__getitem__, keys)))
         except KeyError:
@@ -82,14 +82,14 @@ class SdkOperationCache:
         if cache is None:
             cache = self._cache[execution_arn] = ({}, {})
         converted, newest = cache
-        to_sdk = _TO_SDK
+        to_sdk = adapter.operation_to_sdk
         out = []
         for op in ops:
             key = id(op)
             # Taken once: an abandoned invocation's thread may drop it meanwhile (see ``many``).
             entry = converted.get(key)
             if entry is None:
-                sdk_op = to_sdk[op.type](op)
+                sdk_op = to_sdk(op)
                 old = newest.get(op.id)
                 if old is not None:
                     converted.pop(old, None)
@@ -102,8 +102,6 @@ class SdkOperationCache:
 
 
 _second = itemgetter(1)
-#: The converter for each operation type (``operation_to_sdk`` without its dispatch).
-_TO_SDK = adapter.OPERATION_TO_SDK
 
 
 def _millis(value: Any) -> Any:
