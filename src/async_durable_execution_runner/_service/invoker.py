@@ -82,6 +82,38 @@ class LocalLambdaContext:
         self.logs.append(str(msg))
 
 
+def lambda_context(
+    aws_request_id: str, function_name: str, invoked_function_arn: str, deadline: float | None
+) -> LocalLambdaContext:
+    """``LocalLambdaContext(...)`` with its other fields at their defaults, built without the
+    generated ``__init__``'s call with keywords (one context per invocation): the same object,
+    as ``tests/unit/test_lambda_context.py`` checks."""
+    context = _new_context(LocalLambdaContext)
+    _set_field(
+        context,
+        "__dict__",
+        {
+            "aws_request_id": aws_request_id,
+            "function_name": function_name,
+            "invoked_function_arn": invoked_function_arn,
+            "deadline": deadline,
+            "function_version": "$LATEST",
+            "memory_limit_in_mb": "128",
+            "log_group_name": None,
+            "log_stream_name": None,
+            "tenant_id": None,
+            "client_context": None,
+            "identity": None,
+            "logs": [],
+        },
+    )
+    return context
+
+
+_new_context = object.__new__
+_set_field = object.__setattr__
+
+
 NONDETERMINISTIC = "NonDeterministicExecutionError"
 
 
@@ -612,11 +644,11 @@ class InProcessInvoker:
             wire_format=self.wire_format,
             cache=self.cache,
         )
-        context = LocalLambdaContext(
-            aws_request_id=request.request_id,
-            function_name=request.function_name,
-            invoked_function_arn=request.execution_arn.split("/durable-execution/")[0],
-            deadline=deadline,
+        context = lambda_context(
+            request.request_id,
+            request.function_name,
+            request.execution_arn.split("/durable-execution/")[0],
+            deadline,
         )
         hooks = _Hooks(session, self.per_update_checkpoints, self.strict_replay)
         if self.random_seed is not None:
@@ -625,13 +657,14 @@ class InProcessInvoker:
             random.seed(f"{self.random_seed}:{request.execution_arn}:{session.invocation_index}")
         virtual = self.handler_clock == "virtual" and self.clock_now is not None
         loop = _thread_loop(virtual=virtual and self.advance_clock is not None)
+        jumping = loop if isinstance(loop, VirtualTimeEventLoop) else None
         if virtual:
             assert self.clock_now is not None
             travel, traveller = _start_travel(self.clock_now())
             travel_box.append(travel)
-            if isinstance(loop, VirtualTimeEventLoop):
-                loop.on_jump = lambda seconds: self._jump(seconds, traveller)
-                loop.busy_turns = 0  # counted per invocation
+            if jumping is not None:
+                jumping.on_jump = lambda seconds: self._jump(seconds, traveller)
+                jumping.busy_turns = 0  # counted per invocation
         bound_session = current_session.set(session)
         try:
             with adapter.invocation_scope(hooks):
@@ -639,8 +672,8 @@ class InProcessInvoker:
         finally:
             _settle(loop, running)
             current_session.reset(bound_session)
-            if isinstance(loop, VirtualTimeEventLoop):
-                loop.on_jump = None
+            if jumping is not None:
+                jumping.on_jump = None
             _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
             return InvocationOutcome(
