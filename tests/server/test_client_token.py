@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import http.client
 import json
 import os
@@ -55,12 +54,7 @@ def in_process_client(
     """The service client an in-process invocation of ``arn`` gets, as the invoker builds it:
     a session bound to the execution, whose calls take the runner's lock and persist."""
     session = InvocationSession(
-        arn,
-        99,
-        checkpoint=functools.partial(runner.executor.checkpoint, arn),
-        get_state=functools.partial(runner.executor.get_execution_state, arn),
-        notifier=runner.executor.notifier,
-        faults=NoFaults(),
+        arn, 99, runner.executor, notifier=runner.executor.notifier, faults=NoFaults()
     )
     locked = LockedSession(session, runner.lock, runner.persist)
     return InMemoryServiceClient(locked, wire_format=wire_format)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ subclasses override must still be asked (they are the documented defaults to sub
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from async_durable_execution_runner import DurableFunctionTestRunner, NoFaults, NoInterleaving
@@ -11,12 +12,25 @@ from async_durable_execution_runner._service.seams import ServiceCall, StepAttem
 from async_durable_execution_runner._service.session import InvocationSession
 
 
+class _Api:
+    """A service that accepts every call and changes nothing."""
+
+    def checkpoint(
+        self, arn: str, token: str, updates: Sequence[Any], client_token: str | None = None
+    ) -> tuple[str, list[Any]]:
+        return "next", []
+
+    def get_execution_state(
+        self, arn: str, token: str, marker: str, max_items: int = 1000
+    ) -> tuple[list[Any], str | None]:
+        return [], None
+
+
 def _session(faults: Any, interleaving: Any) -> InvocationSession:
     return InvocationSession(
         "arn",
         1,
-        checkpoint=lambda token, updates, client_token: ("next", []),
-        get_state=lambda token, marker, max_items: ([], None),
+        _Api(),
         notifier=ExecutionNotifier(),
         faults=faults,
         interleaving=interleaving,

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from async_durable_execution_runner._models import (
     ErrorObject,
     EventType,
     Operation,
-    OperationUpdate,
 )
 from async_durable_execution_runner._models._frozen import maker, replace
 from async_durable_execution_runner._models.events import event_error
@@ -35,9 +34,8 @@ from async_durable_execution_runner._service.seams import (
     SandboxPolicy,
 )
 from async_durable_execution_runner._service.session import (
-    CheckpointCall,
     InvocationSession,
-    StateCall,
+    ServiceApi,
     session_watching,
 )
 from async_durable_execution_runner._service.state import ServiceState
@@ -48,23 +46,6 @@ _INVOCATIONS = frozenset({DueKind.INVOCATION})
 #: ``maker``): built for every invocation.
 _new_info = maker(InvocationInfo)
 _new_request = maker(InvocationRequest)
-
-
-class ServiceApi(Protocol):
-    """The calls an invocation's SDK makes to the service (each session gets them bound to
-    its execution)."""
-
-    def checkpoint(
-        self,
-        arn: str,
-        token: str,
-        updates: Sequence[OperationUpdate],
-        client_token: str | None = None,
-    ) -> tuple[str, list[Operation]]: ...
-
-    def get_execution_state(
-        self, arn: str, token: str, marker: str, max_items: int = ...
-    ) -> tuple[list[Operation], str | None]: ...
 
 
 #: A page of an execution's operations: (execution, marker, max items) -> (page, next marker).
@@ -208,26 +189,6 @@ class Invocations:
         """Why ``arn``'s invocation was abandoned as hung, once (``None`` if it was not)."""
         return self._hang_reports.pop(arn, None)
 
-    def _session(
-        self,
-        execution: Execution,
-        index: int,
-        faults: FaultHooks,
-        watching: tuple[bool, bool],
-    ) -> InvocationSession:
-        checkpoint: CheckpointCall = functools.partial(self.api.checkpoint, execution.arn)
-        get_state: StateCall = functools.partial(self.api.get_execution_state, execution.arn)
-        return InvocationSession(
-            execution.arn,
-            index,
-            checkpoint=checkpoint,
-            get_state=get_state,
-            notifier=self.state.notifier,
-            faults=faults,
-            interleaving=self._interleaving,
-            watching=watching,
-        )
-
     def invoke(self, execution: Execution, wall_deadline: float | None) -> None:
         state = self.state
         arn = execution.arn
@@ -261,7 +222,9 @@ class Invocations:
             page_size = self._interleaving.page_size(arn, index) or page_size
         operations, marker = self.page(execution, None, page_size)
         watching = self._watching
-        session = self._session(execution, index, self._faults, watching)
+        session = InvocationSession(
+            arn, index, self.api, state.notifier, self._faults, self._interleaving, watching
+        )
         wrap = self._wrap_session
         request = _new_request(
             arn,
@@ -328,11 +291,15 @@ class Invocations:
         )
         execution.invocations.append(info)
         self.state.notifier.invocation_started(info)
-        session = self._session(
-            execution,
+        interleaving = self._interleaving
+        session = InvocationSession(
+            execution.arn,
             index,
+            self.api,
+            self.state.notifier,
             _DUPLICATE_FAULTS,
-            _session_watching(_DUPLICATE_FAULTS, self._interleaving),
+            interleaving,
+            _session_watching(_DUPLICATE_FAULTS, interleaving),
         )
         outcome = self._invoker.invoke(replace(original, session=session))
         self._record_end(execution, info, outcome)

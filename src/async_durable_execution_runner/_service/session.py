@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from async_durable_execution_runner._service.seams import (
     Crash,
@@ -27,12 +27,22 @@ if TYPE_CHECKING:
     from async_durable_execution_runner._models import Operation, OperationUpdate
     from async_durable_execution_runner._service.observer import ExecutionNotifier
 
-#: ``CheckpointDurableExecution`` for this session's execution: (token, updates).
-CheckpointCall = Callable[
-    [str, Sequence["OperationUpdate"], "str | None"], tuple[str, list["Operation"]]
-]
-#: ``GetDurableExecutionState`` for this session's execution: (token, marker, max items).
-StateCall = Callable[[str, str, int], tuple[list["Operation"], str | None]]
+
+class ServiceApi(Protocol):
+    """The calls an invocation's SDK makes to the service (a session makes them for its own
+    execution)."""
+
+    def checkpoint(
+        self,
+        arn: str,
+        token: str,
+        updates: Sequence[OperationUpdate],
+        client_token: str | None = None,
+    ) -> tuple[str, list[Operation]]: ...
+
+    def get_execution_state(
+        self, arn: str, token: str, marker: str, max_items: int = ...
+    ) -> tuple[list[Operation], str | None]: ...
 
 
 def session_watching(faults: FaultHooks, interleaving: Interleaving) -> tuple[bool, bool]:
@@ -50,15 +60,17 @@ class SandboxCrashed(BaseException):
 
 
 class InvocationSession:
-    """What the handler's service client talks to during one invocation."""
+    """What the handler's service client talks to during one invocation.
+
+    Its parameters may be passed by position: the service builds one per invocation, and a
+    class called with keywords packs them into a dict for ``__init__``.
+    """
 
     def __init__(
         self,
         execution_arn: str,
         invocation_index: int,
-        *,
-        checkpoint: CheckpointCall,
-        get_state: StateCall,
+        api: ServiceApi,
         notifier: ExecutionNotifier,
         faults: FaultHooks,
         interleaving: Interleaving | None = None,
@@ -66,8 +78,8 @@ class InvocationSession:
     ) -> None:
         self.execution_arn = execution_arn
         self.invocation_index = invocation_index
-        self._checkpoint = checkpoint
-        self._get_state = get_state
+        # The service's own calls, each made with this session's execution (``execution_arn``).
+        self._api = api
         self._notifier = notifier
         self.faults = faults
         self.interleaving: Interleaving = interleaving or NoInterleaving()
@@ -140,7 +152,7 @@ class InvocationSession:
             self.calls += 1
             self.checkpoints += 1
             fault = None
-        response = self._checkpoint(token, updates, client_token)
+        response = self._api.checkpoint(self.execution_arn, token, updates, client_token)
         if fault is None:
             return response
         if isinstance(fault, DeliverDuplicate):
@@ -154,7 +166,7 @@ class InvocationSession:
         self, token: str, marker: str, max_items: int
     ) -> tuple[list[Operation], str | None]:
         fault = self._gate("get_execution_state", ())
-        response = self._get_state(token, marker, max_items)
+        response = self._api.get_execution_state(self.execution_arn, token, marker, max_items)
         if isinstance(fault, LoseResponse):
             raise fault.error
         return response
