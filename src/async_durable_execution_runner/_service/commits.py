@@ -35,8 +35,8 @@ class Commits:
     """``CheckpointDurableExecution`` and ``GetDurableExecutionState``.
 
     The effects a commit has elsewhere in the service go through the callables it is given:
-    ``catch_up`` (fire the execution's due timers first), ``register_callback``,
-    ``start_invoke`` and ``cancel_invoke``.
+    ``catch_up`` (fire the execution's due timers first; it answers the clock's time then),
+    ``register_callback``, ``start_invoke`` and ``cancel_invoke``.
     """
 
     def __init__(
@@ -44,7 +44,7 @@ class Commits:
         state: ServiceState,
         processor: CheckpointProcessor,
         *,
-        catch_up: Callable[[Execution], None],
+        catch_up: Callable[[Execution], _dt.datetime],
         register_callback: Callable[[Execution, str, str], None],
         start_invoke: Callable[[Execution, RequestInvoke], None],
         cancel_invoke: Callable[[Execution, str], None],
@@ -76,9 +76,8 @@ class Commits:
             return self._once(execution, token, updates, client_token)
         # The commit itself, in this frame rather than one more (every checkpoint): see
         # ``_once`` for the same with a client token.
-        self.catch_up(execution)
         # One instant for the whole checkpoint: its operations' timestamps and its events'.
-        now = state.clock.now()
+        now = self.catch_up(execution)
         try:
             if token != execution.current_token():
                 # Only a bad token is parsed: to say exactly what is wrong with it.

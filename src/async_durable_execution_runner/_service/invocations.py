@@ -3,6 +3,7 @@ decides what follows (the execution ends, the handler is re-invoked, or it waits
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import time
 from collections.abc import Callable
@@ -89,7 +90,7 @@ class Invocations:
         faults: FaultHooks,
         interleaving: Interleaving,
         sandbox_policy: SandboxPolicy,
-        catch_up: Callable[[Execution], None],
+        catch_up: Callable[[Execution], _dt.datetime],
         page: PageCall,
         api: ServiceApi,
         max_attempts: int,
@@ -192,7 +193,8 @@ class Invocations:
     def invoke(self, execution: Execution, wall_deadline: float | None) -> None:
         state = self.state
         arn = execution.arn
-        self.catch_up(execution)
+        # The invocation starts at the instant the execution is caught up to.
+        now = self.catch_up(execution)
         # Catching up may have asked for an invocation: this is it.
         state.scheduler.cancel_where(arn, kinds=_INVOCATIONS)
         invocations = execution.invocations
@@ -205,7 +207,7 @@ class Invocations:
             arn,
             index,
             request_id(arn, index),
-            state.clock.now(),
+            now,
             None,  # end, status, error type and message: known when it ends
             None,
             None,

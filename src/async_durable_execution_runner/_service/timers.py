@@ -77,22 +77,24 @@ class Timers:
         elif kind in _CALLBACK_TIMERS and op.status is OperationStatus.STARTED:
             self.time_out_callback(execution, op, kind is DueKind.CALLBACK_HEARTBEAT)
 
-    def catch_up(self, execution: Execution) -> None:
+    def catch_up(self, execution: Execution) -> _dt.datetime:
         """Fire the execution's timers that are due now (they fell due while the handler waited
         in-process, or a scheduler policy delivered something else first): the service's state
-        is never behind its own clock when it answers (or invokes) the handler."""
+        is never behind its own clock when it answers (or invokes) the handler. Returns the
+        clock's time once caught up, which the caller would otherwise ask for right after."""
+        clock = self._clock
         heap = self._heap
         # Asked for every checkpoint and invocation, and almost always nothing is due: the
         # heap's top (perhaps an item since cancelled) is never later than the earliest live
         # item, so it answers without ``next_due``'s pruning (which the loop does anyway).
-        if not heap:
-            return
-        now = self._clock.now()
-        if heap[0][0] > now:
-            return
+        now = clock.now()
+        if not heap or heap[0][0] > now:
+            return now
         scheduler = self.state.scheduler
         for item in scheduler.due_by(now):
             if item.execution_arn == execution.arn and item.kind in _OPERATION_TIMERS:
                 scheduler.take(item)
                 if execution.is_open:
                     self.fire(execution, item)
+        # Read again after the timers' work (a ``RealClock`` moved meanwhile).
+        return clock.now()
