@@ -209,7 +209,10 @@ class Commits:
     def _apply_effect(self, execution: Execution, effect: Effect) -> None:
         scheduler = self.state.scheduler
         if isinstance(effect, StartTimer):
-            scheduler.schedule(effect.due, DueKind(effect.kind), execution.arn, effect.operation_id)
+            kind = effect.kind
+            # ``DueKind(kind)`` for a kind it lacks: the enum's own error.
+            due_kind = _DUE_KINDS.get(kind) or DueKind(kind)
+            scheduler.schedule(effect.due, due_kind, execution.arn, effect.operation_id)
         elif isinstance(effect, CancelTimers):
             scheduler.cancel_where(execution.arn, effect.operation_id)
         elif isinstance(effect, CloseExecution):
@@ -223,6 +226,10 @@ class Commits:
         elif isinstance(effect, CancelInvoke):
             self.cancel_invoke(execution, effect.operation_id)
 
+
+#: ``DueKind(kind)`` for each of its values, without the enum's two Python-level calls (one
+#: timer for every WAIT, retry and callback).
+_DUE_KINDS: dict[str, DueKind] = {kind.value: kind for kind in DueKind}
 
 # ``state.append_event`` adds to this event's details: it alone goes through it.
 _CHAINED_INVOKE_STARTED = EventType.CHAINED_INVOKE_STARTED
