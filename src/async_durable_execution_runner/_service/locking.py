@@ -90,6 +90,7 @@ class LockedSession:
     _session: InvocationSession
     execution_arn: str
     invocation_index: int
+    steers_steps: bool
     response_turns: Callable[[], int]
 
     def __init__(
@@ -111,6 +112,9 @@ class LockedSession:
                 # forwarded.
                 "execution_arn": session.execution_arn,
                 "invocation_index": session.invocation_index,
+                # Fixed too, and read as the invocation starts: a property here would be a
+                # second call on top of the session's.
+                "steers_steps": session.steers_steps,
                 # Asked after every service call and reads only the session's own fields (no
                 # lock needed): the session's bound method itself, not a method calling it.
                 "response_turns": session.response_turns,
@@ -126,10 +130,6 @@ class LockedSession:
     @property
     def observed(self) -> bool:
         return self._session.observed
-
-    @property
-    def steers_steps(self) -> bool:
-        return self._session.steers_steps
 
     @property
     def crash_reason(self) -> str | None:
@@ -213,10 +213,11 @@ class UnlockedInvoker:
         drives = cls is UnlockedInvoker and hasattr(inner, "drive")
         return super().__new__(_UnlockedDriver if drives else cls)
 
-    def wrap_session(self, session: InvocationSession) -> InvocationSession:
+    def wrap_session(self, session: InvocationSession) -> LockedSession:
         """The session as this wrapper hands it on: the service builds its request with it,
-        so that ``invoke`` need not copy the request."""
-        return cast("InvocationSession", LockedSession(session, self.lock, self.on_change))
+        so that ``invoke`` need not copy the request. (Not ``cast`` to the session's type:
+        that is a call, once per invocation, and the service looks this method up untyped.)"""
+        return LockedSession(session, self.lock, self.on_change)
 
     def invoke(self, request: InvocationRequest) -> InvocationOutcome:
         session: Any = request.session
