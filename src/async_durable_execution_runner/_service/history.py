@@ -53,8 +53,9 @@ class History:
             dict(details) if details else {},
         )
         events.append(event)
-        if self._on_event is not None:
-            self._on_event(event)
+        on_event = self._on_event
+        if on_event is not None:
+            on_event(event)
         return event
 
     @property
