@@ -21,6 +21,7 @@ from async_durable_execution_runner._service.locking import StateLock, UnlockedI
 class _Session:
     execution_arn = "arn:execution-1"
     invocation_index = 1
+    steers_steps = False  # ``LockedSession`` reads it when it wraps a session
 
     def response_turns(self) -> int:  # ``LockedSession`` binds it when it wraps a session
         return 0
