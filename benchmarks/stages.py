@@ -110,7 +110,7 @@ _STAGES = (
     ("_service.executor", "Executor.run_until", "service: loop"),
     ("_service.executor", "Executor._next_item", "service: next due item"),
     ("_service.invocations", "Invocations.invoke", "invocation: service set-up"),
-    ("_service.invocations", "Invocations._session", "invocation: session"),
+    ("_service.session", "InvocationSession.__init__", "invocation: session"),
     ("_service.invocations", "Invocations._complete", "invocation: outcome applied"),
     ("_service.invocations", "Invocations._record_end", "invocation: record and event"),
     ("_service.invoker", "InProcessInvoker.invoke", "invocation: invoker set-up"),
