@@ -521,7 +521,20 @@ stateless defaults (the checkpoint processor, the scheduler policy, the no-op fa
 interleaving and sandbox policies) shared by every runner, `Execution` slotted, the
 execution's and the first invocation's names cached, one system call fewer for the alarm.
 Instructions per execution: seed 8.86 to 8.68 million, `retry_2` 6.44 to 6.21, `waits_10h`
-28.33 to 27.71.
+28.33 to 27.71. In session 22, per invocation: the session takes the service's API and its
+arguments by position (no two `functools.partial` and no keyword dict per invocation), the
+invocation's record and its finished copy, the execution and the scheduler's items built
+without `type.__call__`, the seams' defaults read once per runner instead of asked per
+invocation, catching up on timers reads the heap's top and the clock once, the loop takes the
+item it just found without a second search, and the SDK's operations for a page are looked up
+by identity in C (only changed ones converted); per checkpoint, the answer's one or two
+operations converted in one pass and the step processor's results built without the named
+tuples' Python `__new__`; per run, the input encoded by the C encoder `json.dumps` itself
+builds, the lock handed over without a context manager, the Lambda context built without its
+keyword `__init__`. Bytecodes of our own per further invocation with its checkpoint, with
+the SDK replaced by a script (`overhead.py`'s), 5,770 to 5,150, and per no-op execution
+5,910 to 5,300; instructions per execution: seed 8.68 to 8.49 million, `retry_2` 6.23 to
+6.02, `waits_10h` 27.70 to 27.06 (the floor's: 7.63, 5.00 and 23.33).
 
 What is left is the emulator doing what the floor does not, spread thin (no function of
 ours runs more than about 2% of an execution's bytecodes), and it weighs most where the SDK
@@ -539,11 +552,11 @@ itself does little, that is where executions re-invoke:
   floor's dict update (`steps_100`: 42,000 more over its 100 calls), against about 1,250 at
   the start of this session.
 
-So in instructions the goal is met on every workload: 0.81 to 0.98. In CPU time it is met
-where executions checkpoint much in few invocations (`steps_100`, `map_20`) and not where they
-re-invoke (seed, `waits_10h`, `retry_2`; the line under the tables above says where for the
-run this page was generated from), and the gap between instructions and time is the rest of
-this story.
+So in instructions the goal is met on every workload: 0.83 to 0.97 in session 22. In CPU
+time it is met where executions checkpoint much in few invocations (`steps_100`, `map_20`)
+and not where they re-invoke (seed, `waits_10h`, `retry_2`; the line under the tables above
+says where for the run this page was generated from), and the gap between instructions and
+time is the rest of this story.
 Running the service's loop as a coroutine on the handler's event loop was measured and left
 alone: `run_until_complete` costs about 12.5 us per invocation against 9.7 us for a task on
 an already-running loop, a saving of 3 us per invocation that would put the service's own
@@ -608,7 +621,8 @@ about 25; 0.8 of the floor on `waits_10h` and `retry_2` would take halving them.
 script of its service calls, on a hot loop. In session 21 it gave, for ours against the
 floor's client in the same run, four to five times the floor's cost for each further
 invocation with its checkpoint (92 to 107 us against 23 to 24) and five to six times for a
-no-op execution (104 to 134 us against 21 to 22). Those microseconds are our code alone,
+no-op execution (104 to 134 us against 21 to 22); in session 22, 72 us against 21 and 90 us
+against 20.5 (3.5 and 4.4 times). Those microseconds are our code alone,
 measured where nothing evicts it; beside the SDK they cost about twice as much
 (`stages.py`). Of the floor's own time, about 29 us per invocation is the SDK re-evaluating
 type hints as it reads the invocation's input (`docs/findings.md`, SDK finding 12): on the
