@@ -37,6 +37,27 @@ def test_sdk_operation_cache_converts_each_version_once() -> None:
     assert cache.get("other", a) is not first[0]  # executions apart
 
 
+def test_a_checkpoint_answer_shares_the_pages_cache_entries() -> None:
+    """``changed`` (a checkpoint's answer) and ``many`` (a page) convert each version once
+    between them."""
+    cache = SdkOperationCache()
+    a, b = _op("a"), _op("b")
+    answered = cache.changed("arn", [a, b])
+    assert answered == [adapter.operation_to_sdk(a), adapter.operation_to_sdk(b)]
+    # The next page finds them converted; an answer of converted versions reuses them.
+    page = cache.many("arn", [a, b])
+    assert page[0] is answered[0] and page[1] is answered[1]
+    assert cache.changed("arn", [b])[0] is answered[1]
+    # A new version replaces the old one, which is rebuilt if asked for again.
+    done = with_status(a, OperationStatus.SUCCEEDED, NOW)
+    newer = cache.changed("arn", [done])[0]
+    assert newer == adapter.operation_to_sdk(done)
+    assert cache.many("arn", [done])[0] is newer
+    old = cache.changed("arn", [a])[0]
+    assert old == answered[0] and old is not answered[0]
+    assert cache.changed("other", [b])[0] is not answered[1]  # executions apart
+
+
 def test_is_open_follows_every_status_write() -> None:
     def execution(**status: ExecutionStatus) -> Execution:
         return Execution("arn", "id", "n", "f", None, 60, NOW, History(), **status)
