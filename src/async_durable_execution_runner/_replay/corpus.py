@@ -35,6 +35,7 @@ from typing import Any
 from async_durable_execution_runner._models import Event
 from async_durable_execution_runner._replay.gate import ReplayReport, replay
 from async_durable_execution_runner._replay.state import HistoryFormatError, parse_events
+from async_durable_execution_runner._service.invoker import handler_address
 
 FORMAT = "async-durable-execution-runner/replay"
 VERSION = 1
@@ -141,8 +142,8 @@ def save_outcome(
     history, the handler it ran (by module and qualified name) and the triage fields. The
     description defaults to the scenario in words (input, faults)."""
     handler = outcome.scenario.handler
-    module, qualname = getattr(handler, "__module__", None), getattr(handler, "__qualname__", "")
-    if not module or module == "__main__" or "<locals>" in qualname:
+    address = handler_address(handler)
+    if address is None:
         msg = (
             f"the scenario's handler {handler!r} is not importable by name; define it at "
             "module level in a module of its own so the corpus file can name it"
@@ -152,7 +153,7 @@ def save_outcome(
     return save_history(
         path,
         outcome.result.events,
-        handler=f"{module}:{qualname}",
+        handler=":".join(address),
         kind="scenario",
         description=words,
         triage=Triage(found=found, seed=seed, oracle=oracle, fixed_in=fixed_in),

@@ -15,6 +15,7 @@ import asyncio
 import atexit
 import datetime as _dt
 import importlib
+import inspect
 import queue
 import random
 import sys
@@ -300,27 +301,62 @@ class _Worker:
 atexit.register(_Worker.end_idle)
 
 
+def handler_address(handler: Callable[..., Any]) -> tuple[str, str] | None:
+    """``(module, name)`` by which the handler is found in its module, as Lambda's handler
+    setting (``module.name``) finds it; ``None`` when it cannot be.
+
+    The handler's qualified name, when that names the handler itself; otherwise the name
+    its module binds it to: a handler made by a factory (``billing_eu =
+    make_handler(config)``, qualified name ``make_handler.<locals>.bill``) or by calling
+    ``refund_handler = durable_execution(process_refund)`` (qualified name
+    ``process_refund``, which names the undecorated function). The module is the one the
+    user's function was defined in (its globals), which still binds the handler when a cold
+    sandbox has since imported the module afresh."""
+    module_name = getattr(handler, "__module__", None)
+    qualname = getattr(handler, "__qualname__", None) or ""
+    if not module_name or module_name == "__main__":
+        return None
+    original = getattr(handler, "__dict__", {}).get("_durable_execution_original")
+    namespace = getattr(inspect.unwrap(original), "__globals__", None) if original else None
+    if isinstance(namespace, dict) and namespace.get("__name__") == module_name:
+        if "<locals>" not in qualname:
+            head, *rest = qualname.split(".")
+            obj: Any = namespace.get(head)
+            for part in rest:
+                obj = getattr(obj, part, None)
+            if obj is handler:
+                return (module_name, qualname)
+        for name, value in namespace.items():
+            if value is handler:
+                return (module_name, name)
+    if not qualname or "<locals>" in qualname:
+        return None
+    return (module_name, qualname)
+
+
 def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Callable[..., Any]:
     """A cold sandbox: the handler's module (and ``prefixes``) imported afresh, the handler
-    looked up again by qualified name, so module-level state starts over."""
-    module_name = getattr(handler, "__module__", None)
-    qualname = getattr(handler, "__qualname__", None)
-    if not module_name or not qualname or module_name == "__main__" or "<locals>" in qualname:
+    looked up again by the name its module binds it to (``handler_address``), so module-level
+    state starts over."""
+    address = handler_address(handler)
+    if address is None:
         msg = (
             f"a cold sandbox re-imports the handler's module, but {handler!r} is not importable "
-            f"by name (module {module_name!r}, qualname {qualname!r}); define the handler at "
-            "module level in a module of its own"
+            f"by name (module {getattr(handler, '__module__', None)!r}, qualname "
+            f"{getattr(handler, '__qualname__', None)!r}, and no module-level name is bound to "
+            "it); define the handler at module level in a module of its own"
         )
         raise HandlerNotDurableError(msg)
+    module_name, name = address
     doomed = {module_name, *prefixes}
     # ``str.startswith`` with a tuple tests every prefix in C: a generator per loaded module
     # cost 0.25 to 0.5 ms per cold invocation (hundreds of modules under pytest).
     packages = tuple(p + "." for p in doomed)
-    for name in list(sys.modules):
-        if name in doomed or name.startswith(packages):
-            del sys.modules[name]
+    for loaded in list(sys.modules):
+        if loaded in doomed or loaded.startswith(packages):
+            del sys.modules[loaded]
     obj: Any = retrying_ast_depth_mismatch(lambda: importlib.import_module(module_name))
-    for part in qualname.split("."):
+    for part in name.split("."):
         obj = getattr(obj, part)
     fresh: Callable[..., Any] = obj
     return fresh

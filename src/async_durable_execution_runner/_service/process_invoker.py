@@ -25,9 +25,10 @@ How it works:
 
 Requirements:
 
-- the worker finds the handler by **module and qualified name**, so every handler (and every
-  chained-invoke target registered with ``functions=``) must be defined at module level in an
-  importable module; not in ``__main__``, not inside a function. ``ProcessInvoker`` checks this
+- the worker finds the handler by **module and the name the module binds it to** (its
+  qualified name, or the module-level name a factory-made handler is assigned to), so every
+  handler (and every chained-invoke target registered with ``functions=``) must be bound at
+  module level in an importable module, not in ``__main__``. ``ProcessInvoker`` checks this
   when it is built and raises ``HandlerNotDurableError`` naming the handler otherwise;
 - as with any "spawn"/"forkserver" multiprocessing, the main module is imported again in the
   worker: a script that builds a runner must do so under ``if __name__ == "__main__":`` (a
@@ -64,6 +65,7 @@ from async_durable_execution_runner._service.invoker import (
     NONDETERMINISTIC,
     HandlerClock,
     _read_output,
+    handler_address,
 )
 from async_durable_execution_runner._service.process_worker import resolve, worker_main
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
@@ -101,19 +103,19 @@ def handler_ref(name: str, handler: Callable[..., Any]) -> _HandlerRef:
             f"{handler!r}; decorate it (from async_durable_execution import durable_execution)"
         )
         raise HandlerNotDurableError(msg)
-    module = getattr(handler, "__module__", None)
-    qualname = getattr(handler, "__qualname__", None)
     how = (
         "isolation='process' runs the handler in a worker process that imports it by module "
-        "and qualified name; define it at module level in an importable module (not in "
-        "__main__, not inside a function)"
+        "and the name the module binds it to; define it at module level in an importable "
+        "module (not in __main__)"
     )
-    if not module or not qualname or module == "__main__" or "<locals>" in qualname:
+    address = handler_address(handler)
+    if address is None:
         msg = (
-            f"function {name!r}: {handler!r} (module {module!r}, qualname {qualname!r}) "
-            f"cannot be found by name; {how}"
+            f"function {name!r}: {handler!r} (module {getattr(handler, '__module__', None)!r}, "
+            f"qualname {getattr(handler, '__qualname__', None)!r}) cannot be found by name; {how}"
         )
         raise HandlerNotDurableError(msg)
+    module, qualname = address
     try:
         found = resolve(module, qualname)
     except (ImportError, AttributeError) as exc:

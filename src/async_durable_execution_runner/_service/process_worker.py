@@ -209,7 +209,7 @@ def _run_invocation(
                 "setup_error",
                 f"the worker process could not import the handler {key[0]}.{key[1]}: "
                 f"{type(exc).__name__}: {exc}; isolation='process' imports handlers by module "
-                "and qualified name, so the module must be importable in a fresh interpreter",
+                "and module-level name, so the module must be importable in a fresh interpreter",
             )
         handlers[key] = handler
     conn.send(("started",))

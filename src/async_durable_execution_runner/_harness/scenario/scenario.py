@@ -34,6 +34,7 @@ from async_durable_execution_runner._harness.scenario.timings import (
 )
 from async_durable_execution_runner._harness.world import Replay, World, checkpointed_attempts
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._service.invoker import handler_address
 from async_durable_execution_runner.errors import ExecutionNotFinishedError
 
 #: Wall-clock seconds a scenario may take before it is run again, with
@@ -371,19 +372,27 @@ class Scenario:
         )
 
 
+def _address(fn: Callable[..., Any]) -> tuple[str, str]:
+    """Module and the name it binds ``fn`` to (a factory-made handler's, not its closure's)."""
+    return handler_address(fn) or (
+        str(getattr(fn, "__module__", "?")),
+        str(getattr(fn, "__qualname__", repr(fn))),
+    )
+
+
 def _qualified(fn: Callable[..., Any]) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    return ".".join(_address(fn))
 
 
 def _name(fn: Callable[..., Any]) -> str:
-    return str(getattr(fn, "__qualname__", repr(fn))).split(".")[0]
+    return _address(fn)[1].split(".")[0]
 
 
 def _import_line(fn: Callable[..., Any]) -> str:
     if fn is program_handler:
         # A reproducer imports public modules only: the program handler's home is private.
         return "from async_durable_execution_runner.programs import *"
-    return f"from {getattr(fn, '__module__', '?')} import {_name(fn)}"
+    return f"from {_address(fn)[0]} import {_name(fn)}"
 
 
 _BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None, int | None, bool], Outcome] = {}

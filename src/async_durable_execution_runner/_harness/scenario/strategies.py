@@ -29,6 +29,7 @@ from async_durable_execution_runner._harness.scenario.scenario import (
 )
 from async_durable_execution_runner._harness.scenario.timings import DEFAULT_START, Timings
 from async_durable_execution_runner._harness.world import World
+from async_durable_execution_runner._service.invoker import handler_address
 from async_durable_execution_runner._service.seams import InvokeResult
 
 #: The default bound on ``Timings.window`` drawn by ``timings()``, in seconds.
@@ -100,9 +101,7 @@ _timings = timings
 
 
 def _importable(handler: Callable[..., Any]) -> bool:
-    qualname = getattr(handler, "__qualname__", "")
-    module = getattr(handler, "__module__", "")
-    return bool(module) and module != "__main__" and "<locals>" not in qualname
+    return handler_address(handler) is not None
 
 
 def durable_scenarios(
