@@ -4,7 +4,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
-                                              blocking]
+                                              blocking|structures]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -25,7 +25,9 @@ processes`` ``examples/processes.py`` (the session-18 audit A's), ``--corpus tim
 chains-targets`` the functions those handlers invoke, each as a scenario's own handler
 (``chains.TARGETS``: checkpoint, invocation and step faults and crash points reach only a
 scenario's root execution), ``--corpus blocking`` ``examples/blocking.py`` (the
-session-20 audit E's, threads and blocking code); ``--seed`` makes a campaign repeatable.
+session-20 audit E's, threads and blocking code), ``--corpus structures``
+``examples/structures.py`` (the session-23 audit G's, code structured as production teams
+structure it); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -59,6 +61,7 @@ import habits  # noqa: E402
 import nondeterministic  # noqa: E402
 import payloads  # noqa: E402
 import processes  # noqa: E402
+import structures  # noqa: E402
 import timekeeping  # noqa: E402
 from corpus import scenarios  # noqa: E402
 
@@ -89,6 +92,7 @@ CORPORA = {
     "chains": chains.CORPUS,
     "chains-targets": chains.TARGETS,
     "blocking": blocking.CORPUS,
+    "structures": structures.CORPUS,
 }
 
 

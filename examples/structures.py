@@ -105,9 +105,10 @@ class OrderService:
         return await self.http.get(f"/stock/{sku}")
 
     async def stock(self, sku: str) -> dict[str, Any]:
-        return await step(
+        answer: dict[str, Any] = await step(
             functools.partial(self._stock, sku), name=f"stock-{sku}", retry_strategy=HTTP_RETRY
         )
+        return answer
 
     async def _persist(self, order_id: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         return self.db.put("orders", order_id, {"lines": lines, "status": "placed"})
@@ -173,11 +174,12 @@ def as_step(
     def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(fn)
         async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            return await step(
+            result: R = await step(
                 functools.partial(fn, *args, **kwargs),
                 name=name or fn.__name__,
                 retry_strategy=retry_strategy,
             )
+            return result
 
         return call
 
@@ -235,7 +237,8 @@ def make_billing_handler(config: BillingConfig) -> Callable[[Any, Any], Any]:
         paid = await step(lambda: _paid(invoice), name="check-paid")
         return {"gross": gross, "currency": config.currency, "sent": bool(sent), "paid": paid}
 
-    return durable_execution(bill)
+    handler: Callable[[Any, Any], Any] = durable_execution(bill)
+    return handler
 
 
 async def _paid(invoice: str) -> bool:
@@ -397,9 +400,8 @@ async def unit_of_work(event: Any) -> dict[str, Any]:
                     async def book(kind: str = kind) -> str:
                         if kind == "car" and decline:
                             raise PartnerDeclined(kind)
-                        return DB.put("bookings", f"{trip[:6]}-{kind}", {"status": "booked"})[
-                            "status"
-                        ]
+                        row = DB.put("bookings", f"{trip[:6]}-{kind}", {"status": "booked"})
+                        return str(row["status"])
 
                     await step(book, name=f"book-{kind}", retry_strategy=RetryStrategy.none())
                     uow.undo.append((kind, _cancel("bookings", f"{trip[:6]}-{kind}")))
@@ -419,7 +421,7 @@ def vat_rate(country: str) -> int:
     return {"de": 19, "fr": 20, "it": 22}.get(country, 0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def slug(text: str) -> str:
     return "-".join(text.lower().split())
 
@@ -561,9 +563,11 @@ class Label:
     cents: int
 
 
-class Carrier(ABC):
-    @abstractmethod
-    async def label(self, request: ShipmentRequest) -> Label: ...
+class Carrier:
+    """The interface every carrier implements."""
+
+    async def label(self, request: ShipmentRequest) -> Label:
+        raise NotImplementedError
 
 
 class ParcelCarrier(Carrier):
@@ -631,7 +635,8 @@ async def _price_line(order: str, line: dict[str, Any]) -> int:
     async def price() -> int:
         return int(line["qty"]) * (100 + random.randint(0, 5))
 
-    return await step(price, name=f"{order}-price-{line['sku']}")
+    cents: int = await step(price, name=f"{order}-price-{line['sku']}")
+    return cents
 
 
 async def _process_line(order: str, line: dict[str, Any]) -> dict[str, Any]:
@@ -682,9 +687,10 @@ def middleware(fn: Callable[[Handler, dict[str, Any]], Awaitable[dict[str, Any]]
 
     def wrap(nxt: Handler) -> Handler:
         async def run(request: dict[str, Any]) -> dict[str, Any]:
-            return await run_in_child_context(
+            response: dict[str, Any] = await run_in_child_context(
                 functools.partial(fn, nxt, request), name=f"mw-{fn.__name__}"
             )
+            return response
 
         return run
 
@@ -730,7 +736,8 @@ MIDDLEWARES: list[Middleware] = [authenticate, audit, rate_limit]
 @durable_execution
 async def middleware_chain(event: Any) -> dict[str, Any]:
     """The endpoint behind three middlewares, composed with ``functools.reduce``."""
-    app = functools.reduce(lambda inner, mw: mw(inner), reversed(MIDDLEWARES), _endpoint)
+    endpoint: Handler = _endpoint
+    app = functools.reduce(lambda inner, mw: mw(inner), reversed(MIDDLEWARES), endpoint)
     return await app(dict(event or {"token": "t0k3n"}))
 
 
