@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 import structures
 from corpus import check_every, scenarios
+from tests.harness import structure_handlers
+from tests.harness.structure_handlers import unit_of_work_compensating_on_suspension
 
 from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionStatus
+from async_durable_execution_runner.oracles import ReplayDivergence
 from async_durable_execution_runner.scenarios import Scenario, Timings, crash
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
 
@@ -98,6 +101,37 @@ def test_every_entry_returns_its_expected_result_warm_and_cold() -> None:
                 assert isinstance(value.pop("paid"), bool), name
             assert value == EXPECTED[name], (name, sandboxes)
             outcome.check()
+
+
+# --- a wrong twin is still flagged -------------------------------------------------------
+
+
+def test_a_unit_of_work_that_compensates_on_suspension_is_still_flagged() -> None:
+    # UnitOfWork compensates on an Exception only; its twin on any exit, so the first wait's
+    # suspension (SuspendExecution, a BaseException) ran a compensation step, which the
+    # replay then met where it booked the hotel (and, SDK finding 1, got its result).
+    outcome = Scenario(handler=unit_of_work_compensating_on_suspension).run()
+    with pytest.raises(ReplayDivergence, match="undo-flight"):
+        outcome.check()
+
+
+# --- open: a decorator above @durable_execution is not run -------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the runner binds the SDK's handler under a decorator of the Lambda entry "
+    "point and never calls that decorator (docs/findings.md, traps)",
+)
+def test_a_decorator_above_durable_execution_runs_on_every_invocation() -> None:
+    # functools.wraps copies the SDK wrapper's __dict__ (_durable_execution_original,
+    # _async_handler) onto the user's wrapper: the runner takes it for the SDK's handler,
+    # rebinds the original coroutine function and drops the user's layer. On Lambda it runs
+    # around both invocations (the wait suspends the first).
+    structure_handlers.INVOCATIONS_SEEN.clear()
+    outcome = Scenario(handler=structure_handlers.wrapped_at_the_lambda_level).run()
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+    assert structure_handlers.INVOCATIONS_SEEN == ["invocation", "invocation"]
 
 
 # --- runner bug: a handler found by its qualified name only -----------------------------
