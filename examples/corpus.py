@@ -2,8 +2,8 @@
 
 The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``,
 ``habits.py``, ``processes.py``, ``timekeeping.py``, ``payloads.py``, ``chains.py``,
-``chains.TARGETS``, the functions the chains invoke, and ``blocking.py``) are dictionaries
-of entries of one shape: ``handler``, and optionally ``input`` (the execution input),
+``chains.TARGETS``, the functions the chains invoke, ``blocking.py`` and ``structures.py``) are
+dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the execution input),
 ``callbacks`` (name -> the payload every callback of that name is answered with, in the
 invoked functions too), ``functions`` (chained-invoke targets), ``execution_timeout``
 (seconds; the runner's default is one day) and ``before_run`` (resets the fakes of the
