@@ -83,6 +83,15 @@ def is_durable_handler(handler: object) -> bool:
     return callable(handler) and "_durable_execution_original" in getattr(handler, "__dict__", {})
 
 
+def undecorated(handler: object) -> Callable[..., Any] | None:
+    """The function ``@durable_execution`` decorated to make ``handler`` (``None`` if it is not
+    a durable handler)."""
+    original: Callable[..., Any] | None = getattr(handler, "__dict__", {}).get(
+        "_durable_execution_original"
+    )
+    return original
+
+
 AsyncHandler = Callable[[Any, Any], Awaitable[Mapping[str, Any]]]
 
 

@@ -56,6 +56,7 @@ from typing import Any
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject, OperationUpdate
 from async_durable_execution_runner._service import process_worker
+from async_durable_execution_runner._service.handler_address import handler_address
 from async_durable_execution_runner._service.invocation import (
     InvocationOutcome,
     InvocationRequest,
@@ -65,7 +66,6 @@ from async_durable_execution_runner._service.invoker import (
     NONDETERMINISTIC,
     HandlerClock,
     _read_output,
-    handler_address,
 )
 from async_durable_execution_runner._service.process_worker import resolve, worker_main
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
