@@ -859,6 +859,72 @@ async def partial_branches(event: Any) -> dict[str, Any]:
     return {"ok": ok, "summary": summary}
 
 
+# --- layers above @durable_execution: decorators of the Lambda entry point ------------------
+
+#: Whether this sandbox has run an invocation yet (Powertools logs it as ``cold_start``).
+_COLD_START = [True]
+
+
+def inject_lambda_context(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A structured-logging layer of the Lambda entry point, in the manner of Powertools'
+    ``@logger.inject_lambda_context``: the request id, the function and whether the sandbox
+    is cold, logged around every invocation."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        cold, _COLD_START[0] = _COLD_START[0], False
+        log.info(
+            "invocation start",
+            extra={
+                "request_id": context.aws_request_id,
+                "function": context.function_name,
+                "cold_start": cold,
+                "execution": event.get("DurableExecutionArn"),
+            },
+        )
+        try:
+            return handler(event, context)
+        finally:
+            log.info("invocation end", extra={"request_id": context.aws_request_id})
+
+    return wrapper
+
+
+def log_metrics(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A metrics layer in the manner of Powertools' ``@metrics.log_metrics``: it times the
+    invocation and flushes one batch per invocation, stamped with the wall clock."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return handler(event, context)
+        finally:
+            services.FLUSHED_METRICS.append(
+                {
+                    "timestamp_ms": int(time.time() * 1000),
+                    "duration_ms": (time.perf_counter() - started) * 1000,
+                    "request_id": context.aws_request_id,
+                }
+            )
+
+    return wrapper
+
+
+@log_metrics
+@inject_lambda_context
+@durable_execution
+async def layered_entry_point(event: Any) -> dict[str, Any]:
+    """A handler under two layers of the Lambda entry point (logging, then metrics), as
+    teams using Powertools write them: the layers run around every invocation, the durable
+    code below them replays as usual."""
+    order = (event or {}).get("order", "o-1")
+    reserved = await step(lambda: asyncio.sleep(0, f"reserved:{order}"), name="reserve")
+    await wait(30, name="cool-off")
+    receipt = await step(_new_id, name="receipt")
+    return {"reserved": reserved, "receipt_len": len(receipt)}
+
+
 #: The corpus: each entry as ``corpus.scenarios`` takes it (see ``examples/corpus.py``).
 CORPUS: dict[str, dict[str, Any]] = {
     "order_service": {"handler": order_service, "input": {"skus": ["lamp", "mug", "sofa"]}},
@@ -876,4 +942,5 @@ CORPUS: dict[str, dict[str, Any]] = {
     "middleware_chain": {"handler": middleware_chain},
     "template_workflows": {"handler": template_workflows},
     "partial_branches": {"handler": partial_branches},
+    "layered_entry_point": {"handler": layered_entry_point},
 }

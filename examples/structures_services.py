@@ -90,3 +90,9 @@ def charge(provider: str, key: str, cents: int) -> str:
 def notify(who: str, text: str) -> str:
     SENT.append(f"{who}: {text}")
     return f"msg-{len(SENT)}"
+
+
+#: What ``structures.log_metrics`` flushed, one batch per invocation (as Powertools' EMF
+#: metrics are printed at the end of each invocation): here, where a cold sandbox's
+#: re-import of the handler's module does not replace it.
+FLUSHED_METRICS: list[dict[str, Any]] = []

@@ -57,6 +57,7 @@ SUPPORTED_SDK = ">=2.5,<2.6"
 #: Every private name this module uses, as ``(module, attribute)``; the canary test checks them.
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("async_durable_execution._core.execution", "_bind_service_client_to_handler"),
+    ("async_durable_execution._core.execution", "_run_on_event_loop"),
     ("async_durable_execution._core.execution", "InitialExecutionState"),
     ("async_durable_execution._core.models", "Operation"),
     ("async_durable_execution._core.models", "CheckpointOutput"),
@@ -100,6 +101,55 @@ def bind_client(handler: Callable[..., Any], client: object) -> AsyncHandler:
     bound = _sdk_execution._bind_service_client_to_handler(handler, client)
     entry: AsyncHandler = bound._async_handler
     return entry
+
+
+@functools.cache
+def _sdk_wrapper_code() -> CodeType:
+    """The code of the function ``@durable_execution`` returns (every handler's is the same)."""
+
+    async def probe(event: Any, context: Any) -> None:
+        return None
+
+    code: CodeType = sdk.durable_execution(probe).__code__
+    return code
+
+
+def has_outer_layers(handler: Callable[..., Any]) -> bool:
+    """Whether ``handler`` is a wrapper the user put above ``@durable_execution`` (a tracing,
+    logging or metrics decorator of the Lambda entry point, as AWS Lambda Powertools' are):
+    ``functools.wraps`` copied the SDK's handler attributes onto it, but Lambda calls the
+    wrapper, and the wrapper calls the SDK's handler."""
+    return getattr(handler, "__code__", None) is not _sdk_wrapper_code() and is_durable_handler(
+        handler
+    )
+
+
+Run = Callable[[Awaitable[Mapping[str, Any]]], Mapping[str, Any]]
+
+#: While a layered handler is called: the SDK's own coroutine entry it will reach (the one
+#: ``functools.wraps`` copied onto the layers), the entry bound to the runner's client that
+#: runs instead, and how to run it to its end on the invocation's loop.
+_through_layers: contextvars.ContextVar[tuple[object, AsyncHandler, Run] | None] = (
+    contextvars.ContextVar("async_durable_execution_runner_layers", default=None)
+)
+
+
+def call_through_layers(
+    handler: Callable[..., Any], entry: AsyncHandler, event: Any, context: Any, run: Run
+) -> Any:
+    """Call ``handler`` as Lambda calls it (synchronously, with the event and the context),
+    the layers above ``@durable_execution`` included; where they call the SDK's handler, the
+    SDK runs ``entry`` (bound to the runner's client) through ``run`` instead of running its
+    own coroutine on its own loop with a client for AWS. What the layers return is the
+    invocation's output."""
+    if not _installed:
+        install_hooks()
+    own = handler.__dict__["_async_handler"]
+    token = _through_layers.set((own, entry, run))
+    try:
+        return handler(event, context)
+    finally:
+        _through_layers.reset(token)
 
 
 def http_service_client(endpoint_url: str, region: str) -> object:
@@ -506,6 +556,23 @@ def install_hooks() -> None:
     if _installed:
         return
     _installed = True
+
+    original_run = _sdk_execution._run_on_event_loop
+
+    @functools.wraps(original_run)
+    def run_on_event_loop(loop: Any, async_func: Any, *args: Any) -> Any:
+        layers = _through_layers.get()
+        if layers is not None and async_func is layers[0]:
+            # The SDK's handler, reached through the user's layers (``call_through_layers``).
+            # The SDK made a loop of its own for it, which nothing will run: closed, or its
+            # selector and self-pipe would be left for the collector (a new one per module
+            # import, so per cold sandbox).
+            if not loop.is_running():
+                loop.close()
+            return layers[2](layers[1](*args))
+        return original_run(loop, async_func, *args)
+
+    _sdk_execution._run_on_event_loop = run_on_event_loop
 
     state_cls = _sdk_state.ExecutionState
     original_init = state_cls.__init__

@@ -72,3 +72,20 @@ async def wrapped_at_the_lambda_level(event: Any) -> dict[str, Any]:
     first = await step(one, name="one")
     await wait(5, name="pause")
     return {"first": first}
+
+
+def returns_nothing_useful(handler: Any) -> Any:
+    """A layer of the Lambda entry point that drops what the SDK's handler returned."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        handler(event, context)
+        return "ok"
+
+    return wrapper
+
+
+@returns_nothing_useful
+@durable_execution
+async def output_swallowed_by_a_layer(event: Any) -> int:
+    return 1

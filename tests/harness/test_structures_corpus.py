@@ -13,11 +13,13 @@ the faults that landed).
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import pytest
 import structures
+import structures_services
 from corpus import check_every, scenarios
 from tests.harness import structure_handlers
 from tests.harness.structure_handlers import unit_of_work_compensating_on_suspension
@@ -79,6 +81,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         ]
     },
     "partial_branches": {"ok": ["EURGBP", "EURUSD"], "summary": {"count": 2}},
+    "layered_entry_point": {"reserved": "reserved:o-1", "receipt_len": 32},
 }
 
 
@@ -115,23 +118,59 @@ def test_a_unit_of_work_that_compensates_on_suspension_is_still_flagged() -> Non
         outcome.check()
 
 
-# --- open: a decorator above @durable_execution is not run -------------------------------
+# --- layers above @durable_execution run around every invocation (runner bug 17) ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the runner binds the SDK's handler under a decorator of the Lambda entry "
-    "point and never calls that decorator (docs/findings.md, traps)",
-)
 def test_a_decorator_above_durable_execution_runs_on_every_invocation() -> None:
     # functools.wraps copies the SDK wrapper's __dict__ (_durable_execution_original,
-    # _async_handler) onto the user's wrapper: the runner takes it for the SDK's handler,
-    # rebinds the original coroutine function and drops the user's layer. On Lambda it runs
+    # _async_handler) onto the user's wrapper: the runner took it for the SDK's handler,
+    # rebound the original coroutine function and dropped the user's layer. On Lambda it runs
     # around both invocations (the wait suspends the first).
     structure_handlers.INVOCATIONS_SEEN.clear()
     outcome = Scenario(handler=structure_handlers.wrapped_at_the_lambda_level).run()
     assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
     assert structure_handlers.INVOCATIONS_SEEN == ["invocation", "invocation"]
+    outcome.check()
+
+
+@pytest.mark.parametrize("sandboxes", [(), ("cold",) * 4], ids=["warm", "cold"])
+def test_powertools_style_layers_see_each_invocation_with_its_context(
+    sandboxes: tuple[str, ...],
+) -> None:
+    # Two layers (logging with a cold-start flag, metrics stamped with the wall clock) over
+    # a step, a 30 s wait and a step: two invocations, each flushed once, each with its own
+    # request id; the clock the metrics read is the virtual one, 30 s apart.
+    flushed = structures_services.FLUSHED_METRICS
+    flushed.clear()
+    outcome = Scenario(
+        handler=structures.layered_entry_point, timings=Timings(sandboxes=sandboxes)
+    ).run()
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+    invocations = outcome.result.invocations
+    assert [m["request_id"] for m in flushed] == [i.request_id for i in invocations]
+    assert flushed[1]["timestamp_ms"] - flushed[0]["timestamp_ms"] == 30_000
+    outcome.check()
+
+
+def test_layers_run_in_a_worker_process_too() -> None:
+    # The layer counts in the worker's copy of the module; what reaches the parent is that
+    # the handler ran through it to the SDK's handler, bound to the runner's service.
+    with DurableFunctionTestRunner(
+        handler=structure_handlers.wrapped_at_the_lambda_level, isolation="process"
+    ) as runner:
+        result = runner.run(timeout=60)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert json.loads(result.result or "null") == {"first": 1}
+    assert len(result.invocations) == 2
+
+
+def test_a_layer_that_returns_no_durable_output_fails_the_invocation() -> None:
+    # Lambda hands the service whatever the entry point returns: a layer that swallows the
+    # SDK's output leaves the service an invalid response, and it re-invokes, then fails.
+    outcome = Scenario(handler=structure_handlers.output_swallowed_by_a_layer).run()
+    assert outcome.execution_status is ExecutionStatus.FAILED
+    failed = [i for i in outcome.result.invocations if i.error_type]
+    assert failed and {i.error_type for i in failed} == {"Runtime.InvalidResponse"}
 
 
 # --- runner bug: a handler found by its qualified name only -----------------------------

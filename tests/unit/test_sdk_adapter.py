@@ -55,6 +55,16 @@ def test_hooked_methods_keep_their_signatures() -> None:
     ]
     assert "error" in inspect.signature(stateful._handle_failure).parameters
     assert len(adapter.delay_deciders()) == 2
+    # Layers above @durable_execution reach the SDK's handler through its sync wrapper, which
+    # runs the coroutine entry it carries as ``_async_handler`` with ``_run_on_event_loop``.
+    from async_durable_execution._core import execution
+
+    assert list(inspect.signature(execution._run_on_event_loop).parameters) == [
+        "loop",
+        "async_func",
+        "args",
+    ]
+    assert "_run_on_event_loop" in adapter._sdk_wrapper_code().co_names
     # A step fault reads what the step retries from its executor's strategy.
     assert {"retry_strategy", "step_semantics"} <= set(
         inspect.signature(StepOperationExecutor.__init__).parameters

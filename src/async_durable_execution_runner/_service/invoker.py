@@ -433,7 +433,9 @@ class InProcessInvoker:
         self.strict_replay = strict_replay
         self.cache = SdkOperationCache()
         self._client = InMemoryServiceClient(wire_format=wire_format, cache=self.cache)
-        self._bound: dict[str, tuple[Callable[..., Any], adapter.AsyncHandler]] = {}
+        self._bound: dict[
+            str, tuple[Callable[..., Any], adapter.AsyncHandler, Callable[..., Any] | None]
+        ] = {}
         self._running_lock = threading.Lock()
 
     def close(self) -> None:
@@ -638,7 +640,7 @@ class InProcessInvoker:
     ) -> InvocationOutcome:
         session = request.session
         travel_box = running.travel
-        entry = self._entry(request.function_name, handler)
+        entry, layered = self._entry(request.function_name, handler)
         event = invocation_event(
             request.execution_arn,
             request.checkpoint_token,
@@ -671,7 +673,7 @@ class InProcessInvoker:
         bound_session = current_session.set(session)
         try:
             with adapter.invocation_scope(hooks):
-                outcome = self._drive(loop, entry, event, context, running)
+                outcome = self._drive(loop, entry, layered, event, context, running)
         finally:
             _settle(loop, running)
             current_session.reset(bound_session)
@@ -686,14 +688,22 @@ class InProcessInvoker:
             )
         return outcome
 
-    def _entry(self, function_name: str, handler: Callable[..., Any]) -> adapter.AsyncHandler:
+    def _entry(
+        self, function_name: str, handler: Callable[..., Any]
+    ) -> tuple[adapter.AsyncHandler, Callable[..., Any] | None]:
         """The handler bound to this invoker's client, once per handler (the client serves
-        whichever invocation runs in the calling context, ``current_session``)."""
+        whichever invocation runs in the calling context, ``current_session``), and the
+        handler itself when the user wrapped it in layers of their own (to call as Lambda
+        does: ``adapter.call_through_layers``)."""
         bound = self._bound.get(function_name)
         if bound is None or bound[0] is not handler:  # a cold sandbox re-imported it
-            bound = (handler, adapter.bind_client(handler, self._client))
+            bound = (
+                handler,
+                adapter.bind_client(handler, self._client),
+                handler if adapter.has_outer_layers(handler) else None,
+            )
             self._bound[function_name] = bound
-        return bound[1]
+        return bound[1], bound[2]
 
     def _jump(self, seconds: float, traveller: Any) -> None:
         """The handler waited ``seconds`` of virtual time: move the runner's clock and the
@@ -705,6 +715,7 @@ class InProcessInvoker:
         self,
         loop: asyncio.AbstractEventLoop,
         entry: adapter.AsyncHandler,
+        layered: Callable[..., Any] | None,
         event: dict[str, Any],
         context: LocalLambdaContext,
         running: _Running,
@@ -716,7 +727,12 @@ class InProcessInvoker:
             running.loop = loop
             running.in_handler = True
             try:
-                output = loop.run_until_complete(entry(event, context))
+                if layered is None:
+                    output = loop.run_until_complete(entry(event, context))
+                else:
+                    output = adapter.call_through_layers(
+                        layered, entry, event, context, loop.run_until_complete
+                    )
             finally:
                 running.in_handler = False
                 running.loop = None
@@ -780,6 +796,18 @@ def runtime_exit(request_id: str, exc: BaseException) -> ErrorObject:
 
 
 def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:
+    if not isinstance(output, Mapping):
+        # (A layer of the user's above ``@durable_execution`` may return anything.)
+        return InvocationOutcome(
+            status=None,
+            death=ErrorObject(
+                error_type="Runtime.InvalidResponse",
+                error_message=(
+                    f"the handler returned {type(output).__name__}; expected the durable "
+                    "execution's output, an object with Status SUCCEEDED, FAILED or PENDING"
+                ),
+            ),
+        )
     status = output.get("Status")
     error = output.get("Error")
     if status not in ("SUCCEEDED", "FAILED", "PENDING"):

@@ -244,7 +244,12 @@ def _run_invocation(
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
             try:
-                output = loop.run_until_complete(entry(spec["event"], context))
+                if adapter.has_outer_layers(handler):
+                    output = adapter.call_through_layers(
+                        handler, entry, spec["event"], context, loop.run_until_complete
+                    )
+                else:
+                    output = loop.run_until_complete(entry(spec["event"], context))
             except Exception as exc:
                 return ("died", _death(type(exc).__name__, str(exc), exc))
             except KeyboardInterrupt:

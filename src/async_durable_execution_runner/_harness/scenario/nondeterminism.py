@@ -92,25 +92,30 @@ _STEP_BODY_CONTEXTS = (
 )
 
 
-#: What ``_step_body`` says of code in a thread that carries no durable context at all.
+#: What ``_step_body`` says of code that runs with no durable context at all: not the durable
+#: handler's own code outside its steps, which is the code that replays.
 UNKNOWN_STEP = ""
 
 
 def _step_body() -> str | None:
-    """The operation id of the step whose body is running, if one is; ``UNKNOWN_STEP`` in a
-    thread that runs with no durable context at all, on another thread than the run's."""
+    """The operation id of the step whose body is running, if one is; ``UNKNOWN_STEP`` for
+    code that runs with no durable context at all."""
     try:
         context = async_durable_execution.get_current_context()
     except RuntimeError:
         # The handler's code always runs in a durable context (its root context outside
-        # steps), and ``asyncio.to_thread`` carries it to the thread. A thread with none was
-        # started, or handed work, without the caller's context (``run_in_executor``, a
-        # pool's ``submit``, ``threading.Thread``): in a step body, that is where a blocking
-        # client's work goes, and its request id or timestamp is the step's to draw. Which
-        # code it worked for cannot be told, and a flag on correct code is worse than none.
-        if threading.get_ident() != _run_thread[0]:
-            return UNKNOWN_STEP
-        return None
+        # steps), and ``asyncio.to_thread`` carries it to the thread. Code without one is
+        # either
+        # - in a thread started, or handed work, without the caller's context
+        #   (``run_in_executor``, a pool's ``submit``, ``threading.Thread``): in a step body,
+        #   that is where a blocking client's work goes, and its request id or timestamp is
+        #   the step's to draw; which code it worked for cannot be told, and a flag on
+        #   correct code is worse than none;
+        # - or, on the run's own thread, in a layer of the Lambda entry point above
+        #   ``@durable_execution`` (a logging or metrics decorator, as Powertools' are), which
+        #   runs before the SDK's handler starts and after it returns: what it reads is for
+        #   its logs and metrics, and no durable operation is decided there.
+        return UNKNOWN_STEP
     if not isinstance(context, _STEP_BODY_CONTEXTS):
         return None
     return str(context.operation_identifier.operation_id)
@@ -226,7 +231,6 @@ class NondeterminismDetector:
     def __enter__(self) -> NondeterminismDetector:
         self._lock.acquire()
         _active[0] = self
-        _run_thread[0] = threading.get_ident()
         for source, (module, names) in _WRAPPED.items():
             for name in names:
                 original = getattr(module, name)
@@ -252,8 +256,6 @@ class NondeterminismDetector:
 
 #: The detector whose run is under way (runs take ``NondeterminismDetector._lock``).
 _active: list[NondeterminismDetector | None] = [None]
-#: The thread that runs it (and, in a test's main thread, the handler's invocations).
-_run_thread: list[int | None] = [None]
 
 #: Wrappers are built once per function they wrap (by id, checked against ``__wrapped__``,
 #: so that a function patched in by a test gets its own) and installed for each run:
