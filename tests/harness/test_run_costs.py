@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import random
 import uuid
+from typing import Any
 
+from async_durable_execution import durable_execution
+
+from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner._harness.scenario.nondeterminism import (
     NondeterminismDetector,
 )
@@ -28,8 +32,13 @@ def test_a_wrapper_captured_in_one_run_reports_to_the_detector_of_a_later_run() 
     # (``from uuid import uuid4``); its later calls belong to whichever run is under way.
     with NondeterminismDetector():
         captured = uuid.uuid4
+
+    @durable_execution
+    async def draws_outside_a_step(event: Any) -> str:
+        return str(captured())  # in the handler's root context: the code that replays
+
     with NondeterminismDetector() as detector:
-        captured()
+        DurableFunctionTestRunner(handler=draws_outside_a_step).run(timeout=30)
     assert [call.function for call in detector.calls] == ["uuid.uuid4"]
     captured()  # outside any run: nothing to record, and no error
 
