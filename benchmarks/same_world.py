@@ -4,7 +4,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
-                                              blocking|structures]
+                                              blocking|structures|errors]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -27,7 +27,8 @@ chains-targets`` the functions those handlers invoke, each as a scenario's own h
 scenario's root execution), ``--corpus blocking`` ``examples/blocking.py`` (the
 session-20 audit E's, threads and blocking code), ``--corpus structures``
 ``examples/structures.py`` (the session-23 audit G's, code structured as production teams
-structure it); ``--seed`` makes a campaign repeatable.
+structure it), ``--corpus errors`` ``examples/errors.py`` (the session-23 audit F's,
+exceptions and error handling); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -56,6 +57,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
 import blocking  # noqa: E402
 import chains  # noqa: E402
+import errors  # noqa: E402
 import everyday  # noqa: E402
 import habits  # noqa: E402
 import nondeterministic  # noqa: E402
@@ -93,6 +95,7 @@ CORPORA = {
     "chains-targets": chains.TARGETS,
     "blocking": blocking.CORPUS,
     "structures": structures.CORPUS,
+    "errors": errors.CORPUS,
 }
 
 
