@@ -1,10 +1,11 @@
-"""A handler that meets a behaviour pinned as the SDK's in docs/findings.md."""
+"""Handlers that meet a behaviour pinned as the SDK's in docs/findings.md."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from async_durable_execution import (
+    CallableRuntimeError,
     JitterStrategy,
     PollingStrategy,
     durable_execution,
@@ -33,3 +34,47 @@ async def poll_once(event: Any) -> int:
         polling_strategy=lambda state, attempts: strategy(state >= 1, attempts),
     )
     return result
+
+
+#: Invocations of ``poll_caught_on_the_third_try`` in this process (module state: a bug).
+TRIES: list[int] = []
+
+
+def reset_tries() -> None:
+    TRIES.clear()
+
+
+async def _poll(event: Any) -> int:
+    strategy: PollingStrategy[bool] = PollingStrategy(
+        max_attempts=1, initial_delay=1, max_delay=1, backoff_rate=1
+    )
+    result: int = await wait_for_condition(
+        _count,
+        name="poll",
+        initial_state=0,
+        polling_strategy=lambda state, attempts: strategy(state >= 1, attempts),
+    )
+    return result
+
+
+@durable_execution
+async def poll_caught_as_replayed(event: Any) -> int:
+    """Catches the check's failure as the SDK raises it on replay (``CallableRuntimeError``)
+    only: live, the check's own type fails the execution (SDK finding 8)."""
+    try:
+        return await _poll(event)
+    except CallableRuntimeError:
+        return -1
+
+
+@durable_execution
+async def poll_caught_on_the_third_try(event: Any) -> int:
+    """Catches every failure of the check, but only from its third invocation in this
+    process on (module state counting invocations: the handler's own bug)."""
+    TRIES.append(1)
+    try:
+        return await _poll(event)
+    except Exception:
+        if len(TRIES) < 3:
+            raise
+        return -1

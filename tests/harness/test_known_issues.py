@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from buggy import side_effect_outside_step
+from tests.harness import known_issue_handlers
 from tests.harness.known_issue_handlers import poll_once
 
 from async_durable_execution_runner.oracles import (
@@ -103,3 +104,37 @@ def test_a_caught_check_failure_whose_type_changes_on_replay_is_the_known_issue(
         outcome.check()
     with pytest.raises(FaultNotMasked, match="known SDK issue"):
         outcome.check(strict=True)
+
+
+def test_a_check_failure_caught_only_as_replayed_is_the_known_issue() -> None:
+    # Found by the session-23 audit F (examples/errors.py, poll_until_broken): the handler
+    # catches the check's failure as CallableRuntimeError (and its own StatusUnavailable), so
+    # live the injected failure, raised as the check's own type, fails the execution, and
+    # after the lost invocation its replay is caught: SUCCEEDED against a FAILED baseline.
+    # The label recognised only runs that ended alike.
+    outcome = Scenario(
+        handler=known_issue_handlers.poll_caught_as_replayed,
+        faults=(step_exception(step=1, attempt=1), invocation_lost(invocation=1)),
+    ).run()
+    assert outcome.value == -1
+    with pytest.warns(KnownSdkIssueWarning, match="SDK finding 8"):
+        outcome.check()
+    with pytest.raises(FaultNotMasked, match="known SDK issue"):
+        outcome.check(strict=True)
+
+
+def test_a_check_failure_caught_by_a_count_of_invocations_is_not_the_known_issue() -> None:
+    # The same check failure met the same way (live) in both runs, caught in one only: the
+    # handler's own bug, not the SDK's.
+    outcome = Scenario(
+        handler=known_issue_handlers.poll_caught_on_the_third_try,
+        faults=(
+            crash(invocation=1, call=1),
+            crash(invocation=2, call=1),
+            step_exception(step=1, attempt=1),
+        ),
+        before_run=known_issue_handlers.reset_tries,
+    ).run()
+    with pytest.raises(FaultNotMasked) as raised:
+        outcome.check()
+    assert raised.value.known_issue is None

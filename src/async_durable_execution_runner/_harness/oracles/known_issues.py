@@ -63,10 +63,13 @@ def _condition_error_type_changes_on_replay(outcome: Outcome) -> bool:
     that type, and a condition check is what failed. Or both succeeded, the handler having
     caught the error and kept its type's name (as a generated program's ``Catch`` does), and
     their results differ only where one says ``CallableRuntimeError`` and the other the
-    check's error type."""
+    check's error type. Or the handler catches one of the two types and not the other, and
+    only the run that met the other failed (``_caught_in_one_run_only``)."""
     baseline = outcome.baseline()
-    if baseline is None or outcome.status != baseline.status:
+    if baseline is None:
         return False
+    if outcome.status != baseline.status:
+        return _caught_in_one_run_only(outcome, baseline)
     if not (_failed_condition_check(outcome) or _failed_condition_check(baseline)):
         return False
     if outcome.error is not None and baseline.error is not None:
@@ -95,6 +98,58 @@ def _condition_error_type_changes_on_replay(outcome: Outcome) -> bool:
 
 
 _ERROR_NAME = re.compile(r'"(\w+Error)"')
+
+
+def _failed_checks(outcome: Outcome) -> dict[str, tuple[str, str, bool]]:
+    """The root's wait_for_condition checks that failed for good: operation id -> (error
+    type, message, whether the handler met the failure replayed). Replayed: the invocation
+    that recorded the failure ended right after it (before the handler did anything more)
+    and another invocation followed, which replayed it."""
+    root = outcome.recorder.root_arn
+    events = outcome.recorder.events.get(root, []) if root is not None else []
+    failed: dict[str, tuple[str, str, bool]] = {}
+    for index, e in enumerate(events):
+        if not (
+            e.id
+            and e.event_type is EventType.STEP_FAILED
+            and e.sub_type == "WaitForCondition"
+            and "NextAttemptDelaySeconds" not in (e.details.get("RetryDetails") or {})
+        ):
+            continue
+        payload = (e.details.get("Error") or {}).get("Payload") or {}
+        later = events[index + 1 :]
+        ended = [n for n, f in enumerate(later) if f.event_type is EventType.INVOCATION_COMPLETED]
+        replayed = bool(ended) and ended[0] == 0 and len(ended) > 1
+        failed[e.id] = (str(payload.get("ErrorType")), str(payload.get("ErrorMessage")), replayed)
+    return failed
+
+
+def _caught_in_one_run_only(outcome: Outcome, baseline: Outcome) -> bool:
+    """One run FAILED with a failed check's error and the other did not: the handler catches
+    the type the SDK raises in one of them only. The FAILED run met the check's failure live
+    and failed with the check's own type (the handler catches ``CallableRuntimeError``), or
+    met it replayed and failed with ``CallableRuntimeError`` (the handler catches the
+    check's own type), with the check's message; the other run met the same failure of the
+    same check the other way. (A handler that treats one type differently from run to run is
+    still flagged: the run that failed and the run that did not met it the same way.)"""
+    runs = [r for r in (outcome, baseline) if r.error is not None]
+    if len(runs) != 1 or runs[0].execution_status.value != "FAILED":
+        return False
+    failed_run = runs[0]
+    other = baseline if failed_run is outcome else outcome
+    error = failed_run.error
+    assert error is not None
+    mine, theirs = _failed_checks(failed_run), _failed_checks(other)
+    for op, (kind, message, replayed) in mine.items():
+        if op not in theirs or theirs[op][:2] != (kind, message) or message != error.message:
+            continue
+        if kind == "CallableRuntimeError":
+            continue
+        if error.type == kind and not replayed and theirs[op][2]:
+            return True
+        if error.type == "CallableRuntimeError" and replayed and not theirs[op][2]:
+            return True
+    return False
 
 
 KNOWN_SDK_ISSUES: list[KnownSdkIssue] = [
