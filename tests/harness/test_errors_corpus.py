@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[ExecutionStatus, dict[str, Any]]] = {
         },
     ),
     "shards_with_task_group": (SUCCEEDED, {"total": 300, "shards": ["a", "b"]}),
+    "shards_all_online": (SUCCEEDED, {"total": 600, "failure": []}),
     "invoices_with_failures": (SUCCEEDED, {"ok": 7, "errors": 3}),
     "reserve_all_or_nothing": (
         SUCCEEDED,
@@ -203,6 +204,35 @@ def test_a_check_failure_caught_only_as_replayed_is_labelled_sdk_finding_8() -> 
     assert outcome.value == {"job": outcome.value["job"], "status": "unknown"}
     with pytest.warns(KnownSdkIssueWarning, match="SDK finding 8"):
         outcome.check()
+
+
+def test_a_groups_members_recorded_in_a_cold_sandbox_are_retried_in_the_baseline() -> None:
+    # Shrunk from the masked campaign (shards_all_online, --plans masked --seed 5): attempt 2
+    # of fetch-shards failed in a cold sandbox with a TaskGroup's ExceptionGroup of ShardBusy,
+    # of the class that sandbox's import made. The baseline raised the recorded group again
+    # (its own class, ExceptionGroup, needs no rehoming) with those members: its strategy's
+    # error.split((ConnectionError, ShardBusy)) did not know them, gave up, and the handler
+    # went on shard by shard: FaultNotMasked on a correct handler.
+    outcome = Scenario(
+        handler=errors.shards_with_task_group,
+        input={"offline": []},
+        faults=(invocation_lost(invocation=2),),
+        timings=Timings(sandboxes=("cold",)),
+    ).run()
+    assert outcome.value["failure"] == [], outcome.value
+    outcome.check()
+
+
+def test_a_cause_recorded_in_a_cold_sandbox_is_retried_in_the_baseline() -> None:
+    # The same through __cause__: settings_with_causes retries a ConfigError whose cause is
+    # the store client's StoreUnavailable; recorded in a cold sandbox, the baseline's
+    # strategy did not know the cause's class and gave the region up.
+    outcome = Scenario(
+        handler=errors.settings_with_causes,
+        faults=(invocation_lost(invocation=1),),
+        timings=Timings(sandboxes=("cold",), seed=104),
+    ).run()
+    outcome.check()
 
 
 # --- a wrong twin is still flagged -------------------------------------------------------

@@ -293,22 +293,84 @@ def _rehomed(
     ``except`` clause would refuse it there. The recorded error takes the class of the same
     module and name that the baseline's own body raised, or else (the body did not raise it
     here: a random draw, a clock read came out otherwise) the one the modules of the
-    baseline's running ``handlers`` hold."""
-    mine = fresh.error
-    if mine is not None and _type_name(mine) == _type_name(error):
-        cls: type[BaseException] | None = type(mine)
-    else:
-        cls = _class_known_to(handlers, type(error).__module__, type(error).__qualname__)
-    if cls is None or cls is type(error):
-        return error
+    baseline's running ``handlers`` hold. So do the errors it carries, which a strategy may
+    look at too: the members of an exception group (``error.split(Busy)``, for a
+    ``TaskGroup``'s failure) and its cause and context (``error.__cause__``)."""
+    known = {_type_name(e): type(e) for e in _carried(fresh.error)} if fresh.error else {}
+    return _rehome(error, known, tuple(handlers), depth=0)
+
+
+#: How deep ``_rehome`` follows groups, causes and contexts (a chain may be a cycle).
+_REHOME_DEPTH = 8
+
+
+def _carried(error: BaseException, depth: int = 0) -> Iterable[BaseException]:
+    """``error`` and the errors it carries: group members, cause and context."""
+    yield error
+    if depth >= _REHOME_DEPTH:
+        return
+    if isinstance(error, BaseExceptionGroup):
+        for member in error.exceptions:
+            yield from _carried(member, depth + 1)
+    for linked in (error.__cause__, error.__context__):
+        if linked is not None:
+            yield from _carried(linked, depth + 1)
+
+
+def _rehome(
+    error: BaseException,
+    known: dict[str, type[BaseException]],
+    handlers: tuple[Callable[..., Any], ...],
+    depth: int,
+) -> BaseException:
+    cls = known.get(_type_name(error)) or _class_known_to(
+        handlers, type(error).__module__, type(error).__qualname__
+    )
+    clone = error if cls is None or cls is type(error) else _rebuilt(error, cls)
+    if depth >= _REHOME_DEPTH:
+        return clone
+    if isinstance(clone, BaseExceptionGroup):
+        members = [_rehome(m, known, handlers, depth + 1) for m in clone.exceptions]
+        if any(a is not b for a, b in zip(members, clone.exceptions, strict=True)):
+            group = clone.derive(members)
+            _carry_links(clone, group)
+            clone = group
+    for attr in ("__cause__", "__context__"):
+        linked = getattr(clone, attr)
+        if linked is None:
+            continue
+        again = _rehome(linked, known, handlers, depth + 1)
+        if again is not linked:
+            if clone is error:
+                # The recorded error stays as recorded (another baseline replays it too).
+                clone = _rebuilt(error, type(error))
+                if clone is error:
+                    return error
+            setattr(clone, attr, again)
+    return clone
+
+
+def _rebuilt(error: BaseException, cls: type[BaseException]) -> BaseException:
+    """``error`` as an instance of ``cls``, built without ``__init__`` (whose signature may
+    not take the error's args); ``error`` itself for a class that cannot be built so."""
     try:
-        # Built without calling __init__, whose signature may not take the error's args.
         clone = cls.__new__(cls, *error.args)
         clone.args = error.args
         clone.__dict__.update(vars(error))
     except Exception:  # an error class that cannot be built that way
         return error
+    _carry_links(error, clone)
     return clone
+
+
+def _carry_links(source: BaseException, target: BaseException) -> None:
+    target.__cause__ = source.__cause__
+    target.__context__ = source.__context__
+    target.__suppress_context__ = source.__suppress_context__
+    target.__traceback__ = source.__traceback__
+    notes = getattr(source, "__notes__", None)
+    if notes is not None:
+        target.__notes__ = list(notes)
 
 
 def _class_known_to(
