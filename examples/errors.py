@@ -168,14 +168,31 @@ async def charge_with_typed_errors(event: Any) -> dict[str, Any]:
 
 
 class ConfigError(Exception):
-    """A region's configuration cannot be used."""
+    """A region's configuration cannot be used (or cannot be read: see its cause)."""
+
+
+class StoreUnavailable(Exception):
+    """The configuration store's client could not reach it."""
+
+    def __init__(self, store: str, status: int) -> None:
+        super().__init__(f"{store} answered {status}")
+        self.store = store
+        self.status = status
+
+
+def _read_store(region: str) -> dict[str, str]:
+    if random.random() < 0.2:
+        raise StoreUnavailable("config-store", random.choice([502, 503]))
+    return services.CONFIG[region]
 
 
 async def _load_settings(region: str) -> dict[str, Any]:
-    if random.random() < 0.2:
-        msg = "config store reset the connection"
-        raise ConnectionError(msg)
-    raw = services.CONFIG[region]
+    try:
+        raw = _read_store(region)
+    except StoreUnavailable as down:
+        # The library's own error, wrapped: the cause says whether to try again.
+        msg = f"region {region}: the configuration could not be read"
+        raise ConfigError(msg) from down
     try:
         timeout = int(raw["timeout"])
     except KeyError as missing:
@@ -188,10 +205,18 @@ async def _load_settings(region: str) -> dict[str, Any]:
     return {"region": region, "endpoint": raw["endpoint"], "timeout": timeout}
 
 
+def _retry_unreadable(error: Exception, attempt: int) -> int | None:
+    """Retries a configuration error caused by the store being unavailable, four times."""
+    if attempt < 5 and isinstance(error.__cause__, StoreUnavailable):
+        return 2 * attempt
+    return None
+
+
 @durable_execution
 async def settings_with_causes(event: Any) -> dict[str, Any]:
-    """Loads the first region whose settings are usable; a flaky store is retried by type,
-    an unusable region's chained error is caught and noted, the next region tried."""
+    """Loads the first region whose settings are usable; an error caused by the store being
+    down is retried (the strategy reads the cause), an unusable region's chained error is
+    caught and noted, the next region tried."""
     regions = list((event or {}).get("regions", ["eu-west-1", "eu-central-1", "us-east-1"]))
     problems: dict[str, str] = {}
     for region in regions:
@@ -199,9 +224,7 @@ async def settings_with_causes(event: Any) -> dict[str, Any]:
             settings = await step(
                 lambda r=region: _load_settings(r),
                 name=f"settings-{region}",
-                retry_strategy=RetryStrategy(
-                    max_attempts=5, initial_delay=1, retryable_error_types=[ConnectionError]
-                ),
+                retry_strategy=_retry_unreadable,
             )
         except CallableRuntimeError as error:
             problems[region] = f"{error.error_type}: {error.message}"
@@ -469,13 +492,25 @@ class ShardOffline(Exception):
         self.shard = shard
 
 
+class ShardBusy(Exception):
+    """The shard is busy for a moment (worth retrying)."""
+
+    def __init__(self, shard: str, retry_after: int) -> None:
+        super().__init__(f"shard {shard} is busy, retry after {retry_after}s")
+        self.shard = shard
+        self.retry_after = retry_after
+
+
 async def _fetch_shard(shard: str, offline: list[str]) -> int:
     await asyncio.sleep(0.001 * (1 + "abc".index(shard)))
     if shard in offline:
         raise ShardOffline(shard)
-    if random.random() < 0.15:
+    draw = random.random()
+    if draw < 0.1:
         msg = f"shard {shard} reset the connection"
         raise ConnectionResetError(msg)
+    if draw < 0.25:
+        raise ShardBusy(shard, 2)
     return 100 * (1 + "abc".index(shard))
 
 
@@ -486,17 +521,22 @@ async def _fetch_all(offline: list[str]) -> dict[str, int]:
 
 
 def _retry_transient_groups(error: Exception, attempt: int) -> int | None:
-    """Retries a TaskGroup's failure when every error in it is a connection error."""
+    """Retries a TaskGroup's failure when every error in it is transient: a connection
+    error, or a busy shard (after the longest wait a busy shard asked for)."""
     if attempt >= 4 or not isinstance(error, ExceptionGroup):
         return None
-    _, rest = error.split(ConnectionError)
-    return 2 if rest is None else None
+    busy, rest = error.split((ConnectionError, ShardBusy))
+    if rest is not None or busy is None:
+        return None
+    waits = [e.retry_after for e in busy.exceptions if isinstance(e, ShardBusy)]
+    return max([1, *waits])
 
 
 @durable_execution
 async def shards_with_task_group(event: Any) -> dict[str, Any]:
     """Fetches three shards concurrently in one step (an ``asyncio.TaskGroup``); a group of
-    connection resets is retried, a group with an offline shard is not, and the handler
+    connection resets and busy shards is retried, a group with an offline shard is not, and
+    the handler
     handles the step's failure with ``except*``, then reads the shards one at a time."""
     offline = list((event or {}).get("offline", ["c"]))
     totals: dict[str, int] = {}
@@ -515,7 +555,9 @@ async def shards_with_task_group(event: Any) -> dict[str, Any]:
                     lambda s=shard: _fetch_shard(s, offline),
                     name=f"fetch-{shard}",
                     retry_strategy=RetryStrategy(
-                        max_attempts=4, initial_delay=1, retryable_error_types=[ConnectionError]
+                        max_attempts=4,
+                        initial_delay=1,
+                        retryable_error_types=[ConnectionError, ShardBusy],
                     ),
                 )
             except CallableRuntimeError as error:
@@ -951,6 +993,7 @@ CORPUS: dict[str, dict[str, Any]] = {
     "retry_by_message": {"handler": retry_by_message},
     "replica_lookups": {"handler": replica_lookups},
     "shards_with_task_group": {"handler": shards_with_task_group},
+    "shards_all_online": {"handler": shards_with_task_group, "input": {"offline": []}},
     "invoices_with_failures": {"handler": invoices_with_failures},
     "reserve_all_or_nothing": {"handler": reserve_all_or_nothing, "before_run": reset},
     "child_failures": {"handler": child_failures},
