@@ -78,3 +78,25 @@ async def poll_caught_on_the_third_try(event: Any) -> int:
         if len(TRIES) < 3:
             raise
         return -1
+
+
+class Unreachable(Exception):
+    """The status endpoint cannot be reached."""
+
+
+async def _unreachable(state: int | None) -> int:
+    msg = "status endpoint unreachable"
+    raise Unreachable(msg)
+
+
+@durable_execution
+async def poll_naming_the_failure(event: Any) -> dict[str, Any]:
+    """Catches the check's failure as either type and names the type it caught: the check's
+    own live, ``CallableRuntimeError`` replayed (SDK finding 8)."""
+    try:
+        await wait_for_condition(
+            _unreachable, name="poll", initial_state=0, polling_strategy=lambda s, a: None
+        )
+    except (Unreachable, CallableRuntimeError) as error:
+        return {"status": "unknown", "caught": type(error).__name__}
+    return {"status": "done"}

@@ -138,3 +138,16 @@ def test_a_check_failure_caught_by_a_count_of_invocations_is_not_the_known_issue
     with pytest.raises(FaultNotMasked) as raised:
         outcome.check()
     assert raised.value.known_issue is None
+
+
+def test_a_caught_check_failure_named_otherwise_than_error_is_the_known_issue() -> None:
+    # The handler names the type it caught: "Unreachable" live, "CallableRuntimeError"
+    # replayed. The label looked for the check's type among the names in the results that
+    # end in "Error" only (found writing audit F's corpus).
+    outcome = Scenario(
+        handler=known_issue_handlers.poll_naming_the_failure,
+        faults=(invocation_lost(invocation=1),),
+    ).run()
+    assert outcome.value == {"status": "unknown", "caught": "CallableRuntimeError"}
+    with pytest.warns(KnownSdkIssueWarning, match="SDK finding 8"):
+        outcome.check()

@@ -87,7 +87,10 @@ def _condition_error_type_changes_on_replay(outcome: Outcome) -> bool:
     if outcome.error is not None or baseline.error is not None or mine is None or theirs is None:
         return False
     replayed = '"CallableRuntimeError"'
-    names = set(_ERROR_NAME.findall(mine + theirs)) - {"CallableRuntimeError"}
+    # The check's own type, by name: an ``...Error``, or whatever the failed check raised
+    # (``StatusUnavailable``).
+    checks = _condition_error_types(outcome) | _condition_error_types(baseline)
+    names = (set(_ERROR_NAME.findall(mine + theirs)) | checks) - {"CallableRuntimeError", "None"}
     if mine == theirs:
         return False
     for name in names:
