@@ -14,6 +14,7 @@ from typing import Any
 
 import blocking
 import chains
+import errors
 import everyday
 import flows
 import habits
@@ -217,6 +218,7 @@ USER_CORPUS = {
     # The invoked functions as roots: only there do crashes and lost invocations reach them.
     **{f"chains.targets.{k}": v for k, v in chains.TARGETS.items()},
     **{f"blocking.{k}": v for k, v in blocking.CORPUS.items()},
+    **{f"errors.{k}": v for k, v in errors.CORPUS.items()},
 }
 
 
