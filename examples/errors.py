@@ -8,10 +8,11 @@ These do:
 
 - exception classes with constructor arguments and attributes (``GatewayTimeout(gateway,
   seconds)``, ``PaymentDeclined(code, cents)``, a ``FraudHold(score)`` whose ``__str__`` reads
-  its fields; none of them copies or pickles), raised in steps, retried by type, caught after
+  its fields; none of them can be copied), raised in steps, retried by type, caught after
   the SDK checkpointed them, as the ``CallableRuntimeError`` the SDK raises for them live and
   on replay (type name and message kept, class and fields gone);
-- ``raise ... from ...`` chains and implicit chaining inside a step;
+- ``raise ... from ...`` chains and implicit chaining inside a step, and a retry strategy
+  that retries a wrapped error by its ``__cause__``;
 - messages that are unicode, multi-line, full of ANSI colour codes, 50 KB long, empty
   (``str()`` of ``TimeoutError()``), the quoted key of a ``KeyError``, and the default
   ``repr`` of an object (its address, a new one on every run);
@@ -19,8 +20,8 @@ These do:
   (``retryable_errors``), and on ``KeyError`` only while ``ValueError`` and ``IndexError``
   fail at once, the rest caught and turned into a result;
 - an ``ExceptionGroup`` from an ``asyncio.TaskGroup`` inside a step body, retried by a
-  strategy that looks inside the group, and ``except*`` in the handler (no durable call
-  inside the clause: SDK finding 10);
+  strategy that splits the group (connection resets and the handler's own ``ShardBusy``),
+  and ``except*`` in the handler (no durable call inside the clause: SDK finding 10);
 - failures of child contexts (raised in the child, raised by a step in it, two children
   deep), of ``map`` items and ``parallel`` branches (``BatchResult.failed()``, ``get_errors``,
   ``throw_if_error``), of a ``wait_for_callback`` whose submitter cannot reach the desk, of
