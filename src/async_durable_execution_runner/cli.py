@@ -17,6 +17,7 @@ line on stderr and exit 2 (1 for an AWS error); no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -255,6 +256,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
+    except BrokenPipeError:
+        # The reader went away (``| head``): no traceback, and none either when the
+        # interpreter flushes stdout at exit (Python's documented way out).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

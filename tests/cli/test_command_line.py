@@ -87,6 +87,62 @@ def test_errors_from_the_service_and_the_network_are_reported_plainly(
     assert "no functions to serve" in capsys.readouterr().err
 
 
+def test_without_an_endpoint_or_credentials_nothing_is_sent_to_aws(tmp_path: Path) -> None:
+    # Placeholder credentials are for a local server only: towards AWS itself the command
+    # must say that there are none, not send a request signed with a made-up key.
+    env = {k: v for k, v in ENV.items() if not k.startswith("AWS_")}
+    missing = str(tmp_path / "missing")
+    env |= {
+        "AWS_SHARED_CREDENTIALS_FILE": missing,
+        "AWS_CONFIG_FILE": missing,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "async_durable_execution_runner",
+            "history",
+            "arn:x",
+            "--endpoint",
+            "",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Unable to locate credentials" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_without_a_traceback() -> None:
+    # ``run ... --json | head -c 10``: the pipe closes while the history is printed.
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "async_durable_execution_runner",
+            "run",
+            "examples/seed.py:function_under_test",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the command writes anything
+    with process.stderr:
+        err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
 @pytest.fixture
 def served() -> Iterator[str]:
     process = subprocess.Popen(

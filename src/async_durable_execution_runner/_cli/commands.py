@@ -123,8 +123,9 @@ def _client(args: argparse.Namespace) -> Any:
 
     session = boto3.session.Session()
     credentials: dict[str, str] = {}
-    if session.get_credentials() is None:
-        # A local server accepts any signature; AWS itself needs real credentials.
+    if args.endpoint and session.get_credentials() is None:
+        # A local server accepts any signature. AWS itself (no endpoint) needs real
+        # credentials: without them botocore says so, before any request is sent.
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
     return session.client(
         "lambda",
