@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _config() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
 def _envs() -> dict[str, dict[str, object]]:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    envs: dict[str, dict[str, object]] = config["tool"]["hatch"]["envs"]
+    envs: dict[str, dict[str, object]] = _config()["tool"]["hatch"]["envs"]
     return envs
 
 
@@ -21,7 +25,9 @@ def test_hatch_environments_exist_for_tests_lint_types_and_docs() -> None:
     assert {"hatch-test", "lint", "types", "docs"} <= set(envs)
     for name in ("hatch-test", "lint", "types", "docs"):
         assert envs[name].get("features") == ["dev"], name
-    assert envs["hatch-test"]["default-args"] == ["tests", "strategies"]
+    # ``hatch test`` runs what ``pytest`` (and so CI) runs: the configured test paths.
+    testpaths = _config()["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert envs["hatch-test"]["default-args"] == testpaths
     scripts = envs["lint"]["scripts"]
     assert isinstance(scripts, dict)
     assert scripts["all"] == ["style", "format", "typing"]
