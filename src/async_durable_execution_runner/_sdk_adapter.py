@@ -20,6 +20,7 @@ import asyncio
 import contextvars
 import dataclasses
 import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -49,6 +50,7 @@ from async_durable_execution_runner._models import (
     WaitOptions,
 )
 from async_durable_execution_runner._models.operations import make_update as _make_update
+from async_durable_execution_runner._regex_witness import witness
 from async_durable_execution_runner.errors import DurableServiceError
 
 SDK_DISTRIBUTION = "async-durable-execution"
@@ -702,7 +704,8 @@ async def _with_step_hooks(executor: Any, attempt: int, run: Callable[[], Awaita
         executor.func = body
 
 
-#: What a retry strategy retries: exception types, and text an error's message must contain.
+#: What a retry strategy retries: exception types, and texts an error's message may contain
+#: (any one of them) to be retried.
 Retried = tuple[tuple[type[BaseException], ...], tuple[str, ...]]
 
 
@@ -711,12 +714,21 @@ def retried_by(strategy: object) -> Retried:
     fields) without calling it: a call would draw its jitter from ``random``, and a fault
     must not move the draws of the run it lands in. Nothing is named for no strategy (the
     SDK's default retries everything), for one that names nothing (the same), or for a
-    function (what it retries cannot be read)."""
+    function (what it retries cannot be read). A message pattern given as a regular
+    expression is named by a text it finds (``_regex_witness``); one no text can be made for
+    names none."""
     if not isinstance(strategy, sdk.RetryStrategy):
         return (), ()
     types = tuple(strategy.retryable_error_types or ())
-    texts = tuple(p for p in (strategy.retryable_errors or ()) if isinstance(p, str))
-    return types, texts
+    texts: list[str] = []
+    for pattern in strategy.retryable_errors or ():
+        if isinstance(pattern, str):
+            texts.append(pattern)
+        elif isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
+            text = witness(pattern)
+            if text:  # (an empty one: the pattern finds every message)
+                texts.append(text)
+    return types, tuple(texts)
 
 
 @functools.cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from async_durable_execution import (
@@ -119,6 +120,24 @@ async def plain_approval(event: Any) -> Any:
 ONLY_CONNECTION_ERRORS = RetryStrategy(
     max_attempts=3, initial_delay=2, backoff_rate=2, retryable_error_types=[ConnectionError]
 )
+
+
+#: Retries only messages its pattern finds (the SDK calls ``pattern.search(str(error))``).
+ONLY_THROTTLING = RetryStrategy(
+    max_attempts=3,
+    initial_delay=2,
+    backoff_rate=2,
+    retryable_errors=[re.compile(r"\bthrottl(ed|ing)\b", re.IGNORECASE)],
+)
+
+
+@durable_execution
+async def retries_throttling_by_pattern(event: Any) -> dict[str, Any]:
+    try:
+        quote = await step(echo("quoted"), name="quote", retry_strategy=ONLY_THROTTLING)
+    except CallableRuntimeError as error:
+        return {"quote": None, "error": error.error_type}
+    return {"quote": quote, "error": None}
 
 
 @durable_execution

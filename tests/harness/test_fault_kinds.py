@@ -14,6 +14,7 @@ from tests.harness.fault_handlers import (
     everything,
     plain_approval,
     retries_connection_errors,
+    retries_throttling_by_pattern,
 )
 
 from async_durable_execution_runner import (
@@ -327,6 +328,29 @@ def test_a_step_fault_raises_what_the_steps_strategy_retries() -> None:
 
     used_up = run(3)
     assert used_up.value == {"quote": None, "error": "InjectedConnectionError"}
+    assert used_up.result.get_step("quote").attempt == 3
+    used_up.check()
+
+
+def test_a_step_fault_carries_a_text_the_steps_retry_pattern_finds() -> None:
+    """A strategy that retries only messages a regular expression finds: the injected
+    failure's message holds a text it finds, so a burst as long as the budget uses it up
+    (it was a plain ``InjectedStepError`` the strategy refused: no burst could)."""
+
+    def run(times: int) -> Outcome:
+        return Scenario(
+            handler=retries_throttling_by_pattern,
+            input=None,
+            faults=(step_exception(step=1, attempt=1, times=times),),
+        ).run()
+
+    retried = run(2)
+    assert retried.value == {"quote": "quoted", "error": None}
+    assert retried.result.get_step("quote").attempt == 3
+    retried.check()
+
+    used_up = run(3)
+    assert used_up.value == {"quote": None, "error": "InjectedStepError"}
     assert used_up.result.get_step("quote").attempt == 3
     used_up.check()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from importlib.metadata import version
 
 import pytest
@@ -79,6 +80,11 @@ def test_what_a_retry_strategy_retries_is_read_without_calling_it() -> None:
     assert adapter.retried_by(lambda error, attempts: None) == ((), ())
     named = RetryStrategy(retryable_errors=["throttled"], retryable_error_types=[TimeoutError])
     assert adapter.retried_by(named) == ((TimeoutError,), ("throttled",))
+    # A regular expression is named by a text it finds; one that finds everything, by none.
+    patterned = RetryStrategy(
+        retryable_errors=[re.compile(r"HTTP 50[234]"), "busy", re.compile(".*")]
+    )
+    assert adapter.retried_by(patterned) == ((), ("HTTP 502", "busy"))
 
 
 def test_operation_round_trip_through_sdk_models() -> None:
