@@ -94,3 +94,24 @@ def test_private_imports_are_recognised() -> None:
         "async_durable_execution_runner._harness.programs"
     ]
     assert private_imports("import orders\nfrom async_durable_execution_runner import x") == []
+
+
+def test_a_bound_method_as_before_run_is_named_through_the_object_it_is_bound_to() -> None:
+    # ``before_run=SENT.clear`` (a list's method) named itself ``from None import list``.
+    from orders import order_workflow as handler
+    from tests.harness import reproducer_fakes
+
+    scenario = Scenario(
+        handler=handler, input={"id": "o-1"}, before_run=reproducer_fakes.SENT.clear
+    )
+    code = scenario.to_pytest()
+    assert "from tests.harness.reproducer_fakes import SENT" in code, code
+    assert "before_run=SENT.clear," in code, code
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "reproducer.py", "exec"), namespace)
+    assert namespace["test_regression"]  # it compiles and names what it uses
+
+    unnamed = Scenario(handler=handler, input={"id": "o-1"}, before_run=[].clear)
+    code = unnamed.to_pytest()
+    assert "before_run=None," in code and "# before_run was <built-in method clear" in code
+    compile(code, "reproducer.py", "exec")

@@ -7,6 +7,8 @@ Hypothesis. It drives the emulator only through the runner's public seams.
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -359,15 +361,23 @@ class Scenario:
             args.append(f"execution_timeout={self.execution_timeout!r}")
         if self.checkpoint_batching != "sdk":
             args.append(f"checkpoint_batching={self.checkpoint_batching!r}")
+        notes = ""
         if self.before_run is not None:
-            imports.add(_import_line(self.before_run))
-            args.append(f"before_run={_name(self.before_run)}")
+            line, expression = _reference(self.before_run, self.handler)
+            if line is not None:
+                imports.add(line)
+            else:
+                notes = (
+                    f"    # before_run was {self.before_run!r}, bound to an object no module "
+                    "names: pass it here yourself\n"
+                )
+            args.append(f"before_run={expression}")
         if self.allow_nondeterminism:
             args.append(f"allow_nondeterminism=frozenset({sorted(self.allow_nondeterminism)!r})")
         body = ",\n        ".join(args)
         return (
             "\n".join(sorted(imports))
-            + f"\n\n\ndef {test_name}():\n    scenario = Scenario(\n        {body},\n    )\n"
+            + f"\n\n\ndef {test_name}():\n{notes}    scenario = Scenario(\n        {body},\n    )\n"
             "    outcome = scenario.run()\n    outcome.check()\n"
         )
 
@@ -386,6 +396,32 @@ def _qualified(fn: Callable[..., Any]) -> str:
 
 def _name(fn: Callable[..., Any]) -> str:
     return _address(fn)[1].split(".")[0]
+
+
+def _reference(fn: Callable[..., Any], handler: Callable[..., Any]) -> tuple[str | None, str]:
+    """The import line and the expression that name ``fn`` in a reproducer. A bound method
+    (``TRIES.clear``, ``fakes.reset``) is named through the module-level name of the object
+    it is bound to, looked up in the handler's module, the method's own, then any public
+    module; ``None`` for the import line when no module names it."""
+    owner = getattr(fn, "__self__", None)
+    if owner is None or isinstance(owner, types.ModuleType):
+        return _import_line(fn), _name(fn)
+    handler_home = handler_address(handler)
+    first = (handler_home[0] if handler_home else None, getattr(fn, "__module__", None))
+    # Then any public module (rarely needed, and a reproducer is written once).
+    rest = sorted(
+        n
+        for n in sys.modules
+        if n != "__main__" and not any(p.startswith("_") for p in n.split("."))
+    )
+    for module_name in (*first, *rest):
+        module = sys.modules.get(module_name) if module_name else None
+        if module is None:
+            continue
+        for name, value in list(vars(module).items()):
+            if value is owner and not name.startswith("_"):
+                return f"from {module_name} import {name}", f"{name}.{fn.__name__}"
+    return None, "None"
 
 
 def _import_line(fn: Callable[..., Any]) -> str:
