@@ -32,15 +32,31 @@ class _Progress:
         self.total = total
         self.stream = stream
         self.done = 0
+        #: The example that first failed; the runs after it are Hypothesis shrinking it.
+        self.failed_at: int | None = None
         self.started = time.monotonic()
         self.tty = stream.isatty()
+
+    def failed(self) -> None:
+        if self.failed_at is None:
+            self.failed_at = self.done
+
+    @property
+    def shrinking_runs(self) -> int:
+        return 0 if self.failed_at is None else self.done - self.failed_at
 
     def tick(self) -> None:
         self.done += 1
         if not self.tty and self.done % 10 and self.done != self.total:
             return
         rate = self.done / max(1e-9, time.monotonic() - self.started)
-        line = f"examples run: {self.done} (max {self.total}) at {rate:.1f}/s"
+        if self.failed_at is None:
+            line = f"examples run: {self.done} (max {self.total}) at {rate:.1f}/s"
+        else:
+            line = (
+                f"example {self.failed_at} failed; shrinking it: {self.shrinking_runs} run(s) "
+                f"at {rate:.1f}/s"
+            )
         self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
         self.stream.flush()
 
@@ -135,9 +151,13 @@ def fuzz(args: argparse.Namespace) -> int:
     def campaign(scenario: Any) -> None:
         progress.tick()
         failing[:] = [scenario]
-        outcome = scenario.run()
-        observe(outcome)  # counted even when an oracle then fails
-        outcome.check()
+        try:
+            outcome = scenario.run()
+            observe(outcome)  # counted even when an oracle then fails
+            outcome.check()
+        except Exception:
+            progress.failed()
+            raise
 
     if args.seed is not None:
         campaign = seed(args.seed)(campaign)
@@ -162,7 +182,12 @@ def fuzz(args: argparse.Namespace) -> int:
         print(log.summary(), file=sys.stderr, flush=True)
     if failure is not None:
         scenario = failing[0] if failing else None
-        print(f"FAILED after {progress.done} example(s): {type(failure).__name__}", flush=True)
+        when = (
+            f"at example {progress.failed_at} (then {progress.shrinking_runs} shrinking run(s))"
+            if progress.failed_at is not None
+            else f"after {progress.done} example(s)"
+        )
+        print(f"FAILED {when}: {type(failure).__name__}", flush=True)
         print(str(failure).strip()[:4000])
         if scenario is not None:
             print("\nminimal reproduction (a standalone pytest test):\n")
