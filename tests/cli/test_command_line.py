@@ -144,6 +144,38 @@ def test_a_reader_that_goes_away_ends_the_command_without_a_traceback() -> None:
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
+def test_serve_names_the_functions_with_a_canned_result_too(tmp_path: Path) -> None:
+    config = tmp_path / "functions.toml"
+    config.write_text(
+        f'[functions.approval]\nhandler = "{ROOT / "tests" / "server" / "handlers.py"}:approval"\n'
+        "\n[functions.payments]\nresult = '{\"paid\": true}'\n"
+    )
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "async_durable_execution_runner", "serve"),
+            *("--config", str(config), "--port", "0", "--skip-time"),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("serving the Lambda durable-execution API on"), (
+            first + process.stderr.read()
+        )
+        banner = process.stdout.readline().strip()
+        assert banner == "functions: approval, payments (canned result)"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        process.stdout.close()
+        process.stderr.close()
+
+
 @pytest.fixture
 def served() -> Iterator[str]:
     process = subprocess.Popen(

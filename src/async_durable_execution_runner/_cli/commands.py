@@ -103,7 +103,8 @@ def serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    names = ", ".join(sorted(runner.handler_names))
+    canned = sorted(n for n, t in functions.items() if isinstance(t, InvokeResult))
+    names = ", ".join([*sorted(runner.handler_names), *(f"{n} (canned result)" for n in canned)])
     print(f"serving the Lambda durable-execution API on {server.url}", flush=True)
     print(f"functions: {names}", flush=True)
     print("stop with Ctrl-C", file=sys.stderr, flush=True)
