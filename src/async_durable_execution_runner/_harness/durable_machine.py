@@ -25,6 +25,7 @@ from hypothesis.stateful import (
 )
 
 from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS, service_error
+from async_durable_execution_runner._harness.faults.logs import MarkedLogs
 from async_durable_execution_runner._harness.oracles import builtin as _oracles
 from async_durable_execution_runner._harness.recorder import Recorder
 from async_durable_execution_runner._models import OperationStatus
@@ -46,6 +47,11 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=5,
 )
+
+
+#: What the machine's faults say in the errors they raise (``service_error``'s "(injected)",
+#: the machine's crash and callback failure "... by the machine").
+_FAULT_MARKERS = ("(injected)", "by the machine")
 
 
 @dataclass
@@ -115,8 +121,14 @@ class DurableExecutionMachine(RuleBasedStateMachine):
         )
         self.started: list[str] = []
         self.results: dict[str, Any] = {}
+        # What the SDK logs because of the machine's own faults (a failed checkpoint, a
+        # callback the machine failed) is expected, and a campaign runs hundreds of them:
+        # held back, as a scenario run holds back its plan's (``faults.logs``).
+        self.fault_logs = MarkedLogs(_FAULT_MARKERS)
+        self.fault_logs.install()
 
     def teardown(self) -> None:
+        self.fault_logs.remove()
         self.runner.close()
 
     # --- helpers ----------------------------------------------------------------------

@@ -128,3 +128,32 @@ class FaultLogs(logging.Filter):
             more = f"; and {len(distinct) - 3} more" if len(distinct) > 3 else ""
             lines.append(f"{fault!r}: {len(records)} record(s): {shown}{more}")
         return lines
+
+
+class MarkedLogs(logging.Filter):
+    """Holds back the records whose message or exception chain carries one of ``markers``:
+    for faults applied without a fault plan (the stateful machine's), which name themselves
+    in the errors they raise. Installed on the SDK's loggers until ``remove()``."""
+
+    def __init__(self, markers: Sequence[str]) -> None:
+        super().__init__()
+        self.markers = tuple(markers)
+        #: How many records were held back.
+        self.held = 0
+        self._loggers: list[logging.Logger] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if any(marker in text for text in _texts(record) for marker in self.markers):
+            self.held += 1
+            return False
+        return True
+
+    def install(self) -> None:
+        self._loggers = _loggers()
+        for logger in self._loggers:
+            logger.addFilter(self)
+
+    def remove(self) -> None:
+        for logger in self._loggers:
+            logger.removeFilter(self)
+        self._loggers = []
