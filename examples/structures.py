@@ -29,6 +29,9 @@ chains and blocking code; these exercise the *shape* of the code around the dura
 - a template-method workflow base class whose subclasses register themselves
   (``__init_subclass__``), strategies chosen by ``match`` on the input, and ``map`` over a
   bound method.
+- layers of the Lambda entry point stacked *above* ``@durable_execution``, as Powertools'
+  ``@logger.inject_lambda_context`` and ``@metrics.log_metrics`` are: structured logging with
+  a cold-start flag, and metrics stamped with ``time.time()`` and flushed per invocation.
 
 Every one is correct durable code: ids, random draws and the clock only inside steps,
 whatever runs outside a step is the same on every replay (elapsed time goes to the logs and

@@ -4,7 +4,9 @@ around the handler and around step bodies, handlers made by a factory and bound 
 name, step bodies of every callable shape, async context managers with a compensating unit of
 work, an ``lru_cache`` and a registry of steps, async generators and a pipeline of stages,
 dependency injection with dataclasses, steps deep in helpers and recursion, a chain of
-middlewares in child contexts, a template-method workflow) are flagged by no oracle.
+middlewares in child contexts, a template-method workflow, Powertools-style layers above
+``@durable_execution``) are flagged by no oracle, and the layers run around every
+invocation.
 
 The corpus runs a few examples per handler here; ``DURABLE_STRUCTURES_EXAMPLES=300`` runs the
 campaign (or ``benchmarks/same_world.py --corpus structures --plans all``, which also counts
