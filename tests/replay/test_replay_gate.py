@@ -21,6 +21,7 @@ import habits
 import nondeterministic
 import processes
 import pytest
+import structures
 import timekeeping
 from corpus import scenarios
 from hypothesis import HealthCheck, Phase, given, settings
@@ -219,6 +220,7 @@ USER_CORPUS = {
     **{f"chains.targets.{k}": v for k, v in chains.TARGETS.items()},
     **{f"blocking.{k}": v for k, v in blocking.CORPUS.items()},
     **{f"errors.{k}": v for k, v in errors.CORPUS.items()},
+    **{f"structures.{k}": v for k, v in structures.CORPUS.items()},
 }
 
 
