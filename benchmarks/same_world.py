@@ -4,7 +4,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
-                                              blocking|structures|errors]
+                                              blocking|structures|errors|errors-targets]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -28,7 +28,8 @@ scenario's root execution), ``--corpus blocking`` ``examples/blocking.py`` (the
 session-20 audit E's, threads and blocking code), ``--corpus structures``
 ``examples/structures.py`` (the session-23 audit G's, code structured as production teams
 structure it), ``--corpus errors`` ``examples/errors.py`` (the session-23 audit F's,
-exceptions and error handling); ``--seed`` makes a campaign repeatable.
+exceptions and error handling) and ``--corpus errors-targets`` the function it invokes as a
+scenario's own handler (``errors.TARGETS``); ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -96,6 +97,7 @@ CORPORA = {
     "blocking": blocking.CORPUS,
     "structures": structures.CORPUS,
     "errors": errors.CORPUS,
+    "errors-targets": errors.TARGETS,
 }
 
 

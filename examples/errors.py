@@ -1039,3 +1039,11 @@ CORPUS: dict[str, dict[str, Any]] = {
     },
     "poll_until_done": {"handler": poll_until_broken, "before_run": reset},
 }
+
+
+#: The function the corpus invokes, as a scenario's own handler: checkpoint, invocation and
+#: step faults and crash points reach a scenario's root execution only (as ``chains.TARGETS``
+#: does for the chains), with the input its caller sends it. Keyed by the function's name.
+TARGETS: dict[str, dict[str, Any]] = {
+    "fraud_check": {"handler": fraud_check, "input": {"cents": 2500}},
+}

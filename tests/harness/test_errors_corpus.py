@@ -262,3 +262,25 @@ EXAMPLES = int(os.environ.get("DURABLE_ERRORS_EXAMPLES", "0"))
 def test_no_default_fault_plan_flags_an_error_handling_handler(name: str) -> None:
     strategy = scenarios(errors.CORPUS[name], faults=fault_plans())
     check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
+
+
+# --- the invoked function, as a scenario's own handler ---------------------------------------
+
+
+def test_every_invoked_function_is_a_target() -> None:
+    # Checkpoint, invocation and step faults reach a scenario's root execution only: an
+    # invoked function without a TARGETS entry would meet none of them.
+    invoked = {
+        function.__name__
+        for spec in errors.CORPUS.values()
+        for function in spec.get("functions", {}).values()
+    }
+    assert set(errors.TARGETS) == invoked
+    for name, spec in errors.TARGETS.items():
+        assert spec["handler"].__name__ == name
+
+
+@pytest.mark.parametrize("name", sorted(errors.TARGETS))
+def test_no_default_fault_plan_flags_an_invoked_function(name: str) -> None:
+    strategy = scenarios(errors.TARGETS[name], faults=fault_plans())
+    check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
