@@ -4,7 +4,8 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
     python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
-                                              blocking|structures|errors|errors-targets]
+                                              blocking|structures|errors|errors-targets|
+                                              races]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -29,7 +30,9 @@ session-20 audit E's, threads and blocking code), ``--corpus structures``
 ``examples/structures.py`` (the session-23 audit G's, code structured as production teams
 structure it), ``--corpus errors`` ``examples/errors.py`` (the session-23 audit F's,
 exceptions and error handling) and ``--corpus errors-targets`` the function it invokes as a
-scenario's own handler (``errors.TARGETS``); ``--seed`` makes a campaign repeatable.
+scenario's own handler (``errors.TARGETS``), ``--corpus races`` ``examples/races.py`` (the
+session-23 audit H's, races, time-outs and cancellation around durable operations);
+``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
@@ -64,6 +67,7 @@ import habits  # noqa: E402
 import nondeterministic  # noqa: E402
 import payloads  # noqa: E402
 import processes  # noqa: E402
+import races  # noqa: E402
 import structures  # noqa: E402
 import timekeeping  # noqa: E402
 from corpus import scenarios  # noqa: E402
@@ -98,6 +102,7 @@ CORPORA = {
     "structures": structures.CORPUS,
     "errors": errors.CORPUS,
     "errors-targets": errors.TARGETS,
+    "races": races.CORPUS,
 }
 
 
