@@ -310,13 +310,24 @@ def test_placed_time_out_faults_fit_the_callback() -> None:
     assert kinds == {"callback_timeout"}
 
 
-def test_a_step_fault_raises_what_the_steps_strategy_retries() -> None:
-    """A strategy that retries ``ConnectionError`` only: the injected failure is one, so a
-    burst shorter than the budget is retried away, and one as long as it uses it up."""
+@pytest.mark.parametrize(
+    ("handler", "used_up_as"),
+    [
+        # A strategy that retries ``ConnectionError`` only: the injected failure is one.
+        (retries_connection_errors, "InjectedConnectionError"),
+        # One that retries only messages a regular expression finds: the injected failure's
+        # message holds a text it finds (it was a plain ``InjectedStepError`` the strategy
+        # refused, and no burst could use its budget up).
+        (retries_throttling_by_pattern, "InjectedStepError"),
+    ],
+)
+def test_a_step_fault_raises_what_the_steps_strategy_retries(handler: Any, used_up_as: str) -> None:
+    """A burst shorter than the step's budget is retried away, and one as long as it uses
+    it up."""
 
     def run(times: int) -> Outcome:
         return Scenario(
-            handler=retries_connection_errors,
+            handler=handler,
             input=None,
             faults=(step_exception(step=1, attempt=1, times=times),),
         ).run()
@@ -327,30 +338,7 @@ def test_a_step_fault_raises_what_the_steps_strategy_retries() -> None:
     retried.check()
 
     used_up = run(3)
-    assert used_up.value == {"quote": None, "error": "InjectedConnectionError"}
-    assert used_up.result.get_step("quote").attempt == 3
-    used_up.check()
-
-
-def test_a_step_fault_carries_a_text_the_steps_retry_pattern_finds() -> None:
-    """A strategy that retries only messages a regular expression finds: the injected
-    failure's message holds a text it finds, so a burst as long as the budget uses it up
-    (it was a plain ``InjectedStepError`` the strategy refused: no burst could)."""
-
-    def run(times: int) -> Outcome:
-        return Scenario(
-            handler=retries_throttling_by_pattern,
-            input=None,
-            faults=(step_exception(step=1, attempt=1, times=times),),
-        ).run()
-
-    retried = run(2)
-    assert retried.value == {"quote": "quoted", "error": None}
-    assert retried.result.get_step("quote").attempt == 3
-    retried.check()
-
-    used_up = run(3)
-    assert used_up.value == {"quote": None, "error": "InjectedStepError"}
+    assert used_up.value == {"quote": None, "error": used_up_as}
     assert used_up.result.get_step("quote").attempt == 3
     used_up.check()
 
