@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.scenarios import Scenario, Timings
 from async_durable_execution_runner.strategies import durable_scenarios
 
 
@@ -39,6 +39,20 @@ def scenarios(
         functions=spec.get("functions"),
         before_run=spec.get("before_run"),
         strict_replay=strict_replay,
+        **({"execution_timeout": spec["execution_timeout"]} if "execution_timeout" in spec else {}),
+    )
+
+
+def fault_free(spec: dict[str, Any], sandboxes: tuple[str, ...] = ()) -> Scenario:
+    """The entry ``spec`` as one scenario without faults, its invocations after the first in
+    ``sandboxes`` (``"cold"`` or ``"warm"``); each callback answered with its payload."""
+    return Scenario(
+        handler=spec["handler"],
+        input=spec.get("input"),
+        timings=Timings(sandboxes=sandboxes),
+        callback_payloads={k: (v,) for k, v in spec.get("callbacks", {}).items()},
+        functions=spec.get("functions", {}),
+        before_run=spec.get("before_run"),
         **({"execution_timeout": spec["execution_timeout"]} if "execution_timeout" in spec else {}),
     )
 

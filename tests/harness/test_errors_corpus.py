@@ -20,7 +20,7 @@ from typing import Any
 
 import errors
 import pytest
-from corpus import check_every, scenarios
+from corpus import check_every, fault_free, scenarios
 from tests.harness import error_handlers
 
 from async_durable_execution_runner import ExecutionStatus
@@ -124,15 +124,7 @@ def test_every_entry_has_an_expected_ending() -> None:
 
 
 def _run(name: str, sandboxes: tuple[str, ...] = ()) -> Any:
-    spec = errors.CORPUS[name]
-    return Scenario(
-        handler=spec["handler"],
-        input=spec.get("input"),
-        timings=Timings(sandboxes=sandboxes),
-        callback_payloads={k: (v,) for k, v in spec.get("callbacks", {}).items()},
-        functions=spec.get("functions", {}),
-        before_run=spec.get("before_run"),
-    ).run()
+    return fault_free(errors.CORPUS[name], sandboxes).run()
 
 
 @pytest.mark.parametrize("name", sorted(errors.CORPUS))

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 import races
-from corpus import check_every, scenarios
+from corpus import check_every, fault_free, scenarios
 from tests.harness import race_handlers
 
 from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner.oracles import ReplayDivergence
-from async_durable_execution_runner.scenarios import Scenario, Timings
+from async_durable_execution_runner.scenarios import Scenario
 from async_durable_execution_runner.strategies import fault_plans
 
 #: What each entry returns without faults (the parts that are the same on every run).
@@ -51,15 +51,7 @@ def test_every_entry_has_an_expected_result() -> None:
 
 
 def _run(name: str, sandboxes: tuple[str, ...] = ()) -> Any:
-    spec = races.CORPUS[name]
-    return Scenario(
-        handler=spec["handler"],
-        input=spec.get("input"),
-        timings=Timings(sandboxes=sandboxes),
-        callback_payloads={k: (v,) for k, v in spec.get("callbacks", {}).items()},
-        functions=spec.get("functions", {}),
-        before_run=spec.get("before_run"),
-    ).run()
+    return fault_free(races.CORPUS[name], sandboxes).run()
 
 
 @pytest.mark.parametrize("name", sorted(races.CORPUS))
