@@ -30,3 +30,25 @@ async def sequences_in_one_context(event: Any) -> dict[str, Any]:
         *(_sequence(label, pause) for label, pause in (("x", 30), ("y", 5), ("z", 12)))
     )
     return {"sequences": list(results)}
+
+
+async def _square(n: int) -> int:
+    return n * n
+
+
+@durable_execution
+async def queue_fan_in_waiting_for_values(event: Any) -> dict[str, Any]:
+    """``races.queue_fan_in`` as the audit first wrote it: a producer whose step ends the
+    invocation (the SDK's suspension for a retry) dies without a word to the consumer, which
+    waits on the queue for ever; so does the invocation."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+
+    async def produce(n: int) -> None:
+        await queue.put(await step(lambda: _square(n), name=f"produce-{n}"))
+
+    producers = [asyncio.create_task(produce(n)) for n in range(5)]
+    total = 0
+    for _ in producers:
+        total += await queue.get()
+    await asyncio.gather(*producers)
+    return {"sum": total}

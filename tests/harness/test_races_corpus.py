@@ -23,8 +23,8 @@ from corpus import check_every, fault_free, scenarios
 from tests.harness import race_handlers
 
 from async_durable_execution_runner import ExecutionStatus
-from async_durable_execution_runner.oracles import ReplayDivergence
-from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.oracles import ExecutionHung, ReplayDivergence
+from async_durable_execution_runner.scenarios import Scenario, step_exception
 from async_durable_execution_runner.strategies import fault_plans
 
 #: What each entry returns without faults (the parts that are the same on every run).
@@ -71,6 +71,21 @@ def test_concurrent_sequences_in_one_context_are_flagged() -> None:
     # replay every wait is done and the sequences resume in the order they were gathered.
     outcome = Scenario(handler=race_handlers.sequences_in_one_context).run()
     with pytest.raises(ReplayDivergence):
+        outcome.check()
+
+
+def test_a_consumer_left_waiting_by_a_suspended_producer_is_flagged() -> None:
+    # The audit's first ``queue_fan_in``: the step's retry suspends its producer, and the
+    # consumer waits for a value that never comes. Each invocation is stopped at the function
+    # timeout on the virtual clock (not at the scenario's wall-clock deadline), until the
+    # step's attempts are spent and the fourth invocation gets every value.
+    outcome = Scenario(
+        handler=race_handlers.queue_fan_in_waiting_for_values,
+        faults=(step_exception(step=1, attempt=1, times=3),),
+    ).run()
+    assert outcome.hang is None
+    assert [info.error_type for info in outcome.invocations] == ["Sandbox.Timedout"] * 3 + [None]
+    with pytest.raises(ExecutionHung, match=r"invocation 1 ran past the function's timeout"):
         outcome.check()
 
 

@@ -355,3 +355,25 @@ async def shrugs_off_the_first_interrupt(_event: Any) -> str:
         time.sleep(30)
     time.sleep(30)  # and blocks again
     return await step(echo_label("never"), name="after")
+
+
+@durable_execution
+async def sleeps_past_the_timeout(_event: Any) -> str:
+    import asyncio
+
+    first = await step(lambda: _const("a"), name="before")
+    await asyncio.sleep(1000)  # in-process, past Lambda's 900 s maximum function timeout
+    second = await step(lambda: _const("b"), name="after")
+    return f"{first}{second}"
+
+
+async def _slow_quote() -> str:
+    import asyncio
+
+    await asyncio.sleep(500)  # an API that answers in 500 s: within the function timeout
+    return "quote"
+
+
+@durable_execution
+async def slow_step_body(_event: Any) -> str:
+    return await step(_slow_quote, name="slow")

@@ -7,6 +7,7 @@ The crash histories are those of conformance requirements step/1-17, step/1-18 a
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,7 +254,19 @@ REFUSED_UNDER_ISOLATION = {
         {"isolation": "process", "cold_module_prefixes": ("tests.",)},
         "fresh worker process",
     ),
-    "in-process timeout": ({"function_timeout": 5}, "cannot be stopped"),
+    "in-process timeout on the real clock": (
+        {"function_timeout": 5, "clock": "real"},
+        "cannot be stopped when its real time is up",
+    ),
+    "in-process timeout, handler on the real clock": (
+        {"function_timeout": 5, "handler_clock": "real"},
+        "cannot be stopped when its real time is up",
+    ),
+    "no timeout": ({"function_timeout": 0}, "timeout in seconds"),
+    "no end to a worker's timeout": (
+        {"isolation": "process", "function_timeout": math.inf},
+        "in-process, math.inf for none",
+    ),
     "unknown wire format": ({"wire_format": "xml"}, "'objects' or 'json'"),
 }
 

@@ -16,6 +16,7 @@ import datetime as _dt
 import functools
 import json
 import json.encoder
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,15 +33,12 @@ from async_durable_execution_runner._runner.result import (
 from async_durable_execution_runner._service.clock import RealClock, VirtualClock
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.executor import Executor
-from async_durable_execution_runner._service.invocation import Invoker
+from async_durable_execution_runner._service.invocation import DEFAULT_FUNCTION_TIMEOUT, Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.locking import StateLock, UnlockedInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.persistence import ExecutionStore, restore
-from async_durable_execution_runner._service.process_invoker import (
-    DEFAULT_FUNCTION_TIMEOUT,
-    ProcessInvoker,
-)
+from async_durable_execution_runner._service.process_invoker import ProcessInvoker
 from async_durable_execution_runner._service.seams import (
     Clock,
     FaultHooks,
@@ -99,6 +97,7 @@ def _check_isolation_options(
     wire_format: WireFormat | None,
     cold_module_prefixes: tuple[str, ...],
     function_timeout: float | None,
+    virtual_handler_clock: bool,
 ) -> None:
     """Options that only one isolation can honour are refused under the other, not ignored."""
     if wire_format not in (None, "objects", "json"):
@@ -119,10 +118,20 @@ def _check_isolation_options(
                 "anew; leave cold_module_prefixes out"
             )
             raise DurableRunnerError(msg)
-    elif function_timeout is not None:
+    elif function_timeout is not None and not virtual_handler_clock:
         msg = (
-            "function_timeout needs isolation='process': an in-process invocation cannot be "
-            "stopped when its time is up; pass isolation='process' or leave function_timeout out"
+            "function_timeout in-process is counted on the virtual clock, and this runner's "
+            "handlers run on the real one (clock='real' or handler_clock='real'): an "
+            "in-process invocation cannot be stopped when its real time is up; pass "
+            "isolation='process' or leave function_timeout out"
+        )
+        raise DurableRunnerError(msg)
+    if function_timeout is not None and not (
+        function_timeout > 0 and (isolation == "inprocess" or math.isfinite(function_timeout))
+    ):
+        msg = (
+            "function_timeout is the function's timeout in seconds (Lambda allows 1 to 900); "
+            f"in-process, math.inf for none; got {function_timeout!r}"
         )
         raise DurableRunnerError(msg)
 
@@ -192,7 +201,14 @@ class DurableFunctionTestRunner:
         if isolation not in ("inprocess", "process"):
             msg = f"isolation must be 'inprocess' or 'process', got {isolation!r}"
             raise DurableRunnerError(msg)
-        _check_isolation_options(isolation, wire_format, cold_module_prefixes, function_timeout)
+        _check_isolation_options(
+            isolation,
+            wire_format,
+            cold_module_prefixes,
+            function_timeout,
+            virtual_handler_clock=handler_clock == "virtual"
+            and (clock == "virtual" or (not isinstance(clock, str) and clock.is_virtual)),
+        )
         if (
             isinstance(page_size, bool)
             or not isinstance(page_size, int)
@@ -250,6 +266,9 @@ class DurableFunctionTestRunner:
                 cold_module_prefixes=cold_module_prefixes,
                 random_seed=random_seed,
                 strict_replay=strict_replay,
+                function_timeout=(
+                    function_timeout if function_timeout is not None else DEFAULT_FUNCTION_TIMEOUT
+                ),
             )
         # Every entry point (this runner's methods, the invocation's service calls, a server's
         # request threads) changes the service's state under one lock; see ``_service.locking``.

@@ -59,6 +59,25 @@ def hung_outcome(request: InvocationRequest, where: str) -> InvocationOutcome:
     )
 
 
+#: Lambda's maximum function timeout: an invocation's default limit.
+DEFAULT_FUNCTION_TIMEOUT = 900.0
+
+
+def timed_out_outcome(request: InvocationRequest, seconds: float, where: str) -> InvocationOutcome:
+    """The invocation ran past the function's timeout: Lambda stops the sandbox and records
+    ``Sandbox.Timedout`` (a failed invocation, which the service retries); ``where`` says
+    where the handler was."""
+    from async_durable_execution_runner._models import ErrorObject
+
+    message = (
+        f"RequestId: {request.request_id} Error: Task timed out after {seconds:.2f} seconds; "
+        f"the handler was at:\n{where}"
+    )
+    return InvocationOutcome(
+        status=None, death=ErrorObject(error_type="Sandbox.Timedout", error_message=message)
+    )
+
+
 class Invoker(Protocol):
     def invoke(self, request: InvocationRequest) -> InvocationOutcome: ...
 

@@ -15,6 +15,7 @@ import asyncio
 import atexit
 import datetime as _dt
 import importlib
+import math
 import queue
 import random
 import sys
@@ -35,11 +36,13 @@ from async_durable_execution_runner._service.cpython_bugs import (
 )
 from async_durable_execution_runner._service.handler_address import handler_address
 from async_durable_execution_runner._service.invocation import (
+    DEFAULT_FUNCTION_TIMEOUT,
     Abandoned,
     InvocationAbandoned,
     InvocationOutcome,
     InvocationRequest,
     hung_outcome,
+    timed_out_outcome,
 )
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
 from async_durable_execution_runner._service.service_client import (
@@ -332,7 +335,17 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
 class _Running:
     """An invocation while it runs."""
 
-    __slots__ = ("abandoned", "alarmed_at", "in_handler", "loop", "request", "stack", "travel")
+    __slots__ = (
+        "abandoned",
+        "alarmed_at",
+        "in_handler",
+        "loop",
+        "request",
+        "stack",
+        "time_limit",
+        "timed_out",
+        "travel",
+    )
 
     def __init__(self, request: InvocationRequest) -> None:
         self.request = request
@@ -344,13 +357,22 @@ class _Running:
         self.loop: asyncio.AbstractEventLoop | None = None
         # Inside the event loop's run of the handler: where a deadline alarm may interrupt.
         self.in_handler = False
-        self.stack = ""  # where it was when it was interrupted as hung
+        self.stack = ""  # where it was when it was interrupted as hung, or timed out
+        #: The virtual instant the function's timeout passes (``None``: not counted).
+        self.time_limit: _dt.datetime | None = None
+        #: Stopped at the function's timeout (``InProcessInvoker._time_out``).
+        self.timed_out = False
 
 
 class HandlerInterrupted(BaseException):
     """Raised into a handler running on the calling thread when the runner's wall-clock
     deadline passes (``InProcessInvoker._drive_here``). A ``BaseException``, so that neither
     the SDK nor a handler's ``except Exception`` takes it for a failure to checkpoint."""
+
+
+class FunctionTimedOut(HandlerInterrupted):
+    """Raised into a handler whose invocation waited past the function's timeout on the
+    virtual clock (``InProcessInvoker._time_out``): Lambda stops such a sandbox."""
 
 
 def _interrupted() -> HandlerInterrupted:
@@ -413,6 +435,7 @@ class InProcessInvoker:
         cold_module_prefixes: tuple[str, ...] = (),
         random_seed: int | str | None = None,
         strict_replay: bool = False,
+        function_timeout: float = DEFAULT_FUNCTION_TIMEOUT,
     ) -> None:
         for name, handler in handlers.items():
             if not adapter.is_durable_handler(handler):
@@ -431,6 +454,12 @@ class InProcessInvoker:
         self.cold_module_prefixes = cold_module_prefixes
         self.random_seed = random_seed
         self.strict_replay = strict_replay
+        #: Lambda's function timeout, counted on the virtual clock: the time an invocation
+        #: waits in-process (its loop's jumps, see ``virtual_loop``). ``math.inf``: none.
+        self.function_timeout = function_timeout
+        self._time_limit = (
+            _dt.timedelta(seconds=function_timeout) if math.isfinite(function_timeout) else None
+        )
         self.cache = SdkOperationCache()
         self._client = InMemoryServiceClient(wire_format=wire_format, cache=self.cache)
         self._bound: dict[
@@ -665,10 +694,13 @@ class InProcessInvoker:
         jumping = loop if isinstance(loop, VirtualTimeEventLoop) else None
         if virtual:
             assert self.clock_now is not None
-            travel, traveller = _start_travel(self.clock_now())
+            started = self.clock_now()
+            travel, traveller = _start_travel(started)
             travel_box.append(travel)
             if jumping is not None:
-                jumping.on_jump = lambda seconds: self._jump(seconds, traveller)
+                if self._time_limit is not None:
+                    running.time_limit = started + self._time_limit
+                jumping.on_jump = lambda seconds: self._jump(seconds, traveller, running)
                 jumping.busy_turns = 0  # counted per invocation
         bound_session = current_session.set(session)
         try:
@@ -705,11 +737,29 @@ class InProcessInvoker:
             self._bound[function_name] = bound
         return bound[1], bound[2]
 
-    def _jump(self, seconds: float, traveller: Any) -> None:
+    def _jump(self, seconds: float, traveller: Any, running: _Running) -> None:
         """The handler waited ``seconds`` of virtual time: move the runner's clock and the
-        handler's ``time.time()``/``datetime.now()`` with it."""
+        handler's ``time.time()``/``datetime.now()`` with it, and stop the invocation if
+        that took it past the function's timeout."""
         assert self.advance_clock is not None
-        traveller.move_to(_destination(self.advance_clock(seconds)), tick=False)
+        now = self.advance_clock(seconds)
+        traveller.move_to(_destination(now), tick=False)
+        limit = running.time_limit
+        if limit is not None and now > limit:
+            self._time_out(running)
+
+    def _time_out(self, running: _Running) -> None:
+        """The invocation has waited past the function's timeout (called from its loop's
+        selector, between two turns): stop it, as Lambda stops the sandbox, and say where
+        its tasks await. Nothing it still sends reaches the service."""
+        if not running.timed_out:
+            running.timed_out = True
+            running.request.session.abandoned = True
+            loop = running.loop
+            running.stack = (_awaiting(loop) if loop is not None else "") or "(stack unavailable)"
+        raise FunctionTimedOut(
+            f"the function's timeout ({self.function_timeout:g} s) passed on the virtual clock"
+        )
 
     def _drive(
         self,
@@ -739,6 +789,8 @@ class InProcessInvoker:
                 if virtual is not None:
                     virtual.clear_interrupt()
         except HandlerInterrupted:
+            if running.timed_out:
+                return timed_out_outcome(running.request, self.function_timeout, running.stack)
             return InvocationOutcome(status=None)  # abandoned: ``_invoke_here`` reports it
         except (SandboxCrashed, asyncio.CancelledError):
             if session.crashed:

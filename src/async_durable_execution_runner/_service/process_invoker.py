@@ -58,9 +58,11 @@ from async_durable_execution_runner._models import ErrorObject, OperationUpdate
 from async_durable_execution_runner._service import process_worker
 from async_durable_execution_runner._service.handler_address import handler_address
 from async_durable_execution_runner._service.invocation import (
+    DEFAULT_FUNCTION_TIMEOUT,
     InvocationOutcome,
     InvocationRequest,
     hung_outcome,
+    timed_out_outcome,
 )
 from async_durable_execution_runner._service.invoker import (
     NONDETERMINISTIC,
@@ -80,8 +82,6 @@ from async_durable_execution_runner.errors import (
     HandlerNotDurableError,
 )
 
-#: Lambda's maximum function timeout, the default.
-DEFAULT_FUNCTION_TIMEOUT = 900.0
 # How long a dying worker gets to report its exit code, and a timed-out one to dump its stack.
 _REAP_SECONDS = 2.0
 # How long a new worker may take to start (a "spawn" start imports the SDK from scratch).
@@ -470,13 +470,7 @@ class ProcessInvoker:
         stack = worker.stack()
         self._retire()
         if not runner_limit:
-            message = (
-                f"RequestId: {request.request_id} Error: Task timed out after "
-                f"{self.function_timeout:.2f} seconds; the handler was at:\n{stack}"
-            )
-            return InvocationOutcome(
-                status=None, death=ErrorObject(error_type="Sandbox.Timedout", error_message=message)
-            )
+            return timed_out_outcome(request, self.function_timeout, stack)
         request.session.abandoned = True
         return hung_outcome(request, f"the worker process was killed while at:\n{stack}")
 

@@ -7,6 +7,7 @@ Hypothesis. It drives the emulator only through the runner's public seams.
 
 from __future__ import annotations
 
+import math
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -264,6 +265,10 @@ class Scenario:
             # Each fault kills at most one invocation (a crash loop one per crash); keep the
             # service retrying past them so that masked faults stay masked.
             max_invocation_attempts=hooks.invocations_at_risk() + 3,
+            # A baseline's steps end when they ended under the faults: a body that a retry
+            # timer made run hours later sleeps that long in-process (``world.Replay``), which
+            # no function timeout may cut short.
+            function_timeout=math.inf if replay is not None else None,
         )
         driver.runner = runner
         # The world's step instants are read from the runner's clock.
