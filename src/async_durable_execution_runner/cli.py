@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--invocation-timeout",
         type=float,
         default=900.0,
-        help="the Lambda function timeout in seconds, for worker processes (default 900)",
+        help="the Lambda function timeout in seconds (default 900): in wall-clock time for "
+        "worker processes, on the virtual clock in-process with --skip-time",
     )
 
     invoke = sub.add_parser(

@@ -74,6 +74,31 @@ def test_waits_are_still_skipped_before_a_timeout() -> None:
         assert runner.get_execution_status(arn).value == "SUCCEEDED"
 
 
+def test_an_invocation_waiting_past_the_function_timeout_is_stopped_on_the_virtual_clock() -> None:
+    # The server drives on a thread of its own: the invocations run there, not on the main
+    # thread, and the function timeout still stops them.
+    from tests.integration.handlers import sleeps_between_steps
+
+    with (
+        DurableFunctionTestRunner(
+            sleeps_between_steps, function_name="sleeper", function_timeout=300
+        ) as runner,
+        DurableServiceServer(runner, drive=True, invoke_timeout=60) as server,
+    ):
+        with runner.lock:
+            arn = runner.executor.start_execution("sleeper", None)
+        server.state_changed()
+        wait_for_end(server, arn)
+        history = runner.get_history(arn)
+    errors = [
+        event["InvocationCompletedDetails"]["Error"]["Payload"]["ErrorType"]
+        for event in history
+        if event["EventType"] == "InvocationCompleted"
+    ]
+    assert errors == ["Sandbox.Timedout"] * 3
+    assert history[-1]["EventType"] == "ExecutionFailed"
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     process = subprocess.Popen(

@@ -84,8 +84,11 @@ def serve(args: argparse.Namespace) -> int:
         clock="virtual" if args.skip_time else "real",
         execution_timeout=args.execution_timeout,
         isolation=isolation,
-        # Only a worker process can be stopped when its time is up.
-        function_timeout=args.invocation_timeout if isolation == "process" else None,
+        # A worker process is stopped when its time is up, an in-process invocation when its
+        # virtual time is; in-process on the real clock, nothing can stop it.
+        function_timeout=(
+            args.invocation_timeout if isolation == "process" or args.skip_time else None
+        ),
     )
     try:
         server = DurableServiceServer(
