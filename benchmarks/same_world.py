@@ -5,7 +5,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
-                                              races]
+                                              races|lambda-runtime]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -31,7 +31,9 @@ session-20 audit E's, threads and blocking code), ``--corpus structures``
 structure it), ``--corpus errors`` ``examples/errors.py`` (the session-23 audit F's,
 exceptions and error handling) and ``--corpus errors-targets`` the function it invokes as a
 scenario's own handler (``errors.TARGETS``), ``--corpus races`` ``examples/races.py`` (the
-session-23 audit H's, races, time-outs and cancellation around durable operations);
+session-23 audit H's, races, time-outs and cancellation around durable operations),
+``--corpus lambda-runtime`` ``examples/lambda_runtime.py`` (the session-24 audit J's, the
+Lambda context, the runtime's environment and event-source shapes);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -64,6 +66,7 @@ import chains  # noqa: E402
 import errors  # noqa: E402
 import everyday  # noqa: E402
 import habits  # noqa: E402
+import lambda_runtime  # noqa: E402
 import nondeterministic  # noqa: E402
 import payloads  # noqa: E402
 import processes  # noqa: E402
@@ -103,6 +106,7 @@ CORPORA = {
     "errors": errors.CORPUS,
     "errors-targets": errors.TARGETS,
     "races": races.CORPUS,
+    "lambda-runtime": lambda_runtime.CORPUS,
 }
 
 

@@ -14,7 +14,7 @@ from async_durable_execution_runner._harness.oracles.base import (
     _label,
     oracle,
 )
-from async_durable_execution_runner._harness.world import same_outcome
+from async_durable_execution_runner._harness.world import StepOutcome, same_outcome
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
@@ -86,6 +86,9 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     _, operation_id, attempt = key
     if operation_id in world.nondeterministic or operation_id in baseline.nondeterministic_steps:
         return None  # it draws randomness or reads the clock: a new value every run
+    request_ids = {i.request_id for run in (outcome, baseline) for i in run.recorder.invocations}
+    if _same_but_request_ids(recorded, fresh, request_ids):
+        return None  # it recorded the request id of the invocation that ran it
     ran = [k for k in world.order if k in world.steps]
     position = replay.order.index(key) + 1
     if ran[:position] != replay.order[:position]:
@@ -141,6 +144,22 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
         "the SDK mask, changed what the step read: a side effect outside a step that the "
         "replay repeated, or another step's body that ran twice (make both idempotent)"
     )
+
+
+def _same_but_request_ids(a: StepOutcome, b: StepOutcome, request_ids: set[str]) -> bool:
+    """Whether two outcomes of a step body differ only by the Lambda request ids they hold
+    (``request_ids``: those of the invocations of the runs compared).
+
+    A request id names one invocation (the context's ``aws_request_id``, read in the step or
+    read outside it and handed in): a body that a fault made another invocation run records
+    another id, in the same world. Correct code keeps it for an audit trail or its logs."""
+    first, second = a.describe(), b.describe()
+    if first == second:
+        return False
+    for request_id in request_ids:
+        first = first.replace(request_id, "<request id>")
+        second = second.replace(request_id, "<request id>")
+    return first == second
 
 
 def _root_operations(outcome: Outcome) -> tuple[set[str], set[str]]:

@@ -34,6 +34,7 @@ import time_machine
 
 import async_durable_execution_runner
 from async_durable_execution_runner import _sdk_adapter as adapter
+from async_durable_execution_runner._service.invoker import LocalLambdaContext
 
 _WRAPPED: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
     "random": (
@@ -308,6 +309,10 @@ def _clock_wrapper(original_time_ns: Callable[[Any], int]) -> Callable[[Any], in
 #: for the logs or a metric, not a decision's input, and is not flagged.
 _ELAPSED = ("perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns")
 
+#: The runner's Lambda context reads ``time.monotonic()`` for the user's code that asks it
+#: for the time left (``get_remaining_time_in_millis()``: real time, as on Lambda).
+_REMAINING_TIME = LocalLambdaContext.get_remaining_time_in_millis.__code__
+
 
 def _elapsed_wrapper(label: str, original: Callable[[], Any]) -> Callable[[], Any]:
     key = ("elapsed", label, id(original))
@@ -317,14 +322,18 @@ def _elapsed_wrapper(label: str, original: Callable[[], Any]) -> Callable[[], An
 
     def elapsed() -> Any:
         detector = _active[0]
-        # The standard library (threading, asyncio), the SDK and the runner read it all the
-        # time: only the user's own reads mark a step.
-        if detector is not None and not sys._getframe(1).f_code.co_filename.startswith(
-            detector._outside
-        ):
-            step = _step_body()
-            if step:
-                detector.in_steps.add(step)
+        if detector is not None:
+            caller = sys._getframe(1)
+            if caller.f_code is _REMAINING_TIME and caller.f_back is not None:
+                # The Lambda context's ``get_remaining_time_in_millis()``: real time left,
+                # read for whoever called it.
+                caller = caller.f_back
+            # The standard library (threading, asyncio), the SDK and the runner read it all
+            # the time: only the user's own reads mark a step.
+            if not caller.f_code.co_filename.startswith(detector._outside):
+                step = _step_body()
+                if step:
+                    detector.in_steps.add(step)
         return original()
 
     elapsed.__wrapped__ = original  # type: ignore[attr-defined]
