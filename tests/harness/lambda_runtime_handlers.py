@@ -7,7 +7,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from async_durable_execution import durable_execution, get_durable_context, step, wait
+from async_durable_execution import (
+    durable_execution,
+    get_durable_context,
+    get_step_context,
+    step,
+    wait,
+)
 
 
 async def _value(value: Any) -> Any:
@@ -62,3 +68,29 @@ async def log_location(event: Any) -> dict[str, Any]:
     stream = context.log_stream_name.split("]", 1)[-1]
     link = await step(lambda: _value(f"logs/{group}/{len(stream)}"), name="link")
     return {"link": link}
+
+
+async def _drain(items: list[int]) -> list[int]:
+    """Processes items while more than 30 s of the invocation remain (the margin Lambda
+    batch processors keep to stop cleanly before the function's time-out)."""
+    context = get_step_context().lambda_context
+    done = []
+    for item in items:
+        if context.get_remaining_time_in_millis() < 30_000:
+            break
+        done.append(item)
+    return done
+
+
+@durable_execution
+async def drain_while_time_remains(event: Any) -> dict[str, Any]:
+    """Each invocation starts with the function's whole time-out on Lambda (up to 15
+    minutes), so one step drains the eight items; the rest would go to the next step."""
+    items = list(range(8))
+    rounds = 0
+    while items and rounds < 3:
+        done = await step(lambda i=items: _drain(i), name=f"drain-{rounds}")
+        items = items[len(done) :]
+        rounds += 1
+        await wait(1, name=f"pause-{rounds}")
+    return {"left": len(items), "rounds": rounds}

@@ -18,6 +18,7 @@ import errors
 import everyday
 import flows
 import habits
+import lambda_runtime
 import nondeterministic
 import processes
 import pytest
@@ -221,6 +222,7 @@ USER_CORPUS = {
     **{f"blocking.{k}": v for k, v in blocking.CORPUS.items()},
     **{f"errors.{k}": v for k, v in errors.CORPUS.items()},
     **{f"structures.{k}": v for k, v in structures.CORPUS.items()},
+    **{f"lambda_runtime.{k}": v for k, v in lambda_runtime.CORPUS.items()},
 }
 
 
