@@ -213,7 +213,8 @@ def test_a_step_that_reads_the_remaining_time_is_noted_as_varying() -> None:
 )
 def test_a_request_id_deciding_outside_a_step_is_flagged(handler: Any) -> None:
     # The replay is another invocation with another request id, and asks for another
-    # operation where the first was checkpointed.
+    # operation where the first was checkpointed. (The branch twin relies on the runner's
+    # request ids for the default execution: d47e88ef-... first, bd6a9978-... on the replay.)
     outcome = Scenario(handler=handler).run()
     with pytest.raises(ReplayDivergence):
         outcome.check()
