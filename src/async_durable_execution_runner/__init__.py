@@ -64,6 +64,7 @@ from async_durable_execution_runner._service.checkpoint.transitions import TRANS
 from async_durable_execution_runner._service.clock import RealClock, VirtualClock
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.observer import ExecutionObserver
+from async_durable_execution_runner._service.runtime_environment import lambda_environment
 from async_durable_execution_runner._service.scheduler import DueItem, DueKind, EarliestFirst
 from async_durable_execution_runner._service.seams import (
     Clock,
@@ -180,6 +181,7 @@ __all__ = [
     "cloud_runner_from_env",
     "cloud_skip_reason",
     "compare_histories",
+    "lambda_environment",
     "replay",
     "run_differential",
     "save_history",

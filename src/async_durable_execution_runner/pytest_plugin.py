@@ -11,6 +11,10 @@
   ``scenario_settings()`` (in ``strategies``).
 - ``run_scenario`` also records what each run exercised (``coverage.observe``) in the test's
   campaign, which ``--durable-coverage`` prints.
+- ``durable_lambda_environment = NAME`` (ini) sets the environment variables Lambda's runtime
+  sets for function ``NAME`` (``lambda_environment``), where the environment does not set
+  them already, before any test module is imported: a handler's module that reads
+  ``os.environ["AWS_REGION"]`` at import sees it then as in every cold sandbox.
 - When a test that ran a scenario fails, the last scenario's report (scenario in words,
   history table, how to reproduce) is attached to the test report as a section.
 """
@@ -28,6 +32,7 @@ from hypothesis.errors import InvalidArgument
 from async_durable_execution_runner._harness.coverage import observe
 from async_durable_execution_runner._harness.settings import PROFILES, register_profiles
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._service.runtime_environment import lambda_environment
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
@@ -45,6 +50,7 @@ _LOADED = pytest.StashKey[str]()
 
 ENV_VAR = "DURABLE_HYPOTHESIS_PROFILE"
 INI_KEY = "durable_hypothesis_profile"
+LAMBDA_ENVIRONMENT_KEY = "durable_lambda_environment"
 
 register_profiles()
 
@@ -64,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"--durable-profile and {ENV_VAR} override it",
         default="",
     )
+    parser.addini(
+        LAMBDA_ENVIRONMENT_KEY,
+        "a Lambda function's name: set the environment variables Lambda's runtime sets for it "
+        "(AWS_REGION, AWS_LAMBDA_FUNCTION_NAME, ...) where they are not set, for the session",
+        default="",
+    )
 
 
 def _requested(config: pytest.Config) -> tuple[str, str] | None:
@@ -80,6 +92,10 @@ def _requested(config: pytest.Config) -> tuple[str, str] | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    function_name = str(config.getini(LAMBDA_ENVIRONMENT_KEY) or "")
+    if function_name:
+        for name, value in lambda_environment(function_name).items():
+            os.environ.setdefault(name, value)
     if config.getoption("hypothesis_profile", default=None):
         return  # Hypothesis's own option was given: its plugin loads that profile
     requested = _requested(config)

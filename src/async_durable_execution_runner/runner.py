@@ -22,6 +22,9 @@ The components the seed's architecture names are here too, for those who wire th
 the ``CheckpointProcessor`` (its validators and per-operation processors are its own
 business); the ``ExecutionNotifier`` tells ``ExecutionObserver``\\ s what happened.
 
+``lambda_environment()`` gives the environment variables Lambda's runtime sets, for a
+``conftest.py`` (or the pytest plugin's ``durable_lambda_environment`` ini key).
+
 This module only re-exports; the implementations live in the private packages.
 """
 
@@ -40,6 +43,7 @@ from async_durable_execution_runner._service.execution import Execution, Executi
 from async_durable_execution_runner._service.executor import Executor
 from async_durable_execution_runner._service.invoker import InProcessInvoker
 from async_durable_execution_runner._service.observer import ExecutionNotifier, ExecutionObserver
+from async_durable_execution_runner._service.runtime_environment import lambda_environment
 from async_durable_execution_runner._service.seams import InvocationInfo, InvokeResult
 from async_durable_execution_runner._service.service_client import InMemoryServiceClient
 
@@ -66,4 +70,5 @@ __all__ = [
     "OperationView",
     "StepOperation",
     "WaitOperation",
+    "lambda_environment",
 ]

@@ -377,3 +377,19 @@ async def _slow_quote() -> str:
 @durable_execution
 async def slow_step_body(_event: Any) -> str:
     return await step(_slow_quote, name="slow")
+
+
+@durable_execution
+async def reads_its_context(_event: Any) -> str:
+    import asyncio
+
+    from async_durable_execution import get_durable_context
+    from tests.integration.recorded import CONTEXTS
+
+    context = get_durable_context().lambda_context
+    before = context.get_remaining_time_in_millis()
+    await asyncio.sleep(100)
+    after = context.get_remaining_time_in_millis()
+    CONTEXTS.append((before, after, context.log_group_name, context.log_stream_name))
+    await wait(5, name="pause")
+    return "done"

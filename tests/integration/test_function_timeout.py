@@ -9,10 +9,17 @@ nothing here takes that long: the wait is virtual.
 from __future__ import annotations
 
 import math
+import re
 
+import pytest
 from tests.integration import handlers as h
+from tests.integration import recorded
 
-from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionStatus
+from async_durable_execution_runner import (
+    DurableFunctionTestRunner,
+    ExecutionStatus,
+    SandboxPolicy,
+)
 
 
 def _run(handler: object, **options: object) -> object:
@@ -61,3 +68,27 @@ def test_an_await_that_nothing_completes_ends_at_the_timeout_not_at_the_runners_
 
 def test_a_long_step_body_within_the_timeout_succeeds() -> None:
     assert _run(h.slow_step_body).result == '"quote"'  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("sandboxes", [("warm",), ("cold",)])
+def test_the_context_counts_each_invocations_time_and_names_its_log_stream(
+    sandboxes: tuple[str, ...],
+) -> None:
+    recorded.CONTEXTS.clear()
+    policy = SandboxPolicy() if sandboxes == ("warm",) else _Cold()
+    result = _run(h.reads_its_context, function_timeout=300, sandbox_policy=policy)
+    assert result.result == '"done"'  # type: ignore[attr-defined]
+    (before1, after1, group1, stream1), (before2, after2, group2, stream2) = recorded.CONTEXTS
+    # Each invocation starts with the whole timeout, and the in-process sleep uses it up.
+    for before, after in ((before1, after1), (before2, after2)):
+        assert 299_000 < before <= 300_000
+        assert 199_000 < after <= 200_000
+    assert group1 == group2 == "/aws/lambda/test-function"
+    assert re.fullmatch(r"2025/01/01/\[\$LATEST\][0-9a-f]{32}", stream1)
+    # One stream per execution environment: a cold invocation starts another.
+    assert (stream1 == stream2) is (sandboxes == ("warm",))
+
+
+class _Cold(SandboxPolicy):
+    def environment(self, execution_arn: str, invocation_index: int) -> str:
+        return "cold"

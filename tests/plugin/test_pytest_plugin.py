@@ -215,3 +215,44 @@ def test_no_private_hypothesis_attributes() -> None:
             and node.value.id in {"settings", "hypothesis", "HealthCheck", "Phase"}
         ]
         assert not private, f"{module.__name__} reads private Hypothesis names: {private}"
+
+
+def test_the_lambda_environment_ini_key_sets_what_a_handler_reads_at_import(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini(
+        """
+        [pytest]
+        durable_lambda_environment = orders
+        """
+    )
+    pytester.makepyfile(
+        regional_handlers="""
+        import os
+
+        from async_durable_execution import durable_execution, step
+
+        REGION = os.environ["AWS_REGION"]  # read at import, as a module-level client does
+
+        async def _name():
+            return os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+
+        @durable_execution
+        async def where(event):
+            return {"region": REGION, "name": await step(_name, name="name")}
+        """
+    )
+    pytester.makepyfile(
+        test_it="""
+        from regional_handlers import where
+
+        def test_where(durable_runner):
+            result = durable_runner(where).run(timeout=10)
+            assert result.result_value == {"region": "eu-central-1", "name": "orders"}
+        """
+    )
+    # A variable the environment sets already is left as it is.
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -11,12 +11,17 @@ from async_durable_execution_runner._service.invoker import LocalLambdaContext, 
 
 @pytest.mark.parametrize("deadline", [None, 12.5])
 def test_lambda_context_equals_the_dataclass_built_one(deadline: float | None) -> None:
-    built = lambda_context("req-1", "fn", "arn:aws:lambda:us-east-1:1:function:fn", deadline)
+    stream = "2025/01/01/[$LATEST]0123456789abcdef0123456789abcdef"
+    built = lambda_context(
+        "req-1", "fn", "arn:aws:lambda:us-east-1:1:function:fn", deadline, stream
+    )
     expected = LocalLambdaContext(
         aws_request_id="req-1",
         function_name="fn",
         invoked_function_arn="arn:aws:lambda:us-east-1:1:function:fn",
         deadline=deadline,
+        log_group_name="/aws/lambda/fn",
+        log_stream_name=stream,
     )
     assert type(built) is LocalLambdaContext
     assert built == expected

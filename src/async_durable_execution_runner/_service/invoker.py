@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
@@ -30,6 +31,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._service import hang_alarm, safe_points
+from async_durable_execution_runner._service.clock import RealClock
 from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
     retrying_ast_depth_mismatch,
@@ -87,7 +89,11 @@ class LocalLambdaContext:
 
 
 def lambda_context(
-    aws_request_id: str, function_name: str, invoked_function_arn: str, deadline: float | None
+    aws_request_id: str,
+    function_name: str,
+    invoked_function_arn: str,
+    deadline: float | None,
+    log_stream_name: str | None = None,
 ) -> LocalLambdaContext:
     """``LocalLambdaContext(...)`` with its other fields at their defaults, built without the
     generated ``__init__``'s call with keywords (one context per invocation): the same object,
@@ -103,8 +109,8 @@ def lambda_context(
             "deadline": deadline,
             "function_version": "$LATEST",
             "memory_limit_in_mb": "128",
-            "log_group_name": None,
-            "log_stream_name": None,
+            "log_group_name": log_group_name(function_name),
+            "log_stream_name": log_stream_name,
             "tenant_id": None,
             "client_context": None,
             "identity": None,
@@ -116,6 +122,22 @@ def lambda_context(
 
 _new_context = object.__new__
 _set_field = object.__setattr__
+
+
+_WALL_CLOCK = RealClock()
+
+
+def log_group_name(function_name: str) -> str:
+    """The CloudWatch log group Lambda writes a function's logs to."""
+    return f"/aws/lambda/{function_name}"
+
+
+def log_stream_name(function_name: str, sandbox: int, started: _dt.datetime) -> str:
+    """The log stream of a function's ``sandbox``-th execution environment, started at
+    ``started``: Lambda names it by date, version and an id of the environment (here made
+    from the function and the count, so that runs repeat)."""
+    environment = uuid.uuid5(uuid.NAMESPACE_URL, f"lambda-sandbox:{function_name}:{sandbox}")
+    return f"{started:%Y/%m/%d}/[$LATEST]{environment.hex}"
 
 
 NONDETERMINISTIC = "NonDeterministicExecutionError"
@@ -338,6 +360,7 @@ class _Running:
     __slots__ = (
         "abandoned",
         "alarmed_at",
+        "context",
         "in_handler",
         "loop",
         "request",
@@ -358,6 +381,8 @@ class _Running:
         # Inside the event loop's run of the handler: where a deadline alarm may interrupt.
         self.in_handler = False
         self.stack = ""  # where it was when it was interrupted as hung, or timed out
+        #: The Lambda context the handler was given: its time left shrinks as the loop jumps.
+        self.context: LocalLambdaContext | None = None
         #: The virtual instant the function's timeout passes (``None``: not counted).
         self.time_limit: _dt.datetime | None = None
         #: Stopped at the function's timeout (``InProcessInvoker._time_out``).
@@ -460,6 +485,10 @@ class InProcessInvoker:
         self._time_limit = (
             _dt.timedelta(seconds=function_timeout) if math.isfinite(function_timeout) else None
         )
+        #: Each function's log stream, one per execution environment (a cold invocation
+        #: starts another), and how many environments were started.
+        self._log_streams: dict[str, str] = {}
+        self._sandboxes = 0
         self.cache = SdkOperationCache()
         self._client = InMemoryServiceClient(wire_format=wire_format, cache=self.cache)
         self._bound: dict[
@@ -614,11 +643,8 @@ class InProcessInvoker:
             if self._worker is None:
                 self._worker = _Worker.acquire()
             worker = self._worker
-        deadline = (
-            time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
-        )
         running = _Running(request)
-        future = worker.submit(lambda: self._run(handler, request, deadline, running))
+        future = worker.submit(lambda: self._run(handler, request, running))
         try:
             return future.result(timeout=request.wall_timeout)
         except TimeoutError:
@@ -637,14 +663,11 @@ class InProcessInvoker:
         self, handler: Callable[..., Any], request: InvocationRequest
     ) -> InvocationOutcome:
         """Run the invocation on this thread, the one running ``drive``'s loop."""
-        deadline = (
-            time.monotonic() + request.wall_timeout if request.wall_timeout is not None else None
-        )
         running = _Running(request)
         with self._running_lock:
             self._running = running
         try:
-            outcome = self._run(handler, request, deadline, running)
+            outcome = self._run(handler, request, running)
         except BaseException:
             if self._end_running(running):
                 raise InvocationAbandoned from None
@@ -664,7 +687,6 @@ class InProcessInvoker:
         self,
         handler: Callable[..., Any],
         request: InvocationRequest,
-        deadline: float | None,
         running: _Running,
     ) -> InvocationOutcome:
         session = request.session
@@ -678,11 +700,14 @@ class InProcessInvoker:
             wire_format=self.wire_format,
             cache=self.cache,
         )
-        context = lambda_context(
+        # Every invocation starts with the function's whole timeout, as on Lambda.
+        timeout = self.function_timeout
+        context = running.context = lambda_context(
             request.request_id,
             request.function_name,
             request.execution_arn.split("/durable-execution/")[0],
-            deadline,
+            time.monotonic() + timeout if timeout != math.inf else None,
+            self._log_stream(request),
         )
         hooks = _Hooks(session, self.per_update_checkpoints, self.strict_replay)
         if self.random_seed is not None:
@@ -737,6 +762,15 @@ class InProcessInvoker:
             self._bound[function_name] = bound
         return bound[1], bound[2]
 
+    def _log_stream(self, request: InvocationRequest) -> str:
+        stream = self._log_streams.get(request.function_name)
+        if stream is None or request.environment == "cold":
+            self._sandboxes += 1
+            started = (self.clock_now or _WALL_CLOCK.now)()
+            stream = log_stream_name(request.function_name, self._sandboxes, started)
+            self._log_streams[request.function_name] = stream
+        return stream
+
     def _jump(self, seconds: float, traveller: Any, running: _Running) -> None:
         """The handler waited ``seconds`` of virtual time: move the runner's clock and the
         handler's ``time.time()``/``datetime.now()`` with it, and stop the invocation if
@@ -744,6 +778,9 @@ class InProcessInvoker:
         assert self.advance_clock is not None
         now = self.advance_clock(seconds)
         traveller.move_to(_destination(now), tick=False)
+        context = running.context
+        if context is not None and context.deadline is not None:
+            context.deadline -= seconds  # the time left, as the handler experiences it
         limit = running.time_limit
         if limit is not None and now > limit:
             self._time_out(running)

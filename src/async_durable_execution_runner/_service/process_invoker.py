@@ -56,6 +56,7 @@ from typing import Any
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject, OperationUpdate
 from async_durable_execution_runner._service import process_worker
+from async_durable_execution_runner._service.clock import RealClock
 from async_durable_execution_runner._service.handler_address import handler_address
 from async_durable_execution_runner._service.invocation import (
     DEFAULT_FUNCTION_TIMEOUT,
@@ -68,6 +69,7 @@ from async_durable_execution_runner._service.invoker import (
     NONDETERMINISTIC,
     HandlerClock,
     _read_output,
+    log_stream_name,
 )
 from async_durable_execution_runner._service.process_worker import resolve, worker_main
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
@@ -82,6 +84,7 @@ from async_durable_execution_runner.errors import (
     HandlerNotDurableError,
 )
 
+_WALL_CLOCK = RealClock()
 # How long a dying worker gets to report its exit code, and a timed-out one to dump its stack.
 _REAP_SECONDS = 2.0
 # How long a new worker may take to start (a "spawn" start imports the SDK from scratch).
@@ -176,6 +179,8 @@ class _Worker:
         )
         self.process.start()
         child.close()
+        #: Its log stream per function (``invoker.log_stream_name``): it is one sandbox.
+        self.log_streams: dict[str, str] = {}
         # A runner that is never closed still leaves no worker and no stack file behind.
         self._cleanup = weakref.finalize(self, _discard, self.process, self.stack_path)
 
@@ -397,6 +402,12 @@ class ProcessInvoker:
             "step_hooks": session.observed or session.steers_steps,
         }
         worker = self._ensure_worker(cold=request.environment == "cold")
+        stream = worker.log_streams.get(request.function_name)
+        if stream is None:
+            started = (self.clock_now or _WALL_CLOCK.now)()
+            stream = log_stream_name(request.function_name, self.workers_started, started)
+            worker.log_streams[request.function_name] = stream
+        spec["log_stream"] = stream
         try:
             worker.send(("invoke", spec))
             # Until the worker has imported the handler, the init limit applies; after it, the

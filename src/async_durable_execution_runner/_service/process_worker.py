@@ -46,6 +46,7 @@ from async_durable_execution_runner._service.invoker import (
     _identity,
     _settle,
     _thread_loop,
+    log_group_name,
     runtime_exit,
 )
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
@@ -224,6 +225,8 @@ def _run_invocation(
         function_name=spec["function_name"],
         invoked_function_arn=spec["function_arn"],
         deadline=time.monotonic() + float(spec["remaining"]),
+        log_group_name=log_group_name(spec["function_name"]),
+        log_stream_name=spec["log_stream"],
     )
     if spec["seed"] is not None:
         # The SDK's retry jitter uses the global ``random`` (as InProcessInvoker seeds it).
