@@ -5,7 +5,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
-                                              races|lambda-runtime]
+                                              races|lambda-runtime|tooling]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -33,7 +33,9 @@ exceptions and error handling) and ``--corpus errors-targets`` the function it i
 scenario's own handler (``errors.TARGETS``), ``--corpus races`` ``examples/races.py`` (the
 session-23 audit H's, races, time-outs and cancellation around durable operations),
 ``--corpus lambda-runtime`` ``examples/lambda_runtime.py`` (the session-24 audit J's, the
-Lambda context, the runtime's environment and event-source shapes);
+Lambda context, the runtime's environment and event-source shapes),
+``--corpus tooling`` ``examples/tooling.py`` (the session-24 audit I's, handlers under the
+test tooling users bring: ``unittest.mock``, botocore's ``Stubber``, captured logs);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -73,6 +75,7 @@ import processes  # noqa: E402
 import races  # noqa: E402
 import structures  # noqa: E402
 import timekeeping  # noqa: E402
+import tooling  # noqa: E402
 from corpus import scenarios  # noqa: E402
 
 from async_durable_execution_runner.oracles import KnownSdkIssueWarning  # noqa: E402
@@ -107,6 +110,7 @@ CORPORA = {
     "errors-targets": errors.TARGETS,
     "races": races.CORPUS,
     "lambda-runtime": lambda_runtime.CORPUS,
+    "tooling": tooling.CORPUS,
 }
 
 
