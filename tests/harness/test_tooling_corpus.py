@@ -154,6 +154,32 @@ def test_a_user_input_the_service_refuses_is_flagged_for_what_it_is() -> None:
         outcome.check()
 
 
+@pytest.mark.parametrize("kind", ["local function", "lambda", "mock", "mock method"])
+def test_a_reproducer_with_the_tests_own_before_run_is_python(kind: str) -> None:
+    # A failing scenario's reproducer named a test's lambda as `before_run=<lambda>` (and
+    # imported the test function a local one is defined in, by that function's name), a mock
+    # by its repr, and a mock's `reset_mock` through the module name that holds the mock only
+    # while the test's patch is active: the first two are not Python, the third imports the
+    # real client. Each now leaves a note to pass it by hand.
+    fake = mock.MagicMock(spec=services.InventoryApi)
+
+    def reset() -> None:
+        fake.reset_mock()
+
+    before_run = {
+        "local function": reset,
+        "lambda": lambda: reset(),  # noqa: PLW0108 - what a test writes
+        "mock": fake,
+        "mock method": fake.reset_mock,
+    }[kind]
+    with mock.patch.object(services, "INVENTORY", fake):
+        code = Scenario(handler=tooling.magicmock_inventory, before_run=before_run).to_pytest()
+    compile(code, "reproducer.py", "exec")
+    assert "before_run=None" in code
+    assert "pass it here yourself" in code
+    assert "import INVENTORY" not in code
+
+
 # --- the corpus: correct handlers are never flagged -------------------------------------
 
 EXAMPLES = int(os.environ.get("DURABLE_TOOLING_EXAMPLES", "0"))

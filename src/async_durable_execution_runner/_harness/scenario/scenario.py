@@ -14,6 +14,7 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from unittest.mock import NonCallableMock
 
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import FaultKind, invocations_spent
@@ -413,9 +414,18 @@ def _reference(fn: Callable[..., Any], handler: Callable[..., Any]) -> tuple[str
     """The import line and the expression that name ``fn`` in a reproducer. A bound method
     (``TRIES.clear``, ``fakes.reset``) is named through the module-level name of the object
     it is bound to, looked up in the handler's module, the method's own, then any public
-    module; ``None`` for the import line when no module names it."""
+    module; ``None`` for the import line when no module names it: a lambda or a local
+    function, a ``unittest.mock`` object or a method of one (whose module-level name, if
+    any, holds the mock only while the test's patch is active)."""
+    if isinstance(fn, NonCallableMock):
+        return None, "None"  # a test's mock: no module names it outside the test's patch
     owner = getattr(fn, "__self__", None)
+    if isinstance(owner, NonCallableMock):
+        return None, "None"  # ``FAKE.reset_mock``: the name holds the mock only while patched
     if owner is None or isinstance(owner, types.ModuleType):
+        # A lambda or a local function of the test has no name to import.
+        if not all(part.isidentifier() for part in _address(fn)[1].split(".")):
+            return None, "None"
         return _import_line(fn), _name(fn)
     handler_home = handler_address(handler)
     first = (handler_home[0] if handler_home else None, getattr(fn, "__module__", None))
