@@ -24,6 +24,7 @@ import processes
 import pytest
 import structures
 import timekeeping
+import tooling
 from corpus import scenarios
 from hypothesis import HealthCheck, Phase, given, settings
 from tests.replay import handlers as h
@@ -223,6 +224,8 @@ USER_CORPUS = {
     **{f"errors.{k}": v for k, v in errors.CORPUS.items()},
     **{f"structures.{k}": v for k, v in structures.CORPUS.items()},
     **{f"lambda_runtime.{k}": v for k, v in lambda_runtime.CORPUS.items()},
+    # Handlers under a test's own tooling (mocks, Stubber), whose before_run starts patches.
+    **{f"tooling.{k}": v for k, v in tooling.CORPUS.items()},
 }
 
 
@@ -249,7 +252,10 @@ def test_correct_handlers_replay_clean_against_their_own_faulted_histories(name:
         report = replay(spec["handler"], outcome.result, raise_on_divergence=False)
         assert report.ok, f"{report}\n{outcome.report()}"
 
-    replays_clean()
+    try:
+        replays_clean()
+    finally:
+        tooling.stop_patches()  # no test's patch outlives it
 
 
 @given(durable_scenarios())
