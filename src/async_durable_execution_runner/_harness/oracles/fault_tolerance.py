@@ -64,10 +64,24 @@ def check_fault_tolerance(outcome: Outcome) -> None:
             "the SDK mask, changed the outcome. The handler must not depend on them (e.g. side "
             "effects outside steps, module state carried across invocations)"
         )
-        raise FaultNotMasked(msg)
+        raise FaultNotMasked(msg + _drawn_hint(outcome))
     changed = _step_changed_by_fault(outcome, baseline)
     if changed is not None:
-        raise FaultNotMasked(f"with {faults} {changed}")
+        raise FaultNotMasked(f"with {faults} {changed}{_drawn_hint(outcome)}")
+
+
+def _drawn_hint(outcome: Outcome) -> str:
+    """For a run made while the scenario was drawn: the other world the test may have made
+    around ``run()``, where the baseline ran (found by the session-24 audit I)."""
+    if not outcome.drawn:
+        return ""
+    return (
+        ". This run was made while the scenario was drawn (to place its faults), and the "
+        "first scenario.run() handed it back; the baseline ran now. If the test sets "
+        "anything up around scenario.run() (a mock.patch, an environment variable, a fake's "
+        "state), this run did not see it: set it up in before_run, which makes run() run "
+        "again"
+    )
 
 
 def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:

@@ -44,6 +44,9 @@ class Outcome:
     #: The SDK log records the injected faults caused, held back from the log: one line per
     #: fault (``Outcome.report()`` shows them).
     fault_logs: tuple[str, ...] = ()
+    #: Made while the scenario was drawn (to place its faults) and handed back by its first
+    #: ``run()``: in the world as it was then, not as the test set it up around ``run()``.
+    drawn: bool = False
     _baseline: Outcome | None = field(default=None, repr=False)
     #: What this run's completed operations produced (recorded when masked faults were
     #: planned): the baseline replays it.

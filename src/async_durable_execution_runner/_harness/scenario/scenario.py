@@ -193,6 +193,7 @@ class Scenario:
             and outcome.hang is None
         ):
             outcome.scenario = self
+            outcome.drawn = True
             object.__setattr__(self, "_placed", outcome)
         return self
 
