@@ -60,9 +60,11 @@ def plain_runs_per_second(seconds: float) -> Rate:
     return Rate(count, time.perf_counter() - start, time.process_time() - cpu_start)
 
 
-def scenarios_per_second(seconds: float, *, faults: bool = True) -> Rate:
+def scenarios_per_second(
+    seconds: float, *, faults: bool = True, reuse_drawing_run: bool = False
+) -> Rate:
     count = 0
-    options = (
+    options: dict[str, Any] = (
         {}
         if faults
         else {
@@ -71,6 +73,7 @@ def scenarios_per_second(seconds: float, *, faults: bool = True) -> Rate:
             ).fault_plans(max_faults=0)
         }
     )
+    options["reuse_drawing_run"] = reuse_drawing_run
 
     @settings(
         max_examples=1_000_000,
@@ -226,6 +229,7 @@ def main() -> None:
     plain_runs_per_second(0.5)  # warm up imports and worker threads
     plain = plain_runs_per_second(args.seconds)
     with_faults = scenarios_per_second(args.seconds)
+    reused = scenarios_per_second(args.seconds, reuse_drawing_run=True)
     without = scenarios_per_second(args.seconds, faults=False)
 
     def row(label: str, rate: Rate) -> str:
@@ -241,6 +245,10 @@ def main() -> None:
             "|---|---:|---:|---:|---:|",
             row("plain runner executions", plain),
             row(f"scenarios, default fault plans ({with_faults.count} examples)", with_faults),
+            row(
+                f"scenarios, default fault plans, reuse_drawing_run=True ({reused.count} examples)",
+                reused,
+            ),
             row(f"scenarios, no faults ({without.count} examples)", without),
         ]
     )
@@ -261,7 +269,9 @@ def main() -> None:
             "A scenario draws a fault plan and timings, runs the execution under them and runs\n"
             "every oracle; with masked faults the fault-tolerance oracle also needs the\n"
             "fault-free run of the same scenario (remembered across examples), and faults add\n"
-            "invocations (a crash means one more).\n\n"
+            "invocations (a crash means one more). Placing the faults runs the scenario once\n"
+            "while it is drawn; `scenario.run()` runs it again in the test's world, unless\n"
+            "`reuse_drawing_run=True` hands that run back.\n\n"
             f"{table}\n\n"
             f"Measured {dt.date.today().isoformat()} on {platform.platform()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n" + rest

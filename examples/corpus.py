@@ -39,6 +39,8 @@ def scenarios(
         functions=spec.get("functions"),
         before_run=spec.get("before_run"),
         strict_replay=strict_replay,
+        # The campaigns set nothing up around ``run()`` (their fakes reset in ``before_run``).
+        reuse_drawing_run=True,
         **({"execution_timeout": spec["execution_timeout"]} if "execution_timeout" in spec else {}),
     )
 

@@ -45,6 +45,10 @@ BAD: dict[str, tuple[Callable[[], Any], str]] = {
         lambda: durable_scenarios(_handler(), execution_timeout=1.5),  # type: ignore[arg-type]
         "execution_timeout must be whole seconds",
     ),
+    "reuse of the drawing run not a bool": (
+        lambda: durable_scenarios(_handler(), reuse_drawing_run="yes"),  # type: ignore[arg-type]
+        "reuse_drawing_run must be True or False",
+    ),
 }
 
 

@@ -133,6 +133,8 @@ def fuzz(args: argparse.Namespace) -> int:
             timings=st.just(Timings()) if args.fixed_timings else None,
             functions=functions,
             before_run=before_run,
+            # The command sets nothing up around each run (``--before-run`` is run again).
+            reuse_drawing_run=True,
         )
         strategy.validate()
     except Exception as exc:  # hypothesis.errors.InvalidArgument, mostly

@@ -344,6 +344,9 @@ class DurableFunctionTestRunner:
                 return body()
             finally:
                 self._driver = None
+                if isinstance(self._invoker, InProcessInvoker):
+                    # Control goes back to the test: its modules as it imported them.
+                    self._invoker.restore_modules()
                 if self.store is not None:
                     self.persist()
                 if self._idle is not None:

@@ -25,7 +25,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
@@ -56,7 +56,7 @@ from async_durable_execution_runner._service.service_client import (
 )
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
-from async_durable_execution_runner.errors import HandlerNotDurableError
+from async_durable_execution_runner.errors import DurableRunnerError, HandlerNotDurableError
 
 HandlerClock = Literal["virtual", "real"]
 _T = TypeVar("_T")
@@ -326,10 +326,15 @@ class _Worker:
 atexit.register(_Worker.end_idle)
 
 
-def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Callable[..., Any]:
+def fresh_import(
+    handler: Callable[..., Any],
+    prefixes: tuple[str, ...],
+    displaced: dict[str, ModuleType] | None = None,
+) -> Callable[..., Any]:
     """A cold sandbox: the handler's module (and ``prefixes``) imported afresh, the handler
     looked up again by the name its module binds it to (``handler_address``), so module-level
-    state starts over."""
+    state starts over. The modules it takes out of ``sys.modules`` go into ``displaced``,
+    the first of each name kept (see ``InProcessInvoker.restore_modules``)."""
     address = handler_address(handler)
     if address is None:
         msg = (
@@ -346,7 +351,9 @@ def fresh_import(handler: Callable[..., Any], prefixes: tuple[str, ...]) -> Call
     packages = tuple(p + "." for p in doomed)
     for loaded in list(sys.modules):
         if loaded in doomed or loaded.startswith(packages):
-            del sys.modules[loaded]
+            module = sys.modules.pop(loaded)
+            if displaced is not None and module is not None:
+                displaced.setdefault(loaded, module)
     obj: Any = retrying_ast_depth_mismatch(lambda: importlib.import_module(module_name))
     for part in name.split("."):
         obj = getattr(obj, part)
@@ -471,6 +478,10 @@ class InProcessInvoker:
                 )
                 raise HandlerNotDurableError(msg)
         self.handlers = dict(handlers)
+        #: The handlers as given: the test process's own (``restore_modules``).
+        self._given = dict(handlers)
+        #: The test process's modules that cold sandboxes took out of ``sys.modules``.
+        self._displaced: dict[str, ModuleType] = {}
         self.wire_format: WireFormat = wire_format
         self.per_update_checkpoints = per_update_checkpoints
         self.handler_clock: HandlerClock = handler_clock
@@ -500,6 +511,28 @@ class InProcessInvoker:
         if self._worker is not None:
             self._worker.release()
             self._worker = None
+        self.restore_modules()
+
+    def restore_modules(self) -> None:
+        """Put back the test process's modules that cold sandboxes re-imported, in
+        ``sys.modules`` and on their packages, and run the handlers as given from here on.
+
+        The runner calls it when it hands control back to the test. A fresh copy left in
+        ``sys.modules`` would take a later ``mock.patch("app.handlers.CLIENT")`` (which
+        finds its target there) away from the module of the handler the test holds. The next
+        invocation then runs the test process's module again, as a new sandbox would; a
+        module first imported during the run stays."""
+        displaced = self._displaced
+        if not displaced:
+            return
+        self._displaced = {}
+        sys.modules.update(displaced)
+        for name, module in displaced.items():
+            parent, _, child = name.rpartition(".")
+            package = sys.modules.get(parent) if parent else None
+            if package is not None:
+                setattr(package, child, module)
+        self.handlers.update(self._given)
 
     def _handler(self, request: InvocationRequest) -> Callable[..., Any]:
         handler = self.handlers.get(request.function_name)
@@ -507,7 +540,7 @@ class InProcessInvoker:
             msg = f"no handler registered for function {request.function_name!r}"
             raise KeyError(msg)
         if request.environment == "cold":
-            handler = fresh_import(handler, self.cold_module_prefixes)
+            handler = fresh_import(handler, self.cold_module_prefixes, self._displaced)
             self.handlers[request.function_name] = handler
         return handler
 
@@ -960,17 +993,30 @@ def _start_travel(instant: _dt.datetime) -> tuple[Any, Any]:
     """
     import time_machine
 
-    # (``_destination`` without building the UTC datetime the epoch travel does not need.)
-    if not _local_is_utc():
-        travel = time_machine.travel(instant, tick=False)
-        return travel, travel.start()
-    global _epoch_travel  # noqa: PLW0603 - one reusable travel object per process
-    with _TRAVEL_LOCK:
-        if _epoch_travel is None:
-            _epoch_travel = time_machine.travel(0, tick=False)
-        # ``start()`` copies the destination into the traveller it pushes.
-        _epoch_travel.destination_timestamp_ns = (instant - _EPOCH) // _MICROSECOND * 1000
-        return _epoch_travel, _epoch_travel.start()
+    try:
+        # (``_destination`` without building the UTC datetime the epoch travel does not need.)
+        if not _local_is_utc():
+            travel = time_machine.travel(instant, tick=False)
+            return travel, travel.start()
+        global _epoch_travel  # noqa: PLW0603 - one reusable travel object per process
+        with _TRAVEL_LOCK:
+            if _epoch_travel is None:
+                _epoch_travel = time_machine.travel(0, tick=False)
+            # ``start()`` copies the destination into the traveller it pushes.
+            _epoch_travel.destination_timestamp_ns = (instant - _EPOCH) // _MICROSECOND * 1000
+            return _epoch_travel, _epoch_travel.start()
+    except RuntimeError as error:
+        if "freezegun" not in str(error):
+            raise
+        msg = (
+            "the runner shows the handler its virtual clock with time-machine, which cannot "
+            "start while freezegun's freeze_time is active (time-machine says: "
+            f"{error}); drop freeze_time around the run and give the runner the instant "
+            "instead (start_time=datetime(...), which the virtual clock starts from), or "
+            "pass handler_clock='real', with which the handler reads freezegun's frozen time "
+            "(it then does not move across waits)"
+        )
+        raise DurableRunnerError(msg) from error
 
 
 _TRAVEL_LOCK = threading.Lock()

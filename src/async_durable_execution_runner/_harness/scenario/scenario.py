@@ -7,11 +7,10 @@ Hypothesis. It drives the emulator only through the runner's public seams.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from unittest.mock import NonCallableMock
@@ -285,12 +284,7 @@ class Scenario:
         hang: str | None = None
         # A baseline's replayed faults make the SDK log what they made it log under the plan.
         replayed = list(replay.world.faults) if replay is not None else hooks.applied
-        with (
-            runner,
-            _modules_kept(self),
-            NondeterminismDetector() as detector,
-            FaultLogs(replayed) as logs,
-        ):
+        with runner, NondeterminismDetector() as detector, FaultLogs(replayed) as logs:
             try:
                 result = runner.run(input=self.input, timeout=timeout)
             except ExecutionNotFinishedError as error:
@@ -455,36 +449,3 @@ def _import_line(fn: Callable[..., Any]) -> str:
 
 _BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None, int | None, bool], Outcome] = {}
 _MAX_BASELINES = 256
-
-
-@contextlib.contextmanager
-def _modules_kept(scenario: Scenario) -> Iterator[None]:
-    """Put back, after a run with a cold sandbox, the modules it imported afresh.
-
-    A cold sandbox re-imports the handler's module (and ``cold_module_prefixes``) into
-    ``sys.modules``, where the fresh copies would stay after the run: a later
-    ``mock.patch("app.handlers.CLIENT")`` or ``monkeypatch.setattr("app.handlers.X", ...)``
-    (which find their target through ``sys.modules``) would then patch a copy that the
-    handler the test holds (``from app.handlers import handler``) does not use, and a test
-    passed or failed by the order tests ran in. The test process's own modules, and their
-    packages' attributes, are what they were before the run."""
-    if "cold" not in scenario.timings.sandboxes:
-        yield
-        return
-    address = handler_address(scenario.handler)
-    names = {*scenario.cold_module_prefixes, *((address[0],) if address else ())}
-    packages = tuple(name + "." for name in names)
-    kept = {
-        name: module
-        for name, module in sys.modules.items()
-        if name in names or name.startswith(packages)
-    }
-    try:
-        yield
-    finally:
-        # (A module first imported during the run stays: nothing held the test's copy.)
-        sys.modules.update(kept)
-        for name, module in kept.items():
-            parent, _, child = name.rpartition(".")
-            if parent and parent in sys.modules:
-                setattr(sys.modules[parent], child, module)

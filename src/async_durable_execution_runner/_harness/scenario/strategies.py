@@ -117,13 +117,23 @@ def durable_scenarios(
     allow_nondeterminism: Collection[str] = (),
     before_run: Callable[[], None] | None = None,
     execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT,
+    reuse_drawing_run: bool = False,
 ) -> st.SearchStrategy[Scenario]:
     """``Scenario``s for ``handler`` (a ``@durable_execution`` handler): an input from
     ``inputs`` (default ``None``), a fault plan from ``faults`` (default: every kind, a few
     faults), timings from ``timings`` and callback payloads from ``callbacks[name]`` (default
-    JSON null). Without a handler, each scenario runs a random durable program."""
+    JSON null). Without a handler, each scenario runs a random durable program.
+
+    ``fault_plans()`` places its faults where they land by running the scenario once while it
+    is drawn, outside the test body. ``reuse_drawing_run=True`` hands that run back as the
+    scenario's first ``run()`` (one run per example, not two): only for a test that sets up
+    nothing around ``run()`` itself (a ``mock.patch``, an environment variable, a fake's
+    state), since that run did not see it; ``before_run`` is always run again."""
     if handler is None:
         return program_scenarios(faults=faults, timings=timings)
+    if not isinstance(reuse_drawing_run, bool):
+        msg = f"reuse_drawing_run must be True or False, got {reuse_drawing_run!r}"
+        raise InvalidArgument(msg)
     if not adapter.is_durable_handler(handler):
         msg = f"handler must be decorated with @durable_execution, got {handler!r}"
         raise InvalidArgument(msg)
@@ -167,16 +177,21 @@ def durable_scenarios(
             before_run=before_run,
             execution_timeout=execution_timeout,
         )
-        return with_plan(draw, scenario, fault_strategy)
+        return with_plan(draw, scenario, fault_strategy, reuse_run=reuse_drawing_run)
 
     return build()
 
 
 def with_plan(
-    draw: st.DrawFn, scenario: Scenario, faults: st.SearchStrategy[tuple[FaultKind, ...]]
+    draw: st.DrawFn,
+    scenario: Scenario,
+    faults: st.SearchStrategy[tuple[FaultKind, ...]],
+    *,
+    reuse_run: bool,
 ) -> Scenario:
     """``scenario`` under a plan from ``faults``: placed at its points for ``fault_plans()``
-    (by running the scenario once), drawn as given for any other strategy of plans."""
+    (by running the scenario once, which ``reuse_run`` hands back as its first ``run()``),
+    drawn as given for any other strategy of plans."""
     if not isinstance(faults, FaultPlanStrategy):
         return scenario.with_faults(draw(faults))
     hooks = faults.placing_hooks(draw)
@@ -194,7 +209,8 @@ def with_plan(
         random.setstate(state)
     if hooks.error is not None:
         raise hooks.error
-    return scenario.with_faults(hooks.plan)._with_placing_run(outcome)
+    placed = scenario.with_faults(hooks.plan)
+    return placed._with_placing_run(outcome) if reuse_run else placed
 
 
 #: Callback payloads of generated programs: small JSON values.
@@ -226,6 +242,7 @@ def program_scenarios(
             functions={PROGRAM_FUNCTION: program_handler},
             program=program,
         )
-        return with_plan(draw, scenario, fault_strategy)
+        # (A generated program talks to nothing a test could set up around ``run()``.)
+        return with_plan(draw, scenario, fault_strategy, reuse_run=True)
 
     return build()
