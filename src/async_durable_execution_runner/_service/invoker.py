@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import datetime as _dt
+import hashlib
 import importlib
 import math
 import queue
@@ -22,7 +23,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, ModuleType
@@ -136,8 +136,11 @@ def log_stream_name(function_name: str, sandbox: int, started: _dt.datetime) -> 
     """The log stream of a function's ``sandbox``-th execution environment, started at
     ``started``: Lambda names it by date, version and an id of the environment (here made
     from the function and the count, so that runs repeat)."""
-    environment = uuid.uuid5(uuid.NAMESPACE_URL, f"lambda-sandbox:{function_name}:{sandbox}")
-    return f"{started:%Y/%m/%d}/[$LATEST]{environment.hex}"
+    # (A digest, not a uuid5: one per runner, and commonly a runner per execution.)
+    environment = hashlib.md5(
+        f"lambda-sandbox:{function_name}:{sandbox}".encode(), usedforsecurity=False
+    ).hexdigest()
+    return f"{started.year:04d}/{started.month:02d}/{started.day:02d}/[$LATEST]{environment}"
 
 
 NONDETERMINISTIC = "NonDeterministicExecutionError"
