@@ -47,8 +47,8 @@ from async_durable_execution_runner import (
 )
 from async_durable_execution_runner.errors import DurableRunnerError
 from async_durable_execution_runner.oracles import (
+    CheckpointRefused,
     FaultNotMasked,
-    OperationsLeftOpen,
     ReplayDivergence,
 )
 from async_durable_execution_runner.scenarios import Outcome, Scenario, Timings
@@ -141,21 +141,22 @@ def test_an_id_drawn_outside_a_step_is_flagged() -> None:
 
 def test_a_user_input_the_service_refuses_is_flagged_for_what_it_is() -> None:
     # A user's input strategy drew a non-ASCII sku, which magicmock_inventory puts in a step
-    # name (SDK finding 9): the service refuses the checkpoint and the SDK fails the execution
-    # with its map open. Flagged, and (since audit I) named for the refusal, not for a
-    # swallowed suspension. (With the bad name in the map's first checkpoint, nothing is left
-    # open and nothing flags the failure: see the open doubts in docs/findings.md.)
-    outcome = Scenario(
-        handler=tooling.magicmock_inventory,
-        input={
-            "lines": [{"sku": "s1", "quantity": 0}] * 2 + [{"sku": "h\u00e9llo", "quantity": 0}]
-        },
-        before_run=tooling.mock_inventory,
-    ).run()
-    assert outcome.error is not None
-    assert outcome.error.type == "CheckpointError"
-    with pytest.raises(OperationsLeftOpen, match=r"refused a checkpoint.*printable ASCII"):
-        outcome.check()
+    # name (SDK finding 9): the service refuses the checkpoint and the SDK fails the execution,
+    # with its map open or (the bad name in the map's first checkpoint) nothing open at all.
+    # Flagged for the refusal either way, not for a swallowed suspension.
+    for lines in (
+        [{"sku": "s1", "quantity": 0}] * 2 + [{"sku": "h\u00e9llo", "quantity": 0}],
+        [{"sku": "h\u00e9llo", "quantity": 0}],
+    ):
+        outcome = Scenario(
+            handler=tooling.magicmock_inventory,
+            input={"lines": lines},
+            before_run=tooling.mock_inventory,
+        ).run()
+        assert outcome.error is not None
+        assert outcome.error.type == "CheckpointError"
+        with pytest.raises(CheckpointRefused, match=r"refused a checkpoint.*printable ASCII"):
+            outcome.check()
 
 
 @pytest.mark.parametrize("kind", ["local function", "lambda", "mock", "mock method"])

@@ -80,6 +80,10 @@ class OperationsLeftOpen(OracleFailure):
     oracle = "open-operations"
 
 
+class CheckpointRefused(OracleFailure):
+    oracle = "checkpoints-accepted"
+
+
 OracleFn = Callable[["Outcome"], None]
 ORACLES: dict[str, OracleFn] = {}
 

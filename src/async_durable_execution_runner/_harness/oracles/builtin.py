@@ -9,6 +9,7 @@ from async_durable_execution_runner._harness.oracles.at_most_once import check_a
 from async_durable_execution_runner._harness.oracles.base import (
     ORACLES,
     AtMostOnceViolation,
+    CheckpointRefused,
     ExecutionHung,
     FaultNotMasked,
     MalformedHistory,
@@ -22,6 +23,7 @@ from async_durable_execution_runner._harness.oracles.base import (
     UnexpectedOutcome,
     oracle,
 )
+from async_durable_execution_runner._harness.oracles.checkpoints import check_checkpoints_accepted
 from async_durable_execution_runner._harness.oracles.expected_outcome import (
     check_expected_outcome,
 )
@@ -48,6 +50,8 @@ _ORDER = (
     "schema",
     "transitions",
     "history",
+    # A refused checkpoint fails the execution mid-flight: named before what follows from it.
+    "checkpoints-accepted",
     "replay-determinism",
     "nondeterminism-sources",
     "expected-outcome",
@@ -62,6 +66,7 @@ __all__ = [
     "ORACLES",
     "_VERDICTS",
     "AtMostOnceViolation",
+    "CheckpointRefused",
     "ExecutionHung",
     "FaultNotMasked",
     "MalformedHistory",
@@ -74,6 +79,7 @@ __all__ = [
     "TransitionViolation",
     "UnexpectedOutcome",
     "check_at_most_once",
+    "check_checkpoints_accepted",
     "check_expected_outcome",
     "check_fault_tolerance",
     "check_history",

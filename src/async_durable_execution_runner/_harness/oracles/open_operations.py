@@ -120,20 +120,6 @@ def check_open_operations(outcome: Outcome) -> None:
             for e in left
         )
         which = "the execution" if arn == outcome.recorder.root_arn else f"execution {arn}"
-        refused = _refused_checkpoint(outcome, arn) if last is EventType.EXECUTION_FAILED else None
-        if refused is not None:
-            # The service refused an update the SDK sent (an operation name that is not
-            # printable ASCII, SDK finding 9): the SDK fails the execution mid-flight at that
-            # checkpoint, and what it had started stays open. Still a flag (the handler asked
-            # for something the service refuses), named for what it is.
-            msg = (
-                f"{which} ended FAILED while operations it started were still open: {listing}, "
-                f"because the service refused a checkpoint it sent ({refused}) and the SDK "
-                "failed the execution at once (CheckpointError): the handler asked for "
-                "something the service does not take (operation names are 1 to 256 printable "
-                "ASCII characters, which the SDK does not check: SDK finding 9)"
-            )
-            raise OperationsLeftOpen(msg)
         msg = (
             f"{which} ended {ended} while operations it started were still open: {listing}. "
             "Nothing will ever complete them. Usual causes: a broad `except BaseException:` "
@@ -144,21 +130,3 @@ def check_open_operations(outcome: Outcome) -> None:
             "awaited"
         )
         raise OperationsLeftOpen(msg)
-
-
-def _refused_checkpoint(outcome: Outcome, arn: str) -> str | None:
-    """What the service said when it refused a checkpoint of execution ``arn`` for its
-    content (not for a stale token, which a duplicate delivery's checkpoints get), if it
-    did and the execution failed with the SDK's ``CheckpointError``."""
-    error = outcome.error
-    if arn == outcome.recorder.root_arn and (error is None or error.type != "CheckpointError"):
-        return None
-    for rejection in outcome.recorder.rejections:
-        if rejection.execution_arn != arn:
-            continue
-        message = rejection.error.message
-        if rejection.error.http_status == 400 and not message.startswith(
-            "Invalid Checkpoint Token"
-        ):
-            return f"{rejection.error.code}: {message}"
-    return None
