@@ -226,6 +226,7 @@ class Scenario:
             again.hang = (
                 f"{again.hang} (it had also outlived {self.timeout:g} s of wall-clock time in "
                 f"a first run, and was run again with {budget:g} s)"
+                + _still_progressing(len(outcome.history), len(again.history), budget)
             )
         return again
 
@@ -341,6 +342,8 @@ class Scenario:
             parts.append(f"callback_payloads={dict(self.callback_payloads)!r}")
         if self.execution_timeout != DEFAULT_EXECUTION_TIMEOUT:
             parts.append(f"execution_timeout={self.execution_timeout!r}")
+        if self.timeout != DEFAULT_SCENARIO_TIMEOUT:
+            parts.append(f"timeout={self.timeout!r}")
         return f"Scenario({', '.join(parts)})"
 
     def to_pytest(self, test_name: str = "test_regression") -> str:
@@ -368,6 +371,9 @@ class Scenario:
             args.append(f"execution_timeout={self.execution_timeout!r}")
         if self.checkpoint_batching != "sdk":
             args.append(f"checkpoint_batching={self.checkpoint_batching!r}")
+        if self.timeout != DEFAULT_SCENARIO_TIMEOUT:
+            # A run slow enough to need more wall-clock time needs it when reproduced too.
+            args.append(f"timeout={self.timeout!r}")
         notes = ""
         if self.before_run is not None:
             line, expression = _reference(self.before_run, self.handler)
@@ -449,3 +455,17 @@ def _import_line(fn: Callable[..., Any]) -> str:
 
 _BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None, int | None, bool], Outcome] = {}
 _MAX_BASELINES = 256
+
+
+def _still_progressing(first: int, second: int, budget: float) -> str:
+    """What a hang report adds when the run given more time got further than the first: a
+    correct run too slow for its budget (a map over thousands of items, hundreds of
+    invocations on a loaded machine) checkpoints on to the end, where a hung one stops at the
+    same point each time."""
+    if second <= first:
+        return ""
+    return (
+        f"; it was still making progress ({first} history events in the first run, {second} "
+        f"with {budget:g} s), so it may be slow rather than hung: give it more wall-clock "
+        f"time with Scenario(timeout=...) or durable_scenarios(timeout=...)"
+    )

@@ -25,6 +25,7 @@ from async_durable_execution_runner._harness.programs.nodes import callback_name
 from async_durable_execution_runner._harness.programs.strategies import durable_programs
 from async_durable_execution_runner._harness.scenario.scenario import (
     DEFAULT_EXECUTION_TIMEOUT,
+    DEFAULT_SCENARIO_TIMEOUT,
     Scenario,
 )
 from async_durable_execution_runner._harness.scenario.timings import DEFAULT_START, Timings
@@ -118,6 +119,7 @@ def durable_scenarios(
     before_run: Callable[[], None] | None = None,
     execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT,
     reuse_drawing_run: bool = False,
+    timeout: float = DEFAULT_SCENARIO_TIMEOUT,
 ) -> st.SearchStrategy[Scenario]:
     """``Scenario``s for ``handler`` (a ``@durable_execution`` handler): an input from
     ``inputs`` (default ``None``), a fault plan from ``faults`` (default: every kind, a few
@@ -128,7 +130,12 @@ def durable_scenarios(
     is drawn, outside the test body. ``reuse_drawing_run=True`` hands that run back as the
     scenario's first ``run()`` (one run per example, not two): only for a test that sets up
     nothing around ``run()`` itself (a ``mock.patch``, an environment variable, a fake's
-    state), since that run did not see it; ``before_run`` is always run again."""
+    state), since that run did not see it; ``before_run`` is always run again.
+
+    ``timeout`` is each run's wall-clock budget in seconds (``Scenario.timeout``, the placing
+    run's too): a correct handler that takes longer (a ``map`` over thousands of items,
+    hundreds of invocations on a loaded machine) needs more, or the liveness oracle calls it
+    hung."""
     if handler is None:
         return program_scenarios(faults=faults, timings=timings)
     if not isinstance(reuse_drawing_run, bool):
@@ -142,6 +149,13 @@ def durable_scenarios(
         raise InvalidArgument(msg)
     if execution_timeout < 1:
         msg = f"execution_timeout must be at least 1 second, got {execution_timeout!r}"
+        raise InvalidArgument(msg)
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout < float("inf")
+    ):
+        msg = f"timeout must be a finite number of seconds > 0, got {timeout!r}"
         raise InvalidArgument(msg)
     for label, value in (("inputs", inputs), ("faults", faults), ("timings", timings)):
         if value is not None and not isinstance(value, st.SearchStrategy):
@@ -176,6 +190,7 @@ def durable_scenarios(
             allow_nondeterminism=frozenset(allow_nondeterminism),
             before_run=before_run,
             execution_timeout=execution_timeout,
+            timeout=timeout,
         )
         return with_plan(draw, scenario, fault_strategy, reuse_run=reuse_drawing_run)
 
