@@ -5,7 +5,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
-                                              races|lambda-runtime|tooling]
+                                              races|lambda-runtime|tooling|scale]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -35,7 +35,9 @@ session-23 audit H's, races, time-outs and cancellation around durable operation
 ``--corpus lambda-runtime`` ``examples/lambda_runtime.py`` (the session-24 audit J's, the
 Lambda context, the runtime's environment and event-source shapes),
 ``--corpus tooling`` ``examples/tooling.py`` (the session-24 audit I's, handlers under the
-test tooling users bring: ``unittest.mock``, botocore's ``Stubber``, captured logs);
+test tooling users bring: ``unittest.mock``, botocore's ``Stubber``, captured logs),
+``--corpus scale`` ``examples/scale.py`` (the session-25 audit K's, correct handlers at
+production scale);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -73,6 +75,7 @@ import nondeterministic  # noqa: E402
 import payloads  # noqa: E402
 import processes  # noqa: E402
 import races  # noqa: E402
+import scale  # noqa: E402
 import structures  # noqa: E402
 import timekeeping  # noqa: E402
 import tooling  # noqa: E402
@@ -109,6 +112,7 @@ CORPORA = {
     "errors": errors.CORPUS,
     "errors-targets": errors.TARGETS,
     "races": races.CORPUS,
+    "scale": scale.CORPUS,
     "lambda-runtime": lambda_runtime.CORPUS,
     "tooling": tooling.CORPUS,
 }
