@@ -26,8 +26,10 @@ from hypothesis.errors import InvalidArgument
 from tests.harness import scale_handlers
 
 from async_durable_execution_runner import ExecutionStatus
+from async_durable_execution_runner._harness.oracles import schema
+from async_durable_execution_runner._harness.scenario import scenario as scenario_module
 from async_durable_execution_runner.oracles import ExecutionHung, ReplayDivergence
-from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.scenarios import Scenario, invocation_lost
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
 
 #: What each entry returns without faults at its small size (``scale.SMALL``).
@@ -110,6 +112,41 @@ def test_durable_scenarios_takes_a_wall_clock_budget_and_reproducers_keep_it() -
     for bad in (0, -1.0, float("inf"), True, "10"):
         with pytest.raises(InvalidArgument, match="timeout must be"):
             durable_scenarios(spec["handler"], timeout=bad).example()
+
+
+# --- memory: remembered baselines of a handler with megabytes of state -------------------
+
+
+def test_remembered_baselines_are_bounded_by_the_state_they_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A baseline is remembered for later examples by its world's content, whose fingerprint
+    # holds every step result: 256 of them, each world holding large_state's 2 MB twice or
+    # three times over (and the fingerprint itself as the key), grew a campaign by about
+    # 7.5 MB per new baseline (one in two examples). The key is a digest, and the
+    # remembered baselines' weight (the fingerprints' length) is bounded.
+    monkeypatch.setattr(scenario_module, "_BASELINES", {})
+    monkeypatch.setattr(scenario_module, "_baseline_weight", [0])
+    monkeypatch.setattr(scenario_module, "_MAX_BASELINE_WEIGHT", 500_000)
+    scenario = Scenario(
+        handler=scale.large_state, input={"n": 20}, faults=(invocation_lost(invocation=1),)
+    )
+    world = scenario.run()._world
+    assert world is not None
+    assert 200_000 < len(world.fingerprint()) < 250_000
+    for seed in range(5):
+        assert scenario.baseline(world, seed=seed).value == scenario.baseline(world).value
+    remembered = scenario_module._BASELINES
+    assert 1 <= len(remembered) <= 2
+    assert all(len(key[2]) == 32 for key in remembered)  # a digest, not the fingerprint
+
+
+def test_schema_verdicts_are_remembered_by_a_digest() -> None:
+    # The schema oracle remembers a verdict per document for the whole session (up to
+    # 100,000): by the document's text, every step result of 10 KB was kept again.
+    outcome = Scenario(handler=scale.large_state, input={"n": 3}).run()
+    outcome.check()
+    assert all(isinstance(key[1], bytes) and len(key[1]) == 16 for key in schema._VERDICTS)
 
 
 # --- a wrong twin is still flagged -------------------------------------------------------

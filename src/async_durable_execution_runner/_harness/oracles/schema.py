@@ -4,6 +4,7 @@ model."""
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,7 @@ def _validator(shape: str) -> Draft202012Validator:
     return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
 
 
-_VERDICTS: dict[tuple[str, str], str | None] = {}
+_VERDICTS: dict[tuple[str, bytes], str | None] = {}
 _MAX_VERDICTS = 100_000
 
 
@@ -46,7 +47,10 @@ def _first_error(shape: str, document: Any, *, timeless: bool = False) -> str | 
     # Runs of one handler repeat the same documents (virtual time, deterministic ids), so
     # remember verdicts by content; the key is made without copying the document, which a
     # verdict found needs no more than that.
-    key = (shape, json.dumps(document, sort_keys=True, default=_timeless_key if timeless else str))
+    # A digest of the text, not the text: documents carry step results (10 KB each for a
+    # handler with megabytes of state), and a verdict is kept for the whole session.
+    text = json.dumps(document, sort_keys=True, default=_timeless_key if timeless else str)
+    key = (shape, hashlib.blake2b(text.encode(), digest_size=16).digest())
     if key in _VERDICTS:
         return _VERDICTS[key]
     checked = _timeless(document) if timeless else document

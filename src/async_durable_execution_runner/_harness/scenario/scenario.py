@@ -7,6 +7,7 @@ Hypothesis. It drives the emulator only through the runner's public seams.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
 import types
@@ -155,16 +156,19 @@ class Scenario:
         counterpart = self.with_faults(())
         if seed is not None:
             counterpart = replace(counterpart, timings=replace(self.timings, seed=seed))
+        fingerprint = world.fingerprint()
         key = (
             counterpart.to_pytest(),
             id(counterpart.handler),
-            world.fingerprint(),
+            # A digest: the fingerprint holds every step's result (megabytes for a handler
+            # with megabytes of state), and the key outlives the example.
+            hashlib.blake2b(fingerprint.encode(), digest_size=16).hexdigest(),
             rerun,
             rerun_times,
             root_wakes_last,
         )
-        cached = _BASELINES.get(key)
-        if cached is None:
+        remembered = _BASELINES.get(key)
+        if remembered is None:
             cached = counterpart._run_once(
                 replay=Replay(
                     world, rerun=rerun, rerun_times=rerun_times, root_wakes_last=root_wakes_last
@@ -172,10 +176,9 @@ class Scenario:
             )
             if cached.hang is not None:
                 return cached  # not remembered: another example may find the machine idler
-            if len(_BASELINES) >= _MAX_BASELINES:
-                _BASELINES.pop(next(iter(_BASELINES)))
-            _BASELINES[key] = cached
-        return cached
+            _remember_baseline(key, cached, len(fingerprint))
+            return cached
+        return remembered[0]
 
     def _with_placing_run(self, outcome: Outcome) -> Scenario:
         """This scenario, whose first ``run()`` returns ``outcome``: the run of this very
@@ -453,8 +456,25 @@ def _import_line(fn: Callable[..., Any]) -> str:
     return f"from {_address(fn)[0]} import {_name(fn)}"
 
 
-_BASELINES: dict[tuple[str, int, str, tuple[str, str, int] | None, int | None, bool], Outcome] = {}
+_BaselineKey = tuple[str, int, str, tuple[str, str, int] | None, int | None, bool]
+#: Remembered baselines, oldest first, each with its weight: the length of its world's
+#: fingerprint, which holds every step result it replayed (a baseline's outcome holds them
+#: again in its history and its world), so the weights bound the memory they keep.
+_BASELINES: dict[_BaselineKey, tuple[Outcome, int]] = {}
 _MAX_BASELINES = 256
+#: About 3 to 5 times this in memory: 16 baselines of a handler whose steps return 2 MB.
+_MAX_BASELINE_WEIGHT = 32_000_000
+_baseline_weight = [0]
+
+
+def _remember_baseline(key: _BaselineKey, outcome: Outcome, weight: int) -> None:
+    while _BASELINES and (
+        len(_BASELINES) >= _MAX_BASELINES or _baseline_weight[0] + weight > _MAX_BASELINE_WEIGHT
+    ):
+        _baseline_weight[0] -= _BASELINES.pop(next(iter(_BASELINES)))[1]
+    if weight <= _MAX_BASELINE_WEIGHT:
+        _BASELINES[key] = (outcome, weight)
+        _baseline_weight[0] += weight
 
 
 def _still_progressing(first: int, second: int, budget: float) -> str:
