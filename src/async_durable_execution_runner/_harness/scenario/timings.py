@@ -34,7 +34,9 @@ class Timings:
     - ``step_turns`` / ``response_turns``: event-loop turns each step body / each service
       response takes (picked by the step attempt's identity / by the call's content), which
       reorders concurrent branches.
-    - ``page_size``: operations per page of state (``None``: all in one page).
+    - ``page_size``: operations in the first page of state, the one the invocation carries
+      (``None``: the service's 1,000); ``GetDurableExecutionState`` sends the rest 1,000 a
+      page.
     - ``sandboxes``: ``"warm"`` or ``"cold"`` for invocations 2, 3, ... (later ones are warm).
     - ``callback_delays``: seconds before each created callback is answered (cycled in the
       order callbacks are created).
@@ -80,7 +82,7 @@ class Timings:
                 "(by call content)"
             )
         if self.page_size is not None:
-            lines.append(f"state comes back {self.page_size} operations per page")
+            lines.append(f"the first page of state holds {self.page_size} operations")
         cold = [i + 2 for i, s in enumerate(self.sandboxes) if s == "cold"]
         if cold:
             lines.append(f"invocations {cold} land in a cold sandbox")
