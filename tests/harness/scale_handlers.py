@@ -4,6 +4,7 @@ size."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from async_durable_execution import durable_execution, step, wait
@@ -25,3 +26,18 @@ async def daily_job_skipping_weekends_by_the_clock(event: Any) -> dict[str, Any]
             reports += await step(lambda d=day: _value(d % 3), name=f"report-{day}")
         await wait(86_400, name=f"sleep-{day}")
     return {"reports": reports}
+
+
+def _slow_partner(i: int) -> int:
+    time.sleep(0.02)  # a partner that answers in 20 ms of real time
+    return i
+
+
+@durable_execution
+async def steps_of_a_slow_partner(event: Any) -> dict[str, Any]:
+    """Correct, and slow at a steady rate: ``n`` steps, each a 20 ms call (a test's
+    stand-in for a run too big for its wall-clock budget)."""
+    total = 0
+    for i in range(int(event["n"])):
+        total += await step(lambda i=i: _value(_slow_partner(i)), name=f"call-{i}")
+    return {"total": total}

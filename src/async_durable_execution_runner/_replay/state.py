@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -134,10 +135,16 @@ class RecordedExecution:
         return ends[-1] if ends else None
 
     def first_event(self, operation_id: str) -> Event | None:
+        return self._first_events.get(operation_id)
+
+    @functools.cached_property
+    def _first_events(self) -> dict[str | None, Event]:
+        # Asked once per operation the replay requests: one pass, not one per request.
+        first: dict[str | None, Event] = {}
         for e in self.events:
-            if e.id == operation_id and e.event_type is not E.EXECUTION_STARTED:
-                return e
-        return None
+            if e.event_type is not E.EXECUTION_STARTED:
+                first.setdefault(e.id, e)
+        return first
 
 
 def _ready(ops: Mapping[str, Operation], now: _dt.datetime) -> tuple[Operation, ...]:
