@@ -22,6 +22,7 @@ import lambda_runtime
 import nondeterministic
 import processes
 import pytest
+import scale
 import structures
 import timekeeping
 import tooling
@@ -226,6 +227,8 @@ USER_CORPUS = {
     **{f"lambda_runtime.{k}": v for k, v in lambda_runtime.CORPUS.items()},
     # Handlers under a test's own tooling (mocks, Stubber), whose before_run starts patches.
     **{f"tooling.{k}": v for k, v in tooling.CORPUS.items()},
+    # Production-scale habits at their smallest sizes (the campaigns run them full size).
+    **{f"scale.{k}": {**v, "input": scale.SMALL[k]} for k, v in scale.CORPUS.items()},
 }
 
 
