@@ -468,13 +468,14 @@ _baseline_weight = [0]
 
 
 def _remember_baseline(key: _BaselineKey, outcome: Outcome, weight: int) -> None:
+    if weight > _MAX_BASELINE_WEIGHT:
+        return  # too big to keep: the others stay
     while _BASELINES and (
         len(_BASELINES) >= _MAX_BASELINES or _baseline_weight[0] + weight > _MAX_BASELINE_WEIGHT
     ):
         _baseline_weight[0] -= _BASELINES.pop(next(iter(_BASELINES)))[1]
-    if weight <= _MAX_BASELINE_WEIGHT:
-        _BASELINES[key] = (outcome, weight)
-        _baseline_weight[0] += weight
+    _BASELINES[key] = (outcome, weight)
+    _baseline_weight[0] += weight
 
 
 def _still_progressing(first: int, second: int, budget: float) -> str:
