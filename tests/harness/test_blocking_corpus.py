@@ -24,7 +24,7 @@ from pathlib import Path
 import blocking
 import pytest
 from async_durable_execution import InvocationStatus
-from corpus import check_every, scenarios
+from corpus import check_every, fault_free, scenarios
 from tests.harness import blocking_handlers
 
 from async_durable_execution_runner import (
@@ -34,7 +34,7 @@ from async_durable_execution_runner import (
 )
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.oracles import NondeterminismSource
-from async_durable_execution_runner.scenarios import Scenario, Timings
+from async_durable_execution_runner.scenarios import Scenario
 from async_durable_execution_runner.strategies import fault_plans
 
 # --- work in other threads ---------------------------------------------------------------
@@ -133,12 +133,7 @@ def test_a_process_that_ran_a_duplicate_delivery_exits_without_an_unclosed_loop(
 def test_every_entry_succeeds_fault_free_warm_and_cold() -> None:
     for name, spec in sorted(blocking.CORPUS.items()):
         for sandboxes in ((), ("cold",) * 4):
-            outcome = Scenario(
-                handler=spec["handler"],
-                input=spec.get("input"),
-                timings=Timings(sandboxes=sandboxes),
-                before_run=spec.get("before_run"),
-            ).run()
+            outcome = fault_free(spec, sandboxes).run()
             assert outcome.execution_status is ExecutionStatus.SUCCEEDED, (name, outcome.error)
             outcome.check()
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import structures
 import structures_services
-from corpus import check_every, scenarios
+from corpus import check_every, fault_free, scenarios
 from tests.harness import structure_handlers
 from tests.harness.structure_handlers import unit_of_work_compensating_on_suspension
 
@@ -94,12 +94,7 @@ def test_every_entry_has_an_expected_result() -> None:
 def test_every_entry_returns_its_expected_result_warm_and_cold() -> None:
     for name, spec in sorted(structures.CORPUS.items()):
         for sandboxes in ((), ("cold",) * 4):
-            outcome = Scenario(
-                handler=spec["handler"],
-                input=spec.get("input"),
-                timings=Timings(sandboxes=sandboxes),
-                before_run=spec.get("before_run"),
-            ).run()
+            outcome = fault_free(spec, sandboxes).run()
             assert outcome.execution_status is ExecutionStatus.SUCCEEDED, (name, outcome.error)
             value = dict(outcome.value)
             if name.startswith("billing_"):
