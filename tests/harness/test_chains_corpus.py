@@ -25,7 +25,7 @@ from tests.harness import chain_handlers
 
 from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner.oracles import FaultNotMasked
-from async_durable_execution_runner.scenarios import Scenario, crash
+from async_durable_execution_runner.scenarios import Scenario, crash, invocation_lost
 from async_durable_execution_runner.strategies import fault_plans
 
 # --- the harness's world reaches invoked functions ----------------------------------------
@@ -73,10 +73,12 @@ def test_an_invoke_racing_a_wait_may_be_decided_otherwise_after_a_crash() -> Non
     outcome.check()
 
 
-@pytest.mark.parametrize("fault", [crash(invocation=1, call=1), crash(invocation=2, call=1)])
+@pytest.mark.parametrize("fault", [invocation_lost(invocation=1), crash(invocation=2, call=1)])
 def test_a_race_that_counts_its_invocations_is_still_flagged(fault: object) -> None:
-    # The same race, reporting how many invocations its module state counted: the crash
-    # adds one, which no order of the fault-free run reproduces.
+    # The same race, reporting how many invocations its module state counted: a lost
+    # invocation adds one to the sandbox's count, and a crash of the second starts the
+    # count over in a new sandbox, neither of which any order of the fault-free run
+    # reproduces.
     outcome = Scenario(
         handler=chain_handlers.race_counting_invocations,
         faults=(fault,),  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from async_durable_execution import (
     wait,
     wait_for_callback,
 )
+from tests.replay import ticket_office
 
 
 @durable_callable
@@ -203,13 +204,8 @@ async def changed_result(order: dict[str, Any]) -> dict[str, Any]:
     return {"tracking": tracking, "packed": packed, "label": printed, "pickup": answer}
 
 
-#: Tickets a partner has issued (the replay gate's tests reset it): each is new.
-TICKETS: list[int] = []
-
-
 async def _next_ticket() -> int:
-    TICKETS.append(len(TICKETS) + 1)
-    return TICKETS[-1]
+    return ticket_office.next_ticket()
 
 
 @durable_execution

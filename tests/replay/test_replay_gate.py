@@ -29,6 +29,7 @@ import tooling
 from corpus import scenarios
 from hypothesis import HealthCheck, Phase, given, settings
 from tests.replay import handlers as h
+from tests.replay import ticket_office
 
 from async_durable_execution_runner import (
     DurableFunctionTestRunner,
@@ -193,7 +194,7 @@ def test_a_crashed_invocation_may_branch_otherwise_on_a_fresh_step_result() -> N
     # the recorded ticket, is still checked.
     from async_durable_execution_runner.scenarios import crash
 
-    h.TICKETS.clear()
+    ticket_office.TICKETS.clear()
     outcome = Scenario(handler=h.branch_on_ticket, faults=(crash(invocation=1, call=1),)).run()
     assert [e.event_type.value for e in outcome.result.events][2:4] == [
         "StepStarted",
@@ -201,7 +202,7 @@ def test_a_crashed_invocation_may_branch_otherwise_on_a_fresh_step_result() -> N
     ]
     assert outcome.result.get_wait("even") is not None
     report = replay(h.branch_on_ticket, outcome.result, raise_on_divergence=False)
-    assert h.TICKETS == [1, 2, 3]  # the replay of invocation 1 drew ticket 3 (odd)
+    assert ticket_office.TICKETS == [1, 2, 3]  # the replay of invocation 1 drew ticket 3 (odd)
     assert report.ok, str(report)
     assert report.operations_checked >= 2
 

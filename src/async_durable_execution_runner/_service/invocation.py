@@ -59,6 +59,14 @@ def hung_outcome(request: InvocationRequest, where: str) -> InvocationOutcome:
     )
 
 
+#: The errors of an invocation whose execution environment did not survive it: the runtime
+#: process exited (a crash, ``SystemExit``) or Lambda stopped the sandbox at the function's
+#: timeout. Lambda starts the function's next invocation in a new environment, whose
+#: module-level state starts over (an exception the handler raises, by contrast, leaves the
+#: runtime process running, and the next invocation may find it warm).
+SANDBOX_ENDING_ERRORS = frozenset({"Runtime.ExitError", "Sandbox.Timedout"})
+
+
 #: Lambda's maximum function timeout: an invocation's default limit.
 DEFAULT_FUNCTION_TIMEOUT = 900.0
 
@@ -82,6 +90,14 @@ class Invoker(Protocol):
     def invoke(self, request: InvocationRequest) -> InvocationOutcome: ...
 
     def close(self) -> None: ...
+
+
+class ColdStarter(Protocol):
+    """An invoker that can say whether it can start ``function_name`` in a new sandbox (its
+    module state afresh). After an invocation that ended its sandbox (``SANDBOX_ENDING_ERRORS``)
+    the service asks it, and makes the function's next invocation cold when it can."""
+
+    def can_start_cold(self, function_name: str) -> bool: ...
 
 
 @cheap_frozen

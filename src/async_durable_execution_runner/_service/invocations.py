@@ -18,6 +18,7 @@ from async_durable_execution_runner._models._frozen import maker, replace
 from async_durable_execution_runner._models.events import event_error
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.invocation import (
+    SANDBOX_ENDING_ERRORS,
     Abandoned,
     InvocationOutcome,
     InvocationRequest,
@@ -109,6 +110,9 @@ class Invocations:
         self._hang_reports: dict[str, str] = {}
         # The invocation in progress (a duplicate delivery is recorded apart).
         self._current: tuple[InvocationRequest, Execution, InvocationInfo] | None = None
+        #: Functions whose last invocation ended its sandbox (``SANDBOX_ENDING_ERRORS``): the
+        #: next one starts cold, as on Lambda, whatever the sandbox policy says.
+        self._ended_sandboxes: set[str] = set()
 
     # Set by ``_read_seams``. ``_environment``: every invocation's sandbox (``None``: ask the
     # policy for each); ``_pages_asked``, ``_returns_heard``: whether the interleaving and the
@@ -203,6 +207,8 @@ class Invocations:
         environment = self._environment
         if environment is None:
             environment = self._sandbox_policy.environment(arn, index)
+        if self._ended_sandboxes and execution.function_name in self._ended_sandboxes:
+            environment = self._after_ended_sandbox(execution.function_name, environment)
         info = _new_info(
             arn,
             index,
@@ -265,6 +271,16 @@ class Invocations:
                 ),
             )
         self._complete(execution, info, outcome)
+
+    def _after_ended_sandbox(self, function_name: str, environment: str) -> str:
+        """The environment of ``function_name``'s first invocation after one that ended its
+        sandbox: cold when the invoker can start one (an in-process handler must be
+        importable by name to be imported afresh), else what the policy said."""
+        self._ended_sandboxes.discard(function_name)
+        can_start_cold = getattr(self._invoker, "can_start_cold", None)
+        if can_start_cold is not None and can_start_cold(function_name):
+            return "cold"
+        return environment
 
     def abandon(self, abandoned: Abandoned) -> None:
         """The invocation in progress hung: the driver gave up on it (and on its thread)."""
@@ -345,6 +361,8 @@ class Invocations:
     ) -> None:
         self._record_end(execution, info, outcome)
         error = outcome.death
+        if error is not None and error.error_type in SANDBOX_ENDING_ERRORS:
+            self._ended_sandboxes.add(execution.function_name)
         if not execution.is_open:
             return
         finish = self.lifecycle.finish

@@ -537,6 +537,12 @@ class InProcessInvoker:
                 setattr(package, child, module)
         self.handlers.update(self._given)
 
+    def can_start_cold(self, function_name: str) -> bool:
+        """Whether a cold sandbox can re-import ``function_name``'s handler (``fresh_import``):
+        only a handler its module binds to a name can be found again."""
+        handler = self.handlers.get(function_name)
+        return handler is not None and handler_address(handler) is not None
+
     def _handler(self, request: InvocationRequest) -> Callable[..., Any]:
         handler = self.handlers.get(request.function_name)
         if handler is None:

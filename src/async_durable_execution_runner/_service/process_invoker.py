@@ -323,6 +323,11 @@ class ProcessInvoker:
         self.endpoint_url: str | None = None
         self.region = "us-east-1"
 
+    def can_start_cold(self, function_name: str) -> bool:
+        """Whether ``function_name`` is served (a worker process imports it by name: a new
+        worker is a cold sandbox)."""
+        return function_name in self.refs
+
     def kill_worker(self) -> None:
         """Kill the running worker process (safe from another thread: the thread serving the
         invocation sees it die and reports the invocation failed)."""

@@ -9,6 +9,7 @@ from async_durable_execution_runner._harness.oracles.base import ExecutionHung, 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
 
+
 @oracle("liveness")
 def check_liveness(outcome: Outcome) -> None:
     """The execution finishes: every invocation returns within the function's timeout and

@@ -1,0 +1,49 @@
+"""Handlers whose first invocation ends its sandbox, for ``test_sandbox_reset.py``.
+
+Module-level state is the sandbox's: a copy of this module imported afresh (a cold sandbox)
+starts with no invocations seen. They live in a module of their own because a cold sandbox
+re-imports the handler's module by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from async_durable_execution import durable_callable, durable_execution, step, wait
+
+#: The invocations this copy of the module (this sandbox) has run, in order.
+SEEN: list[str] = []
+
+
+def first_time(marker_dir: str, name: str) -> bool:
+    """True the first time it is asked per marker directory and name (the marker outlives a
+    sandbox, as a file on a real disk would)."""
+    marker = Path(marker_dir) / name
+    if marker.exists():
+        return False
+    marker.touch()
+    return True
+
+
+@durable_callable
+async def record(value: str) -> str:
+    return value
+
+
+@durable_execution
+async def ends_its_sandbox_once(event: dict[str, Any]) -> dict[str, Any]:
+    """Checkpoints a step, then the first time (``event["how"]``): ``exit`` raises
+    ``SystemExit`` (the runtime process exits), ``timeout`` sleeps past the function's
+    timeout, ``wait`` suspends in a durable wait (the sandbox lives on). Returns how many
+    invocations the sandbox that finished the execution had run."""
+    SEEN.append("invoked")
+    await step(record("before"), name="before")
+    if first_time(event["marker_dir"], event["how"]):
+        if event["how"] == "exit":
+            raise SystemExit(3)
+        if event["how"] == "timeout":
+            await asyncio.sleep(10_000)
+        await wait(1, name="pause")
+    return {"seen": len(SEEN)}

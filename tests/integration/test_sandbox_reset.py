@@ -1,0 +1,91 @@
+"""After an invocation that ends its execution environment (the runtime process exits, or
+the function times out), Lambda runs the function's next invocation in a new one: module
+state starts over. The runner used to re-invoke warm in-process, so module state a crashed
+invocation left behind (a half-filled cache) was still there, which Lambda never shows
+(``docs/findings.md``, runner bug 25)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from async_durable_execution import durable_execution
+from tests.integration import sandbox_reset_handlers as h
+from tests.integration.test_isolation import invocation_errors
+
+from async_durable_execution_runner import DurableFunctionTestRunner
+from async_durable_execution_runner._service.execution import ExecutionStatus
+
+
+def _run(how: str, tmp_path: Path, **options: object) -> tuple[object, list[str]]:
+    runner = DurableFunctionTestRunner(h.ends_its_sandbox_once, **options)  # type: ignore[arg-type]
+    try:
+        result = runner.run({"marker_dir": str(tmp_path), "how": how}, timeout=30)
+    finally:
+        runner.close()
+    assert result.execution_status is ExecutionStatus.SUCCEEDED
+    return result, [info.environment for info in result.invocations]
+
+
+@pytest.mark.parametrize(
+    ("how", "error"), [("exit", "Runtime.ExitError"), ("timeout", "Sandbox.Timedout")]
+)
+def test_the_invocation_after_one_that_ended_its_sandbox_is_cold(
+    how: str, error: str, tmp_path: Path
+) -> None:
+    result, environments = _run(how, tmp_path)
+    assert invocation_errors(result) == [error, None]  # type: ignore[arg-type]
+    assert environments == ["warm", "cold"]
+    # The module the second invocation ran was imported afresh: it saw one invocation.
+    assert result.result_value == {"seen": 1}  # type: ignore[attr-defined]
+
+
+def test_a_suspended_invocation_leaves_its_sandbox_warm(tmp_path: Path) -> None:
+    result, environments = _run("wait", tmp_path)
+    assert environments == ["warm", "warm"]
+    assert result.result_value["seen"] >= 2  # type: ignore[attr-defined]
+
+
+def test_a_sandbox_policy_asking_warm_is_overridden_after_a_crash(tmp_path: Path) -> None:
+    from async_durable_execution_runner import SandboxPolicy
+
+    class AlwaysWarm(SandboxPolicy):
+        def environment(self, execution_arn: str, invocation_index: int) -> str:
+            return "warm"
+
+    result, environments = _run("exit", tmp_path, sandbox_policy=AlwaysWarm())
+    assert environments == ["warm", "cold"]
+    assert result.result_value == {"seen": 1}  # type: ignore[attr-defined]
+
+
+def test_the_process_isolation_records_its_new_worker_as_cold(tmp_path: Path) -> None:
+    runner = DurableFunctionTestRunner(h.ends_its_sandbox_once, isolation="process")
+    try:
+        result = runner.run({"marker_dir": str(tmp_path), "how": "exit"}, timeout=60)
+        workers = runner.invoker.workers_started  # type: ignore[attr-defined]
+    finally:
+        runner.close()
+    assert [info.environment for info in result.invocations] == ["warm", "cold"]
+    assert result.result_value == {"seen": 1}
+    assert workers == 2
+
+
+def test_a_handler_that_cannot_be_imported_again_stays_warm(tmp_path: Path) -> None:
+    """A handler defined in a test function has no name a re-import could find it by: the
+    runner cannot start it cold, and re-invokes it warm (as before) rather than refuse."""
+    marker = tmp_path / "exited"
+
+    @durable_execution
+    async def local(event: dict[str, str]) -> str:
+        if not marker.exists():
+            marker.touch()
+            raise SystemExit(3)
+        return "done"
+
+    runner = DurableFunctionTestRunner(local)
+    try:
+        result = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+    assert result.result_value == "done"
+    assert [info.environment for info in result.invocations] == ["warm", "warm"]
