@@ -13,7 +13,7 @@ from async_durable_execution import durable_execution
 from tests.integration import sandbox_reset_handlers as h
 from tests.integration.test_isolation import invocation_errors
 
-from async_durable_execution_runner import DurableFunctionTestRunner
+from async_durable_execution_runner import DurableFunctionTestRunner, SandboxPolicy
 from async_durable_execution_runner._service.execution import ExecutionStatus
 
 
@@ -47,7 +47,6 @@ def test_a_suspended_invocation_leaves_its_sandbox_warm(tmp_path: Path) -> None:
 
 
 def test_a_sandbox_policy_asking_warm_is_overridden_after_a_crash(tmp_path: Path) -> None:
-    from async_durable_execution_runner import SandboxPolicy
 
     class AlwaysWarm(SandboxPolicy):
         def environment(self, execution_arn: str, invocation_index: int) -> str:
@@ -89,3 +88,66 @@ def test_a_handler_that_cannot_be_imported_again_stays_warm(tmp_path: Path) -> N
         runner.close()
     assert result.result_value == "done"
     assert [info.environment for info in result.invocations] == ["warm", "warm"]
+
+
+class _ColdAfterTheFirst(SandboxPolicy):
+    def environment(self, execution_arn: str, invocation_index: int) -> str:
+        return "cold" if invocation_index > 1 else "warm"
+
+
+@pytest.mark.parametrize(
+    ("raised", "error_type", "message"),
+    [
+        (RuntimeError("config service unreachable"), "RuntimeError", "config service unreachable"),
+        (
+            ModuleNotFoundError("No module named 'vendored'"),
+            "Runtime.ImportModuleError",
+            "Unable to import module 'tests.integration.init_failure_handlers': No module named",
+        ),
+        (SystemExit(2), "Runtime.ExitError", "Runtime exited with error"),
+    ],
+)
+def test_a_cold_sandbox_whose_import_raises_fails_the_invocation_and_is_retried(
+    raised: BaseException, error_type: str, message: str
+) -> None:
+    """On Lambda an init error fails the invocation (the runtime reports it and exits) and
+    the service retries in a new sandbox; the runner let the exception out of ``run()``."""
+    from tests.integration import init_failure_handlers, init_failures
+
+    init_failures.NEXT_IMPORTS_RAISE[:] = [raised]
+    runner = DurableFunctionTestRunner(
+        init_failure_handlers.pauses, sandbox_policy=_ColdAfterTheFirst()
+    )
+    try:
+        result = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+        init_failures.NEXT_IMPORTS_RAISE.clear()
+    assert result.execution_status is ExecutionStatus.SUCCEEDED
+    assert result.result_value == "done"
+    assert [(i.environment, i.error_type) for i in result.invocations] == [
+        ("warm", None),
+        ("cold", error_type),
+        ("cold", None),
+    ]
+    assert message in (result.invocations[1].error_message or "")
+
+
+def test_an_init_failure_every_time_fails_the_execution_after_the_service_s_attempts() -> None:
+    from tests.integration import init_failure_handlers, init_failures
+
+    init_failures.NEXT_IMPORTS_RAISE[:] = [RuntimeError(f"down {i}") for i in range(10)]
+    runner = DurableFunctionTestRunner(
+        init_failure_handlers.pauses, sandbox_policy=_ColdAfterTheFirst()
+    )
+    try:
+        result = runner.run({}, timeout=30)
+        # The test's own module is back in place: its handler runs warm on the next run.
+        init_failures.NEXT_IMPORTS_RAISE.clear()
+        again = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+        init_failures.NEXT_IMPORTS_RAISE.clear()
+    assert result.execution_status is ExecutionStatus.FAILED
+    assert {i.error_type for i in result.invocations[1:]} == {"RuntimeError"}
+    assert again.execution_status is ExecutionStatus.SUCCEEDED

@@ -41,6 +41,9 @@ class InvocationOutcome:
     hung: bool = False
     # The service must not re-invoke: fail the execution with ``death`` (strict replay).
     fatal: bool = False
+    # The invocation ended its execution environment whatever ``death`` says (its init
+    # failed: the runtime process exits): the function's next invocation starts cold.
+    sandbox_ended: bool = False
 
 
 def hung_outcome(request: InvocationRequest, where: str) -> InvocationOutcome:

@@ -361,7 +361,9 @@ class Invocations:
     ) -> None:
         self._record_end(execution, info, outcome)
         error = outcome.death
-        if error is not None and error.error_type in SANDBOX_ENDING_ERRORS:
+        if outcome.sandbox_ended or (
+            error is not None and error.error_type in SANDBOX_ENDING_ERRORS
+        ):
             self._ended_sandboxes.add(execution.function_name)
         if not execution.is_open:
             return

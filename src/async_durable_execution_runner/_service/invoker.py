@@ -364,6 +364,50 @@ def fresh_import(
     return fresh
 
 
+class _InitFailed(Exception):
+    """A cold sandbox's import of the handler's module raised: the invocation's outcome."""
+
+    def __init__(self, outcome: InvocationOutcome) -> None:
+        super().__init__(outcome.death)
+        self.outcome = outcome
+
+
+def init_failure(
+    request_id: str, handler: Callable[..., Any], exc: BaseException
+) -> InvocationOutcome:
+    """The outcome of an invocation whose sandbox failed to initialise: the handler's module
+    raised ``exc`` while a cold sandbox imported it. Lambda's Python runtime reports the
+    error as its init error (an import error as ``Runtime.ImportModuleError``, a syntax
+    error as ``Runtime.UserCodeSyntaxError``, anything else by its type, ``SystemExit`` as
+    the runtime's exit) and exits; the invocation fails, and the next one starts cold."""
+    module = getattr(handler, "__module__", None) or "?"
+    if isinstance(exc, ImportError):
+        error_type, message = (
+            "Runtime.ImportModuleError",
+            f"Unable to import module '{module}': {exc}",
+        )
+    elif isinstance(exc, SyntaxError):
+        error_type, message = (
+            "Runtime.UserCodeSyntaxError",
+            f"Syntax error in module '{module}': {exc}",
+        )
+    elif isinstance(exc, Exception):
+        error_type, message = type(exc).__name__, str(exc)
+    else:
+        return InvocationOutcome(
+            status=None, death=runtime_exit(request_id, exc), sandbox_ended=True
+        )
+    return InvocationOutcome(
+        status=None,
+        death=ErrorObject(
+            error_type=error_type,
+            error_message=message,
+            stack_trace=tuple(format_exception(exc)[-8:]),
+        ),
+        sandbox_ended=True,
+    )
+
+
 class _Running:
     """An invocation while it runs."""
 
@@ -549,7 +593,14 @@ class InProcessInvoker:
             msg = f"no handler registered for function {request.function_name!r}"
             raise KeyError(msg)
         if request.environment == "cold":
-            handler = fresh_import(handler, self.cold_module_prefixes, self._displaced)
+            try:
+                handler = fresh_import(handler, self.cold_module_prefixes, self._displaced)
+            except HandlerNotDurableError:
+                raise  # the test's mistake (a handler no import can find), not the sandbox's
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                raise _InitFailed(init_failure(request.request_id, handler, exc)) from exc
             self.handlers[request.function_name] = handler
         return handler
 
@@ -674,7 +725,10 @@ class InProcessInvoker:
         return Abandoned(request, hung_outcome(request, f"it was blocked at:\n{stack}"))
 
     def invoke(self, request: InvocationRequest) -> InvocationOutcome:
-        handler = self._handler(request)
+        try:
+            handler = self._handler(request)
+        except _InitFailed as failed:
+            return failed.outcome
         on_worker = self._driver == threading.get_ident()
         if on_worker and self._running is None:
             return self._invoke_here(handler, request)
