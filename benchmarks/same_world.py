@@ -76,6 +76,7 @@ import payloads  # noqa: E402
 import processes  # noqa: E402
 import races  # noqa: E402
 import scale  # noqa: E402
+import serdes_extensions  # noqa: E402
 import structures  # noqa: E402
 import timekeeping  # noqa: E402
 import tooling  # noqa: E402
@@ -115,6 +116,7 @@ CORPORA = {
     "scale": scale.CORPUS,
     "lambda-runtime": lambda_runtime.CORPUS,
     "tooling": tooling.CORPUS,
+    "serdes-extensions": serdes_extensions.CORPUS,
 }
 
 

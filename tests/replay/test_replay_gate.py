@@ -23,6 +23,7 @@ import nondeterministic
 import processes
 import pytest
 import scale
+import serdes_extensions
 import structures
 import timekeeping
 import tooling
@@ -230,6 +231,12 @@ USER_CORPUS = {
     **{f"tooling.{k}": v for k, v in tooling.CORPUS.items()},
     # Production-scale habits at their smallest sizes (the campaigns run them full size).
     **{f"scale.{k}": {**v, "input": scale.SMALL[k]} for k, v in scale.CORPUS.items()},
+    # File-system serdes, previews, the extension API, terminal_scope, recurse; the big
+    # payloads at their smallest sizes (the campaigns file, overflow and summarise them).
+    **{
+        f"serdes_extensions.{k}": {**v, "input": serdes_extensions.SMALL.get(k, v["input"])}
+        for k, v in serdes_extensions.CORPUS.items()
+    },
 }
 
 
@@ -270,6 +277,21 @@ def test_random_programs_replay_clean_against_their_own_history(scenario: Scenar
     outcome = scenario.run()
     report = replay(scenario.handler, outcome.result, raise_on_divergence=False)
     assert report.ok, f"{report}\n{outcome.report()}"
+
+
+def test_a_context_rebuilt_from_its_children_replays_clean() -> None:
+    # A child context whose result is over 256 KB is checkpointed as its summary with
+    # ReplayChildren, and the SDK replays its children to rebuild the result. The history's
+    # ContextSucceeded carries the summary and not the flag: the gate handed the handler the
+    # summary as the result, and called the correct handler divergent (oracle bug 24). A
+    # runner's result knows the flag; the events alone still do not.
+    spec = {**serdes_extensions.CORPUS["child_summary"], "input": {"warehouses": ["a", "b"]}}
+    outcome = Scenario(handler=spec["handler"], input=spec["input"]).run()
+    [inventory] = [op for op in outcome.result.get_all_operations() if op.raw.name == "inventory"]
+    assert inventory.replay_children
+    assert replay(spec["handler"], outcome.result, raise_on_divergence=False).ok
+    events_only = replay(spec["handler"], outcome.result.history, raise_on_divergence=False)
+    assert not events_only.ok  # an AWS export has no ReplayChildren to give back
 
 
 def test_replay_accepts_a_result_a_list_and_a_response() -> None:

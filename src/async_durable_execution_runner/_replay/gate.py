@@ -49,6 +49,7 @@ from async_durable_execution_runner._replay.state import (
     is_handler_event,
     operation_type_of,
     parse_events,
+    replaying_children,
     split_invocations,
 )
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
@@ -589,11 +590,26 @@ def replay(
     """
     events_source = getattr(history, "events", history)
     recorded = split_invocations(parse_events(events_source))
+    # A runner's result knows which contexts were checkpointed as a summary to be rebuilt by
+    # replaying their children; the events alone do not say (docs/findings.md, oracle bug 24).
+    recorded = replaying_children(recorded, _replaying_children_ids(history))
     with _quiet_sdk():
         report = _replay_all(handler, recorded, function_name, timeout, source)
     if report.divergence is not None and raise_on_divergence:
         raise ReplayDivergenceError(report)
     return report
+
+
+def _replaying_children_ids(history: Any) -> list[str]:
+    """The ids of the contexts ``history`` (a runner's result) stored with ``ReplayChildren``."""
+    operations = getattr(history, "get_all_operations", None)
+    if operations is None:
+        return []
+    return [
+        view.raw.id
+        for view in operations()
+        if view.raw.context_details is not None and view.raw.context_details.replay_children
+    ]
 
 
 @contextlib.contextmanager

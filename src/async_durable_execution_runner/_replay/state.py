@@ -50,6 +50,7 @@ __all__ = [
     "is_handler_event",
     "operation_type_of",
     "parse_events",
+    "replaying_children",
     "split_invocations",
 ]
 
@@ -236,3 +237,34 @@ def _close(
 def _start_of(completed: Event) -> _dt.datetime:
     value = completed.details.get("StartTimestamp")
     return parse_timestamp(value) if value is not None else completed.event_timestamp
+
+
+def replaying_children(recorded: RecordedExecution, ids: Iterable[str]) -> RecordedExecution:
+    """``recorded`` with the contexts ``ids`` marked ``ReplayChildren`` wherever they have
+    succeeded.
+
+    A context whose result was over the checkpoint limit was checkpointed as a summary with
+    ``ReplayChildren`` set, and the SDK re-runs its children on replay to rebuild the result.
+    The history's ``ContextSucceeded`` carries the summary but not the flag (the event has
+    no such field), so a fold of the history alone hands the handler the summary as the
+    result. Whoever knows the flag (a runner's result holds the operations as the service
+    stored them) puts it back here."""
+    wanted = set(ids)
+    if not wanted:
+        return recorded
+
+    def mark(op: Operation) -> Operation:
+        if op.id not in wanted or op.status is not OperationStatus.SUCCEEDED:
+            return op
+        details = op.context_details
+        if details is None:
+            return op
+        return dataclasses.replace(
+            op, context_details=dataclasses.replace(details, replay_children=True)
+        )
+
+    invocations = tuple(
+        dataclasses.replace(inv, operations=tuple(mark(op) for op in inv.operations))
+        for inv in recorded.invocations
+    )
+    return dataclasses.replace(recorded, invocations=invocations)
