@@ -284,14 +284,30 @@ def test_a_context_rebuilt_from_its_children_replays_clean() -> None:
     # ReplayChildren, and the SDK replays its children to rebuild the result. The history's
     # ContextSucceeded carries the summary and not the flag: the gate handed the handler the
     # summary as the result, and called the correct handler divergent (oracle bug 24). A
-    # runner's result knows the flag; the events alone still do not.
+    # runner's result knows the flag; for the events alone (an AWS export, a saved history)
+    # the gate replays a divergent history again with every completed context rebuilt from
+    # its children, and says so.
     spec = {**serdes_extensions.CORPUS["child_summary"], "input": {"warehouses": ["a", "b"]}}
     outcome = Scenario(handler=spec["handler"], input=spec["input"]).run()
     [inventory] = [op for op in outcome.result.get_all_operations() if op.raw.name == "inventory"]
     assert inventory.replay_children
-    assert replay(spec["handler"], outcome.result, raise_on_divergence=False).ok
-    events_only = replay(spec["handler"], outcome.result.history, raise_on_divergence=False)
-    assert not events_only.ok  # an AWS export has no ReplayChildren to give back
+    with_flags = replay(spec["handler"], outcome.result, raise_on_divergence=False)
+    assert with_flags.ok
+    assert not with_flags.notes
+    for bare in (outcome.result.history, {"Events": outcome.result.history}):
+        events_only = replay(spec["handler"], bare, raise_on_divergence=False)
+        assert events_only.ok, str(events_only)
+        assert "rebuilt from its children" in str(events_only)
+
+
+def test_rebuilding_contexts_from_their_children_does_not_hide_a_divergence() -> None:
+    # The second chance of a bare history rebuilds every completed context; a handler that
+    # changed its decisions after the context still diverges, and the first report stands.
+    spec = {**serdes_extensions.CORPUS["child_summary"], "input": {"warehouses": ["a", "b"]}}
+    outcome = Scenario(handler=spec["handler"], input=spec["input"]).run()
+    report = replay(h.fan_out, outcome.result.history, raise_on_divergence=False)
+    assert not report.ok
+    assert not report.notes
 
 
 def test_replay_accepts_a_result_a_list_and_a_response() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -41,7 +42,7 @@ from typing import Any, Literal
 import async_durable_execution
 
 import async_durable_execution_runner
-from async_durable_execution_runner._models import Event, EventType, OperationType
+from async_durable_execution_runner._models import Event, EventType, OperationStatus, OperationType
 from async_durable_execution_runner._replay.state import (
     SERVICE_ERROR_TYPES,
     Invocation,
@@ -592,19 +593,58 @@ def replay(
     recorded = split_invocations(parse_events(events_source))
     # A runner's result knows which contexts were checkpointed as a summary to be rebuilt by
     # replaying their children; the events alone do not say (docs/findings.md, oracle bug 24).
-    recorded = replaying_children(recorded, _replaying_children_ids(history))
+    known = _replaying_children_ids(history)
+    recorded = replaying_children(recorded, known)
     with _quiet_sdk():
         report = _replay_all(handler, recorded, function_name, timeout, source)
+        if report.divergence is not None and known is None:
+            report = _second_chance(handler, recorded, report, function_name, timeout, source)
     if report.divergence is not None and raise_on_divergence:
         raise ReplayDivergenceError(report)
     return report
 
 
-def _replaying_children_ids(history: Any) -> list[str]:
-    """The ids of the contexts ``history`` (a runner's result) stored with ``ReplayChildren``."""
+def _second_chance(
+    handler: Callable[..., Any],
+    recorded: RecordedExecution,
+    first: ReplayReport,
+    function_name: str,
+    timeout: float,
+    source: str,
+) -> ReplayReport:
+    """A bare history diverged: replay it again with every succeeded context rebuilt from its
+    children, which is what the SDK does with one checkpointed as a summary (a result over
+    256 KB: ``ReplayChildren``, which no event carries). Rebuilding a context that was not so
+    checkpointed gives the handler the same result its children gave, so a divergence of
+    the handler's own persists; one that only the summary handed back as the result caused
+    does not. The first report stands unless the second replay is clean."""
+    contexts = [
+        op.id
+        for inv in recorded.invocations
+        for op in inv.operations
+        if op.type is OperationType.CONTEXT and op.status is OperationStatus.SUCCEEDED
+    ]
+    if not contexts:
+        return first
+    rebuilt = _replay_all(
+        handler, replaying_children(recorded, contexts), function_name, timeout, source
+    )
+    if rebuilt.divergence is not None:
+        return first
+    note = (
+        "the first replay diverged; replayed again with every completed child context "
+        "rebuilt from its children (a context over 256 KB is checkpointed as a summary with "
+        "ReplayChildren, which the history's events do not carry), it did not"
+    )
+    return dataclasses.replace(rebuilt, notes=(*rebuilt.notes, note))
+
+
+def _replaying_children_ids(history: Any) -> list[str] | None:
+    """The ids of the contexts ``history`` (a runner's result) stored with ``ReplayChildren``;
+    ``None`` when ``history`` is bare events, which cannot say."""
     operations = getattr(history, "get_all_operations", None)
     if operations is None:
-        return []
+        return None
     return [
         view.raw.id
         for view in operations()

@@ -239,7 +239,7 @@ def _start_of(completed: Event) -> _dt.datetime:
     return parse_timestamp(value) if value is not None else completed.event_timestamp
 
 
-def replaying_children(recorded: RecordedExecution, ids: Iterable[str]) -> RecordedExecution:
+def replaying_children(recorded: RecordedExecution, ids: Iterable[str] | None) -> RecordedExecution:
     """``recorded`` with the contexts ``ids`` marked ``ReplayChildren`` wherever they have
     succeeded.
 
@@ -249,7 +249,7 @@ def replaying_children(recorded: RecordedExecution, ids: Iterable[str]) -> Recor
     no such field), so a fold of the history alone hands the handler the summary as the
     result. Whoever knows the flag (a runner's result holds the operations as the service
     stored them) puts it back here."""
-    wanted = set(ids)
+    wanted = set(ids or ())
     if not wanted:
         return recorded
 
