@@ -151,3 +151,18 @@ def test_an_init_failure_every_time_fails_the_execution_after_the_service_s_atte
     assert result.execution_status is ExecutionStatus.FAILED
     assert {i.error_type for i in result.invocations[1:]} == {"RuntimeError"}
     assert again.execution_status is ExecutionStatus.SUCCEEDED
+
+
+def test_a_report_names_each_invocation_s_sandbox(tmp_path: Path) -> None:
+    """A report says the invocation after the crash ran cold, whatever the timings drew: a
+    reader must not take the re-invocation's fresh module state for warm."""
+    from async_durable_execution_runner.scenarios import Scenario, Timings, crash
+
+    outcome = Scenario(
+        handler=h.ends_its_sandbox_once,
+        input={"marker_dir": str(tmp_path), "how": "wait"},
+        faults=(crash(invocation=1, call=1),),
+        timings=Timings(sandboxes=("warm", "warm")),
+    ).run()
+    report = outcome.report()
+    assert "Invocations: 1 warm (Runtime.ExitError), 2 cold, 3 warm\n" in report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,7 @@ class Outcome:
             + (f", error {self.error.error_type}: {self.error.error_message}" if self.error else "")
             + f", {len(self.invocations)} invocation(s)"
         )
+        lines.append(f"Invocations: {describe_invocations(self.invocations)}")
         lines.append("History:")
         lines.extend("  " + row for row in format_history(self.result.events).splitlines())
         lines.append(f"Timeline (open in a browser): {timeline_file(self.result.events)}")
@@ -154,3 +156,21 @@ class Outcome:
             msg = f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}"
             raise ValueError(msg)
         return [f for f in self.faults_applied if f.kind == kind]
+
+
+#: Invocations a report names one by one; the rest are counted.
+_INVOCATIONS_SHOWN = 12
+
+
+def describe_invocations(invocations: Sequence[InvocationInfo]) -> str:
+    """Each invocation's sandbox and how it ended, in order: "1 warm (Runtime.ExitError),
+    2 cold, 3 warm". The sandbox says what the handler's module state was (a cold one
+    imported it afresh: after a crash or a timeout, as on Lambda, or as the timings drew)."""
+    parts = [
+        f"{info.index} {info.environment}" + (f" ({info.error_type})" if info.error_type else "")
+        for info in invocations[:_INVOCATIONS_SHOWN]
+    ]
+    more = len(invocations) - _INVOCATIONS_SHOWN
+    if more > 0:
+        parts.append(f"and {more} more")
+    return ", ".join(parts) or "none"
