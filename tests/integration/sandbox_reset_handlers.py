@@ -8,23 +8,13 @@ re-imports the handler's module by name.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from async_durable_execution import durable_callable, durable_execution, step, wait
+from tests.integration.crash_handlers import first_time
 
 #: The invocations this copy of the module (this sandbox) has run, in order.
 SEEN: list[str] = []
-
-
-def first_time(marker_dir: str, name: str) -> bool:
-    """True the first time it is asked per marker directory and name (the marker outlives a
-    sandbox, as a file on a real disk would)."""
-    marker = Path(marker_dir) / name
-    if marker.exists():
-        return False
-    marker.touch()
-    return True
 
 
 @durable_callable
