@@ -1,5 +1,6 @@
-"""A handler whose module raises at import when ``init_failures`` says so: a sandbox whose
-initialisation fails (``test_sandbox_reset.py``)."""
+"""A handler whose module raises at import when ``init_failures`` says so (its list, in this
+process; a marker file, in a worker process): a sandbox whose initialisation fails
+(``test_sandbox_reset.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tests.integration import init_failures
 
 if init_failures.NEXT_IMPORTS_RAISE:
     raise init_failures.NEXT_IMPORTS_RAISE.pop(0)
+init_failures.fail_once_by_marker()
 
 
 @durable_execution

@@ -166,3 +166,29 @@ def test_a_report_names_each_invocation_s_sandbox(tmp_path: Path) -> None:
     ).run()
     report = outcome.report()
     assert "Invocations: 1 warm (Runtime.ExitError), 2 cold, 3 warm\n" in report
+
+
+def test_a_worker_process_whose_import_raises_fails_the_invocation_and_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same with ``isolation="process"``: the worker's init error fails the invocation,
+    the worker is replaced, and the next one (cold) succeeds. A handler a fresh interpreter
+    cannot find at all is still the test's set-up error (``test_isolation.py``)."""
+    from tests.integration import init_failure_handlers, init_failures
+
+    monkeypatch.setenv(init_failures.MARKER_DIR, str(tmp_path))
+    (tmp_path / "fail-next-import").touch()
+    runner = DurableFunctionTestRunner(init_failure_handlers.pauses, isolation="process")
+    try:
+        result = runner.run({}, timeout=60)
+        workers = runner.invoker.workers_started  # type: ignore[attr-defined]
+    finally:
+        runner.close()
+    assert result.result_value == "done"
+    assert [(i.environment, i.error_type) for i in result.invocations] == [
+        ("warm", "RuntimeError"),
+        ("cold", None),
+        ("warm", None),
+    ]
+    assert "parameter store unreachable" in (result.invocations[0].error_message or "")
+    assert workers == 2

@@ -372,15 +372,12 @@ class _InitFailed(Exception):
         self.outcome = outcome
 
 
-def init_failure(
-    request_id: str, handler: Callable[..., Any], exc: BaseException
-) -> InvocationOutcome:
-    """The outcome of an invocation whose sandbox failed to initialise: the handler's module
-    raised ``exc`` while a cold sandbox imported it. Lambda's Python runtime reports the
-    error as its init error (an import error as ``Runtime.ImportModuleError``, a syntax
+def init_failure(request_id: str, module: str, exc: BaseException) -> InvocationOutcome:
+    """The outcome of an invocation whose sandbox failed to initialise: the handler's
+    ``module`` raised ``exc`` while a new sandbox imported it. Lambda's Python runtime reports
+    the error as its init error (an import error as ``Runtime.ImportModuleError``, a syntax
     error as ``Runtime.UserCodeSyntaxError``, anything else by its type, ``SystemExit`` as
     the runtime's exit) and exits; the invocation fails, and the next one starts cold."""
-    module = getattr(handler, "__module__", None) or "?"
     if isinstance(exc, ImportError):
         error_type, message = (
             "Runtime.ImportModuleError",
@@ -600,7 +597,8 @@ class InProcessInvoker:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
-                raise _InitFailed(init_failure(request.request_id, handler, exc)) from exc
+                module = getattr(handler, "__module__", None) or "?"
+                raise _InitFailed(init_failure(request.request_id, module, exc)) from exc
             self.handlers[request.function_name] = handler
         return handler
 

@@ -473,6 +473,12 @@ class ProcessInvoker:
                 return _read_output(json.loads(message[1]))
             elif kind == "died":
                 return InvocationOutcome(status=None, death=ErrorObject.from_dict(message[1]))
+            elif kind == "init_failed":
+                # The runtime process exits after its init error: the next worker starts cold.
+                self._retire()
+                return InvocationOutcome(
+                    status=None, death=ErrorObject.from_dict(message[1]), sandbox_ended=True
+                )
             elif kind == "setup_error":
                 self._retire()
                 raise HandlerNotDurableError(message[1])

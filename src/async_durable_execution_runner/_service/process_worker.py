@@ -46,6 +46,7 @@ from async_durable_execution_runner._service.invoker import (
     _identity,
     _settle,
     _thread_loop,
+    init_failure,
     log_group_name,
     runtime_exit,
 )
@@ -205,13 +206,21 @@ def _run_invocation(
     if handler is None:
         try:
             handler = resolve(*key)
-        except Exception as exc:
+        except (ImportError, AttributeError) as exc:
+            # Not found by module and name: the test's set-up, not the sandbox's init.
             return (
                 "setup_error",
                 f"the worker process could not import the handler {key[0]}.{key[1]}: "
                 f"{type(exc).__name__}: {exc}; isolation='process' imports handlers by module "
                 "and module-level name, so the module must be importable in a fresh interpreter",
             )
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            # The module raised at import: Lambda's init error; the runtime process exits.
+            death = init_failure(spec["request_id"], key[0], exc).death
+            assert death is not None
+            return ("init_failed", death.to_dict())
         handlers[key] = handler
     conn.send(("started",))
     client = _PipeServiceClient(conn)
