@@ -3,21 +3,20 @@ sandbox does not re-import (as a configuration service outlives a sandbox)."""
 
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 
-#: The environment variable naming a directory whose ``fail-next-import`` marker makes the
-#: next import raise (once): seen by worker processes, which the list below is not.
-MARKER_DIR = "DURABLE_TEST_INIT_FAILURE_DIR"
+#: While it exists, the next import raises (once), in any process: a worker process sees the
+#: file, not the list below (nor the test's environment: a forkserver's workers have the
+#: server's).
+MARKER = Path(tempfile.gettempdir()) / "durable-runner-tests-fail-next-import"
 
 #: Raised, first to last, by the next imports of ``init_failure_handlers``.
 NEXT_IMPORTS_RAISE: list[BaseException] = []
 
 
 def fail_once_by_marker() -> None:
-    directory = os.environ.get(MARKER_DIR)
-    marker = Path(directory) / "fail-next-import" if directory else None
-    if marker is not None and marker.exists():
-        marker.unlink()
+    if MARKER.exists():
+        MARKER.unlink(missing_ok=True)
         msg = "parameter store unreachable during init"
         raise RuntimeError(msg)

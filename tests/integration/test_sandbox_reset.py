@@ -168,22 +168,20 @@ def test_a_report_names_each_invocation_s_sandbox(tmp_path: Path) -> None:
     assert "Invocations: 1 warm (Runtime.ExitError), 2 cold, 3 warm\n" in report
 
 
-def test_a_worker_process_whose_import_raises_fails_the_invocation_and_is_retried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_worker_process_whose_import_raises_fails_the_invocation_and_is_retried() -> None:
     """The same with ``isolation="process"``: the worker's init error fails the invocation,
     the worker is replaced, and the next one (cold) succeeds. A handler a fresh interpreter
     cannot find at all is still the test's set-up error (``test_isolation.py``)."""
     from tests.integration import init_failure_handlers, init_failures
 
-    monkeypatch.setenv(init_failures.MARKER_DIR, str(tmp_path))
-    (tmp_path / "fail-next-import").touch()
+    init_failures.MARKER.touch()
     runner = DurableFunctionTestRunner(init_failure_handlers.pauses, isolation="process")
     try:
         result = runner.run({}, timeout=60)
         workers = runner.invoker.workers_started  # type: ignore[attr-defined]
     finally:
         runner.close()
+        init_failures.MARKER.unlink(missing_ok=True)
     assert result.result_value == "done"
     assert [(i.environment, i.error_type) for i in result.invocations] == [
         ("warm", "RuntimeError"),

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
+from async_durable_execution_runner._service import blocking_sleep
+
 #: How soon the alarm calls again once it has been called at the deadline: ``on_deadline``
 #: may be in no position to act yet (the service's own code is running) or may be ignored
 #: (a handler that catches what it raises and blocks again).
@@ -169,7 +171,8 @@ class DeadlineAlarm:
             return
         self._deadline = now + RETRY_SECONDS
         self._arm()
-        self._on_deadline(frame)
+        # Interrupted in ``time.sleep``: the frame that matters is the sleep's caller.
+        self._on_deadline(blocking_sleep.caller(frame))
 
 
 def _run_noted_handlers() -> None:

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service import hang_alarm, safe_points
+from async_durable_execution_runner._service import blocking_sleep, hang_alarm, safe_points
 from async_durable_execution_runner._service.clock import RealClock
 from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
@@ -821,6 +821,10 @@ class InProcessInvoker:
                     running.time_limit = started + self._time_limit
                 jumping.on_jump = lambda seconds: self._jump(seconds, traveller, running)
                 jumping.busy_turns = 0  # counted per invocation
+                sleeper = threading.get_ident()
+                blocking_sleep.sleepers[sleeper] = lambda seconds: self._slept(
+                    seconds, jumping, traveller, running
+                )
         bound_session = current_session.set(session)
         try:
             with adapter.invocation_scope(hooks):
@@ -830,6 +834,7 @@ class InProcessInvoker:
             current_session.reset(bound_session)
             if jumping is not None:
                 jumping.on_jump = None
+                blocking_sleep.sleepers.pop(threading.get_ident(), None)
             _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
             return InvocationOutcome(
@@ -879,6 +884,26 @@ class InProcessInvoker:
         if limit is not None and now > limit:
             self._time_out(running)
 
+    def _slept(
+        self, seconds: float, loop: VirtualTimeEventLoop, traveller: Any, running: _Running
+    ) -> None:
+        """The handler blocked its loop's thread in ``time.sleep(seconds)``, which took that
+        much real time: let the same time pass on the virtual clocks (the runner's, the
+        handler's ``time.time()``, the loop's own, whose timers due meanwhile are then
+        overdue, as after a real block), and stop the invocation if that took it past the
+        function's timeout. (The remaining time the context reports is real time, which the
+        sleep has already spent.)"""
+        assert self.advance_clock is not None
+        loop._virtual += seconds
+        now = self.advance_clock(seconds)
+        traveller.move_to(_destination(now), tick=False)
+        limit = running.time_limit
+        if limit is not None and now > limit:
+            # Raised here, in the handler's blocking code, to stop it; the SDK's clean-up on
+            # the way out may await, so the loop's next turn raises it again, as a jump does.
+            loop.interrupt_at_next_turn(self._timed_out_error)
+            self._time_out(running)
+
     def _time_out(self, running: _Running) -> None:
         """The invocation has waited past the function's timeout (called from its loop's
         selector, between two turns): stop it, as Lambda stops the sandbox, and say where
@@ -888,7 +913,10 @@ class InProcessInvoker:
             running.request.session.abandoned = True
             loop = running.loop
             running.stack = (_awaiting(loop) if loop is not None else "") or "(stack unavailable)"
-        raise FunctionTimedOut(
+        raise self._timed_out_error()
+
+    def _timed_out_error(self) -> FunctionTimedOut:
+        return FunctionTimedOut(
             f"the function's timeout ({self.function_timeout:g} s) passed on the virtual clock"
         )
 
@@ -924,6 +952,9 @@ class InProcessInvoker:
                 return timed_out_outcome(running.request, self.function_timeout, running.stack)
             return InvocationOutcome(status=None)  # abandoned: ``_invoke_here`` reports it
         except (SandboxCrashed, asyncio.CancelledError):
+            if running.timed_out:
+                # Stopped in its blocking code, where the SDK's clean-up was cancelled.
+                return timed_out_outcome(running.request, self.function_timeout, running.stack)
             if session.crashed:
                 return InvocationOutcome(
                     status=None,

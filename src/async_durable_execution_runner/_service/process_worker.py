@@ -30,6 +30,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -40,6 +41,7 @@ import time_machine
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
+from async_durable_execution_runner._service import blocking_sleep
 from async_durable_execution_runner._service.cpython_bugs import format_exception
 from async_durable_execution_runner._service.invoker import (
     LocalLambdaContext,
@@ -253,6 +255,13 @@ def _run_invocation(
                 traveller.move_to(_dt.datetime.fromisoformat(instant), tick=False)
 
             loop.on_jump = jump
+
+            def slept(seconds: float) -> None:
+                # A blocking ``time.sleep`` on the loop's thread (see ``blocking_sleep``).
+                loop._virtual += seconds
+                jump(seconds)
+
+            blocking_sleep.sleepers[threading.get_ident()] = slept
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
             try:
@@ -277,6 +286,7 @@ def _run_invocation(
         _settle(loop)
         if isinstance(loop, VirtualTimeEventLoop):
             loop.on_jump = None
+            blocking_sleep.sleepers.pop(threading.get_ident(), None)
         if travel is not None:
             travel.stop()
 

@@ -1,0 +1,48 @@
+"""``time.sleep`` on a thread running an invocation passes virtual time too.
+
+The virtual-time loop (``virtual_loop``) moves its clock only when it is idle. A handler that
+blocks its loop's thread in ``time.sleep`` (``while time.time() < deadline: time.sleep(0.01)``,
+a blocking client's retry back-off) takes real time that a virtual clock standing still
+would never show it: ``time.time()`` would never reach the deadline. So ``time.sleep`` is
+replaced, process-wide and once (as ``virtual_loop`` replaces ``wrap_future``), by a sleep that
+really sleeps (threads and processes the handler waits on need the time) and then, on a
+thread an invoker registered in ``sleepers``, hands the time slept to the invoker, which
+passes as much on the virtual clocks. Elsewhere it is ``time.sleep`` and a dictionary lookup.
+
+Code that bound ``time.sleep`` to a name of its own before this module was imported
+(``from time import sleep`` at its import) keeps the plain sleep; the pytest plugin imports
+the runner before test modules, and a cold sandbox re-imports after it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+#: Thread id -> what a sleep on that thread does to the virtual clocks (``seconds`` slept),
+#: for each thread running an invocation on a virtual-time loop.
+sleepers: dict[int, Callable[[float], None]] = {}
+
+_real_sleep = time.sleep
+
+
+def blocking_sleep(seconds: float) -> None:
+    """``time.sleep(seconds)``; on a registered thread, then ``sleepers[thread](seconds)``."""
+    _real_sleep(seconds)
+    if sleepers and seconds > 0:
+        slept = sleepers.get(threading.get_ident())
+        if slept is not None:
+            slept(seconds)
+
+
+def caller(frame: FrameType | None) -> FrameType | None:
+    """``frame``, or its caller when ``frame`` is this sleep's own: where a signal that
+    interrupted the sleep finds the code that called ``time.sleep``."""
+    if frame is not None and frame.f_code is blocking_sleep.__code__:
+        return frame.f_back
+    return frame
+
+
+time.sleep = blocking_sleep  # type: ignore[assignment]  # (typeshed: float | SupportsIndex)

@@ -1,0 +1,64 @@
+"""Handlers that block their loop's thread with ``time.sleep`` (``test_blocking_sleep.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from async_durable_execution import durable_execution, step
+
+
+def _nap_and_read(seconds: float) -> float:
+    started = time.time()
+    time.sleep(seconds)
+    return time.time() - started
+
+
+@durable_execution
+async def naps(event: Any) -> dict[str, Any]:
+    """Sleeps ``event["seconds"]`` in a step's body (a blocking client's back-off), and reports
+    what ``time.time()`` and ``time.monotonic()`` said it took, then what another thread's
+    sleep does to the handler's clock."""
+
+    async def nap() -> float:
+        return _nap_and_read(event["seconds"])
+
+    napped = await step(nap, name="nap")
+
+    async def nap_in_a_thread() -> float:
+        return await asyncio.to_thread(_nap_and_read, event["seconds"])
+
+    in_a_thread = await step(nap_in_a_thread, name="nap-in-a-thread")
+    return {"napped": napped, "in_a_thread": in_a_thread}
+
+
+@durable_execution
+async def timer_due_during_a_block(event: Any) -> list[str]:
+    """A task's one-second ``asyncio.sleep`` falls due while the loop is blocked for two: it
+    is overdue when the block ends, and runs before the loop does anything else timed."""
+    order: list[str] = []
+
+    async def tick() -> None:
+        await asyncio.sleep(1)
+        order.append("timer")
+
+    task = asyncio.ensure_future(tick())
+    await asyncio.sleep(0)  # the timer is set
+    time.sleep(2)
+    order.append(f"blocked on {threading.current_thread().name}")
+    await asyncio.sleep(1.5)  # later than the overdue timer
+    order.append("after")
+    await task
+    return order
+
+
+@durable_execution
+async def naps_past_the_function_timeout(event: Any) -> str:
+    async def nap() -> str:
+        for _ in range(4):
+            time.sleep(0.1)
+        return "rested"
+
+    return await step(nap, name="long-nap")

@@ -1,0 +1,55 @@
+"""A ``time.sleep`` that blocks the invocation's thread passes as much time on the virtual
+clocks as it really took: the handler's ``time.time()``, the runner's clock (and with it the
+history and the function's timeout) and the loop's own timers. Before, the handler's clock
+stood still while its loop was blocked, and a poll bounded by ``time.time()`` never ended
+(``docs/findings.md``, runner bug 27)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from tests.integration import blocking_sleep_handlers as h
+from tests.integration.test_isolation import invocation_errors
+
+from async_durable_execution_runner import DurableFunctionTestRunner
+from async_durable_execution_runner._service.execution import ExecutionStatus
+
+
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_blocking_sleep_moves_the_handler_s_clock_and_the_runner_s(isolation: str) -> None:
+    with DurableFunctionTestRunner(h.naps, isolation=isolation) as runner:
+        result = runner.run({"seconds": 0.05}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED
+    value = result.result_value
+    assert value["napped"] == pytest.approx(0.05, abs=1e-6)
+    # Another thread's sleep is real time the loop waits for, which it does not count.
+    assert value["in_a_thread"] == 0
+    # The service's clock moved with it: the execution ended 0.05 s after it started.
+    events = result.history
+    started, ended = events[0]["EventTimestamp"], events[-1]["EventTimestamp"]
+    assert (ended - started).total_seconds() == pytest.approx(0.05, abs=1e-3)
+
+
+def test_a_timer_due_while_the_loop_was_blocked_is_overdue_when_it_ends() -> None:
+    with DurableFunctionTestRunner(h.timer_due_during_a_block) as runner:
+        result = runner.run({}, timeout=30)
+    assert result.result_value == ["blocked on MainThread", "timer", "after"]
+
+
+def test_blocking_sleeps_count_towards_the_function_timeout() -> None:
+    runner = DurableFunctionTestRunner(h.naps_past_the_function_timeout, function_timeout=0.25)
+    try:
+        started = time.monotonic()
+        result = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+    assert result.execution_status is ExecutionStatus.FAILED
+    assert set(invocation_errors(result)) == {"Sandbox.Timedout"}
+    assert time.monotonic() - started < 10
+
+
+def test_outside_an_invocation_a_sleep_is_a_sleep() -> None:
+    started = time.monotonic()
+    time.sleep(0.01)
+    assert time.monotonic() - started >= 0.01
