@@ -75,6 +75,7 @@ import nondeterministic  # noqa: E402
 import payloads  # noqa: E402
 import processes  # noqa: E402
 import races  # noqa: E402
+import sandbox_lifecycle  # noqa: E402
 import scale  # noqa: E402
 import serdes_extensions  # noqa: E402
 import structures  # noqa: E402
@@ -117,6 +118,7 @@ CORPORA = {
     "lambda-runtime": lambda_runtime.CORPUS,
     "tooling": tooling.CORPUS,
     "serdes-extensions": serdes_extensions.CORPUS,
+    "sandbox-lifecycle": sandbox_lifecycle.CORPUS,
 }
 
 
