@@ -3,7 +3,8 @@
 The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flows.py``,
 ``habits.py``, ``processes.py``, ``timekeeping.py``, ``payloads.py``, ``chains.py``,
 ``chains.TARGETS``, the functions the chains invoke, ``blocking.py``, ``structures.py``,
-``errors.py``, ``races.py``, ``lambda_runtime.py``, ``tooling.py`` and ``scale.py``) are
+``errors.py``, ``races.py``, ``lambda_runtime.py``, ``tooling.py``, ``scale.py``,
+``serdes_extensions.py`` and ``sandbox_lifecycle.py``) are
 dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the execution input),
 ``callbacks`` (name -> the payload every callback of that name is answered with, in the
 invoked functions too), ``functions`` (chained-invoke targets), ``execution_timeout``

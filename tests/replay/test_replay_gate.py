@@ -22,6 +22,7 @@ import lambda_runtime
 import nondeterministic
 import processes
 import pytest
+import sandbox_lifecycle
 import scale
 import serdes_extensions
 import structures
@@ -237,6 +238,8 @@ USER_CORPUS = {
         f"serdes_extensions.{k}": {**v, "input": serdes_extensions.SMALL.get(k, v["input"])}
         for k, v in serdes_extensions.CORPUS.items()
     },
+    # Module state per sandbox: caches, clients, flags, configuration read at import.
+    **{f"sandbox_lifecycle.{k}": v for k, v in sandbox_lifecycle.CORPUS.items()},
 }
 
 
