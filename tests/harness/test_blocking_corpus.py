@@ -140,7 +140,7 @@ def test_every_entry_succeeds_fault_free_warm_and_cold() -> None:
 @pytest.mark.parametrize("isolation", ["inprocess", "process"])
 def test_a_blocking_poll_bounded_by_the_wall_clock_ends(isolation: str) -> None:
     # The handler's clock stood still while its loop was blocked: ``time.time()`` never
-    # reached the deadline and the run was given up on as hung (runner bug 27). A blocking
+    # reached the deadline and the run was given up on as hung (runner bug 28). A blocking
     # ``time.sleep`` on the invocation's thread now passes as much virtual time as real.
     with DurableFunctionTestRunner(
         blocking_handlers.polls_until_a_wall_clock_deadline, isolation=isolation

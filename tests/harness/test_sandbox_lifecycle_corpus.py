@@ -178,10 +178,10 @@ def test_a_sent_flag_in_module_state_mails_again_in_a_new_sandbox() -> None:
     assert mails() == 1
     assert mails(crash(invocation=1, call=2)) == 2
     assert mails(sandboxes=("cold",)) == 2
-    # A duplicate delivery of the warm second invocation: on Lambda it runs in another
-    # sandbox, which mails again; here it shares the running sandbox's module (a trap in
-    # docs/findings.md), so the harness cannot show that double mail.
-    assert mails(duplicate_invocation(invocation=2, after_call=1)) == 1
+    # A duplicate delivery of the warm second invocation runs in a sandbox of its own, as on
+    # Lambda, which mails again (it used to share the running sandbox's module, and the
+    # harness could not show that double mail).
+    assert mails(duplicate_invocation(invocation=2, after_call=1)) == 2
 
 
 def test_a_batch_id_drawn_at_import_is_flagged_after_a_crash() -> None:
@@ -193,14 +193,9 @@ def test_a_batch_id_drawn_at_import_is_flagged_after_a_crash() -> None:
     assert cold.execution_status is ExecutionStatus.FAILED  # the test's own assertion fails
 
 
-# --- runner bug 27 (open): the sandbox after a duplicate delivery ---------------------------
+# --- runner bug 27: the sandbox after a duplicate delivery -----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner bug 27 (open): a cold duplicate delivery's module copy, used on a worker "
-    "thread's event loop, becomes the one later warm invocations run on the main loop",
-)
 @pytest.mark.parametrize(("name", "call"), [("bounded_partner", 2), ("async_client_reused", 1)])
 def test_a_loop_bound_object_in_module_state_survives_a_duplicate_delivery(
     name: str, call: int
@@ -215,7 +210,6 @@ def test_a_loop_bound_object_in_module_state_survives_a_duplicate_delivery(
     outcome.check()
 
 
-@pytest.mark.xfail(strict=True, reason="runner bug 27 (open), as above")
 def test_no_module_copy_runs_on_two_event_loops() -> None:
     outcome = _run(
         wrong.probe, {}, duplicate_invocation(invocation=2, after_call=1), sandboxes=("cold",)
@@ -230,7 +224,7 @@ def test_no_module_copy_runs_on_two_event_loops() -> None:
 # --- measured differences from Lambda's sandboxes (traps in docs/findings.md) ----------------
 
 
-def test_traps_tmp_survives_a_cold_sandbox_and_a_warm_duplicate_shares_module_state() -> None:
+def test_tmp_survives_a_cold_sandbox_and_a_duplicate_has_a_sandbox_of_its_own() -> None:
     shutil.rmtree(services.SANDBOX_TMP, ignore_errors=True)
     _run(
         wrong.probe,
@@ -239,10 +233,11 @@ def test_traps_tmp_survives_a_cold_sandbox_and_a_warm_duplicate_shares_module_st
         sandboxes=("warm", "cold"),
     )
     first, duplicate, second, _third = services.PROBES
-    # A warm duplicate runs in the paused first delivery's module copy (it has seen that
-    # invocation), on another thread's event loop; on Lambda it runs in another sandbox.
-    assert duplicate["sandbox"] == first["sandbox"]
-    assert duplicate["runs_before"] == first["runs_before"] + 1
+    # A duplicate of a warm delivery runs in a copy of the module of its own (another
+    # sandbox, as on Lambda, where the first is busy), on another thread's event loop; it
+    # used to run in the paused first delivery's copy, having seen that invocation.
+    assert duplicate["sandbox"] != first["sandbox"]
+    assert duplicate["runs_before"] == 0
     assert duplicate["loop"] != first["loop"]
     # A cold sandbox starts its module over, but finds the files the old one left in /tmp;
     # Lambda gives a new sandbox an empty /tmp.
@@ -251,7 +246,7 @@ def test_traps_tmp_survives_a_cold_sandbox_and_a_warm_duplicate_shares_module_st
     assert second["tmp_marker"]
 
 
-def test_trap_a_warm_duplicate_sees_the_first_deliverys_in_progress_flag() -> None:
+def test_a_duplicate_does_not_see_the_first_deliverys_in_progress_flag() -> None:
     spec = CORPUS["in_progress_flag"]
     outcome = Scenario(
         handler=spec["handler"],
@@ -260,9 +255,11 @@ def test_trap_a_warm_duplicate_sees_the_first_deliverys_in_progress_flag() -> No
         before_run=spec["before_run"],
     ).run()
     [duplicate] = [i for i in outcome.invocations if i.environment == "duplicate"]
-    assert duplicate.error_type == "RuntimeError"
-    assert "already running in this sandbox" in (duplicate.error_message or "")
-    outcome.check()  # not acted on: no flag
+    # In a sandbox of its own it gets as far as its first checkpoint, which the service
+    # refuses (its token is stale); it used to find the first's flag and stop there.
+    assert duplicate.error_type == "CheckpointError"
+    assert "already running in this sandbox" not in (duplicate.error_message or "")
+    outcome.check()
 
 
 # --- the corpus: correct handlers are never flagged -------------------------------------

@@ -2,7 +2,7 @@
 clocks as it really took: the handler's ``time.time()``, the runner's clock (and with it the
 history and the function's timeout) and the loop's own timers. Before, the handler's clock
 stood still while its loop was blocked, and a poll bounded by ``time.time()`` never ended
-(``docs/findings.md``, runner bug 27)."""
+(``docs/findings.md``, runner bug 28)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ class InvocationRequest:
     next_marker: str  # "" when ``operations`` is everything
     session: InvocationSession
     request_id: str
-    environment: str  # "warm" or "cold"
+    environment: str  # "warm", "cold", or "duplicate" (a sandbox of its own, kept by no one)
     wall_timeout: float | None  # seconds the runner may wait for this invocation
 
 

@@ -319,7 +319,7 @@ class Invocations:
             interleaving,
             _session_watching(_DUPLICATE_FAULTS, interleaving),
         )
-        outcome = self._invoker.invoke(replace(original, session=session))
+        outcome = self._invoker.invoke(replace(original, session=session, environment="duplicate"))
         self._record_end(execution, info, outcome)
 
     def _record_end(

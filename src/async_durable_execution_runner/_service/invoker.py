@@ -364,6 +364,16 @@ def fresh_import(
     return fresh
 
 
+def _put_back(modules: Mapping[str, ModuleType]) -> None:
+    """``modules`` in ``sys.modules`` again, and on their packages."""
+    sys.modules.update(modules)
+    for name, module in modules.items():
+        parent, _, child = name.rpartition(".")
+        package = sys.modules.get(parent) if parent else None
+        if package is not None:
+            setattr(package, child, module)
+
+
 class _InitFailed(Exception):
     """A cold sandbox's import of the handler's module raised: the invocation's outcome."""
 
@@ -570,12 +580,7 @@ class InProcessInvoker:
         if not displaced:
             return
         self._displaced = {}
-        sys.modules.update(displaced)
-        for name, module in displaced.items():
-            parent, _, child = name.rpartition(".")
-            package = sys.modules.get(parent) if parent else None
-            if package is not None:
-                setattr(package, child, module)
+        _put_back(displaced)
         self.handlers.update(self._given)
 
     def can_start_cold(self, function_name: str) -> bool:
@@ -589,18 +594,38 @@ class InProcessInvoker:
         if handler is None:
             msg = f"no handler registered for function {request.function_name!r}"
             raise KeyError(msg)
-        if request.environment == "cold":
-            try:
-                handler = fresh_import(handler, self.cold_module_prefixes, self._displaced)
-            except HandlerNotDurableError:
-                raise  # the test's mistake (a handler no import can find), not the sandbox's
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
-                module = getattr(handler, "__module__", None) or "?"
-                raise _InitFailed(init_failure(request.request_id, module, exc)) from exc
+        environment = request.environment
+        if environment == "cold":
+            handler = self._imported_afresh(handler, request, self._displaced)
             self.handlers[request.function_name] = handler
+        elif environment == "duplicate" and handler_address(handler) is not None:
+            # Lambda delivers a duplicate to another sandbox (the first is busy): a copy of
+            # the module of its own, which neither the running delivery nor the invocations
+            # after it see (they stay in the first's sandbox, on its loop). The modules the
+            # import replaced are put back at once.
+            replaced: dict[str, ModuleType] = {}
+            try:
+                handler = self._imported_afresh(handler, request, replaced)
+            finally:
+                _put_back(replaced)
         return handler
+
+    def _imported_afresh(
+        self,
+        handler: Callable[..., Any],
+        request: InvocationRequest,
+        displaced: dict[str, ModuleType],
+    ) -> Callable[..., Any]:
+        """``fresh_import`` for a new sandbox; its module raising is the sandbox's init error."""
+        try:
+            return fresh_import(handler, self.cold_module_prefixes, displaced)
+        except HandlerNotDurableError:
+            raise  # the test's mistake (a handler no import can find), not the sandbox's
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            module = getattr(handler, "__module__", None) or "?"
+            raise _InitFailed(init_failure(request.request_id, module, exc)) from exc
 
     def drive(
         self,
