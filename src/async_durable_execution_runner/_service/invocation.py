@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from async_durable_execution_runner._models._frozen import cheap_frozen
 
@@ -95,6 +95,7 @@ class Invoker(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class ColdStarter(Protocol):
     """An invoker that can say whether it can start ``function_name`` in a new sandbox (its
     module state afresh). After an invocation that ended its sandbox (``SANDBOX_ENDING_ERRORS``)

@@ -20,6 +20,7 @@ from async_durable_execution_runner._service.execution import Execution, Executi
 from async_durable_execution_runner._service.invocation import (
     SANDBOX_ENDING_ERRORS,
     Abandoned,
+    ColdStarter,
     InvocationOutcome,
     InvocationRequest,
     Invoker,
@@ -277,8 +278,8 @@ class Invocations:
         sandbox: cold when the invoker can start one (an in-process handler must be
         importable by name to be imported afresh), else what the policy said."""
         self._ended_sandboxes.discard(function_name)
-        can_start_cold = getattr(self._invoker, "can_start_cold", None)
-        if can_start_cold is not None and can_start_cold(function_name):
+        invoker = self._invoker
+        if isinstance(invoker, ColdStarter) and invoker.can_start_cold(function_name):
             return "cold"
         return environment
 
