@@ -15,7 +15,6 @@ import asyncio
 import atexit
 import datetime as _dt
 import hashlib
-import importlib
 import math
 import queue
 import random
@@ -34,7 +33,6 @@ from async_durable_execution_runner._service import blocking_sleep, hang_alarm, 
 from async_durable_execution_runner._service.clock import RealClock
 from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
-    retrying_ast_depth_mismatch,
 )
 from async_durable_execution_runner._service.handler_address import handler_address
 from async_durable_execution_runner._service.invocation import (
@@ -45,6 +43,12 @@ from async_durable_execution_runner._service.invocation import (
     InvocationRequest,
     hung_outcome,
     timed_out_outcome,
+)
+from async_durable_execution_runner._service.sandbox import (
+    fresh_import,
+    init_failure,
+    put_back,
+    runtime_exit,
 )
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
 from async_durable_execution_runner._service.service_client import (
@@ -329,90 +333,12 @@ class _Worker:
 atexit.register(_Worker.end_idle)
 
 
-def fresh_import(
-    handler: Callable[..., Any],
-    prefixes: tuple[str, ...],
-    displaced: dict[str, ModuleType] | None = None,
-) -> Callable[..., Any]:
-    """A cold sandbox: the handler's module (and ``prefixes``) imported afresh, the handler
-    looked up again by the name its module binds it to (``handler_address``), so module-level
-    state starts over. The modules it takes out of ``sys.modules`` go into ``displaced``,
-    the first of each name kept (see ``InProcessInvoker.restore_modules``)."""
-    address = handler_address(handler)
-    if address is None:
-        msg = (
-            f"a cold sandbox re-imports the handler's module, but {handler!r} is not importable "
-            f"by name (module {getattr(handler, '__module__', None)!r}, qualname "
-            f"{getattr(handler, '__qualname__', None)!r}, and no module-level name is bound to "
-            "it); define the handler at module level in a module of its own"
-        )
-        raise HandlerNotDurableError(msg)
-    module_name, name = address
-    doomed = {module_name, *prefixes}
-    # ``str.startswith`` with a tuple tests every prefix in C: a generator per loaded module
-    # cost 0.25 to 0.5 ms per cold invocation (hundreds of modules under pytest).
-    packages = tuple(p + "." for p in doomed)
-    for loaded in list(sys.modules):
-        if loaded in doomed or loaded.startswith(packages):
-            module = sys.modules.pop(loaded)
-            if displaced is not None and module is not None:
-                displaced.setdefault(loaded, module)
-    obj: Any = retrying_ast_depth_mismatch(lambda: importlib.import_module(module_name))
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    fresh: Callable[..., Any] = obj
-    return fresh
-
-
-def _put_back(modules: Mapping[str, ModuleType]) -> None:
-    """``modules`` in ``sys.modules`` again, and on their packages."""
-    sys.modules.update(modules)
-    for name, module in modules.items():
-        parent, _, child = name.rpartition(".")
-        package = sys.modules.get(parent) if parent else None
-        if package is not None:
-            setattr(package, child, module)
-
-
 class _InitFailed(Exception):
     """A cold sandbox's import of the handler's module raised: the invocation's outcome."""
 
     def __init__(self, outcome: InvocationOutcome) -> None:
         super().__init__(outcome.death)
         self.outcome = outcome
-
-
-def init_failure(request_id: str, module: str, exc: BaseException) -> InvocationOutcome:
-    """The outcome of an invocation whose sandbox failed to initialise: the handler's
-    ``module`` raised ``exc`` while a new sandbox imported it. Lambda's Python runtime reports
-    the error as its init error (an import error as ``Runtime.ImportModuleError``, a syntax
-    error as ``Runtime.UserCodeSyntaxError``, anything else by its type, ``SystemExit`` as
-    the runtime's exit) and exits; the invocation fails, and the next one starts cold."""
-    if isinstance(exc, ImportError):
-        error_type, message = (
-            "Runtime.ImportModuleError",
-            f"Unable to import module '{module}': {exc}",
-        )
-    elif isinstance(exc, SyntaxError):
-        error_type, message = (
-            "Runtime.UserCodeSyntaxError",
-            f"Syntax error in module '{module}': {exc}",
-        )
-    elif isinstance(exc, Exception):
-        error_type, message = type(exc).__name__, str(exc)
-    else:
-        return InvocationOutcome(
-            status=None, death=runtime_exit(request_id, exc), sandbox_ended=True
-        )
-    return InvocationOutcome(
-        status=None,
-        death=ErrorObject(
-            error_type=error_type,
-            error_message=message,
-            stack_trace=tuple(format_exception(exc)[-8:]),
-        ),
-        sandbox_ended=True,
-    )
 
 
 class _Running:
@@ -580,7 +506,7 @@ class InProcessInvoker:
         if not displaced:
             return
         self._displaced = {}
-        _put_back(displaced)
+        put_back(displaced)
         self.handlers.update(self._given)
 
     def can_start_cold(self, function_name: str) -> bool:
@@ -607,7 +533,7 @@ class InProcessInvoker:
             try:
                 handler = self._imported_afresh(handler, request, replaced)
             finally:
-                _put_back(replaced)
+                put_back(replaced)
         return handler
 
     def _imported_afresh(
@@ -1019,19 +945,6 @@ class InProcessInvoker:
                 ),
             )
         return _read_output(output)
-
-
-def runtime_exit(request_id: str, exc: BaseException) -> ErrorObject:
-    """The invocation's error when the handler let out something Lambda's Python runtime does
-    not catch (not an ``Exception``): the runtime process exits."""
-    return ErrorObject(
-        error_type="Runtime.ExitError",
-        error_message=(
-            f"RequestId: {request_id} Error: Runtime exited with error: exit status 1 "
-            f"({type(exc).__name__}: {exc})"
-        ),
-        stack_trace=tuple(format_exception(exc)[-8:]),
-    )
 
 
 def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:

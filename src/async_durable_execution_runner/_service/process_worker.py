@@ -48,10 +48,9 @@ from async_durable_execution_runner._service.invoker import (
     _identity,
     _settle,
     _thread_loop,
-    init_failure,
     log_group_name,
-    runtime_exit,
 )
+from async_durable_execution_runner._service.sandbox import init_failure, runtime_exit
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.errors import DurableServiceError
 
@@ -275,7 +274,7 @@ def _run_invocation(
                 return ("died", _death(type(exc).__name__, str(exc), exc))
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # the runtime process exits (see invoker.runtime_exit)
+            except BaseException as exc:  # the runtime process exits (see sandbox.runtime_exit)
                 return ("died", runtime_exit(spec["request_id"], exc).to_dict())
         try:
             return ("done", json.dumps(output))
