@@ -86,7 +86,10 @@ class InvocationInfo:
     status: str | None = None  # SUCCEEDED / FAILED / PENDING, or None when it died
     error_type: str | None = None
     error_message: str | None = None
-    environment: str = "warm"  # "warm" or "cold": the sandbox it landed in
+    # The sandbox it landed in: "warm", "cold" (its module imported afresh: as the sandbox
+    # policy said, or after an invocation that ended its sandbox), or "duplicate" (a
+    # duplicate delivery, in a sandbox of its own).
+    environment: str = "warm"
 
 
 @cheap_frozen
@@ -292,7 +295,10 @@ def interleaves_responses(interleaving: Interleaving) -> bool:
 
 
 class SandboxPolicy:
-    """Decides whether a re-invocation lands in a warm or a cold sandbox (default: warm)."""
+    """Decides whether a re-invocation lands in a warm or a cold sandbox (default: warm).
+
+    The service overrides it with "cold" for a function's first invocation after one that
+    ended its sandbox (a crash, the function's timeout, an init error), as Lambda does."""
 
     __slots__ = ()  # as ``NoFaults``: one instance serves every executor
 
