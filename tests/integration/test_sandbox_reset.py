@@ -13,7 +13,14 @@ from async_durable_execution import durable_execution
 from tests.integration import sandbox_reset_handlers as h
 from tests.integration.test_isolation import invocation_errors
 
-from async_durable_execution_runner import DurableFunctionTestRunner, SandboxPolicy
+from async_durable_execution_runner import (
+    DeliverDuplicate,
+    DurableFunctionTestRunner,
+    Fault,
+    NoFaults,
+    SandboxPolicy,
+    ServiceCall,
+)
 from async_durable_execution_runner._service.execution import ExecutionStatus
 
 
@@ -189,4 +196,42 @@ def test_a_worker_process_whose_import_raises_fails_the_invocation_and_is_retrie
         ("warm", None),
     ]
     assert "parameter store unreachable" in (result.invocations[0].error_message or "")
+    assert workers == 2
+
+
+class _DuplicateTheFirstCheckpoint(NoFaults):
+    """Delivers invocation 1 again right after its first checkpoint call is applied."""
+
+    __slots__ = ()
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        if call.kind == "checkpoint" and call.invocation_index == 1 and call.call_index == 1:
+            return DeliverDuplicate()
+        return None
+
+
+def test_a_worker_process_s_duplicate_delivery_runs_in_a_worker_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """The worker of the first delivery is waiting for its checkpoint's answer: the duplicate
+    was sent to it, which took the message for that answer, and the first delivery died with
+    a ``TypeError``. A duplicate now gets a worker process of its own (another sandbox, as on
+    Lambda), whose stale checkpoints the service refuses."""
+    runner = DurableFunctionTestRunner(
+        h.ends_its_sandbox_once,
+        isolation="process",
+        faults=_DuplicateTheFirstCheckpoint(),
+    )
+    try:
+        result = runner.run({"marker_dir": str(tmp_path), "how": "wait"}, timeout=60)
+        workers = runner.invoker.workers_started  # type: ignore[attr-defined]
+    finally:
+        runner.close()
+    assert result.execution_status is ExecutionStatus.SUCCEEDED
+    assert [(i.environment, i.error_type) for i in result.invocations] == [
+        ("warm", None),
+        ("duplicate", "CheckpointError"),
+        ("warm", None),
+    ]
+    assert result.result_value == {"seen": 2}  # the first worker ran both of its invocations
     assert workers == 2

@@ -406,7 +406,18 @@ class ProcessInvoker:
             "observe_operations": session.observed,
             "step_hooks": session.observed or session.steers_steps,
         }
-        worker = self._ensure_worker(cold=request.environment == "cold")
+        duplicate = request.environment == "duplicate"
+        if duplicate:
+            # Lambda delivers a duplicate to another sandbox: this invoker's worker is inside
+            # the first delivery, waiting for the answer to a checkpoint call. A worker of its
+            # own, stopped when it returns.
+            worker = _Worker(self._ctx)
+            worker.wait_ready()
+            self.workers_started += 1
+            retire: Callable[[], None] = worker.kill
+        else:
+            worker = self._ensure_worker(cold=request.environment == "cold")
+            retire = self._retire
         stream = worker.log_streams.get(request.function_name)
         if stream is None:
             started = (self.clock_now or _WALL_CLOCK.now)()
@@ -419,19 +430,22 @@ class ProcessInvoker:
             # function timeout. The runner's own wall-clock budget covers both.
             init_deadline = time.monotonic() + (budget if runner_limit else _INIT_SECONDS)
             handler_budget = None if runner_limit else budget
-            return self._serve(worker, session, init_deadline, handler_budget)
+            return self._serve(worker, session, init_deadline, handler_budget, retire)
         except _WorkerDied:
             reason = worker.exit_description()
-            self._retire()
+            retire()
             return _exit_error(request.request_id, reason)
         except TimeoutError:
-            return self._timed_out(worker, request, runner_limit=runner_limit)
+            return self._timed_out(worker, request, runner_limit=runner_limit, retire=retire)
         except SandboxCrashed:
-            self._retire()
+            retire()
             return _exit_error(request.request_id, session.crash_reason or "sandbox crashed")
         except BaseException:
-            self._retire()
+            retire()
             raise
+        finally:
+            if duplicate and worker.process.is_alive():
+                worker.stop()
 
     def _serve(
         self,
@@ -439,6 +453,7 @@ class ProcessInvoker:
         session: InvocationSession,
         deadline: float,
         handler_budget: float | None,
+        retire: Callable[[], None],
     ) -> InvocationOutcome:
         """Answer the worker's service calls until the invocation ends (or ``deadline``, a
         ``time.monotonic()`` instant, passes: ``TimeoutError``). Once the handler is imported,
@@ -456,7 +471,7 @@ class ProcessInvoker:
             elif kind == "nondeterministic":
                 # Abort like a crash (nothing further reaches the service), and fail for good.
                 session.crash_reason = message[1]
-                self._retire()
+                retire()
                 return InvocationOutcome(
                     status=None,
                     death=ErrorObject(error_type=NONDETERMINISTIC, error_message=message[1]),
@@ -475,22 +490,27 @@ class ProcessInvoker:
                 return InvocationOutcome(status=None, death=ErrorObject.from_dict(message[1]))
             elif kind == "init_failed":
                 # The runtime process exits after its init error: the next worker starts cold.
-                self._retire()
+                retire()
                 return InvocationOutcome(
                     status=None, death=ErrorObject.from_dict(message[1]), sandbox_ended=True
                 )
             elif kind == "setup_error":
-                self._retire()
+                retire()
                 raise HandlerNotDurableError(message[1])
             else:
                 msg = f"unexpected message from the worker process: {kind!r}"
                 raise RuntimeError(msg)
 
     def _timed_out(
-        self, worker: _Worker, request: InvocationRequest, *, runner_limit: bool
+        self,
+        worker: _Worker,
+        request: InvocationRequest,
+        *,
+        runner_limit: bool,
+        retire: Callable[[], None],
     ) -> InvocationOutcome:
         stack = worker.stack()
-        self._retire()
+        retire()
         if not runner_limit:
             return timed_out_outcome(request, self.function_timeout, stack)
         request.session.abandoned = True
