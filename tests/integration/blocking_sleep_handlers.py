@@ -62,3 +62,23 @@ async def naps_past_the_function_timeout(event: Any) -> str:
         return "rested"
 
     return await step(nap, name="long-nap")
+
+
+def _poll_by_the_clock() -> int:
+    deadline = time.time() + 0.05
+    polls = 0
+    while time.time() < deadline:
+        polls += 1
+        time.sleep(0.01)
+    return polls
+
+
+@durable_execution
+async def polls_by_the_clock_in_a_thread(event: Any) -> int:
+    """A poll bounded by ``time.time()`` in a thread the loop waits for: the clock stands
+    still while the loop waits, so it never ends (a trap in ``docs/findings.md``)."""
+
+    async def body() -> int:
+        return await asyncio.to_thread(_poll_by_the_clock)
+
+    return await step(body, name="poll")

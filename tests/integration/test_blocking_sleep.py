@@ -14,6 +14,7 @@ from tests.integration.test_isolation import invocation_errors
 
 from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner.errors import ExecutionNotFinishedError
 
 
 @pytest.mark.parametrize("isolation", ["inprocess", "process"])
@@ -53,3 +54,18 @@ def test_outside_an_invocation_a_sleep_is_a_sleep() -> None:
     started = time.monotonic()
     time.sleep(0.01)
     assert time.monotonic() - started >= 0.01
+
+
+def test_a_hang_in_a_thread_the_loop_waits_for_is_reported_with_that_thread() -> None:
+    """A task awaiting ``asyncio.to_thread`` says only that it waits: the report adds where
+    the thread is, and why a poll there by ``time.time()`` never ends."""
+    with (
+        DurableFunctionTestRunner(h.polls_by_the_clock_in_a_thread) as runner,
+        pytest.raises(ExecutionNotFinishedError) as raised,
+    ):
+        runner.run({}, timeout=1)
+    message = str(raised.value)
+    assert "(the loop waits for work in a thread) at:" in message
+    assert "in _poll_by_the_clock\n    time.sleep(0.01)" in message
+    assert "blocking_sleep.py" not in message
+    assert "bound it by time.monotonic()" in message

@@ -412,7 +412,41 @@ def _awaiting(loop: asyncio.AbstractEventLoop, tasks: int = 3) -> str:
     for task, frames in chains[:tasks]:
         summary = traceback.StackSummary.extract(frames[-4:])
         parts.append(f"task {task.get_name()} awaiting:\n" + "".join(summary.format()))
-    return "".join(parts)
+    return "".join(parts) + _threads_awaited(loop)
+
+
+def _threads_awaited(loop: asyncio.AbstractEventLoop) -> str:
+    """Where the other threads in the handler's own code are, when the loop waits for work in
+    another thread (``asyncio.to_thread``, ``run_in_executor``): a task awaiting such work
+    says only that it waits; the thread says what it does. With why a poll there may never
+    end: the handler's clock stands still while the loop waits for it."""
+    if not (isinstance(loop, VirtualTimeEventLoop) and loop.waiting_on_threads):
+        return ""
+    here = threading.get_ident()
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    parts = []
+    for ident, frame in sys._current_frames().items():
+        if ident == here:
+            continue
+        stack = traceback.extract_stack(frame)
+        if not any(safe_points.kind_of(entry.filename) == "user" for entry in stack):
+            continue
+        while stack and stack[-1].filename == _SLEEP_FILE:
+            stack.pop()  # the runner's ``time.sleep``: the line that called it says more
+        parts.append(
+            f"thread {names.get(ident, ident)} (the loop waits for work in a thread) at:\n"
+            + "".join(traceback.format_list(stack[-4:]))
+        )
+    if not parts:
+        return ""
+    return "".join(parts) + (
+        "(while the loop waits for another thread, the handler's clock stands still: a poll "
+        "there bounded by time.time() or datetime.now() never ends; bound it by "
+        "time.monotonic())\n"
+    )
+
+
+_SLEEP_FILE = blocking_sleep.blocking_sleep.__code__.co_filename
 
 
 def _in_user_code(frames: list[tuple[FrameType, int]]) -> bool:
