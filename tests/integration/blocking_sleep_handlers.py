@@ -64,21 +64,50 @@ async def naps_past_the_function_timeout(event: Any) -> str:
     return await step(nap, name="long-nap")
 
 
-def _poll_by_the_clock() -> int:
-    deadline = time.time() + 0.05
+def _poll_by_the_clock(seconds: float, *, sleep: bool = True) -> int:
+    deadline = time.time() + seconds
     polls = 0
     while time.time() < deadline:
         polls += 1
-        time.sleep(0.01)
+        if sleep:
+            time.sleep(0.01)
+        elif stop_polling.is_set():
+            break  # the test that hung it is over
     return polls
 
 
 @durable_execution
-async def polls_by_the_clock_in_a_thread(event: Any) -> int:
-    """A poll bounded by ``time.time()`` in a thread the loop waits for: the clock stands
-    still while the loop waits, so it never ends (a trap in ``docs/findings.md``)."""
+async def polls_by_the_clock_in_a_thread(event: Any) -> dict[str, Any]:
+    """A job polled in a thread the loop waits for, until ``time.time()`` passes a deadline
+    (``event["seconds"]`` away), with ``time.sleep`` between polls or (``"busy"``) without;
+    then what the handler's clock says the step took."""
 
     async def body() -> int:
-        return await asyncio.to_thread(_poll_by_the_clock)
+        return await asyncio.to_thread(
+            _poll_by_the_clock, event["seconds"], sleep=not event.get("busy")
+        )
 
-    return await step(body, name="poll")
+    started = time.time()
+    polls = await step(body, name="poll")
+    return {"polls": polls, "took": time.time() - started}
+
+
+#: Set by the tests that hang ``blocked_in_a_thread`` and a busy poll: the threads the run
+#: gave up on end.
+release = threading.Event()
+stop_polling = threading.Event()
+
+
+def _blocked() -> str:
+    release.wait()
+    return "released"
+
+
+@durable_execution
+async def blocked_in_a_thread(event: Any) -> str:
+    """A step whose thread waits for an event that never comes while the run lasts."""
+
+    async def body() -> str:
+        return await asyncio.to_thread(_blocked)
+
+    return await step(body, name="blocked")

@@ -24,12 +24,12 @@ def test_a_blocking_sleep_moves_the_handler_s_clock_and_the_runner_s(isolation: 
     assert result.execution_status is ExecutionStatus.SUCCEEDED
     value = result.result_value
     assert value["napped"] == pytest.approx(0.05, abs=1e-6)
-    # Another thread's sleep is real time the loop waits for, which it does not count.
-    assert value["in_a_thread"] == 0
-    # The service's clock moved with it: the execution ended 0.05 s after it started.
+    # Another thread's sleep, which the loop waits for, passes as much on the clocks.
+    assert value["in_a_thread"] == pytest.approx(0.05, abs=1e-6)
+    # The service's clock moved with both: the execution ended 0.1 s after it started.
     events = result.history
     started, ended = events[0]["EventTimestamp"], events[-1]["EventTimestamp"]
-    assert (ended - started).total_seconds() == pytest.approx(0.05, abs=1e-3)
+    assert (ended - started).total_seconds() == pytest.approx(0.1, abs=1e-3)
 
 
 def test_a_timer_due_while_the_loop_was_blocked_is_overdue_when_it_ends() -> None:
@@ -56,16 +56,67 @@ def test_outside_an_invocation_a_sleep_is_a_sleep() -> None:
     assert time.monotonic() - started >= 0.01
 
 
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_poll_by_the_clock_in_a_thread_ends(isolation: str) -> None:
+    """While the loop waits for a thread, that thread's sleeps move the handler's clock: a
+    poll there bounded by ``time.time()`` ends, after as many polls on every run, and the
+    runner's clock has moved as far (before, the clock stood still while the loop waited,
+    and the run was reported hung)."""
+    with DurableFunctionTestRunner(h.polls_by_the_clock_in_a_thread, isolation=isolation) as r:
+        result = r.run({"seconds": 0.05}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    value = result.result_value
+    assert value["polls"] == 5
+    assert value["took"] == pytest.approx(0.05, abs=1e-6)
+    events = result.history
+    started, ended = events[0]["EventTimestamp"], events[-1]["EventTimestamp"]
+    assert (ended - started).total_seconds() == pytest.approx(0.05, abs=1e-3)
+
+
+def test_the_function_timeout_stops_an_invocation_waiting_for_a_thread() -> None:
+    """The wait for a thread counts towards the function's timeout: a poll that outlasts it
+    ends the invocation as Lambda ends the sandbox, in about the timeout's real time."""
+    runner = DurableFunctionTestRunner(h.polls_by_the_clock_in_a_thread, function_timeout=0.2)
+    try:
+        started = time.monotonic()
+        result = runner.run({"seconds": 0.6}, timeout=30)
+        spent = time.monotonic() - started
+    finally:
+        runner.close()
+    errors = invocation_errors(result)
+    assert errors[0] == "Sandbox.Timedout", errors
+    # Every attempt waits out its own timeout, not the thread's poll.
+    assert spent < 0.6 * len(errors)
+
+
 def test_a_hang_in_a_thread_the_loop_waits_for_is_reported_with_that_thread() -> None:
     """A task awaiting ``asyncio.to_thread`` says only that it waits: the report adds where
-    the thread is, and why a poll there by ``time.time()`` never ends."""
-    with (
-        DurableFunctionTestRunner(h.polls_by_the_clock_in_a_thread) as runner,
-        pytest.raises(ExecutionNotFinishedError) as raised,
-    ):
-        runner.run({}, timeout=1)
+    the thread is."""
+    try:
+        with (
+            DurableFunctionTestRunner(h.blocked_in_a_thread) as runner,
+            pytest.raises(ExecutionNotFinishedError) as raised,
+        ):
+            runner.run({}, timeout=1)
+    finally:
+        h.release.set()
     message = str(raised.value)
     assert "(the loop waits for work in a thread) at:" in message
-    assert "in _poll_by_the_clock\n    time.sleep(0.01)" in message
+    assert "in _blocked\n    release.wait()" in message
+
+
+def test_a_busy_poll_by_the_clock_in_a_thread_is_reported_with_why() -> None:
+    """A poll by ``time.time()`` in a thread that never sleeps sees no time pass: reported
+    hung, with where the thread polls and why."""
+    try:
+        with (
+            DurableFunctionTestRunner(h.polls_by_the_clock_in_a_thread) as runner,
+            pytest.raises(ExecutionNotFinishedError) as raised,
+        ):
+            runner.run({"seconds": 0.05, "busy": True}, timeout=1)
+    finally:
+        h.stop_polling.set()
+    message = str(raised.value)
+    assert "in _poll_by_the_clock\n" in message
     assert "blocking_sleep.py" not in message
-    assert "bound it by time.monotonic()" in message
+    assert "that never sleeps never ends" in message

@@ -7,7 +7,9 @@ would never show it: ``time.time()`` would never reach the deadline. So ``time.s
 replaced, process-wide and once (as ``virtual_loop`` replaces ``wrap_future``), by a sleep that
 really sleeps (threads and processes the handler waits on need the time) and then, on a
 thread an invoker registered in ``sleepers``, hands the time slept to the invoker, which
-passes as much on the virtual clocks. Elsewhere it is ``time.sleep`` and a dictionary lookup.
+passes as much on the virtual clocks. On another thread, while an invocation's loop waits
+for work in threads (``thread_waits``), it hands the time to that wait, which counts it
+(``virtual_loop.ThreadTime``). Elsewhere it is ``time.sleep`` and two dictionary tests.
 
 Code that bound ``time.sleep`` to a name of its own before this module was imported
 (``from time import sleep`` at its import) keeps the plain sleep; the pytest plugin imports
@@ -25,16 +27,26 @@ from types import FrameType
 #: for each thread running an invocation on a virtual-time loop.
 sleepers: dict[int, Callable[[float], None]] = {}
 
+#: While an invocation's loop waits for work in other threads (``virtual_loop.ThreadTime``):
+#: what a sleep on any thread not in ``sleepers`` does, for each such wait.
+thread_waits: dict[int, Callable[[float], None]] = {}
+
 _real_sleep = time.sleep
 
 
 def blocking_sleep(seconds: float) -> None:
-    """``time.sleep(seconds)``; on a registered thread, then ``sleepers[thread](seconds)``."""
+    """``time.sleep(seconds)``; then, on a registered thread, ``sleepers[thread](seconds)``,
+    and on another while a loop waits for threads, that wait's callable."""
     _real_sleep(seconds)
-    if sleepers and seconds > 0:
-        slept = sleepers.get(threading.get_ident())
-        if slept is not None:
-            slept(seconds)
+    if seconds > 0:
+        if sleepers:
+            slept = sleepers.get(threading.get_ident())
+            if slept is not None:
+                slept(seconds)
+                return
+        if thread_waits:
+            for passed in list(thread_waits.values()):
+                passed(seconds)
 
 
 def caller(frame: FrameType | None) -> FrameType | None:

@@ -419,7 +419,7 @@ def _threads_awaited(loop: asyncio.AbstractEventLoop) -> str:
     """Where the other threads in the handler's own code are, when the loop waits for work in
     another thread (``asyncio.to_thread``, ``run_in_executor``): a task awaiting such work
     says only that it waits; the thread says what it does. With why a poll there may never
-    end: the handler's clock stands still while the loop waits for it."""
+    end: while the loop waits, the handler's clock moves only as that thread sleeps."""
     if not (isinstance(loop, VirtualTimeEventLoop) and loop.waiting_on_threads):
         return ""
     here = threading.get_ident()
@@ -440,8 +440,9 @@ def _threads_awaited(loop: asyncio.AbstractEventLoop) -> str:
     if not parts:
         return ""
     return "".join(parts) + (
-        "(while the loop waits for another thread, the handler's clock stands still: a poll "
-        "there bounded by time.time() or datetime.now() never ends; bound it by "
+        "(while the loop waits for another thread, the handler's clock moves only by that "
+        "thread's time.sleep() calls: a poll there bounded by time.time() or datetime.now() "
+        "that never sleeps never ends; sleep between polls, or bound it by "
         "time.monotonic())\n"
     )
 
@@ -456,6 +457,32 @@ def _in_user_code(frames: list[tuple[FrameType, int]]) -> bool:
 #: How long past the deadline a hung handler may stay outside its own code (in the SDK or
 #: asyncio, a busy loop there) before it is interrupted wherever it is.
 FORCE_INTERRUPT_AFTER = 5.0
+
+
+class _ThreadClock:
+    """An in-process invocation's clocks while its loop waits for work in other threads
+    (``virtual_loop.ThreadTime``): their sleeps move the handler's clock as they end, and
+    the runner's when the wait does."""
+
+    __slots__ = ("_invoker", "_running", "_traveller")
+
+    def __init__(self, invoker: InProcessInvoker, traveller: Any, running: _Running) -> None:
+        self._invoker = invoker
+        self._traveller = traveller
+        self._running = running
+
+    def started(self) -> float | None:
+        limit = self._running.time_limit
+        clock_now = self._invoker.clock_now
+        if limit is None or clock_now is None:
+            return None
+        return max(0.0, (limit - clock_now()).total_seconds())
+
+    def slept(self, seconds: float) -> None:
+        self._traveller.shift(seconds)
+
+    def ended(self, seconds: float) -> None:
+        self._invoker._passed_in_threads(seconds, self._traveller, self._running)
 
 
 class InProcessInvoker:
@@ -805,6 +832,8 @@ class InProcessInvoker:
                 if self._time_limit is not None:
                     running.time_limit = started + self._time_limit
                 jumping.on_jump = lambda seconds: self._jump(seconds, traveller, running)
+                jumping.thread_time = _ThreadClock(self, traveller, running)
+                jumping.forget_executor_threads()
                 jumping.busy_turns = 0  # counted per invocation
                 sleeper = threading.get_ident()
                 blocking_sleep.sleepers[sleeper] = lambda seconds: self._slept(
@@ -818,7 +847,7 @@ class InProcessInvoker:
             _settle(loop, running)
             current_session.reset(bound_session)
             if jumping is not None:
-                jumping.on_jump = None
+                jumping.on_jump = jumping.thread_time = None
                 blocking_sleep.sleepers.pop(threading.get_ident(), None)
             _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
@@ -887,6 +916,18 @@ class InProcessInvoker:
             # Raised here, in the handler's blocking code, to stop it; the SDK's clean-up on
             # the way out may await, so the loop's next turn raises it again, as a jump does.
             loop.interrupt_at_next_turn(self._timed_out_error)
+            self._time_out(running)
+
+    def _passed_in_threads(self, seconds: float, traveller: Any, running: _Running) -> None:
+        """A wait of the loop for other threads passed ``seconds`` on the handler's clock
+        (see ``_ThreadClock``): the runner's clock moves as far, and past the function's
+        timeout the invocation is stopped. (The remaining time the context reports is real
+        time, which the wait has already spent.)"""
+        assert self.advance_clock is not None
+        now = self.advance_clock(seconds)
+        traveller.move_to(_destination(now), tick=False)
+        limit = running.time_limit
+        if limit is not None and now > limit:
             self._time_out(running)
 
     def _time_out(self, running: _Running) -> None:

@@ -261,6 +261,8 @@ def _run_invocation(
                 jump(seconds)
 
             blocking_sleep.sleepers[threading.get_ident()] = slept
+            loop.thread_time = _WorkerThreadClock(traveller, jump)
+            loop.forget_executor_threads()
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
             try:
@@ -284,10 +286,28 @@ def _run_invocation(
     finally:
         _settle(loop)
         if isinstance(loop, VirtualTimeEventLoop):
-            loop.on_jump = None
+            loop.on_jump = loop.thread_time = None
             blocking_sleep.sleepers.pop(threading.get_ident(), None)
         if travel is not None:
             travel.stop()
+
+
+class _WorkerThreadClock:
+    """The worker's clocks while its loop waits for work in other threads
+    (``virtual_loop.ThreadTime``); the parent keeps the function's timeout."""
+
+    def __init__(self, traveller: Any, jump: Callable[[float], None]) -> None:
+        self._traveller = traveller
+        self._jump = jump
+
+    def started(self) -> float | None:
+        return None
+
+    def slept(self, seconds: float) -> None:
+        self._traveller.shift(seconds)
+
+    def ended(self, seconds: float) -> None:
+        self._jump(seconds)  # the parent's clock; the handler's is already there
 
 
 def _death(error_type: str, message: str, exc: BaseException) -> dict[str, Any]:

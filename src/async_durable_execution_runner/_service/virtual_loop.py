@@ -11,6 +11,7 @@ Real waits are kept where the loop waits for something outside it: while a futur
 thread settles is pending (``run_in_executor``, ``asyncio.to_thread``, ``asyncio.wrap_future``
 of a pool's future), while the handler's own descriptors are registered (a socket, a child
 process's pipes) or a child process it started runs, and when no timer is scheduled at all.
+While it waits for a thread, that thread's sleeps pass virtual time (``ThreadTime``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import threading
 import weakref
 from asyncio import events
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
+
+from async_durable_execution_runner._service import blocking_sleep
 
 
 class _JumpingSelector(selectors.DefaultSelector):
@@ -63,6 +66,23 @@ class _JumpingSelector(selectors.DefaultSelector):
                 return _select(self, 0)
             return self._pass_busy_time()
         loop.busy_turns = 0
+        if loop._in_flight and timeout != 0 and loop.thread_time is not None:
+            # Waiting for work in other threads: their sleeps pass time on the handler's
+            # clock meanwhile, and on the loop's and the runner's when the wait ends (see
+            # ``ThreadTime``). (Inline, not a helper: the hang alarm knows this frame as the
+            # loop's idle wait between turns.)
+            clock = loop.thread_time
+            wait = _ThreadWait(loop, clock, clock.started())
+            waits = blocking_sleep.thread_waits
+            waits[id(wait)] = wait.slept
+            try:
+                ready = _select(self, timeout)
+            finally:
+                del waits[id(wait)]
+            if wait.passed > 0:
+                loop._virtual += wait.passed
+                clock.ended(wait.passed)  # may raise the function's timeout, as a jump's does
+            return ready
         if timeout is None or loop._in_flight:
             # A real wait: for the work in flight in other threads, or with no timer at all.
             return _select(self, timeout)
@@ -101,6 +121,73 @@ class _JumpingSelector(selectors.DefaultSelector):
 BUSY_TURNS = 10_000
 
 
+class ThreadTime(Protocol):
+    """The clocks' side of a wait of the loop for work in other threads (``asyncio.to_thread``,
+    ``run_in_executor``), which takes real time the loop cannot measure as its own.
+
+    The time counted is what those threads sleep (``time.sleep``, which ``blocking_sleep``
+    reports), as runner bug 28 counts a sleep on the loop's own thread: the amount is the
+    handler's to decide, so the same scenario makes the same history and the same checkpoint
+    calls on a fast machine and a slow one, and a poll bounded by ``time.time()`` in a thread
+    ends as on Lambda. Threads sleep side by side: the time passed is the longest any one of
+    them slept during the wait."""
+
+    def started(self) -> float | None:
+        """A wait starts: the seconds before the function's timeout (``None``: no limit)."""
+
+    def slept(self, seconds: float) -> None:
+        """(On the sleeping thread.) The handler's clock moves ``seconds`` further."""
+
+    def ended(self, seconds: float) -> None:
+        """(On the loop's thread.) The wait passed ``seconds`` on the handler's clock: move
+        the runner's; past the function's timeout, raise its error."""
+
+
+class _ThreadWait:
+    """One wait of the loop for other threads: how long each of them slept meanwhile."""
+
+    __slots__ = ("_by_thread", "_clock", "_left", "_lock", "_loop", "passed")
+
+    def __init__(self, loop: VirtualTimeEventLoop, clock: ThreadTime, left: float | None) -> None:
+        self._loop = loop
+        self._clock = clock
+        self._left = left
+        self._by_thread: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self.passed = 0.0
+
+    def slept(self, seconds: float) -> None:
+        ident = threading.get_ident()
+        if ident not in self._loop.executor_threads:
+            return  # a thread not working for this invocation (one an earlier one left)
+        with self._lock:
+            total = self._by_thread.get(ident, 0.0) + seconds
+            self._by_thread[ident] = total
+            if total <= self.passed:
+                return
+            self._clock.slept(total - self.passed)
+            self.passed = total
+            if self._left is not None and total >= self._left:
+                # Past the function's timeout: the loop ends its wait to say so, whether or
+                # not the thread ever finishes.
+                self._left = None
+                self._loop.call_soon_threadsafe(_nothing)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _tracked(working: set[int], func: Callable[..., Any], *args: Any) -> Any:
+    """Run an executor's job, known meanwhile as working for the loop (``executor_threads``)."""
+    ident = threading.get_ident()
+    working.add(ident)
+    try:
+        return func(*args)
+    finally:
+        working.discard(ident)
+
+
 _select = selectors.DefaultSelector.select
 
 #: The code of the loop's selector wait: where a deadline alarm finds a loop idle between turns
@@ -126,6 +213,14 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         #: Consecutive turns with work ready (see ``BUSY_TURNS``); the invoker resets it.
         self.busy_turns = 0
         self.on_jump: Callable[[float], None] | None = None
+        #: What sleeps in other threads do to the clocks while the loop waits for work in
+        #: them (``None``: nothing, their time is not counted).
+        self.thread_time: ThreadTime | None = None
+        #: The threads running a job ``run_in_executor`` (``asyncio.to_thread``) gave them
+        #: for the current invocation: the threads whose sleeps a wait counts. Emptied at
+        #: each invocation's start (``forget_executor_threads``), so that a job an earlier
+        #: invocation left running does not count.
+        self.executor_threads: set[int] = set()
         # ``time()`` is read on every turn of the loop: a C callable, not a Python method.
         self.time = functools.partial(getattr, self, "_virtual")  # type: ignore[method-assign]
         super().__init__(_JumpingSelector(self))
@@ -154,6 +249,16 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         transport, protocol = await super().subprocess_shell(protocol_factory, cmd, **kwargs)
         self._children.add(transport)
         return transport, protocol
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        return super().run_in_executor(
+            executor, functools.partial(_tracked, self.executor_threads, func), *args
+        )
+
+    def forget_executor_threads(self) -> None:
+        self.executor_threads = set()
 
     def create_task(  # type: ignore[override]
         self, coro: Any, *, name: str | None = None, context: Any = None
