@@ -609,8 +609,15 @@ def install_hooks() -> None:
         ident = self.operation_identifier
         op_type = ident.operation_type or type(self).SERDES_OPERATION_TYPE
         # Internal executors (a batch re-entering its own context) have no type of their own
-        # and name themselves as parent: they are not operations the handler asked for.
-        if op_type is not None and ident.parent_id != ident.operation_id:
+        # and name themselves as parent: they are not operations the handler asked for. Nor
+        # are virtual child contexts (the branches of a ``NestingType.FLAT`` map or
+        # parallel), which the SDK never checkpoints: the service never hears of them, and
+        # a history never holds them.
+        if (
+            op_type is not None
+            and ident.parent_id != ident.operation_id
+            and not getattr(self, "is_virtual", False)
+        ):
             stored = self.state.operations.get(ident.operation_id)
             hooks.on_operation_requested(
                 RequestedOperation(

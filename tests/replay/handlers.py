@@ -14,6 +14,7 @@ from typing import Any
 
 from async_durable_execution import (
     JitterStrategy,
+    NestingType,
     RetryStrategy,
     durable_callable,
     durable_execution,
@@ -23,6 +24,7 @@ from async_durable_execution import (
     wait,
     wait_for_callback,
 )
+from async_durable_execution import map as durable_map
 from tests.replay import ticket_office
 
 
@@ -216,3 +218,36 @@ async def branch_on_ticket(event: Any) -> str:
     else:
         await step(new_id, name="odd")
     return "done"
+
+
+async def _packed(sku: str) -> str:
+    return f"packed-{sku}"
+
+
+async def _boxed(sku: str) -> str:
+    return f"boxed-{sku}"
+
+
+@durable_execution
+async def flat_map(event: Any) -> list[str]:
+    """A ``NestingType.FLAT`` map (its items are virtual contexts, never checkpointed), then a
+    wait, so that the next invocation replays the completed map."""
+
+    async def pack(sku: str) -> str:
+        return await step(lambda: _packed(sku), name=f"pack-{sku}")
+
+    packed = await durable_map(pack, event["skus"], name="pack", nesting_type=NestingType.FLAT)
+    await wait(10, name="courier")
+    return packed.get_results()
+
+
+@durable_execution
+async def changed_flat_map(event: Any) -> list[str]:
+    """``flat_map`` whose items now box instead of pack: a step of another name."""
+
+    async def box(sku: str) -> str:
+        return await step(lambda: _boxed(sku), name=f"box-{sku}")
+
+    boxed = await durable_map(box, event["skus"], name="pack", nesting_type=NestingType.FLAT)
+    await wait(10, name="courier")
+    return boxed.get_results()

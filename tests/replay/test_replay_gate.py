@@ -313,6 +313,21 @@ def test_rebuilding_contexts_from_their_children_does_not_hide_a_divergence() ->
     assert not report.notes
 
 
+def test_a_flat_map_replays_clean_and_a_change_in_it_still_diverges() -> None:
+    # The items of a NestingType.FLAT map run in virtual child contexts, which the SDK never
+    # checkpoints. The SDK adapter reported them as operations the handler asked for, and
+    # the gate, finding no such operation in the history, called every FLAT map divergent,
+    # fault-free (found by the session-26 audit N, asyncio_ecosystem.scoped_log_context).
+    outcome = Scenario(handler=h.flat_map, input={"skus": ["mug", "rug"]}).run()
+    assert outcome.value == ["packed-mug", "packed-rug"]
+    outcome.check()
+    report = replay(h.flat_map, outcome.result, raise_on_divergence=False)
+    assert report.ok, str(report)
+    changed = replay(h.changed_flat_map, outcome.result, raise_on_divergence=False)
+    assert not changed.ok
+    assert "box-mug" in str(changed)
+
+
 def test_replay_accepts_a_result_a_list_and_a_response() -> None:
     with DurableFunctionTestRunner(h.fan_out) as runner:
         result = runner.run({"run": "shapes"})
