@@ -66,6 +66,11 @@ def test_hooked_methods_keep_their_signatures() -> None:
         "args",
     ]
     assert "_run_on_event_loop" in adapter._sdk_wrapper_code().co_names
+    # The replay gate leaves out virtual child contexts (a FLAT map's or parallel's
+    # branches), which the SDK marks with ``is_virtual`` and never checkpoints.
+    from async_durable_execution._primitive.child import ChildOperationExecutor
+
+    assert "is_virtual" in inspect.signature(ChildOperationExecutor.__init__).parameters
     # A step fault reads what the step retries from its executor's strategy.
     assert {"retry_strategy", "step_semantics"} <= set(
         inspect.signature(StepOperationExecutor.__init__).parameters
