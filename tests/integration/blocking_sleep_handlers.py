@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from typing import Any
@@ -111,3 +112,19 @@ async def blocked_in_a_thread(event: Any) -> str:
         return await asyncio.to_thread(_blocked)
 
     return await step(body, name="blocked")
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+@durable_execution
+async def squares_in_a_process_pool(event: Any) -> int:
+    """A job for a process pool through ``run_in_executor``: the loop tracks thread pools'
+    jobs only (its wrapper need not be sent to another process)."""
+
+    async def body() -> int:
+        with concurrent.futures.ProcessPoolExecutor(1) as pool:
+            return await asyncio.get_running_loop().run_in_executor(pool, _square, 7)
+
+    return await step(body, name="square")

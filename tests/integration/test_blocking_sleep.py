@@ -120,3 +120,9 @@ def test_a_busy_poll_by_the_clock_in_a_thread_is_reported_with_why() -> None:
     assert "in _poll_by_the_clock\n" in message
     assert "blocking_sleep.py" not in message
     assert "that never sleeps never ends" in message
+
+
+def test_a_process_pool_s_job_runs_as_before() -> None:
+    with DurableFunctionTestRunner(h.squares_in_a_process_pool) as runner:
+        result = runner.run({}, timeout=60)
+    assert result.result_value == 49

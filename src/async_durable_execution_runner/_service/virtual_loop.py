@@ -253,6 +253,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def run_in_executor(  # type: ignore[override]
         self, executor: Any, func: Callable[..., Any], *args: Any
     ) -> asyncio.Future[Any]:
+        if executor is not None and not isinstance(executor, concurrent.futures.ThreadPoolExecutor):
+            return super().run_in_executor(executor, func, *args)  # a process pool's job
         return super().run_in_executor(
             executor, functools.partial(_tracked, self.executor_threads, func), *args
         )
