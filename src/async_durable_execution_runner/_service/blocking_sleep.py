@@ -7,9 +7,10 @@ would never show it: ``time.time()`` would never reach the deadline. So ``time.s
 replaced, process-wide and once (as ``virtual_loop`` replaces ``wrap_future``), by a sleep that
 really sleeps (threads and processes the handler waits on need the time) and then, on a
 thread an invoker registered in ``sleepers``, hands the time slept to the invoker, which
-passes as much on the virtual clocks. On another thread, while an invocation's loop waits
-for work in threads (``thread_waits``), it hands the time to that wait, which counts it
-(``virtual_loop.ThreadTime``). Elsewhere it is ``time.sleep`` and two dictionary tests.
+passes as much on the virtual clocks. On another thread it tells the ``watchers`` (the
+virtual-time loops) when it began and how long it slept: a loop waiting for that thread's
+work counts it (``virtual_loop.OutsideTime``). Elsewhere it is ``time.sleep`` and a few
+tests.
 
 Code that bound ``time.sleep`` to a name of its own before this module was imported
 (``from time import sleep`` at its import) keeps the plain sleep; the pytest plugin imports
@@ -20,33 +21,49 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from types import FrameType
+from typing import Protocol
+
+
+class SleepWatcher(Protocol):
+    def sleep_starts(self) -> float | None:
+        """(On the thread about to sleep.) A mark to hand back when it has slept, or
+        ``None`` if this sleep is none of the watcher's business."""
+
+    def sleep_ended(self, began: float, seconds: float) -> None:
+        """(On the thread.) It slept ``seconds`` since ``began``."""
+
 
 #: Thread id -> what a sleep on that thread does to the virtual clocks (``seconds`` slept),
 #: for each thread running an invocation on a virtual-time loop.
 sleepers: dict[int, Callable[[float], None]] = {}
 
-#: While an invocation's loop waits for work in other threads (``virtual_loop.ThreadTime``):
-#: what a sleep on any thread not in ``sleepers`` does, for each such wait.
-thread_waits: dict[int, Callable[[float], None]] = {}
+#: What watches the sleeps of the other threads (each virtual-time loop, for the threads
+#: working for its invocation: ``virtual_loop.OutsideTime``).
+watchers: weakref.WeakSet[SleepWatcher] = weakref.WeakSet()
 
 _real_sleep = time.sleep
 
 
 def blocking_sleep(seconds: float) -> None:
-    """``time.sleep(seconds)``; then, on a registered thread, ``sleepers[thread](seconds)``,
-    and on another while a loop waits for threads, that wait's callable."""
-    _real_sleep(seconds)
+    """``time.sleep(seconds)``; then, on a registered thread, ``sleepers[thread](seconds)``;
+    on another, each watcher hears how far its clock stood when the sleep began."""
     if seconds > 0:
         if sleepers:
             slept = sleepers.get(threading.get_ident())
             if slept is not None:
+                _real_sleep(seconds)
                 slept(seconds)
                 return
-        if thread_waits:
-            for passed in list(thread_waits.values()):
-                passed(seconds)
+        if watchers:
+            marks = [(w, m) for w in list(watchers) if (m := w.sleep_starts()) is not None]
+            _real_sleep(seconds)
+            for watcher, began in marks:
+                watcher.sleep_ended(began, seconds)
+            return
+    _real_sleep(seconds)
 
 
 def caller(frame: FrameType | None) -> FrameType | None:

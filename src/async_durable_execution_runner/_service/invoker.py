@@ -418,8 +418,7 @@ def _awaiting(loop: asyncio.AbstractEventLoop, tasks: int = 3) -> str:
 def _threads_awaited(loop: asyncio.AbstractEventLoop) -> str:
     """Where the other threads in the handler's own code are, when the loop waits for work in
     another thread (``asyncio.to_thread``, ``run_in_executor``): a task awaiting such work
-    says only that it waits; the thread says what it does. With why a poll there may never
-    end: while the loop waits, the handler's clock moves only as that thread sleeps."""
+    says only that it waits; the thread says what it does."""
     if not (isinstance(loop, VirtualTimeEventLoop) and loop.waiting_on_threads):
         return ""
     here = threading.get_ident()
@@ -437,14 +436,7 @@ def _threads_awaited(loop: asyncio.AbstractEventLoop) -> str:
             f"thread {names.get(ident, ident)} (the loop waits for work in a thread) at:\n"
             + "".join(traceback.format_list(stack[-4:]))
         )
-    if not parts:
-        return ""
-    return "".join(parts) + (
-        "(while the loop waits for another thread, the handler's clock moves only by that "
-        "thread's time.sleep() calls: a poll there bounded by time.time() or datetime.now() "
-        "that never sleeps never ends; sleep between polls, or bound it by "
-        "time.monotonic())\n"
-    )
+    return "".join(parts)
 
 
 _SLEEP_FILE = blocking_sleep.blocking_sleep.__code__.co_filename
@@ -459,10 +451,10 @@ def _in_user_code(frames: list[tuple[FrameType, int]]) -> bool:
 FORCE_INTERRUPT_AFTER = 5.0
 
 
-class _ThreadClock:
-    """An in-process invocation's clocks while its loop waits for work in other threads
-    (``virtual_loop.ThreadTime``): their sleeps move the handler's clock as they end, and
-    the runner's when the wait does."""
+class _OutsideClock:
+    """An in-process invocation's clocks while its loop waits for the world outside it
+    (``virtual_loop.OutsideTime``): the handler's moves as the wait counts time, the
+    runner's when the wait ends."""
 
     __slots__ = ("_invoker", "_running", "_traveller")
 
@@ -478,11 +470,11 @@ class _ThreadClock:
             return None
         return max(0.0, (limit - clock_now()).total_seconds())
 
-    def slept(self, seconds: float) -> None:
+    def moved(self, seconds: float) -> None:
         self._traveller.shift(seconds)
 
     def ended(self, seconds: float) -> None:
-        self._invoker._passed_in_threads(seconds, self._traveller, self._running)
+        self._invoker._passed_outside(seconds, self._traveller, self._running)
 
 
 class InProcessInvoker:
@@ -832,7 +824,7 @@ class InProcessInvoker:
                 if self._time_limit is not None:
                     running.time_limit = started + self._time_limit
                 jumping.on_jump = lambda seconds: self._jump(seconds, traveller, running)
-                jumping.thread_time = _ThreadClock(self, traveller, running)
+                jumping.outside_time = _OutsideClock(self, traveller, running)
                 jumping.forget_executor_threads()
                 jumping.busy_turns = 0  # counted per invocation
                 sleeper = threading.get_ident()
@@ -847,7 +839,7 @@ class InProcessInvoker:
             _settle(loop, running)
             current_session.reset(bound_session)
             if jumping is not None:
-                jumping.on_jump = jumping.thread_time = None
+                jumping.on_jump = jumping.outside_time = None
                 blocking_sleep.sleepers.pop(threading.get_ident(), None)
             _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
@@ -918,11 +910,11 @@ class InProcessInvoker:
             loop.interrupt_at_next_turn(self._timed_out_error)
             self._time_out(running)
 
-    def _passed_in_threads(self, seconds: float, traveller: Any, running: _Running) -> None:
-        """A wait of the loop for other threads passed ``seconds`` on the handler's clock
-        (see ``_ThreadClock``): the runner's clock moves as far, and past the function's
-        timeout the invocation is stopped. (The remaining time the context reports is real
-        time, which the wait has already spent.)"""
+    def _passed_outside(self, seconds: float, traveller: Any, running: _Running) -> None:
+        """A wait of the loop for the world outside it passed ``seconds`` on the handler's
+        clock (see ``_OutsideClock``): the runner's clock moves as far, and past the
+        function's timeout the invocation is stopped. (The remaining time the context
+        reports is real time, which the wait has already spent.)"""
         assert self.advance_clock is not None
         now = self.advance_clock(seconds)
         traveller.move_to(_destination(now), tick=False)

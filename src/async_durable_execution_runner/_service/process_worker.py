@@ -261,7 +261,7 @@ def _run_invocation(
                 jump(seconds)
 
             blocking_sleep.sleepers[threading.get_ident()] = slept
-            loop.thread_time = _WorkerThreadClock(traveller, jump)
+            loop.outside_time = _WorkerOutsideClock(traveller, jump)
             loop.forget_executor_threads()
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
@@ -286,15 +286,15 @@ def _run_invocation(
     finally:
         _settle(loop)
         if isinstance(loop, VirtualTimeEventLoop):
-            loop.on_jump = loop.thread_time = None
+            loop.on_jump = loop.outside_time = None
             blocking_sleep.sleepers.pop(threading.get_ident(), None)
         if travel is not None:
             travel.stop()
 
 
-class _WorkerThreadClock:
-    """The worker's clocks while its loop waits for work in other threads
-    (``virtual_loop.ThreadTime``); the parent keeps the function's timeout."""
+class _WorkerOutsideClock:
+    """The worker's clocks while its loop waits for the world outside it
+    (``virtual_loop.OutsideTime``); the parent keeps the function's timeout."""
 
     def __init__(self, traveller: Any, jump: Callable[[float], None]) -> None:
         self._traveller = traveller
@@ -303,7 +303,7 @@ class _WorkerThreadClock:
     def started(self) -> float | None:
         return None
 
-    def slept(self, seconds: float) -> None:
+    def moved(self, seconds: float) -> None:
         self._traveller.shift(seconds)
 
     def ended(self, seconds: float) -> None:

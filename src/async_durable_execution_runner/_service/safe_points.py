@@ -38,7 +38,7 @@ from typing import Literal
 
 import async_durable_execution
 
-from async_durable_execution_runner._service.virtual_loop import idle_wait_code
+from async_durable_execution_runner._service.virtual_loop import idle_wait_codes
 
 _Kind = Literal["through", "engine", "user"]
 
@@ -92,7 +92,7 @@ def where(frame: FrameType | None) -> Where:
     collector_callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
     while frame is not None:
         code: CodeType = frame.f_code
-        if code is idle_wait_code:
+        if code in idle_wait_codes:
             return "idle"
         if code.co_name == "__del__" or code in collector_callbacks:
             return "engine"  # what is raised there is swallowed

@@ -11,7 +11,7 @@ Real waits are kept where the loop waits for something outside it: while a futur
 thread settles is pending (``run_in_executor``, ``asyncio.to_thread``, ``asyncio.wrap_future``
 of a pool's future), while the handler's own descriptors are registered (a socket, a child
 process's pipes) or a child process it started runs, and when no timer is scheduled at all.
-While it waits for a thread, that thread's sleeps pass virtual time (``ThreadTime``).
+What such real waits pass on the clocks is ``OutsideTime``'s to say.
 """
 
 from __future__ import annotations
@@ -66,35 +66,51 @@ class _JumpingSelector(selectors.DefaultSelector):
                 return _select(self, 0)
             return self._pass_busy_time()
         loop.busy_turns = 0
-        if loop._in_flight and timeout != 0 and loop.thread_time is not None:
-            # Waiting for work in other threads: their sleeps pass time on the handler's
-            # clock meanwhile, and on the loop's and the runner's when the wait ends (see
-            # ``ThreadTime``). (Inline, not a helper: the hang alarm knows this frame as the
-            # loop's idle wait between turns.)
-            clock = loop.thread_time
-            wait = _ThreadWait(loop, clock, clock.started())
-            waits = blocking_sleep.thread_waits
-            waits[id(wait)] = wait.slept
-            try:
-                ready = _select(self, timeout)
-            finally:
-                del waits[id(wait)]
-            if wait.passed > 0:
-                loop._virtual += wait.passed
-                clock.ended(wait.passed)  # may raise the function's timeout, as a jump's does
-            return ready
-        if timeout is None or loop._in_flight:
-            # A real wait: for the work in flight in other threads, or with no timer at all.
-            return _select(self, timeout)
+        if loop._in_flight and timeout != 0:
+            # Work in other threads (``to_thread``, ``run_in_executor``): a real wait.
+            return self._wait_outside(timeout)
+        if timeout is None:
+            return _select(self, None)  # no timer at all, nothing to wait for: a hang
         ready = _select(self, 0)
         if ready or timeout <= 0:
             return ready
         if len(self._fd_to_key) > 1 or loop.children_running():  # type: ignore[attr-defined]
             # The handler's own I/O is pending (a socket, a child process's pipes, the child
             # itself): it answers in real time, under a timer such as ``asyncio.wait_for``'s.
-            return _select(self, timeout)
+            return self._wait_outside(timeout)
         loop.jump(timeout)
         return []
+
+    def _wait_outside(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        """Wait in real time for what happens outside the loop (work in other threads, the
+        handler's own I/O), and let the clocks say what passed meanwhile (``OutsideTime``):
+        when nothing came for as long as the next timer's delay, that timer is due; the
+        threads working for the invocation pass time by sleeping. (The hang alarm knows this
+        frame, as ``select``'s, as the loop's idle wait between turns.)"""
+        loop = self._loop
+        clock = loop.outside_time
+        if clock is None:
+            return _select(self, timeout)
+        left = clock.started()
+        if left is not None and (timeout is None or left < timeout):
+            timeout = left  # past it the function has timed out
+        start = loop._virtual
+        loop._window = _Window(start, left)
+        timed_out = False
+        try:
+            ready = _select(self, timeout)
+            timed_out = not ready and timeout is not None
+        finally:
+            with loop._clock_lock:
+                loop._window = None
+                if timed_out:
+                    # Nothing came for as long as the timer's delay: real time says it is due.
+                    assert timeout is not None
+                    loop._move_to(start + timeout)
+        passed = loop._virtual - start
+        if passed > 0:
+            clock.ended(passed)  # may raise the function's timeout, between turns as a jump's
+        return ready
 
     def _pass_busy_time(self) -> list[tuple[selectors.SelectorKey, int]]:
         """The loop has been busy for ``BUSY_TURNS`` turns in a row: let the time that a real
@@ -121,57 +137,40 @@ class _JumpingSelector(selectors.DefaultSelector):
 BUSY_TURNS = 10_000
 
 
-class ThreadTime(Protocol):
-    """The clocks' side of a wait of the loop for work in other threads (``asyncio.to_thread``,
-    ``run_in_executor``), which takes real time the loop cannot measure as its own.
+class OutsideTime(Protocol):
+    """The clocks' side of the loop's waits for what happens outside it (work in other
+    threads, the handler's own sockets and child processes), which take real time the loop
+    cannot measure as its own.
 
-    The time counted is what those threads sleep (``time.sleep``, which ``blocking_sleep``
-    reports), as runner bug 28 counts a sleep on the loop's own thread: the amount is the
-    handler's to decide, so the same scenario makes the same history and the same checkpoint
-    calls on a fast machine and a slow one, and a poll bounded by ``time.time()`` in a thread
-    ends as on Lambda. Threads sleep side by side: the time passed is the longest any one of
-    them slept during the wait."""
+    The time counted is deterministic wherever it can be: when nothing came for as long as
+    the next timer's delay, that delay (the timer is due, as a real clock would say: an
+    ``asyncio.wait_for`` around a stalled call or a silent socket times out); and what the
+    threads working for the invocation sleep (``time.sleep``, which ``blocking_sleep``
+    reports, as runner bug 28 counts a sleep on the loop's own thread: each sleep takes the
+    handler's clock to where it stood when the sleep began, plus the sleep). Not what a wait
+    that ends before the next timer really lasted: the same scenario then makes the same
+    history and the same checkpoint calls on a fast machine and a slow one."""
 
     def started(self) -> float | None:
         """A wait starts: the seconds before the function's timeout (``None``: no limit)."""
 
-    def slept(self, seconds: float) -> None:
-        """(On the sleeping thread.) The handler's clock moves ``seconds`` further."""
+    def moved(self, seconds: float) -> None:
+        """(On any thread, under the loop's clock lock.) The handler's clock moves
+        ``seconds`` further."""
 
     def ended(self, seconds: float) -> None:
         """(On the loop's thread.) The wait passed ``seconds`` on the handler's clock: move
         the runner's; past the function's timeout, raise its error."""
 
 
-class _ThreadWait:
-    """One wait of the loop for other threads: how long each of them slept meanwhile."""
+class _Window:
+    """A wait of the loop for what happens outside it, in progress."""
 
-    __slots__ = ("_by_thread", "_clock", "_left", "_lock", "_loop", "passed")
+    __slots__ = ("left", "start")
 
-    def __init__(self, loop: VirtualTimeEventLoop, clock: ThreadTime, left: float | None) -> None:
-        self._loop = loop
-        self._clock = clock
-        self._left = left
-        self._by_thread: dict[int, float] = {}
-        self._lock = threading.Lock()
-        self.passed = 0.0
-
-    def slept(self, seconds: float) -> None:
-        ident = threading.get_ident()
-        if ident not in self._loop.executor_threads:
-            return  # a thread not working for this invocation (one an earlier one left)
-        with self._lock:
-            total = self._by_thread.get(ident, 0.0) + seconds
-            self._by_thread[ident] = total
-            if total <= self.passed:
-                return
-            self._clock.slept(total - self.passed)
-            self.passed = total
-            if self._left is not None and total >= self._left:
-                # Past the function's timeout: the loop ends its wait to say so, whether or
-                # not the thread ever finishes.
-                self._left = None
-                self._loop.call_soon_threadsafe(_nothing)
+    def __init__(self, start: float, left: float | None) -> None:
+        self.start = start
+        self.left = left
 
 
 def _nothing() -> None:
@@ -190,9 +189,11 @@ def _tracked(working: set[int], func: Callable[..., Any], *args: Any) -> Any:
 
 _select = selectors.DefaultSelector.select
 
-#: The code of the loop's selector wait: where a deadline alarm finds a loop idle between turns
-#: (``safe_points``).
-idle_wait_code = _JumpingSelector.select.__code__
+#: The code of the loop's selector waits: where a deadline alarm finds a loop idle between
+#: turns (``safe_points``).
+idle_wait_codes = frozenset(
+    {_JumpingSelector.select.__code__, _JumpingSelector._wait_outside.__code__}
+)
 
 
 def _anything_ready(timeout: float, max_events: int) -> bool:
@@ -213,9 +214,12 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         #: Consecutive turns with work ready (see ``BUSY_TURNS``); the invoker resets it.
         self.busy_turns = 0
         self.on_jump: Callable[[float], None] | None = None
-        #: What sleeps in other threads do to the clocks while the loop waits for work in
-        #: them (``None``: nothing, their time is not counted).
-        self.thread_time: ThreadTime | None = None
+        #: What waits for the world outside the loop do to the clocks (``None``: nothing,
+        #: their time is not counted).
+        self.outside_time: OutsideTime | None = None
+        blocking_sleep.watchers.add(self)
+        self._window: _Window | None = None
+        self._clock_lock = threading.Lock()
         #: The threads running a job ``run_in_executor`` (``asyncio.to_thread``) gave them
         #: for the current invocation: the threads whose sleeps a wait counts. Emptied at
         #: each invocation's start (``forget_executor_threads``), so that a job an earlier
@@ -249,6 +253,35 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         transport, protocol = await super().subprocess_shell(protocol_factory, cmd, **kwargs)
         self._children.add(transport)
         return transport, protocol
+
+    def _move_to(self, instant: float) -> None:
+        """(Under ``_clock_lock``, in an outside wait.) Take the loop's clock and the
+        handler's to ``instant``, if that is later."""
+        passed = instant - self._virtual
+        if passed > 0:
+            self._virtual = instant
+            assert self.outside_time is not None
+            self.outside_time.moved(passed)
+
+    def sleep_starts(self) -> float | None:
+        """(On a thread about to sleep.) Where the loop's clock stands, if the thread works
+        for the current invocation (``executor_threads``); ``None`` otherwise."""
+        if threading.get_ident() in self.executor_threads:
+            return self._virtual
+        return None
+
+    def sleep_ended(self, began: float, seconds: float) -> None:
+        """(On a thread that slept ``seconds`` since the loop's clock stood at ``began``.)
+        While the loop waits for it, the clocks move on to ``began + seconds``; past the
+        function's timeout, the loop stops waiting to say so."""
+        with self._clock_lock:
+            window = self._window
+            if window is None:
+                return  # the loop is busy: its clock moves only between turns
+            self._move_to(began + seconds)
+            if window.left is not None and self._virtual - window.start >= window.left:
+                window.left = None
+                self.call_soon_threadsafe(_nothing)
 
     def run_in_executor(  # type: ignore[override]
         self, executor: Any, func: Callable[..., Any], *args: Any

@@ -1,0 +1,74 @@
+"""Handlers whose loop waits for the world outside it (``test_outside_waits.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from async_durable_execution import durable_execution, step
+
+#: Set by the tests once a run is over: a stalled call the run gave up on returns.
+release = threading.Event()
+
+
+def _stalled_lookup(name: str) -> str:
+    release.wait()  # a partner that stalls: no sleep, no answer
+    return f"{name}: found"
+
+
+@durable_execution
+async def stalled_call_bounded(event: Any) -> dict[str, Any]:
+    """A blocking lookup in a thread, bounded by ``asyncio.wait_for``; the partner stalls,
+    so the fallback answers."""
+
+    async def look_up() -> str:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(_stalled_lookup, "ada"), 0.5)
+        except TimeoutError:
+            return "ada: fallback"
+
+    started = time.time()
+    answer = await step(look_up, name="look-up")
+    return {"answer": answer, "took": time.time() - started}
+
+
+@durable_execution
+async def silent_partner_bounded(event: Any) -> dict[str, Any]:
+    """A question to a partner over TCP, the read bounded by ``asyncio.wait_for``; the
+    partner accepts and says nothing, so the fallback answers."""
+
+    async def ask() -> str:
+        reader, writer = await asyncio.open_connection("127.0.0.1", event["port"])
+        try:
+            writer.write(b"stock of lamp?\n")
+            await writer.drain()
+            try:
+                return (await asyncio.wait_for(reader.readline(), 0.5)).decode().strip()
+            except TimeoutError:
+                return "fallback"
+        finally:
+            writer.close()
+
+    started = time.time()
+    answer = await step(ask, name="ask")
+    return {"answer": answer, "took": time.time() - started}
+
+
+def _quick(x: int) -> int:
+    return x + 1
+
+
+@durable_execution
+async def quick_thread_jobs(event: Any) -> list[float]:
+    """Steps whose bodies hand quick jobs to a thread, each reading the clock after."""
+    stamps = []
+    for i in range(3):
+
+        async def job(i: int = i) -> float:
+            await asyncio.to_thread(_quick, i)
+            return time.time()
+
+        stamps.append(await step(job, name=f"job-{i}"))
+    return stamps

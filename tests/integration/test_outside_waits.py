@@ -1,0 +1,80 @@
+"""While the loop waits for the world outside it (work in a thread, a socket), real time
+passes: a timer falls due when nothing came for as long as its delay, so an
+``asyncio.wait_for`` around a stalled call or a silent socket times out, as on Lambda (before,
+the loop's clock stood still while it waited, and such a run hung: ``docs/findings.md``,
+runner bug 29). A wait that ends before the next timer counts no time, so quick jobs make
+the same history on every run."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from tests.integration import outside_wait_handlers as h
+
+from async_durable_execution_runner import DurableFunctionTestRunner
+from async_durable_execution_runner._service.execution import ExecutionStatus
+
+
+@pytest.fixture
+def silent_partner() -> Iterator[int]:
+    """A TCP partner on loopback that accepts and never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            accepted.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        done.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_wait_for_around_a_stalled_call_in_a_thread_times_out(isolation: str) -> None:
+    try:
+        with DurableFunctionTestRunner(h.stalled_call_bounded, isolation=isolation) as runner:
+            result = runner.run({}, timeout=30)
+    finally:
+        h.release.set()
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value["answer"] == "ada: fallback"
+    assert result.result_value["took"] >= 0.5 - 1e-6
+
+
+def test_a_wait_for_around_a_silent_socket_times_out(silent_partner: int) -> None:
+    with DurableFunctionTestRunner(h.silent_partner_bounded) as runner:
+        result = runner.run({"port": silent_partner}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value["answer"] == "fallback"
+    assert result.result_value["took"] >= 0.5 - 1e-6
+
+
+def test_quick_jobs_in_a_thread_make_the_same_history_every_time() -> None:
+    histories = []
+    for _ in range(3):
+        with DurableFunctionTestRunner(h.quick_thread_jobs) as runner:
+            result = runner.run({}, timeout=30)
+        assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+        histories.append(result.history)
+    assert histories[0] == histories[1] == histories[2]
+    stamps = result.result_value
+    assert stamps[0] == stamps[1] == stamps[2]  # no time passed on the clocks
