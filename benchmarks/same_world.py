@@ -5,7 +5,8 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
-                                              races|lambda-runtime|tooling|scale]
+                                              races|lambda-runtime|tooling|scale|
+                                              asyncio-ecosystem]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -37,7 +38,8 @@ Lambda context, the runtime's environment and event-source shapes),
 ``--corpus tooling`` ``examples/tooling.py`` (the session-24 audit I's, handlers under the
 test tooling users bring: ``unittest.mock``, botocore's ``Stubber``, captured logs),
 ``--corpus scale`` ``examples/scale.py`` (the session-25 audit K's, correct handlers at
-production scale);
+production scale), ``--corpus asyncio-ecosystem`` ``examples/asyncio_ecosystem.py`` (the
+session-26 audit N's, asyncio's own tools in step bodies and around durable operations);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -65,6 +67,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
+import asyncio_ecosystem  # noqa: E402
 import blocking  # noqa: E402
 import chains  # noqa: E402
 import errors  # noqa: E402
@@ -119,6 +122,7 @@ CORPORA = {
     "tooling": tooling.CORPUS,
     "serdes-extensions": serdes_extensions.CORPUS,
     "sandbox-lifecycle": sandbox_lifecycle.CORPUS,
+    "asyncio-ecosystem": asyncio_ecosystem.CORPUS,
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncio_ecosystem
 import blocking
 import chains
 import errors
@@ -240,6 +241,8 @@ USER_CORPUS = {
     },
     # Module state per sandbox: caches, clients, flags, configuration read at import.
     **{f"sandbox_lifecycle.{k}": v for k, v in sandbox_lifecycle.CORPUS.items()},
+    # asyncio's own tools in step bodies: context variables, task groups, time-outs, queues.
+    **{f"asyncio_ecosystem.{k}": v for k, v in asyncio_ecosystem.CORPUS.items()},
 }
 
 
