@@ -56,7 +56,13 @@ and an async client bound to its loop. These are the other shapes:
   (``asyncio.wait(FIRST_COMPLETED)``), the loser is cancelled and releases its lease in
   ``except asyncio.CancelledError: ...; raise``;
 - ``as_completed_quorum``: ``asyncio.as_completed`` over five partners' quotes inside a step,
-  the first three answers within a budget taken and the rest cancelled, the median recorded.
+  the first three answers within a budget taken and the rest cancelled, the median recorded;
+- ``correlation_in_callbacks``: the correlation id of ``correlation_id`` read in a
+  ``wait_for_callback`` submitter (sent with the ticket) and a ``wait_for_condition`` check;
+- ``single_flight_token``: ``parallel`` branches whose step bodies share a bearer token that
+  the first to need it fetches under an ``asyncio.Lock`` (made, with its cache, by the
+  invocation): a step replayed from its checkpoint fetches nothing, so whichever runs first
+  in an invocation fetches it.
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -84,10 +90,13 @@ from async_durable_execution import (
     NestingType,
     RetryStrategy,
     durable_execution,
+    get_wait_for_callback_context,
     parallel,
     run_in_child_context,
     step,
     wait,
+    wait_for_callback,
+    wait_for_condition,
 )
 from async_durable_execution import map as durable_map
 
@@ -728,6 +737,75 @@ async def as_completed_quorum(event: Any) -> dict[str, Any]:
     return {"prices": prices, "confirmed": confirmed}
 
 
+# --- the correlation id in a callback's submitter and a condition's check ---------------------
+
+
+async def _open_ticket(subject: str) -> str:
+    callback_id = get_wait_for_callback_context().callback_id
+    return await services.DESK.open_ticket(subject, callback_id, CORRELATION.get())
+
+
+async def _check_export(state: dict[str, Any]) -> dict[str, Any]:
+    status = await services.DESK.export_status(state["export"], state["polls"], CORRELATION.get())
+    return {**state, "polls": state["polls"] + 1, "status": status, "by": CORRELATION.get()}
+
+
+def _every_20s(state: dict[str, Any], attempt: int) -> int | None:
+    return None if state["status"] == "done" or attempt >= 8 else 20
+
+
+@durable_execution
+async def correlation_in_callbacks(event: Any) -> dict[str, Any]:
+    """Ask a person to approve a refund (a ``wait_for_callback`` whose submitter opens a
+    ticket with the correlation id) and poll the refund's export (a ``wait_for_condition``
+    whose check sends it): both run in tasks of the SDK's, which copy the handler's context."""
+    CORRELATION.set(event["headers"]["x-correlation-id"])
+    refund = event["refund"]
+    approval = await wait_for_callback(
+        functools.partial(_open_ticket, f"approve {refund}"), name="approval", timeout=3600
+    )
+    exported = await wait_for_condition(
+        _check_export,
+        initial_state={"export": refund, "polls": 0, "status": "queued", "by": None},
+        name="export",
+        polling_strategy=_every_20s,
+    )
+    return {"approval": approval, "status": exported["status"], "by": exported["by"]}
+
+
+# --- a single-flight token fetch under a per-invocation lock ----------------------------------
+
+
+@durable_execution
+async def single_flight_token(event: Any) -> dict[str, Any]:
+    """Read several resources in a ``parallel``, every step body authenticated with a bearer
+    token that one of them fetches and the others wait for (an ``asyncio.Lock`` and a cache
+    made by this invocation); a replayed step fetches nothing, and the next step to need a
+    token fetches it. Wait, read one more."""
+    lock = asyncio.Lock()
+    cache: dict[str, str] = {}
+
+    async def token() -> str:
+        async with lock:
+            if "token" not in cache:
+                cache["token"] = await services.AUTH.token()
+            return cache["token"]
+
+    async def read(resource: str) -> int:
+        return await services.AUTH.api(await token(), resource)
+
+    def branch(resource: str) -> Any:
+        async def fetched() -> int:
+            return await step(functools.partial(read, resource), name=f"read-{resource}")
+
+        return fetched
+
+    reads = await parallel([branch(r) for r in event["resources"]], name="reads")
+    await wait(120, name="later")
+    last = await step(functools.partial(read, "totals"), name="read-totals")
+    return {"reads": reads.get_results(), "totals": last}
+
+
 def _entry(handler: Any, before_run: Any = services.reset, **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": before_run, **more}
 
@@ -762,6 +840,14 @@ CORPUS: dict[str, dict[str, Any]] = {
     ),
     "hedged_read": _entry(hedged_read, arm_slow_primary, input={"accounts": ["acct-1", "acct-2"]}),
     "as_completed_quorum": _entry(as_completed_quorum, input={"skus": ["lamp", "desk"]}),
+    "correlation_in_callbacks": _entry(
+        correlation_in_callbacks,
+        input={"headers": {"x-correlation-id": "req-91c0"}, "refund": "rf-5"},
+        callbacks={"approval": {"approved": True}},
+    ),
+    "single_flight_token": _entry(
+        single_flight_token, input={"resources": ["orders", "refunds", "stock", "prices"]}
+    ),
 }
 
 #: Correct on Lambda, but meets a trap of this emulator (``docs/findings.md``: a poll bounded

@@ -273,6 +273,45 @@ class Replicas:
             self.released += 1
 
 
+class Desk:
+    """A ticketing desk and a status endpoint: a ticket records the callback id and the
+    correlation id it came with; an export is done on its third status check."""
+
+    def __init__(self) -> None:
+        self.tickets: dict[str, tuple[str, str | None]] = {}
+        self.checks: list[str | None] = []
+
+    async def open_ticket(self, subject: str, callback_id: str, correlation: str | None) -> str:
+        await asyncio.sleep(0.01)
+        self.tickets.setdefault(subject, (callback_id, correlation))
+        return f"ticket-{_digest(subject) % 10_000}"
+
+    async def export_status(self, export: str, polls: int, correlation: str | None) -> str:
+        await asyncio.sleep(0.01)
+        self.checks.append(correlation)
+        return "done" if polls >= 2 else "running"
+
+
+class Auth:
+    """Issues bearer tokens (each a new one); ``api`` answers a call made with any token it
+    issued."""
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+
+    async def token(self) -> str:
+        await asyncio.sleep(0.2)
+        self.issued.append(f"tok-{len(self.issued) + 1}")
+        return self.issued[-1]
+
+    async def api(self, token: str, resource: str) -> int:
+        if token not in self.issued:
+            msg = f"401 Unauthorized ({token})"
+            raise PermissionError(msg)
+        await asyncio.sleep(0.05)
+        return _digest("api", resource) % 1000
+
+
 PARTNERS = Partners()
 LISTING = Listing()
 POOL = Pool()
@@ -280,12 +319,14 @@ JOBS = Jobs()
 LEDGER = Ledger()
 FEED = Feed()
 REPLICAS = Replicas()
+DESK = Desk()
+AUTH = Auth()
 LOG_LINES: list[str] = []
 
 
 def reset() -> None:
     """Every service as a run starts (each entry's ``before_run``), in place: the handlers'
     modules hold these objects."""
-    for service in (PARTNERS, LISTING, POOL, JOBS, LEDGER, REPLICAS):
+    for service in (PARTNERS, LISTING, POOL, JOBS, LEDGER, REPLICAS, DESK, AUTH):
         service.__init__()  # type: ignore[misc]
     LOG_LINES.clear()

@@ -49,6 +49,11 @@ EXPECTED: dict[str, Any] = {
         "returns": [f"returns-{n}" for n in range(8)],
         "listed": 15,
     },
+    "correlation_in_callbacks": {
+        "approval": '{"approved": true}',
+        "status": "done",
+        "by": "req-91c0",
+    },
     "correlation_id": {
         "cheapest": "acme",
         "seen": ["req-7f3a"],
@@ -72,6 +77,7 @@ EXPECTED: dict[str, Any] = {
     "semaphore_per_invocation": {"scores": [89, 47, 5, 95, 46, 3, 48], "again": [89, 47, 5]},
     "settled_enrichment": None,  # checked by its own test below
     "shielded_commit": {"committed": {"key": "o-42/settle", "total": 1050}, "balance": 1050},
+    "single_flight_token": {"reads": [541, 32, 314, 235], "totals": 246},
     "taskgroup_fanout": {
         "offers": {
             "desk": {"acme": 669, "globex": 448, "initech": 669},
@@ -104,6 +110,20 @@ def test_the_correlation_id_reaches_every_task_and_thread() -> None:
     fault_free(CORPUS["correlation_id"]).run().check()
     assert services.PARTNERS.seen  # every partner call, in steps, branches, items, threads
     assert {correlation for _, correlation in services.PARTNERS.seen} == {"req-7f3a"}
+
+
+def test_the_correlation_id_reaches_a_callbacks_submitter_and_a_conditions_check() -> None:
+    fault_free(CORPUS["correlation_in_callbacks"], ("cold",)).run().check()
+    [(_callback_id, correlation)] = services.DESK.tickets.values()
+    assert correlation == "req-91c0"
+    assert services.DESK.checks == ["req-91c0"] * 3
+
+
+def test_one_token_per_invocation_that_needs_one() -> None:
+    # The parallel's four step bodies share the first invocation's token; the step after the
+    # wait, in the second invocation, fetches its own.
+    fault_free(CORPUS["single_flight_token"]).run().check()
+    assert services.AUTH.issued == ["tok-1", "tok-2"]
 
 
 def test_bound_log_keys_stay_with_their_item_or_branch() -> None:
