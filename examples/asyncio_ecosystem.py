@@ -64,6 +64,14 @@ and an async client bound to its loop. These are the other shapes:
   invocation): a step replayed from its checkpoint fetches nothing, so whichever runs first
   in an invocation fetches it.
 
+- ``thread_call_bounded`` and ``thread_callback_event`` (in ``TRAPPED``): a blocking client's
+  call in ``asyncio.to_thread`` under ``asyncio.wait_for`` (half a second; the first call
+  stalls 20 s), and a transfer library's own thread reporting completion through
+  ``loop.call_soon_threadsafe`` to an ``asyncio.Event`` awaited under a 30 s bound (the
+  transfer takes 50 ms). Right on Lambda; here the first hangs (time stands still while the
+  loop waits for the thread) and the second times out at once (the loop, knowing of no
+  thread, jumps 30 s): the traps in ``docs/findings.md``.
+
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
 retry) and the services answer from the call's arguments; results are JSON. The wrong twins
@@ -80,6 +88,7 @@ import contextvars
 import functools
 import logging
 import statistics
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
@@ -806,6 +815,60 @@ async def single_flight_token(event: Any) -> dict[str, Any]:
     return {"reads": reads.get_results(), "totals": last}
 
 
+# --- a call in a thread bounded by wait_for; a thread that reports through call_soon_threadsafe
+
+
+async def _office(key: str) -> dict[str, Any]:
+    # A stalled partner is a TimeoutError the step retries (the thread is left to finish).
+    return await asyncio.wait_for(asyncio.to_thread(services.DIRECTORY.lookup, key), timeout=0.5)
+
+
+def arm_stalled_lookup() -> None:
+    services.reset()
+    services.DIRECTORY.stall_first = {"ada"}
+
+
+@durable_execution
+async def thread_call_bounded(event: Any) -> dict[str, Any]:
+    """Look up each employee's office through a blocking client in a thread, each call
+    bounded by ``asyncio.wait_for``; ada's first lookup stalls (``before_run``): on Lambda a
+    ``TimeoutError`` after half a second, which the step retries."""
+    offices = {}
+    for key in event["employees"]:
+        found = await step(
+            functools.partial(_office, key), name=f"office-{key}", retry_strategy=STALLS
+        )
+        offices[key] = found["office"]
+    return {"offices": offices}
+
+
+async def _uploaded(key: str) -> str:
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    etag: list[str] = []
+
+    def transfer() -> None:  # the transfer library's own thread, and its completion callback
+        etag.append(services.DIRECTORY.upload(key))
+        loop.call_soon_threadsafe(done.set)
+
+    threading.Thread(target=transfer, name=f"transfer-{key}").start()
+    await asyncio.wait_for(done.wait(), timeout=30)
+    return etag[0]
+
+
+@durable_execution
+async def thread_callback_event(event: Any) -> dict[str, Any]:
+    """Upload each file through a transfer library that works in a thread of its own and
+    reports completion through ``loop.call_soon_threadsafe`` (an ``asyncio.Event`` the step
+    awaits, bounded at 30 s); each upload takes 50 ms."""
+    etags = {}
+    for key in event["files"]:
+        etags[key] = await step(
+            functools.partial(_uploaded, key), name=f"upload-{key}", retry_strategy=STALLS
+        )
+    return {"etags": etags}
+
+
 def _entry(handler: Any, before_run: Any = services.reset, **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": before_run, **more}
 
@@ -850,11 +913,19 @@ CORPUS: dict[str, dict[str, Any]] = {
     ),
 }
 
-#: Correct on Lambda, but meets a trap of this emulator (``docs/findings.md``: a poll bounded
-#: by ``time.time()`` in a thread the loop waits for never ends here, since the handler's clock
-#: stands still while the loop waits); out of ``CORPUS`` until the emulator moves that clock.
+#: Correct on Lambda, but meeting traps of this emulator (``docs/findings.md``): while the loop
+#: waits for a thread, its clock (and the handler's ``time.time()``) stands still, so a poll
+#: bounded by ``time.time()`` in a thread never ends, and a ``wait_for`` around a call in a
+#: thread does not time out while the thread runs (a stalled call is waited for, and a call
+#: that never returns hangs the invocation); a thread the loop does not know of (it reports
+#: through ``call_soon_threadsafe``) lets the loop jump over the 30 s bound at once. Out of
+#: ``CORPUS`` until the emulator moves its clock while threads work.
 TRAPPED: dict[str, dict[str, Any]] = {
     "poll_thread_wallclock": _entry(
         poll_thread_wallclock, arm_stuck_job, input={"exports": ["ledger", "orders"]}
     ),
+    "thread_call_bounded": _entry(
+        thread_call_bounded, arm_stalled_lookup, input={"employees": ["ada", "bo"]}
+    ),
+    "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
 }

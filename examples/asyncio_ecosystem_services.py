@@ -312,6 +312,37 @@ class Auth:
         return _digest("api", resource) % 1000
 
 
+class Directory:
+    """A blocking directory client (used from threads), as a ``requests``-based SDK is: the
+    first lookup of a key in ``stall_first`` blocks for ``stall`` seconds of real time (a
+    partner that accepted the connection and went quiet); ``reset()`` releases a stalled
+    lookup, so no thread outlives its test. ``upload`` takes 50 ms."""
+
+    def __init__(self) -> None:
+        self.stall_first: set[str] = set()
+        self.stall = 20.0
+        self.lookups = 0
+        self._stalled: set[str] = set()
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+
+    def lookup(self, key: str) -> dict[str, Any]:
+        with self._lock:
+            self.lookups += 1
+            stall = key in self.stall_first and key not in self._stalled
+            self._stalled.add(key)
+        if stall:
+            self._release.wait(self.stall)
+        return {"key": key, "office": "abcd"[_digest("office", key) % 4]}
+
+    def upload(self, key: str) -> str:
+        time.sleep(0.05)
+        return f"etag-{_digest('upload', key) % 100_000}"
+
+    def release(self) -> None:
+        self._release.set()
+
+
 PARTNERS = Partners()
 LISTING = Listing()
 POOL = Pool()
@@ -321,12 +352,14 @@ FEED = Feed()
 REPLICAS = Replicas()
 DESK = Desk()
 AUTH = Auth()
+DIRECTORY = Directory()
 LOG_LINES: list[str] = []
 
 
 def reset() -> None:
     """Every service as a run starts (each entry's ``before_run``), in place: the handlers'
     modules hold these objects."""
-    for service in (PARTNERS, LISTING, POOL, JOBS, LEDGER, REPLICAS, DESK, AUTH):
+    DIRECTORY.release()  # a lookup still stalled in a thread ends
+    for service in (PARTNERS, LISTING, POOL, JOBS, LEDGER, REPLICAS, DESK, AUTH, DIRECTORY):
         service.__init__()  # type: ignore[misc]
     LOG_LINES.clear()

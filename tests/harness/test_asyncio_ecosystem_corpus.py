@@ -186,19 +186,64 @@ def test_the_per_invocation_semaphore_keeps_the_partner_within_its_limit() -> No
     assert services.PARTNERS.refused == 0
 
 
+def _trapped(name: str, timeout: float) -> Outcome:
+    spec = asyncio_ecosystem.TRAPPED[name]
+    try:
+        return Scenario(
+            handler=spec["handler"],
+            input=spec["input"],
+            before_run=spec["before_run"],
+            timeout=timeout,
+        ).run()
+    finally:
+        services.reset()  # a lookup left stalled in a thread ends
+
+
+def test_every_trapped_entry_is_tested() -> None:
+    assert sorted(asyncio_ecosystem.TRAPPED) == [
+        "poll_thread_wallclock",
+        "thread_call_bounded",
+        "thread_callback_event",
+    ]
+
+
 @pytest.mark.xfail(
     strict=True,
+    raises=ExecutionHung,
     reason="trap: time.time() in a thread the loop waits for stands still here (findings.md)",
 )
 def test_a_wallclock_poll_in_a_thread_is_not_flagged() -> None:
     # Correct on Lambda; until the emulator moves the handler's clock while the loop waits
     # for a thread, the poll never ends and the liveness oracle flags it (a short timeout
     # keeps the hang cheap). When this passes, move the entry into CORPUS.
-    spec = asyncio_ecosystem.TRAPPED["poll_thread_wallclock"]
-    outcome = Scenario(
-        handler=spec["handler"], input=spec["input"], before_run=spec["before_run"], timeout=0.5
-    ).run()
+    _trapped("poll_thread_wallclock", 0.5).check()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ExecutionHung,
+    reason="trap: the loop's timers do not come due while it waits for a thread (audit N)",
+)
+def test_a_wait_for_around_a_stalled_thread_times_out_and_the_step_retries() -> None:
+    # On Lambda the first lookup times out after half a second and the step retries; here
+    # the loop's clock stands still while the thread runs, the wait_for never fires, and the
+    # liveness oracle flags the invocation as hung.
+    outcome = _trapped("thread_call_bounded", 0.5)
     outcome.check()
+    assert outcome.result.get_step("office-ada").attempt == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="trap: a thread reporting through call_soon_threadsafe is unknown to the loop",
+)
+def test_a_thread_reporting_through_call_soon_threadsafe_is_waited_for() -> None:
+    # The transfer takes 50 ms; the loop, knowing of no work in flight, jumps over the 30 s
+    # bound at once, every attempt times out, and the execution FAILS (no oracle flags it:
+    # it fails alike in every world).
+    outcome = _trapped("thread_callback_event", 5.0)
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
 
 
 # --- the wrong twins, flagged in the worlds that expose them ---------------------------------
