@@ -70,7 +70,11 @@ and an async client bound to its loop. These are the other shapes:
   ``loop.call_soon_threadsafe`` to an ``asyncio.Event`` awaited under a 30 s bound (the
   transfer takes 50 ms). Right on Lambda; here the first hangs (time stands still while the
   loop waits for the thread) and the second times out at once (the loop, knowing of no
-  thread, jumps 30 s): the traps in ``docs/findings.md``.
+  thread, jumps 30 s): the traps in ``docs/findings.md``;
+- ``silent_peer_bounded`` (in ``TRAPPED``): a socket read from a partner that accepts and
+  says nothing, bounded by ``asyncio.wait_for``, then a fallback. Right on Lambda; here the
+  loop waits for the socket in real time without its clock moving, so the bound never
+  fires and the invocation hangs.
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -869,6 +873,33 @@ async def thread_callback_event(event: Any) -> dict[str, Any]:
     return {"etags": etags}
 
 
+# --- a socket read bounded by wait_for, from a partner that goes quiet -------------------------
+
+
+async def _ask_partner(question: str) -> str | None:
+    port = services.SILENT.port
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1)
+    try:
+        writer.write(f"{question}\n".encode())
+        await writer.drain()
+        return (await asyncio.wait_for(reader.readline(), timeout=0.5)).decode().strip()
+    except TimeoutError:
+        return None  # the partner said nothing in time: the fallback answers
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+@durable_execution
+async def silent_peer_bounded(event: Any) -> dict[str, Any]:
+    """Ask a partner over TCP, the read bounded by ``asyncio.wait_for`` (half a second); the
+    partner accepts and says nothing, so the fallback's answer is used."""
+    answer = await step(functools.partial(_ask_partner, event["question"]), name="ask")
+    if answer is None:
+        answer = await step(lambda: _value(f"fallback for {event['question']}"), name="fallback")
+    return {"answer": answer}
+
+
 def _entry(handler: Any, before_run: Any = services.reset, **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": before_run, **more}
 
@@ -918,7 +949,8 @@ CORPUS: dict[str, dict[str, Any]] = {
 #: bounded by ``time.time()`` in a thread never ends, and a ``wait_for`` around a call in a
 #: thread does not time out while the thread runs (a stalled call is waited for, and a call
 #: that never returns hangs the invocation); a thread the loop does not know of (it reports
-#: through ``call_soon_threadsafe``) lets the loop jump over the 30 s bound at once. Out of
+#: through ``call_soon_threadsafe``) lets the loop jump over the 30 s bound at once; and a
+#: ``wait_for`` around a socket read does not time out while the socket is silent. Out of
 #: ``CORPUS`` until the emulator moves its clock while threads work.
 TRAPPED: dict[str, dict[str, Any]] = {
     "poll_thread_wallclock": _entry(
@@ -928,4 +960,5 @@ TRAPPED: dict[str, dict[str, Any]] = {
         thread_call_bounded, arm_stalled_lookup, input={"employees": ["ada", "bo"]}
     ),
     "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
+    "silent_peer_bounded": _entry(silent_peer_bounded, input={"question": "stock of lamp"}),
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -343,6 +344,37 @@ class Directory:
         self._release.set()
 
 
+class SilentPeer:
+    """A TCP partner on the loopback that accepts every connection and never answers (a
+    daemon thread accepts them and holds them open); ``close_all`` hangs up on them."""
+
+    def __init__(self) -> None:
+        self._server: socket.socket | None = None
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        with self._lock:
+            if self._server is None:
+                self._server = socket.create_server(("127.0.0.1", 0))
+                threading.Thread(target=self._accept, name="silent-peer", daemon=True).start()
+            return int(self._server.getsockname()[1])
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while True:
+            connection, _ = self._server.accept()
+            with self._lock:
+                self._held.append(connection)
+
+    def close_all(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for connection in held:
+            connection.close()
+
+
 PARTNERS = Partners()
 LISTING = Listing()
 POOL = Pool()
@@ -353,6 +385,8 @@ REPLICAS = Replicas()
 DESK = Desk()
 AUTH = Auth()
 DIRECTORY = Directory()
+#: Not reset with the others: one listening socket for the process.
+SILENT = SilentPeer()
 LOG_LINES: list[str] = []
 
 
@@ -360,6 +394,7 @@ def reset() -> None:
     """Every service as a run starts (each entry's ``before_run``), in place: the handlers'
     modules hold these objects."""
     DIRECTORY.release()  # a lookup still stalled in a thread ends
+    SILENT.close_all()
     for service in (PARTNERS, LISTING, POOL, JOBS, LEDGER, REPLICAS, DESK, AUTH, DIRECTORY):
         service.__init__()  # type: ignore[misc]
     LOG_LINES.clear()

@@ -202,6 +202,7 @@ def _trapped(name: str, timeout: float) -> Outcome:
 def test_every_trapped_entry_is_tested() -> None:
     assert sorted(asyncio_ecosystem.TRAPPED) == [
         "poll_thread_wallclock",
+        "silent_peer_bounded",
         "thread_call_bounded",
         "thread_callback_event",
     ]
@@ -244,6 +245,19 @@ def test_a_thread_reporting_through_call_soon_threadsafe_is_waited_for() -> None
     # it fails alike in every world).
     outcome = _trapped("thread_callback_event", 5.0)
     assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ExecutionHung,
+    reason="trap: the loop's timers do not come due while it waits for a socket (audit N)",
+)
+def test_a_wait_for_around_a_silent_socket_times_out() -> None:
+    # On Lambda the read times out after half a second and the fallback answers; here the
+    # loop waits for the socket in real time, its clock never moves, and the run hangs.
+    outcome = _trapped("silent_peer_bounded", 0.5)
+    outcome.check()
+    assert outcome.value == {"answer": "fallback for stock of lamp"}
 
 
 # --- the wrong twins, flagged in the worlds that expose them ---------------------------------
