@@ -59,6 +59,12 @@ and an async client bound to its loop. These are the other shapes:
   the first three answers within a budget taken and the rest cancelled, the median recorded;
 - ``correlation_in_callbacks``: the correlation id of ``correlation_id`` read in a
   ``wait_for_callback`` submitter (sent with the ticket) and a ``wait_for_condition`` check;
+- ``session_around_workflow``: the whole workflow inside an ``async with`` of an
+  ``aiohttp``-style session, whose steps use it: each suspension (a wait) leaves the block
+  and closes it, and the next invocation opens its own;
+- ``async_generator_batches``: an ``async for`` over an async generator of batches (in
+  ``contextlib.aclosing``) driving a step and a wait per batch: the generator is made again
+  from the input on every replay, and closed when a wait suspends the invocation;
 - ``single_flight_token``: ``parallel`` branches whose step bodies share a bearer token that
   the first to need it fetches under an ``asyncio.Lock`` (made, with its cache, by the
   invocation): a step replayed from its checkpoint fetches nothing, so whichever runs first
@@ -900,6 +906,50 @@ async def silent_peer_bounded(event: Any) -> dict[str, Any]:
     return {"answer": answer}
 
 
+# --- an async context manager around the workflow; an async generator driving it ------------
+
+
+async def _get(http: services.HttpSession, path: str) -> dict[str, Any]:
+    return await http.get(path)
+
+
+@durable_execution
+async def session_around_workflow(event: Any) -> dict[str, Any]:
+    """The whole workflow inside ``async with HttpSession() as http`` (as handlers open an
+    ``aiohttp.ClientSession``): the steps use it; every suspension leaves the block, closing
+    it, and every invocation opens its own."""
+    user = event["user"]
+    async with services.HttpSession() as http:
+        profile = await step(functools.partial(_get, http, f"/users/{user}"), name="profile")
+        await wait(60, name="cool-off")
+        orders = await step(functools.partial(_get, http, f"/users/{user}/orders"), name="orders")
+    return {"profile": profile["value"], "orders": orders["value"]}
+
+
+async def _batches(items: list[int], size: int) -> AsyncIterator[list[int]]:
+    for start in range(0, len(items), size):
+        await asyncio.sleep(0)  # as a reader of a stream would
+        yield items[start : start + size]
+
+
+async def _total(batch: list[int]) -> int:
+    return sum(batch)
+
+
+@durable_execution
+async def async_generator_batches(event: Any) -> dict[str, Any]:
+    """Total the input in batches drawn from an async generator (closed by
+    ``contextlib.aclosing`` when a wait suspends the loop over it), a step and a throttling
+    wait per batch; the generator is made again, from the input, on every replay."""
+    totals = []
+    async with contextlib.aclosing(_batches(event["items"], 3)) as batches:
+        async for batch in batches:
+            number = len(totals)
+            totals.append(await step(functools.partial(_total, batch), name=f"batch-{number}"))
+            await wait(10, name=f"throttle-{number}")
+    return {"totals": totals, "sum": sum(totals)}
+
+
 def _entry(handler: Any, before_run: Any = services.reset, **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": before_run, **more}
 
@@ -938,6 +988,10 @@ CORPUS: dict[str, dict[str, Any]] = {
         correlation_in_callbacks,
         input={"headers": {"x-correlation-id": "req-91c0"}, "refund": "rf-5"},
         callbacks={"approval": {"approved": True}},
+    ),
+    "session_around_workflow": _entry(session_around_workflow, input={"user": "u-17"}),
+    "async_generator_batches": _entry(
+        async_generator_batches, input={"items": [3, 1, 4, 1, 5, 9, 2, 6]}
     ),
     "single_flight_token": _entry(
         single_flight_token, input={"resources": ["orders", "refunds", "stock", "prices"]}

@@ -344,6 +344,35 @@ class Directory:
         self._release.set()
 
 
+class HttpSession:
+    """An ``aiohttp.ClientSession``-like client: an async context manager whose ``get``
+    works only while it is open. ``opened`` and ``closed`` count sessions."""
+
+    opened = 0
+    closed = 0
+
+    def __init__(self) -> None:
+        self.open = False
+
+    async def __aenter__(self) -> HttpSession:
+        await asyncio.sleep(0)
+        self.open = True
+        HttpSession.opened += 1
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.sleep(0)
+        self.open = False
+        HttpSession.closed += 1
+
+    async def get(self, path: str) -> dict[str, Any]:
+        if not self.open:
+            msg = "Session is closed"
+            raise RuntimeError(msg)
+        await asyncio.sleep(0.02)
+        return {"path": path, "value": _digest("http", path) % 1000}
+
+
 class SilentPeer:
     """A TCP partner on the loopback that accepts every connection and never answers (a
     daemon thread accepts them and holds them open); ``close_all`` hangs up on them."""
@@ -394,6 +423,7 @@ def reset() -> None:
     """Every service as a run starts (each entry's ``before_run``), in place: the handlers'
     modules hold these objects."""
     DIRECTORY.release()  # a lookup still stalled in a thread ends
+    HttpSession.opened = HttpSession.closed = 0
     SILENT.close_all()
     for service in (PARTNERS, LISTING, POOL, JOBS, LEDGER, REPLICAS, DESK, AUTH, DIRECTORY):
         service.__init__()  # type: ignore[misc]

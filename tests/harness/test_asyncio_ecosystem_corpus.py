@@ -44,6 +44,7 @@ EXPECTED: dict[str, Any] = {
         ],
         "confirmed": [593, 669],
     },
+    "async_generator_batches": {"totals": [8, 15, 8], "sum": 31},
     "async_pages": {
         "orders": [f"orders-{n}" for n in range(7)],
         "returns": [f"returns-{n}" for n in range(8)],
@@ -75,6 +76,7 @@ EXPECTED: dict[str, Any] = {
     },
     "scoped_log_context": None,  # checked by its own test below
     "semaphore_per_invocation": {"scores": [89, 47, 5, 95, 46, 3, 48], "again": [89, 47, 5]},
+    "session_around_workflow": {"profile": 641, "orders": 171},
     "settled_enrichment": None,  # checked by its own test below
     "shielded_commit": {"committed": {"key": "o-42/settle", "total": 1050}, "balance": 1050},
     "single_flight_token": {"reads": [541, 32, 314, 235], "totals": 246},
@@ -124,6 +126,12 @@ def test_one_token_per_invocation_that_needs_one() -> None:
     # wait, in the second invocation, fetches its own.
     fault_free(CORPUS["single_flight_token"]).run().check()
     assert services.AUTH.issued == ["tok-1", "tok-2"]
+
+
+def test_every_invocation_opens_its_own_session_and_closes_it() -> None:
+    outcome = fault_free(CORPUS["session_around_workflow"]).run()
+    assert len(outcome.invocations) == 2
+    assert services.HttpSession.opened == services.HttpSession.closed == 2
 
 
 def test_bound_log_keys_stay_with_their_item_or_branch() -> None:
