@@ -86,7 +86,8 @@ Every one is correct durable code under Lambda's semantics: what runs outside st
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
 retry) and the services answer from the call's arguments; results are JSON. The wrong twins
 (a correlation id drawn at the handler's start, a page cursor advanced from inside a step
-body, a queue whose producer dies without its sentinel, a timeout written in milliseconds)
+body, a ``queue.join()`` whose workers die before ``task_done()``, a timeout written in
+milliseconds, a ``TaskGroup`` whose ``ExceptionGroup`` the retry strategy does not retry)
 are in ``tests/harness/asyncio_ecosystem_handlers.py``.
 """
 
