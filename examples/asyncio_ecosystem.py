@@ -41,9 +41,8 @@ and an async client bound to its loop. These are the other shapes:
 - ``poll_thread_monotonic`` and ``poll_thread_wallclock``: a blocking job client that polls
   until the job is done, in ``asyncio.to_thread``, bounded by ``time.monotonic()`` and by
   ``time.time()``; the first job is stuck, the poll gives up and the step retries. Both are
-  right on Lambda, where both clocks move; the second meets the trap in ``docs/findings.md``
-  (``time.time()`` in a thread the loop waits for does not move here), so it is in
-  ``TRAPPED``, not ``CORPUS``, until the emulator moves that clock;
+  right on Lambda, where both clocks move (here the thread's sleeps move the handler's
+  clock while the loop waits for it: runner bug 29);
 - ``debounce_call_later``: a change feed debounced inside one step with
   ``loop.call_later`` (each change cancels and re-arms the timer) and an ``asyncio.Event`` the
   last flush sets;
@@ -70,17 +69,16 @@ and an async client bound to its loop. These are the other shapes:
   invocation): a step replayed from its checkpoint fetches nothing, so whichever runs first
   in an invocation fetches it.
 
-- ``thread_call_bounded`` and ``thread_callback_event`` (in ``TRAPPED``): a blocking client's
-  call in ``asyncio.to_thread`` under ``asyncio.wait_for`` (half a second; the first call
-  stalls 20 s), and a transfer library's own thread reporting completion through
+- ``thread_call_bounded``: a blocking client's call in ``asyncio.to_thread`` under
+  ``asyncio.wait_for`` (half a second; the first call stalls 20 s), so the stall is a step
+  failure the step retries;
+- ``silent_peer_bounded``: a socket read from a partner that accepts and says nothing,
+  bounded by ``asyncio.wait_for``, then a fallback. (Both hung here until runner bug 29:
+  the loop's timers did not come due while it waited for a thread or a socket.)
+- ``thread_callback_event``: a transfer library's own thread reporting completion through
   ``loop.call_soon_threadsafe`` to an ``asyncio.Event`` awaited under a 30 s bound (the
-  transfer takes 50 ms). Right on Lambda; here the first hangs (time stands still while the
-  loop waits for the thread) and the second times out at once (the loop, knowing of no
-  thread, jumps 30 s): the traps in ``docs/findings.md``;
-- ``silent_peer_bounded`` (in ``TRAPPED``): a socket read from a partner that accepts and
-  says nothing, bounded by ``asyncio.wait_for``, then a fallback. Right on Lambda; here the
-  loop waits for the socket in real time without its clock moving, so the bound never
-  fires and the invocation hangs.
+  transfer takes 50 ms). (Until runner bug 30 the loop, knowing of no thread, jumped over
+  the bound at once and every attempt timed out.)
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -997,23 +995,12 @@ CORPUS: dict[str, dict[str, Any]] = {
     "single_flight_token": _entry(
         single_flight_token, input={"resources": ["orders", "refunds", "stock", "prices"]}
     ),
-}
-
-#: Correct on Lambda, but meeting traps of this emulator (``docs/findings.md``): while the loop
-#: waits for a thread, its clock (and the handler's ``time.time()``) stands still, so a poll
-#: bounded by ``time.time()`` in a thread never ends, and a ``wait_for`` around a call in a
-#: thread does not time out while the thread runs (a stalled call is waited for, and a call
-#: that never returns hangs the invocation); a thread the loop does not know of (it reports
-#: through ``call_soon_threadsafe``) lets the loop jump over the 30 s bound at once; and a
-#: ``wait_for`` around a socket read does not time out while the socket is silent. Out of
-#: ``CORPUS`` until the emulator moves its clock while threads work.
-TRAPPED: dict[str, dict[str, Any]] = {
     "poll_thread_wallclock": _entry(
         poll_thread_wallclock, arm_stuck_job, input={"exports": ["ledger", "orders"]}
     ),
     "thread_call_bounded": _entry(
         thread_call_bounded, arm_stalled_lookup, input={"employees": ["ada", "bo"]}
     ),
-    "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
     "silent_peer_bounded": _entry(silent_peer_bounded, input={"question": "stock of lamp"}),
+    "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
 }

@@ -70,6 +70,10 @@ EXPECTED: dict[str, Any] = {
     },
     "hedged_read": {"balances": {"acct-1": 6995, "acct-2": 2708}, "again": 6995},
     "poll_thread_monotonic": {"rows": {"ledger": 7348, "orders": 7837}},
+    "poll_thread_wallclock": {"rows": {"ledger": 7348, "orders": 7837}},
+    "thread_call_bounded": {"offices": {"ada": "b", "bo": "a"}},
+    "silent_peer_bounded": {"answer": "fallback for stock of lamp"},
+    "thread_callback_event": {"etags": {"a.csv": "etag-50175", "b.csv": "etag-72148"}},
     "queue_pipeline": {
         "rows": [f"INVOICES-{n}" for n in range(8)],
         "published": "published 8 rows",
@@ -162,6 +166,8 @@ def test_best_effort_lookups_keep_not_found_as_none() -> None:
         ("exit_stack_shards", "orders"),  # a dropped connection under the exit stack
         ("queue_pipeline", "transform"),  # the producer's failure cancels the consumers
         ("poll_thread_monotonic", "export-ledger"),  # a stuck job: the poll gives up
+        ("poll_thread_wallclock", "export-ledger"),  # the same, by time.time()
+        ("thread_call_bounded", "office-ada"),  # a stalled lookup: the bound fires
     ],
 )
 def test_the_armed_failure_is_a_step_retry(name: str, step_name: str) -> None:
@@ -194,78 +200,35 @@ def test_the_per_invocation_semaphore_keeps_the_partner_within_its_limit() -> No
     assert services.PARTNERS.refused == 0
 
 
-def _trapped(name: str, timeout: float) -> Outcome:
-    spec = asyncio_ecosystem.TRAPPED[name]
-    try:
-        return Scenario(
-            handler=spec["handler"],
-            input=spec["input"],
-            before_run=spec["before_run"],
-            timeout=timeout,
-        ).run()
-    finally:
-        services.reset()  # a lookup left stalled in a thread ends
-
-
-def test_every_trapped_entry_is_tested() -> None:
-    assert sorted(asyncio_ecosystem.TRAPPED) == [
-        "poll_thread_wallclock",
-        "silent_peer_bounded",
-        "thread_call_bounded",
-        "thread_callback_event",
-    ]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ExecutionHung,
-    reason="trap: time.time() in a thread the loop waits for stands still here (findings.md)",
-)
-def test_a_wallclock_poll_in_a_thread_is_not_flagged() -> None:
-    # Correct on Lambda; until the emulator moves the handler's clock while the loop waits
-    # for a thread, the poll never ends and the liveness oracle flags it (a short timeout
-    # keeps the hang cheap). When this passes, move the entry into CORPUS.
-    _trapped("poll_thread_wallclock", 0.5).check()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ExecutionHung,
-    reason="trap: the loop's timers do not come due while it waits for a thread (audit N)",
-)
-def test_a_wait_for_around_a_stalled_thread_times_out_and_the_step_retries() -> None:
-    # On Lambda the first lookup times out after half a second and the step retries; here
-    # the loop's clock stands still while the thread runs, the wait_for never fires, and the
-    # liveness oracle flags the invocation as hung.
-    outcome = _trapped("thread_call_bounded", 0.5)
+def test_a_wallclock_poll_in_a_thread_ends() -> None:
+    # The stuck job's poll gives up by time.time() and the step retries (it hung here until
+    # runner bug 29: the handler's clock stood still while the loop waited for the thread).
+    outcome = fault_free(CORPUS["poll_thread_wallclock"]).run()
     outcome.check()
-    assert outcome.result.get_step("office-ada").attempt == 2
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="trap: a thread reporting through call_soon_threadsafe is unknown to the loop",
-)
-def test_a_thread_reporting_through_call_soon_threadsafe_is_waited_for() -> None:
-    # The transfer takes 50 ms; the loop, knowing of no work in flight, jumps over the 30 s
-    # bound at once, every attempt times out, and the execution FAILS (no oracle flags it:
-    # it fails alike in every world).
-    outcome = _trapped("thread_callback_event", 5.0)
     assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ExecutionHung,
-    reason="trap: the loop's timers do not come due while it waits for a socket (audit N)",
-)
+def test_a_wait_for_around_a_stalled_thread_times_out_and_the_step_retries() -> None:
+    try:
+        outcome = fault_free(CORPUS["thread_call_bounded"]).run()
+        outcome.check()
+    finally:
+        services.reset()  # the lookup left stalled in a thread ends
+    assert outcome.result.get_step("office-ada").attempt == 2
+
+
 def test_a_wait_for_around_a_silent_socket_times_out() -> None:
-    # On Lambda the read times out after half a second and the fallback answers; here the
-    # loop waits for the socket in real time, its clock never moves, and the run hangs.
-    outcome = _trapped("silent_peer_bounded", 0.5)
+    outcome = fault_free(CORPUS["silent_peer_bounded"]).run()
     outcome.check()
     assert outcome.value == {"answer": "fallback for stock of lamp"}
+
+
+def test_a_thread_reporting_through_call_soon_threadsafe_is_waited_for() -> None:
+    # The transfer takes 50 ms in a thread the handler starts; the loop waits for it in real
+    # time instead of jumping over the 30 s bound (runner bug 30).
+    outcome = fault_free(CORPUS["thread_callback_event"]).run()
+    outcome.check()
+    assert outcome.result.get_step("upload-a.csv").attempt == 1
 
 
 # --- the wrong twins, flagged in the worlds that expose them ---------------------------------

@@ -72,3 +72,37 @@ async def quick_thread_jobs(event: Any) -> list[float]:
 
         stamps.append(await step(job, name=f"job-{i}"))
     return stamps
+
+
+@durable_execution
+async def thread_reports_through_the_loop(event: Any) -> str:
+    """A thread the handler starts reports through ``call_soon_threadsafe`` (as a library's
+    callback thread does), awaited under a 30 s bound."""
+
+    async def transfer() -> str:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+
+        def work() -> None:
+            time.sleep(0.05)
+            loop.call_soon_threadsafe(done.set)
+
+        threading.Thread(target=work, daemon=True).start()
+        await asyncio.wait_for(done.wait(), 30)
+        return "sent"
+
+    return await step(transfer, name="transfer")
+
+
+@durable_execution
+async def pool_then_five_minutes(event: Any) -> float:
+    """A job for the default thread pool, then five minutes of ``asyncio.sleep`` in the same step:
+    the pool's idle worker is not a thread the loop waits for."""
+
+    async def body() -> float:
+        await asyncio.to_thread(_quick, 1)
+        started = time.time()
+        await asyncio.sleep(300)
+        return time.time() - started
+
+    return await step(body, name="five-minutes")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -78,3 +79,22 @@ def test_quick_jobs_in_a_thread_make_the_same_history_every_time() -> None:
     assert histories[0] == histories[1] == histories[2]
     stamps = result.result_value
     assert stamps[0] == stamps[1] == stamps[2]  # no time passed on the clocks
+
+
+def test_a_thread_the_handler_started_is_waited_for_in_real_time() -> None:
+    """A thread reporting only through ``call_soon_threadsafe``: the loop, which cannot see
+    the report coming, waits for it in real time while the thread lives instead of jumping
+    over the 30 s bound at once (runner bug 30)."""
+    started = time.monotonic()
+    with DurableFunctionTestRunner(h.thread_reports_through_the_loop) as runner:
+        result = runner.run({}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == "sent"
+    assert time.monotonic() - started < 20
+
+
+def test_a_pool_s_idle_worker_does_not_make_waits_real() -> None:
+    with DurableFunctionTestRunner(h.pool_then_five_minutes) as runner:
+        result = runner.run({}, timeout=20)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == pytest.approx(300)

@@ -269,6 +269,7 @@ class _Worker:
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self.thread_ident: int | None = None
         self._thread = threading.Thread(target=self._loop, name="durable-invocation", daemon=True)
+        self._thread.runner_internal = True  # type: ignore[attr-defined]  # not the handler's
         self._thread.start()
 
     def _loop(self) -> None:
@@ -825,7 +826,7 @@ class InProcessInvoker:
                     running.time_limit = started + self._time_limit
                 jumping.on_jump = lambda seconds: self._jump(seconds, traveller, running)
                 jumping.outside_time = _OutsideClock(self, traveller, running)
-                jumping.forget_executor_threads()
+                jumping.forget_threads()
                 jumping.busy_turns = 0  # counted per invocation
                 sleeper = threading.get_ident()
                 blocking_sleep.sleepers[sleeper] = lambda seconds: self._slept(

@@ -262,7 +262,7 @@ def _run_invocation(
 
             blocking_sleep.sleepers[threading.get_ident()] = slept
             loop.outside_time = _WorkerOutsideClock(traveller, jump)
-            loop.forget_executor_threads()
+            loop.forget_threads()
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
             try:

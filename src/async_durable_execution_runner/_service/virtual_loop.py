@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.thread
 import functools
 import selectors
 import sys
@@ -74,9 +75,14 @@ class _JumpingSelector(selectors.DefaultSelector):
         ready = _select(self, 0)
         if ready or timeout <= 0:
             return ready
-        if len(self._fd_to_key) > 1 or loop.children_running():  # type: ignore[attr-defined]
+        if (
+            len(self._fd_to_key) > 1  # type: ignore[attr-defined]
+            or loop.children_running()
+            or loop.threads_running()
+        ):
             # The handler's own I/O is pending (a socket, a child process's pipes, the child
-            # itself): it answers in real time, under a timer such as ``asyncio.wait_for``'s.
+            # itself, a thread it started that may report through ``call_soon_threadsafe``):
+            # it answers in real time, under a timer such as ``asyncio.wait_for``'s.
             return self._wait_outside(timeout)
         loop.jump(timeout)
         return []
@@ -225,6 +231,11 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         #: each invocation's start (``forget_executor_threads``), so that a job an earlier
         #: invocation left running does not count.
         self.executor_threads: set[int] = set()
+        #: The threads code on this loop started during the current invocation (not a
+        #: pool's workers, whose jobs are counted in flight): while one is alive, the loop
+        #: waits for it in real time rather than jumping (it may report through
+        #: ``call_soon_threadsafe``, which the loop cannot see coming).
+        self.started_threads: list[threading.Thread] = []
         # ``time()`` is read on every turn of the loop: a C callable, not a Python method.
         self.time = functools.partial(getattr, self, "_virtual")  # type: ignore[method-assign]
         super().__init__(_JumpingSelector(self))
@@ -234,7 +245,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     @property
     def waiting_on_threads(self) -> bool:
-        return self._in_flight > 0
+        return self._in_flight > 0 or self.threads_running()
 
     def children_running(self) -> bool:
         """Whether a child process started on this loop has not exited yet."""
@@ -292,8 +303,20 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             executor, functools.partial(_tracked, self.executor_threads, func), *args
         )
 
-    def forget_executor_threads(self) -> None:
+    def forget_threads(self) -> None:
+        """A new invocation starts: the threads an earlier one set working or started are
+        none of its business."""
         self.executor_threads = set()
+        self.started_threads = []
+
+    def threads_running(self) -> bool:
+        """Whether a thread started during this invocation is still alive."""
+        started = self.started_threads
+        if not started:
+            return False
+        alive = [thread for thread in started if thread.is_alive()]
+        self.started_threads = alive
+        return bool(alive)
 
     def create_task(  # type: ignore[override]
         self, coro: Any, *, name: str | None = None, context: Any = None
@@ -437,3 +460,30 @@ def _wrap_future_in_real_time(
 # Process-wide, once (both names: ``run_in_executor`` looks it up in ``asyncio.futures``,
 # handlers call ``asyncio.wrap_future``); outside a virtual loop it is ``wrap_future``.
 asyncio.futures.wrap_future = asyncio.wrap_future = _wrap_future_in_real_time
+
+
+_thread_start = threading.Thread.start
+
+
+def _start_noted(thread: threading.Thread) -> None:
+    """``Thread.start``; a thread started by code running on a virtual loop, during an
+    invocation, is noted by that loop (``started_threads``), unless it is a thread pool's
+    worker (its jobs are counted as they are submitted) or the runner's own."""
+    _thread_start(thread)
+    loop = events._get_running_loop()
+    if (
+        isinstance(loop, VirtualTimeEventLoop)
+        and loop.outside_time is not None
+        and not _is_pool_worker(thread)
+        and not getattr(thread, "runner_internal", False)
+    ):
+        loop.started_threads.append(thread)
+
+
+def _is_pool_worker(thread: threading.Thread) -> bool:
+    # (``Thread._target``: the pool adds its worker to its registries only after starting it.)
+    return getattr(thread, "_target", None) is concurrent.futures.thread._worker
+
+
+# Once, process-wide, as ``wrap_future`` above; outside a virtual loop it is ``start``.
+threading.Thread.start = _start_noted  # type: ignore[method-assign,assignment]
