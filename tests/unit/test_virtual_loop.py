@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import pytest
+
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 
 
@@ -268,3 +270,103 @@ def test_a_base_exception_out_of_the_run_leaves_nothing_unretrieved() -> None:
         assert sys.get_asyncgen_hooks() == (None, None)
     finally:
         loop.close()
+
+
+# --- the lean turn and call_soon: asyncio's behaviour, in fewer calls ----------------------
+
+
+def _turn_outcomes(lean: bool, monkeypatch: Any) -> list[tuple[tuple[str, Any], list[str]]]:
+    from async_durable_execution_runner._service import virtual_loop
+
+    monkeypatch.setattr(virtual_loop, "_LEAN_TURN", lean)
+    cases: list[Callable[[list[str]], Any]] = [
+        _returns_and_leaves_a_callback,
+        lambda log: _raises(ValueError("bad")),
+        lambda log: _raises(_Fatal("fatal")),
+        lambda log: _stops_its_loop(),
+        _sleeps_past_a_cancelled_timer,
+        _cancels_a_ready_callback,
+        _an_async_generator_left_open,
+    ]
+    seen = []
+    for case in cases:
+        loop = VirtualTimeEventLoop()
+        log: list[str] = []
+        try:
+            outcome = _outcome(VirtualTimeEventLoop.run_until_complete, loop, case(log))
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            seen.append((outcome, log))
+        finally:
+            for task in loop.pending_tasks():
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+    return seen
+
+
+async def _sleeps_past_a_cancelled_timer(log: list[str]) -> None:
+    loop = asyncio.get_running_loop()
+    early = loop.call_later(1, log.append, "cancelled timer ran")
+    loop.call_later(2, log.append, "timer")
+    early.cancel()
+    await asyncio.sleep(3)
+    log.append(f"woke at {loop.time():g}")
+
+
+async def _cancels_a_ready_callback(log: list[str]) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: log.append(context["message"]))
+    loop.call_soon(log.append, "cancelled callback ran").cancel()
+    loop.call_soon(log.append, "callback")
+    await asyncio.sleep(0)
+
+
+def test_the_lean_turn_has_asyncios_outcome_in_every_case(monkeypatch: Any) -> None:
+    from async_durable_execution_runner._service import virtual_loop
+
+    assert virtual_loop._LEAN_TURN  # this interpreter takes the lean path
+    assert _turn_outcomes(True, monkeypatch) == _turn_outcomes(False, monkeypatch)
+
+
+def test_a_raising_callback_is_reported_as_asyncio_reports_it() -> None:
+    def fails() -> None:
+        raise ValueError("from a callback")
+
+    reports = []
+    for turn in (VirtualTimeEventLoop._run_once, asyncio.SelectorEventLoop._run_once):  # type: ignore[attr-defined]
+        loop = VirtualTimeEventLoop()
+        reported: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _, context, into=reported: into.append(context))
+        try:
+            handle = loop.call_soon(fails)
+            turn(loop)
+            (context,) = reported
+            assert context["handle"] is handle
+            reports.append(
+                (context["message"], type(context["exception"]), str(context["exception"]))
+            )
+        finally:
+            loop.close()
+    assert reports[0] == reports[1]
+    assert reports[0][0].startswith("Exception in callback ")
+
+
+def test_call_soon_makes_the_handle_asyncio_makes() -> None:
+    import contextvars
+
+    loop = VirtualTimeEventLoop()
+    try:
+        context = contextvars.copy_context()
+        ours = loop.call_soon(print, 1, 2, context=context)
+        theirs = asyncio.BaseEventLoop.call_soon(loop, print, 1, 2, context=context)
+        assert type(ours) is type(theirs) is asyncio.Handle
+        for name in ("_callback", "_args", "_cancelled", "_loop", "_source_traceback", "_repr"):
+            assert getattr(ours, name) == getattr(theirs, name), name
+        assert ours._context is theirs._context is context  # type: ignore[attr-defined]
+        assert list(loop._ready) == [ours, theirs]  # type: ignore[attr-defined]
+        assert isinstance(loop.call_soon(print)._context, contextvars.Context)  # type: ignore[attr-defined]
+    finally:
+        loop.close()
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop.call_soon(print)

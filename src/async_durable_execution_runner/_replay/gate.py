@@ -57,6 +57,7 @@ from async_durable_execution_runner._runner.local import DurableFunctionTestRunn
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.seams import InvocationInfo, OperationRequest
+from async_durable_execution_runner._service.virtual_loop import LOOP_CALLBACK_CODES
 
 INVOCATION_COMPLETED = EventType.INVOCATION_COMPLETED
 Identity = tuple[str, str | None, str | None, str | None]  # type, sub type, name, parent id
@@ -109,7 +110,7 @@ def _innermost_user_frame(coro: Any) -> FrameType | None:
 
 #: The code of the event loop's call into a callback (a task's step): the bottom of a
 #: handler's stack.
-_LOOP_CALLBACK = asyncio.events.Handle._run.__code__
+_LOOP_CALLBACKS = LOOP_CALLBACK_CODES
 
 
 def _awaiting(
@@ -143,7 +144,7 @@ def handler_line() -> tuple[str | None, bool]:
     frame: FrameType | None = sys._getframe(1)
     # Up to the event loop's call into the task: what called the loop (the test itself, when
     # invocations run on the calling thread) is not the handler.
-    while frame is not None and frame.f_code is not _LOOP_CALLBACK:
+    while frame is not None and frame.f_code not in _LOOP_CALLBACKS:
         if _is_user(frame.f_code.co_filename):
             return _shown(frame), True
         frame = frame.f_back

@@ -21,6 +21,7 @@ import concurrent.futures
 import concurrent.futures.thread
 import contextvars
 import functools
+import heapq
 import itertools
 import operator
 import selectors
@@ -29,6 +30,7 @@ import threading
 import types
 import weakref
 from asyncio import events
+from asyncio.format_helpers import _format_callback_source
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVarTuple, cast
 
@@ -425,6 +427,73 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         loop._ready.append(handle)
         return cast(asyncio.Handle, handle)
 
+    def _run_once(self) -> None:
+        """``BaseEventLoop._run_once`` (Python 3.11 to 3.13, where it is the same), with each
+        callback run in this frame instead of through ``Handle._run`` (the same call, and the
+        same report of what it raises) and no ``_process_events`` call for a turn with no
+        events (most turns). Every turn of an invocation comes here. In debug mode, asyncio's
+        own, with its slow-callback warnings."""
+        loop: Any = self
+        if loop._debug or not _LEAN_TURN:
+            super()._run_once()  # type: ignore[misc]
+            return
+        scheduled = loop._scheduled
+        if scheduled:
+            sched_count = len(scheduled)
+            if (
+                sched_count > _MIN_SCHEDULED_TIMER_HANDLES
+                and loop._timer_cancelled_count / sched_count
+                > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
+            ):
+                # Remove delayed calls that were cancelled if their number is too high.
+                kept = []
+                for timer in scheduled:
+                    if timer._cancelled:
+                        timer._scheduled = False
+                    else:
+                        kept.append(timer)
+                heapq.heapify(kept)
+                loop._scheduled = scheduled = kept
+                loop._timer_cancelled_count = 0
+            else:
+                # Remove delayed calls that were cancelled from head of queue.
+                while scheduled and scheduled[0]._cancelled:
+                    loop._timer_cancelled_count -= 1
+                    timer = heapq.heappop(scheduled)
+                    timer._scheduled = False
+        ready = loop._ready
+        timeout = None
+        if ready or loop._stopping:
+            timeout = 0
+        elif scheduled:
+            timeout = min(max(0, scheduled[0]._when - self._virtual), _MAXIMUM_SELECT_TIMEOUT)
+        event_list = loop._selector.select(timeout)
+        if event_list:
+            loop._process_events(event_list)
+        event_list = None  # (asyncio's:) needed to break cycles when an exception occurs
+        # Handle 'later' callbacks that are ready.
+        if scheduled:
+            end_time = self._virtual + loop._clock_resolution
+            while scheduled:
+                timer = scheduled[0]
+                if timer._when >= end_time:
+                    break
+                timer = heapq.heappop(scheduled)
+                timer._scheduled = False
+                ready.append(timer)
+        popleft = ready.popleft
+        for _ in range(len(ready)):
+            handle = popleft()
+            if handle._cancelled:
+                continue
+            try:
+                handle._context.run(handle._callback, *handle._args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                _report_callback_error(handle, exc)
+        handle = None  # (asyncio's:) needed to break cycles when an exception occurs
+
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
         """The tasks created on this loop that are not done; the done ones are let go.
 
@@ -478,8 +547,38 @@ _LEAN_RUN = all(
     )
 ) and hasattr(events, "_set_running_loop")
 
+#: The code of an event loop's call into a callback (a task's step): asyncio's
+#: ``Handle._run``, or this loop's turn, which calls its callbacks itself. What is below it on
+#: a handler's stack ran the loop (a test, a module), not the handler.
+LOOP_CALLBACK_CODES = frozenset(
+    {asyncio.events.Handle._run.__code__, VirtualTimeEventLoop._run_once.__code__}
+)
+
+#: Whether ``_run_once`` may run its own copy: the interpreters whose asyncio turn it copies.
+_LEAN_TURN = _LEAN_RUN and (3, 11) <= sys.version_info[:2] <= (3, 13)
+
 
 _Coroutine = types.CoroutineType
+_MIN_SCHEDULED_TIMER_HANDLES = asyncio.base_events._MIN_SCHEDULED_TIMER_HANDLES  # type: ignore[attr-defined]
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = (
+    asyncio.base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION  # type: ignore[attr-defined]
+)
+_MAXIMUM_SELECT_TIMEOUT = asyncio.base_events.MAXIMUM_SELECT_TIMEOUT  # type: ignore[attr-defined]
+
+
+def _report_callback_error(handle: Any, exc: BaseException) -> None:
+    """What ``Handle._run`` does when its callback raises: the loop's exception handler."""
+    context = {
+        "message": "Exception in callback "
+        + _format_callback_source(handle._callback, handle._args),
+        "exception": exc,
+        "handle": handle,
+    }
+    if handle._source_traceback:
+        context["source_traceback"] = handle._source_traceback
+    handle._loop.call_exception_handler(context)
+
+
 _filterfalse = itertools.filterfalse
 _done = operator.methodcaller("done")
 _Task = asyncio.Task

@@ -12,7 +12,6 @@ uses to show the handler its virtual clock.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
@@ -35,6 +34,7 @@ import time_machine
 import async_durable_execution_runner
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._service.invoker import LocalLambdaContext
+from async_durable_execution_runner._service.virtual_loop import LOOP_CALLBACK_CODES
 
 _WRAPPED: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
     "random": (
@@ -153,7 +153,7 @@ _CONTEXT_FRAMES = 16
 _LOGGING_CODES = frozenset({logging.Logger._log.__code__, logging.Handler.handle.__code__})
 
 #: The event loop's call into a callback (a task's step): the bottom of a handler's stack.
-_LOOP_CALLBACK = asyncio.events.Handle._run.__code__
+_LOOP_CALLBACKS = LOOP_CALLBACK_CODES
 
 
 def _logging_or_importing(frame: FrameType) -> bool:
@@ -174,7 +174,7 @@ def _logging_or_importing(frame: FrameType) -> bool:
         code = caller.f_code
         if code in _LOGGING_CODES:
             return True
-        if code is _LOOP_CALLBACK:
+        if code in _LOOP_CALLBACKS:
             return False  # below it: what ran the event loop (a test, a module), not the handler
         if code.co_name == "<module>":
             importer = caller.f_back
