@@ -370,3 +370,62 @@ def test_call_soon_makes_the_handle_asyncio_makes() -> None:
         loop.close()
     with pytest.raises(RuntimeError, match="Event loop is closed"):
         loop.call_soon(print)
+
+
+def test_call_at_and_call_later_make_the_timers_asyncio_makes() -> None:
+    import contextvars
+
+    loop = VirtualTimeEventLoop()
+    try:
+        loop._virtual = 10.0
+        context = contextvars.copy_context()
+        made = [
+            loop.call_at(15.0, print, 1, context=context),
+            asyncio.BaseEventLoop.call_at(loop, 15.0, print, 1, context=context),
+            loop.call_later(5.0, print, 1, context=context),
+            asyncio.BaseEventLoop.call_later(loop, 5.0, print, 1, context=context),
+        ]
+        fields = ("_callback", "_args", "_cancelled", "_loop", "_source_traceback", "_repr")
+        for timer in made:
+            assert type(timer) is asyncio.TimerHandle
+            assert timer.when() == 15.0
+            assert timer._scheduled  # type: ignore[attr-defined]
+            assert timer._context is context  # type: ignore[attr-defined]
+            assert [getattr(timer, name) for name in fields] == [
+                getattr(made[0], name) for name in fields
+            ]
+        assert sorted(loop._scheduled, key=id) == sorted(made, key=id)  # type: ignore[attr-defined]
+        with pytest.raises(TypeError):
+            loop.call_at(None, print)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            loop.call_later(None, print)  # type: ignore[arg-type]
+    finally:
+        loop.close()
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop.call_later(1.0, print)
+
+
+def test_tasks_go_through_a_task_factory_when_one_is_set() -> None:
+    loop = VirtualTimeEventLoop()
+    made: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    async def answer() -> int:
+        return 42
+
+    try:
+        plain = loop.create_task(answer(), name="plain")
+        assert plain.get_name() == "plain"
+        loop.run_until_complete(plain)
+        loop.set_task_factory(factory)
+        assert loop.run_until_complete(answer()) == 42
+        loop.run_until_complete(loop.create_task(answer()))
+        assert len(made) == 2
+        assert isinstance(loop.create_future(), asyncio.Future)
+        assert loop.create_future().get_loop() is loop
+    finally:
+        loop.close()

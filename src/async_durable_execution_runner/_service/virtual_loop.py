@@ -246,6 +246,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self.started_threads: list[threading.Thread] = []
         # ``time()`` is read on every turn of the loop: a C callable, not a Python method.
         self.time = functools.partial(getattr, self, "_virtual")  # type: ignore[method-assign]
+        # ``BaseEventLoop.create_future`` is ``Future(loop=self)``: the same, called from C
+        # (every ``asyncio.wait_for``, queue wait and event wait of the SDK makes one).
+        self.create_future = functools.partial(_Future, loop=self)  # type: ignore[method-assign]
         super().__init__(_JumpingSelector(self))
 
     def time(self) -> float:
@@ -329,7 +332,15 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def create_task(  # type: ignore[override]
         self, coro: Any, *, name: str | None = None, context: Any = None
     ) -> asyncio.Task[Any]:
-        task = super().create_task(coro, name=name, context=context)
+        loop: Any = self
+        if loop._task_factory is None and not loop._debug and _LEAN_RUN:
+            # ``BaseEventLoop.create_task``'s work without its frame and its closed check's
+            # (the SDK makes several tasks per invocation).
+            if loop._closed:
+                raise RuntimeError("Event loop is closed")
+            task = _Task(coro, loop=self, name=name, context=context)
+        else:
+            task = super().create_task(coro, name=name, context=context)
         self.created_tasks.append(task)
         return task
 
@@ -411,7 +422,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         is scheduled here, the SDK's included. In debug mode, asyncio's own, with its checks
         of the thread and the callback."""
         loop: Any = self
-        if loop._debug or not _LEAN_RUN:
+        if loop._debug or not _LEAN_HANDLES:
             return super().call_soon(callback, *args, context=context)
         if loop._closed:
             raise RuntimeError("Event loop is closed")
@@ -494,6 +505,49 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 _report_callback_error(handle, exc)
         handle = None  # (asyncio's:) needed to break cycles when an exception occurs
 
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        """``BaseEventLoop.call_at`` in one frame instead of four (its closed check, and
+        ``TimerHandle.__init__`` with ``Handle.__init__`` and its debug check): the same
+        timer, pushed on the same heap. In debug mode, asyncio's own."""
+        loop: Any = self
+        if loop._debug or not _LEAN_HANDLES:
+            return super().call_at(when, callback, *args, context=context)
+        if when is None:
+            raise TypeError("when cannot be None")
+        if loop._closed:
+            raise RuntimeError("Event loop is closed")
+        timer: Any = _new_handle(_TimerHandle)
+        timer._context = contextvars.copy_context() if context is None else context
+        timer._loop = self
+        timer._callback = callback
+        timer._args = args
+        timer._cancelled = False
+        timer._repr = None
+        timer._source_traceback = None
+        timer._when = when
+        heapq.heappush(loop._scheduled, timer)
+        timer._scheduled = True
+        return cast(asyncio.TimerHandle, timer)
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        """``BaseEventLoop.call_later``: ``call_at`` the loop's time plus ``delay``, without
+        asyncio's second frame (``asyncio.wait_for`` sets one per call)."""
+        if delay is None:
+            raise TypeError("delay must not be None")
+        return self.call_at(self._virtual + delay, callback, *args, context=context)
+
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
         """The tasks created on this loop that are not done; the done ones are let go.
 
@@ -559,6 +613,8 @@ _LEAN_TURN = _LEAN_RUN and (3, 11) <= sys.version_info[:2] <= (3, 13)
 
 
 _Coroutine = types.CoroutineType
+_Future = asyncio.Future
+_TimerHandle = asyncio.TimerHandle
 _MIN_SCHEDULED_TIMER_HANDLES = asyncio.base_events._MIN_SCHEDULED_TIMER_HANDLES  # type: ignore[attr-defined]
 _MIN_CANCELLED_TIMER_HANDLES_FRACTION = (
     asyncio.base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION  # type: ignore[attr-defined]
@@ -584,6 +640,18 @@ _done = operator.methodcaller("done")
 _Task = asyncio.Task
 _Handle = asyncio.Handle
 _new_handle = object.__new__
+#: The handles' fields ``call_soon`` and ``call_at`` fill, as asyncio 3.11 to 3.13 have them:
+#: with others, asyncio's own.
+_LEAN_HANDLES = set(_Handle.__slots__) == {
+    "_callback",
+    "_args",
+    "_cancelled",
+    "_loop",
+    "_source_traceback",
+    "_repr",
+    "__weakref__",
+    "_context",
+} and set(_TimerHandle.__slots__) == {"_scheduled", "_when"}
 
 _wrap_future = asyncio.futures.wrap_future
 
