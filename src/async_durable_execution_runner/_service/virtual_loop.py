@@ -249,6 +249,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         # ``BaseEventLoop.create_future`` is ``Future(loop=self)``: the same, called from C
         # (every ``asyncio.wait_for``, queue wait and event wait of the SDK makes one).
         self.create_future = functools.partial(_Future, loop=self)  # type: ignore[method-assign]
+        # Asked by every future and task made on the loop (asyncio's C ``Future.__init__``):
+        # ``_debug`` read from C, as ``BaseEventLoop.get_debug`` reads it in Python.
+        self.get_debug = functools.partial(getattr, self, "_debug")  # type: ignore[method-assign]
         super().__init__(_JumpingSelector(self))
 
     def time(self) -> float:
