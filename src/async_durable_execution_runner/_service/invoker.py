@@ -452,32 +452,6 @@ def _in_user_code(frames: list[tuple[FrameType, int]]) -> bool:
 FORCE_INTERRUPT_AFTER = 5.0
 
 
-class _OutsideClock:
-    """An in-process invocation's clocks while its loop waits for the world outside it
-    (``virtual_loop.OutsideTime``): the handler's moves as the wait counts time, the
-    runner's when the wait ends."""
-
-    __slots__ = ("_invoker", "_running", "_traveller")
-
-    def __init__(self, invoker: InProcessInvoker, traveller: Any, running: _Running) -> None:
-        self._invoker = invoker
-        self._traveller = traveller
-        self._running = running
-
-    def started(self) -> float | None:
-        limit = self._running.time_limit
-        clock_now = self._invoker.clock_now
-        if limit is None or clock_now is None:
-            return None
-        return max(0.0, (limit - clock_now()).total_seconds())
-
-    def moved(self, seconds: float) -> None:
-        self._traveller.shift(seconds)
-
-    def ended(self, seconds: float) -> None:
-        self._invoker._passed_outside(seconds, self._traveller, self._running)
-
-
 class InProcessInvoker:
     # What only a drive or an invocation sets: read from the class until then (an invoker
     # per runner, and commonly a runner per execution).
@@ -533,6 +507,9 @@ class InProcessInvoker:
         #: Each function's log stream, one per execution environment (a cold invocation
         #: starts another), and how many environments were started.
         self._log_streams: dict[str, str] = {}
+        #: The travel and state of the invocation running on a virtual loop, for the loop's
+        #: waits outside it (``outside_wait_started`` and the two after it).
+        self._outside: tuple[Any, _Running] | None = None
         self._sandboxes = 0
         self.cache = SdkOperationCache()
         self._client = InMemoryServiceClient(wire_format=wire_format, cache=self.cache)
@@ -816,6 +793,7 @@ class InProcessInvoker:
         virtual = self.handler_clock == "virtual" and self.clock_now is not None
         loop = _thread_loop(virtual=virtual and self.advance_clock is not None)
         jumping = loop if isinstance(loop, VirtualTimeEventLoop) else None
+        outside_before = self._outside
         if virtual:
             assert self.clock_now is not None
             started = self.clock_now()
@@ -825,7 +803,10 @@ class InProcessInvoker:
                 if self._time_limit is not None:
                     running.time_limit = started + self._time_limit
                 jumping.on_jump = lambda seconds: self._jump(seconds, traveller, running)
-                jumping.outside_time = _OutsideClock(self, traveller, running)
+                # The invoker is the loop's ``OutsideTime`` for this invocation (a duplicate
+                # delivery runs inside another's service call, and gives it back after).
+                self._outside = (traveller, running)
+                jumping.outside_time = self
                 jumping.forget_threads()
                 jumping.busy_turns = 0  # counted per invocation
                 sleeper = threading.get_ident()
@@ -841,6 +822,7 @@ class InProcessInvoker:
             current_session.reset(bound_session)
             if jumping is not None:
                 jumping.on_jump = jumping.outside_time = None
+                self._outside = outside_before
                 blocking_sleep.sleepers.pop(threading.get_ident(), None)
             _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
@@ -911,12 +893,27 @@ class InProcessInvoker:
             loop.interrupt_at_next_turn(self._timed_out_error)
             self._time_out(running)
 
-    def _passed_outside(self, seconds: float, traveller: Any, running: _Running) -> None:
+    # --- ``virtual_loop.OutsideTime`` for the invocation running (``self._outside``) ------
+
+    def outside_wait_started(self) -> float | None:
+        assert self._outside is not None
+        limit = self._outside[1].time_limit
+        if limit is None or self.clock_now is None:
+            return None
+        return max(0.0, (limit - self.clock_now()).total_seconds())
+
+    def outside_time_moved(self, seconds: float) -> None:
+        assert self._outside is not None
+        self._outside[0].shift(seconds)
+
+    def outside_wait_ended(self, seconds: float) -> None:
         """A wait of the loop for the world outside it passed ``seconds`` on the handler's
-        clock (see ``_OutsideClock``): the runner's clock moves as far, and past the
-        function's timeout the invocation is stopped. (The remaining time the context
-        reports is real time, which the wait has already spent.)"""
+        clock: the runner's clock moves as far, and past the function's timeout the
+        invocation is stopped. (The remaining time the context reports is real time, which
+        the wait has already spent.)"""
+        assert self._outside is not None
         assert self.advance_clock is not None
+        traveller, running = self._outside
         now = self.advance_clock(seconds)
         traveller.move_to(_destination(now), tick=False)
         limit = running.time_limit

@@ -300,13 +300,13 @@ class _WorkerOutsideClock:
         self._traveller = traveller
         self._jump = jump
 
-    def started(self) -> float | None:
+    def outside_wait_started(self) -> float | None:
         return None
 
-    def moved(self, seconds: float) -> None:
+    def outside_time_moved(self, seconds: float) -> None:
         self._traveller.shift(seconds)
 
-    def ended(self, seconds: float) -> None:
+    def outside_wait_ended(self, seconds: float) -> None:
         self._jump(seconds)  # the parent's clock; the handler's is already there
 
 

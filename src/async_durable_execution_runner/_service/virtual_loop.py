@@ -105,7 +105,7 @@ class _JumpingSelector(selectors.DefaultSelector):
         clock = loop.outside_time
         if clock is None:
             return _select(self, timeout)
-        left = clock.started()
+        left = clock.outside_wait_started()
         if left is not None and (timeout is None or left < timeout):
             timeout = left  # past it the function has timed out
         start = loop._virtual
@@ -123,7 +123,8 @@ class _JumpingSelector(selectors.DefaultSelector):
                     loop._move_to(start + timeout)
         passed = loop._virtual - start
         if passed > 0:
-            clock.ended(passed)  # may raise the function's timeout, between turns as a jump's
+            # May raise the function's timeout, between two turns as a jump's does.
+            clock.outside_wait_ended(passed)
         return ready
 
     def _pass_busy_time(self) -> list[tuple[selectors.SelectorKey, int]]:
@@ -165,14 +166,14 @@ class OutsideTime(Protocol):
     that ends before the next timer really lasted: the same scenario then makes the same
     history and the same checkpoint calls on a fast machine and a slow one."""
 
-    def started(self) -> float | None:
+    def outside_wait_started(self) -> float | None:
         """A wait starts: the seconds before the function's timeout (``None``: no limit)."""
 
-    def moved(self, seconds: float) -> None:
+    def outside_time_moved(self, seconds: float) -> None:
         """(On any thread, under the loop's clock lock.) The handler's clock moves
         ``seconds`` further."""
 
-    def ended(self, seconds: float) -> None:
+    def outside_wait_ended(self, seconds: float) -> None:
         """(On the loop's thread.) The wait passed ``seconds`` on the handler's clock: move
         the runner's; past the function's timeout, raise its error."""
 
@@ -286,7 +287,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         if passed > 0:
             self._virtual = instant
             assert self.outside_time is not None
-            self.outside_time.moved(passed)
+            self.outside_time.outside_time_moved(passed)
 
     def sleep_starts(self) -> float | None:
         """(On a thread about to sleep.) Where the loop's clock stands, if the thread works
@@ -320,8 +321,10 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def forget_threads(self) -> None:
         """A new invocation starts: the threads an earlier one set working or started are
         none of its business."""
-        self.executor_threads = set()
-        self.started_threads = []
+        if self.executor_threads:
+            self.executor_threads = set()
+        if self.started_threads:
+            self.started_threads = []
 
     def threads_running(self) -> bool:
         """Whether a thread started during this invocation is still alive."""
