@@ -463,6 +463,9 @@ async def exits_once(event: Any) -> dict[str, Any]:
 def arm_exit() -> None:
     services.reset()
     services.RENDERER.exit_next = 1
+    # The run starts in a fresh sandbox: a warm module an earlier run left (the test
+    # process's) would hand back its render and never meet the exit.
+    _RENDERED.clear()
 
 
 # --- a file cached in the sandbox's /tmp ------------------------------------------------------
