@@ -199,6 +199,24 @@ async def _an_async_generator_left_open(log: list[str]) -> None:
         break
 
 
+def _run_case(run: Callable[..., Any], case: Callable[[list[str]], Any]) -> tuple[Any, list[str]]:
+    """``case`` run by ``run`` on a fresh virtual loop: its outcome and its log, after the
+    loop ran again to finish what the first run left."""
+    loop = VirtualTimeEventLoop()
+    log: list[str] = []
+    try:
+        outcome = _outcome(run, loop, case(log))
+        assert asyncio.events._get_running_loop() is None
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        return outcome, log
+    finally:
+        for task in loop.pending_tasks():
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+
+
 def _outcome(
     run: Callable[[Any, Any], Any], loop: asyncio.AbstractEventLoop, coro: Any
 ) -> tuple[str, Any]:
@@ -227,20 +245,7 @@ def test_the_lean_run_has_asyncios_outcome_in_every_case() -> None:
             VirtualTimeEventLoop.run_until_complete,
             asyncio.SelectorEventLoop.run_until_complete,
         ):
-            loop = VirtualTimeEventLoop()
-            log: list[str] = []
-            try:
-                outcome = _outcome(run, loop, case(log))
-                assert asyncio.events._get_running_loop() is None
-                # the loop runs again afterwards, and finishes what the first run left
-                loop.run_until_complete(asyncio.sleep(0))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                seen.append((outcome, log))
-            finally:
-                for task in loop.pending_tasks():
-                    task.cancel()
-                loop.run_until_complete(asyncio.sleep(0))
-                loop.close()
+            seen.append(_run_case(run, case))
         assert seen[0] == seen[1], case
 
 
@@ -290,18 +295,7 @@ def _turn_outcomes(lean: bool, monkeypatch: Any) -> list[tuple[tuple[str, Any], 
     ]
     seen = []
     for case in cases:
-        loop = VirtualTimeEventLoop()
-        log: list[str] = []
-        try:
-            outcome = _outcome(VirtualTimeEventLoop.run_until_complete, loop, case(log))
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            seen.append((outcome, log))
-        finally:
-            for task in loop.pending_tasks():
-                task.cancel()
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.close()
+        seen.append(_run_case(VirtualTimeEventLoop.run_until_complete, case))
     return seen
 
 
