@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import datetime as _dt
+import functools
 import hashlib
 import math
 import queue
@@ -140,11 +141,17 @@ def log_stream_name(function_name: str, sandbox: int, started: _dt.datetime) -> 
     """The log stream of a function's ``sandbox``-th execution environment, started at
     ``started``: Lambda names it by date, version and an id of the environment (here made
     from the function and the count, so that runs repeat)."""
-    # (A digest, not a uuid5: one per runner, and commonly a runner per execution.)
-    environment = hashlib.md5(
+    environment = _environment_id(function_name, sandbox)
+    return f"{started.year:04d}/{started.month:02d}/{started.day:02d}/[$LATEST]{environment}"
+
+
+@functools.lru_cache(maxsize=256)
+def _environment_id(function_name: str, sandbox: int) -> str:
+    # A digest, not a uuid5, and remembered: one per runner, and commonly a runner per
+    # execution, whose first sandbox has the same id as every other runner's.
+    return hashlib.md5(
         f"lambda-sandbox:{function_name}:{sandbox}".encode(), usedforsecurity=False
     ).hexdigest()
-    return f"{started.year:04d}/{started.month:02d}/{started.day:02d}/[$LATEST]{environment}"
 
 
 NONDETERMINISTIC = "NonDeterministicExecutionError"
