@@ -184,12 +184,10 @@ class Invocations:
     @invoker.setter
     def invoker(self, invoker: Invoker) -> None:
         self._invoker = invoker
-        # An invoker that wraps every session it is handed (the runner's ``UnlockedInvoker``
-        # takes the state lock for each service call) wraps it before the request is built,
-        # which is then handed on as it is instead of copied with the wrapped session.
-        self._wrap_session: Callable[[Any, InvocationSession], InvocationSession] | None = getattr(
-            type(invoker), "wrap_session", None
-        )
+        # An invoker whose invocations run without the state lock (the runner's
+        # ``UnlockedInvoker``) says which lock their service calls take: each session is built
+        # with it, and the request handed on as it is instead of copied with a wrapped session.
+        self._session_lock: Any = getattr(invoker, "session_lock", None)
 
     def take_hang_report(self, arn: str) -> str | None:
         """Why ``arn``'s invocation was abandoned as hung, once (``None`` if it was not)."""
@@ -231,17 +229,25 @@ class Invocations:
             page_size = self._interleaving.page_size(arn, index) or page_size
         operations, marker = self.page(execution, None, page_size)
         watching = self._watching
+        lock = self._session_lock
         session = InvocationSession(
-            arn, index, self.api, state.notifier, self._faults, self._interleaving, watching
+            arn,
+            index,
+            self.api,
+            state.notifier,
+            self._faults,
+            self._interleaving,
+            watching,
+            lock,
+            None if lock is None else self._invoker.on_change,  # type: ignore[attr-defined]
         )
-        wrap = self._wrap_session
         request = _new_request(
             arn,
             execution.function_name,
             token,
             tuple(operations),
             marker or "",
-            session if wrap is None else wrap(self._invoker, session),
+            session,
             info.request_id,
             environment,
             max(0.0, wall_deadline - time.monotonic()) if wall_deadline is not None else None,

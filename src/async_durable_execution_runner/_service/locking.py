@@ -213,22 +213,26 @@ class UnlockedInvoker:
         drives = cls is UnlockedInvoker and hasattr(inner, "drive")
         return super().__new__(_UnlockedDriver if drives else cls)
 
-    def wrap_session(self, session: InvocationSession) -> LockedSession:
-        """The session as this wrapper hands it on: the service builds its request with it,
-        so that ``invoke`` need not copy the request. (Not ``cast`` to the session's type:
-        that is a call, once per invocation, and the service looks this method up untyped.)"""
-        return LockedSession(session, self.lock, self.on_change)
+    @property
+    def session_lock(self) -> StateLock:
+        """The lock the service builds each invocation's session with (and ``on_change``):
+        the session takes it for each service call itself, so ``invoke`` need neither wrap it
+        nor copy the request."""
+        return self.lock
 
     def invoke(self, request: InvocationRequest) -> InvocationOutcome:
         session: Any = request.session
-        if isinstance(session, LockedSession):
+        lock = self.lock
+        if getattr(session, "lock", None) is lock or isinstance(session, LockedSession):
             locked, handed = session, request
         else:
-            locked = LockedSession(session, self.lock, self.on_change)
+            locked = LockedSession(session, lock, self.on_change)
             handed = replace(request, session=cast("InvocationSession", locked))
-        previous = self.active.get(request.execution_arn)
-        self.active[request.execution_arn] = locked
-        # A request handed on as it came (the service built it with ``wrap_session``, the
+        arn = request.execution_arn
+        active = self.active
+        previous = active.get(arn)
+        active[arn] = locked
+        # A request handed on as it came (the service built its session with this lock, the
         # usual case) needs no mapping back.
         mapped = handed is not request
         if mapped:
@@ -236,7 +240,6 @@ class UnlockedInvoker:
         abandoned = False
         # ``lock.released()`` spelled out (here and in ``_locked_drive``): once per invocation
         # and per drive, where the context manager's three calls cost more than the hand-over.
-        lock = self.lock
         saved = lock._release_save() if lock._is_owned() else None
         try:
             return self.inner.invoke(handed)
@@ -252,9 +255,9 @@ class UnlockedInvoker:
             if mapped and not abandoned:
                 self._originals.pop(id(handed), None)
             if previous is None:
-                self.active.pop(request.execution_arn, None)
+                del active[arn]
             else:
-                self.active[request.execution_arn] = previous
+                active[arn] = previous
 
     def _locked_drive(self, loop: DriveLoop[[], Any], wall_deadline: float | None) -> Any:
         def locked_loop() -> Any:

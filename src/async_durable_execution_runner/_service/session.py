@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -64,6 +65,13 @@ class InvocationSession:
 
     Its parameters may be passed by position: the service builds one per invocation, and a
     class called with keywords packs them into a dict for ``__init__``.
+
+    Each of its service calls takes ``lock`` (the runner's state lock, which the invocation
+    runs without: ``_service.locking``), and a checkpoint that is answered calls
+    ``on_change`` (the runner persists there) before its answer leaves. The session takes
+    the lock itself rather than through a wrapper: one object fewer per invocation, one
+    Python call fewer per checkpoint. Without a lock it takes one of its own, which no other
+    code holds.
     """
 
     def __init__(
@@ -75,6 +83,8 @@ class InvocationSession:
         faults: FaultHooks,
         interleaving: Interleaving | None = None,
         watching: tuple[bool, bool] | None = None,
+        lock: _thread.RLock | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.execution_arn = execution_arn
         self.invocation_index = invocation_index
@@ -97,6 +107,9 @@ class InvocationSession:
         self._calls_watched, self._steers_steps = (
             watching if watching is not None else session_watching(self.faults, self.interleaving)
         )
+        #: The lock each service call takes (the runner's state lock, or one of its own).
+        self.lock = self._lock = lock if lock is not None else _thread.RLock()
+        self._on_change = on_change
 
     @property
     def observed(self) -> bool:
@@ -144,35 +157,40 @@ class InvocationSession:
     def checkpoint(
         self, token: str, updates: Sequence[OperationUpdate], client_token: str | None = None
     ) -> tuple[str, list[Operation]]:
-        if self._calls_watched or self.crash_reason is not None or self.abandoned:
-            fault = self._gate("checkpoint", updates)
-        else:
-            # ``_gate``'s answer for a call no fault hook or interleaving looks at, without
-            # the call (one per checkpoint of every invocation).
-            self.calls += 1
-            self.checkpoints += 1
-            fault = None
-        response = self._api.checkpoint(self.execution_arn, token, updates, client_token)
-        if fault is None:
+        with self._lock:
+            if self._calls_watched or self.crash_reason is not None or self.abandoned:
+                fault = self._gate("checkpoint", updates)
+            else:
+                # ``_gate``'s answer for a call no fault hook or interleaving looks at, without
+                # the call (one per checkpoint of every invocation).
+                self.calls += 1
+                self.checkpoints += 1
+                fault = None
+            response = self._api.checkpoint(self.execution_arn, token, updates, client_token)
+            if fault is not None:
+                if isinstance(fault, DeliverDuplicate):
+                    if self.on_duplicate is not None:
+                        self.on_duplicate()
+                else:
+                    raise fault.error
+            on_change = self._on_change
+            if on_change is not None:
+                on_change()  # persisted before the SDK hears the checkpoint was taken
             return response
-        if isinstance(fault, DeliverDuplicate):
-            if self.on_duplicate is not None:
-                self.on_duplicate()
-        else:
-            raise fault.error
-        return response
 
     def get_execution_state(
         self, token: str, marker: str, max_items: int
     ) -> tuple[list[Operation], str | None]:
-        fault = self._gate("get_execution_state", ())
-        response = self._api.get_execution_state(self.execution_arn, token, marker, max_items)
-        if isinstance(fault, LoseResponse):
-            raise fault.error
-        return response
+        with self._lock:
+            fault = self._gate("get_execution_state", ())
+            response = self._api.get_execution_state(self.execution_arn, token, marker, max_items)
+            if isinstance(fault, LoseResponse):
+                raise fault.error
+            return response
 
     def operation_requested(self, request: OperationRequest) -> None:
-        self._notifier.operation_requested(request)
+        with self._lock:
+            self._notifier.operation_requested(request)
 
     def step_attempt(
         self,
@@ -196,8 +214,9 @@ class InvocationSession:
             retried_types=retried[0],
             retried_messages=retried[1],
         )
-        self._notifier.step_attempt(step)
-        return self.faults.on_step_attempt(step), self.interleaving.step_turns(step)
+        with self._lock:
+            self._notifier.step_attempt(step)
+            return self.faults.on_step_attempt(step), self.interleaving.step_turns(step)
 
     def response_turns(self) -> int:
         """Event-loop turns before the last call's response reaches the SDK."""
