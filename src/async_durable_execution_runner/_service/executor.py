@@ -343,6 +343,9 @@ class Executor:
                 clock.advance_to(due)
             return first
         policy = self._policy
+        end_travel = self.invocations.end_travel
+        if end_travel is not None:
+            end_travel()  # the policy is the test's code (see ``_deliver``)
         horizon = max(now, due) + policy.window
         if limit is not None:
             horizon = min(horizon, max(limit, now))
@@ -359,6 +362,10 @@ class Executor:
     def _deliver(self, item: DueItem, wall_deadline: float | None) -> None:
         kind = item.kind
         if kind is _EXTERNAL:
+            # The test's own code: it sees its own clock, not the handler's.
+            end_travel = self.invocations.end_travel
+            if end_travel is not None:
+                end_travel()
             self.timers.run_external(item)
             return
         execution = self._executions.get(item.execution_arn)

@@ -122,6 +122,10 @@ class Invocations:
     _environment: str | None
     _pages_asked: bool
     _returns_heard: bool
+    #: Whether code of the test's may run between two invocations (a seam that is not the
+    #: default): then the handler's clock is stopped as each invocation returns (see
+    #: ``InProcessInvoker.end_travel``), else the drive stops it when it ends.
+    _seams_between: bool
 
     # The seams: what each may do is worked out when it is set (``_read_seams``), not asked
     # again for every invocation.
@@ -165,8 +169,9 @@ class Invocations:
             # these are.
             self._watching = _UNWATCHED
             self._environment = "warm"
-            self._pages_asked = self._returns_heard = False
+            self._pages_asked = self._returns_heard = self._seams_between = False
             return
+        self._seams_between = True
         # What sessions with these seams watch (see ``session_watching``).
         self._watching = _session_watching(faults, interleaving)
         self._environment = (
@@ -188,6 +193,8 @@ class Invocations:
         # ``UnlockedInvoker``) says which lock their service calls take: each session is built
         # with it, and the request handed on as it is instead of copied with a wrapped session.
         self._session_lock: Any = getattr(invoker, "session_lock", None)
+        #: Stops the time travel an in-process invocation may leave running for the next.
+        self.end_travel: Callable[[], None] | None = getattr(invoker, "end_travel", None)
 
     def take_hang_report(self, arn: str) -> str | None:
         """Why ``arn``'s invocation was abandoned as hung, once (``None`` if it was not)."""
@@ -262,6 +269,8 @@ class Invocations:
         finally:
             execution.invocation_active = False
             session.on_duplicate = None  # it refers to the request, which refers to the session
+            if self._seams_between and self.end_travel is not None:
+                self.end_travel()
         self._current = None
         if outcome.hung:
             session.abandoned = True

@@ -469,6 +469,9 @@ class InProcessInvoker:
     _driver: int | None = None
     #: The invocation a ``_drive_here`` interrupted as hung, until the drive reports it.
     _interrupted: _Running | None = None
+    #: The last invocation's time travel, left running after it returned while its drive
+    #: goes on (see ``_linger``): its travel and its traveller.
+    _lingering: tuple[Any, Any] | None = None
 
     def __init__(
         self,
@@ -526,6 +529,7 @@ class InProcessInvoker:
         self._running_lock = threading.Lock()
 
     def close(self) -> None:
+        self.end_travel()
         if self._worker is not None:
             self._worker.release()
             self._worker = None
@@ -627,6 +631,7 @@ class InProcessInvoker:
         try:
             return loop()
         finally:
+            self.end_travel()
             if self._driver == worker.thread_ident:
                 self._driver = None
 
@@ -658,6 +663,7 @@ class InProcessInvoker:
                 request, hung_outcome(request, f"it was blocked at:\n{interrupted.stack}")
             )
         finally:
+            self.end_travel()
             self._driver = outer
 
     def _interrupt(self, frame: FrameType | None, busy: Callable[[], bool] | None) -> None:
@@ -801,10 +807,11 @@ class InProcessInvoker:
         loop = _thread_loop(virtual=virtual and self.advance_clock is not None)
         jumping = loop if isinstance(loop, VirtualTimeEventLoop) else None
         outside_before = self._outside
+        traveller: Any = None
         if virtual:
             assert self.clock_now is not None
             started = self.clock_now()
-            travel, traveller = _start_travel(started)
+            travel, traveller = self._travel_to(started)
             travel_box.append(travel)
             if jumping is not None:
                 if self._time_limit is not None:
@@ -821,9 +828,11 @@ class InProcessInvoker:
                     seconds, jumping, traveller, running
                 )
         bound_session = current_session.set(session)
+        returned = False
         try:
             with adapter.invocation_scope(hooks):
                 outcome = self._drive(loop, entry, layered, event, context, running)
+            returned = True
         finally:
             _settle(loop, running)
             current_session.reset(bound_session)
@@ -831,7 +840,8 @@ class InProcessInvoker:
                 jumping.on_jump = jumping.outside_time = None
                 self._outside = outside_before
                 blocking_sleep.sleepers.pop(threading.get_ident(), None)
-            _stop_travel(travel_box)
+            if not (returned and travel_box and self._linger(running, travel_box, traveller)):
+                _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
             return InvocationOutcome(
                 status=None,
@@ -839,6 +849,51 @@ class InProcessInvoker:
                 fatal=True,
             )
         return outcome
+
+    def _travel_to(self, instant: _dt.datetime) -> tuple[Any, Any]:
+        """``_start_travel(instant)``, or the travel the last invocation of this drive left
+        running (``_linger``), moved to ``instant``."""
+        lingering = self._lingering
+        if lingering is None:
+            return _start_travel(instant)
+        self._lingering = None
+        travel, traveller = lingering
+        target = (instant - _EPOCH) // _MICROSECOND * 1000
+        shown = traveller._destination_timestamp_ns
+        if target > shown:
+            # What ``shift`` does forwards, without its calls: time-machine only resets the
+            # ``uuid`` module's last timestamps when a traveller moves back.
+            traveller._destination_timestamp_ns = target
+        elif target < shown:
+            traveller.shift(_dt.timedelta(microseconds=(target - shown) // 1000))
+        return travel, traveller
+
+    def _linger(self, running: _Running, travel_box: list[Any], traveller: Any) -> bool:
+        """Leave the invocation's time travel running after it returned, for the next
+        invocation of the same drive to move instead of starting one (starting and stopping a
+        travel is most of what time-machine costs an invocation). Only when nothing but the
+        service's own code runs until then: the drive's own invocation (not a duplicate
+        delivery on another thread), no observer (observers hear of every invocation's start
+        and end, out of it), and its travel still time-machine's newest. The drive stops it
+        when it ends (``end_travel``), and so does the service before it runs a scheduled
+        action, so that the test's code never sees the handler's clock."""
+        if running is not self._running or running.abandoned or running.request.session.observed:
+            return False
+        stack = _travellers()
+        if not stack or stack[-1] is not traveller:
+            return False
+        with _TRAVEL_LOCK:
+            if not travel_box:
+                return False  # stopped meanwhile (an abandoned invocation's)
+            self._lingering = (travel_box.pop(), traveller)
+        return True
+
+    def end_travel(self) -> None:
+        """Stop the time travel the last invocation left running (``_linger``), if any."""
+        lingering = self._lingering
+        if lingering is not None:
+            self._lingering = None
+            _stop_travel([lingering[0]])
 
     def _entry(
         self, function_name: str, handler: Callable[..., Any]
@@ -1123,6 +1178,16 @@ def _start_travel(instant: _dt.datetime) -> tuple[Any, Any]:
 
 _TRAVEL_LOCK = threading.Lock()
 _epoch_travel: Any = None
+
+
+def _travellers() -> list[Any]:
+    """time-machine's stack of active travellers (imported by then: a travel started);
+    named ``coordinates_stack`` before time-machine 3."""
+    module = sys.modules["time_machine"]
+    stack: list[Any] = getattr(module, "traveller_stack", None) or getattr(
+        module, "coordinates_stack", []
+    )
+    return stack
 
 
 def _stop_travel(travel_box: list[Any]) -> None:
