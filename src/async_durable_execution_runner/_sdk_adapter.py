@@ -49,6 +49,7 @@ from async_durable_execution_runner._models import (
     StepOptions,
     WaitOptions,
 )
+from async_durable_execution_runner._models.operations import make_error as _make_error
 from async_durable_execution_runner._models.operations import make_update as _make_update
 from async_durable_execution_runner._regex_witness import witness
 from async_durable_execution_runner.errors import DurableServiceError
@@ -261,11 +262,9 @@ def _error_from_sdk(error: Any) -> ErrorObject | None:
     if error is None:
         return None
     trace = error.stack_trace
-    return ErrorObject(
-        error_type=error.type,
-        error_message=error.message,
-        error_data=error.data,
-        stack_trace=tuple(trace) if trace is not None else None,
+    # Positionally, in ``ErrorObject``'s field order (every failed or retried attempt's).
+    return _make_error(
+        error.type, error.message, error.data, tuple(trace) if trace is not None else None
     )
 
 
