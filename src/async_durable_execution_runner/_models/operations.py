@@ -71,10 +71,17 @@ class ErrorObject:
     stack_trace: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        # ``_put`` inline: every failed attempt's history event holds one.
         out: dict[str, Any] = {}
-        _put(out, "ErrorMessage", self.error_message)
-        _put(out, "ErrorType", self.error_type)
-        _put(out, "ErrorData", self.error_data)
+        value = self.error_message
+        if value is not None:
+            out["ErrorMessage"] = value
+        value = self.error_type
+        if value is not None:
+            out["ErrorType"] = value
+        value = self.error_data
+        if value is not None:
+            out["ErrorData"] = value
         if self.stack_trace is not None:
             out["StackTrace"] = list(self.stack_trace)
         return out
@@ -442,6 +449,8 @@ make_operation = maker(Operation)
 #: Likewise for ``OperationUpdate`` (every update read from the SDK) and ``StepDetails``.
 make_update = maker(OperationUpdate)
 make_step_details = maker(StepDetails)
+#: And ``ErrorObject`` (every failed or retried attempt's error read from the SDK).
+make_error = maker(ErrorObject)
 
 
 def with_status(

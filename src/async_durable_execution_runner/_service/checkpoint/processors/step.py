@@ -20,6 +20,7 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
     StepDetails,
 )
+from async_durable_execution_runner._models._frozen import maker
 from async_durable_execution_runner._models.events import event_error, event_result
 from async_durable_execution_runner._models.operations import (
     make_operation,
@@ -95,50 +96,61 @@ class StepProcessor:
             )
             return _new_tuple(Processed, (op, (event,), ()))
         error = update.error
-        if action is OperationAction.FAIL:
+        if action is _FAIL:
             op = settled(
                 current,
-                OperationStatus.FAILED,
+                _FAILED,
                 ctx.now,
                 current.context_details,
-                StepDetails(attempt, None, None, error),
+                make_step_details(attempt, None, None, error),
             )
-            event = PendingEvent(
-                EventType.STEP_FAILED,
-                {"Error": event_error(error), "RetryDetails": {"CurrentAttempt": attempt}},
+            event = _new_tuple(
+                PendingEvent,
+                (
+                    _STEP_FAILED,
+                    {"Error": event_error(error), "RetryDetails": {"CurrentAttempt": attempt}},
+                ),
             )
-            return Processed(op, (event,))
+            return _new_tuple(Processed, (op, (event,), ()))
         # RETRY: the attempt failed, or (no Error) polled, and the step runs again later.
-        delay = update.step_options.next_attempt_delay_seconds if update.step_options else None
-        delay = delay or 0
+        options = update.step_options
+        delay = (options.next_attempt_delay_seconds if options is not None else None) or 0
         due = ctx.now + _dt.timedelta(seconds=delay)
         op = settled(
             current,
-            OperationStatus.PENDING,
+            _PENDING,
             current.end_timestamp,
             current.context_details,
-            StepDetails(attempt, due, payload, error),
+            make_step_details(attempt, due, payload, error),
         )
         retry = {"CurrentAttempt": attempt, "NextAttemptDelaySeconds": delay}
         if error is None:
-            event = PendingEvent(
-                _STEP_SUCCEEDED, {"Result": event_result(payload), "RetryDetails": retry}
+            event = _new_tuple(
+                PendingEvent,
+                (_STEP_SUCCEEDED, {"Result": event_result(payload), "RetryDetails": retry}),
             )
         else:
-            event = PendingEvent(
-                EventType.STEP_FAILED, {"Error": event_error(error), "RetryDetails": retry}
+            event = _new_tuple(
+                PendingEvent,
+                (_STEP_FAILED, {"Error": event_error(error), "RetryDetails": retry}),
             )
-        return Processed(op, (event,), (StartTimer("retry", update.id, due),))
+        return _new_tuple(Processed, (op, (event,), (_start_timer("retry", update.id, due),)))
 
 
 #: ``Processed(...)`` and ``PendingEvent(...)`` as ``_new_tuple(cls, (every field))``: a named
-#: tuple's own ``__new__`` is a Python function, one more frame for every step's START and
-#: SUCCEED (the rarer FAIL and RETRY call the classes).
+#: tuple's own ``__new__`` is a Python function, one more frame for every step's update (a
+#: retried step's attempts each end with a RETRY).
 _new_tuple = tuple.__new__
+#: ``StartTimer(...)`` without ``type.__call__`` (see ``maker``): every RETRY starts one.
+_start_timer = maker(StartTimer)
 
 # Module-level names for the members every update compares against (one lookup, not two).
 _START = OperationAction.START
 _SUCCEED = OperationAction.SUCCEED
+_FAIL = OperationAction.FAIL
 _STARTED = OperationStatus.STARTED
 _SUCCEEDED = OperationStatus.SUCCEEDED
+_FAILED = OperationStatus.FAILED
+_PENDING = OperationStatus.PENDING
 _STEP_SUCCEEDED = EventType.STEP_SUCCEEDED
+_STEP_FAILED = EventType.STEP_FAILED

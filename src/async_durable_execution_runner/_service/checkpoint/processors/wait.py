@@ -12,15 +12,15 @@ from async_durable_execution_runner._models import (
     OperationUpdate,
     WaitDetails,
 )
+from async_durable_execution_runner._models._frozen import maker
 from async_durable_execution_runner._models.events import event_error
-from async_durable_execution_runner._models.operations import with_status
+from async_durable_execution_runner._models.operations import make_operation, with_status
 from async_durable_execution_runner._service.checkpoint.processors.base import (
     CancelTimers,
     PendingEvent,
     ProcessContext,
     Processed,
     StartTimer,
-    new_operation,
 )
 
 
@@ -36,15 +36,31 @@ class WaitProcessor:
     def process(
         self, update: OperationUpdate, current: Operation | None, ctx: ProcessContext
     ) -> Processed:
-        if update.action is OperationAction.START:
-            seconds = update.wait_options.wait_seconds if update.wait_options else None
-            seconds = seconds or 0
-            end = ctx.now + _dt.timedelta(seconds=seconds)
-            op = new_operation(update, ctx, wait_details=WaitDetails(scheduled_end_timestamp=end))
-            event = PendingEvent(
-                EventType.WAIT_STARTED, {"Duration": seconds, "ScheduledEndTimestamp": end}
+        if update.action is _START:
+            options = update.wait_options
+            seconds = (options.wait_seconds if options is not None else None) or 0
+            now = ctx.now
+            end = now + _dt.timedelta(seconds=seconds)
+            # ``new_operation``, positionally (in ``Operation``'s field order), and the named
+            # tuples and ``StartTimer`` without their classes' calls: every wait starts here.
+            op = make_operation(
+                update.id,
+                update.type,
+                _STARTED,
+                now,
+                update.parent_id,
+                update.name,
+                update.sub_type,
+                None,
+                None,
+                None,
+                None,
+                _make_wait_details(end),
             )
-            return Processed(op, (event,), (StartTimer("wait", update.id, end),))
+            event = _new_tuple(
+                PendingEvent, (_WAIT_STARTED, {"Duration": seconds, "ScheduledEndTimestamp": end})
+            )
+            return _new_tuple(Processed, (op, (event,), (_start_timer("wait", update.id, end),)))
         assert current is not None
         op = with_status(current, OperationStatus.CANCELLED, ctx.now)
         details = {"Error": event_error(update.error)} if update.error is not None else {}
@@ -59,3 +75,11 @@ def complete_wait(current: Operation, now: _dt.datetime) -> Processed:
     return Processed(
         op, (PendingEvent(EventType.WAIT_SUCCEEDED, {"Duration": wait_duration(current)}),)
     )
+
+
+_new_tuple = tuple.__new__  # see ``step``'s
+_make_wait_details = maker(WaitDetails)
+_start_timer = maker(StartTimer)
+_START = OperationAction.START
+_STARTED = OperationStatus.STARTED
+_WAIT_STARTED = EventType.WAIT_STARTED
