@@ -48,7 +48,11 @@ the run's directory (``data_stores_services.ROOT``, new for every run).
 - ``shelve_rates``: exchange rates cached in a ``shelve`` (``dbm.dumb`` here) under a file
   lock, fetched from a partner that refuses once, and read back in a later step;
 - ``csv_reconciliation``: a bank statement dropped as a CSV file, loaded into sqlite by
-  statement line id, matched against the ledger, the mismatches exported as CSV by rename.
+  statement line id, matched against the ledger, the mismatches exported as CSV by rename;
+- ``database_timestamps``: a ticket row stamped by sqlite's own clock
+  (``DEFAULT CURRENT_TIMESTAMP``, whole seconds, which the harness does not see read),
+  returned whole by the step; the result keeps what does not depend on when it ran. (Flagged
+  ``FaultNotMasked`` until oracle bug 26, when a run and its baseline fell in two seconds.)
 
 Every one is correct durable code: what runs outside steps is the same on every replay (or,
 for the migration, idempotent); a step body may run more than once and its writes are keyed
@@ -1053,6 +1057,56 @@ async def csv_reconciliation(event: Any) -> dict[str, Any]:
     return {"loaded": loaded, **await step(_reconcile, name="reconcile")}
 
 
+# --- rows stamped by the database's own clock --------------------------------------------------
+
+DESKS = "desk.db"
+
+
+async def _open_ticket(ticket: str, subject: str) -> dict[str, Any]:
+    with services.connect(DESKS) as conn, conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS tickets (id TEXT PRIMARY KEY, subject TEXT, "
+            "status TEXT, opened_at TEXT DEFAULT CURRENT_TIMESTAMP, closed_at TEXT)"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO tickets (id, subject, status) VALUES (?, ?, 'open')",
+            (ticket, subject),
+        )
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket,)).fetchone()
+    return dict(row)  # the row as stored, its opened_at stamped by sqlite's clock
+
+
+async def _close_ticket(ticket: str) -> dict[str, Any]:
+    with services.connect(DESKS) as conn, conn:
+        conn.execute(
+            "UPDATE tickets SET status = 'closed', closed_at = coalesce(closed_at, "
+            "CURRENT_TIMESTAMP) WHERE id = ?",
+            (ticket,),
+        )
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket,)).fetchone()
+    return dict(row)
+
+
+@durable_execution
+async def database_timestamps(event: Any) -> dict[str, Any]:
+    """Open a support ticket (the step returns the row, ``opened_at`` stamped by the
+    database's ``CURRENT_TIMESTAMP``), wait out the SLA, close it (``closed_at`` likewise);
+    the result keeps what does not depend on when it ran."""
+    opened = await step(
+        functools.partial(_open_ticket, event["ticket"], event["subject"]), name="open"
+    )
+    await wait(3600, name="sla")
+    closed = await step(functools.partial(_close_ticket, event["ticket"]), name="close")
+    return {
+        "ticket": opened["id"],
+        "subject": opened["subject"],
+        "status": closed["status"],
+        "in_order": opened["opened_at"] <= closed["closed_at"],
+    }
+
+
 def _entry(handler: Any, before_run: Any = services.reset, **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": before_run, **more}
 
@@ -1143,5 +1197,8 @@ CORPUS: dict[str, dict[str, Any]] = {
     ),
     "csv_reconciliation": _entry(
         csv_reconciliation, arm_statement, input={"file": "statement.csv"}
+    ),
+    "database_timestamps": _entry(
+        database_timestamps, input={"ticket": "tk-8", "subject": "refund not received"}
     ),
 }

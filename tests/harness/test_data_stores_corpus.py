@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 import data_stores
@@ -32,6 +33,7 @@ from async_durable_execution_runner.scenarios import (
     Timings,
     crash,
     duplicate_invocation,
+    invocation_lost,
 )
 from async_durable_execution_runner.strategies import fault_plans
 
@@ -57,6 +59,12 @@ EXPECTED: dict[str, Any] = {
         "loaded": 4,
         "mismatches": [["inv-2", 500, 450], ["inv-4", 300, None], ["inv-9", None, 75]],
         "sha": "9a2d2c9a907488b6",
+    },
+    "database_timestamps": {
+        "ticket": "tk-8",
+        "subject": "refund not received",
+        "status": "closed",
+        "in_order": True,
     },
     "double_entry_ledger": {
         "posted": ["t1", "t2", "t3", "t4"],
@@ -205,6 +213,34 @@ def test_the_document_is_always_whole_json() -> None:
     fault_free(CORPUS["json_documents"]).run()
     assert json.loads(services.path("profile-c-5.json").read_text())["fields"]["tier"] == "gold"
     assert not list(services.ROOT.glob("*.tmp"))
+
+
+def _next_second() -> None:
+    time.sleep(1.01 - time.time() % 1)
+
+
+def test_a_row_stamped_by_the_databases_clock_is_not_flagged_across_a_second() -> None:
+    # Oracle bug 26: the run in one second, its baselines (both) in the next. sqlite's
+    # CURRENT_TIMESTAMP is read by its own C code, which the harness does not watch, and both
+    # baselines stamped the same second, so the step looked reproducible and the lost
+    # invocation looked like what changed it. Run again with the fault, the step stamps the
+    # new second too: the time changed it, not the fault.
+    _next_second()
+    outcome = _faulted("database_timestamps", invocation_lost(invocation=1))
+    assert outcome.faults_applied == (invocation_lost(invocation=1),)
+    _next_second()
+    outcome.check()
+    assert outcome.value == EXPECTED["database_timestamps"]
+
+
+def test_a_step_that_reads_what_a_crash_repeated_is_still_flagged_across_a_second() -> None:
+    # The same time gap does not hide a true positive: run again with the crash, the lamp
+    # line is inserted twice again, and the units step reads 5 again.
+    _next_second()
+    crashed = _run(wrong.insert_without_key, LINES, crash(invocation=1, call=1))
+    _next_second()
+    with pytest.raises(FaultNotMasked, match="ran its body once and produced value 5"):
+        crashed.check()
 
 
 # --- the wrong twins, flagged (or failing) in the worlds that expose them ----------------------

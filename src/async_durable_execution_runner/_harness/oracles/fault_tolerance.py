@@ -141,6 +141,8 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     other = second._replay.fresh.get(key) if second._replay is not None else None
     if other is None or not same_outcome(other, fresh):
         return None  # it produces a new value every run, by a source we do not watch
+    if not _faults_give_it_again(outcome, key, recorded):
+        return None  # the time between the runs changed it, not the faults
     name = next(
         (
             e.name
@@ -158,6 +160,24 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
         "the SDK mask, changed what the step read: a side effect outside a step that the "
         "replay repeated, or another step's body that ran twice (make both idempotent)"
     )
+
+
+def _faults_give_it_again(
+    outcome: Outcome, key: tuple[str, str, int], recorded: StepOutcome
+) -> bool:
+    """Whether the scenario, run again with its faults, gives what it gave at ``key``. Both
+    baselines agreeing proves a body reproducible only within one tick of a clock the
+    harness does not watch: a database's ``CURRENT_TIMESTAMP`` (whole seconds, read by
+    sqlite's C code) gives one value to two baselines run within a second, and another to
+    the recorded run a second before (oracle bug 26). A fault that changes what the body
+    reads changes it again; the time, which only moves on, does not give the recorded value
+    back. Run only when a step is about to be flagged."""
+    again = outcome.scenario.run()
+    world = again._world
+    if world is None or again.hang is not None:
+        return False
+    redone = world.steps.get(key)
+    return redone is not None and same_outcome(redone, recorded)
 
 
 def _same_but_request_ids(a: StepOutcome, b: StepOutcome, request_ids: set[str]) -> bool:
