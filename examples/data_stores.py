@@ -49,6 +49,8 @@ the run's directory (``data_stores_services.ROOT``, new for every run).
   lock, fetched from a partner that refuses once, and read back in a later step;
 - ``csv_reconciliation``: a bank statement dropped as a CSV file, loaded into sqlite by
   statement line id, matched against the ledger, the mismatches exported as CSV by rename;
+- ``connection_per_sandbox``: a sqlite connection made lazily, kept in module state and
+  reused by the sandbox's warm invocations (remade when the configured database changes);
 - ``database_timestamps``: a ticket row stamped by sqlite's own clock
   (``DEFAULT CURRENT_TIMESTAMP``, whole seconds, which the harness does not see read),
   returned whole by the step; the result keeps what does not depend on when it ran. (Flagged
@@ -1107,6 +1109,54 @@ async def database_timestamps(event: Any) -> dict[str, Any]:
     }
 
 
+# --- one connection per sandbox, made lazily and reused by warm invocations ------------------
+
+#: This sandbox's connection and the database it is to (module state: a cold sandbox, or a
+#: duplicate delivery's, makes its own).
+_CONNECTION: list[tuple[Path, sqlite3.Connection]] = []
+
+
+def kv() -> sqlite3.Connection:
+    """The sandbox's connection to the key-value database, made on first use and reused by
+    later invocations in the same sandbox; remade (the old one closed) when the database
+    it is configured for changes."""
+    path = services.path("kv.db")
+    if _CONNECTION and _CONNECTION[0][0] != path:
+        _CONNECTION.pop()[1].close()
+    if not _CONNECTION:
+        conn = sqlite3.connect(path, timeout=10)
+        conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        _CONNECTION.append((path, conn))
+    return _CONNECTION[0][1]
+
+
+async def _put(key: str, value: str) -> str:
+    with kv() as conn:  # commits, or rolls back; the connection stays open
+        conn.execute(
+            "INSERT INTO kv VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+            (key, value),
+        )
+    return key
+
+
+async def _get_all(prefix: str) -> dict[str, str]:
+    rows = kv().execute("SELECT k, v FROM kv WHERE k LIKE ? ORDER BY k", (f"{prefix}%",))
+    return dict(rows.fetchall())
+
+
+@durable_execution
+async def connection_per_sandbox(event: Any) -> dict[str, Any]:
+    """Save a session's settings one by one (a wait between each, so each in another
+    invocation, warm ones reusing the sandbox's connection), then read them back."""
+    session = event["session"]
+    for number, (name, value) in enumerate(sorted(event["settings"].items())):
+        if number:
+            await wait(15, name=f"idle-{number}")
+        await step(functools.partial(_put, f"{session}/{name}", value), name=f"save-{name}")
+    saved = await step(functools.partial(_get_all, f"{session}/"), name="read-back")
+    return {"saved": saved}
+
+
 def _entry(handler: Any, before_run: Any = services.reset, **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": before_run, **more}
 
@@ -1197,6 +1247,10 @@ CORPUS: dict[str, dict[str, Any]] = {
     ),
     "csv_reconciliation": _entry(
         csv_reconciliation, arm_statement, input={"file": "statement.csv"}
+    ),
+    "connection_per_sandbox": _entry(
+        connection_per_sandbox,
+        input={"session": "s-4", "settings": {"theme": "dark", "lang": "pt", "tz": "UTC"}},
     ),
     "database_timestamps": _entry(
         database_timestamps, input={"ticket": "tk-8", "subject": "refund not received"}

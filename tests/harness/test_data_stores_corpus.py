@@ -60,6 +60,7 @@ EXPECTED: dict[str, Any] = {
         "mismatches": [["inv-2", 500, 450], ["inv-4", 300, None], ["inv-9", None, 75]],
         "sha": "9a2d2c9a907488b6",
     },
+    "connection_per_sandbox": {"saved": {"s-4/lang": "pt", "s-4/theme": "dark", "s-4/tz": "UTC"}},
     "database_timestamps": {
         "ticket": "tk-8",
         "subject": "refund not received",
@@ -192,6 +193,13 @@ def test_the_migration_runs_once_per_sandbox_and_applies_once() -> None:
     fault_free(CORPUS["migrated_at_cold_start"], ("cold",) * 4).run().check()
     with services.connect(data_stores.NOTES) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (len(data_stores.MIGRATIONS),)
+
+
+def test_warm_invocations_share_the_sandboxs_connection() -> None:
+    outcome = fault_free(CORPUS["connection_per_sandbox"]).run()
+    assert len(outcome.invocations) == 3  # every save in an invocation of its own, all warm
+    [(path, _conn)] = data_stores._CONNECTION
+    assert path == services.path("kv.db")
 
 
 def test_the_export_leaves_no_temporary_file() -> None:
