@@ -62,7 +62,8 @@ so a second run changes nothing; a step's result is a function of its arguments 
 the steps before it wrote. The wrong twins (a non-idempotent insert in a retried step, an
 audit row written outside any step, a status read outside a step deciding which step runs,
 a counter incremented in a step and read back outside one, a temporary file named per
-attempt and renamed by a later step) are in ``tests/harness/data_stores_handlers.py``.
+attempt that a failed attempt leaves, a rename step that is not idempotent) are in
+``tests/harness/data_stores_handlers.py``.
 """
 
 from __future__ import annotations
