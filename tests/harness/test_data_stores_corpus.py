@@ -332,6 +332,35 @@ def test_a_rename_step_that_is_not_idempotent_fails_after_a_crash() -> None:
     assert "No such file or directory" in (crashed.error.error_message or "")
 
 
+# --- runner bug 31 (open): a duplicate delivery runs while the first is frozen ---------------
+
+
+def test_a_lock_held_across_an_await_is_fine_without_a_duplicate() -> None:
+    outcome = _run(wrong.lock_held_across_await, {"keys": ["a", "b"]})
+    outcome.check()
+    assert outcome.value == {"journal": ["a", "b"]}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="runner bug 31 (open): an in-process duplicate delivery runs on another thread "
+    "while the first delivery waits inside its checkpoint call for it to end; a lock the "
+    "first holds across an await (a flock, a database lock) is never let go: ExecutionHung",
+)
+def test_a_duplicate_delivery_waits_for_a_lock_the_first_delivery_holds() -> None:
+    scenario = Scenario(
+        handler=wrong.lock_held_across_await,
+        input={"keys": ["a", "b"]},
+        faults=(duplicate_invocation(invocation=1, after_call=1),),
+        timings=Timings(),
+        before_run=services.reset,
+        timeout=0.5,  # the hang costs 0.5 s, then 3 s starved: the deadlock never ends
+    )
+    outcome = scenario.run()
+    assert outcome.hang is None, outcome.hang
+    outcome.check()
+
+
 # --- the corpus: correct handlers are never flagged -------------------------------------------
 
 EXAMPLES = int(os.environ.get("DURABLE_DATA_STORES_EXAMPLES", "0"))
