@@ -6,7 +6,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
                                               races|lambda-runtime|tooling|scale|
-                                              asyncio-ecosystem]
+                                              asyncio-ecosystem|data-stores]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
@@ -39,7 +39,9 @@ Lambda context, the runtime's environment and event-source shapes),
 test tooling users bring: ``unittest.mock``, botocore's ``Stubber``, captured logs),
 ``--corpus scale`` ``examples/scale.py`` (the session-25 audit K's, correct handlers at
 production scale), ``--corpus asyncio-ecosystem`` ``examples/asyncio_ecosystem.py`` (the
-session-26 audit N's, asyncio's own tools in step bodies and around durable operations);
+session-26 audit N's, asyncio's own tools in step bodies and around durable operations),
+``--corpus data-stores`` ``examples/data_stores.py`` (the session-27 audit O's, systems of
+record in sqlite, JSON, CSV and shelve files);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -70,6 +72,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 import asyncio_ecosystem  # noqa: E402
 import blocking  # noqa: E402
 import chains  # noqa: E402
+import data_stores  # noqa: E402
 import errors  # noqa: E402
 import everyday  # noqa: E402
 import habits  # noqa: E402
@@ -123,6 +126,7 @@ CORPORA = {
     "serdes-extensions": serdes_extensions.CORPUS,
     "sandbox-lifecycle": sandbox_lifecycle.CORPUS,
     "asyncio-ecosystem": asyncio_ecosystem.CORPUS,
+    "data-stores": data_stores.CORPUS,
 }
 
 

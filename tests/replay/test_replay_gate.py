@@ -15,6 +15,7 @@ from typing import Any
 import asyncio_ecosystem
 import blocking
 import chains
+import data_stores
 import errors
 import everyday
 import flows
@@ -243,6 +244,8 @@ USER_CORPUS = {
     **{f"sandbox_lifecycle.{k}": v for k, v in sandbox_lifecycle.CORPUS.items()},
     # asyncio's own tools in step bodies: context variables, task groups, time-outs, queues.
     **{f"asyncio_ecosystem.{k}": v for k, v in asyncio_ecosystem.CORPUS.items()},
+    # Systems of record in real files: sqlite, JSON by rename, CSV, shelve (reset per run).
+    **{f"data_stores.{k}": v for k, v in data_stores.CORPUS.items()},
 }
 
 

@@ -14,7 +14,7 @@ from async_durable_execution_runner._harness.oracles.base import (
     _label,
     oracle,
 )
-from async_durable_execution_runner._harness.world import StepOutcome, same_outcome
+from async_durable_execution_runner._harness.world import StepKey, StepOutcome, World, same_outcome
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
@@ -141,6 +141,8 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     other = second._replay.fresh.get(key) if second._replay is not None else None
     if other is None or not same_outcome(other, fresh):
         return None  # it produces a new value every run, by a source we do not watch
+    if _time_changed_it(outcome, world, key, fresh, rerun, runs):
+        return None  # the faulted world, run again now, reads what the baseline read
     name = next(
         (
             e.name
@@ -158,6 +160,42 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
         "the SDK mask, changed what the step read: a side effect outside a step that the "
         "replay repeated, or another step's body that ran twice (make both idempotent)"
     )
+
+
+def _time_changed_it(
+    outcome: Outcome,
+    world: World,
+    key: StepKey,
+    fresh: StepOutcome,
+    rerun: StepKey | None,
+    runs: int,
+) -> bool:
+    """Whether the step's two results differ by when they were made, not by the faults.
+
+    Two baselines agreeing proves a body reproducible only within one tick of a clock the
+    harness does not watch: a database's ``CURRENT_TIMESTAMP`` (whole seconds, read by
+    sqlite's C code) gives one second to two baselines run a tenth of a second apart, and
+    the second before to the recorded run (oracle bug 26). So the scenario runs once more
+    with its faults, now: if the step gives what the baseline gave, or what one more
+    baseline run right after it gives, the faults do not change what it reads. A fault that
+    does (a line a crash inserted twice, a batch id drawn again by a cold sandbox's import)
+    changes it again. Run only when a step is about to be flagged, and not for a run handed
+    back from drawing (``outcome.drawn``): it ran outside whatever the test set up around
+    ``run()``, so a run now could not tell that from a clock, and the flag's hint says so."""
+    if outcome.drawn:
+        return False
+    scenario = outcome.scenario
+    again = scenario.run()
+    if again._world is None or again.hang is not None:
+        return True  # not reproduced: no evidence the faults change it
+    redone = again._world.steps.get(key)
+    if redone is None or same_outcome(redone, fresh):
+        return True
+    close = scenario.baseline(
+        world, seed=scenario.timings.seed + 2, rerun=rerun, rerun_times=runs if rerun else None
+    )
+    latest = close._replay.fresh.get(key) if close._replay is not None else None
+    return latest is not None and same_outcome(latest, redone)
 
 
 def _same_but_request_ids(a: StepOutcome, b: StepOutcome, request_ids: set[str]) -> bool:
