@@ -16,11 +16,13 @@ scenarios through :func:`scenarios`, and the tests judge them with :func:`check_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner.scenarios import Scenario, Timings
 from async_durable_execution_runner.strategies import durable_scenarios
 
@@ -59,6 +61,24 @@ def fault_free(spec: dict[str, Any], sandboxes: tuple[str, ...] = ()) -> Scenari
         before_run=spec.get("before_run"),
         **({"execution_timeout": spec["execution_timeout"]} if "execution_timeout" in spec else {}),
     )
+
+
+def returns_fault_free_warm_and_cold(
+    spec: dict[str, Any],
+    expected: Any,
+    same: Callable[[Any, Any], bool] | None = None,
+) -> None:
+    """The entry ``spec``, fault-free, with every re-invocation warm and then every one cold:
+    it succeeds, returns ``expected`` (as ``same(expected, value)`` says, else ``==``) and no
+    oracle flags it. The first test of every corpus."""
+    for sandboxes in ((), ("cold",) * 8):
+        outcome = fault_free(spec, sandboxes).run()
+        assert outcome.execution_status is ExecutionStatus.SUCCEEDED, (sandboxes, outcome.error)
+        if same is None:
+            assert outcome.value == expected, (sandboxes, outcome.value, expected)
+        else:
+            assert same(expected, outcome.value), (sandboxes, outcome.value)
+        outcome.check()
 
 
 def check_every(strategy: st.SearchStrategy[Scenario], *, examples: int, derandomize: bool) -> None:

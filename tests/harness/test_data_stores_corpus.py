@@ -24,7 +24,7 @@ from typing import Any
 import data_stores
 import data_stores_services as services
 import pytest
-from corpus import check_every, fault_free, scenarios
+from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios
 from tests.harness import data_stores_handlers as wrong
 
 from async_durable_execution_runner import ExecutionStatus
@@ -131,11 +131,7 @@ def test_every_entry_has_an_expected_result() -> None:
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_every_entry_returns_its_result_fault_free_warm_and_cold(name: str) -> None:
-    for sandboxes in ((), ("cold",) * 8):
-        outcome = fault_free(CORPUS[name], sandboxes).run()
-        assert outcome.execution_status is ExecutionStatus.SUCCEEDED, (sandboxes, outcome.error)
-        assert outcome.value == EXPECTED[name]
-        outcome.check()
+    returns_fault_free_warm_and_cold(CORPUS[name], EXPECTED[name])
 
 
 def _faulted(name: str, *faults: Any) -> Outcome:

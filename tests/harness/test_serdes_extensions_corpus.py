@@ -30,7 +30,7 @@ from async_durable_execution import (
     PreviewMode,
     build_preview,
 )
-from corpus import check_every, fault_free, scenarios
+from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios
 from tests.harness import serdes_extensions_handlers
 
 from async_durable_execution_runner import ExecutionStatus
@@ -122,11 +122,7 @@ def test_every_entry_has_an_expected_result() -> None:
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_every_entry_returns_its_result_fault_free_warm_and_cold(name: str) -> None:
-    for sandboxes in ((), ("cold",) * 8):
-        outcome = fault_free(CORPUS[name], sandboxes).run()
-        assert outcome.execution_status is ExecutionStatus.SUCCEEDED, (sandboxes, outcome.error)
-        assert outcome.value == EXPECTED[name]
-        outcome.check()
+    returns_fault_free_warm_and_cold(CORPUS[name], EXPECTED[name])
 
 
 def test_payloads_are_filed_on_the_mount_and_read_back() -> None:
