@@ -40,6 +40,10 @@ the run's directory (``data_stores_services.ROOT``, new for every run).
   of the WAL at the end;
 - ``flock_append``: ``parallel`` branches appending audit lines to a JSON-lines file, each
   in a thread under ``fcntl.flock`` and skipping a line the file already holds;
+- ``journal_under_flock``: journal entries appended one step at a time, each step holding
+  an exclusive ``fcntl.flock`` across an ``await`` (a duplicate delivery's step waits for
+  the first delivery's; runner bug 31 reported it hung until the duplicate ran beside the
+  first);
 - ``paged_condition``: a table read a page at a time by a ``wait_for_condition`` whose
   state carries the cursor (``WHERE id > ? ORDER BY id LIMIT ?``);
 - ``json_documents``: a customer profile in a JSON file, each change applied in a step by
@@ -855,6 +859,41 @@ async def flock_append(event: Any) -> dict[str, Any]:
     return {"trail": trail, "lines": len(trail)}
 
 
+# --- an exclusive flock held across an await ---------------------------------------------------
+
+JOURNAL = "journal.txt"
+
+
+async def _journal(key: str) -> str:
+    with open(services.path("journal.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another sandbox holding it: wait for it
+        try:
+            await asyncio.sleep(0.5)  # an async upload of the entry, under the lock
+            path = services.path(JOURNAL)
+            kept = path.read_text().splitlines() if path.exists() else []
+            if key not in kept:
+                with path.open("a") as out:
+                    out.write(key + "\n")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return key
+
+
+async def _journal_lines() -> list[str]:
+    return services.path(JOURNAL).read_text().splitlines()
+
+
+@durable_execution
+async def journal_under_flock(event: Any) -> dict[str, Any]:
+    """Each key appended to a journal in a step that holds an exclusive ``flock`` across an
+    ``await`` (and skips a key the journal holds), wait, read the journal back. On Lambda a
+    duplicate delivery's step waits in ``flock`` for the first delivery's to let go."""
+    for key in event["keys"]:
+        await step(functools.partial(_journal, key), name=f"journal-{key}")
+    await wait(5, name="settle")
+    return {"journal": await step(_journal_lines, name="read")}
+
+
 # --- a cursor-paginated read over wait_for_condition -------------------------------------------
 
 CATALOG = "catalog.db"
@@ -1229,6 +1268,7 @@ CORPUS: dict[str, dict[str, Any]] = {
         flock_append,
         input={"actors": {"ada": ["login", "export"], "bo": ["login"], "cy": ["delete", "undo"]}},
     ),
+    "journal_under_flock": _entry(journal_under_flock, input={"keys": ["a", "b"]}),
     "paged_condition": _entry(paged_condition, input={"items": 11, "page": 4}),
     "json_documents": _entry(
         json_documents,

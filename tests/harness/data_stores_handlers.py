@@ -5,8 +5,6 @@ each flagged, or failing, in the world that exposes it).
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
 import functools
 import os
 import uuid
@@ -175,38 +173,3 @@ async def rename_not_idempotent(event: Any) -> dict[str, Any]:
     rows = await step(functools.partial(_write_part, event["rows"]), name="write")
     name = await step(_rename, name="rename", retry_strategy=FLAKY)
     return {"rows": rows, "file": name}
-
-
-# --- correct on Lambda, kept out of the corpus: runner bug 31 (open) ------------------------
-
-
-async def _journal(key: str) -> str:
-    with open(services.path("journal.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another sandbox holding it: wait for it
-        try:
-            await asyncio.sleep(0.5)  # an async upload of the entry, under the lock
-            path = services.path("journal.txt")
-            kept = path.read_text().splitlines() if path.exists() else []
-            if key not in kept:
-                with path.open("a") as out:
-                    out.write(key + "\n")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return key
-
-
-async def _journal_lines() -> list[str]:
-    return services.path("journal.txt").read_text().splitlines()
-
-
-@durable_execution
-async def lock_held_across_await(event: Any) -> dict[str, Any]:
-    """Correct on Lambda: each entry appended under an exclusive ``flock`` held across an
-    ``await`` (one step at a time, so never contended within a sandbox). A duplicate
-    delivery runs in another sandbox there, whose ``flock`` waits while the first delivery
-    finishes its step and lets go. In-process, the duplicate runs while the first delivery
-    is frozen inside its checkpoint call, holding the lock: neither moves (runner bug 31)."""
-    for key in event["keys"]:
-        await step(functools.partial(_journal, key), name=f"journal-{key}")
-    await wait(5, name="settle")
-    return {"journal": await step(_journal_lines, name="read")}

@@ -79,6 +79,7 @@ EXPECTED: dict[str, Any] = {
         "lines": 5,
     },
     "idempotent_upsert": {"awarded": [12, 8, 3], "totals": {"ada": 15, "bo": 8}},
+    "journal_under_flock": {"journal": ["a", "b"]},
     "json_documents": {
         "applied": ["change-0", "change-1", "change-2"],
         "fields": {"email": "ada@example.com", "name": "Ada", "tier": "gold"},
@@ -330,49 +331,50 @@ def test_a_rename_step_that_is_not_idempotent_fails_after_a_crash() -> None:
     assert "No such file or directory" in (crashed.error.error_message or "")
 
 
-# --- runner bug 31 (open): a duplicate delivery runs while the first is frozen ---------------
+# --- runner bug 31 (fixed): a duplicate delivery ran while the first was frozen -------------
 
-
-def test_a_lock_held_across_an_await_is_fine_without_a_duplicate() -> None:
-    outcome = _run(wrong.lock_held_across_await, {"keys": ["a", "b"]})
-    outcome.check()
-    assert outcome.value == {"journal": ["a", "b"]}
-
-
-#: The deadlock's run, in a process of its own: the duplicate's thread, blocked in flock,
-#: outlives the run and would take the runner's locks in later tests of this process.
-_DEADLOCK = """
+#: The duplicate's run, in a process of its own: should runner bug 31 come back, the
+#: duplicate's thread, blocked in flock for good, would outlive the run and take the
+#: runner's locks in later tests of this process.
+_BESIDE = """
+import data_stores
 import data_stores_services as services
-from tests.harness import data_stores_handlers as wrong
 from async_durable_execution_runner.scenarios import Scenario, Timings, duplicate_invocation
+fault = duplicate_invocation(invocation=1, after_call=1)
 outcome = Scenario(
-    handler=wrong.lock_held_across_await,
+    handler=data_stores.journal_under_flock,
     input={"keys": ["a", "b"]},
-    faults=(duplicate_invocation(invocation=1, after_call=1),),
+    faults=(fault,),
     timings=Timings(),
     before_run=services.reset,
-    timeout=0.5,
+    timeout=5,
 ).run()
+print(outcome.faults_applied == (fault,), flush=True)
+print([(i.environment, i.error_type) for i in outcome.result.invocations], flush=True)
 print("hung" if outcome.hang is not None else outcome.execution_status.value, flush=True)
+print(outcome.value, flush=True)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner bug 31 (open): an in-process duplicate delivery runs on another thread "
-    "while the first delivery waits inside its checkpoint call for it to end; a lock the "
-    "first holds across an await (a flock, a database lock) is never let go: ExecutionHung",
-)
 def test_a_duplicate_delivery_waits_for_a_lock_the_first_delivery_holds() -> None:
+    """The first delivery holds the journal's flock across an await when its step's first
+    checkpoint brings the duplicate; the duplicate's step waits in flock. It used to run
+    while the first delivery was frozen in that checkpoint call: neither moved, and the run
+    was reported hung (runner bug 31). Now the first delivery goes on beside it."""
     ran = subprocess.run(
-        [sys.executable, "-c", _DEADLOCK],
+        [sys.executable, "-c", _BESIDE],
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         check=False,
     )
-    assert ran.stdout.strip().splitlines()[-1:] == ["SUCCEEDED"], ran.stdout + ran.stderr
+    assert ran.stdout.strip().splitlines()[-4:] == [
+        "True",
+        "[('warm', None), ('duplicate', 'CheckpointError'), ('warm', None)]",
+        "SUCCEEDED",
+        "{'journal': ['a', 'b']}",
+    ], ran.stdout + ran.stderr
 
 
 # --- the corpus: correct handlers are never flagged -------------------------------------------

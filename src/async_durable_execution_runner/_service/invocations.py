@@ -3,6 +3,7 @@ decides what follows (the execution ends, the handler is re-invoked, or it waits
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import time
@@ -16,6 +17,7 @@ from async_durable_execution_runner._models import (
 )
 from async_durable_execution_runner._models._frozen import maker, replace
 from async_durable_execution_runner._models.events import event_error
+from async_durable_execution_runner._service.deliveries import Delivery
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.invocation import (
     SANDBOX_ENDING_ERRORS,
@@ -24,6 +26,7 @@ from async_durable_execution_runner._service.invocation import (
     InvocationOutcome,
     InvocationRequest,
     Invoker,
+    hung_outcome,
 )
 from async_durable_execution_runner._service.lifecycle import Lifecycle
 from async_durable_execution_runner._service.names import request_id
@@ -66,6 +69,13 @@ def _session_watching(faults: FaultHooks, interleaving: Interleaving) -> tuple[b
     if type(faults) is NoFaults and type(interleaving) is NoInterleaving:
         return _UNWATCHED
     return session_watching(faults, interleaving)
+
+
+def _deadline(request: InvocationRequest) -> float | None:
+    """The ``time.monotonic()`` instant the runner stops waiting for ``request``, from now."""
+    if request.wall_timeout is None:
+        return None
+    return time.monotonic() + request.wall_timeout
 
 
 def _inherits(seam: object, name: str, default: Callable[..., object]) -> bool:
@@ -111,6 +121,11 @@ class Invocations:
         self._hang_reports: dict[str, str] = {}
         # The invocation in progress (a duplicate delivery is recorded apart).
         self._current: tuple[InvocationRequest, Execution, InvocationInfo] | None = None
+        #: Duplicate deliveries still running beside the invocation in progress (``Delivery``):
+        #: their outcomes are taken when it ends.
+        self._beside: list[
+            tuple[Execution, InvocationInfo, InvocationRequest, Delivery[InvocationOutcome]]
+        ] = []
         #: Functions whose last invocation ended its sandbox (``SANDBOX_ENDING_ERRORS``): the
         #: next one starts cold, as on Lambda, whatever the sandbox policy says.
         self._ended_sandboxes: set[str] = set()
@@ -269,6 +284,9 @@ class Invocations:
         finally:
             execution.invocation_active = False
             session.on_duplicate = None  # it refers to the request, which refers to the session
+            if self._beside:
+                # Before the handler's clock stops: a duplicate may still be reading it.
+                self._end_duplicates(wait=True)
             if self._seams_between and self.end_travel is not None:
                 self.end_travel()
         self._current = None
@@ -307,6 +325,8 @@ class Invocations:
         self._current = None
         _, execution, info = current
         execution.invocation_active = False
+        if self._beside:
+            self._end_duplicates(wait=False)
         self._complete(execution, info, abandoned.outcome)
 
     def _deliver_duplicate(self, execution: Execution, original: InvocationRequest) -> None:
@@ -314,6 +334,11 @@ class Invocations:
 
         Only the holder of the current token can change anything, so the duplicate's
         checkpoints bounce with stale-token errors; its response is recorded, not acted on.
+        It runs on a thread of its own (a sandbox of its own, as on Lambda) while the first
+        delivery waits here, in its service call, as long as the duplicate works; if the
+        duplicate waits instead (maybe for a lock the first delivery holds), the first goes
+        on beside it and the duplicate's outcome is taken when the first ends
+        (``deliveries``).
         """
         index = len(execution.invocations) + 1
         info = InvocationInfo(
@@ -334,9 +359,52 @@ class Invocations:
             _DUPLICATE_FAULTS,
             interleaving,
             _session_watching(_DUPLICATE_FAULTS, interleaving),
+            self._session_lock,
+            None if self._session_lock is None else self._invoker.on_change,  # type: ignore[attr-defined]
         )
-        outcome = self._invoker.invoke(replace(original, session=session, environment="duplicate"))
-        self._record_end(execution, info, outcome)
+        duplicate = replace(original, session=session, environment="duplicate")
+        delivery: Delivery[InvocationOutcome] = Delivery(
+            functools.partial(self._invoker.invoke, duplicate),
+            name=f"durable-duplicate-{index}",
+        )
+        with self._lock_released():
+            done = delivery.wait_while_busy(_deadline(duplicate))
+        if done:
+            self._record_end(execution, info, delivery.outcome())
+        else:
+            self._beside.append((execution, info, duplicate, delivery))
+
+    def _end_duplicates(self, *, wait: bool) -> None:
+        """Take the outcomes of the duplicate deliveries still running beside the invocation
+        that ended: each once it returns (``wait``, until its own deadline), or as hung."""
+        beside, self._beside = self._beside, []
+        failure: BaseException | None = None
+        for execution, info, duplicate, delivery in beside:
+            if wait:
+                with self._lock_released():
+                    # Its invoker gives up on it at its deadline; a little later, so do we.
+                    deadline = _deadline(duplicate)
+                    delivery.join(None if deadline is None else deadline + 1.0)
+            if delivery.done:
+                try:
+                    outcome = delivery.outcome()
+                except BaseException as exc:  # raised once the others are taken
+                    failure = failure or exc
+                    continue
+            else:
+                duplicate.session.abandoned = True  # anything it still sends bounces
+                outcome = hung_outcome(
+                    duplicate, "it was still running when the delivery it duplicated ended"
+                )
+            self._record_end(execution, info, outcome)
+        if failure is not None:
+            raise failure
+
+    def _lock_released(self) -> Any:
+        """The state lock let go of while this thread waits for a duplicate delivery (which
+        takes it for its service calls), if the service has one."""
+        lock = self._session_lock
+        return contextlib.nullcontext() if lock is None else lock.released()
 
     def _record_end(
         self, execution: Execution, info: InvocationInfo, outcome: InvocationOutcome

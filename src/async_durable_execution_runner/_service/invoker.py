@@ -250,6 +250,13 @@ class _Job(Generic[_T]):
             self._fn = _done_job  # the call and what it holds are not kept alive by the job
             self._done.release()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether the call has returned (or raised), waiting at most ``timeout`` seconds."""
+        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        self._done.release()
+        return True
+
     def result(self, timeout: float | None = None) -> _T:
         """The call's value (or its exception); ``TimeoutError`` if it is not done in time."""
         if not self._done.acquire(timeout=-1 if timeout is None else timeout):
@@ -264,6 +271,35 @@ def _done_job() -> Any:
     raise AssertionError
 
 
+def _await_beside(running: _Running) -> None:
+    """Wait for the duplicate deliveries still running on ``running``'s clock (each until
+    the runner gives up on it), before that clock stops: the first delivery went on beside a
+    duplicate that waited for it (``deliveries``), and ended first."""
+    for job, deadline in list(running.beside):
+        job.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+
+class _OutsideOf:
+    """``virtual_loop.OutsideTime`` for a duplicate delivery's loop: the invoker's, for the
+    duplicate's own invocation (the first delivery's loop has the invoker itself)."""
+
+    __slots__ = ("_invoker", "_running", "_traveller")
+
+    def __init__(self, invoker: InProcessInvoker, traveller: Any, running: _Running) -> None:
+        self._invoker = invoker
+        self._traveller = traveller
+        self._running = running
+
+    def outside_wait_started(self) -> float | None:
+        return self._invoker.outside_started(self._running)
+
+    def outside_time_moved(self, seconds: float) -> None:
+        self._traveller.shift(seconds)
+
+    def outside_wait_ended(self, seconds: float) -> None:
+        self._invoker.outside_ended(seconds, self._traveller, self._running)
+
+
 class _Worker:
     """One thread that runs invocations; replaced when an invocation hangs.
 
@@ -274,6 +310,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._abandoned = False
         self.thread_ident: int | None = None
         self._thread = threading.Thread(target=self._loop, name="durable-invocation", daemon=True)
         self._thread.runner_internal = True  # type: ignore[attr-defined]  # not the handler's
@@ -303,6 +340,7 @@ class _Worker:
         return "".join(traceback.format_stack(frame)[-6:])
 
     def abandon(self) -> None:
+        self._abandoned = True
         self._jobs.put(None)  # the thread ends after its current job, if it ever returns
 
     # Starting a thread costs more than a short execution; idle workers are kept for the
@@ -319,6 +357,8 @@ class _Worker:
         return cls()
 
     def release(self) -> None:
+        if self._abandoned:
+            return  # its thread ends once the call it is stuck in returns
         with self._idle_lock:
             if len(self._idle) < self._MAX_IDLE:
                 self._idle.append(self)
@@ -355,19 +395,30 @@ class _Running:
     __slots__ = (
         "abandoned",
         "alarmed_at",
+        "beside",
         "context",
         "in_handler",
         "loop",
         "request",
+        "shared",
         "stack",
         "time_limit",
         "timed_out",
         "travel",
+        "traveller",
     )
 
     def __init__(self, request: InvocationRequest) -> None:
         self.request = request
         self.travel: list[Any] = []  # its time travel, while active
+        #: What moves the handler's clock (time-machine's traveller), while it runs.
+        self.traveller: Any = None
+        #: For a duplicate delivery: the first delivery, whose clock it reads (one world
+        #: clock for both sandboxes, as on Lambda).
+        self.shared: _Running | None = None
+        #: Duplicate deliveries running on this one's clock, each with the
+        #: ``time.monotonic()`` instant it is given up at: the clock is not stopped under them.
+        self.beside: list[tuple[_Job[InvocationOutcome], float | None]] = []
         self.abandoned = False
         #: When a deadline alarm first found it still running (``time.monotonic()``).
         self.alarmed_at: float | None = None
@@ -722,18 +773,28 @@ class InProcessInvoker:
             handler = self._handler(request)
         except _InitFailed as failed:
             return failed.outcome
-        on_worker = self._driver == threading.get_ident()
-        if on_worker and self._running is None:
+        on_driver = self._driver == threading.get_ident()
+        if on_driver and self._running is None:
             return self._invoke_here(handler, request)
-        if on_worker:
-            # A duplicate delivery arrives while this worker is inside the first one.
+        running = _Running(request)
+        own = on_driver or request.environment == "duplicate"
+        if own:
+            # A duplicate delivery, which arrives while the first is running: a worker of its
+            # own (Lambda's other sandbox), on the first's clock.
             worker = _Worker.acquire()
+            first = self._running
+            if first is not None and first.traveller is not None:
+                running.shared = first
         else:
             if self._worker is None:
                 self._worker = _Worker.acquire()
             worker = self._worker
-        running = _Running(request)
         future = worker.submit(lambda: self._run(handler, request, running))
+        shared = running.shared
+        if shared is not None:
+            timeout = request.wall_timeout
+            beside = (future, None if timeout is None else time.monotonic() + timeout)
+            shared.beside.append(beside)
         try:
             return future.result(timeout=request.wall_timeout)
         except TimeoutError:
@@ -741,11 +802,13 @@ class InProcessInvoker:
             _stop_travel(running.travel)
             stack = worker.stack()
             worker.abandon()
-            if not on_worker:
+            if not own:
                 self._worker = None
             return hung_outcome(request, f"it was blocked at:\n{stack}")
         finally:
-            if on_worker:
+            if shared is not None:
+                shared.beside.remove(beside)
+            if own:
                 worker.release()
 
     def _invoke_here(
@@ -811,16 +874,25 @@ class InProcessInvoker:
         if virtual:
             assert self.clock_now is not None
             started = self.clock_now()
-            travel, traveller = self._travel_to(started)
-            travel_box.append(travel)
+            shared = running.shared
+            if shared is None:
+                travel, traveller = self._travel_to(started)
+                travel_box.append(travel)
+            else:
+                # A duplicate delivery: one clock for both (time-machine's is the process's).
+                traveller = shared.traveller
+            running.traveller = traveller
             if jumping is not None:
                 if self._time_limit is not None:
                     running.time_limit = started + self._time_limit
                 jumping.on_jump = lambda seconds: self._jump(seconds, traveller, running)
-                # The invoker is the loop's ``OutsideTime`` for this invocation (a duplicate
-                # delivery runs inside another's service call, and gives it back after).
-                self._outside = (traveller, running)
-                jumping.outside_time = self
+                if shared is None:
+                    # The invoker is the loop's ``OutsideTime`` for this invocation.
+                    self._outside = (traveller, running)
+                    jumping.outside_time = self
+                else:
+                    # A duplicate runs beside the first, which keeps the invoker's.
+                    jumping.outside_time = _OutsideOf(self, traveller, running)
                 jumping.forget_threads()
                 jumping.busy_turns = 0  # counted per invocation
                 sleeper = threading.get_ident()
@@ -838,8 +910,12 @@ class InProcessInvoker:
             current_session.reset(bound_session)
             if jumping is not None:
                 jumping.on_jump = jumping.outside_time = None
-                self._outside = outside_before
+                if running.shared is None:
+                    self._outside = outside_before
                 blocking_sleep.sleepers.pop(threading.get_ident(), None)
+            if running.beside:
+                _await_beside(running)
+            running.traveller = None
             if not (returned and travel_box and self._linger(running, travel_box, traveller)):
                 _stop_travel(travel_box)
         if hooks.nondeterminism is not None:
@@ -959,23 +1035,29 @@ class InProcessInvoker:
 
     def outside_wait_started(self) -> float | None:
         assert self._outside is not None
-        limit = self._outside[1].time_limit
-        if limit is None or self.clock_now is None:
-            return None
-        return max(0.0, (limit - self.clock_now()).total_seconds())
+        return self.outside_started(self._outside[1])
 
     def outside_time_moved(self, seconds: float) -> None:
         assert self._outside is not None
         self._outside[0].shift(seconds)
 
     def outside_wait_ended(self, seconds: float) -> None:
+        assert self._outside is not None
+        self.outside_ended(seconds, *self._outside)
+
+    def outside_started(self, running: _Running) -> float | None:
+        """``OutsideTime.outside_wait_started`` for ``running``."""
+        limit = running.time_limit
+        if limit is None or self.clock_now is None:
+            return None
+        return max(0.0, (limit - self.clock_now()).total_seconds())
+
+    def outside_ended(self, seconds: float, traveller: Any, running: _Running) -> None:
         """A wait of the loop for the world outside it passed ``seconds`` on the handler's
         clock: the runner's clock moves as far, and past the function's timeout the
         invocation is stopped. (The remaining time the context reports is real time, which
         the wait has already spent.)"""
-        assert self._outside is not None
         assert self.advance_clock is not None
-        traveller, running = self._outside
         now = self.advance_clock(seconds)
         traveller.move_to(_destination(now), tick=False)
         limit = running.time_limit

@@ -160,7 +160,8 @@ class FailCall:
 @dataclass(frozen=True, slots=True)
 class DeliverDuplicate:
     """Apply the call normally, then deliver the same invocation (same token, same state)
-    a second time before answering, as an at-least-once invoker can."""
+    a second time, as an at-least-once invoker can: the call is answered once the duplicate
+    has run, or once it waits for something (``deliveries``), and then both run at once."""
 
 
 Fault = Crash | LoseResponse | FailCall | DeliverDuplicate

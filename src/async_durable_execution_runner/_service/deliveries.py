@@ -1,0 +1,145 @@
+"""A duplicate delivery, run beside the delivery it duplicates.
+
+Lambda delivers a duplicate to a sandbox of its own while the first delivery's sandbox is
+still busy: both run at once. Here the duplicate starts inside one of the first delivery's
+service calls (``DeliverDuplicate``), on a thread of its own, and the first delivery waits in
+that call for as long as the duplicate keeps working: the usual case (a duplicate that
+replays, runs a step and bounces off the stale token) then runs start to end before the
+first delivery moves on, the same way on every run, which Hypothesis needs to replay and
+shrink a failing example. A duplicate can also wait for the first delivery: a lock the
+first holds across an ``await`` (an ``fcntl.flock``, a database write lock), which the
+duplicate's step then asks for. Waiting for it there would never end. So when the duplicate
+stops working (no thread of this process, or of its worker processes, is running or
+waiting for a core for a while), the first delivery goes on, and the two run at once, as on
+Lambda; the service takes the duplicate's outcome when the first delivery ends.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+_T = TypeVar("_T")
+
+#: How long every other thread must have been idle before the duplicate counts as waiting
+#: (seconds), and how often to look. Blocking I/O a working duplicate does (a file read, a
+#: socket to a peer that answers) is far shorter than this.
+QUIET_SECONDS = 0.05
+_POLL_SECONDS = 0.005
+
+_PROC_TASKS = Path("/proc/self/task")
+
+
+class Delivery(Generic[_T]):
+    """``call`` run on a daemon thread of its own; its value (or exception) once it returns."""
+
+    def __init__(self, call: Callable[[], _T], name: str) -> None:
+        self._call: Callable[[], _T] | None = call
+        self._done = threading.Event()
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # Not a thread of the handler's: an invocation's loop does not wait for it.
+        self._thread.runner_internal = True  # type: ignore[attr-defined]
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            call, self._call = self._call, None
+            assert call is not None
+            self._value = call()
+        except BaseException as exc:  # handed to whoever takes the outcome
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def join(self, deadline: float | None) -> bool:
+        """Wait until it returns or ``deadline`` (``time.monotonic()``) passes: whether it
+        returned."""
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self._done.wait(timeout)
+
+    def wait_while_busy(self, deadline: float | None) -> bool:
+        """Wait until it returns, ``deadline`` passes, or the process has nothing running
+        but this thread for ``QUIET_SECONDS`` (the duplicate waits for something, maybe for
+        the caller): whether it returned."""
+        quiet_since: float | None = None
+        me = threading.get_native_id()
+        while not self._done.wait(_POLL_SECONDS):
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return False
+            if others_running(me):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= QUIET_SECONDS:
+                return self._done.is_set()
+        return True
+
+    def outcome(self) -> _T:
+        """What the call returned (it has), or the exception it raised."""
+        if self._error is not None:
+            raise self._error
+        assert self._done.is_set()
+        return self._value  # type: ignore[return-value]
+
+
+def others_running(me: int) -> bool:
+    """Whether a thread of this process other than ``me`` (a native thread id), or of one of
+    its child processes, is running or ready to run (``R`` in ``/proc``). A thread starved
+    of a core by other processes is ready to run, so a loaded machine does not make a
+    working duplicate look idle. Without ``/proc``, this process's CPU time over a short
+    look decides instead."""
+    try:
+        tasks = os.listdir(_PROC_TASKS)
+    except OSError:
+        return _cpu_moved()
+    mine = str(me)
+    for task in tasks:
+        if task != mine and _runnable(f"/proc/self/task/{task}/stat"):
+            return True
+        for child in _children(task):
+            if _any_runnable(child):
+                return True
+    return False
+
+
+def _runnable(stat_path: str) -> bool:
+    try:
+        with open(stat_path, "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return False  # ended meanwhile
+    # "pid (comm) S ...": the name may hold spaces and parentheses, the state follows the last.
+    return text[text.rfind(b")") + 2 : text.rfind(b")") + 3] in (b"R", b"D")
+
+
+def _children(task: str) -> list[str]:
+    try:
+        with open(f"/proc/self/task/{task}/children", "rb") as children:
+            return children.read().decode().split()
+    except OSError:
+        return []
+
+
+def _any_runnable(pid: str) -> bool:
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    return any(_runnable(f"/proc/{pid}/task/{thread}/stat") for thread in threads)
+
+
+def _cpu_moved() -> bool:
+    start = time.process_time()
+    time.sleep(_POLL_SECONDS)
+    return time.process_time() - start > _POLL_SECONDS / 4

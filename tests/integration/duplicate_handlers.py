@@ -1,0 +1,55 @@
+"""Handlers run under a duplicate delivery (``tests/integration/test_duplicate_deliveries.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from typing import Any
+
+from async_durable_execution import durable_execution, step
+from tests.integration import duplicate_world as world
+
+#: How long a step body waits for the other delivery's hold on the lock before giving up.
+LOCK_PATIENCE = 10.0
+
+
+async def _hold_across_await() -> str:
+    waited = not world.LOCK.acquire(blocking=False)
+    if waited and not world.LOCK.acquire(timeout=LOCK_PATIENCE):
+        world.LOG.append(("gave up", LOCK_PATIENCE))
+        raise TimeoutError("the other delivery never let go of the lock")
+    try:
+        world.LOG.append(("held", "after waiting" if waited else "at once"))
+        await asyncio.sleep(2)  # an async call to a partner, under the lock
+    finally:
+        world.LOCK.release()
+    return "written"
+
+
+@durable_execution
+async def lock_held_across_await(event: Any) -> dict[str, Any]:
+    """Correct on Lambda: a lock held across an ``await`` inside one step. A duplicate
+    delivery's run of the step waits for the first delivery's to let go of it."""
+    return {"wrote": await step(_hold_across_await, name="write")}
+
+
+async def _busy(seconds: float) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    world.LOG.append(("busy", seconds))
+    return "done"
+
+
+async def _after() -> str:
+    return "after"
+
+
+@durable_execution
+async def busy_then_step(event: Any) -> dict[str, Any]:
+    """A first step whose body keeps its thread busy (``event["seconds"]`` of real time),
+    then a second step."""
+    first = await step(functools.partial(_busy, event["seconds"]), name="busy")
+    second = await step(_after, name="after")
+    return {"first": first, "second": second}

@@ -1,0 +1,161 @@
+"""A duplicate delivery runs beside the delivery it duplicates (``_service/deliveries.py``).
+
+On Lambda the two run at once, in two sandboxes. In-process, the first delivery waits in the
+service call the duplicate arrived in for as long as the duplicate works, so the usual
+duplicate runs start to end there, the same way on every run; a duplicate that waits for the
+first delivery (a lock the first holds across an ``await``) lets the first go on, and both
+run at once. It used to run only the first way, and such a handler was reported hung
+(``docs/findings.md``, runner bug 31)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from tests.integration import duplicate_handlers as h
+from tests.integration import duplicate_world as world
+
+from async_durable_execution_runner import (
+    DeliverDuplicate,
+    DurableFunctionTestRunner,
+    Fault,
+    NoFaults,
+    ServiceCall,
+)
+from async_durable_execution_runner._service.deliveries import (
+    QUIET_SECONDS,
+    Delivery,
+    others_running,
+)
+from async_durable_execution_runner._service.execution import ExecutionStatus
+
+
+class _DuplicateAfterCall(NoFaults):
+    """Delivers invocation 1 again right after its service call ``call``."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: int = 1) -> None:
+        self.call = call
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        if call.invocation_index == 1 and call.call_index == self.call:
+            return DeliverDuplicate()
+        return None
+
+
+@pytest.fixture(autouse=True)
+def _fresh_world() -> Iterator[None]:
+    world.reset()
+    yield
+    world.reset()
+
+
+def test_a_duplicate_waiting_for_a_lock_the_first_delivery_holds_gets_it() -> None:
+    runner = DurableFunctionTestRunner(h.lock_held_across_await, faults=_DuplicateAfterCall())
+    try:
+        result = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == {"wrote": "written"}
+    # The first delivery held the lock at once; the duplicate waited for it, and got it once
+    # the first delivery's step let go, instead of giving up after LOCK_PATIENCE.
+    assert world.LOG == [("held", "at once"), ("held", "after waiting")]
+    # The duplicate's checkpoint then bounced off the token the first delivery moved on.
+    assert [(i.environment, i.error_type) for i in result.invocations] == [
+        ("warm", None),
+        ("duplicate", "CheckpointError"),
+    ]
+    ends = [e for e in result.history if e["EventType"] == "InvocationCompleted"]
+    assert len(ends) == 2
+
+
+def test_a_working_duplicate_runs_to_its_end_before_the_first_delivery_goes_on() -> None:
+    """A duplicate whose step keeps its thread busy for longer than the quiet spell that
+    lets the first delivery go is waited for: its end is in the history before the first
+    delivery's next step, on every run."""
+    seconds = 4 * QUIET_SECONDS
+    orders = []
+    for _ in range(3):
+        world.reset()
+        runner = DurableFunctionTestRunner(h.busy_then_step, faults=_DuplicateAfterCall())
+        try:
+            result = runner.run({"seconds": seconds}, timeout=30)
+        finally:
+            runner.close()
+        assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+        assert [("busy", seconds), ("busy", seconds)] == world.LOG
+        orders.append(
+            [
+                (e["EventType"], e.get("Name"))
+                for e in result.history
+                if e["EventType"] in ("InvocationCompleted", "StepStarted", "StepSucceeded")
+            ]
+        )
+    assert orders[0] == orders[1] == orders[2]
+    order = orders[0]
+    duplicate_end = order.index(("InvocationCompleted", None))
+    assert duplicate_end < order.index(("StepStarted", "after")), order
+
+
+def test_a_delivery_hands_back_its_value_and_its_exception() -> None:
+    assert Delivery(lambda: 42, name="t").join(time.monotonic() + 10)
+    delivered = Delivery(lambda: 42, name="t")
+    assert delivered.wait_while_busy(time.monotonic() + 10)
+    assert delivered.outcome() == 42
+
+    def fails() -> int:
+        raise ValueError("from the duplicate")
+
+    failed = Delivery(fails, name="t")
+    assert failed.join(time.monotonic() + 10)
+    with pytest.raises(ValueError, match="from the duplicate"):
+        failed.outcome()
+
+
+def test_a_delivery_that_waits_is_let_be_and_one_that_works_is_waited_for() -> None:
+    gate = threading.Event()
+    waiting = Delivery(lambda: gate.wait(30), name="t")
+    started = time.monotonic()
+    assert not waiting.wait_while_busy(started + 30)  # gave up on it: it waits
+    assert not waiting.done
+    gate.set()
+    assert waiting.join(time.monotonic() + 10)
+    assert waiting.outcome() is True
+
+    def work() -> str:
+        end = time.monotonic() + 4 * QUIET_SECONDS
+        while time.monotonic() < end:
+            pass
+        return "worked"
+
+    working = Delivery(work, name="t")
+    assert working.wait_while_busy(time.monotonic() + 30)
+    assert working.outcome() == "worked"
+
+
+def test_a_thread_that_spins_counts_as_running_and_one_that_blocks_does_not() -> None:
+    me = threading.get_native_id()
+    stop = threading.Event()
+    spinning = threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)])
+    spinning.start()
+    try:
+        assert others_running(me)
+    finally:
+        stop.set()
+        spinning.join()
+    gate = threading.Event()
+    blocked = threading.Thread(target=gate.wait)
+    blocked.start()
+    try:
+        # Other tests' threads come and go: idle at some look within a second.
+        deadline = time.monotonic() + 1.0
+        while others_running(me) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not others_running(me)
+    finally:
+        gate.set()
+        blocked.join()
