@@ -44,6 +44,10 @@ the run's directory (``data_stores_services.ROOT``, new for every run).
   an exclusive ``fcntl.flock`` across an ``await`` (a duplicate delivery's step waits for
   the first delivery's; runner bug 31 reported it hung until the duplicate ran beside the
   first);
+- ``transaction_across_await``: a payout row written in a ``BEGIN IMMEDIATE`` transaction
+  (keyed by the step) that stays open across the provider's async confirmation: a duplicate
+  delivery's run of the body waits in sqlite's busy timeout until the first commits, then
+  finds the row;
 - ``paged_condition``: a table read a page at a time by a ``wait_for_condition`` whose
   state carries the cursor (``WHERE id > ? ORDER BY id LIMIT ?``);
 - ``json_documents``: a customer profile in a JSON file, each change applied in a step by
@@ -894,6 +898,53 @@ async def journal_under_flock(event: Any) -> dict[str, Any]:
     return {"journal": await step(_journal_lines, name="read")}
 
 
+# --- a write transaction held across an await --------------------------------------------------
+
+PAYOUTS = "payouts.db"
+
+
+async def _confirm_payout(payee: str, cents: int) -> str:
+    await asyncio.sleep(1)  # the payment provider's async API
+    return f"{payee}:{cents}"
+
+
+async def _payout(payee: str, cents: int) -> int:
+    context = get_step_context()
+    key = f"{context.durable_execution_arn}/{context.operation_id}"
+    # The row and its confirmation in one write transaction, held across the provider's
+    # call: another sandbox running this body waits for it (sqlite's busy timeout).
+    with _immediate(PAYOUTS) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS payouts (key TEXT PRIMARY KEY, payee TEXT, "
+            "cents INTEGER, confirmation TEXT)"
+        )
+        if conn.execute(
+            "INSERT OR IGNORE INTO payouts (key, payee, cents) VALUES (?, ?, ?)",
+            (key, payee, cents),
+        ).rowcount:
+            confirmation = await _confirm_payout(payee, cents)
+            conn.execute("UPDATE payouts SET confirmation = ? WHERE key = ?", (confirmation, key))
+    return cents
+
+
+async def _payout_rows() -> list[list[Any]]:
+    with services.connect(PAYOUTS) as conn:
+        rows = conn.execute("SELECT payee, cents, confirmation FROM payouts ORDER BY payee")
+        return [list(row) for row in rows]
+
+
+@durable_execution
+async def transaction_across_await(event: Any) -> dict[str, Any]:
+    """Pay each payee out in a step whose ``BEGIN IMMEDIATE`` transaction (keyed by the step)
+    stays open across the provider's async confirmation; wait; read the payouts back."""
+    paid = [
+        await step(functools.partial(_payout, payee, cents), name=f"payout-{payee}")
+        for payee, cents in event["payouts"]
+    ]
+    await wait(60, name="settle")
+    return {"paid": paid, "rows": await step(_payout_rows, name="rows")}
+
+
 # --- a cursor-paginated read over wait_for_condition -------------------------------------------
 
 CATALOG = "catalog.db"
@@ -1270,6 +1321,9 @@ CORPUS: dict[str, dict[str, Any]] = {
     ),
     "journal_under_flock": _entry(journal_under_flock, input={"keys": ["a", "b"]}),
     "paged_condition": _entry(paged_condition, input={"items": 11, "page": 4}),
+    "transaction_across_await": _entry(
+        transaction_across_await, input={"payouts": [["ada", 1500], ["bo", 700]]}
+    ),
     "json_documents": _entry(
         json_documents,
         input={

@@ -112,6 +112,10 @@ EXPECTED: dict[str, Any] = {
         "rates": {"EUR": 10965, "GBP": 9848, "JPY": 9860},
         "converted": {"EUR": 10965, "JPY": 246500, "GBP": 3939},
     },
+    "transaction_across_await": {
+        "paid": [1500, 700],
+        "rows": [["ada", 1500, "ada:1500"], ["bo", 700, "bo:700"]],
+    },
     "transactional_outbox": {
         "after_place": ["o-7/placed"],
         "after_ship": ["o-7/placed", "o-7/shipped"],
@@ -157,6 +161,9 @@ def _faulted(name: str, *faults: Any) -> Outcome:
         ("optimistic_stock", crash(invocation=1, call=1)),
         ("json_documents", crash(invocation=1, call=1)),
         ("flock_append", duplicate_invocation(invocation=1, after_call=1)),
+        # The duplicate's body waits for the first's transaction, then finds its row.
+        ("transaction_across_await", duplicate_invocation(invocation=1, after_call=1)),
+        ("journal_under_flock", duplicate_invocation(invocation=1, after_call=1)),
     ],
 )
 def test_a_body_run_twice_changes_nothing_in_the_store(name: str, fault: Any) -> None:
