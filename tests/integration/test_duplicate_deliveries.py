@@ -9,6 +9,8 @@ run at once. It used to run only the first way, and such a handler was reported 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -135,6 +137,20 @@ def test_a_delivery_that_waits_is_let_be_and_one_that_works_is_waited_for() -> N
     working = Delivery(work, name="t")
     assert working.wait_while_busy(time.monotonic() + 30)
     assert working.outcome() == "worked"
+
+
+def test_a_child_process_that_spins_counts_as_running() -> None:
+    """A worker process (``isolation="process"``) works outside this process's threads."""
+    me = threading.get_native_id()
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        deadline = time.monotonic() + 10.0
+        while not others_running(me) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert others_running(me)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_a_thread_that_spins_counts_as_running_and_one_that_blocks_does_not() -> None:

@@ -95,22 +95,37 @@ class Delivery(Generic[_T]):
 
 def others_running(me: int) -> bool:
     """Whether a thread of this process other than ``me`` (a native thread id), or of one of
-    its child processes, is running or ready to run (``R`` in ``/proc``). A thread starved
-    of a core by other processes is ready to run, so a loaded machine does not make a
-    working duplicate look idle. Without ``/proc``, this process's CPU time over a short
-    look decides instead."""
+    its descendant processes (a worker process, forked by the forkserver, is a grandchild),
+    is running or ready to run (``R``, or ``D`` in I/O, in ``/proc``). A thread starved of a
+    core by other processes is ready to run, so a loaded machine does not make a working
+    duplicate look idle. Without ``/proc``, this process's CPU time over a short look
+    decides instead."""
     try:
         tasks = os.listdir(_PROC_TASKS)
     except OSError:
         return _cpu_moved()
     mine = str(me)
-    for task in tasks:
-        if task != mine and _runnable(f"/proc/self/task/{task}/stat"):
-            return True
-        for child in _children(task):
-            if _any_runnable(child):
-                return True
-    return False
+    return any(task != mine and _runnable(f"/proc/self/task/{task}/stat") for task in tasks) or any(
+        _descendant_running(child, _MAX_DEPTH)
+        for task in tasks
+        for child in _children("self", task)
+    )
+
+
+#: How far down the process tree to look (this process, the forkserver, its workers).
+_MAX_DEPTH = 3
+
+
+def _descendant_running(pid: str, depth: int) -> bool:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False  # ended meanwhile
+    if any(_runnable(f"/proc/{pid}/task/{task}/stat") for task in tasks):
+        return True
+    return depth > 1 and any(
+        _descendant_running(child, depth - 1) for task in tasks for child in _children(pid, task)
+    )
 
 
 def _runnable(stat_path: str) -> bool:
@@ -119,24 +134,17 @@ def _runnable(stat_path: str) -> bool:
             text = stat.read()
     except OSError:
         return False  # ended meanwhile
-    # "pid (comm) S ...": the name may hold spaces and parentheses, the state follows the last.
-    return text[text.rfind(b")") + 2 : text.rfind(b")") + 3] in (b"R", b"D")
+    # "pid (comm) S ...": the name may hold spaces and parentheses; the state follows the last.
+    state = text.rfind(b")") + 2
+    return text[state : state + 1] in (b"R", b"D")
 
 
-def _children(task: str) -> list[str]:
+def _children(pid: str, task: str) -> list[str]:
     try:
-        with open(f"/proc/self/task/{task}/children", "rb") as children:
+        with open(f"/proc/{pid}/task/{task}/children", "rb") as children:
             return children.read().decode().split()
     except OSError:
         return []
-
-
-def _any_runnable(pid: str) -> bool:
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    return any(_runnable(f"/proc/{pid}/task/{thread}/stat") for thread in threads)
 
 
 def _cpu_moved() -> bool:
