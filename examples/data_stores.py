@@ -33,8 +33,10 @@ the run's directory (``data_stores_services.ROOT``, new for every run).
 - ``callback_id_recorded``: a ``wait_for_callback`` whose submitter records the callback id
   in the database (an upsert by request), where the approver's desk reads it;
 - ``saga_trip``: a trip booked hotel, car, flight, each an ``INSERT OR IGNORE``; a sold-out
-  flight compensates in reverse order with ``DELETE``s of what the forward steps inserted,
-  so nothing of the cancelled trip is left;
+  flight compensates in reverse order by marking what the forward steps inserted cancelled
+  (a tombstone, inserted if the booking is not there yet), so nothing of the cancelled trip
+  is kept, even when a duplicate delivery, replaying the state it was sent with, runs a
+  forward step's body again after its undo (a ``DELETE`` there would let it book again);
 - ``wal_second_connection``: the events database in WAL mode, a second connection reading
   inside the writing step (it sees none of the transaction until the commit), a checkpoint
   of the WAL at the end;
@@ -686,9 +688,16 @@ async def callback_id_recorded(event: Any) -> dict[str, Any]:
     return decided
 
 
-# --- a saga whose compensations delete what the forward steps inserted -----------------------
+# --- a saga whose compensations leave tombstones ------------------------------------------------
 
 TRIPS = "trips.db"
+
+
+def _trips_schema(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS bookings (trip, kind, ref, cancelled INTEGER NOT NULL "
+        "DEFAULT 0, PRIMARY KEY (trip, kind))"
+    )
 
 
 async def _book(trip: str, kind: str, where: str) -> str:
@@ -696,24 +705,32 @@ async def _book(trip: str, kind: str, where: str) -> str:
         msg = f"no seats to {where}"
         raise SoldOut(msg)
     with services.connect(TRIPS) as conn, conn:
+        _trips_schema(conn)
+        # A cancelled booking's row stays: a late run of this body (a duplicate delivery
+        # replaying the state it was sent with) finds it and books nothing again.
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS bookings (trip, kind, ref, PRIMARY KEY (trip, kind))"
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO bookings VALUES (?, ?, ?)", (trip, kind, f"{kind}-{where}")
+            "INSERT OR IGNORE INTO bookings (trip, kind, ref) VALUES (?, ?, ?)",
+            (trip, kind, f"{kind}-{where}"),
         )
     return f"{kind}-{where}"
 
 
 async def _unbook(trip: str, kind: str) -> str:
     with services.connect(TRIPS) as conn, conn:
-        conn.execute("DELETE FROM bookings WHERE trip = ? AND kind = ?", (trip, kind))
+        _trips_schema(conn)
+        conn.execute(
+            "INSERT INTO bookings (trip, kind, cancelled) VALUES (?, ?, 1) "
+            "ON CONFLICT (trip, kind) DO UPDATE SET cancelled = 1",
+            (trip, kind),
+        )
     return kind
 
 
 async def _bookings() -> dict[str, list[str]]:
     with services.connect(TRIPS) as conn:
-        rows = conn.execute("SELECT trip, ref FROM bookings ORDER BY trip, kind").fetchall()
+        rows = conn.execute(
+            "SELECT trip, ref FROM bookings WHERE NOT cancelled ORDER BY trip, kind"
+        ).fetchall()
     kept: dict[str, list[str]] = {}
     for trip, ref in rows:
         kept.setdefault(trip, []).append(ref)

@@ -338,6 +338,28 @@ def test_a_rename_step_that_is_not_idempotent_fails_after_a_crash() -> None:
     assert "No such file or directory" in (crashed.error.error_message or "")
 
 
+TRIPS = {"trips": [{"id": "t-1", "to": "Lisbon"}, {"id": "t-2", "to": "Atlantis"}]}
+
+
+def test_a_compensation_that_deletes_is_undone_by_a_stale_duplicate() -> None:
+    """The duplicate of invocation 2, delivered after the first delivery undid the car, is
+    sent the state invocation 2 started with: it books the car again before its checkpoint
+    bounces. ``saga_trip`` leaves a tombstone instead and is clean in the same world."""
+    faults = (crash(invocation=1, call=6), duplicate_invocation(invocation=2, after_call=3))
+    outcome = _run(wrong.saga_undone_by_delete, TRIPS, *faults)
+    assert outcome.faults_applied == faults
+    assert outcome.value["kept"] == {
+        "t-1": ["car-Lisbon", "flight-Lisbon", "hotel-Lisbon"],
+        "t-2": ["car-Atlantis"],
+    }
+    with pytest.raises(FaultNotMasked, match="step 'bookings'"):
+        outcome.check()
+    right = _run(data_stores.saga_trip, TRIPS, *faults)
+    assert right.faults_applied == faults
+    assert right.value == EXPECTED["saga_trip"]
+    right.check()
+
+
 # --- runner bug 31 (fixed): a duplicate delivery ran while the first was frozen -------------
 
 #: The duplicate's run, in a process of its own: should runner bug 31 come back, the
