@@ -27,8 +27,11 @@ _T = TypeVar("_T")
 
 #: How long every other thread must have been idle before the duplicate counts as waiting
 #: (seconds), and how often to look. Blocking I/O a working duplicate does (a file read, a
-#: socket to a peer that answers) is far shorter than this.
-QUIET_SECONDS = 0.05
+#: socket to a peer that answers) is far shorter than this; a test's fake partner that
+#: sleeps to play a slow one may not be, and then the two deliveries' order can differ
+#: from run to run (as on Lambda): long enough for the usual fakes, short enough that a
+#: duplicate that does wait for the first delivery costs a run little.
+QUIET_SECONDS = 0.1
 _POLL_SECONDS = 0.005
 
 _PROC_TASKS = Path("/proc/self/task")
