@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import functools
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 from async_durable_execution import (
@@ -98,3 +103,30 @@ async def nested(_event: Any) -> Any:
     await step(lambda: _double(3), name="top")
     await wait(1, name="pause")
     return {"doubled": inner["doubled"], "day": inner["when"].day}
+
+
+async def _journal(directory: str, key: str) -> str:
+    with open(f"{directory}/journal.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other delivery's worker holding it: wait
+        try:
+            # An upload in a thread, under the lock: real time, which the duplicate's worker,
+            # waiting for the lock meanwhile, lets pass in its flock.
+            await asyncio.to_thread(time.sleep, 0.3)
+            path = Path(directory, "journal.txt")
+            kept = path.read_text().splitlines() if path.exists() else []
+            if key not in kept:
+                with path.open("a") as out:
+                    out.write(key + "\n")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return key
+
+
+@durable_execution
+async def journal(event: dict[str, Any]) -> list[str]:
+    """Each key appended to a journal file by a step holding an exclusive flock across an
+    await (a duplicate delivery's worker waits for the first delivery's)."""
+    return [
+        await step(functools.partial(_journal, event["dir"], key), name=f"journal-{key}")
+        for key in event["keys"]
+    ]

@@ -8,6 +8,7 @@ service. The histories must equal the in-process runner's, event by event."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,13 @@ from tests.server import handlers as h
 
 from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner._server import DurableServiceServer
-from async_durable_execution_runner._service.seams import Crash, NoFaults, ServiceCall
+from async_durable_execution_runner._service.seams import (
+    Crash,
+    DeliverDuplicate,
+    Fault,
+    NoFaults,
+    ServiceCall,
+)
 from async_durable_execution_runner.errors import DurableRunnerError
 
 FUNCTIONS = {"pricing": h.pricing}
@@ -107,6 +114,41 @@ def test_a_crash_on_an_http_checkpoint_kills_the_worker_and_the_execution_resume
     assert result.result_value == 10
     assert len(result.invocations) == 2
     assert runner.invoker.workers_started == 2  # type: ignore[attr-defined]
+
+
+class DuplicateFirstCheckpoint(NoFaults):
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        if call.kind == "checkpoint" and call.invocation_index == 1 and call.checkpoint_index == 1:
+            return DeliverDuplicate()
+        return None
+
+
+def test_a_duplicate_delivery_s_worker_calls_over_http_beside_the_first(tmp_path: Path) -> None:
+    """Invocation 1 is delivered again after its first checkpoint: the duplicate's worker,
+    whose step waits in flock for the first delivery's, runs beside it, and each worker's
+    HTTP calls go through its own invocation's session (the duplicate's carry the token the
+    first was sent; its checkpoint bounces). Once both have ended no session is left
+    registered for the execution, whichever ended first."""
+    with (
+        DurableFunctionTestRunner(
+            h.journal,
+            function_name="journal",
+            isolation="process",
+            faults=DuplicateFirstCheckpoint(),
+        ) as runner,
+        DurableServiceServer(runner, sdk_over_http=True),
+    ):
+        # One key: the first delivery ends while the duplicate, holding the lock it waited
+        # for, still runs the step.
+        result = runner.run({"dir": str(tmp_path), "keys": ["a"]}, timeout=60)
+        assert runner.unlocked_invoker.session_for(result.execution_arn, "any") is None
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    assert result.result_value == ["a"]
+    assert (tmp_path / "journal.txt").read_text().splitlines() == ["a"]
+    assert [(i.environment, i.error_type) for i in result.invocations] == [
+        ("warm", None),
+        ("duplicate", "CheckpointError"),
+    ]
 
 
 def test_sdk_over_http_needs_worker_processes() -> None:

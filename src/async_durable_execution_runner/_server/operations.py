@@ -128,7 +128,7 @@ def _get_state(server: DurableServiceServer, request: DecodedRequest) -> dict[st
     token = str(request.require("CheckpointToken"))
     marker = request.get("Marker") or ""
     max_items = request.get("MaxItems") or DEFAULT_PAGE_SIZE
-    session = server.runner.unlocked_invoker.active.get(arn)
+    session = server.runner.unlocked_invoker.session_for(arn, token)
     if session is not None:
         operations, next_marker = session.get_execution_state(token, marker, max_items)
     else:
@@ -162,7 +162,7 @@ def _checkpoint(server: DurableServiceServer, request: DecodedRequest) -> HttpRe
     client_token = str(raw_client_token) if raw_client_token else None
     token = str(request.require("CheckpointToken"))
     updates = _parse_updates(request.get("Updates"))
-    session = server.runner.unlocked_invoker.active.get(arn)
+    session = server.runner.unlocked_invoker.session_for(arn, token)
     if session is not None:
         new_token, changed = session.checkpoint(token, updates, client_token)
     else:

@@ -187,7 +187,7 @@ class UnlockedInvoker:
     """Wraps an invoker: the state lock is let go while an invocation runs, and the
     invocation's service calls take it (through :class:`LockedSession`).
 
-    ``active`` maps an execution ARN to the session of its running invocation, so that a
+    ``session_for`` finds the session of an execution's running invocation, so that a
     checkpoint arriving over HTTP from a worker process goes through that invocation's session
     (its fault hooks and call counting), as the in-process client's would.
     """
@@ -199,7 +199,9 @@ class UnlockedInvoker:
     def __init__(self, inner: Invoker, lock: StateLock) -> None:
         self.inner = inner
         self.lock = lock
-        self.active: dict[str, LockedSession] = {}
+        #: Per execution ARN, its running invocations' (checkpoint token they were sent,
+        #: session), oldest first: a duplicate delivery runs beside the first one.
+        self._active: dict[str, list[tuple[str, LockedSession | InvocationSession]]] = {}
         #: id(the request handed on) -> (it, the executor's request), while the invocation runs
         #: and, for one abandoned as hung, until the drive that gave up on it has read it.
         self._originals: dict[int, tuple[InvocationRequest, InvocationRequest]] = {}
@@ -229,9 +231,12 @@ class UnlockedInvoker:
             locked = LockedSession(session, lock, self.on_change)
             handed = replace(request, session=cast("InvocationSession", locked))
         arn = request.execution_arn
-        active = self.active
-        previous = active.get(arn)
-        active[arn] = locked
+        entry: tuple[str, Any] = (request.checkpoint_token, locked)
+        running = self._active.get(arn)
+        if running is None:
+            self._active[arn] = running = [entry]
+        else:
+            running.append(entry)
         # A request handed on as it came (the service built its session with this lock, the
         # usual case) needs no mapping back.
         mapped = handed is not request
@@ -254,10 +259,24 @@ class UnlockedInvoker:
                 lock._acquire_restore(saved)
             if mapped and not abandoned:
                 self._originals.pop(id(handed), None)
-            if previous is None:
-                del active[arn]
-            else:
-                active[arn] = previous
+            # Its own entry, whichever of the execution's invocations ends first.
+            running.remove(entry)
+            if not running and self._active.get(arn) is running:
+                del self._active[arn]
+
+    def session_for(self, arn: str, token: str) -> LockedSession | InvocationSession | None:
+        """The session of ``arn``'s running invocation that a service call carrying
+        ``token`` comes from: the invocation sent that token, the newest first (a duplicate
+        delivery is sent the first delivery's, which has moved on from it), else the first
+        delivery (whose token has moved on); ``None`` if none runs."""
+        running = self._active.get(arn)
+        if not running:
+            return None
+        if len(running) > 1:
+            for sent, session in reversed(running):
+                if sent == token:
+                    return session
+        return running[0][1]
 
     def _locked_drive(self, loop: DriveLoop[[], Any], wall_deadline: float | None) -> Any:
         def locked_loop() -> Any:
