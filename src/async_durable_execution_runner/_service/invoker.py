@@ -30,7 +30,12 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service import blocking_sleep, hang_alarm, safe_points
+from async_durable_execution_runner._service import (
+    blocking_sleep,
+    handler_clock,
+    hang_alarm,
+    safe_points,
+)
 from async_durable_execution_runner._service.clock import RealClock
 from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
@@ -900,12 +905,17 @@ class InProcessInvoker:
                     seconds, jumping, traveller, running
                 )
         bound_session = current_session.set(session)
+        if traveller is not None:
+            # The invocation's context (its tasks inherit it) reads this clock.
+            bound_clock = handler_clock.context_clock.set(traveller)
         returned = False
         try:
             with adapter.invocation_scope(hooks):
                 outcome = self._drive(loop, entry, layered, event, context, running)
             returned = True
         finally:
+            if traveller is not None:
+                handler_clock.context_clock.reset(bound_clock)
             _settle(loop, running)
             current_session.reset(bound_session)
             if jumping is not None:
@@ -934,14 +944,7 @@ class InProcessInvoker:
             return _start_travel(instant)
         self._lingering = None
         travel, traveller = lingering
-        target = (instant - _EPOCH) // _MICROSECOND * 1000
-        shown = traveller._destination_timestamp_ns
-        if target > shown:
-            # What ``shift`` does forwards, without its calls: time-machine only resets the
-            # ``uuid`` module's last timestamps when a traveller moves back.
-            traveller._destination_timestamp_ns = target
-        elif target < shown:
-            traveller.shift(_dt.timedelta(microseconds=(target - shown) // 1000))
+        traveller.move_to_ns((instant - _EPOCH) // _MICROSECOND * 1000)
         return travel, traveller
 
     def _linger(self, running: _Running, travel_box: list[Any], traveller: Any) -> bool:
@@ -955,8 +958,7 @@ class InProcessInvoker:
         action, so that the test's code never sees the handler's clock."""
         if running is not self._running or running.abandoned or running.request.session.observed:
             return False
-        stack = _travellers()
-        if not stack or stack[-1] is not traveller:
+        if not handler_clock.newest(traveller):
             return False
         with _TRAVEL_LOCK:
             if not travel_box:
@@ -1003,7 +1005,7 @@ class InProcessInvoker:
         that took it past the function's timeout."""
         assert self.advance_clock is not None
         now = self.advance_clock(seconds)
-        traveller.move_to(_destination(now), tick=False)
+        traveller.move_to(now)
         context = running.context
         if context is not None and context.deadline is not None:
             context.deadline -= seconds  # the time left, as the handler experiences it
@@ -1023,7 +1025,7 @@ class InProcessInvoker:
         assert self.advance_clock is not None
         loop._virtual += seconds
         now = self.advance_clock(seconds)
-        traveller.move_to(_destination(now), tick=False)
+        traveller.move_to(now)
         limit = running.time_limit
         if limit is not None and now > limit:
             # Raised here, in the handler's blocking code, to stop it; the SDK's clean-up on
@@ -1059,7 +1061,7 @@ class InProcessInvoker:
         the wait has already spent.)"""
         assert self.advance_clock is not None
         now = self.advance_clock(seconds)
-        traveller.move_to(_destination(now), tick=False)
+        traveller.move_to(now)
         limit = running.time_limit
         if limit is not None and now > limit:
             self._time_out(running)
@@ -1188,65 +1190,16 @@ def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:
     )
 
 
-class _Utc(_dt.tzinfo):
-    """UTC, under a name time-machine does not know: see ``_destination``."""
-
-    def utcoffset(self, dt: _dt.datetime | None) -> _dt.timedelta:
-        return _dt.timedelta(0)
-
-    def dst(self, dt: _dt.datetime | None) -> _dt.timedelta:
-        return _dt.timedelta(0)
-
-    def tzname(self, dt: _dt.datetime | None) -> str:
-        return "UTC"
-
-
-_UTC = _Utc()
-
-
-def _destination(instant: _dt.datetime) -> _dt.datetime:
-    """Where the handler's clock travels to. Given a UTC datetime, time-machine also sets
-    ``TZ=UTC`` (local time in the handler is UTC, as in Lambda), calling ``tzset()`` on every
-    start, stop and move; when local time already is UTC that changes nothing, so the same
-    instant is given in a UTC it does not recognise, and it leaves ``TZ`` alone."""
-    if _local_is_utc():
-        return instant.astimezone(_UTC)
-    return instant
-
-
-def _local_is_utc() -> bool:
-    return time.timezone == 0 and time.altzone == 0 and tuple(time.tzname) == ("UTC", "UTC")
-
-
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _MICROSECOND = _dt.timedelta(microseconds=1)
 
 
 def _start_travel(instant: _dt.datetime) -> tuple[Any, Any]:
-    """Start a time travel to ``instant``: the travel (to stop) and its traveller (to move).
-
-    When local time already is UTC, one travel to an epoch number (which leaves ``TZ`` alone,
-    see ``_destination``) serves every invocation with its destination set in nanoseconds:
-    time-machine would otherwise parse a datetime on every invocation, which costs more than
-    starting and stopping the travel.
-    """
-    import time_machine
-
+    """Start the handler's clock at ``instant`` (``handler_clock``): the registration (to
+    stop) and the clock (to move), the same object."""
     try:
-        # (``_destination`` without building the UTC datetime the epoch travel does not need.)
-        if not _local_is_utc():
-            travel = time_machine.travel(instant, tick=False)
-            return travel, travel.start()
-        global _epoch_travel  # noqa: PLW0603 - one reusable travel object per process
-        with _TRAVEL_LOCK:
-            if _epoch_travel is None:
-                _epoch_travel = time_machine.travel(0, tick=False)
-            # ``start()`` copies the destination into the traveller it pushes.
-            _epoch_travel.destination_timestamp_ns = (instant - _EPOCH) // _MICROSECOND * 1000
-            return _epoch_travel, _epoch_travel.start()
-    except RuntimeError as error:
-        if "freezegun" not in str(error):
-            raise
+        clock = handler_clock.start_clock(instant)
+    except handler_clock.FreezegunActive as error:
         msg = (
             "the runner shows the handler its virtual clock with time-machine, which cannot "
             "start while freezegun's freeze_time is active (time-machine says: "
@@ -1256,30 +1209,17 @@ def _start_travel(instant: _dt.datetime) -> tuple[Any, Any]:
             "(it then does not move across waits)"
         )
         raise DurableRunnerError(msg) from error
+    return clock, clock
 
 
 _TRAVEL_LOCK = threading.Lock()
-_epoch_travel: Any = None
-
-
-def _travellers() -> list[Any]:
-    """time-machine's stack of active travellers (imported by then: a travel started);
-    named ``coordinates_stack`` before time-machine 3."""
-    module = sys.modules["time_machine"]
-    stack: list[Any] = getattr(module, "traveller_stack", None) or getattr(
-        module, "coordinates_stack", []
-    )
-    return stack
 
 
 def _stop_travel(travel_box: list[Any]) -> None:
-    """Stop an invocation's time travel once: when it ends, or when it is abandoned (hung).
-
-    In-process invocations nest strictly, so the one stopped is always time-machine's newest.
-    """
+    """Stop an invocation's clock once: when it ends, or when it is abandoned (hung)."""
     with _TRAVEL_LOCK:
         if travel_box:
-            travel_box.pop().stop()
+            handler_clock.stop_clock(travel_box.pop())
 
 
 _loops = threading.local()
