@@ -94,6 +94,43 @@ async def thread_reports_through_the_loop(event: Any) -> str:
     return await step(transfer, name="transfer")
 
 
+class _Uploader:
+    """A client whose ``start()`` spawns its own I/O thread and returns at once; the thread
+    reports through ``call_soon_threadsafe``."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> None:
+        self._loop = loop
+        self._done = done
+
+    def start(self) -> str:
+        def work() -> None:
+            time.sleep(0.05)  # the upload
+            self._loop.call_soon_threadsafe(self._done.set)
+
+        threading.Thread(target=work, daemon=True).start()
+        return "started"
+
+
+@durable_execution
+async def thread_started_by_a_job(event: Any) -> str:
+    """The client's ``start()`` runs in a thread (``asyncio.to_thread`` when
+    ``event["how"] == "to_thread"``, ``run_in_executor`` otherwise), and the thread it
+    starts is awaited under a 30 s bound."""
+
+    async def upload() -> str:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        client = _Uploader(loop, done)
+        if event["how"] == "to_thread":
+            await asyncio.to_thread(client.start)
+        else:
+            await loop.run_in_executor(None, client.start)
+        await asyncio.wait_for(done.wait(), 30)
+        return "uploaded"
+
+    return await step(upload, name="upload")
+
+
 @durable_execution
 async def pool_then_five_minutes(event: Any) -> float:
     """A job for the default thread pool, then five minutes of ``asyncio.sleep`` in the same step:

@@ -93,6 +93,19 @@ def test_a_thread_the_handler_started_is_waited_for_in_real_time() -> None:
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.parametrize("how", ["to_thread", "run_in_executor"])
+def test_a_thread_a_job_started_is_waited_for_in_real_time(how: str) -> None:
+    """A client's ``start()`` run in a pool's thread starts the client's own I/O thread and
+    returns: the loop waits for that thread too, instead of jumping over the 30 s bound as
+    soon as the job is done (runner bug 33)."""
+    started = time.monotonic()
+    with DurableFunctionTestRunner(h.thread_started_by_a_job) as runner:
+        result = runner.run({"how": how}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == "uploaded"
+    assert time.monotonic() - started < 20
+
+
 def test_a_pool_s_idle_worker_does_not_make_waits_real() -> None:
     with DurableFunctionTestRunner(h.pool_then_five_minutes) as runner:
         result = runner.run({}, timeout=20)

@@ -715,18 +715,27 @@ _thread_start = threading.Thread.start
 
 
 def _start_noted(thread: threading.Thread) -> None:
-    """``Thread.start``; a thread started by code running on a virtual loop, during an
-    invocation, is noted by that loop (``started_threads``), unless it is a thread pool's
-    worker (its jobs are counted as they are submitted) or the runner's own."""
+    """``Thread.start``; a thread started during an invocation by code running on a virtual
+    loop, or by a job the loop gave a thread (``run_in_executor``, ``asyncio.to_thread``: a
+    client whose ``start()`` spawns its own I/O thread and returns), is noted by that loop
+    (``started_threads``), unless it is a thread pool's worker (its jobs are counted as they
+    are submitted) or the runner's own."""
     _thread_start(thread)
+    if _is_pool_worker(thread) or getattr(thread, "runner_internal", False):
+        return
     loop = events._get_running_loop()
-    if (
-        isinstance(loop, VirtualTimeEventLoop)
-        and loop.outside_time is not None
-        and not _is_pool_worker(thread)
-        and not getattr(thread, "runner_internal", False)
-    ):
+    if not isinstance(loop, VirtualTimeEventLoop):
+        loop = _loop_of_job_thread(threading.get_ident())
+    if loop is not None and loop.outside_time is not None:
         loop.started_threads.append(thread)
+
+
+def _loop_of_job_thread(ident: int) -> VirtualTimeEventLoop | None:
+    """The virtual loop whose executor job is running on thread ``ident``, if any."""
+    for watcher in list(blocking_sleep.watchers):
+        if isinstance(watcher, VirtualTimeEventLoop) and ident in watcher.executor_threads:
+            return watcher
+    return None
 
 
 def _is_pool_worker(thread: threading.Thread) -> bool:
