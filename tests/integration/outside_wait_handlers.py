@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from async_durable_execution import durable_execution, step
@@ -143,3 +146,55 @@ async def pool_then_five_minutes(event: Any) -> float:
         return time.time() - started
 
     return await step(body, name="five-minutes")
+
+
+class _Producer:
+    """A client with a sender thread of its own, made at import and kept by warm
+    invocations (as batching producers are); each send's delivery is reported to a
+    callback from that thread."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[str, Callable[[str], object]]] = queue.SimpleQueue()
+        threading.Thread(target=self._send_forever, daemon=True).start()
+
+    def _send_forever(self) -> None:
+        while True:
+            message, delivered = self._jobs.get()
+            time.sleep(0.05)  # the broker's round trip
+            delivered(message)
+
+    def send(self, message: str, delivered: Callable[[str], object]) -> None:
+        self._jobs.put((message, delivered))
+
+
+PRODUCER = _Producer()
+
+
+@durable_execution
+async def module_producer_reports_to_the_loop(event: Any) -> str:
+    """The delivery report reaches the loop through ``call_soon_threadsafe`` from the
+    producer's own thread, which was running before the invocation; awaited under a 10 s
+    bound."""
+
+    async def publish() -> str:
+        loop = asyncio.get_running_loop()
+        delivered = asyncio.Event()
+        PRODUCER.send("order-7", lambda _: loop.call_soon_threadsafe(delivered.set))
+        await asyncio.wait_for(delivered.wait(), timeout=10)
+        return "delivered"
+
+    return await step(publish, name="publish")
+
+
+@durable_execution
+async def module_producer_reports_to_a_future(event: Any) -> str:
+    """The same producer, its report settling a ``concurrent.futures.Future`` the step
+    awaits through ``asyncio.wrap_future``."""
+
+    async def publish() -> str:
+        report: concurrent.futures.Future[str] = concurrent.futures.Future()
+        PRODUCER.send("order-7", report.set_result)
+        await asyncio.wait_for(asyncio.wrap_future(report), timeout=10)
+        return "delivered"
+
+    return await step(publish, name="publish")
