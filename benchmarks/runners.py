@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import sys
+import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -59,9 +60,10 @@ class SdkSnapshot:
     """The SDK's functions and methods as imported, before our runner patches any.
 
     Our runner wraps a few SDK methods process-wide the first time it runs (see
-    ``_sdk_adapter.install_hooks``); the wrappers do nothing outside our invocations but still
-    cost a call layer. The baselines are timed on the SDK as shipped: ``pristine()`` puts the
-    original attributes back for the duration of a block and re-applies the patches after.
+    ``_sdk_adapter.install_hooks``), and ``time.monotonic`` when it is imported; the wrappers
+    do nothing outside our invocations but still cost a call layer. The baselines are timed
+    on the SDK and the standard library as shipped: ``pristine()`` puts the original
+    attributes back for the duration of a block and re-applies the patches after.
     """
 
     def __init__(self) -> None:
@@ -97,6 +99,19 @@ class SdkSnapshot:
             if current is not orig:
                 changed.append((owner, attr, current))
                 setattr(owner, attr, orig)
+        # Our package also answers ``time.monotonic()`` with a Python function of its own
+        # (the handler's clock, ``_service/handler_clock.py``), which every turn of a stock
+        # asyncio loop calls: the baselines get the machine's, as without our package.
+        from async_durable_execution_runner._service import handler_clock
+
+        for attr, machine in (
+            ("monotonic", handler_clock.real_monotonic),
+            ("monotonic_ns", handler_clock.real_monotonic_ns),
+        ):
+            current = getattr(time, attr)
+            if current is not machine:
+                changed.append((time, attr, current))
+                setattr(time, attr, machine)
         try:
             yield
         finally:
@@ -107,7 +122,7 @@ class SdkSnapshot:
                     setattr(owner, attr, current)
 
 
-# Taken at import, before any of our runners has run (importing our package patches nothing).
+# Taken at import, before any of our runners has run (the SDK's functions as shipped).
 SDK_SNAPSHOT = SdkSnapshot()
 assert async_durable_execution  # imported above so that the snapshot sees the whole SDK
 

@@ -18,11 +18,11 @@ import logging
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from async_durable_execution_runner._cli.functions import UsageError, load_handler, parse_functions
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 
 
 class _Progress:
@@ -34,7 +34,7 @@ class _Progress:
         self.done = 0
         #: The example that first failed; the runs after it are Hypothesis shrinking it.
         self.failed_at: int | None = None
-        self.started = time.monotonic()
+        self.started = real_monotonic()
         self.tty = stream.isatty()
 
     def failed(self) -> None:
@@ -49,7 +49,7 @@ class _Progress:
         self.done += 1
         if not self.tty and self.done % 10 and self.done != self.total:
             return
-        rate = self.done / max(1e-9, time.monotonic() - self.started)
+        rate = self.done / max(1e-9, real_monotonic() - self.started)
         if self.failed_at is None:
             line = f"examples run: {self.done} (max {self.total}) at {rate:.1f}/s"
         else:

@@ -33,7 +33,6 @@ import logging
 import os
 import sys
 import sysconfig
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import FrameType
@@ -55,6 +54,7 @@ from async_durable_execution_runner._replay.state import (
 )
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
 from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.seams import InvocationInfo, OperationRequest
 from async_durable_execution_runner._service.virtual_loop import LOOP_CALLBACK_CODES
@@ -557,7 +557,7 @@ def _replay_invocation(
             if op.type is not OperationType.EXECUTION:
                 execution.operations[op.id] = op
         watcher.events.clear()
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         executor.run_until(
             lambda: watcher.invocation is not None or not execution.is_open,
             wall_deadline=deadline,

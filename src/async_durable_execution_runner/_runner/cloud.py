@@ -39,6 +39,7 @@ from async_durable_execution_runner._runner.result import (
     invocation_status,
 )
 from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.history_fold import fold_history
 from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
@@ -181,9 +182,9 @@ class DurableFunctionCloudTestRunner:
     def run(
         self, input: Any = None, timeout: float = 60, *, execution_name: str | None = None
     ) -> DurableFunctionTestResult:
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         arn = self.start(input, execution_name=execution_name)
-        return self.wait_for_result(arn, max(0.0, deadline - time.monotonic()))
+        return self.wait_for_result(arn, max(0.0, deadline - real_monotonic()))
 
     def get_status(self, execution_arn: str) -> InvocationStatus:
         """The SDK's ``InvocationStatus`` now: PENDING while the execution runs."""
@@ -289,12 +290,12 @@ class DurableFunctionCloudTestRunner:
     # --- polling -----------------------------------------------------------------------
 
     def _poll(self, done: Any, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         interval = self.poll_interval
         while True:
             if done():
                 return True
-            left = deadline - time.monotonic()
+            left = deadline - real_monotonic()
             if left <= 0:
                 return False
             time.sleep(min(interval, left))

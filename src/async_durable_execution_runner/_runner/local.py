@@ -18,7 +18,6 @@ import json
 import json.encoder
 import math
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -33,6 +32,7 @@ from async_durable_execution_runner._runner.result import (
 from async_durable_execution_runner._service.clock import RealClock, VirtualClock
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.executor import Executor
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import DEFAULT_FUNCTION_TIMEOUT, Invoker
 from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.locking import StateLock, UnlockedInvoker
@@ -425,7 +425,7 @@ class DurableFunctionTestRunner:
         execution_name: str | None = None,
     ) -> DurableFunctionTestResult:
         """Start an execution and wait (``timeout`` wall-clock seconds) for its result."""
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         payload = _to_payload(input)
         with self._guard():
             arn = self.executor.start_execution(
@@ -437,7 +437,7 @@ class DurableFunctionTestRunner:
             return self._wait(arn, deadline, timeout)
 
     def wait_for_result(self, execution_arn: str, timeout: float = 60) -> DurableFunctionTestResult:
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         with self._guard():
             return self._wait(execution_arn, deadline, timeout)
 
@@ -521,7 +521,7 @@ class DurableFunctionTestRunner:
     ) -> str:
         """The id of a pending callback (by operation name, or the only pending one),
         running the execution until one exists."""
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         with self._guard():
             execution = self.executor.get(execution_arn)
             found: list[str] = []

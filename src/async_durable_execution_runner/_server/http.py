@@ -41,7 +41,6 @@ import contextlib
 import datetime as _dt
 import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +57,7 @@ from async_durable_execution_runner._server.requests import (
 )
 from async_durable_execution_runner._service.execution import Execution
 from async_durable_execution_runner._service.executor import Executor
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.process_invoker import ProcessInvoker
 from async_durable_execution_runner._service.scheduler import DueKind
 from async_durable_execution_runner._service.session import SandboxCrashed
@@ -233,12 +233,12 @@ class DurableServiceServer:
                 continue
             # A time-out (or, on a real clock, anything): wait for it in wall-clock time.
             timeout = (first.due - now).total_seconds()
-            waited_from = time.monotonic()
+            waited_from = real_monotonic()
             self._wake.wait(timeout)
             if clock.is_virtual:
                 # The virtual clock is idle here: the wall-clock time that passed counts toward
                 # the time-outs, so they fire on their own, as they would on a real clock.
-                passed = _dt.timedelta(seconds=time.monotonic() - waited_from)
+                passed = _dt.timedelta(seconds=real_monotonic() - waited_from)
                 with self.runner.lock:
                     behind = now + passed - clock.now()
                 if behind > _dt.timedelta(0):

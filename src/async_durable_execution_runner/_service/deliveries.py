@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from async_durable_execution_runner._service.handler_clock import real_monotonic
+
 _T = TypeVar("_T")
 
 #: How long every other thread must have been idle before the duplicate counts as waiting
@@ -65,9 +67,9 @@ class Delivery(Generic[_T]):
         return self._done.is_set()
 
     def join(self, deadline: float | None) -> bool:
-        """Wait until it returns or ``deadline`` (``time.monotonic()``) passes: whether it
+        """Wait until it returns or ``deadline`` (``real_monotonic()``) passes: whether it
         returned."""
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        timeout = None if deadline is None else max(0.0, deadline - real_monotonic())
         return self._done.wait(timeout)
 
     def wait_while_busy(self, deadline: float | None) -> bool:
@@ -77,7 +79,7 @@ class Delivery(Generic[_T]):
         quiet_since: float | None = None
         me = threading.get_native_id()
         while not self._done.wait(_POLL_SECONDS):
-            now = time.monotonic()
+            now = real_monotonic()
             if deadline is not None and now >= deadline:
                 return False
             if others_running(me):

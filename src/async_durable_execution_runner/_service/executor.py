@@ -32,6 +32,7 @@ from async_durable_execution_runner._service.checkpoint.processor import Checkpo
 from async_durable_execution_runner._service.clock import VirtualClock
 from async_durable_execution_runner._service.commits import Commits
 from async_durable_execution_runner._service.execution import Execution
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import Abandoned, Invoker
 from async_durable_execution_runner._service.invocations import Invocations
 from async_durable_execution_runner._service.lifecycle import Lifecycle
@@ -273,7 +274,7 @@ class Executor:
     ) -> bool:
         """Deliver due items until ``done()``; ``False`` if it never became true.
 
-        ``wall_deadline`` is a ``time.monotonic()`` instant; virtual time is unaffected by it.
+        ``wall_deadline`` is a ``real_monotonic()`` instant; virtual time is unaffected by it.
         An invoker that can drive (the in-process one) runs this loop on the thread its
         invocations run on (this one, or a worker while this one waits), so that each
         invocation is not a thread hand-off of its own; an invocation that hangs past
@@ -304,7 +305,7 @@ class Executor:
         self.driving_thread, self._drive_ticket = threading.get_ident(), ticket
         try:
             while not done():
-                if wall_deadline is not None and time.monotonic() >= wall_deadline:
+                if wall_deadline is not None and real_monotonic() >= wall_deadline:
                     return False
                 item = self._next_item(allow_time, wall_deadline, limit)
                 if item is None:
@@ -333,8 +334,8 @@ class Executor:
                 return None
             if not clock.is_virtual and wall_deadline is not None:
                 wait = (due - now).total_seconds()
-                if time.monotonic() + wait > wall_deadline:
-                    time.sleep(max(0.0, wall_deadline - time.monotonic()))
+                if real_monotonic() + wait > wall_deadline:
+                    time.sleep(max(0.0, wall_deadline - real_monotonic()))
                     return None
         if self._earliest_first:
             # Nothing above touched the scheduler since ``next_due`` answered ``first``.

@@ -1,5 +1,5 @@
 """The handler's clock: what ``time.time()``, ``datetime.now()`` and the other functions
-time-machine patches say to code running in an invocation.
+time-machine patches say to code running in an invocation, and its ``time.monotonic()``.
 
 time-machine patches the process's clock functions and answers them from the newest traveller
 on its stack: one clock for the whole process, and ``travel.stop()`` takes the newest traveller
@@ -13,6 +13,13 @@ invocation's clock is registered (``start_clock``), time-machine's newest travel
 context is given its clock (``context_clock``), and the tasks and ``asyncio.to_thread`` calls of the
 invocation inherit it. Code in no invocation's context (a thread the handler started itself,
 a pool's thread) reads the clock registered last, as it read the only travel before.
+
+time-machine leaves ``time.monotonic()`` alone, so a deadline the handler measures with it
+(the right clock for one) never came while the loop skipped virtual seconds: a poll every
+``asyncio.sleep(1)`` until ten monotonic seconds passed went on for thousands of virtual
+seconds, past the function's timeout (runner bug 34). ``time.monotonic`` answers an
+invocation's context with the machine's time plus the seconds its loop skipped; the
+runner's own deadlines read ``real_monotonic``.
 
 Everything here that reaches into time-machine (its traveller stack, a traveller's
 destination attribute, its uuid reset) is time-machine's, not the SDK's: the SDK adapter is
@@ -55,10 +62,13 @@ class HandlerClock:
     instant in nanoseconds since the epoch, which the invoker moves. It answers the part of
     time-machine's ``Traveller`` the invoker uses (``shift``, ``move_to``)."""
 
-    __slots__ = ("live", "ns")
+    __slots__ = ("live", "ns", "skipped")
 
     def __init__(self, ns: int) -> None:
         self.ns = ns
+        #: Seconds the invocation's loop skipped (jumped over instead of waiting): what its
+        #: ``time.monotonic()`` runs ahead of the machine's.
+        self.skipped = 0.0
         #: Registered (``start_clock``) and not stopped since: a context whose clock was
         #: stopped (a handler abandoned as hung, still running) reads what code in no
         #: invocation's context reads.
@@ -86,6 +96,39 @@ class HandlerClock:
         self.ns = target
         if backwards:
             _reset_uuid_timestamps()
+
+
+#: The machine's own ``time.monotonic`` and ``time.monotonic_ns``: the runner's wall-clock
+#: deadlines read these, never the handler's.
+real_monotonic = time.monotonic
+real_monotonic_ns = time.monotonic_ns
+
+
+def _monotonic() -> float:
+    """``time.monotonic()`` while a clock is registered: in an invocation's context, the
+    machine's plus the seconds its loop skipped, so a deadline the handler measures with it
+    (``while time.monotonic() < deadline: await asyncio.sleep(1)``) passes after as many
+    virtual seconds as on Lambda; elsewhere, the machine's."""
+    clock = _context_get()
+    if clock is None or not clock.live:
+        return real_monotonic()
+    return real_monotonic() + clock.skipped
+
+
+def _monotonic_ns() -> int:
+    clock = _context_get()
+    if clock is None or not clock.live:
+        return real_monotonic_ns()
+    return real_monotonic_ns() + round(clock.skipped * _NS_PER_SECOND)
+
+
+# Once, process-wide, as ``blocking_sleep`` patches ``time.sleep``: code that wraps
+# ``time.monotonic`` (the harness's nondeterminism detector) wraps this, whenever it does.
+# Outside an invocation's context it is the machine's clock, one Python call away; code that
+# bound ``monotonic`` to a name of its own at import (``threading``, ``queue``) keeps the C
+# function.
+time.monotonic = _monotonic
+time.monotonic_ns = _monotonic_ns
 
 
 def start_clock(instant: _dt.datetime) -> HandlerClock:

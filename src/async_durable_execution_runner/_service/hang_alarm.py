@@ -24,12 +24,12 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
 from async_durable_execution_runner._service import blocking_sleep
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 
 #: How soon the alarm calls again once it has been called at the deadline: ``on_deadline``
 #: may be in no position to act yet (the service's own code is running) or may be ignored
@@ -88,7 +88,7 @@ OnDeadline = Callable[[FrameType | None], None]
 
 class DeadlineAlarm:
     """While entered (on the main thread), calls ``on_deadline(frame)`` on this thread once
-    ``time.monotonic()`` reaches ``deadline``, and again every ``RETRY_SECONDS`` until exit.
+    ``real_monotonic()`` reaches ``deadline``, and again every ``RETRY_SECONDS`` until exit.
 
     ``frame`` is the frame the main thread was executing; whatever ``on_deadline`` raises is
     raised there. Entering replaces the ``SIGALRM`` handler and the ``ITIMER_REAL`` timer;
@@ -110,7 +110,7 @@ class DeadlineAlarm:
         self._on_deadline = on_deadline
         self._active = False
         self._previous_handler: Any = None
-        # When the timer that was set before ours comes due (``time.monotonic()``), if any.
+        # When the timer that was set before ours comes due (``real_monotonic()``), if any.
         self._previous_due: float | None = None
         self._previous_interval = 0.0
         self._outer: DeadlineAlarm | None = None
@@ -122,7 +122,7 @@ class DeadlineAlarm:
         _current[0] = self
         # Set ours and read what it replaced in one system call (one drive, one alarm); a
         # timer that was due sooner than our deadline is set again below.
-        now = time.monotonic()
+        now = real_monotonic()
         remaining, interval = _setitimer(_ITIMER_REAL, max(self._deadline - now, 1e-6))
         if remaining > 0:
             self._previous_due = now + remaining
@@ -145,19 +145,19 @@ class DeadlineAlarm:
         _run_noted_handlers()
         _set_handler(_SIGALRM, self._previous_handler)
         if self._previous_due is not None:
-            left = self._previous_due - time.monotonic()
+            left = self._previous_due - real_monotonic()
             _setitimer(_ITIMER_REAL, max(left, 1e-6), self._previous_interval)
 
     def _arm(self) -> None:
         due = self._deadline
         if self._previous_due is not None:
             due = min(due, self._previous_due)
-        _setitimer(_ITIMER_REAL, max(due - time.monotonic(), 1e-6))
+        _setitimer(_ITIMER_REAL, max(due - real_monotonic(), 1e-6))
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if not self._active:
             return  # noted before exit stopped the timer: not for anyone any more
-        now = time.monotonic()
+        now = real_monotonic()
         previous = self._previous_due
         if previous is not None and now >= previous:
             self._previous_due = (

@@ -125,7 +125,7 @@ class Driver(Protocol):
     ``drive`` runs ``loop`` (which delivers due items, invoking the handler for some) on the
     thread that runs the invocations (the calling thread, or the invoker's own), so that an
     invocation is not a thread hand-off of its own, and returns its result; or, if an
-    invocation is still running at ``wall_deadline`` (a ``time.monotonic()`` instant), gives
+    invocation is still running at ``wall_deadline`` (a ``real_monotonic()`` instant), gives
     up on it and returns ``Abandoned``. ``busy()``, if given, says whether the loop's thread
     is in the service's own code at the moment (where a hung handler is not interrupted).
     """

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import functools
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from async_durable_execution_runner._models._frozen import maker, replace
 from async_durable_execution_runner._models.events import event_error
 from async_durable_execution_runner._service.deliveries import Delivery
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import (
     SANDBOX_ENDING_ERRORS,
     Abandoned,
@@ -72,10 +72,10 @@ def _session_watching(faults: FaultHooks, interleaving: Interleaving) -> tuple[b
 
 
 def _deadline(request: InvocationRequest) -> float | None:
-    """The ``time.monotonic()`` instant the runner stops waiting for ``request``, from now."""
+    """The ``real_monotonic()`` instant the runner stops waiting for ``request``, from now."""
     if request.wall_timeout is None:
         return None
-    return time.monotonic() + request.wall_timeout
+    return real_monotonic() + request.wall_timeout
 
 
 def _inherits(seam: object, name: str, default: Callable[..., object]) -> bool:
@@ -272,7 +272,7 @@ class Invocations:
             session,
             info.request_id,
             environment,
-            max(0.0, wall_deadline - time.monotonic()) if wall_deadline is not None else None,
+            max(0.0, wall_deadline - real_monotonic()) if wall_deadline is not None else None,
         )
         if watching[0]:
             # Only a session that describes its calls to the faults can be told to deliver a

@@ -41,6 +41,7 @@ from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
 )
 from async_durable_execution_runner._service.handler_address import handler_address
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import (
     DEFAULT_FUNCTION_TIMEOUT,
     Abandoned,
@@ -79,7 +80,7 @@ class LocalLambdaContext:
     aws_request_id: str
     function_name: str
     invoked_function_arn: str
-    deadline: float | None = None  # time.monotonic() instant
+    deadline: float | None = None  # a ``time.monotonic()`` instant, the handler's
     function_version: str = "$LATEST"
     memory_limit_in_mb: str = "128"
     log_group_name: str | None = None
@@ -92,6 +93,8 @@ class LocalLambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         if self.deadline is None:
             return 900_000
+        # The reader's ``time.monotonic()``: in the invocation, it counts the seconds the
+        # loop skipped (``handler_clock``), as the deadline does.
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
     def log(self, msg: str) -> None:
@@ -281,7 +284,7 @@ def _await_beside(running: _Running) -> None:
     the runner gives up on it), before that clock stops: the first delivery went on beside a
     duplicate that waited for it (``deliveries``), and ended first."""
     for job, deadline in list(running.beside):
-        job.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        job.wait(None if deadline is None else max(0.0, deadline - real_monotonic()))
 
 
 class _OutsideOf:
@@ -422,10 +425,10 @@ class _Running:
         #: clock for both sandboxes, as on Lambda).
         self.shared: _Running | None = None
         #: Duplicate deliveries running on this one's clock, each with the
-        #: ``time.monotonic()`` instant it is given up at: the clock is not stopped under them.
+        #: ``real_monotonic()`` instant it is given up at: the clock is not stopped under them.
         self.beside: list[tuple[_Job[InvocationOutcome], float | None]] = []
         self.abandoned = False
-        #: When a deadline alarm first found it still running (``time.monotonic()``).
+        #: When a deadline alarm first found it still running (``real_monotonic()``).
         self.alarmed_at: float | None = None
         #: Its event loop, while it runs.
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -671,7 +674,7 @@ class InProcessInvoker:
         worker = self._worker
         future = worker.submit(lambda: self._drive_on(worker, loop))
         while True:
-            timeout = None if wall_deadline is None else max(0.0, wall_deadline - time.monotonic())
+            timeout = None if wall_deadline is None else max(0.0, wall_deadline - real_monotonic())
             try:
                 return future.result(timeout=timeout)
             except TimeoutError:
@@ -680,7 +683,7 @@ class InProcessInvoker:
                     return abandoned
                 # The worker is in the service's own code, not in a handler: it stops at the
                 # loop's next deadline check.
-                wall_deadline = time.monotonic() + 0.01
+                wall_deadline = real_monotonic() + 0.01
 
     def _drive_on(self, worker: _Worker, loop: Callable[[], bool]) -> bool:
         self._driver = worker.thread_ident
@@ -732,7 +735,7 @@ class InProcessInvoker:
         running = self._running
         if running is None or not running.in_handler or (busy is not None and busy()):
             return
-        now = time.monotonic()
+        now = real_monotonic()
         place = safe_points.where(frame)
         loop = running.loop
         if running.alarmed_at is None:
@@ -798,7 +801,7 @@ class InProcessInvoker:
         shared = running.shared
         if shared is not None:
             timeout = request.wall_timeout
-            beside = (future, None if timeout is None else time.monotonic() + timeout)
+            beside = (future, None if timeout is None else real_monotonic() + timeout)
             shared.beside.append(beside)
         try:
             return future.result(timeout=request.wall_timeout)
@@ -863,7 +866,7 @@ class InProcessInvoker:
             request.request_id,
             request.function_name,
             request.execution_arn.split("/durable-execution/")[0],
-            time.monotonic() + timeout if timeout != math.inf else None,
+            real_monotonic() + timeout if timeout != math.inf else None,
             self._log_stream(request),
         )
         hooks = _Hooks(session, self.per_update_checkpoints, self.strict_replay)
@@ -887,6 +890,10 @@ class InProcessInvoker:
                 # A duplicate delivery: one clock for both (time-machine's is the process's).
                 traveller = shared.traveller
             running.traveller = traveller
+            if context.deadline is not None:
+                # In the handler's ``time.monotonic()``, which runs ahead of the machine's by
+                # what the clock's loops skipped so far.
+                context.deadline += traveller.skipped
             if jumping is not None:
                 if self._time_limit is not None:
                     running.time_limit = started + self._time_limit
@@ -1006,9 +1013,9 @@ class InProcessInvoker:
         assert self.advance_clock is not None
         now = self.advance_clock(seconds)
         traveller.move_to(now)
-        context = running.context
-        if context is not None and context.deadline is not None:
-            context.deadline -= seconds  # the time left, as the handler experiences it
+        # The handler's ``time.monotonic()`` runs ahead by as much; the time its context
+        # says is left shrinks with it (``get_remaining_time_in_millis``).
+        traveller.skipped += seconds
         limit = running.time_limit
         if limit is not None and now > limit:
             self._time_out(running)

@@ -58,6 +58,7 @@ from async_durable_execution_runner._models import ErrorObject, OperationUpdate
 from async_durable_execution_runner._service import process_worker
 from async_durable_execution_runner._service.clock import RealClock
 from async_durable_execution_runner._service.handler_address import handler_address
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import (
     DEFAULT_FUNCTION_TIMEOUT,
     InvocationOutcome,
@@ -244,9 +245,9 @@ class _Worker:
             os.kill(self.process.pid, usr1)
         except OSError:
             return "(stack unavailable)"
-        end = time.monotonic() + _STACK_SECONDS
+        end = real_monotonic() + _STACK_SECONDS
         text = ""
-        while time.monotonic() < end:
+        while real_monotonic() < end:
             time.sleep(0.02)
             with contextlib.suppress(OSError), open(self.stack_path) as f:
                 text = f.read()
@@ -428,7 +429,7 @@ class ProcessInvoker:
             worker.send(("invoke", spec))
             # Until the worker has imported the handler, the init limit applies; after it, the
             # function timeout. The runner's own wall-clock budget covers both.
-            init_deadline = time.monotonic() + (budget if runner_limit else _INIT_SECONDS)
+            init_deadline = real_monotonic() + (budget if runner_limit else _INIT_SECONDS)
             handler_budget = None if runner_limit else budget
             return self._serve(worker, session, init_deadline, handler_budget, retire)
         except _WorkerDied:
@@ -456,14 +457,14 @@ class ProcessInvoker:
         retire: Callable[[], None],
     ) -> InvocationOutcome:
         """Answer the worker's service calls until the invocation ends (or ``deadline``, a
-        ``time.monotonic()`` instant, passes: ``TimeoutError``). Once the handler is imported,
+        ``real_monotonic()`` instant, passes: ``TimeoutError``). Once the handler is imported,
         the deadline becomes ``handler_budget`` seconds from then, if given."""
         while True:
-            message = worker.receive(max(0.0, deadline - time.monotonic()))
+            message = worker.receive(max(0.0, deadline - real_monotonic()))
             kind = message[0]
             if kind == "started":
                 if handler_budget is not None:
-                    deadline = time.monotonic() + handler_budget
+                    deadline = real_monotonic() + handler_budget
             elif kind == "checkpoint":
                 worker.send(_answer(_checkpoint, session, *message[1:]))
             elif kind == "get_execution_state":

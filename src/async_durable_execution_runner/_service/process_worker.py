@@ -31,18 +31,16 @@ import random
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 # Imported here, so the forkserver preloads it: a worker importing it per invocation would
 # spend the function timeout on it.
-import time_machine
-
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service import blocking_sleep
+from async_durable_execution_runner._service import blocking_sleep, handler_clock
 from async_durable_execution_runner._service.cpython_bugs import format_exception
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invoker import (
     LocalLambdaContext,
     _identity,
@@ -234,34 +232,38 @@ def _run_invocation(
         aws_request_id=spec["request_id"],
         function_name=spec["function_name"],
         invoked_function_arn=spec["function_arn"],
-        deadline=time.monotonic() + float(spec["remaining"]),
+        deadline=real_monotonic() + float(spec["remaining"]),
         log_group_name=log_group_name(spec["function_name"]),
         log_stream_name=spec["log_stream"],
     )
     if spec["seed"] is not None:
         # The SDK's retry jitter uses the global ``random`` (as InProcessInvoker seeds it).
         random.seed(spec["seed"])
-    travel = None
+    clock: handler_clock.HandlerClock | None = None
     loop = _thread_loop(virtual=bool(spec.get("advance")))
     if spec["now"] is not None:
-        travel = time_machine.travel(_dt.datetime.fromisoformat(spec["now"]), tick=False)
-        traveller = travel.start()
+        clock = traveller = handler_clock.start_clock(_dt.datetime.fromisoformat(spec["now"]))
+        bound_clock = handler_clock.context_clock.set(clock)
         if isinstance(loop, VirtualTimeEventLoop):
 
-            def jump(seconds: float) -> None:
+            def move(seconds: float) -> None:
                 # The parent moves the runner's clock; the handler's clock follows.
                 instant = client.call(("advance", seconds), _no_service_error)
-                traveller.move_to(_dt.datetime.fromisoformat(instant), tick=False)
+                traveller.move_to(_dt.datetime.fromisoformat(instant))
+
+            def jump(seconds: float) -> None:
+                move(seconds)
+                traveller.skipped += seconds  # the handler's ``time.monotonic()`` too
 
             loop.on_jump = jump
 
             def slept(seconds: float) -> None:
                 # A blocking ``time.sleep`` on the loop's thread (see ``blocking_sleep``).
                 loop._virtual += seconds
-                jump(seconds)
+                move(seconds)
 
             blocking_sleep.sleepers[threading.get_ident()] = slept
-            loop.outside_time = _WorkerOutsideClock(traveller, jump)
+            loop.outside_time = _WorkerOutsideClock(traveller, move)
             loop.forget_threads()
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
@@ -288,8 +290,9 @@ def _run_invocation(
         if isinstance(loop, VirtualTimeEventLoop):
             loop.on_jump = loop.outside_time = None
             blocking_sleep.sleepers.pop(threading.get_ident(), None)
-        if travel is not None:
-            travel.stop()
+        if clock is not None:
+            handler_clock.context_clock.reset(bound_clock)
+            handler_clock.stop_clock(clock)
 
 
 class _WorkerOutsideClock:

@@ -12,7 +12,6 @@ and that one point.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     FaultKind,
     LostResponseFault,
 )
+from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.seams import Fault, ServiceCall
 
 if TYPE_CHECKING:
@@ -150,14 +150,14 @@ def run_crash_points(
     if max_points is not None and max_points < 0:
         msg = f"max_points must be >= 0 or None, got {max_points!r}"
         raise ValueError(msg)
-    start = time.monotonic()
+    start = real_monotonic()
     points = enumerate_crash_points(scenario, lost_response_error=lost_response_error)
     explored: list[FaultKind] = []
     failures: list[CrashPointFailure] = []
     for point in points:
         if max_points is not None and len(explored) >= max_points:
             break
-        if budget is not None and time.monotonic() - start > budget:
+        if budget is not None and real_monotonic() - start > budget:
             break
         candidate = scenario.with_faults((*scenario.faults, point))
         outcome = candidate.run()

@@ -1,0 +1,39 @@
+"""The handler's ``time.monotonic()`` counts the seconds its virtual loop skips
+(``_service/handler_clock.py``). time-machine leaves ``time.monotonic()`` alone, so a deadline
+measured with it (the right clock for one) never came while ``asyncio.sleep(1)`` took no real
+time: a poll until ten monotonic seconds passed went on past the function's timeout, every
+invocation, and the execution FAILED with ``Sandbox.Timedout`` (``docs/findings.md``, runner
+bug 34)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from tests.integration import monotonic_handlers as h
+
+from async_durable_execution_runner import DurableFunctionTestRunner
+from async_durable_execution_runner._service.execution import ExecutionStatus
+from async_durable_execution_runner._service.handler_clock import real_monotonic
+
+
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_poll_until_a_monotonic_deadline_gives_up_after_its_ten_seconds(isolation: str) -> None:
+    with DurableFunctionTestRunner(
+        h.polls_until_a_monotonic_deadline,
+        isolation=isolation,  # type: ignore[arg-type]
+    ) as runner:
+        result = runner.run({}, timeout=60)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value in (10, 11)
+    assert len(result.invocations) == 1
+
+
+def test_a_minute_of_asyncio_sleep_is_a_minute_of_monotonic_time() -> None:
+    started = real_monotonic()
+    with DurableFunctionTestRunner(h.measures_a_minute) as runner:
+        result = runner.run({}, timeout=60)
+    assert result.result_value == pytest.approx(60, abs=1)
+    # Outside the invocation the process's monotonic clock is the machine's.
+    assert abs(time.monotonic() - real_monotonic()) < 0.5
+    assert real_monotonic() - started < 30
