@@ -99,7 +99,8 @@ class SdkSnapshot:
             if current is not orig:
                 changed.append((owner, attr, current))
                 setattr(owner, attr, orig)
-        # Our package also answers ``time.monotonic()`` with a Python function of its own
+        # Our package also answers ``time.monotonic()`` (and ``perf_counter()``) with a Python
+        # function of its own
         # (the handler's clock, ``_service/handler_clock.py``), which every turn of a stock
         # asyncio loop calls: the baselines get the machine's, as without our package.
         from async_durable_execution_runner._service import handler_clock
@@ -107,6 +108,8 @@ class SdkSnapshot:
         for attr, machine in (
             ("monotonic", handler_clock.real_monotonic),
             ("monotonic_ns", handler_clock.real_monotonic_ns),
+            ("perf_counter", handler_clock.real_perf_counter),
+            ("perf_counter_ns", handler_clock.real_perf_counter_ns),
         ):
             current = getattr(time, attr)
             if current is not machine:

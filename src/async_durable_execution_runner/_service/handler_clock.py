@@ -98,10 +98,12 @@ class HandlerClock:
             _reset_uuid_timestamps()
 
 
-#: The machine's own ``time.monotonic`` and ``time.monotonic_ns``: the runner's wall-clock
-#: deadlines read these, never the handler's.
+#: The machine's own ``time.monotonic`` and ``time.monotonic_ns`` (and ``perf_counter``'s):
+#: the runner's wall-clock deadlines read these, never the handler's.
 real_monotonic = time.monotonic
 real_monotonic_ns = time.monotonic_ns
+real_perf_counter = time.perf_counter
+real_perf_counter_ns = time.perf_counter_ns
 
 
 def _monotonic() -> float:
@@ -122,6 +124,22 @@ def _monotonic_ns() -> int:
     return real_monotonic_ns() + round(clock.skipped * _NS_PER_SECOND)
 
 
+def _perf_counter() -> float:
+    """``time.perf_counter()``, counting the seconds the invocation's loop skipped (as
+    ``_monotonic``: a duration or a deadline measured with it is what it is on Lambda)."""
+    clock = _context_get()
+    if clock is None or not clock.live:
+        return real_perf_counter()
+    return real_perf_counter() + clock.skipped
+
+
+def _perf_counter_ns() -> int:
+    clock = _context_get()
+    if clock is None or not clock.live:
+        return real_perf_counter_ns()
+    return real_perf_counter_ns() + round(clock.skipped * _NS_PER_SECOND)
+
+
 # Once, process-wide, as ``blocking_sleep`` patches ``time.sleep``: code that wraps
 # ``time.monotonic`` (the harness's nondeterminism detector) wraps this, whenever it does.
 # Outside an invocation's context it is the machine's clock, one Python call away; code that
@@ -129,6 +147,8 @@ def _monotonic_ns() -> int:
 # function.
 time.monotonic = _monotonic
 time.monotonic_ns = _monotonic_ns
+time.perf_counter = _perf_counter
+time.perf_counter_ns = _perf_counter_ns
 
 
 def start_clock(instant: _dt.datetime) -> HandlerClock:
