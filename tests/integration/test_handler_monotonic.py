@@ -1,9 +1,9 @@
 """The handler's ``time.monotonic()`` (and ``perf_counter()``) counts the seconds its virtual
-loop skips (``_service/handler_clock.py``). time-machine leaves ``time.monotonic()`` alone, so a deadline
-measured with it (the right clock for one) never came while ``asyncio.sleep(1)`` took no real
-time: a poll until ten monotonic seconds passed went on past the function's timeout, every
-invocation, and the execution FAILED with ``Sandbox.Timedout`` (``docs/findings.md``, runner
-bug 34)."""
+loop skips (``_service/handler_clock.py``). time-machine leaves ``time.monotonic()`` alone,
+so a deadline measured with it (the right clock for one) never came while
+``asyncio.sleep(1)`` took no real time: a poll until ten monotonic seconds passed went on
+past the function's timeout, every invocation, and the execution FAILED with
+``Sandbox.Timedout`` (``docs/findings.md``, runner bug 34)."""
 
 from __future__ import annotations
 
