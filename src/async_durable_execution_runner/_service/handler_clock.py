@@ -79,21 +79,18 @@ class HandlerClock:
             step = delta // _MICROSECOND * 1000
         else:
             step = round(delta * _NS_PER_SECOND)
-        self.ns += step
-        if step < 0:
-            _reset_uuid_timestamps()
+        self.move_to_ns(self.ns + step)
 
     def move_to(self, destination: _dt.datetime, tick: bool = False) -> None:
         """Jump to ``destination`` (an aware datetime); ``tick`` is always off here."""
-        target = (destination - _EPOCH) // _MICROSECOND * 1000
-        backwards = target < self.ns
-        self.ns = target
-        if backwards:
-            _reset_uuid_timestamps()
+        self.move_to_ns((destination - _EPOCH) // _MICROSECOND * 1000)
 
     def move_to_ns(self, target: int) -> None:
         backwards = target < self.ns
         self.ns = target
+        if _solo[0] is self:
+            # The only clock: the umbrella's own destination is what every reader reads.
+            _solo[1]["_destination_timestamp_ns"] = target
         if backwards:
             _reset_uuid_timestamps()
 
@@ -158,6 +155,7 @@ def start_clock(instant: _dt.datetime) -> HandlerClock:
         if not _registered:
             _start_umbrella()
         _registered.append(clock)
+        _settle_mode()
     return clock
 
 
@@ -170,16 +168,45 @@ def stop_clock(clock: HandlerClock) -> None:
             _registered.remove(clock)
         except ValueError:
             return
-        if not _registered:
+        if _registered:
+            _settle_mode()
+        else:
+            _solo[0] = _solo[1] = None
             _stop_umbrella()
 
 
+#: (the only registered clock, the umbrella's ``__dict__``) while exactly one is registered,
+#: the usual case: the umbrella is then time-machine's plain traveller, its destination kept
+#: equal to that clock's (``HandlerClock.move_to_ns``), and reading the clock costs what it
+#: costs without this module. With several, the umbrella asks the reading context's.
+_solo: list[Any] = [None, None]
+#: time-machine's traveller stack, once the umbrella has started.
+_stack: list[Any] = [[]]
+
+
+def _settle_mode() -> None:
+    """(Under ``_lock``.) The umbrella's class for the clocks registered now."""
+    umbrella = _umbrella
+    plain = type(umbrella).__mro__[1] if type(umbrella) in _umbrella_classes.values() else None
+    if len(_registered) == 1:
+        only = _registered[0]
+        if plain is not None:
+            umbrella.__class__ = plain
+        umbrella.__dict__["_destination_timestamp_ns"] = only.ns
+        _solo[0], _solo[1] = only, umbrella.__dict__
+    else:
+        _solo[0] = _solo[1] = None
+        if plain is None:
+            umbrella.__class__ = _umbrella_class(type(umbrella))
+
+
 def newest(clock: HandlerClock) -> bool:
-    """Whether ``clock`` is the one code in no invocation reads (the last registered), and
-    the umbrella still time-machine's newest traveller (the handler started no travel of its
-    own and left it running)."""
-    stack = _traveller_stack()
-    return bool(_registered) and _registered[-1] is clock and bool(stack) and stack[-1] is _umbrella
+    """Whether ``clock`` is the only one registered, and the umbrella still time-machine's
+    newest traveller (the handler started no travel of its own and left it running)."""
+    if _solo[0] is not clock:
+        return False  # several clocks registered: each invocation stops its own
+    stack = _stack[0]
+    return bool(stack) and stack[-1] is _umbrella
 
 
 def _destination_ns(umbrella: Any) -> int:
@@ -209,10 +236,11 @@ def _start_umbrella() -> None:
         if "freezegun" in str(error):
             raise FreezegunActive(str(error)) from error
         raise
-    # The traveller time-machine pushed answers from the reading context's clock from now on
-    # (``time_ns`` reads ``_destination_timestamp_ns``, which ``_Umbrella`` computes).
-    umbrella.__class__ = _umbrella_class(type(umbrella))
+    # The traveller time-machine pushed: plain while one clock is registered, answering from
+    # the reading context's clock when several are (``_settle_mode``; ``time_ns`` reads
+    # ``_destination_timestamp_ns``, which ``_Umbrella`` computes).
     _travel, _umbrella = travel, umbrella
+    _stack[0] = _traveller_stack()  # time-machine's own list, changed in place
 
 
 def _stop_umbrella() -> None:

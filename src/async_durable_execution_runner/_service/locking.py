@@ -232,9 +232,10 @@ class UnlockedInvoker:
             handed = replace(request, session=cast("InvocationSession", locked))
         arn = request.execution_arn
         entry: tuple[str, Any] = (request.checkpoint_token, locked)
-        running = self._active.get(arn)
+        active = self._active
+        running = active.get(arn)
         if running is None:
-            self._active[arn] = running = [entry]
+            active[arn] = running = [entry]
         else:
             running.append(entry)
         # A request handed on as it came (the service built its session with this lock, the
@@ -260,9 +261,11 @@ class UnlockedInvoker:
             if mapped and not abandoned:
                 self._originals.pop(id(handed), None)
             # Its own entry, whichever of the execution's invocations ends first.
-            running.remove(entry)
-            if not running and self._active.get(arn) is running:
-                del self._active[arn]
+            if len(running) == 1:
+                if active.get(arn) is running:
+                    del active[arn]
+            else:
+                running.remove(entry)
 
     def session_for(self, arn: str, token: str) -> LockedSession | InvocationSession | None:
         """The session of ``arn``'s running invocation that a service call carrying
