@@ -41,3 +41,15 @@ def test_a_minute_of_asyncio_sleep_is_a_minute_of_monotonic_time() -> None:
     assert abs(time.monotonic() - real_monotonic()) < 0.5
     assert abs(time.perf_counter() - real_perf_counter()) < 0.5
     assert real_monotonic() - started < 30
+
+
+def test_a_deadline_passed_to_a_run_in_executor_job_means_the_same_there() -> None:
+    """``run_in_executor`` does not hand its job the invocation's context: the job read the
+    machine's ``time.monotonic()``, ten minutes behind the handler's, and polled for ten
+    minutes."""
+    started = real_monotonic()
+    with DurableFunctionTestRunner(h.passes_a_deadline_to_a_job) as runner:
+        result = runner.run({}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert 1 <= result.result_value < 100
+    assert real_monotonic() - started < 20

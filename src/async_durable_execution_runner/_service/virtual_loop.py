@@ -34,7 +34,7 @@ from asyncio.format_helpers import _format_callback_source
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVarTuple
 
-from async_durable_execution_runner._service import blocking_sleep
+from async_durable_execution_runner._service import blocking_sleep, handler_clock
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -192,13 +192,24 @@ def _nothing() -> None:
     pass
 
 
-def _tracked(working: set[int], func: Callable[..., Any], *args: Any) -> Any:
-    """Run an executor's job, known meanwhile as working for the loop (``executor_threads``)."""
+def _tracked(
+    working: set[int],
+    clock: handler_clock.HandlerClock | None,
+    func: Callable[..., Any],
+    *args: Any,
+) -> Any:
+    """Run an executor's job, known meanwhile as working for the loop (``executor_threads``),
+    on the clock of the invocation that submitted it: ``run_in_executor`` does not hand the
+    job its context as ``asyncio.to_thread`` does, and a deadline the handler measured with
+    ``time.monotonic()`` and passed to the job must mean the same there."""
     ident = threading.get_ident()
     working.add(ident)
+    bound = None if clock is None else handler_clock.context_clock.set(clock)
     try:
         return func(*args)
     finally:
+        if bound is not None:
+            handler_clock.context_clock.reset(bound)
         working.discard(ident)
 
 
@@ -316,8 +327,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.Future[Any]:
         if executor is not None and not isinstance(executor, concurrent.futures.ThreadPoolExecutor):
             return super().run_in_executor(executor, func, *args)  # a process pool's job
+        clock = handler_clock.context_clock.get()
         return super().run_in_executor(
-            executor, functools.partial(_tracked, self.executor_threads, func), *args
+            executor, functools.partial(_tracked, self.executor_threads, clock, func), *args
         )
 
     def forget_threads(self) -> None:
