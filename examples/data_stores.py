@@ -90,7 +90,7 @@ import os
 import shelve
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -737,10 +737,9 @@ async def _bookings() -> dict[str, list[str]]:
     return kept
 
 
-@durable_execution
-async def saga_trip(event: Any) -> dict[str, Any]:
+async def book_trips(event: Any, undo: Callable[[str, str], Awaitable[str]]) -> dict[str, Any]:
     """Book each trip (hotel, car, flight, in a child context of its own); a sold-out
-    flight undoes the car and the hotel, in reverse order."""
+    flight undoes the car and the hotel, in reverse order, each with ``undo``."""
 
     def booking(trip: dict[str, Any]) -> Any:
         async def book() -> dict[str, Any]:
@@ -755,7 +754,7 @@ async def saga_trip(event: Any) -> dict[str, Any]:
                     done.append(kind)
             except CallableRuntimeError as error:
                 undone = [
-                    await step(functools.partial(_unbook, trip["id"], kind), name=f"undo-{kind}")
+                    await step(functools.partial(undo, trip["id"], kind), name=f"undo-{kind}")
                     for kind in reversed(done)
                 ]
                 return {
@@ -773,6 +772,12 @@ async def saga_trip(event: Any) -> dict[str, Any]:
         for trip in event["trips"]
     ]
     return {"trips": trips, "kept": await step(_bookings, name="bookings")}
+
+
+@durable_execution
+async def saga_trip(event: Any) -> dict[str, Any]:
+    """Book each trip; a sold-out flight undoes the rest by tombstones (``_unbook``)."""
+    return await book_trips(event, _unbook)
 
 
 # --- WAL mode and a second connection --------------------------------------------------------

@@ -12,13 +12,11 @@ from typing import Any
 
 import data_stores_services as services
 from async_durable_execution import (
-    CallableRuntimeError,
     durable_execution,
-    run_in_child_context,
     step,
     wait,
 )
-from data_stores import FLAKY, PAYMENTS, TRIPS, _book, _route, _routes, _settings
+from data_stores import FLAKY, PAYMENTS, TRIPS, _route, _routes, _settings, book_trips
 
 
 def _lines_schema() -> None:
@@ -188,48 +186,10 @@ async def _delete_booking(trip: str, kind: str) -> str:
     return kind
 
 
-async def _live_bookings() -> dict[str, list[str]]:
-    with services.connect(TRIPS) as conn:
-        rows = conn.execute(
-            "SELECT trip, ref FROM bookings WHERE NOT cancelled ORDER BY trip, kind"
-        ).fetchall()
-    kept: dict[str, list[str]] = {}
-    for trip, ref in rows:
-        kept.setdefault(trip, []).append(ref)
-    return kept
-
-
 @durable_execution
 async def saga_undone_by_delete(event: Any) -> dict[str, Any]:
     """Wrong: ``saga_trip`` whose compensations delete the bookings. Each step is
     idempotent by itself, but a duplicate delivery replaying the state it was sent with runs
     a forward step's body again after the first delivery's undo, and the deleted booking is
     back (the data-stores campaign's find, session 28)."""
-
-    def booking(trip: dict[str, Any]) -> Any:
-        async def book() -> dict[str, Any]:
-            done: list[str] = []
-            try:
-                for kind in ("hotel", "car", "flight"):
-                    await step(
-                        functools.partial(_book, trip["id"], kind, trip["to"]),
-                        name=f"book-{kind}",
-                        retry_strategy=FLAKY,
-                    )
-                    done.append(kind)
-            except CallableRuntimeError:
-                for kind in reversed(done):
-                    await step(
-                        functools.partial(_delete_booking, trip["id"], kind),
-                        name=f"undo-{kind}",
-                    )
-                return {"trip": trip["id"], "status": "cancelled"}
-            return {"trip": trip["id"], "status": "booked"}
-
-        return book
-
-    trips = [
-        await run_in_child_context(booking(trip), name=f"trip-{trip['id']}")
-        for trip in event["trips"]
-    ]
-    return {"trips": trips, "kept": await step(_live_bookings, name="bookings")}
+    return await book_trips(event, _delete_booking)
