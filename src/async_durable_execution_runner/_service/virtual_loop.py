@@ -408,15 +408,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
         )
         events._set_running_loop(self)
-        run_once = loop._run_once
         try:
-            while not future.done():
-                run_once()
-                if loop._stopping:
-                    break
-            else:
-                if loop._ready:
-                    run_once()
+            self._turns(future)
         except BaseException:
             if new_task and future.done() and not future.cancelled():
                 future.exception()  # retrieved: the caller sees the exception raised here
@@ -460,87 +453,114 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         return handle  # type: ignore[no-any-return]
 
     def _run_once(self) -> None:
-        """``BaseEventLoop._run_once`` (Python 3.11 to 3.13, where it is the same), with each
-        callback run in this frame instead of through ``Handle._run`` (the same call, and the
-        same report of what it raises) and no ``_process_events`` call for a turn with no
-        events (most turns). Every turn of an invocation comes here. In debug mode, asyncio's
-        own, with its slow-callback warnings."""
+        """``BaseEventLoop._run_once`` (Python 3.11 to 3.13, where it is the same): one turn
+        of ``_turns``. In debug mode, asyncio's own, with its slow-callback warnings."""
         loop: Any = self
         if loop._debug or not _LEAN_TURN:
             super()._run_once()  # type: ignore[misc]
             return
-        scheduled = loop._scheduled
-        if scheduled:
-            sched_count = len(scheduled)
-            if (
-                sched_count > _MIN_SCHEDULED_TIMER_HANDLES
-                and loop._timer_cancelled_count / sched_count
-                > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
-            ):
-                # Remove delayed calls that were cancelled if their number is too high.
-                kept = []
-                for timer in scheduled:
-                    if timer._cancelled:
-                        timer._scheduled = False
-                    else:
-                        kept.append(timer)
-                heapq.heapify(kept)
-                loop._scheduled = scheduled = kept
-                loop._timer_cancelled_count = 0
-            else:
-                # Remove delayed calls that were cancelled from head of queue.
-                while scheduled and scheduled[0]._cancelled:
-                    loop._timer_cancelled_count -= 1
-                    timer = heapq.heappop(scheduled)
-                    timer._scheduled = False
+        self._turns(None)
+
+    def _turns(self, future: Any) -> None:
+        """Turns of asyncio's ``_run_once`` until ``future`` is done, as
+        ``BaseEventLoop.run_until_complete`` runs them (one turn more if callbacks are ready
+        when it is, and none once the loop is stopping), or one turn for ``None``.
+
+        Each turn is asyncio's, with each callback run in this frame instead of through
+        ``Handle._run`` (the same call, and the same report of what it raises) and no
+        ``_process_events`` call for a turn with no events (most turns). The turns run in one
+        frame, with what stays the same from turn to turn (the ready queue, the selector's
+        registrations) looked up once: every turn of an invocation comes here.
+        """
+        loop: Any = self
         ready = loop._ready
-        if ready or loop._stopping:
-            # A busy turn: ``_JumpingSelector.select(0)``'s shortest path without its call
-            # (most turns of an invocation), while no thread's work is in flight, no
-            # interrupt is pending and nothing but the self-pipe is registered.
-            busy = loop.busy_turns + 1
-            if (
-                busy < BUSY_TURNS
-                and not loop._in_flight
-                and not loop._interrupting
-                and len(loop._selector._fd_to_key) < 2
-            ):
-                loop.busy_turns = busy
+        popleft = ready.popleft
+        registered = loop._selector._fd_to_key
+        resolution = loop._clock_resolution
+        last = future is None
+        if not last and future.done():
+            if not ready:
+                return
+            last = True
+        while True:
+            scheduled = loop._scheduled
+            if scheduled:
+                sched_count = len(scheduled)
+                if (
+                    sched_count > _MIN_SCHEDULED_TIMER_HANDLES
+                    and loop._timer_cancelled_count / sched_count
+                    > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
+                ):
+                    # Remove delayed calls that were cancelled if their number is too high.
+                    kept = []
+                    for timer in scheduled:
+                        if timer._cancelled:
+                            timer._scheduled = False
+                        else:
+                            kept.append(timer)
+                    heapq.heapify(kept)
+                    loop._scheduled = scheduled = kept
+                    loop._timer_cancelled_count = 0
+                else:
+                    # Remove delayed calls that were cancelled from head of queue.
+                    while scheduled and scheduled[0]._cancelled:
+                        loop._timer_cancelled_count -= 1
+                        timer = heapq.heappop(scheduled)
+                        timer._scheduled = False
+            if ready or loop._stopping:
+                # A busy turn: ``_JumpingSelector.select(0)``'s shortest path without its
+                # call (most turns of an invocation), while no thread's work is in flight,
+                # no interrupt is pending and nothing but the self-pipe is registered.
+                busy = loop.busy_turns + 1
+                if (
+                    busy < BUSY_TURNS
+                    and not loop._in_flight
+                    and not loop._interrupting
+                    and len(registered) < 2
+                ):
+                    loop.busy_turns = busy
+                else:
+                    event_list = loop._selector.select(0)
+                    if event_list:
+                        loop._process_events(event_list)
+                    event_list = None  # (asyncio's:) to break cycles when an exception occurs
             else:
-                event_list = loop._selector.select(0)
+                timeout = None
+                if scheduled:
+                    timeout = min(
+                        max(0, scheduled[0]._when - self._virtual), _MAXIMUM_SELECT_TIMEOUT
+                    )
+                event_list = loop._selector.select(timeout)
                 if event_list:
                     loop._process_events(event_list)
                 event_list = None  # (asyncio's:) to break cycles when an exception occurs
-        else:
-            timeout = None
+            # Handle 'later' callbacks that are ready.
             if scheduled:
-                timeout = min(max(0, scheduled[0]._when - self._virtual), _MAXIMUM_SELECT_TIMEOUT)
-            event_list = loop._selector.select(timeout)
-            if event_list:
-                loop._process_events(event_list)
-            event_list = None  # (asyncio's:) to break cycles when an exception occurs
-        # Handle 'later' callbacks that are ready.
-        if scheduled:
-            end_time = self._virtual + loop._clock_resolution
-            while scheduled:
-                timer = scheduled[0]
-                if timer._when >= end_time:
-                    break
-                timer = heapq.heappop(scheduled)
-                timer._scheduled = False
-                ready.append(timer)
-        popleft = ready.popleft
-        for _ in range(len(ready)):
-            handle = popleft()
-            if handle._cancelled:
-                continue
-            try:
-                handle._context.run(handle._callback, *handle._args)
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                _report_callback_error(handle, exc)
-        handle = None  # (asyncio's:) needed to break cycles when an exception occurs
+                end_time = self._virtual + resolution
+                while scheduled:
+                    timer = scheduled[0]
+                    if timer._when >= end_time:
+                        break
+                    timer = heapq.heappop(scheduled)
+                    timer._scheduled = False
+                    ready.append(timer)
+            for _ in range(len(ready)):
+                handle = popleft()
+                if handle._cancelled:
+                    continue
+                try:
+                    handle._context.run(handle._callback, *handle._args)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    _report_callback_error(handle, exc)
+            handle = None  # (asyncio's:) needed to break cycles when an exception occurs
+            if last or loop._stopping:
+                return
+            if future.done():
+                if not ready:
+                    return
+                last = True
 
     def call_at(
         self,
@@ -646,7 +666,7 @@ _LEAN_RUN = all(
 #: ``Handle._run``, or this loop's turn, which calls its callbacks itself. What is below it on
 #: a handler's stack ran the loop (a test, a module), not the handler.
 LOOP_CALLBACK_CODES = frozenset(
-    {asyncio.events.Handle._run.__code__, VirtualTimeEventLoop._run_once.__code__}
+    {asyncio.events.Handle._run.__code__, VirtualTimeEventLoop._turns.__code__}
 )
 
 #: Whether ``_run_once`` may run its own copy: the interpreters whose asyncio turn it copies.
