@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-from async_durable_execution import durable_execution, step
+from async_durable_execution import durable_execution, step, wait
 
 
 async def _poll_until_the_deadline() -> int:
@@ -55,3 +55,32 @@ async def _after_an_hour_a_job_with_a_deadline() -> int:
 @durable_execution
 async def passes_a_deadline_to_a_job(event: Any) -> int:
     return await step(_after_an_hour_a_job_with_a_deadline, name="job")
+
+
+async def _deadlines_in_monotonic_time() -> list[str]:
+    # ``loop.time()`` is ``time.monotonic()`` on a stock loop (Lambda's), and code mixes them.
+    loop = asyncio.get_running_loop()
+    seen = []
+    fired: asyncio.Future[str] = loop.create_future()
+    loop.call_at(time.monotonic() + 5, fired.set_result, "call_at fired")
+    try:
+        seen.append(await asyncio.wait_for(fired, 30))
+    except TimeoutError:
+        seen.append("call_at did not fire in 30 s")
+    try:
+        async with asyncio.timeout_at(time.monotonic() + 5):
+            await asyncio.sleep(10)
+        seen.append("slept 10 s past a 5 s deadline")
+    except TimeoutError:
+        seen.append("timed out at the deadline")
+    return seen
+
+
+@durable_execution
+async def mixes_loop_time_and_monotonic(event: Any) -> list[Any]:
+    # Twice, the second time after the service's wait moved the clocks an hour on.
+    first = await step(_deadlines_in_monotonic_time, name="before")
+    await wait(3600, name="an-hour")
+    second = await step(_deadlines_in_monotonic_time, name="after")
+    loop = asyncio.get_running_loop()
+    return [first, second, abs(loop.time() - time.monotonic())]

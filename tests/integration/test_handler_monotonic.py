@@ -53,3 +53,21 @@ def test_a_deadline_passed_to_a_run_in_executor_job_means_the_same_there() -> No
     assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
     assert 1 <= result.result_value < 100
     assert real_monotonic() - started < 20
+
+
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_the_loop_s_time_is_the_handler_s_monotonic_time(isolation: str) -> None:
+    """A deadline taken from ``time.monotonic()`` and given to the loop (``loop.call_at``,
+    ``asyncio.timeout_at``) comes when it would on Lambda, before and after a wait of the
+    service's. The virtual loop's clock started at 0, so such a deadline lay some hours of
+    machine uptime ahead: the callback never fired and the timeout never came (runner bug
+    35)."""
+    with DurableFunctionTestRunner(
+        h.mixes_loop_time_and_monotonic,
+        isolation=isolation,  # type: ignore[arg-type]
+    ) as runner:
+        result = runner.run({}, timeout=60)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    first, second, apart = result.result_value
+    assert first == second == ["call_at fired", "timed out at the deadline"]
+    assert apart < 1.0

@@ -423,3 +423,23 @@ def test_tasks_go_through_a_task_factory_when_one_is_set() -> None:
         assert loop.create_future().get_loop() is loop
     finally:
         loop.close()
+
+
+def test_aligning_the_clock_carries_scheduled_timers_along() -> None:
+    loop = VirtualTimeEventLoop()
+    jumps: list[float] = []
+    loop.on_jump = jumps.append
+    fired: list[float] = []
+    try:
+        loop.call_later(5, lambda: fired.append(loop.time()))
+        loop.call_later(2, lambda: fired.append(loop.time()))
+        loop.align_time(1000.0)
+        assert loop.time() == 1000.0
+        loop.run_until_complete(asyncio.sleep(10))
+        # Each timer came as far after the alignment as it was due before it, in order.
+        assert fired == [1002.0, 1005.0]
+        assert sum(jumps) == pytest.approx(10)
+        loop.align_time(10.0)  # back: nothing scheduled, nothing to carry
+        assert loop.time() == 10.0
+    finally:
+        loop.close()

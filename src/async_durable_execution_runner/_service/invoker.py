@@ -906,6 +906,7 @@ class InProcessInvoker:
                     # A duplicate runs beside the first, which keeps the invoker's.
                     jumping.outside_time = _OutsideOf(self, traveller, running)
                 jumping.forget_threads()
+                jumping.align_time(real_monotonic() + traveller.skipped)
                 jumping.busy_turns = 0  # counted per invocation
                 sleeper = threading.get_ident()
                 blocking_sleep.sleepers[sleeper] = lambda seconds: self._slept(

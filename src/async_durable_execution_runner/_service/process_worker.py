@@ -265,6 +265,7 @@ def _run_invocation(
             blocking_sleep.sleepers[threading.get_ident()] = slept
             loop.outside_time = _WorkerOutsideClock(traveller, move)
             loop.forget_threads()
+            loop.align_time(real_monotonic() + traveller.skipped)
     try:
         with adapter.invocation_scope(_PipeHooks(client, spec)):
             try:
