@@ -629,11 +629,12 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         outside it), as the handler's ``time.monotonic()`` does since it counts the skipped
         seconds, so once aligned at the start of an invocation the two differ only by the
         real time the invocation has been busy (runner bug 35)."""
+        loop: Any = self  # asyncio's internals (typeshed leaves ``_scheduled`` out)
         with self._clock_lock:
             shift = now - self._virtual
             if shift:
                 # The same shift for every timer keeps the heap ordered.
-                for timer in self._scheduled:
+                for timer in loop._scheduled:
                     timer._when += shift
                 self._virtual = now
 
