@@ -234,6 +234,7 @@ _new_error = _filler(_sdk_models.ErrorObject)
 _new_checkpoint_output = _filler(_sdk_models.CheckpointOutput)
 _new_updated_state = _filler(_sdk_models.CheckpointUpdatedExecutionState)
 _new_state_output = _filler(_sdk_models.StateOutput)
+_new_initial_state = _filler(_sdk_execution.InitialExecutionState)
 #: The SDK classes built by ``_filler`` (the canary test checks each against its constructor).
 FILLED_MODELS: tuple[type, ...] = (
     _sdk_models.Operation,
@@ -247,6 +248,7 @@ FILLED_MODELS: tuple[type, ...] = (
     _sdk_models.CheckpointOutput,
     _sdk_models.CheckpointUpdatedExecutionState,
     _sdk_models.StateOutput,
+    _sdk_execution.InitialExecutionState,
 )
 
 
@@ -447,9 +449,7 @@ def operation_to_sdk(op: Operation) -> SdkOperation:
 
 
 def initial_state(operations: Sequence[SdkOperation], next_marker: str) -> Any:
-    return _sdk_execution.InitialExecutionState(
-        operations=list(operations), next_marker=next_marker
-    )
+    return _new_initial_state(list(operations), next_marker)
 
 
 def checkpoint_output(token: str | None, operations: list[SdkOperation]) -> Any:
