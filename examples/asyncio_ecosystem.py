@@ -79,6 +79,11 @@ and an async client bound to its loop. These are the other shapes:
   ``loop.call_soon_threadsafe`` to an ``asyncio.Event`` awaited under a 30 s bound (the
   transfer takes 50 ms). (Until runner bug 30 the loop, knowing of no thread, jumped over
   the bound at once and every attempt timed out.)
+- ``monotonic_deadlines``: ``timeout_retried`` with its deadlines taken from
+  ``time.monotonic()`` and handed to the loop (``asyncio.timeout_at``, ``loop.call_at``),
+  which is right on Lambda's loop, whose clock is ``time.monotonic()``. (Until runner bug 35
+  the virtual loop counted from 0: the deadlines lay hours ahead, the stall ran its 30 s and
+  the step never retried.)
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -949,6 +954,46 @@ async def async_generator_batches(event: Any) -> dict[str, Any]:
     return {"totals": totals, "sum": sum(totals)}
 
 
+# --- deadlines from time.monotonic() handed to the loop -----------------------------------------
+
+
+async def _quotes_by_monotonic_deadline(sku: str) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    noted: list[str] = []
+    # On Lambda's loop ``loop.time()`` is ``time.monotonic()``: deadlines taken from one are
+    # given to the other, as much code does.
+    nudge = loop.call_at(time.monotonic() + 1.5, noted.append, sku)
+    quotes = {}
+    try:
+        async with asyncio.timeout_at(time.monotonic() + 10):
+            for partner in ("initech", "acme"):
+                async with asyncio.timeout_at(time.monotonic() + 2):  # a stall: TimeoutError
+                    quotes[partner] = await services.PARTNERS.quote(partner, sku)
+    finally:
+        nudge.cancel()
+    return {"quotes": quotes, "slow": bool(noted)}
+
+
+@durable_execution
+async def monotonic_deadlines(event: Any) -> dict[str, Any]:
+    """``timeout_retried`` with its deadlines taken from ``time.monotonic()`` and handed to
+    the loop (``asyncio.timeout_at``, ``loop.call_at``): the first call for a desk stalls
+    30 s (``before_run`` arms it), the 2 s deadline fires and the step retries; then a wait,
+    after which the loop's clock and ``time.monotonic()`` still agree."""
+    quotes = {}
+    for sku in event["skus"]:
+        quotes[sku] = await step(
+            functools.partial(_quotes_by_monotonic_deadline, sku),
+            name=f"quote-{sku}",
+            retry_strategy=STALLS,
+        )
+    await wait(45, name="hold")
+    total = await step(
+        lambda: _value(sum(min(q["quotes"].values()) for q in quotes.values())), name="total"
+    )
+    return {"quotes": quotes, "total": total}
+
+
 def _entry(handler: Any, before_run: Any = services.reset, **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": before_run, **more}
 
@@ -1003,4 +1048,5 @@ CORPUS: dict[str, dict[str, Any]] = {
     ),
     "silent_peer_bounded": _entry(silent_peer_bounded, input={"question": "stock of lamp"}),
     "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
+    "monotonic_deadlines": _entry(monotonic_deadlines, arm_stall, input={"skus": ["desk", "lamp"]}),
 }

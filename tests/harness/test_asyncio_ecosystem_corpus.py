@@ -95,6 +95,13 @@ EXPECTED: dict[str, Any] = {
         "quotes": {"desk": {"initech": 669, "acme": 669}, "lamp": {"initech": 912, "acme": 426}},
         "total": 1095,
     },
+    "monotonic_deadlines": {
+        "quotes": {
+            "desk": {"quotes": {"initech": 669, "acme": 669}, "slow": False},
+            "lamp": {"quotes": {"initech": 912, "acme": 426}, "slow": False},
+        },
+        "total": 1095,
+    },
 }
 
 
@@ -160,6 +167,7 @@ def test_best_effort_lookups_keep_not_found_as_none() -> None:
     [
         ("taskgroup_fanout", "quotes-desk"),  # a ConnectionError out of the group, retried
         ("timeout_retried", "quote-desk"),  # a stalled partner: a TimeoutError, retried
+        ("monotonic_deadlines", "quote-desk"),  # the same, by a time.monotonic() deadline
         ("async_pages", "orders"),  # a reset connection mid-pagination
         ("exit_stack_shards", "orders"),  # a dropped connection under the exit stack
         ("queue_pipeline", "transform"),  # the producer's failure cancels the consumers
