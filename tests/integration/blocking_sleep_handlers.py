@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import queue
+import select
+import socket
 import threading
 import time
 from typing import Any
@@ -128,3 +132,64 @@ async def squares_in_a_process_pool(event: Any) -> int:
             return await asyncio.get_running_loop().run_in_executor(pool, _square, 7)
 
     return await step(body, name="square")
+
+
+# Blocking waits that are not ``time.sleep``, on the invocation's own thread (runner bug 36).
+_EMPTY: queue.Queue[int] = queue.Queue()
+_NEVER = threading.Event()
+
+
+def _poll_queue() -> None:
+    with contextlib.suppress(queue.Empty):
+        _EMPTY.get(timeout=0.05)
+
+
+def _poll_event() -> None:
+    _NEVER.wait(0.05)
+
+
+def _poll_socket() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        select.select([left], [], [], 0.05)
+
+
+_POLLS = {"queue": _poll_queue, "event": _poll_event, "select": _poll_socket}
+
+
+def _until_the_wall_clock_deadline(kind: str) -> int:
+    # A drain loop bounded by the wall clock, waiting in a blocking call each time round: on
+    # Lambda it gives up after its second, some twenty polls.
+    poll = _POLLS[kind]
+    deadline = time.time() + 1.0
+    polls = 0
+    while time.time() < deadline:
+        polls += 1
+        poll()
+    return polls
+
+
+@durable_execution
+async def polls_blocking_until_a_deadline(event: Any) -> int:
+    async def body() -> int:
+        return _until_the_wall_clock_deadline(event["kind"])
+
+    return await step(body, name="drain")
+
+
+def _crunch(seconds: float) -> list[float]:
+    # Work on a core for ``seconds`` of real time, reading the clock before and after.
+    before = time.time()
+    spin_until = time.perf_counter() + seconds
+    total = 0
+    while time.perf_counter() < spin_until:
+        total += 1
+    return [before, time.time()]
+
+
+@durable_execution
+async def works_on_a_core(event: Any) -> list[float]:
+    async def body() -> list[float]:
+        return _crunch(event["seconds"])
+
+    return await step(body, name="crunch")

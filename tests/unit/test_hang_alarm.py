@@ -6,6 +6,7 @@ were, calling that handler if its timer comes due meanwhile."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import threading
 import time
@@ -124,3 +125,19 @@ def test_it_is_not_usable_off_the_main_thread() -> None:
     thread.start()
     thread.join()
     assert seen == [False]
+
+
+def test_it_ticks_until_the_deadline_when_asked_to() -> None:
+    ticks: list[float] = []
+    event = threading.Event()
+    with DeadlineAlarm(time.monotonic() + 60, _raise, lambda frame: ticks.append(time.monotonic())):
+        started = time.monotonic()
+        while time.monotonic() - started < 0.35:
+            event.wait(0.02)  # blocking calls, interrupted and resumed by each tick
+    assert 2 <= len(ticks) <= 4
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert all(gap >= hang_alarm.TICK_SECONDS * 0.9 for gap in gaps)
+    # Left: no tick after exit.
+    count = len(ticks)
+    time.sleep(0.15)
+    assert len(ticks) == count

@@ -21,6 +21,7 @@ called at every checkpoint, sets the timer again.
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -35,6 +36,10 @@ from async_durable_execution_runner._service.handler_clock import real_monotonic
 #: may be in no position to act yet (the service's own code is running) or may be ignored
 #: (a handler that catches what it raises and blocks again).
 RETRY_SECONDS = 0.05
+
+#: How often an alarm with an ``on_tick`` calls it while entered (seconds of real time). A
+#: drive shorter than this (most are) takes no signal at all.
+TICK_SECONDS = 0.1
 
 _SIGNALS = hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM") and sys.platform != "win32"
 
@@ -88,26 +93,34 @@ OnDeadline = Callable[[FrameType | None], None]
 
 class DeadlineAlarm:
     """While entered (on the main thread), calls ``on_deadline(frame)`` on this thread once
-    ``real_monotonic()`` reaches ``deadline``, and again every ``RETRY_SECONDS`` until exit.
+    ``real_monotonic()`` reaches ``deadline``, and again every ``RETRY_SECONDS`` until exit;
+    with ``on_tick``, also ``on_tick(frame)`` every ``TICK_SECONDS`` until then.
 
-    ``frame`` is the frame the main thread was executing; whatever ``on_deadline`` raises is
-    raised there. Entering replaces the ``SIGALRM`` handler and the ``ITIMER_REAL`` timer;
-    exiting puts both back (see the module's docstring for a timer that was already set).
+    ``frame`` is the frame the main thread was executing; whatever ``on_deadline`` (or
+    ``on_tick``) raises is raised there. Entering replaces the ``SIGALRM`` handler and the
+    ``ITIMER_REAL`` timer; exiting puts both back (see the module's docstring for a timer
+    that was already set).
     """
 
     __slots__ = (
         "_active",
         "_deadline",
+        "_next_tick",
         "_on_deadline",
+        "_on_tick",
         "_outer",
         "_previous_due",
         "_previous_handler",
         "_previous_interval",
     )
 
-    def __init__(self, deadline: float, on_deadline: OnDeadline) -> None:
+    def __init__(
+        self, deadline: float, on_deadline: OnDeadline, on_tick: OnDeadline | None = None
+    ) -> None:
         self._deadline = deadline
         self._on_deadline = on_deadline
+        self._on_tick = on_tick
+        self._next_tick = math.inf
         self._active = False
         self._previous_handler: Any = None
         # When the timer that was set before ours comes due (``real_monotonic()``), if any.
@@ -123,7 +136,11 @@ class DeadlineAlarm:
         # Set ours and read what it replaced in one system call (one drive, one alarm); a
         # timer that was due sooner than our deadline is set again below.
         now = real_monotonic()
-        remaining, interval = _setitimer(_ITIMER_REAL, max(self._deadline - now, 1e-6))
+        if self._on_tick is not None:
+            self._next_tick = now + TICK_SECONDS
+        remaining, interval = _setitimer(
+            _ITIMER_REAL, max(min(self._deadline, self._next_tick) - now, 1e-6)
+        )
         if remaining > 0:
             self._previous_due = now + remaining
             self._previous_interval = interval
@@ -149,7 +166,7 @@ class DeadlineAlarm:
             _setitimer(_ITIMER_REAL, max(left, 1e-6), self._previous_interval)
 
     def _arm(self) -> None:
-        due = self._deadline
+        due = min(self._deadline, self._next_tick)
         if self._previous_due is not None:
             due = min(due, self._previous_due)
         _setitimer(_ITIMER_REAL, max(due - real_monotonic(), 1e-6))
@@ -167,6 +184,12 @@ class DeadlineAlarm:
             _call(self._previous_handler, signum, frame)
             return
         if now < self._deadline:
+            if now >= self._next_tick:
+                self._next_tick = now + TICK_SECONDS
+                self._arm()
+                assert self._on_tick is not None
+                self._on_tick(frame)
+                return
             self._arm()  # early (a timer's granularity): wait for the rest
             return
         self._deadline = now + RETRY_SECONDS

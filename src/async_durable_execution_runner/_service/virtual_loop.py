@@ -75,6 +75,7 @@ class _JumpingSelector(selectors.DefaultSelector):
                 return _select(self, 0)
             return self._pass_busy_time()
         loop.busy_turns = 0
+        loop.idle_turns += 1
         if loop._in_flight and timeout != 0:
             # Work in other threads (``to_thread``, ``run_in_executor``): a real wait.
             return self._wait_outside(timeout)
@@ -241,6 +242,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self.created_tasks: list[asyncio.Task[Any]] = []
         #: Consecutive turns with work ready (see ``BUSY_TURNS``); the invoker resets it.
         self.busy_turns = 0
+        #: Turns that found nothing ready (``turn_mark``).
+        self.idle_turns = 0
         #: An interrupt is pending (``interrupt_at_next_turn``).
         self._interrupting = False
         self.on_jump: Callable[[float], None] | None = None
@@ -618,6 +621,17 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         pending = list(_filterfalse(_done, self.created_tasks))
         self.created_tasks = pending[:] if pending else []
         return pending
+
+    @property
+    def waiting_outside(self) -> bool:
+        """Whether the loop is waiting in real time for the world outside it (a thread's
+        work, the handler's I/O), whose time ``OutsideTime`` counts."""
+        return self._window is not None
+
+    def turn_mark(self) -> tuple[int, int, float]:
+        """What changes whenever the loop takes a turn (or its clock moves): the same mark
+        twice means the loop's thread has stayed inside one turn, in its callbacks."""
+        return (self.busy_turns, self.idle_turns, self._virtual)
 
     def align_time(self, now: float) -> None:
         """(Between invocations, on the loop's thread.) Set the loop's clock to ``now``, the
