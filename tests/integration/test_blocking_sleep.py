@@ -125,15 +125,19 @@ def test_a_process_pool_s_job_runs_as_before() -> None:
     assert result.result_value == 49
 
 
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
 @pytest.mark.parametrize("kind", ["queue", "event", "select"])
-def test_a_poll_by_the_clock_blocking_in_other_calls_ends(kind: str) -> None:
+def test_a_poll_by_the_clock_blocking_in_other_calls_ends(kind: str, isolation: str) -> None:
     """``queue.Queue.get``, ``threading.Event.wait`` and ``select.select`` with a time-out,
     on the invocation's own thread, in a loop bounded by ``time.time()``: the time they block
     passes on the handler's clock too, so the loop ends after about its second, as on Lambda.
     Before, only ``time.sleep`` passed time there: the loop never ended and the run was
     reported hung at the runner's timeout (runner bug 36)."""
     started = time.monotonic()
-    with DurableFunctionTestRunner(h.polls_blocking_until_a_deadline) as runner:
+    with DurableFunctionTestRunner(
+        h.polls_blocking_until_a_deadline,
+        isolation=isolation,  # type: ignore[arg-type]
+    ) as runner:
         result = runner.run({"kind": kind}, timeout=20)
     assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
     # About twenty polls of 50 ms; the first tenth of a second of a block is not counted.
@@ -141,11 +145,15 @@ def test_a_poll_by_the_clock_blocking_in_other_calls_ends(kind: str) -> None:
     assert time.monotonic() - started < 10
 
 
-def test_work_on_a_core_keeps_the_handler_s_clock_still() -> None:
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_work_on_a_core_keeps_the_handler_s_clock_still(isolation: str) -> None:
     """Only waiting passes time: a step that works for 0.3 s of CPU reads the same instant
     before and after, on every run (the clocks move while the loop is busy only by what it
     waits for, so that a run can be replayed)."""
-    with DurableFunctionTestRunner(h.works_on_a_core) as runner:
+    with DurableFunctionTestRunner(
+        h.works_on_a_core,
+        isolation=isolation,  # type: ignore[arg-type]
+    ) as runner:
         result = runner.run({"seconds": 0.3}, timeout=20)
     before, after = result.result_value
     assert after == before

@@ -36,6 +36,7 @@ from async_durable_execution_runner._service import (
     hang_alarm,
     safe_points,
 )
+from async_durable_execution_runner._service.blocked_time import BlockedTime
 from async_durable_execution_runner._service.clock import RealClock
 from async_durable_execution_runner._service.cpython_bugs import (
     format_exception,
@@ -404,14 +405,13 @@ class _Running:
         "abandoned",
         "alarmed_at",
         "beside",
+        "blocked",
         "context",
         "in_handler",
         "loop",
         "request",
         "shared",
-        "slept",
         "stack",
-        "tick_mark",
         "time_limit",
         "timed_out",
         "travel",
@@ -437,11 +437,8 @@ class _Running:
         # Inside the event loop's run of the handler: where a deadline alarm may interrupt.
         self.in_handler = False
         self.stack = ""  # where it was when it was interrupted as hung, or timed out
-        #: Seconds its thread slept in ``time.sleep`` so far (``blocking_sleep``).
-        self.slept = 0.0
-        #: The loop's turn, the real and thread CPU time, and ``slept`` at the drive's last
-        #: tick (``InProcessInvoker._tick``).
-        self.tick_mark: tuple[tuple[int, int, float], float, float, float] | None = None
+        #: The real time its thread spent blocked in its loop's turns (``_tick``).
+        self.blocked = BlockedTime()
         #: The Lambda context the handler was given: its time left shrinks as the loop jumps.
         self.context: LocalLambdaContext | None = None
         #: The virtual instant the function's timeout passes (``None``: not counted).
@@ -736,18 +733,8 @@ class InProcessInvoker:
 
     def _tick(self, frame: FrameType | None, busy: Callable[[], bool] | None) -> None:
         """Every ``hang_alarm.TICK_SECONDS`` of a drive: the real time the handler's thread
-        spent blocked inside one turn of its loop passes on the virtual clocks.
-
-        The clocks stand still while the loop works, so that a run is the same on every
-        replay; ``time.sleep`` and the loop's waits for threads and sockets pass the time they
-        take (runner bugs 28 and 29). A thread blocked elsewhere (``queue.Queue.get`` or
-        ``threading.Event.wait`` with a time-out, ``select``, a socket's read, a C library's
-        poll) took real time the handler's ``time.time()`` never showed: a poll bounded by
-        it never ended (runner bug 36). Here an interval between two ticks counts when the
-        loop stayed inside one turn, the thread was in the handler's own code (not the
-        service's, not a sleep, which counts itself, not the loop's wait) and it ran on a core
-        for less than a fifth of the interval: work keeps the clocks still, waiting moves
-        them. The first tick of a block only marks it."""
+        spent blocked inside one turn of its loop passes on the virtual clocks
+        (``blocked_time``; runner bug 36)."""
         running = self._running
         if running is None:
             return
@@ -757,25 +744,13 @@ class InProcessInvoker:
             not running.in_handler
             or traveller is None
             or not isinstance(loop, VirtualTimeEventLoop)
+            or (busy is not None and busy())
         ):
-            running.tick_mark = None
+            running.blocked.forget()
             return
-        mark = (loop.turn_mark(), real_monotonic(), time.thread_time(), running.slept)
-        last, running.tick_mark = running.tick_mark, mark
-        if last is None or last[0] != mark[0]:
-            return  # the loop turned meanwhile: its turns pass time their own way
-        if (busy is not None and busy()) or loop.waiting_outside:
-            return
-        if frame is not None and frame.f_code is blocking_sleep.blocking_sleep.__code__:
-            return  # counted when the sleep ends
-        if safe_points.where(frame) != "user":
-            return
-        passed = mark[1] - last[1] - (mark[3] - last[3])
-        blocked = passed - (mark[2] - last[2])
-        if blocked > 0 and blocked >= 0.8 * passed:
-            # The mark moves with the clock it moved (the loop's clock is part of it).
-            running.tick_mark = (mark[0][0], mark[0][1], mark[0][2] + blocked), *mark[1:]
-            self._pass_blocked(blocked, loop, traveller, running)
+        seconds = running.blocked.tick(loop, frame)
+        if seconds:
+            self._pass_blocked(seconds, loop, traveller, running)
 
     def _interrupt(self, frame: FrameType | None, busy: Callable[[], bool] | None) -> None:
         """The drive's deadline passed (``DeadlineAlarm``, on the driving thread): raise into
@@ -1082,7 +1057,7 @@ class InProcessInvoker:
         overdue, as after a real block), and stop the invocation if that took it past the
         function's timeout. (The remaining time the context reports is real time, which the
         sleep has already spent.)"""
-        running.slept += seconds
+        running.blocked.slept += seconds
         self._pass_blocked(seconds, loop, traveller, running)
 
     def _pass_blocked(

@@ -21,10 +21,12 @@ only what a worker needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import faulthandler
 import importlib
 import json
+import math
 import multiprocessing.connection
 import os
 import random
@@ -32,13 +34,15 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import Any
 
 # Imported here, so the forkserver preloads it: a worker importing it per invocation would
 # spend the function timeout on it.
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service import blocking_sleep, handler_clock
+from async_durable_execution_runner._service import blocking_sleep, handler_clock, hang_alarm
+from async_durable_execution_runner._service.blocked_time import BlockedTime
 from async_durable_execution_runner._service.cpython_bugs import format_exception
 from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invoker import (
@@ -240,6 +244,7 @@ def _run_invocation(
         # The SDK's retry jitter uses the global ``random`` (as InProcessInvoker seeds it).
         random.seed(spec["seed"])
     clock: handler_clock.HandlerClock | None = None
+    alarm: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     loop = _thread_loop(virtual=bool(spec.get("advance")))
     if spec["now"] is not None:
         clock = traveller = handler_clock.start_clock(_dt.datetime.fromisoformat(spec["now"]))
@@ -259,15 +264,28 @@ def _run_invocation(
 
             def slept(seconds: float) -> None:
                 # A blocking ``time.sleep`` on the loop's thread (see ``blocking_sleep``).
+                blocked.slept += seconds
                 loop._virtual += seconds
                 move(seconds)
+
+            def tick(frame: FrameType | None) -> None:
+                # Other blocking waits on the loop's thread (see ``blocked_time``).
+                seconds = blocked.tick(loop, frame)
+                if seconds:
+                    loop._virtual += seconds
+                    move(seconds)
+
+            blocked = BlockedTime()
+            if hang_alarm.usable():
+                # No deadline (the parent keeps the function's timeout): ticks only.
+                alarm = hang_alarm.DeadlineAlarm(math.inf, _no_deadline, tick)
 
             blocking_sleep.sleepers[threading.get_ident()] = slept
             loop.outside_time = _WorkerOutsideClock(traveller, move)
             loop.forget_threads()
             loop.align_time(real_monotonic() + traveller.skipped)
     try:
-        with adapter.invocation_scope(_PipeHooks(client, spec)):
+        with adapter.invocation_scope(_PipeHooks(client, spec)), alarm:
             try:
                 if adapter.has_outer_layers(handler):
                     output = adapter.call_through_layers(
@@ -294,6 +312,10 @@ def _run_invocation(
         if clock is not None:
             handler_clock.context_clock.reset(bound_clock)
             handler_clock.stop_clock(clock)
+
+
+def _no_deadline(frame: FrameType | None) -> None:
+    """(A worker's alarm has no deadline: never called.)"""
 
 
 class _WorkerOutsideClock:
