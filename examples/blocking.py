@@ -21,7 +21,12 @@ threads and pools, shell out, talk to sockets and set their own timers. These do
 - a step body busy on the CPU for about 20 ms;
 - ``parallel`` branches and ``map`` items whose steps do executor work;
 - a ``wait_for_condition`` whose check asks a status endpoint from a thread;
-- logging from worker threads inside steps.
+- logging from worker threads inside steps;
+- a listen for cancellation notices in a step, for half a second of wall-clock time, each
+  poll a ``queue.Queue.get`` with a time-out on the loop's own thread (a blocking client's
+  poll), before shipping and again after a wait (until runner bug 36 only ``time.sleep``
+  moved the clock there: the listen never ended, and with the step re-run by a duplicate
+  delivery, on a thread no signal reaches, the execution was reported hung).
 
 Every one is correct durable code: ids, random draws and the clock only inside steps (or in
 the threads those steps start and wait for); whatever runs outside a step is the same on
@@ -37,6 +42,7 @@ import concurrent.futures
 import hashlib
 import json
 import logging
+import queue
 import random
 import signal
 import socket
@@ -586,6 +592,43 @@ async def export_or_deadline(event: Any) -> dict[str, Any]:
 
 
 #: The corpus: each entry as ``corpus.scenarios`` takes it (see ``examples/corpus.py``).
+# --- a listen bounded by the wall clock, blocking in Queue.get ----------------------------------
+
+#: Cancellation notices a listener thread would deliver; none arrive in these runs.
+NOTICES: queue.Queue[str] = queue.Queue()
+
+
+def _listen(seconds: float) -> list[str]:
+    deadline = time.time() + seconds
+    heard = []
+    while time.time() < deadline:
+        try:
+            heard.append(NOTICES.get(timeout=0.05))
+        except queue.Empty:
+            continue
+    return sorted(heard)
+
+
+async def _cancellations(seconds: float) -> list[str]:
+    return _listen(seconds)
+
+
+async def _shipping(cancelled: list[str]) -> bool:
+    return not cancelled
+
+
+@durable_execution
+async def cancellation_window(event: Any) -> dict[str, Any]:
+    """Listen for cancellation notices for half a second of wall-clock time before shipping,
+    and again before invoicing after an hour's wait; each listen is a blocking poll on the
+    loop's own thread."""
+    before = await step(lambda: _cancellations(0.5), name="listen-before-shipping")
+    shipped = await step(lambda: _shipping(before), name="ship")
+    await wait(3600, name="an-hour")
+    after = await step(lambda: _cancellations(0.5), name="listen-before-invoicing")
+    return {"shipped": shipped, "cancelled": before + after}
+
+
 CORPUS: dict[str, dict[str, Any]] = {
     "sleepy_steps": {"handler": sleepy_steps},
     "live_or_cached": {"handler": live_or_cached, "input": {"sku": "sofa"}},
@@ -603,4 +646,5 @@ CORPUS: dict[str, dict[str, Any]] = {
     "uploads_through_a_queue": {"handler": uploads_through_a_queue},
     "async_io_with_timeouts": {"handler": async_io_with_timeouts, "before_run": reset},
     "export_or_deadline": {"handler": export_or_deadline},
+    "cancellation_window": {"handler": cancellation_window},
 }

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import blocking
 import pytest
@@ -33,7 +34,7 @@ from async_durable_execution_runner import (
 )
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.oracles import NondeterminismSource
-from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.scenarios import Scenario, duplicate_invocation
 from async_durable_execution_runner.strategies import fault_plans
 
 # --- work in other threads ---------------------------------------------------------------
@@ -161,3 +162,25 @@ EXAMPLES = int(os.environ.get("DURABLE_BLOCKING_EXAMPLES", "0"))
 def test_no_default_fault_plan_flags_a_blocking_handler(name: str) -> None:
     strategy = scenarios(blocking.CORPUS[name], faults=fault_plans())
     check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        (duplicate_invocation(invocation=1, after_call=1),),
+        (duplicate_invocation(invocation=2, after_call=1),),
+    ],
+    ids=["first", "after-the-wait"],
+)
+def test_a_listen_bounded_by_the_wall_clock_ends_in_a_duplicate_delivery(
+    faults: tuple[Any, ...],
+) -> None:
+    # The duplicate re-runs the listen on a thread of its own, which no signal reaches: the
+    # ticker passes its blocked time (runner bug 36). Before, its listen never ended and the
+    # execution was reported hung.
+    started = time.monotonic()
+    outcome = Scenario(handler=blocking.cancellation_window, faults=faults).run()
+    assert outcome.faults_applied == faults
+    outcome.check()
+    assert outcome.value == {"shipped": True, "cancelled": []}
+    assert time.monotonic() - started < 20

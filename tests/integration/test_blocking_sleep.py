@@ -6,7 +6,10 @@ stood still while its loop was blocked, and a poll bounded by ``time.time()`` ne
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+from typing import Any
 
 import pytest
 from tests.integration import blocking_sleep_handlers as h
@@ -157,3 +160,29 @@ def test_work_on_a_core_keeps_the_handler_s_clock_still(isolation: str) -> None:
         result = runner.run({"seconds": 0.3}, timeout=20)
     before, after = result.result_value
     assert after == before
+
+
+def test_a_blocking_poll_ends_off_the_main_thread_too() -> None:
+    """No signal reaches a thread other than the main one: a run from a test's own thread
+    (and ``run_async``, whose drive is handed to a worker thread) is ticked by the runner's
+    ticker thread instead (runner bug 36)."""
+    outcomes: list[Any] = []
+
+    def run() -> None:
+        with DurableFunctionTestRunner(h.polls_blocking_until_a_deadline) as runner:
+            outcomes.append(runner.run({"kind": "queue"}, timeout=20))
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+
+    async def run_async() -> Any:
+        async with DurableFunctionTestRunner(h.polls_blocking_until_a_deadline) as runner:
+            return await runner.run_async({"kind": "event"}, timeout=20)
+
+    outcomes.append(asyncio.run(run_async()))
+    for result in outcomes:
+        assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+        assert 15 <= result.result_value <= 40
+    assert time.monotonic() - started < 15

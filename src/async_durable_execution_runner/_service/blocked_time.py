@@ -7,9 +7,11 @@ replay; ``time.sleep`` (``blocking_sleep``) and the loop's waits for threads and
 a C library's poll) takes real time that the handler's ``time.time()`` never showed, and a
 poll bounded by it never ended (runner bug 36).
 
-A ``BlockedTime`` is asked at regular ticks of real time (the drive's deadline alarm,
-``hang_alarm.DeadlineAlarm``'s ``on_tick``, on the thread itself) how much of the time
-since the last tick was such a wait. An interval counts when the loop stayed inside one
+A ``BlockedTime`` is asked at regular ticks of real time how much of the time since the last
+tick was such a wait: on the main thread by the drive's deadline alarm
+(``hang_alarm.DeadlineAlarm``'s ``on_tick``, a signal, on the thread itself); on any other
+thread (a duplicate delivery's, a drive handed to a worker thread) by the ``TICKER``, a
+thread of the runner's that looks at the others. An interval counts when the loop stayed inside one
 turn, the thread was in the handler's own code (not the service's, not a sleep, which counts
 itself, not the loop's own wait) and it ran on a core for less than a fifth of the interval:
 work keeps the clocks still, waiting moves them. The first tick of a block only marks it.
@@ -17,7 +19,10 @@ work keeps the clocks still, waiting moves them. The first tick of a block only 
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -50,11 +55,16 @@ class BlockedTime:
         """The thread is not in the handler's run now: the next tick starts afresh."""
         self._mark = None
 
-    def tick(self, loop: VirtualTimeEventLoop, frame: FrameType | None) -> float:
+    def tick(
+        self, loop: VirtualTimeEventLoop, frame: FrameType | None, cpu: float | None = None
+    ) -> float:
         """The seconds since the last tick that the thread spent blocked in the handler's
         code inside one turn of ``loop``, to pass on the clocks (``0.0``: none).
-        ``frame`` is where the tick found the thread."""
-        mark: _Mark = (loop.turn_mark(), real_monotonic(), time.thread_time(), self.slept)
+        ``frame`` is where the tick found the thread; ``cpu`` its CPU time (by default the
+        calling thread's: the tick runs on it)."""
+        if cpu is None:
+            cpu = time.thread_time()
+        mark: _Mark = (loop.turn_mark(), real_monotonic(), cpu, self.slept)
         last, self._mark = self._mark, mark
         if last is None or last[0] != mark[0]:
             return 0.0  # the loop turned meanwhile: its turns pass time their own way
@@ -70,3 +80,96 @@ class BlockedTime:
         turn = mark[0]
         self._mark = ((turn[0], turn[1], turn[2] + blocked), *mark[1:])
         return blocked
+
+
+#: How often the ticker looks at the threads it watches (seconds of real time).
+TICK_SECONDS = 0.1
+
+
+class _Watched:
+    __slots__ = ("blocked", "clock", "loop_now", "on_blocked")
+
+    def __init__(
+        self,
+        blocked: BlockedTime,
+        clock: int,
+        loop_now: Callable[[], VirtualTimeEventLoop | None],
+        on_blocked: Callable[[float], None],
+    ) -> None:
+        self.blocked = blocked
+        self.clock = clock
+        self.loop_now = loop_now
+        self.on_blocked = on_blocked
+
+
+class Ticker:
+    """Ticks for invocations on threads that no signal reaches: every ``TICK_SECONDS``, for
+    each watched thread, where it is (``sys._current_frames``) and its CPU time (its own
+    clock) go to its ``BlockedTime``, and what that says was blocked to ``on_blocked``, on
+    the ticker's thread. The thread runs while anything is watched."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: dict[int, _Watched] = {}
+        self._running = False
+
+    def watch(
+        self,
+        ident: int,
+        blocked: BlockedTime,
+        loop_now: Callable[[], VirtualTimeEventLoop | None],
+        on_blocked: Callable[[float], None],
+    ) -> None:
+        """Tick for thread ``ident`` (``threading.get_ident()``) until ``unwatch``:
+        ``loop_now()`` is its loop while it runs the handler (``None`` otherwise)."""
+        try:
+            clock = time.pthread_getcpuclockid(ident)
+        except (AttributeError, OSError):  # no per-thread CPU clocks here: no ticks
+            return
+        with self._lock:
+            self._watched[ident] = _Watched(blocked, clock, loop_now, on_blocked)
+            if not self._running:
+                self._running = True
+                thread = threading.Thread(target=self._run, name="durable-ticker", daemon=True)
+                # Not a thread of the handler's: an invocation's loop does not wait for it.
+                thread.runner_internal = True  # type: ignore[attr-defined]
+                thread.start()
+
+    def unwatch(self, ident: int) -> None:
+        with self._lock:
+            self._watched.pop(ident, None)
+
+    def _run(self) -> None:
+        pause = threading.Event()
+        while True:
+            pause.wait(TICK_SECONDS)
+            with self._lock:
+                watched = list(self._watched.items())
+                if not watched:
+                    self._running = False
+                    return
+            frames = sys._current_frames()
+            for ident, entry in watched:
+                # A failure here must not end the ticks of every other invocation.
+                try:
+                    self._tick(entry, frames.get(ident))
+                except Exception:
+                    continue
+
+    @staticmethod
+    def _tick(entry: _Watched, frame: FrameType | None) -> None:
+        loop = entry.loop_now()
+        if loop is None or frame is None:
+            entry.blocked.forget()
+            return
+        try:
+            cpu = time.clock_gettime(entry.clock)
+        except OSError:  # the thread ended meanwhile
+            return
+        seconds = entry.blocked.tick(loop, frame, cpu)
+        if seconds:
+            entry.on_blocked(seconds)
+
+
+#: The process's ticker.
+TICKER = Ticker()

@@ -82,6 +82,17 @@ def keep_armed() -> None:
         alarm._arm()
 
 
+def ticking() -> bool:
+    """Whether the calling thread is the main thread with an alarm entered that ticks
+    (``on_tick``)."""
+    alarm = _current[0]
+    return (
+        alarm is not None
+        and alarm._on_tick is not None
+        and threading.current_thread() is threading.main_thread()
+    )
+
+
 def usable() -> bool:
     """Whether a ``DeadlineAlarm`` can interrupt the calling thread: it is the main thread
     (the only one that runs Python signal handlers) on a platform with ``setitimer``."""

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._service import (
+    blocked_time,
     blocking_sleep,
     handler_clock,
     hang_alarm,
@@ -906,6 +907,7 @@ class InProcessInvoker:
         jumping = loop if isinstance(loop, VirtualTimeEventLoop) else None
         outside_before = self._outside
         traveller: Any = None
+        watched: int | None = None
         if virtual:
             assert self.clock_now is not None
             started = self.clock_now()
@@ -939,6 +941,18 @@ class InProcessInvoker:
                 blocking_sleep.sleepers[sleeper] = lambda seconds: self._slept(
                     seconds, jumping, traveller, running
                 )
+                if not hang_alarm.ticking():
+                    # No signal reaches this thread (a duplicate delivery's, a drive handed
+                    # to a worker): the ticker looks at it from outside.
+                    watched = sleeper
+                    blocked_time.TICKER.watch(
+                        sleeper,
+                        running.blocked,
+                        lambda: jumping if running.in_handler else None,
+                        lambda seconds: self._pass_blocked_outside(
+                            seconds, jumping, traveller, running
+                        ),
+                    )
         bound_session = current_session.set(session)
         if traveller is not None:
             # The invocation's context (its tasks inherit it) reads this clock.
@@ -958,6 +972,8 @@ class InProcessInvoker:
                 if running.shared is None:
                     self._outside = outside_before
                 blocking_sleep.sleepers.pop(threading.get_ident(), None)
+                if watched is not None:
+                    blocked_time.TICKER.unwatch(watched)
             if running.beside:
                 _await_beside(running)
             running.traveller = None
@@ -1065,16 +1081,37 @@ class InProcessInvoker:
     ) -> None:
         """The handler's thread was blocked for ``seconds`` of real time inside a turn of its
         loop (``_slept``, ``_tick``): pass as much on the virtual clocks."""
-        assert self.advance_clock is not None
-        loop._virtual += seconds
-        now = self.advance_clock(seconds)
-        traveller.move_to(now)
+        now = self._pass_on_clocks(seconds, loop, traveller)
         limit = running.time_limit
         if limit is not None and now > limit:
             # Raised here, in the handler's blocking code, to stop it; the SDK's clean-up on
             # the way out may await, so the loop's next turn raises it again, as a jump does.
             loop.interrupt_at_next_turn(self._timed_out_error)
             self._time_out(running)
+
+    def _pass_blocked_outside(
+        self, seconds: float, loop: VirtualTimeEventLoop, traveller: Any, running: _Running
+    ) -> None:
+        """``_pass_blocked`` from the ticker's thread (``blocked_time.TICKER``), for a thread
+        no signal reaches: past the function's timeout the invocation is stopped at its
+        loop's next turn (nothing can be raised into another thread's blocking call)."""
+        now = self._pass_on_clocks(seconds, loop, traveller)
+        limit = running.time_limit
+        if limit is not None and now > limit and not running.timed_out:
+            self._mark_timed_out(running)
+            loop.interrupt_at_next_turn(self._timed_out_error)
+
+    def _pass_on_clocks(
+        self, seconds: float, loop: VirtualTimeEventLoop, traveller: Any
+    ) -> _dt.datetime:
+        """``seconds`` of real time pass on the loop's clock, the runner's and the handler's:
+        the runner's clock after it."""
+        assert self.advance_clock is not None
+        with loop._clock_lock:
+            loop._virtual += seconds
+        now = self.advance_clock(seconds)
+        traveller.move_to(now)
+        return now
 
     # --- ``virtual_loop.OutsideTime`` for the invocation running (``self._outside``) ------
 
@@ -1113,12 +1150,15 @@ class InProcessInvoker:
         """The invocation has waited past the function's timeout (called from its loop's
         selector, between two turns): stop it, as Lambda stops the sandbox, and say where
         its tasks await. Nothing it still sends reaches the service."""
+        self._mark_timed_out(running)
+        raise self._timed_out_error()
+
+    def _mark_timed_out(self, running: _Running) -> None:
         if not running.timed_out:
             running.timed_out = True
             running.request.session.abandoned = True
             loop = running.loop
             running.stack = (_awaiting(loop) if loop is not None else "") or "(stack unavailable)"
-        raise self._timed_out_error()
 
     def _timed_out_error(self) -> FunctionTimedOut:
         return FunctionTimedOut(

@@ -653,7 +653,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 self._virtual = now
 
     def jump(self, seconds: float) -> None:
-        self._virtual += seconds
+        # Locked: the runner's ticker may pass blocked time on this clock from its thread.
+        with self._clock_lock:
+            self._virtual += seconds
         if self.on_jump is not None:
             self.on_jump(seconds)
 
