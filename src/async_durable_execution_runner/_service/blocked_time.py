@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from async_durable_execution_runner._service import blocking_sleep, safe_points
 from async_durable_execution_runner._service.handler_clock import real_monotonic
@@ -86,20 +86,11 @@ class BlockedTime:
 TICK_SECONDS = 0.1
 
 
-class _Watched:
-    __slots__ = ("blocked", "clock", "loop_now", "on_blocked")
-
-    def __init__(
-        self,
-        blocked: BlockedTime,
-        clock: int,
-        loop_now: Callable[[], VirtualTimeEventLoop | None],
-        on_blocked: Callable[[float], None],
-    ) -> None:
-        self.blocked = blocked
-        self.clock = clock
-        self.loop_now = loop_now
-        self.on_blocked = on_blocked
+class _Watched(NamedTuple):
+    blocked: BlockedTime
+    clock: int  # the watched thread's CPU-time clock
+    loop_now: Callable[[], VirtualTimeEventLoop | None]
+    on_blocked: Callable[[float], None]
 
 
 class Ticker:
