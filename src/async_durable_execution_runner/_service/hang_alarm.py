@@ -89,7 +89,7 @@ def ticking() -> bool:
     return (
         alarm is not None
         and alarm._on_tick is not None
-        and threading.current_thread() is threading.main_thread()
+        and threading.get_ident() == threading.main_thread().ident
     )
 
 
