@@ -193,3 +193,13 @@ async def works_on_a_core(event: Any) -> list[float]:
         return _crunch(event["seconds"])
 
     return await step(body, name="crunch")
+
+
+@durable_execution
+async def waits_past_the_function_timeout(event: Any) -> str:
+    async def wait_for_a_signal() -> str:
+        # A blocking client's wait for a reply that takes longer than the function may run.
+        _NEVER.wait(event["seconds"])
+        return "no reply"
+
+    return await step(wait_for_a_signal, name="wait-for-reply")

@@ -186,3 +186,27 @@ def test_a_blocking_poll_ends_off_the_main_thread_too() -> None:
         assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
         assert 15 <= result.result_value <= 40
     assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("main_thread", [True, False], ids=["main-thread", "other-thread"])
+def test_a_blocking_wait_counts_towards_the_function_timeout(main_thread: bool) -> None:
+    """A step blocked in ``threading.Event.wait(1.6)`` under a one-second function timeout is
+    stopped as Lambda stops it (``Sandbox.Timedout``), whichever thread runs it; before
+    runner bug 36 the wait took its 1.6 seconds unseen and the step returned."""
+    outcomes: list[Any] = []
+
+    def run() -> None:
+        with DurableFunctionTestRunner(
+            h.waits_past_the_function_timeout, function_timeout=1.0
+        ) as runner:
+            outcomes.append(runner.run({"seconds": 1.6}, timeout=30))
+
+    if main_thread:
+        run()
+    else:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(60)
+    (result,) = outcomes
+    assert result.execution_status is ExecutionStatus.FAILED
+    assert "Sandbox.Timedout" in set(invocation_errors(result))
