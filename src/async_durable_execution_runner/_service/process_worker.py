@@ -262,18 +262,22 @@ def _run_invocation(
 
             loop.on_jump = jump
 
+            def passed(seconds: float) -> None:
+                # The loop's thread was blocked that long: the loop's clock and the
+                # handler's move on by as much.
+                loop._virtual += seconds
+                move(seconds)
+
             def slept(seconds: float) -> None:
                 # A blocking ``time.sleep`` on the loop's thread (see ``blocking_sleep``).
                 blocked.slept += seconds
-                loop._virtual += seconds
-                move(seconds)
+                passed(seconds)
 
             def tick(frame: FrameType | None) -> None:
                 # Other blocking waits on the loop's thread (see ``blocked_time``).
                 seconds = blocked.tick(loop, frame)
                 if seconds:
-                    loop._virtual += seconds
-                    move(seconds)
+                    passed(seconds)
 
             blocked = BlockedTime()
             if hang_alarm.usable():
