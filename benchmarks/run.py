@@ -651,7 +651,7 @@ tasks on the loop a crash cancels.
   a script, this benchmark) runs the loop and the invocations itself, and a hung handler is
   interrupted at the deadline by `SIGALRM`, in its own code only (`_service/hang_alarm.py`,
   `_service/safe_points.py`); setting and taking down the alarm costs about 3.5 us a call.
-  Other callers (another thread, an async test) keep the worker. `retry_2`, seed and
+  Other callers (another thread, the async twins) keep the worker. `retry_2`, seed and
   `waits_10h` gained 0.10, 0.21 and 0.06 of the floor in CPU time (session 19, interleaved).
 - *Our own stages are many and small.* `stages.py` (the stage table below) times each stage
   of our runner at native speed: per invocation, setting it up in the service and in the
@@ -851,7 +851,7 @@ Our runner's own share taken apart by stage (`benchmarks/stages.py`): each stage
 time at native speed (timed on entry and exit, nested stages subtracted), the service's loop
 run on the calling thread (as for a test's call) so that one clock sees every stage; then
 the same executions with the loop handed to a worker thread (as for a call from another
-thread or under a running event loop) and on the calling thread, interleaved.
+thread or through the async twins) and on the calling thread, interleaved.
 
 {stages}
 """

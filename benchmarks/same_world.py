@@ -8,6 +8,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               races|lambda-runtime|tooling|scale|
                                               asyncio-ecosystem|data-stores]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
+                                    [--drive main|async|thread]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
 from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
@@ -48,19 +49,27 @@ sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each
 a retry budget, whether ``fault_plans(kinds={"step_exception"})`` finds a burst that uses it
 up within ``--examples`` examples, for seeds 0 to SEEDS-1, and what it shrinks to.
 ``--strict-replay`` draws the campaign's scenarios with ``strict_replay=True`` (a replay
-divergence fails the execution, as the sync AWS SDK does).
+divergence fails the execution, as the sync AWS SDK does). ``--drive async`` calls each
+scenario (its run and its check) inside a running event loop, drawn outside it, as
+pytest-asyncio runs an async Hypothesis test (the runner sets the loop aside and drives on
+the main thread); ``--drive thread`` runs the whole test on a thread of its own, where the
+runner hands its drive to a worker thread with no ``SIGALRM`` deadline alarm (the hang report
+and the time a blocked handler spends come from the ticker thread instead).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
 import contextlib
 import logging
 import platform
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +164,7 @@ def campaign(
     plans: str,
     seed: int | None = None,
     strict_replay: bool = False,
+    drive: str = "main",
 ) -> dict[str, Any]:
     faults = fault_plans(kinds=MASKED_KINDS) if plans == "masked" else fault_plans()
     strategy = scenarios(spec, faults=faults, strict_replay=strict_replay)
@@ -179,6 +189,14 @@ def campaign(
     )
     @given(strategy)
     def run(scenario: Scenario) -> None:
+        if drive == "async":
+            # As pytest-asyncio runs an async Hypothesis test: each example's body in a
+            # running loop, the drawing outside it.
+            asyncio.run(_in_a_loop(lambda: judge(scenario)))
+        else:
+            judge(scenario)
+
+    def judge(scenario: Scenario) -> None:
         outcome = scenario.run()
         stats["examples"] += 1
         stats["drawn"] += len(scenario.faults)
@@ -195,13 +213,39 @@ def campaign(
 
     started = time.perf_counter()
     try:
-        (run if seed is None else __import__("hypothesis").seed(seed)(run))()
+        test = run if seed is None else __import__("hypothesis").seed(seed)(run)
+        if drive == "thread":
+            on_a_thread(test)
+        else:
+            test()
     # An oracle's flag, or anything else that went wrong (Hypothesis reports several
     # distinct failures as a group, a BaseExceptionGroup if one of them is not an Exception).
     except (Exception, BaseExceptionGroup) as failure:
         stats["flag"] = f"{type(failure).__name__}: {failure}"
     stats["seconds"] = time.perf_counter() - started
     return stats
+
+
+async def _in_a_loop(call: Callable[[], None]) -> None:
+    call()
+
+
+def on_a_thread(call: Callable[[], None]) -> None:
+    """``call()`` on a thread of its own (as a test run by a thread of the test runner's),
+    its exception raised here."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=target, name="test-thread")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def crash_point_rows(corpus: dict[str, dict[str, Any]], names: list[str]) -> int:
@@ -297,6 +341,12 @@ def main() -> None:
     parser.add_argument(
         "--strict-replay", action="store_true", help="scenarios with strict_replay=True"
     )
+    parser.add_argument(
+        "--drive",
+        choices=("main", "async", "thread"),
+        default="main",
+        help="call each scenario from the main thread, a running event loop or a thread",
+    )
     parser.add_argument("--bursts", type=int, default=0, help="burst search over this many seeds")
     args = parser.parse_args()
     corpus = CORPORA[args.corpus]
@@ -312,7 +362,8 @@ def main() -> None:
     names = args.only or sorted(corpus)
     print(
         f"{args.examples} examples per handler, {args.plans} fault kinds, default timings"
-        f"{', strict replay' if args.strict_replay else ''}; "
+        f"{', strict replay' if args.strict_replay else ''}"
+        f"{'' if args.drive == 'main' else f', driven from {args.drive}'}; "
         f"{platform.platform()}, Python {platform.python_version()}"
     )
     print(
@@ -324,7 +375,14 @@ def main() -> None:
     flags = 0
     for name in names:
         with contextlib.redirect_stderr(sys.stdout):
-            stats = campaign(corpus[name], args.examples, args.plans, args.seed, args.strict_replay)
+            stats = campaign(
+                corpus[name],
+                args.examples,
+                args.plans,
+                args.seed,
+                args.strict_replay,
+                args.drive,
+            )
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats["kinds"].items()))
         flagged = 0 if stats["flag"] is None else 1
         flags += flagged

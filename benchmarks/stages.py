@@ -14,7 +14,7 @@ microsecond per stage entered, so the table is close to what the stages cost unt
 The executions run their service loop on the calling thread (the main thread), as the
 runner does for a test's call, so that one clock sees every stage; the last columns time the
 same executions with the loop handed to the invoker's worker thread (as the runner does for a
-caller on any other thread, or under a running event loop) and on the calling thread,
+caller on any other thread, or through the async twins) and on the calling thread,
 interleaved, for what the hand-off would cost. Medians over rounds, microseconds.
 """
 

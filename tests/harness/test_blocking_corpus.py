@@ -184,3 +184,41 @@ def test_a_listen_bounded_by_the_wall_clock_ends_in_a_duplicate_delivery(
     outcome.check()
     assert outcome.value == {"shipped": True, "cancelled": []}
     assert time.monotonic() - started < 20
+
+
+def test_a_signal_time_limit_judged_inside_an_async_test_is_not_flagged() -> None:
+    # An async test under Hypothesis: its scenarios are drawn (their faults placed by a run)
+    # outside its loop, and run and judged inside it. The run handed back from drawing ran
+    # on the main thread; the same-world baseline, inside the loop, ran on a worker thread,
+    # where ``signal.signal`` raises, and ``FaultNotMasked`` flagged the parse that did not
+    # fail under the faults (runner bug 37: now both run on the main thread).
+    from hypothesis import HealthCheck, given, settings
+
+    from async_durable_execution_runner.strategies import durable_scenarios
+
+    judged: list[bool] = []
+
+    @settings(
+        max_examples=6,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        durable_scenarios(
+            blocking.alarm_time_limits,
+            faults=fault_plans(kinds={"invocation_lost"}),
+            reuse_drawing_run=True,
+        )
+    )
+    def an_async_hypothesis_test(scenario: Scenario) -> None:
+        async def body() -> None:
+            outcome = scenario.run()
+            outcome.check()
+            judged.append(outcome.drawn and bool(outcome.faults_applied))
+
+        asyncio.run(body())
+
+    an_async_hypothesis_test()
+    assert any(judged)  # a drawn run with its fault applied was judged

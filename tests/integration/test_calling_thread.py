@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import signal
 import threading
 import time
 from typing import Any
 
 import pytest
-from async_durable_execution import InvocationStatus
+from async_durable_execution import InvocationStatus, durable_execution, step, wait
 from tests.integration import handlers as h
 
 from async_durable_execution_runner import (
@@ -60,15 +61,93 @@ def test_invocations_run_on_a_worker_for_any_other_thread() -> None:
     assert threading.get_ident() not in threads.idents
 
 
-def test_invocations_run_on_a_worker_under_a_running_event_loop() -> None:
+@needs_alarm
+def test_invocations_run_on_the_main_thread_under_a_running_event_loop() -> None:
+    # An async test calling the synchronous ``run``: its loop is blocked in the call anyway,
+    # so the handler runs on the main thread, as Lambda's runtime calls it (runner bug 37),
+    # and the test's loop is its thread's running loop again afterwards.
     threads = _Threads()
 
-    async def an_async_test() -> InvocationStatus:
+    async def an_async_test() -> tuple[InvocationStatus, bool]:
+        outer = asyncio.get_running_loop()
         with DurableFunctionTestRunner(handler=h.blocks_after_a_wait, observers=[threads]) as r:
-            return _run_seed(r)
+            status = _run_seed(r)
+        await asyncio.sleep(0)
+        return status, asyncio.get_running_loop() is outer
 
-    assert asyncio.run(an_async_test()) is InvocationStatus.SUCCEEDED
-    assert threading.get_ident() not in threads.idents
+    assert asyncio.run(an_async_test()) == (InvocationStatus.SUCCEEDED, True)
+    assert threads.idents == [threading.get_ident()] * 2
+
+
+class _Overrun(Exception):
+    pass
+
+
+def _raise_overrun(signum: int, frame: Any) -> None:
+    raise _Overrun
+
+
+async def _within_a_signal_time_limit(limit: float, work: float) -> dict[str, Any]:
+    """A parse under a ``SIGALRM`` time limit of its own: a Lambda idiom (the runtime calls
+    the handler on its main thread, where signals work)."""
+    previous = signal.signal(signal.SIGALRM, _raise_overrun)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        time.sleep(work)
+        return {"parsed": True}
+    except _Overrun:
+        return {"parsed": False}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@durable_execution
+async def _signal_time_limits(event: Any) -> dict[str, Any]:
+    quick = await step(lambda: _within_a_signal_time_limit(2.0, 0.005), name="quick")
+    await wait(30, name="pause")
+    slow = await step(lambda: _within_a_signal_time_limit(0.02, 0.5), name="slow")
+    return {"quick": quick, "slow": slow}
+
+
+@needs_alarm
+def test_a_handler_keeping_a_signal_time_limit_works_in_an_async_test() -> None:
+    # Runner bug 37: on a worker thread ``signal.signal`` raises ValueError, so the handler
+    # failed only when the test was async (the fault-tolerance oracle flagged it as well:
+    # the scenario drawn outside the test's loop, its baseline run inside it).
+    async def an_async_test() -> Any:
+        with DurableFunctionTestRunner(handler=_signal_time_limits) as runner:
+            return runner.run(timeout=10)
+
+    for result in (asyncio.run(an_async_test()), _run_plain(_signal_time_limits)):
+        assert result.status is InvocationStatus.SUCCEEDED, result.error
+        assert result.result_value == {"quick": {"parsed": True}, "slow": {"parsed": False}}
+
+
+def _run_plain(handler: Any) -> Any:
+    with DurableFunctionTestRunner(handler=handler) as runner:
+        return runner.run(timeout=10)
+
+
+async def _run_another_execution() -> int:
+    with DurableFunctionTestRunner(handler=h.two_steps) as runner:
+        result: int = runner.run({"a": 1, "b": 2}, timeout=10).result_value
+        return result
+
+
+@durable_execution
+async def _runs_an_execution_in_a_step(event: Any) -> int:
+    nested = await step(_run_another_execution, name="nested")
+    await wait(5, name="pause")
+    return nested + await step(_run_another_execution, name="nested-again")
+
+
+def test_a_run_started_inside_an_invocation_drives_on_a_worker() -> None:
+    # The invocation's loop runs on this thread and the next invocation needs it: it is not
+    # set aside as an async test's is; the inner run drives on a worker.
+    result = _run_plain(_runs_an_execution_in_a_step)
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    assert result.result_value == 8
 
 
 def _assert_hang_reported(runner: DurableFunctionTestRunner, started: float, error: str) -> None:

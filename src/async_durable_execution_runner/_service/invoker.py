@@ -670,10 +670,23 @@ class InProcessInvoker:
         thread while the caller waits. At ``wall_deadline`` an invocation still running is
         given up on. ``busy()`` says whether the loop's thread is inside the service's own
         code (holds its state lock), where a hung handler must not be interrupted."""
-        if hang_alarm.usable() and asyncio.events._get_running_loop() is None:
-            # (With an event loop running here, an async test's, the handler's loop cannot
-            # run on this thread.)
-            return self._drive_here(loop, wall_deadline, busy)
+        if hang_alarm.usable():
+            outer = asyncio.events._get_running_loop()
+            if outer is None:
+                return self._drive_here(loop, wall_deadline, busy)
+            if not _is_invocation_loop(outer):
+                # An async test's loop runs on this thread, and this synchronous call blocks
+                # it until the drive ends: set it aside meanwhile, so that the handler runs on
+                # the main thread, as Lambda's runtime calls it (on a worker thread
+                # ``signal.signal`` raises, and a handler keeping a ``SIGALRM`` time limit
+                # failed only in an async test: runner bug 37). (A drive started from inside
+                # an invocation, whose loop this thread's next invocation would need, goes to
+                # a worker as before.)
+                asyncio.events._set_running_loop(None)
+                try:
+                    return self._drive_here(loop, wall_deadline, busy)
+                finally:
+                    asyncio.events._set_running_loop(outer)
         if self._worker is None:
             self._worker = _Worker.acquire()
         worker = self._worker
@@ -1322,6 +1335,11 @@ def _thread_loop(*, virtual: bool = False) -> asyncio.AbstractEventLoop:
             # (an unclosed loop warns when it is collected).
             atexit.register(loop.close)
     return loop
+
+
+def _is_invocation_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` is one this thread runs invocations on (``_thread_loop``)."""
+    return loop is getattr(_loops, "virtual", None) or loop is getattr(_loops, "loop", None)
 
 
 def _settle(loop: asyncio.AbstractEventLoop, running: _Running | None = None) -> None:
