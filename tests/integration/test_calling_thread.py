@@ -178,6 +178,25 @@ def test_a_hang_on_a_worker_is_given_up_on_at_the_deadline() -> None:
 
 
 @needs_alarm
+def test_a_hang_in_an_async_test_is_interrupted_at_the_deadline() -> None:
+    # The drive runs on the main thread with the test's loop set aside: the deadline alarm
+    # interrupts the handler there, and the test's loop runs on afterwards.
+    errors: list[str] = []
+
+    async def an_async_test() -> None:
+        with pytest.raises(ExecutionNotFinishedError) as info:
+            runner.run({"block": True}, timeout=0.5)
+        errors.append(str(info.value))
+        await asyncio.sleep(0)
+
+    with DurableFunctionTestRunner(handler=h.blocks_the_thread) as runner:
+        started = time.monotonic()
+        asyncio.run(an_async_test())
+        (error,) = errors
+        _assert_hang_reported(runner, started, error)
+
+
+@needs_alarm
 def test_a_handler_that_swallows_the_interrupt_and_blocks_again_is_interrupted_again() -> None:
     with DurableFunctionTestRunner(handler=h.shrugs_off_the_first_interrupt) as runner:
         started = time.monotonic()
