@@ -6,7 +6,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
                                               races|lambda-runtime|tooling|scale|
-                                              asyncio-ecosystem|data-stores]
+                                              asyncio-ecosystem|data-stores|powertools]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -42,7 +42,8 @@ test tooling users bring: ``unittest.mock``, botocore's ``Stubber``, captured lo
 production scale), ``--corpus asyncio-ecosystem`` ``examples/asyncio_ecosystem.py`` (the
 session-26 audit N's, asyncio's own tools in step bodies and around durable operations),
 ``--corpus data-stores`` ``examples/data_stores.py`` (the session-27 audit O's, systems of
-record in sqlite, JSON, CSV and shelve files);
+record in sqlite, JSON, CSV and shelve files), ``--corpus powertools``
+``examples/powertools.py`` (the session-30 audit P's, Powertools for AWS Lambda);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -88,6 +89,7 @@ import habits  # noqa: E402
 import lambda_runtime  # noqa: E402
 import nondeterministic  # noqa: E402
 import payloads  # noqa: E402
+import powertools  # noqa: E402
 import processes  # noqa: E402
 import races  # noqa: E402
 import sandbox_lifecycle  # noqa: E402
@@ -136,6 +138,7 @@ CORPORA = {
     "sandbox-lifecycle": sandbox_lifecycle.CORPUS,
     "asyncio-ecosystem": asyncio_ecosystem.CORPUS,
     "data-stores": data_stores.CORPUS,
+    "powertools": powertools.CORPUS,
 }
 
 

@@ -4,6 +4,7 @@ which the oracles must still flag."""
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from async_durable_execution import durable_execution, step, wait
@@ -66,6 +67,36 @@ def lambda_level_metrics(handler: Any) -> Any:
 @lambda_level_metrics
 @durable_execution
 async def wrapped_at_the_lambda_level(event: Any) -> dict[str, Any]:
+    async def one() -> int:
+        return 1
+
+    first = await step(one, name="one")
+    await wait(5, name="pause")
+    return {"first": first}
+
+
+#: What ``log_raw_event`` wrote: each invocation's event and response, as JSON text.
+RAW_LOG: list[str] = []
+
+
+def log_raw_event(handler: Any) -> Any:
+    """A layer of the Lambda entry point that logs the raw event and response as JSON, as
+    teams do to see what Lambda sent (``json.dumps(event)``, Powertools'
+    ``log_event=True``)."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        RAW_LOG.append(json.dumps(event))
+        response = handler(event, context)
+        RAW_LOG.append(json.dumps(response))
+        return response
+
+    return wrapper
+
+
+@log_raw_event
+@durable_execution
+async def raw_event_logged(event: Any) -> dict[str, Any]:
     async def one() -> int:
         return 1
 

@@ -149,6 +149,27 @@ def test_powertools_style_layers_see_each_invocation_with_its_context(
     outcome.check()
 
 
+@pytest.mark.parametrize("wire_format", ["objects", "json"])
+def test_a_layer_above_the_sdk_reads_the_json_event_lambda_sends(wire_format: str) -> None:
+    # Runner bug 38: with the default wire format the layer was handed the SDK's model
+    # objects (``InitialExecutionState(...)``), and ``json.dumps(event)`` raised TypeError:
+    # the invocation failed, where on Lambda the event is JSON.
+    structure_handlers.RAW_LOG.clear()
+    with DurableFunctionTestRunner(
+        handler=structure_handlers.raw_event_logged,
+        wire_format=wire_format,  # type: ignore[arg-type]
+    ) as runner:
+        result = runner.run({"order": 7}, timeout=20)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    events = [json.loads(line) for line in structure_handlers.RAW_LOG[::2]]
+    responses = [json.loads(line) for line in structure_handlers.RAW_LOG[1::2]]
+    assert [r["Status"] for r in responses] == ["PENDING", "SUCCEEDED"]
+    operations = [e["InitialExecutionState"]["Operations"] for e in events]
+    assert [len(ops) for ops in operations] == [1, 3]  # the execution; then its step and wait
+    assert operations[0][0]["Type"] == "EXECUTION"
+    assert json.loads(operations[0][0]["ExecutionDetails"]["InputPayload"]) == {"order": 7}
+
+
 def test_layers_run_in_a_worker_process_too() -> None:
     # The layer counts in the worker's copy of the module; what reaches the parent is that
     # the handler ran through it to the SDK's handler, bound to the runner's service.

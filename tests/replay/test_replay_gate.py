@@ -22,6 +22,7 @@ import flows
 import habits
 import lambda_runtime
 import nondeterministic
+import powertools
 import processes
 import pytest
 import sandbox_lifecycle
@@ -246,6 +247,8 @@ USER_CORPUS = {
     **{f"asyncio_ecosystem.{k}": v for k, v in asyncio_ecosystem.CORPUS.items()},
     # Systems of record in real files: sqlite, JSON by rename, CSV, shelve (reset per run).
     **{f"data_stores.{k}": v for k, v in data_stores.CORPUS.items()},
+    # Powertools for AWS Lambda: Logger and Metrics layers, idempotency, Parser, parameters.
+    **{f"powertools.{k}": v for k, v in powertools.CORPUS.items()},
 }
 
 

@@ -898,7 +898,10 @@ class InProcessInvoker:
             request.checkpoint_token,
             request.operations,
             request.next_marker,
-            wire_format=self.wire_format,
+            # Layers of the user's own above the SDK's handler read the event Lambda sends,
+            # JSON (they log it, serialise it, look into it): the SDK's model objects are
+            # for the SDK's handler alone (runner bug 38).
+            wire_format=self.wire_format if layered is None else "json",
             cache=self.cache,
         )
         # Every invocation starts with the function's whole timeout, as on Lambda.

@@ -1,0 +1,105 @@
+"""The session-30 false-flag audit P: correct handlers built on Powertools for AWS Lambda
+(``examples/powertools.py``: Logger and Metrics above ``@durable_execution``, idempotent
+functions in retried steps and in ``map`` items, Parser's pydantic models, parameters
+cached across waits, a partial SQS batch in a step, JMESPath envelopes and data classes,
+metrics from ``map`` items) are flagged by no oracle, warm or cold, under every fault kind.
+
+The corpus runs a few examples per entry here; ``DURABLE_POWERTOOLS_EXAMPLES=300`` runs the
+campaign (or ``benchmarks/same_world.py --corpus powertools --plans all``, which also
+counts the faults that landed).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import powertools
+import powertools_services as services
+import pytest
+from corpus import check_every, returns_fault_free_warm_and_cold, scenarios
+
+from async_durable_execution_runner import ExecutionStatus
+from async_durable_execution_runner.scenarios import (
+    Scenario,
+    crash,
+    duplicate_invocation,
+    step_exception,
+)
+from async_durable_execution_runner.strategies import fault_plans
+
+CORPUS = powertools.CORPUS
+
+#: What each entry returns without faults (a function of its input only).
+EXPECTED: dict[str, Any] = {
+    "observed_order": {"reserved": ["sku-1", "sku-2"], "invoice": "inv-o-7"},
+    "idempotent_charge": {"charge": "ch-pay-9", "charges": 1},
+    "idempotent_refunds": {
+        "refunds": ["ch-rf-1", "ch-rf-2", "ch-rf-3"],
+        "charges": {"rf-1": 1, "rf-2": 1, "rf-3": 1},
+    },
+    "parsed_order": {"total": "40.48", "lines": 2, "order_id": "o-11", "charged": "40.48"},
+    "parameters_across_waits": {
+        "review": True,
+        "routes": {"eu": "eu-west-1", "us": "us-east-1"},
+        "carrier": "acme-freight",
+        "same_threshold": True,
+    },
+    "sqs_batch_in_a_step": {"failed": ["m-2"], "shipped": 2},
+    "envelopes_and_data_classes": {
+        "customer": "c-42",
+        "region": "eu",
+        "source": "shop.accounts",
+        "detail_type": "CustomerSignedUp",
+        "at": "2026-12-05T10:00:00Z",
+    },
+    "metrics_in_map": {"boxes": 8},
+}
+
+
+def test_every_entry_has_an_expected_result() -> None:
+    assert sorted(EXPECTED) == sorted(CORPUS)
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_every_entry_returns_its_result_fault_free_warm_and_cold(name: str) -> None:
+    returns_fault_free_warm_and_cold(CORPUS[name], EXPECTED[name])
+
+
+def _idempotent_charge(*faults: Any) -> Scenario:
+    spec = CORPUS["idempotent_charge"]
+    return Scenario(
+        handler=spec["handler"],
+        input=spec["input"],
+        faults=faults,
+        before_run=spec["before_run"],
+    )
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        (crash(invocation=1, call=2),),
+        (duplicate_invocation(invocation=1, after_call=1),),
+        (step_exception(step=1, attempt=1),),
+    ],
+    ids=["crash-after-the-charge", "duplicate-delivery", "failed-attempt"],
+)
+def test_the_idempotent_charge_books_one_charge_whatever_the_faults(faults: Any) -> None:
+    # The step's body runs again (a crash after it, a duplicate delivery beside it, a retry
+    # after an injected failure), and Powertools' record makes the provider book it once.
+    outcome = _idempotent_charge(*faults).run()
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+    assert outcome.faults_applied
+    assert outcome.value == EXPECTED["idempotent_charge"]
+    assert services.charges_for("pay-9") == 1
+    outcome.check()
+
+
+EXAMPLES = int(os.environ.get("DURABLE_POWERTOOLS_EXAMPLES", "0"))
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_no_default_fault_plan_flags_a_powertools_handler(name: str) -> None:
+    strategy = scenarios(CORPUS[name], faults=fault_plans())
+    check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
