@@ -3,6 +3,7 @@ which the oracles must still flag."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 from typing import Any
@@ -103,6 +104,28 @@ async def raw_event_logged(event: Any) -> dict[str, Any]:
     first = await step(one, name="one")
     await wait(5, name="pause")
     return {"first": first}
+
+
+def stamps_the_response(handler: Any) -> Any:
+    """A layer that adds when it answered to the SDK's response, as a ``datetime``: Lambda's
+    runtime cannot write that as JSON (``Runtime.MarshalError``)."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        response = dict(handler(event, context))
+        response["AnsweredAt"] = datetime.datetime.now(datetime.UTC)
+        return response
+
+    return wrapper
+
+
+@stamps_the_response
+@durable_execution
+async def response_stamped_by_a_layer(event: Any) -> dict[str, Any]:
+    async def one() -> int:
+        return 1
+
+    return {"first": await step(one, name="one")}
 
 
 def returns_nothing_useful(handler: Any) -> Any:

@@ -170,6 +170,22 @@ def test_a_layer_above_the_sdk_reads_the_json_event_lambda_sends(wire_format: st
     assert json.loads(operations[0][0]["ExecutionDetails"]["InputPayload"]) == {"order": 7}
 
 
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_layer_whose_response_is_not_json_fails_the_invocation(isolation: str) -> None:
+    # Lambda's runtime writes the response as JSON: a layer that adds a datetime to it ends
+    # the invocation as Runtime.MarshalError, in-process as in a worker process (in-process
+    # the response used to be read as it was, and the execution succeeded).
+    with DurableFunctionTestRunner(
+        handler=structure_handlers.response_stamped_by_a_layer,
+        isolation=isolation,  # type: ignore[arg-type]
+    ) as runner:
+        result = runner.run(timeout=60)
+    assert result.execution_status is ExecutionStatus.FAILED
+    errors = {i.error_type for i in result.invocations}
+    assert errors == {"Runtime.MarshalError"}, result.invocations
+    assert "Unable to marshal response" in (result.invocations[0].error_message or "")
+
+
 def test_layers_run_in_a_worker_process_too() -> None:
     # The layer counts in the worker's copy of the module; what reaches the parent is that
     # the handler ran through it to the SDK's handler, bound to the runner's service.

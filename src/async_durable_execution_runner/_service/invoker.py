@@ -16,6 +16,7 @@ import atexit
 import datetime as _dt
 import functools
 import hashlib
+import json
 import math
 import queue
 import random
@@ -1254,6 +1255,20 @@ class InProcessInvoker:
                     error_type="Runtime.ExitError", error_message=session.crash_reason
                 ),
             )
+        if layered is not None:
+            # Lambda's runtime writes the response as JSON: what a layer of the user's
+            # returned must be JSON (the SDK's own output always is), as in a worker process.
+            try:
+                json.dumps(output)
+            except (TypeError, ValueError) as exc:
+                return InvocationOutcome(
+                    status=None,
+                    death=ErrorObject(
+                        error_type="Runtime.MarshalError",
+                        error_message=f"Unable to marshal response: {exc}",
+                        stack_trace=tuple(format_exception(exc)[-8:]),
+                    ),
+                )
         return _read_output(output)
 
 
