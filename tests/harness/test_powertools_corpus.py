@@ -11,13 +11,16 @@ counts the faults that landed).
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 from typing import Any
 
 import powertools
 import powertools_services as services
 import pytest
-from corpus import check_every, returns_fault_free_warm_and_cold, scenarios
+from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios
 
 from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner.scenarios import (
@@ -103,3 +106,23 @@ EXAMPLES = int(os.environ.get("DURABLE_POWERTOOLS_EXAMPLES", "0"))
 def test_no_default_fault_plan_flags_a_powertools_handler(name: str) -> None:
     strategy = scenarios(CORPUS[name], faults=fault_plans())
     check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
+
+
+def test_logger_logs_the_json_event_lambda_sends_with_the_execution_as_correlation_id() -> None:
+    # ``inject_lambda_context(log_event=True)`` sits above the SDK's handler: it is handed
+    # the event Lambda sends (runner bug 38: it logged the repr of the SDK's objects), and
+    # its correlation id, the execution's ARN, is the same on every invocation.
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(powertools.logger.registered_formatter)
+    powertools.logger.addHandler(handler)
+    try:
+        outcome = fault_free(CORPUS["observed_order"]).run()
+    finally:
+        powertools.logger.removeHandler(handler)
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    events = [line["message"] for line in lines if isinstance(line["message"], dict)]
+    assert len(events) == len(outcome.result.invocations) == 2
+    assert [len(e["InitialExecutionState"]["Operations"]) for e in events] == [1, 3]
+    assert {line["correlation_id"] for line in lines} == {outcome.result.execution_arn}
