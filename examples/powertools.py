@@ -10,9 +10,11 @@ Lambda code in Python leans on, used as its documentation shows (the session-30 
   inside a retried step, then the ledger read in another;
 - ``idempotent_refunds``: the same idempotent function over a ``map`` of refunds, each item
   its own step, after an hour's wait;
-- ``parsed_order``: the input parsed into pydantic models with Parser's ``parse`` (a pure
-  function of the input, so outside a step), step results dumped to JSON and validated
-  back into models;
+- ``parsed_order``: the input validated into pydantic models (a pure function of the
+  input, so outside a step), step results dumped to JSON and validated back into models
+  (pydantic directly, not through Powertools' Parser, whose lazily imported models
+  pydantic cannot build while freezegun patches ``datetime``: a freezegun test anywhere
+  after the Parser's import fails, as ``tests/harness/test_tooling_corpus.py``'s did);
 - ``parameters_across_waits``: parameters read through a ``BaseProvider`` with a five
   minute ``max_age``, in steps before and after an hour's wait (the cache expires on the
   handler's clock), ``get_multiple`` by path;
@@ -62,7 +64,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.jmespath_utils import envelopes, query
-from aws_lambda_powertools.utilities.parser import BaseModel, Field, parse
+from pydantic import BaseModel, Field
 
 logger = Logger()
 metrics = Metrics()
@@ -171,7 +173,7 @@ async def _ledger_for(ids: list[str]) -> dict[str, int]:
     return {payment_id: services.charges_for(payment_id) for payment_id in ids}
 
 
-# --- Parser (pydantic models) ----------------------------------------------------------------
+# --- pydantic models -----------------------------------------------------------------------
 
 
 class Line(BaseModel):
@@ -217,7 +219,7 @@ async def _confirm(priced: Priced) -> dict[str, Any]:
 @durable_execution
 async def parsed_order(event: dict[str, Any]) -> dict[str, Any]:
     """The input parsed into models (outside steps: a pure function of the input)."""
-    order = parse(event=event, model=Order)
+    order = Order.model_validate(event)
     priced = Priced.model_validate(await step(lambda: _price(order), name="price"))
     await wait(600, name="fraud-review")
     confirmed = await step(lambda: _confirm(priced), name="confirm")

@@ -1,6 +1,6 @@
 """The session-30 false-flag audit P: correct handlers built on Powertools for AWS Lambda
 (``examples/powertools.py``: Logger and Metrics above ``@durable_execution``, idempotent
-functions in retried steps and in ``map`` items, Parser's pydantic models, parameters
+functions in retried steps and in ``map`` items, pydantic models, parameters
 cached across waits, a partial SQS batch in a step, JMESPath envelopes and data classes,
 metrics from ``map`` items) are flagged by no oracle, warm or cold, under every fault kind.
 
