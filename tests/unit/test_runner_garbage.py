@@ -5,6 +5,7 @@ and every benchmark execution builds a runner)."""
 from __future__ import annotations
 
 import gc
+import warnings
 from typing import Any
 
 from async_durable_execution import durable_execution, step, wait
@@ -42,7 +43,13 @@ def test_a_finished_runner_leaves_no_cycles() -> None:
             assert result.result_value == 42
 
     once()  # warm: the worker thread and the SDK's wrappers exist before counting
-    gc.collect()
+    with warnings.catch_warnings():
+        # Earlier tests' garbage is collected here, not judged: a socket an earlier test left
+        # open in a reference cycle warns "unclosed" when collected, and with
+        # ``filterwarnings = error`` that failed this test, depending on when the collector
+        # last ran a full collection (clean-clone CI runs in sessions 29 and 30).
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
     flags = gc.get_debug()
     enabled = gc.isenabled()
     gc.disable()
