@@ -5,9 +5,9 @@ and every benchmark execution builds a runner)."""
 from __future__ import annotations
 
 import gc
-import warnings
 from typing import Any
 
+import pytest
 from async_durable_execution import durable_execution, step, wait
 
 from async_durable_execution_runner import DurableFunctionTestRunner
@@ -36,6 +36,7 @@ def _ours(garbage: list[Any], existing: set[int]) -> list[str]:
     return sorted({type(o).__qualname__ for o in garbage if _is_ours(o) and id(o) not in existing})
 
 
+@pytest.mark.usefixtures("earlier_garbage_collected")
 def test_a_finished_runner_leaves_no_cycles() -> None:
     def once() -> None:
         with DurableFunctionTestRunner(handler=handler) as runner:
@@ -43,13 +44,7 @@ def test_a_finished_runner_leaves_no_cycles() -> None:
             assert result.result_value == 42
 
     once()  # warm: the worker thread and the SDK's wrappers exist before counting
-    with warnings.catch_warnings():
-        # Earlier tests' garbage is collected here, not judged: a socket an earlier test left
-        # open in a reference cycle warns "unclosed" when collected, and with
-        # ``filterwarnings = error`` that failed this test, depending on when the collector
-        # last ran a full collection (clean-clone CI runs in sessions 29 and 30).
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    gc.collect()
     flags = gc.get_debug()
     enabled = gc.isenabled()
     gc.disable()

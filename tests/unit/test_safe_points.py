@@ -107,6 +107,7 @@ async def _records_the_sdk_frame_calling_a_step(event: Any) -> str:
     return await step(_record_the_sdk_caller, name="record")
 
 
+@pytest.mark.usefixtures("earlier_garbage_collected")
 def test_a_garbage_collector_callback_or_a_finaliser_is_not_safe() -> None:
     """What is raised there is swallowed ("Exception ignored in ..."), not interrupting."""
     verdicts: list[bool] = []

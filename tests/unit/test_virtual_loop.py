@@ -259,6 +259,7 @@ def test_a_callback_queued_as_the_coroutine_returns_runs_before_the_run_returns(
         loop.close()
 
 
+@pytest.mark.usefixtures("earlier_garbage_collected")
 def test_a_base_exception_out_of_the_run_leaves_nothing_unretrieved() -> None:
     loop = VirtualTimeEventLoop()
     reported: list[dict[str, Any]] = []
