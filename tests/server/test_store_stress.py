@@ -55,12 +55,17 @@ def test_concurrent_clients_lose_no_update(tmp_path: Path) -> None:
 
         def one_execution(client: Any, rival: Any, n: int) -> None:
             payload = json.dumps({"id": n, "quantity": 1 + n % 3}).encode()
-            arn = client.invoke(
+            started = client.invoke(
                 FunctionName="workflow",
                 InvocationType="Event",
                 DurableExecutionName=f"stress-{n}",
                 Payload=payload,
-            )["DurableExecutionArn"]
+            )
+            # Read: an unread stream holds its connection out of the pool, where closing the
+            # client does not reach it, and its socket warned "unclosed" in whichever later
+            # test the collector freed it (a clean-clone CI run in session 30).
+            started["Payload"].read()
+            arn = started["DurableExecutionArn"]
 
             def callback_id() -> str | None:
                 ids = runner.executor.callback_ids(arn)
