@@ -57,6 +57,7 @@ from async_durable_execution_runner._service.invocation import (
 from async_durable_execution_runner._service.sandbox import (
     fresh_import,
     init_failure,
+    marshal_error,
     put_back,
     runtime_exit,
 )
@@ -1261,14 +1262,7 @@ class InProcessInvoker:
             try:
                 json.dumps(output)
             except (TypeError, ValueError) as exc:
-                return InvocationOutcome(
-                    status=None,
-                    death=ErrorObject(
-                        error_type="Runtime.MarshalError",
-                        error_message=f"Unable to marshal response: {exc}",
-                        stack_trace=tuple(format_exception(exc)[-8:]),
-                    ),
-                )
+                return InvocationOutcome(status=None, death=marshal_error(exc))
         return _read_output(output)
 
 

@@ -52,7 +52,11 @@ from async_durable_execution_runner._service.invoker import (
     _thread_loop,
     log_group_name,
 )
-from async_durable_execution_runner._service.sandbox import init_failure, runtime_exit
+from async_durable_execution_runner._service.sandbox import (
+    init_failure,
+    marshal_error,
+    runtime_exit,
+)
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.errors import DurableServiceError
 
@@ -306,8 +310,7 @@ def _run_invocation(
         try:
             return ("done", json.dumps(output))
         except (TypeError, ValueError) as exc:
-            message = f"Unable to marshal response: {exc}"
-            return ("died", _death("Runtime.MarshalError", message, exc))
+            return ("died", marshal_error(exc).to_dict())
     finally:
         _settle(loop)
         if isinstance(loop, VirtualTimeEventLoop):

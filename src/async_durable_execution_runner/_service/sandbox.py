@@ -82,6 +82,16 @@ def runtime_exit(request_id: str, exc: BaseException) -> ErrorObject:
     )
 
 
+def marshal_error(exc: BaseException) -> ErrorObject:
+    """The invocation's error when Lambda's runtime cannot write the handler's response as
+    JSON (``json.dumps`` raised ``exc``)."""
+    return ErrorObject(
+        error_type="Runtime.MarshalError",
+        error_message=f"Unable to marshal response: {exc}",
+        stack_trace=tuple(format_exception(exc)[-8:]),
+    )
+
+
 def init_failure(request_id: str, module: str, exc: BaseException) -> InvocationOutcome:
     """The outcome of an invocation whose sandbox failed to initialise: the handler's
     ``module`` raised ``exc`` while a new sandbox imported it. Lambda's Python runtime reports
