@@ -28,6 +28,9 @@ These do:
   a chained invoke, and of a ``wait_for_condition`` check (caught as the check's own type
   live and ``CallableRuntimeError`` on replay, SDK finding 8), each caught at the parent and
   compensated;
+- an at-most-once charge that is never retried, whose interruption (a sandbox that died
+  inside it) is caught as ``StepInterruptedError`` live and as ``CallableRuntimeError`` of that
+  type on replay, and reconciled by asking the gateway;
 - executions that fail on purpose after partial work: with a 50 KB report, with a re-raised
   step failure after cleanup steps, by a failed ``assert`` and by a validation error raised
   outside any step on a step's result.
@@ -61,6 +64,7 @@ from async_durable_execution import (
     CallbackError,
     CompletionConfig,
     RetryStrategy,
+    StepInterruptedError,
     StepSemantics,
     durable_execution,
     get_wait_for_callback_context,
@@ -974,6 +978,58 @@ async def _job_id() -> str:
     return f"job-{uuid.uuid4().hex[:8]}"
 
 
+# --- an at-most-once charge whose interruption is reconciled --------------------------------
+
+
+def _never_retry(error: Exception, attempt: int) -> int | None:
+    """This gateway has no idempotency keys: a charge is never sent twice."""
+    return None
+
+
+def _interrupted(error: Exception) -> bool:
+    """Whether a step failed because a sandbox died inside it: the SDK raises its own
+    ``StepInterruptedError`` in the invocation that finds the step STARTED, and every replay
+    after raises ``CallableRuntimeError`` with that type name (``buggy/``'s
+    ``interrupted_step_caught_by_class`` catches the class only)."""
+    if isinstance(error, StepInterruptedError):
+        return True
+    return isinstance(error, CallableRuntimeError) and error.error_type == "StepInterruptedError"
+
+
+async def _charge_once(key: str, cents: int) -> int:
+    return services.charge(key, cents)
+
+
+async def _find_charge(key: str) -> int:
+    """Ask the gateway what an interrupted attempt did: the cents charged, or 0."""
+    return services.CHARGES.get(key, 0)
+
+
+@durable_execution
+async def interrupted_charge_reconciled(event: Any) -> dict[str, Any]:
+    """Charges once at most, never retried; when a sandbox died inside the charge, asks the
+    gateway what happened instead of charging again, and charges only if nothing went
+    through. The receipt goes out an hour later, so every run replays the charge."""
+    cents = int((event or {}).get("cents", 4200))
+    key = await step(_new_id, name="payment-key")
+    try:
+        charged = await step(
+            lambda: _charge_once(key, cents),
+            name="charge",
+            step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY,
+            retry_strategy=_never_retry,
+        )
+    except (StepInterruptedError, CallableRuntimeError) as error:
+        if not _interrupted(error):
+            raise
+        charged = await step(lambda: _find_charge(key), name="find-charge")
+        if not charged:
+            charged = await step(lambda: _charge_once(key, cents), name="charge-again")
+    await wait(3600)
+    receipt = await step(lambda: _notify(key, f"charged {charged} cents"), name="receipt")
+    return {"charged": charged, "receipt": receipt == key}
+
+
 CORPUS: dict[str, dict[str, Any]] = {
     "charge_with_typed_errors": {"handler": charge_with_typed_errors, "before_run": reset},
     "charge_declined": {
@@ -1038,6 +1094,10 @@ CORPUS: dict[str, dict[str, Any]] = {
         "before_run": reset,
     },
     "poll_until_done": {"handler": poll_until_broken, "before_run": reset},
+    "interrupted_charge_reconciled": {
+        "handler": interrupted_charge_reconciled,
+        "before_run": reset,
+    },
 }
 
 

@@ -116,6 +116,7 @@ EXPECTED: dict[str, tuple[ExecutionStatus, dict[str, Any]]] = {
     ),
     "poll_until_broken": (SUCCEEDED, {"status": "unknown"}),
     "poll_until_done": (SUCCEEDED, {"status": "done"}),
+    "interrupted_charge_reconciled": (SUCCEEDED, {"charged": 4200, "receipt": True}),
 }
 
 
@@ -179,6 +180,32 @@ def test_odd_messages_reach_the_handler_as_raised() -> None:
     assert seen["huge"]["lines"] == 600
     assert seen["multiline"]["lines"] == 6
     assert seen["unicode"]["first"].startswith("Zahlung für Bestellung №42")
+
+
+def test_an_interrupted_charge_is_reconciled_live_and_on_replay() -> None:
+    # SDK finding 16: the sandbox dies after the at-most-once charge ran (call 3: the payment
+    # key's step, then the charge's START, came before). Invocation 2 meets
+    # StepInterruptedError and asks the gateway; invocation 3, after the hour's wait, replays
+    # the FAILED step as CallableRuntimeError. The handler catches both, so the charge is
+    # found and not made again.
+    spec = errors.CORPUS["interrupted_charge_reconciled"]
+    outcome = Scenario(
+        handler=spec["handler"],
+        faults=(crash(invocation=1, call=3),),
+        before_run=spec["before_run"],
+    ).run()
+    assert outcome.execution_status is SUCCEEDED, outcome.error
+    assert outcome.value == {"charged": 4200, "receipt": True}
+    assert [i.error_type for i in outcome.invocations] == ["Runtime.ExitError", None, None]
+    failed = [e for e in outcome.history if e["EventType"] == "StepFailed"]
+    assert [e["Name"] for e in failed] == ["charge"]
+    assert failed[0]["StepFailedDetails"]["Error"]["Payload"]["ErrorType"] == (
+        "StepInterruptedError"
+    )
+    started = [e["Name"] for e in outcome.history if e["EventType"] == "StepStarted"]
+    assert "find-charge" in started and "charge-again" not in started
+    assert len(errors.services.CHARGES) == 1
+    outcome.check()
 
 
 def test_a_check_failure_caught_only_as_replayed_is_labelled_sdk_finding_8() -> None:
