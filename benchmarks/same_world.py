@@ -6,7 +6,8 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
                                               races|lambda-runtime|tooling|scale|
-                                              asyncio-ecosystem|data-stores|powertools]
+                                              asyncio-ecosystem|data-stores|powertools|
+                                              batches]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -43,7 +44,9 @@ production scale), ``--corpus asyncio-ecosystem`` ``examples/asyncio_ecosystem.p
 session-26 audit N's, asyncio's own tools in step bodies and around durable operations),
 ``--corpus data-stores`` ``examples/data_stores.py`` (the session-27 audit O's, systems of
 record in sqlite, JSON, CSV and shelve files), ``--corpus powertools``
-``examples/powertools.py`` (the session-30 audit P's, Powertools for AWS Lambda);
+``examples/powertools.py`` (the session-30 audit P's, Powertools for AWS Lambda),
+``--corpus batches`` ``examples/batches.py`` (the session-31 audit Q's, custom and
+first-success completion, all-or-none batches and the map item context);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -80,6 +83,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
 import asyncio_ecosystem  # noqa: E402
+import batches  # noqa: E402
 import blocking  # noqa: E402
 import chains  # noqa: E402
 import data_stores  # noqa: E402
@@ -139,6 +143,7 @@ CORPORA = {
     "asyncio-ecosystem": asyncio_ecosystem.CORPUS,
     "data-stores": data_stores.CORPUS,
     "powertools": powertools.CORPUS,
+    "batches": batches.CORPUS,
 }
 
 

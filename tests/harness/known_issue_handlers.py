@@ -6,11 +6,15 @@ from typing import Any
 
 from async_durable_execution import (
     CallableRuntimeError,
+    CompletionConfig,
     JitterStrategy,
     PollingStrategy,
     durable_execution,
+    step,
+    wait,
     wait_for_condition,
 )
+from async_durable_execution import map as durable_map
 
 
 async def _count(state: int | None) -> int:
@@ -100,3 +104,63 @@ async def poll_naming_the_failure(event: Any) -> dict[str, Any]:
     except (Unreachable, CallableRuntimeError) as error:
         return {"status": "unknown", "caught": type(error).__name__}
     return {"status": "done"}
+
+
+# --- SDK finding 17: a batch assembled again on a replay ------------------------------------
+
+#: How long each item waits before its step: item 0 ends last, items 2 and 3 (started as the
+#: first two slots free up) end before it.
+_ITEM_WAITS = {0: 10, 1: 1, 2: 1, 3: 1}
+
+
+def _never_retry(error: Exception, attempt: int) -> int | None:
+    return None
+
+
+async def _settle_item(item: int) -> int:
+    if item in (0, 1):
+        msg = f"item {item} failed"
+        raise RuntimeError(msg)
+    return item
+
+
+async def _run_items(max_concurrency: int | None) -> Any:
+    async def item(n: int) -> int:
+        await wait(_ITEM_WAITS[n], name=f"item-{n}-wait")
+        return await step(lambda: _settle_item(n), name=f"item-{n}", retry_strategy=_never_retry)
+
+    return await durable_map(
+        item,
+        [0, 1, 2, 3],
+        name="items",
+        max_concurrency=max_concurrency,
+        completion_config=CompletionConfig.thresholds(tolerated_failure_count=1),
+    )
+
+
+@durable_execution
+async def batch_decided_on_replay(event: Any) -> dict[str, Any]:
+    """Four items, two at a time, one failure tolerated: live, items 1, 2 and 3 end before
+    item 0 fails and decides the batch (two successes). If that invocation dies before the
+    batch's result is checkpointed, the replay starts items 0 and 1, both failed, decides at
+    once and never starts 2 and 3: no success (SDK finding 17)."""
+    batch = await _run_items(max_concurrency=2)
+    return {"succeeded": batch.success_count, "failed": batch.failure_count}
+
+
+#: Invocations of ``batch_beside_a_count`` in this process (module state: a bug).
+RUNS: list[int] = []
+
+
+def reset_runs() -> None:
+    RUNS.clear()
+
+
+@durable_execution
+async def batch_beside_a_count(event: Any) -> dict[str, Any]:
+    """The same items without a concurrency limit (the replay assembles the same batch),
+    and a count of invocations kept in module state outside any step: the handler's own
+    bug, which a crash shows."""
+    RUNS.append(1)
+    batch = await _run_items(max_concurrency=None)
+    return {"succeeded": batch.success_count, "runs": len(RUNS)}

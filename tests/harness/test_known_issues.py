@@ -154,3 +154,48 @@ def test_a_caught_check_failure_named_otherwise_than_error_is_the_known_issue() 
     assert outcome.value == {"status": "unknown", "caught": "CallableRuntimeError"}
     with pytest.warns(KnownSdkIssueWarning, match="SDK finding 8"):
         outcome.check()
+
+
+# SDK finding 17: invocation 5 decides the batch (item 0 fails at 10 s) and dies on the call
+# that carries the batch's result; the replay assembles the batch again from its branches'
+# checkpoints and leaves out the two that had succeeded.
+BATCH_DECIDED_ON_REPLAY = Scenario(
+    handler=known_issue_handlers.batch_decided_on_replay, faults=(crash(invocation=5, call=3),)
+)
+
+
+def test_a_batch_assembled_again_on_a_replay_is_the_known_issue() -> None:
+    baseline = Scenario(handler=known_issue_handlers.batch_decided_on_replay).run()
+    assert baseline.value == {"succeeded": 2, "failed": 2}
+    outcome = BATCH_DECIDED_ON_REPLAY.run()
+    assert outcome.faults_applied == (crash(invocation=5, call=3),)
+    assert outcome.value == {"succeeded": 0, "failed": 2}
+    with pytest.warns(KnownSdkIssueWarning, match="SDK finding 17"):
+        outcome.check()
+    with pytest.raises(FaultNotMasked, match="known SDK issue") as raised:
+        outcome.check(strict=True)
+    assert raised.value.known_issue is KNOWN_SDK_ISSUES[1]
+
+
+def test_the_same_batch_decided_in_a_surviving_invocation_is_clean() -> None:
+    # The response is lost after the batch's result was checkpointed: the replay reads it.
+    Scenario(
+        handler=known_issue_handlers.batch_decided_on_replay,
+        faults=(invocation_lost(invocation=5),),
+    ).run().check(strict=True)
+
+
+def test_a_handlers_own_bug_beside_a_batch_assembled_alike_is_not_labelled() -> None:
+    # Without the concurrency limit the batch is decided in invocation 3 (item 0 fails at
+    # 10 s), which dies on the call that carries the batch's result; the replay assembles
+    # the same batch (every item started at once), and only the count differs.
+    outcome = Scenario(
+        handler=known_issue_handlers.batch_beside_a_count,
+        faults=(crash(invocation=3, call=3),),
+        before_run=known_issue_handlers.reset_runs,
+    ).run()
+    assert outcome.faults_applied == (crash(invocation=3, call=3),)
+    assert outcome.value["succeeded"] == 2
+    with pytest.raises(FaultNotMasked) as raised:
+        outcome.check()
+    assert raised.value.known_issue is None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncio_ecosystem
+import batches
 import blocking
 import chains
 import data_stores
@@ -249,6 +250,8 @@ USER_CORPUS = {
     **{f"data_stores.{k}": v for k, v in data_stores.CORPUS.items()},
     # Powertools for AWS Lambda: Logger and Metrics layers, idempotency, Parser, parameters.
     **{f"powertools.{k}": v for k, v in powertools.CORPUS.items()},
+    # Custom and first-success completion, all-or-none batches, the map item context.
+    **{f"batches.{k}": v for k, v in batches.CORPUS.items()},
 }
 
 

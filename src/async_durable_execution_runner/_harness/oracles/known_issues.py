@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from async_durable_execution_runner._harness.oracles.builtin import FaultNotMasked, OracleFailure
 from async_durable_execution_runner._models import EventType
@@ -155,12 +155,94 @@ def _caught_in_one_run_only(outcome: Outcome, baseline: Outcome) -> bool:
     return False
 
 
+_BATCHES = frozenset({"Map", "Parallel"})
+_CONTEXT_ENDS = frozenset({EventType.CONTEXT_SUCCEEDED, EventType.CONTEXT_FAILED})
+
+
+def _batch_assembled_on_replay(outcome: Outcome) -> bool:
+    """A ``map`` or ``parallel`` decided live in an invocation that died before the batch's
+    own result was checkpointed, and assembled again on the replay: every branch ended as it
+    did in the baseline, yet the batch's result differs. Replayed, the SDK starts the branches
+    in index order, each ending at once from its checkpoint, and stops starting them at the
+    completion decision; under ``max_concurrency`` a branch of higher index that had ended
+    live before the decision is then left out of the result (SDK finding 17, with finding 4)."""
+    baseline = outcome.baseline()
+    if baseline is None:
+        return False
+    mine = _root_events(outcome)
+    theirs = _root_events(baseline)
+    theirs_ends = {e.id: e for e in theirs if e.event_type in _CONTEXT_ENDS and e.id}
+    for batch, end in _batch_ends(mine).items():
+        branches = _branch_ends(mine[:end], batch)
+        if not branches or not _died_between(mine, max(branches.values()), end):
+            continue
+        other = theirs_ends.get(batch)
+        if other is None:
+            continue
+        mine_branches = {b: _ending(mine[i]) for b, i in branches.items()}
+        theirs_branches = {
+            e.id: _ending(e)
+            for e in theirs
+            if e.event_type in _CONTEXT_ENDS and e.parent_id == batch
+        }
+        if mine_branches == theirs_branches and _ending(mine[end]) != _ending(other):
+            return True
+    return False
+
+
+def _root_events(outcome: Outcome) -> list[Any]:
+    root = outcome.recorder.root_arn
+    return list(outcome.recorder.events.get(root, [])) if root is not None else []
+
+
+def _batch_ends(events: list[Any]) -> dict[str, int]:
+    """Batch context id -> the index of its terminal event."""
+    batches = {
+        e.id
+        for e in events
+        if e.event_type is EventType.CONTEXT_STARTED and e.sub_type in _BATCHES and e.id
+    }
+    return {
+        e.id: i for i, e in enumerate(events) if e.event_type in _CONTEXT_ENDS and e.id in batches
+    }
+
+
+def _branch_ends(events: list[Any], batch: str) -> dict[str, int]:
+    """Branch id -> the index of its terminal event, for the batch's branches that ended."""
+    return {
+        e.id: i
+        for i, e in enumerate(events)
+        if e.event_type in _CONTEXT_ENDS and e.parent_id == batch and e.id
+    }
+
+
+def _died_between(events: list[Any], after: int, before: int) -> bool:
+    """Whether an invocation ended in an error between those two events."""
+    return any(
+        e.event_type is EventType.INVOCATION_COMPLETED and "Error" in e.details
+        for e in events[after + 1 : before]
+    )
+
+
+def _ending(event: Any) -> tuple[Any, ...]:
+    return (event.event_type, repr(event.details))
+
+
 KNOWN_SDK_ISSUES: list[KnownSdkIssue] = [
     KnownSdkIssue(
         finding="SDK finding 8",
         summary="a failed wait_for_condition check changes its error type on replay",
         oracle=FaultNotMasked,
         applies=_condition_error_type_changes_on_replay,
+    ),
+    KnownSdkIssue(
+        finding="SDK finding 17",
+        summary=(
+            "a map or parallel decided in an invocation that died is assembled again on the "
+            "replay, which under max_concurrency can leave out branches that had ended"
+        ),
+        oracle=FaultNotMasked,
+        applies=_batch_assembled_on_replay,
     ),
 ]
 
