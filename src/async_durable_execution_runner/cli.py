@@ -202,6 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fuzz.add_argument("--max-faults", type=int, default=3, help="faults per example (default 3)")
     fuzz.add_argument(
+        "--expect-status",
+        choices=("SUCCEEDED", "FAILED"),
+        help=(
+            "a property beside the oracles: every execution ends with this status (with "
+            "--faults limited to what the handler promises to survive)"
+        ),
+    )
+    fuzz.add_argument(
+        "--property",
+        dest="properties",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNC",
+        help=(
+            "a property of your own beside the oracles (repeatable): called with each "
+            "example's Outcome after the oracles; raise AssertionError to fail it"
+        ),
+    )
+    fuzz.add_argument(
         "--fixed-timings",
         action="store_true",
         help="explore faults only, with the default timings (a smaller space: faster shrinking)",

@@ -122,6 +122,8 @@ def fuzz(args: argparse.Namespace) -> int:
     functions: dict[str, Any] = (
         dict(parse_functions(args.functions, None)) if args.functions else {}
     )
+    properties = [(spec, load_handler(spec)) for spec in args.properties]
+    expected_status = args.expect_status
     inputs = st.just(_json_input(args.input))
     kinds = set(args.faults.split(",")) if args.faults else None
     try:
@@ -157,6 +159,14 @@ def fuzz(args: argparse.Namespace) -> int:
             outcome = scenario.run()
             observe(outcome)  # counted even when an oracle then fails
             outcome.check()
+            try:
+                if expected_status is not None:
+                    _expect_status(outcome, expected_status)
+                for _, prop in properties:
+                    prop(outcome)
+            except AssertionError as failed:
+                # What the oracles' reports show, for a property's failure too.
+                raise AssertionError(f"{failed}\n\n{outcome.report()}") from None
         except Exception:
             progress.failed()
             raise
@@ -193,12 +203,45 @@ def fuzz(args: argparse.Namespace) -> int:
         print(str(failure).strip()[:4000])
         if scenario is not None:
             print("\nminimal reproduction (a standalone pytest test):\n")
-            print(scenario.to_pytest())
+            print(scenario.to_pytest(then=_then(expected_status, properties)))
     else:
-        print(f"passed: {progress.done} example(s), every oracle held")
+        held = "every oracle held"
+        if expected_status is not None or properties:
+            held = "every oracle and property held"
+        print(f"passed: {progress.done} example(s), {held}")
     if args.coverage:
         print(covered.summary())
     return 1 if failure is not None else 0
+
+
+def _expect_status(outcome: Any, expected: str) -> None:
+    """``--expect-status``: the execution ends with this status, whatever the plan did."""
+    status = outcome.execution_status.value
+    if status != expected:
+        error = outcome.error
+        why = f" ({error.type}: {error.message})" if error is not None else ""
+        msg = (
+            f"the execution ended {status}{why}; --expect-status says it always ends "
+            f"{expected} (limit --faults to the kinds it must survive)"
+        )
+        raise AssertionError(msg)
+
+
+def _then(
+    expected_status: str | None, properties: list[tuple[str, Any]]
+) -> list[tuple[str | None, str]]:
+    """The reproducer's assertions after the oracles: the same checks the campaign made."""
+    then: list[tuple[str | None, str]] = []
+    if expected_status is not None:
+        then.append(
+            (None, f"assert outcome.execution_status.value == {expected_status!r}, outcome.error")
+        )
+    for spec, prop in properties:
+        target, _, attr = spec.rpartition(":")
+        # Named as the handler is: by the module it was loaded as (a file's, by its stem).
+        module = getattr(prop, "__module__", None) or Path(target).stem
+        then.append((f"from {module} import {attr.split('.')[0]}", f"{attr}(outcome)"))
+    return then
 
 
 def _json_input(text: str | None) -> Any:

@@ -11,7 +11,7 @@ import hashlib
 import math
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from unittest.mock import NonCallableMock
@@ -349,9 +349,16 @@ class Scenario:
             parts.append(f"timeout={self.timeout!r}")
         return f"Scenario({', '.join(parts)})"
 
-    def to_pytest(self, test_name: str = "test_regression") -> str:
-        """A standalone pytest test that replays exactly this scenario, without Hypothesis."""
+    def to_pytest(
+        self, test_name: str = "test_regression", *, then: Sequence[tuple[str | None, str]] = ()
+    ) -> str:
+        """A standalone pytest test that replays exactly this scenario, without Hypothesis.
+
+        ``then``: what the test asserts after the oracles, as (import line or ``None``,
+        statement on ``outcome``) pairs (a property of the caller's: ``("from checks import
+        succeeds", "succeeds(outcome)")``)."""
         imports = {"import datetime", "from async_durable_execution_runner.scenarios import *"}
+        imports.update(line for line, _ in then if line)
         imports.update(_import_line(fn) for fn in (self.handler, *self.functions.values()))
         args = [f"handler={_name(self.handler)}", f"input={self.input!r}"]
         if self.program is not None:
@@ -395,6 +402,7 @@ class Scenario:
             "\n".join(sorted(imports))
             + f"\n\n\ndef {test_name}():\n{notes}    scenario = Scenario(\n        {body},\n    )\n"
             "    outcome = scenario.run()\n    outcome.check()\n"
+            + "".join(f"    {statement}\n" for _, statement in then)
         )
 
 
