@@ -15,6 +15,8 @@ CHARGES: Counter[str] = Counter()
 SEEN_KEYS: set[str] = set()
 #: A carrier: shipments booked per order.
 BOOKINGS: Counter[str] = Counter()
+#: An idempotency store: key -> (status, when an INPROGRESS record expires, the result).
+IDEMPOTENCY: dict[str, tuple[str, float | None, object]] = {}
 
 
 def reset() -> None:
@@ -23,3 +25,4 @@ def reset() -> None:
     CHARGES.clear()
     SEEN_KEYS.clear()
     BOOKINGS.clear()
+    IDEMPOTENCY.clear()

@@ -539,6 +539,11 @@ _active_hooks: contextvars.ContextVar[InvocationHooks | None] = contextvars.Cont
 _installed = False
 
 
+def active_hooks() -> InvocationHooks | None:
+    """The hooks active for SDK code running in this context (``invocation_scope``)."""
+    return _active_hooks.get()
+
+
 class invocation_scope:
     """Activate ``hooks`` for SDK code running in this context (tasks inherit it).
 

@@ -8,6 +8,7 @@ from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
 from async_durable_execution_runner._harness.faults.kinds import (
     FAULT_KINDS,
     FaultKind,
+    body_crash,
     callback_failure,
     callback_timeout,
     checkpoint_error,
@@ -42,6 +43,7 @@ __all__ = [
     "Outcome",
     "Scenario",
     "Timings",
+    "body_crash",
     "callback_failure",
     "callback_timeout",
     "checkpoint_error",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -24,6 +25,15 @@ async def echo(value: Any) -> Any:
     return value
 
 
+@durable_callable
+async def echo_after_waits(value: Any) -> Any:
+    """Echoes after waiting three times (for a partner's answers): where a sandbox can die
+    inside the body (``body_crash``)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+    return value
+
+
 async def _submit() -> None:
     return None
 
@@ -35,7 +45,7 @@ async def callee(event: Any) -> Any:
 
 @durable_execution
 async def everything(event: Any) -> dict[str, Any]:
-    first = await step(echo(1), name="first")
+    first = await step(echo_after_waits(1), name="first")
     await wait(5, name="pause")
     try:
         answer = json.loads(

@@ -25,6 +25,7 @@ from async_durable_execution_runner.scenarios import (
     Outcome,
     Scenario,
     Timings,
+    body_crash,
     callback_timeout,
     checkpoint_error,
     crash,
@@ -127,6 +128,15 @@ BUGS = [
     ),
     Bug("swallowed_suspension", {"faults": fault_plans(max_faults=0)}, (OperationsLeftOpen,), ()),
     Bug(
+        "stuck_in_progress_record",
+        {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"body_crash"})},
+        # The sandbox dies while the charge is on the wire: only a crash inside the body
+        # leaves the idempotency record INPROGRESS (a crash at a checkpoint call comes after
+        # the body completed it).
+        (FaultNotMasked,),
+        (body_crash(step=1),),
+    ),
+    Bug(
         "interrupted_step_caught_by_class",
         {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"crash"})},
         # The sandbox dies after the at-most-once charge ran, before its result was
@@ -214,3 +224,17 @@ def test_reproducer_replays_the_minimal_failure_without_hypothesis(tmp_path: Any
     exec(compile(code, "reproducer.py", "exec"), namespace)
     with pytest.raises(FaultNotMasked):
         namespace["test_regression"]()
+
+
+def test_only_a_crash_inside_the_body_reaches_a_stuck_in_progress_record() -> None:
+    # Crashes at checkpoint calls and lost responses come before the body starts or after
+    # it completed its record: the buggy idempotency layer passes every one of them.
+    module = importlib.import_module("buggy.stuck_in_progress_record")
+    strategy = durable_scenarios(
+        module.buggy,
+        inputs=st.just({"id": "order-1"}),
+        faults=fault_plans(kinds={"crash", "lost_response", "invocation_lost"}),
+        before_run=module.reset,
+    )
+    with pytest.raises(NoSuchExample):
+        find(strategy, lambda s: _failure(s, None) is not None, settings=SEARCH)

@@ -26,6 +26,7 @@ from async_durable_execution_runner.scenarios import (
     InjectedStepError,
     Outcome,
     Scenario,
+    body_crash,
     callback_failure,
     callback_timeout,
     checkpoint_error,
@@ -56,6 +57,8 @@ FAULTS = [
     invoke_timeout(invoke=1),
     lost_then_duplicated(invocation=2, after_call=1),
     heartbeat_then_timeout(callback=1, heartbeats=2),
+    # The first step's body waits three times: the sandbox dies in the second wait.
+    body_crash(step=1, suspension=2),
     # Bursts: a crash loop over two invocations, a step failing its next two attempts.
     crash(invocation=1, call=2, times=2),
     step_exception(step=1, attempt=1, times=2),

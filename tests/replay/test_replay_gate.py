@@ -51,7 +51,7 @@ from async_durable_execution_runner._replay.corpus import (
     save_history,
 )
 from async_durable_execution_runner._replay.state import HistoryFormatError
-from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.scenarios import Scenario, step_exception
 from async_durable_execution_runner.strategies import durable_scenarios
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -434,3 +434,23 @@ def test_not_a_history_is_refused() -> None:
         replay(h.shipping, {"Operations": []})
     with pytest.raises(HistoryFormatError, match="starts with ExecutionStarted"):
         replay(h.shipping, json.loads(SHIPPING.read_text())["history"]["Events"][1:])
+
+
+def test_a_check_failure_replayed_under_another_type_is_noted_not_judged() -> None:
+    # SDK finding 8: the check fails live as its own type (here the injected error), which
+    # the handler does not catch, and the execution fails; the gate replays the invocation
+    # with the check FAILED, the SDK raises CallableRuntimeError, which the handler catches
+    # and reports. The same code: the gate notes it instead of calling it a divergence
+    # (found when a new fault kind moved the CI's draws onto this history).
+    spec = errors.CORPUS["poll_until_done"]
+    outcome = Scenario(
+        handler=spec["handler"],
+        faults=(step_exception(step=2, attempt=1),),
+        before_run=spec["before_run"],
+    ).run()
+    assert outcome.error is not None and outcome.error.type == "InjectedStepError"
+    report = replay(spec["handler"], outcome.result, raise_on_divergence=False)
+    assert report.ok, str(report)
+    (note,) = report.notes
+    assert "'await-job' failed in it as its own type" in note
+    assert "SDK findings 8 and 16" in note

@@ -600,6 +600,7 @@ def replay(
         report = _replay_all(handler, recorded, function_name, timeout, source)
         if report.divergence is not None and known is None:
             report = _second_chance(handler, recorded, report, function_name, timeout, source)
+    report = _failure_retyped_on_replay(recorded, report)
     if report.divergence is not None and raise_on_divergence:
         raise ReplayDivergenceError(report)
     return report
@@ -638,6 +639,45 @@ def _second_chance(
         "ReplayChildren, which the history's events do not carry), it did not"
     )
     return dataclasses.replace(rebuilt, notes=(*rebuilt.notes, note))
+
+
+def _failure_retyped_on_replay(recorded: RecordedExecution, report: ReplayReport) -> ReplayReport:
+    """A divergence in an invocation in which a ``wait_for_condition`` check failed for
+    good, or an interrupted at-most-once step failed, raised as its own type (SDK findings 8
+    and 16). The gate replays each invocation with the operations as they stood when it
+    ended, so the SDK raises that failure as ``CallableRuntimeError``: a handler that
+    catches one of the two types takes another path here than it took live, whatever the
+    code. Reported as not judged, with a note, instead of as the code's divergence."""
+    divergence = report.divergence
+    if divergence is None:
+        return report
+    inv = next((i for i in recorded.invocations if i.index == divergence.invocation), None)
+    if inv is None:
+        return report
+    retyped = [e for e in inv.events if _raised_as_its_own_type(e)]
+    if not retyped:
+        return report
+    names = ", ".join(sorted({repr(e.name or e.id) for e in retyped}))
+    note = (
+        f"invocation {divergence.invocation} diverged ({divergence.expected}; here "
+        f"{divergence.actual}), but {names} failed in it as its own type, which a replay "
+        "raises as CallableRuntimeError (docs/findings.md, SDK findings 8 and 16): not "
+        "judged there, and nothing after it was checked"
+    )
+    return dataclasses.replace(report, divergence=None, notes=(*report.notes, note))
+
+
+def _raised_as_its_own_type(event: Event) -> bool:
+    """A failure the SDK raised live under another type than a replay raises it under."""
+    if event.event_type is not EventType.STEP_FAILED:
+        return False
+    if "NextAttemptDelaySeconds" in (event.details.get("RetryDetails") or {}):
+        return False  # retried: nothing was raised to the handler
+    payload = (event.details.get("Error") or {}).get("Payload") or {}
+    error_type = payload.get("ErrorType")
+    if event.sub_type == "WaitForCondition":
+        return error_type != "CallableRuntimeError"
+    return error_type == "StepInterruptedError"
 
 
 def _replaying_children_ids(history: Any) -> list[str] | None:

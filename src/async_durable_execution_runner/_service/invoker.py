@@ -173,9 +173,14 @@ class _Hooks:
     """Bridges the SDK adapter's invocation hooks to the service session."""
 
     def __init__(
-        self, session: InvocationSession, per_update_checkpoints: bool, strict_replay: bool
+        self,
+        session: InvocationSession,
+        per_update_checkpoints: bool,
+        strict_replay: bool,
+        running: _Running,
     ) -> None:
         self.session = session
+        self.running = running
         self.per_update_checkpoints = per_update_checkpoints
         self.strict_replay = strict_replay
         self.nondeterminism: str | None = None
@@ -198,7 +203,7 @@ class _Hooks:
             )
             # Abort like a crash: nothing further reaches the service, whatever user code catches.
             self.session.crash_reason = self.nondeterminism
-            asyncio.get_running_loop().call_soon(_cancel_all_tasks)
+            self.kill_tasks()
             raise SandboxCrashed(self.nondeterminism)
         self.session.operation_requested(
             OperationRequest(
@@ -223,20 +228,42 @@ class _Hooks:
         retried: adapter.Retried = ((), ()),
     ) -> tuple[BaseException | adapter.BodyWrapper | None, int]:
         fault, turns = self.session.step_attempt(
-            operation_id, name, sub_type, attempt, semantics, retried
+            operation_id, name, sub_type, attempt, semantics, retried, self.crash_sandbox
         )
         return (fault.wrap if isinstance(fault, WrapBody) else fault), turns
+
+    def crash_sandbox(self, reason: str) -> None:
+        """Kill the sandbox from inside a step body (``StepAttempt.crash_sandbox``): as a
+        ``Crash`` at a service call, every later durable call fails fast and every task of
+        the invocation is cancelled, until none remains (``_settle``)."""
+        if self.session.crash_reason is None:
+            self.session.crash_reason = reason
+        self.kill_tasks()
+
+    def kill_tasks(self) -> None:
+        """Cancel every task of this invocation, on each turn while any is left (the service
+        client calls it when a service call found the sandbox dead)."""
+        loop = asyncio.get_running_loop()
+        loop.call_soon(_kill_invocation, loop, self.running)
+
+
+def _kill_invocation(loop: asyncio.AbstractEventLoop, running: _Running) -> None:
+    """Cancel every task of a crashed invocation, and again on each turn while any is left,
+    until the invocation's run on ``loop`` is over. One pass is not enough: a task can take
+    one cancellation for its own (an ``asyncio.TaskGroup`` that was cancelling itself
+    uncancels it) and go on to await a checkpoint the dead sandbox's batcher never sends."""
+    if running.loop is not loop:
+        return  # the invocation's run is over: the next one's tasks are not its own
+    pending = asyncio.all_tasks(loop)  # (every task, made through the loop or not)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.call_soon(_kill_invocation, loop, running)
 
 
 def _identity(ident: tuple[str, str | None, str | None, str | None]) -> str:
     op_type, sub_type, name, parent = ident
     return f"{op_type}/{sub_type} named {name!r} under parent {parent!r}"
-
-
-def _cancel_all_tasks() -> None:
-    loop = asyncio.get_running_loop()
-    for task in asyncio.all_tasks(loop):
-        task.cancel()
 
 
 class _Job(Generic[_T]):
@@ -915,7 +942,7 @@ class InProcessInvoker:
             real_monotonic() + timeout if timeout != math.inf else None,
             self._log_stream(request),
         )
-        hooks = _Hooks(session, self.per_update_checkpoints, self.strict_replay)
+        hooks = _Hooks(session, self.per_update_checkpoints, self.strict_replay, running)
         if self.random_seed is not None:
             # The SDK's retry jitter uses the global ``random``: seed it per invocation so a
             # history is the same byte for byte on every run.

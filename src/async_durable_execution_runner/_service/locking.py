@@ -176,10 +176,11 @@ class LockedSession:
         attempt: int,
         semantics: str | None = None,
         retried: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = ((), ()),
+        crash_sandbox: Callable[[str], None] | None = None,
     ) -> tuple[BaseException | WrapBody | None, int]:
         with self._lock:
             return self.inner.step_attempt(
-                operation_id, name, sub_type, attempt, semantics, retried
+                operation_id, name, sub_type, attempt, semantics, retried, crash_sandbox
             )
 
 

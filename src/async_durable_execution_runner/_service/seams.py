@@ -71,6 +71,13 @@ class StepAttempt:
     #: failure raises what the step retries.
     retried_types: tuple[type[BaseException], ...] = ()
     retried_messages: tuple[str, ...] = ()
+    #: Kills the sandbox from inside the attempt's body, with the reason given (as a
+    #: ``Crash`` at a service call does): what the body did so far stays done, every later
+    #: durable call fails fast, every task of the invocation is cancelled, and the service
+    #: re-invokes. For a ``WrapBody`` to call while the body runs (between two of its
+    #: awaits: a sandbox killed by its memory limit or its host mid-request). ``None`` where
+    #: the body runs out of reach (a worker process).
+    crash_sandbox: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
 
 @cheap_frozen

@@ -185,7 +185,12 @@ class InMemoryServiceClient:
 
     def _crash(self) -> None:
         # Kill the sandbox: cancel every task of this invocation's loop, repeatedly, until
-        # none remain (the invoker finishes the job once the handler's task is gone).
+        # none remain (the in-process invoker's hooks do it each turn while the invocation
+        # runs; the invoker finishes the job once the handler's task is gone).
+        kill = getattr(adapter.active_hooks(), "kill_tasks", None)
+        if kill is not None:
+            kill()
+            return
         loop = asyncio.get_running_loop()
         loop.call_soon(_cancel_all, loop)
 

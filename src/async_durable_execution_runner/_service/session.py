@@ -200,9 +200,10 @@ class InvocationSession:
         attempt: int,
         semantics: str | None = None,
         retried: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = ((), ()),
+        crash_sandbox: Callable[[str], None] | None = None,
     ) -> tuple[BaseException | WrapBody | None, int]:
         """What the fault hooks and the interleaving say about a step body about to run
-        (``retried``: see ``StepAttempt.retried_types``)."""
+        (``retried`` and ``crash_sandbox``: see ``StepAttempt``)."""
         step = StepAttempt(
             execution_arn=self.execution_arn,
             invocation_index=self.invocation_index,
@@ -213,6 +214,7 @@ class InvocationSession:
             semantics=semantics,
             retried_types=retried[0],
             retried_messages=retried[1],
+            crash_sandbox=crash_sandbox,
         )
         with self._lock:
             self._notifier.step_attempt(step)

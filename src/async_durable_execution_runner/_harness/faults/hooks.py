@@ -28,6 +28,7 @@ from async_durable_execution_runner._service.seams import (
     InvocationInfo,
     ServiceCall,
     StepAttempt,
+    WrapBody,
 )
 
 F = TypeVar("F", bound=FaultKind)
@@ -66,6 +67,10 @@ class FaultPlanHooks:
 
     def lose_response_of(self, invocation_index: int) -> None:
         self._lose_responses.add(invocation_index)
+
+    def landed(self, fault: FaultKind) -> None:
+        if self._armed(fault):
+            self._fire(fault)
 
     # --- the seam ---------------------------------------------------------------------
 
@@ -106,17 +111,23 @@ class FaultPlanHooks:
             self._step_order.append(attempt.operation_id)
         return self._step_order.index(attempt.operation_id) + 1
 
-    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         if attempt.execution_arn != self.root_arn:
             return None
         ordinal = self.step_ordinal(attempt)
         for fault in self.plan:
+            if not (isinstance(fault, StepFault) and fault.lands_at(ordinal, attempt.attempt)):
+                continue
+            if fault.once:
+                # Fires when its effect lands (``landed``), and only then.
+                if self._armed(fault):
+                    return fault.effect(attempt, self)
+                continue
             # Not "armed once": if a crash makes the SDK run the same attempt again, that
             # attempt raises again (the fault belongs to the attempt, not to one body run).
-            if isinstance(fault, StepFault) and fault.lands_at(ordinal, attempt.attempt):
-                if self._armed(fault):
-                    self._fire(fault)
-                return fault.effect(attempt)
+            if self._armed(fault):
+                self._fire(fault)
+            return fault.effect(attempt, self)
         return None
 
     def callback_fault(self, ordinal: int, limits: CallbackLimits) -> CallbackFault | None:

@@ -58,6 +58,8 @@ from async_durable_execution_runner._service.seams import (
     LoseResponse,
     ServiceCall,
     StepAttempt,
+    StepBody,
+    WrapBody,
 )
 from async_durable_execution_runner._service.tokens import STALE_TOKEN_PREFIX
 from async_durable_execution_runner.errors import DurableServiceError
@@ -105,6 +107,10 @@ class PlanState(Protocol):
 
     def lose_response_of(self, invocation_index: int) -> None:
         """Lose the response of that invocation when it returns."""
+
+    def landed(self, fault: FaultKind) -> None:
+        """Record that a fault which fires late (``StepFault.once``: inside the body it wraps)
+        has landed."""
 
 
 @dataclass
@@ -311,6 +317,10 @@ class StepFault(FaultKind):
     masked: ClassVar[bool] = False
     positional: ClassVar[bool] = False
     target: ClassVar[str | None] = "STEP"
+    #: Fires once, when its effect says it landed (``PlanState.landed``), and not again on a
+    #: re-run of the same attempt; otherwise it fires when the attempt first meets it and
+    #: every run of that attempt meets it again.
+    once: ClassVar[bool] = False
 
     step: int = 1
 
@@ -321,8 +331,8 @@ class StepFault(FaultKind):
     def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> Self:
         raise NotImplementedError
 
-    def effect(self, attempt: StepAttempt) -> BaseException:
-        """What the attempt raises instead of running its body."""
+    def effect(self, attempt: StepAttempt, plan: PlanState) -> BaseException | WrapBody:
+        """What the attempt raises instead of running its body, or how its body is run."""
         raise NotImplementedError
 
 
@@ -584,13 +594,90 @@ class StepExceptionFault(StepFault):
     def lands_at(self, ordinal: int, attempt: int) -> bool:
         return self.step == ordinal and attempt in self.attempts
 
-    def effect(self, attempt: StepAttempt) -> BaseException:
+    def effect(self, attempt: StepAttempt, plan: PlanState) -> BaseException:
         label = attempt.name or attempt.operation_id[:12]
         return injected_step_error(
             f"injected by {self!r}: step {label!r} raised on attempt {attempt.attempt}",
             attempt.retried_types,
             attempt.retried_messages,
         )
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class BodyCrashFault(StepFault):
+    """The sandbox dies while the ``step``-th step's body, on attempt ``attempt``, waits for
+    the ``suspension``-th time (for a partner's answer, a sleep, a thread's result), as a
+    sandbox dies at its memory limit or with its host: what the body did before stays done,
+    nothing after happens, and the attempt's end is never checkpointed. The service
+    re-invokes and the SDK runs the attempt again (an at-most-once step is found interrupted
+    instead). Lands only on a body that waits that often, and fires once."""
+
+    kind: ClassVar[str] = "body_crash"
+    masked: ClassVar[bool] = True
+    once: ClassVar[bool] = True
+    attempt: int = 1
+    suspension: int = field(default=1, metadata={"doc": "which of the body's waits it dies in"})
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[BodyCrashFault]:
+        return draws.builds(cls, step=draws.ordinal, suspension=draws.burst)
+
+    @classmethod
+    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> BodyCrashFault:
+        return cls(step=ordinal, attempt=at.attempt, suspension=choose.burst())
+
+    def lands_at(self, ordinal: int, attempt: int) -> bool:
+        return self.step == ordinal and attempt == self.attempt
+
+    def effect(self, attempt: StepAttempt, plan: PlanState) -> WrapBody:
+        crash = attempt.crash_sandbox
+        reason = f"injected {self!r}"
+        fault = self
+
+        def dies() -> None:
+            if crash is not None:  # (a worker process's body is out of reach: never lands)
+                plan.landed(fault)
+                crash(reason)
+
+        def wrap(body: StepBody) -> StepBody:
+            async def dying(*state: Any) -> Any:
+                return await _DiesWaiting(body(*state), fault.suspension, dies)
+
+            return dying
+
+        return WrapBody(wrap)
+
+
+class _DiesWaiting:
+    """Runs a body's coroutine and calls ``dies`` when it waits for the ``nth`` time; what
+    the sandbox's death then raises into the body (its tasks are cancelled) reaches it at
+    that wait."""
+
+    __slots__ = ("_body", "_dies", "_nth")
+
+    def __init__(self, body: Any, nth: int, dies: Callable[[], None]) -> None:
+        self._body = body
+        self._nth = nth
+        self._dies = dies
+
+    def __await__(self) -> Any:
+        inner = self._body.__await__()
+        waits = 0
+        try:
+            waiting_for = inner.send(None)
+            while True:
+                waits += 1
+                if waits == self._nth:
+                    self._dies()
+                try:
+                    answer = yield waiting_for
+                except BaseException as error:
+                    waiting_for = inner.throw(error)
+                else:
+                    waiting_for = inner.send(answer)
+        except StopIteration as done:
+            return done.value
 
 
 @register
@@ -799,6 +886,7 @@ checkpoint_error = CheckpointErrorFault
 invocation_lost = InvocationLostFault
 duplicate_invocation = DuplicateInvocationFault
 step_exception = StepExceptionFault
+body_crash = BodyCrashFault
 callback_failure = CallbackFailureFault
 callback_timeout = CallbackTimeoutFault
 heartbeat_timeout = HeartbeatTimeoutFault

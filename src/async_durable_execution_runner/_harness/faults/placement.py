@@ -39,6 +39,7 @@ from async_durable_execution_runner._service.seams import (
     InvocationInfo,
     ServiceCall,
     StepAttempt,
+    WrapBody,
 )
 
 #: Every choice is drawn from ``range(CHOICES)`` (see the module docstring).
@@ -143,7 +144,7 @@ class PlacingHooks(FaultPlanHooks):
         self._place(kind.placed(invocation, self))
         return super().on_invocation_returned(invocation)
 
-    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         answer = super().on_step_attempt(attempt)
         if answer is not None or attempt.execution_arn != self.root_arn:
             return answer

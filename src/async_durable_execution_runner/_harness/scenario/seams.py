@@ -68,10 +68,16 @@ class ScenarioFaults:
         fault = self.hooks.on_step_attempt(attempt)
         if self.record is None:
             return fault
-        if fault is not None:
+        if isinstance(fault, BaseException):
             self.record.record_injected(attempt, fault)
             return fault
-        return self.record.recorder(attempt)
+        recorder = self.record.recorder(attempt)
+        if fault is None:
+            return recorder
+        # A fault that runs the body its own way (``body_crash``): what the body gives, when it
+        # gives anything, is recorded as any body's.
+        faulted = fault
+        return WrapBody(lambda body: faulted.wrap(recorder.wrap(body)))
 
     def on_chained_invoke(
         self, execution_arn: str, operation_id: str, function_name: str
