@@ -3,9 +3,10 @@ calls to a partner; the attempt runs again in the next invocation."""
 
 from __future__ import annotations
 
-from hypothesis import find
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from tests.harness import body_crash_handlers as handlers
+from tests.harness.fault_handlers import callee
 from tests.integration.partner_world import CALLS
 
 from async_durable_execution_runner import ExecutionStatus
@@ -86,3 +87,28 @@ def test_fault_plans_draw_it_and_it_shrinks_to_the_first_wait() -> None:
     assert found.faults == (body_crash(step=1),)
     code = found.to_pytest()
     assert "faults=(body_crash(step=1, attempt=1, suspension=1),)" in code
+
+
+@settings(max_examples=30, database=None, deadline=None, derandomize=True)
+@given(
+    durable_scenarios(
+        handlers.two_calls,
+        inputs=st.just({}),
+        faults=fault_plans(kinds={"body_crash", "step_exception"}),
+        before_run=handlers.reset,
+    )
+)
+def test_a_placing_run_puts_it_only_where_a_body_waits(scenario: Scenario) -> None:
+    # Placed at one of the body's waits as it comes, never blind at the attempt (where it
+    # would land only on a body that waits that often): every fault drawn lands.
+    outcome = scenario.run()
+    assert outcome.faults_applied == scenario.faults
+    for fault in scenario.faults:
+        if fault.kind == "body_crash":
+            assert fault.suspension <= 2  # the body waits twice
+
+
+@settings(max_examples=20, database=None, deadline=None, derandomize=True)
+@given(durable_scenarios(callee, inputs=st.just(1), faults=fault_plans(kinds={"body_crash"})))
+def test_no_body_crash_is_drawn_for_a_body_that_never_waits(scenario: Scenario) -> None:
+    assert scenario.faults == ()

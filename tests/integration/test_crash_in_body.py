@@ -4,7 +4,7 @@ between two of its awaits, and the service re-invokes from what it had acknowled
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from async_durable_execution import durable_execution, step
@@ -17,8 +17,8 @@ from async_durable_execution_runner import (
     WrapBody,
 )
 
-# The harness's driver of a body's waits (what ``body_crash`` runs the body through).
-from async_durable_execution_runner._harness.faults.kinds import _DiesWaiting
+# The harness's watch over a body's waits (what ``body_crash`` runs the body through).
+from async_durable_execution_runner._harness.faults.kinds import watch_waits
 from async_durable_execution_runner._service.seams import StepAttempt
 
 
@@ -46,17 +46,12 @@ class _CrashAtFirstAwait(NoFaults):
         crash = attempt.crash_sandbox
         assert crash is not None
 
-        def killed() -> None:
-            self.crashed += 1
-            crash("killed between the two calls")
+        def at_wait(wait: int) -> None:
+            if wait == 1:
+                self.crashed += 1
+                crash("killed between the two calls")
 
-        def wrap(body: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
-            async def crashing() -> Any:
-                return await _DiesWaiting(body(), 1, killed)
-
-            return crashing
-
-        return WrapBody(wrap)
+        return watch_waits(at_wait)
 
 
 def test_a_crash_inside_the_body_leaves_what_it_did_and_re_invokes() -> None:

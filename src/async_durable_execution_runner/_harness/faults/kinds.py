@@ -335,6 +335,16 @@ class StepFault(FaultKind):
         """What the attempt raises instead of running its body, or how its body is run."""
         raise NotImplementedError
 
+    @classmethod
+    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> Self:
+        """(A kind that fires once, inside the body.) The fault a placing run puts at the
+        body's ``wait``-th wait: a body that waits fewer times is no point for it."""
+        raise NotImplementedError
+
+    def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
+        """(A kind that fires once, inside the body.) Do it now, while the body waits."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, repr=False)
 class CallbackFault(FaultKind):
@@ -625,41 +635,52 @@ class BodyCrashFault(StepFault):
 
     @classmethod
     def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> BodyCrashFault:
-        return cls(step=ordinal, attempt=at.attempt, suspension=choose.burst())
+        # (A placing run places it where it lands, in the body: ``placed_in_body``.)
+        return cls.placed_in_body(ordinal, at, choose.burst())
+
+    @classmethod
+    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> BodyCrashFault:
+        return cls(step=ordinal, attempt=at.attempt, suspension=wait)
 
     def lands_at(self, ordinal: int, attempt: int) -> bool:
         return self.step == ordinal and attempt == self.attempt
 
     def effect(self, attempt: StepAttempt, plan: PlanState) -> WrapBody:
+        def at_wait(wait: int) -> None:
+            if wait == self.suspension:
+                self.fire_in_body(attempt, plan)
+
+        return watch_waits(at_wait)
+
+    def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
         crash = attempt.crash_sandbox
-        reason = f"injected {self!r}"
-        fault = self
-
-        def dies() -> None:
-            if crash is not None:  # (a worker process's body is out of reach: never lands)
-                plan.landed(fault)
-                crash(reason)
-
-        def wrap(body: StepBody) -> StepBody:
-            async def dying(*state: Any) -> Any:
-                return await _DiesWaiting(body(*state), fault.suspension, dies)
-
-            return dying
-
-        return WrapBody(wrap)
+        if crash is not None:  # (a worker process's body is out of reach: it never lands)
+            plan.landed(self)
+            crash(f"injected {self!r}")
 
 
-class _DiesWaiting:
-    """Runs a body's coroutine and calls ``dies`` when it waits for the ``nth`` time; what
-    the sandbox's death then raises into the body (its tasks are cancelled) reaches it at
-    that wait."""
+def watch_waits(at_wait: Callable[[int], None]) -> WrapBody:
+    """Run the body, calling ``at_wait(n)`` each time it waits (for the ``n``-th time, from
+    1), before it waits: what ``at_wait`` does to the sandbox then (kill it) reaches the
+    body at that wait."""
 
-    __slots__ = ("_body", "_dies", "_nth")
+    def wrap(body: StepBody) -> StepBody:
+        async def watched(*state: Any) -> Any:
+            return await _Waits(body(*state), at_wait)
 
-    def __init__(self, body: Any, nth: int, dies: Callable[[], None]) -> None:
+        return watched
+
+    return WrapBody(wrap)
+
+
+class _Waits:
+    """A body's coroutine, run with ``at_wait`` called at each of its waits."""
+
+    __slots__ = ("_at_wait", "_body")
+
+    def __init__(self, body: Any, at_wait: Callable[[int], None]) -> None:
         self._body = body
-        self._nth = nth
-        self._dies = dies
+        self._at_wait = at_wait
 
     def __await__(self) -> Any:
         inner = self._body.__await__()
@@ -668,8 +689,7 @@ class _DiesWaiting:
             waiting_for = inner.send(None)
             while True:
                 waits += 1
-                if waits == self._nth:
-                    self._dies()
+                self._at_wait(waits)
                 try:
                     answer = yield waiting_for
                 except BaseException as error:

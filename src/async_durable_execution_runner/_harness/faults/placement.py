@@ -33,6 +33,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     InvokeFault,
     StepFault,
     kinds_at,
+    watch_waits,
 )
 from async_durable_execution_runner._service.seams import (
     Fault,
@@ -156,11 +157,28 @@ class PlacingHooks(FaultPlanHooks):
             # One outage per step: its length is the burst's, so that k failures in a row
             # are one fault (which shrinks as one), never a fault plus a later burst.
             return None
-        kind = self._here(StepFault)
-        if kind is None:
+        kind = self._here(StepFault, fits=lambda k: not k.once)
+        if kind is not None:
+            self._place(kind.placed(ordinal, attempt, self))
+            return super().on_step_attempt(attempt)
+        if attempt.crash_sandbox is None or not any(
+            k.once for k in kinds_at(StepFault, self.placement.kinds)
+        ):
             return None
-        self._place(kind.placed(ordinal, attempt, self))
-        return super().on_step_attempt(attempt)
+
+        # A kind that fires inside the body is placed at one of the body's waits, as it
+        # comes: placed at the attempt, it would land only on bodies that wait that often.
+        def at_wait(wait: int) -> None:
+            if any(isinstance(f, StepFault) and f.step == ordinal for f in self.plan):
+                return  # placed at an earlier wait of this body
+            once = self._here(StepFault, fits=lambda k: k.once)
+            if once is None:
+                return
+            fault = once.placed_in_body(ordinal, attempt, wait)
+            self._place(fault)
+            fault.fire_in_body(attempt, self)
+
+        return watch_waits(at_wait)
 
     def callback_fault(self, ordinal: int, limits: CallbackLimits) -> CallbackFault | None:
         planned = super().callback_fault(ordinal, limits)
