@@ -104,6 +104,9 @@ def _completion_config(completion: Completion) -> CompletionConfig:
 @_durable_callable
 async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
     attempt = get_step_context().attempt or 1
+    # It waits once (for a partner's answer), as most real bodies do: where a sandbox can
+    # die inside it (``body_crash``).
+    await asyncio.sleep(0)
     if outcome.fails_on(attempt):
         msg = f"{outcome!r} fails on attempt {attempt}"
         raise StepBodyError(msg)
