@@ -114,6 +114,7 @@ from async_durable_execution_runner.strategies import (  # noqa: E402
 #: retryable error; with another they are unmasked and the fault-tolerance oracle stands aside).
 MASKED_KINDS = {
     "crash",
+    "body_crash",
     "invocation_lost",
     "checkpoint_error",
     "lost_response",
