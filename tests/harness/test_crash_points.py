@@ -13,6 +13,7 @@ from async_durable_execution_runner.scenarios import (
     CrashPointsFailed,
     Outcome,
     Scenario,
+    body_crash,
     crash,
     lost_response,
 )
@@ -124,3 +125,28 @@ def test_correct_workflows_pass_every_crash_point() -> None:
         assert report.complete and len(report.points) >= 12, report
         assert not report.failures, report
         report.check()
+
+
+def test_every_wait_of_a_step_body_is_a_crash_point() -> None:
+    from tests.harness import body_crash_handlers
+
+    scenario = Scenario(handler=body_crash_handlers.two_calls, before_run=body_crash_handlers.reset)
+    points = scenario.crash_points().points
+    waits = [p for p in points if p.kind == "body_crash"]
+    # The body waits twice: once for each of its two calls' answers.
+    assert waits == [body_crash(step=1), body_crash(step=1, suspension=2)]
+    assert any(p.kind == "crash" for p in points)
+
+
+def test_the_crash_points_inside_a_body_find_a_record_left_in_progress() -> None:
+    from buggy import stuck_in_progress_record as module
+
+    def report(handler: object) -> Any:
+        return Scenario(handler=handler, input={"id": "order-1"}, before_run=module.reset)
+
+    found = report(module.buggy).crash_points()
+    assert found.complete
+    failing = [failure.fault for failure in found.failures]
+    # Only a sandbox that dies while the charge is on the wire leaves the record INPROGRESS.
+    assert failing and all(f.kind == "body_crash" for f in failing), failing
+    report(module.fixed).crash_points().check()

@@ -1,30 +1,41 @@
 """Exhaustive crash points: every checkpoint call of a scenario, crashed before it is sent
-and answered with a lost response after it is applied, each run and judged.
+and answered with a lost response after it is applied, and every wait of its step bodies,
+crashed there; each run and judged.
 
 Random search samples crash points; this enumerates them. One run of the scenario as it is
-shows every checkpoint call of every invocation of its execution; each call then gives two
-scenarios of one more fault each, ``crash(invocation=i, call=k)`` (nothing of the call is
-applied) and ``lost_response(invocation=i, call=k)`` (the call is applied, the response
-never arrives). Each runs within a budget, earliest point first; every failing point is
-reported with its reproducer, which is already minimal in faults: the scenario's own plan
-and that one point.
+shows every checkpoint call of every invocation of its execution and every wait of every
+step body; each call then gives two scenarios of one more fault each,
+``crash(invocation=i, call=k)`` (nothing of the call is applied) and
+``lost_response(invocation=i, call=k)`` (the call is applied, the response never arrives),
+and each wait one, ``body_crash(step=s, attempt=a, suspension=n)`` (the sandbox dies while
+the body waits: what it did before stays done). Each runs within a budget, earliest point
+first; every failing point is reported with its reproducer, which is already minimal in
+faults: the scenario's own plan and that one point.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import (
+    BodyCrashFault,
     CrashFault,
     FaultKind,
     LostResponseFault,
+    StepFault,
+    watch_waits,
 )
 from async_durable_execution_runner._service.handler_clock import real_monotonic
-from async_durable_execution_runner._service.seams import Fault, ServiceCall
+from async_durable_execution_runner._service.seams import (
+    Fault,
+    ServiceCall,
+    StepAttempt,
+    WrapBody,
+)
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome
@@ -36,16 +47,29 @@ class CrashPointsFailed(AssertionError):
 
 
 class _CallCounter(FaultPlanHooks):
-    """The scenario's own plan, noting every checkpoint call of its execution."""
+    """The scenario's own plan, noting every checkpoint call of its execution and every wait
+    of its step bodies, in the order they come."""
 
     def __init__(self, plan: tuple[FaultKind, ...]) -> None:
         super().__init__(plan)
-        self.calls: list[tuple[int, int]] = []
+        #: ("call", invocation, call) and ("wait", step ordinal, attempt, wait).
+        self.points: list[tuple[Any, ...]] = []
 
     def on_service_call(self, call: ServiceCall) -> Fault | None:
         if call.kind == "checkpoint" and call.execution_arn == self.root_arn:
-            self.calls.append((call.invocation_index, call.checkpoint_index))
+            self.points.append(("call", call.invocation_index, call.checkpoint_index))
         return super().on_service_call(call)
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        answer = super().on_step_attempt(attempt)
+        if answer is not None or attempt.execution_arn != self.root_arn:
+            return answer
+        ordinal = self.step_ordinal(attempt)
+
+        def at_wait(wait: int) -> None:
+            self.points.append(("wait", ordinal, attempt.attempt, wait))
+
+        return watch_waits(at_wait)
 
 
 @dataclass(frozen=True)
@@ -66,7 +90,8 @@ class CrashPointReport:
     """What ``Scenario.crash_points()`` found."""
 
     scenario: Scenario
-    #: Every crash point of the scenario's run, in order (two per checkpoint call).
+    #: Every crash point of the scenario's run, in order (two per checkpoint call, one per
+    #: wait of a step body).
     points: tuple[FaultKind, ...]
     #: The points that were run (all of them unless the budget ran out).
     explored: tuple[FaultKind, ...]
@@ -109,8 +134,9 @@ def enumerate_crash_points(
     *,
     lost_response_error: str = SERVICE_ERRORS[0],
 ) -> tuple[FaultKind, ...]:
-    """The crash points of one run of ``scenario``: for each checkpoint call of its
-    execution, a crash before it is sent and a lost response after it is applied."""
+    """The crash points of one run of ``scenario``, in the order they come: for each
+    checkpoint call of its execution, a crash before it is sent and a lost response after it
+    is applied; for each wait of a step body, a crash while it waits."""
     counter = _CallCounter(scenario.faults)
     scenario._run_once(counter)
     taken = {
@@ -118,8 +144,19 @@ def enumerate_crash_points(
         for f in scenario.faults
         if isinstance(f, CrashFault | LostResponseFault)
     }
+    planned_steps = {f.step for f in scenario.faults if isinstance(f, StepFault)}
     points: list[FaultKind] = []
-    for invocation, call in counter.calls:
+    seen: set[tuple[Any, ...]] = set()
+    for point in counter.points:
+        if point in seen:
+            continue  # the same wait of the same attempt, run again
+        seen.add(point)
+        if point[0] == "wait":
+            _, step, attempt, wait = point
+            if step not in planned_steps:  # (one fault per step, as the plans have)
+                points.append(BodyCrashFault(step=step, attempt=attempt, suspension=wait))
+            continue
+        _, invocation, call = point
         if (invocation, call) in taken:
             continue  # the plan already has a fault there
         points.append(CrashFault(invocation=invocation, call=call))
