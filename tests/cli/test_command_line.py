@@ -283,14 +283,11 @@ def test_fuzz_finds_shrinks_and_prints_a_repro(capsys: pytest.CaptureFixture[str
     assert "def test_regression" in out
 
 
-def test_fuzz_expect_status_finds_what_no_oracle_flags(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # An interrupted at-most-once step may change the outcome by design, so no oracle flags
-    # the handler that catches its class only (SDK finding 16): the user's promise does.
-    args = [
+def _interrupted_step_campaign(variant: str) -> list[str]:
+    """A crash-only campaign over ``buggy.interrupted_step_caught_by_class``'s ``variant``."""
+    return [
         "fuzz",
-        "buggy.interrupted_step_caught_by_class:buggy",
+        f"buggy.interrupted_step_caught_by_class:{variant}",
         "--before-run",
         "buggy.fakes:reset",
         "--input",
@@ -303,6 +300,14 @@ def test_fuzz_expect_status_finds_what_no_oracle_flags(
         "--seed",
         "1",
     ]
+
+
+def test_fuzz_expect_status_finds_what_no_oracle_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An interrupted at-most-once step may change the outcome by design, so no oracle flags
+    # the handler that catches its class only (SDK finding 16): the user's promise does.
+    args = _interrupted_step_campaign("buggy")
     assert main(args) == 0
     assert "every oracle held" in capsys.readouterr().out
     assert main([*args, "--expect-status", "SUCCEEDED"]) == 1
@@ -313,12 +318,7 @@ def test_fuzz_expect_status_finds_what_no_oracle_flags(
     assert "faults=(crash(invocation=1, call=2),)" in out
     assert "    assert outcome.execution_status.value == 'SUCCEEDED', outcome.error\n" in out
     # The fixed twin keeps the promise.
-    fixed = [
-        a
-        if a != "buggy.interrupted_step_caught_by_class:buggy"
-        else "buggy.interrupted_step_caught_by_class:fixed"
-        for a in args
-    ]
+    fixed = _interrupted_step_campaign("fixed")
     assert main([*fixed, "--expect-status", "SUCCEEDED"]) == 0
     assert "every oracle and property held" in capsys.readouterr().out
 
@@ -331,25 +331,7 @@ def test_fuzz_property_of_the_users_own_is_checked_and_reproduced(
         "def receipt_sent(outcome):\n"
         "    assert outcome.value == {'charge': 'charge-order-1'}, outcome.error\n"
     )
-    code = main(
-        [
-            "fuzz",
-            "buggy.interrupted_step_caught_by_class:buggy",
-            "--before-run",
-            "buggy.fakes:reset",
-            "--input",
-            '{"id": "order-1"}',
-            "--faults",
-            "crash",
-            "--fixed-timings",
-            "--examples",
-            "40",
-            "--seed",
-            "1",
-            "--property",
-            f"{checks}:receipt_sent",
-        ]
-    )
+    code = main([*_interrupted_step_campaign("buggy"), "--property", f"{checks}:receipt_sent"])
     out = capsys.readouterr().out
     assert code == 1, out
     assert "FAILED at example" in out and "AssertionError" in out
