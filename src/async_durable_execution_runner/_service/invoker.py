@@ -63,11 +63,11 @@ from async_durable_execution_runner._service.sandbox import (
 )
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
 from async_durable_execution_runner._service.service_client import (
-    InMemoryServiceClient,
     SdkOperationCache,
     WireFormat,
     current_session,
     invocation_event,
+    shared_client,
 )
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
@@ -615,10 +615,8 @@ class InProcessInvoker:
         self._outside: tuple[Any, _Running] | None = None
         self._sandboxes = 0
         self.cache = SdkOperationCache()
-        self._client = InMemoryServiceClient(wire_format=wire_format, cache=self.cache)
-        self._bound: dict[
-            str, tuple[Callable[..., Any], adapter.AsyncHandler, Callable[..., Any] | None]
-        ] = {}
+        #: The handlers bound to this wire format's shared client, by ``id()`` (process-wide).
+        self._bound = _BOUND[wire_format]
         self._running_lock = threading.Lock()
 
     def close(self) -> None:
@@ -921,7 +919,8 @@ class InProcessInvoker:
     ) -> InvocationOutcome:
         session = request.session
         travel_box = running.travel
-        entry, layered = self._entry(request.function_name, handler)
+        entry, layered = self._entry(handler)
+        session.sdk_cache = self.cache  # what the shared client answers from
         event = invocation_event(
             request.execution_arn,
             request.checkpoint_token,
@@ -1070,20 +1069,20 @@ class InProcessInvoker:
             _stop_travel([lingering[0]])
 
     def _entry(
-        self, function_name: str, handler: Callable[..., Any]
+        self, handler: Callable[..., Any]
     ) -> tuple[adapter.AsyncHandler, Callable[..., Any] | None]:
-        """The handler bound to this invoker's client, once per handler (the client serves
-        whichever invocation runs in the calling context, ``current_session``), and the
-        handler itself when the user wrapped it in layers of their own (to call as Lambda
-        does: ``adapter.call_through_layers``)."""
-        bound = self._bound.get(function_name)
-        if bound is None or bound[0] is not handler:  # a cold sandbox re-imported it
-            bound = (
-                handler,
-                adapter.bind_client(handler, self._client),
-                handler if adapter.has_outer_layers(handler) else None,
-            )
-            self._bound[function_name] = bound
+        """The handler bound to the process's client for this invoker's wire format, once per
+        handler and process (the client serves whichever invocation runs in the calling
+        context, ``current_session``, from its ``sdk_cache``), and the handler itself when the
+        user wrapped it in layers of their own (to call as Lambda does:
+        ``adapter.call_through_layers``).
+
+        Binding runs the SDK's decorator around the function again, which costs about as much
+        as the rest of an invocation's set-up, and a test commonly makes a runner per
+        execution: hence one binding for every runner, not one per runner."""
+        bound = self._bound.get(id(handler))
+        if bound is None or bound[0] is not handler:  # (an ``id()`` reused once it was let go)
+            bound = _bind(self._bound, handler, self.wire_format)
         return bound[1], bound[2]
 
     def _log_stream(self, request: InvocationRequest) -> str:
@@ -1374,6 +1373,30 @@ def _thread_loop(*, virtual: bool = False) -> asyncio.AbstractEventLoop:
             # (an unclosed loop warns when it is collected).
             atexit.register(loop.close)
     return loop
+
+
+_Bound = tuple[Callable[..., Any], adapter.AsyncHandler, Callable[..., Any] | None]
+
+#: Per wire format, ``id(handler)`` -> (the handler, its entry bound to ``shared_client``, the
+#: handler again if the user wrapped it in layers of their own, else ``None``). An entry holds
+#: its handler, so no other object can take that ``id()`` while the entry lives; the oldest
+#: are let go past ``_BOUND_KEPT`` (property tests make handlers by the hundred).
+_BOUND: dict[WireFormat, dict[int, _Bound]] = {"objects": {}, "json": {}}
+_BOUND_KEPT = 256
+_BIND_LOCK = threading.Lock()
+
+
+def _bind(table: dict[int, _Bound], handler: Callable[..., Any], wire_format: WireFormat) -> _Bound:
+    bound = (
+        handler,
+        adapter.bind_client(handler, shared_client(wire_format)),
+        handler if adapter.has_outer_layers(handler) else None,
+    )
+    with _BIND_LOCK:
+        while len(table) >= _BOUND_KEPT:
+            del table[next(iter(table))]
+        table[id(handler)] = bound
+    return bound
 
 
 def _is_invocation_loop(loop: asyncio.AbstractEventLoop) -> bool:

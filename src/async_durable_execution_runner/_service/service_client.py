@@ -157,7 +157,11 @@ class InMemoryServiceClient:
     Given a ``session``, the client serves that one invocation. Without one it serves whichever
     invocation runs in the calling context (``current_session``): an invoker binds such a
     client into a handler once and reuses the bound handler for every invocation, instead of
-    having the SDK rebuild its wrappers each time.
+    having the SDK rebuild its wrappers each time (``shared_client``: one such client per wire
+    format serves every invoker of the process).
+
+    Its answers are the SDK's objects from ``cache``; a client made with ``cache=None`` and
+    no session uses the cache of the session it serves (``InvocationSession.sdk_cache``).
     """
 
     def __init__(
@@ -169,7 +173,9 @@ class InMemoryServiceClient:
     ) -> None:
         self._session = session
         self.wire_format: WireFormat = wire_format
-        self.cache = cache or SdkOperationCache()
+        self.cache: SdkOperationCache | None = (
+            cache if cache is not None or session is None else SdkOperationCache()
+        )
 
     @property
     def session(self) -> InvocationSession:
@@ -228,7 +234,8 @@ class InMemoryServiceClient:
             }
             return adapter.checkpoint_output_from_wire(wire)
         # ``changed``'s list is new and ours alone: the response takes it over as it is.
-        return adapter.checkpoint_output(token, self.cache.changed(session.execution_arn, ops))
+        cache = self.cache or session.sdk_cache or _own_cache(session)
+        return adapter.checkpoint_output(token, cache.changed(session.execution_arn, ops))
 
     async def get_execution_state(
         self,
@@ -253,7 +260,27 @@ class InMemoryServiceClient:
             if marker:
                 wire["NextMarker"] = marker
             return adapter.state_output_from_wire(wire)
-        return adapter.state_output(self.cache.many(arn, ops), marker)
+        cache = self.cache or session.sdk_cache or _own_cache(session)
+        return adapter.state_output(cache.many(arn, ops), marker)
+
+
+def _own_cache(session: InvocationSession) -> SdkOperationCache:
+    """A cache for a session no invoker gave one (a client bound by hand): its own."""
+    cache = session.sdk_cache = SdkOperationCache()
+    return cache
+
+
+_SHARED: dict[WireFormat, InMemoryServiceClient] = {}
+
+
+def shared_client(wire_format: WireFormat) -> InMemoryServiceClient:
+    """The process's client for ``wire_format`` that serves whichever invocation runs in the
+    calling context, answering from that invocation's ``sdk_cache``: a handler bound to it
+    once serves every runner's invocations."""
+    client = _SHARED.get(wire_format)
+    if client is None:
+        client = _SHARED.setdefault(wire_format, InMemoryServiceClient(wire_format=wire_format))
+    return client
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import _thread
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from async_durable_execution_runner._service.seams import (
     Crash,
@@ -110,6 +110,10 @@ class InvocationSession:
         #: The lock each service call takes (the runner's state lock, or one of its own).
         self.lock = self._lock = lock if lock is not None else _thread.RLock()
         self._on_change = on_change
+        #: Where the in-process client that serves this invocation keeps the SDK's objects
+        #: for its answers (a ``SdkOperationCache``, the invoker's): set by the invoker that
+        #: runs it, read by a client shared between invokers (``shared_client``).
+        self.sdk_cache: Any = None
 
     @property
     def observed(self) -> bool:
