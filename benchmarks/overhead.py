@@ -110,12 +110,13 @@ def ours_once(waits: int) -> int:
 def _scripted_ours(waits_of: Callable[[], int]) -> Iterator[None]:
     """Our runner's invocations run the script (for ``waits_of()`` waits) while inside."""
     from async_durable_execution_runner._service import invoker
+    from async_durable_execution_runner._service.service_client import shared_client
 
     original = invoker.InProcessInvoker._entry
 
-    def entry(self: Any, function_name: str, handler: Any) -> tuple[Entry, None]:
+    def entry(self: Any, handler: Any) -> tuple[Entry, None]:
         # (No layers above the script: it is the handler's whole coroutine entry.)
-        return script(self._client, waits_of()), None
+        return script(shared_client(self.wire_format), waits_of()), None
 
     invoker.InProcessInvoker._entry = entry  # type: ignore[method-assign]
     try:

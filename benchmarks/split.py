@@ -56,6 +56,7 @@ def _timed(label: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Await
 def _install() -> None:
     """Wrap the shared boundaries: the SDK's handler entry and the service clients."""
     from async_durable_execution_runner import _sdk_adapter
+    from async_durable_execution_runner._service import invoker
     from async_durable_execution_runner._service.service_client import InMemoryServiceClient
 
     for cls in (InMemoryServiceClient, floor_module.FloorServiceClient):
@@ -68,6 +69,10 @@ def _install() -> None:
         return _timed("handler", original_bind(handler, client))
 
     _sdk_adapter.bind_client = bind_client  # type: ignore[assignment]
+    # Handlers are bound once per process: those bound before this wrapper was in place
+    # are bound again, through it.
+    for bound in invoker._BOUND.values():
+        bound.clear()
 
     original_floor_bind = floor_module._bind_service_client_to_handler
 

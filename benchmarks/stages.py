@@ -145,6 +145,10 @@ def _install() -> None:
 
     _sdk_adapter.bind_client = bind_client  # type: ignore[assignment]
     invoker.adapter.bind_client = bind_client  # type: ignore[attr-defined]
+    # Handlers are bound once per process: those bound before this wrapper was in place
+    # are bound again, through it.
+    for bound in invoker._BOUND.values():
+        bound.clear()
 
 
 @contextlib.contextmanager

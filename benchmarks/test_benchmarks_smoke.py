@@ -177,3 +177,24 @@ def test_overhead_runs_the_script_under_both_runners_and_puts_ours_back() -> Non
     # runner hands the SDK's entry out again.
     assert InProcessInvoker._entry is entry
     verify(make_runner("ours"), next(w for w in WORKLOADS if w.name == "retry_2"))
+
+
+def test_cache_pressure_twins_are_right_and_the_table_has_every_part(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import cache_pressure, split
+
+    twin = cache_pressure.pressed_retry(1)
+    assert twin.name != "retry_2"
+    assert cache_pressure.pressed_retry(0).name == "retry_2"
+    for name in ("ours", "floor"):
+        runner = make_runner(name)
+        try:
+            assert verify(runner, twin).invocations == 3
+        finally:
+            runner.close()
+    assert cache_pressure.main(["--mib", "0,1", "--rounds", "1", "--executions", "2"]) == 0
+    table = capsys.readouterr().out
+    for part in split.PARTS:
+        assert f"| 0 | {part} |" in table
+        assert f"| 1 | {part} |" in table

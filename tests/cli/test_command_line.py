@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,9 +220,18 @@ def test_serve_invoke_history_callback(served: str, capsys: pytest.CaptureFixtur
     assert started["StatusCode"] == 202
     arn = started["DurableExecutionArn"]
 
-    assert main(["history", arn, "--json", *endpoint]) == 0
-    events = json.loads(capsys.readouterr().out)
-    (callback,) = [e for e in events if e["EventType"] == "CallbackStarted"]
+    # An asynchronous invoke answers before the execution has run: its first invocation
+    # reaches the callback soon after, on the server's own thread.
+    deadline = time.monotonic() + 30
+    while True:
+        assert main(["history", arn, "--json", *endpoint]) == 0
+        events = json.loads(capsys.readouterr().out)
+        callbacks = [e for e in events if e["EventType"] == "CallbackStarted"]
+        if callbacks or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert len(callbacks) == 1, events
+    (callback,) = callbacks
     callback_id = callback["CallbackStartedDetails"]["CallbackId"]
 
     assert main(["callback", "heartbeat", callback_id, *endpoint]) == 0
