@@ -581,7 +581,21 @@ stubbing out the history costs nothing measurable, validation 1.8% and the deadl
 of runner per execution with one invocation); and cachegrind counts, per execution, 11%
 more instructions but 17% more instruction-cache misses, 23% more data-cache misses and 18%
 more mispredicted branches than the floor's: the emulator's code is many small pieces,
-each cheap, that together do not stay in the caches.
+each cheap, that together do not stay in the caches. Session 32 bound each handler once to
+a client every runner of the process shares (the SDK's decorator had run again for every
+runner, about 9 us of every execution) and measured the split again (`split.py`, and the new
+`cache_pressure.py`, tables below). Per `retry_2` execution the SDK's share is now the same
+under both runners (670 against 672 us; the 1.05 to 1.25 times under "Why time trails
+instructions" below was measured before the leaner loop of session 26), so the whole gap is the
+runners' own work: 366 us of ours (278 of runner, service loop and invocation set-up and
+tear-down, 88 of service calls) against the floor's 107, where 0.8 of the floor would take
+about 305. With the step body also reading 2 or 8 MiB on every attempt, which empties the
+caches between invocations, both runners' own parts grow by about half (ours to about 550 us,
+the floor's to about 150): ours is not more sensitive to cold caches than the floor, it does
+about three and a half times the floor's own work in any cache state. A timestamp between
+every statement of the invocation's path (service, invoker, loop, client, commit,
+validators, processor) found no statement but the bind above about 3 us per invocation: the
+work is a few hundred statements of a few tenths of a microsecond each.
 
 What is left is the emulator doing what the floor does not, spread thin (no function of
 ours runs more than about 2% of an execution's bytecodes), and it weighs most where the SDK
