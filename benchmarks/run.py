@@ -589,7 +589,8 @@ runners (`split.py`: 0.96 to 1.03 times the floor's on the five workloads; the 1
 times under "Why time trails instructions" below was measured before the leaner loop of
 session 26), so nearly all the gap is the runners' own work: per `retry_2` execution about
 370 us of ours (about 280 of runner, service loop and invocation set-up and tear-down, 90 of
-service calls) against the floor's 107, where 0.8 of the floor would take about 305. With the step body also reading 2 or 8 MiB on every attempt, which empties the
+service calls) against the floor's 107, where 0.8 of the floor would take about 305.
+With the step body also reading 2 or 8 MiB on every attempt, which empties the
 caches between invocations, both runners' own parts grow by about half (ours to about 550 us,
 the floor's to about 150): ours is not more sensitive to cold caches than the floor, it does
 about three and a half times the floor's own work in any cache state. A timestamp between

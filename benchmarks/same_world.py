@@ -1,7 +1,8 @@
 """No false flags on correct code: every oracle over the corpus of correct handlers with
 nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
-    python benchmarks/same_world.py [--examples 500] [--plans masked|all] [--only NAME ...]
+    python benchmarks/same_world.py [--examples 500] [--plans masked|all|KIND,...]
+                                    [--only NAME ...]
                                     [--corpus nondeterministic|everyday|habits|processes|
                                               timekeeping|payloads|chains|chains-targets|
                                               blocking|structures|errors|errors-targets|
@@ -13,7 +14,8 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
 from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
-``durable_scenarios`` draws) and the default ``timings()``, and runs ``outcome.check()`` on
+``durable_scenarios`` draws; ``--plans body_crash,aws_call_crash``: those kinds alone) and the
+default ``timings()``, and runs ``outcome.check()`` on
 each. It prints, per handler, the examples run, those in which any fault and a masked fault
 was applied (the fault-tolerance oracle then runs its same-world baseline), the faults drawn
 and applied, the examples in which a burst of injected step failures used up a retry budget
@@ -115,6 +117,7 @@ from async_durable_execution_runner.strategies import (  # noqa: E402
 MASKED_KINDS = {
     "crash",
     "body_crash",
+    "aws_call_crash",
     "invocation_lost",
     "checkpoint_error",
     "lost_response",
@@ -175,7 +178,12 @@ def campaign(
     strict_replay: bool = False,
     drive: str = "main",
 ) -> dict[str, Any]:
-    faults = fault_plans(kinds=MASKED_KINDS) if plans == "masked" else fault_plans()
+    if plans == "masked":
+        faults = fault_plans(kinds=MASKED_KINDS)
+    elif plans == "all":
+        faults = fault_plans()
+    else:  # the kinds named, comma-separated (``--plans body_crash,aws_call_crash``)
+        faults = fault_plans(kinds=set(plans.split(",")))
     strategy = scenarios(spec, faults=faults, strict_replay=strict_replay)
     stats: dict[str, Any] = {
         "examples": 0,
@@ -342,7 +350,11 @@ def burst_rows(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=500)
-    parser.add_argument("--plans", choices=("masked", "all"), default="masked")
+    parser.add_argument(
+        "--plans",
+        default="masked",
+        help="masked (every masked kind), all (every kind), or kinds named, comma-separated",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="corpus entries to run")
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="nondeterministic")
     parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default random)")

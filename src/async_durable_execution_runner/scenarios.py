@@ -8,6 +8,7 @@ from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
 from async_durable_execution_runner._harness.faults.kinds import (
     FAULT_KINDS,
     FaultKind,
+    aws_call_crash,
     body_crash,
     callback_failure,
     callback_timeout,
@@ -43,6 +44,7 @@ __all__ = [
     "Outcome",
     "Scenario",
     "Timings",
+    "aws_call_crash",
     "body_crash",
     "callback_failure",
     "callback_timeout",

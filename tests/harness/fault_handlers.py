@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import fake_dynamodb
 from async_durable_execution import (
     CallableRuntimeError,
     CallbackError,
@@ -34,6 +35,20 @@ async def echo_after_waits(value: Any) -> Any:
     return value
 
 
+#: A DynamoDB table behind a real boto3 client (``examples/fake_dynamodb.py``).
+_TABLE = fake_dynamodb.client()
+
+
+@durable_callable
+async def echo_recorded(value: Any) -> Any:
+    """Echoes after writing the value to a table and reading it back, two AWS calls with no
+    wait between them: where a sandbox can die between two calls (``aws_call_crash``)."""
+    key = {"pk": {"S": f"echo-{value}"}}
+    _TABLE.put_item(TableName="echoes", Item={**key, "value": {"S": json.dumps(value)}})
+    item = _TABLE.get_item(TableName="echoes", Key=key)["Item"]
+    return json.loads(item["value"]["S"])
+
+
 async def _submit() -> None:
     return None
 
@@ -58,7 +73,7 @@ async def everything(event: Any) -> dict[str, Any]:
         invoked = await invoke("callee", {"x": 1}, name="call")
     except Exception as error:
         invoked = type(error).__name__
-    second = await step(echo(2), name="second")
+    second = await step(echo_recorded(2), name="second")
     return {"first": first, "answer": answer, "invoked": invoked, "second": second}
 
 

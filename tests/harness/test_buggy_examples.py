@@ -25,6 +25,7 @@ from async_durable_execution_runner.scenarios import (
     Outcome,
     Scenario,
     Timings,
+    aws_call_crash,
     body_crash,
     callback_timeout,
     checkpoint_error,
@@ -137,6 +138,14 @@ BUGS = [
         (body_crash(step=1),),
     ),
     Bug(
+        "claim_between_aws_calls",
+        {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"aws_call_crash"})},
+        # The sandbox dies once the claim's PutItem is answered: the booking and the claim's
+        # completion are never sent, and the claim stays INPROGRESS.
+        (FaultNotMasked,),
+        (aws_call_crash(step=1),),
+    ),
+    Bug(
         "interrupted_step_caught_by_class",
         {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"crash"})},
         # The sandbox dies after the at-most-once charge ran, before its result was
@@ -234,6 +243,21 @@ def test_only_a_crash_inside_the_body_reaches_a_stuck_in_progress_record() -> No
         module.buggy,
         inputs=st.just({"id": "order-1"}),
         faults=fault_plans(kinds={"crash", "lost_response", "invocation_lost"}),
+        before_run=module.reset,
+    )
+    with pytest.raises(NoSuchExample):
+        find(strategy, lambda s: _failure(s, None) is not None, settings=SEARCH)
+
+
+def test_only_a_crash_after_an_aws_call_reaches_a_claim_between_two_calls() -> None:
+    # The body never waits between its AWS calls: crashes at checkpoint calls, lost responses
+    # and invocations, and crashes at the body's waits, all come before the claim or after
+    # the booking is done.
+    module = importlib.import_module("buggy.claim_between_aws_calls")
+    strategy = durable_scenarios(
+        module.buggy,
+        inputs=st.just({"id": "order-1"}),
+        faults=fault_plans(kinds={"crash", "lost_response", "invocation_lost", "body_crash"}),
         before_run=module.reset,
     )
     with pytest.raises(NoSuchExample):

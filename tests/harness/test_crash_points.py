@@ -13,6 +13,7 @@ from async_durable_execution_runner.scenarios import (
     CrashPointsFailed,
     Outcome,
     Scenario,
+    aws_call_crash,
     body_crash,
     crash,
     lost_response,
@@ -149,4 +150,28 @@ def test_the_crash_points_inside_a_body_find_a_record_left_in_progress() -> None
     failing = [failure.fault for failure in found.failures]
     # Only a sandbox that dies while the charge is on the wire leaves the record INPROGRESS.
     assert failing and all(f.kind == "body_crash" for f in failing), failing
+    report(module.fixed).crash_points().check()
+
+
+def test_every_aws_call_of_a_step_body_is_a_crash_point() -> None:
+    from buggy import claim_between_aws_calls as module
+
+    scenario = Scenario(handler=module.buggy, input={"id": "order-1"}, before_run=module.reset)
+    calls = [p for p in scenario.crash_points().points if p.kind == "aws_call_crash"]
+    # The body claims the order, books the shipment and completes the claim: three calls.
+    assert calls == [aws_call_crash(step=1, call=n) for n in (1, 2, 3)]
+
+
+def test_the_crash_points_after_aws_calls_find_a_claim_left_in_progress() -> None:
+    from buggy import claim_between_aws_calls as module
+
+    def report(handler: object) -> Any:
+        return Scenario(handler=handler, input={"id": "order-1"}, before_run=module.reset)
+
+    found = report(module.buggy).crash_points()
+    assert found.complete
+    failing = [failure.fault for failure in found.failures]
+    # A sandbox that dies after the claim (or after the booking) leaves it INPROGRESS; after
+    # the third call the claim is already COMPLETED.
+    assert failing == [aws_call_crash(step=1, call=1), aws_call_crash(step=1, call=2)], failing
     report(module.fixed).crash_points().check()

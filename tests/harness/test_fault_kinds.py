@@ -26,6 +26,7 @@ from async_durable_execution_runner.scenarios import (
     InjectedStepError,
     Outcome,
     Scenario,
+    aws_call_crash,
     body_crash,
     callback_failure,
     callback_timeout,
@@ -59,6 +60,9 @@ FAULTS = [
     heartbeat_then_timeout(callback=1, heartbeats=2),
     # The first step's body waits three times: the sandbox dies in the second wait.
     body_crash(step=1, suspension=2),
+    # The "second" step's body (the third step to run, after the callback's submitter) writes
+    # to a table and reads it back: the sandbox dies once the read is answered.
+    aws_call_crash(step=3, call=2),
     # Bursts: a crash loop over two invocations, a step failing its next two attempts.
     crash(invocation=1, call=2, times=2),
     step_exception(step=1, attempt=1, times=2),

@@ -36,11 +36,13 @@ Where a fault says "call k", k counts the checkpoint calls of one invocation, fr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
+from async_durable_execution_runner._harness.faults.aws_calls import watch_aws_calls
 from async_durable_execution_runner._harness.faults.errors import (
     RETRYABLE_ERRORS,
     SERVICE_ERRORS,
@@ -321,6 +323,10 @@ class StepFault(FaultKind):
     #: re-run of the same attempt; otherwise it fires when the attempt first meets it and
     #: every run of that attempt meets it again.
     once: ClassVar[bool] = False
+    #: (A kind that fires once, inside the body.) The points of the body it fires at, which
+    #: a placing run watches for it (``watch_inside``): ``"wait"`` (each time the body waits)
+    #: or ``"aws_call"`` (each AWS call the body makes, once answered).
+    inside: ClassVar[str] = ""
 
     step: int = 1
 
@@ -342,7 +348,7 @@ class StepFault(FaultKind):
         raise NotImplementedError
 
     def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
-        """(A kind that fires once, inside the body.) Do it now, while the body waits."""
+        """(A kind that fires once, inside the body.) Do it now, at the body's point."""
         raise NotImplementedError
 
 
@@ -626,6 +632,7 @@ class BodyCrashFault(StepFault):
     kind: ClassVar[str] = "body_crash"
     masked: ClassVar[bool] = True
     once: ClassVar[bool] = True
+    inside: ClassVar[str] = "wait"
     attempt: int = 1
     suspension: int = field(default=1, metadata={"doc": "which of the body's waits it dies in"})
 
@@ -657,6 +664,64 @@ class BodyCrashFault(StepFault):
         if crash is not None:  # (a worker process's body is out of reach: it never lands)
             plan.landed(self)
             crash(f"injected {self!r}")
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class AwsCallCrashFault(StepFault):
+    """The sandbox dies right after the ``step``-th step's body, on attempt ``attempt``, made
+    its ``call``-th AWS call (through boto3 or botocore, on the body's own thread): AWS did
+    what the call asked and answered, and the body never sees the answer. What it did before
+    stays done, nothing after happens, and the attempt's end is never checkpointed. The state
+    between two AWS calls a body makes without waiting between them (a record written, the
+    request it guards never sent) is reached by no other kind. Lands only on a body that calls
+    AWS that often, and fires once."""
+
+    kind: ClassVar[str] = "aws_call_crash"
+    masked: ClassVar[bool] = True
+    once: ClassVar[bool] = True
+    inside: ClassVar[str] = "aws_call"
+    attempt: int = 1
+    call: int = field(default=1, metadata={"doc": "which of the body's AWS calls it dies after"})
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[AwsCallCrashFault]:
+        return draws.builds(cls, step=draws.ordinal, call=draws.burst)
+
+    @classmethod
+    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> AwsCallCrashFault:
+        # (A placing run places it where it lands, in the body: ``placed_in_body``.)
+        return cls.placed_in_body(ordinal, at, choose.burst())
+
+    @classmethod
+    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> AwsCallCrashFault:
+        return cls(step=ordinal, attempt=at.attempt, call=wait)
+
+    def lands_at(self, ordinal: int, attempt: int) -> bool:
+        return self.step == ordinal and attempt == self.attempt
+
+    def effect(self, attempt: StepAttempt, plan: PlanState) -> WrapBody:
+        def at_call(call: int) -> None:
+            if call == self.call:
+                self.fire_in_body(attempt, plan)
+
+        return watch_aws_calls(at_call)
+
+    def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
+        crash = attempt.crash_sandbox
+        if crash is not None:  # (a worker process's body is out of reach: it never lands)
+            plan.landed(self)
+            crash(f"injected {self!r}")
+            # The body is in the middle of its own code, not at an await that the killed
+            # tasks would stop: it stops here, as a dead sandbox runs nothing more.
+            raise asyncio.CancelledError(f"the sandbox died: injected {self!r}")
+
+
+def watch_inside(inside: str, at: Callable[[int], None]) -> WrapBody:
+    """``watch_waits`` or ``watch_aws_calls``, for the points a kind fires ``inside``."""
+    if inside == "aws_call":
+        return watch_aws_calls(at)
+    return watch_waits(at)
 
 
 def watch_waits(at_wait: Callable[[int], None]) -> WrapBody:
@@ -907,6 +972,7 @@ invocation_lost = InvocationLostFault
 duplicate_invocation = DuplicateInvocationFault
 step_exception = StepExceptionFault
 body_crash = BodyCrashFault
+aws_call_crash = AwsCallCrashFault
 callback_failure = CallbackFailureFault
 callback_timeout = CallbackTimeoutFault
 heartbeat_timeout = HeartbeatTimeoutFault

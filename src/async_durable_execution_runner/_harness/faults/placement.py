@@ -33,7 +33,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     InvokeFault,
     StepFault,
     kinds_at,
-    watch_waits,
+    watch_inside,
 )
 from async_durable_execution_runner._service.seams import (
     Fault,
@@ -161,24 +161,31 @@ class PlacingHooks(FaultPlanHooks):
         if kind is not None:
             self._place(kind.placed(ordinal, attempt, self))
             return super().on_step_attempt(attempt)
-        if attempt.crash_sandbox is None or not any(
-            k.once for k in kinds_at(StepFault, self.placement.kinds)
-        ):
+        insides = {k.inside for k in kinds_at(StepFault, self.placement.kinds) if k.once}
+        if attempt.crash_sandbox is None or not insides:
             return None
 
-        # A kind that fires inside the body is placed at one of the body's waits, as it
-        # comes: placed at the attempt, it would land only on bodies that wait that often.
-        def at_wait(wait: int) -> None:
-            if any(isinstance(f, StepFault) and f.step == ordinal for f in self.plan):
-                return  # placed at an earlier wait of this body
-            once = self._here(StepFault, fits=lambda k: k.once)
-            if once is None:
-                return
-            fault = once.placed_in_body(ordinal, attempt, wait)
-            self._place(fault)
-            fault.fire_in_body(attempt, self)
+        # A kind that fires inside the body is placed at one of the body's points (its waits,
+        # its AWS calls), as they come: placed at the attempt, it would land only on bodies
+        # with that many.
+        def at(inside: str) -> Callable[[int], None]:
+            def at_point(point: int) -> None:
+                if any(isinstance(f, StepFault) and f.step == ordinal for f in self.plan):
+                    return  # placed at an earlier point of this body
+                once = self._here(StepFault, fits=lambda k: k.once and k.inside == inside)
+                if once is None:
+                    return
+                fault = once.placed_in_body(ordinal, attempt, point)
+                self._place(fault)
+                fault.fire_in_body(attempt, self)
 
-        return watch_waits(at_wait)
+            return at_point
+
+        watchers = [watch_inside(inside, at(inside)) for inside in sorted(insides)]
+        if len(watchers) == 1:
+            return watchers[0]
+        outer, inner = watchers
+        return WrapBody(lambda body: outer.wrap(inner.wrap(body)))
 
     def callback_fault(self, ordinal: int, limits: CallbackLimits) -> CallbackFault | None:
         planned = super().callback_fault(ordinal, limits)

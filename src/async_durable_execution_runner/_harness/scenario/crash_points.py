@@ -1,14 +1,16 @@
 """Exhaustive crash points: every checkpoint call of a scenario, crashed before it is sent
-and answered with a lost response after it is applied, and every wait of its step bodies,
-crashed there; each run and judged.
+and answered with a lost response after it is applied, and every wait and every AWS call of
+its step bodies, crashed there; each run and judged.
 
 Random search samples crash points; this enumerates them. One run of the scenario as it is
-shows every checkpoint call of every invocation of its execution and every wait of every
-step body; each call then gives two scenarios of one more fault each,
+shows every checkpoint call of every invocation of its execution and every wait and AWS call
+of every step body; each call then gives two scenarios of one more fault each,
 ``crash(invocation=i, call=k)`` (nothing of the call is applied) and
 ``lost_response(invocation=i, call=k)`` (the call is applied, the response never arrives),
-and each wait one, ``body_crash(step=s, attempt=a, suspension=n)`` (the sandbox dies while
-the body waits: what it did before stays done). Each runs within a budget, earliest point
+each wait one, ``body_crash(step=s, attempt=a, suspension=n)`` (the sandbox dies while
+the body waits: what it did before stays done), and each AWS call one,
+``aws_call_crash(step=s, attempt=a, call=n)`` (the sandbox dies once AWS answered the call,
+before the body sees the answer). Each runs within a budget, earliest point
 first; every failing point is reported with its reproducer, which is already minimal in
 faults: the scenario's own plan and that one point.
 """
@@ -19,9 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from async_durable_execution_runner._harness.faults.aws_calls import watch_aws_calls
 from async_durable_execution_runner._harness.faults.errors import SERVICE_ERRORS
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import (
+    AwsCallCrashFault,
     BodyCrashFault,
     CrashFault,
     FaultKind,
@@ -52,7 +56,8 @@ class _CallCounter(FaultPlanHooks):
 
     def __init__(self, plan: tuple[FaultKind, ...]) -> None:
         super().__init__(plan)
-        #: ("call", invocation, call) and ("wait", step ordinal, attempt, wait).
+        #: ("call", invocation, call), ("wait", step ordinal, attempt, wait) and
+        #: ("aws_call", step ordinal, attempt, call).
         self.points: list[tuple[Any, ...]] = []
 
     def on_service_call(self, call: ServiceCall) -> Fault | None:
@@ -69,7 +74,11 @@ class _CallCounter(FaultPlanHooks):
         def at_wait(wait: int) -> None:
             self.points.append(("wait", ordinal, attempt.attempt, wait))
 
-        return watch_waits(at_wait)
+        def at_call(call: int) -> None:
+            self.points.append(("aws_call", ordinal, attempt.attempt, call))
+
+        waits, calls = watch_waits(at_wait), watch_aws_calls(at_call)
+        return WrapBody(lambda body: waits.wrap(calls.wrap(body)))
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ class CrashPointReport:
 
     scenario: Scenario
     #: Every crash point of the scenario's run, in order (two per checkpoint call, one per
-    #: wait of a step body).
+    #: wait and one per AWS call of a step body).
     points: tuple[FaultKind, ...]
     #: The points that were run (all of them unless the budget ran out).
     explored: tuple[FaultKind, ...]
@@ -136,7 +145,8 @@ def enumerate_crash_points(
 ) -> tuple[FaultKind, ...]:
     """The crash points of one run of ``scenario``, in the order they come: for each
     checkpoint call of its execution, a crash before it is sent and a lost response after it
-    is applied; for each wait of a step body, a crash while it waits."""
+    is applied; for each wait of a step body, a crash while it waits; for each AWS call of a
+    step body, a crash once it is answered."""
     counter = _CallCounter(scenario.faults)
     scenario._run_once(counter)
     taken = {
@@ -155,6 +165,11 @@ def enumerate_crash_points(
             _, step, attempt, wait = point
             if step not in planned_steps:  # (one fault per step, as the plans have)
                 points.append(BodyCrashFault(step=step, attempt=attempt, suspension=wait))
+            continue
+        if point[0] == "aws_call":
+            _, step, attempt, call = point
+            if step not in planned_steps:
+                points.append(AwsCallCrashFault(step=step, attempt=attempt, call=call))
             continue
         _, invocation, call = point
         if (invocation, call) in taken:
