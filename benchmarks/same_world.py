@@ -8,7 +8,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               blocking|structures|errors|errors-targets|
                                               races|lambda-runtime|tooling|scale|
                                               asyncio-ecosystem|data-stores|powertools|
-                                              batches]
+                                              batches|aws-clients]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -48,7 +48,9 @@ session-26 audit N's, asyncio's own tools in step bodies and around durable oper
 record in sqlite, JSON, CSV and shelve files), ``--corpus powertools``
 ``examples/powertools.py`` (the session-30 audit P's, Powertools for AWS Lambda),
 ``--corpus batches`` ``examples/batches.py`` (the session-31 audit Q's, custom and
-first-success completion, all-or-none batches and the map item context);
+first-success completion, all-or-none batches and the map item context), ``--corpus
+aws-clients`` ``examples/aws_clients.py`` (the session-32 audit R's, step bodies calling AWS
+through boto3, synchronously);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -85,6 +87,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
 import asyncio_ecosystem  # noqa: E402
+import aws_clients  # noqa: E402
 import batches  # noqa: E402
 import blocking  # noqa: E402
 import chains  # noqa: E402
@@ -148,6 +151,7 @@ CORPORA = {
     "data-stores": data_stores.CORPUS,
     "powertools": powertools.CORPUS,
     "batches": batches.CORPUS,
+    "aws-clients": aws_clients.CORPUS,
 }
 
 

@@ -1,0 +1,262 @@
+"""Correct handlers whose step bodies call AWS through boto3, synchronously, as Lambda code
+does (the session-32 false-flag audit R, for the ``aws_call_crash`` fault).
+
+A boto3 call blocks until AWS answers; a step body that makes several never waits between
+them. A sandbox that dies between two of them (``aws_call_crash``) leaves the first done and
+the rest not, and the SDK runs the attempt again. These bodies are written to be run again
+from any such point, in the ways users write them, against a DynamoDB table behind a real
+boto3 client (``examples/fake_dynamodb.py``):
+
+- ``create_once``: a record created with a conditional ``PutItem``; a re-run that finds it
+  (``ConditionalCheckFailedException``) reads it back and answers with it;
+- ``claim_with_expiry``: a claim written INPROGRESS, naming the attempt that made it and
+  with an expiry, before the request it guards, then marked COMPLETED with the result; a
+  re-run answers with a completed claim, carries on with its own attempt's claim, waits out
+  (by a retry) another's live one, and takes over an expired one;
+- ``write_then_verify``: a write read back in the same body before it is trusted;
+- ``fan_out_writes``: many items written by key in one body (a re-run writes them again, to
+  the same keys), then counted by a second step after a wait;
+- ``move_record``: a record moved from one key to another (delete, then put), a re-run
+  finding either or both halves done;
+- ``ledger_per_item``: a ``map`` whose items each book an entry exactly once by key, two at a
+  time, the total read from what the items return.
+
+Every one is correct durable code: its writes are keyed by what they write, so running a body
+again from any of its calls ends in the same table and the same result, a function of the
+input only. No oracle may flag any of them under any fault plan or timing
+(``tests/harness/test_aws_clients_corpus.py`` at CI size; ``benchmarks/same_world.py --corpus
+aws-clients`` is the long campaign).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import fake_dynamodb
+from async_durable_execution import (
+    RetryStrategy,
+    durable_execution,
+    get_step_context,
+    step,
+    wait,
+)
+from async_durable_execution import map as durable_map
+from botocore.exceptions import ClientError
+from fake_dynamodb import reset
+
+__all__ = ["CORPUS", "reset"]
+
+#: Module-level, as Lambda code makes its clients (outside the handler, reused warm).
+DYNAMODB = fake_dynamodb.client()
+
+RETRY = RetryStrategy(max_attempts=4, initial_delay=5, max_delay=5, backoff_rate=1)
+
+
+def _key(value: str) -> dict[str, Any]:
+    return {"pk": {"S": value}}
+
+
+def _conflict(error: ClientError) -> bool:
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
+
+
+# --- a record created once ---------------------------------------------------------------------
+
+
+async def _create_order(order_id: str, total: int) -> dict[str, Any]:
+    item = {**_key(f"order-{order_id}"), "total": {"N": str(total)}, "state": {"S": "NEW"}}
+    try:
+        DYNAMODB.put_item(
+            TableName="orders", Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if not _conflict(error):
+            raise
+        # Created by an earlier run of this attempt: the stored record is the answer.
+        item = DYNAMODB.get_item(TableName="orders", Key=_key(f"order-{order_id}"))["Item"]
+    return {"order": order_id, "total": int(item["total"]["N"]), "state": item["state"]["S"]}
+
+
+@durable_execution
+async def create_once(event: Any) -> dict[str, Any]:
+    order = await step(lambda: _create_order(event["id"], event["total"]), name="create")
+    await wait(60, name="cooling-off")
+    return order
+
+
+# --- a claim with an expiry ---------------------------------------------------------------------
+
+
+class ClaimInProgress(Exception):
+    """Another run holds a live claim on this key."""
+
+
+async def _claimed_booking(order_id: str) -> str:
+    key = _key(f"booking-{order_id}")
+    # The claim names the attempt that made it: the same attempt run again (its sandbox died
+    # after the claim) carries on with its own claim; another one waits until it expires.
+    owner = f"attempt-{get_step_context().attempt}"
+    now = time.time()  # the handler's clock, read in the step
+    claim = {
+        **key,
+        "status": {"S": "INPROGRESS"},
+        "owner": {"S": owner},
+        "expires": {"N": str(now + 2.0)},
+    }
+    try:
+        DYNAMODB.put_item(
+            TableName="claims", Item=claim, ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if not _conflict(error):
+            raise
+        found = DYNAMODB.get_item(TableName="claims", Key=key)["Item"]
+        if found["status"]["S"] == "COMPLETED":
+            return str(found["booking"]["S"])
+        if found["owner"]["S"] != owner and now < float(found["expires"]["N"]):
+            raise ClaimInProgress(order_id) from None
+        DYNAMODB.put_item(TableName="claims", Item=claim)  # its own, or expired: taken over
+    booking = f"shipment-{order_id}"
+    DYNAMODB.put_item(TableName="shipments", Item=_key(booking))
+    DYNAMODB.put_item(
+        TableName="claims", Item={**key, "status": {"S": "COMPLETED"}, "booking": {"S": booking}}
+    )
+    return booking
+
+
+@durable_execution
+async def claim_with_expiry(event: Any) -> dict[str, Any]:
+    booking = await step(lambda: _claimed_booking(event["id"]), name="book", retry_strategy=RETRY)
+    return {"booking": booking}
+
+
+# --- a write read back ------------------------------------------------------------------------
+
+
+async def _store_profile(user: str, email: str) -> dict[str, Any]:
+    DYNAMODB.put_item(
+        TableName="profiles", Item={**_key(f"user-{user}"), "email": {"S": email.lower()}}
+    )
+    stored = DYNAMODB.get_item(TableName="profiles", Key=_key(f"user-{user}"))["Item"]
+    return {"user": user, "email": stored["email"]["S"]}
+
+
+@durable_execution
+async def write_then_verify(event: Any) -> dict[str, Any]:
+    return await step(lambda: _store_profile(event["user"], event["email"]), name="profile")
+
+
+# --- many writes in one body ----------------------------------------------------------------
+
+
+async def _write_lines(batch: str, lines: list[str]) -> int:
+    for number, line in enumerate(lines):
+        DYNAMODB.put_item(
+            TableName="lines", Item={**_key(f"{batch}#{number}"), "text": {"S": line}}
+        )
+    return len(lines)
+
+
+async def _count_lines(batch: str, expected: int) -> int:
+    found = 0
+    for number in range(expected):
+        if "Item" in DYNAMODB.get_item(TableName="lines", Key=_key(f"{batch}#{number}")):
+            found += 1
+    return found
+
+
+@durable_execution
+async def fan_out_writes(event: Any) -> dict[str, Any]:
+    lines = list(event["lines"])
+    written = await step(lambda: _write_lines(event["batch"], lines), name="write-lines")
+    await wait(1, name="settle")
+    counted = await step(lambda: _count_lines(event["batch"], written), name="count-lines")
+    return {"written": written, "counted": counted}
+
+
+# --- a record moved --------------------------------------------------------------------------
+
+
+async def _move(source: str, target: str, payload: str) -> dict[str, Any]:
+    DYNAMODB.delete_item(TableName="records", Key=_key(source))
+    DYNAMODB.put_item(TableName="records", Item={**_key(target), "payload": {"S": payload}})
+    moved = DYNAMODB.get_item(TableName="records", Key=_key(target))["Item"]
+    gone = "Item" not in DYNAMODB.get_item(TableName="records", Key=_key(source))
+    return {"at": target, "payload": moved["payload"]["S"], "source_gone": gone}
+
+
+@durable_execution
+async def move_record(event: Any) -> dict[str, Any]:
+    return await step(
+        lambda: _move(event["from"], event["to"], json.dumps(event["payload"], sort_keys=True)),
+        name="move",
+    )
+
+
+# --- an entry per map item, exactly once -------------------------------------------------------
+
+
+async def _book_entry(ledger: str, index: int, amount: int) -> int:
+    item = {**_key(f"{ledger}#{index}"), "amount": {"N": str(amount)}}
+    try:
+        DYNAMODB.put_item(
+            TableName="ledger", Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if not _conflict(error):
+            raise
+        item = DYNAMODB.get_item(TableName="ledger", Key=_key(f"{ledger}#{index}"))["Item"]
+    return int(item["amount"]["N"])
+
+
+@durable_execution
+async def ledger_per_item(event: Any) -> dict[str, Any]:
+    ledger = event["ledger"]
+    amounts = list(event["amounts"])
+
+    async def book(amount: int) -> int:
+        index = amounts.index(amount)
+        return await step(
+            lambda: _book_entry(ledger, index, amount),
+            name=f"entry-{index}",
+            retry_strategy=RETRY,
+        )
+
+    batch = await durable_map(book, amounts, name="entries", max_concurrency=2)
+    return {"total": sum(batch.get_results()), "entries": len(batch.get_results())}
+
+
+CORPUS: dict[str, dict[str, Any]] = {
+    "create_once": {
+        "handler": create_once,
+        "input": {"id": "o-7", "total": 42},
+        "before_run": reset,
+    },
+    "claim_with_expiry": {
+        "handler": claim_with_expiry,
+        "input": {"id": "o-9"},
+        "before_run": reset,
+    },
+    "write_then_verify": {
+        "handler": write_then_verify,
+        "input": {"user": "ada", "email": "Ada@Example.com"},
+        "before_run": reset,
+    },
+    "fan_out_writes": {
+        "handler": fan_out_writes,
+        "input": {"batch": "b-1", "lines": ["alpha", "beta", "gamma", "delta"]},
+        "before_run": reset,
+    },
+    "move_record": {
+        "handler": move_record,
+        "input": {"from": "draft-3", "to": "final-3", "payload": {"title": "Q3", "pages": 12}},
+        "before_run": reset,
+    },
+    "ledger_per_item": {
+        "handler": ledger_per_item,
+        "input": {"ledger": "l-1", "amounts": [5, 11, 17, 23]},
+        "before_run": reset,
+    },
+}
