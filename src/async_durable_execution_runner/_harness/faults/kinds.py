@@ -619,9 +619,53 @@ class StepExceptionFault(StepFault):
         )
 
 
+@dataclass(frozen=True, repr=False)
+class InBodyCrashFault(StepFault):
+    """The sandbox dies at the ``point``-th of some points inside the ``step``-th step's body
+    (``inside``: its waits, its AWS calls), on attempt ``attempt``: what the body did before
+    stays done, nothing after happens, and the attempt's end is never checkpointed. The
+    service re-invokes and the SDK runs the attempt again (an at-most-once step is found
+    interrupted instead). Lands only on a body with that many such points, and fires once."""
+
+    masked: ClassVar[bool] = True
+    once: ClassVar[bool] = True
+    attempt: int = 1
+
+    @property
+    def point_number(self) -> int:
+        """Which of the body's points it dies at (the kind's own field)."""
+        raise NotImplementedError
+
+    @classmethod
+    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> Self:
+        # (A placing run places it where it lands, in the body: ``placed_in_body``.)
+        return cls.placed_in_body(ordinal, at, choose.burst())
+
+    def lands_at(self, ordinal: int, attempt: int) -> bool:
+        return self.step == ordinal and attempt == self.attempt
+
+    def effect(self, attempt: StepAttempt, plan: PlanState) -> WrapBody:
+        def at(point: int) -> None:
+            if point == self.point_number:
+                self.fire_in_body(attempt, plan)
+
+        return watch_inside(self.inside, at)
+
+    def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
+        crash = attempt.crash_sandbox
+        if crash is not None:  # (a worker process's body is out of reach: it never lands)
+            plan.landed(self)
+            crash(f"injected {self!r}")
+            self.stop_body()
+
+    def stop_body(self) -> None:
+        """What stops the body once the sandbox is dead: nothing at a wait (the killed tasks
+        stop it there)."""
+
+
 @register
 @dataclass(frozen=True, repr=False)
-class BodyCrashFault(StepFault):
+class BodyCrashFault(InBodyCrashFault):
     """The sandbox dies while the ``step``-th step's body, on attempt ``attempt``, waits for
     the ``suspension``-th time (for a partner's answer, a sleep, a thread's result), as a
     sandbox dies at its memory limit or with its host: what the body did before stays done,
@@ -630,45 +674,25 @@ class BodyCrashFault(StepFault):
     instead). Lands only on a body that waits that often, and fires once."""
 
     kind: ClassVar[str] = "body_crash"
-    masked: ClassVar[bool] = True
-    once: ClassVar[bool] = True
     inside: ClassVar[str] = "wait"
-    attempt: int = 1
     suspension: int = field(default=1, metadata={"doc": "which of the body's waits it dies in"})
+
+    @property
+    def point_number(self) -> int:
+        return self.suspension
 
     @classmethod
     def drawn(cls, draws: Draws) -> SearchStrategy[BodyCrashFault]:
         return draws.builds(cls, step=draws.ordinal, suspension=draws.burst)
 
     @classmethod
-    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> BodyCrashFault:
-        # (A placing run places it where it lands, in the body: ``placed_in_body``.)
-        return cls.placed_in_body(ordinal, at, choose.burst())
-
-    @classmethod
     def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> BodyCrashFault:
         return cls(step=ordinal, attempt=at.attempt, suspension=wait)
-
-    def lands_at(self, ordinal: int, attempt: int) -> bool:
-        return self.step == ordinal and attempt == self.attempt
-
-    def effect(self, attempt: StepAttempt, plan: PlanState) -> WrapBody:
-        def at_wait(wait: int) -> None:
-            if wait == self.suspension:
-                self.fire_in_body(attempt, plan)
-
-        return watch_waits(at_wait)
-
-    def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
-        crash = attempt.crash_sandbox
-        if crash is not None:  # (a worker process's body is out of reach: it never lands)
-            plan.landed(self)
-            crash(f"injected {self!r}")
 
 
 @register
 @dataclass(frozen=True, repr=False)
-class AwsCallCrashFault(StepFault):
+class AwsCallCrashFault(InBodyCrashFault):
     """The sandbox dies right after the ``step``-th step's body, on attempt ``attempt``, made
     its ``call``-th AWS call (through boto3 or botocore, on the body's own thread): AWS did
     what the call asked and answered, and the body never sees the answer. What it did before
@@ -678,43 +702,25 @@ class AwsCallCrashFault(StepFault):
     AWS that often, and fires once."""
 
     kind: ClassVar[str] = "aws_call_crash"
-    masked: ClassVar[bool] = True
-    once: ClassVar[bool] = True
     inside: ClassVar[str] = "aws_call"
-    attempt: int = 1
     call: int = field(default=1, metadata={"doc": "which of the body's AWS calls it dies after"})
+
+    @property
+    def point_number(self) -> int:
+        return self.call
 
     @classmethod
     def drawn(cls, draws: Draws) -> SearchStrategy[AwsCallCrashFault]:
         return draws.builds(cls, step=draws.ordinal, call=draws.burst)
 
     @classmethod
-    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> AwsCallCrashFault:
-        # (A placing run places it where it lands, in the body: ``placed_in_body``.)
-        return cls.placed_in_body(ordinal, at, choose.burst())
-
-    @classmethod
     def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> AwsCallCrashFault:
         return cls(step=ordinal, attempt=at.attempt, call=wait)
 
-    def lands_at(self, ordinal: int, attempt: int) -> bool:
-        return self.step == ordinal and attempt == self.attempt
-
-    def effect(self, attempt: StepAttempt, plan: PlanState) -> WrapBody:
-        def at_call(call: int) -> None:
-            if call == self.call:
-                self.fire_in_body(attempt, plan)
-
-        return watch_aws_calls(at_call)
-
-    def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
-        crash = attempt.crash_sandbox
-        if crash is not None:  # (a worker process's body is out of reach: it never lands)
-            plan.landed(self)
-            crash(f"injected {self!r}")
-            # The body is in the middle of its own code, not at an await that the killed
-            # tasks would stop: it stops here, as a dead sandbox runs nothing more.
-            raise asyncio.CancelledError(f"the sandbox died: injected {self!r}")
+    def stop_body(self) -> None:
+        # The body is in the middle of its own code, not at an await that the killed tasks
+        # would stop: it stops here, as a dead sandbox runs nothing more.
+        raise asyncio.CancelledError(f"the sandbox died: injected {self!r}")
 
 
 def watch_inside(inside: str, at: Callable[[int], None]) -> WrapBody:
