@@ -599,3 +599,23 @@ def test_repr_reads_as_python() -> None:
         ]
     )
     assert eval(repr(program), dict(REPR_NAMESPACE)) == program
+
+
+def test_every_step_body_waits_once_and_calls_aws_once() -> None:
+    # Where a sandbox can die inside a generated body: at its wait and after its AWS call.
+    from async_durable_execution_runner import scenarios as faults
+    from async_durable_execution_runner import scenarios as scenario_module
+
+    program = Program([Step("s1", succeed(1)), Wait("w1", 60), Step("s2", succeed(2))])
+    for fault in (faults.body_crash(step=2), faults.aws_call_crash(step=2)):
+        outcome = scenario_module.Scenario(
+            handler=program_handler,
+            input=program_event(program, None),
+            faults=(fault,),
+            functions={"program": program_handler},
+            program=program,
+        ).run()
+        assert outcome.faults_applied == (fault,)
+        assert outcome.value == [1, None, 2]
+        assert [i.error_type for i in outcome.invocations] == [None, "Runtime.ExitError", None]
+        outcome.check()

@@ -79,10 +79,11 @@ def test_the_context_counts_each_invocations_time_and_names_its_log_stream(
     result = _run(h.reads_its_context, function_timeout=300, sandbox_policy=policy)
     assert result.result == '"done"'  # type: ignore[attr-defined]
     (before1, after1, group1, stream1), (before2, after2, group2, stream2) = recorded.CONTEXTS
-    # Each invocation starts with the whole timeout, and the in-process sleep uses it up.
+    # Each invocation starts with the whole timeout, and the in-process sleep uses it up. The
+    # context counts real time too: a few seconds of slack for a machine that stalls the test.
     for before, after in ((before1, after1), (before2, after2)):
-        assert 299_000 < before <= 300_000
-        assert 199_000 < after <= 200_000
+        assert 295_000 < before <= 300_000
+        assert 195_000 < after <= 200_000
     assert group1 == group2 == "/aws/lambda/test-function"
     assert re.fullmatch(r"2025/01/01/\[\$LATEST\][0-9a-f]{32}", stream1)
     # One stream per execution environment: a cold invocation starts another.

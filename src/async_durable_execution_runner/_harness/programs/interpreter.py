@@ -38,6 +38,7 @@ from async_durable_execution import (
     wait_for_condition,
 )
 
+from async_durable_execution_runner._harness.programs import partner
 from async_durable_execution_runner._harness.programs.nodes import (
     Callback,
     Catch,
@@ -105,8 +106,10 @@ def _completion_config(completion: Completion) -> CompletionConfig:
 async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
     attempt = get_step_context().attempt or 1
     # It waits once (for a partner's answer), as most real bodies do: where a sandbox can
-    # die inside it (``body_crash``).
+    # die inside it (``body_crash``); and it calls AWS once, as real bodies do, synchronously:
+    # where a sandbox can die right after the call (``aws_call_crash``).
     await asyncio.sleep(0)
+    partner.record(f"{outcome!r}#{attempt}")
     if outcome.fails_on(attempt):
         msg = f"{outcome!r} fails on attempt {attempt}"
         raise StepBodyError(msg)
