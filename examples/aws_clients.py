@@ -62,20 +62,27 @@ def _conflict(error: ClientError) -> bool:
     return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
-# --- a record created once ---------------------------------------------------------------------
-
-
-async def _create_order(order_id: str, total: int) -> dict[str, Any]:
-    item = {**_key(f"order-{order_id}"), "total": {"N": str(total)}, "state": {"S": "NEW"}}
+def _create_or_read(table: str, key: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """Create the item ``key`` with a conditional ``PutItem``; if it exists (an earlier run of
+    this body created it before its sandbox died), the stored item is the answer."""
+    item = {**_key(key), **attributes}
     try:
         DYNAMODB.put_item(
-            TableName="orders", Item=item, ConditionExpression="attribute_not_exists(pk)"
+            TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
         )
     except ClientError as error:
         if not _conflict(error):
             raise
-        # Created by an earlier run of this attempt: the stored record is the answer.
-        item = DYNAMODB.get_item(TableName="orders", Key=_key(f"order-{order_id}"))["Item"]
+        item = DYNAMODB.get_item(TableName=table, Key=_key(key))["Item"]
+    return item
+
+
+# --- a record created once ---------------------------------------------------------------------
+
+
+async def _create_order(order_id: str, total: int) -> dict[str, Any]:
+    attributes = {"total": {"N": str(total)}, "state": {"S": "NEW"}}
+    item = _create_or_read("orders", f"order-{order_id}", attributes)
     return {"order": order_id, "total": int(item["total"]["N"]), "state": item["state"]["S"]}
 
 
@@ -199,15 +206,7 @@ async def move_record(event: Any) -> dict[str, Any]:
 
 
 async def _book_entry(ledger: str, index: int, amount: int) -> int:
-    item = {**_key(f"{ledger}#{index}"), "amount": {"N": str(amount)}}
-    try:
-        DYNAMODB.put_item(
-            TableName="ledger", Item=item, ConditionExpression="attribute_not_exists(pk)"
-        )
-    except ClientError as error:
-        if not _conflict(error):
-            raise
-        item = DYNAMODB.get_item(TableName="ledger", Key=_key(f"{ledger}#{index}"))["Item"]
+    item = _create_or_read("ledger", f"{ledger}#{index}", {"amount": {"N": str(amount)}})
     return int(item["amount"]["N"])
 
 
