@@ -1380,9 +1380,10 @@ _Bound = tuple[Callable[..., Any], adapter.AsyncHandler, Callable[..., Any] | No
 #: Per wire format, ``id(handler)`` -> (the handler, its entry bound to ``shared_client``, the
 #: handler again if the user wrapped it in layers of their own, else ``None``). An entry holds
 #: its handler, so no other object can take that ``id()`` while the entry lives; the oldest
-#: are let go past ``_BOUND_KEPT`` (property tests make handlers by the hundred).
+#: are let go past ``_BOUND_KEPT`` (property tests make handlers by the hundred, and every
+#: cold or duplicate sandbox imports its handler afresh: an entry keeps that module alive).
 _BOUND: dict[WireFormat, dict[int, _Bound]] = {"objects": {}, "json": {}}
-_BOUND_KEPT = 256
+_BOUND_KEPT = 64
 _BIND_LOCK = threading.Lock()
 
 
