@@ -35,12 +35,11 @@ if str(ROOT) not in sys.path:
 from async_durable_execution import (  # noqa: E402
     durable_callable,
     durable_execution,
-    get_step_context,
     step,
 )
 
 from benchmarks import split  # noqa: E402
-from benchmarks.workloads import BY_NAME, RETRY, Workload  # noqa: E402
+from benchmarks.workloads import BY_NAME, RETRY, Workload, fail_twice  # noqa: E402
 
 _CACHE_LINE_WORDS = 8  # 64-byte lines of 8-byte words
 
@@ -63,11 +62,7 @@ def pressed_retry(mib: int) -> Workload:
     @durable_callable
     async def flaky_reading() -> int:
         _read(mib)
-        attempt = get_step_context().attempt or 0
-        if attempt < 3:
-            msg = f"attempt {attempt} fails on purpose"
-            raise RuntimeError(msg)
-        return attempt
+        return fail_twice()
 
     @durable_execution
     async def retry_reading(event: Any) -> int:

@@ -97,13 +97,18 @@ RETRY = RetryStrategy(
 )
 
 
-@durable_callable
-async def flaky() -> int:
+def fail_twice() -> int:
+    """The step's attempt number, from the third attempt on; the first two raise."""
     attempt = get_step_context().attempt or 0
     if attempt < 3:
         msg = f"attempt {attempt} fails on purpose"
         raise RuntimeError(msg)
     return attempt
+
+
+@durable_callable
+async def flaky() -> int:
+    return fail_twice()
 
 
 @durable_execution
