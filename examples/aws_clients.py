@@ -1,5 +1,6 @@
 """Correct handlers whose step bodies call AWS through boto3, synchronously, as Lambda code
-does (the session-32 false-flag audit R, for the ``aws_call_crash`` fault).
+does, or through aiobotocore's async clients (the session-32 false-flag audit R, for the
+``aws_call_crash`` fault, widened in session 33).
 
 A boto3 call blocks until AWS answers; a step body that makes several never waits between
 them. A sandbox that dies between two of them (``aws_call_crash``) leaves the first done and
@@ -19,7 +20,11 @@ boto3 client (``examples/fake_dynamodb.py``):
 - ``move_record``: a record moved from one key to another (delete, then put), a re-run
   finding either or both halves done;
 - ``ledger_per_item``: a ``map`` whose items each book an entry exactly once by key, two at a
-  time, the total read from what the items return.
+  time, the total read from what the items return;
+- ``register_async``: a record created once through aiobotocore's async client (as aioboto3
+  code does), then two writes sent at once (``asyncio.gather``), each keyed by what it writes;
+- ``export_on_threads``: rows written one by one through ``asyncio.to_thread`` (boto3's calls
+  kept off the event loop), then the last one read back.
 
 Every one is correct durable code: its writes are keyed by what they write, so running a body
 again from any of its calls ends in the same table and the same result, a function of the
@@ -30,6 +35,7 @@ aws-clients`` is the long campaign).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -227,6 +233,63 @@ async def ledger_per_item(event: Any) -> dict[str, Any]:
     return {"total": sum(batch.get_results()), "entries": len(batch.get_results())}
 
 
+# --- the same through aiobotocore's async client ------------------------------------------------
+
+
+async def _register_device(device: str, owner: str) -> dict[str, Any]:
+    key = _key(f"device-{device}")
+    async with fake_dynamodb.aio_client() as table:
+        item = {**key, "owner": {"S": owner}}
+        try:
+            await table.put_item(
+                TableName="devices", Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if not _conflict(error):
+                raise
+            item = (await table.get_item(TableName="devices", Key=key))["Item"]
+        # Two writes at once, each keyed by what it writes: either may be answered first.
+        await asyncio.gather(
+            table.put_item(
+                TableName="audit", Item={**_key(f"registered-{device}"), "owner": item["owner"]}
+            ),
+            table.put_item(
+                TableName="owners", Item={**_key(f"owner-{owner}"), "device": {"S": device}}
+            ),
+        )
+    return {"device": device, "owner": item["owner"]["S"]}
+
+
+@durable_execution
+async def register_async(event: Any) -> dict[str, Any]:
+    registered = await step(
+        lambda: _register_device(event["device"], event["owner"]), name="register"
+    )
+    await wait(5, name="propagate")
+    return registered
+
+
+# --- boto3 kept off the event loop --------------------------------------------------------------
+
+
+async def _export_rows(export: str, rows: list[str]) -> dict[str, Any]:
+    for number, row in enumerate(rows):
+        await asyncio.to_thread(
+            DYNAMODB.put_item,
+            TableName="exports",
+            Item={**_key(f"{export}#{number}"), "row": {"S": row}},
+        )
+    last = await asyncio.to_thread(
+        DYNAMODB.get_item, TableName="exports", Key=_key(f"{export}#{len(rows) - 1}")
+    )
+    return {"rows": len(rows), "last": last["Item"]["row"]["S"]}
+
+
+@durable_execution
+async def export_on_threads(event: Any) -> dict[str, Any]:
+    return await step(lambda: _export_rows(event["export"], list(event["rows"])), name="export")
+
+
 CORPUS: dict[str, dict[str, Any]] = {
     "create_once": {
         "handler": create_once,
@@ -256,6 +319,16 @@ CORPUS: dict[str, dict[str, Any]] = {
     "ledger_per_item": {
         "handler": ledger_per_item,
         "input": {"ledger": "l-1", "amounts": [5, 11, 17, 23]},
+        "before_run": reset,
+    },
+    "register_async": {
+        "handler": register_async,
+        "input": {"device": "d-4", "owner": "grace"},
+        "before_run": reset,
+    },
+    "export_on_threads": {
+        "handler": export_on_threads,
+        "input": {"export": "e-2", "rows": ["id,total", "1,10", "2,20"]},
         "before_run": reset,
     },
 }

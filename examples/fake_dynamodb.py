@@ -1,7 +1,7 @@
-"""A DynamoDB table in memory behind a real boto3 client: the client builds, validates and
-sends its requests as it does against AWS, and botocore's own ``before-call`` event answers
-them here instead of over the network (as botocore's ``Stubber`` does), so code under test
-keeps its ``boto3`` calls, ``ClientError``s included.
+"""A DynamoDB table in memory behind a real boto3 client (or aiobotocore's async one): the
+client builds, validates and sends its requests as it does against AWS, and botocore's own
+``before-call`` event answers them here instead of over the network (as botocore's
+``Stubber`` does), so code under test keeps its ``boto3`` calls, ``ClientError``s included.
 
 ``PutItem`` (with ``ConditionExpression="attribute_not_exists(<key>)"`` or none), ``GetItem``
 and ``DeleteItem`` on any table, keyed by the attribute named ``pk``. The tables outlive a
@@ -11,7 +11,9 @@ sandbox, as DynamoDB outlives Lambda's: ``reset()`` empties them (a scenario's
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import boto3
@@ -38,6 +40,28 @@ def client() -> Any:
     )
     dynamodb.meta.events.register("before-call.dynamodb.*", _answer)
     return dynamodb
+
+
+_aio_session: Any = None
+
+
+@contextlib.asynccontextmanager
+async def aio_client() -> AsyncIterator[Any]:
+    """An aiobotocore DynamoDB client whose requests this module answers, for ``async with``
+    (aiobotocore's clients are made and closed on the event loop that uses them)."""
+    global _aio_session  # noqa: PLW0603 - made once: a session loads the service's model
+    if _aio_session is None:
+        from aiobotocore.session import get_session
+
+        _aio_session = get_session()
+    async with _aio_session.create_client(
+        "dynamodb",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ) as dynamodb:
+        dynamodb.meta.events.register("before-call.dynamodb.*", _answer)
+        yield dynamodb
 
 
 def _key(request: dict[str, Any]) -> str:

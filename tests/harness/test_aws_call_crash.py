@@ -4,6 +4,12 @@ between two calls the body makes without waiting, where no other fault kind reac
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
 from typing import Any
 
 import fake_dynamodb
@@ -16,6 +22,7 @@ from async_durable_execution_runner._harness.faults.aws_calls import watch_aws_c
 from async_durable_execution_runner.scenarios import Scenario, aws_call_crash
 
 TABLE = fake_dynamodb.client()
+EXAMPLES = Path(fake_dynamodb.__file__).resolve().parent
 
 
 def _put(key: str) -> None:
@@ -67,6 +74,11 @@ def _watched(body: Any, at_call: Any) -> Any:
 def test_calls_are_counted_in_the_watched_body_only() -> None:
     seen: list[int] = []
 
+    def outside_the_context() -> None:
+        thread = threading.Thread(target=_put, args=("raw thread",))
+        thread.start()
+        thread.join()
+
     async def body() -> None:
         _put("inside-1")
         with pytest.raises(ClientError):  # an error answer is an answer: counted
@@ -75,17 +87,23 @@ def test_calls_are_counted_in_the_watched_body_only() -> None:
                 Item={"pk": {"S": "inside-1"}},
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        # A call made on another thread is not counted: no fault could stop that thread.
-        await asyncio.to_thread(_put, "thread")
+        # ``asyncio.to_thread`` runs the call in a copy of the body's context: the body's.
+        await asyncio.to_thread(_put, "to_thread")
+        # A thread started without the context is not the body's.
+        outside_the_context()
+        async with fake_dynamodb.aio_client() as table:  # aiobotocore's calls, awaited
+            await table.get_item(TableName="t", Key={"pk": {"S": "inside-1"}})
 
     fake_dynamodb.reset()
     asyncio.run(_watched(body, seen.append)())
     _put("outside")
-    assert seen == [1, 2]
+    assert seen == [1, 2, 3, 4]
     assert [key for _, _, key in fake_dynamodb.REQUESTS] == [
         "inside-1",
         "inside-1",
-        "thread",
+        "to_thread",
+        "raw thread",
+        "inside-1",
         "outside",
     ]
 
@@ -107,3 +125,157 @@ def test_what_the_watcher_raises_replaces_the_answer() -> None:
     with pytest.raises(Died):
         asyncio.run(_watched(body, at_call)())
     assert [key for _, _, key in fake_dynamodb.REQUESTS] == ["first"]
+
+
+def test_no_call_of_the_body_leaves_once_the_watcher_stopped_it() -> None:
+    class Died(BaseException):
+        pass
+
+    def at_call(n: int) -> None:
+        if n == 1:
+            raise Died
+
+    async def body() -> None:
+        with pytest.raises(Died):  # (a body cannot catch a dead sandbox: this one tries)
+            await asyncio.to_thread(_put, "first")
+        with pytest.raises(asyncio.CancelledError, match="stopped after its AWS call 1"):
+            await asyncio.to_thread(_put, "second")
+        async with fake_dynamodb.aio_client() as table:
+            with pytest.raises(asyncio.CancelledError):
+                await table.put_item(TableName="t", Item={"pk": {"S": "third"}})
+
+    fake_dynamodb.reset()
+    asyncio.run(_watched(body, at_call)())
+    assert [key for _, _, key in fake_dynamodb.REQUESTS] == ["first"]
+
+
+@durable_callable
+async def three_puts_on_threads(prefix: str) -> str:
+    for n in (1, 2, 3):
+        await asyncio.to_thread(_put, f"{prefix}-{n}")
+    return prefix
+
+
+@durable_execution
+async def writes_three_on_threads(event: Any) -> str:
+    return await step(three_puts_on_threads("a"), name="writes")
+
+
+@durable_callable
+async def three_async_puts(prefix: str) -> str:
+    async with fake_dynamodb.aio_client() as table:
+        for n in (1, 2, 3):
+            await table.put_item(TableName="t", Item={"pk": {"S": f"{prefix}-{n}"}})
+    return prefix
+
+
+@durable_execution
+async def writes_three_async(event: Any) -> str:
+    return await step(three_async_puts("a"), name="writes")
+
+
+@pytest.mark.parametrize(
+    "handler", [writes_three_on_threads, writes_three_async], ids=["to_thread", "aiobotocore"]
+)
+def test_it_lands_on_calls_from_threads_and_async_clients(handler: Any) -> None:
+    outcome = Scenario(
+        handler=handler,
+        faults=(aws_call_crash(step=1, call=2),),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    assert outcome.faults_applied == (aws_call_crash(step=1, call=2),)
+    assert [("PutItem", "t", f"a-{n}") for n in (1, 2, 1, 2, 3)] == fake_dynamodb.REQUESTS
+    assert outcome.invocations[0].error_type == "Runtime.ExitError"
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED
+    outcome.check()
+
+
+@pytest.mark.parametrize(
+    "handler", [writes_three_on_threads, writes_three_async], ids=["to_thread", "aiobotocore"]
+)
+def test_crash_points_include_calls_from_threads_and_async_clients(handler: Any) -> None:
+    report = Scenario(handler=handler, before_run=fake_dynamodb.reset).crash_points()
+    assert {aws_call_crash(step=1, call=n) for n in (1, 2, 3)} <= set(report.points), report.points
+
+
+def test_the_clients_private_call_points_are_still_there() -> None:
+    """The watcher wraps botocore's and aiobotocore's ``_make_api_call``: a release that
+    renames them, or changes what they take, must fail here, not leave the fault inert."""
+    import inspect
+
+    from aiobotocore.client import AioBaseClient
+    from botocore.client import BaseClient
+
+    for client_class in (BaseClient, AioBaseClient):
+        assert "_make_api_call" in vars(client_class), client_class
+    assert list(inspect.signature(BaseClient._make_api_call).parameters) == [
+        "self",
+        "operation_name",
+        "api_params",
+    ]
+    original = inspect.unwrap(vars(AioBaseClient)["_make_api_call"])
+    assert list(inspect.signature(original).parameters) == [
+        "self",
+        "operation_name",
+        "api_params",
+    ]
+
+
+def test_a_body_that_imports_aiobotocore_itself_is_watched_from_its_first_call() -> None:
+    # A fresh interpreter, where aiobotocore is first imported inside the watched body.
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        from async_durable_execution_runner._harness.faults.aws_calls import watch_aws_calls
+        assert "aiobotocore.client" not in sys.modules
+        seen = []
+
+        async def body():
+            import fake_dynamodb
+            async with fake_dynamodb.aio_client() as table:
+                await table.put_item(TableName="t", Item={"pk": {"S": "a"}})
+
+        asyncio.run(watch_aws_calls(seen.append).wrap(body)())
+        print(seen)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), *sys.path])},
+        timeout=120,
+    )
+    assert done.stdout.strip() == "[1]", done.stderr
+
+
+CAUGHT: list[str] = []
+
+
+@durable_callable
+async def puts_on_threads_catching(prefix: str) -> str:
+    try:
+        for n in (1, 2):
+            await asyncio.to_thread(_put, f"{prefix}-{n}")
+    except Exception as error:  # a dead sandbox runs none of this
+        CAUGHT.append(repr(error))
+    return prefix
+
+
+@durable_execution
+async def catches_on_threads(event: Any) -> str:
+    return await step(puts_on_threads_catching("a"), name="writes")
+
+
+def test_a_crash_on_a_body_thread_stops_the_body_as_one_on_its_own_thread() -> None:
+    CAUGHT.clear()
+    outcome = Scenario(
+        handler=catches_on_threads,
+        faults=(aws_call_crash(step=1, call=1),),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    assert outcome.faults_applied == (aws_call_crash(step=1, call=1),)
+    assert CAUGHT == []
+    assert [("PutItem", "t", f"a-{n}") for n in (1, 1, 2)] == fake_dynamodb.REQUESTS
+    outcome.check()

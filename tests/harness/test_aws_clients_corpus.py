@@ -1,8 +1,10 @@
 """The session-32 false-flag audit R: correct handlers whose step bodies call AWS through boto3
-synchronously (``examples/aws_clients.py``: a record created once, a claim naming its attempt
-with an expiry, a write read back, many writes in one body, a record moved, an entry per map
-item) are flagged by no oracle, warm or cold, under every fault kind, ``aws_call_crash`` (a
-sandbox dying between two of a body's AWS calls) included.
+synchronously, through ``asyncio.to_thread`` or through aiobotocore's async client
+(``examples/aws_clients.py``: a record created once, a claim naming its attempt with an
+expiry, a write read back, many writes in one body, a record moved, an entry per map item, a
+record created once and two writes sent at once, rows written from threads) are flagged by
+no oracle, warm or cold, under every fault kind, ``aws_call_crash`` (a sandbox dying between
+two of a body's AWS calls) included.
 
 The corpus runs a few examples per entry here; ``DURABLE_AWS_CLIENTS_EXAMPLES=300`` runs the
 campaign (or ``benchmarks/same_world.py --corpus aws-clients --plans all``, which also counts
@@ -36,6 +38,8 @@ EXPECTED: dict[str, Any] = {
         "source_gone": True,
     },
     "ledger_per_item": {"total": 56, "entries": 4},
+    "register_async": {"device": "d-4", "owner": "grace"},
+    "export_on_threads": {"rows": 3, "last": "2,20"},
 }
 
 
@@ -80,6 +84,25 @@ def test_a_move_half_done_is_finished_by_the_re_run() -> None:
     outcome = _run("move_record", aws_call_crash(step=1, call=1))  # deleted, not yet put
     assert outcome.value == EXPECTED["move_record"]
     assert set(fake_dynamodb.TABLES["records"]) == {"final-3"}
+    outcome.check()
+
+
+def test_an_async_client_record_made_before_the_sandbox_died_is_read_back() -> None:
+    outcome = _run("register_async", aws_call_crash(step=1, call=1))
+    assert outcome.faults_applied == (aws_call_crash(step=1, call=1),)
+    operations = [op for op, _, _ in fake_dynamodb.REQUESTS]
+    assert operations[:3] == ["PutItem", "PutItem", "GetItem"]  # created, refused, read back
+    assert sorted(operations[3:]) == ["PutItem", "PutItem"]  # the two writes sent at once
+    assert outcome.value == EXPECTED["register_async"]
+    outcome.check()
+
+
+def test_rows_written_from_threads_before_the_sandbox_died_are_written_again() -> None:
+    outcome = _run("export_on_threads", aws_call_crash(step=1, call=2))
+    assert outcome.faults_applied == (aws_call_crash(step=1, call=2),)
+    keys = [key for _, table, key in fake_dynamodb.REQUESTS if table == "exports"]
+    assert keys == ["e-2#0", "e-2#1", "e-2#0", "e-2#1", "e-2#2", "e-2#2"]
+    assert outcome.value == EXPECTED["export_on_threads"]
     outcome.check()
 
 

@@ -262,3 +262,20 @@ def test_only_a_crash_after_an_aws_call_reaches_a_claim_between_two_calls() -> N
     )
     with pytest.raises(NoSuchExample):
         find(strategy, lambda s: _failure(s, None) is not None, settings=SEARCH)
+
+
+def test_the_claim_bug_written_with_an_async_client_is_found_and_shrunk_the_same() -> None:
+    # aiobotocore's calls are awaited, yet the claim and the booking are still separated only
+    # by the claim's answer: found and shrunk to the same crash, and not in the fixed twin.
+    bug = next(b for b in BUGS if b.module == "claim_between_aws_calls")
+    minimal = find(
+        _scenarios(bug, "buggy_async"), lambda s: _failure(s, None) is not None, settings=SEARCH
+    )
+    assert isinstance(_failure(minimal, None), FaultNotMasked)
+    assert minimal.faults == (aws_call_crash(step=1),), minimal
+    with pytest.raises(NoSuchExample):
+        find(
+            _scenarios(bug, "fixed_async"),
+            lambda s: _failure(s, None) is not None,
+            settings=SEARCH,
+        )

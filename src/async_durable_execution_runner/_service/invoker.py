@@ -235,7 +235,8 @@ class _Hooks:
     def crash_sandbox(self, reason: str) -> None:
         """Kill the sandbox from inside a step body (``StepAttempt.crash_sandbox``): as a
         ``Crash`` at a service call, every later durable call fails fast and every task of
-        the invocation is cancelled, until none remains (``_settle``)."""
+        the invocation is cancelled, until none remains (``_settle``). Callable from any of
+        the body's threads (``asyncio.to_thread``), not only the loop's."""
         if self.session.crash_reason is None:
             self.session.crash_reason = reason
         self.kill_tasks()
@@ -243,7 +244,14 @@ class _Hooks:
     def kill_tasks(self) -> None:
         """Cancel every task of this invocation, on each turn while any is left (the service
         client calls it when a service call found the sandbox dead)."""
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # A thread of the body's (``asyncio.to_thread``): the invocation's loop, woken.
+            running_loop = self.running.loop
+            if running_loop is not None:
+                running_loop.call_soon_threadsafe(_kill_invocation, running_loop, self.running)
+            return
         loop.call_soon(_kill_invocation, loop, self.running)
 
 

@@ -1,5 +1,5 @@
-"""A step body's calls to AWS, seen from inside the sandbox: the API calls its botocore
-clients (boto3's) make while the body runs on its invocation's thread.
+"""A step body's calls to AWS, seen from inside the sandbox: the API calls its clients make
+while the body runs, through botocore (boto3's clients) or aiobotocore (aioboto3's).
 
 A body that calls AWS synchronously (``table.put_item(...)``, then ``queue.send_message(...)``)
 never waits between the calls, so no fault at a wait (``body_crash``) or at a checkpoint call
@@ -7,69 +7,170 @@ reaches the state between them: the first call done, the second never made. A sa
 there all the same (its memory limit, its host). ``watch_aws_calls`` lets a fault kind act
 right after each call, once AWS has answered and before the body sees the answer.
 
+The calls counted are those made in the body's context: on its own thread, from its
+coroutines (aiobotocore's calls are awaited on the loop), and on the threads
+``asyncio.to_thread`` starts for it (they run in a copy of the context). A thread started
+without the context (``threading.Thread``, ``loop.run_in_executor``) is not the body's to
+this module. Calls are numbered in the order AWS answers them: a body that sends two calls
+at once from two threads numbers them by which comes back first.
+
 It wraps botocore's ``BaseClient._make_api_call`` (a private name, botocore's: every API call
 of every client goes through it, including calls a ``Stubber`` or an event handler answers)
-once per process, the first time a body is watched. The wrapper does nothing unless the
-calling context is a watched body's; calls made on other threads (``asyncio.to_thread``) are
-not counted: the fault could not stop the thread, which would go on calling.
+once per process, the first time a body is watched, and aiobotocore's
+``AioBaseClient._make_api_call`` (its own, async) once aiobotocore is imported. The wrappers
+do nothing outside a watched body.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import importlib.abc
+import importlib.machinery
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 from async_durable_execution_runner._service.seams import StepBody, WrapBody
 
-#: The watched body's ``(thread ident, on_call)`` in its context, else ``None``.
-_watching: contextvars.ContextVar[tuple[int, Callable[[], None]] | None] = contextvars.ContextVar(
+
+class _Watch:
+    """One run of a watched body: its calls, counted as AWS answers them, from whichever of
+    its threads makes them."""
+
+    __slots__ = ("_at_call", "_calls", "_lock", "_stopped_at")
+
+    def __init__(self, at_call: Callable[[int], None]) -> None:
+        self._at_call = at_call
+        self._calls = 0
+        self._lock = threading.Lock()
+        self._stopped_at: int | None = None
+
+    def before(self) -> None:
+        """A call is about to leave: none does once the watcher stopped the body (its
+        sandbox is dead, and so are the body's other threads)."""
+        stopped_at = self._stopped_at
+        if stopped_at is not None:
+            msg = f"the body was stopped after its AWS call {stopped_at}: no later call leaves"
+            raise asyncio.CancelledError(msg)
+
+    def answered(self) -> None:
+        """AWS answered a call (a result or an error): what ``at_call`` does now (kill the
+        sandbox, raise) reaches the body before it sees the answer."""
+        with self._lock:
+            self._calls += 1
+            number = self._calls
+        try:
+            self._at_call(number)
+        except BaseException:
+            self._stopped_at = number
+            raise
+
+
+#: The watched body's calls, in its context (and the copies ``asyncio.to_thread`` makes).
+_watching: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar(
     "async_durable_execution_runner_aws_calls", default=None
 )
-_install_lock = threading.Lock()
-_installed: list[bool] = [False]
+_install_lock = threading.RLock()  # (a wrap at import may come from inside ``install``)
+_wrapped: set[str] = set()
 
 
 def install() -> None:
-    """Wrap botocore's API call once per process (it does nothing outside a watched body)."""
+    """Wrap botocore's API call once per process, and aiobotocore's once it is imported, now
+    or later (neither wrapper does anything outside a watched body)."""
+    if "botocore" in _wrapped:
+        return
     with _install_lock:
-        if _installed[0]:
+        if "botocore" in _wrapped:
             return
         from botocore.client import BaseClient
 
-        original: Callable[..., Any] = BaseClient._make_api_call
+        BaseClient._make_api_call = _watched_call(BaseClient._make_api_call)
+        aio = sys.modules.get("aiobotocore.client")
+        if aio is not None:
+            _wrap_aiobotocore(aio)
+        else:
+            # A handler may import aiobotocore later, even inside a body: wrapped then.
+            sys.meta_path.insert(0, _AiobotocoreFinder())
+        _wrapped.add("botocore")
 
-        def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
-            watching = _watching.get()
-            if watching is None or watching[0] != threading.get_ident():
-                return original(self, operation_name, api_params)
-            try:
-                return original(self, operation_name, api_params)
-            finally:
-                # AWS has answered (a result or an error): what ``on_call`` does now (kill the
-                # sandbox) reaches the body before it sees the answer.
-                watching[1]()
 
-        BaseClient._make_api_call = _make_api_call
-        _installed[0] = True
+def _wrap_aiobotocore(module: Any) -> None:
+    with _install_lock:
+        if "aiobotocore" in _wrapped:
+            return
+        client_class = module.AioBaseClient
+        client_class._make_api_call = _watched_async_call(client_class._make_api_call)
+        _wrapped.add("aiobotocore")
+
+
+class _AiobotocoreFinder(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: when ``aiobotocore.client`` is imported, it hands the import to
+    the path finder, with a loader that wraps the client class once the module has run."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "aiobotocore.client" or "aiobotocore" in _wrapped:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None:
+            return None  # (imported some other way: left to the other finders, unwrapped)
+        spec.loader = _WrappingLoader(spec.loader)
+        return spec
+
+
+class _WrappingLoader(importlib.abc.Loader):
+    def __init__(self, inner: importlib.abc.Loader) -> None:
+        self._inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._inner.exec_module(module)
+        _wrap_aiobotocore(module)
+
+
+def _watched_call(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        watch = _watching.get()
+        if watch is None:
+            return original(self, operation_name, api_params)
+        watch.before()
+        try:
+            return original(self, operation_name, api_params)
+        finally:
+            watch.answered()
+
+    return _make_api_call
+
+
+def _watched_async_call(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        watch = _watching.get()
+        if watch is None:
+            return await original(self, operation_name, api_params)
+        watch.before()
+        try:
+            return await original(self, operation_name, api_params)
+        finally:
+            watch.answered()
+
+    return _make_api_call
 
 
 def watch_aws_calls(at_call: Callable[[int], None]) -> WrapBody:
-    """Run the body, calling ``at_call(n)`` right after its ``n``-th AWS call (from 1) made
-    on its own thread has been answered, before the body sees the answer."""
+    """Run the body, calling ``at_call(n)`` right after its ``n``-th AWS call (from 1) has
+    been answered, before the body sees the answer. If ``at_call`` raises, the body gets
+    that instead of the answer, and no later call of the body's leaves."""
     install()
 
     def wrap(body: StepBody) -> StepBody:
         async def watched(*state: Any) -> Any:
-            calls = 0
-
-            def on_call() -> None:
-                nonlocal calls
-                calls += 1
-                at_call(calls)
-
-            token = _watching.set((threading.get_ident(), on_call))
+            token = _watching.set(_Watch(at_call))
             try:
                 return await body(*state)
             finally:

@@ -694,7 +694,8 @@ class BodyCrashFault(InBodyCrashFault):
 @dataclass(frozen=True, repr=False)
 class AwsCallCrashFault(InBodyCrashFault):
     """The sandbox dies right after the ``step``-th step's body, on attempt ``attempt``, made
-    its ``call``-th AWS call (through boto3 or botocore, on the body's own thread): AWS did
+    its ``call``-th AWS call (through boto3, botocore or aiobotocore, in the body's context:
+    its own thread, its coroutines, the threads ``asyncio.to_thread`` runs for it): AWS did
     what the call asked and answered, and the body never sees the answer. What it did before
     stays done, nothing after happens, and the attempt's end is never checkpointed. The state
     between two AWS calls a body makes without waiting between them (a record written, the
