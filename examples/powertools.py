@@ -8,6 +8,11 @@ Lambda code in Python leans on, used as its documentation shows (the session-30 
 - ``idempotent_charge``: a payment booked by an ``@idempotent_function`` (its idempotency
   key from the payment id, the Lambda context registered for the in-progress expiry)
   inside a retried step, then the ledger read in another;
+- ``idempotent_charge_in_dynamodb``: the same charge with its records in DynamoDB through
+  Powertools' own ``DynamoDBPersistenceLayer`` (over ``fake_dynamodb``'s table), retried ten
+  minutes apart, so that an attempt comes after a record a dead sandbox left INPROGRESS
+  expires (``examples/buggy/in_progress_outlasts_retries.py`` is the twin that retries too
+  soon);
 - ``idempotent_refunds``: the same idempotent function over a ``map`` of refunds, each item
   its own step, after an hour's wait;
 - ``parsed_order``: the input validated into pydantic models (a pure function of the
@@ -41,8 +46,10 @@ from typing import Any
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "shop")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Shop")
 
+import fake_dynamodb
 import powertools_services as services
 from async_durable_execution import (
+    JitterStrategy,
     RetryStrategy,
     durable_execution,
     get_durable_context,
@@ -60,6 +67,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
@@ -171,6 +179,58 @@ async def idempotent_refunds(event: dict[str, Any]) -> dict[str, Any]:
 
 async def _ledger_for(ids: list[str]) -> dict[str, int]:
     return {payment_id: services.charges_for(payment_id) for payment_id in ids}
+
+
+# --- Idempotency records in DynamoDB, retried past a stuck record -----------------------------
+
+#: Powertools' own DynamoDB persistence layer, over a table in memory behind a real boto3
+#: client: its record writes are boto3 calls, between which a sandbox can die
+#: (``aws_call_crash``), leaving the record INPROGRESS until its in-progress expiry.
+RECORDS = DynamoDBPersistenceLayer(
+    table_name="idempotency", key_attr="pk", boto3_client=fake_dynamodb.client()
+)
+RECORDED_PAYMENTS = IdempotencyConfig(
+    event_key_jmespath="payment_id", expires_after_seconds=24 * 3600
+)
+#: Retries ten minutes apart: one comes after the function's timeout (15 minutes), the
+#: longest a dead sandbox's INPROGRESS record refuses them.
+PAST_THE_TIMEOUT = RetryStrategy(
+    max_attempts=4,
+    initial_delay=600,
+    max_delay=600,
+    backoff_rate=1,
+    jitter_strategy=JitterStrategy.NONE,
+)
+
+
+@idempotent_function(
+    data_keyword_argument="payment", persistence_store=RECORDS, config=RECORDED_PAYMENTS
+)
+def charge_recorded(payment: dict[str, Any]) -> dict[str, Any]:
+    return services.book_charge(payment["payment_id"], payment["cents"])
+
+
+async def _charge_recorded(payment: dict[str, Any]) -> dict[str, Any]:
+    return charge_recorded(payment=payment)
+
+
+@durable_execution
+async def idempotent_charge_in_dynamodb(event: dict[str, Any]) -> dict[str, Any]:
+    """The charge with its idempotency records in DynamoDB, retried for longer than a record
+    a dead sandbox left INPROGRESS can refuse it."""
+    RECORDED_PAYMENTS.register_lambda_context(_lambda_context())
+    payment = {"payment_id": event["payment_id"], "cents": event["cents"]}
+    booked = await step(
+        lambda: _charge_recorded(payment), name="charge", retry_strategy=PAST_THE_TIMEOUT
+    )
+    charges = await step(lambda: _charges_for(payment["payment_id"]), name="ledger")
+    return {"charge": booked["charge"], "charges": charges}
+
+
+def reset_with_records() -> None:
+    """Every fake service, and the idempotency records' table."""
+    services.reset()
+    fake_dynamodb.reset()
 
 
 # --- pydantic models -----------------------------------------------------------------------
@@ -382,6 +442,11 @@ CORPUS: dict[str, dict[str, Any]] = {
         "handler": idempotent_charge,
         "input": {"payment_id": "pay-9", "cents": 4_200},
         "before_run": services.reset,
+    },
+    "idempotent_charge_in_dynamodb": {
+        "handler": idempotent_charge_in_dynamodb,
+        "input": {"payment_id": "pay-12", "cents": 990},
+        "before_run": reset_with_records,
     },
     "idempotent_refunds": {
         "handler": idempotent_refunds,

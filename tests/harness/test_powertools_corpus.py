@@ -1,6 +1,7 @@
 """The session-30 false-flag audit P: correct handlers built on Powertools for AWS Lambda
 (``examples/powertools.py``: Logger and Metrics above ``@durable_execution``, idempotent
-functions in retried steps and in ``map`` items, pydantic models, parameters
+functions in retried steps (their records in memory, or in DynamoDB through Powertools' own
+persistence layer) and in ``map`` items, pydantic models, parameters
 cached across waits, a partial SQS batch in a step, JMESPath envelopes and data classes,
 metrics from ``map`` items) are flagged by no oracle, warm or cold, under every fault kind.
 
@@ -25,6 +26,7 @@ from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, sc
 from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner.scenarios import (
     Scenario,
+    aws_call_crash,
     crash,
     duplicate_invocation,
     step_exception,
@@ -37,6 +39,7 @@ CORPUS = powertools.CORPUS
 EXPECTED: dict[str, Any] = {
     "observed_order": {"reserved": ["sku-1", "sku-2"], "invoice": "inv-o-7"},
     "idempotent_charge": {"charge": "ch-pay-9", "charges": 1},
+    "idempotent_charge_in_dynamodb": {"charge": "ch-pay-12", "charges": 1},
     "idempotent_refunds": {
         "refunds": ["ch-rf-1", "ch-rf-2", "ch-rf-3"],
         "charges": {"rf-1": 1, "rf-2": 1, "rf-3": 1},
@@ -97,6 +100,32 @@ def test_the_idempotent_charge_books_one_charge_whatever_the_faults(faults: Any)
     assert outcome.value == EXPECTED["idempotent_charge"]
     assert services.charges_for("pay-9") == 1
     outcome.check()
+
+
+def test_a_record_left_inprogress_by_a_dead_sandbox_is_outlasted_by_the_retries() -> None:
+    # The sandbox dies once Powertools' INPROGRESS record is written (its first boto3 call):
+    # the attempts in the next 15 minutes are refused, the one ten minutes later still is,
+    # the next one finds the record expired, takes it over and charges, once.
+    spec = CORPUS["idempotent_charge_in_dynamodb"]
+    outcome = Scenario(
+        handler=spec["handler"],
+        input=spec["input"],
+        faults=(aws_call_crash(step=1, call=1),),
+        before_run=spec["before_run"],
+    ).run()
+    assert outcome.faults_applied == (aws_call_crash(step=1, call=1),)
+    assert outcome.value == EXPECTED["idempotent_charge_in_dynamodb"]
+    assert services.charges_for("pay-12") == 1
+    refused = [e for e in outcome.history if e["EventType"] == "StepFailed"]
+    assert len(refused) == 2, [e["StepFailedDetails"]["Error"] for e in refused]
+    outcome.check()
+
+
+def test_no_crash_between_aws_calls_flags_a_powertools_handler() -> None:
+    strategy = scenarios(
+        CORPUS["idempotent_charge_in_dynamodb"], faults=fault_plans(kinds={"aws_call_crash"})
+    )
+    check_every(strategy, examples=EXAMPLES or 5, derandomize=not EXAMPLES)
 
 
 EXAMPLES = int(os.environ.get("DURABLE_POWERTOOLS_EXAMPLES", "0"))
