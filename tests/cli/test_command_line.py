@@ -372,3 +372,39 @@ def test_fuzz_show_logs_prints_them_on_stderr() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ValueError: this function always fails" in done.stderr
     assert "during the campaign" not in done.stderr
+
+
+def test_a_file_in_a_package_is_the_module_its_package_imports(tmp_path: Path) -> None:
+    from async_durable_execution_runner.cli import load_handler
+
+    package = tmp_path / "shop_for_cli"
+    package.mkdir()
+    (package / "__init__.py").write_text("def describe():\n    return 'shop'\n")
+    (package / "fakes.py").write_text("LEDGER: list[str] = []\n")
+    (package / "orders.py").write_text(
+        "from async_durable_execution import durable_execution, step\n"
+        "from .fakes import LEDGER  # a relative import: only a package's module has one\n"
+        "\n"
+        "async def _book(order):\n"
+        "    LEDGER.append(order)\n"
+        "    return len(LEDGER)\n"
+        "\n"
+        "@durable_execution\n"
+        "async def handler(event):\n"
+        "    return await step(lambda: _book(event['id']), name='book')\n"
+        "\n"
+        "def reset():\n"
+        "    LEDGER.clear()\n"
+    )
+    try:
+        handler = load_handler(f"{package / 'orders.py'}:handler")
+        reset = load_handler("shop_for_cli.orders:reset")
+        # One module, whichever way it is named: --before-run resets the handler's fakes.
+        assert handler.__module__ == "shop_for_cli.orders"
+        assert sys.modules["shop_for_cli.orders"].reset is reset
+        described = load_handler(f"{package / '__init__.py'}:describe")
+        assert described.__module__ == "shop_for_cli"  # the package, not a module "__init__"
+    finally:
+        for name in [m for m in sys.modules if m.startswith("shop_for_cli")]:
+            del sys.modules[name]
+        sys.path.remove(str(tmp_path))

@@ -42,9 +42,7 @@ def load_handler(spec: str) -> Callable[..., Any]:
             if not path.exists():
                 msg = f"no such file: {path} (from {spec!r})"
                 raise UsageError(msg)
-            if str(path.parent) not in sys.path:
-                sys.path.insert(0, str(path.parent))
-            module = importlib.import_module(path.stem)
+            module = importlib.import_module(_module_name(path))
         else:
             module = importlib.import_module(target)
     except ImportError as exc:
@@ -61,6 +59,23 @@ def load_handler(spec: str) -> Callable[..., Any]:
         raise UsageError(msg)
     handler: Callable[..., Any] = obj
     return handler
+
+
+def _module_name(path: Path) -> str:
+    """The name ``path`` is imported under, with the directory that makes it importable put on
+    ``sys.path``: dotted through the packages (directories with ``__init__.py``) that hold it,
+    as their own code imports it. Imported by its bare file name, a module of a package would
+    be a second copy beside the one ``MODULE:FUNC`` arguments name (``--before-run
+    app.orders:reset`` resetting the fakes of a copy the handler does not use), and its
+    relative imports would fail."""
+    parts = [] if path.stem == "__init__" else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").exists():
+        parts.append(folder.name)
+        folder = folder.parent
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    return ".".join(reversed(parts))
 
 
 def _default_name(spec: str) -> str:
