@@ -75,8 +75,9 @@ class StepAttempt:
     #: ``Crash`` at a service call does): what the body did so far stays done, every later
     #: durable call fails fast, every task of the invocation is cancelled, and the service
     #: re-invokes. For a ``WrapBody`` to call while the body runs (between two of its
-    #: awaits: a sandbox killed by its memory limit or its host mid-request). ``None`` where
-    #: the body runs out of reach (a worker process).
+    #: awaits: a sandbox killed by its memory limit or its host mid-request), on the body's
+    #: own thread or one of its threads (``asyncio.to_thread``). ``None`` where the body runs
+    #: out of reach (a worker process).
     crash_sandbox: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
 
