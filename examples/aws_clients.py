@@ -24,7 +24,9 @@ boto3 client (``examples/fake_dynamodb.py``):
 - ``register_async``: a record created once through aiobotocore's async client (as aioboto3
   code does), then two writes sent at once (``asyncio.gather``), each keyed by what it writes;
 - ``export_on_threads``: rows written one by one through ``asyncio.to_thread`` (boto3's calls
-  kept off the event loop), then the last one read back.
+  kept off the event loop), then the last one read back;
+- ``client_per_invocation``: one aiobotocore client opened by the handler outside its steps
+  (each invocation opens its own), used by steps on both sides of a wait.
 
 Every one is correct durable code: its writes are keyed by what they write, so running a body
 again from any of its calls ends in the same table and the same result, a function of the
@@ -290,6 +292,34 @@ async def export_on_threads(event: Any) -> dict[str, Any]:
     return await step(lambda: _export_rows(event["export"], list(event["rows"])), name="export")
 
 
+# --- one async client per invocation, opened outside the steps -------------------------------
+
+
+@durable_execution
+async def client_per_invocation(event: Any) -> dict[str, Any]:
+    # Async code opens its clients in the handler, outside its steps, and closes them when it
+    # returns or suspends: each invocation (replays included) opens its own.
+    batch = event["batch"]
+    async with fake_dynamodb.aio_client() as table:
+
+        async def put(key: str) -> str:
+            await table.put_item(TableName="batches", Item=_key(f"{batch}#{key}"))
+            return key
+
+        async def count(keys: list[str]) -> int:
+            found = 0
+            for key in keys:
+                answer = await table.get_item(TableName="batches", Key=_key(f"{batch}#{key}"))
+                found += "Item" in answer
+            return found
+
+        first = await step(lambda: put("first"), name="put-first")
+        await wait(30, name="pause")
+        second = await step(lambda: put("second"), name="put-second")
+        counted = await step(lambda: count([first, second]), name="count")
+    return {"keys": [first, second], "counted": counted}
+
+
 CORPUS: dict[str, dict[str, Any]] = {
     "create_once": {
         "handler": create_once,
@@ -324,6 +354,11 @@ CORPUS: dict[str, dict[str, Any]] = {
     "register_async": {
         "handler": register_async,
         "input": {"device": "d-4", "owner": "grace"},
+        "before_run": reset,
+    },
+    "client_per_invocation": {
+        "handler": client_per_invocation,
+        "input": {"batch": "b-5"},
         "before_run": reset,
     },
     "export_on_threads": {

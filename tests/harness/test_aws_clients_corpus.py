@@ -2,9 +2,9 @@
 synchronously, through ``asyncio.to_thread`` or through aiobotocore's async client
 (``examples/aws_clients.py``: a record created once, a claim naming its attempt with an
 expiry, a write read back, many writes in one body, a record moved, an entry per map item, a
-record created once and two writes sent at once, rows written from threads) are flagged by
-no oracle, warm or cold, under every fault kind, ``aws_call_crash`` (a sandbox dying between
-two of a body's AWS calls) included.
+record created once and two writes sent at once, rows written from threads, one async client
+per invocation) are flagged by no oracle, warm or cold, under every fault kind,
+``aws_call_crash`` (a sandbox dying between two of a body's AWS calls) included.
 
 The corpus runs a few examples per entry here; ``DURABLE_AWS_CLIENTS_EXAMPLES=300`` runs the
 campaign (or ``benchmarks/same_world.py --corpus aws-clients --plans all``, which also counts
@@ -40,6 +40,7 @@ EXPECTED: dict[str, Any] = {
     "ledger_per_item": {"total": 56, "entries": 4},
     "register_async": {"device": "d-4", "owner": "grace"},
     "export_on_threads": {"rows": 3, "last": "2,20"},
+    "client_per_invocation": {"keys": ["first", "second"], "counted": 2},
 }
 
 
