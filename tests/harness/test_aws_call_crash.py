@@ -1,5 +1,7 @@
 """``aws_call_crash``: the sandbox dies right after a step body's n-th AWS call is answered,
-between two calls the body makes without waiting, where no other fault kind reaches."""
+between two calls the body makes without waiting, where no other fault kind reaches; and
+``aws_call_timeout``: the call is done, and the body gets a read time-out instead of its
+answer."""
 
 from __future__ import annotations
 
@@ -15,11 +17,16 @@ from typing import Any
 import fake_dynamodb
 import pytest
 from async_durable_execution import durable_callable, durable_execution, step
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner._harness.faults.aws_calls import watch_aws_calls
-from async_durable_execution_runner.scenarios import Scenario, aws_call_crash
+from async_durable_execution_runner.scenarios import (
+    Scenario,
+    aws_call_crash,
+    aws_call_timeout,
+    invocation_lost,
+)
 
 TABLE = fake_dynamodb.client()
 EXAMPLES = Path(fake_dynamodb.__file__).resolve().parent
@@ -278,4 +285,73 @@ def test_a_crash_on_a_body_thread_stops_the_body_as_one_on_its_own_thread() -> N
     assert outcome.faults_applied == (aws_call_crash(step=1, call=1),)
     assert CAUGHT == []
     assert [("PutItem", "t", f"a-{n}") for n in (1, 1, 2)] == fake_dynamodb.REQUESTS
+    outcome.check()
+
+
+# --- aws_call_timeout: the call was done, and its answer never came -------------------------
+
+TIMEOUTS: list[str] = []
+
+
+@durable_callable
+async def puts_through_timeouts(prefix: str) -> str:
+    for n in (1, 2, 3):
+        try:
+            await asyncio.to_thread(_put, f"{prefix}-{n}")
+        except BotoCoreError as error:  # the sandbox lives on: the body sees the error
+            TIMEOUTS.append(type(error).__name__)
+    return prefix
+
+
+@durable_execution
+async def writes_through_timeouts(event: Any) -> str:
+    return await step(puts_through_timeouts("a"), name="writes")
+
+
+def test_a_timed_out_call_was_done_and_the_body_goes_on() -> None:
+    TIMEOUTS.clear()
+    outcome = Scenario(
+        handler=writes_through_timeouts,
+        faults=(aws_call_timeout(step=1, call=2),),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    assert outcome.faults_applied == (aws_call_timeout(step=1, call=2),)
+    assert TIMEOUTS == ["ReadTimeoutError"]
+    # The second write was done all the same, and the third call went out: one invocation.
+    assert [key for _, _, key in fake_dynamodb.REQUESTS] == ["a-1", "a-2", "a-3"]
+    assert len(outcome.invocations) == 1
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED
+    outcome.check()
+
+
+def test_a_timed_out_call_the_body_lets_out_fails_the_attempt() -> None:
+    outcome = Scenario(
+        handler=writes_three_async,
+        faults=(aws_call_timeout(step=1, call=1),),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    assert outcome.faults_applied == (aws_call_timeout(step=1, call=1),)
+    failed = [e for e in outcome.history if e["EventType"] == "StepFailed"]
+    assert (
+        failed
+        and "ReadTimeoutError" in failed[0]["StepFailedDetails"]["Error"]["Payload"]["ErrorType"]
+    )
+    # Attempt 1 wrote a-1 and timed out; the retry wrote all three.
+    assert [key for _, _, key in fake_dynamodb.REQUESTS] == ["a-1", "a-1", "a-2", "a-3"]
+    outcome.check()
+
+
+def test_a_baseline_meets_the_time_out_its_recorded_run_met() -> None:
+    # A masked fault beside it (the first invocation's response lost): the fault-tolerance
+    # oracle's baseline runs the body of the attempt that timed out again, and must meet the
+    # same time-out there, or it would take the body's error for one the masked fault caused.
+    outcome = Scenario(
+        handler=writes_three,
+        faults=(invocation_lost(invocation=1), aws_call_timeout(step=1, call=1)),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    assert set(outcome.faults_applied) == {
+        invocation_lost(invocation=1),
+        aws_call_timeout(step=1, call=1),
+    }
     outcome.check()

@@ -26,6 +26,7 @@ from async_durable_execution_runner.scenarios import (
     Scenario,
     Timings,
     aws_call_crash,
+    aws_call_timeout,
     body_crash,
     callback_timeout,
     checkpoint_error,
@@ -51,6 +52,11 @@ def always_succeeds(outcome: Outcome) -> None:
         f"the workflow promises an answer, but ended {outcome.execution_status.value}: "
         f"{outcome.error}"
     )
+
+
+def declined_orders_hold_no_seat(outcome: Outcome) -> None:
+    module = importlib.import_module("buggy.timeout_taken_for_not_done")
+    module.seat_held_only_by_a_confirmed_order(outcome)
 
 
 @dataclass
@@ -158,6 +164,19 @@ BUGS = [
         (AssertionError,),
         (aws_call_crash(step=1),),
         invariant=always_succeeds,
+    ),
+    Bug(
+        "timeout_taken_for_not_done",
+        {
+            "inputs": st.just({"id": "o-1", "seat": "12A"}),
+            "faults": fault_plans(kinds={"aws_call_timeout"}),
+        },
+        # The reservation's answer times out after AWS wrote it: the body takes it for a
+        # refusal and the order is declined, holding the seat. Not masked (the body sees the
+        # error), so no oracle judges the changed outcome: the workflow's promise does.
+        (AssertionError,),
+        (aws_call_timeout(step=1),),
+        invariant=declined_orders_hold_no_seat,
     ),
     Bug(
         "interrupted_step_caught_by_class",

@@ -27,6 +27,7 @@ from async_durable_execution_runner.scenarios import (
     Outcome,
     Scenario,
     aws_call_crash,
+    aws_call_timeout,
     body_crash,
     callback_failure,
     callback_timeout,
@@ -63,6 +64,8 @@ FAULTS = [
     # The "second" step's body (the third step to run, after the callback's submitter) writes
     # to a table and reads it back: the sandbox dies once the read is answered.
     aws_call_crash(step=3, call=2),
+    # Its write is done and its answer lost: the body sees a read time-out at the call.
+    aws_call_timeout(step=3, call=1),
     # Bursts: a crash loop over two invocations, a step failing its next two attempts.
     crash(invocation=1, call=2, times=2),
     step_exception(step=1, attempt=1, times=2),

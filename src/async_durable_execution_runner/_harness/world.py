@@ -27,6 +27,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     CallbackFault,
     FaultKind,
     InvokeFault,
+    StepFault,
 )
 from async_durable_execution_runner._models import OperationAction, OperationType
 from async_durable_execution_runner._service.seams import StepAttempt, StepBody, WrapBody
@@ -80,6 +81,9 @@ class World:
     faults: tuple[FaultKind, ...] = ()
     #: How many attempts of each operation raised an injected error instead of running.
     injected: dict[OperationKey, int] = field(default_factory=dict)
+    #: The unmasked faults that landed inside an attempt's body (``aws_call_timeout``): the
+    #: body saw them, so a baseline's run of that body meets them again.
+    in_body: dict[StepKey, StepFault] = field(default_factory=dict)
     #: When (on the runner's clock) each attempt's last body run ended: a masked fault that
     #: makes a slow body run again delays its step, and what races it.
     ended: dict[StepKey, _dt.datetime] = field(default_factory=dict)
@@ -91,6 +95,7 @@ class World:
         checkpointed: set[StepKey],
         nondeterministic: set[str],
         faults: tuple[FaultKind, ...] = (),
+        in_body: dict[StepKey, StepFault] | None = None,
     ) -> World:
         """Only the step attempts whose outcome the service acknowledged (an attempt that
         ran but was never checkpointed did not happen, as far as the execution knows)."""
@@ -103,6 +108,7 @@ class World:
             nondeterministic=frozenset(nondeterministic),
             faults=faults,
             injected=dict(self.injected),
+            in_body=dict(in_body or {}),
             ended={k: v for k, v in self.ended.items() if k in checkpointed},
         )
 
@@ -112,7 +118,9 @@ class World:
         callbacks = sorted((k, repr(v)) for k, v in self.callbacks.items())
         invokes = sorted((k, repr(v)) for k, v in self.invokes.items())
         ended = sorted(self.ended.items())
-        return repr((steps, callbacks, invokes, ended))
+        # (A body that met a fault inside it runs otherwise in the baseline.)
+        in_body = sorted((k, repr(v)) for k, v in self.in_body.items())
+        return repr((steps, callbacks, invokes, ended, in_body))
 
     # --- recording --------------------------------------------------------------------
 
@@ -197,7 +205,16 @@ class Replay:
             return None
         if outcome.injected:
             return _injected_here(outcome.error, attempt)
-        return WrapBody(self._replaying(key, outcome))
+        replaying = self._replaying(key, outcome)
+        fault = self.world.in_body.get(key)
+        if fault is None:
+            return WrapBody(replaying)
+        # What the body saw of the fault here (an AWS call's answer lost), it sees again: its
+        # fresh run does what it did under the fault, and leaves the world as it did.
+        effect = fault.effect(attempt, _QUIET_PLAN)
+        if not isinstance(effect, WrapBody):
+            return WrapBody(replaying)
+        return WrapBody(lambda body: effect.wrap(replaying(body)))
 
     def _replaying(self, key: StepKey, outcome: StepOutcome) -> Callable[[StepBody], StepBody]:
         def wrap(body: StepBody) -> StepBody:
@@ -276,6 +293,25 @@ def same_outcome(a: StepOutcome, b: StepOutcome) -> bool:
 
 def _type_name(error: BaseException) -> str:
     return f"{type(error).__module__}.{type(error).__qualname__}"
+
+
+class _QuietPlan:
+    """The plan state a baseline's re-applied fault reports to: it is no new fault."""
+
+    def crash_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
+        pass
+
+    def lose_response_of(self, invocation_index: int) -> None:
+        pass
+
+    def landed(self, fault: FaultKind) -> None:
+        pass
+
+    def landed_in_body(self, fault: FaultKind, attempt: StepAttempt) -> None:
+        pass
+
+
+_QUIET_PLAN = _QuietPlan()
 
 
 def _key(attempt: StepAttempt) -> StepKey:

@@ -64,8 +64,10 @@ class _Watch:
             number = self._calls
         try:
             self._at_call(number)
+        except Exception:
+            raise  # an error in place of the answer: the body lives on, and may call again
         except BaseException:
-            self._stopped_at = number
+            self._stopped_at = number  # the body was stopped (its sandbox died)
             raise
 
 
@@ -165,7 +167,8 @@ def _watched_async_call(original: Callable[..., Any]) -> Callable[..., Any]:
 def watch_aws_calls(at_call: Callable[[int], None]) -> WrapBody:
     """Run the body, calling ``at_call(n)`` right after its ``n``-th AWS call (from 1) has
     been answered, before the body sees the answer. If ``at_call`` raises, the body gets
-    that instead of the answer, and no later call of the body's leaves."""
+    that instead of the answer; if what it raises is no ``Exception`` (``CancelledError``:
+    the sandbox died), no later call of the body's leaves either."""
     install()
 
     def wrap(body: StepBody) -> StepBody:

@@ -46,6 +46,9 @@ class FaultPlanHooks:
     _crash_loops: dict[FaultKind, tuple[int, int]] = field(default_factory=dict)
     #: Invocations whose response a fault will lose when they return.
     _lose_responses: set[int] = field(default_factory=set)
+    #: The unmasked faults that landed inside a body, by attempt (execution, operation id,
+    #: attempt): what the body saw there, which a baseline's run of it must see again.
+    in_body: dict[tuple[str, str, int], StepFault] = field(default_factory=dict)
 
     def _armed(self, fault: FaultKind) -> bool:
         return fault not in self.applied
@@ -71,6 +74,11 @@ class FaultPlanHooks:
     def landed(self, fault: FaultKind) -> None:
         if self._armed(fault):
             self._fire(fault)
+
+    def landed_in_body(self, fault: FaultKind, attempt: StepAttempt) -> None:
+        self.landed(fault)
+        if isinstance(fault, StepFault):
+            self.in_body[(attempt.execution_arn, attempt.operation_id, attempt.attempt)] = fault
 
     # --- the seam ---------------------------------------------------------------------
 

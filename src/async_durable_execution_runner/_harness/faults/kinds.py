@@ -42,6 +42,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
+from botocore.exceptions import ReadTimeoutError
+
 from async_durable_execution_runner._harness.faults.aws_calls import watch_aws_calls
 from async_durable_execution_runner._harness.faults.errors import (
     RETRYABLE_ERRORS,
@@ -113,6 +115,10 @@ class PlanState(Protocol):
     def landed(self, fault: FaultKind) -> None:
         """Record that a fault which fires late (``StepFault.once``: inside the body it wraps)
         has landed."""
+
+    def landed_in_body(self, fault: FaultKind, attempt: StepAttempt) -> None:
+        """Record that an unmasked fault landed inside ``attempt``'s body, where the body saw
+        it (a baseline's run of that body meets it again: ``world.Replay``)."""
 
 
 @dataclass
@@ -620,20 +626,17 @@ class StepExceptionFault(StepFault):
 
 
 @dataclass(frozen=True, repr=False)
-class InBodyCrashFault(StepFault):
-    """The sandbox dies at the ``point``-th of some points inside the ``step``-th step's body
-    (``inside``: its waits, its AWS calls), on attempt ``attempt``: what the body did before
-    stays done, nothing after happens, and the attempt's end is never checkpointed. The
-    service re-invokes and the SDK runs the attempt again (an at-most-once step is found
-    interrupted instead). Lands only on a body with that many such points, and fires once."""
+class InBodyFault(StepFault):
+    """Fires at the ``point``-th of some points inside the ``step``-th step's body
+    (``inside``: its waits, its AWS calls), on attempt ``attempt``. Lands only on a body with
+    that many such points, and fires once."""
 
-    masked: ClassVar[bool] = True
     once: ClassVar[bool] = True
     attempt: int = 1
 
     @property
     def point_number(self) -> int:
-        """Which of the body's points it dies at (the kind's own field)."""
+        """Which of the body's points it fires at (the kind's own field)."""
         raise NotImplementedError
 
     @classmethod
@@ -650,6 +653,17 @@ class InBodyCrashFault(StepFault):
                 self.fire_in_body(attempt, plan)
 
         return watch_inside(self.inside, at)
+
+
+@dataclass(frozen=True, repr=False)
+class InBodyCrashFault(InBodyFault):
+    """The sandbox dies at the ``point``-th of some points inside the ``step``-th step's body
+    (``inside``: its waits, its AWS calls), on attempt ``attempt``: what the body did before
+    stays done, nothing after happens, and the attempt's end is never checkpointed. The
+    service re-invokes and the SDK runs the attempt again (an at-most-once step is found
+    interrupted instead). Lands only on a body with that many such points, and fires once."""
+
+    masked: ClassVar[bool] = True
 
     def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
         crash = attempt.crash_sandbox
@@ -722,6 +736,42 @@ class AwsCallCrashFault(InBodyCrashFault):
         # The body is in the middle of its own code, not at an await that the killed tasks
         # would stop: it stops here, as a dead sandbox runs nothing more.
         raise asyncio.CancelledError(f"the sandbox died: injected {self!r}")
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class AwsCallTimeoutFault(InBodyFault):
+    """The ``step``-th step's body, on attempt ``attempt``, never gets the answer to its
+    ``call``-th AWS call (through boto3, botocore or aiobotocore, in the body's context):
+    AWS did what the call asked, and the client raises botocore's ``ReadTimeoutError`` at
+    the call instead, as boto3 does once its own retries of a read that timed out ran out.
+    The sandbox lives on: the body sees the error where it made the call, and what it does
+    with it is the point (a body that takes a timed-out write for one never done, and acts
+    on that, does it twice or reports it failed). Not masked: a body that lets the error out
+    fails the attempt, which its step retries or not. Lands only on a body that calls AWS
+    that often, and fires once."""
+
+    kind: ClassVar[str] = "aws_call_timeout"
+    inside: ClassVar[str] = "aws_call"
+    call: int = field(default=1, metadata={"doc": "which of the body's AWS calls times out"})
+
+    @property
+    def point_number(self) -> int:
+        return self.call
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[AwsCallTimeoutFault]:
+        return draws.builds(cls, step=draws.ordinal, call=draws.burst)
+
+    @classmethod
+    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> AwsCallTimeoutFault:
+        return cls(step=ordinal, attempt=at.attempt, call=wait)
+
+    def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
+        if attempt.crash_sandbox is None:
+            return  # (a worker process's body is out of reach: it never lands)
+        plan.landed_in_body(self, attempt)
+        raise ReadTimeoutError(endpoint_url=f"(AWS, answering call {self.call}: {self!r})")
 
 
 def watch_inside(inside: str, at: Callable[[int], None]) -> WrapBody:
@@ -980,6 +1030,7 @@ duplicate_invocation = DuplicateInvocationFault
 step_exception = StepExceptionFault
 body_crash = BodyCrashFault
 aws_call_crash = AwsCallCrashFault
+aws_call_timeout = AwsCallTimeoutFault
 callback_failure = CallbackFailureFault
 callback_timeout = CallbackTimeoutFault
 heartbeat_timeout = HeartbeatTimeoutFault

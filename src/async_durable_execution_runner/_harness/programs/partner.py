@@ -3,8 +3,8 @@
 Real step bodies call AWS, synchronously, through boto3. So does each generated step body
 once (``record``): a ``PutItem`` through a real botocore client, answered in memory by
 botocore's own ``before-call`` event, as its ``Stubber`` answers (no network, no
-credentials). That gives the fault that kills a sandbox right after a body's AWS call
-(``aws_call_crash``) a call to land after in every program. The write is keyed by what it
+credentials). That gives the faults at a body's AWS calls (``aws_call_crash``,
+``aws_call_timeout``) a call to land at in every program. The write is keyed by what it
 records, so a re-run of the body writes the same item again: the program's result never
 depends on it.
 """

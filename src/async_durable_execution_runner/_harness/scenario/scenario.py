@@ -305,6 +305,7 @@ class Scenario:
                 checkpointed_attempts(recorder.transitions),
                 detector.in_steps,
                 tuple(hooks.applied),
+                hooks.in_body,
             )
         return Outcome(
             scenario=self,
