@@ -230,7 +230,18 @@ class NondeterminismDetector:
         self.calls.append(NondeterministicCall(source, function, filename, frame.f_lineno))
 
     def __enter__(self) -> NondeterminismDetector:
+        if _owner[0] == threading.get_ident():
+            # (It would wait for itself: the process's scenarios take turns on this lock.)
+            msg = (
+                "a scenario was run while another one runs on this thread: most likely a "
+                "cold sandbox imported afresh the module that defines the handler, and that "
+                "module runs scenarios when it is imported (its top-level code, a script). "
+                "Run scenarios from test functions or under `if __name__ == '__main__':`, or "
+                "define the handler in a module of its own"
+            )
+            raise RuntimeError(msg)
         self._lock.acquire()
+        _owner[0] = threading.get_ident()
         _active[0] = self
         for source, (module, names) in _WRAPPED.items():
             for name in names:
@@ -252,11 +263,14 @@ class NondeterminismDetector:
             setattr(owner, name, original)
         self._saved.clear()
         _active[0] = None
+        _owner[0] = None
         self._lock.release()
 
 
 #: The detector whose run is under way (runs take ``NondeterminismDetector._lock``).
 _active: list[NondeterminismDetector | None] = [None]
+#: The thread whose scenario holds the detector, if any.
+_owner: list[int | None] = [None]
 
 #: Wrappers are built once per function they wrap (by id, checked against ``__wrapped__``,
 #: so that a function patched in by a test gets its own) and installed for each run:
