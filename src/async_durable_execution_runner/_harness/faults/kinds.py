@@ -632,12 +632,23 @@ class InBodyFault(StepFault):
     that many such points, and fires once."""
 
     once: ClassVar[bool] = True
+    #: The kind's own field that says which of the body's points it fires at.
+    point_field: ClassVar[str] = ""
     attempt: int = 1
 
     @property
     def point_number(self) -> int:
-        """Which of the body's points it fires at (the kind's own field)."""
-        raise NotImplementedError
+        """Which of the body's points it fires at (the kind's ``point_field``)."""
+        number: int = getattr(self, self.point_field)
+        return number
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
+        return draws.builds(cls, step=draws.ordinal, **{cls.point_field: draws.burst})
+
+    @classmethod
+    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> Self:
+        return cls(step=ordinal, attempt=at.attempt, **{cls.point_field: wait})
 
     @classmethod
     def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> Self:
@@ -688,20 +699,9 @@ class BodyCrashFault(InBodyCrashFault):
     instead). Lands only on a body that waits that often, and fires once."""
 
     kind: ClassVar[str] = "body_crash"
+    point_field: ClassVar[str] = "suspension"
     inside: ClassVar[str] = "wait"
     suspension: int = field(default=1, metadata={"doc": "which of the body's waits it dies in"})
-
-    @property
-    def point_number(self) -> int:
-        return self.suspension
-
-    @classmethod
-    def drawn(cls, draws: Draws) -> SearchStrategy[BodyCrashFault]:
-        return draws.builds(cls, step=draws.ordinal, suspension=draws.burst)
-
-    @classmethod
-    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> BodyCrashFault:
-        return cls(step=ordinal, attempt=at.attempt, suspension=wait)
 
 
 @register
@@ -717,20 +717,9 @@ class AwsCallCrashFault(InBodyCrashFault):
     AWS that often, and fires once."""
 
     kind: ClassVar[str] = "aws_call_crash"
+    point_field: ClassVar[str] = "call"
     inside: ClassVar[str] = "aws_call"
     call: int = field(default=1, metadata={"doc": "which of the body's AWS calls it dies after"})
-
-    @property
-    def point_number(self) -> int:
-        return self.call
-
-    @classmethod
-    def drawn(cls, draws: Draws) -> SearchStrategy[AwsCallCrashFault]:
-        return draws.builds(cls, step=draws.ordinal, call=draws.burst)
-
-    @classmethod
-    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> AwsCallCrashFault:
-        return cls(step=ordinal, attempt=at.attempt, call=wait)
 
     def stop_body(self) -> None:
         # The body is in the middle of its own code, not at an await that the killed tasks
@@ -752,20 +741,9 @@ class AwsCallTimeoutFault(InBodyFault):
     that often, and fires once."""
 
     kind: ClassVar[str] = "aws_call_timeout"
+    point_field: ClassVar[str] = "call"
     inside: ClassVar[str] = "aws_call"
     call: int = field(default=1, metadata={"doc": "which of the body's AWS calls times out"})
-
-    @property
-    def point_number(self) -> int:
-        return self.call
-
-    @classmethod
-    def drawn(cls, draws: Draws) -> SearchStrategy[AwsCallTimeoutFault]:
-        return draws.builds(cls, step=draws.ordinal, call=draws.burst)
-
-    @classmethod
-    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> AwsCallTimeoutFault:
-        return cls(step=ordinal, attempt=at.attempt, call=wait)
 
     def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
         if attempt.crash_sandbox is None:
