@@ -26,7 +26,12 @@ boto3 client (``examples/fake_dynamodb.py``):
 - ``export_on_threads``: rows written one by one through ``asyncio.to_thread`` (boto3's calls
   kept off the event loop), then the last one read back;
 - ``client_per_invocation``: one aiobotocore client opened by the handler outside its steps
-  (each invocation opens its own), used by steps on both sides of a wait.
+  (each invocation opens its own), used by steps on both sides of a wait;
+- ``export_in_executor``: the same rows written through ``loop.run_in_executor`` on the
+  loop's default executor, then the last one read back;
+- ``upload_with_pool``: parts uploaded at once by a ``ThreadPoolExecutor`` the body makes
+  (``pool.map``, as synchronous Lambda code parallelises its calls), then a manifest written
+  by a thread of the body's own, keyed by the upload.
 
 Every one is correct durable code: its writes are keyed by what they write, so running a body
 again from any of its calls ends in the same table and the same result, a function of the
@@ -39,7 +44,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import fake_dynamodb
@@ -292,6 +299,61 @@ async def export_on_threads(event: Any) -> dict[str, Any]:
     return await step(lambda: _export_rows(event["export"], list(event["rows"])), name="export")
 
 
+async def _export_rows_in_executor(export: str, rows: list[str]) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    for number, row in enumerate(rows):
+        item = {**_key(f"{export}#{number}"), "row": {"S": row}}
+        # (``run_in_executor`` passes no keywords: a closure over the row's item.)
+        await loop.run_in_executor(
+            None, lambda item=item: DYNAMODB.put_item(TableName="exports", Item=item)
+        )
+    last = await loop.run_in_executor(
+        None,
+        lambda: DYNAMODB.get_item(TableName="exports", Key=_key(f"{export}#{len(rows) - 1}")),
+    )
+    return {"rows": len(rows), "last": last["Item"]["row"]["S"]}
+
+
+@durable_execution
+async def export_in_executor(event: Any) -> dict[str, Any]:
+    return await step(
+        lambda: _export_rows_in_executor(event["export"], list(event["rows"])), name="export"
+    )
+
+
+def _upload(upload: str, parts: list[str]) -> dict[str, Any]:
+    def put_part(numbered: tuple[int, str]) -> int:
+        number, body = numbered
+        DYNAMODB.put_item(
+            TableName="parts", Item={**_key(f"{upload}#{number}"), "body": {"S": body}}
+        )
+        return len(body)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        sizes = list(pool.map(put_part, enumerate(parts)))
+    manifest = {**_key(upload), "parts": {"N": str(len(parts))}, "size": {"N": str(sum(sizes))}}
+    # The manifest from a thread of the body's own (as a library's writer thread would).
+    writer = threading.Thread(
+        target=DYNAMODB.put_item, kwargs={"TableName": "manifests", "Item": manifest}
+    )
+    writer.start()
+    writer.join()
+    stored = DYNAMODB.get_item(TableName="manifests", Key=_key(upload))["Item"]
+    return {"parts": int(stored["parts"]["N"]), "size": int(stored["size"]["N"])}
+
+
+async def _upload_blocking(upload: str, parts: list[str]) -> dict[str, Any]:
+    # Blocks the loop's thread while it uploads, as synchronous Lambda code does.
+    return _upload(upload, parts)
+
+
+@durable_execution
+async def upload_with_pool(event: Any) -> dict[str, Any]:
+    return await step(
+        lambda: _upload_blocking(event["upload"], list(event["parts"])), name="upload"
+    )
+
+
 # --- one async client per invocation, opened outside the steps -------------------------------
 
 
@@ -364,6 +426,16 @@ CORPUS: dict[str, dict[str, Any]] = {
     "export_on_threads": {
         "handler": export_on_threads,
         "input": {"export": "e-2", "rows": ["id,total", "1,10", "2,20"]},
+        "before_run": reset,
+    },
+    "export_in_executor": {
+        "handler": export_in_executor,
+        "input": {"export": "e-3", "rows": ["id,total", "3,30", "4,40"]},
+        "before_run": reset,
+    },
+    "upload_with_pool": {
+        "handler": upload_with_pool,
+        "input": {"upload": "u-1", "parts": ["alpha", "beta", "gamma", "delta"]},
         "before_run": reset,
     },
 }

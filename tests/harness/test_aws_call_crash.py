@@ -6,6 +6,7 @@ answer."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -81,11 +82,6 @@ def _watched(body: Any, at_call: Any) -> Any:
 def test_calls_are_counted_in_the_watched_body_only() -> None:
     seen: list[int] = []
 
-    def outside_the_context() -> None:
-        thread = threading.Thread(target=_put, args=("raw thread",))
-        thread.start()
-        thread.join()
-
     async def body() -> None:
         _put("inside-1")
         with pytest.raises(ClientError):  # an error answer is an answer: counted
@@ -96,8 +92,6 @@ def test_calls_are_counted_in_the_watched_body_only() -> None:
             )
         # ``asyncio.to_thread`` runs the call in a copy of the body's context: the body's.
         await asyncio.to_thread(_put, "to_thread")
-        # A thread started without the context is not the body's.
-        outside_the_context()
         async with fake_dynamodb.aio_client() as table:  # aiobotocore's calls, awaited
             await table.get_item(TableName="t", Key={"pk": {"S": "inside-1"}})
 
@@ -109,10 +103,71 @@ def test_calls_are_counted_in_the_watched_body_only() -> None:
         "inside-1",
         "inside-1",
         "to_thread",
-        "raw thread",
         "inside-1",
         "outside",
     ]
+
+
+def test_calls_on_threads_the_body_hands_work_to_are_the_bodys() -> None:
+    """Threads do not inherit a context: the work a body hands to ``run_in_executor``, to a
+    pool or to a thread of its own is the body's all the same (its sandbox's, on Lambda)."""
+    seen: list[int] = []
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    class Exporter(threading.Thread):  # a subclass with its own ``run``
+        def run(self) -> None:
+            _put("subclass")
+
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _put, "default executor")
+        await loop.run_in_executor(pool, _put, "own pool")
+        list(pool.map(_put, ["pool map"]))
+        thread = threading.Thread(target=_put, args=("raw thread",))
+        thread.start()
+        thread.join()
+        exporter = Exporter()
+        exporter.start()
+        exporter.join()
+
+    fake_dynamodb.reset()
+    asyncio.run(_watched(body, seen.append)())
+    # The pool's thread, started inside the body, is not the body's: what it runs for others
+    # afterwards is theirs.
+    pool.submit(_put, "pool, after the body").result()
+    pool.shutdown()
+    assert seen == [1, 2, 3, 4, 5]
+    assert [key for _, _, key in fake_dynamodb.REQUESTS] == [
+        "default executor",
+        "own pool",
+        "pool map",
+        "raw thread",
+        "subclass",
+        "pool, after the body",
+    ]
+
+
+def test_a_thread_the_body_left_running_calls_on_its_own_account() -> None:
+    seen: list[int] = []
+    go_on = threading.Event()
+
+    def later() -> None:
+        go_on.wait(timeout=10)
+        _put("after the body")
+
+    left: list[threading.Thread] = []
+
+    async def body() -> None:
+        left.append(threading.Thread(target=later))
+        left[0].start()
+        _put("in the body")
+
+    fake_dynamodb.reset()
+    asyncio.run(_watched(body, seen.append)())
+    go_on.set()
+    left[0].join(timeout=10)
+    assert seen == [1]
+    assert [key for _, _, key in fake_dynamodb.REQUESTS] == ["in the body", "after the body"]
 
 
 def test_what_the_watcher_raises_replaces_the_answer() -> None:
@@ -181,10 +236,55 @@ async def writes_three_async(event: Any) -> str:
     return await step(three_async_puts("a"), name="writes")
 
 
-@pytest.mark.parametrize(
-    "handler", [writes_three_on_threads, writes_three_async], ids=["to_thread", "aiobotocore"]
-)
-def test_it_lands_on_calls_from_threads_and_async_clients(handler: Any) -> None:
+@durable_callable
+async def three_puts_in_executor(prefix: str) -> str:
+    loop = asyncio.get_running_loop()
+    for n in (1, 2, 3):
+        await loop.run_in_executor(None, _put, f"{prefix}-{n}")
+    return prefix
+
+
+@durable_execution
+async def writes_three_in_executor(event: Any) -> str:
+    return await step(three_puts_in_executor("a"), name="writes")
+
+
+def _three_puts_then_mark(prefix: str, done: list[str]) -> None:
+    for n in (1, 2, 3):
+        _put(f"{prefix}-{n}")
+    done.append(prefix)
+
+
+@durable_callable
+async def three_puts_on_own_thread(prefix: str) -> str:
+    done: list[str] = []
+    thread = threading.Thread(target=_three_puts_then_mark, args=(prefix, done))
+    thread.start()
+    while thread.is_alive():  # (a dead sandbox's thread ends with it: this never spins)
+        await asyncio.sleep(0.001)
+    if not done:
+        raise RuntimeError("the writer thread did not finish")
+    return prefix
+
+
+@durable_execution
+async def writes_three_on_own_thread(event: Any) -> str:
+    return await step(three_puts_on_own_thread("a"), name="writes")
+
+
+WRITERS = [
+    writes_three_on_threads,
+    writes_three_async,
+    writes_three_in_executor,
+    writes_three_on_own_thread,
+]
+WRITER_IDS = ["to_thread", "aiobotocore", "run_in_executor", "own thread"]
+
+
+@pytest.mark.parametrize("handler", WRITERS, ids=WRITER_IDS)
+def test_it_lands_on_calls_from_threads_and_async_clients(
+    handler: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     outcome = Scenario(
         handler=handler,
         faults=(aws_call_crash(step=1, call=2),),
@@ -195,11 +295,11 @@ def test_it_lands_on_calls_from_threads_and_async_clients(handler: Any) -> None:
     assert outcome.invocations[0].error_type == "Runtime.ExitError"
     assert outcome.execution_status is ExecutionStatus.SUCCEEDED
     outcome.check()
+    # A thread of a dead sandbox ends without a word (no "Exception in thread ...").
+    assert "Exception in thread" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "handler", [writes_three_on_threads, writes_three_async], ids=["to_thread", "aiobotocore"]
-)
+@pytest.mark.parametrize("handler", WRITERS, ids=WRITER_IDS)
 def test_crash_points_include_calls_from_threads_and_async_clients(handler: Any) -> None:
     report = Scenario(handler=handler, before_run=fake_dynamodb.reset).crash_points()
     assert {aws_call_crash(step=1, call=n) for n in (1, 2, 3)} <= set(report.points), report.points

@@ -2,9 +2,10 @@
 synchronously, through ``asyncio.to_thread`` or through aiobotocore's async client
 (``examples/aws_clients.py``: a record created once, a claim naming its attempt with an
 expiry, a write read back, many writes in one body, a record moved, an entry per map item, a
-record created once and two writes sent at once, rows written from threads, one async client
-per invocation) are flagged by no oracle, warm or cold, under every fault kind,
-``aws_call_crash`` (a sandbox dying between two of a body's AWS calls) included.
+record created once and two writes sent at once, rows written from threads and from the
+loop's executor, parts uploaded by a thread pool, one async client per invocation) are
+flagged by no oracle, warm or cold, under every fault kind, ``aws_call_crash`` (a sandbox
+dying between two of a body's AWS calls) included.
 
 The corpus runs a few examples per entry here; ``DURABLE_AWS_CLIENTS_EXAMPLES=300`` runs the
 campaign (or ``benchmarks/same_world.py --corpus aws-clients --plans all``, which also counts
@@ -41,6 +42,8 @@ EXPECTED: dict[str, Any] = {
     "register_async": {"device": "d-4", "owner": "grace"},
     "export_on_threads": {"rows": 3, "last": "2,20"},
     "client_per_invocation": {"keys": ["first", "second"], "counted": 2},
+    "export_in_executor": {"rows": 3, "last": "4,40"},
+    "upload_with_pool": {"parts": 4, "size": 19},
 }
 
 
@@ -104,6 +107,25 @@ def test_rows_written_from_threads_before_the_sandbox_died_are_written_again() -
     keys = [key for _, table, key in fake_dynamodb.REQUESTS if table == "exports"]
     assert keys == ["e-2#0", "e-2#1", "e-2#0", "e-2#1", "e-2#2", "e-2#2"]
     assert outcome.value == EXPECTED["export_on_threads"]
+    outcome.check()
+
+
+def test_rows_written_from_the_executor_before_the_sandbox_died_are_written_again() -> None:
+    outcome = _run("export_in_executor", aws_call_crash(step=1, call=2))
+    assert outcome.faults_applied == (aws_call_crash(step=1, call=2),)
+    keys = [key for _, table, key in fake_dynamodb.REQUESTS if table == "exports"]
+    assert keys == ["e-3#0", "e-3#1", "e-3#0", "e-3#1", "e-3#2", "e-3#2"]
+    assert outcome.value == EXPECTED["export_in_executor"]
+    outcome.check()
+
+
+def test_a_manifest_written_by_the_bodys_own_thread_is_a_crash_point() -> None:
+    # Four parts from the pool, then the manifest from the body's own thread: call 5.
+    outcome = _run("upload_with_pool", aws_call_crash(step=1, call=5))
+    assert outcome.faults_applied == (aws_call_crash(step=1, call=5),)
+    tables = [table for _, table, _ in fake_dynamodb.REQUESTS]
+    assert tables == ["parts"] * 4 + ["manifests"] + ["parts"] * 4 + ["manifests"] * 2
+    assert outcome.value == EXPECTED["upload_with_pool"]
     outcome.check()
 
 

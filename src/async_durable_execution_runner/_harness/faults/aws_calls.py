@@ -7,23 +7,27 @@ reaches the state between them: the first call done, the second never made. A sa
 there all the same (its memory limit, its host). ``watch_aws_calls`` lets a fault kind act
 right after each call, once AWS has answered and before the body sees the answer.
 
-The calls counted are those made in the body's context: on its own thread, from its
-coroutines (aiobotocore's calls are awaited on the loop), and on the threads
-``asyncio.to_thread`` starts for it (they run in a copy of the context). A thread started
-without the context (``threading.Thread``, ``loop.run_in_executor``) is not the body's to
-this module. Calls are numbered in the order AWS answers them: a body that sends two calls
-at once from two threads numbers them by which comes back first.
+The calls counted are the body's, wherever it makes them while it runs: on its own thread,
+from its coroutines (aiobotocore's calls are awaited on the loop), and on the threads it
+hands work to: ``asyncio.to_thread`` (a copy of its context), ``loop.run_in_executor`` and a
+``ThreadPoolExecutor``'s ``submit``/``map`` (the pool's threads serve whoever submits: only
+the work the body submitted is the body's), and a ``threading.Thread`` it starts. A call
+answered after the body ended (a thread it left running) is not the attempt's. Calls are
+numbered in the order AWS answers them: a body that sends two calls at once from two threads
+numbers them by which comes back first.
 
 It wraps botocore's ``BaseClient._make_api_call`` (a private name, botocore's: every API call
 of every client goes through it, including calls a ``Stubber`` or an event handler answers)
 once per process, the first time a body is watched, and aiobotocore's
-``AioBaseClient._make_api_call`` (its own, async) once aiobotocore is imported. The wrappers
-do nothing outside a watched body.
+``AioBaseClient._make_api_call`` (its own, async) once aiobotocore is imported; and, to carry
+a watch to the threads a body hands work to, ``ThreadPoolExecutor.submit`` and
+``threading.Thread.start``. The wrappers do nothing outside a watched body.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import importlib.abc
 import importlib.machinery
@@ -40,13 +44,23 @@ class _Watch:
     """One run of a watched body: its calls, counted as AWS answers them, from whichever of
     its threads makes them."""
 
-    __slots__ = ("_at_call", "_calls", "_lock", "_stopped_at")
+    __slots__ = ("_at_call", "_calls", "_ended", "_lock", "_stopped_at")
 
     def __init__(self, at_call: Callable[[int], None]) -> None:
         self._at_call = at_call
         self._calls = 0
+        self._ended = False
         self._lock = threading.Lock()
         self._stopped_at: int | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped_at is not None
+
+    def end(self) -> None:
+        """The body's run is over: a thread it left running calls AWS on its own account
+        (nothing done to the attempt now would be the attempt's)."""
+        self._ended = True
 
     def before(self) -> None:
         """A call is about to leave: none does once the watcher stopped the body (its
@@ -59,6 +73,8 @@ class _Watch:
     def answered(self) -> None:
         """AWS answered a call (a result or an error): what ``at_call`` does now (kill the
         sandbox, raise) reaches the body before it sees the answer."""
+        if self._ended:
+            return
         with self._lock:
             self._calls += 1
             number = self._calls
@@ -71,7 +87,8 @@ class _Watch:
             raise
 
 
-#: The watched body's calls, in its context (and the copies ``asyncio.to_thread`` makes).
+#: The watched body's calls, in its context (and the copies ``asyncio.to_thread`` makes), and
+#: on the threads it hands work to (``_carried``).
 _watching: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar(
     "async_durable_execution_runner_aws_calls", default=None
 )
@@ -90,6 +107,9 @@ def install() -> None:
         from botocore.client import BaseClient
 
         BaseClient._make_api_call = _watched_call(BaseClient._make_api_call)
+        pool = concurrent.futures.ThreadPoolExecutor
+        pool.submit = _watched_submit(pool.submit)  # type: ignore[method-assign]
+        threading.Thread.start = _watched_start(threading.Thread.start)  # type: ignore[method-assign]
         aio = sys.modules.get("aiobotocore.client")
         if aio is not None:
             _wrap_aiobotocore(aio)
@@ -164,6 +184,52 @@ def _watched_async_call(original: Callable[..., Any]) -> Callable[..., Any]:
     return _make_api_call
 
 
+def _carried(watch: _Watch, work: Callable[..., Any], *, quiet: bool) -> Callable[..., Any]:
+    """``work``, run on another thread as the body's: its calls counted with the body's. A
+    ``quiet`` one (a thread of the body's own) ends without a word when the body was stopped
+    (its sandbox died, and the thread with it), instead of printing the stop as an error."""
+
+    def as_the_bodys(*args: Any, **kwargs: Any) -> Any:
+        token = _watching.set(watch)
+        try:
+            return work(*args, **kwargs)
+        except asyncio.CancelledError:
+            if quiet and watch.stopped:
+                return None
+            raise
+        finally:
+            _watching.reset(token)
+
+    return as_the_bodys
+
+
+def _watched_submit(original: Callable[..., Any]) -> Callable[..., Any]:
+    def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        watch = _watching.get()
+        if watch is None:
+            return original(self, fn, *args, **kwargs)
+        # The pool may start a thread now: it serves every later submitter, and is not the
+        # body's (only the work is).
+        token = _watching.set(None)
+        try:
+            return original(self, _carried(watch, fn, quiet=False), *args, **kwargs)
+        finally:
+            _watching.reset(token)
+
+    return submit
+
+
+def _watched_start(original: Callable[[threading.Thread], None]) -> Callable[..., None]:
+    def start(self: threading.Thread) -> None:
+        watch = _watching.get()
+        if watch is not None:
+            # (An attribute of the instance: a subclass's own ``run`` is wrapped as well.)
+            self.run = _carried(watch, self.run, quiet=True)  # type: ignore[method-assign]
+        original(self)
+
+    return start
+
+
 def watch_aws_calls(at_call: Callable[[int], None]) -> WrapBody:
     """Run the body, calling ``at_call(n)`` right after its ``n``-th AWS call (from 1) has
     been answered, before the body sees the answer. If ``at_call`` raises, the body gets
@@ -173,10 +239,12 @@ def watch_aws_calls(at_call: Callable[[int], None]) -> WrapBody:
 
     def wrap(body: StepBody) -> StepBody:
         async def watched(*state: Any) -> Any:
-            token = _watching.set(_Watch(at_call))
+            watch = _Watch(at_call)
+            token = _watching.set(watch)
             try:
                 return await body(*state)
             finally:
+                watch.end()
                 _watching.reset(token)
 
         return watched
