@@ -140,7 +140,12 @@ def test_the_oracles_know_what_every_kind_does(kind: str) -> None:
     for instance in (FAULT_KINDS[kind](), fault):
         facts = ReferenceFacts()
         instance.describe_to(facts)
-        told = facts.step_exceptions or facts.callback_faults or facts.invoke_faults
+        told = (
+            facts.step_exceptions
+            or facts.step_timeouts
+            or facts.callback_faults
+            or facts.invoke_faults
+        )
         if instance.masked:
             assert not told, f"{instance!r} is masked: the evaluator must expect no change"
         elif instance.modelled:

@@ -619,3 +619,55 @@ def test_every_step_body_waits_once_and_calls_aws_once() -> None:
         assert outcome.value == [1, None, 2]
         assert [i.error_type for i in outcome.invocations] == [None, "Runtime.ExitError", None]
         outcome.check()
+
+
+def test_a_timed_out_aws_call_fails_the_attempt_as_the_evaluator_says() -> None:
+    from async_durable_execution_runner import scenarios as faults
+    from async_durable_execution_runner import scenarios as scenario_module
+
+    program = Program(
+        [
+            Step("s1", succeed(1), retry=Retry(2, 1)),
+            Catch(Step("s2", succeed(2))),  # no retries left: the time-out is caught
+            Step("s3", fail_first(1), retry=Retry(3, 2)),
+            WaitForCondition("wc1", 2),  # its check calls no AWS: a time-out never lands
+        ]
+    )
+    plan = (
+        faults.aws_call_timeout(step=1, attempt=1),
+        faults.aws_call_timeout(step=2, attempt=1),
+        faults.aws_call_timeout(step=3, attempt=2),
+        faults.aws_call_timeout(step=4, attempt=1),
+        faults.aws_call_timeout(step=1, attempt=2, call=2),  # a body makes one call
+    )
+    outcome = scenario_module.Scenario(
+        handler=program_handler,
+        input=program_event(program, None),
+        faults=plan,
+        functions={"program": program_handler},
+        program=program,
+    ).run()
+    assert set(outcome.faults_applied) == set(plan[:3])
+    expected = expected_outcome(program, step_timeouts={(1, 1), (2, 1), (3, 2), (4, 1)})
+    assert expected.result == [1, "CallableRuntimeError", 3, 2]
+    assert expected.operations["s1"].attempts == 2
+    assert expected.operations["s2"].error_type == "ReadTimeoutError"
+    assert expected.operations["s3"].attempts == 3
+    problems = expected.mismatches(outcome.result)
+    assert not problems, "\n".join(problems) + "\n" + outcome.report()
+    outcome.check()  # the expected-outcome oracle judges it, and agrees
+
+
+def test_a_step_exception_comes_before_the_body_and_its_aws_call() -> None:
+    program = Program([Step("s1", succeed(1), retry=Retry(2, 1))])
+    expected = expected_outcome(program, step_exceptions={(1, 1)}, step_timeouts={(1, 1)})
+    assert expected.operations["s1"].attempts == 2
+    failed = expected_outcome(program, step_exceptions={(1, 1)}, step_timeouts={(1, 2)})
+    assert failed.status == "FAILED"
+    assert failed.operations["s1"].error_type == "ReadTimeoutError"
+
+
+def test_a_time_out_inside_a_batch_is_refused_by_the_evaluator() -> None:
+    program = Program([Parallel("p1", [[Step("s1", succeed(1))], [Step("s2", succeed(2))]])])
+    with pytest.raises(UnsupportedScenario, match="aws_call_timeout"):
+        expected_outcome(program, step_timeouts={(1, 1)})

@@ -124,9 +124,13 @@ class PlanState(Protocol):
 @dataclass
 class ReferenceFacts:
     """What the reference evaluator of generated programs is told about a plan
-    (``programs/reference.py``: ``step_exceptions``, ``callback_faults``, ``invoke_faults``)."""
+    (``programs/reference.py``: ``step_exceptions``, ``step_timeouts``, ``callback_faults``,
+    ``invoke_faults``)."""
 
     step_exceptions: list[tuple[int, int]] = field(default_factory=list)
+    #: Step attempts whose AWS call times out, by (step, attempt): a generated step body makes
+    #: one AWS call, so only a time-out at call 1 lands.
+    step_timeouts: list[tuple[int, int]] = field(default_factory=list)
     callback_faults: dict[int, str] = field(default_factory=dict)
     #: Heartbeats the partner sends before it goes silent, by callback ordinal.
     callback_heartbeats: dict[int, int] = field(default_factory=dict)
@@ -708,8 +712,9 @@ class BodyCrashFault(InBodyCrashFault):
 @dataclass(frozen=True, repr=False)
 class AwsCallCrashFault(InBodyCrashFault):
     """The sandbox dies right after the ``step``-th step's body, on attempt ``attempt``, made
-    its ``call``-th AWS call (through boto3, botocore or aiobotocore, in the body's context:
-    its own thread, its coroutines, the threads ``asyncio.to_thread`` runs for it): AWS did
+    its ``call``-th AWS call (through boto3, botocore or aiobotocore, while the body runs: on
+    its own thread, from its coroutines, or on a thread it handed work to, with
+    ``asyncio.to_thread``, ``run_in_executor``, a pool's ``submit`` or a ``Thread``): AWS did
     what the call asked and answered, and the body never sees the answer. What it did before
     stays done, nothing after happens, and the attempt's end is never checkpointed. The state
     between two AWS calls a body makes without waiting between them (a record written, the
@@ -731,7 +736,8 @@ class AwsCallCrashFault(InBodyCrashFault):
 @dataclass(frozen=True, repr=False)
 class AwsCallTimeoutFault(InBodyFault):
     """The ``step``-th step's body, on attempt ``attempt``, never gets the answer to its
-    ``call``-th AWS call (through boto3, botocore or aiobotocore, in the body's context):
+    ``call``-th AWS call (through boto3, botocore or aiobotocore, counted as for
+    ``aws_call_crash``):
     AWS did what the call asked, and the client raises botocore's ``ReadTimeoutError`` at
     the call instead, as boto3 does once its own retries of a read that timed out ran out.
     The sandbox lives on: the body sees the error where it made the call, and what it does
@@ -744,6 +750,14 @@ class AwsCallTimeoutFault(InBodyFault):
     point_field: ClassVar[str] = "call"
     inside: ClassVar[str] = "aws_call"
     call: int = field(default=1, metadata={"doc": "which of the body's AWS calls times out"})
+
+    @property
+    def modelled(self) -> bool:
+        return True
+
+    def describe_to(self, facts: ReferenceFacts) -> None:
+        if self.call == 1:
+            facts.step_timeouts.append((self.step, self.attempt))
 
     def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
         if attempt.crash_sandbox is None:

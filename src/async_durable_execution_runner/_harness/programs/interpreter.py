@@ -109,8 +109,7 @@ async def _step_body(outcome: Outcome, scope_input: Any) -> Any:
     # die inside it (``body_crash``); and it calls AWS once, as real bodies do, synchronously:
     # where a sandbox can die right after the call (``aws_call_crash``), or the call's
     # answer time out (``aws_call_timeout``: the body lets the error out, and the attempt
-    # fails; the reference evaluator does not model that, so the expected-outcome oracle
-    # leaves such runs to the others).
+    # fails, as the reference evaluator's ``step_timeouts`` say).
     await asyncio.sleep(0)
     partner.record(f"{outcome!r}#{attempt}")
     if outcome.fails_on(attempt):

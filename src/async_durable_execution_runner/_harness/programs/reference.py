@@ -1,11 +1,11 @@
 """Reference evaluator: what the durable service must report for a generated ``Program``.
 
 ``expected_outcome(program, input=..., callback_results=..., step_exceptions=...,
-callback_faults=..., invoke_faults=...)`` computes, from the program, its payloads and its
-faults alone, the execution's final status, its result (or error type), and for every
-operation of the root execution its type, final status and (for steps) attempt count. It
-shares no code with the SDK or the emulator: it is an oracle. The meaning of each node is in
-``nodes.py``; this module adds what the service and the SDK (2.5) make of it.
+step_timeouts=..., callback_faults=..., invoke_faults=...)`` computes, from the program, its
+payloads and its faults alone, the execution's final status, its result (or error type), and
+for every operation of the root execution its type, final status and (for steps) attempt
+count. It shares no code with the SDK or the emulator: it is an oracle. The meaning of each
+node is in ``nodes.py``; this module adds what the service and the SDK (2.5) make of it.
 
 Conventions
 -----------
@@ -17,9 +17,10 @@ Conventions
   ``CallbackError``. A child context (or batch branch) whose body fails passes a
   ``CallbackError`` through unchanged (the SDK re-raises its control errors) and turns anything
   else into ``CallableRuntimeError``. The execution fails with that type. A failed step operation
-  records the body's exception (``StepBodyError``, or ``InjectedStepError`` for an injected
-  ``step_exception``); a failed context records the type of the exception that left its body;
-  a callback that timed out records ``Callback.Timeout`` / ``Callback.Heartbeat``.
+  records the body's exception (``StepBodyError``, ``InjectedStepError`` for an injected
+  ``step_exception``, ``ReadTimeoutError`` for a ``step_timeouts`` attempt); a failed context
+  records the type of the exception that left its body; a callback that timed out records
+  ``Callback.Timeout`` / ``Callback.Heartbeat``.
 * **Attempts.** A step's ``attempt`` is the number of finished attempts; a
   ``wait_for_condition`` counts its polls the same way.
 * **Time.** Steps take no time; waits, retry delays and polls take their seconds. A callback
@@ -55,6 +56,11 @@ Ordinals (for faults)
   of them raises ``UnsupportedScenario``, and so does targeting any step after an ``Unawaited``
   step or after a batch whose number of started steps is a race. Steps after a batch whose
   branches all run to the same point are supported.
+* ``step_timeouts``: ``(n, attempt)`` — the same ordinals; on that attempt the body's AWS call
+  (every generated step body makes one, after its first wait) is done and its answer times
+  out: the body raises botocore's ``ReadTimeoutError`` (``aws_call_timeout(call=1)``). A
+  ``step_exception`` on the same attempt comes first (the body never runs). A
+  ``wait_for_condition``'s check makes no AWS call: a time-out there never lands.
 * ``callback_faults``: callback ordinal (creation order, invoked programs included) ->
   ``"failure" | "timeout" | "heartbeat_timeout"``. ``"timeout"``: the partner keeps the
   callback alive with heartbeats and never answers, so its time-out ends it;
@@ -102,6 +108,8 @@ from async_durable_execution_runner._harness.programs.nodes import (
 )
 
 INJECTED_STEP_ERROR = "InjectedStepError"
+#: What a step body whose AWS call timed out raises (botocore's).
+READ_TIMEOUT_ERROR = "ReadTimeoutError"
 RUNTIME_ERROR = "CallableRuntimeError"
 CALLBACK_ERROR = "CallbackError"
 #: Errors the SDK passes through child contexts unchanged (``ExecutionError`` subclasses).
@@ -396,6 +404,7 @@ class _Evaluation:
         callback_results: Mapping[str, str | None],
         step_exceptions: frozenset[tuple[int, int]],
         callback_faults: Mapping[int, str],
+        step_timeouts: frozenset[tuple[int, int]] = frozenset(),
         invoke_faults: Mapping[int, str],
         window: float,
         callback_delays: tuple[float, ...] | None = None,
@@ -407,6 +416,7 @@ class _Evaluation:
         self.root = root
         self.callback_results = callback_results
         self.step_exceptions = step_exceptions if root else frozenset()
+        self.step_timeouts = step_timeouts if root else frozenset()
         self.callback_faults = callback_faults
         self.invoke_faults = invoke_faults
         self.window = window
@@ -498,7 +508,10 @@ class _Evaluation:
         attempt = 1
         while True:
             injected = ordinal is not None and (ordinal, attempt) in self.step_exceptions
-            if not injected and not node.outcome.fails_on(attempt):
+            timed_out = (
+                not injected and ordinal is not None and (ordinal, attempt) in self.step_timeouts
+            )
+            if not injected and not timed_out and not node.outcome.fails_on(attempt):
                 op.add(t, "SUCCEEDED", attempts=attempt)
                 if isinstance(node.outcome, SucceedInput):
                     value = scope
@@ -507,7 +520,13 @@ class _Evaluation:
                 else:
                     value = getattr(node.outcome, "value", None)
                 return _Ok(value), t
-            error = INJECTED_STEP_ERROR if injected else STEP_BODY_ERROR
+            error = (
+                INJECTED_STEP_ERROR
+                if injected
+                else READ_TIMEOUT_ERROR
+                if timed_out
+                else STEP_BODY_ERROR
+            )
             if attempt >= node.retry.max_attempts:
                 op.add(t, "FAILED", attempts=attempt, error=error)
                 return _Err(RUNTIME_ERROR), t
@@ -942,6 +961,7 @@ def expected_outcome(
     input: Any = None,
     callback_results: Mapping[str, str | None] | None = None,
     step_exceptions: Iterable[tuple[int, int]] = (),
+    step_timeouts: Iterable[tuple[int, int]] = (),
     callback_faults: Mapping[int, str] | None = None,
     invoke_faults: Mapping[int, str] | None = None,
     window: float = 0.0,
@@ -951,7 +971,7 @@ def expected_outcome(
     """The outcome the service must produce for ``program`` run on ``input``.
 
     ``callback_results``: callback name -> the JSON text delivered on success.
-    ``step_exceptions``: ``(step ordinal, attempt)`` pairs; ``callback_faults`` /
+    ``step_exceptions``, ``step_timeouts``: ``(step ordinal, attempt)`` pairs; ``callback_faults`` /
     ``invoke_faults``: ordinal -> fault (see the module docstring for the ordinals).
     ``window``: the scheduler's "due together" window in seconds (0: strict deadline order).
     ``callback_delays``: seconds after its creation each callback is answered (cycled by
@@ -965,11 +985,13 @@ def expected_outcome(
     ``Undetermined`` when more than one outcome is correct.
     """
     exceptions = frozenset((int(n), int(a)) for n, a in step_exceptions)
+    timeouts = frozenset((int(n), int(a)) for n, a in step_timeouts)
     evaluation = _Evaluation(
         shared=_Shared(),
         root=True,
         callback_results=dict(callback_results or {}),
         step_exceptions=exceptions,
+        step_timeouts=timeouts,
         callback_faults=dict(callback_faults or {}),
         invoke_faults=dict(invoke_faults or {}),
         window=window,
@@ -978,12 +1000,14 @@ def expected_outcome(
     )
     res, end = evaluation.body(program.body, input, _T(0, 0.0, 0.0), "")
     operations = evaluation.finish(end)
-    for ordinal, attempt in sorted(exceptions):
+    targeted = [("step_exception", n, a) for n, a in sorted(exceptions)]
+    targeted += [("aws_call_timeout", n, a) for n, a in sorted(timeouts)]
+    for kind, ordinal, attempt in targeted:
         if any(lo <= ordinal <= hi for lo, hi in evaluation.unsupported_ranges) or (
             evaluation.unsupported_from is not None and ordinal > evaluation.unsupported_from
         ):
             msg = (
-                f"step_exception(step={ordinal}, attempt={attempt}) targets a step whose "
+                f"{kind}(step={ordinal}, attempt={attempt}) targets a step whose "
                 "ordinal depends on the order concurrent or unawaited steps run in"
             )
             raise UnsupportedScenario(msg)
