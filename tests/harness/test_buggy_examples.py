@@ -179,6 +179,17 @@ BUGS = [
         invariant=declined_orders_hold_no_seat,
     ),
     Bug(
+        "half_done_upload_refused",
+        {
+            "inputs": st.just({"document": "report-7", "id": "up-1", "pages": ["a", "b", "c"]}),
+            "faults": fault_plans(kinds={"aws_call_crash"}),
+        },
+        # Call 1 looks for the manifest; the sandbox dies once the pool's first page is
+        # written (call 2, on a pool thread), and the re-run refuses its own page.
+        (FaultNotMasked,),
+        (aws_call_crash(step=1, call=2),),
+    ),
+    Bug(
         "interrupted_step_caught_by_class",
         {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"crash"})},
         # The sandbox dies after the at-most-once charge ran, before its result was
@@ -284,7 +295,12 @@ def test_only_a_crash_inside_the_body_reaches_a_stuck_in_progress_record() -> No
 
 @pytest.mark.parametrize(
     "bug",
-    [b for b in BUGS if b.module in ("claim_between_aws_calls", "in_progress_outlasts_retries")],
+    [
+        b
+        for b in BUGS
+        if b.module
+        in ("claim_between_aws_calls", "in_progress_outlasts_retries", "half_done_upload_refused")
+    ],
     ids=lambda b: b.module,
 )
 def test_only_a_crash_after_an_aws_call_reaches_a_claim_between_two_calls(bug: Bug) -> None:
