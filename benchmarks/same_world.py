@@ -19,7 +19,9 @@ default ``timings()``, and runs ``outcome.check()`` on
 each. It prints, per handler, the examples run, those in which any fault and a masked fault
 was applied (the fault-tolerance oracle then runs its same-world baseline), the faults drawn
 and applied, the examples in which a burst of injected step failures used up a retry budget
-(a correlated fault reached), the faults applied by kind, and the flags: any flag is a false
+(a correlated fault reached), the faults applied by kind (and, after them, the kinds of the
+faults drawn but not applied: a fault placed while the scenario was drawn that the run did not
+meet again), and the flags: any flag is a false
 flag, shrunk, with its report. Examples that met a known SDK issue (which ``check()`` labels
 with a ``KnownSdkIssueWarning`` instead of failing) are counted below the row.
 ``--corpus everyday`` runs ``examples/everyday.py`` (the session-15 audit's handlers)
@@ -197,6 +199,7 @@ def campaign(
         "exercised": 0,
         "exhausted": 0,
         "kinds": collections.Counter(),
+        "missed": collections.Counter(),
         "flag": None,
         "known": 0,
     }
@@ -227,6 +230,7 @@ def campaign(
         if any(f.masked for f in outcome.faults_applied):
             stats["masked"] += 1
         stats["kinds"].update(f.kind for f in outcome.faults_applied)
+        stats["missed"].update(f.kind for f in scenario.faults if f not in outcome.faults_applied)
         with warnings.catch_warnings(record=True) as labelled:
             warnings.simplefilter("always", KnownSdkIssueWarning)
             outcome.check()
@@ -409,6 +413,9 @@ def main() -> None:
                 args.drive,
             )
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats["kinds"].items()))
+        if stats["missed"]:
+            missed = ", ".join(f"{k} {n}" for k, n in sorted(stats["missed"].items()))
+            kinds += f"; drawn, not applied: {missed}"
         flagged = 0 if stats["flag"] is None else 1
         flags += flagged
         print(

@@ -31,7 +31,10 @@ boto3 client (``examples/fake_dynamodb.py``):
   loop's default executor, then the last one read back;
 - ``upload_with_pool``: parts uploaded at once by a ``ThreadPoolExecutor`` the body makes
   (``pool.map``, as synchronous Lambda code parallelises its calls), then a manifest written
-  by a thread of the body's own, keyed by the upload.
+  by a thread of the body's own, keyed by the upload;
+- ``map_through_shared_pool``: a ``map`` whose items' steps, two at a time, each write and
+  read back their row through ``run_in_executor`` on one pool made at module level and shared
+  by every body (the pool's threads take turns working for the items that run at once).
 
 Every one is correct durable code: its writes are keyed by what they write, so running a body
 again from any of its calls ends in the same table and the same result, a function of the
@@ -242,6 +245,38 @@ async def ledger_per_item(event: Any) -> dict[str, Any]:
     return {"total": sum(batch.get_results()), "entries": len(batch.get_results())}
 
 
+#: Made at module level, as Lambda code keeps one pool warm: every body's work goes through it.
+SHARED_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shared-pool")
+
+
+async def _row_through_pool(table: str, key: str, value: str) -> str:
+    loop = asyncio.get_running_loop()
+    item = {**_key(key), "value": {"S": value}}
+    await loop.run_in_executor(SHARED_POOL, lambda: DYNAMODB.put_item(TableName=table, Item=item))
+    read = await loop.run_in_executor(
+        SHARED_POOL, lambda: DYNAMODB.get_item(TableName=table, Key=_key(key))
+    )
+    return str(read["Item"]["value"]["S"])
+
+
+@durable_execution
+async def map_through_shared_pool(event: Any) -> dict[str, Any]:
+    batch_id = event["batch"]
+
+    async def write(indexed: tuple[int, str]) -> str:
+        index, value = indexed
+        return await step(
+            lambda: _row_through_pool("rows", f"{batch_id}#{index}", value),
+            name=f"row-{index}",
+            retry_strategy=RETRY,
+        )
+
+    batch = await durable_map(
+        write, list(enumerate(event["values"])), name="rows", max_concurrency=2
+    )
+    return {"values": batch.get_results()}
+
+
 # --- the same through aiobotocore's async client ------------------------------------------------
 
 
@@ -431,6 +466,11 @@ CORPUS: dict[str, dict[str, Any]] = {
     "export_in_executor": {
         "handler": export_in_executor,
         "input": {"export": "e-3", "rows": ["id,total", "3,30", "4,40"]},
+        "before_run": reset,
+    },
+    "map_through_shared_pool": {
+        "handler": map_through_shared_pool,
+        "input": {"batch": "m-1", "values": ["north", "east", "south", "west"]},
         "before_run": reset,
     },
     "upload_with_pool": {

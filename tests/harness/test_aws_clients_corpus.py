@@ -3,9 +3,9 @@ synchronously, through ``asyncio.to_thread`` or through aiobotocore's async clie
 (``examples/aws_clients.py``: a record created once, a claim naming its attempt with an
 expiry, a write read back, many writes in one body, a record moved, an entry per map item, a
 record created once and two writes sent at once, rows written from threads and from the
-loop's executor, parts uploaded by a thread pool, one async client per invocation) are
-flagged by no oracle, warm or cold, under every fault kind, ``aws_call_crash`` (a sandbox
-dying between two of a body's AWS calls) included.
+loop's executor, parts uploaded by a thread pool, map items writing through one shared pool,
+one async client per invocation) are flagged by no oracle, warm or cold, under every fault
+kind, ``aws_call_crash`` (a sandbox dying between two of a body's AWS calls) included.
 
 The corpus runs a few examples per entry here; ``DURABLE_AWS_CLIENTS_EXAMPLES=300`` runs the
 campaign (or ``benchmarks/same_world.py --corpus aws-clients --plans all``, which also counts
@@ -44,6 +44,7 @@ EXPECTED: dict[str, Any] = {
     "client_per_invocation": {"keys": ["first", "second"], "counted": 2},
     "export_in_executor": {"rows": 3, "last": "4,40"},
     "upload_with_pool": {"parts": 4, "size": 19},
+    "map_through_shared_pool": {"values": ["north", "east", "south", "west"]},
 }
 
 
@@ -158,3 +159,21 @@ def test_no_crash_between_aws_calls_flags_an_aws_client_handler(name: str) -> No
 def test_a_fault_free_run_leaves_the_table_as_the_input_says() -> None:
     fault_free(CORPUS["fan_out_writes"]).run()
     assert sorted(fake_dynamodb.TABLES["lines"]) == [f"b-1#{n}" for n in range(4)]
+
+
+def test_items_sharing_a_pool_count_their_own_calls() -> None:
+    # Two items run at once, their work interleaved on the shared pool's two threads: each
+    # body's calls are its own (a put and a get each), so call 2 of item 3's body is its
+    # read-back, whichever item the pool worked for in between.
+    outcome = _run("map_through_shared_pool", aws_call_crash(step=3, call=2))
+    assert outcome.faults_applied == (aws_call_crash(step=3, call=2),)
+    assert outcome.value == EXPECTED["map_through_shared_pool"]
+    outcome.check()
+    report = Scenario(
+        handler=CORPUS["map_through_shared_pool"]["handler"],
+        input=CORPUS["map_through_shared_pool"]["input"],
+        before_run=fake_dynamodb.reset,
+    ).crash_points()
+    calls = [p for p in report.points if p.kind == "aws_call_crash"]
+    assert len(calls) == 8, calls  # four bodies, two calls each
+    report.check()
