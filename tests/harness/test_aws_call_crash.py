@@ -26,6 +26,7 @@ from async_durable_execution_runner.scenarios import (
     Scenario,
     aws_call_crash,
     aws_call_timeout,
+    crash,
     invocation_lost,
 )
 
@@ -453,5 +454,109 @@ def test_a_baseline_meets_the_time_out_its_recorded_run_met() -> None:
     assert set(outcome.faults_applied) == {
         invocation_lost(invocation=1),
         aws_call_timeout(step=1, call=1),
+    }
+    outcome.check()
+
+
+# --- a burst of time-outs: an outage with a length ------------------------------------------
+
+TRIES: list[str] = []
+
+
+def _put_retrying(key: str, tries: int) -> None:
+    # The body's own retries on top of boto3's: one time-out is absorbed, an outage is not.
+    for _ in range(tries - 1):
+        try:
+            _put(key)
+        except BotoCoreError as error:
+            TRIES.append(type(error).__name__)
+            continue
+        return
+    _put(key)
+
+
+@durable_callable
+async def puts_with_own_retries(prefix: str) -> str:
+    for n in (1, 2):
+        _put_retrying(f"{prefix}-{n}", tries=2)
+    return prefix
+
+
+@durable_execution
+async def writes_with_own_retries(event: Any) -> str:
+    return await step(puts_with_own_retries("a"), name="writes")
+
+
+def test_a_burst_of_time_outs_hits_consecutive_calls_of_one_attempt() -> None:
+    TRIES.clear()
+    one = Scenario(
+        handler=writes_with_own_retries,
+        faults=(aws_call_timeout(step=1, call=1),),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    # One time-out: the body's own retry absorbs it, and the attempt succeeds.
+    assert TRIES == ["ReadTimeoutError"]
+    assert len(one.invocations) == 1
+    assert [key for _, _, key in fake_dynamodb.REQUESTS] == ["a-1", "a-1", "a-2"]
+    one.check()
+
+    TRIES.clear()
+    burst = aws_call_timeout(step=1, call=1, times=2)
+    assert repr(burst) == "aws_call_timeout(step=1, attempt=1, call=1, times=2)"
+    two = Scenario(
+        handler=writes_with_own_retries,
+        faults=(burst,),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    # Two in a row: the body's retry meets the second and lets it out; the step's retry (a
+    # new attempt) is past the outage.
+    assert two.faults_applied == (burst,)
+    assert TRIES == ["ReadTimeoutError"]
+    failed = [e for e in two.history if e["EventType"] == "StepFailed"]
+    assert len(failed) == 1
+    assert [key for _, _, key in fake_dynamodb.REQUESTS] == ["a-1", "a-1", "a-1", "a-2"]
+    assert two.execution_status is ExecutionStatus.SUCCEEDED
+    two.check()
+
+
+def test_a_placing_run_draws_bursts_of_time_outs_and_a_replay_meets_them_again() -> None:
+    from hypothesis import HealthCheck, find, settings
+
+    from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+
+    found = find(
+        durable_scenarios(
+            writes_with_own_retries,
+            faults=fault_plans(kinds={"aws_call_timeout"}),
+            before_run=fake_dynamodb.reset,
+        ),
+        lambda s: any(getattr(f, "times", 1) > 1 for f in s.faults),
+        settings=settings(
+            max_examples=200,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    burst = next(f for f in found.faults if f.times > 1)
+    placed = found.run()  # the scenario's own run meets the burst as the placing run did
+    assert burst in placed.faults_applied
+    placed.check()
+
+
+def test_a_baseline_meets_a_burst_in_the_first_run_of_its_attempt_only() -> None:
+    # Oracle bug 29: the attempt's body ran twice under the faults (a crash lost its
+    # failure), and met the burst's first time-out in its first run only (the fault fires
+    # once). The baseline, running the body twice under one watch, counted the second run's
+    # first call as the burst's second and took the time-out there for a change the crash
+    # made.
+    outcome = Scenario(
+        handler=writes_three,
+        faults=(aws_call_timeout(step=1, call=1, times=2), crash(invocation=1, call=1)),
+        before_run=fake_dynamodb.reset,
+    ).run()
+    assert set(outcome.faults_applied) == {
+        aws_call_timeout(step=1, call=1, times=2),
+        crash(invocation=1, call=1),
     }
     outcome.check()

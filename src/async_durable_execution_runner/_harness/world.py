@@ -205,26 +205,28 @@ class Replay:
             return None
         if outcome.injected:
             return _injected_here(outcome.error, attempt)
-        replaying = self._replaying(key, outcome)
         fault = self.world.in_body.get(key)
-        if fault is None:
-            return WrapBody(replaying)
+        effect = None if fault is None else fault.effect(attempt, _QUIET_PLAN)
         # What the body saw of the fault here (an AWS call's answer lost), it sees again: its
-        # fresh run does what it did under the fault, and leaves the world as it did.
-        effect = fault.effect(attempt, _QUIET_PLAN)
-        if not isinstance(effect, WrapBody):
-            return WrapBody(replaying)
-        return WrapBody(lambda body: effect.wrap(replaying(body)))
+        # fresh run does what it did under the fault, and leaves the world as it did. Only its
+        # first run: the fault fires once, and under the faults the attempt's first run met
+        # it (a run a masked fault caused after it did not). A body whose first run stops
+        # short of the fault's point and a later run reaches it is not modelled.
+        first_run = effect if isinstance(effect, WrapBody) else None
+        return WrapBody(self._replaying(key, outcome, first_run))
 
-    def _replaying(self, key: StepKey, outcome: StepOutcome) -> Callable[[StepBody], StepBody]:
+    def _replaying(
+        self, key: StepKey, outcome: StepOutcome, first_run: WrapBody | None = None
+    ) -> Callable[[StepBody], StepBody]:
         def wrap(body: StepBody) -> StepBody:
             async def replayed(*state: Any) -> Any:
                 times = 1
                 if key == self.rerun:
                     times = self.rerun_times or self.world.runs.get(key, 1)
-                for _ in range(times):
+                for run in range(times):
+                    this_run = first_run.wrap(body) if first_run and run == 0 else body
                     try:
-                        fresh = StepOutcome(value=_snapshot(await body(*state)))
+                        fresh = StepOutcome(value=_snapshot(await this_run(*state)))
                     except Exception as error:
                         fresh = StepOutcome(error=error)
                     if key == self.rerun:

@@ -352,9 +352,17 @@ class StepFault(FaultKind):
         raise NotImplementedError
 
     @classmethod
-    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> Self:
+    def placed_in_body(
+        cls, ordinal: int, at: StepAttempt, point: int, choose: Chooser | None = None
+    ) -> Self:
         """(A kind that fires once, inside the body.) The fault a placing run puts at the
-        body's ``wait``-th wait: a body that waits fewer times is no point for it."""
+        body's ``point``-th point (``inside``): a body with fewer is no point for it. A kind
+        with a burst asks ``choose`` for its length."""
+        raise NotImplementedError
+
+    def covers(self, point: int) -> bool:
+        """(A kind that fires once, inside the body.) Whether it fires at the body's
+        ``point``-th point: its own, and the rest of its burst if it has one."""
         raise NotImplementedError
 
     def fire_in_body(self, attempt: StepAttempt, plan: PlanState) -> None:
@@ -651,20 +659,25 @@ class InBodyFault(StepFault):
         return draws.builds(cls, step=draws.ordinal, **{cls.point_field: draws.burst})
 
     @classmethod
-    def placed_in_body(cls, ordinal: int, at: StepAttempt, wait: int) -> Self:
-        return cls(step=ordinal, attempt=at.attempt, **{cls.point_field: wait})
+    def placed_in_body(
+        cls, ordinal: int, at: StepAttempt, point: int, choose: Chooser | None = None
+    ) -> Self:
+        return cls(step=ordinal, attempt=at.attempt, **{cls.point_field: point})
 
     @classmethod
     def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> Self:
         # (A placing run places it where it lands, in the body: ``placed_in_body``.)
-        return cls.placed_in_body(ordinal, at, choose.burst())
+        return cls.placed_in_body(ordinal, at, choose.burst(), choose)
 
     def lands_at(self, ordinal: int, attempt: int) -> bool:
         return self.step == ordinal and attempt == self.attempt
 
+    def covers(self, point: int) -> bool:
+        return point == self.point_number
+
     def effect(self, attempt: StepAttempt, plan: PlanState) -> WrapBody:
         def at(point: int) -> None:
-            if point == self.point_number:
+            if self.covers(point):
                 self.fire_in_body(attempt, plan)
 
         return watch_inside(self.inside, at)
@@ -736,7 +749,8 @@ class AwsCallCrashFault(InBodyCrashFault):
 @dataclass(frozen=True, repr=False)
 class AwsCallTimeoutFault(InBodyFault):
     """The ``step``-th step's body, on attempt ``attempt``, never gets the answer to its
-    ``call``-th AWS call (through boto3, botocore or aiobotocore, counted as for
+    ``call``-th AWS call, nor with ``times=k`` (an outage with a length) to the ``k - 1``
+    calls it makes next (through boto3, botocore or aiobotocore, counted as for
     ``aws_call_crash``):
     AWS did what the call asked, and the client raises botocore's ``ReadTimeoutError`` at
     the call instead, as boto3 does once its own retries of a read that timed out ran out.
@@ -750,6 +764,21 @@ class AwsCallTimeoutFault(InBodyFault):
     point_field: ClassVar[str] = "call"
     inside: ClassVar[str] = "aws_call"
     call: int = field(default=1, metadata={"doc": "which of the body's AWS calls times out"})
+    times: int = _burst("consecutive AWS calls that time out")
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
+        return draws.builds(cls, step=draws.ordinal, call=draws.burst, times=draws.burst)
+
+    @classmethod
+    def placed_in_body(
+        cls, ordinal: int, at: StepAttempt, point: int, choose: Chooser | None = None
+    ) -> Self:
+        times = 1 if choose is None else choose.burst()
+        return cls(step=ordinal, attempt=at.attempt, call=point, times=times)
+
+    def covers(self, point: int) -> bool:
+        return self.call <= point < self.call + self.times
 
     @property
     def modelled(self) -> bool:
@@ -763,7 +792,7 @@ class AwsCallTimeoutFault(InBodyFault):
         if attempt.crash_sandbox is None:
             return  # (a worker process's body is out of reach: it never lands)
         plan.landed_in_body(self, attempt)
-        raise ReadTimeoutError(endpoint_url=f"(AWS, answering call {self.call}: {self!r})")
+        raise ReadTimeoutError(endpoint_url=f"(AWS, answering a call: {self!r})")
 
 
 def watch_inside(inside: str, at: Callable[[int], None]) -> WrapBody:

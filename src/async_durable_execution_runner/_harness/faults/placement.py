@@ -170,12 +170,22 @@ class PlacingHooks(FaultPlanHooks):
         # with that many.
         def at(inside: str) -> Callable[[int], None]:
             def at_point(point: int) -> None:
-                if any(isinstance(f, StepFault) and f.step == ordinal for f in self.plan):
-                    return  # placed at an earlier point of this body
+                placed = [f for f in self.plan if isinstance(f, StepFault) and f.step == ordinal]
+                if placed:
+                    # Placed at an earlier point of this body: the rest of its burst, if any.
+                    fault = placed[0]
+                    if (
+                        fault.once
+                        and fault.inside == inside
+                        and fault.lands_at(ordinal, attempt.attempt)
+                        and fault.covers(point)
+                    ):
+                        fault.fire_in_body(attempt, self)
+                    return
                 once = self._here(StepFault, fits=lambda k: k.once and k.inside == inside)
                 if once is None:
                     return
-                fault = once.placed_in_body(ordinal, attempt, point)
+                fault = once.placed_in_body(ordinal, attempt, point, self)
                 self._place(fault)
                 fault.fire_in_body(attempt, self)
 
