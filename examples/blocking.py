@@ -22,6 +22,8 @@ threads and pools, shell out, talk to sockets and set their own timers. These do
 - ``parallel`` branches and ``map`` items whose steps do executor work;
 - a ``wait_for_condition`` whose check asks a status endpoint from a thread;
 - logging from worker threads inside steps;
+- a background worker thread the handler's code starts outside steps (on first use, as
+  clients start theirs), which stamps the steps' documents with receipt ids and times;
 - a listen for cancellation notices in a step, for half a second of wall-clock time, each
   poll a ``queue.Queue.get`` with a time-out on the loop's own thread (a blocking client's
   poll), before shipping and again after a wait (until runner bug 36 only ``time.sleep``
@@ -591,7 +593,6 @@ async def export_or_deadline(event: Any) -> dict[str, Any]:
     return {"winner": raced.get_results()[0]}
 
 
-#: The corpus: each entry as ``corpus.scenarios`` takes it (see ``examples/corpus.py``).
 # --- a listen bounded by the wall clock, blocking in Queue.get ----------------------------------
 
 #: Cancellation notices a listener thread would deliver; none arrive in these runs.
@@ -629,6 +630,63 @@ async def cancellation_window(event: Any) -> dict[str, Any]:
     return {"shipped": shipped, "cancelled": before + after}
 
 
+# --- a background worker the handler's code starts outside steps ------------------------------
+
+
+class _Stamper:
+    """A worker thread that stamps documents (a content hash, a receipt id, the time), started
+    on first use and kept while it has work, as clients keep their background threads: the
+    handler's code makes sure it runs, and the steps hand it their documents."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[tuple[str, queue.Queue[dict[str, Any]]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="stamper", daemon=True)
+                self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                doc, reply = self.jobs.get(timeout=2.0)
+            except queue.Empty:
+                return  # idle: the next ensure_started() starts another
+            sha = hashlib.sha256(doc.encode()).hexdigest()[:10]
+            reply.put({"sha": sha, "receipt": uuid.uuid4().hex[:8], "at": time.time()})
+
+    def stamp(self, doc: str) -> dict[str, Any]:
+        self.ensure_started()  # (it may have gone idle since the handler's check)
+        reply: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.jobs.put((doc, reply))
+        return reply.get(timeout=10)
+
+
+STAMPER = _Stamper()
+
+
+async def _stamp(doc: str) -> dict[str, Any]:
+    return await asyncio.to_thread(STAMPER.stamp, doc)
+
+
+@durable_execution
+async def background_stamper(event: Any) -> dict[str, Any]:
+    """The handler's code makes sure its stamping worker runs (outside steps, on every
+    replay: a sandbox with a live worker starts none), and each step has a document stamped
+    through it: the receipt ids and times the worker draws are the steps' results."""
+    STAMPER.ensure_started()
+    docs = list((event or {}).get("docs", ["invoice-7", "delivery-note-7"]))
+    invoice = await step(lambda: _stamp(docs[0]), name="stamp-invoice")
+    await wait(60, name="countersign")
+    note = await step(lambda: _stamp(docs[1]), name="stamp-note")
+    receipts = {invoice["receipt"], note["receipt"]}
+    return {"invoice": invoice["sha"], "note": note["sha"], "receipts": len(receipts)}
+
+
+#: The corpus: each entry as ``corpus.scenarios`` takes it (see ``examples/corpus.py``).
 CORPUS: dict[str, dict[str, Any]] = {
     "sleepy_steps": {"handler": sleepy_steps},
     "live_or_cached": {"handler": live_or_cached, "input": {"sku": "sofa"}},
@@ -647,4 +705,5 @@ CORPUS: dict[str, dict[str, Any]] = {
     "async_io_with_timeouts": {"handler": async_io_with_timeouts, "before_run": reset},
     "export_or_deadline": {"handler": export_or_deadline},
     "cancellation_window": {"handler": cancellation_window},
+    "background_stamper": {"handler": background_stamper},
 }

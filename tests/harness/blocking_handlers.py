@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 import uuid
 from typing import Any
@@ -20,6 +21,34 @@ async def ref_drawn_in_a_thread_outside_a_step(event: Any) -> dict[str, Any]:
     the handler's (root) context there, so the draw is known to be outside a step, and it
     differs on every replay."""
     ref = await asyncio.to_thread(_draw_ref)
+    await wait(5, name="settle")
+
+    async def book() -> str:
+        return f"booked {ref}"
+
+    return {"ref": ref, "booking": await step(book, name="book")}
+
+
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="refs")
+
+
+@durable_execution
+async def ref_drawn_in_an_executor_outside_a_step(event: Any) -> dict[str, Any]:
+    """``ref_drawn_in_a_thread_outside_a_step`` through ``run_in_executor``, which hands the
+    thread no context: the draw is still the handler's, outside any step."""
+    ref = await asyncio.get_running_loop().run_in_executor(None, _draw_ref)
+    await wait(5, name="settle")
+
+    async def book() -> str:
+        return f"booked {ref}"
+
+    return {"ref": ref, "booking": await step(book, name="book")}
+
+
+@durable_execution
+async def ref_drawn_in_a_pool_outside_a_step(event: Any) -> dict[str, Any]:
+    """The same through a module-level pool's ``submit``, awaited with ``wrap_future``."""
+    ref = await asyncio.wrap_future(_POOL.submit(_draw_ref))
     await wait(5, name="settle")
 
     async def book() -> str:

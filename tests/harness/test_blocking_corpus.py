@@ -52,9 +52,38 @@ def test_a_thread_working_for_a_step_may_draw_ids_and_read_the_clock(name: str) 
     outcome.check()
 
 
-def test_a_draw_in_a_thread_the_handler_awaits_outside_a_step_is_still_flagged() -> None:
-    # asyncio.to_thread carries the handler's root context: known to be outside a step.
-    outcome = Scenario(handler=blocking_handlers.ref_drawn_in_a_thread_outside_a_step).run()
+@pytest.mark.parametrize(
+    ("name", "steps"),
+    [
+        ("joined_thread", {"checksum", "checksum-reversed"}),
+        ("shared_pool_quotes", {"morning-quotes", "afternoon-quotes"}),
+        ("uploads_through_a_queue", {"upload"}),
+    ],
+)
+def test_a_step_whose_threads_draw_is_known_to_draw(name: str, steps: set[str]) -> None:
+    # The threads carry the step that handed them their work: the step's result differs from
+    # run to run by nature, which the fault-tolerance oracle must know.
+    spec = blocking.CORPUS[name]
+    outcome = Scenario(handler=spec["handler"], before_run=spec.get("before_run")).run()
+    names = {op.name for op in outcome.result.operations if op.id in outcome.nondeterministic_steps}
+    assert names == steps
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        # asyncio.to_thread carries the handler's root context: known to be outside a step.
+        blocking_handlers.ref_drawn_in_a_thread_outside_a_step,
+        # run_in_executor and a pool's submit carry no context: the harness carries whose
+        # work it is.
+        blocking_handlers.ref_drawn_in_an_executor_outside_a_step,
+        blocking_handlers.ref_drawn_in_a_pool_outside_a_step,
+    ],
+)
+def test_a_draw_in_a_thread_the_handler_awaits_outside_a_step_is_still_flagged(
+    handler: Any,
+) -> None:
+    outcome = Scenario(handler=handler).run()
     with pytest.raises(NondeterminismSource, match="uuid4"):
         outcome.check()
 

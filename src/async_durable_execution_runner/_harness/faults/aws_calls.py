@@ -19,15 +19,14 @@ numbers them by which comes back first.
 It wraps botocore's ``BaseClient._make_api_call`` (a private name, botocore's: every API call
 of every client goes through it, including calls a ``Stubber`` or an event handler answers)
 once per process, the first time a body is watched, and aiobotocore's
-``AioBaseClient._make_api_call`` (its own, async) once aiobotocore is imported; and, to carry
-a watch to the threads a body hands work to, ``ThreadPoolExecutor.submit`` and
-``threading.Thread.start``. The wrappers do nothing outside a watched body.
+``AioBaseClient._make_api_call`` (its own, async) once aiobotocore is imported; ``handoff``
+carries a watch to the threads a body hands work to. The wrappers do nothing outside a
+watched body.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
 import importlib.abc
 import importlib.machinery
@@ -37,6 +36,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
+from async_durable_execution_runner._harness import handoff
 from async_durable_execution_runner._service.seams import StepBody, WrapBody
 
 
@@ -107,9 +107,7 @@ def install() -> None:
         from botocore.client import BaseClient
 
         BaseClient._make_api_call = _watched_call(BaseClient._make_api_call)
-        pool = concurrent.futures.ThreadPoolExecutor
-        pool.submit = _watched_submit(pool.submit)  # type: ignore[method-assign]
-        threading.Thread.start = _watched_start(threading.Thread.start)  # type: ignore[method-assign]
+        handoff.register(_WATCH_CARRIER)
         aio = sys.modules.get("aiobotocore.client")
         if aio is not None:
             _wrap_aiobotocore(aio)
@@ -184,50 +182,35 @@ def _watched_async_call(original: Callable[..., Any]) -> Callable[..., Any]:
     return _make_api_call
 
 
-def _carried(watch: _Watch, work: Callable[..., Any], *, quiet: bool) -> Callable[..., Any]:
-    """``work``, run on another thread as the body's: its calls counted with the body's. A
-    ``quiet`` one (a thread of the body's own) ends without a word when the body was stopped
+class _WatchCarrier:
+    """Carries a body's watch to the work it hands to other threads: their calls are counted
+    with the body's. A thread of the body's own ends without a word when the body was stopped
     (its sandbox died, and the thread with it), instead of printing the stop as an error."""
 
-    def as_the_bodys(*args: Any, **kwargs: Any) -> Any:
-        token = _watching.set(watch)
-        try:
-            return work(*args, **kwargs)
-        except asyncio.CancelledError:
-            if quiet and watch.stopped:
-                return None
-            raise
-        finally:
-            _watching.reset(token)
+    def capture(self) -> object | None:
+        return _watching.get()
 
-    return as_the_bodys
+    def carry(
+        self, captured: object, work: Callable[..., Any], *, thread: bool
+    ) -> Callable[..., Any]:
+        assert isinstance(captured, _Watch)
+        watch = captured
 
+        def as_the_bodys(*args: Any, **kwargs: Any) -> Any:
+            token = _watching.set(watch)
+            try:
+                return work(*args, **kwargs)
+            except asyncio.CancelledError:
+                if thread and watch.stopped:
+                    return None
+                raise
+            finally:
+                _watching.reset(token)
 
-def _watched_submit(original: Callable[..., Any]) -> Callable[..., Any]:
-    def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        watch = _watching.get()
-        if watch is None:
-            return original(self, fn, *args, **kwargs)
-        # The pool may start a thread now: it serves every later submitter, and is not the
-        # body's (only the work is).
-        token = _watching.set(None)
-        try:
-            return original(self, _carried(watch, fn, quiet=False), *args, **kwargs)
-        finally:
-            _watching.reset(token)
-
-    return submit
+        return as_the_bodys
 
 
-def _watched_start(original: Callable[[threading.Thread], None]) -> Callable[..., None]:
-    def start(self: threading.Thread) -> None:
-        watch = _watching.get()
-        if watch is not None:
-            # (An attribute of the instance: a subclass's own ``run`` is wrapped as well.)
-            self.run = _carried(watch, self.run, quiet=True)  # type: ignore[method-assign]
-        original(self)
-
-    return start
+_WATCH_CARRIER = _WatchCarrier()
 
 
 def watch_aws_calls(at_call: Callable[[int], None]) -> WrapBody:

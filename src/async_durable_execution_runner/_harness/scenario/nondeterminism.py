@@ -12,6 +12,7 @@ uses to show the handler its virtual clock.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
@@ -33,6 +34,7 @@ import time_machine
 
 import async_durable_execution_runner
 from async_durable_execution_runner import _sdk_adapter as adapter
+from async_durable_execution_runner._harness import handoff
 from async_durable_execution_runner._service.invoker import LocalLambdaContext
 from async_durable_execution_runner._service.virtual_loop import LOOP_CALLBACK_CODES
 
@@ -98,6 +100,15 @@ _STEP_BODY_CONTEXTS = (
 UNKNOWN_STEP = ""
 
 
+#: What a thread handed work by the handler's code outside steps does it for (``_handed``).
+_OUTSIDE_STEPS = object()
+#: Whose work a thread does that was handed it without its hander's context: a step's
+#: operation id, or ``_OUTSIDE_STEPS`` (``_Attribution`` carries it there).
+_handed: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "async_durable_execution_runner_handed_for", default=None
+)
+
+
 def _step_body() -> str | None:
     """The operation id of the step whose body is running, if one is; ``UNKNOWN_STEP`` for
     code that runs with no durable context at all."""
@@ -107,19 +118,62 @@ def _step_body() -> str | None:
         # The handler's code always runs in a durable context (its root context outside
         # steps), and ``asyncio.to_thread`` carries it to the thread. Code without one is
         # either
-        # - in a thread started, or handed work, without the caller's context
-        #   (``run_in_executor``, a pool's ``submit``, ``threading.Thread``): in a step body,
-        #   that is where a blocking client's work goes, and its request id or timestamp is
-        #   the step's to draw; which code it worked for cannot be told, and a flag on
-        #   correct code is worse than none;
+        # - in a thread handed work, or started, without the caller's context
+        #   (``run_in_executor``, a pool's ``submit``, ``threading.Thread``): the code that
+        #   handed it over is known (``_handed``), except for a thread the handler's code
+        #   started outside steps, and a thread handed work by a thread of its own;
         # - or, on the run's own thread, in a layer of the Lambda entry point above
         #   ``@durable_execution`` (a logging or metrics decorator, as Powertools' are), which
         #   runs before the SDK's handler starts and after it returns: what it reads is for
         #   its logs and metrics, and no durable operation is decided there.
-        return UNKNOWN_STEP
+        handed = _handed.get()
+        if handed is None:
+            return UNKNOWN_STEP
+        return None if handed is _OUTSIDE_STEPS else str(handed)
     if not isinstance(context, _STEP_BODY_CONTEXTS):
         return None
     return str(context.operation_identifier.operation_id)
+
+
+class _Attribution:
+    """Carries to handed-off work whose code handed it over: a step body's draws there are
+    the step's to make (a blocking client's request id), and a job the handler's code
+    outside steps waits for (``await loop.run_in_executor(None, new_order_id)``) draws
+    again on every replay, as the same job through ``asyncio.to_thread`` does.
+
+    Not carried: what the handler's code outside steps starts as a thread of its own. Such a
+    thread may outlive the call that started it and serve later steps (a background uploader
+    started on first use): which code its reads are for cannot be told, and a flag on
+    correct code is worse than none."""
+
+    def capture(self) -> object | None:
+        if _active[0] is None:
+            return None
+        try:
+            context = async_durable_execution.get_current_context()
+        except RuntimeError:
+            return _handed.get()  # a handed-off thread handing on: for whom it works
+        if isinstance(context, _STEP_BODY_CONTEXTS):
+            return str(context.operation_identifier.operation_id)
+        return _OUTSIDE_STEPS
+
+    def carry(
+        self, captured: object, work: Callable[..., Any], *, thread: bool
+    ) -> Callable[..., Any]:
+        if thread and captured is _OUTSIDE_STEPS:
+            return work
+
+        def for_the_hander(*args: Any, **kwargs: Any) -> Any:
+            token = _handed.set(captured)
+            try:
+                return work(*args, **kwargs)
+            finally:
+                _handed.reset(token)
+
+        return for_the_hander
+
+
+_ATTRIBUTION = _Attribution()
 
 
 #: How far up from a nondeterministic call to look for the SDK asking a strategy for a delay
@@ -243,6 +297,7 @@ class NondeterminismDetector:
         self._lock.acquire()
         _owner[0] = threading.get_ident()
         _active[0] = self
+        handoff.register(_ATTRIBUTION)
         for source, (module, names) in _WRAPPED.items():
             for name in names:
                 original = getattr(module, name)
