@@ -48,7 +48,11 @@ audit L): file-system serdes stages, payload previews, composable serdes, the ex
 - ``saga_refund_rejected``: a compensation the supplier refuses (a non-refundable booking):
   the handler catches the ``TerminalScopeError`` and reports its ``TerminalFailure``\\ s;
 - ``recursive_merge_sort``: a merge sort whose halves are sorted by the function itself
-  through ``recurse(..., with_recursive_level=True)``, two levels down.
+  through ``recurse(..., with_recursive_level=True)``, two levels down;
+- ``offloaded_to_bucket``: a SerDes of the user's that offloads a payload past 1 KiB to an
+  object store under a fresh uuid key (the upload handed to a pool, where the store stamps it
+  with an ETag and the time), a wait, then the report read back on replay; a child context's
+  small summary stays inline.
 
 Why these are correct: every call to a fake service is in a step body (or a terminal action,
 or an extension step, which are steps), and every fake answers from its arguments (bookings
@@ -64,8 +68,10 @@ every sandbox the runner makes) and swept of files older than ten minutes by ``b
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import json
+import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -602,6 +608,52 @@ async def recursive_merge_sort(event: Any) -> list[int]:
     return await step(lambda: _merge(left, right), name="merge")
 
 
+# --- a SerDes that offloads big payloads to an object store ----------------------------------
+
+#: The uploads' pool, made at import (a sandbox's, shared by its invocations).
+_UPLOADS = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="uploads")
+
+
+class BucketSerDes(SerDes[Any]):
+    """JSON, offloaded to the object store past 1 KiB, as offloading libraries do: the
+    checkpoint holds the object's key, a fresh uuid for every value it stores, and the upload
+    is handed to a pool (the store stamps it). On replay the SDK deserializes what was
+    checkpointed: the key drawn when the value was first serialized is read back."""
+
+    async def serialize(self, value: Any) -> str:
+        body = json.dumps(value, sort_keys=True)
+        if len(body) <= 1024:
+            return json.dumps({"inline": value})
+        key = f"payloads/{uuid.uuid4()}"
+        loop = asyncio.get_running_loop()
+        etag = await loop.run_in_executor(_UPLOADS, services.put_object, key, body)
+        return json.dumps({"object": key, "etag": etag})
+
+    async def deserialize(self, data: str) -> Any:
+        envelope = json.loads(data)
+        if "inline" in envelope:
+            return envelope["inline"]
+        return json.loads(await asyncio.to_thread(services.get_object, envelope["object"]))
+
+
+@durable_execution
+async def offloaded_to_bucket(event: Any) -> dict[str, Any]:
+    """A report too big to checkpoint inline goes to the object store through the step's
+    SerDes; an hour later the next invocation reads it back to post its total; a child
+    context's small summary stays inline."""
+    day, rows = event["day"], event["rows"]
+    bucket = BucketSerDes()
+    report = await step(lambda: _build_report(day, rows), name="build-report", serdes=bucket)
+    await wait(3600, name="until-close")
+    posted = await step(lambda: _post_total(day, report), name="post-total")
+
+    async def summarise() -> dict[str, Any]:
+        return {"rows": len(report["rows"]), "digest": _digest(report)}
+
+    summary = await run_in_child_context(summarise, name="summary", serdes=bucket)
+    return {"posted": posted, **summary}
+
+
 def _entry(handler: Callable[..., Any], **more: Any) -> dict[str, Any]:
     return {"handler": handler, "before_run": setup, **more}
 
@@ -617,6 +669,7 @@ SMALL: dict[str, Any] = {
     "map_items_on_disk": {"shards": 3, "rows": 20},
     "parallel_summary": {"branches": ["eu", "us"], "rows": 20},
     "child_summary": {"warehouses": ["ber", "dub"], "rows": 20},
+    "offloaded_to_bucket": {"day": "2026-12-02", "rows": 30},
 }
 
 #: Every handler of this corpus, with what its scenarios need (the shape of
@@ -668,4 +721,5 @@ CORPUS: dict[str, dict[str, Any]] = {
     "recursive_merge_sort": _entry(
         recursive_merge_sort, input={"xs": [(i * 7919) % 101 for i in range(24)]}
     ),
+    "offloaded_to_bucket": _entry(offloaded_to_bucket, input={"day": "2026-12-02", "rows": 300}),
 }

@@ -1,6 +1,6 @@
 """The outside world of ``serdes_extensions.py``'s handlers: the shared file system the
 file-system serdes stages write to (a temporary directory standing in for an EFS mount),
-a booking service, an export service and a ledger.
+a booking service, an export service, a ledger and an object store.
 
 They live in a module of their own, as the other corpora's fakes do: a cold sandbox
 re-imports the handler's module, not this one, so the mount point and the services survive
@@ -20,6 +20,9 @@ import os
 import shutil
 import tempfile
 import threading
+import time
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +142,28 @@ def reset_ledger() -> None:
 def post(key: str, cents: int) -> str:
     LEDGER[key] = cents
     return f"posted-{key}"
+
+
+# --- an object store (the S3 an offloading SerDes writes to) ---------------------------------
+
+#: Objects by key, oldest first: the store keeps the newest ``OBJECTS_KEPT`` (a run, its
+#: baseline and a replay of its history read back what they wrote seconds before; the
+#: campaigns write tens of thousands).
+OBJECTS: OrderedDict[str, dict[str, Any]] = OrderedDict()
+OBJECTS_KEPT = 5000
+
+
+def put_object(key: str, body: str) -> str:
+    """Store ``body`` under ``key``, stamped as the store stamps it (an ETag of its own, the
+    time it was written); its ETag."""
+    stored = {"body": body, "etag": uuid.uuid4().hex, "written": time.time()}
+    with _LOCK:
+        OBJECTS[key] = stored
+        while len(OBJECTS) > OBJECTS_KEPT:
+            OBJECTS.popitem(last=False)
+    return str(stored["etag"])
+
+
+def get_object(key: str) -> str:
+    with _LOCK:
+        return str(OBJECTS[key]["body"])

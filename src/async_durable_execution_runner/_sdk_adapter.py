@@ -31,6 +31,7 @@ import async_durable_execution as sdk
 from async_durable_execution._core import exceptions as _sdk_exceptions
 from async_durable_execution._core import execution as _sdk_execution
 from async_durable_execution._core import models as _sdk_models
+from async_durable_execution._core import serdes as _sdk_serdes
 from async_durable_execution._core import state as _sdk_state
 from async_durable_execution._primitive import base as _sdk_base
 from async_durable_execution._primitive import step as _sdk_step
@@ -764,6 +765,17 @@ def delay_deciders() -> frozenset[CodeType]:
             _sdk_step.StatefulStepOperationExecutor._handle_failure.__code__,
         }
     )
+
+
+@functools.cache
+def serializer_codes() -> frozenset[CodeType]:
+    """The code of the SDK's ``serialize`` (and of the closure it awaits the SerDes through):
+    what runs under it serializes a value the SDK is about to checkpoint, once; on replay the
+    SDK deserializes the checkpointed payload instead. A SerDes that draws a key for the
+    payload it offloads (to S3, to a file) is not code that replays differently."""
+    outer = _sdk_serdes.serialize.__code__
+    inner = {c for c in outer.co_consts if isinstance(c, CodeType)}
+    return frozenset({outer, *inner})
 
 
 def sdk_version() -> str:

@@ -34,6 +34,7 @@ from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, sc
 from tests.harness import serdes_extensions_handlers
 
 from async_durable_execution_runner import ExecutionStatus
+from async_durable_execution_runner.oracles import NondeterminismSource
 from async_durable_execution_runner.strategies import fault_plans
 
 CORPUS = serdes_extensions.CORPUS
@@ -103,6 +104,11 @@ EXPECTED: dict[str, Any] = {
         "failures": [["COMPENSATION", "cancel-car", "RefundRejected"]],
     },
     "recursive_merge_sort": sorted((i * 7919) % 101 for i in range(24)),
+    "offloaded_to_bucket": {
+        "posted": "posted-report-2026-12-02",
+        "rows": 300,
+        "digest": "c6cd3391b6a225ca",
+    },
 }
 
 
@@ -200,6 +206,37 @@ def test_a_per_sandbox_directory_loses_the_payload_in_a_cold_sandbox() -> None:
     assert cold.execution_status is ExecutionStatus.FAILED
     assert cold.error is not None
     assert "Deserialization failed" in (cold.error.message or "")
+
+
+def test_a_serdes_draws_its_offloaded_payloads_key_once() -> None:
+    # The SDK serializes a value once, to checkpoint it, and deserializes the checkpoint on
+    # replay: the uuid key and the store's stamps (drawn in the upload's pool thread) were
+    # taken for reads outside any step (NondeterminismSource, fault-free).
+    spec = CORPUS["offloaded_to_bucket"]
+    outcome = fault_free(spec).run()
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED
+    keys = [
+        json.loads(op.result or "{}")["object"]
+        for op in outcome.result.operations
+        if op.name == "build-report"
+    ]
+    assert len(keys) == 1 and keys[0] in services.OBJECTS
+    assert outcome.nondeterministic_calls == ()
+    outcome.check()
+
+
+def test_a_deserializer_that_reads_the_clock_into_the_value_is_flagged() -> None:
+    # A deserializer runs on every replay: the time it stamps differs per invocation.
+    spec = {
+        "handler": serdes_extensions_handlers.report_stamped_when_read,
+        "input": {"day": "d", "rows": 300},
+        "before_run": serdes_extensions.setup,
+    }
+    outcome = fault_free(spec).run()
+    with pytest.raises(
+        NondeterminismSource, match=r"datetime\.now/time\.time\(\) at .*serdes_extensions_handlers"
+    ):
+        outcome.check()
 
 
 # --- the corpus: correct handlers are never flagged -------------------------------------

@@ -56,6 +56,11 @@ def test_hooked_methods_keep_their_signatures() -> None:
     ]
     assert "error" in inspect.signature(stateful._handle_failure).parameters
     assert len(adapter.delay_deciders()) == 2
+    # ... and a serializer by the SDK's ``serialize``, which awaits the SerDes in a closure.
+    from async_durable_execution._core import serdes
+
+    assert {c.co_name for c in adapter.serializer_codes()} == {"serialize", "serialize_value"}
+    assert "serialize_value" in serdes.serialize.__code__.co_varnames
     # Layers above @durable_execution reach the SDK's handler through its sync wrapper, which
     # runs the coroutine entry it carries as ``_async_handler`` with ``_run_on_event_loop``.
     from async_durable_execution._core import execution

@@ -95,23 +95,28 @@ _STEP_BODY_CONTEXTS = (
 )
 
 
-#: What ``_step_body`` says of code that runs with no durable context at all: not the durable
-#: handler's own code outside its steps, which is the code that replays.
-UNKNOWN_STEP = ""
+#: What ``_step_body`` says of code whose reads are made once, not again on every replay, or
+#: whose code cannot be told: a thread with no durable context at all (not the durable
+#: handler's own code outside its steps, which is the code that replays), a SerDes
+#: serializing a value for its checkpoint. Not flagged, and no step's.
+NOT_REPLAYED = ""
 
 
 #: What a thread handed work by the handler's code outside steps does it for (``_handed``).
 _OUTSIDE_STEPS = object()
+#: ... and one handed work by a SerDes serializing a value (an upload of the payload).
+_SERIALIZING = object()
 #: Whose work a thread does that was handed it without its hander's context: a step's
-#: operation id, or ``_OUTSIDE_STEPS`` (``_Attribution`` carries it there).
+#: operation id, ``_OUTSIDE_STEPS`` or ``_SERIALIZING`` (``_Attribution`` carries it there).
 _handed: contextvars.ContextVar[object | None] = contextvars.ContextVar(
     "async_durable_execution_runner_handed_for", default=None
 )
 
 
-def _step_body() -> str | None:
-    """The operation id of the step whose body is running, if one is; ``UNKNOWN_STEP`` for
-    code that runs with no durable context at all."""
+def _step_body(frame: FrameType | None = None) -> str | None:
+    """The operation id of the step whose body is running, if one is; ``NOT_REPLAYED`` for
+    code whose reads are made once (``frame``: the reading code's, to tell a SerDes
+    serializing from one deserializing), or whose code cannot be told."""
     try:
         context = async_durable_execution.get_current_context()
     except RuntimeError:
@@ -127,12 +132,36 @@ def _step_body() -> str | None:
         #   runs before the SDK's handler starts and after it returns: what it reads is for
         #   its logs and metrics, and no durable operation is decided there.
         handed = _handed.get()
-        if handed is None:
-            return UNKNOWN_STEP
+        if handed is None or handed is _SERIALIZING:
+            return NOT_REPLAYED
         return None if handed is _OUTSIDE_STEPS else str(handed)
-    if not isinstance(context, _STEP_BODY_CONTEXTS):
-        return None
-    return str(context.operation_identifier.operation_id)
+    if isinstance(context, _STEP_BODY_CONTEXTS):
+        return str(context.operation_identifier.operation_id)
+    if isinstance(context, async_durable_execution.SerDesContext) and _serializing(frame):
+        return NOT_REPLAYED
+    return None
+
+
+#: How far up from a nondeterministic call, or from a hand-off to a thread, to look for the
+#: SDK's ``serialize`` (the SerDes, a pipeline's stages, a helper or two, the hand-off's own
+#: frames: ``run_in_executor``, the pool's ``submit``).
+_SERIALIZE_FRAMES = 24
+
+
+def _serializing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs under the SDK serializing a value for its checkpoint: it does
+    once per checkpointed value, and on replay deserializes the payload instead, so a key a
+    SerDes draws for the payload it offloads (an S3 object, a file) is drawn once. (A
+    deserializer runs on every replay: what it reads stays the handler's.)"""
+    codes = adapter.serializer_codes()
+    caller = frame
+    for _ in range(_SERIALIZE_FRAMES):
+        if caller is None:
+            return False
+        if caller.f_code in codes:
+            return True
+        caller = caller.f_back
+    return False
 
 
 class _Attribution:
@@ -155,6 +184,10 @@ class _Attribution:
             return _handed.get()  # a handed-off thread handing on: for whom it works
         if isinstance(context, _STEP_BODY_CONTEXTS):
             return str(context.operation_identifier.operation_id)
+        if isinstance(context, async_durable_execution.SerDesContext) and _serializing(
+            sys._getframe(1)
+        ):
+            return _SERIALIZING
         return _OUTSIDE_STEPS
 
     def carry(
@@ -270,9 +303,9 @@ class NondeterminismDetector:
             # The SDK and the runner read the clock all the time: in a step body or not, such a
             # call is nobody's nondeterminism (and asking the SDK which step runs costs more).
             return
-        step = _step_body()
+        step = _step_body(frame)
         if step is not None:
-            if step != UNKNOWN_STEP:
+            if step != NOT_REPLAYED:
                 self.in_steps.add(step)
             return
         if (
