@@ -28,7 +28,8 @@ audit L): file-system serdes stages, payload previews, composable serdes, the ex
   checkpointed as the handler's own ``summary_generator``'s summary and rebuilt on replay;
 - ``parallel_summary``: a ``parallel`` of four 80 KB branches with a ``summary_generator``;
 - ``child_summary``: a child context of three steps whose 300 KB result is checkpointed as
-  its ``summary_generator``'s summary, a wait, then a step that uses the result;
+  its ``summary_generator``'s summary (stamped with an id and the time it was made), a wait,
+  then a step that uses the result;
 - ``extension_export_poll``: an extension-authored operation
   (``get_extension_context().reserve(...).step(...)``, an ``ExtensionStepFunction``) that
   starts an export and polls it, checkpointing its state with ``ExtensionStepResult.retry``
@@ -71,6 +72,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import json
+import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -392,6 +394,14 @@ async def parallel_summary(event: Any) -> dict[str, Any]:
     return {"counted": counted, "digest": _digest(regions)}
 
 
+def _inventory_summary(parts: dict[str, Any]) -> str:
+    """What the checkpoint keeps of an inventory too big for it, stamped as reports are: an
+    id of its own and the time it was made (the SDK makes it once; on replay it runs the
+    children again and returns their result)."""
+    made = {"summary": uuid.uuid4().hex[:12], "made_at": time.time()}
+    return json.dumps({"warehouses": sorted(parts), **made})
+
+
 @durable_execution
 async def child_summary(event: Any) -> dict[str, Any]:
     async def gather_inventory() -> dict[str, Any]:
@@ -404,9 +414,7 @@ async def child_summary(event: Any) -> dict[str, Any]:
         return parts
 
     inventory = await run_in_child_context(
-        gather_inventory,
-        name="inventory",
-        summary_generator=lambda parts: json.dumps({"warehouses": sorted(parts)}),
+        gather_inventory, name="inventory", summary_generator=_inventory_summary
     )
     await wait(300, name="reconcile-later")
     reconciled = await step(

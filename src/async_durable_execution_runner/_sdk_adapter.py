@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import dis
 import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -33,7 +34,9 @@ from async_durable_execution._core import execution as _sdk_execution
 from async_durable_execution._core import models as _sdk_models
 from async_durable_execution._core import serdes as _sdk_serdes
 from async_durable_execution._core import state as _sdk_state
+from async_durable_execution._operation import parallel as _sdk_parallel
 from async_durable_execution._primitive import base as _sdk_base
+from async_durable_execution._primitive import child as _sdk_child
 from async_durable_execution._primitive import step as _sdk_step
 from botocore.exceptions import ClientError
 
@@ -776,6 +779,26 @@ def serializer_codes() -> frozenset[CodeType]:
     outer = _sdk_serdes.serialize.__code__
     inner = {c for c in outer.co_consts if isinstance(c, CodeType)}
     return frozenset({outer, *inner})
+
+
+@functools.cache
+def summary_call_sites() -> frozenset[tuple[CodeType, int]]:
+    """Where the SDK calls a summary generator (a child context's, a ``map``'s or a
+    ``parallel``'s, for a result too big to checkpoint), as (code, line): it calls it once,
+    to checkpoint the result's summary, and on replay runs the children again and returns
+    their result without summarising. A generator that stamps its summary with the time is
+    not code that replays differently."""
+    sites = set()
+    for function in (
+        _sdk_child.ChildOperationExecutor.execute,
+        _sdk_parallel._FlatReplaySummary.__call__,
+    ):
+        code = function.__code__
+        for instruction in dis.get_instructions(code):
+            line = instruction.positions.lineno if instruction.positions else None
+            if instruction.argval == "summary_generator" and line is not None:
+                sites.add((code, line))
+    return frozenset(sites)
 
 
 def sdk_version() -> str:

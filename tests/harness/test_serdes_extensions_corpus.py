@@ -162,8 +162,14 @@ def test_payloads_are_filed_on_the_mount_and_read_back() -> None:
 
 
 def test_oversized_results_are_checkpointed_as_their_summary() -> None:
-    contexts = _payloads(fault_free(CORPUS["child_summary"]).run().history, "ContextSucceeded")
-    assert json.loads(contexts["inventory"]) == {"warehouses": ["ber", "dub", "lis"]}
+    outcome = fault_free(CORPUS["child_summary"]).run()
+    summary = json.loads(_payloads(outcome.history, "ContextSucceeded")["inventory"])
+    assert summary["warehouses"] == ["ber", "dub", "lis"]
+    # The SDK makes the summary once: its id and time were taken for reads outside any
+    # step (NondeterminismSource, fault-free).
+    assert {"summary", "made_at"} <= set(summary)
+    assert outcome.nondeterministic_calls == ()
+    outcome.check()
 
 
 def test_sdk_finding_14_a_batchs_own_result_is_never_summarised() -> None:

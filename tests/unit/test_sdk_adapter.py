@@ -61,6 +61,15 @@ def test_hooked_methods_keep_their_signatures() -> None:
 
     assert {c.co_name for c in adapter.serializer_codes()} == {"serialize", "serialize_value"}
     assert "serialize_value" in serdes.serialize.__code__.co_varnames
+    # ... and a summary generator by the lines that call it.
+    from async_durable_execution._operation.parallel import _FlatReplaySummary
+    from async_durable_execution._primitive.child import ChildOperationExecutor
+
+    sites = adapter.summary_call_sites()
+    assert {code for code, _ in sites} == {
+        ChildOperationExecutor.execute.__code__,
+        _FlatReplaySummary.__call__.__code__,
+    }
     # Layers above @durable_execution reach the SDK's handler through its sync wrapper, which
     # runs the coroutine entry it carries as ``_async_handler`` with ``_run_on_event_loop``.
     from async_durable_execution._core import execution

@@ -98,16 +98,16 @@ _STEP_BODY_CONTEXTS = (
 #: What ``_step_body`` says of code whose reads are made once, not again on every replay, or
 #: whose code cannot be told: a thread with no durable context at all (not the durable
 #: handler's own code outside its steps, which is the code that replays), a SerDes
-#: serializing a value for its checkpoint. Not flagged, and no step's.
+#: serializing a value for its checkpoint, a summary generator. Not flagged, and no step's.
 NOT_REPLAYED = ""
 
 
 #: What a thread handed work by the handler's code outside steps does it for (``_handed``).
 _OUTSIDE_STEPS = object()
-#: ... and one handed work by a SerDes serializing a value (an upload of the payload).
-_SERIALIZING = object()
+#: ... and one handed work by code that runs once (``_made_once``: an upload of a payload).
+_ONCE = object()
 #: Whose work a thread does that was handed it without its hander's context: a step's
-#: operation id, ``_OUTSIDE_STEPS`` or ``_SERIALIZING`` (``_Attribution`` carries it there).
+#: operation id, ``_OUTSIDE_STEPS`` or ``_ONCE`` (``_Attribution`` carries it there).
 _handed: contextvars.ContextVar[object | None] = contextvars.ContextVar(
     "async_durable_execution_runner_handed_for", default=None
 )
@@ -132,33 +132,37 @@ def _step_body(frame: FrameType | None = None) -> str | None:
         #   runs before the SDK's handler starts and after it returns: what it reads is for
         #   its logs and metrics, and no durable operation is decided there.
         handed = _handed.get()
-        if handed is None or handed is _SERIALIZING:
+        if handed is None or handed is _ONCE:
             return NOT_REPLAYED
         return None if handed is _OUTSIDE_STEPS else str(handed)
     if isinstance(context, _STEP_BODY_CONTEXTS):
         return str(context.operation_identifier.operation_id)
-    if isinstance(context, async_durable_execution.SerDesContext) and _serializing(frame):
+    if _made_once(frame):
         return NOT_REPLAYED
     return None
 
 
 #: How far up from a nondeterministic call, or from a hand-off to a thread, to look for the
-#: SDK's ``serialize`` (the SerDes, a pipeline's stages, a helper or two, the hand-off's own
-#: frames: ``run_in_executor``, the pool's ``submit``).
-_SERIALIZE_FRAMES = 24
+#: SDK serializing or summarising (the SerDes, a pipeline's stages, a helper or two, the
+#: hand-off's own frames: ``run_in_executor``, the pool's ``submit``).
+_ONCE_FRAMES = 24
 
 
-def _serializing(frame: FrameType | None) -> bool:
-    """Whether ``frame`` runs under the SDK serializing a value for its checkpoint: it does
-    once per checkpointed value, and on replay deserializes the payload instead, so a key a
-    SerDes draws for the payload it offloads (an S3 object, a file) is drawn once. (A
-    deserializer runs on every replay: what it reads stays the handler's.)"""
+def _made_once(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs under the SDK making what it checkpoints of a value, once:
+    serializing it, or summarising a result too big to checkpoint. On replay the SDK
+    deserializes the payload, or runs the children again and returns their result without
+    summarising, so a key a SerDes draws for the payload it offloads (an S3 object, a file)
+    or the time a summary is stamped with is read once. (A deserializer runs on every
+    replay: what it reads stays the handler's.)"""
     codes = adapter.serializer_codes()
+    sites = adapter.summary_call_sites()
     caller = frame
-    for _ in range(_SERIALIZE_FRAMES):
+    for _ in range(_ONCE_FRAMES):
         if caller is None:
             return False
-        if caller.f_code in codes:
+        code = caller.f_code
+        if code in codes or (code, caller.f_lineno) in sites:
             return True
         caller = caller.f_back
     return False
@@ -184,10 +188,8 @@ class _Attribution:
             return _handed.get()  # a handed-off thread handing on: for whom it works
         if isinstance(context, _STEP_BODY_CONTEXTS):
             return str(context.operation_identifier.operation_id)
-        if isinstance(context, async_durable_execution.SerDesContext) and _serializing(
-            sys._getframe(1)
-        ):
-            return _SERIALIZING
+        if _made_once(sys._getframe(1)):
+            return _ONCE
         return _OUTSIDE_STEPS
 
     def carry(
