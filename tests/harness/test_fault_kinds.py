@@ -66,9 +66,11 @@ FAULTS = [
     aws_call_crash(step=3, call=2),
     # Its write is done and its answer lost: the body sees a read time-out at the call.
     aws_call_timeout(step=3, call=1),
-    # Bursts: a crash loop over two invocations, a step failing its next two attempts.
+    # Bursts: a crash loop over two invocations, a step failing its next two attempts, a
+    # checkpoint outage over two invocations.
     crash(invocation=1, call=2, times=2),
     step_exception(step=1, attempt=1, times=2),
+    checkpoint_error(invocation=1, call=2, error="TooManyRequestsException", times=2),
 ]
 
 
@@ -185,6 +187,17 @@ def test_correlated_faults_hit_consecutive_points() -> None:
     assert [i.error_type for i in loop.invocations[:3]] == ["Runtime.ExitError"] * 3
     assert loop.status is InvocationStatus.SUCCEEDED
     loop.check()
+
+    throttled = _scenario(
+        checkpoint_error(invocation=1, call=2, error="TooManyRequestsException", times=3)
+    ).run()
+    errors = [i.error_type for i in throttled.invocations]
+    assert errors[:4] == ["CheckpointError"] * 3 + [None], "three invocations refused"
+    assert throttled.faults_applied == (
+        checkpoint_error(invocation=1, call=2, error="TooManyRequestsException", times=3),
+    )
+    assert throttled.status is InvocationStatus.SUCCEEDED
+    throttled.check()
 
     outage = _scenario(step_exception(step=1, attempt=1, times=2)).run()
     first = outage.result.get_step("first")

@@ -300,7 +300,7 @@ def _type_name(error: BaseException) -> str:
 class _QuietPlan:
     """The plan state a baseline's re-applied fault reports to: it is no new fault."""
 
-    def crash_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
+    def repeat_on_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
         pass
 
     def lose_response_of(self, invocation_index: int) -> None:

@@ -23,7 +23,6 @@ from async_durable_execution_runner._harness.faults.kinds import (
     invocations_spent,
 )
 from async_durable_execution_runner._service.seams import (
-    Crash,
     Fault,
     InvocationInfo,
     ServiceCall,
@@ -42,8 +41,9 @@ class FaultPlanHooks:
     root_arn: str | None = None
     applied: list[FaultKind] = field(default_factory=list)
     _step_order: list[str] = field(default_factory=list)
-    #: Crash loops under way: how many more invocations crash, and the last that did.
-    _crash_loops: dict[FaultKind, tuple[int, int]] = field(default_factory=dict)
+    #: Bursts that span invocations (a crash loop, a checkpoint outage) under way: how many
+    #: more invocations meet the fault, and the last that did.
+    _repeats: dict[CheckpointCallFault, tuple[int, int]] = field(default_factory=dict)
     #: Invocations whose response a fault will lose when they return.
     _lose_responses: set[int] = field(default_factory=set)
     #: The unmasked faults that landed inside a body, by attempt (execution, operation id,
@@ -65,8 +65,9 @@ class FaultPlanHooks:
 
     # --- what effects may ask for (``kinds.PlanState``) --------------------------------
 
-    def crash_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
-        self._crash_loops[fault] = (count, after)
+    def repeat_on_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
+        assert isinstance(fault, CheckpointCallFault)
+        self._repeats[fault] = (count, after)
 
     def lose_response_of(self, invocation_index: int) -> None:
         self._lose_responses.add(invocation_index)
@@ -82,19 +83,19 @@ class FaultPlanHooks:
 
     # --- the seam ---------------------------------------------------------------------
 
-    def _continue_crash_loop(self, call: ServiceCall) -> Fault | None:
-        for fault, (remaining, last) in self._crash_loops.items():
+    def _continue_burst(self, call: ServiceCall) -> Fault | None:
+        for fault, (remaining, last) in self._repeats.items():
             if remaining and call.invocation_index > last:
-                self._crash_loops[fault] = (remaining - 1, call.invocation_index)
-                return Crash(f"injected {fault!r} (invocation {call.invocation_index})")
+                self._repeats[fault] = (remaining - 1, call.invocation_index)
+                return fault.again(call)
         return None
 
     def on_service_call(self, call: ServiceCall) -> Fault | None:
         if call.kind != "checkpoint" or call.execution_arn != self.root_arn:
             return None
-        looping = self._continue_crash_loop(call)
-        if looping is not None:
-            return looping
+        repeated = self._continue_burst(call)
+        if repeated is not None:
+            return repeated
         for fault in self._armed_at(CheckpointCallFault):
             if fault.lands_at(call):
                 self._fire(fault)

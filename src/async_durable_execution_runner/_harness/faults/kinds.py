@@ -106,8 +106,9 @@ class Chooser(Protocol):
 class PlanState(Protocol):
     """What an effect may ask of the hooks applying the plan, beyond its own point."""
 
-    def crash_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
-        """Crash the first checkpoint call of the ``count`` invocations after ``after``."""
+    def repeat_on_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
+        """Have the first checkpoint call of each of the ``count`` invocations after
+        ``after`` meet ``fault`` again (``CheckpointCallFault.again``)."""
 
     def lose_response_of(self, invocation_index: int) -> None:
         """Lose the response of that invocation when it returns."""
@@ -298,6 +299,11 @@ class CheckpointCallFault(FaultKind):
         """What the call meets (the seam's answer)."""
         raise NotImplementedError
 
+    def again(self, call: ServiceCall) -> Fault:
+        """What the first call of a later invocation meets, for a burst that spans
+        invocations (``PlanState.repeat_on_next_invocations``)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, repr=False)
 class InvocationReturnFault(FaultKind):
@@ -484,8 +490,11 @@ class CrashFault(CheckpointCallFault):
 
     def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
         if self.times > 1:
-            plan.crash_next_invocations(self, self.times - 1, after=call.invocation_index)
+            plan.repeat_on_next_invocations(self, self.times - 1, after=call.invocation_index)
         return Crash(f"injected {self!r}")
+
+    def again(self, call: ServiceCall) -> Fault:
+        return Crash(f"injected {self!r} (invocation {call.invocation_index})")
 
 
 @register
@@ -538,11 +547,34 @@ class ServiceErrorFault(CheckpointCallFault):
 @register
 @dataclass(frozen=True, repr=False)
 class CheckpointErrorFault(ServiceErrorFault):
-    """Call ``call`` is refused with ``error`` before anything is applied."""
+    """Call ``call`` is refused with ``error`` before anything is applied.
+
+    With ``times=n`` (an outage of the checkpoint API that outlasts an invocation: a
+    throttling storm, a service event) the first checkpoint call of each of the next
+    ``n - 1`` invocations is refused with it too. Only a retryable error has a next
+    invocation: the SDK ends the invocation, and the service invokes the function again."""
 
     kind: ClassVar[str] = "checkpoint_error"
+    times: int = _burst("invocations whose checkpoint calls are refused in a row")
+
+    @property
+    def deaths(self) -> int:
+        return self.times if self.masked else 1
+
+    @classmethod
+    def placed(cls, at: ServiceCall, choose: Chooser) -> CheckpointErrorFault:
+        error = choose.pick(SERVICE_ERRORS)
+        times = choose.burst() if error in RETRYABLE_ERRORS else 1
+        return cls(
+            invocation=at.invocation_index, call=at.checkpoint_index, error=error, times=times
+        )
 
     def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
+        if self.times > 1:
+            plan.repeat_on_next_invocations(self, self.times - 1, after=call.invocation_index)
+        return FailCall(service_error(self.error))
+
+    def again(self, call: ServiceCall) -> Fault:
         return FailCall(service_error(self.error))
 
 
