@@ -12,7 +12,9 @@ import os
 import pytest
 from corpus import check_every, scenarios
 from flows import CORPUS
+from tests.harness import flow_handlers
 
+from async_durable_execution_runner.oracles import NondeterminismSource
 from async_durable_execution_runner.scenarios import Scenario, callback_failure
 from async_durable_execution_runner.strategies import fault_plans
 
@@ -45,3 +47,19 @@ def _scenario(name: str) -> dict[str, object]:
     if "callbacks" in spec:
         options["callback_payloads"] = {k: (v,) for k, v in spec["callbacks"].items()}
     return options
+
+
+def test_a_definition_that_reads_the_clock_runs_as_it_does_without_the_harness() -> None:
+    # The SDK refuses to name a durable context while a definition runs; the detector's
+    # question raised that refusal into the definition, and the execution failed under the
+    # harness only.
+    outcome = Scenario(handler=flow_handlers.definition_timed).run()
+    assert outcome.value == "SUCCEEDED", outcome.error
+    outcome.check()
+
+
+def test_a_draw_while_a_definition_runs_is_flagged_and_changes_nothing_else() -> None:
+    outcome = Scenario(handler=flow_handlers.definition_draws).run()
+    assert outcome.value == "SUCCEEDED", outcome.error
+    with pytest.raises(NondeterminismSource, match=r"random\.random\(\) at .*flow_handlers"):
+        outcome.check()
