@@ -117,6 +117,16 @@ def _step_body(frame: FrameType | None = None) -> str | None:
     """The operation id of the step whose body is running, if one is; ``NOT_REPLAYED`` for
     code whose reads are made once (``frame``: the reading code's, to tell a SerDes
     serializing from one deserializing), or whose code cannot be told."""
+    whose = _whose(frame)
+    if whose is None or whose is _ONCE:
+        return NOT_REPLAYED
+    return None if whose is _OUTSIDE_STEPS else str(whose)
+
+
+def _whose(frame: FrameType | None) -> object | None:
+    """Whose code runs here: a step's operation id, ``_OUTSIDE_STEPS`` (the handler's code
+    outside steps, which replays), ``_ONCE`` (code the SDK runs once per checkpointed
+    value), or ``None`` (cannot be told)."""
     try:
         context = async_durable_execution.get_current_context()
     except RuntimeError:
@@ -131,20 +141,17 @@ def _step_body(frame: FrameType | None = None) -> str | None:
         #   ``@durable_execution`` (a logging or metrics decorator, as Powertools' are), which
         #   runs before the SDK's handler starts and after it returns: what it reads is for
         #   its logs and metrics, and no durable operation is decided there.
-        handed = _handed.get()
-        if handed is None or handed is _ONCE:
-            return NOT_REPLAYED
-        return None if handed is _OUTSIDE_STEPS else str(handed)
+        return _handed.get()
     except Exception:  # the SDK's refusal, whatever its type
         # The SDK refuses to name a context while a flow's definition (a ``@durable_dag``)
         # runs, synchronously, on every replay: the handler's code outside steps. (Letting
         # the refusal out would fail the user's definition under the harness only.)
-        return None
+        return _OUTSIDE_STEPS
     if isinstance(context, _STEP_BODY_CONTEXTS):
         return str(context.operation_identifier.operation_id)
     if _made_once(frame):
-        return NOT_REPLAYED
-    return None
+        return _ONCE
+    return _OUTSIDE_STEPS
 
 
 #: How far up from a nondeterministic call, or from a hand-off to a thread, to look for the
@@ -187,17 +194,7 @@ class _Attribution:
     def capture(self) -> object | None:
         if _active[0] is None:
             return None
-        try:
-            context = async_durable_execution.get_current_context()
-        except RuntimeError:
-            return _handed.get()  # a handed-off thread handing on: for whom it works
-        except Exception:  # a flow's definition running (see ``_step_body``)
-            return _OUTSIDE_STEPS
-        if isinstance(context, _STEP_BODY_CONTEXTS):
-            return str(context.operation_identifier.operation_id)
-        if _made_once(sys._getframe(1)):
-            return _ONCE
-        return _OUTSIDE_STEPS
+        return _whose(sys._getframe(1))
 
     def carry(
         self, captured: object, work: Callable[..., Any], *, thread: bool
