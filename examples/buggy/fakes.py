@@ -15,6 +15,8 @@ CHARGES: Counter[str] = Counter()
 SEEN_KEYS: set[str] = set()
 #: A carrier: shipments booked per order.
 BOOKINGS: Counter[str] = Counter()
+#: A warehouse: stock held per order, until it ships or is released.
+HELD: Counter[str] = Counter()
 #: An idempotency store: key -> (status, when an INPROGRESS record expires, the result).
 IDEMPOTENCY: dict[str, tuple[str, float | None, object]] = {}
 
@@ -25,4 +27,5 @@ def reset() -> None:
     CHARGES.clear()
     SEEN_KEYS.clear()
     BOOKINGS.clear()
+    HELD.clear()
     IDEMPOTENCY.clear()

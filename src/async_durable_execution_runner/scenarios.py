@@ -23,6 +23,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     invoke_timeout,
     lost_response,
     lost_then_duplicated,
+    outage,
     step_exception,
 )
 from async_durable_execution_runner._harness.scenario.crash_points import (
@@ -60,5 +61,6 @@ __all__ = [
     "invoke_timeout",
     "lost_response",
     "lost_then_duplicated",
+    "outage",
     "step_exception",
 ]

@@ -11,10 +11,12 @@ import fake_dynamodb
 from async_durable_execution import (
     CallableRuntimeError,
     CallbackError,
+    JitterStrategy,
     RetryStrategy,
     durable_callable,
     durable_execution,
     invoke,
+    parallel,
     step,
     wait,
     wait_for_callback,
@@ -172,3 +174,35 @@ async def retries_connection_errors(event: Any) -> dict[str, Any]:
     except CallableRuntimeError as error:
         return {"quote": None, "error": error.error_type}
     return {"quote": quote, "error": None}
+
+
+#: Waits out twenty seconds between attempts, without jitter.
+TWENTY_SECONDS_APART = RetryStrategy(
+    max_attempts=6,
+    initial_delay=20,
+    max_delay=20,
+    backoff_rate=1,
+    jitter_strategy=JitterStrategy.NONE,
+)
+
+
+@durable_execution
+async def patient_then_next(event: Any) -> list[Any]:
+    """A step whose retries are twenty seconds apart, then one more step: where an outage ends
+    decides which attempts it hits."""
+    first = await step(echo("first"), name="first", retry_strategy=TWENTY_SECONDS_APART)
+    second = await step(echo("second"), name="second", retry_strategy=TWENTY_SECONDS_APART)
+    return [first, second]
+
+
+@durable_execution
+async def two_branches(event: Any) -> list[Any]:
+    """Two branches calling their partners at the same instant: an outage hits both."""
+    result = await parallel(
+        [
+            lambda: step(echo("left"), name="left", retry_strategy=TWENTY_SECONDS_APART),
+            lambda: step(echo("right"), name="right", retry_strategy=TWENTY_SECONDS_APART),
+        ],
+        name="both",
+    )
+    return sorted(result.get_results())

@@ -32,6 +32,7 @@ from async_durable_execution_runner.scenarios import (
     checkpoint_error,
     crash,
     invocation_lost,
+    outage,
     step_exception,
 )
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans, timings
@@ -52,6 +53,10 @@ def always_succeeds(outcome: Outcome) -> None:
         f"the workflow promises an answer, but ended {outcome.execution_status.value}: "
         f"{outcome.error}"
     )
+
+
+def no_stock_held_unpaid(outcome: Outcome) -> None:
+    importlib.import_module("buggy.compensation_in_outage").no_stock_held_unpaid(outcome)
 
 
 def declined_orders_hold_no_seat(outcome: Outcome) -> None:
@@ -119,6 +124,16 @@ BUGS = [
         # faults.
         (step_exception(step=1, attempt=1, times=3),),
         invariant=always_succeeds,
+    ),
+    Bug(
+        "compensation_in_outage",
+        {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"outage"})},
+        (AssertionError,),
+        # The gateway is down from the charge's first attempt: the charge uses up its budget
+        # and the release runs into the same outage. Not masked (the charge's failure is the
+        # handler's to handle), so the workflow's promise catches it.
+        (outage(step=2, seconds=10),),
+        invariant=no_stock_held_unpaid,
     ),
     Bug(
         "global_attempt_counter",

@@ -41,6 +41,7 @@ from async_durable_execution_runner.scenarios import (
     invoke_timeout,
     lost_response,
     lost_then_duplicated,
+    outage,
     step_exception,
 )
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
@@ -71,6 +72,8 @@ FAULTS = [
     crash(invocation=1, call=2, times=2),
     step_exception(step=1, attempt=1, times=2),
     checkpoint_error(invocation=1, call=2, error="TooManyRequestsException", times=2),
+    # A partner down for ten seconds from the first step's first attempt.
+    outage(step=1, seconds=10),
 ]
 
 

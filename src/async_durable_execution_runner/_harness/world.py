@@ -27,6 +27,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     CallbackFault,
     FaultKind,
     InvokeFault,
+    OutageFault,
     StepFault,
 )
 from async_durable_execution_runner._models import OperationAction, OperationType
@@ -304,6 +305,9 @@ class _QuietPlan:
         pass
 
     def lose_response_of(self, invocation_index: int) -> None:
+        pass
+
+    def begin_outage(self, fault: OutageFault) -> None:
         pass
 
     def landed(self, fault: FaultKind) -> None:

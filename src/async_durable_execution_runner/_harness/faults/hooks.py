@@ -9,6 +9,8 @@ every execution, in the order they are created.
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -19,6 +21,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     FaultKind,
     InvocationReturnFault,
     InvokeFault,
+    OutageFault,
     StepFault,
     invocations_spent,
 )
@@ -49,6 +52,12 @@ class FaultPlanHooks:
     #: The unmasked faults that landed inside a body, by attempt (execution, operation id,
     #: attempt): what the body saw there, which a baseline's run of it must see again.
     in_body: dict[tuple[str, str, int], StepFault] = field(default_factory=dict)
+    #: The runner's clock, which an outage is measured on (the scenario sets it).
+    now: Callable[[], _dt.datetime] | None = field(default=None, repr=False, compare=False)
+    #: Outages under way: when each ends, and the attempts (operation id, attempt) it hit.
+    _outages: dict[OutageFault, tuple[_dt.datetime, set[tuple[str, int]]]] = field(
+        default_factory=dict
+    )
 
     def _armed(self, fault: FaultKind) -> bool:
         return fault not in self.applied
@@ -71,6 +80,29 @@ class FaultPlanHooks:
 
     def lose_response_of(self, invocation_index: int) -> None:
         self._lose_responses.add(invocation_index)
+
+    def begin_outage(self, fault: OutageFault) -> None:
+        if fault in self._outages:
+            return  # the attempt that started it, run again after a crash
+        if self.now is None:
+            msg = (
+                f"{fault!r} is measured on the runner's clock, but these fault hooks were "
+                "given none: set `hooks.now = runner.clock.now` before the run"
+            )
+            raise RuntimeError(msg)
+        self._outages[fault] = (self.now() + _dt.timedelta(seconds=fault.seconds), set())
+
+    def _outage_meets(self, attempt: StepAttempt) -> BaseException | None:
+        """The error of an outage under way that ``attempt`` meets (it starts before the
+        outage ends, or it is an attempt the outage hit, run again), if any."""
+        if not self._outages or self.now is None:
+            return None
+        key = (attempt.operation_id, attempt.attempt)
+        for fault, (until, hit) in self._outages.items():
+            if key in hit or self.now() < until:
+                hit.add(key)
+                return fault.raised(attempt)
+        return None
 
     def landed(self, fault: FaultKind) -> None:
         if self._armed(fault):
@@ -124,6 +156,9 @@ class FaultPlanHooks:
         if attempt.execution_arn != self.root_arn:
             return None
         ordinal = self.step_ordinal(attempt)
+        down = self._outage_meets(attempt)
+        if down is not None:
+            return down
         for fault in self.plan:
             if not (isinstance(fault, StepFault) and fault.lands_at(ordinal, attempt.attempt)):
                 continue

@@ -92,6 +92,10 @@ class Draws(Protocol):
     @property
     def error(self) -> SearchStrategy[str]: ...
 
+    def sampled(self, options: Sequence[T]) -> SearchStrategy[T]:
+        """One of ``options``, shrinking toward the first."""
+        ...
+
     def builds(self, target: type[K], **kwargs: SearchStrategy[Any]) -> SearchStrategy[K]: ...
 
 
@@ -112,6 +116,10 @@ class PlanState(Protocol):
 
     def lose_response_of(self, invocation_index: int) -> None:
         """Lose the response of that invocation when it returns."""
+
+    def begin_outage(self, fault: OutageFault) -> None:
+        """Start ``fault``'s outage now, on the runner's clock, unless it has started: every
+        step attempt that starts before it ends meets it (``OutageFault.seconds``)."""
 
     def landed(self, fault: FaultKind) -> None:
         """Record that a fault which fires late (``StepFault.once``: inside the body it wraps)
@@ -1074,6 +1082,53 @@ class HeartbeatThenTimeoutFault(_TimedOutCallback):
             )
 
 
+#: How long an ``outage`` lasts, in seconds on the runner's clock (the first is the simplest):
+#: from shorter than the SDK's default retry budget (six attempts, backoff from 5 s to 60 s
+#: with full jitter) to longer than any of its presets.
+OUTAGE_SECONDS = (10, 60, 300, 3600)
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class OutageFault(StepFault):
+    """A partner every step depends on is down for ``seconds`` on the runner's clock, from
+    when the ``step``-th step's attempt ``attempt`` starts: that attempt, and every step
+    attempt of the scenario's execution (any step, ``wait_for_condition`` checks included)
+    that starts before the outage ends, raises before its body runs, as ``step_exception``
+    raises (a transient failure of the kind each step's strategy retries). A retry whose
+    backoff outlasts the outage succeeds; a step whose budget does not fails, and so does
+    whatever the handler runs right after it (a fallback, a compensation) if it is a step.
+    Like ``step_exception``, every run of an attempt it hit meets it again."""
+
+    kind: ClassVar[str] = "outage"
+    attempt: int = 1
+    seconds: int = field(default=60, metadata={"doc": "how long the partner stays down"})
+
+    @classmethod
+    def drawn(cls, draws: Draws) -> SearchStrategy[OutageFault]:
+        return draws.builds(cls, step=draws.ordinal, seconds=draws.sampled(OUTAGE_SECONDS))
+
+    @classmethod
+    def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> OutageFault:
+        return cls(step=ordinal, attempt=at.attempt, seconds=choose.pick(OUTAGE_SECONDS))
+
+    def lands_at(self, ordinal: int, attempt: int) -> bool:
+        return self.step == ordinal and attempt == self.attempt
+
+    def effect(self, attempt: StepAttempt, plan: PlanState) -> BaseException:
+        plan.begin_outage(self)
+        return self.raised(attempt)
+
+    def raised(self, attempt: StepAttempt) -> BaseException:
+        """What an attempt the outage hits raises."""
+        label = attempt.name or attempt.operation_id[:12]
+        return injected_step_error(
+            f"injected by {self!r}: step {label!r} raised on attempt {attempt.attempt}",
+            attempt.retried_types,
+            attempt.retried_messages,
+        )
+
+
 # Short constructor names, as a reproducer prints them.
 crash = CrashFault
 lost_response = LostResponseFault
@@ -1091,6 +1146,7 @@ invoke_failure = InvokeFailureFault
 invoke_timeout = InvokeTimeoutFault
 lost_then_duplicated = LostThenDuplicatedFault
 heartbeat_then_timeout = HeartbeatThenTimeoutFault
+outage = OutageFault
 
 
 def invocations_spent(plan: tuple[FaultKind, ...]) -> int:

@@ -8,7 +8,7 @@ positions within the bounds it was given.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ DEFAULT_KINDS: tuple[str, ...] = tuple(FAULT_KINDS)
 
 
 K = TypeVar("K", bound=FaultKind)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class _Draws:
     ordinal: st.SearchStrategy[int]
     burst: st.SearchStrategy[int]
     error: st.SearchStrategy[str]
+
+    def sampled(self, options: Sequence[T]) -> st.SearchStrategy[T]:
+        return st.sampled_from(options)
 
     def builds(self, target: type[K], **kwargs: st.SearchStrategy[Any]) -> st.SearchStrategy[K]:
         return st.builds(target, **kwargs)

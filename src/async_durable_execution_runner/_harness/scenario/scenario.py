@@ -277,7 +277,8 @@ class Scenario:
             function_timeout=math.inf if replay is not None else None,
         )
         driver.runner = runner
-        # The world's step instants are read from the runner's clock.
+        # An outage is measured on the runner's clock, and so are the world's step instants.
+        hooks.now = runner.clock.now
         if record is not None:
             record.now = runner.clock.now
         if replay is not None:

@@ -1,0 +1,99 @@
+"""``outage``: a partner every step depends on is down for a while, across steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.harness.fault_handlers import callee, everything, patient_then_next, two_branches
+
+from async_durable_execution_runner import ExecutionStatus
+from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
+from async_durable_execution_runner._harness.faults.kinds import OUTAGE_SECONDS
+from async_durable_execution_runner._service.seams import StepAttempt
+from async_durable_execution_runner.scenarios import Outcome, Scenario, crash, outage
+from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
+
+
+def _failed_attempts(outcome: Outcome) -> dict[str, list[int]]:
+    """Each step's attempts that failed with an injected error, by step name."""
+    names = {e["Id"]: e.get("Name") for e in outcome.history if e["EventType"] == "StepStarted"}
+    failed: dict[str, list[int]] = {}
+    for event in outcome.history:
+        if event["EventType"] != "StepFailed":
+            continue
+        details = event["StepFailedDetails"]
+        message = details["Error"]["Payload"]["ErrorMessage"]
+        assert "injected by outage(" in message, message
+        attempt = details["RetryDetails"]["CurrentAttempt"]
+        failed.setdefault(names[event["Id"]], []).append(attempt)
+    return failed
+
+
+def test_an_outage_hits_every_step_attempt_that_starts_before_it_ends() -> None:
+    # Retries 20 s apart: a 10 s outage costs "first" one attempt; a 60 s one costs it three
+    # (at 0, 20 and 40 s; the fourth, at 60 s, is after the outage); "second" comes later.
+    short = Scenario(handler=patient_then_next, faults=(outage(step=1, seconds=10),)).run()
+    assert _failed_attempts(short) == {"first": [1]}
+    assert short.value == ["first", "second"]
+    long = Scenario(handler=patient_then_next, faults=(outage(step=1, seconds=60),)).run()
+    assert _failed_attempts(long) == {"first": [1, 2, 3]}
+    assert long.result.get_step("first").attempt == 4
+    # Started at the second step: the first is not touched.
+    later = Scenario(handler=patient_then_next, faults=(outage(step=2, seconds=30),)).run()
+    assert _failed_attempts(later) == {"second": [1, 2]}
+    for outcome in (short, long, later):
+        assert len(outcome.faults_applied) == 1, "one fault, however many attempts it hit"
+        outcome.check()
+
+
+def test_an_outage_spans_the_steps_that_run_while_it_lasts() -> None:
+    # Both branches call their partners at the same instant: one outage hits both, a
+    # step_exception would hit one.
+    outcome = Scenario(handler=two_branches, faults=(outage(step=1, seconds=10),)).run()
+    assert _failed_attempts(outcome) == {"left": [1], "right": [1]}
+    assert outcome.value == ["left", "right"]
+    outcome.check()
+
+
+def test_an_outage_longer_than_a_budget_fails_the_step() -> None:
+    outcome = Scenario(handler=patient_then_next, faults=(outage(step=1, seconds=3600),)).run()
+    assert _failed_attempts(outcome) == {"first": [1, 2, 3, 4, 5, 6]}
+    assert outcome.execution_status is ExecutionStatus.FAILED
+    outcome.check()
+
+
+def test_an_outage_with_a_masked_fault_keeps_the_same_world_baseline() -> None:
+    # The crash adds an invocation; the baseline replays the attempts the outage hit, so the
+    # fault-tolerance oracle compares like with like.
+    faults = (outage(step=1, seconds=10), crash(invocation=2, call=1))
+    outcome = Scenario(
+        handler=everything,
+        input=None,
+        faults=faults,
+        callback_payloads={"approval": ("yes",)},
+        functions={"callee": callee},
+    ).run()
+    assert set(outcome.faults_applied) == set(faults)
+    outcome.check()
+
+
+def test_hooks_without_a_clock_say_what_to_set() -> None:
+    hooks = FaultPlanHooks((outage(step=1),), root_arn="arn")
+    attempt = StepAttempt("arn", 1, "op-1", "first", 1, None)
+    with pytest.raises(RuntimeError, match=r"hooks\.now = runner\.clock\.now"):
+        hooks.on_step_attempt(attempt)
+
+
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    durable_scenarios(patient_then_next, inputs=st.just(None), faults=fault_plans(kinds={"outage"}))
+)
+def test_placed_outages_last_one_of_the_durations_and_apply(scenario: Any) -> None:
+    outcome = scenario.run()
+    for fault in scenario.faults:
+        assert fault.seconds in OUTAGE_SECONDS
+    assert set(outcome.faults_applied) == set(scenario.faults)
+    outcome.check()
