@@ -13,8 +13,9 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                     [--drive main|async|thread]
 
 For each handler it runs a Hypothesis campaign of ``--examples`` scenarios with fault plans
-from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, as the default
-``durable_scenarios`` draws; ``--plans body_crash,aws_call_crash``: those kinds alone) and the
+from ``fault_plans(kinds=<every masked kind>)`` (``--plans all``: every kind, ``outage`` too,
+which the default ``durable_scenarios`` leaves out; ``--plans body_crash,aws_call_crash``:
+those kinds alone) and the
 default ``timings()``, and runs ``outcome.check()`` on
 each. It prints, per handler, the examples run, those in which any fault and a masked fault
 was applied (the fault-tolerance oracle then runs its same-world baseline), the faults drawn
@@ -112,7 +113,7 @@ import tooling  # noqa: E402
 from corpus import scenarios  # noqa: E402
 
 from async_durable_execution_runner.oracles import KnownSdkIssueWarning  # noqa: E402
-from async_durable_execution_runner.scenarios import Scenario  # noqa: E402
+from async_durable_execution_runner.scenarios import FAULT_KINDS, Scenario  # noqa: E402
 from async_durable_execution_runner.strategies import (  # noqa: E402
     fault_plans,
 )
@@ -186,8 +187,8 @@ def campaign(
 ) -> dict[str, Any]:
     if plans == "masked":
         faults = fault_plans(kinds=MASKED_KINDS)
-    elif plans == "all":
-        faults = fault_plans()
+    elif plans == "all":  # every kind, those asked for by name too
+        faults = fault_plans(kinds=set(FAULT_KINDS))
     else:  # the kinds named, comma-separated (``--plans body_crash,aws_call_crash``)
         faults = fault_plans(kinds=set(plans.split(",")))
     strategy = scenarios(spec, faults=faults, strict_replay=strict_replay)

@@ -9,7 +9,7 @@ stock nobody paid for. One failing step, or a burst on one step, never shows it:
 failure is handled and the release succeeds. Two independent bursts, one on each step, would:
 a search drawing step exceptions only found them within 300 examples for five seeds in ten
 (after 12 to 297). One outage that spans both steps is the fault as it happens, found within
-10 examples for each of those seeds (4 to 76 with every kind drawn). The fix makes the
+10 examples for each of those seeds. The fix makes the
 compensation outlast any outage: it waits durably between rounds of tries instead of
 failing the order.
 """

@@ -161,6 +161,8 @@ class FaultKind:
     #: The operation type the fault hits, for campaign coverage (``None``: the operation the
     #: invocation it hits was at).
     target: ClassVar[str | None] = None
+    #: Whether ``fault_plans()`` draws it without being asked (``strategies.DEFAULT_KINDS``).
+    by_default: ClassVar[bool] = True
 
     @classmethod
     def drawn(cls, draws: Draws) -> SearchStrategy[Self]:
@@ -1101,6 +1103,13 @@ class OutageFault(StepFault):
     Like ``step_exception``, every run of an attempt it hit meets it again."""
 
     kind: ClassVar[str] = "outage"
+    # Asked for by name: an outage outlasts retry budgets that every other kind leaves intact
+    # (a burst is at most ``max_attempt`` attempts, fewer than the SDK's default six), so it
+    # fails steps that default plans never fail, including steps that call no partner at all
+    # (a uuid drawn in a step). A property that holds under it says what must stay true when
+    # a partner stays down (nothing held unpaid, compensations done), not that the workflow
+    # always succeeds; such a suite asks for it (``kinds={*DEFAULT_KINDS, "outage"}``).
+    by_default: ClassVar[bool] = False
     attempt: int = 1
     seconds: int = field(default=60, metadata={"doc": "how long the partner stays down"})
 

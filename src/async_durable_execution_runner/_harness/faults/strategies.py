@@ -23,8 +23,9 @@ from async_durable_execution_runner._harness.faults.placement import (
     PlacingHooks,
 )
 
-#: The default plan draws from every kind, simplest kinds first (shrinking prefers them).
-DEFAULT_KINDS: tuple[str, ...] = tuple(FAULT_KINDS)
+#: The kinds a default plan draws from, simplest first (shrinking prefers them): every kind
+#: but those asked for by name (``FaultKind.by_default``: ``outage``).
+DEFAULT_KINDS: tuple[str, ...] = tuple(k for k, cls in FAULT_KINDS.items() if cls.by_default)
 
 
 K = TypeVar("K", bound=FaultKind)
@@ -110,7 +111,8 @@ def fault_plans(
     timeout). Drawn on its own, a plan has absolute positions within ``max_invocation``,
     ``max_call``, ``max_attempt`` and ``max_ordinal``.
 
-    ``kinds`` picks the fault kinds (default: all of them); ``kinds=set()`` or
+    ``kinds`` picks the fault kinds (default: ``DEFAULT_KINDS``, every kind but ``outage``,
+    which outlasts retry budgets and is asked for by name); ``kinds=set()`` or
     ``max_faults=0`` means no faults.
     """
     _check_int("max_faults", max_faults, 0)
@@ -118,12 +120,12 @@ def fault_plans(
     _check_int("max_call", max_call, 1)
     _check_int("max_attempt", max_attempt, 1)
     _check_int("max_ordinal", max_ordinal, 1)
-    chosen = DEFAULT_KINDS if kinds is None else tuple(k for k in DEFAULT_KINDS if k in set(kinds))
+    chosen = DEFAULT_KINDS if kinds is None else tuple(k for k in FAULT_KINDS if k in set(kinds))
     unknown = set(kinds or ()) - set(FAULT_KINDS)
     if isinstance(kinds, str) or unknown:
         msg = (
             f"kinds must be a collection of fault kind names, got {kinds!r}; "
-            f"known kinds: {', '.join(DEFAULT_KINDS)}"
+            f"known kinds: {', '.join(FAULT_KINDS)}"
         )
         raise InvalidArgument(msg)
     text = (
