@@ -5,7 +5,9 @@ The input is ``{"traveller": "ada", "flight": "LHR-JFK", "hotel": "NYC-1", "car"
 a destination starting with ``sold-out`` cannot be booked. Every booking carries the trip's
 reference (drawn once, in a step) so the partner books each leg once however often it is
 asked; a cancellation can be asked twice. Bookings are retried on transient errors, never on
-``SoldOut``; compensations are retried on every error, as long as the SDK's default allows.
+``SoldOut``; compensations are retried on every error, in rounds an hour apart for half a
+day, so that a partner's outage does not leave a leg booked (a leg still booked then is
+reported for a person to cancel).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from async_durable_execution import (
     durable_callable,
     durable_execution,
     step,
+    wait,
 )
 
 from gallery import services
@@ -48,6 +51,26 @@ async def cancel(confirmation: str) -> None:
     services.reservations.cancel(confirmation)
 
 
+#: A compensation's rounds: each is the SDK's default retries (six attempts over a minute or
+#: two), an hour's durable wait between two. A partner down for longer than one round's
+#: retries (the outage that made the booking fail may still be on) is asked again later.
+COMPENSATION_ROUNDS = 12
+
+
+async def cancel_until_done(kind: str, confirmation: str) -> bool:
+    """Cancel a booking however long its partner is down, for half a day; whether it was."""
+    for round_ in range(COMPENSATION_ROUNDS):
+        name = f"cancel-{kind}" if round_ == 0 else f"cancel-{kind}-{round_ + 1}"
+        try:
+            await step(cancel(confirmation), name=name)
+        except CallableRuntimeError:
+            if round_ + 1 < COMPENSATION_ROUNDS:
+                await wait(3600, name=f"{name}-partner-down")
+            continue
+        return True
+    return False
+
+
 @durable_execution
 async def book_trip(trip: dict[str, Any]) -> dict[str, Any]:
     reference = await step(new_reference, name="reference")
@@ -60,14 +83,22 @@ async def book_trip(trip: dict[str, Any]) -> dict[str, Any]:
                 retry_strategy=retry_unless_sold_out,
             )
         except CallableRuntimeError as error:
+            cancelled: list[str] = []
+            not_cancelled: list[str] = []
             for done_kind, done in reversed(booked):
-                await step(cancel(done), name=f"cancel-{done_kind}")
-            return {
+                if await cancel_until_done(done_kind, done):
+                    cancelled.append(done)
+                else:
+                    not_cancelled.append(done)
+            outcome = {
                 "status": "cancelled",
                 "reference": reference,
                 "failed": kind,
                 "reason": error.error_type,
-                "cancelled": [done for _, done in reversed(booked)],
+                "cancelled": cancelled,
             }
+            if not_cancelled:  # for a person to cancel
+                outcome["not_cancelled"] = not_cancelled
+            return outcome
         booked.append((kind, confirmation))
     return {"status": "booked", "reference": reference, "confirmations": dict(booked)}

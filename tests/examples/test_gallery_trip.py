@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 
 from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionStatus
 from async_durable_execution_runner.coverage import observe, sometimes
-from async_durable_execution_runner.scenarios import Scenario, crash
-from async_durable_execution_runner.strategies import durable_scenarios, scenario_settings
+from async_durable_execution_runner.scenarios import Scenario, crash, outage
+from async_durable_execution_runner.strategies import (
+    DEFAULT_KINDS,
+    durable_scenarios,
+    fault_plans,
+    scenario_settings,
+)
 
 TRIP = {"traveller": "ada", "flight": "LHR-JFK", "hotel": "NYC-1", "car": "NYC"}
 
@@ -115,3 +120,57 @@ def test_a_trip_is_booked_whole_or_not_at_all(scenario: Scenario) -> None:
         sometimes(value["cancelled"], "a booking was compensated")
     # Every booking belongs to this trip's one reference, whatever the retries and replays.
     assert {r["reference"] for r in held.values()} <= {value["reference"]}
+
+
+# --- a partner down for a while ---------------------------------------------------------------
+
+#: The reservations partner down for five minutes from the hotel's booking: the hotel's
+#: retries run out, and the flight's cancellation, right after, meets the same outage.
+HOTEL_DOWN = Scenario(
+    handler=book_trip,
+    input=TRIP,
+    faults=(outage(step=3, seconds=300),),
+    before_run=services.reset,
+)
+
+
+def test_an_outage_that_fails_a_booking_does_not_leave_the_flight_booked() -> None:
+    outcome = HOTEL_DOWN.run()
+    outcome.check()
+    value = outcome.value
+    assert value["status"] == "cancelled"
+    assert (value["failed"], value["cancelled"]) == ("hotel", ["F501"])
+    assert services.reservations.holding(value["reference"]) == []
+    # The first round of the cancellation met the outage; the second, an hour later, did not.
+    assert outcome.result.get_step("cancel-flight-2").status.value == "SUCCEEDED"
+
+
+@scenario_settings()
+@example(HOTEL_DOWN)
+@given(
+    durable_scenarios(
+        book_trip,
+        inputs=TRIPS,
+        faults=fault_plans(kinds={*DEFAULT_KINDS, "outage"}),
+        before_run=services.reset,
+    )
+)
+def test_a_partner_outage_leaves_no_leg_booked_but_a_booked_trip_s(scenario: Scenario) -> None:
+    outcome = scenario.run()
+    held = {c: dict(r) for c, r in services.reservations.held.items()}
+    outcome.check()
+    sometimes(outcome.applied("outage"), "an outage landed")
+    if failed_by_service_error(outcome):
+        return
+    holding = sorted(c for c, r in held.items() if r["state"] == "held")
+    if outcome.execution_status is ExecutionStatus.FAILED:
+        # Only the reference step, before any booking, fails the execution for good.
+        assert holding == [], outcome.report()
+        return
+    value = outcome.value
+    if value["status"] == "booked":
+        assert sorted(value["confirmations"].values()) == holding, outcome.report()
+    else:
+        assert holding == [], outcome.report()
+        assert "not_cancelled" not in value, outcome.report()
+        sometimes(value["reason"] == "InjectedStepError", "an outage failed a booking")
