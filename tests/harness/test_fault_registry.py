@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis import find, settings
+from hypothesis.vendor.pretty import pretty
 from tests.harness.fault_handlers import callee, everything
 
 from async_durable_execution_runner import scenarios
@@ -94,6 +95,14 @@ def test_every_kind_is_exported_for_reproducers(kind: str) -> None:
     )
     fault = cls()
     assert eval(repr(fault), vars(scenarios)) == fault, f"{cls.__name__}: repr must rebuild it"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_prints_as_its_constructor_in_hypothesis_reports(kind: str) -> None:
+    # Hypothesis prints a failing example with its pretty printer, not ``repr``.
+    fault = FAULT_KINDS[kind]()
+    assert pretty(fault) == repr(fault)
+    assert pretty((fault,)) == f"({fault!r},)"
 
 
 @pytest.mark.parametrize("kind", KINDS)

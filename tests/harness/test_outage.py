@@ -80,6 +80,19 @@ def test_an_outage_with_a_masked_fault_keeps_the_same_world_baseline() -> None:
     outcome.check()
 
 
+def test_a_failing_example_prints_the_outage_as_a_reproducer_writes_it() -> None:
+    @settings(max_examples=1, deadline=None, database=None)
+    @given(st.just(Scenario(handler=patient_then_next, faults=(outage(step=1, seconds=3600),))))
+    def always_succeeds(scenario: Scenario) -> None:
+        assert scenario.run().execution_status is ExecutionStatus.SUCCEEDED
+
+    with pytest.raises(AssertionError) as failure:
+        always_succeeds()
+    notes = "\n".join(getattr(failure.value, "__notes__", ()))
+    assert "faults=(outage(step=1, attempt=1, seconds=3600),)" in notes, notes
+    assert "OutageFault(" not in notes
+
+
 def test_hooks_without_a_clock_say_what_to_set() -> None:
     hooks = FaultPlanHooks((outage(step=1),), root_arn="arn")
     attempt = StepAttempt("arn", 1, "op-1", "first", 1, None)

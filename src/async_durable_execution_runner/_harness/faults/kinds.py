@@ -196,6 +196,13 @@ class FaultKind:
         )
         return f"{self.kind}({args})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints a failing example's arguments with its pretty printer, which
+        # spells a dataclass out field by field, the class-level ones too
+        # (``CrashFault(kind='crash', point=..., masked=True, ...)``, which builds nothing):
+        # the call that builds the fault instead, as a reproducer has it.
+        printer.text(repr(self))
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
