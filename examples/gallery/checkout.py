@@ -4,14 +4,17 @@ The order is ``{"id": "order-7", "customer": "ada", "lines": [{"sku": ..., "quan
 "unit_price": 1250}]}`` (prices in cents). Orders of 100.00 or more wait, up to twelve hours, for
 an approver's answer ``{"approved": true}``; no answer (a failed or timed-out callback) is a
 rejection. A rejected order's authorization is voided; an approved one is captured and the
-customer gets one receipt.
+customer gets one receipt. The void, the capture and the receipt are retried in rounds an
+hour apart, for half a day, so that a payment partner's outage does not leave an
+authorization held.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from async_durable_execution import (
     CallableRuntimeError,
@@ -22,6 +25,7 @@ from async_durable_execution import (
     get_step_context,
     get_wait_for_callback_context,
     step,
+    wait,
     wait_for_callback,
 )
 
@@ -29,6 +33,8 @@ from gallery import services
 
 APPROVAL_THRESHOLD = 100_00  # cents
 APPROVAL_TIMEOUT = 12 * 3600  # seconds: well within the execution's own timeout (a day)
+
+T = TypeVar("T")
 
 
 #: Transient errors are retried (the SDK's default policy); a declined card is final.
@@ -72,6 +78,26 @@ async def send_receipt(customer: str, order_id: str) -> None:
     services.mailer.send(customer, f"Receipt for {order_id}", idempotency_key=key)
 
 
+#: Rounds of a step that must happen once the money's fate is decided (the capture, the
+#: void, the receipt): each round is the step's retries (the SDK's default six attempts over
+#: a minute or two), an hour's durable wait between two, for half a day: a partner's outage
+#: neither leaves an authorization held nor fails an order already paid.
+ROUNDS = 12
+
+
+async def until_done(make: Callable[[], Callable[[], Awaitable[T]]], name: str) -> T:
+    """Run the step ``make()`` builds, in rounds, until it succeeds (``ROUNDS`` at most)."""
+    for round_ in range(ROUNDS):
+        label = name if round_ == 0 else f"{name}-{round_ + 1}"
+        try:
+            return await step(make(), name=label)
+        except CallableRuntimeError:
+            if round_ + 1 == ROUNDS:
+                raise
+            await wait(3600, name=f"{label}-partner-down")
+    raise AssertionError("unreachable: the last round returns or raises")
+
+
 def order_total(order: dict[str, Any]) -> int:
     return sum(line["quantity"] * line["unit_price"] for line in order["lines"])
 
@@ -98,9 +124,12 @@ async def checkout(order: dict[str, Any]) -> dict[str, Any]:
             approved = isinstance(decision, dict) and decision.get("approved") is True
         except CallbackError:
             approved = False  # nobody answered in time: do not take the money
+        except CallableRuntimeError:
+            approved = False  # the approver could not even be asked
         if not approved:
-            await step(void(authorization), name="void")
+            await until_done(lambda: void(authorization), "void")
             return {"status": "rejected", "order": order["id"], "total": total}
-    payment = await step(capture(authorization), name="capture")
-    await step(send_receipt(order["customer"], order["id"]), name="receipt")
+    # Once the money's fate is decided, it must happen however long the partner is down.
+    payment = await until_done(lambda: capture(authorization), "capture")
+    await until_done(lambda: send_receipt(order["customer"], order["id"]), "receipt")
     return {"status": "paid", "order": order["id"], "total": total, "payment": payment}

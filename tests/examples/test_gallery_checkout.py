@@ -14,8 +14,13 @@ from hypothesis import strategies as st
 
 from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionStatus
 from async_durable_execution_runner.coverage import observe, sometimes
-from async_durable_execution_runner.scenarios import Scenario, crash
-from async_durable_execution_runner.strategies import durable_scenarios, scenario_settings
+from async_durable_execution_runner.scenarios import Scenario, crash, outage
+from async_durable_execution_runner.strategies import (
+    DEFAULT_KINDS,
+    durable_scenarios,
+    fault_plans,
+    scenario_settings,
+)
 
 SMALL = {
     "id": "order-1",
@@ -188,3 +193,62 @@ def test_checkout_takes_the_money_once_and_only_when_it_may(scenario: Scenario) 
     sometimes(result["status"] == "rejected", "an order was rejected")
     large = result["total"] >= APPROVAL_THRESHOLD
     sometimes(result["status"] == "paid" and large, "a large order was approved and paid")
+
+
+# --- a payment partner down for a while ------------------------------------------------------
+
+#: The payment partner down for five minutes from the capture's first attempt (step 3, after
+#: the payment key and the authorization): the capture's six attempts run out inside it.
+CAPTURE_DOWN = Scenario(
+    handler=checkout,
+    input={
+        "id": "order-1",
+        "customer": "ada",
+        "lines": [{"sku": "pen", "quantity": 1, "unit_price": 250}],
+    },
+    faults=(outage(step=3, seconds=300),),
+    before_run=services.reset,
+)
+
+
+def test_an_outage_at_the_capture_is_waited_out_not_left_holding_the_money() -> None:
+    outcome = CAPTURE_DOWN.run()
+    outcome.check()
+    assert outcome.value["status"] == "paid"
+    assert services.payments.in_state("authorized") == []
+    assert len(services.payments.in_state("captured")) == 1
+    # The first round of the capture met the outage; the second, an hour later, did not.
+    assert outcome.result.get_step("capture-2").status.value == "SUCCEEDED"
+
+
+@scenario_settings()
+@example(CAPTURE_DOWN)
+@example(_large_order(approved=False, faults=(outage(step=4, seconds=300),)))
+@given(
+    durable_scenarios(
+        checkout,
+        inputs=ORDERS,
+        callbacks={"approval": st.fixed_dictionaries({"approved": st.booleans()})},
+        faults=fault_plans(kinds={*DEFAULT_KINDS, "outage"}),
+        before_run=services.reset,
+    )
+)
+def test_a_payment_partner_outage_leaves_no_authorization_held(scenario: Scenario) -> None:
+    outcome = scenario.run()
+    seen = world()  # before check(): its baseline resets the services
+    held = services.payments.in_state("authorized")
+    outcome.check()
+    sometimes(outcome.applied("outage"), "an outage landed")
+    if failed_by_service_error(outcome):
+        return
+    if outcome.execution_status is ExecutionStatus.FAILED:
+        # Only the payment key, before anything is authorized, fails the execution for good.
+        assert (held, seen["captured"]) == ([], []), outcome.report()
+        return
+    result = outcome.value
+    assert held == [], outcome.report()
+    if result["status"] == "paid":
+        assert seen["captured"] == [result["payment"]["authorization"]]
+        assert seen["receipts"] == [(scenario.input["customer"], f"Receipt for {result['order']}")]
+    else:
+        assert (seen["captured"], seen["receipts"]) == ([], [])
