@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from async_durable_execution import (
     CallableRuntimeError,
@@ -25,16 +24,14 @@ from async_durable_execution import (
     get_step_context,
     get_wait_for_callback_context,
     step,
-    wait,
     wait_for_callback,
 )
 
 from gallery import services
+from gallery.patience import until_done
 
 APPROVAL_THRESHOLD = 100_00  # cents
 APPROVAL_TIMEOUT = 12 * 3600  # seconds: well within the execution's own timeout (a day)
-
-T = TypeVar("T")
 
 
 #: Transient errors are retried (the SDK's default policy); a declined card is final.
@@ -78,26 +75,6 @@ async def send_receipt(customer: str, order_id: str) -> None:
     services.mailer.send(customer, f"Receipt for {order_id}", idempotency_key=key)
 
 
-#: Rounds of a step that must happen once the money's fate is decided (the capture, the
-#: void, the receipt): each round is the step's retries (the SDK's default six attempts over
-#: a minute or two), an hour's durable wait between two, for half a day: a partner's outage
-#: neither leaves an authorization held nor fails an order already paid.
-ROUNDS = 12
-
-
-async def until_done(make: Callable[[], Callable[[], Awaitable[T]]], name: str) -> T:
-    """Run the step ``make()`` builds, in rounds, until it succeeds (``ROUNDS`` at most)."""
-    for round_ in range(ROUNDS):
-        label = name if round_ == 0 else f"{name}-{round_ + 1}"
-        try:
-            return await step(make(), name=label)
-        except CallableRuntimeError:
-            if round_ + 1 == ROUNDS:
-                raise
-            await wait(3600, name=f"{label}-partner-down")
-    raise AssertionError("unreachable: the last round returns or raises")
-
-
 def order_total(order: dict[str, Any]) -> int:
     return sum(line["quantity"] * line["unit_price"] for line in order["lines"])
 
@@ -129,7 +106,8 @@ async def checkout(order: dict[str, Any]) -> dict[str, Any]:
         if not approved:
             await until_done(lambda: void(authorization), "void")
             return {"status": "rejected", "order": order["id"], "total": total}
-    # Once the money's fate is decided, it must happen however long the partner is down.
+    # Once the money's fate is decided, it must happen however long the partner is down
+    # (``gallery/patience.py``).
     payment = await until_done(lambda: capture(authorization), "capture")
     await until_done(lambda: send_receipt(order["customer"], order["id"]), "receipt")
     return {"status": "paid", "order": order["id"], "total": total, "payment": payment}

@@ -4,7 +4,8 @@ The input is ``{"period": "2025-01", "accounts": [{"id": "acme", "seats": 3}, ..
 account's usage is fetched and an invoice is issued for it (billing issues the number, one
 per account and period however often it is asked). A closed account cannot be invoiced: its
 item fails, and the batch tolerates any number of such failures, so one bad account does not
-hold up the others. Finance gets one summary e-mail at the end.
+hold up the others. Finance gets one summary e-mail at the end. Billing and the mailer may
+be down for a while: their steps are retried in rounds an hour apart until they answer.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from async_durable_execution import (
+    CallableRuntimeError,
     CompletionConfig,
     RetryStrategy,
     durable_callable,
     durable_execution,
     get_step_context,
-    step,
 )
 from async_durable_execution import map as durable_map
 
 from gallery import services
+from gallery.patience import until_done
 
 PRICE_PER_UNIT = 5  # per seat-month of usage
 
@@ -32,6 +34,10 @@ def retry_unless_closed(error: Exception, attempts_made: int) -> float | None:
     if isinstance(error, services.AccountClosed):
         return None
     return _TRANSIENT(error, attempts_made)
+
+
+def closed(error: CallableRuntimeError) -> bool:
+    return error.error_type == "AccountClosed"
 
 
 @durable_callable
@@ -53,12 +59,17 @@ async def email_finance(period: str, invoiced: int, failed: list[str]) -> None:
 
 def invoice_account(period: str) -> Any:
     async def one(account: dict[str, Any]) -> dict[str, Any]:
-        usage = await step(
-            fetch_usage(account), name=f"usage-{account['id']}", retry_strategy=retry_unless_closed
+        # Billing may be down for a while: each step is retried in rounds until billing
+        # answers (``gallery/patience.py``), except that a closed account stays closed.
+        usage = await until_done(
+            lambda: fetch_usage(account),
+            f"usage-{account['id']}",
+            retry_strategy=retry_unless_closed,
+            final=closed,
         )
         amount = usage * PRICE_PER_UNIT
-        number = await step(
-            issue_invoice(account["id"], period, amount), name=f"invoice-{account['id']}"
+        number = await until_done(
+            lambda: issue_invoice(account["id"], period, amount), f"invoice-{account['id']}"
         )
         return {"account": account["id"], "invoice": number, "amount": amount}
 
@@ -78,5 +89,5 @@ async def month_end(event: dict[str, Any]) -> dict[str, Any]:
     )
     invoices = [item.result for item in batch.succeeded()]
     failed = [accounts[item.index]["id"] for item in batch.failed()]
-    await step(email_finance(event["period"], len(invoices), failed), name="email-finance")
+    await until_done(lambda: email_finance(event["period"], len(invoices), failed), "email-finance")
     return {"invoices": invoices, "failed": failed}

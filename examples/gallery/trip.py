@@ -21,10 +21,10 @@ from async_durable_execution import (
     durable_callable,
     durable_execution,
     step,
-    wait,
 )
 
 from gallery import services
+from gallery.patience import until_done
 
 LEGS = ("flight", "hotel", "car")
 
@@ -51,24 +51,14 @@ async def cancel(confirmation: str) -> None:
     services.reservations.cancel(confirmation)
 
 
-#: A compensation's rounds: each is the SDK's default retries (six attempts over a minute or
-#: two), an hour's durable wait between two. A partner down for longer than one round's
-#: retries (the outage that made the booking fail may still be on) is asked again later.
-COMPENSATION_ROUNDS = 12
-
-
 async def cancel_until_done(kind: str, confirmation: str) -> bool:
-    """Cancel a booking however long its partner is down, for half a day; whether it was."""
-    for round_ in range(COMPENSATION_ROUNDS):
-        name = f"cancel-{kind}" if round_ == 0 else f"cancel-{kind}-{round_ + 1}"
-        try:
-            await step(cancel(confirmation), name=name)
-        except CallableRuntimeError:
-            if round_ + 1 < COMPENSATION_ROUNDS:
-                await wait(3600, name=f"{name}-partner-down")
-            continue
-        return True
-    return False
+    """Cancel a booking however long its partner is down (``gallery/patience.py``); whether
+    it was cancelled."""
+    try:
+        await until_done(lambda: cancel(confirmation), f"cancel-{kind}")
+    except CallableRuntimeError:
+        return False
+    return True
 
 
 @durable_execution

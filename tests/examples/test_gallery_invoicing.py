@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 
 from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionStatus
 from async_durable_execution_runner.coverage import observe, sometimes
-from async_durable_execution_runner.scenarios import Scenario, crash
-from async_durable_execution_runner.strategies import durable_scenarios, scenario_settings
+from async_durable_execution_runner.scenarios import Scenario, crash, outage
+from async_durable_execution_runner.strategies import (
+    DEFAULT_KINDS,
+    durable_scenarios,
+    fault_plans,
+    scenario_settings,
+)
 
 ACCOUNTS = [
     {"id": "acme", "seats": 3},
@@ -123,3 +128,46 @@ def test_each_open_account_gets_exactly_one_invoice(scenario: Scenario) -> None:
     assert len(issued) == len(open_accounts)  # one number per account, however often asked
     assert len(mails) == 1
     sometimes(value["failed"] and value["invoices"], "closed and open accounts in one run")
+
+
+# --- billing down for a while -----------------------------------------------------------------
+
+#: Billing down for five minutes from the first account's usage (step 1): every account's
+#: usage fails its six attempts, and each is fetched again an hour later.
+BILLING_DOWN = Scenario(
+    handler=month_end,
+    input={
+        "period": "2025-01",
+        "accounts": [{"id": "acme", "seats": 1}, {"id": "globex", "seats": 2, "closed": True}],
+    },
+    faults=(outage(step=1, seconds=300),),
+    before_run=services.reset,
+)
+
+
+@scenario_settings()
+@example(BILLING_DOWN)
+@given(
+    durable_scenarios(
+        month_end,
+        inputs=RUNS,
+        faults=fault_plans(kinds={*DEFAULT_KINDS, "outage"}),
+        before_run=services.reset,
+    )
+)
+def test_a_billing_outage_still_invoices_every_open_account_once(scenario: Scenario) -> None:
+    outcome = scenario.run()
+    issued = dict(services.billing.issued)
+    mails = list(services.mailer.sent)
+    outcome.check()
+    sometimes(outcome.applied("outage"), "an outage landed")
+    if failed_by_service_error(outcome):
+        return
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.report()
+    event = scenario.input
+    value = outcome.value
+    assert value["failed"] == [a["id"] for a in event["accounts"] if a.get("closed")]
+    open_accounts = [a["id"] for a in event["accounts"] if not a.get("closed")]
+    assert [i["account"] for i in value["invoices"]] == open_accounts, outcome.report()
+    assert len(issued) == len(open_accounts)
+    assert len(mails) == 1

@@ -17,8 +17,13 @@ from hypothesis import strategies as st
 from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionStatus
 from async_durable_execution_runner.coverage import observe, sometimes
 from async_durable_execution_runner.errors import CallbackTimeoutException
-from async_durable_execution_runner.scenarios import Scenario, Timings, crash
-from async_durable_execution_runner.strategies import durable_scenarios, scenario_settings
+from async_durable_execution_runner.scenarios import Scenario, Timings, crash, outage
+from async_durable_execution_runner.strategies import (
+    DEFAULT_KINDS,
+    durable_scenarios,
+    fault_plans,
+    scenario_settings,
+)
 
 PAYMENT = {"id": "pay-9", "amount": 98000}
 
@@ -155,3 +160,43 @@ def test_every_payment_gets_one_decision_from_whoever_answered_in_time(scenario:
     assert audit == [
         ("audit@example.com", f"{value['case']}: {value['decision']} by {value['by']}")
     ]
+
+
+# --- partners down for a while --------------------------------------------------------------
+
+
+@scenario_settings()
+# The notifier down from the customer's notification (step 2, after the case number) for a
+# minute: the customer is never asked, and the analyst, asked once it is back, decides.
+@example(_reviewed((0.0, 0.0), faults=(outage(step=2, seconds=60),)))
+# The audit log down from the record (step 3) for an hour: recorded in the second round.
+@example(_reviewed((0.0,), faults=(outage(step=3, seconds=3600),)))
+@given(
+    durable_scenarios(
+        review_payment,
+        inputs=st.just({"id": "pay-1", "amount": 500}),
+        callbacks={
+            "customer": st.fixed_dictionaries({"confirmed": st.booleans()}),
+            "analyst": st.fixed_dictionaries({"approved": st.booleans()}),
+        },
+        faults=fault_plans(kinds={*DEFAULT_KINDS, "outage"}),
+        before_run=services.reset,
+    )
+)
+def test_a_partner_outage_still_ends_in_one_recorded_decision(scenario: Scenario) -> None:
+    outcome = scenario.run()
+    audit = list(services.mailer.sent)
+    outcome.check()
+    sometimes(outcome.applied("outage"), "an outage landed")
+    if failed_by_service_error(outcome):
+        return
+    if outcome.execution_status is ExecutionStatus.FAILED:
+        # Only the case number, before anyone is asked, fails the execution for good.
+        assert outcome.result.get_step("case").status.value == "FAILED", outcome.report()
+        assert audit == [], outcome.report()
+        return
+    value = outcome.value
+    assert audit == [
+        ("audit@example.com", f"{value['case']}: {value['decision']} by {value['by']}")
+    ], outcome.report()
+    sometimes(value["by"] == "analyst", "the analyst decided")
