@@ -15,6 +15,7 @@ from async_durable_execution import (
     RetryStrategy,
     durable_callable,
     durable_execution,
+    get_step_context,
     invoke,
     parallel,
     step,
@@ -206,3 +207,35 @@ async def two_branches(event: Any) -> list[Any]:
         name="both",
     )
     return sorted(result.get_results())
+
+
+#: Body runs of ``counted_retries``'s step, by attempt (reset by ``reset_counted``).
+COUNTED: dict[int, int] = {}
+
+
+def reset_counted() -> None:
+    COUNTED.clear()
+
+
+@durable_callable
+async def count_attempt() -> str:
+    attempt = get_step_context().attempt
+    COUNTED[attempt] = COUNTED.get(attempt, 0) + 1
+    return f"ran on attempt {attempt}"
+
+
+@durable_execution
+async def counted_retries(event: Any) -> str:
+    """A step whose body counts its runs per attempt (a partner's side effect), retried a
+    second apart, after one that does nothing of note."""
+    await step(echo("first"), name="first")
+    return await step(count_attempt(), name="counted", retry_strategy=ONE_SECOND_APART)
+
+
+ONE_SECOND_APART = RetryStrategy(
+    max_attempts=6,
+    initial_delay=1,
+    max_delay=1,
+    backoff_rate=1,
+    jitter_strategy=JitterStrategy.NONE,
+)

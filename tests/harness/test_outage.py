@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gallery import services
+from gallery.checkout import checkout
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.harness.fault_handlers import callee, everything, patient_then_next, two_branches
@@ -13,7 +15,13 @@ from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
 from async_durable_execution_runner._harness.faults.kinds import OUTAGE_SECONDS
 from async_durable_execution_runner._service.seams import StepAttempt
-from async_durable_execution_runner.scenarios import Outcome, Scenario, crash, outage
+from async_durable_execution_runner.scenarios import (
+    Outcome,
+    Scenario,
+    crash,
+    duplicate_invocation,
+    outage,
+)
 from async_durable_execution_runner.strategies import durable_scenarios, fault_plans
 
 
@@ -91,6 +99,25 @@ def test_a_failing_example_prints_the_outage_as_a_reproducer_writes_it() -> None
     notes = "\n".join(getattr(failure.value, "__notes__", ()))
     assert "faults=(outage(step=1, attempt=1, seconds=3600),)" in notes, notes
     assert "OutageFault(" not in notes
+
+
+def test_a_duplicate_delivery_meets_the_outage_its_first_delivery_met() -> None:
+    # Invocation 2 runs the authorization's attempt 2 into the outage and is delivered again
+    # right after its first call: the duplicate runs attempt 2 too, and the gateway is down
+    # for it as well. Before, the duplicate's body ran unhindered and left an authorization
+    # held that no checkpointed attempt made (found by the gallery's outage property).
+    pen = {"sku": "pen", "quantity": 1, "unit_price": 250}
+    order = {"id": "order-1", "customer": "ada", "lines": [pen]}
+    outcome = Scenario(
+        handler=checkout,
+        input=order,
+        faults=(outage(step=2, seconds=60), duplicate_invocation(invocation=2, after_call=1)),
+        before_run=services.reset,
+    ).run()
+    assert [i.environment for i in outcome.invocations].count("duplicate") == 1
+    assert outcome.value["status"] == "declined"
+    assert services.payments.authorizations == {}
+    outcome.check()
 
 
 def test_hooks_without_a_clock_say_what_to_set() -> None:

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 from typing import Any
 
+import partner
 import pytest
 from async_durable_execution import InvocationStatus
 from corpus import check_every, scenarios
@@ -245,15 +246,24 @@ def test_a_retry_delay_is_the_same_in_the_baseline() -> None:
 
 
 def test_an_attempt_a_duplicate_ran_for_real_counts_as_a_re_run() -> None:
-    # Found by the lead's audit: invocation 1's attempt 1 raised an injected error; the
-    # duplicate delivery (which runs without fault hooks) ran attempt 1's body for real, drew
-    # ticket 1000, and its checkpoint bounced. Attempt 2 then drew 1001. The step's own
-    # re-run moved the partner's counter, which the oracle does not judge.
+    # Found by the lead's audit: the duplicate delivery of invocation 1 runs the ticket's
+    # attempt 1 again, for real: the partner issues a second ticket, and the duplicate's
+    # checkpoint bounces. The step's own re-run moved the partner's counter, which the oracle
+    # does not judge.
     reset_partner()
+    faults = (duplicate_invocation(invocation=1, after_call=1),)
+    outcome = Scenario(handler=partner_ticket, faults=faults, before_run=reset_partner).run()
+    assert sorted(partner.ISSUED) == [1000, 1001]
+    assert outcome.value == {"ticket": 1000, "receipt": "redeemed-1000"}
+    outcome.check()
+    # With attempt 1 failing (an injected error), the duplicate's run of it fails the same
+    # way (oracle bug 32): before, it ran the body for real, drew 1000, and attempt 2 drew
+    # 1001.
     faults = (step_exception(step=1, attempt=1), duplicate_invocation(invocation=1, after_call=1))
     outcome = Scenario(handler=partner_ticket, faults=faults, before_run=reset_partner).run()
     assert len(outcome.faults_applied) == 2
-    assert outcome.value == {"ticket": 1001, "receipt": "redeemed-1001"}
+    assert sorted(partner.ISSUED) == [1000]
+    assert outcome.value == {"ticket": 1000, "receipt": "redeemed-1000"}
     outcome.check()
 
 

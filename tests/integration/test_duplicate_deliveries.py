@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from tests.harness.fault_handlers import COUNTED, counted_retries, reset_counted
 from tests.integration import duplicate_handlers as h
 from tests.integration import duplicate_world as world
 
@@ -25,6 +26,7 @@ from async_durable_execution_runner import (
     Fault,
     NoFaults,
     ServiceCall,
+    StepAttempt,
 )
 from async_durable_execution_runner._service.deliveries import (
     QUIET_SECONDS,
@@ -175,3 +177,45 @@ def test_a_thread_that_spins_counts_as_running_and_one_that_blocks_does_not() ->
     finally:
         gate.set()
         blocked.join()
+
+
+class _FailsAttemptsTwiceThenDuplicates(NoFaults):
+    """The step's first two attempts raise (a partner that is down), and invocation 2, which
+    runs attempt 2, is delivered again right after its first call; every attempt asked about
+    is noted."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int, bool]] = []
+
+    def on_service_call(self, call: ServiceCall) -> Fault | None:
+        if call.invocation_index == 2 and call.call_index == 1:
+            return DeliverDuplicate()
+        return None
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | None:
+        self.asked.append((attempt.invocation_index, attempt.attempt, attempt.duplicate))
+        if attempt.name == "counted" and attempt.attempt <= 2:
+            return ConnectionError(f"partner down (attempt {attempt.attempt})")
+        return None
+
+
+def test_a_duplicate_delivery_s_step_attempt_meets_the_faults_of_that_attempt() -> None:
+    # A duplicate runs an attempt its first delivery runs too: the same world (a partner that
+    # is down for the first is down for it), so the fault hooks are asked about it, told it
+    # is a duplicate's. Before, its body ran unhindered, with side effects no run of that
+    # attempt has.
+    reset_counted()
+    faults = _FailsAttemptsTwiceThenDuplicates()
+    runner = DurableFunctionTestRunner(counted_retries, faults=faults)
+    try:
+        result = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    environments = [i.environment for i in result.invocations]
+    assert environments.count("duplicate") == 1
+    duplicate = environments.index("duplicate") + 1
+    assert (duplicate, 2, True) in faults.asked
+    assert COUNTED == {3: 1}, "only attempt 3's body ran: attempts 1 and 2 met the fault"

@@ -127,6 +127,12 @@ class World:
 
     def record_injected(self, attempt: StepAttempt, error: BaseException) -> None:
         self.steps[_key(attempt)] = StepOutcome(error=error, injected=True)
+        self.count_injected(attempt)
+
+    def count_injected(self, attempt: StepAttempt) -> None:
+        """Count a run of ``attempt`` that raised an injected error instead of running its
+        body (a duplicate delivery's, whose outcome the execution never keeps, counts too:
+        the fault-tolerance oracle counts body runs as attempts seen less these)."""
         operation = (attempt.execution_arn, attempt.operation_id)
         self.injected[operation] = self.injected.get(operation, 0) + 1
 

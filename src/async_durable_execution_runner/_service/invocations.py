@@ -38,6 +38,9 @@ from async_durable_execution_runner._service.seams import (
     NoFaults,
     NoInterleaving,
     SandboxPolicy,
+    StepAttempt,
+    WrapBody,
+    steers_step_attempts,
 )
 from async_durable_execution_runner._service.session import (
     InvocationSession,
@@ -58,8 +61,27 @@ _new_request = maker(InvocationRequest)
 PageCall = Callable[[Execution, str | None, int], tuple[list[Operation], str | None]]
 
 
-#: A duplicate delivery's faults: none (its calls bounce with stale tokens anyway).
+#: A duplicate delivery's faults when the runner's faults leave step attempts alone: none (its
+#: calls bounce with stale tokens anyway).
 _DUPLICATE_FAULTS = NoFaults()
+
+
+class _DuplicateFaults(NoFaults):
+    """A duplicate delivery's faults when the runner's faults may steer step attempts. Its
+    service calls bounce with stale tokens anyway: none is injected there. But a step body it
+    runs is another run of an attempt the first delivery runs too, in the same world: it
+    meets what the runner's faults make of that attempt (a partner that is down fails the
+    duplicate's call as well), told it is a duplicate's (``StepAttempt.duplicate``)."""
+
+    __slots__ = ("_faults",)
+
+    def __init__(self, faults: FaultHooks) -> None:
+        self._faults = faults
+
+    def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        return self._faults.on_step_attempt(replace(attempt, duplicate=True))
+
+
 _UNWATCHED = (False, False)
 
 
@@ -351,14 +373,19 @@ class Invocations:
         execution.invocations.append(info)
         self.state.notifier.invocation_started(info)
         interleaving = self._interleaving
+        faults = (
+            _DuplicateFaults(self._faults)
+            if steers_step_attempts(self._faults)
+            else _DUPLICATE_FAULTS
+        )
         session = InvocationSession(
             execution.arn,
             index,
             self.api,
             self.state.notifier,
-            _DUPLICATE_FAULTS,
+            faults,
             interleaving,
-            _session_watching(_DUPLICATE_FAULTS, interleaving),
+            _session_watching(faults, interleaving),
             self._session_lock,
             None if self._session_lock is None else self._invoker.on_change,  # type: ignore[attr-defined]
         )

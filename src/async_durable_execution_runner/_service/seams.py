@@ -79,6 +79,10 @@ class StepAttempt:
     #: own thread or one of its threads (``asyncio.to_thread``). ``None`` where the body runs
     #: out of reach (a worker process).
     crash_sandbox: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    #: A duplicate delivery's run of the attempt (``DeliverDuplicate``): another run of the
+    #: same attempt, in the same world, whose result never reaches the execution (the
+    #: duplicate's checkpoints bounce with stale tokens).
+    duplicate: bool = False
 
 
 @cheap_frozen

@@ -109,8 +109,8 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
         return None  # concurrent bodies ran in another order: a race decided differently
     scenario = outcome.scenario
     # Bodies of this operation that ran beyond what the baseline runs: re-runs the recorder
-    # saw, and runs it cannot see (a duplicate delivery runs without fault hooks, and may run
-    # an attempt for real whose injected twin is what the service kept).
+    # saw, and runs it cannot see (a duplicate delivery's, which meet the plan's step faults
+    # but whose results are never recorded: its injected runs are counted in ``injected``).
     operation = (key[0], operation_id)
     attempts = sum(
         1 for a in outcome.recorder.step_attempts if (a.execution_arn, a.operation_id) == operation

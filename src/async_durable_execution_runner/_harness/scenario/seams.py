@@ -63,6 +63,8 @@ class ScenarioFaults:
         return _reseeded_after(attempt, self._answer(attempt), self.seed)
 
     def _answer(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
+        if attempt.duplicate:
+            return self._duplicate_answer(attempt)
         if self.replay is not None:
             return self.replay.step(attempt)
         fault = self.hooks.on_step_attempt(attempt)
@@ -78,6 +80,20 @@ class ScenarioFaults:
         # gives anything, is recorded as any body's.
         faulted = fault
         return WrapBody(lambda body: faulted.wrap(recorder.wrap(body)))
+
+    def _duplicate_answer(self, attempt: StepAttempt) -> BaseException | None:
+        """A duplicate delivery's run of an attempt meets what the plan already makes of that
+        attempt (a step that raises on it, a partner that is down), as any run of it does.
+        Nothing is placed or recorded there: the world is the first delivery's, whose result
+        is the one checkpointed (a baseline has no duplicate delivery, a masked fault). A fault
+        that fires inside a body, once, is left for the first delivery's run. A run that meets
+        an injected error is counted as one (``World.count_injected``), as the first's are."""
+        fault = FaultPlanHooks.on_step_attempt(self.hooks, attempt)
+        if not isinstance(fault, BaseException):
+            return None
+        if self.record is not None:
+            self.record.count_injected(attempt)
+        return fault
 
     def on_chained_invoke(
         self, execution_arn: str, operation_id: str, function_name: str
