@@ -257,3 +257,24 @@ def test_no_default_fault_plan_flags_a_serdes_extensions_handler(name: str) -> N
         spec = {**spec, "input": serdes_extensions.SMALL[name]}  # seconds, not minutes
     strategy = scenarios(spec, faults=fault_plans())
     check_every(strategy, examples=EXAMPLES or 2, derandomize=not EXAMPLES)
+
+
+def test_a_map_whose_item_results_a_thread_pool_files_makes_one_history() -> None:
+    """The SDK writes each item's result on its serdes thread pool, and batches checkpoints
+    by what is ready on the loop: when the threads' race decided the order their results
+    reached the loop, every run of this scenario recorded another history (twenty in twenty
+    runs), and a fault plan placed by one run aimed elsewhere in the next (Hypothesis's
+    ``FlakyStrategyDefinition``). The loop takes thread results in the order it asked for
+    them, one per idle turn."""
+    spec = {**CORPUS["map_items_on_disk"], "input": {"shards": 6, "rows": 20}}
+    histories = set()
+    for _ in range(5):
+        outcome = fault_free(spec).run()
+        assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+        # (The payloads name files by a random key.)
+        histories.add(
+            tuple(
+                (e["EventType"], e.get("Name"), str(e["EventTimestamp"])) for e in outcome.history
+            )
+        )
+    assert len(histories) == 1

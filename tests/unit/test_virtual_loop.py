@@ -444,3 +444,173 @@ def test_aligning_the_clock_carries_scheduled_timers_along() -> None:
         assert loop.time() == 10.0
     finally:
         loop.close()
+
+
+def _finishing_in_reverse(count: int, log: list[int]) -> list[Callable[[], int]]:
+    """Jobs that end in the reverse of the order they are submitted in, 20 ms apart."""
+    import threading
+
+    ended = [threading.Event() for _ in range(count + 1)]
+    ended[count].set()
+
+    def job(index: int) -> int:
+        ended[index + 1].wait(5)
+        time.sleep(0.02)
+        log.append(index)
+        ended[index].set()
+        return index
+
+    return [lambda index=index: job(index) for index in range(count)]  # type: ignore[misc]
+
+
+def test_thread_results_reach_the_loop_in_the_order_it_asked_for_them() -> None:
+    import concurrent.futures
+
+    loop = VirtualTimeEventLoop()
+    ended: list[int] = []
+    resumed: list[int] = []
+
+    async def wait_for(job: Callable[[], int], pool: concurrent.futures.Executor) -> None:
+        resumed.append(await loop.run_in_executor(pool, job))
+
+    async def main() -> None:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            await asyncio.gather(*(wait_for(job, pool) for job in _finishing_in_reverse(4, ended)))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert ended == [3, 2, 1, 0]
+    assert resumed == [0, 1, 2, 3]
+    assert loop.holds_expired == 0
+
+
+def test_each_thread_result_is_taken_when_the_loop_is_idle_one_at_a_time() -> None:
+    """The turns a result is acted on in do not depend on when its thread ended: each is
+    taken when everything the one before it set going has run."""
+    import concurrent.futures
+
+    loop = VirtualTimeEventLoop()
+    trace: list[str] = []
+
+    async def after(job: Callable[[], int], pool: concurrent.futures.Executor) -> None:
+        index = await loop.run_in_executor(pool, job)
+        trace.append(f"got {index}")
+        for turn in range(3):
+            await asyncio.sleep(0)
+            trace.append(f"{index} turn {turn}")
+
+    async def main() -> None:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            jobs = _finishing_in_reverse(3, [])
+            await asyncio.gather(*(after(job, pool) for job in jobs))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert trace == [
+        line
+        for index in range(3)
+        for line in (f"got {index}", *(f"{index} turn {t}" for t in range(3)))
+    ]
+
+
+def test_a_result_held_for_a_job_that_waits_on_it_is_taken_after_the_hold() -> None:
+    """A consumer thread asked for first blocks until a coroutine hands it what a later
+    thread's result says: holding that result for the consumer's would deadlock."""
+    import queue
+
+    loop = VirtualTimeEventLoop()
+    handed: queue.Queue[str] = queue.Queue()
+
+    async def main() -> tuple[str, str]:
+        consumer = asyncio.ensure_future(
+            asyncio.to_thread(lambda: "consumed " + handed.get(timeout=5))
+        )
+        await asyncio.sleep(0)
+        fetched = await asyncio.to_thread(lambda: "item")
+        handed.put(fetched)
+        return fetched, await consumer
+
+    try:
+        assert loop.run_until_complete(main()) == ("item", "consumed item")
+    finally:
+        loop.close()
+    assert loop.holds_expired == 1
+
+
+def test_a_cancelled_wait_for_a_thread_holds_back_no_later_result() -> None:
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    release = threading.Event()
+
+    async def main() -> str:
+        stuck = asyncio.ensure_future(asyncio.to_thread(release.wait, 5))
+        await asyncio.sleep(0)
+        stuck.cancel()
+        return await asyncio.to_thread(lambda: "later")
+
+    try:
+        assert loop.run_until_complete(main()) == "later"
+    finally:
+        release.set()
+        loop.close()
+    assert loop.holds_expired == 0
+
+
+def test_a_job_an_earlier_invocation_left_running_holds_back_nothing() -> None:
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    release = threading.Event()
+    left: list[asyncio.Future[Any]] = []
+
+    async def first() -> None:
+        left.append(asyncio.ensure_future(asyncio.to_thread(release.wait, 5)))
+        await asyncio.sleep(0)
+
+    async def second() -> str:
+        return await asyncio.to_thread(lambda: "next")
+
+    try:
+        loop.run_until_complete(first())
+        loop.forget_threads()
+        assert loop.run_until_complete(second()) == "next"
+        assert loop.holds_expired == 0
+    finally:
+        release.set()
+        loop.run_until_complete(left[0])
+        loop.close()
+
+
+def test_a_thread_result_keeps_its_outcome_and_a_cancelled_wait_cancels_the_job() -> None:
+    import concurrent.futures
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    started = threading.Event()
+
+    def fails() -> None:
+        raise LookupError("from the thread")
+
+    async def main() -> None:
+        with pytest.raises(LookupError, match="from the thread"):
+            await asyncio.to_thread(fails)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            blocker = pool.submit(lambda: (started.set(), time.sleep(0.05)))
+            queued = pool.submit(lambda: "never")
+            wrapped = asyncio.wrap_future(queued)
+            started.wait(5)
+            wrapped.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await wrapped
+            await asyncio.wrap_future(blocker)
+            assert queued.cancelled()
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

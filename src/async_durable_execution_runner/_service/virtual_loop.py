@@ -17,6 +17,7 @@ What such real waits pass on the clocks is ``OutsideTime``'s to say.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import concurrent.futures.thread
 import contextvars
@@ -76,9 +77,19 @@ class _JumpingSelector(selectors.DefaultSelector):
             return self._pass_busy_time()
         loop.busy_turns = 0
         loop.idle_turns += 1
-        if loop._in_flight and timeout != 0:
-            # Work in other threads (``to_thread``, ``run_in_executor``): a real wait.
-            return self._wait_outside(timeout)
+        if loop._in_flight:
+            if timeout != 0:
+                # Idle: the next thread result in order is taken now, if it has come.
+                if loop._deliver_thread_result():
+                    return []
+                # Work in other threads (``to_thread``, ``run_in_executor``): a real wait.
+                return self._wait_outside(timeout)
+            if loop._arrivals or loop._held:
+                # Busy with a result waiting: a loop that spins until a thread's result
+                # comes (a ``parallel`` resubmitting a PENDING branch) must get it.
+                loop._busy_holding += 1
+                if loop._busy_holding >= BUSY_DELIVERY_TURNS:
+                    loop._deliver_thread_result()
         if timeout is None:
             return _select(self, None)  # no timer at all, nothing to wait for: a hang
         ready = _select(self, 0)
@@ -104,17 +115,26 @@ class _JumpingSelector(selectors.DefaultSelector):
         frame, as ``select``'s, as the loop's idle wait between turns.)"""
         loop = self._loop
         clock = loop.outside_time
-        if clock is None:
-            return _select(self, timeout)
-        left = clock.outside_wait_started()
+        left = None if clock is None else clock.outside_wait_started()
         if left is not None and (timeout is None or left < timeout):
             timeout = left  # past it the function has timed out
+        # A result held for order wakes the loop when its hold ends; that wake is no sign
+        # that a timer is due.
+        wait = timeout
+        hold = loop._hold_left()
+        if hold is not None and (wait is None or hold < wait):
+            wait = hold
+        if clock is None:
+            ready = _select(self, wait)
+            if loop._awaited:
+                loop._deliver_thread_result()
+            return ready
         start = loop._virtual
         loop._window = _Window(start, left)
         timed_out = False
         try:
-            ready = _select(self, timeout)
-            timed_out = not ready and timeout is not None
+            ready = _select(self, wait)
+            timed_out = not ready and timeout is not None and wait == timeout
         finally:
             with loop._clock_lock:
                 loop._window = None
@@ -126,6 +146,8 @@ class _JumpingSelector(selectors.DefaultSelector):
         if passed > 0:
             # May raise the function's timeout, between two turns as a jump's does.
             clock.outside_wait_ended(passed)
+        if loop._awaited:
+            loop._deliver_thread_result()
         return ready
 
     def _pass_busy_time(self) -> list[tuple[selectors.SelectorKey, int]]:
@@ -151,6 +173,18 @@ class _JumpingSelector(selectors.DefaultSelector):
 #: above what a normal invocation runs in a row (a 100-step invocation runs about 700 turns
 #: in all).
 BUSY_TURNS = 10_000
+
+#: Real seconds a thread's result that came before the results the loop asked for earlier is
+#: held back for them (see ``VirtualTimeEventLoop._deliver_thread_result``). Past it, the
+#: result is taken out of order: the job asked for first may be waiting for the loop to act
+#: on this one (a consumer thread blocked on a queue that a coroutine fills from another
+#: thread's result).
+THREAD_RESULT_HOLD = 0.1
+
+#: Busy turns in a row, with a thread's result waiting, after which the loop takes it without
+#: waiting to be idle (see ``_deliver_thread_result``). A normal invocation's busy stretches
+#: are far shorter; a loop spinning until a thread's result comes never idles.
+BUSY_DELIVERY_TURNS = 1_000
 
 
 class OutsideTime(Protocol):
@@ -234,7 +268,25 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def __init__(self) -> None:
         self._virtual = 0.0
+        #: Futures a thread will settle that the loop still waits for (``len(_awaited)``,
+        #: read on every busy turn).
         self._in_flight = 0
+        #: Those futures, by the order they were asked for (``_wrap_thread_future``).
+        self._awaited: dict[int, asyncio.Future[Any]] = {}
+        self._asked = 0
+        #: The first of them that the current invocation asked for: earlier ones (a job an
+        #: earlier invocation left behind) are taken whenever they come.
+        self._ordered_from = 0
+        #: Thread results as they came, appended by the threads that settled them.
+        self._arrivals: collections.deque[tuple[int, concurrent.futures.Future[Any]]] = (
+            collections.deque()
+        )
+        #: Results taken from ``_arrivals`` that wait for their turn, with when they came
+        #: (real time).
+        self._held: dict[int, tuple[concurrent.futures.Future[Any], float]] = {}
+        self._busy_holding = 0
+        #: Results taken out of order because their hold ran out (a diagnostic).
+        self.holds_expired = 0
         #: Child processes started on this loop (``asyncio.create_subprocess_exec``): their
         #: exit is reported by another thread, which the loop cannot count as in flight.
         self._children: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
@@ -340,6 +392,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def forget_threads(self) -> None:
         """A new invocation starts: the threads an earlier one set working or started are
         none of its business."""
+        self._ordered_from = self._asked
         if self.executor_threads:
             self.executor_threads = set()
         if self.started_threads:
@@ -678,13 +731,85 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             self._interrupting = False
             vars(self._selector).pop("select", None)  # type: ignore[attr-defined]
 
-    def _await_thread(self, future: asyncio.Future[Any]) -> None:
-        """``future`` is settled by another thread (``wrap_future``): it takes real time."""
-        self._in_flight += 1
-        future.add_done_callback(self._thread_done)
+    def _wrap_thread_future(self, source: concurrent.futures.Future[Any]) -> asyncio.Future[Any]:
+        """``asyncio.wrap_future(source)``: a future of this loop that ``source``'s outcome
+        settles, given to the loop in the order the loop asked for it.
 
-    def _thread_done(self, _: asyncio.Future[Any]) -> None:
+        asyncio settles the wrapper from the thread, through ``call_soon_threadsafe``, as the
+        thread ends: when four jobs run on a pool, the order their results reach the loop,
+        and the turns they reach it in, are the threads' race. The SDK batches checkpoints
+        by what is ready on the loop, so the race made a ``map`` whose item results are
+        written to disk by a pool record its events in a different order on every run of
+        the same scenario, and a fault plan placed by one run aim elsewhere in the next.
+        Here a result that came is taken when the loop is idle, one at a time, and only
+        after those asked for before it (``_deliver_thread_result``): the same jobs give
+        the same turns, and the same history, whatever order the threads end in.
+        """
+        destination: asyncio.Future[Any] = self.create_future()
+        seq = self._asked
+        self._asked = seq + 1
+        self._awaited[seq] = destination
+        self._in_flight += 1
+        arrivals = self._arrivals
+        wake = self._write_to_self  # type: ignore[attr-defined]
+
+        def came(_: concurrent.futures.Future[Any]) -> None:  # on the settling thread
+            arrivals.append((seq, source))
+            wake()
+
+        def settled(_: asyncio.Future[Any]) -> None:
+            if destination.cancelled():
+                source.cancel()  # as asyncio's wrapper does
+            if self._awaited.pop(seq, None) is not None:  # cancelled before delivery
+                self._in_flight -= 1
+                self._held.pop(seq, None)
+
+        destination.add_done_callback(settled)
+        source.add_done_callback(came)
+        return destination
+
+    def _hold_left(self) -> float | None:
+        """Real seconds until the longest-held result's hold runs out (``None``: none held)."""
+        self._take_arrivals()
+        if not self._held:
+            return None
+        came = min(at for _, at in self._held.values())
+        return max(0.0, came + THREAD_RESULT_HOLD - _real_time())
+
+    def _take_arrivals(self) -> None:
+        arrivals = self._arrivals
+        if arrivals:
+            awaited = self._awaited
+            now = _real_time()
+            while arrivals:
+                seq, source = arrivals.popleft()
+                if seq in awaited:
+                    self._held[seq] = (source, now)
+
+    def _deliver_thread_result(self) -> bool:
+        """Settle the next future a thread's result is for, if it has come: the one asked for
+        first, or, past its hold, the first of those that came early. ``False`` if none."""
+        self._take_arrivals()
+        held = self._held
+        if not held:
+            return False
+        seq = -1
+        for asked in self._awaited:
+            if asked in held or asked >= self._ordered_from:
+                seq = asked
+                break
+        if seq not in held:
+            came = min(at for _, at in held.values())
+            if _real_time() - came < THREAD_RESULT_HOLD:
+                return False
+            seq = min(held)
+            self.holds_expired += 1
+        source, _ = held.pop(seq)
+        destination = self._awaited.pop(seq)
         self._in_flight -= 1
+        self._busy_holding = 0
+        _copy_future_state(source, destination)
+        return True
 
 
 #: What ``VirtualTimeEventLoop.run_until_complete`` uses of asyncio's loop besides its public
@@ -752,6 +877,8 @@ _LEAN_HANDLES = set(_Handle.__slots__) == {
 } and set(_TimerHandle.__slots__) == {"_scheduled", "_when"}
 
 _wrap_future = asyncio.futures.wrap_future
+_copy_future_state = asyncio.futures._copy_future_state  # type: ignore[attr-defined]
+_real_time = handler_clock.real_monotonic
 
 
 def _wrap_future_in_real_time(
@@ -767,12 +894,11 @@ def _wrap_future_in_real_time(
     ``asyncio.wait_for`` around the pool's 5 ms of work) jumped to it, and the handler timed
     out where it never would.
     """
-    wrapped = _wrap_future(future, loop=loop)
-    if wrapped is not future and not wrapped.done():
-        owner = wrapped.get_loop()
-        if isinstance(owner, VirtualTimeEventLoop):
-            owner._await_thread(wrapped)
-    return wrapped
+    if isinstance(future, concurrent.futures.Future):
+        owner = events.get_event_loop() if loop is None else loop
+        if isinstance(owner, VirtualTimeEventLoop) and not owner.get_debug():
+            return owner._wrap_thread_future(future)
+    return _wrap_future(future, loop=loop)
 
 
 # Process-wide, once (both names: ``run_in_executor`` looks it up in ``asyncio.futures``,
