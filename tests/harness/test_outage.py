@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from buggy import compensation_in_outage as saga
 from gallery import services
 from gallery.checkout import checkout
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.harness.fault_handlers import callee, everything, patient_then_next, two_branches
+from hypothesis.errors import InvalidArgument
+from tests.harness.fault_handlers import (
+    callee,
+    everything,
+    patient_then_next,
+    two_branches,
+)
 
 from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner._harness.faults.hooks import FaultPlanHooks
@@ -137,3 +144,99 @@ def test_placed_outages_last_one_of_the_durations_and_apply(scenario: Any) -> No
         assert fault.seconds in OUTAGE_SECONDS
     assert set(outcome.faults_applied) == set(scenario.faults)
     outcome.check()
+
+
+# --- a partner's outage (``steps``, ``fault_plans(partners=...)``) ---------------------------
+
+
+def test_a_partners_outage_hits_only_that_partners_steps() -> None:
+    outcome = Scenario(
+        handler=two_branches, faults=(outage(step=1, seconds=10, steps=("left",)),)
+    ).run()
+    assert _failed_attempts(outcome) == {"left": [1]}
+    assert outcome.value == ["left", "right"]
+    assert len(outcome.faults_applied) == 1
+    outcome.check()
+
+
+def test_an_outage_aimed_at_a_step_of_no_partner_of_its_does_not_land() -> None:
+    outcome = Scenario(
+        handler=patient_then_next, faults=(outage(step=1, seconds=60, steps=("second",)),)
+    ).run()
+    assert _failed_attempts(outcome) == {}
+    assert outcome.faults_applied == ()
+
+
+def test_a_partner_is_named_by_patterns_and_an_outage_prints_them() -> None:
+    fault = outage(step=2, seconds=10, steps=["gateway-*", "refund"])  # type: ignore[arg-type]
+    assert fault.steps == ("gateway-*", "refund")
+    assert repr(fault) == "outage(step=2, attempt=1, seconds=10, steps=('gateway-*', 'refund'))"
+    assert repr(outage(step=2)) == "outage(step=2, attempt=1, seconds=60)"
+    assert fault.hits("gateway-charge") and fault.hits("refund")
+    assert not fault.hits("refund-2") and not fault.hits(None)
+    with pytest.raises(ValueError, match="tuple of step-name patterns"):
+        outage(step=1, steps="gateway-*")  # type: ignore[arg-type]
+
+
+PARTNERS = saga.PARTNERS
+
+
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    durable_scenarios(
+        saga.released_at_the_warehouse,
+        inputs=st.just({"id": "order-1"}),
+        faults=fault_plans(kinds={"outage"}, max_faults=1, partners=PARTNERS),
+        before_run=saga.reset,
+    )
+)
+def test_placed_partner_outages_start_at_and_hit_only_their_partners_steps(
+    scenario: Any,
+) -> None:
+    outcome = scenario.run()
+    assert set(outcome.faults_applied) == set(scenario.faults)
+    names = {e["Id"]: e.get("Name") for e in outcome.history if e["EventType"] == "StepStarted"}
+    for fault in scenario.faults:
+        assert fault.steps in {("gateway-*",), ("warehouse-*",)}
+    for event in outcome.history:
+        if event["EventType"] == "StepFailed":
+            assert any(f.hits(names[event["Id"]]) for f in scenario.faults), event
+    saga.no_stock_held_unpaid(outcome)
+    outcome.check()
+
+
+def test_an_outage_of_every_step_fails_a_compensation_that_calls_another_partner() -> None:
+    # The same handler and promise, without partners: the outage that fails the charge also
+    # fails the warehouse's release, which no outage of the gateway alone reaches.
+    @settings(max_examples=100, deadline=None, database=None, derandomize=True)
+    @given(
+        durable_scenarios(
+            saga.released_at_the_warehouse,
+            inputs=st.just({"id": "order-1"}),
+            faults=fault_plans(kinds={"outage"}, max_faults=1),
+            before_run=saga.reset,
+        )
+    )
+    def nothing_held_unpaid(scenario: Any) -> None:
+        saga.no_stock_held_unpaid(scenario.run())
+
+    with pytest.raises(AssertionError, match="holding stock it never paid for"):
+        nothing_held_unpaid()
+
+
+@pytest.mark.parametrize(
+    ("partners", "kinds", "message"),
+    [
+        ({"gateway": "gateway-*"}, {"outage"}, "a list, not a string"),
+        ({"gateway": []}, {"outage"}, "non-empty collection"),
+        ({"gateway": ["", "x"]}, {"outage"}, "non-empty collection"),
+        ({}, {"outage"}, "non-empty mapping"),
+        (["gateway-*"], {"outage"}, "non-empty mapping"),
+        (PARTNERS, {"step_exception"}, "has no 'outage'"),
+    ],
+)
+def test_partners_that_aim_no_outage_are_refused(
+    partners: Any, kinds: set[str], message: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        fault_plans(kinds=kinds, partners=partners)

@@ -99,7 +99,7 @@ class FaultPlanHooks:
             return None
         key = (attempt.operation_id, attempt.attempt)
         for fault, (until, hit) in self._outages.items():
-            if key in hit or self.now() < until:
+            if key in hit or (self.now() < until and fault.hits(attempt.name)):
                 hit.add(key)
                 return fault.raised(attempt)
         return None
@@ -160,7 +160,11 @@ class FaultPlanHooks:
         if down is not None:
             return down
         for fault in self.plan:
-            if not (isinstance(fault, StepFault) and fault.lands_at(ordinal, attempt.attempt)):
+            if not (
+                isinstance(fault, StepFault)
+                and fault.lands_at(ordinal, attempt.attempt)
+                and fault.meets(attempt)
+            ):
                 continue
             if fault.once:
                 # Fires when its effect lands (``landed``), and only then.

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
@@ -91,6 +92,11 @@ class Draws(Protocol):
     def burst(self) -> SearchStrategy[int]: ...
     @property
     def error(self) -> SearchStrategy[str]: ...
+    @property
+    def partners(self) -> tuple[tuple[str, ...], ...]:
+        """The step-name patterns of each partner the suite declared (``fault_plans``'s
+        ``partners``); empty if it declared none."""
+        ...
 
     def sampled(self, options: Sequence[T]) -> SearchStrategy[T]:
         """One of ``options``, shrinking toward the first."""
@@ -105,6 +111,11 @@ class Chooser(Protocol):
     def burst(self) -> int: ...
 
     def pick(self, options: Sequence[T]) -> T: ...
+
+    def partner_of(self, name: str | None) -> tuple[str, ...] | None:
+        """The step-name patterns of the partner a step of that name calls, if the suite
+        declared partners and one of them matches; ``()`` if it declared none."""
+        ...
 
 
 class PlanState(Protocol):
@@ -365,6 +376,16 @@ class StepFault(FaultKind):
 
     def lands_at(self, ordinal: int, attempt: int) -> bool:
         raise NotImplementedError
+
+    def meets(self, attempt: StepAttempt) -> bool:
+        """Whether the attempt it lands at by position is one it can hit (a partner's
+        outage only hits the steps that call the partner)."""
+        return True
+
+    @classmethod
+    def can_start_at(cls, at: StepAttempt, choose: Chooser) -> bool:
+        """Whether a placing run may place this kind at ``at``."""
+        return True
 
     @classmethod
     def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> Self:
@@ -1100,14 +1121,18 @@ OUTAGE_SECONDS = (10, 60, 300, 3600)
 @register
 @dataclass(frozen=True, repr=False)
 class OutageFault(StepFault):
-    """A partner every step depends on is down for ``seconds`` on the runner's clock, from
-    when the ``step``-th step's attempt ``attempt`` starts: that attempt, and every step
-    attempt of the scenario's execution (any step, ``wait_for_condition`` checks included)
-    that starts before the outage ends, raises before its body runs, as ``step_exception``
-    raises (a transient failure of the kind each step's strategy retries). A retry whose
-    backoff outlasts the outage succeeds; a step whose budget does not fails, and so does
-    whatever the handler runs right after it (a fallback, a compensation) if it is a step.
-    Like ``step_exception``, every run of an attempt it hit meets it again."""
+    """A partner is down for ``seconds`` on the runner's clock, from when the ``step``-th
+    step's attempt ``attempt`` starts: that attempt, and every attempt of the partner's
+    steps in the scenario's execution (``wait_for_condition`` checks included) that starts
+    before the outage ends, raises before its body runs, as ``step_exception`` raises (a
+    transient failure of the kind each step's strategy retries). A retry whose backoff
+    outlasts the outage succeeds; a step whose budget does not fails, and so does whatever
+    the handler runs right after it (a fallback, a compensation) if it calls the same
+    partner. Like ``step_exception``, every run of an attempt it hit meets it again.
+
+    The partner's steps are those whose names match one of ``steps`` (``fnmatch`` patterns,
+    case-sensitive: ``("charge*", "refund")``); with ``steps=()``, every step depends on it.
+    ``fault_plans(partners=...)`` draws each outage for one partner the suite declared."""
 
     kind: ClassVar[str] = "outage"
     # Asked for by name: an outage outlasts retry budgets that every other kind leaves intact
@@ -1119,17 +1144,54 @@ class OutageFault(StepFault):
     by_default: ClassVar[bool] = False
     attempt: int = 1
     seconds: int = field(default=60, metadata={"doc": "how long the partner stays down"})
+    steps: tuple[str, ...] = field(
+        default=(),
+        metadata={"omit_default": True, "doc": "the partner's step names (patterns); (): all"},
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.steps, str) or not all(isinstance(p, str) and p for p in self.steps):
+            msg = (
+                f"outage: steps must be a tuple of step-name patterns such as ('charge*',), "
+                f"got {self.steps!r}"
+            )
+            raise ValueError(msg)
+        # A list given by hand would make the fault unhashable (plans are sets of faults).
+        object.__setattr__(self, "steps", tuple(self.steps))
 
     @classmethod
     def drawn(cls, draws: Draws) -> SearchStrategy[OutageFault]:
-        return draws.builds(cls, step=draws.ordinal, seconds=draws.sampled(OUTAGE_SECONDS))
+        partners = draws.partners
+        return draws.builds(
+            cls,
+            step=draws.ordinal,
+            seconds=draws.sampled(OUTAGE_SECONDS),
+            steps=draws.sampled(partners if partners else ((),)),
+        )
+
+    @classmethod
+    def can_start_at(cls, at: StepAttempt, choose: Chooser) -> bool:
+        return choose.partner_of(at.name) is not None
 
     @classmethod
     def placed(cls, ordinal: int, at: StepAttempt, choose: Chooser) -> OutageFault:
-        return cls(step=ordinal, attempt=at.attempt, seconds=choose.pick(OUTAGE_SECONDS))
+        return cls(
+            step=ordinal,
+            attempt=at.attempt,
+            seconds=choose.pick(OUTAGE_SECONDS),
+            steps=choose.partner_of(at.name) or (),
+        )
 
     def lands_at(self, ordinal: int, attempt: int) -> bool:
         return self.step == ordinal and attempt == self.attempt
+
+    def meets(self, attempt: StepAttempt) -> bool:
+        return self.hits(attempt.name)
+
+    def hits(self, name: str | None) -> bool:
+        """Whether a step of that name calls the partner that is down."""
+        return not self.steps or matches_any(name, self.steps)
 
     def effect(self, attempt: StepAttempt, plan: PlanState) -> BaseException:
         plan.begin_outage(self)
@@ -1143,6 +1205,11 @@ class OutageFault(StepFault):
             attempt.retried_types,
             attempt.retried_messages,
         )
+
+
+def matches_any(name: str | None, patterns: Sequence[str]) -> bool:
+    """Whether a step name matches one of the patterns (an unnamed step matches none)."""
+    return name is not None and any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 # Short constructor names, as a reproducer prints them.

@@ -33,6 +33,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     InvokeFault,
     StepFault,
     kinds_at,
+    matches_any,
     watch_inside,
 )
 from async_durable_execution_runner._service.seams import (
@@ -61,6 +62,8 @@ class Placement:
     #: Roughly one point in ``density`` takes a fault while the budget lasts (Hypothesis
     #: favours small answers, and small answers decline).
     density: int = 2
+    #: The step-name patterns of each partner the suite declared (``fault_plans``).
+    partners: tuple[tuple[str, ...], ...] = ()
 
 
 class PlacingHooks(FaultPlanHooks):
@@ -103,6 +106,17 @@ class PlacingHooks(FaultPlanHooks):
     def burst(self) -> int:
         """A burst length, from 1 to the placement's longest (``kinds.Chooser``)."""
         return 1 + self._pick(self.placement.max_burst)
+
+    def partner_of(self, name: str | None) -> tuple[str, ...] | None:
+        """The patterns of the first declared partner a step of that name calls
+        (``kinds.Chooser``); ``()`` when none were declared."""
+        partners = self.placement.partners
+        if not partners:
+            return ()
+        for patterns in partners:
+            if matches_any(name, patterns):
+                return patterns
+        return None
 
     def _here(
         self, point: type[F], fits: Callable[[type[F]], bool] | None = None
@@ -157,7 +171,7 @@ class PlacingHooks(FaultPlanHooks):
             # One outage per step: its length is the burst's, so that k failures in a row
             # are one fault (which shrinks as one), never a fault plus a later burst.
             return None
-        kind = self._here(StepFault, fits=lambda k: not k.once)
+        kind = self._here(StepFault, fits=lambda k: not k.once and k.can_start_at(attempt, self))
         if kind is not None:
             self._place(kind.placed(ordinal, attempt, self))
             return super().on_step_attempt(attempt)

@@ -8,7 +8,7 @@ positions within the bounds it was given.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -41,6 +41,7 @@ class _Draws:
     ordinal: st.SearchStrategy[int]
     burst: st.SearchStrategy[int]
     error: st.SearchStrategy[str]
+    partners: tuple[tuple[str, ...], ...] = ()
 
     def sampled(self, options: Sequence[T]) -> st.SearchStrategy[T]:
         return st.sampled_from(options)
@@ -54,6 +55,46 @@ def _check_int(name: str, value: object, low: int) -> int:
         msg = f"{name} must be an integer >= {low}, got {value!r}"
         raise InvalidArgument(msg)
     return value
+
+
+def _check_partners(
+    partners: Mapping[str, Collection[str]] | None, kinds: Collection[str]
+) -> tuple[tuple[str, ...], ...]:
+    """``fault_plans``'s ``partners``, as the tuples of patterns the outages carry."""
+    if partners is None:
+        return ()
+    example = '{"gateway": ["charge*", "refund"], "mail": ["email-*"]}'
+    if not isinstance(partners, Mapping) or not partners:
+        msg = (
+            f"partners must be a non-empty mapping of partner names to the step names that "
+            f"call each (patterns), such as {example}; got {partners!r}"
+        )
+        raise InvalidArgument(msg)
+    groups = []
+    for name, patterns in partners.items():
+        if (
+            not isinstance(name, str)
+            or isinstance(patterns, str)
+            or not isinstance(patterns, Collection)
+            or not patterns
+            or not all(isinstance(p, str) and p for p in patterns)
+        ):
+            msg = (
+                f"partners[{name!r}] must be a non-empty collection of step-name patterns "
+                f"(a list, not a string), such as {example}; got {patterns!r}"
+            )
+            raise InvalidArgument(msg)
+        # A set's order changes from process to process; a plan must not.
+        groups.append(
+            tuple(patterns) if isinstance(patterns, Sequence) else tuple(sorted(patterns))
+        )
+    if "outage" not in kinds:
+        msg = (
+            f"partners aim outages, but kinds {tuple(kinds)!r} has no 'outage': add it "
+            f"(kinds={{*DEFAULT_KINDS, 'outage'}}) or leave partners out"
+        )
+        raise InvalidArgument(msg)
+    return tuple(groups)
 
 
 def _favour_small(high: int) -> st.SearchStrategy[int]:
@@ -100,6 +141,7 @@ def fault_plans(
     max_call: int = 6,
     max_attempt: int = 3,
     max_ordinal: int = 3,
+    partners: Mapping[str, Collection[str]] | None = None,
 ) -> FaultPlanStrategy:
     """Tuples of faults (see ``scenarios`` for each kind), shrinking toward fewer faults,
     earlier placements, shorter bursts and simpler errors.
@@ -114,6 +156,12 @@ def fault_plans(
     ``kinds`` picks the fault kinds (default: ``DEFAULT_KINDS``, every kind but ``outage``,
     which outlasts retry budgets and is asked for by name); ``kinds=set()`` or
     ``max_faults=0`` means no faults.
+
+    ``partners`` names the partners the handler's steps call, each with the step names
+    that call it (``fnmatch`` patterns: ``{"gateway": ["charge*", "refund"], "mail":
+    ["email-*"]}``): an ``outage`` is then one partner's, starting at one of its steps and
+    hitting only its steps, while steps of other partners and of none go on working. Without
+    it, an outage hits every step, a uuid drawn in a step included.
     """
     _check_int("max_faults", max_faults, 0)
     _check_int("max_invocation", max_invocation, 1)
@@ -128,11 +176,15 @@ def fault_plans(
             f"known kinds: {', '.join(FAULT_KINDS)}"
         )
         raise InvalidArgument(msg)
+    groups = _check_partners(partners, chosen)
     text = (
         f"fault_plans(kinds={kinds!r}, max_faults={max_faults}, max_invocation={max_invocation},"
-        f" max_call={max_call}, max_attempt={max_attempt}, max_ordinal={max_ordinal})"
+        f" max_call={max_call}, max_attempt={max_attempt}, max_ordinal={max_ordinal}"
+        + (f", partners={dict(partners)!r})" if partners else ")")
     )
-    placement = Placement(kinds=chosen, max_faults=max_faults, max_burst=max_attempt)
+    placement = Placement(
+        kinds=chosen, max_faults=max_faults, max_burst=max_attempt, partners=groups
+    )
     if not chosen or max_faults == 0:
         return FaultPlanStrategy(st.just(()), placement, text)
     # Bugs hide early (most executions have few invocations and calls): favour small
@@ -143,6 +195,7 @@ def fault_plans(
         ordinal=st.integers(1, max_ordinal),
         burst=st.integers(1, max_attempt),
         error=st.sampled_from(SERVICE_ERRORS),
+        partners=groups,
     )
     one = st.one_of(*(FAULT_KINDS[k].drawn(draws) for k in chosen))
     absolute = st.lists(one, max_size=max_faults, unique=True).map(tuple)
