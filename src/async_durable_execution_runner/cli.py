@@ -198,9 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--examples", type=int, default=100, help="examples to run (default 100)")
     fuzz.add_argument("--seed", type=int, help="Hypothesis seed, to repeat a campaign")
     fuzz.add_argument(
-        "--faults", help="fault kinds, comma-separated (default: every kind the harness has)"
+        "--faults",
+        help=(
+            "fault kinds, comma-separated (default: every kind but outage, which is asked for "
+            "by name)"
+        ),
     )
     fuzz.add_argument("--max-faults", type=int, default=3, help="faults per example (default 3)")
+    fuzz.add_argument(
+        "--partner",
+        dest="partners",
+        action="append",
+        default=[],
+        metavar="NAME=PATTERN,...",
+        help=(
+            "a partner the handler's steps call, with the names of those steps (fnmatch "
+            "patterns; repeatable): each outage is then one partner's, hitting only its steps"
+        ),
+    )
     fuzz.add_argument(
         "--expect-status",
         choices=("SUCCEEDED", "FAILED"),

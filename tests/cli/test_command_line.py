@@ -72,6 +72,11 @@ def test_user_mistakes_are_one_line_errors_without_tracebacks(
         (["run", "examples/nowhere.py:handler"], "no such file"),
         (["run", "examples/seed.py:no_such_handler"], "has no attribute 'no_such_handler'"),
         (["serve", "--config", "missing.toml", "--port", "0"], "cannot read the config file"),
+        (["fuzz", "examples/seed.py:function_under_test", "--partner", "gateway"], "NAME=PATTERN"),
+        (
+            ["fuzz", "examples/seed.py:function_under_test", "--partner", "gateway=charge"],
+            "has no 'outage'",
+        ),
     ]
     for argv, expected in mistakes:
         assert main(argv) == 2
@@ -291,6 +296,46 @@ def test_fuzz_finds_shrinks_and_prints_a_repro(capsys: pytest.CaptureFixture[str
     assert "minimal reproduction (a standalone pytest test):" in out
     assert "faults=(crash(invocation=1, call=1),)" in out  # shrunk to one fault
     assert "def test_regression" in out
+
+
+def _warehouse_campaign(*partners: str) -> list[str]:
+    """An outage campaign over ``buggy.compensation_in_outage:released_at_the_warehouse``,
+    whose promise holds when one partner is down at a time."""
+    module = "buggy.compensation_in_outage"
+    args = [
+        "fuzz",
+        f"{module}:released_at_the_warehouse",
+        "--before-run",
+        f"{module}:reset",
+        "--property",
+        f"{module}:no_stock_held_unpaid",
+        "--input",
+        '{"id": "order-1"}',
+        "--faults",
+        "outage",
+        "--max-faults",
+        "1",
+        "--fixed-timings",
+        "--examples",
+        "40",
+        "--seed",
+        "1",
+    ]
+    for partner in partners:
+        args += ["--partner", partner]
+    return args
+
+
+def test_fuzz_partners_aim_each_outage_at_one_partners_steps(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An outage of every step fails the warehouse's release too, which an outage of the
+    # gateway alone never reaches.
+    assert main(_warehouse_campaign()) == 1
+    out = capsys.readouterr().out
+    assert "holding stock it never paid for" in out
+    assert main(_warehouse_campaign("gateway=gateway-*", "warehouse=warehouse-*")) == 0
+    assert "passed: 40 example(s)" in capsys.readouterr().out
 
 
 def _interrupted_step_campaign(variant: str) -> list[str]:

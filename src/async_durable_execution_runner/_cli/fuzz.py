@@ -126,8 +126,9 @@ def fuzz(args: argparse.Namespace) -> int:
     expected_status = args.expect_status
     inputs = st.just(_json_input(args.input))
     kinds = set(args.faults.split(",")) if args.faults else None
+    partners = _partners(args.partners)
     try:
-        faults = fault_plans(kinds=kinds, max_faults=args.max_faults)
+        faults = fault_plans(kinds=kinds, max_faults=args.max_faults, partners=partners)
         strategy = durable_scenarios(
             handler,
             inputs=inputs,
@@ -242,6 +243,25 @@ def _then(
         module = getattr(prop, "__module__", None) or Path(target).stem
         then.append((f"from {module} import {attr.split('.')[0]}", f"{attr}(outcome)"))
     return then
+
+
+def _partners(specs: list[str]) -> dict[str, list[str]] | None:
+    """``--partner NAME=PATTERN,...`` arguments, as ``fault_plans``'s ``partners``."""
+    partners: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, patterns = spec.partition("=")
+        steps = [p for p in patterns.split(",") if p]
+        if not sep or not name or not steps:
+            msg = (
+                f"--partner must be NAME=PATTERN[,PATTERN...], such as "
+                f"gateway=charge*,refund; got {spec!r}"
+            )
+            raise UsageError(msg)
+        if name in partners:
+            msg = f"partner {name!r} is named twice; give all its step patterns in one --partner"
+            raise UsageError(msg)
+        partners[name] = steps
+    return partners or None
 
 
 def _json_input(text: str | None) -> Any:
