@@ -614,3 +614,26 @@ def test_a_thread_result_keeps_its_outcome_and_a_cancelled_wait_cancels_the_job(
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_a_loop_that_spins_until_a_thread_result_comes_gets_it() -> None:
+    """A coroutine that polls a thread's future without ever letting the loop idle (as the
+    SDK's ``parallel`` resubmits a PENDING branch) is given the result after a stretch of
+    busy turns; held for an idle turn, it would spin forever."""
+    loop = VirtualTimeEventLoop()
+
+    async def main() -> tuple[bool, int]:
+        job = asyncio.ensure_future(asyncio.to_thread(lambda: "came"))
+        spins = 0
+        while not job.done() and spins < 200_000:  # (bounded: a regression fails, not hangs)
+            spins += 1
+            await asyncio.sleep(0)
+        done = job.done()
+        await job
+        return done, spins
+
+    try:
+        done, spins = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert done, f"still waiting after {spins} busy turns"
