@@ -11,7 +11,9 @@ Real waits are kept where the loop waits for something outside it: while a futur
 thread settles is pending (``run_in_executor``, ``asyncio.to_thread``, ``asyncio.wrap_future``
 of a pool's future), while the handler's own descriptors are registered (a socket, a child
 process's pipes) or a child process it started runs, and when no timer is scheduled at all.
-What such real waits pass on the clocks is ``OutsideTime``'s to say.
+What such real waits pass on the clocks is ``OutsideTime``'s to say. Thread results reach the
+loop in the order it asked for them, one per idle turn, whatever order the threads end in
+(``VirtualTimeEventLoop._wrap_thread_future``).
 """
 
 from __future__ import annotations
@@ -808,7 +810,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         destination = self._awaited.pop(seq)
         self._in_flight -= 1
         self._busy_holding = 0
-        _copy_future_state(source, destination)
+        if not destination.done():  # (settled by hand meanwhile: asyncio would fail a callback)
+            _copy_future_state(source, destination)
         return True
 
 
