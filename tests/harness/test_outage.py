@@ -240,3 +240,21 @@ def test_partners_that_aim_no_outage_are_refused(
 ) -> None:
     with pytest.raises(InvalidArgument, match=message):
         fault_plans(kinds=kinds, partners=partners)
+
+
+def test_a_partners_outage_replays_from_its_reproducer() -> None:
+    fault = outage(step=2, seconds=10, steps=("gateway-*",))
+    scenario = Scenario(
+        handler=saga.released_at_the_warehouse,
+        input={"id": "order-1"},
+        faults=(fault,),
+        before_run=saga.reset,
+    )
+    outcome = scenario.run()
+    assert outcome.faults_applied == (fault,)
+    assert outcome.value["status"] == "declined"
+    code = outcome.to_pytest()
+    assert "outage(step=2, attempt=1, seconds=10, steps=('gateway-*',))" in code
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "reproducer.py", "exec"), namespace)
+    namespace["test_regression"]()
