@@ -253,7 +253,7 @@ def test_a_partners_outage_replays_from_its_reproducer() -> None:
     outcome = scenario.run()
     assert outcome.faults_applied == (fault,)
     assert outcome.value["status"] == "declined"
-    code = outcome.to_pytest()
+    code = scenario.to_pytest()
     assert "outage(step=2, attempt=1, seconds=10, steps=('gateway-*',))" in code
     namespace: dict[str, Any] = {}
     exec(compile(code, "reproducer.py", "exec"), namespace)
