@@ -13,6 +13,7 @@ import uuid as std_uuid
 from typing import Any
 
 from async_durable_execution import (
+    CompletionConfig,
     JitterStrategy,
     NestingType,
     RetryStrategy,
@@ -251,3 +252,27 @@ async def changed_flat_map(event: Any) -> list[str]:
     boxed = await durable_map(box, event["skus"], name="pack", nesting_type=NestingType.FLAT)
     await wait(10, name="courier")
     return boxed.get_results()
+
+
+@durable_execution
+async def renamed_delivery_steps(event: Any) -> dict[str, Any]:
+    """``batches.shipments_with_damage_budget`` whose steps are now named ``ship-N``."""
+    from batches import _damage_budget, _deliver
+
+    damaged = list((event or {}).get("damaged", [3, 7]))
+
+    async def deliver(parcel: int) -> dict[str, Any]:
+        return await step(
+            lambda: _deliver(parcel, damaged),
+            name=f"ship-{parcel}",
+            retry_strategy=RetryStrategy(max_attempts=2, initial_delay=5),
+        )
+
+    batch = await durable_map(
+        deliver,
+        list(range(10)),
+        name="deliveries",
+        max_concurrency=3,
+        completion_config=CompletionConfig.custom(_damage_budget),
+    )
+    return {"round_ok": batch.completion_reason.value}

@@ -637,3 +637,30 @@ def test_a_loop_that_spins_until_a_thread_result_comes_gets_it() -> None:
     finally:
         loop.close()
     assert done, f"still waiting after {spins} busy turns"
+
+
+def test_thread_results_follow_the_ranks_an_interleaving_gives_them() -> None:
+    """Ranks reorder what the threads' race would: a result of a lower rank comes first,
+    whatever order the threads end in; equal ranks keep the order asked."""
+    import concurrent.futures
+
+    loop = VirtualTimeEventLoop()
+    ranks = {0: 2, 1: 0, 2: 1, 3: 0}
+    loop.thread_rank = ranks.__getitem__
+    resumed: list[int] = []
+
+    async def wait_for(job: Callable[[], int], pool: concurrent.futures.Executor) -> None:
+        resumed.append(await loop.run_in_executor(pool, job))
+
+    async def main() -> None:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            jobs = _finishing_in_reverse(4, [])
+            await asyncio.gather(*(wait_for(job, pool) for job in jobs))
+
+    try:
+        loop.run_until_complete(main())
+        assert resumed == [1, 3, 2, 0]
+        loop.forget_threads()  # a new invocation: no ranks until its interleaving says
+        assert loop.thread_rank is None
+    finally:
+        loop.close()

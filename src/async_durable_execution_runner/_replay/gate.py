@@ -60,6 +60,15 @@ from async_durable_execution_runner._service.seams import InvocationInfo, Operat
 from async_durable_execution_runner._service.virtual_loop import LOOP_CALLBACK_CODES
 
 INVOCATION_COMPLETED = EventType.INVOCATION_COMPLETED
+_ENDED = frozenset(
+    {
+        OperationStatus.SUCCEEDED,
+        OperationStatus.FAILED,
+        OperationStatus.CANCELLED,
+        OperationStatus.TIMED_OUT,
+        OperationStatus.STOPPED,
+    }
+)
 Identity = tuple[str, str | None, str | None, str | None]  # type, sub type, name, parent id
 
 
@@ -304,6 +313,7 @@ class _Comparison:
         self.parents: dict[str, str | None] = {}
         self.sub_types: dict[str, str | None] = {}
         self.ended: set[str] = set()
+        self._ended_in_replay: set[str] = set()
         for e in recorded.events:
             if e.id and e.event_type is not EventType.EXECUTION_STARTED:
                 self.parents.setdefault(e.id, e.parent_id)
@@ -343,6 +353,22 @@ class _Comparison:
             parent_id = self.parents.get(parent_id)
         return False
 
+    def _cut_short_in_replay(self, parent_id: str | None) -> bool:
+        """Whether an ancestor is a ``map``/``parallel`` that the replay ended with branches
+        unfinished (its completion rule decided before they ended), the mirror of
+        ``_in_cut_short_batch``: a branch the recorded run finished before the decision may
+        be one the replay had not, as the decision races the branches in flight."""
+        ended = self._ended_in_replay
+        seen: set[str] = set()
+        while parent_id is not None and parent_id not in seen:
+            seen.add(parent_id)
+            if self.sub_types.get(parent_id) in ("Map", "Parallel") and parent_id in ended:
+                branches = [i for i, p in self.parents.items() if p == parent_id]
+                if any(b not in ended for b in branches):
+                    return True
+            parent_id = self.parents.get(parent_id)
+        return False
+
     def _last_location(self) -> str | None:
         for r in reversed(self.got.requests):
             if r.location:
@@ -369,6 +395,9 @@ class _Comparison:
             if is_handler_event(e):
                 replayed.setdefault(e.id or "", []).append(e)
         asked = {r.operation_id: r for r in got.requests}
+        self._ended_in_replay = {op.id for op in self.inv.operations if op.status in _ENDED} | {
+            e.id for e in got.events if e.id and e.event_type.is_terminal
+        }
         order = dict.fromkeys([*history, *replayed, *asked])
         for op_id in order:
             self._compare(op_id, history.get(op_id, []), replayed.get(op_id, []), asked, location)
@@ -419,7 +448,9 @@ class _Comparison:
         if not recorded:
             return  # the replay went further than this invocation did: checked later
         if op_id not in asked:
-            if self._in_cut_short_batch(first.parent_id):
+            if self._in_cut_short_batch(first.parent_id) or self._cut_short_in_replay(
+                first.parent_id
+            ):
                 return
             expected = self._say(_identity_of(recorded[0]))
             # Where it went instead: the last operation it asked for beside this one.
@@ -442,6 +473,8 @@ class _Comparison:
         # boundary checks how it went on.
         if have[: len(want)] == want:
             return
+        if want[: len(have)] == have and self._cut_short_in_replay(first.parent_id):
+            return  # a branch the replay's batch decided without: how far it got is a race
         for i, kind in enumerate(want):
             if i >= len(have) or have[i] != kind:
                 seen = have[i] if i < len(have) else "nothing further"

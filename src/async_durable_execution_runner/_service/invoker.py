@@ -61,7 +61,7 @@ from async_durable_execution_runner._service.sandbox import (
     put_back,
     runtime_exit,
 )
-from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
+from async_durable_execution_runner._service.seams import OperationRequest, WrapBody, ranks_threads
 from async_durable_execution_runner._service.service_client import (
     SdkOperationCache,
     WireFormat,
@@ -987,6 +987,11 @@ class InProcessInvoker:
                     # A duplicate runs beside the first, which keeps the invoker's.
                     jumping.outside_time = _OutsideOf(self, traveller, running)
                 jumping.forget_threads()
+                interleaving = session.interleaving
+                if ranks_threads(interleaving):
+                    jumping.thread_rank = functools.partial(
+                        interleaving.thread_rank, session.execution_arn, session.invocation_index
+                    )
                 jumping.align_time(real_monotonic() + traveller.skipped)
                 jumping.busy_turns = 0  # counted per invocation
                 sleeper = threading.get_ident()

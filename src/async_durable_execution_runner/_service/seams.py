@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeGuard, runtime_checkable
 
 from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._models._frozen import cheap_frozen
@@ -276,6 +276,18 @@ class Interleaving(Protocol):
         ...
 
 
+class ThreadRanking(Protocol):
+    """What an ``Interleaving`` may also say (optional: one without it leaves the order the
+    loop asked in): how the threads' work races."""
+
+    def thread_rank(self, execution_arn: str, invocation_index: int, job: int) -> int:
+        """The rank of the invocation's ``job``-th wait for a thread's result (from 0:
+        ``run_in_executor``, ``asyncio.to_thread``, ``asyncio.wrap_future``). The loop takes
+        thread results by rank, then in the order it asked for them, whatever order the
+        threads end in: equal ranks (the default) mean the order asked."""
+        ...
+
+
 class NoInterleaving:
     """The default: no extra turns, full pages."""
 
@@ -290,6 +302,9 @@ class NoInterleaving:
     def page_size(self, execution_arn: str, invocation_index: int) -> int | None:
         return None
 
+    def thread_rank(self, execution_arn: str, invocation_index: int, job: int) -> int:
+        return 0
+
 
 def interleaves_steps(interleaving: Interleaving) -> bool:
     """Whether ``interleaving`` may give a step attempt turns (``NoInterleaving``'s never does;
@@ -302,6 +317,13 @@ def interleaves_responses(interleaving: Interleaving) -> bool:
     """Whether ``interleaving`` may give a service response turns (see ``interleaves_steps``)."""
     hook = getattr(type(interleaving), "response_turns", None)
     return hook is not NoInterleaving.response_turns
+
+
+def ranks_threads(interleaving: Interleaving) -> TypeGuard[ThreadRanking]:
+    """Whether ``interleaving`` may rank thread results (``ThreadRanking``; see
+    ``interleaves_steps``)."""
+    hook = getattr(type(interleaving), "thread_rank", None)
+    return hook is not None and hook is not NoInterleaving.thread_rank
 
 
 # --- the sandbox ----------------------------------------------------------------------------

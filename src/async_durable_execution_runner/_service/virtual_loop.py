@@ -289,6 +289,11 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self._busy_holding = 0
         #: Results taken out of order because their hold ran out (a diagnostic).
         self.holds_expired = 0
+        #: The rank of the current invocation's ``n``-th thread job (``n`` from 0): results
+        #: are taken by rank, then in the order asked for (``None``: that order alone). An
+        #: ``Interleaving``'s ``thread_rank``, set for each invocation.
+        self.thread_rank: Callable[[int], int] | None = None
+        self._ranks: dict[int, int] = {}
         #: Child processes started on this loop (``asyncio.create_subprocess_exec``): their
         #: exit is reported by another thread, which the loop cannot count as in flight.
         self._children: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
@@ -395,6 +400,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         """A new invocation starts: the threads an earlier one set working or started are
         none of its business."""
         self._ordered_from = self._asked
+        self.thread_rank = None
         if self.executor_threads:
             self.executor_threads = set()
         if self.started_threads:
@@ -751,6 +757,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         seq = self._asked
         self._asked = seq + 1
         self._awaited[seq] = destination
+        if self.thread_rank is not None:
+            self._ranks[seq] = self.thread_rank(seq - self._ordered_from)
         self._in_flight += 1
         arrivals = self._arrivals
         wake = self._write_to_self  # type: ignore[attr-defined]
@@ -765,6 +773,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             if self._awaited.pop(seq, None) is not None:  # cancelled before delivery
                 self._in_flight -= 1
                 self._held.pop(seq, None)
+                self._ranks.pop(seq, None)
 
         destination.add_done_callback(settled)
         source.add_done_callback(came)
@@ -790,22 +799,34 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def _deliver_thread_result(self) -> bool:
         """Settle the next future a thread's result is for, if it has come: the one asked for
-        first, or, past its hold, the first of those that came early. ``False`` if none."""
+        first (of the lowest rank, when ``thread_rank`` ranks them), or, past its hold, the
+        first of those that came early. ``False`` if none."""
         self._take_arrivals()
         held = self._held
         if not held:
             return False
+        ranks = self._ranks
         seq = -1
+        best: tuple[int, int] | None = None
         for asked in self._awaited:
-            if asked in held or asked >= self._ordered_from:
+            if asked < self._ordered_from:
+                if asked in held:  # left by an earlier invocation: whenever it comes
+                    seq = asked
+                    break
+                continue
+            if not ranks:
                 seq = asked
                 break
+            key = (ranks.get(asked, 0), asked)
+            if best is None or key < best:
+                best, seq = key, asked
         if seq not in held:
             came = min(at for _, at in held.values())
             if _real_time() - came < THREAD_RESULT_HOLD:
                 return False
-            seq = min(held)
+            seq = min(held, key=lambda s: (ranks.get(s, 0), s))
             self.holds_expired += 1
+        ranks.pop(seq, None)
         source, _ = held.pop(seq)
         destination = self._awaited.pop(seq)
         self._in_flight -= 1

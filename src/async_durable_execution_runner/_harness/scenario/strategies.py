@@ -95,6 +95,7 @@ def timings(
             (),
         ),
         seed=opt(seed, st.integers(0, 2**16), 0),
+        thread_order=opt(interleave, small, ()),
     )
 
 

@@ -7,6 +7,7 @@ the emulator's seams: a scheduler policy, an interleaving, a sandbox policy.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,10 @@ class Timings:
     - ``callback_delays``: seconds before each created callback is answered (cycled in the
       order callbacks are created).
     - ``seed``: seeds ``random`` at the start of every invocation.
+    - ``thread_order``: how the invocation's waits for threads' work race (``to_thread``,
+      ``run_in_executor``, ``wrap_future``): each wait picks a rank from it by its place in
+      the invocation, and results reach the handler by rank, then in the order asked for
+      (empty: the order asked, whatever order the threads end in).
     """
 
     start: _dt.datetime = DEFAULT_START
@@ -52,6 +57,7 @@ class Timings:
     sandboxes: tuple[str, ...] = ()
     callback_delays: tuple[float, ...] = ()
     seed: int = 0
+    thread_order: tuple[int, ...] = ()
 
     def __repr__(self) -> str:
         parts = []
@@ -90,6 +96,11 @@ class Timings:
             lines.append(f"callbacks are answered after {list(self.callback_delays)} s")
         if self.seed:
             lines.append(f"random is seeded with {self.seed}")
+        if any(self.thread_order):
+            lines.append(
+                f"threads' results come in ranks {list(self.thread_order)} (by each wait's "
+                "place in its invocation)"
+            )
         return lines
 
 
@@ -185,6 +196,17 @@ class TimedInterleaving:
 
     def page_size(self, execution_arn: str, invocation_index: int) -> int | None:
         return self.timings.page_size
+
+    def thread_rank(self, execution_arn: str, invocation_index: int, job: int) -> int:
+        # By place: a wait for a thread has no identity of its own. Hashed, not ``_keyed``:
+        # CRC-32 is linear, so keys that differ in one character alone (job 0 and job 1)
+        # would always pick alike, and a replay would race its threads as the first run did.
+        values = self.timings.thread_order
+        if not values:
+            return 0
+        key = f"{execution_arn}|{invocation_index}|{job}".encode()
+        digest = int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big")
+        return values[digest % len(values)]
 
 
 class TimedSandboxes(SandboxPolicy):
