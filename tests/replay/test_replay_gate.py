@@ -51,7 +51,13 @@ from async_durable_execution_runner._replay.corpus import (
     save_history,
 )
 from async_durable_execution_runner._replay.state import HistoryFormatError
-from async_durable_execution_runner.scenarios import Scenario, Timings, step_exception
+from async_durable_execution_runner.scenarios import (
+    Scenario,
+    Timings,
+    checkpoint_error,
+    duplicate_invocation,
+    step_exception,
+)
 from async_durable_execution_runner.strategies import durable_scenarios
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -452,7 +458,7 @@ def test_a_check_failure_replayed_under_another_type_is_noted_not_judged() -> No
     report = replay(spec["handler"], outcome.result, raise_on_divergence=False)
     assert report.ok, str(report)
     (note,) = report.notes
-    assert "'await-job' failed in it as its own type" in note
+    assert "'await-job' failed as its own type, seen live there" in note
     assert "SDK findings 8 and 16" in note
 
 
@@ -479,3 +485,26 @@ def test_a_branch_the_replays_batch_decided_without_is_not_a_divergence() -> Non
     renamed = replay(h.renamed_delivery_steps, outcome.result, raise_on_divergence=False)
     assert not renamed.ok
     assert "ship-0" in str(renamed)
+
+
+def test_a_check_failure_a_duplicate_delivery_saw_live_is_noted_not_judged() -> None:
+    # Invocation 2's first delivery runs the status check, which fails for good, and dies;
+    # its duplicate, running beside it, ran the check itself and failed the execution with
+    # the check's own error. The history splits the duplicate off as invocation 3, handed the
+    # check already failed, which the SDK raises as CallableRuntimeError (SDK finding 8): the
+    # handler catches it there and asks for "tell-ops". Found by a 15-example gate campaign
+    # over the corpora (session 37).
+    outcome = Scenario(
+        handler=errors.poll_until_broken,
+        input={"broken": True},
+        faults=(
+            step_exception(step=2, attempt=1, times=3),
+            checkpoint_error(invocation=1, call=2, error="StaleCheckpointToken"),
+            duplicate_invocation(invocation=2, after_call=1),
+        ),
+        timings=Timings(sandboxes=("warm", "cold", "cold", "cold"), seed=10240),
+    ).run()
+    assert outcome.error is not None and outcome.error.type == "InjectedStepError"
+    report = replay(errors.poll_until_broken, outcome.result, raise_on_divergence=False)
+    assert report.ok, str(report)
+    assert any("'await-job' failed as its own type" in note for note in report.notes)

@@ -688,12 +688,21 @@ def _failure_retyped_on_replay(recorded: RecordedExecution, report: ReplayReport
     if inv is None:
         return report
     retyped = [e for e in inv.events if _raised_as_its_own_type(e)]
+    end = inv.execution_end
+    if not retyped and end is not None and end.event_type is EventType.EXECUTION_FAILED:
+        # The execution failed with such a failure's own type, which only a live raise
+        # gives: this invocation saw it live though an earlier one checkpointed it (a
+        # duplicate delivery, running beside the one that did, ran the check itself).
+        failed_as = _error_type(end)
+        retyped = [
+            e for e in recorded.events if _raised_as_its_own_type(e) and _error_type(e) == failed_as
+        ]
     if not retyped:
         return report
     names = ", ".join(sorted({repr(e.name or e.id) for e in retyped}))
     note = (
         f"invocation {divergence.invocation} diverged ({divergence.expected}; here "
-        f"{divergence.actual}), but {names} failed in it as its own type, which a replay "
+        f"{divergence.actual}), but {names} failed as its own type, seen live there, which a replay "
         "raises as CallableRuntimeError (docs/findings.md, SDK findings 8 and 16): not "
         "judged there, and nothing after it was checked"
     )
