@@ -21,6 +21,7 @@ import contextvars
 import dataclasses
 import dis
 import functools
+import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -799,6 +800,35 @@ def summary_call_sites() -> frozenset[tuple[CodeType, int]]:
             if instruction.argval == "summary_generator" and line is not None:
                 sites.add((code, line))
     return frozenset(sites)
+
+
+#: The statuses of a batch item that ended before its batch did (``BatchItemStatus``).
+BATCH_ITEM_ENDED = frozenset({"SUCCEEDED", "FAILED"})
+
+
+def batch_item_statuses(payload: str | None) -> list[str] | None:
+    """Each item's status in a ``map``'s or ``parallel``'s ``BatchResult`` as the SDK's
+    default serdes checkpoints it (``{"t": "br", "v": {"all": {"t": "l", "v": [...]}}}``,
+    each item ``{"t": "m", "v": {"status": {"t": "s", "v": STATUS}, ...}}``); ``None`` for
+    anything else (a summary, the user's own serdes, another SDK release's envelope).
+    An item the batch's completion rule decided without is ``STARTED`` or ``CANCELLED``."""
+    try:
+        data = json.loads(payload) if payload else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("t") != "br":
+        return None
+    items = ((data.get("v") or {}).get("all") or {}).get("v")
+    if not isinstance(items, list):
+        return None
+    statuses = []
+    for item in items:
+        fields = item.get("v") if isinstance(item, dict) else None
+        status = ((fields or {}).get("status") or {}).get("v") if isinstance(fields, dict) else None
+        if not isinstance(status, str):
+            return None
+        statuses.append(status)
+    return statuses
 
 
 def sdk_version() -> str:

@@ -276,3 +276,26 @@ async def renamed_delivery_steps(event: Any) -> dict[str, Any]:
         completion_config=CompletionConfig.custom(_damage_budget),
     )
     return {"round_ok": batch.completion_reason.value}
+
+
+@durable_execution
+async def partial_branches_renamed(event: Any) -> dict[str, Any]:
+    """``structures.partial_branches`` whose rate steps are now named ``quote-PAIR``."""
+    import functools
+
+    async def quote(pair: str, fail: bool) -> dict[str, Any]:
+        async def rate() -> float:
+            if fail:
+                raise LookupError(f"no rate for {pair}")
+            return 1.5
+
+        got = await step(rate, name=f"quote-{pair}", retry_strategy=RetryStrategy.none())
+        return {"pair": pair, "ok": got > 1}
+
+    pairs = ["EURUSD", "EURGBP", "EURXXX"]
+    batch = await parallel(
+        [functools.partial(quote, p, p.endswith("XXX")) for p in pairs],
+        name="rates",
+        completion_config=CompletionConfig(tolerated_failure_count=1),
+    )
+    return {"ok": sorted(r["pair"] for r in batch.get_results())}

@@ -41,6 +41,7 @@ from async_durable_execution_runner import (
     DurableFunctionTestRunner,
     ReplayDivergenceError,
     ReplayReport,
+    _sdk_adapter,
     replay,
 )
 from async_durable_execution_runner._replay.corpus import (
@@ -508,3 +509,30 @@ def test_a_check_failure_a_duplicate_delivery_saw_live_is_noted_not_judged() -> 
     report = replay(errors.poll_until_broken, outcome.result, raise_on_divergence=False)
     assert report.ok, str(report)
     assert any("'await-job' failed as its own type" in note for note in report.notes)
+
+
+def test_what_follows_a_batch_decided_with_branches_in_flight_is_noted_not_judged() -> None:
+    # Three rates, one failure tolerated; injected failures end two branches while the
+    # first, slower by its turns, is in flight: the batch decides without it (its recorded
+    # BatchResult lists it CANCELLED) and the handler returns no rate. The replay is handed
+    # the first branch's step as it stood at the invocation's end, succeeded, so the batch
+    # decides with it and the handler returns one rate (found by a 15-example gate campaign
+    # over the corpora, session 37).
+    outcome = Scenario(
+        handler=structures.partial_branches,
+        faults=(step_exception(step=2, attempt=1), step_exception(step=3, attempt=1)),
+        timings=Timings(step_turns=(0, 3, 2, 3, 1, 0), seed=4013),
+    ).run()
+    assert outcome.value["ok"] == []
+    batch = next(
+        e for e in outcome.history if e.get("Name") == "rates" and "Succeeded" in e["EventType"]
+    )
+    payload = batch["ContextSucceededDetails"]["Result"]["Payload"]
+    assert _sdk_adapter.batch_item_statuses(payload) == ["CANCELLED", "FAILED", "FAILED"]
+    report = replay(structures.partial_branches, outcome.result, raise_on_divergence=False)
+    assert report.ok, str(report)
+    assert any("after 'rates'" in note for note in report.notes)
+    # A change before the decision still diverges.
+    renamed = replay(h.partial_branches_renamed, outcome.result, raise_on_divergence=False)
+    assert not renamed.ok
+    assert "quote-EURUSD" in str(renamed)

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import async_durable_execution
 
 import async_durable_execution_runner
+from async_durable_execution_runner import _sdk_adapter
 from async_durable_execution_runner._models import Event, EventType, OperationStatus, OperationType
 from async_durable_execution_runner._replay.state import (
     SERVICE_ERROR_TYPES,
@@ -634,6 +635,7 @@ def replay(
         if report.divergence is not None and known is None:
             report = _second_chance(handler, recorded, report, function_name, timeout, source)
     report = _failure_retyped_on_replay(recorded, report)
+    report = _after_a_batch_decided_in_flight(recorded, report)
     if report.divergence is not None and raise_on_divergence:
         raise ReplayDivergenceError(report)
     return report
@@ -702,11 +704,48 @@ def _failure_retyped_on_replay(recorded: RecordedExecution, report: ReplayReport
     names = ", ".join(sorted({repr(e.name or e.id) for e in retyped}))
     note = (
         f"invocation {divergence.invocation} diverged ({divergence.expected}; here "
-        f"{divergence.actual}), but {names} failed as its own type, seen live there, which a replay "
-        "raises as CallableRuntimeError (docs/findings.md, SDK findings 8 and 16): not "
+        f"{divergence.actual}), but {names} failed as its own type, seen live there, which "
+        "a replay raises as CallableRuntimeError (docs/findings.md, SDK findings 8 and 16): not "
         "judged there, and nothing after it was checked"
     )
     return dataclasses.replace(report, divergence=None, notes=(*report.notes, note))
+
+
+def _after_a_batch_decided_in_flight(
+    recorded: RecordedExecution, report: ReplayReport
+) -> ReplayReport:
+    """A divergence after a ``map`` or ``parallel`` that ended in the same invocation and
+    whose recorded result lists branches its completion rule decided without (in flight at
+    the decision: ``STARTED`` or ``CANCELLED``). Live, which branches had ended when the rule
+    decided was a race of their timing; the replay is handed every step as it stood when the
+    invocation ended, so those branches end at once and the rule decides with them: the
+    batch's result, and what the handler built from it, may differ whatever the code.
+    Reported as not judged, with a note (the mirror, operations of branches the replay's
+    batch decided without, is ``_cut_short_in_replay``)."""
+    divergence = report.divergence
+    if divergence is None or divergence.event is None:
+        return report
+    inv = next((i for i in recorded.invocations if i.index == divergence.invocation), None)
+    if inv is None:
+        return report
+    for event in inv.events:
+        if event.event_id >= divergence.event.event_id:
+            break
+        if event.sub_type not in ("Map", "Parallel") or not event.event_type.is_terminal:
+            continue
+        payload = (event.details.get("Result") or {}).get("Payload")
+        statuses = _sdk_adapter.batch_item_statuses(payload)
+        if statuses is None or all(s in _sdk_adapter.BATCH_ITEM_ENDED for s in statuses):
+            continue
+        note = (
+            f"invocation {divergence.invocation} diverged ({divergence.expected}; here "
+            f"{divergence.actual}) after {event.name or event.id!r}, whose completion rule "
+            "decided with branches in flight: the replay, handed their ends, decides with "
+            "them (docs/findings.md, oracle bug 34): not judged there, and nothing after it "
+            "was checked"
+        )
+        return dataclasses.replace(report, divergence=None, notes=(*report.notes, note))
+    return report
 
 
 def _raised_as_its_own_type(event: Event) -> bool:
