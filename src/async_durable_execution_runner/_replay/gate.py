@@ -344,26 +344,26 @@ class _Comparison:
         """Whether an ancestor is a ``map``/``parallel`` whose recorded run left branches
         unfinished (its completion rule ended it early). How far each branch got before
         that is a race, so an operation there may be asked for in one run and not another."""
-        seen: set[str] = set()
-        while parent_id is not None and parent_id not in seen:
-            seen.add(parent_id)
-            if self.sub_types.get(parent_id) in ("Map", "Parallel"):
-                branches = [i for i, p in self.parents.items() if p == parent_id]
-                if any(b not in self.ended for b in branches):
-                    return True
-            parent_id = self.parents.get(parent_id)
-        return False
+        return self._batch_left_branches(parent_id, self.ended, batch_ended=False)
 
     def _cut_short_in_replay(self, parent_id: str | None) -> bool:
         """Whether an ancestor is a ``map``/``parallel`` that the replay ended with branches
         unfinished (its completion rule decided before they ended), the mirror of
         ``_in_cut_short_batch``: a branch the recorded run finished before the decision may
         be one the replay had not, as the decision races the branches in flight."""
-        ended = self._ended_in_replay
+        return self._batch_left_branches(parent_id, self._ended_in_replay, batch_ended=True)
+
+    def _batch_left_branches(
+        self, parent_id: str | None, ended: set[str], *, batch_ended: bool
+    ) -> bool:
+        """Whether an ancestor of ``parent_id`` (itself included) is a ``map``/``parallel``
+        with a branch not in ``ended`` (and, with ``batch_ended``, is in ``ended`` itself)."""
         seen: set[str] = set()
         while parent_id is not None and parent_id not in seen:
             seen.add(parent_id)
-            if self.sub_types.get(parent_id) in ("Map", "Parallel") and parent_id in ended:
+            if self.sub_types.get(parent_id) in ("Map", "Parallel") and (
+                not batch_ended or parent_id in ended
+            ):
                 branches = [i for i, p in self.parents.items() if p == parent_id]
                 if any(b not in ended for b in branches):
                     return True
