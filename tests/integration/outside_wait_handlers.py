@@ -148,6 +148,83 @@ async def pool_then_five_minutes(event: Any) -> float:
     return await step(body, name="five-minutes")
 
 
+#: A pool of the handler's own, made at import and kept by warm invocations.
+_POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="handler-pool")
+
+
+def _upload(*, seconds: float) -> str:
+    time.sleep(seconds)  # the upload
+    return "uploaded"
+
+
+@durable_execution
+async def pool_job_reports_through_a_done_callback(event: Any) -> str:
+    """A job given to the handler's own pool (``submit``, with a keyword argument), heard
+    back from through a done callback's ``call_soon_threadsafe``, under a 30 s bound."""
+
+    async def upload() -> str:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        job = _POOL.submit(_upload, seconds=0.05)
+        job.add_done_callback(lambda _: loop.call_soon_threadsafe(done.set))
+        await asyncio.wait_for(done.wait(), 30)
+        return job.result()
+
+    return await step(upload, name="upload")
+
+
+@durable_execution
+async def pool_job_reports_through_run_coroutine_threadsafe(event: Any) -> str:
+    """A pool job that hands its answer to the loop itself
+    (``asyncio.run_coroutine_threadsafe``), awaited under a 30 s bound."""
+
+    async def upload() -> str:
+        loop = asyncio.get_running_loop()
+        answers: asyncio.Queue[str] = asyncio.Queue()
+
+        def work() -> None:
+            asyncio.run_coroutine_threadsafe(answers.put(_upload(seconds=0.05)), loop)
+
+        _POOL.submit(work)
+        return await asyncio.wait_for(answers.get(), 30)
+
+    return await step(upload, name="upload")
+
+
+@durable_execution
+async def pool_job_with_a_slow_done_callback(event: Any) -> str:
+    """The done callback takes a while before it reports (it logs, it updates metrics):
+    the job's future is done well before the loop hears of it."""
+
+    async def upload() -> str:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+
+        def report(_: object) -> None:
+            time.sleep(0.05)
+            loop.call_soon_threadsafe(done.set)
+
+        _POOL.submit(_upload, seconds=0.01).add_done_callback(report)
+        await asyncio.wait_for(done.wait(), 30)
+        return "uploaded"
+
+    return await step(upload, name="upload")
+
+
+@durable_execution
+async def pool_job_then_five_minutes(event: Any) -> float:
+    """A job given to the pool and not waited for, then five minutes of ``asyncio.sleep``:
+    once the job is over, the five minutes are a jump, not five minutes."""
+
+    async def body() -> float:
+        _POOL.submit(_upload, seconds=0.05)
+        started = time.time()
+        await asyncio.sleep(300)
+        return time.time() - started
+
+    return await step(body, name="five-minutes")
+
+
 class _Producer:
     """A client with a sender thread of its own, made at import and kept by warm
     invocations (as batching producers are); each send's delivery is reported to a

@@ -107,6 +107,39 @@ def test_a_thread_a_job_started_is_waited_for_in_real_time(how: str) -> None:
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.parametrize(
+    "handler",
+    [
+        h.pool_job_reports_through_a_done_callback,
+        h.pool_job_reports_through_run_coroutine_threadsafe,
+        h.pool_job_with_a_slow_done_callback,
+    ],
+    ids=["done_callback", "run_coroutine_threadsafe", "slow_done_callback"],
+)
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_job_given_to_the_handler_s_own_pool_is_waited_for(handler: Any, isolation: str) -> None:
+    """A job submitted to a pool of the handler's own reports to the loop from its thread:
+    the loop waits for it, until its done callbacks have run, instead of jumping over the
+    30 s bound at once (runner bug 45: every attempt timed out, and the execution failed)."""
+    started = time.monotonic()
+    with DurableFunctionTestRunner(handler, isolation=isolation) as runner:
+        result = runner.run({}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == "uploaded"
+    assert [e["EventType"] for e in result.history if e["EventType"].startswith("Step")] == [
+        "StepStarted",
+        "StepSucceeded",
+    ]
+    assert time.monotonic() - started < 20
+
+
+def test_a_pool_job_not_waited_for_holds_no_timer_once_it_is_over() -> None:
+    with DurableFunctionTestRunner(h.pool_job_then_five_minutes) as runner:
+        result = runner.run({}, timeout=20)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == pytest.approx(300, abs=1)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="a trap (docs/findings.md): a thread that was running before the invocation and "

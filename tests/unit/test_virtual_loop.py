@@ -664,3 +664,89 @@ def test_thread_results_follow_the_ranks_an_interleaving_gives_them() -> None:
         assert loop.thread_rank is None
     finally:
         loop.close()
+
+
+def test_a_pool_future_runs_its_done_callbacks_through_its_own_invoke_callbacks() -> None:
+    """The loop learns that a job handed to a pool (``ThreadPoolExecutor.submit``) has
+    reported by wrapping that one future's ``_invoke_callbacks`` (``note_job``): the standard
+    library's private name, which ``set_result``, ``set_exception`` and ``cancel`` must all
+    still go through, with the done callbacks run inside it. A Python release that changes
+    this fails here."""
+    import concurrent.futures
+
+    settle: dict[str, Callable[[concurrent.futures.Future[Any]], object]] = {
+        "set_result": lambda f: f.set_result(1),
+        "set_exception": lambda f: f.set_exception(LookupError()),
+        "cancel": lambda f: f.cancel(),
+    }
+    for how, act in settle.items():
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        seen: list[str] = []
+        future.add_done_callback(lambda _, seen=seen: seen.append("callback"))
+        invoke = future._invoke_callbacks  # type: ignore[attr-defined]
+
+        def wrapped(invoke: Callable[[], None] = invoke, seen: list[str] = seen) -> None:
+            seen.append("enter")
+            invoke()
+            seen.append("exit")
+
+        future._invoke_callbacks = wrapped  # type: ignore[attr-defined]
+        act(future)
+        assert seen == ["enter", "callback", "exit"], how
+
+
+class _CountedOutside:
+    """The least ``OutsideTime``: waits for the world outside the loop count no time."""
+
+    def outside_wait_started(self) -> float | None:
+        return None
+
+    def outside_time_moved(self, seconds: float) -> None:
+        pass
+
+    def outside_wait_ended(self, seconds: float) -> None:
+        pass
+
+
+def test_a_pool_job_is_waited_for_until_its_callbacks_ran_then_forgotten() -> None:
+    """Until its done callbacks have run, not only until it is done; and a job an earlier
+    invocation left running holds no timer of the next."""
+    import concurrent.futures
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+    release = threading.Event()
+    reported: list[str] = []
+
+    async def main() -> None:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            quick = pool.submit(lambda *, word: word, word="kept")
+            done = asyncio.Event()
+            quick.add_done_callback(
+                lambda _: (time.sleep(0.02), loop.call_soon_threadsafe(done.set))
+            )
+            # A 30 s bound: jumped to at once if the loop did not wait for the callback.
+            await asyncio.wait_for(done.wait(), 30)
+            assert quick.result() == "kept"
+            assert loop.time() < 30
+            stuck = pool.submit(release.wait)
+            assert loop.waiting_on_threads
+            loop.forget_threads()  # what the next invocation's start does
+            assert not loop.waiting_on_threads
+            await asyncio.sleep(60)  # a jump, though the earlier invocation's job still runs
+            assert not stuck.done()
+            release.set()
+            reported.append(str(stuck.result(timeout=5)))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        release.set()
+        loop.close()
+    assert reported == ["True"]
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        outside = pool.submit(lambda *, word: word, word="plain")
+        assert outside.result(timeout=5) == "plain"
+        assert "_invoke_callbacks" not in vars(outside)  # no loop's invocation: not noted

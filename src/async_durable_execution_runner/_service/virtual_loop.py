@@ -22,6 +22,7 @@ import asyncio
 import collections
 import concurrent.futures
 import concurrent.futures.thread
+import contextlib
 import contextvars
 import functools
 import heapq
@@ -101,9 +102,11 @@ class _JumpingSelector(selectors.DefaultSelector):
             len(self._fd_to_key) > 1  # type: ignore[attr-defined]
             or loop.children_running()
             or loop.threads_running()
+            or loop._open_jobs
         ):
             # The handler's own I/O is pending (a socket, a child process's pipes, the child
-            # itself, a thread it started that may report through ``call_soon_threadsafe``):
+            # itself, a thread it started or a job it gave a pool that may report through
+            # ``call_soon_threadsafe``):
             # it answers in real time, under a timer such as ``asyncio.wait_for``'s.
             return self._wait_outside(timeout)
         loop.jump(timeout)
@@ -233,7 +236,9 @@ def _tracked(
     working: set[int],
     clock: handler_clock.HandlerClock | None,
     func: Callable[..., Any],
+    /,
     *args: Any,
+    **kwargs: Any,
 ) -> Any:
     """Run an executor's job, known meanwhile as working for the loop (``executor_threads``),
     on the clock of the invocation that submitted it: ``run_in_executor`` does not hand the
@@ -243,7 +248,7 @@ def _tracked(
     working.add(ident)
     bound = None if clock is None else handler_clock.context_clock.set(clock)
     try:
-        return func(*args)
+        return func(*args, **kwargs)
     finally:
         if bound is not None:
             handler_clock.context_clock.reset(bound)
@@ -322,6 +327,11 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         #: waits for it in real time rather than jumping (it may report through
         #: ``call_soon_threadsafe``, which the loop cannot see coming).
         self.started_threads: list[threading.Thread] = []
+        #: The jobs code on this loop gave a thread pool during the current invocation
+        #: (``ThreadPoolExecutor.submit``, not through ``run_in_executor``), until their done
+        #: callbacks have run: the loop waits for them in real time rather than jumping (their
+        #: report may be a callback's ``call_soon_threadsafe``, which it cannot see coming).
+        self._open_jobs: set[concurrent.futures.Future[Any]] = set()
         # ``time()`` is read on every turn of the loop: a C callable, not a Python method.
         self.time = functools.partial(getattr, self, "_virtual")  # type: ignore[method-assign]
         # ``BaseEventLoop.create_future`` is ``Future(loop=self)``: the same, called from C
@@ -337,7 +347,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     @property
     def waiting_on_threads(self) -> bool:
-        return self._in_flight > 0 or self.threads_running()
+        return self._in_flight > 0 or self.threads_running() or bool(self._open_jobs)
 
     def children_running(self) -> bool:
         """Whether a child process started on this loop has not exited yet."""
@@ -405,6 +415,34 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             self.executor_threads = set()
         if self.started_threads:
             self.started_threads = []
+        if self._open_jobs:
+            self._open_jobs = set()
+
+    def note_job(self, job: concurrent.futures.Future[Any]) -> None:
+        """(On the thread that submitted it.) ``job``, a pool's future, works for the current
+        invocation until its done callbacks have run (``_open_jobs``).
+
+        Not until it is done: a callback that reports to the loop (``call_soon_threadsafe``)
+        runs after the future says it is done, and a loop that looked in between would jump
+        over the timer the report was due under. The future's own ``_invoke_callbacks`` (set
+        by ``set_result``, ``set_exception`` and ``cancel``, all of which call it) is wrapped
+        on this one instance to say when they have run."""
+        open_jobs = self._open_jobs
+        open_jobs.add(job)
+        invoke = job._invoke_callbacks  # type: ignore[attr-defined]
+
+        def invoke_then_close() -> None:
+            try:
+                invoke()
+            finally:
+                open_jobs.discard(job)
+                if not self.is_closed():
+                    # Wake a loop waiting in real time for outside work, to look again (a
+                    # self-pipe write, no callback: nothing runs on the loop for it).
+                    with contextlib.suppress(OSError, RuntimeError, AttributeError):
+                        self._write_to_self()  # type: ignore[attr-defined]
+
+        job._invoke_callbacks = invoke_then_close  # type: ignore[attr-defined]
 
     def threads_running(self) -> bool:
         """Whether a thread started during this invocation is still alive."""
@@ -964,3 +1002,40 @@ def _is_pool_worker(thread: threading.Thread) -> bool:
 
 # Once, process-wide, as ``wrap_future`` above; outside a virtual loop it is ``start``.
 threading.Thread.start = _start_noted  # type: ignore[method-assign,assignment]
+
+
+_pool_submit = concurrent.futures.ThreadPoolExecutor.submit
+
+
+def _submit_noted(
+    pool: concurrent.futures.ThreadPoolExecutor,
+    fn: Callable[..., Any],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> concurrent.futures.Future[Any]:
+    """``ThreadPoolExecutor.submit``; a job submitted during an invocation by code running on
+    a virtual loop, or by a job the loop gave a thread, runs as ``run_in_executor``'s do
+    (known as working for the invocation, on its clock: ``_tracked``) and is noted by that
+    loop until its done callbacks have run (``note_job``): a handler that submits to a pool
+    of its own and hears back through a done callback's ``call_soon_threadsafe`` (or the
+    job's ``asyncio.run_coroutine_threadsafe``) under an ``asyncio.wait_for`` was timed out
+    at once (runner bug 45). ``run_in_executor``'s own submits (its jobs are counted in
+    flight) pass through."""
+    if type(fn) is functools.partial and fn.func is _tracked:
+        return _pool_submit(pool, fn, *args, **kwargs)
+    loop = events._get_running_loop()
+    if not isinstance(loop, VirtualTimeEventLoop):
+        loop = _loop_of_job_thread(threading.get_ident())
+    if loop is None or loop.outside_time is None or loop.is_closed():
+        return _pool_submit(pool, fn, *args, **kwargs)
+    clock = handler_clock.context_clock.get()
+    job = _pool_submit(
+        pool, functools.partial(_tracked, loop.executor_threads, clock, fn), *args, **kwargs
+    )
+    loop.note_job(job)
+    return job
+
+
+# Once, process-wide; outside an invocation it is ``submit``.
+concurrent.futures.ThreadPoolExecutor.submit = _submit_noted  # type: ignore[method-assign,assignment]
