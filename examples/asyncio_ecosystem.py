@@ -84,6 +84,11 @@ and an async client bound to its loop. These are the other shapes:
   which is right on Lambda's loop, whose clock is ``time.monotonic()``. (Until runner bug 35
   the virtual loop counted from 0: the deadlines lay hours ahead, the stall ran its 30 s and
   the step never retried.)
+- ``pool_callback_uploads``: a ``map`` whose items upload through a thread pool the handler
+  made at import, each hearing back from its job through the job's done callback
+  (``loop.call_soon_threadsafe`` to an ``asyncio.Event`` under a 30 s bound); the larger
+  files come first, so the jobs end in reverse. (Until runner bug 45 the loop, knowing of no
+  job, jumped over the bound at once; and the jobs' race then decided the map's history.)
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -97,6 +102,7 @@ are in ``tests/harness/asyncio_ecosystem_handlers.py``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import functools
@@ -883,6 +889,40 @@ async def thread_callback_event(event: Any) -> dict[str, Any]:
     return {"etags": etags}
 
 
+# --- a map whose items upload through the handler's own pool, heard back from by callback
+
+#: The handler's own pool, made at import and kept by warm invocations.
+_UPLOADS = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="uploads")
+
+
+async def _upload_by_callback(key: str, seconds: float) -> str:
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    job = _UPLOADS.submit(services.DIRECTORY.upload, key, seconds=seconds)
+    job.add_done_callback(lambda _: loop.call_soon_threadsafe(done.set))
+    await asyncio.wait_for(done.wait(), timeout=30)
+    return job.result()
+
+
+@durable_execution
+async def pool_callback_uploads(event: Any) -> dict[str, Any]:
+    """Upload each file in a ``map`` item through the handler's own pool, hearing back from
+    each job through its done callback (``loop.call_soon_threadsafe``) under a 30 s bound;
+    the larger files come first, so the jobs end in reverse."""
+
+    async def upload(item: dict[str, Any]) -> str:
+        key = item["key"]
+        return await step(
+            functools.partial(_upload_by_callback, key, item["seconds"]),
+            name=f"upload-{key}",
+            retry_strategy=STALLS,
+        )
+
+    batch = await durable_map(upload, event["files"], name="uploads")
+    await wait(30, name="settle")
+    return {"etags": batch.get_results()}
+
+
 # --- a socket read bounded by wait_for, from a partner that goes quiet -------------------------
 
 
@@ -1049,4 +1089,14 @@ CORPUS: dict[str, dict[str, Any]] = {
     "silent_peer_bounded": _entry(silent_peer_bounded, input={"question": "stock of lamp"}),
     "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
     "monotonic_deadlines": _entry(monotonic_deadlines, arm_stall, input={"skus": ["desk", "lamp"]}),
+    "pool_callback_uploads": _entry(
+        pool_callback_uploads,
+        input={
+            "files": [
+                {"key": "big.csv", "seconds": 0.04},
+                {"key": "mid.csv", "seconds": 0.02},
+                {"key": "small.csv", "seconds": 0.005},
+            ]
+        },
+    ),
 }

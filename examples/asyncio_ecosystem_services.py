@@ -336,8 +336,8 @@ class Directory:
             self._release.wait(self.stall)
         return {"key": key, "office": "abcd"[_digest("office", key) % 4]}
 
-    def upload(self, key: str) -> str:
-        time.sleep(0.05)
+    def upload(self, key: str, seconds: float = 0.05) -> str:
+        time.sleep(seconds)
         return f"etag-{_digest('upload', key) % 100_000}"
 
     def release(self) -> None:

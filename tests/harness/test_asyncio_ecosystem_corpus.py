@@ -70,6 +70,7 @@ EXPECTED: dict[str, Any] = {
     },
     "hedged_read": {"balances": {"acct-1": 6995, "acct-2": 2708}, "again": 6995},
     "poll_thread_monotonic": {"rows": {"ledger": 7348, "orders": 7837}},
+    "pool_callback_uploads": {"etags": ["etag-22410", "etag-87898", "etag-76366"]},
     "poll_thread_wallclock": {"rows": {"ledger": 7348, "orders": 7837}},
     "thread_call_bounded": {"offices": {"ada": "b", "bo": "a"}},
     "silent_peer_bounded": {"answer": "fallback for stock of lamp"},
@@ -192,6 +193,20 @@ def test_the_slow_commit_is_waited_for_not_cancelled() -> None:
     fault_free(CORPUS["shielded_commit"]).run()
     assert services.LEDGER.cancelled == 0
     assert services.LEDGER.commits == 1
+
+
+def test_a_map_whose_items_hear_from_a_pool_by_callback_makes_one_history() -> None:
+    """The jobs end in reverse (the larger files first): their reports are taken in the
+    order the items gave them, and every run records the same history (runner bug 45)."""
+    histories = []
+    for _ in range(3):
+        outcome = fault_free(CORPUS["pool_callback_uploads"]).run()
+        outcome.check()
+        histories.append(outcome.history)
+    assert histories[0] == histories[1] == histories[2]
+    succeeded = [e["Name"] for e in outcome.history if e["EventType"] == "StepSucceeded"]
+    assert succeeded == ["upload-big.csv", "upload-mid.csv", "upload-small.csv"]
+    assert len(outcome.invocations) == 2  # no attempt timed out
 
 
 def test_the_hedge_loser_gives_its_lease_back() -> None:

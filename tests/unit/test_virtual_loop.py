@@ -750,3 +750,187 @@ def test_a_pool_job_is_waited_for_until_its_callbacks_ran_then_forgotten() -> No
         outside = pool.submit(lambda *, word: word, word="plain")
         assert outside.result(timeout=5) == "plain"
         assert "_invoke_callbacks" not in vars(outside)  # no loop's invocation: not noted
+
+
+def _pool_reports(
+    loop: VirtualTimeEventLoop, pool: Any, jobs: list[Callable[[], int]]
+) -> asyncio.Event:
+    """Submit ``jobs`` to ``pool`` from the loop; each reports its result through a done
+    callback's ``call_soon_threadsafe``, into ``loop.reported``."""
+    done = asyncio.Event()
+    reported: list[int] = []
+    loop.reported = reported  # type: ignore[attr-defined]
+
+    def report(index: int) -> None:
+        reported.append(index)
+        if len(reported) == len(jobs):
+            done.set()
+
+    for job in jobs:
+        pool.submit(job).add_done_callback(
+            lambda future: loop.call_soon_threadsafe(report, future.result())
+        )
+    return done
+
+
+def test_reports_of_jobs_given_to_a_pool_reach_the_loop_in_the_order_they_were_given() -> None:
+    """A job the loop's thread gave a pool (``submit``) reports through its done callback:
+    its report is taken in the order the jobs were given, whatever order their threads end
+    in (runner bug 45), and an interleaving's ranks reorder them as they do results."""
+    import concurrent.futures
+
+    for ranks, expected in ((None, [0, 1, 2, 3]), ({0: 2, 1: 0, 2: 1, 3: 0}, [1, 3, 2, 0])):
+        loop = VirtualTimeEventLoop()
+        loop.outside_time = _CountedOutside()
+        if ranks is not None:
+            loop.thread_rank = ranks.__getitem__
+        ended: list[int] = []
+
+        async def main(loop: VirtualTimeEventLoop = loop, ended: list[int] = ended) -> None:
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                done = _pool_reports(loop, pool, _finishing_in_reverse(4, ended))
+                await asyncio.wait_for(done.wait(), 30)
+
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+        assert ended == [3, 2, 1, 0]
+        assert loop.reported == expected  # type: ignore[attr-defined]
+        assert loop.holds_expired == 0
+        assert loop.time() < 30
+
+
+def test_a_job_s_reports_are_taken_one_per_idle_turn() -> None:
+    """Two reports a job's body hands the loop (``asyncio.run_coroutine_threadsafe``) are
+    taken in two idle turns, each after what the one before set going has run."""
+    import concurrent.futures
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+    trace: list[str] = []
+
+    async def note(word: str) -> None:
+        trace.append(f"got {word}")
+        for turn in range(2):
+            await asyncio.sleep(0)
+            trace.append(f"{word} turn {turn}")
+
+    async def main() -> None:
+        running = asyncio.get_running_loop()
+
+        def work() -> None:
+            first = asyncio.run_coroutine_threadsafe(note("first"), running)
+            second = asyncio.run_coroutine_threadsafe(note("second"), running)
+            first.result(5), second.result(5)
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            job = pool.submit(work)
+            while not job.done():
+                await asyncio.sleep(0.01)
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert trace == [
+        "got first",
+        "first turn 0",
+        "first turn 1",
+        "got second",
+        "second turn 0",
+        "second turn 1",
+    ]
+
+
+def test_a_report_held_for_a_job_that_waits_on_it_is_taken_after_the_hold() -> None:
+    """The job given first is a consumer that waits for what the loop makes of a later
+    job's report: holding that report for the consumer's would deadlock."""
+    import concurrent.futures
+    import queue
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+    handed: queue.Queue[str] = queue.Queue()
+
+    async def main() -> str:
+        running = asyncio.get_running_loop()
+        fetched = asyncio.Event()
+        consumed = asyncio.Event()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            pool.submit(lambda: "consumed " + handed.get(timeout=5)).add_done_callback(
+                lambda _: running.call_soon_threadsafe(consumed.set)
+            )
+            pool.submit(lambda: "item").add_done_callback(
+                lambda _: running.call_soon_threadsafe(fetched.set)
+            )
+            await asyncio.wait_for(fetched.wait(), 30)
+            handed.put("item")
+            await asyncio.wait_for(consumed.wait(), 30)
+        return "both"
+
+    try:
+        assert loop.run_until_complete(main()) == "both"
+    finally:
+        loop.close()
+    assert loop.holds_expired == 1
+
+
+def test_a_job_an_earlier_invocation_gave_a_pool_reports_straight_away() -> None:
+    import concurrent.futures
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+    release = threading.Event()
+    reported = threading.Event()
+
+    async def main() -> bool:
+        running = asyncio.get_running_loop()
+        got = asyncio.Event()
+
+        def report(_: object) -> None:
+            running.call_soon_threadsafe(got.set)
+            reported.set()
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            try:
+                pool.submit(release.wait).add_done_callback(report)
+                loop.forget_threads()  # what the next invocation's start does
+                assert not loop.waiting_on_threads
+            finally:
+                release.set()  # (the pool's exit waits for the job)
+            assert reported.wait(5)
+            await asyncio.sleep(0)  # a busy turn: a report taken in order would wait
+            return got.is_set()
+
+    try:
+        assert loop.run_until_complete(main())
+    finally:
+        release.set()
+        loop.close()
+
+
+def test_a_wrapped_job_given_to_a_pool_takes_one_place_in_the_order() -> None:
+    """``asyncio.wrap_future(pool.submit(job))`` is one wait: its rank is the job's place,
+    as it was before jobs given to a pool took places of their own."""
+    import concurrent.futures
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+    loop.thread_rank = {0: 1, 1: 0}.__getitem__  # (a third place would be a KeyError)
+    resumed: list[int] = []
+
+    async def wait_for(job: Callable[[], int], pool: concurrent.futures.Executor) -> None:
+        resumed.append(await asyncio.wrap_future(pool.submit(job)))
+
+    async def main() -> None:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            jobs = _finishing_in_reverse(2, [])
+            await asyncio.gather(*(wait_for(job, pool) for job in jobs))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert resumed == [1, 0]

@@ -9,11 +9,14 @@ and the handler's ``time.time()`` with it.
 
 Real waits are kept where the loop waits for something outside it: while a future that a
 thread settles is pending (``run_in_executor``, ``asyncio.to_thread``, ``asyncio.wrap_future``
-of a pool's future), while the handler's own descriptors are registered (a socket, a child
-process's pipes) or a child process it started runs, and when no timer is scheduled at all.
-What such real waits pass on the clocks is ``OutsideTime``'s to say. Thread results reach the
-loop in the order it asked for them, one per idle turn, whatever order the threads end in
-(``VirtualTimeEventLoop._wrap_thread_future``).
+of a pool's future), while a job the handler gave a pool (``ThreadPoolExecutor.submit``) has
+not run its done callbacks, while a thread it started runs, while the handler's own
+descriptors are registered (a socket, a child process's pipes) or a child process it started
+runs, and when no timer is scheduled at all. What such real waits pass on the clocks is
+``OutsideTime``'s to say. Thread results, and what jobs given to a pool report through
+``call_soon_threadsafe``, reach the loop in the order it asked for them, one per idle turn,
+whatever order the threads end in (``VirtualTimeEventLoop._wrap_thread_future``,
+``note_job``).
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ class _JumpingSelector(selectors.DefaultSelector):
                     return []
                 # Work in other threads (``to_thread``, ``run_in_executor``): a real wait.
                 return self._wait_outside(timeout)
-            if loop._arrivals or loop._held:
+            if loop._arrivals or loop._held or loop._reports:
                 # Busy with a result waiting: a loop that spins until a thread's result
                 # comes (a ``parallel`` resubmitting a PENDING branch) must get it.
                 loop._busy_holding += 1
@@ -275,23 +278,30 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def __init__(self) -> None:
         self._virtual = 0.0
-        #: Futures a thread will settle that the loop still waits for (``len(_awaited)``,
-        #: read on every busy turn).
+        #: Futures a thread will settle, and jobs given to a pool whose reports are taken in
+        #: order, that the loop still waits for (``len(_awaited)``, read on every busy turn).
         self._in_flight = 0
-        #: Those futures, by the order they were asked for (``_wrap_thread_future``).
-        self._awaited: dict[int, asyncio.Future[Any]] = {}
+        #: Those futures and jobs, by the order they were asked for (``_wrap_thread_future``,
+        #: ``note_job``).
+        self._awaited: dict[int, asyncio.Future[Any] | _Reports] = {}
         self._asked = 0
         #: The first of them that the current invocation asked for: earlier ones (a job an
         #: earlier invocation left behind) are taken whenever they come.
         self._ordered_from = 0
-        #: Thread results as they came, appended by the threads that settled them.
-        self._arrivals: collections.deque[tuple[int, concurrent.futures.Future[Any]]] = (
+        #: Thread results as they came, appended by the threads that settled them (``None``:
+        #: a report or the end of a job in ``_reports``).
+        self._arrivals: collections.deque[tuple[int, concurrent.futures.Future[Any] | None]] = (
             collections.deque()
         )
         #: Results taken from ``_arrivals`` that wait for their turn, with when they came
         #: (real time).
         self._held: dict[int, tuple[concurrent.futures.Future[Any], float]] = {}
         self._busy_holding = 0
+        #: The jobs among ``_awaited`` (a pool's, submitted on the loop's thread) with a report
+        #: that came and is not taken yet, or over and not yet taken as over.
+        self._reports: dict[int, _Reports] = {}
+        #: Taken by the threads that report and by the loop that takes their reports.
+        self._reports_lock = threading.Lock()
         #: Results taken out of order because their hold ran out (a diagnostic).
         self.holds_expired = 0
         #: The rank of the current invocation's ``n``-th thread job (``n`` from 0): results
@@ -327,10 +337,11 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         #: waits for it in real time rather than jumping (it may report through
         #: ``call_soon_threadsafe``, which the loop cannot see coming).
         self.started_threads: list[threading.Thread] = []
-        #: The jobs code on this loop gave a thread pool during the current invocation
+        #: The jobs a job's thread gave a thread pool during the current invocation
         #: (``ThreadPoolExecutor.submit``, not through ``run_in_executor``), until their done
         #: callbacks have run: the loop waits for them in real time rather than jumping (their
         #: report may be a callback's ``call_soon_threadsafe``, which it cannot see coming).
+        #: (The loop's own thread's jobs are in ``_awaited``, their reports taken in order.)
         self._open_jobs: set[concurrent.futures.Future[Any]] = set()
         # ``time()`` is read on every turn of the loop: a C callable, not a Python method.
         self.time = functools.partial(getattr, self, "_virtual")  # type: ignore[method-assign]
@@ -402,9 +413,15 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         if executor is not None and not isinstance(executor, concurrent.futures.ThreadPoolExecutor):
             return super().run_in_executor(executor, func, *args)  # a process pool's job
         clock = handler_clock.context_clock.get()
-        return super().run_in_executor(
-            executor, functools.partial(_tracked, self.executor_threads, clock, func), *args
-        )
+        # Its job's result is counted in flight (``wrap_future``): its ``submit`` is not a
+        # job of the handler's own (``_submit_noted``), whatever wraps ``submit`` meanwhile.
+        _in_run_in_executor.active = True
+        try:
+            return super().run_in_executor(
+                executor, functools.partial(_tracked, self.executor_threads, clock, func), *args
+            )
+        finally:
+            _in_run_in_executor.active = False
 
     def forget_threads(self) -> None:
         """A new invocation starts: the threads an earlier one set working or started are
@@ -417,19 +434,60 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             self.started_threads = []
         if self._open_jobs:
             self._open_jobs = set()
+        if self._in_flight:
+            for seq, item in list(self._awaited.items()):
+                if type(item) is _Reports:
+                    self._let_go(seq, item)
 
-    def note_job(self, job: concurrent.futures.Future[Any]) -> None:
+    def note_job(
+        self, job: concurrent.futures.Future[Any], reports: _Reports | None = None
+    ) -> None:
         """(On the thread that submitted it.) ``job``, a pool's future, works for the current
-        invocation until its done callbacks have run (``_open_jobs``).
+        invocation until its done callbacks have run: with ``reports`` (submitted on the
+        loop's thread, ``ask_reports``) in ``_awaited``, its reports taken in order; else
+        in ``_open_jobs``.
 
         Not until it is done: a callback that reports to the loop (``call_soon_threadsafe``)
         runs after the future says it is done, and a loop that looked in between would jump
         over the timer the report was due under. The future's own ``_invoke_callbacks`` (set
         by ``set_result``, ``set_exception`` and ``cancel``, all of which call it) is wrapped
-        on this one instance to say when they have run."""
+        on this one instance to say when they have run, and to have its callbacks' reports
+        taken as the job's."""
+        invoke = job._invoke_callbacks  # type: ignore[attr-defined]
+        if reports is not None:
+
+            def invoke_reporting() -> None:
+                local = _reporting
+                outer = getattr(local, "reports", None)
+                local.reports = reports
+                try:
+                    invoke()
+                finally:
+                    local.reports = outer
+                    self._report(reports, None)
+
+            job._invoke_callbacks = invoke_reporting  # type: ignore[attr-defined]
+            job._loop_reports = reports  # type: ignore[attr-defined]  # (``_wrap_thread_future``)
+            add = job.add_done_callback
+
+            def add_reporting(callback: Callable[[concurrent.futures.Future[Any]], object]) -> None:
+                # A callback added once the job is over runs at once, on the adding thread
+                # (the loop's, as a rule): what it reports is still the job's, taken in order.
+                if not job.done():
+                    add(callback)
+                    return
+                local = _reporting
+                outer = getattr(local, "reports", None)
+                local.reports = reports
+                try:
+                    add(callback)
+                finally:
+                    local.reports = outer
+
+            job.add_done_callback = add_reporting  # type: ignore[method-assign,assignment]
+            return
         open_jobs = self._open_jobs
         open_jobs.add(job)
-        invoke = job._invoke_callbacks  # type: ignore[attr-defined]
 
         def invoke_then_close() -> None:
             try:
@@ -443,6 +501,67 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                         self._write_to_self()  # type: ignore[attr-defined]
 
         job._invoke_callbacks = invoke_then_close  # type: ignore[attr-defined]
+
+    def ask_reports(self) -> _Reports:
+        """(On the loop's thread, as a job is given to a pool.) A place in the order of
+        thread results for the job's reports (``_Reports``)."""
+        seq = self._asked
+        self._asked = seq + 1
+        reports = _Reports(self, seq)
+        self._awaited[seq] = reports
+        if self.thread_rank is not None:
+            self._ranks[seq] = self.thread_rank(seq - self._ordered_from)
+        self._in_flight += 1
+        return reports
+
+    def call_soon_threadsafe(  # type: ignore[override]
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        """``BaseEventLoop.call_soon_threadsafe``; called by a job the loop's thread gave a
+        pool (its body or its done callbacks: ``_reporting``), the callback is the job's
+        report, taken in the job's order (``_deliver_thread_result``)."""
+        reports: _Reports | None = getattr(_reporting, "reports", None)
+        if reports is None or reports.loop is not self or self.get_debug():
+            return super().call_soon_threadsafe(callback, *args, context=context)
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
+        handle = asyncio.Handle(callback, args, self, context)
+        if not self._report(reports, handle):
+            self._ready.append(handle)  # type: ignore[attr-defined]
+            self._write_to_self()  # type: ignore[attr-defined]
+        return handle
+
+    def _report(self, reports: _Reports, handle: asyncio.Handle | None) -> bool:
+        """(On the reporting thread.) ``handle`` came from the job (``None``: the job is over,
+        its callbacks run); ``False`` if the job is no longer waited for in order."""
+        with self._reports_lock:
+            if reports.let_go:
+                return False
+            if handle is None:
+                reports.over = _real_time()
+            else:
+                reports.handles.append((handle, _real_time()))
+            self._arrivals.append((reports.seq, None))
+        if not self.is_closed():
+            with contextlib.suppress(OSError, RuntimeError, AttributeError):
+                self._write_to_self()  # type: ignore[attr-defined]
+        return True
+
+    def _let_go(self, seq: int, reports: _Reports) -> None:
+        """Stop waiting for a job's reports in order: what came is run as asyncio would have
+        run it, and what comes later goes straight to the ready queue."""
+        with self._reports_lock:
+            reports.let_go = True
+            came = [handle for handle, _ in reports.handles]
+            reports.handles.clear()
+        self._ready.extend(came)  # type: ignore[attr-defined]
+        if self._awaited.pop(seq, None) is not None:
+            self._in_flight -= 1
+        self._reports.pop(seq, None)
+        self._ranks.pop(seq, None)
 
     def threads_running(self) -> bool:
         """Whether a thread started during this invocation is still alive."""
@@ -792,12 +911,27 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         the same turns, and the same history, whatever order the threads end in.
         """
         destination: asyncio.Future[Any] = self.create_future()
-        seq = self._asked
-        self._asked = seq + 1
-        self._awaited[seq] = destination
-        if self.thread_rank is not None:
-            self._ranks[seq] = self.thread_rank(seq - self._ordered_from)
-        self._in_flight += 1
+        reports: _Reports | None = getattr(source, "_loop_reports", None)
+        if (
+            reports is not None
+            and reports.seq == self._asked - 1
+            and self._awaited.get(reports.seq) is reports
+            and not reports.handles
+        ):
+            # ``wrap_future(pool.submit(...))``: one wait, in the place the job has just
+            # taken (and its rank), not two.
+            seq = reports.seq
+            with self._reports_lock:
+                reports.let_go = True
+            self._reports.pop(seq, None)
+            self._awaited[seq] = destination
+        else:
+            seq = self._asked
+            self._asked = seq + 1
+            self._awaited[seq] = destination
+            if self.thread_rank is not None:
+                self._ranks[seq] = self.thread_rank(seq - self._ordered_from)
+            self._in_flight += 1
         arrivals = self._arrivals
         wake = self._write_to_self  # type: ignore[attr-defined]
 
@@ -820,10 +954,16 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def _hold_left(self) -> float | None:
         """Real seconds until the longest-held result's hold runs out (``None``: none held)."""
         self._take_arrivals()
-        if not self._held:
+        came = self._earliest_arrival()
+        if came is None:
             return None
-        came = min(at for _, at in self._held.values())
         return max(0.0, came + THREAD_RESULT_HOLD - _real_time())
+
+    def _earliest_arrival(self) -> float | None:
+        """When the longest-waiting result or job report that came arrived (real time)."""
+        times = [at for _, at in self._held.values()]
+        times.extend(reports.came() for reports in self._reports.values())
+        return min(times) if times else None
 
     def _take_arrivals(self) -> None:
         arrivals = self._arrivals
@@ -832,46 +972,104 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             now = _real_time()
             while arrivals:
                 seq, source = arrivals.popleft()
-                if seq in awaited:
+                if source is None:  # a job's report, or its end
+                    item = awaited.get(seq)
+                    if type(item) is _Reports:
+                        self._reports[seq] = item
+                elif seq in awaited:
                     self._held[seq] = (source, now)
 
     def _deliver_thread_result(self) -> bool:
-        """Settle the next future a thread's result is for, if it has come: the one asked for
-        first (of the lowest rank, when ``thread_rank`` ranks them), or, past its hold, the
-        first of those that came early. ``False`` if none."""
+        """Settle the next future a thread's result is for, or run the next report of a job
+        given to a pool, if it has come: the one asked for first (of the lowest rank, when
+        ``thread_rank`` ranks them), or, past its hold, the first of those that came early.
+        A job's report is one callback (one per idle turn, as a result is); its end takes
+        no turn. ``False`` if nothing was taken."""
         self._take_arrivals()
         held = self._held
-        if not held:
-            return False
+        reports = self._reports
         ranks = self._ranks
-        seq = -1
-        best: tuple[int, int] | None = None
-        for asked in self._awaited:
-            if asked < self._ordered_from:
-                if asked in held:  # left by an earlier invocation: whenever it comes
+        while held or reports:
+            seq = -1
+            best: tuple[int, int] | None = None
+            for asked in self._awaited:
+                if asked < self._ordered_from:
+                    if asked in held:  # left by an earlier invocation: whenever it comes
+                        seq = asked
+                        break
+                    continue
+                if not ranks:
                     seq = asked
                     break
-                continue
-            if not ranks:
-                seq = asked
-                break
-            key = (ranks.get(asked, 0), asked)
-            if best is None or key < best:
-                best, seq = key, asked
-        if seq not in held:
-            came = min(at for _, at in held.values())
-            if _real_time() - came < THREAD_RESULT_HOLD:
-                return False
-            seq = min(held, key=lambda s: (ranks.get(s, 0), s))
-            self.holds_expired += 1
-        ranks.pop(seq, None)
-        source, _ = held.pop(seq)
-        destination = self._awaited.pop(seq)
-        self._in_flight -= 1
-        self._busy_holding = 0
-        if not destination.done():  # (settled by hand meanwhile: asyncio would fail a callback)
-            _copy_future_state(source, destination)
-        return True
+                key = (ranks.get(asked, 0), asked)
+                if best is None or key < best:
+                    best, seq = key, asked
+            if seq not in held and seq not in reports:
+                came = self._earliest_arrival()
+                if came is None or _real_time() - came < THREAD_RESULT_HOLD:
+                    return False
+                seq = min((*held, *reports), key=lambda s: (ranks.get(s, 0), s))
+                self.holds_expired += 1
+            job = reports.get(seq)
+            if job is None:
+                ranks.pop(seq, None)
+                source, _ = held.pop(seq)
+                destination = self._awaited.pop(seq)
+                assert not isinstance(destination, _Reports)
+                self._in_flight -= 1
+                self._busy_holding = 0
+                if (
+                    not destination.done()
+                ):  # (settled by hand meanwhile: asyncio would fail a callback)
+                    _copy_future_state(source, destination)
+                return True
+            with self._reports_lock:
+                handle = job.handles.popleft()[0] if job.handles else None
+                if not job.handles and job.over is None:
+                    del reports[seq]  # nothing more has come: taken again when it does
+            if handle is not None:
+                self._ready.append(handle)  # type: ignore[attr-defined]
+                self._busy_holding = 0
+                return True
+            # Over, with every report taken: no turn of its own. (A callback added later, after
+            # an await, reports straight to the ready queue.)
+            with self._reports_lock:
+                job.let_go = True
+            del reports[seq]
+            del self._awaited[seq]
+            ranks.pop(seq, None)
+            self._in_flight -= 1
+        return False
+
+
+class _Reports:
+    """The reports of a job the loop's thread gave a pool (``call_soon_threadsafe`` calls
+    from its body or its done callbacks), kept for the loop to take in the job's order."""
+
+    __slots__ = ("handles", "let_go", "loop", "over", "seq")
+
+    def __init__(self, loop: VirtualTimeEventLoop, seq: int) -> None:
+        self.loop = loop
+        self.seq = seq
+        #: Reports not taken yet, with when each came (real time).
+        self.handles: collections.deque[tuple[asyncio.Handle, float]] = collections.deque()
+        #: When the job's done callbacks had run (real time), if they have.
+        self.over: float | None = None
+        #: No longer waited for in order (left by an earlier invocation, or over and taken).
+        self.let_go = False
+
+    def came(self) -> float:
+        """When what the loop has yet to take of this job came."""
+        if self.handles:
+            return self.handles[0][1]
+        assert self.over is not None
+        return self.over
+
+
+#: The job (``_Reports``) whose body or done callbacks this thread is running, if any.
+_reporting = threading.local()
+#: ``active`` while this thread's ``run_in_executor`` submits its job.
+_in_run_in_executor = threading.local()
 
 
 #: What ``VirtualTimeEventLoop.run_until_complete`` uses of asyncio's loop besides its public
@@ -1022,7 +1220,7 @@ def _submit_noted(
     job's ``asyncio.run_coroutine_threadsafe``) under an ``asyncio.wait_for`` was timed out
     at once (runner bug 45). ``run_in_executor``'s own submits (its jobs are counted in
     flight) pass through."""
-    if type(fn) is functools.partial and fn.func is _tracked:
+    if getattr(_in_run_in_executor, "active", False):
         return _pool_submit(pool, fn, *args, **kwargs)
     loop = events._get_running_loop()
     if not isinstance(loop, VirtualTimeEventLoop):
@@ -1030,11 +1228,42 @@ def _submit_noted(
     if loop is None or loop.outside_time is None or loop.is_closed():
         return _pool_submit(pool, fn, *args, **kwargs)
     clock = handler_clock.context_clock.get()
+    if loop is not events._get_running_loop():
+        # Asked from a job's thread, at a moment of the threads' race: no place in the order.
+        job = _pool_submit(
+            pool, functools.partial(_tracked, loop.executor_threads, clock, fn), *args, **kwargs
+        )
+        loop.note_job(job)
+        return job
+    reports = loop.ask_reports()
     job = _pool_submit(
-        pool, functools.partial(_tracked, loop.executor_threads, clock, fn), *args, **kwargs
+        pool,
+        functools.partial(_reporting_job, reports, loop.executor_threads, clock, fn),
+        *args,
+        **kwargs,
     )
-    loop.note_job(job)
+    loop.note_job(job, reports)
     return job
+
+
+def _reporting_job(
+    reports: _Reports,
+    working: set[int],
+    clock: handler_clock.HandlerClock | None,
+    func: Callable[..., Any],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """``_tracked``, with what the job hands the loop (``call_soon_threadsafe``, as
+    ``asyncio.run_coroutine_threadsafe`` does) taken as its reports."""
+    local = _reporting
+    outer = getattr(local, "reports", None)
+    local.reports = reports
+    try:
+        return _tracked(working, clock, func, *args, **kwargs)
+    finally:
+        local.reports = outer
 
 
 # Once, process-wide; outside an invocation it is ``submit``.
