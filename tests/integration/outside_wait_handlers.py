@@ -225,6 +225,81 @@ async def pool_job_then_five_minutes(event: Any) -> float:
     return await step(body, name="five-minutes")
 
 
+class _Flusher:
+    """A client's background thread, started when the client is made (lazily, in a step)
+    and alive for good: it idles in ``time.sleep``, in an ``Event.wait`` with a time-out, or
+    in a queue's ``get``, and never reports to the loop."""
+
+    def __init__(self, how: str) -> None:
+        self._stop = threading.Event()
+        self._lines: queue.Queue[str] = queue.Queue()
+        target = {"sleep": self._by_sleep, "event": self._by_event, "queue": self._by_queue}[how]
+        threading.Thread(target=target, daemon=True, name=f"flusher-{how}").start()
+
+    def _by_sleep(self) -> None:
+        while True:
+            time.sleep(30)
+
+    def _by_event(self) -> None:
+        while not self._stop.wait(30):
+            pass
+
+    def _by_queue(self) -> None:
+        while True:
+            self._lines.get()
+
+    def record(self, line: str) -> None:
+        self._lines.put(line)
+
+
+#: Made by the first step that needs one, per way of idling.
+_FLUSHERS: dict[str, _Flusher] = {}
+
+
+@durable_execution
+async def lazy_client_then_ten_minutes(event: Any) -> float:
+    """A step makes the client (its flusher thread starts) and then pauses ten minutes with
+    ``asyncio.sleep``: the flusher idles and never reports, so the pause is a jump."""
+
+    async def body() -> float:
+        how = event["how"]
+        flusher = _FLUSHERS.get(how)
+        if flusher is None:
+            flusher = _FLUSHERS[how] = _Flusher(how)
+        flusher.record("paused")
+        started = time.time()
+        await asyncio.sleep(600)
+        return time.time() - started
+
+    return await step(body, name="pause")
+
+
+@durable_execution
+async def thread_polls_then_reports(event: Any) -> str:
+    """A thread the handler starts polls a job every 50 ms (``Event.wait(0.05)``, an
+    interruptible sleep) and reports through ``call_soon_threadsafe`` on the third poll,
+    awaited under a 30 s bound: parked only until its next poll, it is waited for."""
+
+    async def watch() -> str:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        stop = threading.Event()
+
+        def poll() -> None:
+            polls = 0
+            while not stop.wait(0.05):
+                polls += 1
+                if polls == 3:
+                    loop.call_soon_threadsafe(done.set)
+                    return
+
+        threading.Thread(target=poll, daemon=True).start()
+        await asyncio.wait_for(done.wait(), 30)
+        return "finished"
+
+    return await step(watch, name="watch")
+
+
 class _Producer:
     """A client with a sender thread of its own, made at import and kept by warm
     invocations (as batching producers are); each send's delivery is reported to a

@@ -140,6 +140,32 @@ def test_a_pool_job_not_waited_for_holds_no_timer_once_it_is_over() -> None:
     assert result.result_value == pytest.approx(300, abs=1)
 
 
+@pytest.mark.parametrize("how", ["sleep", "event", "queue"])
+def test_a_thread_that_idles_for_good_holds_no_timer(how: str) -> None:
+    """A client made in a step starts a thread that lives on and idles (in ``time.sleep``,
+    an ``Event.wait`` with a time-out, a queue's ``get``): parked past the loop's next
+    timer, it cannot report before it, and the step's ten minutes of ``asyncio.sleep`` are
+    a jump, not ten real minutes (before, every timer of the invocation came due in real
+    time while the thread was alive)."""
+    started = time.monotonic()
+    with DurableFunctionTestRunner(h.lazy_client_then_ten_minutes) as runner:
+        result = runner.run({"how": how}, timeout=10)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == pytest.approx(600, abs=1)
+    assert time.monotonic() - started < 10
+
+
+def test_a_thread_parked_only_until_its_next_poll_is_waited_for() -> None:
+    with DurableFunctionTestRunner(h.thread_polls_then_reports) as runner:
+        result = runner.run({}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == "finished"
+    assert [e["EventType"] for e in result.history if e["EventType"].startswith("Step")] == [
+        "StepStarted",
+        "StepSucceeded",
+    ]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="a trap (docs/findings.md): a thread that was running before the invocation and "

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Protocol
 
+from async_durable_execution_runner._service import parked
+
 
 class SleepWatcher(Protocol):
     def sleep_starts(self) -> float | None:
@@ -49,7 +51,8 @@ _real_sleep = time.sleep
 
 def blocking_sleep(seconds: float) -> None:
     """``time.sleep(seconds)``; then, on a registered thread, ``sleepers[thread](seconds)``;
-    on another, each watcher hears how far its clock stood when the sleep began."""
+    on another, each watcher hears how far its clock stood when the sleep began. Another
+    thread is parked meanwhile (``parked``)."""
     if seconds > 0:
         if sleepers:
             slept = sleepers.get(threading.get_ident())
@@ -57,12 +60,18 @@ def blocking_sleep(seconds: float) -> None:
                 _real_sleep(seconds)
                 slept(seconds)
                 return
-        if watchers:
-            marks = [(w, m) for w in list(watchers) if (m := w.sleep_starts()) is not None]
+        ident = parked.mark(seconds)
+        try:
+            if watchers:
+                marks = [(w, m) for w in list(watchers) if (m := w.sleep_starts()) is not None]
+                _real_sleep(seconds)
+                for watcher, began in marks:
+                    watcher.sleep_ended(began, seconds)
+                return
             _real_sleep(seconds)
-            for watcher, began in marks:
-                watcher.sleep_ended(began, seconds)
-            return
+        finally:
+            parked.unmark(ident)
+        return
     _real_sleep(seconds)
 
 

@@ -11,8 +11,9 @@ a socket read in a client library, a loop that never ends.
 
 ``safe_point(frame)`` walks out from the innermost frame. Frames of the standard library
 (outside asyncio and ``weakref``), of installed third-party libraries, of generated code
-(``<string>``, ``<frozen ...>``) and of time-machine are passed *through*: they are what the
-code that called them called, and whose it is is decided by that caller. The first other
+(``<string>``, ``<frozen ...>``), of time-machine and of the runner's wrapper of
+``Condition.wait`` (``parked``) are passed *through*: they are what the code that called
+them called, and whose it is is decided by that caller. The first other
 frame decides:
 - the SDK's, this package's (its program handlers excepted), asyncio's or ``weakref``'s, a
   garbage collector callback or a ``__del__``: not safe;
@@ -38,6 +39,7 @@ from typing import Literal
 
 import async_durable_execution
 
+from async_durable_execution_runner._service.parked import wrapper_codes
 from async_durable_execution_runner._service.virtual_loop import idle_wait_codes
 
 _Kind = Literal["through", "engine", "user"]
@@ -96,6 +98,9 @@ def where(frame: FrameType | None) -> Where:
             return "idle"
         if code.co_name == "__del__" or code in collector_callbacks:
             return "engine"  # what is raised there is swallowed
+        if code in wrapper_codes:
+            frame = frame.f_back  # ``Condition.wait``'s, as the standard library's own
+            continue
         filename = code.co_filename
         if via_selector and filename.startswith(_ASYNCIO) and code.co_name == "_run_once":
             return "idle"  # a plain loop, waiting in its selector

@@ -41,7 +41,7 @@ from asyncio.format_helpers import _format_callback_source
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVarTuple
 
-from async_durable_execution_runner._service import blocking_sleep, handler_clock
+from async_durable_execution_runner._service import blocking_sleep, handler_clock, parked
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -104,8 +104,8 @@ class _JumpingSelector(selectors.DefaultSelector):
         if (
             len(self._fd_to_key) > 1  # type: ignore[attr-defined]
             or loop.children_running()
-            or loop.threads_running()
             or loop._open_jobs
+            or loop.threads_working(timeout)
         ):
             # The handler's own I/O is pending (a socket, a child process's pipes, the child
             # itself, a thread it started or a job it gave a pool that may report through
@@ -562,6 +562,20 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             self._in_flight -= 1
         self._reports.pop(seq, None)
         self._ranks.pop(seq, None)
+
+    def threads_working(self, timeout: float) -> bool:
+        """Whether a thread started during this invocation may report before the next timer,
+        ``timeout`` seconds away: it is alive and not parked past then (``parked``: asleep,
+        or in a ``threading`` wait no one the invocation knows of is about to end). A thread
+        that lives on (a flusher, a heartbeat) holds no timer while it idles."""
+        if not self.threads_running():
+            return False
+        past = _real_time() + timeout
+        for thread in self.started_threads:
+            until = parked.parked_until(thread.ident)
+            if until is None or until < past:
+                return True
+        return False
 
     def threads_running(self) -> bool:
         """Whether a thread started during this invocation is still alive."""
@@ -1186,9 +1200,14 @@ def _start_noted(thread: threading.Thread) -> None:
 
 
 def _loop_of_job_thread(ident: int) -> VirtualTimeEventLoop | None:
-    """The virtual loop whose executor job is running on thread ``ident``, if any."""
+    """The virtual loop whose executor job is running on thread ``ident``, or which
+    noted ``ident`` as a thread the current invocation started, if any: what that thread
+    starts or gives a pool works for the invocation too."""
     for watcher in list(blocking_sleep.watchers):
-        if isinstance(watcher, VirtualTimeEventLoop) and ident in watcher.executor_threads:
+        if isinstance(watcher, VirtualTimeEventLoop) and (
+            ident in watcher.executor_threads
+            or any(thread.ident == ident for thread in watcher.started_threads)
+        ):
             return watcher
     return None
 
