@@ -132,6 +132,15 @@ BUGS = [
         minimal_timings=Timings(thread_order=(0, 0, 1)),
     ),
     Bug(
+        "first_callback_outside_step",
+        {"faults": fault_plans(max_faults=0)},
+        (ReplayDivergence,),
+        (),
+        # The same race through the jobs' done callbacks (runner bug 45: their reports take
+        # the jobs' places in the order).
+        minimal_timings=Timings(thread_order=(0, 0, 1)),
+    ),
+    Bug(
         "retry_budget_burst",
         {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"step_exception"})},
         (AssertionError,),
