@@ -36,6 +36,7 @@ from async_durable_execution_runner._service import (
     blocking_sleep,
     handler_clock,
     hang_alarm,
+    parked,
     safe_points,
 )
 from async_durable_execution_runner._service.blocked_time import BlockedTime
@@ -541,6 +542,10 @@ def _threads_awaited(loop: asyncio.AbstractEventLoop) -> str:
             continue
         while stack and stack[-1].filename == _SLEEP_FILE:
             stack.pop()  # the runner's ``time.sleep``: the line that called it says more
+        # (The runner's wrapper of ``Condition.wait``, between two of threading's frames.)
+        stack = traceback.StackSummary.from_list(
+            [entry for entry in stack if entry.filename != _PARKED_FILE]
+        )
         parts.append(
             f"thread {names.get(ident, ident)} (the loop waits for work in a thread) at:\n"
             + "".join(traceback.format_list(stack[-4:]))
@@ -549,6 +554,7 @@ def _threads_awaited(loop: asyncio.AbstractEventLoop) -> str:
 
 
 _SLEEP_FILE = blocking_sleep.blocking_sleep.__code__.co_filename
+_PARKED_FILE = parked.mark.__code__.co_filename
 
 
 def _in_user_code(frames: list[tuple[FrameType, int]]) -> bool:
