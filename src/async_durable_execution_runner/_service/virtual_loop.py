@@ -988,7 +988,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 seq, source = arrivals.popleft()
                 if source is None:  # a job's report, or its end
                     item = awaited.get(seq)
-                    if type(item) is _Reports:
+                    # (Nothing left: what this signal said came was taken with an earlier one.)
+                    if type(item) is _Reports and (item.handles or item.over is not None):
                         self._reports[seq] = item
                 elif seq in awaited:
                     self._held[seq] = (source, now)
@@ -1045,6 +1046,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 self._ready.append(handle)  # type: ignore[attr-defined]
                 self._busy_holding = 0
                 return True
+            if job.over is None:
+                continue  # (nothing had come after all)
             # Over, with every report taken: no turn of its own. (A callback added later, after
             # an await, reports straight to the ready queue.)
             with self._reports_lock:
@@ -1074,10 +1077,10 @@ class _Reports:
 
     def came(self) -> float:
         """When what the loop has yet to take of this job came."""
-        if self.handles:
-            return self.handles[0][1]
-        assert self.over is not None
-        return self.over
+        handles = self.handles
+        if handles:
+            return handles[0][1]
+        return _real_time() if self.over is None else self.over
 
 
 #: The job (``_Reports``) whose body or done callbacks this thread is running, if any.
