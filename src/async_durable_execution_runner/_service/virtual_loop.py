@@ -457,13 +457,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         if reports is not None:
 
             def invoke_reporting() -> None:
-                local = _reporting
-                outer = getattr(local, "reports", None)
-                local.reports = reports
                 try:
-                    invoke()
+                    _as_reports(reports, invoke)
                 finally:
-                    local.reports = outer
                     self._report(reports, None)
 
             job._invoke_callbacks = invoke_reporting  # type: ignore[attr-defined]
@@ -476,13 +472,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 if not job.done():
                     add(callback)
                     return
-                local = _reporting
-                outer = getattr(local, "reports", None)
-                local.reports = reports
-                try:
-                    add(callback)
-                finally:
-                    local.reports = outer
+                _as_reports(reports, add, callback)
 
             job.add_done_callback = add_reporting  # type: ignore[method-assign,assignment]
             return
@@ -494,11 +484,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 invoke()
             finally:
                 open_jobs.discard(job)
-                if not self.is_closed():
-                    # Wake a loop waiting in real time for outside work, to look again (a
-                    # self-pipe write, no callback: nothing runs on the loop for it).
-                    with contextlib.suppress(OSError, RuntimeError, AttributeError):
-                        self._write_to_self()  # type: ignore[attr-defined]
+                self._wake()
 
         job._invoke_callbacks = invoke_then_close  # type: ignore[attr-defined]
 
@@ -545,10 +531,15 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             else:
                 reports.handles.append((handle, _real_time()))
             self._arrivals.append((reports.seq, None))
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
+        """(From another thread.) Wake the loop if it waits in real time for outside work, to
+        look again: a self-pipe write, no callback (nothing runs on the loop for it)."""
         if not self.is_closed():
             with contextlib.suppress(OSError, RuntimeError, AttributeError):
                 self._write_to_self()  # type: ignore[attr-defined]
-        return True
 
     def _let_go(self, seq: int, reports: _Reports) -> None:
         """Stop waiting for a job's reports in order: what came is run as asyncio would have
@@ -1279,11 +1270,16 @@ def _reporting_job(
 ) -> Any:
     """``_tracked``, with what the job hands the loop (``call_soon_threadsafe``, as
     ``asyncio.run_coroutine_threadsafe`` does) taken as its reports."""
+    return _as_reports(reports, _tracked, working, clock, func, *args, **kwargs)
+
+
+def _as_reports(reports: _Reports, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``func(*args, **kwargs)``, with what it hands the loop taken as ``reports``'s."""
     local = _reporting
     outer = getattr(local, "reports", None)
     local.reports = reports
     try:
-        return _tracked(working, clock, func, *args, **kwargs)
+        return func(*args, **kwargs)
     finally:
         local.reports = outer
 
