@@ -89,6 +89,10 @@ and an async client bound to its loop. These are the other shapes:
   (``loop.call_soon_threadsafe`` to an ``asyncio.Event`` under a 30 s bound); the larger
   files come first, so the jobs end in reverse. (Until runner bug 45 the loop, knowing of no
   job, jumped over the bound at once; and the jobs' race then decided the map's history.)
+- ``thread_per_item_uploads``: the same ``map`` through a transfer library that starts a
+  thread per transfer, which reports through ``loop.call_soon_threadsafe``. (Until runner
+  bug 47 the threads' race decided the map's history: the order they ended in, and for six
+  transfers of the same length 19 orders of events in 20 runs.)
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -923,6 +927,42 @@ async def pool_callback_uploads(event: Any) -> dict[str, Any]:
     return {"etags": batch.get_results()}
 
 
+# --- a map whose items upload through a library that starts a thread per transfer -----------
+
+
+async def _uploaded_in_a_thread(key: str, seconds: float) -> str:
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    etag: list[str] = []
+
+    def transfer() -> None:  # the transfer library's own thread, and its completion callback
+        etag.append(services.DIRECTORY.upload(key, seconds=seconds))
+        loop.call_soon_threadsafe(done.set)
+
+    threading.Thread(target=transfer, name=f"transfer-{key}", daemon=True).start()
+    await asyncio.wait_for(done.wait(), timeout=30)
+    return etag[0]
+
+
+@durable_execution
+async def thread_per_item_uploads(event: Any) -> dict[str, Any]:
+    """Upload each file in a ``map`` item through a transfer library that starts a thread
+    per transfer and reports completion through ``loop.call_soon_threadsafe`` under a 30 s
+    bound; the larger files come first, so the threads end in reverse."""
+
+    async def upload(item: dict[str, Any]) -> str:
+        key = item["key"]
+        return await step(
+            functools.partial(_uploaded_in_a_thread, key, item["seconds"]),
+            name=f"upload-{key}",
+            retry_strategy=STALLS,
+        )
+
+    batch = await durable_map(upload, event["files"], name="uploads")
+    await wait(30, name="settle")
+    return {"etags": batch.get_results()}
+
+
 # --- a socket read bounded by wait_for, from a partner that goes quiet -------------------------
 
 
@@ -1089,6 +1129,16 @@ CORPUS: dict[str, dict[str, Any]] = {
     "silent_peer_bounded": _entry(silent_peer_bounded, input={"question": "stock of lamp"}),
     "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
     "monotonic_deadlines": _entry(monotonic_deadlines, arm_stall, input={"skus": ["desk", "lamp"]}),
+    "thread_per_item_uploads": _entry(
+        thread_per_item_uploads,
+        input={
+            "files": [
+                {"key": "big.csv", "seconds": 0.04},
+                {"key": "mid.csv", "seconds": 0.02},
+                {"key": "small.csv", "seconds": 0.005},
+            ]
+        },
+    ),
     "pool_callback_uploads": _entry(
         pool_callback_uploads,
         input={

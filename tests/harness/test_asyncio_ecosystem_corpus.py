@@ -71,6 +71,7 @@ EXPECTED: dict[str, Any] = {
     "hedged_read": {"balances": {"acct-1": 6995, "acct-2": 2708}, "again": 6995},
     "poll_thread_monotonic": {"rows": {"ledger": 7348, "orders": 7837}},
     "pool_callback_uploads": {"etags": ["etag-22410", "etag-87898", "etag-76366"]},
+    "thread_per_item_uploads": {"etags": ["etag-22410", "etag-87898", "etag-76366"]},
     "poll_thread_wallclock": {"rows": {"ledger": 7348, "orders": 7837}},
     "thread_call_bounded": {"offices": {"ada": "b", "bo": "a"}},
     "silent_peer_bounded": {"answer": "fallback for stock of lamp"},
@@ -207,6 +208,32 @@ def test_a_map_whose_items_hear_from_a_pool_by_callback_makes_one_history() -> N
     succeeded = [e["Name"] for e in outcome.history if e["EventType"] == "StepSucceeded"]
     assert succeeded == ["upload-big.csv", "upload-mid.csv", "upload-small.csv"]
     assert len(outcome.invocations) == 2  # no attempt timed out
+
+
+def test_a_map_whose_items_each_start_a_reporting_thread_makes_one_history() -> None:
+    """The threads end in reverse (the larger files first): their reports are taken in the
+    order the items started them, and every run records the same history (before, about
+    one new order of events per run)."""
+    histories = []
+    for _ in range(3):
+        outcome = fault_free(CORPUS["thread_per_item_uploads"]).run()
+        outcome.check()
+        histories.append(outcome.history)
+    assert histories[0] == histories[1] == histories[2]
+    succeeded = [e["Name"] for e in outcome.history if e["EventType"] == "StepSucceeded"]
+    assert succeeded == ["upload-big.csv", "upload-mid.csv", "upload-small.csv"]
+    assert len(outcome.invocations) == 2  # no attempt timed out
+
+
+def test_threads_that_end_together_make_one_history() -> None:
+    """Six transfers of the same 10 ms: before runner bug 47, 19 orders of events in 20
+    runs."""
+    spec = {
+        **CORPUS["thread_per_item_uploads"],
+        "input": {"files": [{"key": f"f{n}.csv", "seconds": 0.01} for n in range(6)]},
+    }
+    histories = [fault_free(spec).run().history for _ in range(3)]
+    assert histories[0] == histories[1] == histories[2]
 
 
 def test_the_hedge_loser_gives_its_lease_back() -> None:

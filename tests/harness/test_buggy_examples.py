@@ -141,6 +141,15 @@ BUGS = [
         minimal_timings=Timings(thread_order=(0, 0, 1)),
     ),
     Bug(
+        "first_thread_outside_step",
+        {"faults": fault_plans(max_faults=0)},
+        (ReplayDivergence,),
+        (),
+        # The same race through threads the handler starts (runner bug 47: their reports
+        # take the threads' places in the order).
+        minimal_timings=Timings(thread_order=(0, 0, 1)),
+    ),
+    Bug(
         "retry_budget_burst",
         {"inputs": st.just({"id": "order-1"}), "faults": fault_plans(kinds={"step_exception"})},
         (AssertionError,),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from async_durable_execution_runner._service import parked
 from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 
 
@@ -958,3 +959,144 @@ def test_a_job_s_late_signal_for_a_report_already_taken_changes_nothing() -> Non
         assert ran == ["first", "second"]
     finally:
         loop.close()
+
+
+def _threads_reporting(loop: VirtualTimeEventLoop, count: int) -> asyncio.Event:
+    """Start ``count`` threads from the loop, the later ones reporting sooner (10 ms apart):
+    each hands its index to the loop through ``call_soon_threadsafe``, into
+    ``loop.reported``."""
+    import threading
+
+    done = asyncio.Event()
+    reported: list[int] = []
+    loop.reported = reported  # type: ignore[attr-defined]
+
+    def report(index: int) -> None:
+        reported.append(index)
+        if len(reported) == count:
+            done.set()
+
+    def work(index: int) -> None:
+        time.sleep(0.01 * (count - index))
+        loop.call_soon_threadsafe(report, index)
+
+    for index in range(count):
+        threading.Thread(target=work, args=(index,), daemon=True).start()
+    return done
+
+
+def test_reports_of_threads_the_loop_started_reach_it_in_the_order_they_were_started() -> None:
+    """A thread the loop's thread started reports in its place, as a job given to a pool
+    does, whatever order the threads report in; an interleaving's ranks reorder them."""
+    for ranks, expected in ((None, [0, 1, 2, 3]), ({0: 2, 1: 0, 2: 1, 3: 0}, [1, 3, 2, 0])):
+        loop = VirtualTimeEventLoop()
+        loop.outside_time = _CountedOutside()
+        if ranks is not None:
+            loop.thread_rank = ranks.__getitem__
+
+        async def main(loop: VirtualTimeEventLoop = loop) -> None:
+            done = _threads_reporting(loop, 4)
+            await asyncio.wait_for(done.wait(), 30)
+
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+        assert loop.reported == expected  # type: ignore[attr-defined]
+        assert loop.holds_expired == 0
+        assert loop.time() < 30
+
+
+def test_a_started_thread_parked_for_good_holds_back_no_report_and_no_timer() -> None:
+    """A flusher started first, idle on an event for good: the report of a thread started
+    after it is taken without waiting for its place, and a timer is jumped to."""
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+    stop = threading.Event()
+
+    async def main() -> float:
+        flusher = threading.Thread(target=stop.wait, daemon=True)
+        flusher.start()
+        while parked.parked_until(flusher.ident) is None:  # idle, as the test means it
+            time.sleep(0.001)
+        done = _threads_reporting(loop, 1)
+        await asyncio.wait_for(done.wait(), 30)
+        before = loop.time()
+        await asyncio.sleep(60)
+        assert flusher.is_alive()
+        return loop.time() - before
+
+    started = time.monotonic()
+    try:
+        assert loop.run_until_complete(main()) >= 60
+    finally:
+        stop.set()
+        loop.close()
+    assert time.monotonic() - started < 20
+    assert loop.holds_expired == 0
+    assert loop.reported == [0]  # type: ignore[attr-defined]
+
+
+def test_a_started_thread_that_ends_gives_up_its_place() -> None:
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+
+    async def main() -> None:
+        thread = threading.Thread(target=time.sleep, args=(0.01,), daemon=True)
+        thread.start()
+        assert loop._in_flight == 1
+        while thread.is_alive():
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # an idle turn takes its end (no turn of its own)
+        assert loop._in_flight == 0
+        assert "run" not in vars(threading.Thread(target=time.sleep))  # not started: untouched
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_a_thread_an_earlier_invocation_started_reports_straight_away() -> None:
+    import threading
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+    release = threading.Event()
+    reported = threading.Event()
+
+    async def main() -> bool:
+        running = asyncio.get_running_loop()
+        got = asyncio.Event()
+
+        def work() -> None:
+            release.wait(5)
+            running.call_soon_threadsafe(got.set)
+            reported.set()
+
+        threading.Thread(target=work, daemon=True).start()
+        loop.forget_threads()  # what the next invocation's start does
+        assert not loop.waiting_on_threads
+        release.set()
+        assert reported.wait(5)
+        await asyncio.sleep(0)  # a busy turn: a report taken in order would wait
+        return got.is_set()
+
+    try:
+        assert loop.run_until_complete(main())
+    finally:
+        release.set()
+        loop.close()
+
+
+def test_a_thread_started_outside_a_virtual_loop_is_left_alone() -> None:
+    import threading
+
+    thread = threading.Thread(target=time.sleep, args=(0,))
+    thread.start()
+    thread.join()
+    assert "run" not in vars(thread)

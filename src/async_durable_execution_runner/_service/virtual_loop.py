@@ -30,6 +30,7 @@ import contextvars
 import functools
 import heapq
 import itertools
+import math
 import operator
 import selectors
 import sys
@@ -88,9 +89,12 @@ class _JumpingSelector(selectors.DefaultSelector):
                 # Idle: the next thread result in order is taken now, if it has come.
                 if loop._deliver_thread_result():
                     return []
-                # Work in other threads (``to_thread``, ``run_in_executor``): a real wait.
-                return self._wait_outside(timeout)
-            if loop._arrivals or loop._held or loop._reports:
+                # Work in other threads (``to_thread``, ``run_in_executor``): a real wait;
+                # unless all that is awaited is threads the invocation started, idle past the
+                # next timer (looked at below, as any thread it started).
+                if not loop._only_idle_threads_awaited(timeout):
+                    return self._wait_outside(timeout)
+            elif loop._arrivals or loop._held or loop._reports:
                 # Busy with a result waiting: a loop that spins until a thread's result
                 # comes (a ``parallel`` resubmitting a PENDING branch) must get it.
                 loop._busy_holding += 1
@@ -488,12 +492,13 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
         job._invoke_callbacks = invoke_then_close  # type: ignore[attr-defined]
 
-    def ask_reports(self) -> _Reports:
-        """(On the loop's thread, as a job is given to a pool.) A place in the order of
-        thread results for the job's reports (``_Reports``)."""
+    def ask_reports(self, thread: threading.Thread | None = None) -> _Reports:
+        """(On the loop's thread, as a job is given to a pool, or ``thread`` is started.) A
+        place in the order of thread results for the job's or the thread's reports
+        (``_Reports``)."""
         seq = self._asked
         self._asked = seq + 1
-        reports = _Reports(self, seq)
+        reports = _Reports(self, seq, thread)
         self._awaited[seq] = reports
         if self.thread_rank is not None:
             self._ranks[seq] = self.thread_rank(seq - self._ordered_from)
@@ -553,6 +558,21 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             self._in_flight -= 1
         self._reports.pop(seq, None)
         self._ranks.pop(seq, None)
+
+    def _only_idle_threads_awaited(self, timeout: float | None) -> bool:
+        """Whether all the loop waits for in order is threads the invocation started, with
+        nothing come from them, each parked past the next timer, ``timeout`` seconds away
+        (``None``: no timer; parked for good)."""
+        if self._arrivals or self._held or self._reports:
+            return False
+        past = math.inf if timeout is None else _real_time() + timeout
+        for item in self._awaited.values():
+            if type(item) is not _Reports or item.thread is None:
+                return False
+            until = parked.parked_until(item.thread.ident)
+            if until is None or until < past or item.handles or item.over is not None:
+                return False
+        return True
 
     def threads_working(self, timeout: float) -> bool:
         """Whether a thread started during this invocation may report before the next timer,
@@ -998,12 +1018,18 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         while held or reports:
             seq = -1
             best: tuple[int, int] | None = None
-            for asked in self._awaited:
+            horizon: float | None = None
+            for asked, item in self._awaited.items():
                 if asked < self._ordered_from:
                     if asked in held:  # left by an earlier invocation: whenever it comes
                         seq = asked
                         break
                     continue
+                if type(item) is _Reports and item.thread is not None and asked not in reports:
+                    if horizon is None:
+                        horizon = _real_time() + THREAD_RESULT_HOLD
+                    if item.idle_past(horizon):
+                        continue  # a thread that cannot report before the hold is over
                 if not ranks:
                     seq = asked
                     break
@@ -1052,13 +1078,18 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
 class _Reports:
     """The reports of a job the loop's thread gave a pool (``call_soon_threadsafe`` calls
-    from its body or its done callbacks), kept for the loop to take in the job's order."""
+    from its body or its done callbacks), or of a thread it started, kept for the loop to
+    take in the job's order."""
 
-    __slots__ = ("handles", "let_go", "loop", "over", "seq")
+    __slots__ = ("handles", "let_go", "loop", "over", "seq", "thread")
 
-    def __init__(self, loop: VirtualTimeEventLoop, seq: int) -> None:
+    def __init__(
+        self, loop: VirtualTimeEventLoop, seq: int, thread: threading.Thread | None = None
+    ) -> None:
         self.loop = loop
         self.seq = seq
+        #: The thread whose reports these are (``None``: a pool's job).
+        self.thread = thread
         #: Reports not taken yet, with when each came (real time).
         self.handles: collections.deque[tuple[asyncio.Handle, float]] = collections.deque()
         #: When the job's done callbacks had run (real time), if they have.
@@ -1072,6 +1103,16 @@ class _Reports:
         if handles:
             return handles[0][1]
         return _real_time() if self.over is None else self.over
+
+    def idle_past(self, instant: float) -> bool:
+        """A thread's place with nothing come for it, whose thread is parked until after
+        ``instant`` (real time): it cannot report before then unless something wakes it, so
+        the results after it need not wait for it (a flusher the invocation started, idle
+        between its rounds; a thread blocked on a queue the loop is yet to feed)."""
+        if self.thread is None or self.handles or self.over is not None:
+            return False
+        until = parked.parked_until(self.thread.ident)
+        return until is not None and until > instant
 
 
 #: The job (``_Reports``) whose body or done callbacks this thread is running, if any.
@@ -1182,15 +1223,50 @@ def _start_noted(thread: threading.Thread) -> None:
     loop, or by a job the loop gave a thread (``run_in_executor``, ``asyncio.to_thread``: a
     client whose ``start()`` spawns its own I/O thread and returns), is noted by that loop
     (``started_threads``), unless it is a thread pool's worker (its jobs are counted as they
-    are submitted) or the runner's own."""
-    _thread_start(thread)
+    are submitted) or the runner's own.
+
+    One the loop's own thread starts also takes a place in the order of thread results, as
+    a job it gives a pool does (``note_job``): what the thread hands the loop
+    (``call_soon_threadsafe``) is taken in its place, so that threads that report in a race
+    report in the same order on every run, or in the order ``thread_rank`` draws. Without
+    it, a ``map`` whose items each started a thread recorded a new order of events on
+    almost every run, and a first-to-answer race between two threads outside a step (a bug)
+    always went the way the machine's timing sent it."""
     if _is_pool_worker(thread) or getattr(thread, "runner_internal", False):
+        _thread_start(thread)
         return
-    loop = events._get_running_loop()
-    if not isinstance(loop, VirtualTimeEventLoop):
+    running = events._get_running_loop()
+    loop = running if isinstance(running, VirtualTimeEventLoop) else None
+    if loop is None:
         loop = _loop_of_job_thread(threading.get_ident())
-    if loop is not None and loop.outside_time is not None:
-        loop.started_threads.append(thread)
+    if loop is None or loop.outside_time is None:
+        _thread_start(thread)
+        return
+    if loop is running and not loop.get_debug() and not loop.is_closed():
+        reports = loop.ask_reports(thread)
+        # An attribute of this one instance (``_bootstrap_inner`` calls ``self.run()``), as
+        # ``note_job`` wraps one future's ``_invoke_callbacks``.
+        thread.run = functools.partial(_reporting_run, loop, reports, thread.run)  # type: ignore[method-assign]
+        try:
+            _thread_start(thread)
+        except BaseException:
+            del thread.run
+            loop._let_go(reports.seq, reports)
+            raise
+    else:
+        _thread_start(thread)
+    loop.started_threads.append(thread)
+
+
+def _reporting_run(
+    loop: VirtualTimeEventLoop, reports: _Reports, run: Callable[[], object]
+) -> None:
+    """A started thread's ``run``, with what it hands ``loop`` taken as ``reports``'s, and
+    its end as the end of them."""
+    try:
+        _as_reports(reports, run)
+    finally:
+        loop._report(reports, None)
 
 
 def _loop_of_job_thread(ident: int) -> VirtualTimeEventLoop | None:

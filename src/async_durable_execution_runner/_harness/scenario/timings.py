@@ -44,9 +44,9 @@ class Timings:
     - ``seed``: seeds ``random`` at the start of every invocation.
     - ``thread_order``: how the invocation's waits for threads' work race (``to_thread``,
       ``run_in_executor``, ``wrap_future``, and the reports of a job given to a pool with
-      ``submit``): each wait picks a rank from it by its place in the invocation, and
-      results reach the handler by rank, then in the order asked for (empty: the order
-      asked, whatever order the threads end in).
+      ``submit`` or of a thread the handler started): each wait picks a rank from it by
+      its place in the invocation, and results reach the handler by rank, then in the
+      order asked for (empty: the order asked, whatever order the threads end in).
     """
 
     start: _dt.datetime = DEFAULT_START
