@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import queue
 import threading
 import time
@@ -350,3 +351,65 @@ async def module_producer_reports_to_a_future(event: Any) -> str:
         return "delivered"
 
     return await step(publish, name="publish")
+
+
+class _ModuleUploader:
+    """A module-level uploader whose worker thread, running since import, is fed through a
+    ``queue.Queue`` (``how="queue"``) or woken by an ``Event`` (``how="event"``), and calls
+    each upload's callback from that thread."""
+
+    def __init__(self, how: str) -> None:
+        self._how = how
+        self._jobs: queue.Queue[tuple[str, Callable[[str], object]]] = queue.Queue()
+        self._pending: list[tuple[str, Callable[[str], object]]] = []
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._work_forever, daemon=True, name=f"uploader-{how}").start()
+
+    def _next(self) -> tuple[str, Callable[[str], object]]:
+        if self._how == "queue":
+            return self._jobs.get()
+        while True:
+            self._ready.wait()
+            with self._lock:
+                if self._pending:
+                    return self._pending.pop(0)
+                self._ready.clear()
+
+    def _work_forever(self) -> None:
+        while True:
+            key, done = self._next()
+            time.sleep(0.02)  # the transfer
+            done(f"etag-{key}")
+
+    def upload(self, key: str, done: Callable[[str], object]) -> None:
+        if self._how == "queue":
+            self._jobs.put((key, done))
+            return
+        with self._lock:
+            self._pending.append((key, done))
+        self._ready.set()
+
+
+UPLOADERS = {how: _ModuleUploader(how) for how in ("queue", "event")}
+
+
+@durable_execution
+async def module_uploader_reports_to_the_loop(event: Any) -> dict[str, Any]:
+    """Two uploads through a module-level uploader (``event["how"]``), each heard back from
+    through ``call_soon_threadsafe`` under a 10 s bound, then a minute's sleep in the step:
+    the worker, idle again, holds no timer."""
+
+    async def upload(key: str) -> str:
+        loop = asyncio.get_running_loop()
+        uploaded: asyncio.Future[str] = loop.create_future()
+        UPLOADERS[event["how"]].upload(
+            key, lambda etag: loop.call_soon_threadsafe(uploaded.set_result, etag)
+        )
+        etag = await asyncio.wait_for(uploaded, timeout=10)
+        await asyncio.sleep(60)
+        return etag
+
+    return {
+        "etags": [await step(functools.partial(upload, key), name=f"upload-{key}") for key in "ab"]
+    }

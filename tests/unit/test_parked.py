@@ -62,3 +62,77 @@ def test_a_non_blocking_wait_is_not_parking() -> None:
         assert condition.wait(0) is False
     assert parked.parked_until(threading.get_ident()) is None
     assert parked.parked_until(None) is None
+
+
+def _waiting(condition: threading.Condition, count: int) -> list[threading.Thread]:
+    """``count`` threads waiting on ``condition`` (for good), each parked before the next
+    starts: the order they wait in."""
+    threads = []
+    for _ in range(count):
+
+        def wait() -> None:
+            with condition:
+                condition.wait()
+
+        thread = threading.Thread(target=wait, daemon=True)
+        thread.start()
+        deadline = real_monotonic() + 5
+        while parked.parked_until(thread.ident) is None and real_monotonic() < deadline:
+            time.sleep(0.001)
+        threads.append(thread)
+    return threads
+
+
+@pytest.fixture
+def woken_heard(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[int], str]]:
+    """What ``parked.on_wake`` hears meanwhile: the ids woken, and the calling function."""
+    heard: list[tuple[list[int], str]] = []
+    monkeypatch.setattr(
+        parked, "on_wake", lambda idents, frame: heard.append((idents, frame.f_code.co_name))
+    )
+    return heard
+
+
+def test_a_woken_thread_is_parked_no_longer_before_it_runs() -> None:
+    """Before it has run (the notifier still holds the lock it must take back): a loop that
+    looked meanwhile took a worker just handed a job for idle, and jumped over its report's
+    timer (runner bug 48)."""
+    condition = threading.Condition()
+    (thread,) = _waiting(condition, 1)
+    with condition:
+        assert parked.parked_until(thread.ident) == math.inf
+        condition.notify()
+        assert parked.parked_until(thread.ident) is None
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_notify_tells_which_threads_it_woke_first_in_first_out(
+    woken_heard: list[tuple[list[int], str]],
+) -> None:
+    condition = threading.Condition()
+    threads = _waiting(condition, 3)
+
+    def hand_over() -> None:
+        with condition:
+            condition.notify(2)
+            condition.notify_all()
+            condition.notify()  # no one left
+
+    woken_heard.clear()  # (each ``Thread.start`` waits to hear the thread has started)
+    hand_over()
+    for thread in threads:
+        thread.join(5)
+    assert woken_heard == [
+        ([threads[0].ident, threads[1].ident], "hand_over"),
+        ([threads[2].ident], "notify_all"),
+    ]
+
+
+def test_a_waiter_that_timed_out_is_not_woken(woken_heard: list[tuple[list[int], str]]) -> None:
+    condition = threading.Condition()
+    with condition:
+        assert condition.wait(0.01) is False
+        condition.notify()
+    assert woken_heard == []
+    assert not condition.__dict__.get("_parked_idents")

@@ -1100,3 +1100,37 @@ def test_a_thread_started_outside_a_virtual_loop_is_left_alone() -> None:
     thread.start()
     thread.join()
     assert "run" not in vars(thread)
+
+
+def test_a_started_thread_whose_run_returned_is_waited_for_no_more() -> None:
+    """A thread reports and returns, then takes a while to end (here a second in its
+    teardown): the loop, looking in that moment, waited its next timer out in real time."""
+    import threading
+
+    class SlowToEnd(threading.Thread):
+        def _delete(self) -> None:
+            time.sleep(1)
+            super()._delete()  # type: ignore[misc]
+
+    loop = VirtualTimeEventLoop()
+    loop.outside_time = _CountedOutside()
+
+    async def main() -> float:
+        running = asyncio.get_running_loop()
+        reported = asyncio.Event()
+        thread = SlowToEnd(target=lambda: running.call_soon_threadsafe(reported.set), daemon=True)
+        thread.start()
+        await asyncio.wait_for(reported.wait(), 30)
+        while "_run_over" not in vars(thread):
+            await asyncio.sleep(0)  # (busy turns: no time passes)
+        assert thread.is_alive()
+        before = loop.time()
+        await asyncio.sleep(30)
+        return loop.time() - before
+
+    started = time.monotonic()
+    try:
+        assert loop.run_until_complete(main()) >= 30
+    finally:
+        loop.close()
+    assert time.monotonic() - started < 10

@@ -38,6 +38,7 @@ from async_durable_execution_runner._service import (
     hang_alarm,
     parked,
     safe_points,
+    woken,  # noqa: F401  (wires ``parked.on_wake``: threads the handler wakes)
 )
 from async_durable_execution_runner._service.blocked_time import BlockedTime
 from async_durable_execution_runner._service.clock import RealClock

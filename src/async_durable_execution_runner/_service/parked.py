@@ -14,12 +14,21 @@ how long each of its threads will stay parked at the least.
 
 ``Condition.wait`` is wrapped once, process-wide, as ``time.sleep`` is (``blocking_sleep``,
 which marks its sleeps here); outside an invocation's threads the marks are read by no one.
+
+``Condition.notify`` (and so ``notify_all``, ``Event.set``, ``queue.Queue.put``, a
+``Semaphore``'s release) is wrapped too: it tells ``on_wake`` which waiting threads it woke,
+and where it was called from, so that a thread the handler wakes can be counted as working
+for its invocation (``woken``).
 """
 
 from __future__ import annotations
 
+import collections
 import math
+import sys
 import threading
+from collections.abc import Callable
+from types import FrameType
 
 from async_durable_execution_runner._service.handler_clock import real_monotonic
 
@@ -46,23 +55,60 @@ def unmark(ident: int) -> None:
     _parked.pop(ident, None)
 
 
+#: Called with the ids of the threads a ``Condition.notify`` woke and the frame that called
+#: it (set by ``woken``; ``None``: nobody asks).
+on_wake: Callable[[list[int], FrameType], object] | None = None
+
 _condition_wait = threading.Condition.wait
+_condition_notify = threading.Condition.notify
 
 
 def _parked_wait(self: threading.Condition, timeout: float | None = None) -> bool:
-    """``Condition.wait``, with the thread marked parked meanwhile."""
+    """``Condition.wait``, with the thread marked parked meanwhile, and its id queued on
+    the condition in the order of the condition's own waiters (under the condition's lock,
+    which the caller holds before and after the wait, as ``notify``'s caller does)."""
     if timeout is not None and timeout <= 0:
         return _condition_wait(self, timeout)
     ident = mark(timeout)
+    waiting: collections.deque[int] | None = self.__dict__.get("_parked_idents")
+    if waiting is None:
+        waiting = self._parked_idents = collections.deque()  # type: ignore[attr-defined]
+    waiting.append(ident)
     try:
         return _condition_wait(self, timeout)
     finally:
         _parked.pop(ident, None)
+        if ident in waiting:  # timed out (``notify`` takes those it wakes)
+            waiting.remove(ident)
 
 
-#: The code of the wrapper: a frame of it is the standard library's ``Condition.wait`` for
-#: whoever asks whose code a thread is in (``safe_points``).
-wrapper_codes = frozenset({_parked_wait.__code__})
+def _noting_notify(self: threading.Condition, n: int = 1) -> None:
+    """``Condition.notify``; the threads it woke, the first of its waiters, are no longer
+    parked, and their ids go to ``on_wake``."""
+    waiting: collections.deque[int] | None = self.__dict__.get("_parked_idents")
+    if not waiting:
+        _condition_notify(self, n)
+        return
+    waiters = self._waiters  # type: ignore[attr-defined]
+    before = len(waiters)
+    _condition_notify(self, n)  # (raises before waking anyone if the lock is not held)
+    woken = min(before - len(waiters), len(waiting))
+    if woken <= 0:
+        return
+    idents = [waiting.popleft() for _ in range(woken)]
+    for ident in idents:
+        # Runnable from now on, though it may not run for a while: a loop that asked before
+        # it did would take it for idle and jump over the timer its report is due under.
+        _parked.pop(ident, None)
+    hook = on_wake
+    if hook is not None:
+        hook(idents, sys._getframe(1))
+
+
+#: The code of the wrappers: a frame of one is the standard library's ``Condition.wait`` or
+#: ``notify`` for whoever asks whose code a thread is in (``safe_points``).
+wrapper_codes = frozenset({_parked_wait.__code__, _noting_notify.__code__})
 
 # Once, process-wide, as ``time.sleep`` is replaced (``blocking_sleep``).
 threading.Condition.wait = _parked_wait  # type: ignore[method-assign]
+threading.Condition.notify = _noting_notify  # type: ignore[method-assign]

@@ -574,6 +574,23 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 return False
         return True
 
+    def note_woken(self, thread: threading.Thread) -> None:
+        """(On the thread that woke it.) ``thread``, running before the invocation, was woken
+        from a ``threading`` wait by the handler's code: it works for the invocation as a
+        thread it started does (``started_threads``), and may report through
+        ``call_soon_threadsafe``. Not the loop's own thread, nor one counted otherwise (a
+        pool's worker, the runner's own, the main thread: the test's)."""
+        if (
+            thread.ident == self._thread_id  # type: ignore[attr-defined]
+            or thread is threading.main_thread()
+            or _is_pool_worker(thread)
+            or getattr(thread, "runner_internal", False)
+            or thread.ident in self.executor_threads
+            or thread in self.started_threads
+        ):
+            return
+        self.started_threads.append(thread)
+
     def threads_working(self, timeout: float) -> bool:
         """Whether a thread started during this invocation may report before the next timer,
         ``timeout`` seconds away: it is alive and not parked past then (``parked``: asleep,
@@ -583,6 +600,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             return False
         past = _real_time() + timeout
         for thread in self.started_threads:
+            if getattr(thread, "_run_over", False):
+                continue  # (ending: it reports nothing more)
             until = parked.parked_until(thread.ident)
             if until is None or until < past:
                 return True
@@ -1242,31 +1261,55 @@ def _start_noted(thread: threading.Thread) -> None:
     if loop is None or loop.outside_time is None:
         _thread_start(thread)
         return
+    # An attribute of this one instance (``_bootstrap_inner`` calls ``self.run()``), as
+    # ``note_job`` wraps one future's ``_invoke_callbacks``.
+    reports = None
     if loop is running and not loop.get_debug() and not loop.is_closed():
         reports = loop.ask_reports(thread)
-        # An attribute of this one instance (``_bootstrap_inner`` calls ``self.run()``), as
-        # ``note_job`` wraps one future's ``_invoke_callbacks``.
-        thread.run = functools.partial(_reporting_run, loop, reports, thread.run)  # type: ignore[method-assign]
-        try:
-            _thread_start(thread)
-        except BaseException:
-            del thread.run
-            loop._let_go(reports.seq, reports)
-            raise
-    else:
+    thread.run = functools.partial(_noted_run, loop, reports, thread, thread.run)  # type: ignore[method-assign]
+    try:
         _thread_start(thread)
+    except BaseException:
+        del thread.run
+        if reports is not None:
+            loop._let_go(reports.seq, reports)
+        raise
     loop.started_threads.append(thread)
 
 
-def _reporting_run(
-    loop: VirtualTimeEventLoop, reports: _Reports, run: Callable[[], object]
+def _noted_run(
+    loop: VirtualTimeEventLoop,
+    reports: _Reports | None,
+    thread: threading.Thread,
+    run: Callable[[], object],
 ) -> None:
-    """A started thread's ``run``, with what it hands ``loop`` taken as ``reports``'s, and
-    its end as the end of them."""
+    """A started thread's ``run``; with ``reports``, what it hands ``loop`` taken as theirs,
+    and its end as the end of them. Once ``run`` has returned, the thread, still alive for a
+    moment, can report nothing more: the loop stops waiting for it
+    (``VirtualTimeEventLoop.threads_working``), and is woken to look again, since a loop
+    that looked just before would wait out its whole timer in real time."""
     try:
-        _as_reports(reports, run)
+        if reports is None:
+            run()
+        else:
+            _as_reports(reports, run)
     finally:
-        loop._report(reports, None)
+        thread._run_over = True  # type: ignore[attr-defined]
+        if reports is not None:
+            loop._report(reports, None)
+        else:
+            loop._wake()
+
+
+def loop_worked_for() -> VirtualTimeEventLoop | None:
+    """The virtual loop whose current invocation the calling thread works for, if any: the
+    loop running on it, or the one whose job it runs or which started it (or woke it)."""
+    loop = events._get_running_loop()
+    if not isinstance(loop, VirtualTimeEventLoop):
+        loop = _loop_of_job_thread(threading.get_ident())
+    if loop is None or loop.outside_time is None or loop.is_closed():
+        return None
+    return loop
 
 
 def _loop_of_job_thread(ident: int) -> VirtualTimeEventLoop | None:
