@@ -93,6 +93,10 @@ and an async client bound to its loop. These are the other shapes:
   thread per transfer, which reports through ``loop.call_soon_threadsafe``. (Until runner
   bug 47 the threads' race decided the map's history: the order they ended in, and for six
   transfers of the same length 19 orders of events in 20 runs.)
+- ``module_worker_uploads``: uploads through a client made at import whose worker thread,
+  fed through a ``queue.Queue``, hands each result back through
+  ``loop.call_soon_threadsafe`` under a 30 s bound. (Until runner bug 48 the loop, knowing
+  of no thread at work, jumped over the bound at once, and every attempt timed out.)
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -111,6 +115,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import queue
 import statistics
 import threading
 import time
@@ -963,6 +968,54 @@ async def thread_per_item_uploads(event: Any) -> dict[str, Any]:
     return {"etags": batch.get_results()}
 
 
+# --- uploads through a module-level uploader's worker thread, fed through a queue ------------
+
+
+class _BackgroundUploader:
+    """A client made at import (so again in every cold sandbox) with one worker thread of
+    its own, fed through a ``queue.Queue``; each upload's callback is called from that
+    thread, as a background transfer manager's completion hooks are."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[str, float, Any]] = queue.Queue()
+        threading.Thread(target=self._work_forever, name="background-uploader", daemon=True).start()
+
+    def _work_forever(self) -> None:
+        while True:
+            key, seconds, done = self._jobs.get()
+            done(services.DIRECTORY.upload(key, seconds=seconds))
+
+    def upload(self, key: str, seconds: float, done: Any) -> None:
+        self._jobs.put((key, seconds, done))
+
+
+_UPLOADER = _BackgroundUploader()
+
+
+async def _uploaded_in_the_background(key: str, seconds: float) -> str:
+    loop = asyncio.get_running_loop()
+    etag: asyncio.Future[str] = loop.create_future()
+    _UPLOADER.upload(key, seconds, lambda tag: loop.call_soon_threadsafe(etag.set_result, tag))
+    return await asyncio.wait_for(etag, timeout=30)
+
+
+@durable_execution
+async def module_worker_uploads(event: Any) -> dict[str, Any]:
+    """Upload each file in a step through a module-level uploader whose worker thread, running
+    since import, hands each result back through ``loop.call_soon_threadsafe`` under a 30 s
+    bound; then an hour's wait."""
+    etags = {}
+    for item in event["files"]:
+        key = item["key"]
+        etags[key] = await step(
+            functools.partial(_uploaded_in_the_background, key, item["seconds"]),
+            name=f"upload-{key}",
+            retry_strategy=STALLS,
+        )
+    await wait(3600, name="settle")
+    return {"etags": etags}
+
+
 # --- a socket read bounded by wait_for, from a partner that goes quiet -------------------------
 
 
@@ -1129,6 +1182,12 @@ CORPUS: dict[str, dict[str, Any]] = {
     "silent_peer_bounded": _entry(silent_peer_bounded, input={"question": "stock of lamp"}),
     "thread_callback_event": _entry(thread_callback_event, input={"files": ["a.csv", "b.csv"]}),
     "monotonic_deadlines": _entry(monotonic_deadlines, arm_stall, input={"skus": ["desk", "lamp"]}),
+    "module_worker_uploads": _entry(
+        module_worker_uploads,
+        input={
+            "files": [{"key": "big.csv", "seconds": 0.03}, {"key": "small.csv", "seconds": 0.01}]
+        },
+    ),
     "thread_per_item_uploads": _entry(
         thread_per_item_uploads,
         input={
