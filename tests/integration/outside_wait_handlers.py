@@ -413,3 +413,22 @@ async def module_uploader_reports_to_the_loop(event: Any) -> dict[str, Any]:
     return {
         "etags": [await step(functools.partial(upload, key), name=f"upload-{key}") for key in "ab"]
     }
+
+
+@durable_execution
+async def thread_pauses_then_reports(event: Any) -> str:
+    """A thread the step starts waits ``event["seconds"]`` of real time (a partner's latency)
+    before it reports through ``call_soon_threadsafe``, under a 30 s bound."""
+
+    async def call_partner() -> str:
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[str] = loop.create_future()
+
+        def work() -> None:
+            time.sleep(event["seconds"])
+            loop.call_soon_threadsafe(answered.set_result, "answered")
+
+        threading.Thread(target=work, daemon=True).start()
+        return await asyncio.wait_for(answered, 30)
+
+    return await step(call_partner, name="call-partner")

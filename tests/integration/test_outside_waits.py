@@ -192,6 +192,29 @@ def test_a_module_level_worker_the_handler_wakes_is_waited_for(how: str) -> None
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.parametrize("seconds", [0.3, 1.5])
+def test_a_thread_that_pauses_before_it_reports_is_waited_for(seconds: float) -> None:
+    """Parked in its pause, the thread is parked past the SDK's next 0.1 s timer: the loop
+    took it for idle and jumped, timer after timer, over the 30 s bound in milliseconds
+    (runner bug 50). A pause this short is work under way."""
+    with DurableFunctionTestRunner(h.thread_pauses_then_reports) as runner:
+        result = runner.run({"seconds": seconds}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == "answered"
+    assert len(result.invocations) == 1  # no attempt timed out
+
+
+def test_a_module_level_worker_busy_when_the_handler_queues_is_waited_for() -> None:
+    """The worker is busy with an item queued before the run (a third of a second) when the
+    handler queues its own: no one is woken, yet the worker takes the handler's item next."""
+    h.UPLOADERS["queue"].upload("earlier", lambda _: time.sleep(0.3))
+    with DurableFunctionTestRunner(h.module_uploader_reports_to_the_loop) as runner:
+        result = runner.run({"how": "queue"}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == {"etags": ["etag-a", "etag-b"]}
+    assert len(result.invocations) == 1  # no attempt timed out
+
+
 @pytest.mark.parametrize(
     ("handler", "options"),
     [

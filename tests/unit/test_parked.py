@@ -117,7 +117,6 @@ def test_notify_tells_which_threads_it_woke_first_in_first_out(
         with condition:
             condition.notify(2)
             condition.notify_all()
-            condition.notify()  # no one left
 
     woken_heard.clear()  # (each ``Thread.start`` waits to hear the thread has started)
     hand_over()
@@ -136,3 +135,53 @@ def test_a_waiter_that_timed_out_is_not_woken(woken_heard: list[tuple[list[int],
         condition.notify()
     assert woken_heard == []
     assert not condition.__dict__.get("_parked_idents")
+
+
+def test_a_notify_that_wakes_no_one_tells_of_the_busy_consumers(
+    woken_heard: list[tuple[list[int], str]],
+) -> None:
+    """A queue's consumer busy with the last item when the next is put: it takes that one
+    next, so the put is heard as for it (and not for the putter, a waiter there before)."""
+    jobs: queue.Queue[threading.Event] = queue.Queue()
+    started, release = threading.Event(), threading.Event()
+
+    def consume() -> None:
+        job = jobs.get()
+        started.set()
+        job.wait(5)  # busy (elsewhere) with the first item
+        jobs.get(timeout=5)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    deadline = real_monotonic() + 5
+    while parked.parked_until(consumer.ident) is None and real_monotonic() < deadline:
+        time.sleep(0.001)
+    with jobs.mutex:
+        jobs.not_empty.wait(0.001)  # the putter has waited here too
+    jobs.put(release)
+    assert started.wait(5)
+    woken_heard.clear()
+
+    def put_next() -> None:
+        jobs.put(threading.Event())
+
+    put_next()
+    release.set()
+    consumer.join(5)
+    assert not consumer.is_alive()
+    assert woken_heard[0] == ([consumer.ident], "put")
+
+
+def test_a_short_pause_is_not_idle_and_a_long_one_is() -> None:
+    """Idle for a timer only when parked past it and for longer than a short pause."""
+    for seconds, timer, idle in ((0.3, 0.1, False), (30, 0.1, True), (30, 60, False)):
+        event = threading.Event()
+        thread = threading.Thread(target=event.wait, args=(seconds,), daemon=True)
+        thread.start()
+        deadline = real_monotonic() + 5
+        while parked.parked_until(thread.ident) is None and real_monotonic() < deadline:
+            time.sleep(0.001)
+        assert parked.idle_for(thread.ident, timer) is idle, (seconds, timer)
+        event.set()
+        thread.join(5)
+    assert not parked.idle_for(threading.get_ident(), 0)  # not parked: working

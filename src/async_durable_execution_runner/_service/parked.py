@@ -43,6 +43,25 @@ def parked_until(ident: int | None) -> float | None:
     return None if ident is None else _parked.get(ident)
 
 
+#: A park no longer than this (real seconds) is a pause in work under way: a thread asleep
+#: for a partner's latency or a retry's back-off before it reports, which on Lambda reports
+#: before a longer timer of the handler's. Parked longer, or until woken, a thread is idle
+#: as far as the loop's timers go (a flusher between rounds): the loop cannot tell the two
+#: apart, and would otherwise either jump over the report (its timers run ahead of real
+#: time by every jump) or wait out the flusher's rounds in real time.
+SHORT_PARK = 2.0
+
+
+def idle_for(ident: int | None, seconds: float) -> bool:
+    """Whether thread ``ident`` stays parked more than ``seconds`` longer, and longer than a
+    short pause (``SHORT_PARK``): it does nothing before then unless something wakes it."""
+    until = parked_until(ident)
+    if until is None:
+        return False
+    left = until - real_monotonic()
+    return left > seconds and left > SHORT_PARK
+
+
 def mark(seconds: float | None) -> int:
     """The calling thread parks for ``seconds`` (``None``: until woken); returns its id, to
     ``unmark`` with."""
@@ -55,9 +74,15 @@ def unmark(ident: int) -> None:
     _parked.pop(ident, None)
 
 
-#: Called with the ids of the threads a ``Condition.notify`` woke and the frame that called
-#: it (set by ``woken``; ``None``: nobody asks).
+#: Called with the ids of the threads a ``Condition.notify`` woke (or, when it woke none,
+#: of the threads that waited on the condition lately and are busy now: one of them will
+#: take what the notify announced, a queue's item, once it is done) and the frame that
+#: called it (set by ``woken``; ``None``: nobody asks).
 on_wake: Callable[[list[int], FrameType], object] | None = None
+
+#: How many of the threads that waited on a condition it remembers (its consumers).
+RECENT_WAITERS = 8
+_current_thread = threading.current_thread
 
 _condition_wait = threading.Condition.wait
 _condition_notify = threading.Condition.notify
@@ -74,6 +99,12 @@ def _parked_wait(self: threading.Condition, timeout: float | None = None) -> boo
     if waiting is None:
         waiting = self._parked_idents = collections.deque()  # type: ignore[attr-defined]
     waiting.append(ident)
+    recent: dict[int, threading.Thread] | None = self.__dict__.get("_parked_recent")
+    if recent is None:
+        recent = self._parked_recent = {}  # type: ignore[attr-defined]
+    if ident not in recent and len(recent) >= RECENT_WAITERS:
+        del recent[next(iter(recent))]
+    recent[ident] = _current_thread()
     try:
         return _condition_wait(self, timeout)
     finally:
@@ -84,25 +115,36 @@ def _parked_wait(self: threading.Condition, timeout: float | None = None) -> boo
 
 def _noting_notify(self: threading.Condition, n: int = 1) -> None:
     """``Condition.notify``; the threads it woke, the first of its waiters, are no longer
-    parked, and their ids go to ``on_wake``."""
-    waiting: collections.deque[int] | None = self.__dict__.get("_parked_idents")
-    if not waiting:
+    parked, and their ids go to ``on_wake``; if it woke none, the ids of the condition's
+    recent waiters that are busy now do."""
+    recent: dict[int, threading.Thread] | None = self.__dict__.get("_parked_recent")
+    if not recent:  # no one ever waited here through ``_parked_wait``
         _condition_notify(self, n)
         return
+    waiting: collections.deque[int] = self._parked_idents  # type: ignore[attr-defined]
     waiters = self._waiters  # type: ignore[attr-defined]
     before = len(waiters)
     _condition_notify(self, n)  # (raises before waking anyone if the lock is not held)
     woken = min(before - len(waiters), len(waiting))
-    if woken <= 0:
-        return
     idents = [waiting.popleft() for _ in range(woken)]
     for ident in idents:
         # Runnable from now on, though it may not run for a while: a loop that asked before
         # it did would take it for idle and jump over the timer its report is due under.
         _parked.pop(ident, None)
     hook = on_wake
-    if hook is not None:
-        hook(idents, sys._getframe(1))
+    if hook is None:
+        return
+    if not idents:
+        # A queue's consumer busy with an earlier item takes this one next.
+        me = _get_ident()
+        idents = [
+            ident
+            for ident, thread in recent.items()
+            if ident != me and ident not in waiting and thread.is_alive()
+        ]
+        if not idents:
+            return
+    hook(idents, sys._getframe(1))
 
 
 #: The code of the wrappers: a frame of one is the standard library's ``Condition.wait`` or

@@ -561,16 +561,17 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def _only_idle_threads_awaited(self, timeout: float | None) -> bool:
         """Whether all the loop waits for in order is threads the invocation started, with
-        nothing come from them, each parked past the next timer, ``timeout`` seconds away
-        (``None``: no timer; parked for good)."""
+        nothing come from them, each idle past the next timer, ``timeout`` seconds away
+        (``None``: no timer; parked for good): ``parked.idle_for``."""
         if self._arrivals or self._held or self._reports:
             return False
-        past = math.inf if timeout is None else _real_time() + timeout
+        seconds = math.inf if timeout is None else timeout
         for item in self._awaited.values():
             if type(item) is not _Reports or item.thread is None:
                 return False
-            until = parked.parked_until(item.thread.ident)
-            if until is None or until < past or item.handles or item.over is not None:
+            if item.handles or item.over is not None:
+                return False
+            if not parked.idle_for(item.thread.ident, seconds):
                 return False
         return True
 
@@ -593,17 +594,16 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def threads_working(self, timeout: float) -> bool:
         """Whether a thread started during this invocation may report before the next timer,
-        ``timeout`` seconds away: it is alive and not parked past then (``parked``: asleep,
-        or in a ``threading`` wait no one the invocation knows of is about to end). A thread
-        that lives on (a flusher, a heartbeat) holds no timer while it idles."""
+        ``timeout`` seconds away: it is alive and not idle past then (``parked.idle_for``:
+        asleep, or in a ``threading`` wait no one the invocation knows of is about to end,
+        for longer than that and than a short pause). A thread that lives on (a flusher, a
+        heartbeat) holds no timer while it idles."""
         if not self.threads_running():
             return False
-        past = _real_time() + timeout
         for thread in self.started_threads:
             if getattr(thread, "_run_over", False):
                 continue  # (ending: it reports nothing more)
-            until = parked.parked_until(thread.ident)
-            if until is None or until < past:
+            if not parked.idle_for(thread.ident, timeout):
                 return True
         return False
 
@@ -1037,18 +1037,19 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         while held or reports:
             seq = -1
             best: tuple[int, int] | None = None
-            horizon: float | None = None
             for asked, item in self._awaited.items():
                 if asked < self._ordered_from:
                     if asked in held:  # left by an earlier invocation: whenever it comes
                         seq = asked
                         break
                     continue
-                if type(item) is _Reports and item.thread is not None and asked not in reports:
-                    if horizon is None:
-                        horizon = _real_time() + THREAD_RESULT_HOLD
-                    if item.idle_past(horizon):
-                        continue  # a thread that cannot report before the hold is over
+                if (
+                    type(item) is _Reports
+                    and item.thread is not None
+                    and asked not in reports
+                    and item.idle_for(THREAD_RESULT_HOLD)
+                ):
+                    continue  # a thread that cannot report before the hold is over
                 if not ranks:
                     seq = asked
                     break
@@ -1123,15 +1124,15 @@ class _Reports:
             return handles[0][1]
         return _real_time() if self.over is None else self.over
 
-    def idle_past(self, instant: float) -> bool:
-        """A thread's place with nothing come for it, whose thread is parked until after
-        ``instant`` (real time): it cannot report before then unless something wakes it, so
-        the results after it need not wait for it (a flusher the invocation started, idle
-        between its rounds; a thread blocked on a queue the loop is yet to feed)."""
+    def idle_for(self, seconds: float) -> bool:
+        """A thread's place with nothing come for it, whose thread is idle for more than
+        ``seconds`` (``parked.idle_for``): it cannot report before then unless something
+        wakes it, so the results after it need not wait for it (a flusher the invocation
+        started, idle between its rounds; a thread blocked on a queue the loop is yet to
+        feed)."""
         if self.thread is None or self.handles or self.over is not None:
             return False
-        until = parked.parked_until(self.thread.ident)
-        return until is not None and until > instant
+        return parked.idle_for(self.thread.ident, seconds)
 
 
 #: The job (``_Reports``) whose body or done callbacks this thread is running, if any.
