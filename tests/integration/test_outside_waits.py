@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,6 +191,80 @@ def test_a_module_level_worker_the_handler_wakes_is_waited_for(how: str) -> None
     assert result.result_value == {"etags": ["etag-a", "etag-b"]}
     assert len(result.invocations) == 1  # no attempt timed out
     assert time.monotonic() - started < 20
+
+
+def test_a_worker_a_cold_sandbox_s_import_started_is_waited_for() -> None:
+    """The worker a cold sandbox's import starts is still connecting (0.2 s) when the
+    handler queues its job: no one waits on the queue yet, and no notify names it. It works
+    for the invocation from the start (runner bug 51)."""
+    from tests.integration import init_worker_handlers
+
+    from async_durable_execution_runner.scenarios import Scenario, Timings
+
+    outcome = Scenario(
+        handler=init_worker_handlers.uploads_through_the_init_worker,
+        timings=Timings(sandboxes=("cold",)),
+    ).run()
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+    assert outcome.value == ["etag-a"]
+    assert len(outcome.invocations) == 2  # the step's attempt did not time out
+
+
+_WORKER_BEFORE_THE_RUNNER = """
+import asyncio, queue, sys, threading, time
+
+jobs = queue.Queue()
+
+def work():
+    while True:
+        key, done = jobs.get()
+        time.sleep(0.01)
+        done("etag-" + key)
+
+worker = threading.Thread(target=work, daemon=True)
+worker.start()
+while not jobs.not_empty._waiters:  # idle on its queue before the runner is imported
+    time.sleep(0.001)
+
+from async_durable_execution import durable_execution, step
+from async_durable_execution_runner import DurableFunctionTestRunner
+
+async def upload():
+    loop = asyncio.get_running_loop()
+    uploaded = loop.create_future()
+    jobs.put(("a", lambda etag: loop.call_soon_threadsafe(uploaded.set_result, etag)))
+    return await asyncio.wait_for(uploaded, timeout=10)
+
+@durable_execution
+async def handler(event):
+    return await step(upload, name="upload")
+
+with DurableFunctionTestRunner(handler) as runner:
+    result = runner.run({}, timeout=30)
+print(result.execution_status.value, result.result_value, len(result.invocations))
+"""
+
+
+def test_a_worker_idle_since_before_the_runner_was_imported_is_waited_for(
+    tmp_path: Path,
+) -> None:
+    """A module imported before the runner starts a worker that waits on its queue in the
+    standard library's own ``Condition.wait`` (not yet wrapped): the handler's job wakes
+    it, and it is waited for as any woken thread (runner bug 51)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker_first.py"
+    script.write_text(_WORKER_BEFORE_THE_RUNNER)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["SUCCEEDED", "etag-a", "1"], done.stdout + done.stderr[-3000:]
 
 
 @pytest.mark.parametrize("seconds", [0.3, 1.5])

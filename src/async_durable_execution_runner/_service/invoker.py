@@ -614,6 +614,9 @@ class InProcessInvoker:
         self.clock_now = clock_now
         self.advance_clock = advance_clock
         self.cold_module_prefixes = cold_module_prefixes
+        #: Threads a sandbox's import started, by the request they are for (``_run`` hands
+        #: them to the invocation's loop).
+        self._init_threads: dict[str, list[threading.Thread]] = {}
         self.random_seed = random_seed
         self.strict_replay = strict_replay
         #: Lambda's function timeout, counted on the virtual clock: the time an invocation
@@ -690,7 +693,11 @@ class InProcessInvoker:
         request: InvocationRequest,
         displaced: dict[str, ModuleType],
     ) -> Callable[..., Any]:
-        """``fresh_import`` for a new sandbox; its module raising is the sandbox's init error."""
+        """``fresh_import`` for a new sandbox; its module raising is the sandbox's init error.
+        The threads the import starts (a module-level client's worker) are the invocation's
+        to wait for: one may not have reached its first wait when the handler queues its
+        first job (runner bug 51)."""
+        before = {thread.ident for thread in threading.enumerate()}
         try:
             return fresh_import(handler, self.cold_module_prefixes, displaced)
         except HandlerNotDurableError:
@@ -700,6 +707,10 @@ class InProcessInvoker:
         except BaseException as exc:
             module = getattr(handler, "__module__", None) or "?"
             raise _InitFailed(init_failure(request.request_id, module, exc)) from exc
+        finally:
+            started = [t for t in threading.enumerate() if t.ident not in before]
+            if started:
+                self._init_threads[request.request_id] = started
 
     def drive(
         self,
@@ -934,6 +945,7 @@ class InProcessInvoker:
     ) -> InvocationOutcome:
         session = request.session
         travel_box = running.travel
+        init_threads = self._init_threads.pop(request.request_id, ()) if self._init_threads else ()
         entry, layered = self._entry(handler)
         session.sdk_cache = self.cache  # what the shared client answers from
         event = invocation_event(
@@ -994,6 +1006,8 @@ class InProcessInvoker:
                     # A duplicate runs beside the first, which keeps the invoker's.
                     jumping.outside_time = _OutsideOf(self, traveller, running)
                 jumping.forget_threads()
+                for thread in init_threads:
+                    jumping.note_working(thread)
                 interleaving = session.interleaving
                 if ranks_threads(interleaving):
                     jumping.thread_rank = functools.partial(

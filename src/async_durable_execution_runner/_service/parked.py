@@ -151,6 +151,45 @@ def _noting_notify(self: threading.Condition, n: int = 1) -> None:
 #: ``notify`` for whoever asks whose code a thread is in (``safe_points``).
 wrapper_codes = frozenset({_parked_wait.__code__, _noting_notify.__code__})
 
+
+def _adopt_waiting_threads() -> None:
+    """Threads already inside the standard library's ``Condition.wait`` as this module is
+    imported (a module-level client's worker, imported before the runner, idle on its
+    queue) are queued on their conditions and marked parked as the wrapper would have: a
+    notify that wakes one of them names it too. (Found in a campaign script that imports
+    the corpus before the runner: the first job a handler gave such a worker was jumped
+    over.) Each such thread is blocked in its ``waiter`` lock, so its frame holds still."""
+    now = real_monotonic()
+    waiting_on: dict[int, tuple[threading.Condition, dict[int, int]]] = {}
+    for ident, innermost in sys._current_frames().items():
+        frame: FrameType | None = innermost
+        while frame is not None and frame.f_code is not _condition_wait.__code__:
+            frame = frame.f_back
+        if frame is None:
+            continue
+        local = frame.f_locals
+        condition, waiter = local.get("self"), local.get("waiter")
+        if not isinstance(condition, threading.Condition) or waiter is None:
+            continue
+        timeout = local.get("timeout")
+        _parked[ident] = math.inf if timeout is None or timeout < 0 else now + timeout
+        _, by_lock = waiting_on.setdefault(id(condition), (condition, {}))
+        by_lock[id(waiter)] = ident
+    for condition, by_lock in waiting_on.values():
+        # In the order of the condition's own waiters, which ``notify`` wakes first to last.
+        order = [by_lock[id(w)] for w in condition._waiters if id(w) in by_lock]  # type: ignore[attr-defined]
+        condition._parked_idents = collections.deque(order)  # type: ignore[attr-defined]
+        condition._parked_recent = {  # type: ignore[attr-defined]
+            ident: thread
+            for ident in order[-RECENT_WAITERS:]
+            if (thread := _threads.get(ident)) is not None
+        }
+
+
+#: ``threading``'s registry of running threads by id.
+_threads: dict[int, threading.Thread] = getattr(threading, "_active", {})
+
 # Once, process-wide, as ``time.sleep`` is replaced (``blocking_sleep``).
 threading.Condition.wait = _parked_wait  # type: ignore[method-assign]
 threading.Condition.notify = _noting_notify  # type: ignore[method-assign]
+_adopt_waiting_threads()

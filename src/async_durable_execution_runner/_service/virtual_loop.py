@@ -575,12 +575,13 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 return False
         return True
 
-    def note_woken(self, thread: threading.Thread) -> None:
-        """(On the thread that woke it.) ``thread``, running before the invocation, was woken
-        from a ``threading`` wait by the handler's code: it works for the invocation as a
-        thread it started does (``started_threads``), and may report through
-        ``call_soon_threadsafe``. Not the loop's own thread, nor one counted otherwise (a
-        pool's worker, the runner's own, the main thread: the test's)."""
+    def note_working(self, thread: threading.Thread) -> None:
+        """``thread``, which no code on this loop started, works for the current invocation
+        as a thread it started does (``started_threads``), and may report through
+        ``call_soon_threadsafe``: the handler's code woke it from a ``threading`` wait
+        (``woken``), or the sandbox's import started it just before the invocation. Not the
+        loop's own thread, nor one counted otherwise (a pool's worker, the runner's own, the
+        main thread: the test's)."""
         if (
             thread.ident == self._thread_id  # type: ignore[attr-defined]
             or thread is threading.main_thread()

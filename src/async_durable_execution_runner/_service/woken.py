@@ -50,7 +50,7 @@ def note_woken(idents: list[int], frame: FrameType) -> None:
     for ident in idents:
         thread = _active.get(ident)
         if thread is not None:
-            loop.note_woken(thread)
+            loop.note_working(thread)
 
 
 parked.on_wake = note_woken
