@@ -977,13 +977,20 @@ class _BackgroundUploader:
     thread, as a background transfer manager's completion hooks are."""
 
     def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[str, float, Any]] = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, float, Any] | None] = queue.Queue()
         threading.Thread(target=self._work_forever, name="background-uploader", daemon=True).start()
+        services.BACKGROUND_CLIENTS.append(self)
 
     def _work_forever(self) -> None:
         while True:
-            key, seconds, done = self._jobs.get()
+            job = self._jobs.get()
+            if job is None:
+                return  # (the fakes' reset: its sandbox is gone)
+            key, seconds, done = job
             done(services.DIRECTORY.upload(key, seconds=seconds))
+
+    def stop(self) -> None:
+        self._jobs.put(None)
 
     def upload(self, key: str, seconds: float, done: Any) -> None:
         self._jobs.put((key, seconds, done))

@@ -419,9 +419,19 @@ SILENT = SilentPeer()
 LOG_LINES: list[str] = []
 
 
+#: The module-level clients with a worker thread of their own (``module_worker_uploads``'s
+#: uploader), the test process's module's first: a cold sandbox's import makes another,
+#: whose worker Lambda would end with the sandbox. ``reset()`` ends those of the run
+#: before, so a campaign does not keep hundreds of idle workers.
+BACKGROUND_CLIENTS: list[Any] = []
+
+
 def reset() -> None:
     """Every service as a run starts (each entry's ``before_run``), in place: the handlers'
     modules hold these objects."""
+    for client in BACKGROUND_CLIENTS[1:]:
+        client.stop()
+    del BACKGROUND_CLIENTS[1:]
     DIRECTORY.release()  # a lookup still stalled in a thread ends
     HttpSession.opened = HttpSession.closed = 0
     SILENT.close_all()
