@@ -189,6 +189,12 @@ def _adopt_waiting_threads() -> None:
 #: ``threading``'s registry of running threads by id.
 _threads: dict[int, threading.Thread] = getattr(threading, "_active", {})
 
+
+def thread_of(ident: int) -> threading.Thread | None:
+    """The running thread ``ident`` (``threading.enumerate()`` would copy the registry)."""
+    return _threads.get(ident)
+
+
 # Once, process-wide, as ``time.sleep`` is replaced (``blocking_sleep``).
 threading.Condition.wait = _parked_wait  # type: ignore[method-assign]
 threading.Condition.notify = _noting_notify  # type: ignore[method-assign]

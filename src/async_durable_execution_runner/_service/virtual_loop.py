@@ -1256,17 +1256,14 @@ def _start_noted(thread: threading.Thread) -> None:
     if _is_pool_worker(thread) or getattr(thread, "runner_internal", False):
         _thread_start(thread)
         return
-    running = events._get_running_loop()
-    loop = running if isinstance(running, VirtualTimeEventLoop) else None
+    loop = loop_worked_for()
     if loop is None:
-        loop = _loop_of_job_thread(threading.get_ident())
-    if loop is None or loop.outside_time is None:
         _thread_start(thread)
         return
     # An attribute of this one instance (``_bootstrap_inner`` calls ``self.run()``), as
     # ``note_job`` wraps one future's ``_invoke_callbacks``.
     reports = None
-    if loop is running and not loop.get_debug() and not loop.is_closed():
+    if loop is events._get_running_loop() and not loop.get_debug():
         reports = loop.ask_reports(thread)
     thread.run = functools.partial(_noted_run, loop, reports, thread, thread.run)  # type: ignore[method-assign]
     try:
@@ -1356,10 +1353,8 @@ def _submit_noted(
     flight) pass through."""
     if getattr(_in_run_in_executor, "active", False):
         return _pool_submit(pool, fn, *args, **kwargs)
-    loop = events._get_running_loop()
-    if not isinstance(loop, VirtualTimeEventLoop):
-        loop = _loop_of_job_thread(threading.get_ident())
-    if loop is None or loop.outside_time is None or loop.is_closed():
+    loop = loop_worked_for()
+    if loop is None:
         return _pool_submit(pool, fn, *args, **kwargs)
     clock = handler_clock.context_clock.get()
     if loop is not events._get_running_loop():

@@ -20,14 +20,10 @@ socket wake a thread in C, where nothing can see it: such a thread stays unseen 
 
 from __future__ import annotations
 
-import threading
 from types import FrameType
 
 from async_durable_execution_runner._service import parked, safe_points
 from async_durable_execution_runner._service.virtual_loop import loop_worked_for
-
-#: ``threading``'s registry of running threads by id (``enumerate()`` copies it).
-_active: dict[int, threading.Thread] = getattr(threading, "_active", {})
 
 
 def _by_handler(frame: FrameType | None) -> bool:
@@ -48,7 +44,7 @@ def note_woken(idents: list[int], frame: FrameType) -> None:
     if loop is None or not _by_handler(frame):
         return
     for ident in idents:
-        thread = _active.get(ident)
+        thread = parked.thread_of(ident)
         if thread is not None:
             loop.note_working(thread)
 
