@@ -109,8 +109,8 @@ def ours_once(waits: int) -> int:
 @contextlib.contextmanager
 def _scripted_ours(waits_of: Callable[[], int]) -> Iterator[None]:
     """Our runner's invocations run the script (for ``waits_of()`` waits) while inside."""
-    from async_durable_execution_runner._service import invoker
-    from async_durable_execution_runner._service.service_client import shared_client
+    from async_durable_execution_runner._sandbox import invoker
+    from async_durable_execution_runner._sandbox.service_client import shared_client
 
     original = invoker.InProcessInvoker._entry
 

@@ -664,8 +664,8 @@ tasks on the loop a crash cancels.
   below, still times both ways, interleaved), 40 to 265 us per execution depending on what
   else the machine ran. Now a caller on the main thread with no event loop running (a test,
   a script, this benchmark) runs the loop and the invocations itself, and a hung handler is
-  interrupted at the deadline by `SIGALRM`, in its own code only (`_service/hang_alarm.py`,
-  `_service/safe_points.py`); setting and taking down the alarm costs about 3.5 us a call.
+  interrupted at the deadline by `SIGALRM`, in its own code only (`_sandbox/hang_alarm.py`,
+  `_sandbox/safe_points.py`); setting and taking down the alarm costs about 3.5 us a call.
   Other callers (another thread, the async twins) keep the worker. `retry_2`, seed and
   `waits_10h` gained 0.10, 0.21 and 0.06 of the floor in CPU time (session 19, interleaved).
 - *Our own stages are many and small.* `stages.py` (the stage table below) times each stage

@@ -101,9 +101,9 @@ class SdkSnapshot:
                 setattr(owner, attr, orig)
         # Our package also answers ``time.monotonic()`` (and ``perf_counter()``) with a Python
         # function of its own
-        # (the handler's clock, ``_service/handler_clock.py``), which every turn of a stock
+        # (the handler's clock, ``_sandbox/handler_clock.py``), which every turn of a stock
         # asyncio loop calls: the baselines get the machine's, as without our package.
-        from async_durable_execution_runner._service import handler_clock
+        from async_durable_execution_runner._sandbox import handler_clock
 
         for attr, machine in (
             ("monotonic", handler_clock.real_monotonic),

@@ -56,8 +56,8 @@ def _timed(label: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Await
 def _install() -> None:
     """Wrap the shared boundaries: the SDK's handler entry and the service clients."""
     from async_durable_execution_runner import _sdk_adapter
-    from async_durable_execution_runner._service import invoker
-    from async_durable_execution_runner._service.service_client import InMemoryServiceClient
+    from async_durable_execution_runner._sandbox import invoker
+    from async_durable_execution_runner._sandbox.service_client import InMemoryServiceClient
 
     for cls in (InMemoryServiceClient, floor_module.FloorServiceClient):
         for name in ("checkpoint", "get_execution_state"):

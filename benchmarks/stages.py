@@ -113,15 +113,15 @@ _STAGES = (
     ("_service.session", "InvocationSession.__init__", "invocation: session"),
     ("_service.invocations", "Invocations._complete", "invocation: outcome applied"),
     ("_service.invocations", "Invocations._record_end", "invocation: record and event"),
-    ("_service.invoker", "InProcessInvoker.invoke", "invocation: invoker set-up"),
-    ("_service.invoker", "invocation_event", "invocation: state page for the SDK"),
-    ("_service.invoker", "_start_travel", "invocation: time travel"),
-    ("_service.invoker", "_stop_travel", "invocation: time travel"),
-    ("_service.invoker", "_settle", "invocation: leftover-task sweep"),
-    ("_service.invoker", "_read_output", "invocation: output read"),
-    ("_service.invoker", "InProcessInvoker._drive", "invocation: event-loop run"),
-    ("_service.service_client", "InMemoryServiceClient.checkpoint", "service calls"),
-    ("_service.service_client", "InMemoryServiceClient.get_execution_state", "service calls"),
+    ("_sandbox.invoker", "InProcessInvoker.invoke", "invocation: invoker set-up"),
+    ("_sandbox.invoker", "invocation_event", "invocation: state page for the SDK"),
+    ("_sandbox.invoker", "_start_travel", "invocation: time travel"),
+    ("_sandbox.invoker", "_stop_travel", "invocation: time travel"),
+    ("_sandbox.invoker", "_settle", "invocation: leftover-task sweep"),
+    ("_sandbox.invoker", "_read_output", "invocation: output read"),
+    ("_sandbox.invoker", "InProcessInvoker._drive", "invocation: event-loop run"),
+    ("_sandbox.service_client", "InMemoryServiceClient.checkpoint", "service calls"),
+    ("_sandbox.service_client", "InMemoryServiceClient.get_execution_state", "service calls"),
 )
 
 
@@ -129,7 +129,7 @@ def _install() -> None:
     import importlib
 
     from async_durable_execution_runner import _sdk_adapter
-    from async_durable_execution_runner._service import invoker
+    from async_durable_execution_runner._sandbox import invoker
 
     for module_name, path, stage in _STAGES:
         owner: Any = importlib.import_module(f"async_durable_execution_runner.{module_name}")
@@ -155,7 +155,7 @@ def _install() -> None:
 def _handed_off(on: bool) -> Iterator[None]:
     """Run ``drive``'s loop on the invoker's worker thread, as it runs for a caller that is
     not the main thread, instead of on the calling thread."""
-    from async_durable_execution_runner._service import hang_alarm
+    from async_durable_execution_runner._sandbox import hang_alarm
 
     if not on:
         yield

@@ -164,7 +164,7 @@ def test_stages_name_the_runners_stages_and_the_hand_off() -> None:
 
 
 def test_overhead_runs_the_script_under_both_runners_and_puts_ours_back() -> None:
-    from async_durable_execution_runner._service.invoker import InProcessInvoker
+    from async_durable_execution_runner._sandbox.invoker import InProcessInvoker
     from benchmarks import overhead
 
     entry = InProcessInvoker._entry

@@ -59,12 +59,12 @@ from async_durable_execution_runner._runner.result import (
     StepOperation,
     WaitOperation,
 )
+from async_durable_execution_runner._sandbox.runtime_environment import lambda_environment
 from async_durable_execution_runner._server import DurableServiceServer
 from async_durable_execution_runner._service.checkpoint.transitions import TRANSITIONS
 from async_durable_execution_runner._service.clock import RealClock, VirtualClock
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.observer import ExecutionObserver
-from async_durable_execution_runner._service.runtime_environment import lambda_environment
 from async_durable_execution_runner._service.scheduler import DueItem, DueKind, EarliestFirst
 from async_durable_execution_runner._service.seams import (
     Clock,

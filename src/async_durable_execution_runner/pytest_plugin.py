@@ -32,7 +32,7 @@ from hypothesis.errors import InvalidArgument
 from async_durable_execution_runner._harness.coverage import observe
 from async_durable_execution_runner._harness.settings import PROFILES, register_profiles
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._service.runtime_environment import lambda_environment
+from async_durable_execution_runner._sandbox.runtime_environment import lambda_environment
 
 if TYPE_CHECKING:
     from async_durable_execution_runner._harness.scenario.outcome import Outcome

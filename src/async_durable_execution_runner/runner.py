@@ -38,14 +38,14 @@ from async_durable_execution_runner._runner.result import (
     StepOperation,
     WaitOperation,
 )
+from async_durable_execution_runner._sandbox.invoker import InProcessInvoker
+from async_durable_execution_runner._sandbox.runtime_environment import lambda_environment
+from async_durable_execution_runner._sandbox.service_client import InMemoryServiceClient
 from async_durable_execution_runner._service.checkpoint.processor import CheckpointProcessor
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.executor import Executor
-from async_durable_execution_runner._service.invoker import InProcessInvoker
 from async_durable_execution_runner._service.observer import ExecutionNotifier, ExecutionObserver
-from async_durable_execution_runner._service.runtime_environment import lambda_environment
 from async_durable_execution_runner._service.seams import InvocationInfo, InvokeResult
-from async_durable_execution_runner._service.service_client import InMemoryServiceClient
 
 #: The seed's architecture calls the runner ``DurableTestRunner``; it is the same class.
 DurableTestRunner = DurableFunctionTestRunner

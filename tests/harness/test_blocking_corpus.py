@@ -32,7 +32,7 @@ from async_durable_execution_runner import (
     DurableFunctionTestRunner,
     ExecutionStatus,
 )
-from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
+from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.oracles import NondeterminismSource
 from async_durable_execution_runner.scenarios import Scenario, duplicate_invocation
 from async_durable_execution_runner.strategies import fault_plans

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from orders import order_workflow, pricing_handler
 
-from async_durable_execution_runner._service.cpython_bugs import retrying_ast_depth_mismatch
+from async_durable_execution_runner._sandbox.cpython_bugs import retrying_ast_depth_mismatch
 from async_durable_execution_runner.programs import (
     Program,
     Step,

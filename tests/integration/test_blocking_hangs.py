@@ -14,7 +14,7 @@ from async_durable_execution import InvocationStatus
 from tests.integration import blocking_hangs as h
 
 from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionNotFinishedError
-from async_durable_execution_runner._service import hang_alarm
+from async_durable_execution_runner._sandbox import hang_alarm
 
 pytestmark = pytest.mark.skipif(not hang_alarm.usable(), reason="needs SIGALRM on the main thread")
 

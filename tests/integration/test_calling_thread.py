@@ -21,7 +21,7 @@ from async_durable_execution_runner import (
     ExecutionNotFinishedError,
     ExecutionObserver,
 )
-from async_durable_execution_runner._service import hang_alarm, invoker
+from async_durable_execution_runner._sandbox import hang_alarm, invoker
 
 needs_alarm = pytest.mark.skipif(not hang_alarm.usable(), reason="needs SIGALRM on the main thread")
 

@@ -1,5 +1,5 @@
 """Two runners driving invocations on two threads at once each show their handler their own
-virtual clock (``_service/handler_clock.py``). time-machine's patch is the process's: when
+virtual clock (``_sandbox/handler_clock.py``). time-machine's patch is the process's: when
 each invocation started and stopped a travel of its own, a step of one runner read the other
 runner's virtual time, and a stop took the other's travel off time-machine's stack
 (``docs/findings.md``, runner bug 32)."""

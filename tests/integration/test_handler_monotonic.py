@@ -1,5 +1,5 @@
 """The handler's ``time.monotonic()`` (and ``perf_counter()``) counts the seconds its virtual
-loop skips (``_service/handler_clock.py``). time-machine leaves ``time.monotonic()`` alone,
+loop skips (``_sandbox/handler_clock.py``). time-machine leaves ``time.monotonic()`` alone,
 so a deadline measured with it (the right clock for one) never came while
 ``asyncio.sleep(1)`` took no real time: a poll until ten monotonic seconds passed went on
 past the function's timeout, every invocation, and the execution FAILED with
@@ -13,11 +13,11 @@ import pytest
 from tests.integration import monotonic_handlers as h
 
 from async_durable_execution_runner import DurableFunctionTestRunner
-from async_durable_execution_runner._service.execution import ExecutionStatus
-from async_durable_execution_runner._service.handler_clock import (
+from async_durable_execution_runner._sandbox.handler_clock import (
     real_monotonic,
     real_perf_counter,
 )
+from async_durable_execution_runner._service.execution import ExecutionStatus
 
 
 @pytest.mark.parametrize("isolation", ["inprocess", "process"])

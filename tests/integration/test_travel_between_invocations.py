@@ -18,7 +18,7 @@ import time_machine
 from async_durable_execution import durable_callable, durable_execution, step, wait
 
 from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionObserver
-from async_durable_execution_runner._service import invoker as invoker_module
+from async_durable_execution_runner._sandbox import invoker as invoker_module
 
 START = _dt.datetime(2025, 3, 1, 12, 0, tzinfo=_dt.UTC)
 

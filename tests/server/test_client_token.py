@@ -34,10 +34,10 @@ from tests.server.test_store_restart import processes, serve  # noqa: F401 (a fi
 from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import OperationAction, OperationType, OperationUpdate
+from async_durable_execution_runner._sandbox.service_client import InMemoryServiceClient
 from async_durable_execution_runner._server import DurableServiceServer
 from async_durable_execution_runner._service.locking import LockedSession
 from async_durable_execution_runner._service.seams import LoseResponse, NoFaults, ServiceCall
-from async_durable_execution_runner._service.service_client import InMemoryServiceClient
 from async_durable_execution_runner._service.session import InvocationSession
 from async_durable_execution_runner._service.tokens import CheckpointToken
 from async_durable_execution_runner._store import SqliteStore

@@ -12,8 +12,8 @@ import pytest
 from tests.integration import crash_handlers as h
 
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._service import cpython_bugs
-from async_durable_execution_runner._service.cpython_bugs import retrying_ast_depth_mismatch
+from async_durable_execution_runner._sandbox import cpython_bugs
+from async_durable_execution_runner._sandbox.cpython_bugs import retrying_ast_depth_mismatch
 from async_durable_execution_runner._service.seams import SandboxPolicy
 
 SPURIOUS = "AST constructor recursion depth mismatch (before=69, after=119)"
@@ -84,7 +84,7 @@ def test_a_cold_reimport_that_trips_the_bug_once_is_imported_again(
 def test_format_exception_formats_as_the_standard_library_does() -> None:
     import traceback
 
-    from async_durable_execution_runner._service.cpython_bugs import format_exception
+    from async_durable_execution_runner._sandbox.cpython_bugs import format_exception
 
     with pytest.raises(ValueError, match="partner") as raised:
         raise ValueError("the partner said no")

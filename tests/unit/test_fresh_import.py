@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from async_durable_execution_runner._service.sandbox import fresh_import
+from async_durable_execution_runner._sandbox.module_state import fresh_import
 
 _HANDLER = textwrap.dedent(
     """

@@ -14,8 +14,8 @@ from types import FrameType
 
 import pytest
 
-from async_durable_execution_runner._service import hang_alarm
-from async_durable_execution_runner._service.hang_alarm import DeadlineAlarm
+from async_durable_execution_runner._sandbox import hang_alarm
+from async_durable_execution_runner._sandbox.hang_alarm import DeadlineAlarm
 
 pytestmark = pytest.mark.skipif(not hang_alarm.usable(), reason="needs SIGALRM on the main thread")
 

@@ -1,4 +1,4 @@
-"""``_service/parked.py``: which threads are parked, and until when at the least."""
+"""``_sandbox/parked.py``: which threads are parked, and until when at the least."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from async_durable_execution_runner._service import parked
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._sandbox import parked
+from async_durable_execution_runner._service.clock import real_monotonic
 
 
 def _parked_while(

@@ -18,7 +18,7 @@ from async_durable_execution import InvocationStatus, durable_execution, step
 
 import async_durable_execution_runner
 from async_durable_execution_runner import DurableFunctionTestRunner
-from async_durable_execution_runner._service.safe_points import kind_of, safe_point
+from async_durable_execution_runner._sandbox.safe_points import kind_of, safe_point
 
 _PACKAGE = os.path.dirname(async_durable_execution_runner.__file__)
 _SDK = os.path.dirname(async_durable_execution.__file__)

@@ -8,9 +8,9 @@ import datetime as dt
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import Operation, OperationStatus, OperationType
 from async_durable_execution_runner._models.operations import with_status
+from async_durable_execution_runner._sandbox.service_client import SdkOperationCache
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
 from async_durable_execution_runner._service.history import History
-from async_durable_execution_runner._service.service_client import SdkOperationCache
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 

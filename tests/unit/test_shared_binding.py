@@ -11,7 +11,7 @@ from async_durable_execution import durable_execution, step, wait
 
 from async_durable_execution_runner import DurableFunctionTestRunner
 from async_durable_execution_runner import _sdk_adapter as adapter
-from async_durable_execution_runner._service import invoker
+from async_durable_execution_runner._sandbox import invoker
 
 
 async def _echo(value: Any) -> Any:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from async_durable_execution_runner._service import parked
-from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
+from async_durable_execution_runner._sandbox import parked
+from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
 
 
 def test_an_idle_sleep_jumps_virtual_time_and_reports_it() -> None:
@@ -229,7 +229,7 @@ def _outcome(
 
 def test_the_lean_run_has_asyncios_outcome_in_every_case() -> None:
     # The loop's own run against asyncio's, on the same loop, case by case.
-    from async_durable_execution_runner._service import virtual_loop
+    from async_durable_execution_runner._sandbox import virtual_loop
 
     assert virtual_loop._LEAN_RUN  # this interpreter takes the lean path
     cases: list[Callable[[list[str]], Any]] = [
@@ -283,7 +283,7 @@ def test_a_base_exception_out_of_the_run_leaves_nothing_unretrieved() -> None:
 
 
 def _turn_outcomes(lean: bool, monkeypatch: Any) -> list[tuple[tuple[str, Any], list[str]]]:
-    from async_durable_execution_runner._service import virtual_loop
+    from async_durable_execution_runner._sandbox import virtual_loop
 
     monkeypatch.setattr(virtual_loop, "_LEAN_TURN", lean)
     cases: list[Callable[[list[str]], Any]] = [
@@ -319,7 +319,7 @@ async def _cancels_a_ready_callback(log: list[str]) -> None:
 
 
 def test_the_lean_turn_has_asyncios_outcome_in_every_case(monkeypatch: Any) -> None:
-    from async_durable_execution_runner._service import virtual_loop
+    from async_durable_execution_runner._sandbox import virtual_loop
 
     assert virtual_loop._LEAN_TURN  # this interpreter takes the lean path
     assert _turn_outcomes(True, monkeypatch) == _turn_outcomes(False, monkeypatch)

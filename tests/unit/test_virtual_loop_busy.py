@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from async_durable_execution_runner._service.virtual_loop import BUSY_TURNS, VirtualTimeEventLoop
+from async_durable_execution_runner._sandbox.virtual_loop import BUSY_TURNS, VirtualTimeEventLoop
 
 
 def test_a_busy_wait_for_a_timer_ends_when_the_timer_is_due() -> None:

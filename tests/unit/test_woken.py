@@ -1,4 +1,4 @@
-"""``_service/woken.py``: whose ``notify`` makes the threads it wakes work for an invocation."""
+"""``_sandbox/woken.py``: whose ``notify`` makes the threads it wakes work for an invocation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 from types import FrameType
 
 import async_durable_execution_runner
-from async_durable_execution_runner._service import parked, woken
+from async_durable_execution_runner._sandbox import parked, woken
 
 _PACKAGE = os.path.dirname(os.path.abspath(async_durable_execution_runner.__file__))
 _STDLIB_FILE = os.path.abspath(threading.__file__)

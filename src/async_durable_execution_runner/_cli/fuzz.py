@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from async_durable_execution_runner._cli.functions import UsageError, load_handler, parse_functions
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._service.clock import real_monotonic
 
 
 class _Progress:

@@ -35,7 +35,7 @@ from typing import Any
 from async_durable_execution_runner._models import Event
 from async_durable_execution_runner._replay.gate import ReplayReport, replay
 from async_durable_execution_runner._replay.state import HistoryFormatError, parse_events
-from async_durable_execution_runner._service.handler_address import handler_address
+from async_durable_execution_runner._sandbox.handler_address import handler_address
 
 FORMAT = "async-durable-execution-runner/replay"
 VERSION = 1

@@ -54,11 +54,11 @@ from async_durable_execution_runner._replay.state import (
     split_invocations,
 )
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
+from async_durable_execution_runner._sandbox.virtual_loop import LOOP_CALLBACK_CODES
+from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner._service.execution import ExecutionStatus
-from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.seams import InvocationInfo, OperationRequest
-from async_durable_execution_runner._service.virtual_loop import LOOP_CALLBACK_CODES
 
 INVOCATION_COMPLETED = EventType.INVOCATION_COMPLETED
 _ENDED = frozenset(

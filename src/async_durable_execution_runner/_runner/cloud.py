@@ -38,8 +38,8 @@ from async_durable_execution_runner._runner.result import (
     build_views,
     invocation_status,
 )
+from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner._service.execution import ExecutionStatus
-from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.history_fold import fold_history
 from async_durable_execution_runner._service.seams import InvocationInfo
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError

@@ -29,16 +29,16 @@ from async_durable_execution_runner._runner.result import (
     DurableFunctionTestResult,
     invocation_status,
 )
-from async_durable_execution_runner._service.clock import RealClock, VirtualClock
+from async_durable_execution_runner._sandbox.invoker import HandlerClock, InProcessInvoker
+from async_durable_execution_runner._sandbox.process_invoker import ProcessInvoker
+from async_durable_execution_runner._sandbox.service_client import WireFormat
+from async_durable_execution_runner._service.clock import RealClock, VirtualClock, real_monotonic
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.executor import Executor
-from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import DEFAULT_FUNCTION_TIMEOUT, Invoker
-from async_durable_execution_runner._service.invoker import HandlerClock, InProcessInvoker
 from async_durable_execution_runner._service.locking import StateLock, UnlockedInvoker
 from async_durable_execution_runner._service.observer import ExecutionObserver
 from async_durable_execution_runner._service.persistence import ExecutionStore, restore
-from async_durable_execution_runner._service.process_invoker import ProcessInvoker
 from async_durable_execution_runner._service.seams import (
     Clock,
     FaultHooks,
@@ -47,7 +47,6 @@ from async_durable_execution_runner._service.seams import (
     SandboxPolicy,
     SchedulerPolicy,
 )
-from async_durable_execution_runner._service.service_client import WireFormat
 from async_durable_execution_runner._service.state import DEFAULT_PAGE_SIZE
 from async_durable_execution_runner.errors import DurableRunnerError, ExecutionNotFinishedError
 

@@ -48,6 +48,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from async_durable_execution_runner._botocore_model import Route, durable_routes, route_for
+from async_durable_execution_runner._sandbox.process_invoker import ProcessInvoker
 from async_durable_execution_runner._server.operations import HANDLERS
 from async_durable_execution_runner._server.reply import HttpReply
 from async_durable_execution_runner._server.requests import (
@@ -55,10 +56,9 @@ from async_durable_execution_runner._server.requests import (
     decode_request,
     too_large,
 )
+from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner._service.execution import Execution
 from async_durable_execution_runner._service.executor import Executor
-from async_durable_execution_runner._service.handler_clock import real_monotonic
-from async_durable_execution_runner._service.process_invoker import ProcessInvoker
 from async_durable_execution_runner._service.scheduler import DueKind
 from async_durable_execution_runner._service.session import SandboxCrashed
 from async_durable_execution_runner.errors import (

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._service.clock import real_monotonic
 
 _T = TypeVar("_T")
 

@@ -29,10 +29,9 @@ from async_durable_execution_runner._models import ErrorObject, Event, Operation
 from async_durable_execution_runner._service.callbacks import Callbacks
 from async_durable_execution_runner._service.chained import ChainedInvokes
 from async_durable_execution_runner._service.checkpoint.processor import CheckpointProcessor
-from async_durable_execution_runner._service.clock import VirtualClock
+from async_durable_execution_runner._service.clock import VirtualClock, real_monotonic
 from async_durable_execution_runner._service.commits import Commits
 from async_durable_execution_runner._service.execution import Execution
-from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import Abandoned, Invoker
 from async_durable_execution_runner._service.invocations import Invocations
 from async_durable_execution_runner._service.lifecycle import Lifecycle

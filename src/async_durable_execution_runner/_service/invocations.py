@@ -16,9 +16,9 @@ from async_durable_execution_runner._models import (
 )
 from async_durable_execution_runner._models._frozen import maker, replace
 from async_durable_execution_runner._models.events import event_error
+from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner._service.deliveries import Delivery
 from async_durable_execution_runner._service.execution import Execution, ExecutionStatus
-from async_durable_execution_runner._service.handler_clock import real_monotonic
 from async_durable_execution_runner._service.invocation import (
     SANDBOX_ENDING_ERRORS,
     Abandoned,

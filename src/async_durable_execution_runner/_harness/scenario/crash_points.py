@@ -33,7 +33,7 @@ from async_durable_execution_runner._harness.faults.kinds import (
     StepFault,
     watch_waits,
 )
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner._service.seams import (
     Fault,
     ServiceCall,

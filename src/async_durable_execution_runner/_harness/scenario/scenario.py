@@ -39,7 +39,7 @@ from async_durable_execution_runner._harness.scenario.timings import (
 )
 from async_durable_execution_runner._harness.world import Replay, World, checkpointed_attempts
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._service.handler_address import handler_address
+from async_durable_execution_runner._sandbox.handler_address import handler_address
 from async_durable_execution_runner.errors import ExecutionNotFinishedError
 
 #: Wall-clock seconds a scenario may take before it is run again, with

@@ -30,7 +30,7 @@ from async_durable_execution_runner._harness.scenario.scenario import (
 )
 from async_durable_execution_runner._harness.scenario.timings import DEFAULT_START, Timings
 from async_durable_execution_runner._harness.world import World
-from async_durable_execution_runner._service.handler_address import handler_address
+from async_durable_execution_runner._sandbox.handler_address import handler_address
 from async_durable_execution_runner._service.seams import InvokeResult
 
 #: The default bound on ``Timings.window`` drawn by ``timings()``, in seconds.

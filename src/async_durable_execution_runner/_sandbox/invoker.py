@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service import (
+from async_durable_execution_runner._sandbox import (
     blocked_time,
     blocking_sleep,
     handler_clock,
@@ -40,13 +40,27 @@ from async_durable_execution_runner._service import (
     safe_points,
     woken,  # noqa: F401  (wires ``parked.on_wake``: threads the handler wakes)
 )
-from async_durable_execution_runner._service.blocked_time import BlockedTime
-from async_durable_execution_runner._service.clock import RealClock
-from async_durable_execution_runner._service.cpython_bugs import (
+from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
+from async_durable_execution_runner._sandbox.cpython_bugs import (
     format_exception,
 )
-from async_durable_execution_runner._service.handler_address import handler_address
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._sandbox.handler_address import handler_address
+from async_durable_execution_runner._sandbox.module_state import (
+    fresh_import,
+    init_failure,
+    marshal_error,
+    put_back,
+    runtime_exit,
+)
+from async_durable_execution_runner._sandbox.service_client import (
+    SdkOperationCache,
+    WireFormat,
+    current_session,
+    invocation_event,
+    shared_client,
+)
+from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
+from async_durable_execution_runner._service.clock import RealClock, real_monotonic
 from async_durable_execution_runner._service.invocation import (
     DEFAULT_FUNCTION_TIMEOUT,
     Abandoned,
@@ -56,23 +70,8 @@ from async_durable_execution_runner._service.invocation import (
     hung_outcome,
     timed_out_outcome,
 )
-from async_durable_execution_runner._service.sandbox import (
-    fresh_import,
-    init_failure,
-    marshal_error,
-    put_back,
-    runtime_exit,
-)
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody, ranks_threads
-from async_durable_execution_runner._service.service_client import (
-    SdkOperationCache,
-    WireFormat,
-    current_session,
-    invocation_event,
-    shared_client,
-)
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
-from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner.errors import DurableRunnerError, HandlerNotDurableError
 
 HandlerClock = Literal["virtual", "real"]

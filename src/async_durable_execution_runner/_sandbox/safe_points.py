@@ -39,8 +39,8 @@ from typing import Literal
 
 import async_durable_execution
 
-from async_durable_execution_runner._service.parked import wrapper_codes
-from async_durable_execution_runner._service.virtual_loop import idle_wait_codes
+from async_durable_execution_runner._sandbox.parked import wrapper_codes
+from async_durable_execution_runner._sandbox.virtual_loop import idle_wait_codes
 
 _Kind = Literal["through", "engine", "user"]
 

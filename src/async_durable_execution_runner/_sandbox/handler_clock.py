@@ -35,6 +35,8 @@ import threading
 import time
 from typing import Any
 
+from async_durable_execution_runner._service import clock
+
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _MICROSECOND = _dt.timedelta(microseconds=1)
 _NS_PER_SECOND = 1_000_000_000
@@ -95,9 +97,9 @@ class HandlerClock:
             _reset_uuid_timestamps()
 
 
-#: The machine's own ``time.monotonic`` and ``time.monotonic_ns`` (and ``perf_counter``'s):
-#: the runner's wall-clock deadlines read these, never the handler's.
-real_monotonic = time.monotonic
+#: The machine's own ``time.monotonic`` (``clock.real_monotonic``) and ``time.monotonic_ns``
+#: (and ``perf_counter``'s): the runner's wall-clock deadlines read these, never the handler's.
+real_monotonic = clock.real_monotonic
 real_monotonic_ns = time.monotonic_ns
 real_perf_counter = time.perf_counter
 real_perf_counter_ns = time.perf_counter_ns

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._service.clock import real_monotonic
 
 #: Thread id -> the real ``monotonic()`` instant until which the thread is parked at the
 #: least (``math.inf``: until something wakes it), while it is.

@@ -42,7 +42,7 @@ from asyncio.format_helpers import _format_callback_source
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVarTuple
 
-from async_durable_execution_runner._service import blocking_sleep, handler_clock, parked
+from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock, parked
 
 _Ts = TypeVarTuple("_Ts")
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Protocol
 
-from async_durable_execution_runner._service import parked
+from async_durable_execution_runner._sandbox import parked
 
 
 class SleepWatcher(Protocol):

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-from async_durable_execution_runner._service import blocking_sleep
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._sandbox import blocking_sleep
+from async_durable_execution_runner._service.clock import real_monotonic
 
 #: How soon the alarm calls again once it has been called at the deadline: ``on_deadline``
 #: may be in no position to act yet (the service's own code is running) or may be ignored

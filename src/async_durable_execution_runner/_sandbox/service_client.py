@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import Operation, OperationUpdate
-from async_durable_execution_runner._service import hang_alarm
+from async_durable_execution_runner._sandbox import hang_alarm
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
 from async_durable_execution_runner.errors import DurableServiceError
 

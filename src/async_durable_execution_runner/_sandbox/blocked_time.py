@@ -26,11 +26,11 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, NamedTuple
 
-from async_durable_execution_runner._service import blocking_sleep, safe_points
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._sandbox import blocking_sleep, safe_points
+from async_durable_execution_runner._service.clock import real_monotonic
 
 if TYPE_CHECKING:
-    from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
+    from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
 
 #: Below this share of an interval spent on a core, the thread was waiting, not working.
 WORKING_SHARE = 0.2

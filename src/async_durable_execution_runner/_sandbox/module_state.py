@@ -15,11 +15,11 @@ from types import ModuleType
 from typing import Any
 
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service.cpython_bugs import (
+from async_durable_execution_runner._sandbox.cpython_bugs import (
     format_exception,
     retrying_ast_depth_mismatch,
 )
-from async_durable_execution_runner._service.handler_address import handler_address
+from async_durable_execution_runner._sandbox.handler_address import handler_address
 from async_durable_execution_runner._service.invocation import InvocationOutcome
 from async_durable_execution_runner.errors import HandlerNotDurableError
 

@@ -55,10 +55,20 @@ from typing import Any
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject, OperationUpdate
-from async_durable_execution_runner._service import process_worker
-from async_durable_execution_runner._service.clock import RealClock
-from async_durable_execution_runner._service.handler_address import handler_address
-from async_durable_execution_runner._service.handler_clock import real_monotonic
+from async_durable_execution_runner._sandbox import process_worker
+from async_durable_execution_runner._sandbox.handler_address import handler_address
+from async_durable_execution_runner._sandbox.invoker import (
+    NONDETERMINISTIC,
+    HandlerClock,
+    _read_output,
+    log_stream_name,
+)
+from async_durable_execution_runner._sandbox.process_worker import resolve, worker_main
+from async_durable_execution_runner._sandbox.service_client import (
+    SdkOperationCache,
+    invocation_event,
+)
+from async_durable_execution_runner._service.clock import RealClock, real_monotonic
 from async_durable_execution_runner._service.invocation import (
     DEFAULT_FUNCTION_TIMEOUT,
     InvocationOutcome,
@@ -66,18 +76,7 @@ from async_durable_execution_runner._service.invocation import (
     hung_outcome,
     timed_out_outcome,
 )
-from async_durable_execution_runner._service.invoker import (
-    NONDETERMINISTIC,
-    HandlerClock,
-    _read_output,
-    log_stream_name,
-)
-from async_durable_execution_runner._service.process_worker import resolve, worker_main
 from async_durable_execution_runner._service.seams import OperationRequest, WrapBody
-from async_durable_execution_runner._service.service_client import (
-    SdkOperationCache,
-    invocation_event,
-)
 from async_durable_execution_runner._service.session import InvocationSession, SandboxCrashed
 from async_durable_execution_runner.errors import (
     DurableRunnerError,

@@ -41,23 +41,23 @@ from typing import Any
 # spend the function timeout on it.
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._service import blocking_sleep, handler_clock, hang_alarm
-from async_durable_execution_runner._service.blocked_time import BlockedTime
-from async_durable_execution_runner._service.cpython_bugs import format_exception
-from async_durable_execution_runner._service.handler_clock import real_monotonic
-from async_durable_execution_runner._service.invoker import (
+from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock, hang_alarm
+from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
+from async_durable_execution_runner._sandbox.cpython_bugs import format_exception
+from async_durable_execution_runner._sandbox.invoker import (
     LocalLambdaContext,
     _identity,
     _settle,
     _thread_loop,
     log_group_name,
 )
-from async_durable_execution_runner._service.sandbox import (
+from async_durable_execution_runner._sandbox.module_state import (
     init_failure,
     marshal_error,
     runtime_exit,
 )
-from async_durable_execution_runner._service.virtual_loop import VirtualTimeEventLoop
+from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
+from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner.errors import DurableServiceError
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from types import FrameType
 
-from async_durable_execution_runner._service import parked, safe_points
-from async_durable_execution_runner._service.virtual_loop import loop_worked_for
+from async_durable_execution_runner._sandbox import parked, safe_points
+from async_durable_execution_runner._sandbox.virtual_loop import loop_worked_for
 
 
 def _by_handler(frame: FrameType | None) -> bool:
