@@ -945,14 +945,14 @@ def test_a_job_s_late_signal_for_a_report_already_taken_changes_nothing() -> Non
         reports = loop.ask_reports()
         ran: list[str] = []
         for word in ("first", "second"):
-            assert loop._report(reports, asyncio.Handle(ran.append, (word,), loop, None))
+            assert loop.report(reports, asyncio.Handle(ran.append, (word,), loop, None))
         assert loop._deliver_thread_result()  # the first, at one idle turn
         assert loop._deliver_thread_result()  # the second, at the next
         loop._arrivals.append((reports.seq, None))  # a signal whose report was taken
         assert not loop._deliver_thread_result()
         assert loop._hold_left() is None
         assert loop._in_flight == 1  # the job is not over: still waited for
-        assert loop._report(reports, None)  # now it is
+        assert loop.report(reports, None)  # now it is
         assert not loop._deliver_thread_result()  # its end takes no turn
         assert loop._in_flight == 0
         loop._run_once()

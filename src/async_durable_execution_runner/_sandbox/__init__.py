@@ -2,7 +2,7 @@
 
 The service (``_service``) decides when an invocation happens and what it may see; this
 package runs it: in this process (``invoker``) on a virtual-time event loop
-(``virtual_loop``, with the threads it waits for: ``parked``, ``woken``,
+(``virtual_loop``, with the work it waits for: ``outside_work``, ``parked``, ``woken``,
 ``blocking_sleep``, ``blocked_time``), under the handler's clock (``handler_clock``) and a
 wall-clock deadline (``hang_alarm``, ``safe_points``), or in a worker process
 (``process_invoker``, ``process_worker``); a sandbox's module state (``module_state``),

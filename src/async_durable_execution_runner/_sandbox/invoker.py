@@ -36,6 +36,7 @@ from async_durable_execution_runner._sandbox import (
     blocking_sleep,
     handler_clock,
     hang_alarm,
+    outside_work,  # noqa: F401  (wires the threads and pool jobs the handler starts)
     parked,
     safe_points,
     woken,  # noqa: F401  (wires ``parked.on_wake``: threads the handler wakes)

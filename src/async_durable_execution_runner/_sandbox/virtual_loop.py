@@ -15,7 +15,7 @@ descriptors are registered (a socket, a child process's pipes) or a child proces
 runs, and when no timer is scheduled at all. What such real waits pass on the clocks is
 ``OutsideTime``'s to say. Thread results, and what jobs given to a pool report through
 ``call_soon_threadsafe``, reach the loop in the order it asked for them, one per idle turn,
-whatever order the threads end in (``VirtualTimeEventLoop._wrap_thread_future``,
+whatever order the threads end in (``VirtualTimeEventLoop.wrap_thread_future``,
 ``note_job``).
 """
 
@@ -239,7 +239,7 @@ def _nothing() -> None:
     pass
 
 
-def _tracked(
+def tracked(
     working: set[int],
     clock: handler_clock.HandlerClock | None,
     func: Callable[..., Any],
@@ -285,9 +285,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         #: Futures a thread will settle, and jobs given to a pool whose reports are taken in
         #: order, that the loop still waits for (``len(_awaited)``, read on every busy turn).
         self._in_flight = 0
-        #: Those futures and jobs, by the order they were asked for (``_wrap_thread_future``,
+        #: Those futures and jobs, by the order they were asked for (``wrap_thread_future``,
         #: ``note_job``).
-        self._awaited: dict[int, asyncio.Future[Any] | _Reports] = {}
+        self._awaited: dict[int, asyncio.Future[Any] | ThreadReports] = {}
         self._asked = 0
         #: The first of them that the current invocation asked for: earlier ones (a job an
         #: earlier invocation left behind) are taken whenever they come.
@@ -303,7 +303,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self._busy_holding = 0
         #: The jobs among ``_awaited`` (a pool's, submitted on the loop's thread) with a report
         #: that came and is not taken yet, or over and not yet taken as over.
-        self._reports: dict[int, _Reports] = {}
+        self._reports: dict[int, ThreadReports] = {}
         #: Taken by the threads that report and by the loop that takes their reports.
         self._reports_lock = threading.Lock()
         #: Results taken out of order because their hold ran out (a diagnostic).
@@ -418,14 +418,14 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             return super().run_in_executor(executor, func, *args)  # a process pool's job
         clock = handler_clock.context_clock.get()
         # Its job's result is counted in flight (``wrap_future``): its ``submit`` is not a
-        # job of the handler's own (``_submit_noted``), whatever wraps ``submit`` meanwhile.
-        _in_run_in_executor.active = True
+        # job of the handler's own (``outside_work``), whatever wraps ``submit`` meanwhile.
+        in_run_in_executor.active = True
         try:
             return super().run_in_executor(
-                executor, functools.partial(_tracked, self.executor_threads, clock, func), *args
+                executor, functools.partial(tracked, self.executor_threads, clock, func), *args
             )
         finally:
-            _in_run_in_executor.active = False
+            in_run_in_executor.active = False
 
     def forget_threads(self) -> None:
         """A new invocation starts: the threads an earlier one set working or started are
@@ -440,11 +440,11 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             self._open_jobs = set()
         if self._in_flight:
             for seq, item in list(self._awaited.items()):
-                if type(item) is _Reports:
-                    self._let_go(seq, item)
+                if type(item) is ThreadReports:
+                    self.let_go(seq, item)
 
     def note_job(
-        self, job: concurrent.futures.Future[Any], reports: _Reports | None = None
+        self, job: concurrent.futures.Future[Any], reports: ThreadReports | None = None
     ) -> None:
         """(On the thread that submitted it.) ``job``, a pool's future, works for the current
         invocation until its done callbacks have run: with ``reports`` (submitted on the
@@ -462,12 +462,12 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
             def invoke_reporting() -> None:
                 try:
-                    _as_reports(reports, invoke)
+                    as_reports(reports, invoke)
                 finally:
-                    self._report(reports, None)
+                    self.report(reports, None)
 
             job._invoke_callbacks = invoke_reporting  # type: ignore[attr-defined]
-            job._loop_reports = reports  # type: ignore[attr-defined]  # (``_wrap_thread_future``)
+            job._loop_reports = reports  # type: ignore[attr-defined]  # (``wrap_thread_future``)
             add = job.add_done_callback
 
             def add_reporting(callback: Callable[[concurrent.futures.Future[Any]], object]) -> None:
@@ -476,7 +476,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 if not job.done():
                     add(callback)
                     return
-                _as_reports(reports, add, callback)
+                as_reports(reports, add, callback)
 
             job.add_done_callback = add_reporting  # type: ignore[method-assign,assignment]
             return
@@ -488,17 +488,17 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 invoke()
             finally:
                 open_jobs.discard(job)
-                self._wake()
+                self.wake()
 
         job._invoke_callbacks = invoke_then_close  # type: ignore[attr-defined]
 
-    def ask_reports(self, thread: threading.Thread | None = None) -> _Reports:
+    def ask_reports(self, thread: threading.Thread | None = None) -> ThreadReports:
         """(On the loop's thread, as a job is given to a pool, or ``thread`` is started.) A
         place in the order of thread results for the job's or the thread's reports
-        (``_Reports``)."""
+        (``ThreadReports``)."""
         seq = self._asked
         self._asked = seq + 1
-        reports = _Reports(self, seq, thread)
+        reports = ThreadReports(self, seq, thread)
         self._awaited[seq] = reports
         if self.thread_rank is not None:
             self._ranks[seq] = self.thread_rank(seq - self._ordered_from)
@@ -514,18 +514,18 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         """``BaseEventLoop.call_soon_threadsafe``; called by a job the loop's thread gave a
         pool (its body or its done callbacks: ``_reporting``), the callback is the job's
         report, taken in the job's order (``_deliver_thread_result``)."""
-        reports: _Reports | None = getattr(_reporting, "reports", None)
+        reports: ThreadReports | None = getattr(_reporting, "reports", None)
         if reports is None or reports.loop is not self or self.get_debug():
             return super().call_soon_threadsafe(callback, *args, context=context)
         if self.is_closed():
             raise RuntimeError("Event loop is closed")
         handle = asyncio.Handle(callback, args, self, context)
-        if not self._report(reports, handle):
+        if not self.report(reports, handle):
             self._ready.append(handle)  # type: ignore[attr-defined]
             self._write_to_self()  # type: ignore[attr-defined]
         return handle
 
-    def _report(self, reports: _Reports, handle: asyncio.Handle | None) -> bool:
+    def report(self, reports: ThreadReports, handle: asyncio.Handle | None) -> bool:
         """(On the reporting thread.) ``handle`` came from the job (``None``: the job is over,
         its callbacks run); ``False`` if the job is no longer waited for in order."""
         with self._reports_lock:
@@ -536,17 +536,17 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             else:
                 reports.handles.append((handle, _real_time()))
             self._arrivals.append((reports.seq, None))
-        self._wake()
+        self.wake()
         return True
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
         """(From another thread.) Wake the loop if it waits in real time for outside work, to
         look again: a self-pipe write, no callback (nothing runs on the loop for it)."""
         if not self.is_closed():
             with contextlib.suppress(OSError, RuntimeError, AttributeError):
                 self._write_to_self()  # type: ignore[attr-defined]
 
-    def _let_go(self, seq: int, reports: _Reports) -> None:
+    def let_go(self, seq: int, reports: ThreadReports) -> None:
         """Stop waiting for a job's reports in order: what came is run as asyncio would have
         run it, and what comes later goes straight to the ready queue."""
         with self._reports_lock:
@@ -567,7 +567,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             return False
         seconds = math.inf if timeout is None else timeout
         for item in self._awaited.values():
-            if type(item) is not _Reports or item.thread is None:
+            if type(item) is not ThreadReports or item.thread is None:
                 return False
             if item.handles or item.over is not None:
                 return False
@@ -585,7 +585,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         if (
             thread.ident == self._thread_id  # type: ignore[attr-defined]
             or thread is threading.main_thread()
-            or _is_pool_worker(thread)
+            or is_pool_worker(thread)
             or getattr(thread, "runner_internal", False)
             or thread.ident in self.executor_threads
             or thread in self.started_threads
@@ -941,7 +941,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             self._interrupting = False
             vars(self._selector).pop("select", None)  # type: ignore[attr-defined]
 
-    def _wrap_thread_future(self, source: concurrent.futures.Future[Any]) -> asyncio.Future[Any]:
+    def wrap_thread_future(self, source: concurrent.futures.Future[Any]) -> asyncio.Future[Any]:
         """``asyncio.wrap_future(source)``: a future of this loop that ``source``'s outcome
         settles, given to the loop in the order the loop asked for it.
 
@@ -956,7 +956,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         the same turns, and the same history, whatever order the threads end in.
         """
         destination: asyncio.Future[Any] = self.create_future()
-        reports: _Reports | None = getattr(source, "_loop_reports", None)
+        reports: ThreadReports | None = getattr(source, "_loop_reports", None)
         if (
             reports is not None
             and reports.seq == self._asked - 1
@@ -1020,7 +1020,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 if source is None:  # a job's report, or its end
                     item = awaited.get(seq)
                     # (Nothing left: what this signal said came was taken with an earlier one.)
-                    if type(item) is _Reports and (item.handles or item.over is not None):
+                    if type(item) is ThreadReports and (item.handles or item.over is not None):
                         self._reports[seq] = item
                 elif seq in awaited:
                     self._held[seq] = (source, now)
@@ -1045,7 +1045,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                         break
                     continue
                 if (
-                    type(item) is _Reports
+                    type(item) is ThreadReports
                     and item.thread is not None
                     and asked not in reports
                     and item.idle_for(THREAD_RESULT_HOLD)
@@ -1068,7 +1068,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 ranks.pop(seq, None)
                 source, _ = held.pop(seq)
                 destination = self._awaited.pop(seq)
-                assert not isinstance(destination, _Reports)
+                assert not isinstance(destination, ThreadReports)
                 self._in_flight -= 1
                 self._busy_holding = 0
                 if (
@@ -1097,7 +1097,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         return False
 
 
-class _Reports:
+class ThreadReports:
     """The reports of a job the loop's thread gave a pool (``call_soon_threadsafe`` calls
     from its body or its done callbacks), or of a thread it started, kept for the loop to
     take in the job's order."""
@@ -1136,10 +1136,10 @@ class _Reports:
         return parked.idle_for(self.thread.ident, seconds)
 
 
-#: The job (``_Reports``) whose body or done callbacks this thread is running, if any.
+#: The job (``ThreadReports``) whose body or done callbacks this thread is running, if any.
 _reporting = threading.local()
 #: ``active`` while this thread's ``run_in_executor`` submits its job.
-_in_run_in_executor = threading.local()
+in_run_in_executor = threading.local()
 
 
 #: What ``VirtualTimeEventLoop.run_until_complete`` uses of asyncio's loop besides its public
@@ -1206,190 +1206,18 @@ _LEAN_HANDLES = set(_Handle.__slots__) == {
     "_context",
 } and set(_TimerHandle.__slots__) == {"_scheduled", "_when"}
 
-_wrap_future = asyncio.futures.wrap_future
 _copy_future_state = asyncio.futures._copy_future_state  # type: ignore[attr-defined]
 _real_time = handler_clock.real_monotonic
 
 
-def _wrap_future_in_real_time(
-    future: concurrent.futures.Future[Any] | asyncio.Future[Any],
-    *,
-    loop: asyncio.AbstractEventLoop | None = None,
-) -> asyncio.Future[Any]:
-    """``asyncio.wrap_future``, telling a virtual loop that a thread will settle the future.
-
-    Every road from a thread's work to a loop goes through it: ``run_in_executor`` (which calls
-    it), ``asyncio.to_thread``, and a handler's own ``asyncio.wrap_future(pool.submit(...))``.
-    Counted in ``run_in_executor`` alone, the last was not: a loop with a timer pending (an
-    ``asyncio.wait_for`` around the pool's 5 ms of work) jumped to it, and the handler timed
-    out where it never would.
-    """
-    if isinstance(future, concurrent.futures.Future):
-        owner = events.get_event_loop() if loop is None else loop
-        if isinstance(owner, VirtualTimeEventLoop) and not owner.get_debug():
-            return owner._wrap_thread_future(future)
-    return _wrap_future(future, loop=loop)
-
-
-# Process-wide, once (both names: ``run_in_executor`` looks it up in ``asyncio.futures``,
-# handlers call ``asyncio.wrap_future``); outside a virtual loop it is ``wrap_future``.
-asyncio.futures.wrap_future = asyncio.wrap_future = _wrap_future_in_real_time
-
-
-_thread_start = threading.Thread.start
-
-
-def _start_noted(thread: threading.Thread) -> None:
-    """``Thread.start``; a thread started during an invocation by code running on a virtual
-    loop, or by a job the loop gave a thread (``run_in_executor``, ``asyncio.to_thread``: a
-    client whose ``start()`` spawns its own I/O thread and returns), is noted by that loop
-    (``started_threads``), unless it is a thread pool's worker (its jobs are counted as they
-    are submitted) or the runner's own.
-
-    One the loop's own thread starts also takes a place in the order of thread results, as
-    a job it gives a pool does (``note_job``): what the thread hands the loop
-    (``call_soon_threadsafe``) is taken in its place, so that threads that report in a race
-    report in the same order on every run, or in the order ``thread_rank`` draws. Without
-    it, a ``map`` whose items each started a thread recorded a new order of events on
-    almost every run, and a first-to-answer race between two threads outside a step (a bug)
-    always went the way the machine's timing sent it."""
-    if _is_pool_worker(thread) or getattr(thread, "runner_internal", False):
-        _thread_start(thread)
-        return
-    loop = loop_worked_for()
-    if loop is None:
-        _thread_start(thread)
-        return
-    # An attribute of this one instance (``_bootstrap_inner`` calls ``self.run()``), as
-    # ``note_job`` wraps one future's ``_invoke_callbacks``.
-    reports = None
-    if loop is events._get_running_loop() and not loop.get_debug():
-        reports = loop.ask_reports(thread)
-    thread.run = functools.partial(_noted_run, loop, reports, thread, thread.run)  # type: ignore[method-assign]
-    try:
-        _thread_start(thread)
-    except BaseException:
-        del thread.run
-        if reports is not None:
-            loop._let_go(reports.seq, reports)
-        raise
-    loop.started_threads.append(thread)
-
-
-def _noted_run(
-    loop: VirtualTimeEventLoop,
-    reports: _Reports | None,
-    thread: threading.Thread,
-    run: Callable[[], object],
-) -> None:
-    """A started thread's ``run``; with ``reports``, what it hands ``loop`` taken as theirs,
-    and its end as the end of them. Once ``run`` has returned, the thread, still alive for a
-    moment, can report nothing more: the loop stops waiting for it
-    (``VirtualTimeEventLoop.threads_working``), and is woken to look again, since a loop
-    that looked just before would wait out its whole timer in real time."""
-    try:
-        if reports is None:
-            run()
-        else:
-            _as_reports(reports, run)
-    finally:
-        thread._run_over = True  # type: ignore[attr-defined]
-        if reports is not None:
-            loop._report(reports, None)
-        else:
-            loop._wake()
-
-
-def loop_worked_for() -> VirtualTimeEventLoop | None:
-    """The virtual loop whose current invocation the calling thread works for, if any: the
-    loop running on it, or the one whose job it runs or which started it (or woke it)."""
-    loop = events._get_running_loop()
-    if not isinstance(loop, VirtualTimeEventLoop):
-        loop = _loop_of_job_thread(threading.get_ident())
-    if loop is None or loop.outside_time is None or loop.is_closed():
-        return None
-    return loop
-
-
-def _loop_of_job_thread(ident: int) -> VirtualTimeEventLoop | None:
-    """The virtual loop whose executor job is running on thread ``ident``, or which
-    noted ``ident`` as a thread the current invocation started, if any: what that thread
-    starts or gives a pool works for the invocation too."""
-    for watcher in list(blocking_sleep.watchers):
-        if isinstance(watcher, VirtualTimeEventLoop) and (
-            ident in watcher.executor_threads
-            or any(thread.ident == ident for thread in watcher.started_threads)
-        ):
-            return watcher
-    return None
-
-
-def _is_pool_worker(thread: threading.Thread) -> bool:
+def is_pool_worker(thread: threading.Thread) -> bool:
     # (``Thread._target``: the pool adds its worker to its registries only after starting it.)
     return getattr(thread, "_target", None) is concurrent.futures.thread._worker
 
 
-# Once, process-wide, as ``wrap_future`` above; outside a virtual loop it is ``start``.
-threading.Thread.start = _start_noted  # type: ignore[method-assign,assignment]
-
-
-_pool_submit = concurrent.futures.ThreadPoolExecutor.submit
-
-
-def _submit_noted(
-    pool: concurrent.futures.ThreadPoolExecutor,
-    fn: Callable[..., Any],
-    /,
-    *args: Any,
-    **kwargs: Any,
-) -> concurrent.futures.Future[Any]:
-    """``ThreadPoolExecutor.submit``; a job submitted during an invocation by code running on
-    a virtual loop, or by a job the loop gave a thread, runs as ``run_in_executor``'s do
-    (known as working for the invocation, on its clock: ``_tracked``) and is noted by that
-    loop until its done callbacks have run (``note_job``): a handler that submits to a pool
-    of its own and hears back through a done callback's ``call_soon_threadsafe`` (or the
-    job's ``asyncio.run_coroutine_threadsafe``) under an ``asyncio.wait_for`` was timed out
-    at once (runner bug 45). ``run_in_executor``'s own submits (its jobs are counted in
-    flight) pass through."""
-    if getattr(_in_run_in_executor, "active", False):
-        return _pool_submit(pool, fn, *args, **kwargs)
-    loop = loop_worked_for()
-    if loop is None:
-        return _pool_submit(pool, fn, *args, **kwargs)
-    clock = handler_clock.context_clock.get()
-    if loop is not events._get_running_loop():
-        # Asked from a job's thread, at a moment of the threads' race: no place in the order.
-        job = _pool_submit(
-            pool, functools.partial(_tracked, loop.executor_threads, clock, fn), *args, **kwargs
-        )
-        loop.note_job(job)
-        return job
-    reports = loop.ask_reports()
-    job = _pool_submit(
-        pool,
-        functools.partial(_reporting_job, reports, loop.executor_threads, clock, fn),
-        *args,
-        **kwargs,
-    )
-    loop.note_job(job, reports)
-    return job
-
-
-def _reporting_job(
-    reports: _Reports,
-    working: set[int],
-    clock: handler_clock.HandlerClock | None,
-    func: Callable[..., Any],
-    /,
-    *args: Any,
-    **kwargs: Any,
+def as_reports(
+    reports: ThreadReports, func: Callable[..., Any], /, *args: Any, **kwargs: Any
 ) -> Any:
-    """``_tracked``, with what the job hands the loop (``call_soon_threadsafe``, as
-    ``asyncio.run_coroutine_threadsafe`` does) taken as its reports."""
-    return _as_reports(reports, _tracked, working, clock, func, *args, **kwargs)
-
-
-def _as_reports(reports: _Reports, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """``func(*args, **kwargs)``, with what it hands the loop taken as ``reports``'s."""
     local = _reporting
     outer = getattr(local, "reports", None)
@@ -1398,7 +1226,3 @@ def _as_reports(reports: _Reports, func: Callable[..., Any], /, *args: Any, **kw
         return func(*args, **kwargs)
     finally:
         local.reports = outer
-
-
-# Once, process-wide; outside an invocation it is ``submit``.
-concurrent.futures.ThreadPoolExecutor.submit = _submit_noted  # type: ignore[method-assign,assignment]

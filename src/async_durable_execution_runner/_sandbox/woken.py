@@ -23,7 +23,7 @@ from __future__ import annotations
 from types import FrameType
 
 from async_durable_execution_runner._sandbox import parked, safe_points
-from async_durable_execution_runner._sandbox.virtual_loop import loop_worked_for
+from async_durable_execution_runner._sandbox.outside_work import loop_worked_for
 
 
 def _by_handler(frame: FrameType | None) -> bool:
