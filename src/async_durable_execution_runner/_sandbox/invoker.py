@@ -12,22 +12,17 @@ the caller waits. Either way
 from __future__ import annotations
 
 import asyncio
-import atexit
 import datetime as _dt
 import functools
-import hashlib
 import json
 import math
-import queue
 import random
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import FrameType, ModuleType
-from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
@@ -46,6 +41,19 @@ from async_durable_execution_runner._sandbox.cpython_bugs import (
     format_exception,
 )
 from async_durable_execution_runner._sandbox.handler_address import handler_address
+from async_durable_execution_runner._sandbox.invocation_threads import (
+    HandlerInterrupted,
+    Job,
+    WorkerThread,
+    is_invocation_loop,
+    settle,
+    thread_loop,
+)
+from async_durable_execution_runner._sandbox.lambda_context import (
+    LocalLambdaContext,
+    lambda_context,
+    log_stream_name,
+)
 from async_durable_execution_runner._sandbox.module_state import (
     fresh_import,
     init_failure,
@@ -79,93 +87,7 @@ HandlerClock = Literal["virtual", "real"]
 _T = TypeVar("_T")
 
 
-@dataclass
-class LocalLambdaContext:
-    """The Lambda context object the handler receives."""
-
-    aws_request_id: str
-    function_name: str
-    invoked_function_arn: str
-    deadline: float | None = None  # a ``time.monotonic()`` instant, the handler's
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: str = "128"
-    log_group_name: str | None = None
-    log_stream_name: str | None = None
-    tenant_id: str | None = None
-    client_context: Any | None = None
-    identity: Any | None = None
-    logs: list[str] = field(default_factory=list)
-
-    def get_remaining_time_in_millis(self) -> int:
-        if self.deadline is None:
-            return 900_000
-        # The reader's ``time.monotonic()``: in the invocation, it counts the seconds the
-        # loop skipped (``handler_clock``), as the deadline does.
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-    def log(self, msg: str) -> None:
-        self.logs.append(str(msg))
-
-
-def lambda_context(
-    aws_request_id: str,
-    function_name: str,
-    invoked_function_arn: str,
-    deadline: float | None,
-    log_stream_name: str | None = None,
-) -> LocalLambdaContext:
-    """``LocalLambdaContext(...)`` with its other fields at their defaults, built without the
-    generated ``__init__``'s call with keywords (one context per invocation): the same object,
-    as ``tests/unit/test_lambda_context.py`` checks."""
-    context = _new_context(LocalLambdaContext)
-    _set_field(
-        context,
-        "__dict__",
-        {
-            "aws_request_id": aws_request_id,
-            "function_name": function_name,
-            "invoked_function_arn": invoked_function_arn,
-            "deadline": deadline,
-            "function_version": "$LATEST",
-            "memory_limit_in_mb": "128",
-            "log_group_name": log_group_name(function_name),
-            "log_stream_name": log_stream_name,
-            "tenant_id": None,
-            "client_context": None,
-            "identity": None,
-            "logs": [],
-        },
-    )
-    return context
-
-
-_new_context = object.__new__
-_set_field = object.__setattr__
-
-
 _WALL_CLOCK = RealClock()
-
-
-def log_group_name(function_name: str) -> str:
-    """The CloudWatch log group Lambda writes a function's logs to."""
-    return f"/aws/lambda/{function_name}"
-
-
-def log_stream_name(function_name: str, sandbox: int, started: _dt.datetime) -> str:
-    """The log stream of a function's ``sandbox``-th execution environment, started at
-    ``started``: Lambda names it by date, version and an id of the environment (here made
-    from the function and the count, so that runs repeat)."""
-    environment = _environment_id(function_name, sandbox)
-    return f"{started.year:04d}/{started.month:02d}/{started.day:02d}/[$LATEST]{environment}"
-
-
-@functools.lru_cache(maxsize=256)
-def _environment_id(function_name: str, sandbox: int) -> str:
-    # A digest, not a uuid5, and remembered: one per runner, and commonly a runner per
-    # execution, whose first sandbox has the same id as every other runner's.
-    return hashlib.md5(
-        f"lambda-sandbox:{function_name}:{sandbox}".encode(), usedforsecurity=False
-    ).hexdigest()
 
 
 NONDETERMINISTIC = "NonDeterministicExecutionError"
@@ -201,7 +123,8 @@ class _Hooks:
         ):
             self.nondeterminism = (
                 f"replay asked for operation {request.operation_id!r} as "
-                f"{_identity(asked)}, but the checkpoint holds {_identity(request.checkpointed)}"
+                f"{operation_identity(asked)}, but the checkpoint holds "
+                f"{operation_identity(request.checkpointed)}"
             )
             # Abort like a crash: nothing further reaches the service, whatever user code catches.
             self.session.crash_reason = self.nondeterminism
@@ -237,7 +160,7 @@ class _Hooks:
     def crash_sandbox(self, reason: str) -> None:
         """Kill the sandbox from inside a step body (``StepAttempt.crash_sandbox``): as a
         ``Crash`` at a service call, every later durable call fails fast and every task of
-        the invocation is cancelled, until none remains (``_settle``). Callable from any of
+        the invocation is cancelled, until none remains (``settle``). Callable from any of
         the body's threads (``asyncio.to_thread``), not only the loop's."""
         if self.session.crash_reason is None:
             self.session.crash_reason = reason
@@ -271,53 +194,9 @@ def _kill_invocation(loop: asyncio.AbstractEventLoop, running: _Running) -> None
         loop.call_soon(_kill_invocation, loop, running)
 
 
-def _identity(ident: tuple[str, str | None, str | None, str | None]) -> str:
+def operation_identity(ident: tuple[str, str | None, str | None, str | None]) -> str:
     op_type, sub_type, name, parent = ident
     return f"{op_type}/{sub_type} named {name!r} under parent {parent!r}"
-
-
-class _Job(Generic[_T]):
-    """A call handed to a worker thread: ``concurrent.futures.Future``'s ``result(timeout)``
-    on one lock, which is all a worker needs (every ``run()`` hands one over; a ``Future``
-    builds a condition and its own lock for it)."""
-
-    __slots__ = ("_done", "_error", "_fn", "_value")
-
-    def __init__(self, fn: Callable[[], _T]) -> None:
-        self._fn = fn
-        self._done = threading.Lock()
-        self._done.acquire()  # released once the call has returned or raised
-        self._value: _T | None = None
-        self._error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as exc:  # handed to the waiting caller, as a pool would
-            self._error = exc
-        finally:
-            self._fn = _done_job  # the call and what it holds are not kept alive by the job
-            self._done.release()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Whether the call has returned (or raised), waiting at most ``timeout`` seconds."""
-        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
-            return False
-        self._done.release()
-        return True
-
-    def result(self, timeout: float | None = None) -> _T:
-        """The call's value (or its exception); ``TimeoutError`` if it is not done in time."""
-        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
-            raise TimeoutError
-        self._done.release()
-        if self._error is not None:
-            raise self._error
-        return cast(_T, self._value)
-
-
-def _done_job() -> Any:
-    raise AssertionError
 
 
 def _await_beside(running: _Running) -> None:
@@ -347,87 +226,6 @@ class _OutsideOf:
 
     def outside_wait_ended(self, seconds: float) -> None:
         self._invoker.outside_ended(seconds, self._traveller, self._running)
-
-
-class _Worker:
-    """One thread that runs invocations; replaced when an invocation hangs.
-
-    A daemon thread, not a ``ThreadPoolExecutor``: the pool's threads are joined at
-    interpreter exit, so an abandoned handler stuck in ``time.sleep(30)`` would keep the test
-    process alive for the rest of its sleep.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
-        self._abandoned = False
-        self.thread_ident: int | None = None
-        self._thread = threading.Thread(target=self._loop, name="durable-invocation", daemon=True)
-        self._thread.runner_internal = True  # type: ignore[attr-defined]  # not the handler's
-        self._thread.start()
-
-    def _loop(self) -> None:
-        self.thread_ident = threading.get_ident()
-        while (job := self._jobs.get()) is not None:
-            job.run()
-            del job  # nothing of the last call stays referenced while the thread waits
-        # The thread's event loops die with it (else their sockets warn when collected).
-        for name in ("loop", "virtual"):
-            loop: asyncio.AbstractEventLoop | None = getattr(_loops, name, None)
-            if loop is not None and not loop.is_closed():
-                _settle(loop)
-                loop.close()
-
-    def submit(self, fn: Callable[[], _T]) -> _Job[_T]:
-        job = _Job(fn)
-        self._jobs.put(job)
-        return job
-
-    def stack(self) -> str:
-        frame = sys._current_frames().get(self.thread_ident or -1)
-        if frame is None:
-            return "(stack unavailable)"
-        return "".join(traceback.format_stack(frame)[-6:])
-
-    def abandon(self) -> None:
-        self._abandoned = True
-        self._jobs.put(None)  # the thread ends after its current job, if it ever returns
-
-    # Starting a thread costs more than a short execution; idle workers are kept for the
-    # next runner (a test suite makes thousands of runners).
-    _idle: ClassVar[list[_Worker]] = []
-    _idle_lock: ClassVar[threading.Lock] = threading.Lock()
-    _MAX_IDLE: ClassVar[int] = 4
-
-    @classmethod
-    def acquire(cls) -> _Worker:
-        with cls._idle_lock:
-            if cls._idle:
-                return cls._idle.pop()
-        return cls()
-
-    def release(self) -> None:
-        if self._abandoned:
-            return  # its thread ends once the call it is stuck in returns
-        with self._idle_lock:
-            if len(self._idle) < self._MAX_IDLE:
-                self._idle.append(self)
-                return
-        self.abandon()
-
-    @classmethod
-    def end_idle(cls) -> None:
-        """End the idle workers, at exit: a daemon thread is stopped dead at shutdown, before
-        it can close its event loops, which then warn ``unclosed event loop`` when collected
-        (every process that ran a duplicate delivery, which runs on a pooled worker)."""
-        with cls._idle_lock:
-            idle, cls._idle[:] = list(cls._idle), []
-        for worker in idle:
-            worker.abandon()
-        for worker in idle:
-            worker._thread.join(timeout=1.0)
-
-
-atexit.register(_Worker.end_idle)
 
 
 class _InitFailed(Exception):
@@ -468,7 +266,7 @@ class _Running:
         self.shared: _Running | None = None
         #: Duplicate deliveries running on this one's clock, each with the
         #: ``real_monotonic()`` instant it is given up at: the clock is not stopped under them.
-        self.beside: list[tuple[_Job[InvocationOutcome], float | None]] = []
+        self.beside: list[tuple[Job[InvocationOutcome], float | None]] = []
         self.abandoned = False
         #: When a deadline alarm first found it still running (``real_monotonic()``).
         self.alarmed_at: float | None = None
@@ -485,12 +283,6 @@ class _Running:
         self.time_limit: _dt.datetime | None = None
         #: Stopped at the function's timeout (``InProcessInvoker._time_out``).
         self.timed_out = False
-
-
-class HandlerInterrupted(BaseException):
-    """Raised into a handler running on the calling thread when the runner's wall-clock
-    deadline passes (``InProcessInvoker._drive_here``). A ``BaseException``, so that neither
-    the SDK nor a handler's ``except Exception`` takes it for a failure to checkpoint."""
 
 
 class FunctionTimedOut(HandlerInterrupted):
@@ -570,7 +362,7 @@ FORCE_INTERRUPT_AFTER = 5.0
 class InProcessInvoker:
     # What only a drive or an invocation sets: read from the class until then (an invoker
     # per runner, and commonly a runner per execution).
-    _worker: _Worker | None = None
+    _worker: WorkerThread | None = None
     #: The invocation running on the worker under ``drive``, if any.
     _running: _Running | None = None
     #: The thread running ``drive``'s loop (the caller's or the worker's), while it runs.
@@ -727,7 +519,7 @@ class InProcessInvoker:
             outer = asyncio.events._get_running_loop()
             if outer is None:
                 return self._drive_here(loop, wall_deadline, busy)
-            if not _is_invocation_loop(outer):
+            if not is_invocation_loop(outer):
                 # An async test's loop runs on this thread, and this synchronous call blocks
                 # it until the drive ends: set it aside meanwhile, so that the handler runs on
                 # the main thread, as Lambda's runtime calls it (on a worker thread
@@ -741,7 +533,7 @@ class InProcessInvoker:
                 finally:
                     asyncio.events._set_running_loop(outer)
         if self._worker is None:
-            self._worker = _Worker.acquire()
+            self._worker = WorkerThread.acquire()
         worker = self._worker
         future = worker.submit(lambda: self._drive_on(worker, loop))
         while True:
@@ -756,7 +548,7 @@ class InProcessInvoker:
                 # loop's next deadline check.
                 wall_deadline = real_monotonic() + 0.01
 
-    def _drive_on(self, worker: _Worker, loop: Callable[[], bool]) -> bool:
+    def _drive_on(self, worker: WorkerThread, loop: Callable[[], bool]) -> bool:
         self._driver = worker.thread_ident
         try:
             return loop()
@@ -854,7 +646,7 @@ class InProcessInvoker:
             # Raised at its next turn, before it dequeues anything.
             loop.interrupt_at_next_turn(_interrupted)
 
-    def _abandon_running(self, worker: _Worker) -> Abandoned | None:
+    def _abandon_running(self, worker: WorkerThread) -> Abandoned | None:
         with self._running_lock:
             running = self._running
             if running is None:
@@ -883,13 +675,13 @@ class InProcessInvoker:
         if own:
             # A duplicate delivery, which arrives while the first is running: a worker of its
             # own (Lambda's other sandbox), on the first's clock.
-            worker = _Worker.acquire()
+            worker = WorkerThread.acquire()
             first = self._running
             if first is not None and first.traveller is not None:
                 running.shared = first
         else:
             if self._worker is None:
-                self._worker = _Worker.acquire()
+                self._worker = WorkerThread.acquire()
             worker = self._worker
         future = worker.submit(lambda: self._run(handler, request, running))
         shared = running.shared
@@ -974,7 +766,7 @@ class InProcessInvoker:
             # history is the same byte for byte on every run.
             random.seed(f"{self.random_seed}:{request.execution_arn}:{session.invocation_index}")
         virtual = self.handler_clock == "virtual" and self.clock_now is not None
-        loop = _thread_loop(virtual=virtual and self.advance_clock is not None)
+        loop = thread_loop(virtual=virtual and self.advance_clock is not None)
         jumping = loop if isinstance(loop, VirtualTimeEventLoop) else None
         outside_before = self._outside
         traveller: Any = None
@@ -1043,7 +835,7 @@ class InProcessInvoker:
         finally:
             if traveller is not None:
                 handler_clock.context_clock.reset(bound_clock)
-            _settle(loop, running)
+            settle(loop, running)
             current_session.reset(bound_session)
             if jumping is not None:
                 jumping.on_jump = jumping.outside_time = None
@@ -1323,10 +1115,10 @@ class InProcessInvoker:
                 json.dumps(output)
             except (TypeError, ValueError) as exc:
                 return InvocationOutcome(status=None, death=marshal_error(exc))
-        return _read_output(output)
+        return read_output(output)
 
 
-def _read_output(output: Mapping[str, Any]) -> InvocationOutcome:
+def read_output(output: Mapping[str, Any]) -> InvocationOutcome:
     if not isinstance(output, Mapping):
         # (A layer of the user's above ``@durable_execution`` may return anything.)
         return InvocationOutcome(
@@ -1390,25 +1182,6 @@ def _stop_travel(travel_box: list[Any]) -> None:
             handler_clock.stop_clock(travel_box.pop())
 
 
-_loops = threading.local()
-
-
-def _thread_loop(*, virtual: bool = False) -> asyncio.AbstractEventLoop:
-    """The worker thread's event loop, kept across invocations (as a warm Lambda runtime
-    keeps its process); every invocation leaves it with no task running. With ``virtual``,
-    a loop whose sleeps take virtual time (see ``virtual_loop``)."""
-    name = "virtual" if virtual else "loop"
-    loop: asyncio.AbstractEventLoop | None = getattr(_loops, name, None)
-    if loop is None or loop.is_closed():
-        loop = VirtualTimeEventLoop() if virtual else asyncio.new_event_loop()
-        setattr(_loops, name, loop)
-        if threading.current_thread() is threading.main_thread():
-            # A worker's loops are closed when its thread ends; the main thread's at exit
-            # (an unclosed loop warns when it is collected).
-            atexit.register(loop.close)
-    return loop
-
-
 _Bound = tuple[Callable[..., Any], adapter.AsyncHandler, Callable[..., Any] | None]
 
 #: Per wire format, ``id(handler)`` -> (the handler, its entry bound to ``shared_client``, the
@@ -1432,37 +1205,3 @@ def _bind(table: dict[int, _Bound], handler: Callable[..., Any], wire_format: Wi
             del table[next(iter(table))]
         table[id(handler)] = bound
     return bound
-
-
-def _is_invocation_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether ``loop`` is one this thread runs invocations on (``_thread_loop``)."""
-    return loop is getattr(_loops, "virtual", None) or loop is getattr(_loops, "loop", None)
-
-
-def _settle(loop: asyncio.AbstractEventLoop, running: _Running | None = None) -> None:
-    """Cancel whatever the invocation left running, until nothing remains."""
-    for _ in range(100):
-        pending = (
-            loop.pending_tasks()
-            if isinstance(loop, VirtualTimeEventLoop)
-            else [t for t in asyncio.all_tasks(loop) if not t.done()]
-        )
-        if not pending:
-            return
-        for task in pending:
-            task.cancel()
-        if running is not None:
-            running.in_handler = True  # the handler's own code: a hang here is its hang
-            running.loop = loop
-        try:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        except HandlerInterrupted:
-            break  # it hung while being cancelled, and was given up on
-        finally:
-            if running is not None:
-                running.in_handler = False
-                running.loop = None
-            if isinstance(loop, VirtualTimeEventLoop):
-                loop.clear_interrupt()
-    # Tasks that refuse to die would haunt the next invocation: start it on a fresh loop.
-    loop.close()

@@ -60,9 +60,9 @@ from async_durable_execution_runner._sandbox.handler_address import handler_addr
 from async_durable_execution_runner._sandbox.invoker import (
     NONDETERMINISTIC,
     HandlerClock,
-    _read_output,
-    log_stream_name,
+    read_output,
 )
+from async_durable_execution_runner._sandbox.lambda_context import log_stream_name
 from async_durable_execution_runner._sandbox.process_worker import resolve, worker_main
 from async_durable_execution_runner._sandbox.service_client import (
     SdkOperationCache,
@@ -179,7 +179,7 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        #: Its log stream per function (``invoker.log_stream_name``): it is one sandbox.
+        #: Its log stream per function (``lambda_context.log_stream_name``): it is one sandbox.
         self.log_streams: dict[str, str] = {}
         # A runner that is never closed still leaves no worker and no stack file behind.
         self._cleanup = weakref.finalize(self, _discard, self.process, self.stack_path)
@@ -485,7 +485,7 @@ class ProcessInvoker:
             elif kind == "step_attempt":
                 worker.send(_answer(_step_attempt, session, *message[1]))
             elif kind == "done":
-                return _read_output(json.loads(message[1]))
+                return read_output(json.loads(message[1]))
             elif kind == "died":
                 return InvocationOutcome(status=None, death=ErrorObject.from_dict(message[1]))
             elif kind == "init_failed":

@@ -44,11 +44,10 @@ from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock, hang_alarm
 from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
 from async_durable_execution_runner._sandbox.cpython_bugs import format_exception
-from async_durable_execution_runner._sandbox.invoker import (
+from async_durable_execution_runner._sandbox.invocation_threads import settle, thread_loop
+from async_durable_execution_runner._sandbox.invoker import operation_identity
+from async_durable_execution_runner._sandbox.lambda_context import (
     LocalLambdaContext,
-    _identity,
-    _settle,
-    _thread_loop,
     log_group_name,
 )
 from async_durable_execution_runner._sandbox.module_state import (
@@ -138,7 +137,8 @@ class _PipeHooks:
         if self.strict_replay and stored is not None and stored != asked:
             reason = (
                 f"replay asked for operation {request.operation_id!r} as "
-                f"{_identity(asked)}, but the checkpoint holds {_identity(stored)}"
+                f"{operation_identity(asked)}, but the checkpoint holds "
+                f"{operation_identity(stored)}"
             )
             # The parent kills this process: nothing further reaches the service.
             self.client.conn.send(("nondeterministic", reason))
@@ -249,7 +249,7 @@ def _run_invocation(
         random.seed(spec["seed"])
     clock: handler_clock.HandlerClock | None = None
     alarm: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-    loop = _thread_loop(virtual=bool(spec.get("advance")))
+    loop = thread_loop(virtual=bool(spec.get("advance")))
     if spec["now"] is not None:
         clock = traveller = handler_clock.start_clock(_dt.datetime.fromisoformat(spec["now"]))
         bound_clock = handler_clock.context_clock.set(clock)
@@ -312,7 +312,7 @@ def _run_invocation(
         except (TypeError, ValueError) as exc:
             return ("died", marshal_error(exc).to_dict())
     finally:
-        _settle(loop)
+        settle(loop)
         if isinstance(loop, VirtualTimeEventLoop):
             loop.on_jump = loop.outside_time = None
             blocking_sleep.sleepers.pop(threading.get_ident(), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from async_durable_execution_runner._sandbox.invoker import log_group_name
+from async_durable_execution_runner._sandbox.lambda_context import log_group_name
 from async_durable_execution_runner._service.names import DEFAULT_REGION
 from async_durable_execution_runner.errors import DurableRunnerError
 

@@ -35,7 +35,7 @@ import time_machine
 import async_durable_execution_runner
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._harness import handoff
-from async_durable_execution_runner._sandbox.invoker import LocalLambdaContext
+from async_durable_execution_runner._sandbox.lambda_context import LocalLambdaContext
 from async_durable_execution_runner._sandbox.virtual_loop import LOOP_CALLBACK_CODES
 
 _WRAPPED: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
