@@ -115,21 +115,12 @@ class _Hooks:
     def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
         if self.session.crashed:
             raise SandboxCrashed(self.session.crash_reason or "sandbox crashed")
-        asked = (request.type, request.sub_type, request.name, request.parent_id)
-        if (
-            self.strict_replay
-            and request.checkpointed is not None
-            and request.checkpointed != asked
-        ):
-            self.nondeterminism = (
-                f"replay asked for operation {request.operation_id!r} as "
-                f"{operation_identity(asked)}, but the checkpoint holds "
-                f"{operation_identity(request.checkpointed)}"
-            )
+        if self.strict_replay and (mismatch := replay_mismatch(request)) is not None:
+            self.nondeterminism = mismatch
             # Abort like a crash: nothing further reaches the service, whatever user code catches.
-            self.session.crash_reason = self.nondeterminism
+            self.session.crash_reason = mismatch
             self.kill_tasks()
-            raise SandboxCrashed(self.nondeterminism)
+            raise SandboxCrashed(mismatch)
         self.session.operation_requested(
             OperationRequest(
                 execution_arn=self.session.execution_arn,
@@ -194,7 +185,20 @@ def _kill_invocation(loop: asyncio.AbstractEventLoop, running: _Running) -> None
         loop.call_soon(_kill_invocation, loop, running)
 
 
-def operation_identity(ident: tuple[str, str | None, str | None, str | None]) -> str:
+def replay_mismatch(request: adapter.RequestedOperation) -> str | None:
+    """What strict replay reports when replaying code asks for operation ``request`` as
+    something other than what its checkpoint holds (``None``: the same, or a new one)."""
+    asked = (request.type, request.sub_type, request.name, request.parent_id)
+    stored = request.checkpointed
+    if stored is None or stored == asked:
+        return None
+    return (
+        f"replay asked for operation {request.operation_id!r} as {_identity(asked)}, but "
+        f"the checkpoint holds {_identity(stored)}"
+    )
+
+
+def _identity(ident: tuple[str, str | None, str | None, str | None]) -> str:
     op_type, sub_type, name, parent = ident
     return f"{op_type}/{sub_type} named {name!r} under parent {parent!r}"
 

@@ -45,7 +45,7 @@ from async_durable_execution_runner._sandbox import blocking_sleep, handler_cloc
 from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
 from async_durable_execution_runner._sandbox.cpython_bugs import format_exception
 from async_durable_execution_runner._sandbox.invocation_threads import settle, thread_loop
-from async_durable_execution_runner._sandbox.invoker import operation_identity
+from async_durable_execution_runner._sandbox.invoker import replay_mismatch
 from async_durable_execution_runner._sandbox.lambda_context import (
     LocalLambdaContext,
     log_group_name,
@@ -132,14 +132,7 @@ class _PipeHooks:
         self.observe_steps = self.step_hooks
 
     def on_operation_requested(self, request: adapter.RequestedOperation) -> None:
-        asked = (request.type, request.sub_type, request.name, request.parent_id)
-        stored = request.checkpointed
-        if self.strict_replay and stored is not None and stored != asked:
-            reason = (
-                f"replay asked for operation {request.operation_id!r} as "
-                f"{operation_identity(asked)}, but the checkpoint holds "
-                f"{operation_identity(stored)}"
-            )
+        if self.strict_replay and (reason := replay_mismatch(request)) is not None:
             # The parent kills this process: nothing further reaches the service.
             self.client.conn.send(("nondeterministic", reason))
             self.client.conn.recv()
