@@ -6,7 +6,10 @@ import dataclasses
 
 import pytest
 
-from async_durable_execution_runner._sandbox.lambda_context import LocalLambdaContext, lambda_context
+from async_durable_execution_runner._sandbox.lambda_context import (
+    LocalLambdaContext,
+    lambda_context,
+)
 
 
 @pytest.mark.parametrize("deadline", [None, 12.5])

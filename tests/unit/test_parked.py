@@ -185,3 +185,93 @@ def test_a_short_pause_is_not_idle_and_a_long_one_is() -> None:
         event.set()
         thread.join(5)
     assert not parked.idle_for(threading.get_ident(), 0)  # not parked: working
+
+
+# --- queue.SimpleQueue (a wait and a wake in C) ---------------------------------------
+
+
+def test_a_simple_queue_made_after_the_runner_is_the_parked_one() -> None:
+    """``queue.SimpleQueue`` is replaced at import, as ``Condition``'s methods are: a queue
+    made since then is one whose waits and wakes are seen (runner bug 52)."""
+    assert isinstance(queue.SimpleQueue(), parked.ParkedSimpleQueue)
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+    jobs.put(1)
+    jobs.put_nowait(2)
+    assert (jobs.get(), jobs.get_nowait(), jobs.qsize(), jobs.empty()) == (1, 2, 0, True)
+    with pytest.raises(queue.Empty):
+        jobs.get(timeout=0.01)
+
+
+def test_a_thread_waiting_on_a_simple_queue_is_parked() -> None:
+    jobs: queue.SimpleQueue[str] = queue.SimpleQueue()
+    during, after = _parked_while(jobs.get, lambda: jobs.put("job"))
+    assert during == math.inf
+    assert after is None
+    bounded, after = _parked_while(lambda: jobs.get(timeout=30), lambda: jobs.put("job"))
+    assert bounded is not None and bounded < math.inf
+    assert after is None
+
+
+@pytest.mark.parametrize("how", ["put", "put_nowait"])
+def test_a_simple_queue_s_put_tells_which_waiter_it_woke(
+    how: str, woken_heard: list[tuple[list[int], str]]
+) -> None:
+    jobs: queue.SimpleQueue[str] = queue.SimpleQueue()
+    consumer = threading.Thread(target=jobs.get, daemon=True)
+    consumer.start()
+    deadline = real_monotonic() + 5
+    while parked.parked_until(consumer.ident) is None and real_monotonic() < deadline:
+        time.sleep(0.001)
+
+    def hand_over() -> None:
+        getattr(jobs, how)("job")
+
+    woken_heard.clear()
+    hand_over()
+    # Runnable at once, before it has run: not taken for idle meanwhile.
+    assert parked.parked_until(consumer.ident) is None
+    consumer.join(5)
+    assert not consumer.is_alive()
+    assert woken_heard == [([consumer.ident], "hand_over")]
+
+
+def test_a_simple_queue_s_put_with_no_waiter_tells_of_its_busy_consumer(
+    woken_heard: list[tuple[list[int], str]],
+) -> None:
+    jobs: queue.SimpleQueue[threading.Event] = queue.SimpleQueue()
+    started = threading.Event()
+
+    def consume() -> None:
+        jobs.get().wait(5)  # busy with the first item
+        started.set()
+        jobs.get(timeout=5)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    deadline = real_monotonic() + 5
+    while parked.parked_until(consumer.ident) is None and real_monotonic() < deadline:
+        time.sleep(0.001)
+    release = threading.Event()
+    jobs.put(release)
+    while parked.parked_until(consumer.ident) is not None and real_monotonic() < deadline:
+        time.sleep(0.001)  # it has taken the first item: busy
+    woken_heard.clear()
+    jobs.put(threading.Event())
+    release.set()
+    consumer.join(5)
+    assert not consumer.is_alive()
+    assert woken_heard[0] == (
+        [consumer.ident],
+        "test_a_simple_queue_s_put_with_no_waiter_tells_of_its_busy_consumer",
+    )
+
+
+def test_a_simple_queue_waiter_that_timed_out_is_not_woken(
+    woken_heard: list[tuple[list[int], str]],
+) -> None:
+    jobs: queue.SimpleQueue[str] = queue.SimpleQueue()
+    with pytest.raises(queue.Empty):
+        jobs.get(timeout=0.01)
+    assert not jobs.__dict__.get("_parked_idents")
+    jobs.put("job")
+    assert woken_heard == []  # (the one who waited is the putter itself)

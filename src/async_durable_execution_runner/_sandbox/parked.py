@@ -18,17 +18,20 @@ which marks its sleeps here); outside an invocation's threads the marks are read
 ``Condition.notify`` (and so ``notify_all``, ``Event.set``, ``queue.Queue.put``, a
 ``Semaphore``'s release) is wrapped too: it tells ``on_wake`` which waiting threads it woke,
 and where it was called from, so that a thread the handler wakes can be counted as working
-for its invocation (``woken``).
+for its invocation (``woken``). ``queue.SimpleQueue``, whose wait and wake are in C, is
+replaced by a subclass that does the same (``ParkedSimpleQueue``).
 """
 
 from __future__ import annotations
 
 import collections
 import math
+import queue
 import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 from async_durable_execution_runner._service.clock import real_monotonic
 
@@ -99,12 +102,7 @@ def _parked_wait(self: threading.Condition, timeout: float | None = None) -> boo
     if waiting is None:
         waiting = self._parked_idents = collections.deque()  # type: ignore[attr-defined]
     waiting.append(ident)
-    recent: dict[int, threading.Thread] | None = self.__dict__.get("_parked_recent")
-    if recent is None:
-        recent = self._parked_recent = {}  # type: ignore[attr-defined]
-    if ident not in recent and len(recent) >= RECENT_WAITERS:
-        del recent[next(iter(recent))]
-    recent[ident] = _current_thread()
+    _remember_waiter(self.__dict__, ident)
     try:
         return _condition_wait(self, timeout)
     finally:
@@ -126,7 +124,81 @@ def _noting_notify(self: threading.Condition, n: int = 1) -> None:
     before = len(waiters)
     _condition_notify(self, n)  # (raises before waking anyone if the lock is not held)
     woken = min(before - len(waiters), len(waiting))
-    idents = [waiting.popleft() for _ in range(woken)]
+    _woken([waiting.popleft() for _ in range(woken)], recent, waiting, sys._getframe(1))
+
+
+_SimpleQueue = queue.SimpleQueue
+_T = TypeVar("_T")
+
+
+class ParkedSimpleQueue(_SimpleQueue[_T]):
+    """``queue.SimpleQueue`` (in C, which no wrapper of ``Condition`` sees), whose blocking
+    ``get`` marks its thread parked, queued on the queue in the order it began to wait, and
+    whose ``put`` names to ``on_wake`` the waiter it takes to be woken (the first; the C
+    queue's lock picks the one that really takes the item, so another may; that one is then
+    taken for busy until it next waits) or, with no waiter, the queue's busy consumers: what
+    ``_parked_wait`` and ``_noting_notify`` do for a ``Condition``. It replaces
+    ``queue.SimpleQueue`` process-wide, for the queues made after this module's import: a
+    client's sender thread fed through one (runner bug 52)."""
+
+    _parked_idents: collections.deque[int]
+
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        if not block or (timeout is not None and timeout <= 0):
+            return _SimpleQueue.get(self, block, timeout)
+        ident = mark(timeout)
+        waiting: collections.deque[int] | None = self.__dict__.get("_parked_idents")
+        if waiting is None:
+            waiting = self._parked_idents = collections.deque()
+        waiting.append(ident)
+        _remember_waiter(self.__dict__, ident)
+        try:
+            return _SimpleQueue.get(self, block, timeout)
+        finally:
+            _parked.pop(ident, None)
+            if ident in waiting:  # timed out, or another was named in its place
+                waiting.remove(ident)
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        self._put_noted(item, sys._getframe(1))
+
+    def put_nowait(self, item: _T) -> None:
+        # (The C queue's ``put_nowait`` does not go through an overridden ``put``.)
+        self._put_noted(item, sys._getframe(1))
+
+    def _put_noted(self, item: _T, caller: FrameType) -> None:
+        # (A ``SimpleQueue`` is unbounded: its ``put`` never blocks, whatever it is asked.)
+        _SimpleQueue.put(self, item)
+        recent: dict[int, threading.Thread] | None = self.__dict__.get("_parked_recent")
+        if not recent:  # no one ever waited here
+            return
+        waiting = self._parked_idents
+        try:
+            idents = [waiting.popleft()]
+        except IndexError:
+            idents = []
+        _woken(idents, recent, waiting, caller)
+
+
+def _remember_waiter(state: dict[str, object], ident: int) -> None:
+    """Note the calling thread, ``ident``, among the last ``RECENT_WAITERS`` that waited on
+    a condition or a queue (whose ``__dict__`` is ``state``): its consumers."""
+    recent: dict[int, threading.Thread] | None = state.get("_parked_recent")  # type: ignore[assignment]
+    if recent is None:
+        recent = state["_parked_recent"] = {}
+    if ident not in recent and len(recent) >= RECENT_WAITERS:
+        del recent[next(iter(recent))]
+    recent[ident] = _current_thread()
+
+
+def _woken(
+    idents: list[int],
+    recent: dict[int, threading.Thread],
+    waiting: collections.deque[int],
+    frame: FrameType,
+) -> None:
+    """The threads ``idents`` were woken by the code at ``frame``: they are no longer
+    parked, and ``on_wake`` hears of them (of the busy consumers, if none was waiting)."""
     for ident in idents:
         # Runnable from now on, though it may not run for a while: a loop that asked before
         # it did would take it for idle and jump over the timer its report is due under.
@@ -144,12 +216,22 @@ def _noting_notify(self: threading.Condition, n: int = 1) -> None:
         ]
         if not idents:
             return
-    hook(idents, sys._getframe(1))
+    hook(idents, frame)
 
 
 #: The code of the wrappers: a frame of one is the standard library's ``Condition.wait`` or
-#: ``notify`` for whoever asks whose code a thread is in (``safe_points``).
-wrapper_codes = frozenset({_parked_wait.__code__, _noting_notify.__code__})
+#: ``notify`` (or a ``SimpleQueue``'s ``get`` or ``put``) for whoever asks whose code a
+#: thread is in (``safe_points``).
+wrapper_codes = frozenset(
+    {
+        _parked_wait.__code__,
+        _noting_notify.__code__,
+        ParkedSimpleQueue.get.__code__,
+        ParkedSimpleQueue.put.__code__,
+        ParkedSimpleQueue.put_nowait.__code__,
+        ParkedSimpleQueue._put_noted.__code__,
+    }
+)
 
 
 def _adopt_waiting_threads() -> None:
@@ -198,4 +280,5 @@ def thread_of(ident: int) -> threading.Thread | None:
 # Once, process-wide, as ``time.sleep`` is replaced (``blocking_sleep``).
 threading.Condition.wait = _parked_wait  # type: ignore[method-assign]
 threading.Condition.notify = _noting_notify  # type: ignore[method-assign]
+queue.SimpleQueue = ParkedSimpleQueue  # type: ignore[misc]
 _adopt_waiting_threads()

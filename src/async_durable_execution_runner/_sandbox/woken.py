@@ -9,13 +9,14 @@ the loop under an ``asyncio.wait_for``, the loop, knowing of no work under way, 
 the bound at once, and a correct step timed out on every attempt (runner bug 48).
 
 ``parked`` says which threads a ``Condition.notify`` woke (so a ``queue.Queue.put``, an
-``Event.set``, a ``Semaphore.release``). When the notify comes from the handler's own code
+``Event.set``, a ``Semaphore.release``), or a ``queue.SimpleQueue``'s ``put`` (runner bug
+52). When the notify comes from the handler's own code
 (the first frame out of the standard library and installed libraries is neither the
 runner's, the SDK's nor asyncio's) on a thread that works for an invocation, the threads it
 woke count as started by that invocation until it ends: the loop waits for them while they
-work, and not once they are parked past its next timer. A ``queue.SimpleQueue`` and a
-socket wake a thread in C, where nothing can see it: such a thread stays unseen (see
-``docs/explanation/virtual-time.md``).
+work, and not once they are parked past its next timer. A socket, and a
+``queue.SimpleQueue`` made before the runner was imported, wake a thread in C, where
+nothing can see it: such a thread stays unseen (see ``docs/explanation/virtual-time.md``).
 """
 
 from __future__ import annotations
