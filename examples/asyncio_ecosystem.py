@@ -97,6 +97,11 @@ and an async client bound to its loop. These are the other shapes:
   fed through a ``queue.Queue``, hands each result back through
   ``loop.call_soon_threadsafe`` under a 30 s bound. (Until runner bug 48 the loop, knowing
   of no thread at work, jumped over the bound at once, and every attempt timed out.)
+- ``producer_deliveries``: publishes through a producer made on first use whose sender
+  thread, fed through a ``queue.SimpleQueue``, reports each delivery through
+  ``loop.call_soon_threadsafe`` under a 30 s bound; the last message is sent from a later
+  invocation than the one that made it. (Until runner bug 52 the loop, which no wake of a
+  ``SimpleQueue`` reached, jumped over the bound at once there.)
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -1023,6 +1028,69 @@ async def module_worker_uploads(event: Any) -> dict[str, Any]:
     return {"etags": etags}
 
 
+# --- deliveries through a lazily made producer's sender thread, fed through a SimpleQueue ---
+
+
+class _Producer:
+    """A producer made on first use and kept by warm invocations (as batching producers
+    are), with a sender thread of its own fed through a ``queue.SimpleQueue``; each
+    message's delivery report is called from that thread."""
+
+    def __init__(self) -> None:
+        self._outbox: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self.stopped = False
+        threading.Thread(target=self._send_forever, name="producer-sender", daemon=True).start()
+        services.BACKGROUND_CLIENTS.append(self)
+
+    def _send_forever(self) -> None:
+        while (job := self._outbox.get()) is not None:
+            message, delivered = job
+            delivered(services.DIRECTORY.upload(message, seconds=0.02))  # the broker's round trip
+
+    def stop(self) -> None:
+        self.stopped = True
+        self._outbox.put(None)
+
+    def send(self, message: str, delivered: Any) -> None:
+        self._outbox.put((message, delivered))
+
+
+_PRODUCER: list[_Producer] = []
+_PRODUCER_LOCK = threading.Lock()
+
+
+def _producer() -> _Producer:
+    with _PRODUCER_LOCK:
+        if not _PRODUCER or _PRODUCER[0].stopped:  # (stopped: the fakes' reset)
+            _PRODUCER[:] = [_Producer()]
+        return _PRODUCER[0]
+
+
+async def _delivered(message: str) -> str:
+    loop = asyncio.get_running_loop()
+    receipt: asyncio.Future[str] = loop.create_future()
+    _producer().send(message, lambda tag: loop.call_soon_threadsafe(receipt.set_result, tag))
+    return await asyncio.wait_for(receipt, timeout=30)
+
+
+@durable_execution
+async def producer_deliveries(event: Any) -> dict[str, Any]:
+    """Publish each message in a step through a producer made on first use, whose sender
+    thread reports each delivery through ``loop.call_soon_threadsafe`` under a 30 s bound;
+    a minute's wait; then one more message, from a later invocation, whose sender has run
+    since an earlier one."""
+    receipts = {}
+    for message in event["messages"]:
+        receipts[message] = await step(
+            functools.partial(_delivered, message), name=f"publish-{message}", retry_strategy=STALLS
+        )
+    await wait(60, name="settle")
+    receipts["done"] = await step(
+        functools.partial(_delivered, "done"), name="publish-done", retry_strategy=STALLS
+    )
+    return {"receipts": receipts}
+
+
 # --- a socket read bounded by wait_for, from a partner that goes quiet -------------------------
 
 
@@ -1195,6 +1263,7 @@ CORPUS: dict[str, dict[str, Any]] = {
             "files": [{"key": "big.csv", "seconds": 0.03}, {"key": "small.csv", "seconds": 0.01}]
         },
     ),
+    "producer_deliveries": _entry(producer_deliveries, input={"messages": ["order-7", "order-8"]}),
     "thread_per_item_uploads": _entry(
         thread_per_item_uploads,
         input={

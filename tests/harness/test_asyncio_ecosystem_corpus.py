@@ -73,6 +73,9 @@ EXPECTED: dict[str, Any] = {
     "pool_callback_uploads": {"etags": ["etag-22410", "etag-87898", "etag-76366"]},
     "thread_per_item_uploads": {"etags": ["etag-22410", "etag-87898", "etag-76366"]},
     "module_worker_uploads": {"etags": {"big.csv": "etag-22410", "small.csv": "etag-76366"}},
+    "producer_deliveries": {
+        "receipts": {"order-7": "etag-16823", "order-8": "etag-78920", "done": "etag-87131"}
+    },
     "poll_thread_wallclock": {"rows": {"ledger": 7348, "orders": 7837}},
     "thread_call_bounded": {"offices": {"ada": "b", "bo": "a"}},
     "silent_peer_bounded": {"answer": "fallback for stock of lamp"},
