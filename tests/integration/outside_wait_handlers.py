@@ -432,3 +432,37 @@ async def thread_pauses_then_reports(event: Any) -> str:
         return await asyncio.wait_for(answered, 30)
 
     return await step(call_partner, name="call-partner")
+
+
+#: A ``multiprocessing.pool.ThreadPool`` made on first use and kept (``apply_async``).
+THREAD_POOLS: list[Any] = []
+
+
+def _thread_pool() -> Any:
+    from multiprocessing.pool import ThreadPool
+
+    if not THREAD_POOLS:
+        THREAD_POOLS.append(ThreadPool(2))
+    return THREAD_POOLS[0]
+
+
+def _squared(n: int) -> int:
+    time.sleep(0.05)
+    return n * n
+
+
+@durable_execution
+async def thread_pool_callbacks(event: Any) -> list[int]:
+    """Each step hands a job to a ``ThreadPool`` made on first use, whose result callback
+    reports through ``call_soon_threadsafe`` under a 20 s bound: the pool's task handler
+    thread, woken by ``apply_async``, passes the job to a worker in the pool's own code."""
+
+    async def squared(n: int) -> int:
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[int] = loop.create_future()
+        _thread_pool().apply_async(
+            _squared, (n,), callback=lambda r: loop.call_soon_threadsafe(result.set_result, r)
+        )
+        return await asyncio.wait_for(result, timeout=20)
+
+    return [await step(functools.partial(squared, n), name=f"square-{n}") for n in (2, 3)]

@@ -210,6 +210,25 @@ def test_a_worker_a_cold_sandbox_s_import_started_is_waited_for() -> None:
     assert len(outcome.invocations) == 2  # the step's attempt did not time out
 
 
+def test_a_thread_pool_made_by_an_earlier_run_reports_through_the_loop() -> None:
+    """The pool's threads were started by the first run; in the second, ``apply_async``
+    wakes the pool's task handler, which hands the job to a worker in the pool's own code:
+    that worker works for the invocation too, and its result's callback is waited for
+    (runner bug 53: every attempt of the second run timed out at once)."""
+    try:
+        for run in range(2):
+            with DurableFunctionTestRunner(h.thread_pool_callbacks) as runner:
+                result = runner.run({}, timeout=60)
+            assert result.execution_status is ExecutionStatus.SUCCEEDED, (run, result.error)
+            assert result.result_value == [4, 9]
+            assert len(result.invocations) == 1, run  # no attempt timed out
+    finally:
+        # (A pool left running writes to its notifier queue at the interpreter's exit.)
+        for pool in h.THREAD_POOLS:
+            pool.terminate()
+        h.THREAD_POOLS.clear()
+
+
 _WORKER_BEFORE_THE_RUNNER = """
 import asyncio, queue, sys, threading, time
 

@@ -21,6 +21,7 @@ nothing can see it: such a thread stays unseen (see ``docs/explanation/virtual-t
 
 from __future__ import annotations
 
+from asyncio import events
 from types import FrameType
 
 from async_durable_execution_runner._sandbox import parked, safe_points
@@ -40,9 +41,16 @@ def _by_handler(frame: FrameType | None) -> bool:
 
 
 def note_woken(idents: list[int], frame: FrameType) -> None:
-    """``parked.on_wake``: the threads ``idents`` were woken by the code at ``frame``."""
+    """``parked.on_wake``: the threads ``idents`` were woken by the code at ``frame``.
+
+    On the loop's own thread only the handler's code sets a thread working (what the SDK,
+    asyncio and the runner wake there is their business). A thread that works for the
+    invocation (one it started or woke, a job it gave a pool) passes the work on whatever
+    code it is in: a ``multiprocessing.pool.ThreadPool``'s task handler, woken by the
+    handler's ``apply_async``, hands the task to a worker in the pool's own code, and that
+    worker's result reaches the handler's callback (runner bug 53)."""
     loop = loop_worked_for()
-    if loop is None or not _by_handler(frame):
+    if loop is None or (events._get_running_loop() is loop and not _by_handler(frame)):
         return
     for ident in idents:
         thread = parked.thread_of(ident)
