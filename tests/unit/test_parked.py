@@ -275,3 +275,39 @@ def test_a_simple_queue_waiter_that_timed_out_is_not_woken(
     assert not jobs.__dict__.get("_parked_idents")
     jobs.put("job")
     assert woken_heard == []  # (the one who waited is the putter itself)
+
+
+def test_a_simple_queue_loses_nothing_under_racing_producers_and_consumers() -> None:
+    """Its waiters are queued without a lock, and the C queue's lock, not the order they
+    came in, picks the one a ``put`` wakes: a waiter the ``put`` did not name may leave
+    first, and one it named may wait on. Neither may raise or lose the item it took.
+    (Blocking gets: a timed ``get`` of CPython 3.11's own ``SimpleQueue`` can wait past its
+    time-out for the next ``put`` when another consumer takes the item it was woken for.)"""
+    jobs: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    taken: list[int] = []
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            while (item := jobs.get()) is not None:
+                taken.append(item)
+        except BaseException as error:
+            errors.append(error)
+
+    def produce(start: int) -> None:
+        for item in range(start, start + 3000):
+            (jobs.put if item % 2 else jobs.put_nowait)(item)
+
+    consumers = [threading.Thread(target=consume) for _ in range(4)]
+    producers = [threading.Thread(target=produce, args=(n * 3000,)) for n in range(2)]
+    for thread in consumers + producers:
+        thread.start()
+    for thread in producers:
+        thread.join(30)
+    for _ in consumers:
+        jobs.put(None)
+    for thread in consumers:
+        thread.join(30)
+    assert errors == []
+    assert not any(thread.is_alive() for thread in consumers)
+    assert sorted(taken) == list(range(6000))

@@ -25,6 +25,7 @@ replaced by a subclass that does the same (``ParkedSimpleQueue``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 import queue
 import sys
@@ -156,7 +157,9 @@ class ParkedSimpleQueue(_SimpleQueue[_T]):
             return _SimpleQueue.get(self, block, timeout)
         finally:
             _parked.pop(ident, None)
-            if ident in waiting:  # timed out, or another was named in its place
+            # Timed out, or another was named in its place; no lock is held here (a
+            # ``Condition``'s waiter holds its lock), so a ``put`` may take it meanwhile.
+            with contextlib.suppress(ValueError):
                 waiting.remove(ident)
 
     def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
