@@ -102,6 +102,11 @@ and an async client bound to its loop. These are the other shapes:
   ``loop.call_soon_threadsafe`` under a 30 s bound; the last message is sent from a later
   invocation than the one that made it. (Until runner bug 52 the loop, which no wake of a
   ``SimpleQueue`` reached, jumped over the bound at once there.)
+- ``legacy_pool_prices``: prices through a ``multiprocessing.pool.ThreadPool`` made on first
+  use, whose result callbacks report through ``loop.call_soon_threadsafe`` under a 30 s
+  bound; one price is asked again from a later invocation than the one that made the pool.
+  (Until runner bug 53 the worker the pool's task handler passed the job to was not counted,
+  and the loop jumped over the bound at once there.)
 
 Every one is correct durable code under Lambda's semantics: what runs outside steps is the
 same on every replay; a step body may run more than once (a crash, a duplicate delivery, a
@@ -1091,6 +1096,75 @@ async def producer_deliveries(event: Any) -> dict[str, Any]:
     return {"receipts": receipts}
 
 
+# --- results through a legacy ThreadPool's callbacks ------------------------------------------
+
+
+class _LegacyPool:
+    """A ``multiprocessing.pool.ThreadPool`` made on first use and kept by warm invocations
+    (code older than ``concurrent.futures``): ``apply_async`` hands a job to the pool's task
+    handler thread, which passes it on to a worker in the pool's own code; the result's
+    callback is called from the pool's result handler thread."""
+
+    def __init__(self) -> None:
+        from multiprocessing.pool import ThreadPool
+
+        self.pool = ThreadPool(2)
+        self.stopped = False
+        services.BACKGROUND_CLIENTS.append(self)
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.pool.terminate()
+
+
+_LEGACY_POOL: list[_LegacyPool] = []
+
+
+def _legacy_pool() -> Any:
+    with _PRODUCER_LOCK:
+        if not _LEGACY_POOL or _LEGACY_POOL[0].stopped:  # (stopped: the fakes' reset)
+            _LEGACY_POOL[:] = [_LegacyPool()]
+        return _LEGACY_POOL[0].pool
+
+
+def _price_list_lookup(sku: str) -> int:
+    """A blocking price-list lookup: the partner's 30 ms, then a price from the SKU alone."""
+    time.sleep(0.03)
+    return sum(map(ord, sku)) * 7 % 1000
+
+
+async def _priced_in_the_pool(sku: str) -> int:
+    loop = asyncio.get_running_loop()
+    price: asyncio.Future[int] = loop.create_future()
+    _legacy_pool().apply_async(
+        _price_list_lookup,
+        (sku,),
+        callback=lambda value: loop.call_soon_threadsafe(price.set_result, value),
+        error_callback=lambda error: loop.call_soon_threadsafe(price.set_exception, error),
+    )
+    return await asyncio.wait_for(price, timeout=30)
+
+
+@durable_execution
+async def legacy_pool_prices(event: Any) -> dict[str, Any]:
+    """Price each SKU in a step through a ``ThreadPool`` made on first use, whose result
+    callback reports through ``loop.call_soon_threadsafe`` under a 30 s bound; a minute's
+    wait; then the total, priced again from a later invocation than the one that made the
+    pool."""
+    prices = {}
+    for sku in event["skus"]:
+        prices[sku] = await step(
+            functools.partial(_priced_in_the_pool, sku), name=f"price-{sku}", retry_strategy=STALLS
+        )
+    await wait(60, name="settle")
+    check = await step(
+        functools.partial(_priced_in_the_pool, event["skus"][0]),
+        name="price-again",
+        retry_strategy=STALLS,
+    )
+    return {"prices": prices, "same_again": check == prices[event["skus"][0]]}
+
+
 # --- a socket read bounded by wait_for, from a partner that goes quiet -------------------------
 
 
@@ -1264,6 +1338,7 @@ CORPUS: dict[str, dict[str, Any]] = {
         },
     ),
     "producer_deliveries": _entry(producer_deliveries, input={"messages": ["order-7", "order-8"]}),
+    "legacy_pool_prices": _entry(legacy_pool_prices, input={"skus": ["desk", "lamp"]}),
     "thread_per_item_uploads": _entry(
         thread_per_item_uploads,
         input={

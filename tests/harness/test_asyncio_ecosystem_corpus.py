@@ -73,6 +73,7 @@ EXPECTED: dict[str, Any] = {
     "pool_callback_uploads": {"etags": ["etag-22410", "etag-87898", "etag-76366"]},
     "thread_per_item_uploads": {"etags": ["etag-22410", "etag-87898", "etag-76366"]},
     "module_worker_uploads": {"etags": {"big.csv": "etag-22410", "small.csv": "etag-76366"}},
+    "legacy_pool_prices": {"prices": {"desk": 961, "lamp": 982}, "same_again": True},
     "producer_deliveries": {
         "receipts": {"order-7": "etag-16823", "order-8": "etag-78920", "done": "etag-87131"}
     },
