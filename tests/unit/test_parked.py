@@ -14,6 +14,13 @@ from async_durable_execution_runner._sandbox import parked
 from async_durable_execution_runner._service.clock import real_monotonic
 
 
+def _until_parked(thread: threading.Thread) -> None:
+    """Wait (5 s at most) until ``thread`` is parked."""
+    deadline = real_monotonic() + 5
+    while parked.parked_until(thread.ident) is None and real_monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def _parked_while(
     idle: Callable[[], object], wake: Callable[[], object]
 ) -> tuple[float | None, float | None]:
@@ -21,9 +28,7 @@ def _parked_while(
     thread while it idles, and once it has stopped."""
     thread = threading.Thread(target=idle, daemon=True)
     thread.start()
-    deadline = real_monotonic() + 5
-    while parked.parked_until(thread.ident) is None and real_monotonic() < deadline:
-        time.sleep(0.001)
+    _until_parked(thread)
     during = parked.parked_until(thread.ident)
     wake()
     thread.join(5)
@@ -76,9 +81,7 @@ def _waiting(condition: threading.Condition, count: int) -> list[threading.Threa
 
         thread = threading.Thread(target=wait, daemon=True)
         thread.start()
-        deadline = real_monotonic() + 5
-        while parked.parked_until(thread.ident) is None and real_monotonic() < deadline:
-            time.sleep(0.001)
+        _until_parked(thread)
         threads.append(thread)
     return threads
 
@@ -153,9 +156,7 @@ def test_a_notify_that_wakes_no_one_tells_of_the_busy_consumers(
 
     consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
-    deadline = real_monotonic() + 5
-    while parked.parked_until(consumer.ident) is None and real_monotonic() < deadline:
-        time.sleep(0.001)
+    _until_parked(consumer)
     with jobs.mutex:
         jobs.not_empty.wait(0.001)  # the putter has waited here too
     jobs.put(release)
@@ -178,9 +179,7 @@ def test_a_short_pause_is_not_idle_and_a_long_one_is() -> None:
         event = threading.Event()
         thread = threading.Thread(target=event.wait, args=(seconds,), daemon=True)
         thread.start()
-        deadline = real_monotonic() + 5
-        while parked.parked_until(thread.ident) is None and real_monotonic() < deadline:
-            time.sleep(0.001)
+        _until_parked(thread)
         assert parked.idle_for(thread.ident, timer) is idle, (seconds, timer)
         event.set()
         thread.join(5)
@@ -219,9 +218,7 @@ def test_a_simple_queue_s_put_tells_which_waiter_it_woke(
     jobs: queue.SimpleQueue[str] = queue.SimpleQueue()
     consumer = threading.Thread(target=jobs.get, daemon=True)
     consumer.start()
-    deadline = real_monotonic() + 5
-    while parked.parked_until(consumer.ident) is None and real_monotonic() < deadline:
-        time.sleep(0.001)
+    _until_parked(consumer)
 
     def hand_over() -> None:
         getattr(jobs, how)("job")
@@ -248,11 +245,10 @@ def test_a_simple_queue_s_put_with_no_waiter_tells_of_its_busy_consumer(
 
     consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
-    deadline = real_monotonic() + 5
-    while parked.parked_until(consumer.ident) is None and real_monotonic() < deadline:
-        time.sleep(0.001)
+    _until_parked(consumer)
     release = threading.Event()
     jobs.put(release)
+    deadline = real_monotonic() + 5
     while parked.parked_until(consumer.ident) is not None and real_monotonic() < deadline:
         time.sleep(0.001)  # it has taken the first item: busy
     woken_heard.clear()
