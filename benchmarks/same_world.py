@@ -8,7 +8,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               blocking|structures|errors|errors-targets|
                                               races|lambda-runtime|tooling|scale|
                                               asyncio-ecosystem|data-stores|powertools|
-                                              batches|aws-clients]
+                                              batches|aws-clients|http-clients]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -53,7 +53,9 @@ record in sqlite, JSON, CSV and shelve files), ``--corpus powertools``
 ``--corpus batches`` ``examples/batches.py`` (the session-31 audit Q's, custom and
 first-success completion, all-or-none batches and the map item context), ``--corpus
 aws-clients`` ``examples/aws_clients.py`` (the session-32 audit R's, step bodies calling AWS
-through boto3, synchronously);
+through boto3, synchronously), ``--corpus http-clients`` ``examples/http_clients.py`` (the
+session-41 audit's, steps talking HTTP to a real server on loopback with ``requests`` and
+``aiohttp``);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -98,6 +100,7 @@ import data_stores  # noqa: E402
 import errors  # noqa: E402
 import everyday  # noqa: E402
 import habits  # noqa: E402
+import http_clients  # noqa: E402
 import lambda_runtime  # noqa: E402
 import nondeterministic  # noqa: E402
 import payloads  # noqa: E402
@@ -155,6 +158,7 @@ CORPORA = {
     "powertools": powertools.CORPUS,
     "batches": batches.CORPUS,
     "aws-clients": aws_clients.CORPUS,
+    "http-clients": http_clients.CORPUS,
 }
 
 

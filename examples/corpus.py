@@ -5,7 +5,8 @@ The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flo
 ``chains.TARGETS``, the functions the chains invoke, ``blocking.py``, ``structures.py``,
 ``errors.py``, ``races.py``, ``lambda_runtime.py``, ``tooling.py``, ``scale.py``,
 ``serdes_extensions.py``, ``sandbox_lifecycle.py``, ``asyncio_ecosystem.py`` and
-``data_stores.py``, ``powertools.py``, ``batches.py`` and ``aws_clients.py``) are
+``data_stores.py``, ``powertools.py``, ``batches.py``, ``aws_clients.py`` and
+``http_clients.py``) are
 dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the execution input),
 ``callbacks`` (name -> the payload every callback of that name is answered with, in the
 invoked functions too), ``functions`` (chained-invoke targets), ``execution_timeout``
