@@ -205,6 +205,7 @@ def campaign(
         "exhausted": 0,
         "kinds": collections.Counter(),
         "missed": collections.Counter(),
+        "invoked": 0,
         "flag": None,
         "known": 0,
     }
@@ -235,6 +236,7 @@ def campaign(
         if any(f.masked for f in outcome.faults_applied):
             stats["masked"] += 1
         stats["kinds"].update(f.kind for f in outcome.faults_applied)
+        stats["invoked"] += sum(getattr(f, "execution", 0) > 0 for f in outcome.faults_applied)
         stats["missed"].update(f.kind for f in scenario.faults if f not in outcome.faults_applied)
         with warnings.catch_warnings(record=True) as labelled:
             warnings.simplefilter("always", KnownSdkIssueWarning)
@@ -421,6 +423,8 @@ def main() -> None:
         if stats["missed"]:
             missed = ", ".join(f"{k} {n}" for k, n in sorted(stats["missed"].items()))
             kinds += f"; drawn, not applied: {missed}"
+        if stats["invoked"]:
+            kinds += f" ({stats['invoked']} in invoked executions)"
         flagged = 0 if stats["flag"] is None else 1
         flags += flagged
         print(

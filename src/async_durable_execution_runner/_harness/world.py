@@ -310,7 +310,7 @@ class _QuietPlan:
     def repeat_on_next_invocations(self, fault: FaultKind, count: int, after: int) -> None:
         pass
 
-    def lose_response_of(self, invocation_index: int) -> None:
+    def lose_response_of(self, execution_arn: str, invocation_index: int) -> None:
         pass
 
     def begin_outage(self, fault: OutageFault) -> None:

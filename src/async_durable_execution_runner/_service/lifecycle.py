@@ -107,7 +107,7 @@ class Lifecycle:
                 "ExecutionTimeout": timeout_seconds,
             },
         )
-        notifier.execution_started(arn)
+        notifier.execution_started(arn, parent)
         state.scheduler.schedule(
             now + _dt.timedelta(seconds=timeout_seconds), DueKind.EXECUTION_TIMEOUT, arn
         )

@@ -26,6 +26,13 @@ class ExecutionObserver:
     def on_execution_started(self, execution_arn: str) -> None:
         """A new execution exists (its ``ExecutionStarted`` event is recorded)."""
 
+    def on_chained_execution_started(
+        self, execution_arn: str, parent_arn: str, operation_id: str
+    ) -> None:
+        """The execution ``execution_arn``, just started (``on_execution_started`` came
+        first), runs the function that the chained invoke ``operation_id`` of execution
+        ``parent_arn`` asked for."""
+
     def on_update_accepted(
         self, execution_arn: str, update: OperationUpdate, operation: Operation
     ) -> None:
@@ -89,9 +96,14 @@ class ExecutionNotifier:
     def observers(self) -> tuple[ExecutionObserver, ...]:
         return tuple(self._observers)
 
-    def execution_started(self, arn: str) -> None:
+    def execution_started(self, arn: str, parent: tuple[str, str] | None = None) -> None:
         for o in self._observers:
             o.on_execution_started(arn)
+            if parent is not None:
+                # (Observers written before this method existed may lack it.)
+                chained = getattr(o, "on_chained_execution_started", None)
+                if chained is not None:
+                    chained(arn, *parent)
 
     def update_accepted(
         self,

@@ -2,16 +2,18 @@
 
 At each point of a run the hooks find the first armed fault of the plan that lands there
 (each kind says where it lands) and answer with its effect; each fault fires once and is
-recorded in ``applied``. Checkpoint, invocation and step faults aim at the scenario's own
-execution (``root_arn``); callback and invoke faults count the callbacks and invokes of
-every execution, in the order they are created.
+recorded in ``applied``. Checkpoint-call and invocation faults aim at the execution their
+``execution`` names: the scenario's own (``root_arn``) or one its chained invokes started
+(``invoked``, told by ``note_invoked``); step faults at the scenario's own; callback and
+invoke faults count the callbacks and invokes of every execution, in the order they are
+created.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from async_durable_execution_runner._harness.faults.kinds import (
@@ -47,8 +49,13 @@ class FaultPlanHooks:
     #: Bursts that span invocations (a crash loop, a checkpoint outage) under way: how many
     #: more invocations meet the fault, and the last that did.
     _repeats: dict[CheckpointCallFault, tuple[int, int]] = field(default_factory=dict)
-    #: Invocations whose response a fault will lose when they return.
-    _lose_responses: set[int] = field(default_factory=set)
+    #: Invocations whose response a fault will lose when they return: (execution, index).
+    _lose_responses: set[tuple[str, int]] = field(default_factory=set)
+    #: The executions the run's chained invokes started, by ARN: the ordinal of the invoke
+    #: that started each (``note_invoked``), which a fault's ``execution`` names.
+    invoked: dict[str, int] = field(default_factory=dict)
+    #: Chained invokes by (execution, operation id): their ordinals (``note_invoke``).
+    _invoke_ordinals: dict[tuple[str, str], int] = field(default_factory=dict)
     #: The unmasked faults that landed inside a body, by attempt (execution, operation id,
     #: attempt): what the body saw there, which a baseline's run of it must see again.
     in_body: dict[tuple[str, str, int], StepFault] = field(default_factory=dict)
@@ -58,6 +65,34 @@ class FaultPlanHooks:
     _outages: dict[OutageFault, tuple[_dt.datetime, set[tuple[str, int]]]] = field(
         default_factory=dict
     )
+
+    # --- which execution ---------------------------------------------------------------
+
+    def note_invoke(self, execution_arn: str, operation_id: str, ordinal: int) -> None:
+        """The chained invoke ``operation_id`` of ``execution_arn`` is the run's
+        ``ordinal``-th."""
+        self._invoke_ordinals.setdefault((execution_arn, operation_id), ordinal)
+
+    def note_invoked(self, execution_arn: str, parent_arn: str, operation_id: str) -> None:
+        """``execution_arn`` started for the chained invoke ``operation_id`` of
+        ``parent_arn``."""
+        ordinal = self._invoke_ordinals.get((parent_arn, operation_id))
+        if ordinal is not None:
+            self.invoked.setdefault(execution_arn, ordinal)
+
+    def execution_of(self, execution_arn: str) -> int | None:
+        """The number faults name ``execution_arn`` by (``FaultKind``'s ``execution``): 0 for
+        the scenario's own, ``None`` for one the plan cannot name."""
+        if execution_arn == self.root_arn:
+            return 0
+        return self.invoked.get(execution_arn)
+
+    def in_execution(self, fault: F, execution_arn: str) -> F:
+        """``fault``, placed at a point of ``execution_arn``, naming that execution."""
+        execution = self.execution_of(execution_arn)
+        if not execution or getattr(fault, "execution", 0) == execution:
+            return fault
+        return replace(fault, execution=execution)  # type: ignore[call-arg]
 
     def _armed(self, fault: FaultKind) -> bool:
         return fault not in self.applied
@@ -78,8 +113,8 @@ class FaultPlanHooks:
         assert isinstance(fault, CheckpointCallFault)
         self._repeats[fault] = (count, after)
 
-    def lose_response_of(self, invocation_index: int) -> None:
-        self._lose_responses.add(invocation_index)
+    def lose_response_of(self, execution_arn: str, invocation_index: int) -> None:
+        self._lose_responses.add((execution_arn, invocation_index))
 
     def begin_outage(self, fault: OutageFault) -> None:
         if fault in self._outages:
@@ -115,33 +150,38 @@ class FaultPlanHooks:
 
     # --- the seam ---------------------------------------------------------------------
 
-    def _continue_burst(self, call: ServiceCall) -> Fault | None:
+    def _continue_burst(self, call: ServiceCall, execution: int) -> Fault | None:
         for fault, (remaining, last) in self._repeats.items():
-            if remaining and call.invocation_index > last:
+            if remaining and fault.execution == execution and call.invocation_index > last:
                 self._repeats[fault] = (remaining - 1, call.invocation_index)
                 return fault.again(call)
         return None
 
     def on_service_call(self, call: ServiceCall) -> Fault | None:
-        if call.kind != "checkpoint" or call.execution_arn != self.root_arn:
+        if call.kind != "checkpoint":
             return None
-        repeated = self._continue_burst(call)
+        execution = self.execution_of(call.execution_arn)
+        if execution is None:
+            return None
+        repeated = self._continue_burst(call, execution)
         if repeated is not None:
             return repeated
         for fault in self._armed_at(CheckpointCallFault):
-            if fault.lands_at(call):
+            if fault.execution == execution and fault.lands_at(call):
                 self._fire(fault)
                 return fault.effect(call, self)
         return None
 
     def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
-        if invocation.execution_arn != self.root_arn:
+        execution = self.execution_of(invocation.execution_arn)
+        if execution is None:
             return False
-        if invocation.index in self._lose_responses:
-            self._lose_responses.discard(invocation.index)
+        lost = (invocation.execution_arn, invocation.index)
+        if lost in self._lose_responses:
+            self._lose_responses.discard(lost)
             return True
         for fault in self._armed_at(InvocationReturnFault):
-            if fault.lands_at(invocation):
+            if fault.execution == execution and fault.lands_at(invocation):
                 self._fire(fault)
                 return fault.effect(invocation, self)
         return False

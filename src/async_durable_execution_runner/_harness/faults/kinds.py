@@ -6,9 +6,10 @@ which says how the hooks find it and what its effect returns to the emulator's f
 seam:
 
 =========================  ==============================================================
-``CheckpointCallFault``    a checkpoint call of the scenario's execution: a seam ``Fault``
+``CheckpointCallFault``    a checkpoint call: a seam ``Fault``
 ``InvocationReturnFault``  an invocation returning: whether its response is lost
-``StepFault``              a step attempt: the exception raised instead of the body
+``StepFault``              a step attempt of the scenario's execution: the exception raised
+                           instead of the body
 ``CallbackFault``          a callback being created: how the partner answers instead
 ``InvokeFault``            a chained invoke being started: its result instead of running
 =========================  ==============================================================
@@ -32,6 +33,12 @@ Nothing here imports Hypothesis (reproducers build faults without it): ``drawn``
 the strategies ``fault_plans`` hands it.
 
 Where a fault says "call k", k counts the checkpoint calls of one invocation, from 1.
+
+Checkpoint-call and invocation faults land in the execution their ``execution`` names: 0
+(left out of the ``repr``) is the scenario's own; *k* is the one the scenario's *k*-th
+chained invoke started (counted as invoke faults count them, across the executions of the
+run, in the order the invokes start), so a crash can land inside a function the scenario's
+handler invokes while the handler waits for it.
 """
 
 from __future__ import annotations
@@ -125,8 +132,8 @@ class PlanState(Protocol):
         """Have the first checkpoint call of each of the ``count`` invocations after
         ``after`` meet ``fault`` again (``CheckpointCallFault.again``)."""
 
-    def lose_response_of(self, invocation_index: int) -> None:
-        """Lose the response of that invocation when it returns."""
+    def lose_response_of(self, execution_arn: str, invocation_index: int) -> None:
+        """Lose the response of that invocation of that execution when it returns."""
 
     def begin_outage(self, fault: OutageFault) -> None:
         """Start ``fault``'s outage now, on the runner's clock, unless it has started: every
@@ -200,9 +207,11 @@ class FaultKind:
     def __repr__(self) -> str:
         # Reads as the call that builds the fault: crash(invocation=1, call=2). A burst
         # length left at its default is not printed (one attempt, one invocation).
+        # Where it lands (an invoked execution) reads last: crash(invocation=1, call=2,
+        # execution=1).
         args = ", ".join(
             f"{f.name}={getattr(self, f.name)!r}"
-            for f in fields(self)
+            for f in sorted(fields(self), key=lambda f: bool(f.metadata.get("last")))
             if not (f.metadata.get("omit_default") and getattr(self, f.name) == f.default)
         )
         return f"{self.kind}({args})"
@@ -243,6 +252,20 @@ def register(cls: type[K]) -> type[K]:
 def _burst(doc: str) -> int:
     # A burst length: printed only when it is not 1.
     return field(default=1, metadata={"omit_default": True, "doc": doc})
+
+
+def _execution() -> int:
+    # Which execution of the run the fault lands in: printed only when it is not the
+    # scenario's own (0).
+    return field(
+        default=0,
+        metadata={
+            "omit_default": True,
+            "minimum": 0,
+            "last": True,
+            "doc": "0: the scenario's execution; k: the one its k-th chained invoke started",
+        },
+    )
 
 
 def _quietly(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
@@ -306,11 +329,13 @@ def _keep_alive(
 
 @dataclass(frozen=True, repr=False)
 class CheckpointCallFault(FaultKind):
-    """Lands on checkpoint call ``call_index`` of invocation ``invocation``."""
+    """Lands on checkpoint call ``call_index`` of invocation ``invocation`` of execution
+    ``execution`` (the scenario's own, or one it invoked)."""
 
-    point: ClassVar[str] = "a checkpoint call of the scenario's execution"
+    point: ClassVar[str] = "a checkpoint call"
 
     invocation: int = 1
+    execution: int = _execution()
 
     @property
     def call_index(self) -> int:
@@ -335,11 +360,12 @@ class CheckpointCallFault(FaultKind):
 
 @dataclass(frozen=True, repr=False)
 class InvocationReturnFault(FaultKind):
-    """Lands on invocation ``invocation`` returning."""
+    """Lands on invocation ``invocation`` of execution ``execution`` returning."""
 
     point: ClassVar[str] = "an invocation returning"
 
     invocation: int = 1
+    execution: int = _execution()
 
     def lands_at(self, invocation: InvocationInfo) -> bool:
         return self.invocation == invocation.index
@@ -1060,7 +1086,7 @@ class LostThenDuplicatedFault(_DuplicateDelivery):
     kind: ClassVar[str] = "lost_then_duplicated"
 
     def effect(self, call: ServiceCall, plan: PlanState) -> Fault:
-        plan.lose_response_of(call.invocation_index)
+        plan.lose_response_of(call.execution_arn, call.invocation_index)
         return DeliverDuplicate()
 
 

@@ -140,23 +140,27 @@ class PlacingHooks(FaultPlanHooks):
 
     def on_service_call(self, call: ServiceCall) -> Fault | None:
         answer = super().on_service_call(call)
-        if answer is not None or call.kind != "checkpoint" or call.execution_arn != self.root_arn:
+        if (
+            answer is not None
+            or call.kind != "checkpoint"
+            or self.execution_of(call.execution_arn) is None
+        ):
             return answer
         kind = self._here(CheckpointCallFault)
         if kind is None:
             return None
-        self._place(kind.placed(call, self))
+        self._place(self.in_execution(kind.placed(call, self), call.execution_arn))
         return super().on_service_call(call)
 
     def on_invocation_returned(self, invocation: InvocationInfo) -> bool:
         if super().on_invocation_returned(invocation):
             return True
-        if invocation.execution_arn != self.root_arn:
+        if self.execution_of(invocation.execution_arn) is None:
             return False
         kind = self._here(InvocationReturnFault)
         if kind is None:
             return False
-        self._place(kind.placed(invocation, self))
+        self._place(self.in_execution(kind.placed(invocation, self), invocation.execution_arn))
         return super().on_invocation_returned(invocation)
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:

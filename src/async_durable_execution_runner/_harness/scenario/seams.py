@@ -99,6 +99,7 @@ class ScenarioFaults:
         self, execution_arn: str, operation_id: str, function_name: str
     ) -> InvokeResult | None:
         self.invokes += 1
+        self.hooks.note_invoke(execution_arn, operation_id, self.invokes)
         if self.replay is not None:
             fault = self.replay.world.invokes.get((execution_arn, operation_id))
         else:
@@ -248,6 +249,11 @@ class RootRecorder(Recorder):
         super().on_history_event(execution_arn, event)
         if self.driver is not None:
             self.driver.on_history_event(execution_arn, event)
+
+    def on_chained_execution_started(
+        self, execution_arn: str, parent_arn: str, operation_id: str
+    ) -> None:
+        self.hooks.note_invoked(execution_arn, parent_arn, operation_id)
 
     def on_execution_started(self, execution_arn: str) -> None:
         super().on_execution_started(execution_arn)

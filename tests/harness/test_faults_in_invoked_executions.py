@@ -1,0 +1,169 @@
+"""Checkpoint-call and invocation faults land inside the executions a scenario's chained
+invokes start (``execution=k``: the one the run's k-th invoke started), placed there by
+``fault_plans()`` as in the scenario's own: a crash in ``charge_card`` while
+``checkout_charged`` waits for it (findings: open since session 20, "a function is judged
+alone, not inside its chain").
+
+They meet the invoked function's own replay, and the caller's outcome must not change: the
+oracles judge the run as a whole (``examples/chains.py`` is the campaign's corpus).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from typing import Any
+
+import chains
+import pytest
+
+from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionObserver
+from async_durable_execution_runner._harness.faults.placement import Placement, PlacingHooks
+from async_durable_execution_runner._harness.world import World
+from async_durable_execution_runner.scenarios import (
+    FaultKind,
+    Scenario,
+    checkpoint_error,
+    crash,
+    duplicate_invocation,
+    invocation_lost,
+    lost_response,
+    lost_then_duplicated,
+)
+
+SPEC = chains.CORPUS["checkout_charged"]
+
+
+def _scenario(*faults: FaultKind) -> Scenario:
+    return Scenario(
+        handler=SPEC["handler"],
+        input=SPEC.get("input"),
+        functions=SPEC["functions"],
+        faults=faults,
+        before_run=SPEC.get("before_run"),
+    )
+
+
+def _invocations_by_execution(outcome: Any) -> dict[int, int]:
+    """Invocations per execution, keyed as faults name them (0: the root; k: the one the k-th
+    invoke started), from the run's own histories."""
+    root = outcome.recorder.root_arn
+    ended = Counter(
+        arn
+        for arn, events in outcome.recorder.events.items()
+        for e in events
+        if e.event_type.value == "InvocationCompleted"
+    )
+    # The recorder keeps the executions in the order they started, which for this chain (one
+    # invoke after the other) is the order of its invokes.
+    invoked = [arn for arn in outcome.recorder.events if arn != root]
+    return {0: ended[root], **{k: ended[arn] for k, arn in enumerate(invoked, start=1)}}
+
+
+@pytest.fixture(scope="module")
+def fault_free() -> Any:
+    return _scenario().run()
+
+
+def test_the_chain_invokes_two_functions_each_in_one_invocation(fault_free: Any) -> None:
+    assert _invocations_by_execution(fault_free) == {0: 3, 1: 1, 2: 1}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        crash(invocation=1, call=1, execution=1),
+        invocation_lost(invocation=1, execution=1),
+        checkpoint_error(invocation=1, call=1, error="TooManyRequestsException", execution=1),
+        lost_response(invocation=1, call=1, error="TooManyRequestsException", execution=1),
+        duplicate_invocation(invocation=1, after_call=1, execution=1),
+        lost_then_duplicated(invocation=1, after_call=1, execution=1),
+        crash(invocation=1, call=1, execution=2),
+    ],
+    ids=repr,
+)
+def test_a_masked_fault_inside_an_invoked_execution_lands_there(
+    fault: FaultKind, fault_free: Any
+) -> None:
+    outcome = _scenario(fault).run()
+    assert outcome.faults_applied == (fault,)
+    counts = _invocations_by_execution(outcome)
+    # The execution it names is invoked again; the others, the root included, are not.
+    target = fault.execution  # type: ignore[attr-defined]
+    expected = _invocations_by_execution(fault_free)
+    assert counts[target] > expected[target]
+    assert {k: v for k, v in counts.items() if k != target} == {
+        k: v for k, v in expected.items() if k != target
+    }
+    assert outcome.value == fault_free.value
+    outcome.check()
+
+
+def test_a_fault_naming_an_execution_never_started_does_not_land(fault_free: Any) -> None:
+    outcome = _scenario(crash(invocation=1, call=1, execution=3)).run()
+    assert outcome.faults_applied == ()
+    assert _invocations_by_execution(outcome) == _invocations_by_execution(fault_free)
+
+
+def test_the_root_is_left_out_of_the_repr_and_an_invoked_execution_reads_last() -> None:
+    assert repr(crash(invocation=2, call=3)) == "crash(invocation=2, call=3)"
+    assert repr(crash(invocation=2, call=3, execution=1)) == (
+        "crash(invocation=2, call=3, execution=1)"
+    )
+    assert repr(invocation_lost(execution=2)) == "invocation_lost(invocation=1, execution=2)"
+    with pytest.raises(ValueError, match="execution must be an integer >= 0"):
+        crash(execution=-1)
+
+
+def test_a_reproducer_names_the_invoked_execution() -> None:
+    source = _scenario(crash(invocation=1, call=1, execution=1)).to_pytest()
+    assert "crash(invocation=1, call=1, execution=1)" in source
+
+
+@pytest.mark.parametrize("kind", ["crash", "invocation_lost"])
+def test_a_placing_run_places_faults_inside_invoked_executions(kind: str) -> None:
+    # The chooser answers "a fault here" at every other choice (a crash everywhere would
+    # end the root before it invokes anything): the invoked executions' points are among
+    # those it is asked about.
+    choices = itertools.count()
+    hooks = PlacingHooks(
+        lambda n: n - 1 if next(choices) % 2 else 0,
+        Placement(kinds=(kind,), max_faults=8, max_burst=1),
+        budget=8,
+    )
+    _scenario()._run_once(hooks, record=World())
+    hooks.closed = True
+    executions = {f.execution for f in hooks.plan}  # type: ignore[attr-defined]
+    assert executions & {1, 2}, hooks.plan
+    # What was placed replays as a plan: every fault lands again where it was placed.
+    replayed = _scenario(*hooks.plan).run()
+    assert set(replayed.faults_applied) == set(hooks.plan)
+
+
+class _Chains(ExecutionObserver):
+    def __init__(self) -> None:
+        self.started: list[tuple[str, str, str]] = []
+
+    def on_chained_execution_started(
+        self, execution_arn: str, parent_arn: str, operation_id: str
+    ) -> None:
+        self.started.append((execution_arn, parent_arn, operation_id))
+
+
+def test_observers_hear_which_invoke_started_an_execution() -> None:
+    observer = _Chains()
+    runner = DurableFunctionTestRunner(
+        handler=SPEC["handler"], functions=SPEC["functions"], observers=[observer]
+    )
+    try:
+        if SPEC.get("before_run"):
+            SPEC["before_run"]()
+        result = runner.run(input=SPEC.get("input"), timeout=60)
+    finally:
+        runner.close()
+    root = result.execution_arn
+    invokes = [e["Id"] for e in result.history if e["EventType"] == "ChainedInvokeStarted"]
+    assert [(parent, op) for _, parent, op in observer.started] == [(root, i) for i in invokes]
+    children = [arn for arn, _, _ in observer.started]
+    assert len(set(children)) == 2
+    assert root not in children
