@@ -232,7 +232,11 @@ def campaign(
         stats["drawn"] += len(scenario.faults)
         stats["applied"] += len(outcome.faults_applied)
         stats["exercised"] += bool(outcome.faults_applied)
-        stats["exhausted"] += exhausted_by_burst(outcome.history)
+        # (In any execution of the run: a burst placed inside an invoked function counts.)
+        stats["exhausted"] += any(
+            exhausted_by_burst([event.to_dict() for event in events])
+            for events in outcome.recorder.events.values()
+        )
         if any(f.masked for f in outcome.faults_applied):
             stats["masked"] += 1
         stats["kinds"].update(f.kind for f in outcome.faults_applied)

@@ -4,6 +4,7 @@ purpose (or by the SDK's design), and the two usual bugs that leave them open by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -142,6 +143,18 @@ async def gathered_child_contexts_fail(event: Any) -> Any:
     )
 
 
+@durable_execution
+async def gather_after_waits(event: Any) -> Any:
+    """A callback made first, two waits, then the callback's answer gathered with a step
+    that retries 30 s apart. A callback that failed during the first wait fails the gather
+    when it runs, two invocations later (its failure replayed), at once, while the step the
+    gather started there is in flight: the execution fails with the callback's error."""
+    callback = await create_callback(name="go-ahead", timeout=600)
+    await wait(60, name="cool-off")
+    await wait(60, name="settle")
+    return await asyncio.gather(callback.result(), _retrying())
+
+
 async def _submit() -> None:
     return None
 
@@ -205,6 +218,19 @@ async def swallows_suspension(event: Any) -> Any:
 async def forgets_a_wait(event: Any) -> Any:
     wait(60, name="forgotten")  # a task, never awaited
     return await step(lambda: _value(1), name="work")
+
+
+@durable_execution
+async def forgets_a_wait_after_a_failure(event: Any) -> Any:
+    """A step that failed for good, its error caught; later a wait started and never
+    awaited, and the execution fails with an error of its own (not the step's)."""
+    with contextlib.suppress(CallableRuntimeError):
+        await step(lambda: _boom("probe"), name="probe", retry_strategy=NO_RETRY)
+    await wait(60, name="pause")
+    wait(60, name="forgotten")  # a task, never awaited
+    await step(lambda: _value(1), name="work")
+    msg = "gave up"
+    raise RuntimeError(msg)
 
 
 @durable_execution

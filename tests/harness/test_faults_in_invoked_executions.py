@@ -1,11 +1,13 @@
-"""Checkpoint-call and invocation faults land inside the executions a scenario's chained
-invokes start (``execution=k``: the one the run's k-th invoke started), placed there by
-``fault_plans()`` as in the scenario's own: a crash in ``charge_card`` while
-``checkout_charged`` waits for it (findings: open since session 20, "a function is judged
-alone, not inside its chain").
+"""Checkpoint-call, invocation and step faults land inside the executions a scenario's
+chained invokes start (``execution=k``: the one the run's k-th invoke started), placed there
+by ``fault_plans()`` as in the scenario's own: a crash in ``charge_card`` while
+``checkout_charged`` waits for it, a step of it failing (findings: open since session 20,
+"a function is judged alone, not inside its chain").
 
-They meet the invoked function's own replay, and the caller's outcome must not change: the
-oracles judge the run as a whole (``examples/chains.py`` is the campaign's corpus).
+A masked fault meets the invoked function's own replay, and the caller's outcome must not
+change; a step fault meets its retry strategy, and the caller meets what it makes of the
+function's outcome: the oracles judge the run as a whole (``examples/chains.py`` is the
+campaign's corpus).
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from typing import Any
 import chains
 import pytest
 
-from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionObserver
+from async_durable_execution_runner import (
+    DurableFunctionTestRunner,
+    ExecutionObserver,
+    ExecutionStatus,
+)
 from async_durable_execution_runner._harness.faults.placement import Placement, PlacingHooks
 from async_durable_execution_runner._harness.world import World
 from async_durable_execution_runner.scenarios import (
@@ -29,6 +35,8 @@ from async_durable_execution_runner.scenarios import (
     invocation_lost,
     lost_response,
     lost_then_duplicated,
+    outage,
+    step_exception,
 )
 
 SPEC = chains.CORPUS["checkout_charged"]
@@ -99,6 +107,43 @@ def test_a_masked_fault_inside_an_invoked_execution_lands_there(
     outcome.check()
 
 
+def _failed_steps(outcome: Any) -> dict[int, int]:
+    """``StepFailed`` events per execution, keyed as ``_invocations_by_execution`` keys."""
+    order = list(outcome.recorder.events)
+    root = outcome.recorder.root_arn
+    keys = {root: 0, **{arn: k for k, arn in enumerate([a for a in order if a != root], 1)}}
+    return {
+        keys[arn]: sum(e.event_type.value == "StepFailed" for e in events)
+        for arn, events in outcome.recorder.events.items()
+    }
+
+
+@pytest.mark.parametrize("execution", [1, 2])
+def test_a_step_fault_meets_the_retries_of_the_invoked_function_it_names(
+    execution: int, fault_free: Any
+) -> None:
+    # Steps are numbered within their execution: step 1 of execution 2 is the second invoked
+    # function's first step, not the root's.
+    fault = step_exception(step=1, attempt=1, times=2, execution=execution)
+    outcome = _scenario(fault).run()
+    assert outcome.faults_applied == (fault,)
+    assert _failed_steps(outcome) == {k: 2 if k == execution else 0 for k in (0, 1, 2)}
+    assert outcome.value == fault_free.value
+    outcome.check()
+
+
+def test_an_outage_inside_an_invoked_function_fails_the_caller_as_its_own_failure_would() -> None:
+    # The card processor is down for a minute from charge_card's first attempt: its retry
+    # budget runs out inside it, the invoke fails, and the checkout fails with it.
+    fault = outage(step=1, seconds=60, execution=1)
+    outcome = _scenario(fault).run()
+    assert outcome.faults_applied == (fault,)
+    assert outcome.execution_status is ExecutionStatus.FAILED
+    assert _failed_steps(outcome)[0] == 0
+    assert _failed_steps(outcome)[1] > 1
+    outcome.check()
+
+
 def test_a_fault_naming_an_execution_never_started_does_not_land(fault_free: Any) -> None:
     outcome = _scenario(crash(invocation=1, call=1, execution=3)).run()
     assert outcome.faults_applied == ()
@@ -120,7 +165,7 @@ def test_a_reproducer_names_the_invoked_execution() -> None:
     assert "crash(invocation=1, call=1, execution=1)" in source
 
 
-@pytest.mark.parametrize("kind", ["crash", "invocation_lost"])
+@pytest.mark.parametrize("kind", ["crash", "invocation_lost", "step_exception"])
 def test_a_placing_run_places_faults_inside_invoked_executions(kind: str) -> None:
     # The chooser answers "a fault here" at every other choice (a crash everywhere would
     # end the root before it invokes anything): the invoked executions' points are among

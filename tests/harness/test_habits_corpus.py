@@ -23,6 +23,7 @@ from async_durable_execution_runner.scenarios import (
     Scenario,
     Timings,
     callback_failure,
+    crash,
     invocation_lost,
     step_exception,
 )
@@ -104,6 +105,29 @@ def test_a_callback_time_out_racing_a_failed_poll_is_not_an_unmasked_fault() -> 
     assert baseline is not None and baseline.error is not None
     assert baseline.error.message == "callback timed out: Callback.Timeout"
     outcome.check(strict=True)
+
+
+def test_a_poll_started_beside_a_replayed_callback_failure_is_not_left_open() -> None:
+    # Oracle bug 35 (session 41, --plans all --seed 4155): the callback fails while the
+    # first invocation's sandbox is dying and the second's dies at its first checkpoint call
+    # (the poll's start); the third meets the failure replayed, the gather raises at once,
+    # and the poll it started beside it is in flight when the execution fails with the
+    # callback's error. The open-operations oracle excused only siblings that failed in the
+    # invocation the poll started, and called it OperationsLeftOpen.
+    outcome = Scenario(
+        handler=habits.export_with_callback,
+        faults=(callback_failure(callback=1), crash(invocation=1, call=3, times=2)),
+        callback_payloads={"go-ahead": ({"go": True},)},
+        before_run=habits.reset,
+    ).run()
+    assert outcome.execution_status.value == "FAILED"
+    assert outcome.error is not None and outcome.error.type == "CallbackError"
+    assert [e["EventType"] for e in outcome.history][-3:] == [
+        "StepStarted",
+        "InvocationCompleted",
+        "ExecutionFailed",
+    ]
+    outcome.check()
 
 
 # --- the corpus: correct handlers are never flagged -------------------------------------

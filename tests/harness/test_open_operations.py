@@ -42,6 +42,8 @@ def _run(handler: Any, event: Any = None, **options: Any) -> Any:
         (h.flow_with_an_audit, None, {"faults": (callback_failure(callback=1),)}),
         (h.flow_with_an_audit, "CATCH", {"faults": (callback_failure(callback=1),)}),
         (h.flow_with_an_audit, None, {"faults": (callback_timeout(callback=1),)}),
+        # The gather meets the callback's failure two invocations after it was recorded.
+        (h.gather_after_waits, None, {"faults": (callback_failure(callback=1),)}),
     ],
     ids=lambda v: getattr(v, "__name__", None) or repr(v),
 )
@@ -109,3 +111,12 @@ def test_operations_left_open_are_flagged(handler: Any, kind: str, name: str) ->
     assert "except BaseException" in message
     assert "never awaited" in message
     assert "Reproduce with:" in message
+
+
+def test_an_operation_left_open_beside_an_unrelated_earlier_failure_is_flagged() -> None:
+    # The step's failure was caught long before; the execution fails with an error of its
+    # own: nothing excuses the wait that was never awaited.
+    outcome = _run(h.forgets_a_wait_after_a_failure)
+    assert outcome.status.value == "FAILED"
+    with pytest.raises(OperationsLeftOpen, match="wait 'forgotten'"):
+        outcome.check()

@@ -2,11 +2,10 @@
 
 At each point of a run the hooks find the first armed fault of the plan that lands there
 (each kind says where it lands) and answer with its effect; each fault fires once and is
-recorded in ``applied``. Checkpoint-call and invocation faults aim at the execution their
-``execution`` names: the scenario's own (``root_arn``) or one its chained invokes started
-(``invoked``, told by ``note_invoked``); step faults at the scenario's own; callback and
-invoke faults count the callbacks and invokes of every execution, in the order they are
-created.
+recorded in ``applied``. Checkpoint-call, invocation and step faults aim at the execution
+their ``execution`` names: the scenario's own (``root_arn``) or one its chained invokes
+started (``invoked``, told by ``note_invoked``); callback and invoke faults count the
+callbacks and invokes of every execution, in the order they are created.
 """
 
 from __future__ import annotations
@@ -45,7 +44,8 @@ class FaultPlanHooks:
     plan: tuple[FaultKind, ...]
     root_arn: str | None = None
     applied: list[FaultKind] = field(default_factory=list)
-    _step_order: list[str] = field(default_factory=list)
+    #: Each execution's steps (operation ids) in the order they first ran.
+    _step_order: dict[str, list[str]] = field(default_factory=dict)
     #: Bursts that span invocations (a crash loop, a checkpoint outage) under way: how many
     #: more invocations meet the fault, and the last that did.
     _repeats: dict[CheckpointCallFault, tuple[int, int]] = field(default_factory=dict)
@@ -61,8 +61,9 @@ class FaultPlanHooks:
     in_body: dict[tuple[str, str, int], StepFault] = field(default_factory=dict)
     #: The runner's clock, which an outage is measured on (the scenario sets it).
     now: Callable[[], _dt.datetime] | None = field(default=None, repr=False, compare=False)
-    #: Outages under way: when each ends, and the attempts (operation id, attempt) it hit.
-    _outages: dict[OutageFault, tuple[_dt.datetime, set[tuple[str, int]]]] = field(
+    #: Outages under way: when each ends, and the attempts (execution, operation id,
+    #: attempt) it hit.
+    _outages: dict[OutageFault, tuple[_dt.datetime, set[tuple[str, str, int]]]] = field(
         default_factory=dict
     )
 
@@ -127,13 +128,15 @@ class FaultPlanHooks:
             raise RuntimeError(msg)
         self._outages[fault] = (self.now() + _dt.timedelta(seconds=fault.seconds), set())
 
-    def _outage_meets(self, attempt: StepAttempt) -> BaseException | None:
+    def _outage_meets(self, attempt: StepAttempt, execution: int) -> BaseException | None:
         """The error of an outage under way that ``attempt`` meets (it starts before the
         outage ends, or it is an attempt the outage hit, run again), if any."""
         if not self._outages or self.now is None:
             return None
-        key = (attempt.operation_id, attempt.attempt)
+        key = (attempt.execution_arn, attempt.operation_id, attempt.attempt)
         for fault, (until, hit) in self._outages.items():
+            if fault.execution != execution:
+                continue  # (a partner down for the execution it was placed in)
             if key in hit or (self.now() < until and fault.hits(attempt.name)):
                 hit.add(key)
                 return fault.raised(attempt)
@@ -187,21 +190,24 @@ class FaultPlanHooks:
         return False
 
     def step_ordinal(self, attempt: StepAttempt) -> int:
-        """The step's ordinal: distinct steps of the root, in the order they first ran."""
-        if attempt.operation_id not in self._step_order:
-            self._step_order.append(attempt.operation_id)
-        return self._step_order.index(attempt.operation_id) + 1
+        """The step's ordinal: distinct steps of its execution, in the order they first ran."""
+        order = self._step_order.setdefault(attempt.execution_arn, [])
+        if attempt.operation_id not in order:
+            order.append(attempt.operation_id)
+        return order.index(attempt.operation_id) + 1
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
-        if attempt.execution_arn != self.root_arn:
+        execution = self.execution_of(attempt.execution_arn)
+        if execution is None:
             return None
         ordinal = self.step_ordinal(attempt)
-        down = self._outage_meets(attempt)
+        down = self._outage_meets(attempt, execution)
         if down is not None:
             return down
         for fault in self.plan:
             if not (
                 isinstance(fault, StepFault)
+                and fault.execution == execution
                 and fault.lands_at(ordinal, attempt.attempt)
                 and fault.meets(attempt)
             ):

@@ -8,8 +8,7 @@ seam:
 =========================  ==============================================================
 ``CheckpointCallFault``    a checkpoint call: a seam ``Fault``
 ``InvocationReturnFault``  an invocation returning: whether its response is lost
-``StepFault``              a step attempt of the scenario's execution: the exception raised
-                           instead of the body
+``StepFault``              a step attempt: the exception raised instead of the body
 ``CallbackFault``          a callback being created: how the partner answers instead
 ``InvokeFault``            a chained invoke being started: its result instead of running
 =========================  ==============================================================
@@ -34,11 +33,12 @@ the strategies ``fault_plans`` hands it.
 
 Where a fault says "call k", k counts the checkpoint calls of one invocation, from 1.
 
-Checkpoint-call and invocation faults land in the execution their ``execution`` names: 0
-(left out of the ``repr``) is the scenario's own; *k* is the one the scenario's *k*-th
+Checkpoint-call, invocation and step faults land in the execution their ``execution`` names:
+0 (left out of the ``repr``) is the scenario's own; *k* is the one the scenario's *k*-th
 chained invoke started (counted as invoke faults count them, across the executions of the
-run, in the order the invokes start), so a crash can land inside a function the scenario's
-handler invokes while the handler waits for it.
+run, in the order the invokes start), so a crash or a failing step can land inside a function
+the scenario's handler invokes while the handler waits for it. Steps are numbered within
+their execution.
 """
 
 from __future__ import annotations
@@ -381,9 +381,9 @@ class InvocationReturnFault(FaultKind):
 
 @dataclass(frozen=True, repr=False)
 class StepFault(FaultKind):
-    """Lands on attempts of the ``step``-th step to run (counting distinct steps of the
-    scenario's execution in the order they first run, from 1). Every run of such an attempt
-    meets it: if a crash makes the SDK run the same attempt again, it raises again."""
+    """Lands on attempts of the ``step``-th step to run (counting distinct steps of execution
+    ``execution`` in the order they first run, from 1). Every run of such an attempt meets
+    it: if a crash makes the SDK run the same attempt again, it raises again."""
 
     point: ClassVar[str] = "a step attempt running for the first time"
     masked: ClassVar[bool] = False
@@ -399,6 +399,7 @@ class StepFault(FaultKind):
     inside: ClassVar[str] = ""
 
     step: int = 1
+    execution: int = _execution()
 
     def lands_at(self, ordinal: int, attempt: int) -> bool:
         raise NotImplementedError
@@ -1149,7 +1150,7 @@ OUTAGE_SECONDS = (10, 60, 300, 3600)
 class OutageFault(StepFault):
     """A partner is down for ``seconds`` on the runner's clock, from when the ``step``-th
     step's attempt ``attempt`` starts: that attempt, and every attempt of the partner's
-    steps in the scenario's execution (``wait_for_condition`` checks included) that starts
+    steps in the same execution (``wait_for_condition`` checks included) that starts
     before the outage ends, raises before its body runs, as ``step_exception`` raises (a
     transient failure of the kind each step's strategy retries). A retry whose backoff
     outlasts the outage succeeds; a step whose budget does not fails, and so does whatever

@@ -78,7 +78,7 @@ class PlacingHooks(FaultPlanHooks):
         #: A BaseException the chooser raised (Hypothesis stops a draw that way); it is
         #: re-raised where the chooser's owner can handle it, not inside the handler.
         self.error: BaseException | None = None
-        self._seen_attempts: set[tuple[int, int]] = set()
+        self._seen_attempts: set[tuple[str, int, int]] = set()
 
     def invocations_at_risk(self) -> int:
         return self.budget * self.placement.max_burst
@@ -165,19 +165,31 @@ class PlacingHooks(FaultPlanHooks):
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         answer = super().on_step_attempt(attempt)
-        if answer is not None or attempt.execution_arn != self.root_arn:
+        execution = self.execution_of(attempt.execution_arn)
+        if answer is not None or execution is None:
             return answer
         ordinal = self.step_ordinal(attempt)
-        if (ordinal, attempt.attempt) in self._seen_attempts:
+        seen = (attempt.execution_arn, ordinal, attempt.attempt)
+        if seen in self._seen_attempts:
             return None  # the same attempt run again after a crash: not a new point
-        self._seen_attempts.add((ordinal, attempt.attempt))
-        if any(isinstance(f, StepFault) and f.step == ordinal for f in self.plan):
+        self._seen_attempts.add(seen)
+
+        def placed_here(fault: FaultKind) -> bool:
+            return (
+                isinstance(fault, StepFault)
+                and fault.step == ordinal
+                and fault.execution == execution
+            )
+
+        if any(placed_here(f) for f in self.plan):
             # One outage per step: its length is the burst's, so that k failures in a row
             # are one fault (which shrinks as one), never a fault plus a later burst.
             return None
         kind = self._here(StepFault, fits=lambda k: not k.once and k.can_start_at(attempt, self))
         if kind is not None:
-            self._place(kind.placed(ordinal, attempt, self))
+            self._place(
+                self.in_execution(kind.placed(ordinal, attempt, self), attempt.execution_arn)
+            )
             return super().on_step_attempt(attempt)
         insides = {k.inside for k in kinds_at(StepFault, self.placement.kinds) if k.once}
         if attempt.crash_sandbox is None or not insides:
@@ -188,7 +200,7 @@ class PlacingHooks(FaultPlanHooks):
         # with that many.
         def at(inside: str) -> Callable[[int], None]:
             def at_point(point: int) -> None:
-                placed = [f for f in self.plan if isinstance(f, StepFault) and f.step == ordinal]
+                placed = [f for f in self.plan if isinstance(f, StepFault) and placed_here(f)]
                 if placed:
                     # Placed at an earlier point of this body: the rest of its burst, if any.
                     fault = placed[0]
@@ -203,7 +215,9 @@ class PlacingHooks(FaultPlanHooks):
                 once = self._here(StepFault, fits=lambda k: k.once and k.inside == inside)
                 if once is None:
                     return
-                fault = once.placed_in_body(ordinal, attempt, point, self)
+                fault = self.in_execution(
+                    once.placed_in_body(ordinal, attempt, point, self), attempt.execution_arn
+                )
                 self._place(fault)
                 fault.fire_in_body(attempt, self)
 

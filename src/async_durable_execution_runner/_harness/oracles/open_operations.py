@@ -37,6 +37,11 @@ def open_operations(events: list[Event]) -> list[Event]:
       started or later: ``asyncio.gather`` (or a ``try`` around it) stops at the first
       failure while the other calls are still in flight, and durable calls cannot be
       cancelled;
+    - an operation started in the invocation that failed the execution, with a sibling that
+      failed for good earlier with the error the execution failed with: a gather that meets
+      a member's failure replayed (recorded while the handler waited elsewhere, or before a
+      crash cut the invocation that first met it short) raises at once, while the members
+      it started beside it are in flight;
     - anything under a context excused that way (a gathered child context's own wait);
     - the still-open contexts around a failure, and their siblings: the SDK's control errors
       (a failed callback's ``CallbackError`` and its other ``ExecutionError``s) leave
@@ -47,11 +52,19 @@ def open_operations(events: list[Event]) -> list[Event]:
     first: dict[str, Event] = {}
     invocation_of: dict[str, int] = {}
     closed: set[str] = set()
-    failures: list[tuple[str | None, int]] = []  # (parent id, invocation)
+    # (parent id, invocation, the messages the handler may see for its error)
+    failures: list[tuple[str | None, int, frozenset[str]]] = []
     invocation = 0
+    #: The messages of the error the execution failed with, and the invocation that failed
+    #: it (the last one: its ``InvocationCompleted`` comes before ``ExecutionFailed``).
+    failed_with: frozenset[str] = frozenset()
+    last_invocation = -1
     for e in events:
         if e.event_type is EventType.INVOCATION_COMPLETED:
             invocation += 1
+            continue
+        if e.event_type is EventType.EXECUTION_FAILED:
+            failed_with, last_invocation = _messages(e), invocation - 1
             continue
         if e.id is None or e.event_type.value.startswith("Execution"):
             continue
@@ -61,16 +74,21 @@ def open_operations(events: list[Event]) -> list[Event]:
         if _is_terminal(e):
             closed.add(e.id)
             if e.event_type in OPERATION_FAILURE_EVENTS:
-                failures.append((e.parent_id, invocation))
+                failures.append((e.parent_id, invocation, _messages(e)))
 
-    for failed_parent, failed_in in list(failures):
+    for failed_parent, failed_in, messages in list(failures):
         around = failed_parent
         while around is not None and around in first and around not in closed:
-            failures.append((first[around].parent_id, failed_in))
+            failures.append((first[around].parent_id, failed_in, messages))
             around = first[around].parent_id
 
     def sibling_failed(e: Event) -> bool:
-        return any(p == e.parent_id and i >= invocation_of[e.id or ""] for p, i in failures)
+        started = invocation_of[e.id or ""]
+        return any(
+            p == e.parent_id
+            and (i >= started or (started == last_invocation and messages & failed_with))
+            for p, i, messages in failures
+        )
 
     def excused(e: Event) -> bool:
         # Walking up: an operation is excused with its context, whether that context closed
@@ -88,6 +106,14 @@ def open_operations(events: list[Event]) -> list[Event]:
             node = first[parent]
 
     return [e for op_id, e in first.items() if op_id not in closed and not excused(e)]
+
+
+def _messages(e: Event) -> frozenset[str]:
+    """The messages a handler may see for an event's error: the recorded one, and for a
+    callback's time-out the SDK's ``CallbackError`` wording, ``"<message>: <type>"``."""
+    payload = (e.details.get("Error") or {}).get("Payload") or {}
+    message = str(payload.get("ErrorMessage"))
+    return frozenset({message, f"{message}: {payload.get('ErrorType')}"})
 
 
 @oracle("open-operations")

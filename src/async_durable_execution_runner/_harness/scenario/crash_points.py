@@ -149,12 +149,16 @@ def enumerate_crash_points(
     step body, a crash once it is answered."""
     counter = _CallCounter(scenario.faults)
     scenario._run_once(counter)
+    # (The points are the scenario's own execution's: a planned fault in an invoked one
+    # takes none of them.)
     taken = {
         (f.invocation, f.call)
         for f in scenario.faults
-        if isinstance(f, CrashFault | LostResponseFault)
+        if isinstance(f, CrashFault | LostResponseFault) and not f.execution
     }
-    planned_steps = {f.step for f in scenario.faults if isinstance(f, StepFault)}
+    planned_steps = {
+        f.step for f in scenario.faults if isinstance(f, StepFault) and not f.execution
+    }
     points: list[FaultKind] = []
     seen: set[tuple[Any, ...]] = set()
     for point in counter.points:
