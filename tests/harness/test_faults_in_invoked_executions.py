@@ -212,3 +212,14 @@ def test_observers_hear_which_invoke_started_an_execution() -> None:
     children = [arn for arn, _, _ in observer.started]
     assert len(set(children)) == 2
     assert root not in children
+
+
+def test_crash_points_reach_the_invoked_executions() -> None:
+    # Every checkpoint call of every execution of the chain, crashed and answered with a lost
+    # response: the invoked functions' points name their execution, and none fails.
+    report = _scenario().crash_points(budget=None)
+    by_execution = Counter(p.execution for p in report.points)  # type: ignore[attr-defined]
+    assert set(by_execution) == {0, 1, 2}, report.points
+    assert by_execution[1] >= 2 and by_execution[2] >= 2
+    assert len(report.explored) == len(report.points)
+    report.check()

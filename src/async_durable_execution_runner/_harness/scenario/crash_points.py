@@ -3,8 +3,10 @@ and answered with a lost response after it is applied, and every wait and every 
 its step bodies, crashed there; each run and judged.
 
 Random search samples crash points; this enumerates them. One run of the scenario as it is
-shows every checkpoint call of every invocation of its execution and every wait and AWS call
-of every step body; each call then gives two scenarios of one more fault each,
+shows every checkpoint call of every invocation of its execution, and of the executions its
+chained invokes start (the points there name their execution: ``execution=k``), and every
+wait and AWS call of every step body; each call then gives two scenarios of one more fault
+each,
 ``crash(invocation=i, call=k)`` (nothing of the call is applied) and
 ``lost_response(invocation=i, call=k)`` (the call is applied, the response never arrives),
 each wait one, ``body_crash(step=s, attempt=a, suspension=n)`` (the sandbox dies while
@@ -51,31 +53,34 @@ class CrashPointsFailed(AssertionError):
 
 
 class _CallCounter(FaultPlanHooks):
-    """The scenario's own plan, noting every checkpoint call of its execution and every wait
-    of its step bodies, in the order they come."""
+    """The scenario's own plan, noting every checkpoint call of the run's executions (its own
+    and the invoked ones) and every wait and AWS call of their step bodies, in the order
+    they come."""
 
     def __init__(self, plan: tuple[FaultKind, ...]) -> None:
         super().__init__(plan)
-        #: ("call", invocation, call), ("wait", step ordinal, attempt, wait) and
-        #: ("aws_call", step ordinal, attempt, call).
+        #: ("call", execution, invocation, call), ("wait", execution, step ordinal, attempt,
+        #: wait) and ("aws_call", execution, step ordinal, attempt, call).
         self.points: list[tuple[Any, ...]] = []
 
     def on_service_call(self, call: ServiceCall) -> Fault | None:
-        if call.kind == "checkpoint" and call.execution_arn == self.root_arn:
-            self.points.append(("call", call.invocation_index, call.checkpoint_index))
+        execution = self.execution_of(call.execution_arn)
+        if call.kind == "checkpoint" and execution is not None:
+            self.points.append(("call", execution, call.invocation_index, call.checkpoint_index))
         return super().on_service_call(call)
 
     def on_step_attempt(self, attempt: StepAttempt) -> BaseException | WrapBody | None:
         answer = super().on_step_attempt(attempt)
-        if answer is not None or attempt.execution_arn != self.root_arn:
+        execution = self.execution_of(attempt.execution_arn)
+        if answer is not None or execution is None:
             return answer
         ordinal = self.step_ordinal(attempt)
 
         def at_wait(wait: int) -> None:
-            self.points.append(("wait", ordinal, attempt.attempt, wait))
+            self.points.append(("wait", execution, ordinal, attempt.attempt, wait))
 
         def at_call(call: int) -> None:
-            self.points.append(("aws_call", ordinal, attempt.attempt, call))
+            self.points.append(("aws_call", execution, ordinal, attempt.attempt, call))
 
         waits, calls = watch_waits(at_wait), watch_aws_calls(at_call)
         return WrapBody(lambda body: waits.wrap(calls.wrap(body)))
@@ -149,16 +154,12 @@ def enumerate_crash_points(
     step body, a crash once it is answered."""
     counter = _CallCounter(scenario.faults)
     scenario._run_once(counter)
-    # (The points are the scenario's own execution's: a planned fault in an invoked one
-    # takes none of them.)
     taken = {
-        (f.invocation, f.call)
+        (f.execution, f.invocation, f.call)
         for f in scenario.faults
-        if isinstance(f, CrashFault | LostResponseFault) and not f.execution
+        if isinstance(f, CrashFault | LostResponseFault)
     }
-    planned_steps = {
-        f.step for f in scenario.faults if isinstance(f, StepFault) and not f.execution
-    }
+    planned_steps = {(f.execution, f.step) for f in scenario.faults if isinstance(f, StepFault)}
     points: list[FaultKind] = []
     seen: set[tuple[Any, ...]] = set()
     for point in counter.points:
@@ -166,21 +167,27 @@ def enumerate_crash_points(
             continue  # the same wait of the same attempt, run again
         seen.add(point)
         if point[0] == "wait":
-            _, step, attempt, wait = point
-            if step not in planned_steps:  # (one fault per step, as the plans have)
-                points.append(BodyCrashFault(step=step, attempt=attempt, suspension=wait))
+            _, execution, step, attempt, wait = point
+            if (execution, step) not in planned_steps:  # (one fault per step, as the plans have)
+                points.append(
+                    BodyCrashFault(step=step, attempt=attempt, suspension=wait, execution=execution)
+                )
             continue
         if point[0] == "aws_call":
-            _, step, attempt, call = point
-            if step not in planned_steps:
-                points.append(AwsCallCrashFault(step=step, attempt=attempt, call=call))
+            _, execution, step, attempt, call = point
+            if (execution, step) not in planned_steps:
+                points.append(
+                    AwsCallCrashFault(step=step, attempt=attempt, call=call, execution=execution)
+                )
             continue
-        _, invocation, call = point
-        if (invocation, call) in taken:
+        _, execution, invocation, call = point
+        if (execution, invocation, call) in taken:
             continue  # the plan already has a fault there
-        points.append(CrashFault(invocation=invocation, call=call))
+        points.append(CrashFault(invocation=invocation, call=call, execution=execution))
         points.append(
-            LostResponseFault(invocation=invocation, call=call, error=lost_response_error)
+            LostResponseFault(
+                invocation=invocation, call=call, error=lost_response_error, execution=execution
+            )
         )
     return tuple(points)
 
