@@ -13,9 +13,11 @@ real server threads and a client library's own timers and back-off sleeps:
   twice before it answers;
 - ``aiohttp_map_then_post``: a ``map`` whose items, two at a time, each open an
   ``aiohttp.ClientSession`` under a ``ClientTimeout`` and make two requests (one of them
-  a 150 ms long poll), a half-hour wait, then an order ``POST``ed with an
-  ``Idempotency-Key`` (the service creates it once per key: a re-run is answered the same
-  order);
+  a long poll, 100 ms for the first item, 200 for the second, ...: answers that arrive
+  close together reach the loop in the order they arrive, which would make the history's
+  order a race of the network; see the findings' traps), a half-hour wait, then an order
+  ``POST``ed with an ``Idempotency-Key`` (the service creates it once per key: a re-run is
+  answered the same order);
 - ``pool_and_thread_fetches``: quotes fetched at once by a ``ThreadPoolExecutor`` the body
   makes (``pool.map`` of ``requests.get``), then a 300 ms long poll through
   ``asyncio.to_thread`` under ``asyncio.wait_for``;
@@ -89,9 +91,9 @@ async def session_with_retries(event: Any) -> dict[str, Any]:
 # --- aiohttp in map items, then an idempotent POST --------------------------------------------
 
 
-async def _fetch(item: str) -> int:
+async def _fetch(item: str, ms: int) -> int:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        async with session.get(f"{service.base_url()}/slow", params={"ms": "150"}) as answer:
+        async with session.get(f"{service.base_url()}/slow", params={"ms": str(ms)}) as answer:
             slept = (await answer.json())["slept"]
         async with session.get(f"{service.base_url()}/quote", params={"item": item}) as answer:
             return int((await answer.json())["price"]) + int(slept)
@@ -113,10 +115,13 @@ async def _post_order(key: str, amounts: list[int]) -> dict[str, Any]:
 
 @durable_execution
 async def aiohttp_map_then_post(event: Any) -> dict[str, Any]:
-    async def fetch(item: str) -> int:
-        return await step(lambda: _fetch(item), name=f"fetch-{item}")
+    items = list(event["items"])
 
-    batch = await durable_map(fetch, event["items"], name="fetches", max_concurrency=2)
+    async def fetch(item: str) -> int:
+        ms = 100 * (items.index(item) + 1)
+        return await step(lambda: _fetch(item, ms), name=f"fetch-{item}")
+
+    batch = await durable_map(fetch, items, name="fetches", max_concurrency=2)
     amounts = batch.get_results()
     await wait(1800, name="half-an-hour")
     order = await step(lambda: _post_order(event["order"], amounts), name="post-order")

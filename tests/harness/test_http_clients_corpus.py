@@ -35,9 +35,13 @@ EXPECTED: dict[str, Any] = {
         "answered": True,
     },
     "aiohttp_map_then_post": {
-        "amounts": [service.price(item) + 150 for item in ["north", "east", "south"]],
+        "amounts": [
+            service.price("north") + 100,
+            service.price("east") + 200,
+            service.price("south") + 300,
+        ],
         "order": "order-17",
-        "total": sum(service.price(item) + 150 for item in ["north", "east", "south"]),
+        "total": sum(map(service.price, ["north", "east", "south"])) + 600,
     },
     "pool_and_thread_fetches": {
         "prices": [service.price(item) for item in ["pen", "ink", "pad", "cap"]],
