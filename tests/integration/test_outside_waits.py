@@ -317,6 +317,22 @@ def test_a_thread_that_pauses_before_it_reports_is_waited_for(seconds: float) ->
     assert len(result.invocations) == 1  # no attempt timed out
 
 
+@pytest.mark.parametrize("seconds", [3.0, 6.0])
+def test_a_thread_that_pauses_longer_before_it_reports_is_waited_for(seconds: float) -> None:
+    """A pause longer than a short one (``parked.SHORT_PARK``), the first of the thread's
+    life: the loop took the thread for an idle flusher and jumped over the 30 s bound in
+    milliseconds; every attempt timed out and the execution FAILED where Lambda waits the
+    pause out (runner bug 54). The first park of a thread the invocation started is waited
+    out in real time, up to ``parked.FIRST_PARK_LIMIT``."""
+    started = time.monotonic()
+    with DurableFunctionTestRunner(h.thread_pauses_then_reports) as runner:
+        result = runner.run({"seconds": seconds}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == "answered"
+    assert len(result.invocations) == 1  # no attempt timed out
+    assert time.monotonic() - started >= seconds
+
+
 def test_a_module_level_worker_busy_when_the_handler_queues_is_waited_for() -> None:
     """The worker is busy with an item queued before the run (a third of a second) when the
     handler queues its own: no one is woken, yet the worker takes the handler's item next."""

@@ -20,7 +20,7 @@ from asyncio import events
 from collections.abc import Callable
 from typing import Any
 
-from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock
+from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock, parked
 from async_durable_execution_runner._sandbox.virtual_loop import (
     ThreadReports,
     VirtualTimeEventLoop,
@@ -109,6 +109,7 @@ def _noted_run(
     moment, can report nothing more: the loop stops waiting for it
     (``VirtualTimeEventLoop.threads_working``), and is woken to look again, since a loop
     that looked just before would wait out its whole timer in real time."""
+    parked.began()
     try:
         if reports is None:
             run()

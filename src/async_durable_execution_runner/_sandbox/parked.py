@@ -56,6 +56,33 @@ def parked_until(ident: int | None) -> float | None:
 SHORT_PARK = 2.0
 
 
+#: The longest first park (real seconds) of a thread the invocation started that the loop
+#: waits out in real time, whatever its timers (``in_first_park``).
+FIRST_PARK_LIMIT = 10.0
+
+#: Threads that have ended a park since they began (``unmark``); a thread's own ``run``
+#: forgets it as it begins (``began``), since thread ids are reused.
+_parks_ended: set[int] = set()
+
+
+def began() -> None:
+    """The calling thread begins its ``run``: it has ended no park yet."""
+    _parks_ended.discard(_get_ident())
+
+
+def in_first_park(ident: int | None) -> bool:
+    """Whether thread ``ident``, one the invocation started, is in the first park of its
+    life, a finite one of at most ``FIRST_PARK_LIMIT`` seconds more: a thread asleep for a
+    partner's latency or a back-off before it reports, which on Lambda reports before a
+    longer timer of the handler's, however long the pause. Its rounds after that (a flusher
+    started on first use) are idle as ``idle_for`` says: waiting out one round is the
+    price of not jumping over the report (runner bug 54)."""
+    if ident is None or ident in _parks_ended:
+        return False
+    until = _parked.get(ident)
+    return until is not None and until - real_monotonic() <= FIRST_PARK_LIMIT
+
+
 def idle_for(ident: int | None, seconds: float) -> bool:
     """Whether thread ``ident`` stays parked more than ``seconds`` longer, and longer than a
     short pause (``SHORT_PARK``): it does nothing before then unless something wakes it."""
@@ -76,6 +103,7 @@ def mark(seconds: float | None) -> int:
 
 def unmark(ident: int) -> None:
     _parked.pop(ident, None)
+    _parks_ended.add(ident)
 
 
 #: Called with the ids of the threads a ``Condition.notify`` woke (or, when it woke none,

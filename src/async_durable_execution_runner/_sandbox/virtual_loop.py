@@ -571,7 +571,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
                 return False
             if item.handles or item.over is not None:
                 return False
-            if not parked.idle_for(item.thread.ident, seconds):
+            ident = item.thread.ident
+            if not parked.idle_for(ident, seconds) or parked.in_first_park(ident):
                 return False
         return True
 
@@ -604,7 +605,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         for thread in self.started_threads:
             if getattr(thread, "_run_over", False):
                 continue  # (ending: it reports nothing more)
-            if not parked.idle_for(thread.ident, timeout):
+            ident = thread.ident
+            if not parked.idle_for(ident, timeout) or parked.in_first_park(ident):
                 return True
         return False
 
