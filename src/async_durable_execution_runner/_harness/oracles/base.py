@@ -110,6 +110,14 @@ def _is_terminal(e: Event) -> bool:
     return e.event_type.is_terminal
 
 
+def _error_messages(e: Event) -> frozenset[str]:
+    """The messages a handler may see for an event's error: the recorded one, and for a
+    callback's time-out the SDK's ``CallbackError`` wording, ``"<message>: <type>"``."""
+    payload = (e.details.get("Error") or {}).get("Payload") or {}
+    message = str(payload.get("ErrorMessage"))
+    return frozenset({message, f"{message}: {payload.get('ErrorType')}"})
+
+
 def _interrupted_at_most_once(outcome: Outcome) -> bool:
     return any(
         e.event_type is EventType.STEP_FAILED

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from async_durable_execution_runner._harness.oracles.base import (
     OPERATION_FAILURE_EVENTS,
     FaultNotMasked,
+    _error_messages,
     _has_batches,
     _interrupted_at_most_once,
     _is_terminal,
@@ -253,17 +254,14 @@ def _race_decided_later(outcome: Outcome, baseline: Outcome, mine: tuple[object,
     return theirs == mine
 
 
-def _failed_operations(outcome: Outcome) -> dict[str, set[str]]:
+def _failed_operations(outcome: Outcome) -> dict[str, frozenset[str]]:
     """The execution's operations that failed for good, each with the messages the handler
-    may see for its error: the recorded message, and for a callback's time-out the SDK's
-    ``CallbackError`` wording, ``"<message>: <type>"``."""
-    failed: dict[str, set[str]] = {}
+    may see for its error (``_error_messages``)."""
+    failed: dict[str, frozenset[str]] = {}
     root = outcome.recorder.root_arn
     for e in outcome.recorder.events.get(root, []) if root is not None else []:
         if e.id and e.event_type in OPERATION_FAILURE_EVENTS and _is_terminal(e):
-            payload = (e.details.get("Error") or {}).get("Payload") or {}
-            message = str(payload.get("ErrorMessage"))
-            failed[e.id] = {message, f"{message}: {payload.get('ErrorType')}"}
+            failed[e.id] = _error_messages(e)
     return failed
 
 
@@ -282,7 +280,7 @@ def _failures_raced(outcome: Outcome, baseline: Outcome) -> bool:
     mine, theirs = _failed_operations(outcome), _failed_operations(baseline)
     both = mine.keys() & theirs.keys()
 
-    def source(message: str | None, failed: dict[str, set[str]]) -> str | None:
+    def source(message: str | None, failed: dict[str, frozenset[str]]) -> str | None:
         found = [op for op in both if str(message) in failed[op]]
         return found[0] if len(found) == 1 else None
 

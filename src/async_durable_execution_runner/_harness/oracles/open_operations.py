@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from async_durable_execution_runner._harness.oracles.base import (
     OPERATION_FAILURE_EVENTS,
     OperationsLeftOpen,
+    _error_messages,
     _is_terminal,
     _label,
     oracle,
@@ -64,7 +65,7 @@ def open_operations(events: list[Event]) -> list[Event]:
             invocation += 1
             continue
         if e.event_type is EventType.EXECUTION_FAILED:
-            failed_with, last_invocation = _messages(e), invocation - 1
+            failed_with, last_invocation = _error_messages(e), invocation - 1
             continue
         if e.id is None or e.event_type.value.startswith("Execution"):
             continue
@@ -74,7 +75,7 @@ def open_operations(events: list[Event]) -> list[Event]:
         if _is_terminal(e):
             closed.add(e.id)
             if e.event_type in OPERATION_FAILURE_EVENTS:
-                failures.append((e.parent_id, invocation, _messages(e)))
+                failures.append((e.parent_id, invocation, _error_messages(e)))
 
     for failed_parent, failed_in, messages in list(failures):
         around = failed_parent
@@ -106,14 +107,6 @@ def open_operations(events: list[Event]) -> list[Event]:
             node = first[parent]
 
     return [e for op_id, e in first.items() if op_id not in closed and not excused(e)]
-
-
-def _messages(e: Event) -> frozenset[str]:
-    """The messages a handler may see for an event's error: the recorded one, and for a
-    callback's time-out the SDK's ``CallbackError`` wording, ``"<message>: <type>"``."""
-    payload = (e.details.get("Error") or {}).get("Payload") or {}
-    message = str(payload.get("ErrorMessage"))
-    return frozenset({message, f"{message}: {payload.get('ErrorType')}"})
 
 
 @oracle("open-operations")
