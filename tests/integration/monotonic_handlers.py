@@ -84,3 +84,50 @@ async def mixes_loop_time_and_monotonic(event: Any) -> list[Any]:
     second = await step(_deadlines_in_monotonic_time, name="after")
     loop = asyncio.get_running_loop()
     return [first, second, abs(loop.time() - time.monotonic())]
+
+
+#: Monotonic instants and fetches kept at module level, as a warm sandbox keeps them between
+#: invocations; keyed by the execution's input so that tests do not share them.
+_MARKS: dict[str, float] = {}
+_TOKENS: dict[str, tuple[str, float]] = {}
+_FETCHES: dict[str, int] = {}
+
+
+@durable_execution
+async def keeps_a_monotonic_instant_across_a_wait(event: Any) -> dict[str, float]:
+    key = event["key"]
+
+    async def mark() -> None:
+        await asyncio.sleep(100)  # a hundred seconds the loop skips
+        _MARKS[key] = time.monotonic()
+
+    async def since() -> float:
+        return time.monotonic() - _MARKS[key]
+
+    await step(mark, name="mark")
+    await wait(60, name="a-minute")
+    return {"since": await step(since, name="since")}
+
+
+def _token(key: str) -> str:
+    """A token cached for five minutes of ``time.monotonic()``, as SDK credential caches and
+    ``cachetools.TTLCache`` keep them."""
+    cached = _TOKENS.get(key)
+    if cached is not None and time.monotonic() < cached[1]:
+        return cached[0]
+    _FETCHES[key] = _FETCHES.get(key, 0) + 1
+    token = f"token-{_FETCHES[key]}"
+    _TOKENS[key] = (token, time.monotonic() + 300)
+    return token
+
+
+@durable_execution
+async def uses_a_cached_token_after_an_hour(event: Any) -> list[str]:
+    key = event["key"]
+
+    async def call() -> str:
+        return _token(key)
+
+    first = await step(call, name="before")
+    await wait(3600, name="an-hour")
+    return [first, await step(call, name="after")]

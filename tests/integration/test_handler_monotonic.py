@@ -12,7 +12,7 @@ import time
 import pytest
 from tests.integration import monotonic_handlers as h
 
-from async_durable_execution_runner import DurableFunctionTestRunner
+from async_durable_execution_runner import DurableFunctionTestRunner, ExecutionObserver
 from async_durable_execution_runner._sandbox.handler_clock import (
     real_monotonic,
     real_perf_counter,
@@ -71,3 +71,35 @@ def test_the_loop_s_time_is_the_handler_s_monotonic_time(isolation: str) -> None
     first, second, apart = result.result_value
     assert first == second == ["call_at fired", "timed out at the deadline"]
     assert apart < 1.0
+
+
+class _Listening(ExecutionObserver):
+    """Any observer: with one, every invocation starts a clock of its own."""
+
+
+@pytest.mark.parametrize("observed", [False, True], ids=["plain", "observed"])
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_warm_sandbox_s_monotonic_clock_runs_on_through_a_durable_wait(
+    isolation: str, observed: bool
+) -> None:
+    """A warm sandbox's ``time.monotonic()`` runs on while the function waits between
+    invocations, and never goes back. The runner showed the second invocation a minute's
+    wait as no time at all, and, with an observer (each invocation then has a clock of its
+    own), time went back by the 100 s the first invocation's loop skipped (runner bug 55)."""
+    key = f"mark-{isolation}-{observed}"
+    with DurableFunctionTestRunner(
+        h.keeps_a_monotonic_instant_across_a_wait,
+        isolation=isolation,  # type: ignore[arg-type]
+        observers=[_Listening()] if observed else (),
+    ) as runner:
+        result = runner.run({"key": key}, timeout=60)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert len(result.invocations) == 2
+    assert result.result_value["since"] == pytest.approx(60, abs=1)
+
+
+def test_a_token_cached_for_five_minutes_is_fetched_again_after_an_hour_s_wait() -> None:
+    with DurableFunctionTestRunner(h.uses_a_cached_token_after_an_hour) as runner:
+        result = runner.run({"key": "token"}, timeout=60)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == ["token-1", "token-2"]

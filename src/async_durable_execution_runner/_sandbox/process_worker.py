@@ -174,6 +174,19 @@ def _no_service_error(error: DurableServiceError) -> Exception:
     return error
 
 
+#: (the handler's clock in ns since the epoch, its ``time.monotonic()`` lead over the
+#: machine's) when this worker's last invocation ended: this process is one sandbox, whose
+#: monotonic clock runs on between invocations (``InProcessInvoker._monotonic_lead``).
+_lead_mark: list[tuple[int, float]] = []
+
+
+def _monotonic_lead(now_ns: int) -> float:
+    if not _lead_mark:
+        return 0.0
+    ended_ns, lead = _lead_mark[0]
+    return lead + max(0, now_ns - ended_ns) / 1e9
+
+
 def worker_main(conn: multiprocessing.connection.Connection, stack_path: str) -> None:
     """The worker process: run invocations until told to exit or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the test process's business
@@ -245,6 +258,8 @@ def _run_invocation(
     loop = thread_loop(virtual=bool(spec.get("advance")))
     if spec["now"] is not None:
         clock = traveller = handler_clock.start_clock(_dt.datetime.fromisoformat(spec["now"]))
+        traveller.skipped = _monotonic_lead(traveller.ns)
+        context.deadline = real_monotonic() + float(spec["remaining"]) + traveller.skipped
         bound_clock = handler_clock.context_clock.set(clock)
         if isinstance(loop, VirtualTimeEventLoop):
 
@@ -310,6 +325,7 @@ def _run_invocation(
             loop.on_jump = loop.outside_time = None
             blocking_sleep.sleepers.pop(threading.get_ident(), None)
         if clock is not None:
+            _lead_mark[:] = [(clock.ns, clock.skipped)]
             handler_clock.context_clock.reset(bound_clock)
             handler_clock.stop_clock(clock)
 
