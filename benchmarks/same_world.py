@@ -8,7 +8,8 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               blocking|structures|errors|errors-targets|
                                               races|lambda-runtime|tooling|scale|
                                               asyncio-ecosystem|data-stores|powertools|
-                                              batches|aws-clients|http-clients]
+                                              batches|aws-clients|http-clients|
+                                              resilience]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -55,7 +56,9 @@ first-success completion, all-or-none batches and the map item context), ``--cor
 aws-clients`` ``examples/aws_clients.py`` (the session-32 audit R's, step bodies calling AWS
 through boto3, synchronously), ``--corpus http-clients`` ``examples/http_clients.py`` (the
 session-41 audit's, steps talking HTTP to a real server on loopback with ``requests`` and
-``aiohttp``);
+``aiohttp``), ``--corpus resilience`` ``examples/resilience.py`` (the session-42 audit's,
+retry, back-off, rate-limit, circuit-breaker and TTL-cache code: ``tenacity``, ``backoff``,
+``stamina``, ``aiolimiter``, ``cachetools``);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -91,6 +94,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
+# The runner before the corpora, as pytest's plugin imports it before a test module: a clock
+# function a library binds at import (``cachetools.TTLCache``'s default timer is
+# ``time.monotonic`` itself) is then the handler's (a trap in the findings).
+import async_durable_execution_runner  # noqa: E402, F401, I001
 import asyncio_ecosystem  # noqa: E402
 import aws_clients  # noqa: E402
 import batches  # noqa: E402
@@ -107,6 +114,7 @@ import payloads  # noqa: E402
 import powertools  # noqa: E402
 import processes  # noqa: E402
 import races  # noqa: E402
+import resilience  # noqa: E402
 import sandbox_lifecycle  # noqa: E402
 import scale  # noqa: E402
 import serdes_extensions  # noqa: E402
@@ -159,6 +167,7 @@ CORPORA = {
     "batches": batches.CORPUS,
     "aws-clients": aws_clients.CORPUS,
     "http-clients": http_clients.CORPUS,
+    "resilience": resilience.CORPUS,
 }
 
 

@@ -4,9 +4,9 @@ The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flo
 ``habits.py``, ``processes.py``, ``timekeeping.py``, ``payloads.py``, ``chains.py``,
 ``chains.TARGETS``, the functions the chains invoke, ``blocking.py``, ``structures.py``,
 ``errors.py``, ``races.py``, ``lambda_runtime.py``, ``tooling.py``, ``scale.py``,
-``serdes_extensions.py``, ``sandbox_lifecycle.py``, ``asyncio_ecosystem.py`` and
-``data_stores.py``, ``powertools.py``, ``batches.py``, ``aws_clients.py`` and
-``http_clients.py``) are
+``serdes_extensions.py``, ``sandbox_lifecycle.py``, ``asyncio_ecosystem.py``,
+``data_stores.py``, ``powertools.py``, ``batches.py``, ``aws_clients.py``,
+``http_clients.py`` and ``resilience.py``) are
 dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the execution input),
 ``callbacks`` (name -> the payload every callback of that name is answered with, in the
 invoked functions too), ``functions`` (chained-invoke targets), ``execution_timeout``
