@@ -4,10 +4,13 @@ import them)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
 from async_durable_execution import durable_execution, step, wait
+
+from async_durable_execution_runner._sandbox.handler_clock import real_monotonic
 
 
 async def _poll_until_the_deadline() -> int:
@@ -131,3 +134,29 @@ async def uses_a_cached_token_after_an_hour(event: Any) -> list[str]:
     first = await step(call, name="before")
     await wait(3600, name="an-hour")
     return [first, await step(call, name="after")]
+
+
+def _poll_until(deadline: float, seen: dict[str, float]) -> None:
+    # A thread the step starts, given a deadline the step measured: it polls until it passes
+    # (or gives up after 5 s of the machine's time).
+    started = real_monotonic()
+    while time.monotonic() < deadline and real_monotonic() - started < 5:
+        time.sleep(0.01)
+    seen["real"] = real_monotonic() - started
+
+
+@durable_execution
+async def hands_a_thread_a_deadline_after_an_hour(event: Any) -> float:
+    async def nothing() -> None:
+        return None
+
+    async def poll() -> float:
+        seen: dict[str, float] = {}
+        thread = threading.Thread(target=_poll_until, args=(time.monotonic() + 0.3, seen))
+        thread.start()
+        await asyncio.to_thread(thread.join)
+        return seen["real"]
+
+    await step(nothing, name="before")
+    await wait(3600, name="an-hour")
+    return await step(poll, name="poll")

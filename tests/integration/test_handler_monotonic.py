@@ -103,3 +103,17 @@ def test_a_token_cached_for_five_minutes_is_fetched_again_after_an_hour_s_wait()
         result = runner.run({"key": "token"}, timeout=60)
     assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
     assert result.result_value == ["token-1", "token-2"]
+
+
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_a_thread_the_step_starts_reads_the_handler_s_monotonic_clock(isolation: str) -> None:
+    """A deadline the step measures (``time.monotonic() + 0.3``) and hands to a thread it
+    starts means the same there: the thread read the machine's clock, an hour behind the
+    handler's after an hour's wait, and polled until it gave up."""
+    with DurableFunctionTestRunner(
+        h.hands_a_thread_a_deadline_after_an_hour,
+        isolation=isolation,  # type: ignore[arg-type]
+    ) as runner:
+        result = runner.run({}, timeout=60)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert 0.25 < result.result_value < 2

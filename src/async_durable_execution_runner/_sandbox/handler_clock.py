@@ -72,8 +72,9 @@ class HandlerClock:
         #: ``time.monotonic()`` runs ahead of the machine's.
         self.skipped = 0.0
         #: Registered (``start_clock``) and not stopped since: a context whose clock was
-        #: stopped (a handler abandoned as hung, still running) reads what code in no
-        #: invocation's context reads.
+        #: stopped (a handler abandoned as hung, still running; a thread it started, still
+        #: running) reads the wall clock code in no invocation's context reads, and its
+        #: monotonic clock keeps its lead.
         self.live = True
 
     def shift(self, delta: _dt.timedelta | float) -> None:
@@ -106,19 +107,21 @@ real_perf_counter_ns = time.perf_counter_ns
 
 
 def _monotonic() -> float:
-    """``time.monotonic()`` while a clock is registered: in an invocation's context, the
-    machine's plus the seconds its loop skipped, so a deadline the handler measures with it
-    (``while time.monotonic() < deadline: await asyncio.sleep(1)``) passes after as many
-    virtual seconds as on Lambda; elsewhere, the machine's."""
+    """``time.monotonic()`` in an invocation's context (its tasks, its ``to_thread`` calls,
+    the jobs and threads it starts): the machine's plus the seconds the handler's clock runs
+    ahead (``HandlerClock.skipped``), so a deadline the handler measures with it (``while
+    time.monotonic() < deadline: await asyncio.sleep(1)``) passes after as many virtual
+    seconds as on Lambda; elsewhere, the machine's. A stopped clock keeps its lead, so time
+    does not go back for a thread that outlives its invocation."""
     clock = _context_get()
-    if clock is None or not clock.live:
+    if clock is None:
         return real_monotonic()
     return real_monotonic() + clock.skipped
 
 
 def _monotonic_ns() -> int:
     clock = _context_get()
-    if clock is None or not clock.live:
+    if clock is None:
         return real_monotonic_ns()
     return real_monotonic_ns() + round(clock.skipped * _NS_PER_SECOND)
 
@@ -127,14 +130,14 @@ def _perf_counter() -> float:
     """``time.perf_counter()``, counting the seconds the invocation's loop skipped (as
     ``_monotonic``: a duration or a deadline measured with it is what it is on Lambda)."""
     clock = _context_get()
-    if clock is None or not clock.live:
+    if clock is None:
         return real_perf_counter()
     return real_perf_counter() + clock.skipped
 
 
 def _perf_counter_ns() -> int:
     clock = _context_get()
-    if clock is None or not clock.live:
+    if clock is None:
         return real_perf_counter_ns()
     return real_perf_counter_ns() + round(clock.skipped * _NS_PER_SECOND)
 

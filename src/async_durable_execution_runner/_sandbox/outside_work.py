@@ -87,7 +87,8 @@ def _start_noted(thread: threading.Thread) -> None:
     reports = None
     if loop is events._get_running_loop() and not loop.get_debug():
         reports = loop.ask_reports(thread)
-    thread.run = functools.partial(_noted_run, loop, reports, thread, thread.run)  # type: ignore[method-assign]
+    clock = handler_clock.context_clock.get()
+    thread.run = functools.partial(_noted_run, loop, reports, thread, thread.run, clock)  # type: ignore[method-assign]
     try:
         _thread_start(thread)
     except BaseException:
@@ -103,12 +104,21 @@ def _noted_run(
     reports: ThreadReports | None,
     thread: threading.Thread,
     run: Callable[[], object],
+    clock: handler_clock.HandlerClock | None,
 ) -> None:
     """A started thread's ``run``; with ``reports``, what it hands ``loop`` taken as theirs,
     and its end as the end of them. Once ``run`` has returned, the thread, still alive for a
     moment, can report nothing more: the loop stops waiting for it
     (``VirtualTimeEventLoop.threads_working``), and is woken to look again, since a loop
-    that looked just before would wait out its whole timer in real time."""
+    that looked just before would wait out its whole timer in real time.
+
+    The thread reads the clock of the invocation that started it, as a pool's job does
+    (``tracked``): a new thread starts with an empty context, and a deadline the handler
+    measured with ``time.monotonic()`` and handed to it (``time.monotonic() + 0.3``) lay
+    as far ahead of the machine's clock as the handler's runs ahead, an hour after an
+    hour's wait."""
+    if clock is not None:
+        handler_clock.context_clock.set(clock)  # this thread's own context
     parked.began()
     try:
         if reports is None:
