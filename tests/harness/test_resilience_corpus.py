@@ -24,7 +24,7 @@ import resilience
 import resilience_services as services
 from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios
 
-from async_durable_execution_runner.scenarios import Scenario
+from async_durable_execution_runner.scenarios import Scenario, crash
 from async_durable_execution_runner.strategies import fault_plans
 
 CORPUS = resilience.CORPUS
@@ -112,9 +112,7 @@ def test_backoff_polls_until_the_report_is_ready() -> None:
     outcome.check()
 
 
-@pytest.mark.parametrize(
-    "name", ["breaker_waits_out_between_retries", "cached_token_across_waits"]
-)
+@pytest.mark.parametrize("name", ["breaker_waits_out_between_retries", "cached_token_across_waits"])
 def test_every_crash_point_passes(name: str) -> None:
     spec = CORPUS[name]
     Scenario(
@@ -131,3 +129,27 @@ EXAMPLES = int(os.environ.get("DURABLE_RESILIENCE_EXAMPLES", "0"))
 def test_no_default_fault_plan_flags_a_resilience_handler(name: str) -> None:
     strategy = scenarios(CORPUS[name], faults=fault_plans())
     check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
+
+
+def test_a_breaker_in_module_state_run_over_cold_sandboxes_is_not_flagged() -> None:
+    """Three crashes at the first checkpoint call run the step's first attempt in four
+    sandboxes (warm, then three cold, each with a fresh breaker): three 503s and then the
+    answer. The baseline, running the body four times in one sandbox, meets the breaker open
+    on the third and fourth runs; it cannot start a sandbox afresh between two runs of one
+    body, so the step is not judged (oracle bug 36)."""
+    spec = CORPUS["breaker_waits_out_between_retries"]
+    outcome = Scenario(
+        handler=spec["handler"],
+        input=spec["input"],
+        faults=(crash(invocation=1, call=1, times=3),),
+        before_run=spec["before_run"],
+    ).run()
+    assert [i.environment for i in outcome.recorder.invocations] == [
+        "warm",
+        "cold",
+        "cold",
+        "cold",
+        "warm",
+    ]
+    assert outcome.value == EXPECTED["breaker_waits_out_between_retries"]
+    outcome.check()
