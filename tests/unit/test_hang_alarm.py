@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 import pytest
 
@@ -141,3 +142,43 @@ def test_it_ticks_until_the_deadline_when_asked_to() -> None:
     count = len(ticks)
     time.sleep(0.15)
     assert len(ticks) == count
+
+
+def test_a_timer_set_before_it_that_fires_as_it_is_entered_calls_its_own_handler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Their timer comes due while ours takes over (the signal is noted by CPython's C
+    handler, and the Python handler that then runs is ours): it is theirs all the same.
+    Simulated by raising the signal from inside the system call that replaces the timer and
+    answering that nothing was left of theirs, as under load it happens for real."""
+
+    class TheirTimeout(Exception):
+        pass
+
+    def theirs(signum: int, frame: FrameType | None) -> None:
+        raise TheirTimeout
+
+    real_setitimer = hang_alarm._setitimer
+    calls = itertools.count()
+
+    def setitimer_as_theirs_fires(which: int, seconds: float, interval: float = 0.0) -> Any:
+        real_setitimer(which, seconds, interval)
+        if next(calls) == 0:
+            signal.raise_signal(signal.SIGALRM)
+            return (0.0, 0.0)
+        return (0.0, 0.0)
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    try:
+        monkeypatch.setattr(hang_alarm, "_setitimer", setitimer_as_theirs_fires)
+        ours: list[FrameType | None] = []
+        started = time.monotonic()
+        with pytest.raises(TheirTimeout), DeadlineAlarm(time.monotonic() + 30, ours.append):
+            time.sleep(3)
+        assert time.monotonic() - started < 2  # their handler ran as ours took over
+        assert ours == []
+        assert signal.getsignal(signal.SIGALRM) is theirs  # put back by the failed entry
+        assert hang_alarm._current[0] is None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
