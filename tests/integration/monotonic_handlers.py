@@ -160,3 +160,18 @@ async def hands_a_thread_a_deadline_after_an_hour(event: Any) -> float:
     await step(nothing, name="before")
     await wait(3600, name="an-hour")
     return await step(poll, name="poll")
+
+
+@durable_execution
+async def measures_a_second_s_wait(event: Any) -> float:
+    key = event["key"]
+
+    async def mark() -> None:
+        _MARKS[key] = time.monotonic()
+
+    async def since() -> float:
+        return time.monotonic() - _MARKS[key]
+
+    await step(mark, name="mark")
+    await wait(1, name="a-second")
+    return await step(since, name="since")

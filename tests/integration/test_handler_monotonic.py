@@ -117,3 +117,12 @@ def test_a_thread_the_step_starts_reads_the_handler_s_monotonic_clock(isolation:
         result = runner.run({}, timeout=60)
     assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
     assert 0.25 < result.result_value < 2
+
+
+def test_on_the_real_clock_a_wait_counts_once() -> None:
+    """With ``clock="real"`` the service's wait is the machine's own time, which its
+    ``time.monotonic()`` already counts: it is not added again as a lead."""
+    with DurableFunctionTestRunner(h.measures_a_second_s_wait, clock="real") as runner:
+        result = runner.run({"key": "real-clock"}, timeout=60)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert 0.9 < result.result_value < 1.9

@@ -893,8 +893,8 @@ class InProcessInvoker:
         observer listens, as the harness's do) time went back by what the last invocation's
         loop had skipped (runner bug 55)."""
         mark = self._lead_mark
-        if mark is None:
-            return 0.0
+        if mark is None or self.advance_clock is None:
+            return 0.0  # (a real clock's time between invocations is the machine's own)
         ended, lead = mark
         return lead + max(0.0, (started - ended).total_seconds())
 
