@@ -26,6 +26,9 @@ Lambda's do, or these handlers fail where Lambda succeeds:
   a module-level circuit breaker (open for 30 s after two failures); the step's durable
   retries come 40 s apart, so each finds the breaker half-open, and the fourth attempt is
   answered;
+- ``token_bucket_between_retries``: six calls, one a step, through a module-level token
+  bucket (three at once, one more every 10 s of ``time.monotonic()``); a call the bucket
+  refuses is the step's durable retry 10 s later, which finds a token refilled;
 - ``cached_token_across_waits``: every call carries a token from a module-level
   ``cachetools.TTLCache`` (4 minutes; the issuer's tokens last 5): calls before and after an
   hour's wait, a ``map`` of calls, and a call after another 250 s. After each wait the cached
@@ -101,7 +104,33 @@ class CircuitBreaker:
         return answer
 
 
+class RateLimited(Exception):
+    """The sandbox's own quota refused the call: try again later."""
+
+
+class TokenBucket:
+    """The token bucket teams write themselves: ``capacity`` calls at once, one more every
+    ``refill`` seconds of ``time.monotonic()``."""
+
+    def __init__(self, capacity: int, refill: float) -> None:
+        self.capacity = capacity
+        self.refill = refill
+        self.tokens = float(capacity)
+        self.checked: float | None = None
+
+    def take(self) -> None:
+        now = time.monotonic()
+        if self.checked is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self.checked) / self.refill)
+        self.checked = now
+        if self.tokens < 1:
+            msg = f"out of quota: the next call in {(1 - self.tokens) * self.refill:.1f} s"
+            raise RateLimited(msg)
+        self.tokens -= 1
+
+
 #: Module level, as a warm sandbox keeps them between invocations (a cold one imports afresh).
+BUCKETS: dict[str, TokenBucket] = {}
 BREAKERS: dict[str, CircuitBreaker] = {}
 TOKEN_CACHE: TTLCache[str, str] = TTLCache(maxsize=8, ttl=240)
 #: The partner's quota, four calls a second, shared by every invocation of the sandbox (on
@@ -116,6 +145,7 @@ def reset() -> None:
     runner (a trap in the findings)."""
     global QUOTA  # noqa: PLW0603 - a fresh sandbox's quota: a limiter keeps the loop it first ran on
     services.reset()
+    BUCKETS.clear()
     BREAKERS.clear()
     TOKEN_CACHE.clear()
     QUOTA = AsyncLimiter(4, 1)
@@ -255,6 +285,31 @@ async def breaker_waits_out_between_retries(event: Any) -> dict[str, Any]:
     return {"price": price, "again": await step(again, name="again")}
 
 
+# --- a token bucket between durable retries ---------------------------------------------------
+
+#: The step's own retries wait for the bucket: 10 s, one token's refill.
+WAIT_FOR_A_TOKEN = RetryStrategy(
+    max_attempts=4,
+    initial_delay=10,
+    backoff_rate=1,
+    jitter_strategy=JitterStrategy.NONE,
+    retryable_error_types=[RateLimited],
+)
+
+
+@durable_execution
+async def token_bucket_between_retries(event: Any) -> dict[str, Any]:
+    prices = []
+    for key in event["keys"]:
+
+        async def call(key: str = key) -> int:
+            BUCKETS.setdefault("partner", TokenBucket(capacity=3, refill=10)).take()
+            return services.price(key)
+
+        prices.append(await step(call, name=f"call-{key}", retry_strategy=WAIT_FOR_A_TOKEN))
+    return {"prices": prices}
+
+
 # --- a TTL cache of tokens --------------------------------------------------------------------
 
 
@@ -306,6 +361,11 @@ CORPUS: dict[str, dict[str, Any]] = {
     "breaker_waits_out_between_retries": {
         "handler": breaker_waits_out_between_retries,
         "input": {"key": "warehouse"},
+        "before_run": reset,
+    },
+    "token_bucket_between_retries": {
+        "handler": token_bucket_between_retries,
+        "input": {"keys": ["a", "b", "c", "d", "e", "f"]},
         "before_run": reset,
     },
     "cached_token_across_waits": {

@@ -42,6 +42,7 @@ EXPECTED: dict[str, Any] = {
         "second": sum(price(f"skus-b-{i}") for i in range(6)),
     },
     "breaker_waits_out_between_retries": {"price": price("warehouse"), "again": price("warehouse")},
+    "token_bucket_between_retries": {"prices": [price(key) for key in "abcdef"]},
     "cached_token_across_waits": {
         "answers": [
             f"{request}:{price('billing' + request)}"
@@ -85,6 +86,23 @@ def test_the_breaker_is_waited_out_by_the_step_s_own_retries() -> None:
     ]
     # No attempt was refused by an open breaker: every one called the partner.
     assert services.CALLS["warehouse"] == 5  # four attempts and the step after
+    outcome.check()
+
+
+def test_a_call_the_bucket_refuses_is_retried_when_a_token_has_refilled() -> None:
+    outcome = fault_free(CORPUS["token_bucket_between_retries"]).run()
+    assert outcome.value == EXPECTED["token_bucket_between_retries"]
+    # Three tokens, then one every 10 s: each later call is refused once, and its retry,
+    # 10 s on, finds the token refilled.
+    for key in "abc":
+        assert _step_events(outcome, f"call-{key}") == ["StepStarted", "StepSucceeded"]
+    for key in "def":
+        assert _step_events(outcome, f"call-{key}") == [
+            "StepStarted",
+            "StepFailed",
+            "StepStarted",
+            "StepSucceeded",
+        ]
     outcome.check()
 
 
