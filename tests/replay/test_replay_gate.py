@@ -26,6 +26,7 @@ import nondeterministic
 import powertools
 import processes
 import pytest
+import resilience
 import sandbox_lifecycle
 import scale
 import serdes_extensions
@@ -259,6 +260,8 @@ USER_CORPUS = {
     **{f"powertools.{k}": v for k, v in powertools.CORPUS.items()},
     # Custom and first-success completion, all-or-none batches, the map item context.
     **{f"batches.{k}": v for k, v in batches.CORPUS.items()},
+    # Retries, back-off, rate limits, breakers and TTL caches, some kept in module state.
+    **{f"resilience.{k}": v for k, v in resilience.CORPUS.items()},
 }
 
 
