@@ -434,6 +434,27 @@ async def thread_pauses_then_reports(event: Any) -> str:
     return await step(call_partner, name="call-partner")
 
 
+@durable_execution
+async def thread_backs_off_then_reports(event: Any) -> str:
+    """A thread the step starts backs off ``event["pauses"]`` seconds of real time, one pause
+    after another (a partner's 503s), before it reports through ``call_soon_threadsafe``,
+    under a 30 s bound."""
+
+    async def call_partner() -> str:
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[str] = loop.create_future()
+
+        def work() -> None:
+            for pause in event["pauses"]:
+                time.sleep(pause)
+            loop.call_soon_threadsafe(answered.set_result, "answered")
+
+        threading.Thread(target=work, daemon=True).start()
+        return await asyncio.wait_for(answered, 30)
+
+    return await step(call_partner, name="call-partner")
+
+
 #: A ``multiprocessing.pool.ThreadPool`` made on first use and kept (``apply_async``).
 THREAD_POOLS: list[Any] = []
 

@@ -322,8 +322,8 @@ def test_a_thread_that_pauses_longer_before_it_reports_is_waited_for(seconds: fl
     """A pause longer than a short one (``parked.SHORT_PARK``), the first of the thread's
     life: the loop took the thread for an idle flusher and jumped over the 30 s bound in
     milliseconds; every attempt timed out and the execution FAILED where Lambda waits the
-    pause out (runner bug 54). The first park of a thread the invocation started is waited
-    out in real time, up to ``parked.FIRST_PARK_LIMIT``."""
+    pause out (runner bug 54). The parks of a thread the invocation started are waited out
+    in real time, up to ``parked.PARK_BUDGET`` in all."""
     started = time.monotonic()
     with DurableFunctionTestRunner(h.thread_pauses_then_reports) as runner:
         result = runner.run({"seconds": seconds}, timeout=30)
@@ -331,6 +331,19 @@ def test_a_thread_that_pauses_longer_before_it_reports_is_waited_for(seconds: fl
     assert result.result_value == "answered"
     assert len(result.invocations) == 1  # no attempt timed out
     assert time.monotonic() - started >= seconds
+
+
+def test_a_thread_that_backs_off_twice_before_it_reports_is_waited_for() -> None:
+    """Its second pause, longer than a short one, was jumped over as an idle flusher's round
+    (only a thread's first park was waited out): every attempt timed out under the 30 s
+    bound, and the execution FAILED where Lambda waits 3.5 s (runner bug 57)."""
+    started = time.monotonic()
+    with DurableFunctionTestRunner(h.thread_backs_off_then_reports) as runner:
+        result = runner.run({"pauses": [0.5, 3.0]}, timeout=30)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == "answered"
+    assert len(result.invocations) == 1  # no attempt timed out
+    assert time.monotonic() - started >= 3.5
 
 
 def test_a_module_level_worker_busy_when_the_handler_queues_is_waited_for() -> None:

@@ -56,31 +56,38 @@ def parked_until(ident: int | None) -> float | None:
 SHORT_PARK = 2.0
 
 
-#: The longest first park (real seconds) of a thread the invocation started that the loop
-#: waits out in real time, whatever its timers (``in_first_park``).
-FIRST_PARK_LIMIT = 10.0
+#: The real seconds a thread the invocation started may spend parked, in all, with the loop
+#: waiting its parks out in real time whatever its timers (``within_park_budget``).
+PARK_BUDGET = 10.0
 
-#: Threads that have ended a park since they began (``unmark``); a thread's own ``run``
-#: forgets it as it begins (``began``), since thread ids are reused.
-_parks_ended: set[int] = set()
+#: Thread id -> when (real ``monotonic()``) its current park began, while it is parked.
+_park_began: dict[int, float] = {}
+#: Thread id -> the real seconds it spent in parks it has ended since it began (``unmark``);
+#: a thread's own ``run`` forgets it as it begins (``began``), since thread ids are reused.
+_parked_for: dict[int, float] = {}
 
 
 def began() -> None:
-    """The calling thread begins its ``run``: it has ended no park yet."""
-    _parks_ended.discard(_get_ident())
+    """The calling thread begins its ``run``: it has spent no time parked yet."""
+    _parked_for.pop(_get_ident(), None)
 
 
-def in_first_park(ident: int | None) -> bool:
-    """Whether thread ``ident``, one the invocation started, is in the first park of its
-    life, a finite one of at most ``FIRST_PARK_LIMIT`` seconds more: a thread asleep for a
-    partner's latency or a back-off before it reports, which on Lambda reports before a
-    longer timer of the handler's, however long the pause. Its rounds after that (a flusher
-    started on first use) are idle as ``idle_for`` says: waiting out one round is the
-    price of not jumping over the report (runner bug 54)."""
-    if ident is None or ident in _parks_ended:
+def within_park_budget(ident: int | None) -> bool:
+    """Whether thread ``ident``, one the invocation started, is in a finite park that, with
+    the parks it ended before, keeps it parked for at most ``PARK_BUDGET`` seconds in all:
+    a thread asleep for a partner's latency, or backing off between attempts (1 s, 2 s,
+    4 s), before it reports, which on Lambda reports before a longer timer of the
+    handler's, however long each pause. Once past the budget its parks are idle as
+    ``idle_for`` says (a flusher started on first use pays its first rounds, up to the
+    budget, in the invocation that started it). Only the first park was waited out before
+    (runner bug 54), and a back-off's second pause was jumped over (runner bug 57)."""
+    if ident is None:
         return False
     until = _parked.get(ident)
-    return until is not None and until - real_monotonic() <= FIRST_PARK_LIMIT
+    if until is None or until == math.inf:
+        return False
+    began_at = _park_began.get(ident, until)
+    return _parked_for.get(ident, 0.0) + (until - began_at) <= PARK_BUDGET
 
 
 def idle_for(ident: int | None, seconds: float) -> bool:
@@ -97,13 +104,17 @@ def mark(seconds: float | None) -> int:
     """The calling thread parks for ``seconds`` (``None``: until woken); returns its id, to
     ``unmark`` with."""
     ident = _get_ident()
-    _parked[ident] = math.inf if seconds is None else real_monotonic() + seconds
+    now = real_monotonic()
+    _park_began[ident] = now
+    _parked[ident] = math.inf if seconds is None else now + seconds
     return ident
 
 
 def unmark(ident: int) -> None:
     _parked.pop(ident, None)
-    _parks_ended.add(ident)
+    began_at = _park_began.pop(ident, None)
+    if began_at is not None:
+        _parked_for[ident] = _parked_for.get(ident, 0.0) + (real_monotonic() - began_at)
 
 
 #: Called with the ids of the threads a ``Condition.notify`` woke (or, when it woke none,

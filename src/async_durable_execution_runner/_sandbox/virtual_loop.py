@@ -572,7 +572,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             if item.handles or item.over is not None:
                 return False
             ident = item.thread.ident
-            if not parked.idle_for(ident, seconds) or parked.in_first_park(ident):
+            if not parked.idle_for(ident, seconds) or parked.within_park_budget(ident):
                 return False
         return True
 
@@ -606,7 +606,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             if getattr(thread, "_run_over", False):
                 continue  # (ending: it reports nothing more)
             ident = thread.ident
-            if not parked.idle_for(ident, timeout) or parked.in_first_park(ident):
+            if not parked.idle_for(ident, timeout) or parked.within_park_budget(ident):
                 return True
         return False
 
