@@ -1,5 +1,6 @@
 """Fake partners for ``resilience.py``: a flaky pricing API, a partner that is down for a
-while, a token issuer whose tokens expire, and a report job that takes a few polls.
+while, a token issuer whose tokens expire, a partner that names the connections opened to
+it, and a report job that takes a few polls.
 
 They live in a module of their own because a partner outlives the Lambda sandbox (a cold
 re-invocation re-imports the handler's module, not the world it talks to). Each answers by
@@ -29,6 +30,8 @@ CALLS: dict[str, int] = {}
 TOKENS: dict[str, tuple[str, float]] = {}
 #: Client -> tokens issued.
 ISSUED: dict[str, int] = {}
+#: Client -> connections opened.
+CONNECTIONS: dict[str, int] = {}
 #: Job -> polls answered.
 POLLS: dict[str, int] = {}
 #: Every call a partner answered with a refusal, for the tests to look at: (partner, key).
@@ -43,6 +46,7 @@ def reset() -> None:
     CALLS.clear()
     TOKENS.clear()
     ISSUED.clear()
+    CONNECTIONS.clear()
     POLLS.clear()
     REFUSED.clear()
 
@@ -74,6 +78,16 @@ def call_with_token(token: str, request: str) -> str:
         REFUSED.append(("tokens", request))
         raise ExpiredToken(f"401: {token} expired {time.time() - expires:.0f} s ago")
     return f"{request}:{price(client + request)}"
+
+
+def connect(client: str) -> str:
+    """A new connection to the partner, named by the partner."""
+    CONNECTIONS[client] = CONNECTIONS.get(client, 0) + 1
+    return f"{client}-conn-{CONNECTIONS[client]}"
+
+
+def query(connection: str, request: str) -> str:
+    return f"{request}:{price(connection.partition('-conn-')[0] + request)}"
 
 
 def start_report(job: str) -> str:

@@ -43,6 +43,10 @@ EXPECTED: dict[str, Any] = {
     },
     "breaker_waits_out_between_retries": {"price": price("warehouse"), "again": price("warehouse")},
     "token_bucket_between_retries": {"prices": [price(key) for key in "abcdef"]},
+    "records_the_connection_it_used": {
+        "orders": f"orders:{price('ledgerorders')}",
+        "audit": {"connection": "ledger-conn-1", "answer": f"audit:{price('ledgeraudit')}"},
+    },
     "cached_token_across_waits": {
         "answers": [
             f"{request}:{price('billing' + request)}"
@@ -58,7 +62,20 @@ def test_every_entry_has_an_expected_result() -> None:
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_every_entry_returns_its_result_fault_free_warm_and_cold(name: str) -> None:
-    returns_fault_free_warm_and_cold(CORPUS[name], EXPECTED[name])
+    returns_fault_free_warm_and_cold(CORPUS[name], EXPECTED[name], SAME.get(name))
+
+
+def _the_connection_it_used(expected: Any, value: Any) -> bool:
+    """The sandbox's connection (warm) or a new one (cold): ``ledger-conn-1`` or ``-2``."""
+    connection = value["audit"]["connection"]
+    return connection in ("ledger-conn-1", "ledger-conn-2") and value == {
+        **expected,
+        "audit": {**expected["audit"], "connection": connection},
+    }
+
+
+#: Entries whose value depends on the sandbox (how ``EXPECTED`` is compared).
+SAME = {"records_the_connection_it_used": _the_connection_it_used}
 
 
 def _step_events(outcome: Any, name: str) -> list[str]:
@@ -170,4 +187,25 @@ def test_a_breaker_in_module_state_run_over_cold_sandboxes_is_not_flagged() -> N
         "warm",
     ]
     assert outcome.value == EXPECTED["breaker_waits_out_between_retries"]
+    outcome.check()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        crash(invocation=1, call=2),  # the sandbox dies with the wait: the audit runs cold
+        crash(invocation=2, call=1),  # it dies with the audit's start: its body runs twice
+    ],
+)
+def test_a_step_that_records_its_new_sandbox_s_connection_is_not_flagged(fault: Any) -> None:
+    """After the crash the audit runs in a cold sandbox, whose client opens a new connection,
+    and records it: the warm baseline records the first sandbox's. Lambda starts sandboxes
+    cold without any fault too, and a run without faults whose sandboxes are all cold gives
+    the same value: the faults changed the module's state, not the world (oracle bug 37)."""
+    spec = CORPUS["records_the_connection_it_used"]
+    outcome = Scenario(
+        handler=spec["handler"], input=spec["input"], faults=(fault,), before_run=spec["before_run"]
+    ).run()
+    assert outcome.value["audit"]["connection"] == "ledger-conn-2"
+    assert outcome.baseline() is not None
     outcome.check()

@@ -150,6 +150,8 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
     other = second._replay.fresh.get(key) if second._replay is not None else None
     if other is None or not same_outcome(other, fresh):
         return None  # it produces a new value every run, by a source we do not watch
+    if _a_cold_sandbox_gives_it(outcome, world, key, recorded, rerun, runs):
+        return None  # what the step read was its new sandbox's module state, not the world
     if _time_changed_it(outcome, world, key, fresh, rerun, runs):
         return None  # the faulted world, run again now, reads what the baseline read
     name = next(
@@ -169,6 +171,48 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
         "the SDK mask, changed what the step read: a side effect outside a step that the "
         "replay repeated, or another step's body that ran twice (make both idempotent)"
     )
+
+
+#: Cold sandboxes for every re-invocation of a baseline (``Timings.sandboxes``; later ones
+#: are warm): more than any execution the harness runs makes.
+_EVERY_SANDBOX_COLD = ("cold",) * 256
+
+
+def _a_cold_sandbox_gives_it(
+    outcome: Outcome,
+    world: World,
+    key: StepKey,
+    recorded: StepOutcome,
+    rerun: StepKey | None,
+    runs: int,
+) -> bool:
+    """Whether the step gives what it gave under the faults in a run without them whose
+    re-invocations are all cold sandboxes, when the faults moved the step to a new sandbox.
+
+    A crash ends its sandbox, and the next invocation starts cold: module state starts
+    afresh (a cached token is fetched again, a lazily made client is made again). A step
+    whose value reflects it (the token it used, whether the sandbox was cold) gives another
+    value than in the warm baseline; but Lambda starts sandboxes cold without any fault too,
+    so a value a fault-free run gives in cold sandboxes is no change the faults made (oracle
+    bug 37). A side effect the replay repeated, or a body run twice, changes the world, not
+    the module, and a cold baseline does not reproduce it."""
+    arn = key[0]
+    if not any(
+        info.environment != "warm" and info.index > 1
+        for info in outcome.recorder.invocations
+        if info.execution_arn == arn
+    ):
+        return False
+    cold = outcome.scenario.baseline(
+        world,
+        rerun=rerun,
+        rerun_times=runs if rerun else None,
+        sandboxes=_EVERY_SANDBOX_COLD,
+    )
+    if cold.hang is not None or cold._replay is None:
+        return False
+    ran = (*cold._replay.rerun_outcomes, cold._replay.fresh.get(key))
+    return any(r is not None and same_outcome(r, recorded) for r in ran)
 
 
 def _spread_over_sandboxes(outcome: Outcome, key: StepKey) -> bool:

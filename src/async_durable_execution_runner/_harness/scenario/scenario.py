@@ -139,6 +139,7 @@ class Scenario:
         rerun: tuple[str, str, int] | None = None,
         rerun_times: int | None = None,
         root_wakes_last: bool = False,
+        sandboxes: tuple[str, ...] | None = None,
     ) -> Outcome:
         """This scenario without any faults, in ``world`` (the fault-tolerance oracle's
         reference; see ``Outcome.baseline``): every step attempt, callback answer and
@@ -148,14 +149,19 @@ class Scenario:
         every run from one that a fault changed); ``rerun`` (execution, operation id,
         attempt) runs that attempt's body as many times as ``world`` says it ran;
         ``root_wakes_last`` wakes the root after everything else due at the same instant (as
-        a masked fault's re-invocation is, queued behind what was due). Remembered
+        a masked fault's re-invocation is, queued behind what was due); ``sandboxes`` runs
+        it in those sandboxes (``Timings.sandboxes``) instead of the scenario's. Remembered
         across scenarios by the world's content, since many examples share one counterpart
         and the oracle's premise is a handler deterministic outside its steps.
         """
         world = world or World()
         counterpart = self.with_faults(())
         if seed is not None:
-            counterpart = replace(counterpart, timings=replace(self.timings, seed=seed))
+            counterpart = replace(counterpart, timings=replace(counterpart.timings, seed=seed))
+        if sandboxes is not None:
+            counterpart = replace(
+                counterpart, timings=replace(counterpart.timings, sandboxes=sandboxes)
+            )
         fingerprint = world.fingerprint()
         key = (
             counterpart.to_pytest(),
