@@ -288,7 +288,7 @@ async def supplier_restock(event: Any) -> dict[str, Any]:
 
 async def _notify_supplier() -> None:
     """The submitter: hands the callback id to the supplier's desk (run once, as a step)."""
-    services.DESK.append(get_wait_for_callback_context().callback_id)
+    services.hand_over(get_wait_for_callback_context().callback_id)
 
 
 @durable_execution
@@ -561,8 +561,7 @@ async def sign_off_desk(event: Any) -> dict[str, Any]:
     callback = await create_callback(name="sign-off", timeout=600, heartbeat_timeout=60)
 
     async def hand_over() -> int:
-        services.DESK.append(callback.callback_id)
-        return len(services.DESK)
+        return services.hand_over(callback.callback_id)
 
     await step(hand_over, name="hand-over")
     try:

@@ -18,6 +18,15 @@ RELEASE_REQUESTS: dict[str, int] = {}
 #: The sign-off desk's inbox: callback ids it was handed, in order.
 DESK: list[str] = []
 
+
+def hand_over(callback_id: str) -> int:
+    """The desk takes a callback id to answer (once: it is the desk's key for the request, so
+    a step that hands it over again changes nothing) and says how many it holds."""
+    if callback_id not in DESK:
+        DESK.append(callback_id)
+    return len(DESK)
+
+
 #: The card's limit: a charge over it is declined (a business answer, not an outage).
 CARD_LIMIT = 500
 

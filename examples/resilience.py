@@ -32,10 +32,7 @@ Lambda's do, or these handlers fail where Lambda succeeds:
 - ``cached_token_across_waits``: every call carries a token from a module-level
   ``cachetools.TTLCache`` (4 minutes; the issuer's tokens last 5): calls before and after an
   hour's wait, a ``map`` of calls, and a call after another 250 s. After each wait the cached
-  token has expired and a new one is fetched; one kept past the wait is refused;
-- ``records_the_connection_it_used``: an audit step records which connection served it,
-  the one a module-level client opened in a warm sandbox and a new one in a cold sandbox (a
-  crash's re-invocation).
+  token has expired and a new one is fetched; one kept past the wait is refused.
 
 Every one is correct durable code: each partner answers by what it is asked (a price is a
 function of its key, a report of its job), so running a body again from any point ends in the
@@ -148,7 +145,6 @@ def reset() -> None:
     runner (a trap in the findings)."""
     global QUOTA  # noqa: PLW0603 - a fresh sandbox's quota: a limiter keeps the loop it first ran on
     services.reset()
-    _CONNECTIONS.clear()
     BUCKETS.clear()
     BREAKERS.clear()
     TOKEN_CACHE.clear()
@@ -346,36 +342,6 @@ async def cached_token_across_waits(event: Any) -> dict[str, Any]:
     return {"answers": answers}
 
 
-#: The partner's client, made on first use and kept by the sandbox (a cold one makes its own).
-_CONNECTIONS: dict[str, str] = {}
-
-
-def _connection(client: str) -> str:
-    connection = _CONNECTIONS.get(client)
-    if connection is None:
-        connection = _CONNECTIONS[client] = services.connect(client)
-    return connection
-
-
-@durable_execution
-async def records_the_connection_it_used(event: Any) -> dict[str, Any]:
-    """An audit step records which connection served it: the sandbox's, made by the first
-    step in a warm sandbox, or a new one in a cold sandbox (both are right: the step's value
-    is checkpointed)."""
-    client = event["client"]
-
-    async def orders() -> str:
-        return services.query(_connection(client), "orders")
-
-    async def audit() -> dict[str, str]:
-        connection = _connection(client)
-        return {"connection": connection, "answer": services.query(connection, "audit")}
-
-    first = await step(orders, name="orders")
-    await wait(60, name="a-minute")
-    return {"orders": first, "audit": await step(audit, name="audit")}
-
-
 CORPUS: dict[str, dict[str, Any]] = {
     "tenacity_around_a_flaky_partner": {
         "handler": tenacity_around_a_flaky_partner,
@@ -400,11 +366,6 @@ CORPUS: dict[str, dict[str, Any]] = {
     "token_bucket_between_retries": {
         "handler": token_bucket_between_retries,
         "input": {"keys": ["a", "b", "c", "d", "e", "f"]},
-        "before_run": reset,
-    },
-    "records_the_connection_it_used": {
-        "handler": records_the_connection_it_used,
-        "input": {"client": "ledger"},
         "before_run": reset,
     },
     "cached_token_across_waits": {

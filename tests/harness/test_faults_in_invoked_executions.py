@@ -13,11 +13,14 @@ campaign's corpus).
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from typing import Any
 
 import chains
+import chains_services
 import pytest
+from async_durable_execution import CallbackError, create_callback, durable_execution, step
 
 from async_durable_execution_runner import (
     DurableFunctionTestRunner,
@@ -26,6 +29,7 @@ from async_durable_execution_runner import (
 )
 from async_durable_execution_runner._harness.faults.placement import Placement, PlacingHooks
 from async_durable_execution_runner._harness.world import World
+from async_durable_execution_runner.oracles import FaultNotMasked
 from async_durable_execution_runner.scenarios import (
     FaultKind,
     Scenario,
@@ -223,3 +227,48 @@ def test_crash_points_reach_the_invoked_executions() -> None:
     assert by_execution[1] >= 2 and by_execution[2] >= 2
     assert len(report.explored) == len(report.points)
     report.check()
+
+
+# --- a step in an invoked execution that reads what a duplicate there changed ---------------
+
+
+@durable_execution
+async def _listing_desk(event: Any) -> dict[str, Any]:
+    """``chains.sign_off_desk`` with a hand-over that is not idempotent: the desk (the world,
+    a module no sandbox imports afresh) keeps a callback id as often as it is given."""
+    callback = await create_callback(name="sign-off", timeout=600, heartbeat_timeout=60)
+
+    async def hand_over() -> int:
+        chains_services.DESK.append(callback.callback_id)
+        return len(chains_services.DESK)
+
+    held = await step(hand_over, name="hand-over")
+    try:
+        answer = await callback.result()
+        signed: Any = json.loads(answer) if answer else None
+    except CallbackError as error:
+        signed = {"unsigned": type(error).__name__}
+    return {"document": event["document"], "signed": signed, "held": held}
+
+
+def test_a_duplicate_s_second_hand_over_read_by_the_next_execution_is_flagged_in_its_step() -> None:
+    """A duplicate delivery inside the first invoked execution hands the callback id over
+    again; the second execution's hand-over then counts one too many. The report names the
+    desk's step, in its own execution: invoked functions' operations take the ids their
+    caller's take in the same places (the second operation of each), and the name was looked
+    up across executions, so the report named the caller's chained invoke 'sign-annex'."""
+    faults = (
+        lost_response(invocation=1, call=1, error="TooManyRequestsException", execution=1),
+        duplicate_invocation(invocation=2, after_call=1, execution=1),
+    )
+    outcome = Scenario(
+        handler=chains.contract_sign_off,
+        functions={"desk": _listing_desk},
+        faults=faults,
+        callback_payloads={"sign-off": ({"signed_by": "legal"},)},
+        before_run=chains.reset,
+    ).run()
+    assert outcome.faults_applied == faults
+    assert [document["held"] for document in outcome.value["documents"]] == [1, 3]
+    with pytest.raises(FaultNotMasked, match=r"step 'hand-over' .* produced value 3; .* value 2"):
+        outcome.check()

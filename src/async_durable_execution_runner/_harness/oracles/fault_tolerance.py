@@ -154,11 +154,13 @@ def _step_changed_by_fault(outcome: Outcome, baseline: Outcome) -> str | None:
         return None  # what the step read was its new sandbox's module state, not the world
     if _time_changed_it(outcome, world, key, fresh, rerun, runs):
         return None  # the faulted world, run again now, reads what the baseline read
+    # The step's name in its own execution: an invoked function's operations take the same
+    # ids as its caller's in the same places (the second operation of each), and the
+    # report named the caller's chained invoke for the desk's step.
     name = next(
         (
             e.name
-            for events in outcome.recorder.events.values()
-            for e in events
+            for e in outcome.recorder.events.get(key[0], ())
             if e.id == operation_id and e.name
         ),
         None,
