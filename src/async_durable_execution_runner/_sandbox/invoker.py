@@ -376,9 +376,9 @@ class InProcessInvoker:
     #: The last invocation's time travel, left running after it returned while its drive
     #: goes on (see ``_linger``): its travel and its traveller.
     _lingering: tuple[Any, Any] | None = None
-    #: (the runner's clock, the handler's ``time.monotonic()`` lead over the machine's) when
-    #: the last invocation ended: see ``_monotonic_lead``.
-    _lead_mark: tuple[_dt.datetime, float] | None = None
+    #: (the handler's clock in ns since the epoch, its ``time.monotonic()`` lead over the
+    #: machine's) when the last invocation on the virtual clock ended.
+    _lead_mark: tuple[int, float] | None = None
 
     def __init__(
         self,
@@ -785,7 +785,21 @@ class InProcessInvoker:
             if shared is None:
                 travel, traveller = self._travel_to(started)
                 travel_box.append(travel)
-                traveller.skipped = self._monotonic_lead(started)
+                mark = self._lead_mark
+                if mark is not None:
+                    # What the handler's ``time.monotonic()`` runs ahead of the machine's: the
+                    # seconds the earlier invocations' loops skipped, and every second the
+                    # runner's clock moved since the last one ended (a durable wait, a retry
+                    # delay: time the service jumped over). On Lambda a warm sandbox's
+                    # monotonic clock runs on while the function waits, and never goes back:
+                    # module state that keeps a monotonic instant (a circuit breaker's open
+                    # period, a TTL cache's expiry, a rate limiter's bucket) sees an hour's
+                    # wait pass. Counted per invocation, an hour's wait passed as no time,
+                    # and with a fresh clock per invocation (whenever an observer listens,
+                    # as the harness's do) time went back by what the last invocation's
+                    # loop had skipped (runner bug 55).
+                    gap = traveller.ns - mark[0]
+                    traveller.skipped = mark[1] + gap / 1e9 if gap > 0 else mark[1]
             else:
                 # A duplicate delivery: one clock for both (time-machine's is the process's).
                 traveller = shared.traveller
@@ -854,9 +868,9 @@ class InProcessInvoker:
                     blocked_time.TICKER.unwatch(watched)
             if running.beside:
                 _await_beside(running)
-            if traveller is not None and running.shared is None:
-                assert self.clock_now is not None
-                self._lead_mark = (self.clock_now(), traveller.skipped)
+            if traveller is not None and running.shared is None and self.advance_clock:
+                # (On a real clock the time between invocations is the machine's own.)
+                self._lead_mark = (traveller.ns, traveller.skipped)
             running.traveller = None
             if not (returned and travel_box and self._linger(running, travel_box, traveller)):
                 _stop_travel(travel_box)
@@ -878,25 +892,6 @@ class InProcessInvoker:
         travel, traveller = lingering
         traveller.move_to_ns((instant - _EPOCH) // _MICROSECOND * 1000)
         return travel, traveller
-
-    def _monotonic_lead(self, started: _dt.datetime) -> float:
-        """What the handler's ``time.monotonic()`` runs ahead of the machine's in an
-        invocation starting at ``started`` on the runner's clock: the seconds the earlier
-        invocations' loops skipped, and every second the runner's clock moved since the last
-        one ended (a durable wait, a retry delay: time the service jumped over).
-
-        On Lambda a warm sandbox's monotonic clock runs on while the function waits between
-        invocations, and never goes back: module state that keeps a monotonic instant (a
-        circuit breaker's open period, a TTL cache's expiry, a rate limiter's bucket) sees an
-        hour-long wait pass. Each invocation's clock starting from none showed it the seconds
-        of the wait as none at all, and with a fresh clock per invocation (whenever an
-        observer listens, as the harness's do) time went back by what the last invocation's
-        loop had skipped (runner bug 55)."""
-        mark = self._lead_mark
-        if mark is None or self.advance_clock is None:
-            return 0.0  # (a real clock's time between invocations is the machine's own)
-        ended, lead = mark
-        return lead + max(0.0, (started - ended).total_seconds())
 
     def _linger(self, running: _Running, travel_box: list[Any], traveller: Any) -> bool:
         """Leave the invocation's time travel running after it returned, for the next

@@ -176,7 +176,8 @@ def _no_service_error(error: DurableServiceError) -> Exception:
 
 #: (the handler's clock in ns since the epoch, its ``time.monotonic()`` lead over the
 #: machine's) when this worker's last invocation ended: this process is one sandbox, whose
-#: monotonic clock runs on between invocations (``InProcessInvoker._monotonic_lead``).
+#: monotonic clock runs on between invocations (as ``InProcessInvoker._run`` keeps it, runner
+#: bug 55).
 _lead_mark: list[tuple[int, float]] = []
 
 
