@@ -99,3 +99,13 @@ def check_every(strategy: st.SearchStrategy[Scenario], *, examples: int, derando
         scenario.run().check()
 
     run()
+
+
+def step_events(outcome: Any, name: str) -> list[str]:
+    """The types of the step events of the operation named ``name`` in ``outcome``'s history,
+    in order (``StepStarted``, ``StepFailed``, ...): how its attempts went."""
+    return [
+        event["EventType"]
+        for event in outcome.history
+        if event.get("Name") == name and event["EventType"].startswith("Step")
+    ]

@@ -21,7 +21,7 @@ from typing import Any
 import http_clients
 import http_clients_services as service
 import pytest
-from corpus import check_every, returns_fault_free_warm_and_cold, scenarios
+from corpus import check_every, returns_fault_free_warm_and_cold, scenarios, step_events
 
 from async_durable_execution_runner.scenarios import Scenario, body_crash, crash
 from async_durable_execution_runner.strategies import fault_plans
@@ -71,20 +71,12 @@ def _run(name: str, *faults: Any) -> Any:
     ).run()
 
 
-def _step_events(outcome: Any, name: str) -> list[str]:
-    return [
-        event["EventType"]
-        for event in outcome.history
-        if event.get("Name") == name and event["EventType"].startswith("Step")
-    ]
-
-
 def test_the_adapter_retries_the_503s_inside_one_attempt() -> None:
     outcome = _run("session_with_retries")
     # Two 503s, then the answer: urllib3's back-off slept between them on the loop's thread,
     # and the step saw one call that succeeded.
     assert service.FLAKY_SEEN == {"stock-feed": 3}
-    assert _step_events(outcome, "flaky") == ["StepStarted", "StepSucceeded"]
+    assert step_events(outcome, "flaky") == ["StepStarted", "StepSucceeded"]
     outcome.check()
 
 
@@ -92,8 +84,8 @@ def test_a_long_poll_is_waited_for_not_timed_out() -> None:
     outcome = _run("long_poll_under_timeouts")
     # The server's thread sleeps 2.2 s before it answers; the 5 s time-outs around the request
     # are the loop's timers, which must not come due while the socket is waited on.
-    assert _step_events(outcome, "long-poll") == ["StepStarted", "StepSucceeded"]
-    assert _step_events(outcome, "by-hand") == ["StepStarted", "StepSucceeded"]
+    assert step_events(outcome, "long-poll") == ["StepStarted", "StepSucceeded"]
+    assert step_events(outcome, "by-hand") == ["StepStarted", "StepSucceeded"]
     assert outcome.value == EXPECTED["long_poll_under_timeouts"]
 
 

@@ -23,7 +23,7 @@ import pytest
 import resilience
 import resilience_handlers
 import resilience_services as services
-from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios
+from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios, step_events
 
 from async_durable_execution_runner.oracles import FaultNotMasked
 from async_durable_execution_runner.scenarios import Scenario, crash
@@ -67,20 +67,12 @@ def test_every_entry_returns_its_result_fault_free_warm_and_cold(name: str) -> N
 SAME: dict[str, Any] = {}
 
 
-def _step_events(outcome: Any, name: str) -> list[str]:
-    return [
-        event["EventType"]
-        for event in outcome.history
-        if event.get("Name") == name and event["EventType"].startswith("Step")
-    ]
-
-
 def test_the_breaker_is_waited_out_by_the_step_s_own_retries() -> None:
     """Two failures open the breaker for 30 s; each durable retry, 40 s later, finds it half
     open and makes one trial call; the partner answers the fourth call."""
     outcome = fault_free(CORPUS["breaker_waits_out_between_retries"]).run()
     assert outcome.value == EXPECTED["breaker_waits_out_between_retries"]
-    assert _step_events(outcome, "partner") == [
+    assert step_events(outcome, "partner") == [
         "StepStarted",
         "StepFailed",
         "StepStarted",
@@ -101,9 +93,9 @@ def test_a_call_the_bucket_refuses_is_retried_when_a_token_has_refilled() -> Non
     # Three tokens, then one every 10 s: each later call is refused once, and its retry,
     # 10 s on, finds the token refilled.
     for key in "abc":
-        assert _step_events(outcome, f"call-{key}") == ["StepStarted", "StepSucceeded"]
+        assert step_events(outcome, f"call-{key}") == ["StepStarted", "StepSucceeded"]
     for key in "def":
-        assert _step_events(outcome, f"call-{key}") == [
+        assert step_events(outcome, f"call-{key}") == [
             "StepStarted",
             "StepFailed",
             "StepStarted",
@@ -125,14 +117,14 @@ def test_tenacity_retries_inside_one_attempt_on_the_loop_and_on_a_thread() -> No
     outcome = fault_free(CORPUS["tenacity_around_a_flaky_partner"]).run()
     assert services.CALLS == {"lamp": 3, "desk": 3, "chair": 4}
     for name in ("price-lamp", "price-desk", "extra"):
-        assert _step_events(outcome, name) == ["StepStarted", "StepSucceeded"]
+        assert step_events(outcome, name) == ["StepStarted", "StepSucceeded"]
     outcome.check()
 
 
 def test_backoff_polls_until_the_report_is_ready() -> None:
     outcome = fault_free(CORPUS["backoff_polls_a_report"]).run()
     assert services.POLLS == {"q3-sales": 4}
-    assert _step_events(outcome, "ready") == ["StepStarted", "StepSucceeded"]
+    assert step_events(outcome, "ready") == ["StepStarted", "StepSucceeded"]
     outcome.check()
 
 
