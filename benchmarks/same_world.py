@@ -9,7 +9,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               races|lambda-runtime|tooling|scale|
                                               asyncio-ecosystem|data-stores|powertools|
                                               batches|aws-clients|http-clients|
-                                              resilience]
+                                              resilience|agents]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -58,7 +58,10 @@ through boto3, synchronously), ``--corpus http-clients`` ``examples/http_clients
 session-41 audit's, steps talking HTTP to a real server on loopback with ``requests`` and
 ``aiohttp``), ``--corpus resilience`` ``examples/resilience.py`` (the session-42 audit's,
 retry, back-off, rate-limit, circuit-breaker and TTL-cache code: ``tenacity``, ``backoff``,
-``stamina``, ``aiolimiter``, ``cachetools``);
+``stamina``, ``aiolimiter``, ``cachetools``), ``--corpus agents`` ``examples/agents.py``
+(the session-43 audit's, AI-agent loops: a sampling model whose tool calls get random ids
+that name the steps, tool calls fanned out, a human's approval, a rate-limited model, a
+conversation outgrowing its context, streaming, long-term memory, sub-agents);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -98,6 +101,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 # function a library binds at import (``cachetools.TTLCache``'s default timer is
 # ``time.monotonic`` itself) is then the handler's (a trap in the findings).
 import async_durable_execution_runner  # noqa: E402, F401, I001
+import agents  # noqa: E402
 import asyncio_ecosystem  # noqa: E402
 import aws_clients  # noqa: E402
 import batches  # noqa: E402
@@ -168,6 +172,7 @@ CORPORA = {
     "aws-clients": aws_clients.CORPUS,
     "http-clients": http_clients.CORPUS,
     "resilience": resilience.CORPUS,
+    "agents": agents.CORPUS,
 }
 
 

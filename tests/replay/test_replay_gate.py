@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import agents
 import asyncio_ecosystem
 import batches
 import blocking
@@ -262,6 +263,9 @@ USER_CORPUS = {
     **{f"batches.{k}": v for k, v in batches.CORPUS.items()},
     # Retries, back-off, rate limits, breakers and TTL caches, some kept in module state.
     **{f"resilience.{k}": v for k, v in resilience.CORPUS.items()},
+    # Agent loops: a sampling model whose random tool-call ids name the steps, fan-outs, a
+    # human's approval, a rate-limited model, streaming, memory, sub-agents.
+    **{f"agents.{k}": v for k, v in agents.CORPUS.items()},
 }
 
 
