@@ -31,7 +31,15 @@ that was checkpointed:
 - ``researchers_in_parallel``: an orchestrator that invokes a researcher agent (a durable
   function of its own) per city, in ``parallel``;
 - ``sampled_prompt_variant``: an A/B prompt variant and the conversation's start time drawn
-  outside steps with the SDK's checkpointed ``random()`` and ``now()``.
+  outside steps with the SDK's checkpointed ``random()`` and ``now()``;
+- ``turns_in_child_contexts``: each turn of the loop a child context of its own
+  (``run_in_child_context``, named after the turn), the conversation passed between them;
+- ``batch_inference_job``: prompts submitted as a batch job (a new job id per submission),
+  polled with ``wait_for_condition`` on the handler's own back-off until the job completes
+  40 s later on the wall clock;
+- ``slow_tool_with_a_deadline``: a search tool whose latency is drawn (0.5 to 3 s) run under
+  ``asyncio.wait_for(..., 2)`` inside the step; a search that misses its deadline is answered
+  from a cached fallback, so the step's value depends on the draw.
 
 Every one is correct durable code: what each returns is a function of its input and of the
 answers it checkpointed, and every effect on a partner is keyed (refunds, memory) or only
@@ -55,11 +63,14 @@ from async_durable_execution import (
     RetryStrategy,
     durable_execution,
     get_wait_for_callback_context,
+    get_wait_for_condition_check_context,
     invoke,
     now,
     parallel,
+    run_in_child_context,
     step,
     wait_for_callback,
+    wait_for_condition,
 )
 from async_durable_execution import map as durable_map
 from async_durable_execution import random as durable_random
@@ -449,6 +460,97 @@ async def sampled_prompt_variant(event: Any) -> dict[str, Any]:
     }
 
 
+# --- a turn per child context -----------------------------------------------------------------
+
+
+@durable_execution
+async def turns_in_child_contexts(event: Any) -> dict[str, Any]:
+    conversation = str(await durable_uuid(name="conversation"))
+    messages: list[dict[str, Any]] = [{"role": "user", "content": f"trip:{event['city']}"}]
+
+    def turn(number: int, sent: list[dict[str, Any]]) -> Any:
+        async def body() -> dict[str, Any]:
+            reply = AssistantMessage.model_validate(
+                await step(_think(conversation, sent), name="think")
+            )
+            added = [reply.model_dump()]
+            for call in reply.tool_calls:
+                result = await step(_run_tool(conversation, call), name=f"tool-{call.id}")
+                added.append(_tool_message(call, result))
+            return {"added": added, "done": not reply.tool_calls}
+
+        return body
+
+    for number in range(6):
+        outcome = await run_in_child_context(turn(number, list(messages)), name=f"turn-{number}")
+        messages.extend(outcome["added"])
+        if outcome["done"]:
+            break
+    (forecast,) = _tool_results(messages, "weather")
+    return {"turns": number + 1, "celsius": forecast["celsius"]}
+
+
+# --- a batch job polled to completion ---------------------------------------------------------
+
+
+async def _job_status(state: Any) -> Any:
+    attempt = get_wait_for_condition_check_context().attempt
+    return {**services.batch_status(state["job"]), "polls": attempt}
+
+
+def _until_completed(state: Any, attempt: int) -> int | None:
+    if state["status"] == "completed":
+        return None
+    return min(5 * 2 ** (attempt - 1), 20)
+
+
+@durable_execution
+async def batch_inference_job(event: Any) -> dict[str, Any]:
+    prompts = [f"summarise {doc}" for doc in event["documents"]]
+
+    async def submit() -> str:
+        return services.submit_batch(prompts)
+
+    job = await step(submit, name="submit-batch")
+    final = await wait_for_condition(
+        _job_status,
+        initial_state={"job": job, "status": "submitted"},
+        name="batch-status",
+        polling_strategy=_until_completed,
+    )
+    return {"answers": final["answers"], "job_is_ours": final["job"] == job}
+
+
+# --- a tool with a deadline -------------------------------------------------------------------
+
+
+@durable_execution
+async def slow_tool_with_a_deadline(event: Any) -> dict[str, Any]:
+    query = event["query"]
+
+    async def search() -> dict[str, Any]:
+        try:
+            hits = await asyncio.wait_for(services.slow_search(query), 2)
+            return {"hits": hits, "source": "live"}
+        except TimeoutError:
+            return {"hits": [f"{query}-cached"], "source": "cache"}
+
+    found = await step(search, name="search")
+    conversation = str(await durable_uuid(name="conversation"))
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": f"trip:{query}"},
+        {"role": "tool", "name": "search", "tool_call_id": "-", "content": json.dumps(found)},
+    ]
+    reply = AssistantMessage.model_validate(
+        await step(_think(conversation, messages), name="think-0")
+    )
+    return {
+        "source": found["source"],
+        "hits": len(found["hits"]),
+        "asked_for": [call.name for call in reply.tool_calls],
+    }
+
+
 CORPUS: dict[str, dict[str, Any]] = {
     "react_trip_planner": {
         "handler": react_trip_planner,
@@ -500,6 +602,21 @@ CORPUS: dict[str, dict[str, Any]] = {
     "sampled_prompt_variant": {
         "handler": sampled_prompt_variant,
         "input": {"city": "Lima"},
+        "before_run": reset,
+    },
+    "turns_in_child_contexts": {
+        "handler": turns_in_child_contexts,
+        "input": {"city": "Hanoi"},
+        "before_run": reset,
+    },
+    "batch_inference_job": {
+        "handler": batch_inference_job,
+        "input": {"documents": ["q1", "q2", "q3"]},
+        "before_run": reset,
+    },
+    "slow_tool_with_a_deadline": {
+        "handler": slow_tool_with_a_deadline,
+        "input": {"query": "Porto"},
         "before_run": reset,
     },
 }

@@ -42,6 +42,11 @@ INBOX: dict[str, dict[str, Any]] = {}
 MEMORY: dict[str, str] = {}
 #: Chunks pushed to the client's websocket, per conversation (what the user saw stream by).
 PUSHED: dict[str, list[str]] = {}
+#: Batch job id -> (the wall-clock instant it was submitted, its prompts).
+JOBS: dict[str, tuple[float, list[str]]] = {}
+
+#: How long a batch inference job takes, in wall-clock seconds.
+JOB_SECONDS = 40.0
 
 #: How long the model API refuses a new conversation with a 429, in wall-clock seconds.
 RATE_LIMIT_WINDOW = 12.0
@@ -55,6 +60,7 @@ def reset() -> None:
     INBOX.clear()
     MEMORY.clear()
     PUSHED.clear()
+    JOBS.clear()
 
 
 def _call_id() -> str:
@@ -208,3 +214,31 @@ def stream_chunks(text: str) -> list[str]:
 
 def push(conversation: str, chunk: str) -> None:
     PUSHED.setdefault(conversation, []).append(chunk)
+
+
+def submit_batch(prompts: list[str]) -> str:
+    """A batch inference job: a new id for every submission (a resubmitted batch is a new job,
+    as the real APIs make it)."""
+    job = "batch_" + uuid.uuid4().hex[:16]
+    JOBS[job] = (time.time(), list(prompts))
+    return job
+
+
+def batch_status(job: str) -> dict[str, Any]:
+    submitted, prompts = JOBS[job]
+    if time.time() - submitted < JOB_SECONDS:
+        return {"job": job, "status": "in_progress"}
+    return {
+        "job": job,
+        "status": "completed",
+        "answers": [hashlib.sha256(p.encode()).hexdigest()[:8] for p in prompts],
+    }
+
+
+async def slow_search(query: str) -> list[str]:
+    """A search tool whose latency varies from call to call (0.5 to 3 s)."""
+    import asyncio
+
+    await asyncio.sleep(random.uniform(0.5, 3.0))
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    return [f"{query}-{digest[i : i + 4]}" for i in range(0, 12, 4)]

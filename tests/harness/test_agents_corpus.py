@@ -24,6 +24,7 @@ from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, sc
 from async_durable_execution_runner.scenarios import (
     Outcome,
     Scenario,
+    Timings,
     callback_timeout,
     crash,
 )
@@ -60,6 +61,12 @@ EXPECTED: dict[str, Any] = {
         "celsius": weather("Lima")["celsius"],
         "conversation_has_start": True,
     },
+    "turns_in_child_contexts": {"turns": 3, "celsius": weather("Hanoi")["celsius"]},
+    "batch_inference_job": {
+        "answers": ["29d5fcb5", "03b4970f", "33207990"],
+        "job_is_ours": True,
+    },
+    "slow_tool_with_a_deadline": {"source": "live or cache", "hits": 3, "asked_for": ["weather"]},
 }
 
 
@@ -71,8 +78,17 @@ def _same_but_the_variant(expected: Any, value: Any) -> bool:
     }
 
 
+def _live_or_cached(expected: Any, value: Any) -> bool:
+    """The search's latency is drawn: in time, three live hits; too late, the cached one."""
+    hits = {"live": 3, "cache": 1}.get(value["source"])
+    return value["hits"] == hits and value["asked_for"] == expected["asked_for"]
+
+
 #: Entries whose value is compared otherwise than by ``==``.
-SAME: dict[str, Any] = {"sampled_prompt_variant": _same_but_the_variant}
+SAME: dict[str, Any] = {
+    "sampled_prompt_variant": _same_but_the_variant,
+    "slow_tool_with_a_deadline": _live_or_cached,
+}
 
 
 def test_every_entry_has_an_expected_result() -> None:
@@ -211,7 +227,42 @@ def test_every_streamed_chunk_reaches_the_client() -> None:
     outcome.check()
 
 
-@pytest.mark.parametrize("name", ["react_trip_planner", "gathered_tool_calls", "streamed_answer"])
+def test_the_batch_job_is_polled_until_it_completes() -> None:
+    """Submitted once; polled at once and at 5, 15 and 35 s (in progress), then at 55 s
+    (completed): the job takes 40 s on the wall clock, which the waits move."""
+    outcome = fault_free(CORPUS["batch_inference_job"]).run()
+    assert len(services.JOBS) == 1
+    assert step_events(outcome, "batch-status") == ["StepStarted", "StepSucceeded"] * 5
+    outcome.check()
+
+
+def test_a_search_too_slow_for_its_deadline_is_answered_from_the_cache() -> None:
+    """Both branches of the step occur over the draws the harness makes."""
+    spec = CORPUS["slow_tool_with_a_deadline"]
+    sources = set()
+    for seed in range(12):
+        outcome = Scenario(
+            handler=spec["handler"],
+            input=spec["input"],
+            before_run=spec["before_run"],
+            timings=Timings(seed=seed),
+        ).run()
+        assert _live_or_cached(EXPECTED["slow_tool_with_a_deadline"], outcome.value)
+        sources.add(outcome.value["source"])
+        outcome.check()
+    assert sources == {"live", "cache"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "react_trip_planner",
+        "gathered_tool_calls",
+        "streamed_answer",
+        "turns_in_child_contexts",
+        "batch_inference_job",
+    ],
+)
 def test_every_crash_point_passes(name: str) -> None:
     spec = CORPUS[name]
     Scenario(
