@@ -39,7 +39,17 @@ that was checkpointed:
   40 s later on the wall clock;
 - ``slow_tool_with_a_deadline``: a search tool whose latency is drawn (0.5 to 3 s) run under
   ``asyncio.wait_for(..., 2)`` inside the step; a search that misses its deadline is answered
-  from a cached fallback, so the step's value depends on the draw.
+  from a cached fallback, so the step's value depends on the draw;
+- ``openai_tool_loop``: the loop through the ``openai`` package's ``AsyncOpenAI`` client, made
+  at import and kept by a warm sandbox (its ``httpx`` pool reused across steps and
+  invocations), against a chat-completions API on loopback (``agents_model_server.py``) that
+  refuses each conversation's first two requests with ``429``: the client's own retries
+  (``Retry-After: 1``) get through within one step attempt;
+- ``openai_streamed_reply``: the final reply streamed (``stream=True``: server-sent events
+  over chunked HTTP, real milliseconds apart) and read with ``async for`` inside a step;
+- ``openai_429_by_durable_retries``: a client without retries of its own (``max_retries=0``):
+  the ``RateLimitError`` fails the step's attempt, and the step's durable retries, 2 s apart,
+  get through.
 
 Every one is correct durable code: what each returns is a function of its input and of the
 answers it checkpointed, and every effect on a partner is keyed (refunds, memory) or only
@@ -55,6 +65,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
+import agents_model_server as model_api
 import agents_services as services
 from agents_services import ContentFiltered, RateLimited
 from async_durable_execution import (
@@ -75,6 +86,7 @@ from async_durable_execution import (
 from async_durable_execution import map as durable_map
 from async_durable_execution import random as durable_random
 from async_durable_execution import uuid as durable_uuid
+from openai import AsyncOpenAI, RateLimitError
 from pydantic import BaseModel, Field
 
 __all__ = ["CORPUS", "reset"]
@@ -551,6 +563,137 @@ async def slow_tool_with_a_deadline(event: Any) -> dict[str, Any]:
     }
 
 
+# --- the openai client ------------------------------------------------------------------------
+
+#: Made at import, as handlers make their clients: a warm sandbox keeps it (and its pool).
+MODEL = AsyncOpenAI(base_url=model_api.base_url(), api_key="sk-test", max_retries=2)
+#: The same API without the client's own retries: a 429 fails the step's attempt.
+MODEL_NO_RETRIES = AsyncOpenAI(base_url=model_api.base_url(), api_key="sk-test", max_retries=0)
+
+TOOLS: list[Any] = [
+    {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": f"the {name} tool",
+            "parameters": {"type": "object", "properties": {}, "additionalProperties": True},
+        },
+    }
+    for name in ("weather", "calculator")
+]
+
+
+def _openai_think(
+    conversation: str, messages: list[dict[str, Any]], client: AsyncOpenAI = MODEL
+) -> Any:
+    async def body() -> dict[str, Any]:
+        response = await client.chat.completions.create(
+            model="gpt-test",
+            messages=[dict(m) for m in messages],
+            tools=TOOLS,
+            extra_headers={"X-Conversation": conversation},
+        )
+        return response.choices[0].message.model_dump(exclude_none=True)
+
+    return body
+
+
+async def _openai_loop(
+    conversation: str,
+    task: str,
+    client: AsyncOpenAI = MODEL,
+    retry_strategy: Any = None,
+) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = [{"role": "user", "content": task}]
+    for turn in range(6):
+        reply = await step(
+            _openai_think(conversation, messages, client),
+            name=f"think-{turn}",
+            retry_strategy=retry_strategy,
+        )
+        messages.append(reply)
+        calls = reply.get("tool_calls") or []
+        if not calls:
+            return messages
+        for wire in calls:
+            call = ToolCall(
+                id=wire["id"],
+                name=wire["function"]["name"],
+                arguments=json.loads(wire["function"]["arguments"]),
+            )
+            result = await step(_run_tool(conversation, call), name=f"tool-{call.id}")
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+            )
+    msg = "no answer after 6 turns"
+    raise RuntimeError(msg)
+
+
+def _answers_of(messages: list[dict[str, Any]]) -> list[Any]:
+    return [json.loads(m["content"]) for m in messages if m["role"] == "tool"]
+
+
+@durable_execution
+async def openai_tool_loop(event: Any) -> dict[str, Any]:
+    conversation = str(await durable_uuid(name="conversation"))
+    messages = await _openai_loop(conversation, f"trip:{event['city']}")
+    forecast, budget = _answers_of(messages)
+    return {"celsius": forecast["celsius"], "budget": budget, "turns": len(messages) // 2}
+
+
+def _streamed(conversation: str, messages: list[dict[str, Any]]) -> Any:
+    async def body() -> str:
+        parts = []
+        async with asyncio.timeout(30):
+            stream = await MODEL.chat.completions.create(
+                model="gpt-test",
+                messages=[dict(m) for m in messages],
+                stream=True,
+                extra_headers={"X-Conversation": conversation},
+            )
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    parts.append(chunk.choices[0].delta.content)
+        return "".join(parts)
+
+    return body
+
+
+@durable_execution
+async def openai_streamed_reply(event: Any) -> dict[str, Any]:
+    conversation = str(await durable_uuid(name="conversation"))
+    messages = await _openai_loop(conversation, f"compare:{','.join(event['cities'])}")
+    forecasts = _answers_of(messages)
+    # The answer again, streamed to the user this time.
+    text = await step(_streamed(conversation, messages[:-1]), name="stream-reply")
+    return {"warmest": _warmest(forecasts), "streamed": bool(text)}
+
+
+#: The step's own retries, 2 s apart, for a client that does not retry.
+RETRY_429 = RetryStrategy(
+    max_attempts=5,
+    initial_delay=2,
+    backoff_rate=1,
+    jitter_strategy=JitterStrategy.NONE,
+    retryable_error_types=[RateLimitError],
+)
+
+
+@durable_execution
+async def openai_429_by_durable_retries(event: Any) -> dict[str, Any]:
+    conversation = str(await durable_uuid(name="conversation"))
+    messages = await _openai_loop(
+        conversation, f"trip:{event['city']}", MODEL_NO_RETRIES, retry_strategy=RETRY_429
+    )
+    forecast, budget = _answers_of(messages)
+    return {"celsius": forecast["celsius"], "budget": budget}
+
+
+def reset_all() -> None:
+    services.reset()
+    model_api.reset()
+
+
 CORPUS: dict[str, dict[str, Any]] = {
     "react_trip_planner": {
         "handler": react_trip_planner,
@@ -618,5 +761,20 @@ CORPUS: dict[str, dict[str, Any]] = {
         "handler": slow_tool_with_a_deadline,
         "input": {"query": "Porto"},
         "before_run": reset,
+    },
+    "openai_tool_loop": {
+        "handler": openai_tool_loop,
+        "input": {"city": "Lisbon"},
+        "before_run": reset_all,
+    },
+    "openai_streamed_reply": {
+        "handler": openai_streamed_reply,
+        "input": {"cities": ["Oslo", "Rome", "Cairo"]},
+        "before_run": reset_all,
+    },
+    "openai_429_by_durable_retries": {
+        "handler": openai_429_by_durable_retries,
+        "input": {"city": "Quito"},
+        "before_run": reset_all,
     },
 }

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 import agents
+import agents_model_server as model_api
 import agents_services as services
 import pytest
 from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios, step_events
@@ -67,6 +68,9 @@ EXPECTED: dict[str, Any] = {
         "job_is_ours": True,
     },
     "slow_tool_with_a_deadline": {"source": "live or cache", "hits": 3, "asked_for": ["weather"]},
+    "openai_tool_loop": {"celsius": weather("Lisbon")["celsius"], "budget": 405, "turns": 3},
+    "openai_streamed_reply": {"warmest": WARMEST, "streamed": True},
+    "openai_429_by_durable_retries": {"celsius": weather("Quito")["celsius"], "budget": 405},
 }
 
 
@@ -253,9 +257,43 @@ def test_a_search_too_slow_for_its_deadline_is_answered_from_the_cache() -> None
     assert sources == {"live", "cache"}
 
 
+def test_the_openai_client_s_own_retries_absorb_the_429s() -> None:
+    """The API refuses a conversation's first two requests; the client retries after each
+    ``Retry-After: 1`` (on the loop's virtual clock) inside the first think step's attempt."""
+    outcome = fault_free(CORPUS["openai_tool_loop"]).run()
+    assert step_events(outcome, "think-0") == ["StepStarted", "StepSucceeded"]
+    assert [status for _, _, status in model_api.REQUESTS] == [429, 429, 200, 200, 200]
+    outcome.check()
+
+
+def test_a_429_the_client_does_not_retry_is_the_step_s_durable_retry() -> None:
+    outcome = fault_free(CORPUS["openai_429_by_durable_retries"]).run()
+    assert step_events(outcome, "think-0") == [
+        "StepStarted",
+        "StepFailed",
+        "StepStarted",
+        "StepFailed",
+        "StepStarted",
+        "StepSucceeded",
+    ]
+    outcome.check()
+
+
+def test_the_streamed_reply_arrives_over_server_sent_events() -> None:
+    outcome = fault_free(CORPUS["openai_streamed_reply"]).run()
+    assert [streaming for _, streaming, status in model_api.REQUESTS if status == 200] == [
+        False,
+        False,
+        True,
+    ]
+    outcome.check()
+
+
 @pytest.mark.parametrize(
     "name",
     [
+        "openai_tool_loop",
+        "openai_streamed_reply",
         "react_trip_planner",
         "gathered_tool_calls",
         "streamed_answer",

@@ -33,6 +33,7 @@ from async_durable_execution_runner._sandbox import (
     hang_alarm,
     outside_work,  # noqa: F401  (wires the threads and pool jobs the handler starts)
     parked,
+    retired,
     safe_points,
     woken,  # noqa: F401  (wires ``parked.on_wake``: threads the handler wakes)
 )
@@ -457,7 +458,9 @@ class InProcessInvoker:
             return
         self._displaced = {}
         put_back(displaced)
+        self._retire_all()
         self.handlers.update(self._given)
+        retired.bury()
 
     def can_start_cold(self, function_name: str) -> bool:
         """Whether a cold sandbox can re-import ``function_name``'s handler (``fresh_import``):
@@ -472,8 +475,10 @@ class InProcessInvoker:
             raise KeyError(msg)
         environment = request.environment
         if environment == "cold":
+            previous = handler
             handler = self._imported_afresh(handler, request, self._displaced)
             self.handlers[request.function_name] = handler
+            self._retire(request.function_name, previous)
         elif environment == "duplicate" and handler_address(handler) is not None:
             # Lambda delivers a duplicate to another sandbox (the first is busy): a copy of
             # the module of its own, which neither the running delivery nor the invocations
@@ -674,6 +679,15 @@ class InProcessInvoker:
             handler = self._handler(request)
         except _InitFailed as failed:
             return failed.outcome
+        try:
+            return self._invoke_with(handler, request)
+        finally:
+            if handler is not self.handlers.get(request.function_name):
+                retired.retire(handler)  # a duplicate's own copy of the module: its sandbox ends
+
+    def _invoke_with(
+        self, handler: Callable[..., Any], request: InvocationRequest
+    ) -> InvocationOutcome:
         on_driver = self._driver == threading.get_ident()
         if on_driver and self._running is None:
             return self._invoke_here(handler, request)
@@ -881,6 +895,18 @@ class InProcessInvoker:
                 fatal=True,
             )
         return outcome
+
+    def _retire_all(self) -> None:
+        # (A function of its own: a loop variable left in ``restore_modules`` would keep the
+        # last retired handler alive through the burial.)
+        for name, handler in list(self.handlers.items()):
+            self._retire(name, handler)
+
+    def _retire(self, name: str, handler: Callable[..., Any]) -> None:
+        """Function ``name``'s sandbox ends: a copy of its module (not the test's own, which
+        lives on) is kept until the next burial (``retired.bury``)."""
+        if handler is not self._given.get(name):
+            retired.retire(handler)
 
     def _travel_to(self, instant: _dt.datetime) -> tuple[Any, Any]:
         """``_start_travel(instant)``, or the travel the last invocation of this drive left
@@ -1217,6 +1243,18 @@ _Bound = tuple[Callable[..., Any], adapter.AsyncHandler, Callable[..., Any] | No
 _BOUND: dict[WireFormat, dict[int, _Bound]] = {"objects": {}, "json": {}}
 _BOUND_KEPT = 64
 _BIND_LOCK = threading.Lock()
+
+
+def _forget_bound(handler: Callable[..., Any]) -> None:
+    """Let go of a retired sandbox's handler bindings (``retired.bury``)."""
+    with _BIND_LOCK:
+        for table in _BOUND.values():
+            bound = table.get(id(handler))
+            if bound is not None and bound[0] is handler:
+                del table[id(handler)]
+
+
+retired.on_burial(_forget_bound)
 
 
 def _bind(table: dict[int, _Bound], handler: Callable[..., Any], wire_format: WireFormat) -> _Bound:

@@ -1,0 +1,102 @@
+"""Retired sandboxes, let go of as Lambda lets go of a sandbox: without a word.
+
+In-process, a cold sandbox is a copy of the handler's module (``module_state.fresh_import``).
+When a later cold start, a duplicate delivery's end or the runner's hand-back to the test
+retires such a copy, whatever its module state held becomes garbage: a module-level
+``httpx.Client`` or ``AsyncOpenAI`` client's pooled keep-alive connections, an
+``aiohttp.ClientSession``. Collected, each says it was never closed (``ResourceWarning``:
+"unclosed transport", "unclosed <socket...>", "Unclosed client session"), at whatever moment
+the collector next runs, in whatever test is running then; under pytest's
+``filterwarnings = error`` that test fails. On Lambda the sandbox's process is frozen and
+then killed: its sockets are closed by the kernel, and no finaliser runs to complain. Module
+-level clients are what the clients' own documentation recommends, and correct on Lambda
+(runner bug 58).
+
+So a retired copy is kept (``retire``), and copies are collected a few at a time
+(``bury``): first everything that was garbage already is collected as usual, so that its
+warnings are reported as they would have been; then the copies are let go of and collected
+with ``ResourceWarning`` ignored and asyncio's exception handler silent, which is what is
+garbage only because a sandbox died. A copy something else still holds (a handler the test
+kept) is collected later, as before.
+
+Nothing may hold a retired copy past its burial for that to work: the invoker's bindings of
+handlers to the shared client are dropped first (``on_burial``), and no loop variable of the
+runner's may keep the last one (two did, and every burial left one copy to be collected
+later, unsilenced).
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+#: Retired copies (their handlers, which hold their modules' state) kept before a burial.
+KEPT = 8
+
+_lock = threading.Lock()
+_graveyard: list[Callable[..., Any]] = []
+_forget: list[Callable[[Callable[..., Any]], None]] = []
+_burying = threading.local()
+
+
+def on_burial(forget: Callable[[Callable[..., Any]], None]) -> None:
+    """Have ``forget(handler)`` drop a cache's references to a retired handler before its
+    burial (the handler bindings the invoker keeps across runners)."""
+    _forget.append(forget)
+
+
+def retire(handler: Callable[..., Any]) -> None:
+    """Keep a retired sandbox's handler (and so its module state) until the next burial."""
+    with _lock:
+        _graveyard.append(handler)
+
+
+def retired() -> int:
+    """How many retired sandboxes wait for a burial."""
+    return len(_graveyard)
+
+
+def bury(*, at_least: int = KEPT) -> int:
+    """Collect the retired sandboxes, if ``at_least`` of them are waiting, with their
+    resource warnings silenced; how many were let go of."""
+    with _lock:
+        if not _graveyard or len(_graveyard) < at_least:
+            return 0
+        dead = list(_graveyard)
+        _graveyard.clear()
+    _forget_all(dead)
+    # What was garbage before is reported as the collector would have reported it.
+    gc.collect()
+    count = len(dead)
+    del dead  # (the last reference: no loop variable may keep one past here)
+    with _silenced():
+        gc.collect()
+    return count
+
+
+def _forget_all(dead: list[Callable[..., Any]]) -> None:
+    for forget in _forget:
+        for handler in dead:
+            forget(handler)
+
+
+def burying() -> bool:
+    """Whether this thread is collecting retired sandboxes (asyncio's exception handler of
+    the runner's loops stays silent meanwhile: ``aiohttp`` reports an unclosed session there
+    too)."""
+    return getattr(_burying, "on", False)
+
+
+@contextmanager
+def _silenced() -> Iterator[None]:
+    _burying.on = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            yield
+    finally:
+        _burying.on = False

@@ -1,0 +1,133 @@
+"""Runner bug 58: a sandbox the runner retires, or that dies mid-request, is let go of as
+Lambda lets go of one, without a word.
+
+A handler that keeps an HTTP client in module state (``httpx``'s clients, ``openai``'s,
+``aiohttp``'s session: what their documentation recommends for Lambda) holds pooled
+keep-alive connections. A cold start retires the sandbox's copy of the module, and a sandbox
+that crashes mid-request leaves the connection in flight to the pool that forgot it. Both
+were collected whenever the collector next ran, each saying it was never closed
+(``ResourceWarning``), in whatever test was running then; under ``filterwarnings = error``
+that test failed. On Lambda the sandbox's process is killed and the kernel closes its
+sockets: nothing is said (``_sandbox/retired.py``).
+"""
+
+from __future__ import annotations
+
+import gc
+import socket
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import connection_handlers as h
+import http_clients_services as service
+import pytest
+from async_durable_execution import durable_execution
+
+from async_durable_execution_runner.scenarios import Scenario, Timings, body_crash
+
+EXPECTED = {"first": service.price("lamp"), "second": service.price("desk")}
+#: Enough retired copies for the runner to let go of them at least once.
+RUNS = 9
+#: More handlers than the runner keeps bound to its client.
+OTHERS = 70
+
+
+@contextmanager
+def _unraisable() -> Iterator[list[str]]:
+    """What finalisers raised meanwhile (a ``ResourceWarning`` made an error), with every
+    earlier piece of garbage collected first."""
+    gc.collect()
+    caught: list[str] = []
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        caught.append(repr(unraisable.exc_value))
+
+    sys.unraisablehook = hook
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            yield caught
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous
+
+
+HANDLERS: list[Callable[..., Any]] = [h.async_client, h.sync_client, h.aiohttp_session]
+
+
+def _other_handlers(count: int) -> None:
+    """Run ``count`` other handlers once each, as a test suite goes on to other tests: the
+    runner binds each to its client and, past a few dozen, forgets the oldest bindings (the
+    retired copies' among them, which then become garbage)."""
+    for index in range(count):
+
+        @durable_execution
+        async def other(event: Any, index: int = index) -> int:
+            return index
+
+        assert Scenario(handler=other).run().value == index
+
+
+@pytest.mark.parametrize("handler", HANDLERS, ids=lambda f: f.__name__)
+def test_retired_sandboxes_say_nothing_of_their_module_level_clients(
+    handler: Callable[..., Any],
+) -> None:
+    """Every run's second invocation starts cold: its copy of the module makes its own
+    client, which the run's end retires with a pooled connection open. Later, whenever the
+    runner lets go of the copies, none says anything."""
+    with _unraisable() as caught:
+        for _ in range(RUNS):
+            outcome = Scenario(handler=handler, timings=Timings(sandboxes=("cold",))).run()
+            assert outcome.value == EXPECTED
+            assert [i.environment for i in outcome.recorder.invocations] == ["warm", "cold"]
+        del outcome
+        _other_handlers(OTHERS)
+    assert caught == []
+
+
+@pytest.mark.parametrize("suspension", [1, 3, 5])
+def test_a_sandbox_that_dies_mid_request_says_nothing_either(suspension: int) -> None:
+    """The sandbox dies while the first step's body waits for the server (a long poll); the
+    next invocation is cold, and its copy is retired at the run's end."""
+    with _unraisable() as caught:
+        for _ in range(RUNS):
+            outcome = Scenario(
+                handler=h.async_client,
+                faults=(body_crash(step=1, attempt=1, suspension=suspension),),
+            ).run()
+            assert outcome.value == EXPECTED
+            assert outcome.faults_applied
+        del outcome
+        _other_handlers(OTHERS)
+    assert caught == []
+
+
+def test_the_test_s_own_client_keeps_its_connections() -> None:
+    """The module the test imported is the first sandbox of every run: its client's pooled
+    connection is reused by the next run, not closed by a retirement."""
+    Scenario(handler=h.async_client).run()
+    pool = h.ASYNC_CLIENT._transport._pool  # httpx's connection pool (httpcore's)
+    before = [c for c in pool.connections if c.is_idle()]
+    assert before
+    Scenario(handler=h.async_client, timings=Timings(sandboxes=("cold",))).run()
+    _other_handlers(OTHERS)
+    assert [c for c in pool.connections if c.is_idle()][: len(before)] == before
+    assert not any(c.is_closed() for c in before)
+
+
+def test_a_leak_of_the_test_s_own_is_still_reported() -> None:
+    """Only what a retired sandbox left is collected in silence: a socket the test itself
+    let go of unclosed (in a reference cycle, so that only the collector frees it) is
+    reported when a burial collects it, as the collector would have reported it."""
+    with _unraisable() as caught:
+        leaked = socket.socket()
+        cycle: list[Any] = [leaked]
+        cycle.append(cycle)
+        del leaked, cycle
+        for _ in range(RUNS):
+            Scenario(handler=h.async_client, timings=Timings(sandboxes=("cold",))).run()
+    assert any("unclosed <socket.socket" in c for c in caught), caught
