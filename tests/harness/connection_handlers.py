@@ -11,11 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import connection_registry
 import http_clients_services as service
 import httpx
 from async_durable_execution import durable_execution, step, wait
 
-__all__ = ["ASYNC_CLIENT", "SYNC_CLIENT", "aiohttp_session", "async_client", "sync_client"]
+__all__ = [
+    "ASYNC_CLIENT",
+    "SYNC_CLIENT",
+    "aiohttp_session",
+    "async_client",
+    "async_client_recorded",
+    "sync_client",
+]
 
 #: Made at import: a cold sandbox makes its own.
 ASYNC_CLIENT = httpx.AsyncClient(timeout=5)
@@ -69,4 +77,17 @@ async def aiohttp_session(event: Any) -> dict[str, Any]:
     first = await step(lambda: _quote_aiohttp("lamp"), name="first")
     await wait(60, name="between")
     second = await step(lambda: _quote_aiohttp("desk"), name="second")
+    return {"first": first, "second": second}
+
+
+@durable_execution
+async def async_client_recorded(event: Any) -> dict[str, Any]:
+    """``async_client``, which also registers its quote function with a record outside the
+    sandbox (as a callback is registered with a test double): the function holds its
+    module's state past the sandbox's retirement, as a traceback's frames do."""
+    if _quote_async not in connection_registry.SEEN:
+        connection_registry.SEEN.append(_quote_async)
+    first = await step(lambda: _quote_slowly("lamp"), name="first")
+    await wait(60, name="between")
+    second = await step(lambda: _quote_async("desk"), name="second")
     return {"first": first, "second": second}

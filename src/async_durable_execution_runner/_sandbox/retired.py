@@ -16,8 +16,8 @@ So a retired copy is kept (``retire``), and copies are collected a few at a time
 (``bury``): first everything that was garbage already is collected as usual, so that its
 warnings are reported as they would have been; then the copies are let go of and collected
 with ``ResourceWarning`` ignored and asyncio's exception handler silent, which is what is
-garbage only because a sandbox died. A copy something else still holds (a handler the test
-kept) is collected later, as before.
+garbage only because a sandbox died. A copy something else still holds is kept for the next
+burial instead.
 
 Nothing may hold a retired copy past its burial for that to work: the invoker's bindings of
 handlers to the shared client are dropped first (``on_burial``), and no loop variable of the
@@ -30,15 +30,25 @@ from __future__ import annotations
 import gc
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 #: Retired copies (their handlers, which hold their modules' state) kept before a burial.
-KEPT = 8
+KEPT = 16
 
-_lock = threading.Lock()
-_graveyard: list[Callable[..., Any]] = []
+
+class _Graveyard:
+    """Retired handlers waiting for a burial, and how many were retired since the last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.kept: list[Callable[..., Any]] = []
+        self.fresh = 0
+
+
+_GRAVES = _Graveyard()
 _forget: list[Callable[[Callable[..., Any]], None]] = []
 _burying = threading.local()
 
@@ -51,31 +61,46 @@ def on_burial(forget: Callable[[Callable[..., Any]], None]) -> None:
 
 def retire(handler: Callable[..., Any]) -> None:
     """Keep a retired sandbox's handler (and so its module state) until the next burial."""
-    with _lock:
-        _graveyard.append(handler)
+    with _GRAVES.lock:
+        _GRAVES.kept.append(handler)
+        _GRAVES.fresh += 1
 
 
 def retired() -> int:
     """How many retired sandboxes wait for a burial."""
-    return len(_graveyard)
+    return len(_GRAVES.kept)
 
 
 def bury(*, at_least: int = KEPT) -> int:
-    """Collect the retired sandboxes, if ``at_least`` of them are waiting, with their
-    resource warnings silenced; how many were let go of."""
-    with _lock:
-        if not _graveyard or len(_graveyard) < at_least:
+    """Collect the retired sandboxes, if ``at_least`` were retired since the last burial,
+    with their resource warnings silenced; how many were let go of.
+
+    A copy that something else still holds (the harness's record of a step's error, whose
+    traceback holds the copy's frames, until the test is done with its outcome) survives
+    the collection: it goes back to wait for the next burial, held, so that no later
+    collection of it, unsilenced, can find it first."""
+    with _GRAVES.lock:
+        if not _GRAVES.kept or _GRAVES.fresh < at_least:
             return 0
-        dead = list(_graveyard)
-        _graveyard.clear()
+        dead = list(_GRAVES.kept)
+        _GRAVES.kept.clear()
+        _GRAVES.fresh = 0
     _forget_all(dead)
+    # A weak reference to each copy's module state: the user's function the handler wraps
+    # (``@durable_execution`` keeps it), which its module binds by name.
+    refs = [
+        weakref.ref(getattr(handler, "_durable_execution_original", handler)) for handler in dead
+    ]
     # What was garbage before is reported as the collector would have reported it.
     gc.collect()
     count = len(dead)
     del dead  # (the last reference: no loop variable may keep one past here)
     with _silenced():
         gc.collect()
-    return count
+    survivors = [alive for ref in refs if (alive := ref()) is not None]
+    with _GRAVES.lock:
+        _GRAVES.kept.extend(survivors)
+    return count - len(survivors)
 
 
 def _forget_all(dead: list[Callable[..., Any]]) -> None:
