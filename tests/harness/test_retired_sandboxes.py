@@ -14,6 +14,7 @@ sockets: nothing is said (``_sandbox/retired.py``).
 from __future__ import annotations
 
 import gc
+import logging
 import socket
 import sys
 import warnings
@@ -37,10 +38,22 @@ RUNS = retired.KEPT + 1
 OTHERS = 70
 
 
+class _Said(logging.Handler):
+    """What asyncio's exception handler logged (``aiohttp`` reports an unclosed session to
+    the loop's exception handler too)."""
+
+    def __init__(self, caught: list[str]) -> None:
+        super().__init__(logging.ERROR)
+        self.caught = caught
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.caught.append(record.getMessage())
+
+
 @contextmanager
 def _unraisable() -> Iterator[list[str]]:
-    """What finalisers raised meanwhile (a ``ResourceWarning`` made an error), with every
-    earlier piece of garbage collected first."""
+    """What finalisers raised meanwhile (a ``ResourceWarning`` made an error) or reported to
+    asyncio's exception handler, with every earlier piece of garbage collected first."""
     gc.collect()
     caught: list[str] = []
     previous = sys.unraisablehook
@@ -48,6 +61,8 @@ def _unraisable() -> Iterator[list[str]]:
     def hook(unraisable: Any) -> None:
         caught.append(repr(unraisable.exc_value))
 
+    said = _Said(caught)
+    logging.getLogger("asyncio").addHandler(said)
     sys.unraisablehook = hook
     try:
         with warnings.catch_warnings():
@@ -56,6 +71,7 @@ def _unraisable() -> Iterator[list[str]]:
             gc.collect()
     finally:
         sys.unraisablehook = previous
+        logging.getLogger("asyncio").removeHandler(said)
 
 
 HANDLERS: list[Callable[..., Any]] = [h.async_client, h.sync_client, h.aiohttp_session]

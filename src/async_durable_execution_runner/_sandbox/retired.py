@@ -28,7 +28,9 @@ later, unsilenced).
 from __future__ import annotations
 
 import gc
+import socket
 import threading
+import types
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -36,7 +38,7 @@ from contextlib import contextmanager
 from typing import Any
 
 #: Retired copies (their handlers, which hold their modules' state) kept before a burial.
-KEPT = 16
+KEPT = 32
 
 
 class _Graveyard:
@@ -60,10 +62,56 @@ def on_burial(forget: Callable[[Callable[..., Any]], None]) -> None:
 
 
 def retire(handler: Callable[..., Any]) -> None:
-    """Keep a retired sandbox's handler (and so its module state) until the next burial."""
+    """Keep a retired sandbox's handler (and so its module state) until the next burial, if
+    its module state holds anything that could say it was never closed (``holds_resources``);
+    a copy that holds none is let go of at once (its collection says nothing)."""
+    original = getattr(handler, "_durable_execution_original", handler)
+    state = getattr(original, "__globals__", None)
+    if isinstance(state, dict) and not holds_resources(state):
+        return
     with _GRAVES.lock:
         _GRAVES.kept.append(handler)
         _GRAVES.fresh += 1
+
+
+#: What a module's state is searched through, at most (``holds_resources``).
+_SEARCHED = 10_000
+#: Shared code and its namespaces: not a sandbox's own state.
+_NOT_STATE = (
+    types.ModuleType,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.CodeType,
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    str,
+    bytes,
+    int,
+    float,
+)
+
+
+def holds_resources(state: dict[str, Any]) -> bool:
+    """Whether a module's state (its namespace) reaches a socket or an object with a
+    finaliser of its own (a transport, a session, an open file) within ``_SEARCHED``
+    objects: what may say it was never closed when collected. A burial costs two full
+    collections of the process's objects, so the copies that hold nothing of the kind (most
+    handlers' modules: data, configuration, clients not yet used) are not kept for one."""
+    seen: set[int] = set()
+    queue = [value for name, value in state.items() if not name.startswith("__")]
+    while queue and len(seen) < _SEARCHED:
+        obj = queue.pop()
+        if id(obj) in seen or isinstance(obj, _NOT_STATE):
+            continue
+        seen.add(id(obj))
+        kind = type(obj)
+        if isinstance(obj, socket.socket) or getattr(kind, "__del__", None) is not None:
+            return True
+        queue.extend(gc.get_referents(obj))
+    # Too much to search (a boto3 client's graph): let go of as before; urllib3's pools close
+    # their own sockets when collected.
+    return False
 
 
 def retired() -> int:
