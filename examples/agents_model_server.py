@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import agents_services as services
+from loopback_http import JsonHandler, LoopbackService
 
 _lock = threading.Lock()
 #: Every request served, in arrival order: (conversation, whether it streamed, status).
@@ -92,25 +92,7 @@ def _completion(conversation: str, model: str, messages: list[dict[str, Any]]) -
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: pooled connections are reused
-    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for the
-    # client's delayed acknowledgement of the headers (40 ms a response on Linux).
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """(Quiet: the campaigns print their own report.)"""
-
-    def _answer(self, status: int, body: Any, *headers: tuple[str, str]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
+class _Handler(JsonHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
@@ -148,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
         conversation = self.headers.get("X-Conversation", "-")
         streaming = bool(body.get("stream"))
         if self.path != "/v1/chat/completions":
-            self._answer(404, {"error": {"message": f"no route {self.path}"}})
+            self.answer(404, {"error": {"message": f"no route {self.path}"}})
             return
         with _lock:
             seen = SEEN.get(conversation, 0)
@@ -156,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         if seen < REFUSED_REQUESTS:
             with _lock:
                 REQUESTS.append((conversation, streaming, 429))
-            self._answer(
+            self.answer(
                 429,
                 {"error": {"message": "Rate limit reached", "type": "requests", "code": None}},
                 ("Retry-After", "1"),
@@ -168,28 +150,17 @@ class _Handler(BaseHTTPRequestHandler):
         if streaming:
             self._stream(completion)
         else:
-            self._answer(200, completion)
+            self.answer(200, completion)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up (its sandbox died mid-request) is noted, not printed."""
-        with _lock:
-            ABANDONED.append(str(client_address))
+def _hung_up(client: str) -> None:
+    with _lock:
+        ABANDONED.append(client)
 
 
-_servers: list[_Server] = []
-_start_lock = threading.Lock()
+_SERVICE = LoopbackService(_Handler, "model-api", _hung_up)
 
 
 def base_url() -> str:
     """The API's address (``.../v1``), started on first use."""
-    with _start_lock:
-        if not _servers:
-            server = _Server(("127.0.0.1", 0), _Handler)
-            threading.Thread(target=server.serve_forever, name="model-api", daemon=True).start()
-            _servers.append(server)
-        host, port = _servers[0].server_address[:2]
-        return f"http://{host}:{port}/v1"
+    return _SERVICE.address() + "/v1"

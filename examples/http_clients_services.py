@@ -21,9 +21,10 @@ import hashlib
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from loopback_http import JsonHandler, LoopbackService
 
 _lock = threading.Lock()
 #: ``/flaky``: requests seen so far, by key.
@@ -51,25 +52,7 @@ def reset() -> None:
     base_url()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: pooled connections are reused
-    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for the
-    # client's delayed acknowledgement of the headers (40 ms a response on Linux).
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """(Quiet: the campaigns print their own report.)"""
-
-    def _answer(self, status: int, body: Any, *headers: tuple[str, str]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
+class _Handler(JsonHandler):
     def do_GET(self) -> None:
         url = urlparse(self.path)
         query = {name: values[0] for name, values in parse_qs(url.query).items()}
@@ -77,65 +60,53 @@ class _Handler(BaseHTTPRequestHandler):
             REQUESTS.append(("GET", url.path))
         if url.path == "/quote":
             item = query["item"]
-            self._answer(200, {"item": item, "price": price(item)})
+            self.answer(200, {"item": item, "price": price(item)})
         elif url.path == "/flaky":
             key = query["key"]
             with _lock:
                 seen = FLAKY_SEEN.get(key, 0)
                 FLAKY_SEEN[key] = seen + 1
             if seen < int(query.get("fail", "2")):
-                self._answer(503, {"error": "busy"}, ("Retry-After", "0"))
+                self.answer(503, {"error": "busy"}, ("Retry-After", "0"))
             else:
-                self._answer(200, {"key": key, "ok": True})
+                self.answer(200, {"key": key, "ok": True})
         elif url.path == "/slow":
             ms = int(query.get("ms", "200"))
             time.sleep(ms / 1000)
-            self._answer(200, {"slept": ms})
+            self.answer(200, {"slept": ms})
         elif url.path.startswith("/orders/"):
             with _lock:
                 order = ORDERS.get(url.path.rsplit("/", 1)[1])
             if order is None:
-                self._answer(404, {"error": "no such order"})
+                self.answer(404, {"error": "no such order"})
             else:
-                self._answer(200, order)
+                self.answer(200, order)
         else:
-            self._answer(404, {"error": f"no route {url.path}"})
+            self.answer(404, {"error": f"no route {url.path}"})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(length) or b"{}")
         key = self.headers.get("Idempotency-Key")
         if self.path != "/orders" or not key:
-            self._answer(400, {"error": "POST /orders with an Idempotency-Key header"})
+            self.answer(400, {"error": "POST /orders with an Idempotency-Key header"})
             return
         with _lock:
             REQUESTS.append(("POST", self.path))
             order = ORDERS.get(key)
             if order is None:
                 order = ORDERS[key] = {"id": key, "total": sum(body.get("amounts", []))}
-        self._answer(201, order)
+        self.answer(201, order)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up (its sandbox died mid-request) is noted, not printed: a real
-        service logs it and goes on."""
-        with _lock:
-            ABANDONED.append(str(client_address))
+def _hung_up(client: str) -> None:
+    with _lock:
+        ABANDONED.append(client)
 
 
-_servers: list[_Server] = []
-_start_lock = threading.Lock()
+_SERVICE = LoopbackService(_Handler, "http-service", _hung_up)
 
 
 def base_url() -> str:
     """The service's address, started on first use."""
-    with _start_lock:
-        if not _servers:
-            server = _Server(("127.0.0.1", 0), _Handler)
-            threading.Thread(target=server.serve_forever, name="http-service", daemon=True).start()
-            _servers.append(server)
-        host, port = _servers[0].server_address[:2]
-        return f"http://{host}:{port}"
+    return _SERVICE.address()
