@@ -9,7 +9,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               races|lambda-runtime|tooling|scale|
                                               asyncio-ecosystem|data-stores|powertools|
                                               batches|aws-clients|http-clients|
-                                              resilience|agents]
+                                              resilience|agents|observability]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -61,7 +61,10 @@ retry, back-off, rate-limit, circuit-breaker and TTL-cache code: ``tenacity``, `
 ``stamina``, ``aiolimiter``, ``cachetools``), ``--corpus agents`` ``examples/agents.py``
 (the session-43 audit's, AI-agent loops: a sampling model whose tool calls get random ids
 that name the steps, tool calls fanned out, a human's approval, a rate-limited model, a
-conversation outgrowing its context, streaming, long-term memory, sub-agents);
+conversation outgrowing its context, streaming, long-term memory, sub-agents),
+``--corpus observability`` ``examples/observability.py`` (the session-44 audit's,
+OpenTelemetry traces and metrics exported by threads of their own, a sampler's coin, W3C
+trace headers, ``structlog`` with per-invocation request ids);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -114,6 +117,7 @@ import habits  # noqa: E402
 import http_clients  # noqa: E402
 import lambda_runtime  # noqa: E402
 import nondeterministic  # noqa: E402
+import observability  # noqa: E402
 import payloads  # noqa: E402
 import powertools  # noqa: E402
 import processes  # noqa: E402
@@ -173,6 +177,7 @@ CORPORA = {
     "http-clients": http_clients.CORPUS,
     "resilience": resilience.CORPUS,
     "agents": agents.CORPUS,
+    "observability": observability.CORPUS,
 }
 
 

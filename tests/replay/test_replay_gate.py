@@ -24,6 +24,7 @@ import flows
 import habits
 import lambda_runtime
 import nondeterministic
+import observability
 import powertools
 import processes
 import pytest
@@ -266,6 +267,9 @@ USER_CORPUS = {
     # Agent loops: a sampling model whose random tool-call ids name the steps, fan-outs, a
     # human's approval, a rate-limited model, streaming, memory, sub-agents.
     **{f"agents.{k}": v for k, v in agents.CORPUS.items()},
+    # Telemetry: spans, metrics and log lines, random trace ids and a sampler's coin outside
+    # every step, exporter threads of their own, a step named after a checkpointed trace id.
+    **{f"observability.{k}": v for k, v in observability.CORPUS.items()},
 }
 
 

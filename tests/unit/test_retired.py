@@ -1,14 +1,17 @@
 """Which retired sandboxes wait for a burial (``_sandbox/retired.py``): only those whose
 module state holds something that may say it was never closed; a burial costs two full
-collections, and most handlers' modules hold data and configuration only."""
+collections, and most handlers' modules hold data and configuration only. And which of a
+retired sandbox's threads end with it: those its module state holds, and the test process's
+module does not."""
 
 from __future__ import annotations
 
 import socket
 import tempfile
+import threading
 from typing import Any
 
-from async_durable_execution_runner._sandbox.retired import holds_resources
+from async_durable_execution_runner._sandbox.retired import end_threads, holds_resources
 
 
 class _Pool:
@@ -41,3 +44,55 @@ def test_module_dunders_and_shared_code_are_not_searched() -> None:
     # The module's own attributes (its loader, its builtins) and functions, classes and
     # modules it binds are shared code, not its state.
     assert not holds_resources({"__builtins__": __builtins__, "socket": socket, "f": print})
+
+
+# --- a retired sandbox's threads (``end_threads``) ------------------------------------------
+
+
+class _Worker:
+    """A client's worker thread, woken by ``stop`` or every 10 ms."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(0.01):
+            pass
+
+
+def _gone(thread: threading.Thread) -> bool:
+    thread.join(timeout=5)
+    return not thread.is_alive()
+
+
+def test_a_thread_the_sandbox_s_state_holds_is_ended() -> None:
+    worker = _Worker()
+    ended = end_threads({"CLIENT": _Pool(worker)}, [worker.thread])
+    assert ended == [worker.thread]
+    assert _gone(worker.thread)
+
+
+def test_a_thread_the_test_s_own_module_holds_too_is_left_alone() -> None:
+    worker = _Worker()
+    shared = _Pool(worker)
+    try:
+        assert end_threads({"CLIENT": shared}, [worker.thread], {"CLIENT": shared}) == []
+        assert worker.thread.is_alive()
+    finally:
+        worker.stopped.set()
+
+
+def test_a_thread_the_sandbox_s_state_does_not_hold_is_left_alone() -> None:
+    worker = _Worker()
+    try:
+        assert end_threads({"CONFIG": {"region": "eu-west-1"}}, [worker.thread]) == []
+        assert worker.thread.is_alive()
+    finally:
+        worker.stopped.set()
+
+
+def test_the_calling_thread_is_never_ended() -> None:
+    me = threading.current_thread()
+    assert end_threads({"ME": _Pool(me)}, [me]) == []

@@ -20,7 +20,7 @@ import random
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import FrameType, ModuleType
 from typing import Any, Literal, TypeVar
 
@@ -417,6 +417,9 @@ class InProcessInvoker:
         #: Threads a sandbox's import started, by the request they are for (``_run`` hands
         #: them to the invocation's loop).
         self._init_threads: dict[str, list[threading.Thread]] = {}
+        #: A cold or duplicate sandbox's copy of a handler -> the threads it started (its
+        #: import's and its invocations'), ended with it when it is retired (``_retire``).
+        self._threads_of: dict[Callable[..., Any], list[threading.Thread]] = {}
         self.random_seed = random_seed
         self.strict_replay = strict_replay
         #: Lambda's function timeout, counted on the virtual clock: the time an invocation
@@ -687,7 +690,8 @@ class InProcessInvoker:
             return self._invoke_with(handler, request)
         finally:
             if handler is not self.handlers.get(request.function_name):
-                retired.retire(handler)  # a duplicate's own copy of the module: its sandbox ends
+                # A duplicate's own copy of the module: its sandbox ends.
+                self._retire_copy(request.function_name, handler)
 
     def _invoke_with(
         self, handler: Callable[..., Any], request: InvocationRequest
@@ -763,6 +767,8 @@ class InProcessInvoker:
         session = request.session
         travel_box = running.travel
         init_threads = self._init_threads.pop(request.request_id, ()) if self._init_threads else ()
+        if init_threads:
+            self._note_threads(request.function_name, handler, init_threads)
         entry, layered = self._entry(handler)
         session.sdk_cache = self.cache  # what the shared client answers from
         event = invocation_event(
@@ -878,6 +884,8 @@ class InProcessInvoker:
             settle(loop, running)
             current_session.reset(bound_session)
             if jumping is not None:
+                if jumping.started_threads:
+                    self._note_threads(request.function_name, handler, jumping.started_threads)
                 jumping.on_jump = jumping.outside_time = None
                 if running.shared is None:
                     self._outside = outside_before
@@ -905,12 +913,29 @@ class InProcessInvoker:
         # last retired handler alive through the burial.)
         for name, handler in list(self.handlers.items()):
             self._retire(name, handler)
+        self._threads_of.clear()  # (every copy still running was among the handlers)
 
     def _retire(self, name: str, handler: Callable[..., Any]) -> None:
         """Function ``name``'s sandbox ends: a copy of its module (not the test's own, which
-        lives on) is kept until the next burial (``retired.bury``)."""
+        lives on) is kept until the next burial (``retired.bury``), and its threads end."""
         if handler is not self._given.get(name):
-            retired.retire(handler)
+            self._retire_copy(name, handler)
+
+    def _retire_copy(self, name: str, handler: Callable[..., Any]) -> None:
+        retired.retire(
+            handler, threads=self._threads_of.pop(handler, ()), given=self._given.get(name)
+        )
+
+    def _note_threads(
+        self, name: str, handler: Callable[..., Any], threads: Iterable[threading.Thread]
+    ) -> None:
+        """``threads`` were started in the sandbox of ``handler``: a copy's are ended when it
+        is retired (the test process's own module lives on, and so do its threads)."""
+        if handler is self._given.get(name):
+            return
+        alive = [thread for thread in threads if thread.is_alive()]
+        if alive:
+            self._threads_of.setdefault(handler, []).extend(alive)
 
     def _travel_to(self, instant: _dt.datetime) -> tuple[Any, Any]:
         """``_start_travel(instant)``, or the travel the last invocation of this drive left

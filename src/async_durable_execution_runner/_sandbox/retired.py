@@ -23,17 +23,34 @@ Nothing may hold a retired copy past its burial for that to work: the invoker's 
 handlers to the shared client are dropped first (``on_burial``), and no loop variable of the
 runner's may keep the last one (two did, and every burial left one copy to be collected
 later, unsilenced).
+
+A retired sandbox's threads end with it (``end_threads``). Telemetry and client libraries
+start threads of their own when the module is imported (OpenTelemetry's batch span processor
+and periodic metric reader, a log shipper's flusher), which wake every second or so for the
+life of the process. On Lambda they die with the sandbox's process; in-process they lived on,
+two more with every cold start, and a campaign of a few hundred examples over such a handler
+ran thousands of them: its last examples were many times slower than its first, most of the
+time spent in the kernel switching between them (runner bug 59). A thread is ended only when
+it is the sandbox's own: started while the sandbox imported its module or ran an invocation,
+held by the copy's module state, and not by the test process's module (a library's global
+worker, which every sandbox shares, is left alone). It is ended as the process's death would
+end it, at its next Python instruction, with nothing said: ``SandboxEnded`` is raised into it
+and its thread's exception hook passes over it. A thread blocked for good in a call that never
+returns to Python is never woken to be ended, and costs nothing meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import gc
 import socket
+import sys
 import threading
 import types
 import warnings
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,13 +78,25 @@ def on_burial(forget: Callable[[Callable[..., Any]], None]) -> None:
     _forget.append(forget)
 
 
-def retire(handler: Callable[..., Any]) -> None:
+def retire(
+    handler: Callable[..., Any],
+    *,
+    threads: Iterable[threading.Thread] = (),
+    given: Callable[..., Any] | None = None,
+) -> None:
     """Keep a retired sandbox's handler (and so its module state) until the next burial, if
     its module state holds anything that could say it was never closed (``holds_resources``);
-    a copy that holds none is let go of at once (its collection says nothing)."""
-    original = getattr(handler, "_durable_execution_original", handler)
-    state = getattr(original, "__globals__", None)
-    if isinstance(state, dict) and not holds_resources(state):
+    a copy that holds none is let go of at once (its collection says nothing).
+
+    ``threads`` are the threads started while the sandbox imported its module or ran its
+    invocations, and ``given`` the test process's own handler of the same function: the
+    sandbox's own threads among them are ended first (``end_threads``)."""
+    state = _state_of(handler)
+    if state is not None:
+        alive = [thread for thread in threads if thread.is_alive()]
+        if alive:
+            end_threads(state, alive, _state_of(given) if given is not None else None)
+    if state is not None and not holds_resources(state):
         return
     with _GRAVES.lock:
         _GRAVES.kept.append(handler)
@@ -112,6 +141,103 @@ def holds_resources(state: dict[str, Any]) -> bool:
     # Too much to search (a boto3 client's graph): let go of as before; urllib3's pools close
     # their own sockets when collected.
     return False
+
+
+def _state_of(handler: Callable[..., Any]) -> dict[str, Any] | None:
+    """The module namespace of the function ``handler`` wraps (``@durable_execution`` keeps
+    it), which holds the sandbox's module state."""
+    original = getattr(handler, "_durable_execution_original", handler)
+    state = getattr(original, "__globals__", None)
+    return state if isinstance(state, dict) else None
+
+
+class SandboxEnded(BaseException):
+    """Raised into a retired sandbox's thread: the sandbox's process is gone. A
+    ``BaseException``, so that a library's ``except Exception`` around its work does not keep
+    the thread going; its thread's exception hook passes over it (``end_threads``)."""
+
+
+def end_threads(
+    state: dict[str, Any],
+    threads: list[threading.Thread],
+    given_state: dict[str, Any] | None = None,
+) -> list[threading.Thread]:
+    """End those of ``threads`` that the module state ``state`` holds and ``given_state``
+    (the test process's module of the same handler) does not; the threads told to end.
+
+    A thread held by both is a library's shared worker (the sandbox's module bound a global
+    object whose thread every sandbox uses), which a process of its own would have had to
+    itself; here it serves the sandboxes still alive. A thread neither holds (a worker a
+    library keeps in its own module) is left alone for the same reason."""
+    me = threading.current_thread()
+    candidates = {
+        id(thread): thread
+        for thread in threads
+        if thread is not me
+        and thread is not threading.main_thread()
+        and thread.ident is not None
+        and thread.is_alive()
+    }
+    if not candidates:
+        return []
+    held = _reaches(state, candidates.keys())
+    if held and given_state is not None:
+        held -= _reaches(given_state, held)
+    ended = []
+    for key in held:
+        thread = candidates[key]
+        if _raise_into(thread):
+            ended.append(thread)
+    return ended
+
+
+#: Not searched for threads either: an event loop is the process's (the invoker keeps one per
+#: thread across sandboxes), and a thread started in an invocation holds its loop, whose
+#: list of the threads started since leads from the test's module to every sandbox's.
+_NOT_SANDBOX_STATE = (*_NOT_STATE, asyncio.AbstractEventLoop)
+
+
+def _reaches(state: dict[str, Any], targets: Iterable[int]) -> set[int]:
+    """The ids among ``targets`` that ``state`` reaches within ``_SEARCHED`` objects."""
+    wanted = set(targets)
+    found: set[int] = set()
+    seen: set[int] = set()
+    queue = [value for name, value in state.items() if not name.startswith("__")]
+    while queue and len(seen) < _SEARCHED and found != wanted:
+        obj = queue.pop()
+        key = id(obj)
+        if key in seen or isinstance(obj, _NOT_SANDBOX_STATE):
+            continue
+        seen.add(key)
+        if key in wanted:
+            found.add(key)
+            continue
+        queue.extend(gc.get_referents(obj))
+    return found
+
+
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+_set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+_set_async_exc.restype = ctypes.c_int
+
+
+def _raise_into(thread: threading.Thread) -> bool:
+    """Raise ``SandboxEnded`` into ``thread`` at its next Python instruction, with its
+    exception hook made to pass over it (``threading`` calls the hook it finds on the thread
+    then; pytest's reports any exception a thread ends with, ``SystemExit`` included)."""
+    hook = getattr(thread, "_invoke_excepthook", None)
+    ident = thread.ident
+    if hook is None or ident is None:
+        return False  # (another interpreter's threading: left alone)
+
+    def passing_over_the_end(ending: threading.Thread) -> None:
+        if isinstance(sys.exc_info()[1], SandboxEnded):
+            return
+        hook(ending)
+
+    thread._invoke_excepthook = passing_over_the_end  # type: ignore[attr-defined]
+    changed: int = _set_async_exc(ident, SandboxEnded)
+    return changed == 1
 
 
 def retired() -> int:
