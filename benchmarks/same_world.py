@@ -9,7 +9,8 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               races|lambda-runtime|tooling|scale|
                                               asyncio-ecosystem|data-stores|powertools|
                                               batches|aws-clients|http-clients|
-                                              resilience|agents|observability]
+                                              resilience|agents|observability|
+                                              credentials]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -64,7 +65,10 @@ that name the steps, tool calls fanned out, a human's approval, a rate-limited m
 conversation outgrowing its context, streaming, long-term memory, sub-agents),
 ``--corpus observability`` ``examples/observability.py`` (the session-44 audit's,
 OpenTelemetry traces and metrics exported by threads of their own, a sampler's coin, W3C
-trace headers, ``structlog`` with per-invocation request ids);
+trace headers, ``structlog`` with per-invocation request ids), ``--corpus credentials``
+``examples/credentials.py`` (the same audit's second round: JWT expiry and not-before claims,
+Fernet tokens sealed between steps, HMAC-signed receipts checked against a tolerance,
+idempotency keys derived from the execution ARN, Ed25519-signed requests);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -110,6 +114,7 @@ import aws_clients  # noqa: E402
 import batches  # noqa: E402
 import blocking  # noqa: E402
 import chains  # noqa: E402
+import credentials  # noqa: E402
 import data_stores  # noqa: E402
 import errors  # noqa: E402
 import everyday  # noqa: E402
@@ -178,6 +183,7 @@ CORPORA = {
     "resilience": resilience.CORPUS,
     "agents": agents.CORPUS,
     "observability": observability.CORPUS,
+    "credentials": credentials.CORPUS,
 }
 
 

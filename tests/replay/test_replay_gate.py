@@ -17,6 +17,7 @@ import asyncio_ecosystem
 import batches
 import blocking
 import chains
+import credentials
 import data_stores
 import errors
 import everyday
@@ -270,6 +271,9 @@ USER_CORPUS = {
     # Telemetry: spans, metrics and log lines, random trace ids and a sampler's coin outside
     # every step, exporter threads of their own, a step named after a checkpointed trace id.
     **{f"observability.{k}": v for k, v in observability.CORPUS.items()},
+    # Credentials: JWT expiry and not-before claims, Fernet tokens, signed receipts checked
+    # against a tolerance, idempotency keys from the execution ARN, signed requests.
+    **{f"credentials.{k}": v for k, v in credentials.CORPUS.items()},
 }
 
 

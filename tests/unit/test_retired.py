@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import tempfile
 import threading
+import types
 from typing import Any
 
 from async_durable_execution_runner._sandbox.retired import end_threads, holds_resources
@@ -74,6 +75,24 @@ def test_a_thread_the_sandbox_s_state_holds_is_ended() -> None:
     assert _gone(worker.thread)
 
 
+def test_a_thread_at_work_is_given_a_moment_to_park() -> None:
+    """A flusher in the middle of a round (here: before its first wait) is waited for."""
+    go = threading.Event()
+    worker = _Worker.__new__(_Worker)
+    worker.stopped = threading.Event()
+
+    def run() -> None:
+        go.wait(1)  # parked until a set time at once: end_threads must find it parked
+        while not worker.stopped.wait(0.01):
+            pass
+
+    worker.thread = threading.Thread(target=run, daemon=True)
+    worker.thread.start()
+    go.set()
+    assert end_threads({"CLIENT": _Pool(worker)}, [worker.thread]) == [worker.thread]
+    assert _gone(worker.thread)
+
+
 def test_a_thread_the_test_s_own_module_holds_too_is_left_alone() -> None:
     worker = _Worker()
     shared = _Pool(worker)
@@ -96,3 +115,33 @@ def test_a_thread_the_sandbox_s_state_does_not_hold_is_left_alone() -> None:
 def test_the_calling_thread_is_never_ended() -> None:
     me = threading.current_thread()
     assert end_threads({"ME": _Pool(me)}, [me]) == []
+
+
+def test_a_thread_a_module_of_the_user_s_holds_is_left_alone() -> None:
+    """A fake of a partner kept the sandbox's client to shut it down later."""
+    worker = _Worker()
+    fake = types.ModuleType("partner_fake")
+    fake.__file__ = "/project/tests/partner_fake.py"
+    fake.CLIENTS = [worker]  # type: ignore[attr-defined]
+    try:
+        assert end_threads({"partner_fake": fake, "CLIENT": worker}, [worker.thread]) == []
+        assert worker.thread.is_alive()
+    finally:
+        worker.stopped.set()
+
+
+def test_threads_that_may_never_wake_are_left_alone_with_their_fellows() -> None:
+    """A pool's handler blocked until woken would never end, and its fellows' ending would
+    leave it waiting for them: none is ended."""
+    worker = _Worker()
+    blocked = threading.Event()
+    sleeper = threading.Thread(target=blocked.wait, daemon=True)
+    sleeper.start()
+    try:
+        pool = _Pool([worker, sleeper])
+        assert end_threads({"POOL": pool}, [worker.thread, sleeper]) == []
+        assert worker.thread.is_alive()
+        assert sleeper.is_alive()
+    finally:
+        worker.stopped.set()
+        blocked.set()

@@ -44,15 +44,21 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import gc
+import math
 import socket
 import sys
+import sysconfig
 import threading
+import time
 import types
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from async_durable_execution_runner._sandbox import parked
+from async_durable_execution_runner._service.clock import real_monotonic
 
 #: Retired copies (their handlers, which hold their modules' state) kept before a burial.
 KEPT = 32
@@ -162,13 +168,23 @@ def end_threads(
     threads: list[threading.Thread],
     given_state: dict[str, Any] | None = None,
 ) -> list[threading.Thread]:
-    """End those of ``threads`` that the module state ``state`` holds and ``given_state``
-    (the test process's module of the same handler) does not; the threads told to end.
+    """End those of ``threads`` that the module state ``state`` holds, and nothing that
+    outlives the sandbox does; the threads told to end (all of them, or none).
 
-    A thread held by both is a library's shared worker (the sandbox's module bound a global
-    object whose thread every sandbox uses), which a process of its own would have had to
-    itself; here it serves the sandboxes still alive. A thread neither holds (a worker a
-    library keeps in its own module) is left alone for the same reason."""
+    What outlives the sandbox: ``given_state`` (the test process's module of the same
+    handler) and the user's modules the sandbox's module binds (the fakes of its partners,
+    state shared between sandboxes: not the standard library's or installed packages').
+    A thread they hold serves them: a library's worker every sandbox shares (the sandbox's
+    module bound a global object whose thread every sandbox uses; a process of its own
+    would have had its own), or a client a fake keeps to shut down later. A thread the
+    sandbox does not hold either (a worker a library keeps in its own module) is left alone
+    for the same reason.
+
+    The threads are ended together, and only if each will wake of its own accord soon: each
+    parked (``parked``) until a set time, as a flusher is between rounds. Threads that
+    cooperate wait for each other (a pool's task handler for the sentinel its worker
+    handler sends when the pool is shut down): ending some of them, or some that are
+    blocked for good and so never end, left a later ``terminate()`` waiting forever."""
     me = threading.current_thread()
     candidates = {
         id(thread): thread
@@ -181,14 +197,67 @@ def end_threads(
     if not candidates:
         return []
     held = _reaches(state, candidates.keys())
-    if held and given_state is not None:
-        held -= _reaches(given_state, held)
-    ended = []
-    for key in held:
-        thread = candidates[key]
-        if _raise_into(thread):
-            ended.append(thread)
-    return ended
+    outside = [given_state] if given_state is not None else []
+    outside.extend(_user_modules_bound_in(state))
+    for other in outside:
+        if not held:
+            break
+        held -= _reaches(other, held)
+    ending = [candidates[key] for key in held]
+    if not ending or not _all_wake_soon(ending):
+        return []
+    return [thread for thread in ending if _raise_into(thread)]
+
+
+#: How long to wait for a sandbox's threads to park, when one of them is at work (a flusher
+#: in the middle of a round): real seconds.
+_PARKING = 0.02
+
+
+def _all_wake_soon(threads: list[threading.Thread]) -> bool:
+    """Whether every one of ``threads`` is parked until a set time (a timed wait or sleep),
+    and so runs Python again by then, where ``SandboxEnded`` is raised; one at work is given
+    ``_PARKING`` seconds to park. One parked until woken, or blocked where nothing marks it
+    parked (a call in C), may never run Python again: none is ended."""
+    deadline = real_monotonic() + _PARKING
+    while True:
+        untils = [parked.parked_until(thread.ident) for thread in threads]
+        if math.inf in untils:
+            return False
+        if None not in untils:
+            return True
+        if real_monotonic() >= deadline:
+            return False
+        time.sleep(0.0005)
+
+
+_INSTALLED = tuple(
+    {
+        path
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    }
+)
+
+
+def _user_modules_bound_in(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The namespaces of the user's modules ``state`` binds (``import services``): neither
+    the standard library's nor an installed package's (``threading``'s registry of every
+    thread would hold them all), nor this runner's or the SDK's."""
+    namespaces = []
+    for value in state.values():
+        if not isinstance(value, types.ModuleType) or value.__dict__ is state:
+            continue
+        name = value.__name__
+        path = getattr(value, "__file__", None)
+        if (
+            not isinstance(path, str)
+            or path.startswith(_INSTALLED)
+            or name.startswith("async_durable_execution")
+        ):
+            continue
+        namespaces.append(vars(value))
+    return namespaces
 
 
 #: Not searched for threads either: an event loop is the process's (the invoker keeps one per
