@@ -181,6 +181,20 @@ BUGS = [
         Timings(sandboxes=("cold",)),
         invariant=always_succeeds,
     ),
+    Bug(
+        "data_key_drawn_at_import",
+        {
+            "inputs": st.just({"card": {"brand": "visa", "number": "4242424242424242"}}),
+            "faults": fault_plans(max_faults=0),
+            "timings": timings(start=False, callback_delays=False),
+            "cold_module_prefixes": (),
+        },
+        (AssertionError,),
+        (),
+        # The card is opened in a sandbox other than the one that sealed it.
+        Timings(sandboxes=("cold",)),
+        invariant=always_succeeds,
+    ),
     Bug("swallowed_suspension", {"faults": fault_plans(max_faults=0)}, (OperationsLeftOpen,), ()),
     Bug(
         "stuck_in_progress_record",
