@@ -75,21 +75,24 @@ def test_a_thread_the_sandbox_s_state_holds_is_ended() -> None:
     assert _gone(worker.thread)
 
 
-def test_a_thread_at_work_is_given_a_moment_to_park() -> None:
-    """A flusher in the middle of a round (here: before its first wait) is waited for."""
+def test_a_thread_at_work_is_ended_once_it_parks() -> None:
+    """A flusher that has not reached its first wait when its sandbox is retired (the
+    import had just started it) is looked at again, and ended once it parks."""
     go = threading.Event()
     worker = _Worker.__new__(_Worker)
     worker.stopped = threading.Event()
 
     def run() -> None:
-        go.wait(1)  # parked until a set time at once: end_threads must find it parked
+        while not go.is_set():  # at work: not parked
+            pass
         while not worker.stopped.wait(0.01):
             pass
 
     worker.thread = threading.Thread(target=run, daemon=True)
     worker.thread.start()
+    assert end_threads({"CLIENT": _Pool(worker)}, [worker.thread]) == []
+    assert worker.thread.is_alive()
     go.set()
-    assert end_threads({"CLIENT": _Pool(worker)}, [worker.thread]) == [worker.thread]
     assert _gone(worker.thread)
 
 

@@ -504,7 +504,10 @@ class InProcessInvoker:
         The threads the import starts (a module-level client's worker) are the invocation's
         to wait for: one may not have reached its first wait when the handler queues its
         first job (runner bug 51)."""
-        before = {thread.ident for thread in threading.enumerate()}
+        # The threads themselves, not their ids: a thread that ends during the import (a
+        # retired sandbox's, ended with it) leaves its id to the next thread started, maybe
+        # the import's own, which an id taken before would hide.
+        before = set(threading.enumerate())
         try:
             return fresh_import(handler, self.cold_module_prefixes, displaced)
         except HandlerNotDurableError:
@@ -515,7 +518,7 @@ class InProcessInvoker:
             module = getattr(handler, "__module__", None) or "?"
             raise _InitFailed(init_failure(request.request_id, module, exc)) from exc
         finally:
-            started = [t for t in threading.enumerate() if t.ident not in before]
+            started = [t for t in threading.enumerate() if t not in before]
             if started:
                 self._init_threads[request.request_id] = started
 

@@ -181,10 +181,11 @@ def end_threads(
     for the same reason.
 
     The threads are ended together, and only if each will wake of its own accord soon: each
-    parked (``parked``) until a set time, as a flusher is between rounds. Threads that
-    cooperate wait for each other (a pool's task handler for the sentinel its worker
-    handler sends when the pool is shut down): ending some of them, or some that are
-    blocked for good and so never end, left a later ``terminate()`` waiting forever."""
+    parked (``parked``) until a set time, as a flusher is between rounds (one at work, just
+    started or in the middle of a round, is looked at again shortly: ``_Reaper``). Threads
+    that cooperate wait for each other (a pool's task handler for the sentinel its worker
+    handler sends when the pool is shut down): ending some of them, or some that are blocked
+    for good and so never end, left a later ``terminate()`` waiting forever."""
     me = threading.current_thread()
     candidates = {
         id(thread): thread
@@ -204,31 +205,90 @@ def end_threads(
             break
         held -= _reaches(other, held)
     ending = [candidates[key] for key in held]
-    if not ending or not _all_wake_soon(ending):
+    if not ending:
+        return []
+    verdict = _parked_state(ending)
+    if verdict is _AT_WORK:
+        # (A thread just started, or between rounds: looked at again shortly.)
+        _REAPER.later(ending)
+        return []
+    if verdict is not _ALL_PARKED:
         return []
     return [thread for thread in ending if _raise_into(thread)]
 
 
-#: How long to wait for a sandbox's threads to park, when one of them is at work (a flusher
-#: in the middle of a round): real seconds.
-_PARKING = 0.02
+_ALL_PARKED = "all parked until a set time"
+_AT_WORK = "one at work"
+_NEVER = "one parked until woken"
 
 
-def _all_wake_soon(threads: list[threading.Thread]) -> bool:
+def _parked_state(threads: list[threading.Thread]) -> str:
     """Whether every one of ``threads`` is parked until a set time (a timed wait or sleep),
-    and so runs Python again by then, where ``SandboxEnded`` is raised; one at work is given
-    ``_PARKING`` seconds to park. One parked until woken, or blocked where nothing marks it
-    parked (a call in C), may never run Python again: none is ended."""
-    deadline = real_monotonic() + _PARKING
-    while True:
-        untils = [parked.parked_until(thread.ident) for thread in threads]
-        if math.inf in untils:
-            return False
-        if None not in untils:
-            return True
-        if real_monotonic() >= deadline:
-            return False
-        time.sleep(0.0005)
+    and so runs Python again by then, where ``SandboxEnded`` is raised; or one is parked
+    until woken, and may never run Python again (then none is ended); or one is at work
+    (running, just started, or blocked where nothing marks it parked)."""
+    untils = [parked.parked_until(thread.ident) for thread in threads]
+    if math.inf in untils:
+        return _NEVER
+    if None in untils:
+        return _AT_WORK
+    return _ALL_PARKED
+
+
+class _Reaper:
+    """Looks again, every ``EVERY`` seconds for up to ``PATIENCE``, at retired sandboxes'
+    threads that were at work when their sandbox was retired (a thread the import had just
+    started had not reached its first wait yet), and ends each group once all of it is
+    parked until a set time. A thread of the runner's own, only while there are any."""
+
+    EVERY = 0.02
+    PATIENCE = 10.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.groups: list[tuple[float, list[threading.Thread]]] = []
+        self.thread: threading.Thread | None = None
+
+    def later(self, threads: list[threading.Thread]) -> None:
+        with self.lock:
+            self.groups.append((real_monotonic() + self.PATIENCE, threads))
+            if self.thread is None:
+                thread = threading.Thread(
+                    target=self._run, name="durable-sandbox-reaper", daemon=True
+                )
+                thread.runner_internal = True  # type: ignore[attr-defined]
+                self.thread = thread
+                thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.EVERY)
+            with self.lock:
+                groups, self.groups = self.groups, []
+            kept = []
+            for give_up_at, threads in groups:
+                alive = [thread for thread in threads if thread.is_alive()]
+                if not alive:
+                    continue
+                verdict = _parked_state(alive)
+                if verdict is _ALL_PARKED:
+                    for thread in alive:
+                        _raise_into(thread)
+                elif verdict is _AT_WORK and real_monotonic() < give_up_at:
+                    kept.append((give_up_at, alive))
+            with self.lock:
+                self.groups[:0] = kept
+                if not self.groups:
+                    self.thread = None
+                    return
+
+    def pending(self) -> int:
+        """How many groups of threads wait for another look."""
+        with self.lock:
+            return len(self.groups)
+
+
+_REAPER = _Reaper()
 
 
 _INSTALLED = tuple(
