@@ -32,11 +32,13 @@ two more with every cold start, and a campaign of a few hundred examples over su
 ran thousands of them: its last examples were many times slower than its first, most of the
 time spent in the kernel switching between them (runner bug 59). A thread is ended only when
 it is the sandbox's own: started while the sandbox imported its module or ran an invocation,
-held by the copy's module state, and not by the test process's module (a library's global
-worker, which every sandbox shares, is left alone). It is ended as the process's death would
-end it, at its next Python instruction, with nothing said: ``SandboxEnded`` is raised into it
-and its thread's exception hook passes over it. A thread blocked for good in a call that never
-returns to Python is never woken to be ended, and costs nothing meanwhile.
+held by the copy's module state, and not by anything that outlives the sandbox (the test
+process's module, the user's modules the copy binds: a library's global worker, which every
+sandbox shares, is left alone). It is ended as the process's death would end it, at its next
+Python instruction, with nothing said: ``SandboxEnded`` is raised into it and its thread's
+exception hook passes over it. A sandbox's threads end together, once each is parked until a
+set time (``end_threads``); threads blocked for good in a call that never returns to Python
+are never woken to be ended, and cost nothing meanwhile.
 """
 
 from __future__ import annotations
