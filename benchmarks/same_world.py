@@ -10,7 +10,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               asyncio-ecosystem|data-stores|powertools|
                                               batches|aws-clients|http-clients|
                                               resilience|agents|observability|
-                                              credentials]
+                                              credentials|dataframes]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -68,7 +68,10 @@ OpenTelemetry traces and metrics exported by threads of their own, a sampler's c
 trace headers, ``structlog`` with per-invocation request ids), ``--corpus credentials``
 ``examples/credentials.py`` (the same audit's second round: JWT expiry and not-before claims,
 Fernet tokens sealed between steps, HMAC-signed receipts checked against a tolerance,
-idempotency keys derived from the execution ARN, Ed25519-signed requests);
+idempotency keys derived from the execution ARN, Ed25519-signed requests), ``--corpus
+dataframes`` ``examples/dataframes.py`` (the session-45 audit's: pandas and polars frames in
+steps, numpy draws from fresh entropy and from a sandbox's generator, numpy arrays and
+msgspec structs through SerDes of the user's, a window read with pandas' clock);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -115,6 +118,7 @@ import batches  # noqa: E402
 import blocking  # noqa: E402
 import chains  # noqa: E402
 import credentials  # noqa: E402
+import dataframes  # noqa: E402
 import data_stores  # noqa: E402
 import errors  # noqa: E402
 import everyday  # noqa: E402
@@ -184,6 +188,7 @@ CORPORA = {
     "agents": agents.CORPUS,
     "observability": observability.CORPUS,
     "credentials": credentials.CORPUS,
+    "dataframes": dataframes.CORPUS,
 }
 
 

@@ -19,6 +19,7 @@ import blocking
 import chains
 import credentials
 import data_stores
+import dataframes
 import errors
 import everyday
 import flows
@@ -274,6 +275,9 @@ USER_CORPUS = {
     # Credentials: JWT expiry and not-before claims, Fernet tokens, signed receipts checked
     # against a tolerance, idempotency keys from the execution ARN, signed requests.
     **{f"credentials.{k}": v for k, v in credentials.CORPUS.items()},
+    # Data crunching: pandas and polars frames in steps, numpy draws from fresh entropy and
+    # from a sandbox's generator, numpy arrays and msgspec structs through SerDes of the user's.
+    **{f"dataframes.{k}": v for k, v in dataframes.CORPUS.items()},
 }
 
 
