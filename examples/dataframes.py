@@ -25,6 +25,10 @@ later, with events a partner stamped with ``datetime.now()``:
 - ``msgspec_typed_invoice``: an invoice as a ``msgspec.Struct``, checkpointed by a typed
   ``SerDes`` of the user's and decoded back into the struct; tax and discount computed in
   ``parallel`` branches;
+- ``numpy_stamped_ingest``: rows stamped in a step with ``np.datetime64("now", "s")``,
+  which numpy reads from the machine's clock in C, in whole seconds (the handler's clock
+  does not reach it, nor does the harness see it read); the result keeps what does not
+  depend on when it ran;
 - ``pandas_event_window``: a window opened at ``pd.Timestamp.now()`` in a step, events sent
   to a collector that stamps them with ``datetime.now()``, an hour's wait, then the events
   collected in the window counted: the handler's clock (pandas reads it through
@@ -347,6 +351,35 @@ async def pandas_event_window(event: Any) -> dict[str, Any]:
     return {"sent": sent, **closed}
 
 
+# --- rows stamped by numpy's own clock ----------------------------------------------------------
+
+
+@durable_execution
+async def numpy_stamped_ingest(event: Any) -> dict[str, Any]:
+    day, rows = event["day"], event["rows"]
+
+    async def ingest() -> list[dict[str, Any]]:
+        frame = pd.read_csv(io.StringIO(services.export_csv(day, rows)))
+        # numpy reads the machine's clock in C, in whole seconds (not the handler's clock:
+        # docs/explanation/virtual-time.md), as a database's ``now()`` does.
+        frame["ingested_at"] = np.datetime64("now", "s")
+        frame["ingested_at"] = frame["ingested_at"].astype(str)
+        return _records(frame[["order", "qty", "ingested_at"]])
+
+    batch = await step(ingest, name="ingest")
+    await wait(600, name="quarantine")
+
+    async def load() -> dict[str, Any]:
+        stamps = {row["ingested_at"] for row in batch}
+        return {
+            "rows": len(batch),
+            "units": sum(row["qty"] for row in batch),
+            "stamps": len(stamps),
+        }
+
+    return await step(load, name="load")
+
+
 CORPUS: dict[str, dict[str, Any]] = {
     "pandas_sales_rollup": {
         "handler": pandas_sales_rollup,
@@ -376,6 +409,11 @@ CORPUS: dict[str, dict[str, Any]] = {
     "msgspec_typed_invoice": {
         "handler": msgspec_typed_invoice,
         "input": {"order": "o-91", "lines": 5, "tax_rate": 0.2},
+        "before_run": reset,
+    },
+    "numpy_stamped_ingest": {
+        "handler": numpy_stamped_ingest,
+        "input": {"day": "2026-12-04", "rows": 25},
         "before_run": reset,
     },
     "pandas_event_window": {

@@ -78,6 +78,11 @@ EXPECTED: dict[str, Any] = {
     "polars_low_stock_reorders": _reorders(_STOCK["warehouse"], _STOCK["day"], _STOCK["threshold"]),
     "orjson_serdes_batch": {"sent": 6, "checksum": 22.5, "ids": 6},
     "msgspec_typed_invoice": _invoice(_INVOICE["order"], _INVOICE["lines"], _INVOICE["tax_rate"]),
+    "numpy_stamped_ingest": {
+        "rows": 25,
+        "units": sum(r["qty"] for r in services.sales_rows("2026-12-04", 25)),
+        "stamps": 1,
+    },
     "pandas_event_window": {"sent": 5, "counted": 5, "kinds": ["view"]},
 }
 
@@ -192,7 +197,9 @@ def test_numpy_s_own_now_reads_the_machine_s_clock_not_the_handler_s() -> None:
     assert abs(seen["numpy"] - machine) < np.timedelta64(600, "s")
 
 
-@pytest.mark.parametrize("name", ["pandas_sales_rollup", "orjson_serdes_batch"])
+@pytest.mark.parametrize(
+    "name", ["pandas_sales_rollup", "orjson_serdes_batch", "numpy_stamped_ingest"]
+)
 def test_every_crash_point_passes(name: str) -> None:
     spec = CORPUS[name]
     Scenario(
