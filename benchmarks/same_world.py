@@ -10,7 +10,7 @@ nondeterministic steps (``examples/nondeterministic.py``), many examples each.
                                               asyncio-ecosystem|data-stores|powertools|
                                               batches|aws-clients|http-clients|
                                               resilience|agents|observability|
-                                              credentials|dataframes]
+                                              credentials|dataframes|orm]
                                     [--seed N] [--crash-points] [--bursts SEEDS] [--strict-replay]
                                     [--drive main|async|thread]
 
@@ -71,7 +71,10 @@ Fernet tokens sealed between steps, HMAC-signed receipts checked against a toler
 idempotency keys derived from the execution ARN, Ed25519-signed requests), ``--corpus
 dataframes`` ``examples/dataframes.py`` (the session-45 audit's: pandas and polars frames in
 steps, numpy draws from fresh entropy and from a sandbox's generator, numpy arrays and
-msgspec structs through SerDes of the user's, a window read with pandas' clock);
+msgspec structs through SerDes of the user's, a window read with pandas' clock), ``--corpus
+orm`` ``examples/orm.py`` (its second round: SQLAlchemy's ORM with a pooled engine in module
+state, version-column conflicts retried, ``ON CONFLICT`` inserts over ``map``, a flush
+listener's audit trail, thread-local sessions, the asyncio extension on aiosqlite);
 ``--seed`` makes a campaign repeatable.
 ``--crash-points`` runs ``Scenario.crash_points()`` of each handler instead (warm and cold
 sandboxes), every point judged by ``check()``. ``--bursts SEEDS`` asks, for each handler with
@@ -119,6 +122,7 @@ import blocking  # noqa: E402
 import chains  # noqa: E402
 import credentials  # noqa: E402
 import dataframes  # noqa: E402
+import orm  # noqa: E402
 import data_stores  # noqa: E402
 import errors  # noqa: E402
 import everyday  # noqa: E402
@@ -189,6 +193,7 @@ CORPORA = {
     "observability": observability.CORPUS,
     "credentials": credentials.CORPUS,
     "dataframes": dataframes.CORPUS,
+    "orm": orm.CORPUS,
 }
 
 

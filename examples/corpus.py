@@ -7,7 +7,7 @@ The corpora of correct handlers (``nondeterministic.py``, ``everyday.py``, ``flo
 ``serdes_extensions.py``, ``sandbox_lifecycle.py``, ``asyncio_ecosystem.py``,
 ``data_stores.py``, ``powertools.py``, ``batches.py``, ``aws_clients.py``,
 ``http_clients.py``, ``resilience.py``, ``agents.py``, ``observability.py``,
-``credentials.py`` and ``dataframes.py``) are
+``credentials.py``, ``dataframes.py`` and ``orm.py``) are
 dictionaries of entries of one shape: ``handler``, and optionally ``input`` (the execution input),
 ``callbacks`` (name -> the payload every callback of that name is answered with, in the
 invoked functions too), ``functions`` (chained-invoke targets), ``execution_timeout``

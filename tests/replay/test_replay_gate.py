@@ -27,6 +27,7 @@ import habits
 import lambda_runtime
 import nondeterministic
 import observability
+import orm
 import powertools
 import processes
 import pytest
@@ -278,6 +279,9 @@ USER_CORPUS = {
     # Data crunching: pandas and polars frames in steps, numpy draws from fresh entropy and
     # from a sandbox's generator, numpy arrays and msgspec structs through SerDes of the user's.
     **{f"dataframes.{k}": v for k, v in dataframes.CORPUS.items()},
+    # SQLAlchemy: a pooled engine in module state, version conflicts, a flush listener,
+    # thread-local sessions, the asyncio extension on aiosqlite.
+    **{f"orm.{k}": v for k, v in orm.CORPUS.items()},
 }
 
 

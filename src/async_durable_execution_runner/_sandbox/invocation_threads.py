@@ -207,4 +207,6 @@ def settle(loop: asyncio.AbstractEventLoop, running: Sweeping | None = None) -> 
             if isinstance(loop, VirtualTimeEventLoop):
                 loop.clear_interrupt()
     # Tasks that refuse to die would haunt the next invocation: start it on a fresh loop.
+    if isinstance(loop, VirtualTimeEventLoop):
+        loop.discarded = True
     loop.close()
