@@ -6,6 +6,7 @@ invocation left behind (a half-filled cache) was still there, which Lambda never
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,17 @@ def test_a_worker_process_s_duplicate_delivery_runs_in_a_worker_of_its_own(
     ]
     assert result.result_value == {"seen": 2}  # the first worker ran both of its invocations
     assert workers == 2
+
+
+def test_the_service_sees_that_the_runners_invoker_can_start_cold() -> None:
+    # The service asks ``isinstance(invoker, ColdStarter)`` of the runner's lock-taking
+    # wrapper. From Python 3.12 on that looks the method up statically, and the wrapper only
+    # forwarded it through ``__getattr__``: the invocation after one that ended its sandbox
+    # stayed warm, its module state the crashed one's.
+    runner = DurableFunctionTestRunner(h.ends_its_sandbox_once)
+    try:
+        invoker = runner.executor.invocations.invoker
+        assert callable(inspect.getattr_static(invoker, "can_start_cold"))
+        assert invoker.can_start_cold(runner.function_name) is True  # type: ignore[attr-defined]
+    finally:
+        runner.close()

@@ -1134,3 +1134,60 @@ def test_a_started_thread_whose_run_returned_is_waited_for_no_more() -> None:
     finally:
         loop.close()
     assert time.monotonic() - started < 10
+
+
+def _task_without_create_task(
+    loop: asyncio.AbstractEventLoop, coro: Any, **options: Any
+) -> asyncio.Task[Any]:
+    # What asyncio's ``eager_task_factory`` (Python 3.12 on) does: build the task itself.
+    return asyncio.Task(coro, loop=loop, **options)
+
+
+def test_a_task_an_eager_factory_builds_is_the_loops_to_settle() -> None:
+    # From Python 3.12 on the SDK starts every operation's task with
+    # ``asyncio.eager_task_factory(loop, coro)``, which builds it with ``asyncio.Task``: the
+    # loop's ``create_task`` never sees it. An invocation that suspended left such tasks
+    # pending and uncancelled, to wake in the next invocation's run.
+    from async_durable_execution_runner._sandbox.invocation_threads import settle
+    from async_durable_execution_runner._sandbox.virtual_loop import adopting
+
+    factory = adopting(_task_without_create_task)
+    loop = VirtualTimeEventLoop()
+    try:
+
+        async def main() -> asyncio.Task[Any]:
+            return factory(asyncio.get_running_loop(), asyncio.sleep(3600), name="operation")
+
+        left = loop.run_until_complete(main())
+        assert loop.pending_tasks() == [left]
+        settle(loop)
+        assert left.cancelled()
+        assert loop.pending_tasks() == []
+    finally:
+        loop.close()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory is 3.12's")
+def test_asyncios_eager_task_factory_is_adopted_by_a_virtual_loop() -> None:
+    from async_durable_execution_runner._sandbox import virtual_loop
+
+    eager = asyncio.eager_task_factory  # type: ignore[attr-defined]
+    loop = VirtualTimeEventLoop()
+    try:
+
+        async def main() -> asyncio.Task[Any]:
+            # (Eager: it runs to its first await here, and is pending from there.)
+            return eager(asyncio.get_running_loop(), asyncio.sleep(3600))
+
+        left = loop.run_until_complete(main())
+        assert loop.pending_tasks() == [left]
+        assert eager is virtual_loop.asyncio.eager_task_factory
+    finally:
+        settle_and_close(loop)
+
+
+def settle_and_close(loop: VirtualTimeEventLoop) -> None:
+    from async_durable_execution_runner._sandbox.invocation_threads import settle
+
+    settle(loop)
+    loop.close()

@@ -651,8 +651,17 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
             task = _Task(coro, loop=self, name=name, context=context)
         else:
             task = super().create_task(coro, name=name, context=context)
+            created = self.created_tasks
+            if created and created[-1] is task:
+                return task  # the task factory was asyncio's eager one, which adopted it
         self.created_tasks.append(task)
         return task
+
+    def adopt_task(self, task: asyncio.Task[Any]) -> None:
+        """Count ``task``, made for this loop without ``create_task``, among its tasks
+        (``pending_tasks``), unless it is done already."""
+        if not task.done():
+            self.created_tasks.append(task)
 
     def run_until_complete(self, future: Any) -> Any:
         """``BaseEventLoop.run_until_complete``, in fewer steps: every invocation is one run
@@ -1227,6 +1236,32 @@ _LEAN_HANDLES = set(_Handle.__slots__) == {
     "__weakref__",
     "_context",
 } and set(_TimerHandle.__slots__) == {"_scheduled", "_when"}
+
+
+def adopting(factory: Callable[..., Any]) -> Callable[..., Any]:
+    """asyncio's ``eager_task_factory`` (Python 3.12 on), whose tasks a virtual loop adopts.
+
+    The factory builds its task with ``asyncio.Task(..., eager_start=True)``, not through
+    the loop's ``create_task``, and the SDK calls it directly for every operation's task
+    (``asyncio.eager_task_factory(loop, coro)``): without this a virtual loop never saw
+    them, so an invocation that suspended left its operations' tasks pending on the loop,
+    uncancelled, and the next invocation's run woke them (or the collector destroyed them
+    pending, their clean-up running with no loop)."""
+
+    @functools.wraps(factory)
+    def eager_task_factory(loop: Any, coro: Any, **kwargs: Any) -> Any:
+        task = factory(loop, coro, **kwargs)
+        if isinstance(loop, VirtualTimeEventLoop):
+            loop.adopt_task(task)
+        return task
+
+    return eager_task_factory
+
+
+_eager = getattr(asyncio, "eager_task_factory", None)
+if _eager is not None:
+    asyncio.eager_task_factory = asyncio.tasks.eager_task_factory = adopting(_eager)  # type: ignore[attr-defined]
+
 
 _copy_future_state = asyncio.futures._copy_future_state  # type: ignore[attr-defined]
 _real_time = handler_clock.real_monotonic

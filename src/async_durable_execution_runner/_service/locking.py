@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from async_durable_execution_runner._models._frozen import replace
-from async_durable_execution_runner._service.invocation import InvocationAbandoned
+from async_durable_execution_runner._service.invocation import ColdStarter, InvocationAbandoned
 
 if TYPE_CHECKING:
     from collections.abc import Callable as DriveLoop
@@ -313,6 +313,14 @@ class UnlockedInvoker:
 
     def close(self) -> None:
         self.inner.close()
+
+    def can_start_cold(self, function_name: str) -> bool:
+        # Spelled out, not left to ``__getattr__``: from Python 3.12 on, ``isinstance`` with a
+        # runtime-checkable protocol (``ColdStarter``) looks attributes up statically, so a
+        # forwarded one does not count, and the invocation after one that ended its sandbox
+        # stayed warm.
+        inner = self.inner
+        return isinstance(inner, ColdStarter) and inner.can_start_cold(function_name)
 
     def __getattr__(self, name: str) -> Any:
         # Tests and diagnostics read the wrapped invoker's attributes (``workers_started``...).
