@@ -79,15 +79,3 @@ def test_a_cold_reimport_that_trips_the_bug_once_is_imported_again(
     assert tripped == [h.step_wait_step.__module__]
     assert result.result_value == 3
     assert [i.environment for i in result.invocations] == ["cold", "cold"]
-
-
-def test_format_exception_formats_as_the_standard_library_does() -> None:
-    import traceback
-
-    from async_durable_execution_runner._sandbox.cpython_bugs import format_exception
-
-    with pytest.raises(ValueError, match="partner") as raised:
-        raise ValueError("the partner said no")
-    exc = raised.value
-    assert format_exception(exc) == traceback.format_exception(exc)
-    assert format_exception(exc)[-1] == "ValueError: the partner said no\n"

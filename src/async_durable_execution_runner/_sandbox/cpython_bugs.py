@@ -12,8 +12,6 @@ the handler's, and both succeed when done again.
 
 from __future__ import annotations
 
-import functools
-import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -39,8 +37,3 @@ def retrying_ast_depth_mismatch(fn: Callable[[], _T]) -> _T:
             if attempt == ATTEMPTS or not is_ast_depth_mismatch(exc):
                 raise
     raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def format_exception(exc: BaseException) -> list[str]:
-    """``traceback.format_exception(exc)``, retried past the spurious ``SystemError``."""
-    return retrying_ast_depth_mismatch(functools.partial(traceback.format_exception, exc))

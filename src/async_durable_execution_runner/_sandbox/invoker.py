@@ -38,9 +38,6 @@ from async_durable_execution_runner._sandbox import (
     woken,  # noqa: F401  (wires ``parked.on_wake``: threads the handler wakes)
 )
 from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
-from async_durable_execution_runner._sandbox.cpython_bugs import (
-    format_exception,
-)
 from async_durable_execution_runner._sandbox.handler_address import handler_address
 from async_durable_execution_runner._sandbox.invocation_threads import (
     HandlerInterrupted,
@@ -69,6 +66,7 @@ from async_durable_execution_runner._sandbox.service_client import (
     invocation_event,
     shared_client,
 )
+from async_durable_execution_runner._sandbox.stack_trace import stack_trace
 from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner._service.clock import RealClock, real_monotonic
 from async_durable_execution_runner._service.invocation import (
@@ -1170,7 +1168,7 @@ class InProcessInvoker:
                 death=ErrorObject(
                     error_type=type(exc).__name__,
                     error_message=str(exc),
-                    stack_trace=tuple(format_exception(exc)[-8:]),
+                    stack_trace=stack_trace(exc),
                 ),
             )
         except KeyboardInterrupt:

@@ -15,11 +15,9 @@ from types import ModuleType
 from typing import Any
 
 from async_durable_execution_runner._models import ErrorObject
-from async_durable_execution_runner._sandbox.cpython_bugs import (
-    format_exception,
-    retrying_ast_depth_mismatch,
-)
+from async_durable_execution_runner._sandbox.cpython_bugs import retrying_ast_depth_mismatch
 from async_durable_execution_runner._sandbox.handler_address import handler_address
+from async_durable_execution_runner._sandbox.stack_trace import stack_trace
 from async_durable_execution_runner._service.invocation import InvocationOutcome
 from async_durable_execution_runner.errors import HandlerNotDurableError
 
@@ -78,7 +76,7 @@ def runtime_exit(request_id: str, exc: BaseException) -> ErrorObject:
             f"RequestId: {request_id} Error: Runtime exited with error: exit status 1 "
             f"({type(exc).__name__}: {exc})"
         ),
-        stack_trace=tuple(format_exception(exc)[-8:]),
+        stack_trace=stack_trace(exc),
     )
 
 
@@ -88,7 +86,7 @@ def marshal_error(exc: BaseException) -> ErrorObject:
     return ErrorObject(
         error_type="Runtime.MarshalError",
         error_message=f"Unable to marshal response: {exc}",
-        stack_trace=tuple(format_exception(exc)[-8:]),
+        stack_trace=stack_trace(exc),
     )
 
 
@@ -119,7 +117,7 @@ def init_failure(request_id: str, module: str, exc: BaseException) -> Invocation
         death=ErrorObject(
             error_type=error_type,
             error_message=message,
-            stack_trace=tuple(format_exception(exc)[-8:]),
+            stack_trace=stack_trace(exc),
         ),
         sandbox_ended=True,
     )

@@ -43,7 +43,6 @@ from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock, hang_alarm
 from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
-from async_durable_execution_runner._sandbox.cpython_bugs import format_exception
 from async_durable_execution_runner._sandbox.invocation_threads import settle, thread_loop
 from async_durable_execution_runner._sandbox.invoker import replay_mismatch
 from async_durable_execution_runner._sandbox.lambda_context import (
@@ -55,6 +54,7 @@ from async_durable_execution_runner._sandbox.module_state import (
     marshal_error,
     runtime_exit,
 )
+from async_durable_execution_runner._sandbox.stack_trace import stack_trace
 from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
 from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner.errors import DurableServiceError
@@ -358,5 +358,5 @@ def _death(error_type: str, message: str, exc: BaseException) -> dict[str, Any]:
     return ErrorObject(
         error_type=error_type,
         error_message=message,
-        stack_trace=tuple(format_exception(exc)[-8:]),
+        stack_trace=stack_trace(exc),
     ).to_dict()
