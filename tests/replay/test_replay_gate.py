@@ -559,3 +559,28 @@ def test_what_follows_a_batch_decided_with_branches_in_flight_is_noted_not_judge
     renamed = replay(h.partial_branches_renamed, outcome.result, raise_on_divergence=False)
     assert not renamed.ok
     assert "quote-EURUSD" in str(renamed)
+
+
+def test_a_context_started_where_recorded_but_not_replayed_is_not_a_divergence() -> None:
+    # From Python 3.12 on the SDK drops a context's START when the invocation suspends
+    # before its checkpoint batcher's first turn (SDK finding 18): `shipping`'s second
+    # invocation, handed the pending callback, sends nothing there, where the history
+    # recorded on 3.11 holds `ContextStarted 'pickup'`. The replay here runs on this
+    # interpreter and is then given the events 3.12's SDK sends: all but that START.
+    from async_durable_execution_runner._replay import gate
+    from async_durable_execution_runner._replay.state import parse_events, split_invocations
+
+    recorded = split_invocations(parse_events(json.loads(SHIPPING.read_text())["history"]))
+    second = recorded.invocations[1]
+    got = gate._replay_invocation(
+        h.shipping, recorded, second, function_name="test-function", timeout=10
+    )
+    started = [e for e in got.events if e.event_type.value == "ContextStarted"]
+    assert [e.name for e in started] in ([], ["pickup"])  # 3.12 on, 3.11
+    got.events = [e for e in got.events if e not in started]
+    assert gate._Comparison(recorded, second, got).run() is None
+    # Not asked for at all, it still diverges there.
+    got.requests = [r for r in got.requests if r.identity[2] != "pickup"]
+    divergence = gate._Comparison(recorded, second, got).run()
+    assert divergence is not None and divergence.event is not None
+    assert divergence.event.name == "pickup"

@@ -8,7 +8,8 @@ compared with what the history recorded for that invocation:
   name and parent (ids are positional, so a step inserted before an old one, or a reordered
   wait, lands on an id the history gave to something else);
 - every operation the history's invocation checkpointed must be checkpointed again, with the
-  same sequence of events (started, succeeded, failed, retried) and the same error types;
+  same sequence of events (started, succeeded, failed, retried) and the same error types,
+  but for a context's lone START, which the SDK may drop (SDK finding 18);
 - a new operation, unknown to the history, is a divergence where the history's invocation
   completed normally (the recorded code did not ask for it there);
 - the invocation must end the same way: suspended, or the execution succeeding or failing.
@@ -466,6 +467,17 @@ class _Comparison:
             return
         if operation_type_of(first.event_type) is not OperationType.CONTEXT:
             return  # handed over as recorded: asking for it with the same identity is all
+        if (
+            not replayed
+            and len(recorded) == 1
+            and recorded[0].event_type is EventType.CONTEXT_STARTED
+        ):
+            # Asked for under the same identity, and only started where it was recorded: its
+            # START is an update the SDK sends without waiting, and drops when the
+            # invocation suspends before its batcher's first turn, as it does from Python
+            # 3.12 on (SDK finding 18). A history recorded on another Python version holds
+            # it where the replay sends none.
+            return
         # A context ran again: it must start and end as it did.
         want = [_kind(e) for e in recorded]
         have = [_kind(e) for e in replayed]
