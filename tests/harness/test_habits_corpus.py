@@ -17,6 +17,7 @@ import habits
 import pytest
 from corpus import check_every, scenarios
 from habit_handlers import clock_read_for_a_log_argument, module_helper_called_at_run_time
+from tests.sdk_order import EAGER_TASKS
 
 from async_durable_execution_runner.oracles import NondeterminismSource
 from async_durable_execution_runner.scenarios import (
@@ -85,7 +86,10 @@ def test_two_failures_racing_in_a_gather_are_not_an_unmasked_fault() -> None:
     baseline = outcome.baseline()
     assert baseline is not None
     assert outcome.error is not None and outcome.error.type == "CallableRuntimeError"
-    assert baseline.error is not None and baseline.error.type == "CallbackError"
+    # With eager tasks (``sdk_order``) the poll's first check runs as the gather starts it,
+    # before the invocation suspends on the callback: its failure comes first in both runs.
+    first = "CallableRuntimeError" if EAGER_TASKS else "CallbackError"
+    assert baseline.error is not None and baseline.error.type == first
     outcome.check(strict=True)
 
 
@@ -103,7 +107,10 @@ def test_a_callback_time_out_racing_a_failed_poll_is_not_an_unmasked_fault() -> 
     ).run()
     baseline = outcome.baseline()
     assert baseline is not None and baseline.error is not None
-    assert baseline.error.message == "callback timed out: Callback.Timeout"
+    if EAGER_TASKS:  # (the check fails first, as above)
+        assert baseline.error.message.startswith("injected by step_exception(step=2")
+    else:
+        assert baseline.error.message == "callback timed out: Callback.Timeout"
     outcome.check(strict=True)
 
 
@@ -123,7 +130,9 @@ def test_a_poll_started_beside_a_replayed_callback_failure_is_not_left_open() ->
     assert outcome.execution_status.value == "FAILED"
     assert outcome.error is not None and outcome.error.type == "CallbackError"
     assert [e["EventType"] for e in outcome.history][-3:] == [
-        "StepStarted",
+        # With eager tasks (``sdk_order``) the poll's check runs before the gather meets the
+        # failure, and ends.
+        "StepSucceeded" if EAGER_TASKS else "StepStarted",
         "InvocationCompleted",
         "ExecutionFailed",
     ]

@@ -10,6 +10,7 @@ import pytest
 from buggy import side_effect_outside_step
 from tests.harness import known_issue_handlers
 from tests.harness.known_issue_handlers import poll_once
+from tests.sdk_order import EAGER_TASKS
 
 from async_durable_execution_runner.oracles import (
     KNOWN_SDK_ISSUES,
@@ -169,7 +170,9 @@ def test_a_batch_assembled_again_on_a_replay_is_the_known_issue() -> None:
     assert baseline.value == {"succeeded": 2, "failed": 2}
     outcome = BATCH_DECIDED_ON_REPLAY.run()
     assert outcome.faults_applied == (crash(invocation=5, call=3),)
-    assert outcome.value == {"succeeded": 0, "failed": 2}
+    # Which ended branches the replay leaves out depends on the order they start in
+    # (``sdk_order``): with eager tasks one success is kept.
+    assert outcome.value == {"succeeded": 1 if EAGER_TASKS else 0, "failed": 2}
     with pytest.warns(KnownSdkIssueWarning, match="SDK finding 17"):
         outcome.check()
     with pytest.raises(FaultNotMasked, match="known SDK issue") as raised:
