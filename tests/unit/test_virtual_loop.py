@@ -1167,6 +1167,44 @@ def test_a_task_an_eager_factory_builds_is_the_loops_to_settle() -> None:
         loop.close()
 
 
+def test_a_task_started_eagerly_knows_its_maker_while_its_first_step_runs() -> None:
+    # An eagerly started task runs its first step inside the call that makes it, before its
+    # maker can await it: the replay gate goes on from the maker to find the handler's line
+    # (on Python 3.11 it found the awaiting task in the operation task's done callbacks).
+    from async_durable_execution_runner._sandbox.virtual_loop import adopting, eager_creator
+
+    seen: list[object] = []
+
+    def first_step_inside(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Task[Any]:
+        seen.append(eager_creator())
+        if not seen[-1] or len(seen) > 1:
+            return _task_without_create_task(loop, coro)
+        nested = factory(loop, asyncio.sleep(0))  # a task its first step starts, eagerly too
+        seen.append(eager_creator())  # the outer maker again once the nested start returned
+        nested.cancel()
+        return _task_without_create_task(loop, coro)
+
+    def failing(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Task[Any]:
+        coro.close()
+        raise RuntimeError("no task")
+
+    factory = adopting(first_step_inside)
+    loop = VirtualTimeEventLoop()
+    try:
+
+        async def maker() -> None:
+            factory(asyncio.get_running_loop(), asyncio.sleep(0))
+            with pytest.raises(RuntimeError, match="no task"):
+                adopting(failing)(asyncio.get_running_loop(), asyncio.sleep(0))
+
+        made = loop.create_task(maker())
+        loop.run_until_complete(made)
+        assert seen[0] is made and seen[1] is made and seen[2] is made
+        assert eager_creator() is None  # (also after a factory that raised)
+    finally:
+        settle_and_close(loop)
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory is 3.12's")
 def test_asyncios_eager_task_factory_is_adopted_by_a_virtual_loop() -> None:
     from async_durable_execution_runner._sandbox import virtual_loop

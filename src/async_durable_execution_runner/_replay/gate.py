@@ -55,7 +55,7 @@ from async_durable_execution_runner._replay.state import (
     split_invocations,
 )
 from async_durable_execution_runner._runner.local import DurableFunctionTestRunner
-from async_durable_execution_runner._sandbox.virtual_loop import LOOP_CALLBACK_CODES
+from async_durable_execution_runner._sandbox.virtual_loop import LOOP_CALLBACK_CODES, eager_creator
 from async_durable_execution_runner._service.clock import real_monotonic
 from async_durable_execution_runner._service.execution import ExecutionStatus
 from async_durable_execution_runner._service.observer import ExecutionObserver
@@ -165,6 +165,13 @@ def handler_line() -> tuple[str | None, bool]:
         return None, True
     tasks: set[asyncio.Task[Any]] | None = None
     awaited = False
+    maker = eager_creator()
+    if maker is not None and maker is not target:
+        # The operation's task is running its first step eagerly (Python 3.12 on), inside
+        # the call of the task that made it, whose frames were on the stack above: that
+        # task awaits it next; the handler's line is where that task is awaited.
+        awaited = True
+        target = maker
     for _ in range(20):
         found = _awaiting(target)
         waiter: asyncio.Task[Any] | None

@@ -1250,12 +1250,39 @@ def adopting(factory: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(factory)
     def eager_task_factory(loop: Any, coro: Any, **kwargs: Any) -> Any:
-        task = factory(loop, coro, **kwargs)
+        creators = _eager_creators()
+        creators.append(asyncio.current_task(loop))
+        try:
+            task = factory(loop, coro, **kwargs)
+        finally:
+            creators.pop()
         if isinstance(loop, VirtualTimeEventLoop):
             loop.adopt_task(task)
         return task
 
     return eager_task_factory
+
+
+_eager_starts = threading.local()
+
+
+def _eager_creators() -> list[asyncio.Task[Any] | None]:
+    creators: list[asyncio.Task[Any] | None] | None = getattr(_eager_starts, "creators", None)
+    if creators is None:
+        creators = _eager_starts.creators = []
+    return creators
+
+
+def eager_creator() -> asyncio.Task[Any] | None:
+    """While a task that asyncio's eager factory made runs its first step (inside the call
+    that made it, on the same stack), the task that made it; else ``None``.
+
+    Nothing awaits such a task yet: its maker awaits it only once that call returns. So what
+    looks for the code that awaits the running task (the replay gate's ``handler_line``)
+    finds none in the task's done callbacks, where it finds it on Python 3.11; the maker,
+    whose frames are below on this stack, is the task to go on from."""
+    creators = getattr(_eager_starts, "creators", None)
+    return creators[-1] if creators else None
 
 
 _eager = getattr(asyncio, "eager_task_factory", None)
