@@ -4,7 +4,8 @@
 
 Time on a shared machine moves by tens of percent from minute to minute; valgrind's
 instruction counts (``instructions.py``) do not, but take a minute a cell and say nothing
-about which Python code ran. This counts, with ``sys.settrace`` opcode events, every bytecode
+about which Python code ran. This counts, with ``sys.settrace`` opcode events (from Python 3.12,
+``sys.monitoring``'s instruction events), every bytecode
 each runner executes per execution (all threads, the invocation worker included), split by
 where the code lives: ``ours`` (this package), ``sdk`` (async-durable-execution), ``asyncio``,
 ``generated`` (code compiled at run time: dataclass ``__init__``/``__replace__``, namedtuple
@@ -74,6 +75,11 @@ class OpcodeCounter:
     def active(self) -> Iterator[None]:
         global _active  # noqa: PLW0603 - the one counter the trace function feeds
         _active = self
+        if _MONITORING is not None:
+            with _monitored(self):
+                yield
+            _active = None
+            return
         threading.settrace(_trace)
         sys.settrace(_trace)
         try:
@@ -82,6 +88,42 @@ class OpcodeCounter:
             sys.settrace(None)
             threading.settrace(None)  # type: ignore[arg-type]
             _active = None
+
+
+#: ``sys.monitoring`` (Python 3.12 on), where ``sys.settrace`` gives no opcode events on
+#: 3.12 (setting ``f_trace_opcodes`` from a trace function has no effect there). Its
+#: instruction events come from every thread, as the trace function's did.
+_MONITORING: Any = getattr(sys, "monitoring", None)
+
+
+@contextlib.contextmanager
+def _monitored(counter: OpcodeCounter) -> Iterator[None]:
+    monitoring = _MONITORING
+    tool = monitoring.PROFILER_ID
+    events = monitoring.events
+    counts = counter.counts
+    callers = counter.callers
+
+    def instruction(code: CodeType, offset: int) -> None:
+        counts[code] += 1
+
+    def started(code: CodeType, offset: int) -> None:
+        if category(code) == "generated":
+            caller = sys._getframe(1).f_back
+            if caller is not None:
+                callers.setdefault(code, collections.Counter())[caller.f_code] += 1
+
+    monitoring.use_tool_id(tool, "benchmarks/opcodes.py")
+    try:
+        monitoring.register_callback(tool, events.INSTRUCTION, instruction)
+        monitoring.register_callback(tool, events.PY_START, started)
+        monitoring.set_events(tool, events.INSTRUCTION | events.PY_START)
+        yield
+    finally:
+        monitoring.set_events(tool, events.NO_EVENTS)
+        monitoring.register_callback(tool, events.INSTRUCTION, None)
+        monitoring.register_callback(tool, events.PY_START, None)
+        monitoring.free_tool_id(tool)
 
 
 _active: OpcodeCounter | None = None

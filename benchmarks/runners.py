@@ -115,6 +115,14 @@ class SdkSnapshot:
             if current is not machine:
                 changed.append((time, attr, current))
                 setattr(time, attr, machine)
+        # From Python 3.12 the SDK starts its tasks with asyncio's eager factory, which our
+        # package wraps process-wide (``virtual_loop.adopting``): the baselines get asyncio's.
+        eager = getattr(asyncio, "eager_task_factory", None)
+        original = getattr(eager, "__wrapped__", None)
+        if original is not None:
+            for owner in (asyncio, asyncio.tasks):
+                changed.append((owner, "eager_task_factory", eager))
+                setattr(owner, "eager_task_factory", original)
         try:
             yield
         finally:
