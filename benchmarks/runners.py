@@ -122,7 +122,7 @@ class SdkSnapshot:
         if original is not None:
             for owner in (asyncio, asyncio.tasks):
                 changed.append((owner, "eager_task_factory", eager))
-                setattr(owner, "eager_task_factory", original)
+                owner.eager_task_factory = original
         try:
             yield
         finally:
