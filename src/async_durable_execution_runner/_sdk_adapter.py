@@ -21,6 +21,7 @@ import contextvars
 import dataclasses
 import dis
 import functools
+import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -800,6 +801,34 @@ def summary_call_sites() -> frozenset[tuple[CodeType, int]]:
             if instruction.argval == "summary_generator" and line is not None:
                 sites.add((code, line))
     return frozenset(sites)
+
+
+@functools.cache
+def batch_completion_loop() -> tuple[str, frozenset[int]]:
+    """Where the SDK's ``parallel`` and ``map`` wait for their branches' completion handlers
+    (``ParallelExecutor.execute``: ``while self._completion_tasks: await asyncio.gather(...)``),
+    as (file, lines). The loop ends once the tasks' done callbacks have emptied the set, which
+    they can only do while the loop yields; from Python 3.12 ``gather`` of tasks that have
+    all finished returns without yielding, so a loop that meets such a task before its
+    callback ran never ends (SDK finding 19). Empty lines if the SDK no longer has it."""
+    function = _sdk_parallel.ParallelExecutor.execute
+    try:
+        source, first = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return function.__code__.co_filename, frozenset()
+    lines: set[int] = set()
+    indent: int | None = None
+    for number, text in enumerate(source, start=first):
+        stripped = text.strip()
+        if indent is None:
+            if stripped.startswith("while self._completion_tasks"):
+                indent = len(text) - len(text.lstrip())
+                lines.add(number)
+            continue
+        if stripped and len(text) - len(text.lstrip()) <= indent:
+            break
+        lines.add(number)
+    return function.__code__.co_filename, frozenset(lines)
 
 
 #: The statuses of a batch item that ended before its batch did (``BatchItemStatus``).

@@ -24,9 +24,15 @@ import sandbox_lifecycle
 import sandbox_lifecycle_services as services
 from corpus import check_every, fault_free, returns_fault_free_warm_and_cold, scenarios
 from tests.harness import sandbox_lifecycle_handlers as wrong
+from tests.sdk_order import EAGER_TASKS
 
 from async_durable_execution_runner import ExecutionStatus
-from async_durable_execution_runner.oracles import ExecutionHung, FaultNotMasked, ReplayDivergence
+from async_durable_execution_runner.oracles import (
+    ExecutionHung,
+    FaultNotMasked,
+    KnownSdkIssueWarning,
+    ReplayDivergence,
+)
 from async_durable_execution_runner.scenarios import (
     Outcome,
     Scenario,
@@ -203,6 +209,17 @@ def test_a_loop_bound_object_in_module_state_survives_a_duplicate_delivery(
         faults=(crash(invocation=1, call=1), duplicate_invocation(invocation=2, after_call=call)),
         before_run=spec["before_run"],
     ).run()
+    if name == "bounded_partner" and EAGER_TASKS:
+        # With eager tasks the duplicate's map loops for ever waiting for its branches'
+        # completion handlers (SDK finding 19): the runner stops it after
+        # ``STUCK_CPU_SECONDS`` inside one turn, the first delivery goes on, and the
+        # liveness oracle's flag is the SDK's.
+        assert outcome.execution_status.value == "SUCCEEDED"
+        stopped = outcome.invocations[2]
+        assert (stopped.environment, stopped.error_type) == ("duplicate", "Sandbox.Timedout")
+        with pytest.warns(KnownSdkIssueWarning, match="SDK finding 19"):
+            outcome.check()
+        return
     outcome.check()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from typing import Any
 
@@ -53,3 +54,21 @@ async def busy_then_step(event: Any) -> dict[str, Any]:
     first = await step(functools.partial(_busy, event["seconds"]), name="busy")
     second = await step(_after, name="after")
     return {"first": first, "second": second}
+
+
+async def _endless_in_the_duplicate() -> str:
+    world.RUNS.append("started")
+    if threading.current_thread() is not threading.main_thread():
+        # The duplicate's run (the first delivery runs on the test's thread, a duplicate on
+        # a thread of its own): a loop with no end and no await, as the SDK's own ``map``
+        # can spin from Python 3.12 on (SDK finding 19).
+        while world.RUNS:
+            pass
+    return "done"
+
+
+@durable_execution
+async def computes_without_end_in_a_duplicate(event: Any) -> dict[str, Any]:
+    """Wrong in the duplicate's sandbox only: its run of the step never returns, nor lets
+    its event loop take another turn."""
+    return {"step": await step(_endless_in_the_duplicate, name="compute")}

@@ -9,9 +9,12 @@ import threading
 LOCK = threading.Lock()
 #: What each run of a step body saw: appended from both deliveries' threads.
 LOG: list[tuple[str, object]] = []
+#: Each run of ``duplicate_handlers.computes_without_end_in_a_duplicate``'s step body.
+RUNS: list[str] = []
 
 
 def reset() -> None:
     if LOCK.locked():
         LOCK.release()
     LOG.clear()
+    RUNS.clear()

@@ -28,6 +28,7 @@ from async_durable_execution_runner import (
     ServiceCall,
     StepAttempt,
 )
+from async_durable_execution_runner._sandbox import invoker
 from async_durable_execution_runner._service.deliveries import (
     QUIET_SECONDS,
     Delivery,
@@ -103,6 +104,44 @@ def test_a_working_duplicate_runs_to_its_end_before_the_first_delivery_goes_on()
     order = orders[0]
     duplicate_end = order.index(("InvocationCompleted", None))
     assert duplicate_end < order.index(("StepStarted", "after")), order
+
+
+def test_a_duplicate_looping_without_end_is_stopped_and_its_thread_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A duplicate that keeps its thread busy inside one turn of its loop for
+    ``STUCK_CPU_SECONDS`` of CPU time is taken for an endless loop: stopped, as Lambda stops
+    the sandbox at the function's timeout, its thread ended, and the first delivery goes on.
+    It kept the first delivery waiting until the run's deadline, and its thread spun on a
+    core for the rest of the process, making every later duplicate look busy."""
+    monkeypatch.setattr(invoker, "STUCK_CPU_SECONDS", 0.3)
+    runner = DurableFunctionTestRunner(
+        h.computes_without_end_in_a_duplicate, faults=_DuplicateAfterCall()
+    )
+    started = time.monotonic()
+    try:
+        result = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+    assert time.monotonic() - started < 15
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == {"step": "done"}
+    assert world.RUNS == ["started", "started"]
+    (duplicate,) = [i for i in result.invocations if i.environment == "duplicate"]
+    assert duplicate.error_type == "Sandbox.Timedout"
+    assert "inside one turn of its event loop" in (duplicate.error_message or "")
+    assert "_endless_in_the_duplicate" in (duplicate.error_message or "")
+
+    def still_looping() -> bool:
+        return any(
+            frame.f_code is h._endless_in_the_duplicate.__code__
+            for frame in sys._current_frames().values()
+        )
+
+    deadline = time.monotonic() + 5
+    while still_looping() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not still_looping()
 
 
 def test_a_delivery_hands_back_its_value_and_its_exception() -> None:

@@ -9,11 +9,15 @@ import atexit
 import queue
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
+from async_durable_execution_runner._sandbox.thread_end import SandboxEnded, raise_into
 from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEventLoop
+from async_durable_execution_runner._service.clock import real_monotonic
 
 _T = TypeVar("_T")
 
@@ -72,6 +76,12 @@ class Job(Generic[_T]):
         return cast(_T, self._value)
 
 
+#: How long a hung invocation's thread that is inside a service call is waited for to leave
+#: it, so that it can be ended (``WorkerThread.end``), and how often it is looked at.
+ENDING_SECONDS = 10.0
+_ENDING_POLL = 0.01
+
+
 def _done_job() -> Any:
     raise AssertionError
 
@@ -91,12 +101,16 @@ class WorkerThread:
         self._thread = threading.Thread(target=self._loop, name="durable-invocation", daemon=True)
         self._thread.runner_internal = True  # type: ignore[attr-defined]  # not the handler's
         self._thread.start()
+        self.thread_ident = self._thread.ident  # (set once it has started: known from here)
 
     def _loop(self) -> None:
         self.thread_ident = threading.get_ident()
-        while (job := self._jobs.get()) is not None:
-            job.run()
-            del job  # nothing of the last call stays referenced while the thread waits
+        try:
+            while (job := self._jobs.get()) is not None:
+                job.run()
+                del job  # nothing of the last call stays referenced while the thread waits
+        except SandboxEnded:
+            pass  # (``end`` raised it after the job it was meant for had returned)
         # The thread's event loops die with it (else their sockets warn when collected).
         for name in ("loop", "virtual"):
             loop: asyncio.AbstractEventLoop | None = getattr(_loops, name, None)
@@ -118,6 +132,36 @@ class WorkerThread:
     def abandon(self) -> None:
         self._abandoned = True
         self._jobs.put(None)  # the thread ends after its current job, if it ever returns
+
+    def end(self, safe: Callable[[FrameType | None], bool]) -> None:
+        """Abandon this worker and end the call it is stuck in (a hung invocation, whose
+        sandbox Lambda stops): ``SandboxEnded`` is raised in it once ``safe`` says of its
+        innermost frame that it may be (not in a service call), at once if it loops in
+        Python code (an endless loop, SDK finding 19, would otherwise keep a core busy for
+        the rest of the test process and make every later duplicate delivery look busy),
+        else when its blocking call returns. A thread that is not safe to end is looked at
+        again, from a thread of its own, for ``ENDING_SECONDS``."""
+        self.abandon()
+        if self._end_if(safe):
+            return
+        threading.Thread(
+            target=self._ending, args=(safe,), name="durable-ending", daemon=True
+        ).start()
+
+    def _end_if(self, safe: Callable[[FrameType | None], bool]) -> bool:
+        """End the thread if it is safe now; whether there is nothing more to do."""
+        thread = self._thread
+        if not thread.is_alive():
+            return True
+        if not safe(sys._current_frames().get(thread.ident or -1)):
+            return False
+        raise_into(thread)
+        return True
+
+    def _ending(self, safe: Callable[[FrameType | None], bool]) -> None:
+        stop = real_monotonic() + ENDING_SECONDS
+        while not self._end_if(safe) and real_monotonic() < stop:
+            time.sleep(_ENDING_POLL)
 
     # Starting a thread costs more than a short execution; idle workers are kept for the
     # next runner (a test suite makes thousands of runners).

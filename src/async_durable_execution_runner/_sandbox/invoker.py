@@ -19,6 +19,7 @@ import math
 import random
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from types import FrameType, ModuleType
@@ -71,10 +72,12 @@ from async_durable_execution_runner._sandbox.virtual_loop import VirtualTimeEven
 from async_durable_execution_runner._service.clock import RealClock, real_monotonic
 from async_durable_execution_runner._service.invocation import (
     DEFAULT_FUNCTION_TIMEOUT,
+    GIVE_UP_POLL_SECONDS,
     Abandoned,
     InvocationAbandoned,
     InvocationOutcome,
     InvocationRequest,
+    given_up_outcome,
     hung_outcome,
     timed_out_outcome,
 )
@@ -286,6 +289,49 @@ class _Running:
         self.time_limit: _dt.datetime | None = None
         #: Stopped at the function's timeout (``InProcessInvoker._time_out``).
         self.timed_out = False
+
+
+#: The CPU time an invocation on a worker thread (a duplicate delivery's) may spend inside
+#: one turn of its event loop before it is taken for an endless loop and stopped: no pause
+#: for its loop to run anything else, the thread busy all along. Lambda would stop such a
+#: sandbox only at the function's timeout (15 minutes at most); the runner cannot wait that
+#: long, and a thread looping in Python code would keep a core busy for the rest of the
+#: test process. The SDK's ``parallel`` and ``map`` can loop so from Python 3.12 on (SDK
+#: finding 19); a step body that computes for this long in a duplicate is stopped too.
+STUCK_CPU_SECONDS = 5.0
+
+
+class _StuckTurn:
+    """Whether an invocation running on another thread loops inside one turn of its loop."""
+
+    __slots__ = ("_clock", "_mark", "_running", "_since")
+
+    def __init__(self, running: _Running, thread_ident: int | None) -> None:
+        self._running = running
+        try:
+            self._clock: int | None = (
+                time.pthread_getcpuclockid(thread_ident) if thread_ident is not None else None
+            )
+        except (AttributeError, OSError):  # (no per-thread CPU clocks: not looked at)
+            self._clock = None
+        self._mark: tuple[int, int] | None = None
+        self._since = 0.0
+
+    def looping(self) -> bool:
+        clock = self._clock
+        loop = self._running.loop
+        if clock is None or not isinstance(loop, VirtualTimeEventLoop):
+            return False
+        busy, idle, _ = loop.turn_mark()
+        try:
+            used = time.clock_gettime(clock)
+        except OSError:  # the thread ended meanwhile
+            return False
+        if (busy, idle) != self._mark:
+            self._mark = (busy, idle)
+            self._since = used
+            return False
+        return used - self._since >= STUCK_CPU_SECONDS
 
 
 class FunctionTimedOut(HandlerInterrupted):
@@ -644,15 +690,21 @@ class InProcessInvoker:
             running.alarmed_at = now
             running.abandoned = True
             running.request.session.abandoned = True  # whatever it still sends bounces
-            # Where it hung: the thread's stack in its own code, else (the loop's or the
-            # SDK's frames say little) where each of its tasks awaits.
+            # Where it hung: the thread's stack in its own code, else where each of its tasks
+            # awaits, after the thread's stack when it was running the SDK's or asyncio's
+            # code rather than waiting (an endless loop there: SDK finding 19).
             running.stack = (
                 (
                     "".join(traceback.format_stack(frame)[-6:])
                     if frame is not None and place == "user"
                     else ""
                 )
-                or (_awaiting(loop) if loop is not None else "")
+                or (
+                    "the thread was running at:\n" + "".join(traceback.format_stack(frame)[-6:])
+                    if frame is not None and place == "engine"
+                    else ""
+                )
+                + (_awaiting(loop) if loop is not None else "")
                 or "(stack unavailable)"
             )
             self._interrupted = running
@@ -715,25 +767,52 @@ class InProcessInvoker:
             worker = self._worker
         future = worker.submit(lambda: self._run(handler, request, running))
         shared = running.shared
+        timeout = request.wall_timeout
+        deadline = None if timeout is None else real_monotonic() + timeout
         if shared is not None:
-            timeout = request.wall_timeout
-            beside = (future, None if timeout is None else real_monotonic() + timeout)
+            beside = (future, deadline)
             shared.beside.append(beside)
+        session = request.session
+        stuck = _StuckTurn(running, worker.thread_ident)
         try:
-            return future.result(timeout=request.wall_timeout)
-        except TimeoutError:
-            request.session.abandoned = True
-            _stop_travel(running.travel)
-            stack = worker.stack()
-            worker.abandon()
-            if not own:
-                self._worker = None
-            return hung_outcome(request, f"it was blocked at:\n{stack}")
+            # Looked at in slices: the service may give up on it meanwhile (``abandoned``: a
+            # duplicate delivery that outlived a first delivery that hung), and it may loop
+            # without end inside one turn of its loop.
+            while not future.wait(GIVE_UP_POLL_SECONDS):
+                if session.abandoned:
+                    where = self._stop_worker(running, worker, own)
+                    return given_up_outcome(
+                        request, f"the runner gave up on it; it was running at:\n{where}"
+                    )
+                if deadline is not None and real_monotonic() >= deadline:
+                    session.abandoned = True
+                    where = self._stop_worker(running, worker, own)
+                    return hung_outcome(request, f"it was blocked at:\n{where}")
+                if stuck.looping():
+                    session.abandoned = True
+                    where = self._stop_worker(running, worker, own)
+                    return given_up_outcome(
+                        request,
+                        f"it ran {STUCK_CPU_SECONDS:g} s of CPU time inside one turn of its "
+                        f"event loop (an endless loop?); it was running at:\n{where}",
+                    )
+            return future.result()
         finally:
             if shared is not None:
                 shared.beside.remove(beside)
             if own:
                 worker.release()
+
+    def _stop_worker(self, running: _Running, worker: WorkerThread, own: bool) -> str:
+        """Give up on the invocation running on ``worker``, as Lambda stops its sandbox: its
+        clock stops, and its thread is ended (``WorkerThread.end``); where it was."""
+        running.abandoned = True
+        _stop_travel(running.travel)
+        stack = worker.stack()
+        worker.end(safe_points.outside_the_service)
+        if not own:
+            self._worker = None
+        return stack
 
     def _invoke_here(
         self, handler: Callable[..., Any], request: InvocationRequest
@@ -888,14 +967,21 @@ class InProcessInvoker:
                 if jumping.started_threads:
                     self._note_threads(request.function_name, handler, jumping.started_threads)
                 jumping.on_jump = jumping.outside_time = None
-                if running.shared is None:
+                if running.shared is None and not running.abandoned:
+                    # (An abandoned invocation's thread, ended late, leaves the invoker's
+                    # state to the invocations after it.)
                     self._outside = outside_before
                 blocking_sleep.sleepers.pop(threading.get_ident(), None)
                 if watched is not None:
                     blocked_time.TICKER.unwatch(watched)
             if running.beside:
                 _await_beside(running)
-            if traveller is not None and running.shared is None and self.advance_clock:
+            if (
+                traveller is not None
+                and running.shared is None
+                and self.advance_clock
+                and not running.abandoned
+            ):
                 # (On a real clock the time between invocations is the machine's own.)
                 self._lead_mark = (traveller.ns, traveller.skipped)
             running.traveller = None

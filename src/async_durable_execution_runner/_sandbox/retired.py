@@ -44,11 +44,9 @@ are never woken to be ended, and cost nothing meanwhile.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import math
 import socket
-import sys
 import sysconfig
 import threading
 import time
@@ -60,6 +58,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from async_durable_execution_runner._sandbox import parked
+from async_durable_execution_runner._sandbox.thread_end import raise_into
 from async_durable_execution_runner._service.clock import real_monotonic
 
 #: Retired copies (their handlers, which hold their modules' state) kept before a burial.
@@ -159,12 +158,6 @@ def _state_of(handler: Callable[..., Any]) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-class SandboxEnded(BaseException):
-    """Raised into a retired sandbox's thread: the sandbox's process is gone. A
-    ``BaseException``, so that a library's ``except Exception`` around its work does not keep
-    the thread going; its thread's exception hook passes over it (``end_threads``)."""
-
-
 def end_threads(
     state: dict[str, Any],
     threads: list[threading.Thread],
@@ -216,7 +209,7 @@ def end_threads(
         return []
     if verdict is not _ALL_PARKED:
         return []
-    return [thread for thread in ending if _raise_into(thread)]
+    return [thread for thread in ending if raise_into(thread)]
 
 
 _ALL_PARKED = "all parked until a set time"
@@ -275,7 +268,7 @@ class _Reaper:
                 verdict = _parked_state(alive)
                 if verdict is _ALL_PARKED:
                     for thread in alive:
-                        _raise_into(thread)
+                        raise_into(thread)
                 elif verdict is _AT_WORK and real_monotonic() < give_up_at:
                     kept.append((give_up_at, alive))
             with self.lock:
@@ -345,30 +338,6 @@ def _reaches(state: dict[str, Any], targets: Iterable[int]) -> set[int]:
             continue
         queue.extend(gc.get_referents(obj))
     return found
-
-
-_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-_set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
-_set_async_exc.restype = ctypes.c_int
-
-
-def _raise_into(thread: threading.Thread) -> bool:
-    """Raise ``SandboxEnded`` into ``thread`` at its next Python instruction, with its
-    exception hook made to pass over it (``threading`` calls the hook it finds on the thread
-    then; pytest's reports any exception a thread ends with, ``SystemExit`` included)."""
-    hook = getattr(thread, "_invoke_excepthook", None)
-    ident = thread.ident
-    if hook is None or ident is None:
-        return False  # (another interpreter's threading: left alone)
-
-    def passing_over_the_end(ending: threading.Thread) -> None:
-        if isinstance(sys.exc_info()[1], SandboxEnded):
-            return
-        hook(ending)
-
-    thread._invoke_excepthook = passing_over_the_end  # type: ignore[attr-defined]
-    changed: int = _set_async_exc(ident, SandboxEnded)
-    return changed == 1
 
 
 def retired() -> int:

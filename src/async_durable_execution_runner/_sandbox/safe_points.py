@@ -116,3 +116,30 @@ def safe_point(frame: FrameType | None) -> bool:
     """Whether raising into ``frame`` (the innermost frame of the thread) interrupts user
     code, or an idle event loop, rather than the SDK, asyncio or the runner."""
     return where(frame) != "engine"
+
+
+#: The runner's code that changes the service's state or a harness's records: an exception
+#: raised there could leave them half-changed.
+_SERVICE_SIDE = tuple(
+    os.path.join(_PACKAGE, part)
+    for part in (
+        "_service" + os.sep,
+        "_harness" + os.sep,
+        "_replay" + os.sep,
+        "_store" + os.sep,
+        os.path.join("_sandbox", "service_client.py"),
+    )
+)
+
+
+def outside_the_service(frame: FrameType | None) -> bool:
+    """Whether no frame from ``frame`` (the innermost of a thread) outwards is the service's
+    or a harness's code (a service call, an observer), where ending the thread could leave
+    their state half-changed: a hung sandbox's thread may then be ended (``SandboxEnded``),
+    wherever else it is, as Lambda ends its process."""
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if path.startswith(_SERVICE_SIDE) and not path.startswith(_PROGRAMS):
+            return False
+        frame = frame.f_back
+    return True

@@ -62,6 +62,29 @@ def hung_outcome(request: InvocationRequest, where: str) -> InvocationOutcome:
     )
 
 
+def given_up_outcome(request: InvocationRequest, why: str) -> InvocationOutcome:
+    """The runner stopped the invocation while it still ran, on a thread of its own (a
+    duplicate delivery's): it looped without end, or the delivery it duplicated was given
+    up on. Lambda would have stopped its sandbox at the function's timeout; ``why`` says why
+    and where it was."""
+    from async_durable_execution_runner._models import ErrorObject
+
+    message = (
+        f"invocation {request.session.invocation_index} of {request.execution_arn} was "
+        f"stopped, as Lambda stops a sandbox at the function's timeout: {why}"
+    )
+    return InvocationOutcome(
+        status=None,
+        death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
+        hung=True,
+    )
+
+
+#: How often an invoker waiting for an invocation on another thread looks whether it is to
+#: be given up on (seconds).
+GIVE_UP_POLL_SECONDS = 0.05
+
+
 #: The errors of an invocation whose execution environment did not survive it: the runtime
 #: process exited (a crash, ``SystemExit``) or Lambda stopped the sandbox at the function's
 #: timeout. Lambda starts the function's next invocation in a new environment, whose

@@ -10,10 +10,13 @@ false "known issue" would hide a real bug.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from async_durable_execution_runner import _sdk_adapter
+from async_durable_execution_runner._harness.oracles.base import ExecutionHung
 from async_durable_execution_runner._harness.oracles.builtin import FaultNotMasked, OracleFailure
 from async_durable_execution_runner._models import EventType
 
@@ -228,6 +231,43 @@ def _ending(event: Any) -> tuple[Any, ...]:
     return (event.event_type, repr(event.details))
 
 
+#: A frame of a stack as ``traceback`` formats it.
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<name>\S+)')
+#: What precedes the stack of a thread caught running (not a task's awaiting chain) in the
+#: runner's report of an invocation it stopped: ``invoker._StuckTurn``, ``_interrupt``.
+_RUNNING_AT = "running at:\n"
+
+
+def _spun_in_batch_completion(outcome: Outcome) -> bool:
+    """The hang the liveness oracle reports (the run's, else the first invocation stopped at
+    a timeout) is a thread caught running inside the SDK's ``parallel``/``map`` completion
+    loop, on Python 3.12 or later, where ``gather`` of finished tasks does not yield and the
+    loop can spin for ever (SDK finding 19). (On 3.11 ``gather`` always yields: a hang there
+    is something else.)"""
+    if sys.version_info < (3, 12):
+        return False
+    report = outcome.hang
+    if report is None:
+        report = next(
+            (
+                info.error_message
+                for info in outcome.invocations
+                if info.error_type == "Sandbox.Timedout"
+            ),
+            None,
+        )
+    if not report or _RUNNING_AT not in report:
+        return False
+    running = report.split(_RUNNING_AT, 1)[1].split("\ntask ", 1)[0]
+    loop_file, loop_lines = _sdk_adapter.batch_completion_loop()
+    return any(
+        frame["name"] == "execute"
+        and frame["file"] == loop_file
+        and int(frame["line"]) in loop_lines
+        for frame in _FRAME.finditer(running)
+    )
+
+
 KNOWN_SDK_ISSUES: list[KnownSdkIssue] = [
     KnownSdkIssue(
         finding="SDK finding 8",
@@ -243,6 +283,15 @@ KNOWN_SDK_ISSUES: list[KnownSdkIssue] = [
         ),
         oracle=FaultNotMasked,
         applies=_batch_assembled_on_replay,
+    ),
+    KnownSdkIssue(
+        finding="SDK finding 19",
+        summary=(
+            "from Python 3.12 a map or parallel can loop for ever waiting for its branches' "
+            "completion handlers (asyncio.gather of finished tasks does not yield)"
+        ),
+        oracle=ExecutionHung,
+        applies=_spun_in_batch_completion,
     ),
 ]
 
