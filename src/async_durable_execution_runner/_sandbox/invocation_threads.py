@@ -134,13 +134,12 @@ class WorkerThread:
         self._jobs.put(None)  # the thread ends after its current job, if it ever returns
 
     def end(self, safe: Callable[[FrameType | None], bool]) -> None:
-        """Abandon this worker and end the call it is stuck in (a hung invocation, whose
-        sandbox Lambda stops): ``SandboxEnded`` is raised in it once ``safe`` says of its
-        innermost frame that it may be (not in a service call), at once if it loops in
-        Python code (an endless loop, SDK finding 19, would otherwise keep a core busy for
-        the rest of the test process and make every later duplicate delivery look busy),
-        else when its blocking call returns. A thread that is not safe to end is looked at
-        again, from a thread of its own, for ``ENDING_SECONDS``."""
+        """Abandon this worker and end the call it loops in (an invocation stuck inside one
+        turn of its loop, whose sandbox Lambda would stop): ``SandboxEnded`` is raised in it
+        once ``safe`` says of its innermost frame that it may be (not in a service call).
+        Left running, an endless loop (SDK finding 19) keeps a core busy for the rest of the
+        test process and makes every later duplicate delivery look busy. A thread that is not
+        safe to end is looked at again, from a thread of its own, for ``ENDING_SECONDS``."""
         self.abandon()
         if self._end_if(safe):
             return

@@ -790,7 +790,7 @@ class InProcessInvoker:
                     return hung_outcome(request, f"it was blocked at:\n{where}")
                 if stuck.looping():
                     session.abandoned = True
-                    where = self._stop_worker(running, worker, own)
+                    where = self._stop_worker(running, worker, own, looping=True)
                     return given_up_outcome(
                         request,
                         f"it ran {STUCK_CPU_SECONDS:g} s of CPU time inside one turn of its "
@@ -803,13 +803,22 @@ class InProcessInvoker:
             if own:
                 worker.release()
 
-    def _stop_worker(self, running: _Running, worker: WorkerThread, own: bool) -> str:
+    def _stop_worker(
+        self, running: _Running, worker: WorkerThread, own: bool, *, looping: bool = False
+    ) -> str:
         """Give up on the invocation running on ``worker``, as Lambda stops its sandbox: its
-        clock stops, and its thread is ended (``WorkerThread.end``); where it was."""
+        clock stops, and the worker is abandoned; where it was. A thread caught ``looping``
+        inside one turn is ended too (``WorkerThread.end``): it would keep a core busy. One
+        that waits is left to end when its wait does, as before: an exception raised into a
+        thread as it wakes in a lock's or a condition's code can leave them broken for the
+        threads that share them."""
         running.abandoned = True
         _stop_travel(running.travel)
         stack = worker.stack()
-        worker.end(safe_points.outside_the_service)
+        if looping:
+            worker.end(safe_points.outside_the_service)
+        else:
+            worker.abandon()
         if not own:
             self._worker = None
         return stack
