@@ -8,6 +8,7 @@ sandbox made for the last run's database is never handed this run's.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import tempfile
@@ -41,7 +42,8 @@ def clerk_edits(name: str, order: str) -> bool:
     if order in EDITED:
         return False
     EDITED.append(order)
-    with sqlite3.connect(database(name), timeout=5) as conn:
+    # (The connection's ``with`` commits; ``closing`` closes it, which the ``with`` does not.)
+    with contextlib.closing(sqlite3.connect(database(name), timeout=5)) as conn, conn:
         conn.execute(
             "UPDATE orders SET note = 'edited by the desk', version = version + 1 WHERE id = ?",
             (order,),

@@ -4,6 +4,7 @@ last frames only where that gives the same lines as formatting it whole."""
 from __future__ import annotations
 
 import traceback
+from typing import Any
 
 import pytest
 
@@ -78,9 +79,11 @@ def test_a_deep_traceback_is_formatted_from_its_last_frames_only(
     formatted: list[int] = []
     original = traceback.StackSummary.format_frame_summary
 
-    def counting(self: traceback.StackSummary, frame: traceback.FrameSummary) -> str | None:
-        formatted.append(1)
-        return original(self, frame)
+    def counting(
+        self: traceback.StackSummary, frame: traceback.FrameSummary, **options: Any
+    ) -> str | None:
+        formatted.append(1)  # (3.13 passes ``colorize=``)
+        return original(self, frame, **options)
 
     monkeypatch.setattr(traceback.StackSummary, "format_frame_summary", counting)
     tail = stack_trace(exc)
