@@ -48,17 +48,10 @@ class InvocationOutcome:
 
 def hung_outcome(request: InvocationRequest, where: str) -> InvocationOutcome:
     """The invocation outlived the runner's wall-clock budget; ``where`` says where it was."""
-    from async_durable_execution_runner._models import ErrorObject
-
-    message = (
+    return _stopped(
         f"the handler did not return within the runner's timeout "
         f"({request.wall_timeout:.3g}s of wall-clock time left for invocation "
         f"{request.session.invocation_index} of {request.execution_arn}); {where}"
-    )
-    return InvocationOutcome(
-        status=None,
-        death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
-        hung=True,
     )
 
 
@@ -67,12 +60,16 @@ def given_up_outcome(request: InvocationRequest, why: str) -> InvocationOutcome:
     duplicate delivery's): it looped without end, or the delivery it duplicated was given
     up on. Lambda would have stopped its sandbox at the function's timeout; ``why`` says why
     and where it was."""
-    from async_durable_execution_runner._models import ErrorObject
-
-    message = (
+    return _stopped(
         f"invocation {request.session.invocation_index} of {request.execution_arn} was "
         f"stopped, as Lambda stops a sandbox at the function's timeout: {why}"
     )
+
+
+def _stopped(message: str) -> InvocationOutcome:
+    """An invocation the runner gave up on while it ran, as a sandbox Lambda stopped."""
+    from async_durable_execution_runner._models import ErrorObject
+
     return InvocationOutcome(
         status=None,
         death=ErrorObject(error_type="Sandbox.Timedout", error_message=message),
