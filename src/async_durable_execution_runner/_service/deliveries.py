@@ -77,12 +77,12 @@ class Delivery(Generic[_T]):
         but this thread for ``QUIET_SECONDS`` (the duplicate waits for something, maybe for
         the caller): whether it returned."""
         quiet_since: float | None = None
-        me = threading.get_native_id()
+        activity = Activity()
         while not self._done.wait(_POLL_SECONDS):
             now = real_monotonic()
             if deadline is not None and now >= deadline:
                 return False
-            if others_running(me):
+            if activity.since_last_look():
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = now
@@ -98,17 +98,51 @@ class Delivery(Generic[_T]):
         return self._value  # type: ignore[return-value]
 
 
+class Activity:
+    """Whether anything but the thread that made it has worked since its last look.
+
+    Two signs, either enough. Another thread of this process spent CPU time between the
+    looks: a Python thread that spins holds the interpreter lock whenever the looking thread
+    waits, and waits for it (and shows as sleeping in ``/proc``) whenever the looking thread
+    looks, so its state alone can miss it for a second and more on a loaded machine. Or a
+    thread is running or ready to run at the look (``R``, or ``D`` in I/O, in ``/proc``):
+    one blocked in I/O spends no CPU time, and a worker process (``isolation="process"``)
+    spends its CPU time outside this process's count. Make and use it on one thread."""
+
+    __slots__ = ("_me", "_others_cpu")
+
+    def __init__(self) -> None:
+        self._me = threading.get_native_id()
+        self._others_cpu = _others_cpu_seconds()
+
+    def since_last_look(self) -> bool:
+        others_cpu = _others_cpu_seconds()
+        spent = others_cpu - self._others_cpu
+        self._others_cpu = others_cpu
+        return spent > _CPU_SPENT_SECONDS or others_running(self._me)
+
+
+#: Other threads' CPU time between two looks that counts as work: a spinning thread takes
+#: all of a 5 ms wait; idle ones (a pool's thread that wakes to check a queue) take
+#: microseconds.
+_CPU_SPENT_SECONDS = _POLL_SECONDS / 5
+
+
+def _others_cpu_seconds() -> float:
+    return time.process_time() - time.thread_time()
+
+
 def others_running(me: int) -> bool:
     """Whether a thread of this process other than ``me`` (a native thread id), or of one of
     its descendant processes (a worker process, forked by the forkserver, is a grandchild),
-    is running or ready to run (``R``, or ``D`` in I/O, in ``/proc``). A thread starved of a
-    core by other processes is ready to run, so a loaded machine does not make a working
-    duplicate look idle. Without ``/proc``, this process's CPU time over a short look
-    decides instead."""
+    is running or ready to run (``R``, or ``D`` in I/O, in ``/proc``) right now. A thread
+    starved of a core by other processes is ready to run, so a loaded machine does not make
+    a working duplicate look idle. Without ``/proc``, nothing is seen: ``Activity`` counts
+    CPU time as well."""
     try:
         tasks = os.listdir(_PROC_TASKS)
     except OSError:
-        return _cpu_moved()
+        return False
     mine = str(me)
     return any(task != mine and _runnable(f"/proc/self/task/{task}/stat") for task in tasks) or any(
         _descendant_running(child, _MAX_DEPTH)
@@ -150,9 +184,3 @@ def _children(pid: str, task: str) -> list[str]:
             return children.read().decode().split()
     except OSError:
         return []
-
-
-def _cpu_moved() -> bool:
-    start = time.process_time()
-    time.sleep(_POLL_SECONDS)
-    return time.process_time() - start > _POLL_SECONDS / 4
