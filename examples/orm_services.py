@@ -8,6 +8,7 @@ sandbox made for the last run's database is never handed this run's.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import sqlite3
@@ -15,6 +16,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(tempfile.mkdtemp(prefix="durable-orm-"))
+
+
+@atexit.register
+def _remove_the_last_world() -> None:
+    shutil.rmtree(ROOT, ignore_errors=True)
+
+
 #: Orders the clerk has edited (each once, while the handler's step held it).
 EDITED: list[str] = []
 

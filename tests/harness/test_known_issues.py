@@ -4,16 +4,20 @@ names the finding, and warns unless the user asks for strictness."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from buggy import side_effect_outside_step
+from habits import big_map_percentage
 from tests.harness import known_issue_handlers
 from tests.harness.known_issue_handlers import poll_once
 from tests.sdk_order import EAGER_TASKS
 
+from async_durable_execution_runner._sandbox import invoker
 from async_durable_execution_runner.oracles import (
     KNOWN_SDK_ISSUES,
+    ExecutionHung,
     FaultNotMasked,
     KnownSdkIssueWarning,
 )
@@ -26,9 +30,12 @@ from async_durable_execution_runner.programs import (
 )
 from async_durable_execution_runner.scenarios import (
     Scenario,
+    Timings,
     checkpoint_error,
     crash,
     invocation_lost,
+    lost_response,
+    outage,
     step_exception,
 )
 
@@ -202,3 +209,47 @@ def test_a_handlers_own_bug_beside_a_batch_assembled_alike_is_not_labelled() -> 
     with pytest.raises(FaultNotMasked) as raised:
         outcome.check()
     assert raised.value.known_issue is None
+
+
+# SDK finding 19, met by the fault-tolerance oracle first: under these faults and timings (a
+# campaign's shrunk example on Python 3.12.1) the map's completion loop spins in invocation
+# 1, which the runner stops; the fault-free baseline ends.
+SPUN_UNDER_FAULTS = Scenario(
+    handler=big_map_percentage,
+    faults=(
+        step_exception(step=1, attempt=1),
+        outage(step=5, attempt=1, seconds=10),
+        lost_response(invocation=1, call=1, error="TooManyRequestsException"),
+    ),
+    timings=Timings(
+        order=(0, 0),
+        step_turns=(1, 1, 2, 1, 0, 3),
+        page_size=4,
+        sandboxes=("cold", "warm"),
+        seed=528,
+        thread_order=(2,),
+    ),
+)
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 12), reason="asyncio.gather of finished tasks yields before 3.12"
+)
+def test_a_batch_spinning_under_faults_is_the_known_issue_to_the_fault_tolerance_oracle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(invoker, "STUCK_CPU_SECONDS", 0.5)  # (5 s of CPU time by default)
+    outcome = SPUN_UNDER_FAULTS.run()
+    assert outcome.error is not None
+    assert outcome.error.error_type == "Sandbox.Timedout"
+    assert "parallel.py" in outcome.error.error_message
+    with pytest.warns(KnownSdkIssueWarning, match="SDK finding 19"):
+        outcome.check()
+    # The liveness oracle labels it first; the fault-tolerance oracle (last) did not, and
+    # flagged the spin as faults the handler failed to mask.
+    with pytest.raises(ExecutionHung, match="SDK finding 19"):
+        outcome.check(strict=True)
+    with pytest.raises(FaultNotMasked, match="known SDK issue") as raised:
+        outcome.check(skip=("liveness",), strict=True)
+    assert raised.value.known_issue is not None
+    assert raised.value.known_issue.finding == "SDK finding 19"

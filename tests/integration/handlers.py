@@ -326,6 +326,44 @@ async def blocks_in_a_loop_callback(_event: Any) -> str:
     return await step(echo_label("never"), name="after")
 
 
+def _in_the_sdks_code(source: str, name: str) -> Any:
+    """A function whose code is the SDK's by its file (where the deadline alarm finds the
+    engine, not the handler): what an endless loop inside the SDK looks like to the runner."""
+    import async_durable_execution._operation.parallel as sdk_module
+
+    namespace: dict[str, Any] = {}
+    exec(compile(source, sdk_module.__file__, "exec"), namespace)
+    return namespace[name]
+
+
+#: ``while True: pass``, as the SDK's ``parallel`` can loop on Python 3.12 (SDK finding 19).
+SPIN_IN_THE_SDK = _in_the_sdks_code("def spin():\n    while True:\n        pass\n", "spin")
+
+
+@durable_execution
+async def spins_in_the_sdk(_event: Any) -> str:
+    import asyncio
+
+    asyncio.get_running_loop().call_soon(SPIN_IN_THE_SDK)
+    await asyncio.sleep(0)
+    return await step(echo_label("never"), name="after")
+
+
+@durable_execution
+async def computes_for(event: dict[str, Any]) -> str:
+    def compute() -> str:
+        # In the step body's own code, inside one turn of the loop: CPU time, no await.
+        end = time.thread_time() + event["seconds"]
+        while time.thread_time() < end:
+            pass
+        return "computed"
+
+    async def body() -> str:
+        return compute()
+
+    return await step(body, name="compute")
+
+
 #: What became of the tasks ``leaves_a_task_behind`` left running, per invocation.
 LEFT_BEHIND: list[str] = []
 

@@ -283,6 +283,42 @@ def test_a_hang_outside_the_handlers_own_code_is_interrupted_after_the_grace(
         assert stopped.error.type == "Sandbox.Timedout"
 
 
+@needs_alarm
+def test_an_endless_loop_in_the_sdks_code_is_stopped_long_before_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside one turn of the loop and in the SDK's code (SDK finding 19's loop, on Python
+    3.12), the deadline alarm cannot raise at a safe point: it used to wait for the whole
+    deadline and ``FORCE_INTERRUPT_AFTER``. A thread that has spent ``STUCK_CPU_SECONDS`` of
+    CPU time there is stopped, as a duplicate delivery on a thread of its own is."""
+    monkeypatch.setattr(invoker, "STUCK_CPU_SECONDS", 0.5)
+    with DurableFunctionTestRunner(handler=h.spins_in_the_sdk) as runner:
+        started = time.monotonic()
+        with pytest.raises(ExecutionNotFinishedError) as info:
+            runner.run(timeout=30)
+        assert time.monotonic() - started < 10  # not the 30 s deadline
+        message = str(info.value)
+        assert "0.5 s of CPU time inside one turn of its event loop" in message
+        assert "in spin" in message and "parallel.py" in message  # where it was running
+        (arn,) = runner.executor.executions
+        stopped = runner.get_result(arn)
+        assert stopped.error is not None
+        assert stopped.error.type == "Sandbox.Timedout"
+        # The runner stays usable, on this thread.
+        with DurableFunctionTestRunner(handler=h.blocks_after_a_wait) as next_runner:
+            assert _run_seed(next_runner) is InvocationStatus.SUCCEEDED
+
+
+def test_a_step_body_computing_in_its_own_code_is_left_to_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CPU time in the handler's own code is the user's to bound (Lambda allows a step
+    minutes of it): only the deadline stops it, whatever ``STUCK_CPU_SECONDS`` says."""
+    monkeypatch.setattr(invoker, "STUCK_CPU_SECONDS", 0.2)
+    with DurableFunctionTestRunner(handler=h.computes_for, function_timeout=math.inf) as runner:
+        assert runner.run({"seconds": 1.0}, timeout=30).result_value == "computed"
+
+
 def test_tasks_an_invocation_leaves_running_are_cancelled_when_it_ends() -> None:
     h.LEFT_BEHIND.clear()
     with DurableFunctionTestRunner(handler=h.leaves_a_task_behind) as runner:

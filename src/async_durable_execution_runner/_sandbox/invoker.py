@@ -256,6 +256,8 @@ class _Running:
         "request",
         "shared",
         "stack",
+        "stuck",
+        "stuck_why",
         "time_limit",
         "timed_out",
         "travel",
@@ -289,20 +291,28 @@ class _Running:
         self.time_limit: _dt.datetime | None = None
         #: Stopped at the function's timeout (``InProcessInvoker._time_out``).
         self.timed_out = False
+        #: On the driving thread: whether it loops inside one turn (``_tick``), made at the
+        #: first tick; and why it was stopped for that.
+        self.stuck: _StuckTurn | None = None
+        self.stuck_why: str | None = None
 
 
-#: The CPU time an invocation on a worker thread (a duplicate delivery's) may spend inside
-#: one turn of its event loop before it is taken for an endless loop and stopped: no pause
-#: for its loop to run anything else, the thread busy all along. Lambda would stop such a
-#: sandbox only at the function's timeout (15 minutes at most); the runner cannot wait that
-#: long, and a thread looping in Python code would keep a core busy for the rest of the
-#: test process. The SDK's ``parallel`` and ``map`` can loop so from Python 3.12 on (SDK
-#: finding 19); a step body that computes for this long in a duplicate is stopped too.
+#: The CPU time an invocation may spend inside one turn of its event loop before it is
+#: taken for an endless loop and stopped: no pause for its loop to run anything else, the
+#: thread busy all along. Lambda would stop such a sandbox only at the function's timeout
+#: (15 minutes at most); the runner cannot wait that long, and a thread looping in Python
+#: code would keep a core busy for the rest of the test process. The SDK's ``parallel`` and
+#: ``map`` can loop so from Python 3.12 on (SDK finding 19). On a thread of its own (a
+#: duplicate delivery's) any such loop is stopped; on the driving thread, one in the SDK's
+#: or asyncio's code (``_tick``): a step body computing in its own code there is left to
+#: the deadline.
 STUCK_CPU_SECONDS = 5.0
 
 
 class _StuckTurn:
-    """Whether an invocation running on another thread loops inside one turn of its loop."""
+    """Whether an invocation loops inside one turn of its loop, by its thread's CPU clock:
+    looked at from the thread that waits for it (a duplicate delivery's), or from the
+    driving thread's own deadline alarm (``_tick``)."""
 
     __slots__ = ("_clock", "_mark", "_running", "_since")
 
@@ -645,6 +655,8 @@ class InProcessInvoker:
             if interrupted is None:
                 raise
             request = interrupted.request
+            if interrupted.stuck_why is not None:
+                return Abandoned(request, given_up_outcome(request, interrupted.stuck_why))
             return Abandoned(
                 request, hung_outcome(request, f"it was blocked at:\n{interrupted.stack}")
             )
@@ -669,9 +681,35 @@ class InProcessInvoker:
         ):
             running.blocked.forget()
             return
+        stuck = running.stuck
+        if stuck is None:
+            running.stuck = stuck = _StuckTurn(running, threading.get_ident())
+        if stuck.looping() and safe_points.where(frame) == "engine":
+            # (A step body computing for long in its own code is the user's to bound: it
+            # runs until the deadline, as before, and Lambda's timeout would allow it.)
+            self._stop_looping(frame, running, loop)
         seconds = running.blocked.tick(loop, frame)
         if seconds:
             self._pass_blocked(seconds, loop, traveller, running)
+
+    def _stop_looping(
+        self, frame: FrameType | None, running: _Running, loop: VirtualTimeEventLoop
+    ) -> None:
+        """The invocation on this (the driving) thread has spent ``STUCK_CPU_SECONDS`` inside
+        one turn of its loop, and is in the SDK's or asyncio's code: stop it where it is, as
+        the deadline would much later. Its loop never turns again to raise at its next turn,
+        and nothing there is left to finish: it loops (SDK finding 19 on Python 3.12 and
+        later: ``parallel``'s and ``map``'s completion loop)."""
+        running.abandoned = True
+        running.request.session.abandoned = True  # whatever it still sends bounces
+        running.stuck_why = (
+            f"it ran {STUCK_CPU_SECONDS:g} s of CPU time inside one turn of its event loop "
+            "(an endless loop?); the thread was running at:\n"
+            + ("".join(traceback.format_stack(frame)[-6:]) if frame is not None else "")
+            + _awaiting(loop)
+        )
+        self._interrupted = running
+        raise _interrupted()
 
     def _interrupt(self, frame: FrameType | None, busy: Callable[[], bool] | None) -> None:
         """The drive's deadline passed (``DeadlineAlarm``, on the driving thread): raise into

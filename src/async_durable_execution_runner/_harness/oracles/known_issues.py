@@ -268,6 +268,18 @@ def _spun_in_batch_completion(outcome: Outcome) -> bool:
     )
 
 
+def _spun_here_or_in_the_baseline(outcome: Outcome) -> bool:
+    """``_spun_in_batch_completion`` of this run or of its fault-free baseline: the
+    fault-tolerance oracle compares the two, and either run's spin makes them differ (a run
+    stopped by it against one that ended)."""
+    if sys.version_info < (3, 12):
+        return False
+    if _spun_in_batch_completion(outcome):
+        return True
+    baseline = outcome.baseline()
+    return baseline is not None and _spun_in_batch_completion(baseline)
+
+
 KNOWN_SDK_ISSUES: list[KnownSdkIssue] = [
     KnownSdkIssue(
         finding="SDK finding 8",
@@ -292,6 +304,15 @@ KNOWN_SDK_ISSUES: list[KnownSdkIssue] = [
         ),
         oracle=ExecutionHung,
         applies=_spun_in_batch_completion,
+    ),
+    KnownSdkIssue(
+        finding="SDK finding 19",
+        summary=(
+            "from Python 3.12 a map or parallel can loop for ever waiting for its branches' "
+            "completion handlers (asyncio.gather of finished tasks does not yield)"
+        ),
+        oracle=FaultNotMasked,
+        applies=_spun_here_or_in_the_baseline,
     ),
 ]
 
