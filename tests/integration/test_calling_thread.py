@@ -289,9 +289,10 @@ def test_an_endless_loop_in_the_sdks_code_is_stopped_long_before_the_deadline(
 ) -> None:
     """Inside one turn of the loop and in the SDK's code (SDK finding 19's loop, on Python
     3.12), the deadline alarm cannot raise at a safe point: it used to wait for the whole
-    deadline and ``FORCE_INTERRUPT_AFTER``. A thread that has spent ``STUCK_CPU_SECONDS`` of
-    CPU time there is stopped, as a duplicate delivery on a thread of its own is."""
-    monkeypatch.setattr(invoker, "STUCK_CPU_SECONDS", 0.5)
+    deadline and ``FORCE_INTERRUPT_AFTER``. A thread that has spent
+    ``ENGINE_STUCK_CPU_SECONDS`` of CPU time there is stopped, as a duplicate delivery on a
+    thread of its own is after ``STUCK_CPU_SECONDS``."""
+    monkeypatch.setattr(invoker, "ENGINE_STUCK_CPU_SECONDS", 0.5)
     with DurableFunctionTestRunner(handler=h.spins_in_the_sdk) as runner:
         started = time.monotonic()
         with pytest.raises(ExecutionNotFinishedError) as info:
@@ -313,8 +314,8 @@ def test_a_step_body_computing_in_its_own_code_is_left_to_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """CPU time in the handler's own code is the user's to bound (Lambda allows a step
-    minutes of it): only the deadline stops it, whatever ``STUCK_CPU_SECONDS`` says."""
-    monkeypatch.setattr(invoker, "STUCK_CPU_SECONDS", 0.2)
+    minutes of it): only the deadline stops it, whatever ``ENGINE_STUCK_CPU_SECONDS`` says."""
+    monkeypatch.setattr(invoker, "ENGINE_STUCK_CPU_SECONDS", 0.2)
     with DurableFunctionTestRunner(handler=h.computes_for, function_timeout=math.inf) as runner:
         assert runner.run({"seconds": 1.0}, timeout=30).result_value == "computed"
 
