@@ -18,7 +18,7 @@ from async_durable_execution import InvocationStatus, durable_execution, step
 
 import async_durable_execution_runner
 from async_durable_execution_runner import DurableFunctionTestRunner
-from async_durable_execution_runner._sandbox.safe_points import kind_of, safe_point
+from async_durable_execution_runner._sandbox.safe_points import kind_of, safe_point, swallowed
 
 _PACKAGE = os.path.dirname(async_durable_execution_runner.__file__)
 _SDK = os.path.dirname(async_durable_execution.__file__)
@@ -128,3 +128,36 @@ def test_a_garbage_collector_callback_or_a_finaliser_is_not_safe() -> None:
 
     Finalised()
     assert verdicts == [False, False]
+
+
+@pytest.mark.usefixtures("earlier_garbage_collected")
+def test_what_is_raised_in_a_collector_callback_or_a_finaliser_is_swallowed() -> None:
+    """``swallowed``: a frame called from one of those, however deep, would lose what is
+    raised into it; the driving thread's stop of an endless loop waits for another tick."""
+    verdicts: list[bool] = []
+
+    def deeper() -> bool:
+        return swallowed(sys._getframe())
+
+    def on_collection(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and not verdicts:
+            verdicts.append(deeper())
+
+    gc.callbacks.append(on_collection)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(on_collection)
+
+    class Finalised:
+        def __del__(self) -> None:
+            verdicts.append(deeper())
+
+    class Plain:
+        pass
+
+    Finalised()
+    weakref.finalize(Plain(), lambda: verdicts.append(deeper()))
+    gc.collect()
+    assert verdicts == [True, True, True]
+    assert not deeper()  # (a test's own frame)

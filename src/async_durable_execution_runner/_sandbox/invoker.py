@@ -690,9 +690,14 @@ class InProcessInvoker:
         stuck = running.stuck
         if stuck is None:
             running.stuck = stuck = _StuckTurn(running, threading.get_ident())
-        if stuck.looping(ENGINE_STUCK_CPU_SECONDS) and safe_points.where(frame) == "engine":
+        if (
+            stuck.looping(ENGINE_STUCK_CPU_SECONDS)
+            and safe_points.where(frame) == "engine"
+            and not safe_points.swallowed(frame)
+        ):
             # (A step body computing for long in its own code is the user's to bound: it
-            # runs until the deadline, as before, and Lambda's timeout would allow it.)
+            # runs until the deadline, as before, and Lambda's timeout would allow it. Inside
+            # a collector callback the next tick, 0.1 s on, finds the loop again.)
             self._stop_looping(frame, running, loop)
         seconds = running.blocked.tick(loop, frame)
         if seconds:

@@ -112,6 +112,25 @@ def where(frame: FrameType | None) -> Where:
     return "engine"
 
 
+def swallowed(frame: FrameType | None) -> bool:
+    """Whether an exception raised into ``frame`` (the innermost frame of a thread) would be
+    swallowed on its way out: somewhere out from it runs a garbage collector callback, a
+    ``__del__`` or ``weakref``'s finalizer, whose exceptions Python reports as unraisable
+    ("Exception ignored in ...") and drops. (A Python 3.12 campaign's examples that spun in
+    the SDK were found, 1 in 200 ticks or so, inside Hypothesis's collector callback.)"""
+    collector_callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        code: CodeType = frame.f_code
+        if (
+            code.co_name == "__del__"
+            or code in collector_callbacks
+            or os.path.abspath(code.co_filename) == _WEAKREF
+        ):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def safe_point(frame: FrameType | None) -> bool:
     """Whether raising into ``frame`` (the innermost frame of the thread) interrupts user
     code, or an idle event loop, rather than the SDK, asyncio or the runner."""
