@@ -9,6 +9,7 @@ import gc
 import os
 import sys
 import weakref
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -107,14 +108,13 @@ async def _records_the_sdk_frame_calling_a_step(event: Any) -> str:
     return await step(_record_the_sdk_caller, name="record")
 
 
-@pytest.mark.usefixtures("earlier_garbage_collected")
-def test_a_garbage_collector_callback_or_a_finaliser_is_not_safe() -> None:
-    """What is raised there is swallowed ("Exception ignored in ..."), not interrupting."""
+def _judged_in_a_collector_callback_and_a_finaliser(judge: Callable[[], bool]) -> list[bool]:
+    """What ``judge`` says inside a garbage collector callback, then inside a ``__del__``."""
     verdicts: list[bool] = []
 
     def on_collection(phase: str, info: dict[str, Any]) -> None:
         if phase == "start" and not verdicts:
-            verdicts.append(safe_point(sys._getframe()))
+            verdicts.append(judge())
 
     gc.callbacks.append(on_collection)
     try:
@@ -124,9 +124,16 @@ def test_a_garbage_collector_callback_or_a_finaliser_is_not_safe() -> None:
 
     class Finalised:
         def __del__(self) -> None:
-            verdicts.append(safe_point(sys._getframe()))
+            verdicts.append(judge())
 
     Finalised()
+    return verdicts
+
+
+@pytest.mark.usefixtures("earlier_garbage_collected")
+def test_a_garbage_collector_callback_or_a_finaliser_is_not_safe() -> None:
+    """What is raised there is swallowed ("Exception ignored in ..."), not interrupting."""
+    verdicts = _judged_in_a_collector_callback_and_a_finaliser(lambda: safe_point(sys._getframe(1)))
     assert verdicts == [False, False]
 
 
@@ -134,29 +141,15 @@ def test_a_garbage_collector_callback_or_a_finaliser_is_not_safe() -> None:
 def test_what_is_raised_in_a_collector_callback_or_a_finaliser_is_swallowed() -> None:
     """``swallowed``: a frame called from one of those, however deep, would lose what is
     raised into it; the driving thread's stop of an endless loop waits for another tick."""
-    verdicts: list[bool] = []
 
     def deeper() -> bool:
         return swallowed(sys._getframe())
 
-    def on_collection(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start" and not verdicts:
-            verdicts.append(deeper())
-
-    gc.callbacks.append(on_collection)
-    try:
-        gc.collect()
-    finally:
-        gc.callbacks.remove(on_collection)
-
-    class Finalised:
-        def __del__(self) -> None:
-            verdicts.append(deeper())
+    verdicts = _judged_in_a_collector_callback_and_a_finaliser(deeper)
 
     class Plain:
         pass
 
-    Finalised()
     weakref.finalize(Plain(), lambda: verdicts.append(deeper()))
     gc.collect()
     assert verdicts == [True, True, True]
