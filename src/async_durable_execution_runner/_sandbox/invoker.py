@@ -314,6 +314,14 @@ STUCK_CPU_SECONDS = 5.0
 ENGINE_STUCK_CPU_SECONDS = 1.0
 
 
+def _looped(seconds: float, where: str) -> str:
+    """Why an invocation caught looping inside one turn of its loop was stopped."""
+    return (
+        f"it ran {seconds:g} s of CPU time inside one turn of its event loop (an endless "
+        f"loop?); {where}"
+    )
+
+
 class _StuckTurn:
     """Whether an invocation loops inside one turn of its loop, by its thread's CPU clock:
     looked at from the thread that waits for it (a duplicate delivery's), or from the
@@ -713,11 +721,11 @@ class InProcessInvoker:
         later: ``parallel``'s and ``map``'s completion loop)."""
         running.abandoned = True
         running.request.session.abandoned = True  # whatever it still sends bounces
-        running.stuck_why = (
-            f"it ran {ENGINE_STUCK_CPU_SECONDS:g} s of CPU time inside one turn of its event loop "
-            "(an endless loop?); the thread was running at:\n"
+        running.stuck_why = _looped(
+            ENGINE_STUCK_CPU_SECONDS,
+            "the thread was running at:\n"
             + ("".join(traceback.format_stack(frame)[-6:]) if frame is not None else "")
-            + _awaiting(loop)
+            + _awaiting(loop),
         )
         self._interrupted = running
         raise _interrupted()
@@ -841,9 +849,7 @@ class InProcessInvoker:
                     session.abandoned = True
                     where = self._stop_worker(running, worker, own, looping=True)
                     return given_up_outcome(
-                        request,
-                        f"it ran {STUCK_CPU_SECONDS:g} s of CPU time inside one turn of its "
-                        f"event loop (an endless loop?); it was running at:\n{where}",
+                        request, _looped(STUCK_CPU_SECONDS, f"it was running at:\n{where}")
                     )
             return future.result()
         finally:

@@ -87,16 +87,26 @@ def _classify(filename: str) -> _Kind:
 Where = Literal["user", "idle", "engine"]
 
 
+def _collector_callback_codes() -> set[CodeType | None]:
+    return {getattr(cb, "__code__", None) for cb in gc.callbacks}
+
+
+def _swallows(code: CodeType, collector_callbacks: set[CodeType | None]) -> bool:
+    """Whether what is raised in ``code`` is swallowed: a ``__del__`` or a garbage collector
+    callback's."""
+    return code.co_name == "__del__" or code in collector_callbacks
+
+
 def where(frame: FrameType | None) -> Where:
     """Whose code ``frame`` (the innermost frame of a thread) is in: the user's, an event
     loop's idle wait between turns, or the engine's (the SDK, asyncio, the runner)."""
     via_selector = False
-    collector_callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    collector_callbacks = _collector_callback_codes()
     while frame is not None:
         code: CodeType = frame.f_code
         if code in idle_wait_codes:
             return "idle"
-        if code.co_name == "__del__" or code in collector_callbacks:
+        if _swallows(code, collector_callbacks):
             return "engine"  # what is raised there is swallowed
         if code in wrapper_codes:
             frame = frame.f_back  # ``Condition.wait``'s, as the standard library's own
@@ -118,14 +128,10 @@ def swallowed(frame: FrameType | None) -> bool:
     ``__del__`` or ``weakref``'s finalizer, whose exceptions Python reports as unraisable
     ("Exception ignored in ...") and drops. (A Python 3.12 campaign's examples that spun in
     the SDK were found, 1 in 200 ticks or so, inside Hypothesis's collector callback.)"""
-    collector_callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    collector_callbacks = _collector_callback_codes()
     while frame is not None:
         code: CodeType = frame.f_code
-        if (
-            code.co_name == "__del__"
-            or code in collector_callbacks
-            or os.path.abspath(code.co_filename) == _WEAKREF
-        ):
+        if _swallows(code, collector_callbacks) or os.path.abspath(code.co_filename) == _WEAKREF:
             return True
         frame = frame.f_back
     return False
