@@ -340,6 +340,36 @@ def _in_the_sdks_code(source: str, name: str) -> Any:
 SPIN_IN_THE_SDK = _in_the_sdks_code("def spin():\n    while True:\n        pass\n", "spin")
 
 
+#: Computes for ``seconds`` of its thread's CPU time, in code that is the SDK's by its file:
+#: what the SDK's own work after a step body returns (serialising a large result, building
+#: the checkpoint) looks like to the runner, stretched out so that a deadline alarm's tick
+#: lands in it.
+SDK_WORK = _in_the_sdks_code(
+    "import time\n"
+    "def work(seconds):\n"
+    "    end = time.thread_time() + seconds\n"
+    "    while time.thread_time() < end:\n"
+    "        pass\n",
+    "work",
+)
+
+
+@durable_execution
+async def computes_then_the_sdk_works(event: dict[str, Any]) -> str:
+    def compute() -> str:
+        # The step body's own computation, then the SDK's work in the same turn of the loop.
+        end = time.thread_time() + event["seconds"]
+        while time.thread_time() < end:
+            pass
+        SDK_WORK(event["sdk_seconds"])
+        return "computed"
+
+    async def body() -> str:
+        return compute()
+
+    return await step(body, name="compute")
+
+
 @durable_execution
 async def spins_in_the_sdk(_event: Any) -> str:
     import asyncio

@@ -320,6 +320,24 @@ def test_a_step_body_computing_in_its_own_code_is_left_to_the_deadline(
         assert runner.run({"seconds": 1.0}, timeout=30).result_value == "computed"
 
 
+def test_the_sdks_work_after_a_long_step_body_in_the_same_turn_is_not_taken_for_a_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step body that computed for long returns into the SDK, which goes on in the same
+    turn (it serialises the result and builds the checkpoint). A deadline alarm's tick that
+    lands there finds the engine, in a turn that has used more than
+    ``ENGINE_STUCK_CPU_SECONDS``: only the CPU time the engine itself has spent without a
+    break counts, else a correct handler with a long step body is stopped, now and then, as
+    an endless loop."""
+    monkeypatch.setattr(invoker, "ENGINE_STUCK_CPU_SECONDS", 0.5)
+    with DurableFunctionTestRunner(
+        handler=h.computes_then_the_sdk_works, function_timeout=math.inf
+    ) as runner:
+        result = runner.run({"seconds": 0.8, "sdk_seconds": 0.3}, timeout=30)
+        assert result.status is InvocationStatus.SUCCEEDED, result.error
+        assert result.result_value == "computed"
+
+
 def test_tasks_an_invocation_leaves_running_are_cancelled_when_it_ends() -> None:
     h.LEFT_BEHIND.clear()
     with DurableFunctionTestRunner(handler=h.leaves_a_task_behind) as runner:

@@ -327,7 +327,7 @@ class _StuckTurn:
     looked at from the thread that waits for it (a duplicate delivery's), or from the
     driving thread's own deadline alarm (``_tick``)."""
 
-    __slots__ = ("_clock", "_mark", "_running", "_since")
+    __slots__ = ("_clock", "_engine_since", "_mark", "_running", "_since")
 
     def __init__(self, running: _Running, thread_ident: int | None) -> None:
         self._running = running
@@ -339,23 +339,48 @@ class _StuckTurn:
             self._clock = None
         self._mark: tuple[int, int] | None = None
         self._since = 0.0
+        #: The thread's CPU clock at the first of the looks, in a row and in this turn, that
+        #: found it in the engine's code (``None``: the last look did not).
+        self._engine_since: float | None = None
 
     def looping(self, seconds: float) -> bool:
         """Whether it has spent ``seconds`` of CPU time since its loop last took a turn."""
+        used = self._used()
+        return used is not None and used - self._since >= seconds
+
+    def engine_looping(self, seconds: float, in_engine: bool) -> bool:
+        """Whether it has spent ``seconds`` of CPU time in the engine's code (the SDK's,
+        asyncio's) without a break, inside one turn of its loop: every look since then found
+        it there (``in_engine`` says where this look found it). A step body that computed for
+        long in its own code and returned into the SDK, which goes on in the same turn, has
+        used much CPU time in that turn, but little of it in the engine."""
+        used = self._used()
+        if used is None or not in_engine:
+            self._engine_since = None
+            return False
+        since = self._engine_since
+        if since is None or since < self._since:  # (a new turn since the last look)
+            self._engine_since = used
+            return False
+        return used - since >= seconds
+
+    def _used(self) -> float | None:
+        """The thread's CPU clock, if its loop has not taken a turn since the last look
+        (``None``: it has, or it cannot be looked at); a new turn starts the count again."""
         clock = self._clock
         loop = self._running.loop
         if clock is None or not isinstance(loop, VirtualTimeEventLoop):
-            return False
+            return None
         busy, idle, _ = loop.turn_mark()
         try:
             used = time.clock_gettime(clock)
         except OSError:  # the thread ended meanwhile
-            return False
+            return None
         if (busy, idle) != self._mark:
             self._mark = (busy, idle)
             self._since = used
-            return False
-        return used - self._since >= seconds
+            return None
+        return used
 
 
 class FunctionTimedOut(HandlerInterrupted):
@@ -698,11 +723,9 @@ class InProcessInvoker:
         stuck = running.stuck
         if stuck is None:
             running.stuck = stuck = _StuckTurn(running, threading.get_ident())
-        if (
-            stuck.looping(ENGINE_STUCK_CPU_SECONDS)
-            and safe_points.where(frame) == "engine"
-            and not safe_points.swallowed(frame)
-        ):
+        if stuck.engine_looping(
+            ENGINE_STUCK_CPU_SECONDS, safe_points.where(frame) == "engine"
+        ) and not safe_points.swallowed(frame):
             # (A step body computing for long in its own code is the user's to bound: it
             # runs until the deadline, as before, and Lambda's timeout would allow it. Inside
             # a collector callback the next tick, 0.1 s on, finds the loop again.)
