@@ -238,7 +238,7 @@ SPUN_UNDER_FAULTS = Scenario(
 def test_a_batch_spinning_under_faults_is_the_known_issue_to_the_fault_tolerance_oracle(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(invoker, "ENGINE_STUCK_CPU_SECONDS", 0.5)  # (1 s by default)
+    monkeypatch.setattr(invoker, "KNOWN_SPIN_CPU_SECONDS", 0.5)  # (1 s by default)
     outcome = SPUN_UNDER_FAULTS.run()
     assert outcome.error is not None
     assert outcome.error.error_type == "Sandbox.Timedout"
