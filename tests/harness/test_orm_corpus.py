@@ -25,6 +25,23 @@ from async_durable_execution_runner.strategies import DEFAULT_KINDS, fault_plans
 
 CORPUS = orm.CORPUS
 
+#: Python 3.13's ``sqlite3`` warns when the collector finds a connection nobody closed. A
+#: crash, emulated by cancelling the invocation's tasks, cancels SQLAlchemy's close of the
+#: asyncio engine's pooled aiosqlite connections; the exceptions that unwind it keep those
+#: connections in their tracebacks, which log records and the harness's records hold past
+#: any burial of the dead sandbox. On Lambda the process dies and nothing is said
+#: (``docs/findings.md``, the traps: "A crash leaves ...").
+_CRASH_RESIDUE = pytest.mark.filterwarnings("ignore:unclosed database:ResourceWarning")
+
+
+def _entries(*names: str) -> list[Any]:
+    """``names`` as parameters, the asyncio engine's marked with ``_CRASH_RESIDUE``."""
+    return [
+        pytest.param(name, marks=_CRASH_RESIDUE) if name == "async_orm_module_engine" else name
+        for name in names
+    ]
+
+
 _LINES = CORPUS["orm_line_items_map"]["input"]["lines"]
 _LINE_CENTS = sum(line["qty"] * line["cents"] for line in _LINES)
 
@@ -104,7 +121,7 @@ def test_aiosqlite_s_connection_threads_do_not_pile_up() -> None:
     assert threading.active_count() <= before + 5
 
 
-@pytest.mark.parametrize("name", ["orm_order_lifecycle", "async_orm_module_engine"])
+@pytest.mark.parametrize("name", _entries("orm_order_lifecycle", "async_orm_module_engine"))
 def test_every_crash_point_passes(name: str) -> None:
     spec = CORPUS[name]
     Scenario(
@@ -117,7 +134,7 @@ def test_every_crash_point_passes(name: str) -> None:
 EXAMPLES = int(os.environ.get("DURABLE_ORM_EXAMPLES", "0"))
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
+@pytest.mark.parametrize("name", _entries(*sorted(CORPUS)))
 def test_no_fault_plan_flags_a_handler_that_keeps_records_with_an_orm(name: str) -> None:
     strategy = scenarios(CORPUS[name], faults=fault_plans(kinds={*DEFAULT_KINDS, "outage"}))
     check_every(strategy, examples=EXAMPLES or 3, derandomize=not EXAMPLES)
