@@ -143,7 +143,11 @@ def breakdown(examples: int) -> list[tuple[str, float]]:
     )
     @given(durable_scenarios(function_under_test))
     def property_test(scenario: Scenario) -> None:
+        # The test's own run: by default the plan again, in the world the body set up
+        # (``reuse_drawing_run=True`` hands back the run that placed it instead).
+        begin = cpu()
         outcome = scenario.run()
+        spent["test run"] = spent.get("test run", 0.0) + cpu() - begin
         outcome.check()
         scenarios.append(scenario)
         invocations.append(len(outcome.invocations))
@@ -189,13 +193,18 @@ def breakdown(examples: int) -> list[tuple[str, float]]:
     needing = sum(1 for s in scenarios if any(f.masked for f in s.faults))
     extra = spent.get("again", 0.0) + spent.get("default timings", 0.0) + spent["no faults"]
     campaign -= extra
-    rest = campaign - placing - every_oracle
+    test_runs = spent.get("test run", 0.0)
+    rest = campaign - placing - test_runs - every_oracle
     return [
         ("plain runner execution (2 invocations)", 1000 * plain / examples),
         ("a default example, all in", 1000 * campaign / n),
         (
             f"its run, which places its faults ({sum(invocations) / n:.2f} invocations on average)",
             1000 * placing / n,
+        ),
+        (
+            "the test's run, `scenario.run()` (its plan replayed in the world the test set up)",
+            1000 * test_runs / n,
         ),
         (f"its baseline ({needing} of {n} examples have masked faults)", 1000 * baselines / n),
         ("the schema oracle", 1000 * schema / n),
