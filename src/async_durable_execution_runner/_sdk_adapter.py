@@ -27,7 +27,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from types import CodeType
+from types import CodeType, FrameType
 from typing import Any, Protocol
 
 import async_durable_execution as sdk
@@ -829,6 +829,25 @@ def batch_completion_loop() -> tuple[str, frozenset[int]]:
             break
         lines.add(number)
     return function.__code__.co_filename, frozenset(lines)
+
+
+@functools.cache
+def _batch_completion_site() -> tuple[str, str, frozenset[int]]:
+    filename, lines = batch_completion_loop()
+    return filename, _sdk_parallel.ParallelExecutor.execute.__code__.co_name, lines
+
+
+def in_batch_completion_loop(frame: FrameType | None) -> bool:
+    """Whether ``frame`` (the innermost of a thread) or a frame out from it runs
+    ``ParallelExecutor.execute`` at one of the lines of ``batch_completion_loop``: where SDK
+    finding 19 spins."""
+    filename, name, lines = _batch_completion_site()
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == name and code.co_filename == filename and frame.f_lineno in lines:
+            return True
+        frame = frame.f_back
+    return False
 
 
 #: The statuses of a batch item that ended before its batch did (``BatchItemStatus``).

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import math
 import signal
-import sys
 import threading
 import time
 from typing import Any
@@ -22,7 +21,6 @@ from async_durable_execution_runner import (
     ExecutionNotFinishedError,
     ExecutionObserver,
 )
-from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._sandbox import hang_alarm, invoker
 
 needs_alarm = pytest.mark.skipif(not hang_alarm.usable(), reason="needs SIGALRM on the main thread")
@@ -353,36 +351,6 @@ def test_the_sdks_long_work_in_one_turn_is_stopped_sooner_only_in_the_loop_known
     ) as runner:
         result = runner.run({"seconds": 0.0, "sdk_seconds": 0.5}, timeout=30)
         assert result.status is InvocationStatus.SUCCEEDED, result.error
-
-
-def test_the_loop_known_to_spin_is_found_by_the_sdks_file_function_and_lines() -> None:
-    """``in_known_spin`` finds a frame of ``ParallelExecutor.execute`` at the lines of its
-    completion loop (``_sdk_adapter.batch_completion_loop``), however deep the thread is
-    below it; the same function elsewhere, or another function at those lines, is not it."""
-    filename, lines = adapter.batch_completion_loop()
-    first = min(lines)
-    frames: dict[str, Any] = {}
-
-    def source(name: str, line: int) -> str:
-        # A function named ``name`` whose frame is at ``line`` of the SDK's file.
-        return (
-            "\n" * (line - 2)
-            + f"def {name}(frames, key):\n"
-            + "    frames[key] = __import__('sys')._getframe(0)\n"
-        )
-
-    for key, name, line in (
-        ("in the loop", "execute", first),
-        ("before it", "execute", first - 2),
-        ("another function", "elsewhere", first),
-    ):
-        namespace: dict[str, Any] = {}
-        exec(compile(source(name, line), filename, "exec"), namespace)
-        namespace[name](frames, key)
-    assert invoker.in_known_spin(frames["in the loop"])
-    assert not invoker.in_known_spin(frames["before it"])
-    assert not invoker.in_known_spin(frames["another function"])
-    assert not invoker.in_known_spin(sys._getframe(0))
 
 
 def test_tasks_an_invocation_leaves_running_are_cancelled_when_it_ends() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from importlib.metadata import version
+from typing import Any
 
 import pytest
 from packaging.specifiers import SpecifierSet
@@ -240,3 +242,34 @@ def test_the_batch_completion_loop_is_found_where_finding_19_spins() -> None:
     text = "".join(linecache.getline(filename, n) for n in sorted(lines))
     assert "while self._completion_tasks" in text
     assert "asyncio.gather" in text
+
+
+def test_the_batch_completion_loop_is_found_on_a_stack_by_file_function_and_lines() -> None:
+    """``in_batch_completion_loop`` finds a frame of ``ParallelExecutor.execute`` at the lines
+    of its completion loop (``batch_completion_loop``), however deep the thread is below it
+    (the invoker's deadline alarm stops a spin there sooner); the same function elsewhere,
+    or another function at those lines, is not it."""
+    filename, lines = adapter.batch_completion_loop()
+    first = min(lines)
+    frames: dict[str, Any] = {}
+
+    def source(name: str, line: int) -> str:
+        # A function named ``name`` whose frame is at ``line`` of the SDK's file.
+        return (
+            "\n" * (line - 2)
+            + f"def {name}(frames, key):\n"
+            + "    frames[key] = __import__('sys')._getframe(0)\n"
+        )
+
+    for key, name, line in (
+        ("in the loop", "execute", first),
+        ("before it", "execute", first - 2),
+        ("another function", "elsewhere", first),
+    ):
+        namespace: dict[str, Any] = {}
+        exec(compile(source(name, line), filename, "exec"), namespace)
+        namespace[name](frames, key)
+    assert adapter.in_batch_completion_loop(frames["in the loop"])
+    assert not adapter.in_batch_completion_loop(frames["before it"])
+    assert not adapter.in_batch_completion_loop(frames["another function"])
+    assert not adapter.in_batch_completion_loop(sys._getframe(0))

@@ -315,28 +315,10 @@ STUCK_CPU_SECONDS = 5.0
 ENGINE_STUCK_CPU_SECONDS = 10.0
 
 #: The same inside the loop SDK finding 19 spins in (``parallel``'s and ``map``'s wait for
-#: their completion handlers, Python 3.12 and later): a second there without a turn of the
-#: loop is that spin, and a campaign meets it in many examples, each of which would
-#: otherwise wait ``ENGINE_STUCK_CPU_SECONDS``.
+#: their completion handlers, Python 3.12 and later: ``adapter.in_batch_completion_loop``):
+#: a second there without a turn of the loop is that spin, and a campaign meets it in many
+#: examples, each of which would otherwise wait ``ENGINE_STUCK_CPU_SECONDS``.
 KNOWN_SPIN_CPU_SECONDS = 1.0
-
-
-@functools.cache
-def _batch_completion_loop() -> tuple[str, frozenset[int]]:
-    return adapter.batch_completion_loop()
-
-
-def in_known_spin(frame: FrameType | None) -> bool:
-    """Whether ``frame`` (the innermost of a thread) or a frame out from it runs the SDK's
-    ``ParallelExecutor.execute`` at one of the lines of its wait for its completion handlers
-    (SDK finding 19)."""
-    filename, lines = _batch_completion_loop()
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "execute" and code.co_filename == filename and frame.f_lineno in lines:
-            return True
-        frame = frame.f_back
-    return False
 
 
 def _looped(seconds: float, where: str) -> str:
@@ -751,7 +733,7 @@ class InProcessInvoker:
         in_engine = safe_points.where(frame) == "engine"
         limit = (
             KNOWN_SPIN_CPU_SECONDS
-            if in_engine and in_known_spin(frame)
+            if in_engine and adapter.in_batch_completion_loop(frame)
             else ENGINE_STUCK_CPU_SECONDS
         )
         if stuck.engine_looping(limit, in_engine) and not safe_points.swallowed(frame):
