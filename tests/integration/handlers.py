@@ -354,18 +354,20 @@ SDK_WORK = _in_the_sdks_code(
 )
 
 
+def _compute_for(seconds: float) -> None:
+    """``seconds`` of the thread's CPU time in the handler's own code, without an await."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
 @durable_execution
 async def computes_then_the_sdk_works(event: dict[str, Any]) -> str:
-    def compute() -> str:
+    async def body() -> str:
         # The step body's own computation, then the SDK's work in the same turn of the loop.
-        end = time.thread_time() + event["seconds"]
-        while time.thread_time() < end:
-            pass
+        _compute_for(event["seconds"])
         SDK_WORK(event["sdk_seconds"])
         return "computed"
-
-    async def body() -> str:
-        return compute()
 
     return await step(body, name="compute")
 
@@ -381,15 +383,10 @@ async def spins_in_the_sdk(_event: Any) -> str:
 
 @durable_execution
 async def computes_for(event: dict[str, Any]) -> str:
-    def compute() -> str:
-        # In the step body's own code, inside one turn of the loop: CPU time, no await.
-        end = time.thread_time() + event["seconds"]
-        while time.thread_time() < end:
-            pass
-        return "computed"
-
     async def body() -> str:
-        return compute()
+        # In the step body's own code, inside one turn of the loop: CPU time, no await.
+        _compute_for(event["seconds"])
+        return "computed"
 
     return await step(body, name="compute")
 

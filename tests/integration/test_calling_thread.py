@@ -330,12 +330,7 @@ def test_the_sdks_work_after_a_long_step_body_in_the_same_turn_is_not_taken_for_
     break counts, else a correct handler with a long step body is stopped, now and then, as
     an endless loop."""
     monkeypatch.setattr(invoker, "ENGINE_STUCK_CPU_SECONDS", 0.5)
-    with DurableFunctionTestRunner(
-        handler=h.computes_then_the_sdk_works, function_timeout=math.inf
-    ) as runner:
-        result = runner.run({"seconds": 0.8, "sdk_seconds": 0.3}, timeout=30)
-        assert result.status is InvocationStatus.SUCCEEDED, result.error
-        assert result.result_value == "computed"
+    assert _computes_then_the_sdk_works(seconds=0.8, sdk_seconds=0.3) == "computed"
 
 
 def test_the_sdks_long_work_in_one_turn_is_stopped_sooner_only_in_the_loop_known_to_spin(
@@ -346,11 +341,17 @@ def test_the_sdks_long_work_in_one_turn_is_stopped_sooner_only_in_the_loop_known
     work, slower under coverage tracing), up to ``ENGINE_STUCK_CPU_SECONDS``."""
     monkeypatch.setattr(invoker, "KNOWN_SPIN_CPU_SECONDS", 0.2)
     monkeypatch.setattr(invoker, "ENGINE_STUCK_CPU_SECONDS", 1.0)
+    assert _computes_then_the_sdk_works(seconds=0.0, sdk_seconds=0.5) == "computed"
+
+
+def _computes_then_the_sdk_works(*, seconds: float, sdk_seconds: float) -> Any:
+    """The result of ``computes_then_the_sdk_works``, which must succeed (not be stopped)."""
     with DurableFunctionTestRunner(
         handler=h.computes_then_the_sdk_works, function_timeout=math.inf
     ) as runner:
-        result = runner.run({"seconds": 0.0, "sdk_seconds": 0.5}, timeout=30)
+        result = runner.run({"seconds": seconds, "sdk_seconds": sdk_seconds}, timeout=30)
         assert result.status is InvocationStatus.SUCCEEDED, result.error
+        return result.result_value
 
 
 def test_tasks_an_invocation_leaves_running_are_cancelled_when_it_ends() -> None:
