@@ -837,6 +837,12 @@ def _batch_completion_site() -> tuple[str, str, frozenset[int]]:
     return filename, _sdk_parallel.ParallelExecutor.execute.__code__.co_name, lines
 
 
+# Found now, from the SDK's source on disk: ``in_batch_completion_loop`` runs in the deadline
+# alarm's signal handler, where reading and tokenising a file takes long enough under load
+# for the next alarm to arrive inside it.
+_batch_completion_site()
+
+
 def in_batch_completion_loop(frame: FrameType | None) -> bool:
     """Whether ``frame`` (the innermost of a thread) or a frame out from it runs
     ``ParallelExecutor.execute`` at one of the lines of ``batch_completion_loop``: where SDK
