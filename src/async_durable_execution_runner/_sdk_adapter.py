@@ -843,14 +843,20 @@ def _batch_completion_site() -> tuple[str, str, frozenset[int]]:
 _batch_completion_site()
 
 
-def in_batch_completion_loop(frame: FrameType | None) -> bool:
-    """Whether ``frame`` (the innermost of a thread) or a frame out from it runs
+def at_batch_completion_loop(filename: str, name: str, line: int) -> bool:
+    """Whether a frame of function ``name`` in ``filename`` at ``line`` is
     ``ParallelExecutor.execute`` at one of the lines of ``batch_completion_loop``: where SDK
-    finding 19 spins."""
-    filename, name, lines = _batch_completion_site()
+    finding 19 spins (a live frame's, or one a stack report names)."""
+    loop_file, loop_name, lines = _batch_completion_site()
+    return name == loop_name and filename == loop_file and line in lines
+
+
+def in_batch_completion_loop(frame: FrameType | None) -> bool:
+    """Whether ``frame`` (the innermost of a thread) or a frame out from it is
+    ``at_batch_completion_loop``."""
     while frame is not None:
         code = frame.f_code
-        if code.co_name == name and code.co_filename == filename and frame.f_lineno in lines:
+        if at_batch_completion_loop(code.co_filename, code.co_name, frame.f_lineno):
             return True
         frame = frame.f_back
     return False

@@ -259,11 +259,8 @@ def _spun_in_batch_completion(outcome: Outcome) -> bool:
     if not report or _RUNNING_AT not in report:
         return False
     running = report.split(_RUNNING_AT, 1)[1].split("\ntask ", 1)[0]
-    loop_file, loop_lines = _sdk_adapter.batch_completion_loop()
     return any(
-        frame["name"] == "execute"
-        and frame["file"] == loop_file
-        and int(frame["line"]) in loop_lines
+        _sdk_adapter.at_batch_completion_loop(frame["file"], frame["name"], int(frame["line"]))
         for frame in _FRAME.finditer(running)
     )
 
