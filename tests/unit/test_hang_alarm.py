@@ -182,3 +182,25 @@ def test_a_timer_set_before_it_that_fires_as_it_is_entered_calls_its_own_handler
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_signal_that_is_lost_is_sent_again() -> None:
+    """A ``SIGALRM`` that lands after CPython's handler has run and before an interrupted
+    ``time.sleep`` sleeps again is only noted by the C handler: the Python handler waits for
+    the sleep to end, which a hung handler's ``time.sleep(30)`` did (under load, on Python
+    3.12). The kernel sends the alarm again until the Python handler has seen it. Simulated
+    by a handler that swallows the first signal (an ignored one is never sent again: the
+    kernel sets an interval timer again only as it delivers the signal)."""
+
+    def lose_one_then_sleep() -> None:
+        ours = signal.signal(signal.SIGALRM, lambda signum, frame: None)
+        try:
+            time.sleep(0.1)  # the deadline's signal comes, and is lost
+        finally:
+            signal.signal(signal.SIGALRM, ours)
+        time.sleep(20)
+
+    started = time.monotonic()
+    with pytest.raises(Interrupted), DeadlineAlarm(started + 0.05, _raise):
+        lose_one_then_sleep()
+    assert time.monotonic() - started < 2

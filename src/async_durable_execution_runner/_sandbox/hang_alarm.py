@@ -41,6 +41,13 @@ RETRY_SECONDS = 0.05
 #: drive shorter than this (most are) takes no signal at all.
 TICK_SECONDS = 0.1
 
+#: How soon the kernel sends the alarm's signal again if its handler has not set the timer
+#: anew meanwhile (the timer's interval). A signal can be lost to the Python handler: one
+#: that lands after CPython has run the handlers and before an interrupted ``time.sleep``
+#: sleeps again is only noted, and its handler waits for the sleep to end (a hung handler's
+#: ``time.sleep(30)`` slept on, under load, on Python 3.12). The next one interrupts it.
+RESEND_SECONDS = 0.1
+
 _SIGNALS = hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM") and sys.platform != "win32"
 
 if _SIGNALS:
@@ -154,7 +161,9 @@ class DeadlineAlarm:
             if self._on_tick is not None:
                 self._next_tick = now + TICK_SECONDS
             remaining, interval = _setitimer(
-                _ITIMER_REAL, max(min(self._deadline, self._next_tick) - now, 1e-6)
+                _ITIMER_REAL,
+                max(min(self._deadline, self._next_tick) - now, 1e-6),
+                RESEND_SECONDS,
             )
             if remaining > 0:
                 self._previous_due = now + remaining
@@ -192,7 +201,7 @@ class DeadlineAlarm:
         due = min(self._deadline, self._next_tick)
         if self._previous_due is not None:
             due = min(due, self._previous_due)
-        _setitimer(_ITIMER_REAL, max(due - real_monotonic(), 1e-6))
+        _setitimer(_ITIMER_REAL, max(due - real_monotonic(), 1e-6), RESEND_SECONDS)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self._entering:
@@ -224,6 +233,10 @@ class DeadlineAlarm:
             self._arm()  # early (a timer's granularity): wait for the rest
             return
         self._deadline = now + RETRY_SECONDS
+        if self._next_tick <= now:
+            # (A tick due with the deadline is skipped, not sent at once: a tick measures
+            # from the last one.)
+            self._next_tick = now + TICK_SECONDS
         self._arm()
         # Interrupted in ``time.sleep``: the frame that matters is the sleep's caller.
         self._on_deadline(blocking_sleep.caller(frame))
