@@ -198,3 +198,15 @@ def test_cache_pressure_twins_are_right_and_the_table_has_every_part(
     for part in split.PARTS:
         assert f"| 0 | {part} |" in table
         assert f"| 1 | {part} |" in table
+
+
+def test_alarm_stress_interrupts_every_sleep_and_reports_the_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from async_durable_execution_runner._sandbox import hang_alarm
+    from benchmarks import alarm_stress
+
+    if not hang_alarm.usable():
+        pytest.skip("needs SIGALRM on the main thread")
+    assert alarm_stress.main(["--iterations", "3", "--burners", "0"]) == 0
+    assert "0 of 3 sleeps outlasted the alarm" in capsys.readouterr().out
