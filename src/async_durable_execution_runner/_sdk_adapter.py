@@ -838,8 +838,7 @@ def _batch_completion_site() -> tuple[str, str, frozenset[int]]:
 
 
 # Found now, from the SDK's source on disk: ``in_batch_completion_loop`` runs in the deadline
-# alarm's signal handler, where reading and tokenising a file takes long enough under load
-# for the next alarm to arrive inside it.
+# alarm's signal handler, which should stay short (reading and tokenising a file is not).
 _batch_completion_site()
 
 
