@@ -77,6 +77,17 @@ def _unraisable() -> Iterator[list[str]]:
 HANDLERS: list[Callable[..., Any]] = [h.async_client, h.sync_client, h.aiohttp_session]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _own_session_closed() -> Iterator[None]:
+    """The test process's own copy of ``connection_handlers`` (the warm sandbox's) keeps its
+    ``aiohttp`` session for the rest of the process, as a module-level client does: closed
+    here, or the interpreter's exit said "Unclosed client session" after every suite run."""
+    yield
+    for session in h._SESSIONS:
+        session._loop.run_until_complete(session.close())
+    h._SESSIONS.clear()
+
+
 def _other_handlers(count: int) -> None:
     """Run ``count`` other handlers once each, as a test suite goes on to other tests: the
     runner binds each to its client and, past a few dozen, forgets the oldest bindings (the
