@@ -14,19 +14,25 @@ from tests.harness import known_issue_handlers
 from tests.harness.known_issue_handlers import poll_once
 from tests.sdk_order import EAGER_TASKS
 
+from async_durable_execution_runner import ExecutionStatus
 from async_durable_execution_runner._sandbox import invoker
 from async_durable_execution_runner.oracles import (
     KNOWN_SDK_ISSUES,
     ExecutionHung,
     FaultNotMasked,
     KnownSdkIssueWarning,
+    UnexpectedOutcome,
 )
 from async_durable_execution_runner.programs import (
     Catch,
+    Parallel,
     Program,
+    Step,
+    Wait,
     WaitForCondition,
     program_event,
     program_handler,
+    succeed,
 )
 from async_durable_execution_runner.scenarios import (
     Scenario,
@@ -253,3 +259,66 @@ def test_a_batch_spinning_under_faults_is_the_known_issue_to_the_fault_tolerance
         outcome.check(skip=("liveness",), strict=True)
     assert raised.value.known_issue is not None
     assert raised.value.known_issue.finding == "SDK finding 19"
+
+
+# SDK finding 19 in a generated program (a random-programs campaign's shrunk example on
+# Python 3.12.1, ``--hypothesis-seed=51312``): after the lost response the replay's parallel
+# spins in invocation 2, which the runner stops, and the execution ends STOPPED. The liveness
+# oracle labelled it; the expected-outcome oracle, next, flagged the program (oracle bug 40).
+SPUN_PROGRAM = Program(
+    [
+        Wait("w1", 7),
+        Parallel(
+            "p1",
+            [
+                [
+                    WaitForCondition("wc1", 1),
+                    Step("s1", succeed(None)),
+                    Wait("w2", 10),
+                    Wait("w3", 10),
+                ],
+                [Wait("w4", 10)],
+                [Step("s2", succeed(1))],
+            ],
+        ),
+    ]
+)
+SPUN_IN_A_PROGRAM = Scenario(
+    handler=program_handler,
+    input=program_event(SPUN_PROGRAM),
+    program=SPUN_PROGRAM,
+    faults=(lost_response(invocation=2, call=3, error="TooManyRequestsException"),),
+    timings=Timings(step_turns=(2,), sandboxes=("cold", "warm", "warm")),
+    functions={"program": program_handler},
+)
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 12), reason="asyncio.gather of finished tasks yields before 3.12"
+)
+def test_a_program_stopped_by_the_spin_is_the_known_issue_to_the_expected_outcome_oracle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(invoker, "KNOWN_SPIN_CPU_SECONDS", 0.5)  # (1 s by default)
+    outcome = SPUN_IN_A_PROGRAM.run()
+    assert outcome.execution_status is ExecutionStatus.STOPPED
+    assert outcome.error is not None
+    assert outcome.error.error_type == "Sandbox.Timedout"
+    with pytest.warns(KnownSdkIssueWarning) as heard:
+        outcome.check()
+    labelled = [str(w.message) for w in heard if "SDK finding 19" in str(w.message)]
+    assert any(m.startswith("[liveness]") for m in labelled), labelled
+    assert any(m.startswith("[expected-outcome]") for m in labelled), labelled
+    with pytest.raises(UnexpectedOutcome, match="known SDK issue") as raised:
+        outcome.check(skip=("liveness",), strict=True)
+    assert raised.value.known_issue is not None
+    assert raised.value.known_issue.finding == "SDK finding 19"
+
+
+@pytest.mark.skipif(
+    sys.version_info >= (3, 12), reason="from 3.12 the SDK's parallel spins here (above)"
+)
+def test_the_same_program_ends_as_the_evaluator_says_where_gather_yields() -> None:
+    outcome = SPUN_IN_A_PROGRAM.run()
+    assert outcome.execution_status is ExecutionStatus.SUCCEEDED, outcome.error
+    outcome.check(strict=True)
