@@ -11,6 +11,10 @@ Copy this module with any suite you copy; it knows nothing of the handlers.
   lost (``invocation_lost``, or ``lost_then_duplicated``, which loses it and delivers the
   invocation again), the service re-invokes from what it acknowledged, and the
   execution goes on as if the error had not happened.
+- A fault with ``execution=k`` lands in the execution the k-th chained invoke started, not
+  in the scenario's own: an unretryable service error there fails that execution, and the
+  caller's ``invoke`` raises (``CallableRuntimeError`` naming ``CheckpointError``) where
+  the handler may catch it (``invoked_executions_failed_by_service_errors``).
 - SDK finding (docs/findings.md): inside ``parallel``/``map``, when another branch suspends,
   the SDK loses an unretryable checkpoint failure and returns PENDING; the service re-invokes
   and the execution goes on without the refused updates. Such an invocation ends PENDING
@@ -27,25 +31,36 @@ from async_durable_execution_runner.scenarios import Outcome
 SERVICE_ERROR_KINDS = frozenset({"checkpoint_error", "lost_response"})
 
 
+def _fatal_service_errors(outcome: Outcome, execution: int) -> list[object]:
+    """The unretryable service errors applied in ``execution`` (0: the scenario's own, k:
+    the one its k-th chained invoke started) that the service heard of."""
+    faults = [f for f in outcome.faults_applied if getattr(f, "execution", 0) == execution]
+    # ``lost_then_duplicated`` loses the first delivery's response too (its duplicate runs
+    # under another invocation index).
+    lost = {f.invocation for f in faults if f.kind in ("invocation_lost", "lost_then_duplicated")}
+    if execution == 0:
+        # Invocations that ended PENDING despite the error: the SDK swallowed it (see above).
+        lost |= {i.index for i in outcome.invocations if i.status == "PENDING"}
+    return [
+        f
+        for f in faults
+        if f.kind in SERVICE_ERROR_KINDS and not f.masked and f.invocation not in lost
+    ]
+
+
+def invoked_executions_failed_by_service_errors(outcome: Outcome) -> set[int]:
+    """The invoked executions (k: the one the k-th chained invoke started) that an
+    unretryable service error failed: each of those invokes raised in the caller."""
+    planned = {getattr(f, "execution", 0) for f in outcome.faults_applied} - {0}
+    return {k for k in planned if _fatal_service_errors(outcome, k)}
+
+
 def failed_by_service_error(outcome: Outcome) -> bool:
     """Whether an unretryable service error failed the execution (see the module doc).
 
     When it did, this also asserts how: FAILED, with the SDK's ``CheckpointError``.
     """
-    # ``lost_then_duplicated`` loses the first delivery's response too (its duplicate runs
-    # under another invocation index).
-    lost = {
-        f.invocation
-        for f in outcome.faults_applied
-        if f.kind in ("invocation_lost", "lost_then_duplicated")
-    }
-    # Invocations that ended PENDING despite the error: the SDK swallowed it (see above).
-    lost |= {i.index for i in outcome.invocations if i.status == "PENDING"}
-    fatal = [
-        f
-        for f in outcome.faults_applied
-        if f.kind in SERVICE_ERROR_KINDS and not f.masked and f.invocation not in lost
-    ]
+    fatal = _fatal_service_errors(outcome, 0)
     if not fatal:
         return False
     assert outcome.execution_status is ExecutionStatus.FAILED, (

@@ -37,6 +37,7 @@ from async_durable_execution_runner.oracles import FaultNotMasked
 from async_durable_execution_runner.scenarios import (
     Scenario,
     Timings,
+    checkpoint_error,
     crash,
     duplicate_invocation,
     invocation_lost,
@@ -310,3 +311,32 @@ def test_no_default_fault_plan_flags_a_correct_handler(name: str) -> None:
         examples=EXAMPLES or 6,
         derandomize=not EXAMPLES,
     )
+
+
+def test_a_first_attempt_the_faults_moved_into_a_new_sandbox_is_asked_of_a_new_first_one() -> None:
+    """``flaky`` fails the first attempt its body makes in each sandbox (module state), and
+    an earlier execution has used the test process's module already, as a warm sandbox
+    serves many executions. Two refused checkpoint calls end invocations 1 and 2, and
+    invocation 3 lands in a new sandbox: the step's first attempt runs there and fails,
+    where the warm baseline's succeeds. A run without faults whose first invocation finds no
+    warm sandbox, as Lambda starts many executions, fails it too: the faults moved the step,
+    they did not change what it read (oracle bug 41, found with a random seed)."""
+    from tests.replay import handlers
+
+    handlers.attempts["first-warm"] = 1  # the earlier execution's first attempt
+    try:
+        outcome = Scenario(
+            handler=handlers.fan_out,
+            input={"run": "warm"},
+            faults=(
+                checkpoint_error(invocation=1, call=1, error="TooManyRequestsException", times=2),
+            ),
+            timings=Timings(sandboxes=("warm", "cold")),
+        ).run()
+        environments = [i.environment for i in outcome.recorder.invocations]
+        assert environments[:3] == ["warm", "warm", "cold"], environments
+        failed = [e for e in outcome.history if e["EventType"] == "StepFailed"]
+        assert [e["Name"] for e in failed] == ["flaky"], failed
+        outcome.check()
+    finally:
+        handlers.attempts.pop("first-warm", None)

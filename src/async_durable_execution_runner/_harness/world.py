@@ -190,6 +190,10 @@ class Replay:
     #: execution's timer, an invoked function's invocation): the order a masked fault's
     #: re-invocation takes, queued behind what was due when the invocation died.
     root_wakes_last: bool = False
+    #: Run the root execution's first invocation in a new sandbox too (a fresh import of the
+    #: handler's module), as Lambda runs an execution whose first invocation finds no warm
+    #: sandbox (``Timings.sandboxes`` says how the later ones run).
+    first_sandbox_cold: bool = False
     fresh: dict[StepKey, StepOutcome] = field(default_factory=dict)
     #: What every run of ``rerun``'s body produced here, in order.
     rerun_outcomes: list[StepOutcome] = field(default_factory=list)

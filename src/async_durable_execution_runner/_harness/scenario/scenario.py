@@ -140,6 +140,7 @@ class Scenario:
         rerun_times: int | None = None,
         root_wakes_last: bool = False,
         sandboxes: tuple[str, ...] | None = None,
+        first_sandbox_cold: bool = False,
     ) -> Outcome:
         """This scenario without any faults, in ``world`` (the fault-tolerance oracle's
         reference; see ``Outcome.baseline``): every step attempt, callback answer and
@@ -150,7 +151,8 @@ class Scenario:
         attempt) runs that attempt's body as many times as ``world`` says it ran;
         ``root_wakes_last`` wakes the root after everything else due at the same instant (as
         a masked fault's re-invocation is, queued behind what was due); ``sandboxes`` runs
-        it in those sandboxes (``Timings.sandboxes``) instead of the scenario's. Remembered
+        it in those sandboxes (``Timings.sandboxes``) instead of the scenario's, and
+        ``first_sandbox_cold`` runs the first invocation in a new sandbox too. Remembered
         across scenarios by the world's content, since many examples share one counterpart
         and the oracle's premise is a handler deterministic outside its steps.
         """
@@ -172,12 +174,17 @@ class Scenario:
             rerun,
             rerun_times,
             root_wakes_last,
+            first_sandbox_cold,
         )
         remembered = _BASELINES.get(key)
         if remembered is None:
             cached = counterpart._run_once(
                 replay=Replay(
-                    world, rerun=rerun, rerun_times=rerun_times, root_wakes_last=root_wakes_last
+                    world,
+                    rerun=rerun,
+                    rerun_times=rerun_times,
+                    root_wakes_last=root_wakes_last,
+                    first_sandbox_cold=first_sandbox_cold,
                 )
             )
             if cached.hang is not None:
@@ -249,7 +256,9 @@ class Scenario:
         if self.before_run is not None:
             self.before_run()
         hooks = hooks if hooks is not None else FaultPlanHooks(self.faults)
-        sandboxes = TimedSandboxes(self.timings)
+        sandboxes = TimedSandboxes(
+            self.timings, first_cold=replay is not None and replay.first_sandbox_cold
+        )
         driver = CallbackDriver(self, hooks, record=record, replay=replay)
         scheduler = ChoiceScheduler(
             self.timings.order,
@@ -472,7 +481,7 @@ def _import_line(fn: Callable[..., Any]) -> str:
     return f"from {_address(fn)[0]} import {_name(fn)}"
 
 
-_BaselineKey = tuple[str, int, str, tuple[str, str, int] | None, int | None, bool]
+_BaselineKey = tuple[str, int, str, tuple[str, str, int] | None, int | None, bool, bool]
 #: Remembered baselines, oldest first, each with its weight: the length of its world's
 #: fingerprint, which holds every step result it replayed (a baseline's outcome holds them
 #: again in its history and its world), so the weights bound the memory they keep.

@@ -213,12 +213,17 @@ class TimedInterleaving:
 class TimedSandboxes(SandboxPolicy):
     """Warm or cold re-invocations, as ``Timings.sandboxes`` says, for the root execution."""
 
-    def __init__(self, timings: Timings) -> None:
+    def __init__(self, timings: Timings, *, first_cold: bool = False) -> None:
         self.timings = timings
+        #: The first invocation in a new sandbox too (a baseline's; a scenario's first
+        #: invocation runs the test's own module, which its test may have set up).
+        self.first_cold = first_cold
         self.root_arn: str | None = None
 
     def environment(self, execution_arn: str, invocation_index: int) -> str:
-        if execution_arn != self.root_arn or invocation_index < 2:
+        if execution_arn != self.root_arn:
             return "warm"
+        if invocation_index < 2:
+            return "cold" if self.first_cold else "warm"
         i = invocation_index - 2
         return self.timings.sandboxes[i] if i < len(self.timings.sandboxes) else "warm"
