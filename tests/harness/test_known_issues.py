@@ -46,6 +46,10 @@ from async_durable_execution_runner.scenarios import (
 )
 
 FINDINGS = Path(__file__).resolve().parents[2] / "docs" / "findings.md"
+#: SDK finding 19 can only happen from 3.12 (``asyncio.gather`` of finished tasks yields before).
+GATHER_MAY_NOT_YIELD = pytest.mark.skipif(
+    sys.version_info < (3, 12), reason="asyncio.gather of finished tasks yields before 3.12"
+)
 
 # SDK finding 8: the check fails live with its own error type, and replayed (after the lost
 # invocation response) with CallableRuntimeError.
@@ -238,9 +242,7 @@ SPUN_UNDER_FAULTS = Scenario(
 )
 
 
-@pytest.mark.skipif(
-    sys.version_info < (3, 12), reason="asyncio.gather of finished tasks yields before 3.12"
-)
+@GATHER_MAY_NOT_YIELD
 def test_a_batch_spinning_under_faults_is_the_known_issue_to_the_fault_tolerance_oracle(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -293,9 +295,7 @@ SPUN_IN_A_PROGRAM = Scenario(
 )
 
 
-@pytest.mark.skipif(
-    sys.version_info < (3, 12), reason="asyncio.gather of finished tasks yields before 3.12"
-)
+@GATHER_MAY_NOT_YIELD
 def test_a_program_stopped_by_the_spin_is_the_known_issue_to_the_expected_outcome_oracle(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
