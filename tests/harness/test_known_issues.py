@@ -69,6 +69,20 @@ def test_a_known_sdk_issue_warns_and_names_the_finding() -> None:
     assert "wait_for_condition" in message
 
 
+def test_check_returns_the_known_issues_it_met_and_warn_false_keeps_them_quiet() -> None:
+    outcome = REPLAYED_CHECK_FAILURE.run()
+    with pytest.warns(KnownSdkIssueWarning):
+        assert outcome.check() == (KNOWN_SDK_ISSUES[0],)
+    # Without the warning, which ``filterwarnings = error`` (this project's) would raise.
+    assert outcome.check(warn=False) == (KNOWN_SDK_ISSUES[0],)
+
+
+def test_a_clean_run_returns_no_known_issue() -> None:
+    outcome = Scenario(handler=poll_once, faults=(step_exception(step=1, attempt=1),)).run()
+    assert outcome.check(warn=False) == ()
+    assert outcome.check(strict=True) == ()
+
+
 def test_strict_fails_on_a_known_sdk_issue_with_the_label() -> None:
     outcome = REPLAYED_CHECK_FAILURE.run()
     with pytest.raises(FaultNotMasked, match=r"known SDK issue.*SDK finding 8") as raised:

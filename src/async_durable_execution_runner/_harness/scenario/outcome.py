@@ -12,6 +12,7 @@ from async_durable_execution import InvocationStatus
 from async_durable_execution_runner._harness.faults.kinds import FAULT_KINDS, FaultKind
 from async_durable_execution_runner._harness.oracles import builtin as _oracles
 from async_durable_execution_runner._harness.oracles.known_issues import (
+    KnownSdkIssue,
     KnownSdkIssueWarning,
     known_issue,
 )
@@ -99,14 +100,22 @@ class Outcome:
             self._baseline = self.scenario.baseline(self._world)
         return self._baseline
 
-    def check(self, *, skip: tuple[str, ...] = (), strict: bool = False) -> None:
+    def check(
+        self, *, skip: tuple[str, ...] = (), strict: bool = False, warn: bool = True
+    ) -> tuple[KnownSdkIssue, ...]:
         """Run every built-in oracle; raise the first ``OracleFailure`` with a full report.
 
         A failure that a behaviour pinned as the SDK's explains (docs/findings.md) says
         "known SDK issue" and names the finding; it is a ``KnownSdkIssueWarning`` and the
         remaining oracles still run, unless ``strict=True``, which fails on it too.
+
+        Returns the known SDK issues the oracles tripped on, in the order met (empty for a
+        clean run): such a run says nothing of what the handler promises, so a property can
+        leave its own assertions out for it. With ``warn=False`` they are returned without
+        the warning, which ``filterwarnings = error`` would turn into a failure.
         """
         __tracebackhide__ = True  # pytest shows the report, not this loop
+        met: list[KnownSdkIssue] = []
         for name, check in _oracles.ORACLES.items():
             if name in skip:
                 continue
@@ -121,12 +130,16 @@ class Outcome:
                     raised = type(failure)(f"{labelled}\n\n{self.report()}")
                     raised.known_issue = issue
                     raise raised from None
-                warnings.warn(
-                    f"[{failure.oracle}] {labelled}. Not the handler's fault; "
-                    "check(strict=True) fails on it.",
-                    KnownSdkIssueWarning,
-                    stacklevel=2,
-                )
+                if issue not in met:
+                    met.append(issue)
+                if warn:
+                    warnings.warn(
+                        f"[{failure.oracle}] {labelled}. Not the handler's fault; "
+                        "check(strict=True) fails on it.",
+                        KnownSdkIssueWarning,
+                        stacklevel=2,
+                    )
+        return tuple(met)
 
     def report(self) -> str:
         lines = ["Minimal scenario:"]
