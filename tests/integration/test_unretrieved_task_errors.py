@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 from async_durable_execution import durable_execution
+from tests.sdk_order import EAGER_TASKS
 
 from async_durable_execution_runner import DurableFunctionTestRunner
 
@@ -49,6 +50,14 @@ async def awaits_its_failed_task(event: object) -> str:
     except KeyError:
         return "caught"
     return "not raised"
+
+
+@durable_execution
+async def leaves_an_eager_task_that_failed_at_once(event: object) -> str:
+    # The SDK starts its operations' tasks so (from Python 3.12): an unawaited step whose
+    # replay raises at once (its retry is not due) ends inside the call that made it.
+    asyncio.eager_task_factory(asyncio.get_running_loop(), _fails_holding_itself())  # type: ignore[attr-defined]
+    return "done"
 
 
 @pytest.fixture
@@ -91,3 +100,15 @@ def test_a_task_whose_exception_was_retrieved_is_not_reported(
         gc.collect()
     assert result.result_value == "caught"
     assert _reports(caplog) == []
+
+
+@pytest.mark.skipif(not EAGER_TASKS, reason="asyncio has eager tasks from Python 3.12")
+def test_an_eager_task_that_failed_on_its_first_step_is_reported(
+    caplog: pytest.LogCaptureFixture, collector_off: None
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        with DurableFunctionTestRunner(handler=leaves_an_eager_task_that_failed_at_once) as runner:
+            assert runner.run(input={}, timeout=10).result_value == "done"
+        (report,) = _reports(caplog)
+        assert report.exc_info is not None
+        assert isinstance(report.exc_info[1], ValueError)

@@ -659,8 +659,10 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def adopt_task(self, task: asyncio.Task[Any]) -> None:
         """Count ``task``, made for this loop without ``create_task``, among its tasks
-        (``pending_tasks``), unless it is done already."""
-        if not task.done():
+        (``pending_tasks``), unless it is done already; one that ended with an exception
+        nobody has retrieved yet (an eager task that failed on its first step) is counted
+        too, to be reported with the others (``_report_unretrieved``)."""
+        if not task.done() or getattr(task, "_log_traceback", False):
             self.created_tasks.append(task)
 
     def run_until_complete(self, future: Any) -> Any:
