@@ -6,10 +6,13 @@ import asyncio
 import functools
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from async_durable_execution import durable_execution, step
 from tests.integration import duplicate_world as world
+
+from async_durable_execution_runner import _sdk_adapter as adapter
 
 #: How long a step body waits for the other delivery's hold on the lock before giving up.
 LOCK_PATIENCE = 10.0
@@ -72,3 +75,32 @@ async def computes_without_end_in_a_duplicate(event: Any) -> dict[str, Any]:
     """Wrong in the duplicate's sandbox only: its run of the step never returns, nor lets
     its event loop take another turn."""
     return {"step": await step(_endless_in_the_duplicate, name="compute")}
+
+
+def _at_the_sdks_batch_completion_loop() -> Callable[[list[str]], None]:
+    """A loop compiled to sit in the SDK's ``ParallelExecutor.execute``, at the first line
+    of its completion loop (``batch_completion_loop``): where SDK finding 19 spins on
+    Python 3.12 and later, as the runner finds it on a stack, on any Python. It spins
+    while ``running`` is not empty."""
+    filename, lines = adapter.batch_completion_loop()
+    source = "\n" * (min(lines) - 2) + "def execute(running):\n    while running: pass\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), namespace)
+    spin: Callable[[list[str]], None] = namespace["execute"]
+    return spin
+
+
+_SPIN_WHERE_THE_SDK_DOES = _at_the_sdks_batch_completion_loop()
+
+
+async def _spins_where_the_sdk_does_in_the_duplicate() -> str:
+    world.RUNS.append("started")
+    if threading.current_thread() is not threading.main_thread():
+        _SPIN_WHERE_THE_SDK_DOES(world.RUNS)  # (the duplicate's run, as above)
+    return "done"
+
+
+@durable_execution
+async def spins_where_the_sdk_does_in_a_duplicate(event: Any) -> dict[str, Any]:
+    """``computes_without_end_in_a_duplicate``, its loop in SDK finding 19's lines."""
+    return {"step": await step(_spins_where_the_sdk_does_in_the_duplicate, name="compute")}

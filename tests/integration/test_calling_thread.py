@@ -6,6 +6,7 @@ hang is never interrupted inside the service's own code."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import signal
 import threading
@@ -308,6 +309,70 @@ def test_an_endless_loop_in_the_sdks_code_is_stopped_long_before_the_deadline(
         # The runner stays usable, on this thread.
         with DurableFunctionTestRunner(handler=h.blocks_after_a_wait) as next_runner:
             assert _run_seed(next_runner) is InvocationStatus.SUCCEEDED
+
+
+def test_an_endless_loop_in_the_sdks_code_driven_from_a_thread_is_stopped_before_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Called from a thread of the test's own, the runner drives on a worker that no signal
+    reaches, so no deadline alarm ticks there: the thread that waits for the drive watches
+    it instead. The endless loop was found only at the 30 s deadline, as a hang "blocked" in
+    the SDK's code (a corpus handler's ``parallel`` under SDK finding 19, on 3.13 from a
+    thread, was flagged by the liveness oracle without the known issue's label)."""
+    monkeypatch.setattr(invoker, "ENGINE_STUCK_CPU_SECONDS", 0.5)
+    errors: list[BaseException] = []
+    elapsed: list[float] = []
+
+    def call(runner: DurableFunctionTestRunner) -> None:
+        started = time.monotonic()
+        try:
+            runner.run(timeout=30)
+        except BaseException as error:  # (handed to the test's thread)
+            errors.append(error)
+        elapsed.append(time.monotonic() - started)
+
+    with DurableFunctionTestRunner(handler=h.spins_in_the_sdk) as runner:
+        caller = threading.Thread(target=call, args=(runner,))
+        caller.start()
+        caller.join(timeout=40)
+        (error,) = errors
+        assert isinstance(error, ExecutionNotFinishedError)
+        assert elapsed[0] < 10  # not the 30 s deadline
+        message = str(error)
+        assert "0.5 s of CPU time inside one turn of its event loop" in message
+        assert "the thread was running at:" in message  # what SDK finding 19's label reads
+        assert "in spin" in message and "parallel.py" in message
+        (arn,) = runner.executor.executions
+        stopped = runner.get_result(arn)
+        assert stopped.error is not None
+        assert stopped.error.type == "Sandbox.Timedout"
+        # The worker unwound out of the loop (interrupted, not left spinning on a core).
+        assert _cpu_seconds_of_runner_threads(over=0.3) < 0.1
+        # The runner stays usable, from a thread as from this one.
+        statuses: list[InvocationStatus] = []
+        with DurableFunctionTestRunner(handler=h.blocks_after_a_wait) as next_runner:
+            again = threading.Thread(target=lambda: statuses.append(_run_seed(next_runner)))
+            again.start()
+            again.join(timeout=20)
+            assert statuses == [InvocationStatus.SUCCEEDED]
+            assert _run_seed(next_runner) is InvocationStatus.SUCCEEDED
+
+
+def _cpu_seconds_of_runner_threads(*, over: float) -> float:
+    """The CPU time the runner's own threads (``durable-*``) spend in ``over`` seconds (a
+    thread that ends meanwhile counts for nothing)."""
+    before: dict[int, float] = {}
+    for thread in threading.enumerate():
+        if thread.name.startswith("durable-") and thread.ident is not None:
+            with contextlib.suppress(OSError):
+                clock = time.pthread_getcpuclockid(thread.ident)
+                before[clock] = time.clock_gettime(clock)
+    time.sleep(over)
+    spent = 0.0
+    for clock, used in before.items():
+        with contextlib.suppress(OSError):
+            spent += time.clock_gettime(clock) - used
+    return spent
 
 
 def test_a_step_body_computing_in_its_own_code_is_left_to_the_deadline(

@@ -107,6 +107,33 @@ def test_a_working_duplicate_runs_to_its_end_before_the_first_delivery_goes_on()
     assert duplicate_end < order.index(("StepStarted", "after")), order
 
 
+def test_a_duplicate_spinning_in_the_sdks_batch_loop_is_stopped_after_the_known_spins_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SDK finding 19's spin, in a duplicate, is stopped after ``KNOWN_SPIN_CPU_SECONDS`` of
+    its thread's CPU time, as it is on the driving thread, not ``STUCK_CPU_SECONDS``. A
+    campaign driven from a thread on a loaded machine met it in a duplicate whose thread got
+    too little of a core to spend five seconds before the run's wall-clock deadline: a hang,
+    flagged by the liveness oracle without the known issue's label."""
+    monkeypatch.setattr(invoker, "STUCK_CPU_SECONDS", 60.0)
+    monkeypatch.setattr(invoker, "KNOWN_SPIN_CPU_SECONDS", 0.3)
+    runner = DurableFunctionTestRunner(
+        h.spins_where_the_sdk_does_in_a_duplicate, faults=_DuplicateAfterCall()
+    )
+    try:
+        result = runner.run({}, timeout=30)
+    finally:
+        runner.close()
+        world.RUNS.clear()  # (ends the loop, should the thread still run it)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
+    assert result.result_value == {"step": "done"}
+    (duplicate,) = [i for i in result.invocations if i.environment == "duplicate"]
+    assert duplicate.error_type == "Sandbox.Timedout"
+    message = duplicate.error_message or ""
+    assert "it ran 0.3 s of CPU time inside one turn of its event loop" in message
+    assert "running at:" in message and "parallel.py" in message  # what the label reads
+
+
 def test_a_duplicate_looping_without_end_is_stopped_and_its_thread_ended(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

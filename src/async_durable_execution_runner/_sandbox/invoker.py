@@ -36,6 +36,7 @@ from async_durable_execution_runner._sandbox import (
     parked,
     retired,
     safe_points,
+    thread_end,
     woken,  # noqa: F401  (wires ``parked.on_wake``: threads the handler wakes)
 )
 from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
@@ -390,6 +391,45 @@ class _StuckTurn:
         return used
 
 
+def _looping_for(
+    running: _Running, thread_ident: int | None, frame: FrameType | None
+) -> float | None:
+    """The CPU seconds after which ``running``, whose thread is at ``frame``, is taken for
+    an endless loop inside one turn of its loop, if it has spent them there; else ``None``.
+    Only the engine's code counts (the SDK's, asyncio's): a step body computing for long in
+    its own code is the user's to bound, and runs until the deadline, as Lambda's timeout
+    would allow it. Inside a collector callback the next look finds the loop again."""
+    stuck = running.stuck
+    if stuck is None:
+        running.stuck = stuck = _StuckTurn(running, thread_ident)
+    in_engine = safe_points.where(frame) == "engine"
+    limit = (
+        KNOWN_SPIN_CPU_SECONDS
+        if in_engine and adapter.in_batch_completion_loop(frame)
+        else ENGINE_STUCK_CPU_SECONDS
+    )
+    if stuck.engine_looping(limit, in_engine) and not safe_points.swallowed(frame):
+        return limit
+    return None
+
+
+def _stuck_for(stuck: _StuckTurn, thread_ident: int | None) -> float | None:
+    """For an invocation on a thread of its own, looked at from the thread that waits for it
+    (a duplicate delivery's): the CPU seconds after which it is taken for an endless loop
+    inside one turn of its loop, if it has spent them there; else ``None``. Anywhere,
+    ``STUCK_CPU_SECONDS``; without a break in SDK finding 19's loop, ``KNOWN_SPIN_CPU_SECONDS``
+    (under load a duplicate's thread gets a fraction of a core, and five seconds of its CPU
+    time could outlast the runner's wall-clock deadline: the spin was then reported as a
+    hang, without the known issue's label)."""
+    frame = sys._current_frames().get(thread_ident or -1)
+    in_spin = safe_points.where(frame) == "engine" and adapter.in_batch_completion_loop(frame)
+    if stuck.engine_looping(KNOWN_SPIN_CPU_SECONDS, in_spin):
+        return KNOWN_SPIN_CPU_SECONDS
+    if stuck.looping(STUCK_CPU_SECONDS):
+        return STUCK_CPU_SECONDS
+    return None
+
+
 class FunctionTimedOut(HandlerInterrupted):
     """Raised into a handler whose invocation waited past the function's timeout on the
     virtual clock (``InProcessInvoker._time_out``): Lambda stops such a sandbox."""
@@ -655,16 +695,28 @@ class InProcessInvoker:
         worker = self._worker
         future = worker.submit(lambda: self._drive_on(worker, loop))
         while True:
+            # Looked at in slices: no signal reaches the worker, so its invocation is watched
+            # from here for a turn of its loop that never ends (``_stop_if_looping``).
             timeout = None if wall_deadline is None else max(0.0, wall_deadline - real_monotonic())
-            try:
-                return future.result(timeout=timeout)
-            except TimeoutError:
+            if future.wait(
+                GIVE_UP_POLL_SECONDS if timeout is None else min(timeout, GIVE_UP_POLL_SECONDS)
+            ):
+                try:
+                    return future.result()
+                except InvocationAbandoned:
+                    abandoned = self._given_up_on_interrupted()
+                    if abandoned is None:
+                        raise
+                    return abandoned
+            if wall_deadline is not None and real_monotonic() >= wall_deadline:
                 abandoned = self._abandon_running(worker)
                 if abandoned is not None:
                     return abandoned
                 # The worker is in the service's own code, not in a handler: it stops at the
                 # loop's next deadline check.
                 wall_deadline = real_monotonic() + 0.01
+                continue
+            self._stop_if_looping(worker, busy)
 
     def _drive_on(self, worker: WorkerThread, loop: Callable[[], bool]) -> bool:
         self._driver = worker.thread_ident
@@ -696,16 +748,10 @@ class InProcessInvoker:
             ):
                 return loop()
         except InvocationAbandoned:
-            interrupted = self._interrupted
-            self._interrupted = None
-            if interrupted is None:
+            abandoned = self._given_up_on_interrupted()
+            if abandoned is None:
                 raise
-            request = interrupted.request
-            if interrupted.stuck_why is not None:
-                return Abandoned(request, given_up_outcome(request, interrupted.stuck_why))
-            return Abandoned(
-                request, hung_outcome(request, f"it was blocked at:\n{interrupted.stack}")
-            )
+            return abandoned
         finally:
             self.end_travel()
             self._driver = outer
@@ -727,19 +773,8 @@ class InProcessInvoker:
         ):
             running.blocked.forget()
             return
-        stuck = running.stuck
-        if stuck is None:
-            running.stuck = stuck = _StuckTurn(running, threading.get_ident())
-        in_engine = safe_points.where(frame) == "engine"
-        limit = (
-            KNOWN_SPIN_CPU_SECONDS
-            if in_engine and adapter.in_batch_completion_loop(frame)
-            else ENGINE_STUCK_CPU_SECONDS
-        )
-        if stuck.engine_looping(limit, in_engine) and not safe_points.swallowed(frame):
-            # (A step body computing for long in its own code is the user's to bound: it
-            # runs until the deadline, as before, and Lambda's timeout would allow it. Inside
-            # a collector callback the next tick, 0.1 s on, finds the loop again.)
+        limit = _looping_for(running, threading.get_ident(), frame)
+        if limit is not None:
             self._stop_looping(frame, running, loop, limit)
         seconds = running.blocked.tick(loop, frame)
         if seconds:
@@ -808,6 +843,49 @@ class InProcessInvoker:
         if isinstance(loop, VirtualTimeEventLoop):
             # Raised at its next turn, before it dequeues anything.
             loop.interrupt_at_next_turn(_interrupted)
+
+    def _stop_if_looping(self, worker: WorkerThread, busy: Callable[[], bool] | None) -> None:
+        """``_tick``'s look for an invocation stuck inside one turn of its loop in the SDK's
+        or asyncio's code, made from the thread that waits for a drive handed to the worker
+        (a test calling ``run()`` from a thread of its own: no signal reaches the worker).
+        One found looping is stopped as ``_stop_looping`` stops one on the main thread: the
+        interruption is raised into the worker, the invocation unwinds through the invoker
+        and the service's loop, and ``drive`` reports it given up on. Without this the worker
+        looped until the runner's wall-clock deadline, and SDK finding 19's spin was
+        reported as a hang in "blocked" code instead of a stop in its loop."""
+        running = self._running
+        ident = worker.thread_ident
+        if (
+            ident is None
+            or running is None
+            or running.abandoned
+            or not running.in_handler
+            or not isinstance(running.loop, VirtualTimeEventLoop)
+            or (busy is not None and busy())
+        ):
+            return
+        frame = sys._current_frames().get(ident)
+        limit = _looping_for(running, ident, frame)
+        if limit is None:
+            return
+        running.abandoned = True
+        running.request.session.abandoned = True  # whatever it still sends bounces
+        where = "".join(traceback.format_stack(frame)[-6:]) if frame is not None else ""
+        running.stuck_why = _looped(limit, f"the thread was running at:\n{where}")
+        self._interrupted = running
+        thread_end.interrupt(ident, HandlerInterrupted)
+
+    def _given_up_on_interrupted(self) -> Abandoned | None:
+        """The invocation a deadline alarm or a look for an endless turn interrupted, once it
+        has unwound (``InvocationAbandoned``), as the service is to record it."""
+        interrupted = self._interrupted
+        self._interrupted = None
+        if interrupted is None:
+            return None
+        request = interrupted.request
+        if interrupted.stuck_why is not None:
+            return Abandoned(request, given_up_outcome(request, interrupted.stuck_why))
+        return Abandoned(request, hung_outcome(request, f"it was blocked at:\n{interrupted.stack}"))
 
     def _abandon_running(self, worker: WorkerThread) -> Abandoned | None:
         with self._running_lock:
@@ -883,12 +961,11 @@ class InProcessInvoker:
                     session.abandoned = True
                     where = self._stop_worker(running, worker, own)
                     return hung_outcome(request, f"it was blocked at:\n{where}")
-                if stuck.looping(STUCK_CPU_SECONDS):
+                limit = _stuck_for(stuck, worker.thread_ident)
+                if limit is not None:
                     session.abandoned = True
                     where = self._stop_worker(running, worker, own, looping=True)
-                    return given_up_outcome(
-                        request, _looped(STUCK_CPU_SECONDS, f"it was running at:\n{where}")
-                    )
+                    return given_up_outcome(request, _looped(limit, f"it was running at:\n{where}"))
             return future.result()
         finally:
             if shared is not None:

@@ -41,3 +41,11 @@ def raise_into(thread: threading.Thread) -> bool:
     thread._invoke_excepthook = passing_over_the_end  # type: ignore[attr-defined]
     changed: int = _set_async_exc(ident, SandboxEnded)
     return changed == 1
+
+
+def interrupt(ident: int, error: type[BaseException]) -> bool:
+    """Raise ``error`` into the thread ``ident`` at its next Python instruction, for code on
+    that thread to catch (unlike ``raise_into``, the thread is not meant to end); whether it
+    was raised."""
+    changed: int = _set_async_exc(ident, error)
+    return changed == 1
