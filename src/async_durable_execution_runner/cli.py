@@ -217,6 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     fuzz.add_argument(
+        "--callback",
+        dest="callbacks",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help=(
+            "an answer for the callbacks named NAME (a wait_for_callback's name, or a "
+            "create_callback's), as JSON text (repeatable: each example draws from a name's "
+            "answers; default: every callback is answered JSON null)"
+        ),
+    )
+    fuzz.add_argument(
         "--expect-status",
         choices=("SUCCEEDED", "FAILED"),
         help=(

@@ -77,6 +77,11 @@ def test_user_mistakes_are_one_line_errors_without_tracebacks(
             ["fuzz", "examples/seed.py:function_under_test", "--partner", "gateway=charge"],
             "has no 'outage'",
         ),
+        (["fuzz", "examples/seed.py:function_under_test", "--callback", "approval"], "NAME=JSON"),
+        (
+            ["fuzz", "examples/seed.py:function_under_test", "--callback", "approval={yes"],
+            "the answer must be JSON text",
+        ),
     ]
     for argv, expected in mistakes:
         assert main(argv) == 2
@@ -263,7 +268,78 @@ def test_fuzz_passes_a_correct_handler(capsys: pytest.CaptureFixture[str]) -> No
     captured = capsys.readouterr()
     assert code == 0, captured.out
     assert "passed: 5 example(s), every oracle held" in captured.out
+    # (A fault may fail an execution: a non-retryable checkpoint error does.)
+    ended = r"^ended: (\d SUCCEEDED|\d FAILED|\d SUCCEEDED, \d FAILED)$"
+    assert re.search(ended, captured.out, re.M)
+    assert "note:" not in captured.out  # it never fails on its own
     assert "examples run: 5" in captured.err
+
+
+def test_fuzz_says_how_the_executions_ended_and_that_the_handler_failed_on_its_own(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # No oracle flags a failed execution: a handler that fails on every run passes them all,
+    # and the summary is where the user learns it.
+    code = main(
+        [
+            "fuzz",
+            "tests.server.handlers:failing",
+            "--examples",
+            "5",
+            "--max-faults",
+            "0",
+            "--log-file",
+            str(tmp_path / "campaign.log"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "passed: 5 example(s), every oracle held" in out
+    assert "ended: 5 FAILED\n      5  FAILED  ValueError: this function always fails\n" in out
+    assert "note: 5 example(s) with no fault injected did not succeed" in out
+    assert "`python -m async_durable_execution_runner run tests.server.handlers:failing`" in out
+    assert "--expect-status SUCCEEDED" in out
+
+
+def test_fuzz_answers_callbacks_with_the_answers_given(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    answers = tmp_path / "approval_answers.py"
+    answers.write_text(
+        "import json\n"
+        "SEEN = set()\n"
+        "def answered(outcome):\n"
+        "    SEEN.add(json.loads(outcome.value)['approved'])\n"
+    )
+    code = main(
+        [
+            "fuzz",
+            "tests.server.handlers:approval",
+            "--callback",
+            'approval={"approved": true}',
+            "--callback",
+            'approval={"approved": false}',
+            "--faults",
+            "crash",
+            "--fixed-timings",
+            "--expect-status",
+            "SUCCEEDED",
+            "--property",
+            f"{answers}:answered",
+            "--examples",
+            "30",
+            "--seed",
+            "1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "ended: 30 SUCCEEDED\n" in out
+    # Each example drew one of the answers given; over the campaign, both.
+    seen = sys.modules["approval_answers"].SEEN
+    assert seen == {True, False}
+    sys.path.remove(str(tmp_path))
+    del sys.modules["approval_answers"]
 
 
 def test_fuzz_finds_shrinks_and_prints_a_repro(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from tests.harness.fault_handlers import plain_approval
 from tests.replay import handlers as h
+from tests.server.handlers import failing
 
 from async_durable_execution_runner.coverage import campaign, features, observe, sometimes, universe
 from async_durable_execution_runner.scenarios import Scenario, callback_timeout, crash
@@ -25,6 +26,7 @@ def test_features_of_a_parallel_with_a_retry_and_a_crash() -> None:
     assert "replay inside parallel" in found
     assert "sandbox warm" in found
     assert any(f.startswith("fault crash x ") for f in found)
+    assert "ended SUCCEEDED" in found
     assert found <= universe() | {f for f in found if f.startswith("fault ")}
 
 
@@ -66,6 +68,18 @@ def test_the_summary_says_what_never_happened() -> None:
     assert "one run: 1 run(s) observed" in text
     assert "replay inside parallel" in text.split("never happened")[0]
     assert "callback timed out" in text.split("never happened")[1]
+
+
+def test_a_campaign_whose_executions_all_failed_never_saw_one_succeed() -> None:
+    # A failed execution breaks no oracle's rule: how the executions ended is where a
+    # handler that fails on its own shows.
+    with campaign("always failing", check=False) as c:
+        for _ in range(2):
+            observe(Scenario(handler=failing, input=None).run())
+    assert c.seen["ended FAILED"] == 2
+    never = c.summary().split("never happened")[1]
+    assert "ended SUCCEEDED" in never
+    assert {"ended SUCCEEDED", "ended FAILED", "ended TIMED_OUT", "ended STOPPED"} <= universe()
 
 
 def test_the_plugin_fails_a_property_whose_case_is_never_reached(

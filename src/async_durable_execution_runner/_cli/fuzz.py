@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import shlex
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -99,6 +101,77 @@ class _CampaignLog(logging.Handler):
         )
 
 
+#: The order statuses are listed in; any other comes last.
+_STATUS_ORDER = ("SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED", "RUNNING")
+#: Distinct errors listed under the tally (the rest are counted in one line).
+_ERRORS_SHOWN = 5
+
+
+class _Endings:
+    """How the campaign's executions ended.
+
+    The verdict is the oracles', and a failed execution breaks none of their rules: a handler
+    that fails on every example (a ``TypeError`` on a batch result it unpacks, say) passes
+    them all. So the summary says how the executions ended, by status and error type, and
+    which failures came with no fault injected, where the handler failed on its own."""
+
+    def __init__(self) -> None:
+        self.statuses: Counter[str] = Counter()
+        #: (status, error type) -> its messages (first lines), counted.
+        self.errors: dict[tuple[str, str], Counter[str]] = {}
+        self.unprovoked: Counter[tuple[str, str]] = Counter()
+
+    def count(self, outcome: Any) -> None:
+        status: str = outcome.execution_status.value
+        self.statuses[status] += 1
+        if status == "SUCCEEDED":
+            return
+        error = outcome.error
+        kind = "(no error recorded)" if error is None else str(error.type)
+        lines = ((error.message or "") if error is not None else "").strip().splitlines()
+        message = lines[0] if lines else ""
+        if len(message) > 100:
+            message = message[:97] + "..."
+        self.errors.setdefault((status, kind), Counter())[message] += 1
+        if not outcome.faults_applied:
+            self.unprovoked[(status, kind)] += 1
+
+    def _line(self, status: str, kind: str) -> str:
+        messages = self.errors[(status, kind)]
+        message, _ = messages.most_common(1)[0]
+        text = f"{status}  {kind}" + (f": {message}" if message else "")
+        if len(messages) > 1:
+            text += f" (and {len(messages) - 1} other message(s))"
+        return text
+
+    def summary(self, handler_spec: str, input_text: str | None) -> list[str]:
+        if not self.statuses:
+            return []
+        order = {status: i for i, status in enumerate(_STATUS_ORDER)}
+        statuses = sorted(self.statuses, key=lambda s: (order.get(s, len(order)), s))
+        lines = ["ended: " + ", ".join(f"{self.statuses[s]} {s}" for s in statuses)]
+        ranked = sorted(self.errors, key=lambda key: -sum(self.errors[key].values()))
+        for key in ranked[:_ERRORS_SHOWN]:
+            lines.append(f"  {sum(self.errors[key].values()):>5}  {self._line(*key)}")
+        rest = sum(sum(self.errors[key].values()) for key in ranked[_ERRORS_SHOWN:])
+        if rest:
+            lines.append(f"  {rest:>5}  with {len(ranked) - _ERRORS_SHOWN} other error type(s)")
+        unprovoked = sum(self.unprovoked.values())
+        if unprovoked:
+            (status, kind), _ = self.unprovoked.most_common(1)[0]
+            rerun = f"python -m async_durable_execution_runner run {shlex.quote(handler_spec)}"
+            if input_text is not None:
+                rerun += f" --input {shlex.quote(input_text)}"
+            lines.append(
+                f"note: {unprovoked} example(s) with no fault injected did not succeed (the "
+                f"most common: {self._line(status, kind)}). No oracle flags a failed "
+                "execution, but here the handler failed on its own: see such a run with "
+                f"`{rerun}`, or add --expect-status SUCCEEDED to make it a failure with a "
+                "reproduction."
+            )
+        return lines
+
+
 def _default_log_path(handler_spec: str) -> Path:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", handler_spec).strip("-") or "handler"
     return Path(tempfile.gettempdir()) / f"durable-fuzz-{name}.log"
@@ -127,6 +200,7 @@ def fuzz(args: argparse.Namespace) -> int:
     inputs = st.just(_json_input(args.input))
     kinds = set(args.faults.split(",")) if args.faults else None
     partners = _partners(args.partners)
+    callbacks = _callbacks(args.callbacks)
     try:
         faults = fault_plans(kinds=kinds, max_faults=args.max_faults, partners=partners)
         strategy = durable_scenarios(
@@ -134,6 +208,7 @@ def fuzz(args: argparse.Namespace) -> int:
             inputs=inputs,
             faults=faults,
             timings=st.just(Timings()) if args.fixed_timings else None,
+            callbacks={name: st.sampled_from(answers) for name, answers in callbacks.items()},
             functions=functions,
             before_run=before_run,
             # The command sets nothing up around each run (``--before-run`` is run again).
@@ -144,6 +219,7 @@ def fuzz(args: argparse.Namespace) -> int:
         msg = f"cannot build scenarios for {args.handler}: {exc}"
         raise UsageError(msg) from exc
     progress = _Progress(args.examples, sys.stderr)
+    endings = _Endings()
     failing: list[Any] = []
 
     @scenario_settings(
@@ -159,6 +235,8 @@ def fuzz(args: argparse.Namespace) -> int:
         try:
             outcome = scenario.run()
             observe(outcome)  # counted even when an oracle then fails
+            if progress.failed_at is None:  # (not the shrinking runs)
+                endings.count(outcome)
             outcome.check()
             try:
                 if expected_status is not None:
@@ -210,6 +288,8 @@ def fuzz(args: argparse.Namespace) -> int:
         if expected_status is not None or properties:
             held = "every oracle and property held"
         print(f"passed: {progress.done} example(s), {held}")
+        for line in endings.summary(args.handler, args.input):
+            print(line)
     if args.coverage:
         print(covered.summary())
     return 1 if failure is not None else 0
@@ -262,6 +342,26 @@ def _partners(specs: list[str]) -> dict[str, list[str]] | None:
             raise UsageError(msg)
         partners[name] = steps
     return partners or None
+
+
+def _callbacks(specs: list[str]) -> dict[str, list[Any]]:
+    """``--callback NAME=JSON`` arguments: each name's answers, in the order given."""
+    import json
+
+    answers: dict[str, list[Any]] = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        if not sep or not name:
+            example = "payment='{\"paid\": true}'"
+            msg = f"--callback must be NAME=JSON, such as {example}; got {spec!r}"
+            raise UsageError(msg)
+        try:
+            answer = json.loads(text)
+        except json.JSONDecodeError as exc:
+            msg = f"--callback {name}: the answer must be JSON text, got {text!r} ({exc.msg})"
+            raise UsageError(msg) from exc
+        answers.setdefault(name, []).append(answer)
+    return answers
 
 
 def _json_input(text: str | None) -> Any:

@@ -2,8 +2,8 @@
 
 ``observe(outcome)`` reads one run's history and fault plan into features (strings such as
 ``transition STEP RETRY -> PENDING``, ``fault crash x STEP``, ``replay inside map``,
-``callback timed out``, ``retries exhausted``, ``sandbox cold``), reports each through
-Hypothesis's ``event()`` (so ``--hypothesis-show-statistics`` and Hypothesis's
+``callback timed out``, ``retries exhausted``, ``sandbox cold``, ``ended FAILED``), reports
+each through Hypothesis's ``event()`` (so ``--hypothesis-show-statistics`` and Hypothesis's
 observability output carry them), feeds ``hypothesis.target()`` with how many of them this
 campaign had not seen yet (long campaigns steer toward the unexercised), and adds them to the
 current campaign. ``summary()`` lists what was exercised and what never happened.
@@ -62,6 +62,12 @@ OTHER_FEATURES = (
     "retries exhausted",
     "sandbox warm",
     "sandbox cold",
+    # How the execution ended: a campaign that never succeeds (a handler that fails on its
+    # own on every run) breaks no oracle's rule, and shows here as "never happened".
+    "ended SUCCEEDED",
+    "ended FAILED",
+    "ended TIMED_OUT",
+    "ended STOPPED",
 )
 
 
@@ -130,6 +136,7 @@ def features(outcome: Outcome) -> set[str]:
             and int(retry.get("CurrentAttempt", 1)) > 1
         ):
             found.add("retries exhausted")
+    found.add(f"ended {outcome.execution_status.value}")
     for info in outcome.result.invocations:
         if info.index > 1 and info.environment in ("warm", "cold"):
             found.add(f"sandbox {info.environment}")
