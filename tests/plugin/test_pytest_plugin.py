@@ -68,7 +68,7 @@ settings.load_profile("host")
 """
 
 COUNTING_TEST = """
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from async_durable_execution_runner.strategies import scenario_settings
@@ -89,6 +89,14 @@ def test_scenario_settings_keep_the_profile(n):
     current = settings()
     assert current.deadline is None
     assert current.max_examples == {expected}
+    # (The explain phase re-runs hundreds of scenarios under a line tracer.)
+    assert Phase.explain not in current.phases
+    assert Phase.shrink in current.phases
+
+@scenario_settings(phases=list(Phase))
+@given(st.integers())
+def test_scenario_settings_give_the_explain_phase_back_when_asked(n):
+    assert Phase.explain in settings().phases
 """
 
 
@@ -124,7 +132,7 @@ def test_the_host_projects_own_profile_stands(
     test = COUNTING_TEST.format(expected=500, profile="host") + NOT_GENERIC
     pytester.makepyfile(test_it=test)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     assert "loaded hypothesis profile" not in result.stdout.str()
 
 
@@ -137,7 +145,7 @@ def test_a_durable_profile_loads_on_request(
     pytester.makeconftest(HOST_CONFTEST)
     pytester.makepyfile(test_it=COUNTING_TEST.format(expected=25, profile="durable-ci"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(
         ["*loaded hypothesis profile durable-ci (from DURABLE_HYPOTHESIS_PROFILE)*"]
     )
