@@ -4,6 +4,7 @@ imports public modules only, and it runs without Hypothesis."""
 from __future__ import annotations
 
 import ast
+import datetime as _dt
 import functools
 import subprocess
 import sys
@@ -120,4 +121,19 @@ def test_a_bound_method_as_before_run_is_named_through_the_object_it_is_bound_to
     unnamed = Scenario(handler=handler, input={"id": "o-1"}, before_run=[].clear)
     code = unnamed.to_pytest()
     assert "before_run=None," in code and "# before_run was <built-in method clear" in code
+    compile(code, "reproducer.py", "exec")
+
+
+def test_a_reproducer_imports_datetime_only_when_it_names_one() -> None:
+    # A user pastes it into a suite that a linter checks: no unused import.
+    plain = Scenario(handler=order_workflow, input={"id": 1, "quantity": 2})
+    assert "import datetime" not in plain.to_pytest()
+    started = Scenario(
+        handler=order_workflow,
+        input={"id": 1, "quantity": 2},
+        timings=Timings(start=_dt.datetime(2026, 1, 2, tzinfo=_dt.UTC)),
+    )
+    code = started.to_pytest()
+    assert "import datetime\n" in code
+    assert "datetime.datetime(2026, 1, 2" in code
     compile(code, "reproducer.py", "exec")

@@ -101,6 +101,8 @@ class _CampaignLog(logging.Handler):
         )
 
 
+#: Where ``Outcome.report()`` starts its reproducer.
+_REPORT_REPRODUCER = "\nReproduce with:\n"
 #: The order statuses are listed in; any other comes last.
 _STATUS_ORDER = ("SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED", "RUNNING")
 #: Distinct errors listed under the tally (the rest are counted in one line).
@@ -279,7 +281,11 @@ def fuzz(args: argparse.Namespace) -> int:
             else f"after {progress.done} example(s)"
         )
         print(f"FAILED {when}: {type(failure).__name__}", flush=True)
-        print(str(failure).strip()[:4000])
+        text = str(failure).strip()
+        # The outcome's report ends with its own reproducer; the one printed below carries
+        # the campaign's checks too (--expect-status, --property): one is enough.
+        text = text.split(_REPORT_REPRODUCER, 1)[0].rstrip()
+        print(text[:4000])
         if scenario is not None:
             print("\nminimal reproduction (a standalone pytest test):\n")
             print(scenario.to_pytest(then=_then(expected_status, properties)))

@@ -374,7 +374,7 @@ class Scenario:
         ``then``: what the test asserts after the oracles, as (import line or ``None``,
         statement on ``outcome``) pairs (a property of the caller's: ``("from checks import
         succeeds", "succeeds(outcome)")``)."""
-        imports = {"import datetime", "from async_durable_execution_runner.scenarios import *"}
+        imports = {"from async_durable_execution_runner.scenarios import *"}
         imports.update(line for line, _ in then if line)
         imports.update(_import_line(fn) for fn in (self.handler, *self.functions.values()))
         args = [f"handler={_name(self.handler)}", f"input={self.input!r}"]
@@ -415,6 +415,8 @@ class Scenario:
         if self.allow_nondeterminism:
             args.append(f"allow_nondeterminism=frozenset({sorted(self.allow_nondeterminism)!r})")
         body = ",\n        ".join(args)
+        if "datetime." in body:  # (a timings' start, an input's reprs; unused otherwise)
+            imports.add("import datetime")
         return (
             "\n".join(sorted(imports))
             + f"\n\n\ndef {test_name}():\n{notes}    scenario = Scenario(\n        {body},\n    )\n"
