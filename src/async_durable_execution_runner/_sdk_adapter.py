@@ -58,6 +58,7 @@ from async_durable_execution_runner._models import (
 from async_durable_execution_runner._models.operations import make_error as _make_error
 from async_durable_execution_runner._models.operations import make_update as _make_update
 from async_durable_execution_runner._regex_witness import witness
+from async_durable_execution_runner._sandbox.cpython_bugs import reset_context_var
 from async_durable_execution_runner.errors import DurableServiceError
 
 SDK_DISTRIBUTION = "async-durable-execution"
@@ -158,7 +159,7 @@ def call_through_layers(
     try:
         return handler(event, context)
     finally:
-        _through_layers.reset(token)
+        reset_context_var(_through_layers, token)
 
 
 def http_service_client(endpoint_url: str, region: str) -> object:
@@ -568,7 +569,7 @@ class invocation_scope:
         self._token = _active_hooks.set(self._hooks)
 
     def __exit__(self, *exc_info: object) -> None:
-        _active_hooks.reset(self._token)
+        reset_context_var(_active_hooks, self._token)
 
 
 def install_hooks() -> None:

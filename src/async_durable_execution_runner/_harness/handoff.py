@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from async_durable_execution_runner._sandbox.cpython_bugs import reset_context_var
+
 
 class Carrier(Protocol):
     def capture(self) -> object | None:
@@ -72,7 +74,7 @@ def _submit_with(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return original(self, carried or fn, *args, **kwargs)
         finally:
-            _submitting.reset(token)
+            reset_context_var(_submitting, token)
 
     return submit
 

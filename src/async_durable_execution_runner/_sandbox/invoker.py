@@ -40,6 +40,7 @@ from async_durable_execution_runner._sandbox import (
     woken,  # noqa: F401  (wires ``parked.on_wake``: threads the handler wakes)
 )
 from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
+from async_durable_execution_runner._sandbox.cpython_bugs import reset_context_var
 from async_durable_execution_runner._sandbox.handler_address import handler_address
 from async_durable_execution_runner._sandbox.invocation_threads import (
     HandlerInterrupted,
@@ -1139,9 +1140,9 @@ class InProcessInvoker:
             returned = True
         finally:
             if traveller is not None:
-                handler_clock.context_clock.reset(bound_clock)
+                reset_context_var(handler_clock.context_clock, bound_clock)
             settle(loop, running)
-            current_session.reset(bound_session)
+            reset_context_var(current_session, bound_session)
             if jumping is not None:
                 if jumping.started_threads:
                     self._note_threads(request.function_name, handler, jumping.started_threads)

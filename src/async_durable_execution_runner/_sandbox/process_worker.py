@@ -43,6 +43,7 @@ from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._models import ErrorObject
 from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock, hang_alarm
 from async_durable_execution_runner._sandbox.blocked_time import BlockedTime
+from async_durable_execution_runner._sandbox.cpython_bugs import reset_context_var
 from async_durable_execution_runner._sandbox.invocation_threads import settle, thread_loop
 from async_durable_execution_runner._sandbox.invoker import replay_mismatch
 from async_durable_execution_runner._sandbox.lambda_context import (
@@ -328,7 +329,7 @@ def _run_invocation(
             blocking_sleep.sleepers.pop(threading.get_ident(), None)
         if clock is not None:
             _lead_mark[:] = [(clock.ns, clock.skipped)]
-            handler_clock.context_clock.reset(bound_clock)
+            reset_context_var(handler_clock.context_clock, bound_clock)
             handler_clock.stop_clock(clock)
 
 

@@ -43,6 +43,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVarTuple
 
 from async_durable_execution_runner._sandbox import blocking_sleep, handler_clock, parked, retired
+from async_durable_execution_runner._sandbox.cpython_bugs import reset_context_var
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -258,7 +259,7 @@ def tracked(
         return func(*args, **kwargs)
     finally:
         if bound is not None:
-            handler_clock.context_clock.reset(bound)
+            reset_context_var(handler_clock.context_clock, bound)
         working.discard(ident)
 
 

@@ -37,6 +37,7 @@ from types import ModuleType
 from typing import Any
 
 from async_durable_execution_runner._harness import handoff
+from async_durable_execution_runner._sandbox.cpython_bugs import reset_context_var
 from async_durable_execution_runner._service.seams import StepBody, WrapBody
 
 
@@ -205,7 +206,7 @@ class _WatchCarrier:
                     return None
                 raise
             finally:
-                _watching.reset(token)
+                reset_context_var(_watching, token)
 
         return as_the_bodys
 
@@ -228,7 +229,7 @@ def watch_aws_calls(at_call: Callable[[int], None]) -> WrapBody:
                 return await body(*state)
             finally:
                 watch.end()
-                _watching.reset(token)
+                reset_context_var(_watching, token)
 
         return watched
 

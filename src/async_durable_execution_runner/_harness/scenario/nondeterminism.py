@@ -35,6 +35,7 @@ import time_machine
 import async_durable_execution_runner
 from async_durable_execution_runner import _sdk_adapter as adapter
 from async_durable_execution_runner._harness import handoff
+from async_durable_execution_runner._sandbox.cpython_bugs import reset_context_var
 from async_durable_execution_runner._sandbox.lambda_context import LocalLambdaContext
 from async_durable_execution_runner._sandbox.virtual_loop import LOOP_CALLBACK_CODES
 
@@ -207,7 +208,7 @@ class _Attribution:
             try:
                 return work(*args, **kwargs)
             finally:
-                _handed.reset(token)
+                reset_context_var(_handed, token)
 
         return for_the_hander
 
