@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--wire-format", choices=("objects", "json"), default="objects")
     run.add_argument("--json", action="store_true", help="print the history as wire JSON")
     run.add_argument("--html", metavar="FILE", help="also write an HTML timeline to FILE")
+    run.add_argument(
+        "--function",
+        dest="functions",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="a chained-invoke target the handler calls (repeatable)",
+    )
 
     serve = sub.add_parser(
         "serve",

@@ -301,6 +301,43 @@ def test_fuzz_says_how_the_executions_ended_and_that_the_handler_failed_on_its_o
     assert "--expect-status SUCCEEDED" in out
 
 
+def test_run_and_the_fuzz_note_take_the_functions_a_handler_invokes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    module = tmp_path / "invoking_for_cli.py"
+    module.write_text(
+        "from async_durable_execution import durable_execution, invoke\n"
+        "\n"
+        "@durable_execution\n"
+        "async def caller(event):\n"
+        "    return await invoke('doubler', event, name='double')\n"
+        "\n"
+        "@durable_execution\n"
+        "async def doubler(event):\n"
+        "    return event['n'] * 2\n"
+        "\n"
+        "@durable_execution\n"
+        "async def broken(event):\n"
+        "    raise ValueError('broken on purpose')\n"
+    )
+    caller = f"{module}:caller"
+    assert (
+        main(["run", caller, "--input", '{"n": 2}', "--function", f"doubler={module}:doubler"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert out.startswith("status: SUCCEEDED\nresult: 4\n"), out
+    # The note's command runs the example again as the campaign ran it: with its functions.
+    broken = f"doubler={module}:broken"
+    log_file = str(tmp_path / "campaign.log")
+    fuzz_args = ["fuzz", caller, "--input", '{"n": 2}', "--function", broken, "--max-faults", "0"]
+    code = main([*fuzz_args, "--examples", "3", "--log-file", log_file])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"run {caller} --input '{{\"n\": 2}}' --function {broken}`" in out
+    sys.path.remove(str(tmp_path))
+    del sys.modules["invoking_for_cli"]
+
+
 def test_fuzz_answers_callbacks_with_the_answers_given(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -35,7 +35,10 @@ def _json_arg(text: str | None, what: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     handler = load_handler(args.handler)
     payload = _json_arg(args.input, "--input")
-    with DurableFunctionTestRunner(handler=handler, wire_format=args.wire_format) as runner:
+    functions = dict(parse_functions(args.functions, None)) if args.functions else None
+    with DurableFunctionTestRunner(
+        handler=handler, wire_format=args.wire_format, functions=functions
+    ) as runner:
         result = runner.run(input=payload, timeout=args.timeout)
     print(f"status: {result.execution_status.value}")
     if result.result is not None:

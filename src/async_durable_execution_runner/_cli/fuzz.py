@@ -146,7 +146,7 @@ class _Endings:
             text += f" (and {len(messages) - 1} other message(s))"
         return text
 
-    def summary(self, handler_spec: str, input_text: str | None) -> list[str]:
+    def summary(self, handler_spec: str, input_text: str | None, functions: list[str]) -> list[str]:
         if not self.statuses:
             return []
         order = {status: i for i, status in enumerate(_STATUS_ORDER)}
@@ -164,6 +164,8 @@ class _Endings:
             rerun = f"python -m async_durable_execution_runner run {shlex.quote(handler_spec)}"
             if input_text is not None:
                 rerun += f" --input {shlex.quote(input_text)}"
+            for spec in functions:
+                rerun += f" --function {shlex.quote(spec)}"
             lines.append(
                 f"note: {unprovoked} example(s) with no fault injected did not succeed (the "
                 f"most common: {self._line(status, kind)}). No oracle flags a failed "
@@ -294,7 +296,7 @@ def fuzz(args: argparse.Namespace) -> int:
         if expected_status is not None or properties:
             held = "every oracle and property held"
         print(f"passed: {progress.done} example(s), {held}")
-        for line in endings.summary(args.handler, args.input):
+        for line in endings.summary(args.handler, args.input, args.functions):
             print(line)
     if args.coverage:
         print(covered.summary())
