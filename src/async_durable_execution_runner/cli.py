@@ -86,14 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--wire-format", choices=("objects", "json"), default="objects")
     run.add_argument("--json", action="store_true", help="print the history as wire JSON")
     run.add_argument("--html", metavar="FILE", help="also write an HTML timeline to FILE")
-    run.add_argument(
-        "--function",
-        dest="functions",
-        action="append",
-        default=[],
-        metavar="NAME=SPEC",
-        help="a chained-invoke target the handler calls (repeatable)",
-    )
+    _function_option(run)
 
     serve = sub.add_parser(
         "serve",
@@ -270,14 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE:FUNC",
         help="called before every run: reset the fakes of external systems the handler uses",
     )
-    fuzz.add_argument(
-        "--function",
-        dest="functions",
-        action="append",
-        default=[],
-        metavar="NAME=SPEC",
-        help="a chained-invoke target the handler calls (repeatable)",
-    )
+    _function_option(fuzz)
     fuzz.add_argument(
         "--log-file",
         metavar="FILE",
@@ -293,6 +279,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay_cli.add_parser(sub)
     return parser
+
+
+def _function_option(parser: argparse.ArgumentParser) -> None:
+    """``--function NAME=SPEC``: the functions the handler invokes (``run``, ``fuzz``)."""
+    parser.add_argument(
+        "--function",
+        dest="functions",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="a chained-invoke target the handler calls (repeatable)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
